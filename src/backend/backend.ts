@@ -1,0 +1,78 @@
+// The one interface the model calls for every hot operator. Two implementations:
+//   `ts`   — src/backend/ts.ts, a thin wrapper over the readable operators in src/ops/
+//            (the definitions; what a reader follows line by line);
+//   `wasm` — src/backend/wasm.ts, AssemblyScript SIMD kernels (kernels/) with a worker pool
+//            and a weight store that spans several WebAssembly memories.
+// Tests hold the two equal and hold both to the reference fixtures. Model code never
+// branches on which backend is live.
+//
+// Conventions: activations are row-major f32 `Tensor`s; weights are `Weight` handles in HF
+// layout and stored dtype (Linear weights are (out, in)). All methods are synchronous and
+// return new tensors unless the name says `InPlace`.
+
+import type { Tensor, Weight, WeightDType } from '../tensor.js';
+
+export interface AttentionOptions {
+  /** Query heads Nq and key/value heads Nkv (GQA: Nq % Nkv == 0, query head h uses kv head h / (Nq/Nkv)). */
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  /** Multiplier applied to q·k before softcap/mask/softmax (head_dim^-0.5 or query_pre_attn_scalar^-0.5). */
+  scale: number;
+  /** Causal mask by absolute position: query i (at position qPos0+i) sees key j (at kPos0+j) iff kpos <= qpos. */
+  causal: boolean;
+  /** Absolute position of the first query row (decode: number of cached tokens). Default 0. */
+  qPos0?: number;
+  /** Absolute position of the first key row (non-zero when a sliding cache dropped old keys). Default 0. */
+  kPos0?: number;
+  /** Sliding window W (Gemma2 even layers): key visible iff qpos - kpos < W. Undefined = no window. */
+  window?: number;
+  /** Gemma2 attention logit softcap c: s = c * tanh(s / c), applied after scaling, before masking. */
+  softcap?: number;
+}
+
+export interface Backend {
+  readonly name: 'ts' | 'wasm';
+
+  /** Take a weight as stored (raw bf16/f16 bits as Uint16Array, or f32) and keep it in backend
+   *  memory. The backend may copy `data` once; the caller drops its reference afterwards. */
+  loadWeight(name: string, dtype: WeightDType, shape: readonly number[], data: Float32Array | Uint16Array): Weight;
+  /** Widened f32 copy of a (small) weight: norms, biases, position embeddings. */
+  readWeight(w: Weight): Float32Array;
+  /** Release every weight (end of a model's life). */
+  dispose(): void;
+
+  /** y = x · Wᵀ (+ b). x [M, K], w (N, K) as nn.Linear stores it, b [N] -> [M, N]. */
+  linear(x: Tensor, w: Weight, b?: Weight): Tensor;
+  /** y = a · W. a [M, K], w (K, N) stored row-major (e.g. vte.weight [V, H]) -> [M, N]. */
+  matmul(a: Tensor, w: Weight): Tensor;
+  /** Rows of `table` (V, H) for each id -> [n, H]. Ids must be in [0, V). */
+  embedding(ids: Int32Array, table: Weight): Tensor;
+
+  /** LayerNorm over the last dim: (x - mean) / sqrt(var + eps) * w + b (biased variance, f32). */
+  layerNorm(x: Tensor, w: Weight, b: Weight, eps: number): Tensor;
+  /** RMSNorm over the last dim in f32: x / sqrt(mean(x²) + eps) * (w + offset);
+   *  offset 0 for Llama, 1 for Gemma2 ((1 + weight)). */
+  rmsNorm(x: Tensor, w: Weight, eps: number, offset: 0 | 1): Tensor;
+
+  /** gelu with tanh approximation (`gelu_pytorch_tanh`), elementwise. */
+  geluTanh(x: Tensor): Tensor;
+  /** act(gate) * up elementwise: SwiGLU ('silu', Llama) or GeGLU ('gelu_tanh', Gemma2). */
+  gatedAct(gate: Tensor, up: Tensor, act: 'silu' | 'gelu_tanh'): Tensor;
+  /** a + b elementwise (same shape) -> new tensor. */
+  add(a: Tensor, b: Tensor): Tensor;
+  /** x * s elementwise -> new tensor. */
+  scale(x: Tensor, s: number): Tensor;
+
+  /** Softmax over the last dim, max-subtracted, in f32. */
+  softmax(x: Tensor): Tensor;
+  /** c * tanh(x / c), elementwise (Gemma2 final logit softcap). */
+  softcap(x: Tensor, c: number): Tensor;
+
+  /** Rotate-half rotary embedding, in place. x [T, nHeads * headDim]; cos/sin [T, headDim]
+   *  (HF layout: the half-dim frequencies repeated twice). */
+  ropeInPlace(x: Tensor, nHeads: number, headDim: number, cos: Float32Array, sin: Float32Array): void;
+
+  /** Scaled dot-product attention. q [Tq, Nq*Dh], k/v [Tk, Nkv*Dh] -> [Tq, Nq*Dh]. */
+  attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Tensor;
+}

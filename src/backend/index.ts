@@ -1,0 +1,26 @@
+// Backend selection. `ts` = the readable operators; `wasm` = SIMD kernels (default once built).
+// The choice is explicit (API option / --backend flag), never an environment variable.
+
+import type { Backend } from './backend.js';
+import { BackendError } from '../errors.js';
+
+export type BackendName = 'ts' | 'wasm';
+export interface BackendOptions {
+  /** Worker threads for the wasm backend (default: available cores). Ignored by `ts`. */
+  threads?: number;
+}
+
+export async function createBackend(name: BackendName = 'ts', opts: BackendOptions = {}): Promise<Backend> {
+  switch (name) {
+    case 'ts': {
+      const { TsBackend } = await import('./ts.js');
+      return new TsBackend();
+    }
+    case 'wasm': {
+      const { createWasmBackend } = await import('./wasm.js');
+      return createWasmBackend(opts);
+    }
+    default:
+      throw new BackendError(`unknown backend '${name as string}': expected 'ts' or 'wasm'`);
+  }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// `ovis` — the command-line front end. Each subcommand lives in its own module
+// (src/cli/<name>.ts) exporting `main(argv: string[]): Promise<number>` (the exit code).
+// Library code throws typed errors; this is the only place that turns them into exit codes.
+
+import { OvisError } from '../errors.js';
+
+const COMMANDS: Record<string, string> = {
+  run: 'answer a question about images (the main job)',
+  inspect: 'summarise a checkpoint directory and check its tensors',
+  synth: 'write a random-weight checkpoint with real shapes',
+  preprocess: 'image -> pixel_values (+ crops as PNG)',
+  tokenize: 'encode text with a tokenizer.json',
+  trace: 'run the model and dump every stage to .safetensors',
+  parity: 'compare every stage against a reference dump',
+};
+
+function usage(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return [
+    'usage: ovis <command> [options]    (ovis <command> --help for its options)',
+    '',
+    ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(w)}  ${v}`),
+  ].join('\n');
+}
+
+export async function cli(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(usage() + '\n');
+    return cmd ? 0 : 2;
+  }
+  if (!(cmd in COMMANDS)) {
+    process.stderr.write(`ovis: unknown command '${cmd}'\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    const mod = (await import(`./${cmd}.js`)) as { main(argv: string[]): Promise<number> };
+    return await mod.main(rest);
+  } catch (e) {
+    if (e instanceof OvisError) {
+      process.stderr.write(`ovis ${cmd}: error [${e.code}]: ${e.message}\n`);
+      return e.code === 'USAGE' ? 2 : 1;
+    }
+    throw e;
+  }
+}
+
+const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!);
+if (isMain) {
+  cli(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}
