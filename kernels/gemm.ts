@@ -1,0 +1,226 @@
+// f32 GEMM with packed panels and a 4x8 register-blocked micro-kernel (WASM SIMD128).
+//
+//   C[M, N] = A[M, K] · B[K, N]        (C, A row-major f32 in this module's memory)
+//
+// B is a weight in its stored layout and dtype, selected by `bKind`:
+//   B_F32_NK  / B_BF16_NK : nn.Linear weight (N, K) — B = Wᵀ          (linear)
+//   B_F32_KN  / B_BF16_KN : weight (K, N) stored row-major (vte.weight) (matmul)
+// bf16 weights stay bf16 in memory; they are widened (a 16-bit shift, exact) while a
+// kc x nc block is packed into f32 panels in per-thread scratch.
+//
+// Loops (Goto/BLIS order), all per thread over the output columns [n0, n1):
+//   jc: nc-wide column blocks  ->  pc: kc-deep K blocks (pack B block: nc/8 panels of kc x 8)
+//     ic: mc-tall row blocks (pack A block: mc/4 tiles of kc x 4)
+//       jr: 8-column panel (kc x 8 f32 = 8 KiB, stays in L1)
+//         ir: 4-row tile  -> micro-kernel: 8 v128 accumulators = a 4x8 tile of C.
+// Shapes: M rows of A/C · N columns of B/C · K reduction · kc/mc/nc block sizes.
+//
+// Numerics: every C[i, j] is the plain sequential f32 sum
+//   acc = 0; for k = 0..K-1: acc = fl(acc + fl(A[i,k] * B[k,j]))
+// with mul and add rounded separately (not fused; see madd.ts): the first K block starts
+// from 0 and later blocks reload the partial C into the accumulators, so blocking does not
+// change the order. Hence the result does not depend on M, on the thread split of N, or on
+// the tile position, and equals a scalar Math.fround twin bit for bit
+// (test/kernels/gemm.test.ts checks that, and the bound |Δ| <= K·u·Σ|a·b| against f64).
+
+import { madd } from './madd';
+
+export const B_F32_NK: i32 = 0;
+export const B_BF16_NK: i32 = 1;
+export const B_F32_KN: i32 = 2;
+export const B_BF16_KN: i32 = 3;
+
+const KC: i32 = 256;
+const MC: i32 = 128;
+const NC: i32 = 1024;
+
+/** Bytes of per-thread scratch gemm() needs: packed B block, packed A block, one C tile. */
+export function gemm_scratch_bytes(): i32 {
+  return (KC * NC + KC * MC + 32) * 4;
+}
+
+// Pack the B block rows [k0, k0+kc) x columns [j0, j0+nc) into panels of 8 columns:
+// bp[p*kc*8 + k*8 + c] = B[k0+k, j0+p*8+c]; columns >= jEnd are zero. N is B's column count
+// (the row stride of a (K, N) weight), K the row length of an (N, K) weight.
+function packB(bKind: i32, w: usize, N: i32, K: i32, k0: i32, kc: i32, j0: i32, nc: i32, jEnd: i32, bp: usize): void {
+  for (let p = 0; p < nc; p += 8) {
+    const panel = bp + <usize>(p * kc) * 4; // p is the panel's first column: panel p/8 starts at (p/8)*kc*8
+    const cols = min(8, jEnd - (j0 + p));
+    if (bKind == B_F32_KN || bKind == B_BF16_KN) {
+      // rows of B are contiguous: 8 consecutive values per k
+      for (let k = 0; k < kc; k++) {
+        const dst = panel + <usize>(k * 8) * 4;
+        if (cols == 8) {
+          if (bKind == B_F32_KN) {
+            const src = w + (<usize>(k0 + k) * <usize>N + <usize>(j0 + p)) * 4;
+            v128.store(dst, v128.load(src));
+            v128.store(dst, v128.load(src, 16), 16);
+          } else {
+            const src = w + (<usize>(k0 + k) * <usize>N + <usize>(j0 + p)) * 2;
+            const h = v128.load(src); // 8 bf16
+            v128.store(dst, i32x4.shl(i32x4.extend_low_i16x8_u(h), 16));
+            v128.store(dst, i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), 16);
+          }
+        } else {
+          for (let c = 0; c < 8; c++) {
+            let v: f32 = 0;
+            if (c < cols) {
+              const idx = <usize>(k0 + k) * <usize>N + <usize>(j0 + p + c);
+              v = bKind == B_F32_KN ? load<f32>(w + idx * 4) : reinterpret<f32>(<u32>load<u16>(w + idx * 2) << 16);
+            }
+            store<f32>(dst + <usize>c * 4, v);
+          }
+        }
+      }
+    } else {
+      // (N, K): column c of the panel is row (j0+p+c) of W, read along k
+      for (let c = 0; c < 8; c++) {
+        const n = j0 + p + c;
+        if (c < cols) {
+          if (bKind == B_F32_NK) {
+            const src = w + (<usize>n * <usize>K + <usize>k0) * 4;
+            for (let k = 0; k < kc; k++) {
+              store<f32>(panel + <usize>(k * 8 + c) * 4, load<f32>(src + <usize>k * 4));
+            }
+          } else {
+            const src = w + (<usize>n * <usize>K + <usize>k0) * 2;
+            for (let k = 0; k < kc; k++) {
+              store<u32>(panel + <usize>(k * 8 + c) * 4, <u32>load<u16>(src + <usize>k * 2) << 16);
+            }
+          }
+        } else {
+          for (let k = 0; k < kc; k++) store<f32>(panel + <usize>(k * 8 + c) * 4, 0);
+        }
+      }
+    }
+  }
+}
+
+// Pack rows [i0, i0+mc) x columns [k0, k0+kc) of A into tiles of 4 rows:
+// ap[t*kc*4 + k*4 + r] = A[i0+t*4+r, k0+k]; rows >= M are zero.
+function packA(a: usize, lda: i32, M: i32, i0: i32, mc: i32, k0: i32, kc: i32, ap: usize): void {
+  for (let t = 0; t < mc; t += 4) {
+    const tile = ap + <usize>(t * kc) * 4; // t is the tile's first row: tile t/4 starts at (t/4)*kc*4
+    for (let r = 0; r < 4; r++) {
+      const i = i0 + t + r;
+      if (i < M) {
+        const src = a + (<usize>i * <usize>lda + <usize>k0) * 4;
+        for (let k = 0; k < kc; k++) store<f32>(tile + <usize>(k * 4 + r) * 4, load<f32>(src + <usize>k * 4));
+      } else {
+        for (let k = 0; k < kc; k++) store<f32>(tile + <usize>(k * 4 + r) * 4, 0);
+      }
+    }
+  }
+}
+
+// The micro-kernel: a 4x8 tile of C (4 rows x two v128) += A tile (kc x 4) · B panel (kc x 8).
+// `acc` = 0 on the first K block (start from zero), 1 afterwards (continue from C).
+// @ts-ignore: decorator
+@inline function micro4x8(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, acc: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  if (acc) {
+    c00 = v128.load(c); c01 = v128.load(c, 16);
+    c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16);
+    c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
+    c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
+  }
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+    a = v128.load32_splat(ap, 4);
+    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+    a = v128.load32_splat(ap, 8);
+    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+    a = v128.load32_splat(ap, 12);
+    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+    ap += 16;
+    bp += 32;
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+}
+
+/**
+ * C[:, n0:n1] = A · B for this thread's column range. A [M, lda] f32, C [M, ldc] f32,
+ * B per `bKind` with N columns and K rows. `scratch` holds gemm_scratch_bytes().
+ */
+export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, bKind: i32, w: usize,
+  c: usize, ldc: i32, n0: i32, n1: i32, scratch: usize): void {
+  if (M <= 0 || n1 <= n0) return;
+  const bp = scratch;
+  const ap = scratch + <usize>(KC * NC) * 4;
+  const ct = ap + <usize>(KC * MC) * 4; // 4x8 tile for edges
+  const ldcB = <usize>ldc * 4;
+  if (K <= 0) {
+    for (let i = 0; i < M; i++) for (let j = n0; j < n1; j++) store<f32>(c + <usize>i * ldcB + <usize>j * 4, 0);
+    return;
+  }
+  for (let jc = n0; jc < n1; jc += NC) {
+    const nc = min(NC, n1 - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      const acc = pc > 0 ? 1 : 0;
+      packB(bKind, w, N, K, pc, kc, jc, nc, n1, bp);
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        packA(a, lda, M, ic, mc, pc, kc, ap);
+        for (let jr = 0; jr < nc; jr += 8) {
+          const bpanel = bp + <usize>(jr * kc) * 4;
+          const cols = min(8, nc - jr);
+          for (let ir = 0; ir < mc; ir += 4) {
+            const atile = ap + <usize>(ir * kc) * 4;
+            const rows = min(4, mc - ir);
+            const cptr = c + <usize>(ic + ir) * ldcB + <usize>(jc + jr) * 4;
+            if (rows == 4 && cols == 8) {
+              micro4x8(kc, atile, bpanel, cptr, ldcB, acc);
+            } else {
+              // edge tile: run on a 4x8 scratch tile, copy the valid part back
+              for (let r = 0; r < 4; r++) for (let q = 0; q < 8; q++) {
+                const v: f32 = acc && r < rows && q < cols ? load<f32>(cptr + <usize>r * ldcB + <usize>q * 4) : 0;
+                store<f32>(ct + <usize>(r * 8 + q) * 4, v);
+              }
+              micro4x8(kc, atile, bpanel, ct, 32, acc);
+              for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) {
+                store<f32>(cptr + <usize>r * ldcB + <usize>q * 4, load<f32>(ct + <usize>(r * 8 + q) * 4));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** C[i, j] += b[j] for rows [0, M) and columns [n0, n1) (bias after the GEMM, f32). */
+export function add_bias(M: i32, c: usize, ldc: i32, b: usize, n0: i32, n1: i32): void {
+  for (let i = 0; i < M; i++) {
+    const row = c + <usize>i * <usize>ldc * 4;
+    for (let j = n0; j < n1; j++) store<f32>(row + <usize>j * 4, load<f32>(row + <usize>j * 4) + load<f32>(b + <usize>j * 4));
+  }
+}
+
+/** The SIMD128 mul+add ceiling for the benchmark: 12 independent v128 accumulators, each
+ *  iteration does 12 f32x4 multiply-adds (96 flops) with no memory traffic. Returns a value
+ *  derived from every accumulator so the loop cannot be removed. */
+export function peak_madd(iters: i32, x: f32): f32 {
+  const b = f32x4.splat(0.999999);
+  let a0 = f32x4.splat(x), a1 = f32x4.splat(x + 1), a2 = f32x4.splat(x + 2), a3 = f32x4.splat(x + 3);
+  let a4 = f32x4.splat(x + 4), a5 = f32x4.splat(x + 5), a6 = f32x4.splat(x + 6), a7 = f32x4.splat(x + 7);
+  let a8 = f32x4.splat(x + 8), a9 = f32x4.splat(x + 9), a10 = f32x4.splat(x + 10), a11 = f32x4.splat(x + 11);
+  const c = f32x4.splat(1e-7);
+  for (let i = 0; i < iters; i++) {
+    a0 = madd(a0, b, c); a1 = madd(a1, b, c); a2 = madd(a2, b, c); a3 = madd(a3, b, c);
+    a4 = madd(a4, b, c); a5 = madd(a5, b, c); a6 = madd(a6, b, c); a7 = madd(a7, b, c);
+    a8 = madd(a8, b, c); a9 = madd(a9, b, c); a10 = madd(a10, b, c); a11 = madd(a11, b, c);
+  }
+  const s = f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7)));
+  const t = f32x4.add(s, f32x4.add(f32x4.add(a8, a9), f32x4.add(a10, a11)));
+  return f32x4.extract_lane(t, 0);
+}

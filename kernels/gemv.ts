@@ -1,0 +1,132 @@
+// GEMV for decode: y[n] = Σ_k x[k] · W[n, k] with an nn.Linear weight W (N, K), one x row.
+// Memory-bound: each weight is read once, so the kernels stream 4 weight rows at a time and
+// reuse every x load 4 times. bf16 weights stay bf16 in memory and are widened in registers.
+//
+// bf16 widening without shuffles: a v128 of 8 bf16 is, as i32x4, lane l = (w[2l+1] << 16) |
+// w[2l]. `i32x4.shl(v, 16)` yields the even elements as f32, `v128.and(v, 0xffff0000)` the
+// odd ones — two ALU ops per 8 weights. x is therefore prepared once per call in
+// "deinterleaved" order (deinterleave8): per block of 8, [x0 x2 x4 x6 | x1 x3 x5 x7].
+//
+// Numerics: per output row, lane l of the "even" accumulator sums k ≡ 2l (mod 8) and lane l
+// of the "odd" one k ≡ 2l+1 (mod 8), each in increasing k with mul then add (not fused); then
+// s = even + odd, result = (s0 + s2) + (s1 + s3), then the K mod 8 tail is added in order.
+// Error bound: |Δ| <= (K/8 + 3)·u·Σ|x_k·w_k| (u = 2^-24). The order is fixed per output
+// element, so the result does not depend on the thread split of N. Twin: a scalar loop
+// with the same order in test/kernels/gemv.test.ts (bit-exact) and the f64 bound.
+
+import { madd } from './madd';
+
+/** xd[8b + l] = x[8b + 2l], xd[8b + 4 + l] = x[8b + 2l + 1] for the K - K%8 leading values. */
+export function deinterleave8(x: usize, K: i32, xd: usize): void {
+  const K8 = K & ~7;
+  for (let k = 0; k < K8; k += 8) {
+    const lo = v128.load(x + <usize>k * 4);
+    const hi = v128.load(x + <usize>k * 4, 16);
+    v128.store(xd + <usize>k * 4, v128.shuffle<f32>(lo, hi, 0, 2, 4, 6));
+    v128.store(xd + <usize>k * 4, v128.shuffle<f32>(lo, hi, 1, 3, 5, 7), 16);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function hsum(e: v128, o: v128): f32 {
+  const s = f32x4.add(e, o);
+  return (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 2)) + (f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 3));
+}
+
+/** y[n] for n in [n0, n1): bf16 W (N, K) at w, x [K] f32 at x (tail), xd deinterleaved. */
+export function gemv_bf16(K: i32, x: usize, xd: usize, w: usize, y: usize, n0: i32, n1: i32): void {
+  const K8 = K & ~7;
+  const rowB = <usize>K * 2;
+  const hiMask = i32x4.splat(0xffff0000);
+  let n = n0;
+  for (; n + 4 <= n1; n += 4) {
+    const w0 = w + <usize>n * rowB;
+    const w1 = w0 + rowB, w2 = w1 + rowB, w3 = w2 + rowB;
+    let e0 = f32x4.splat(0), o0 = f32x4.splat(0), e1 = f32x4.splat(0), o1 = f32x4.splat(0);
+    let e2 = f32x4.splat(0), o2 = f32x4.splat(0), e3 = f32x4.splat(0), o3 = f32x4.splat(0);
+    for (let k = 0; k < K8; k += 8) {
+      const xe = v128.load(xd + <usize>k * 4);
+      const xo = v128.load(xd + <usize>k * 4, 16);
+      const kb = <usize>k * 2;
+      let v = v128.load(w0 + kb);
+      e0 = madd(i32x4.shl(v, 16), xe, e0); o0 = madd(v128.and(v, hiMask), xo, o0);
+      v = v128.load(w1 + kb);
+      e1 = madd(i32x4.shl(v, 16), xe, e1); o1 = madd(v128.and(v, hiMask), xo, o1);
+      v = v128.load(w2 + kb);
+      e2 = madd(i32x4.shl(v, 16), xe, e2); o2 = madd(v128.and(v, hiMask), xo, o2);
+      v = v128.load(w3 + kb);
+      e3 = madd(i32x4.shl(v, 16), xe, e3); o3 = madd(v128.and(v, hiMask), xo, o3);
+    }
+    let s0 = hsum(e0, o0), s1 = hsum(e1, o1), s2 = hsum(e2, o2), s3 = hsum(e3, o3);
+    for (let k = K8; k < K; k++) {
+      const xk = load<f32>(x + <usize>k * 4);
+      const kb = <usize>k * 2;
+      s0 += xk * reinterpret<f32>(<u32>load<u16>(w0 + kb) << 16);
+      s1 += xk * reinterpret<f32>(<u32>load<u16>(w1 + kb) << 16);
+      s2 += xk * reinterpret<f32>(<u32>load<u16>(w2 + kb) << 16);
+      s3 += xk * reinterpret<f32>(<u32>load<u16>(w3 + kb) << 16);
+    }
+    store<f32>(y + <usize>n * 4, s0);
+    store<f32>(y + <usize>(n + 1) * 4, s1);
+    store<f32>(y + <usize>(n + 2) * 4, s2);
+    store<f32>(y + <usize>(n + 3) * 4, s3);
+  }
+  for (; n < n1; n++) {
+    const w0 = w + <usize>n * rowB;
+    let e0 = f32x4.splat(0), o0 = f32x4.splat(0);
+    for (let k = 0; k < K8; k += 8) {
+      const v = v128.load(w0 + <usize>k * 2);
+      e0 = madd(i32x4.shl(v, 16), v128.load(xd + <usize>k * 4), e0);
+      o0 = madd(v128.and(v, hiMask), v128.load(xd + <usize>k * 4, 16), o0);
+    }
+    let s0 = hsum(e0, o0);
+    for (let k = K8; k < K; k++) s0 += load<f32>(x + <usize>k * 4) * reinterpret<f32>(<u32>load<u16>(w0 + <usize>k * 2) << 16);
+    store<f32>(y + <usize>n * 4, s0);
+  }
+}
+
+/** y[n] for n in [n0, n1): f32 W (N, K). Same lane/order contract as gemv_bf16 but on
+ *  plain x: lane l of accumulator e sums k ≡ l (mod 8), of o k ≡ 4 + l (mod 8). */
+export function gemv_f32(K: i32, x: usize, w: usize, y: usize, n0: i32, n1: i32): void {
+  const K8 = K & ~7;
+  const rowB = <usize>K * 4;
+  let n = n0;
+  for (; n + 4 <= n1; n += 4) {
+    const w0 = w + <usize>n * rowB;
+    const w1 = w0 + rowB, w2 = w1 + rowB, w3 = w2 + rowB;
+    let e0 = f32x4.splat(0), o0 = f32x4.splat(0), e1 = f32x4.splat(0), o1 = f32x4.splat(0);
+    let e2 = f32x4.splat(0), o2 = f32x4.splat(0), e3 = f32x4.splat(0), o3 = f32x4.splat(0);
+    for (let k = 0; k < K8; k += 8) {
+      const kb = <usize>k * 4;
+      const xe = v128.load(x + kb);
+      const xo = v128.load(x + kb, 16);
+      e0 = madd(v128.load(w0 + kb), xe, e0); o0 = madd(v128.load(w0 + kb, 16), xo, o0);
+      e1 = madd(v128.load(w1 + kb), xe, e1); o1 = madd(v128.load(w1 + kb, 16), xo, o1);
+      e2 = madd(v128.load(w2 + kb), xe, e2); o2 = madd(v128.load(w2 + kb, 16), xo, o2);
+      e3 = madd(v128.load(w3 + kb), xe, e3); o3 = madd(v128.load(w3 + kb, 16), xo, o3);
+    }
+    let s0 = hsum(e0, o0), s1 = hsum(e1, o1), s2 = hsum(e2, o2), s3 = hsum(e3, o3);
+    for (let k = K8; k < K; k++) {
+      const xk = load<f32>(x + <usize>k * 4);
+      const kb = <usize>k * 4;
+      s0 += xk * load<f32>(w0 + kb); s1 += xk * load<f32>(w1 + kb);
+      s2 += xk * load<f32>(w2 + kb); s3 += xk * load<f32>(w3 + kb);
+    }
+    store<f32>(y + <usize>n * 4, s0);
+    store<f32>(y + <usize>(n + 1) * 4, s1);
+    store<f32>(y + <usize>(n + 2) * 4, s2);
+    store<f32>(y + <usize>(n + 3) * 4, s3);
+  }
+  for (; n < n1; n++) {
+    const w0 = w + <usize>n * rowB;
+    let e0 = f32x4.splat(0), o0 = f32x4.splat(0);
+    for (let k = 0; k < K8; k += 8) {
+      const kb = <usize>k * 4;
+      e0 = madd(v128.load(w0 + kb), v128.load(x + kb), e0);
+      o0 = madd(v128.load(w0 + kb, 16), v128.load(x + kb, 16), o0);
+    }
+    let s0 = hsum(e0, o0);
+    for (let k = K8; k < K; k++) s0 += load<f32>(x + <usize>k * 4) * load<f32>(w0 + <usize>k * 4);
+    store<f32>(y + <usize>n * 4, s0);
+  }
+}

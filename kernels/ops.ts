@@ -1,0 +1,391 @@
+// Row-wise and elementwise kernels: dot, softmax, layer norm, RMS norm, gelu-tanh, gated
+// activations, add/scale/softcap, rotary embedding, attention, bf16 widening.
+// All pointers are byte offsets into this instance's (shared) memory; all data is f32
+// unless a name says bf16. Each `Numerics:` note states order, lanes and the error bound;
+// the twins are the readable operators in src/ops/ (test/kernels/ops.test.ts).
+
+import { madd } from './madd';
+import { vexp, vtanh } from './vmath';
+
+// ---------------------------------------------------------------------------------------
+// Reductions in f64: a f32x4 is split into two f64x2 (promote is exact).
+// @ts-ignore: decorator
+@inline function lo64(v: v128): v128 { return f64x2.promote_low_f32x4(v); }
+// @ts-ignore: decorator
+@inline function hi64(v: v128): v128 { return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)); }
+// @ts-ignore: decorator
+@inline function hsum64(a: v128, b: v128): f64 {
+  const s = f64x2.add(a, b);
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+}
+// @ts-ignore: decorator
+@inline function hsum4(s: v128): f32 {
+  return (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 2)) + (f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 3));
+}
+
+/** Σ a[i]·b[i] in f32. Numerics: lane l of two accumulators sums i ≡ l and i ≡ 4+l (mod 8),
+ *  mul then add; s = acc0 + acc1, (s0+s2)+(s1+s3), tail in order. |Δ| <= (n/8+3)·u·Σ|ab|. */
+export function dot(a: usize, b: usize, n: i32): f32 {
+  const n8 = n & ~7;
+  let e = f32x4.splat(0), o = f32x4.splat(0);
+  for (let i = 0; i < n8; i += 8) {
+    const p = <usize>i * 4;
+    e = madd(v128.load(a + p), v128.load(b + p), e);
+    o = madd(v128.load(a + p, 16), v128.load(b + p, 16), o);
+  }
+  let s = hsum4(f32x4.add(e, o));
+  for (let i = n8; i < n; i++) s += load<f32>(a + <usize>i * 4) * load<f32>(b + <usize>i * 4);
+  return s;
+}
+
+/** dst[i] = bf16 src[i] widened to f32 (exact). */
+export function widen_bf16(src: usize, dst: usize, n: i32): void {
+  const n8 = n & ~7;
+  for (let i = 0; i < n8; i += 8) {
+    const h = v128.load(src + <usize>i * 2);
+    v128.store(dst + <usize>i * 4, i32x4.shl(i32x4.extend_low_i16x8_u(h), 16));
+    v128.store(dst + <usize>i * 4, i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), 16);
+  }
+  for (let i = n8; i < n; i++) store<u32>(dst + <usize>i * 4, <u32>load<u16>(src + <usize>i * 2) << 16);
+}
+
+// ---------------------------------------------------------------------------------------
+/** Softmax over each of `rows` rows of length n (x may equal y).
+ *  Numerics: max exact; e = vexp(x - max) (<= 2 ulp); Σe in f64 (exact to 2^-53·n);
+ *  y = e / f32(Σe) (one f32 division). Relative error per element <= 4 ulp. */
+export function softmax_rows(x: usize, y: usize, rows: i32, n: i32): void {
+  const n4 = n & ~3;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * <usize>n * 4;
+    const yr = y + <usize>r * <usize>n * 4;
+    let mv = f32x4.splat(-Infinity);
+    for (let i = 0; i < n4; i += 4) mv = f32x4.max(mv, v128.load(xr + <usize>i * 4));
+    let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    for (let i = n4; i < n; i++) m = max(m, load<f32>(xr + <usize>i * 4));
+    const ms = f32x4.splat(m);
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+    for (let i = 0; i < n4; i += 4) {
+      const e = vexp(f32x4.sub(v128.load(xr + <usize>i * 4), ms));
+      v128.store(yr + <usize>i * 4, e);
+      s0 = f64x2.add(s0, lo64(e));
+      s1 = f64x2.add(s1, hi64(e));
+    }
+    let sum = hsum64(s0, s1);
+    for (let i = n4; i < n; i++) {
+      const e = f32x4.extract_lane(vexp(f32x4.splat(load<f32>(xr + <usize>i * 4) - m)), 0);
+      store<f32>(yr + <usize>i * 4, e);
+      sum += <f64>e;
+    }
+    const sf = <f32>sum;
+    const sv = f32x4.splat(sf);
+    for (let i = 0; i < n4; i += 4) v128.store(yr + <usize>i * 4, f32x4.div(v128.load(yr + <usize>i * 4), sv));
+    for (let i = n4; i < n; i++) store<f32>(yr + <usize>i * 4, load<f32>(yr + <usize>i * 4) / sf);
+  }
+}
+
+/** LayerNorm rows: y = (x - mean)·rstd·w + b (w, b f32 [n]).
+ *  Numerics: mean and biased variance (two-pass, Σ(x - mean)²) accumulated in f64;
+ *  mean and rstd = 1/sqrt(var + eps) rounded to f32 once; then per element in f32:
+ *  y = fl(fl(fl(x - mean)·rstd)·w) + b. |Δ| vs an f64 evaluation <= ~4 ulp of |y| + 2u·|b|. */
+export function layer_norm_rows(x: usize, y: usize, rows: i32, n: i32, w: usize, b: usize, eps: f32): void {
+  const n4 = n & ~3;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * <usize>n * 4;
+    const yr = y + <usize>r * <usize>n * 4;
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+    for (let i = 0; i < n4; i += 4) {
+      const v = v128.load(xr + <usize>i * 4);
+      s0 = f64x2.add(s0, lo64(v)); s1 = f64x2.add(s1, hi64(v));
+    }
+    let sum = hsum64(s0, s1);
+    for (let i = n4; i < n; i++) sum += <f64>load<f32>(xr + <usize>i * 4);
+    const mean = sum / <f64>n;
+    const mv = f64x2.splat(mean);
+    s0 = f64x2.splat(0); s1 = f64x2.splat(0);
+    for (let i = 0; i < n4; i += 4) {
+      const v = v128.load(xr + <usize>i * 4);
+      const d0 = f64x2.sub(lo64(v), mv), d1 = f64x2.sub(hi64(v), mv);
+      s0 = f64x2.add(s0, f64x2.mul(d0, d0)); s1 = f64x2.add(s1, f64x2.mul(d1, d1));
+    }
+    let ss = hsum64(s0, s1);
+    for (let i = n4; i < n; i++) { const d = <f64>load<f32>(xr + <usize>i * 4) - mean; ss += d * d; }
+    const rstd = <f32>(1.0 / Math.sqrt(ss / <f64>n + <f64>eps));
+    const m32 = <f32>mean;
+    const mvs = f32x4.splat(m32), rv = f32x4.splat(rstd);
+    for (let i = 0; i < n4; i += 4) {
+      const p = <usize>i * 4;
+      const t = f32x4.mul(f32x4.sub(v128.load(xr + p), mvs), rv);
+      v128.store(yr + p, f32x4.add(f32x4.mul(t, v128.load(w + p)), v128.load(b + p)));
+    }
+    for (let i = n4; i < n; i++) {
+      const p = <usize>i * 4;
+      store<f32>(yr + p, ((load<f32>(xr + p) - m32) * rstd) * load<f32>(w + p) + load<f32>(b + p));
+    }
+  }
+}
+
+/** RMSNorm rows: y = fl(x·r)·fl(w + offset), r = f32(1/sqrt(mean(x²) + eps)).
+ *  Numerics: Σx² in f64 (each x² exact); r rounded to f32 once (HF computes rsqrt in f32:
+ *  <= 1 ulp apart); then two f32 multiplies. |Δ| <= ~3 ulp of |y|. offset 0 Llama, 1 Gemma2. */
+export function rms_norm_rows(x: usize, y: usize, rows: i32, n: i32, w: usize, eps: f32, offset: f32): void {
+  const n4 = n & ~3;
+  const off = f32x4.splat(offset);
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * <usize>n * 4;
+    const yr = y + <usize>r * <usize>n * 4;
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+    for (let i = 0; i < n4; i += 4) {
+      const v = v128.load(xr + <usize>i * 4);
+      const a = lo64(v), c = hi64(v);
+      s0 = f64x2.add(s0, f64x2.mul(a, a)); s1 = f64x2.add(s1, f64x2.mul(c, c));
+    }
+    let ss = hsum64(s0, s1);
+    for (let i = n4; i < n; i++) { const v = <f64>load<f32>(xr + <usize>i * 4); ss += v * v; }
+    const rr = <f32>(1.0 / Math.sqrt(ss / <f64>n + <f64>eps));
+    const rv = f32x4.splat(rr);
+    for (let i = 0; i < n4; i += 4) {
+      const p = <usize>i * 4;
+      v128.store(yr + p, f32x4.mul(f32x4.mul(v128.load(xr + p), rv), f32x4.add(v128.load(w + p), off)));
+    }
+    for (let i = n4; i < n; i++) {
+      const p = <usize>i * 4;
+      store<f32>(yr + p, (load<f32>(xr + p) * rr) * (load<f32>(w + p) + offset));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Elementwise. Each processes [i0, i1) so threads can split long arrays.
+
+// @ts-ignore: decorator
+@inline function vgelu(x: v128): v128 {
+  // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) — gelu_pytorch_tanh, term by term in f32.
+  const x3 = f32x4.mul(f32x4.mul(x, x), x);
+  const u = f32x4.mul(f32x4.splat(0.7978845608028654), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), x3)));
+  return f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), f32x4.add(f32x4.splat(1.0), vtanh(u)));
+}
+// @ts-ignore: decorator
+@inline function vsilu(x: v128): v128 {
+  // x·sigmoid(x) = x / (1 + e^{-x}); e^{-x} = inf for x < -88.7 gives -0 (the limit).
+  return f32x4.div(x, f32x4.add(f32x4.splat(1.0), vexp(f32x4.neg(x))));
+}
+
+// Apply a v128 -> v128 op to [i0, i1) with a scalar-lane tail (the tail goes through the
+// same vector code with one lane, so every element sees identical arithmetic).
+/** Numerics: gelu term by term in f32 with vtanh (<= 3 ulp): |Δ| <= 4 ulp of |y| + 2^-24·|x|. */
+export function gelu_tanh(x: usize, y: usize, i0: i32, i1: i32): void {
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) v128.store(y + <usize>i * 4, vgelu(v128.load(x + <usize>i * 4)));
+  for (; i < i1; i++) store<f32>(y + <usize>i * 4, f32x4.extract_lane(vgelu(f32x4.splat(load<f32>(x + <usize>i * 4))), 0));
+}
+
+/** y = act(g)·u; act 0 = silu, 1 = gelu_tanh. Numerics: as vsilu/vgelu, then one f32 mul. */
+export function gated(g: usize, u: usize, y: usize, act: i32, i0: i32, i1: i32): void {
+  let i = i0;
+  if (act == 0) {
+    for (; i + 4 <= i1; i += 4) {
+      const p = <usize>i * 4;
+      v128.store(y + p, f32x4.mul(vsilu(v128.load(g + p)), v128.load(u + p)));
+    }
+    for (; i < i1; i++) {
+      const p = <usize>i * 4;
+      store<f32>(y + p, f32x4.extract_lane(vsilu(f32x4.splat(load<f32>(g + p))), 0) * load<f32>(u + p));
+    }
+  } else {
+    for (; i + 4 <= i1; i += 4) {
+      const p = <usize>i * 4;
+      v128.store(y + p, f32x4.mul(vgelu(v128.load(g + p)), v128.load(u + p)));
+    }
+    for (; i < i1; i++) {
+      const p = <usize>i * 4;
+      store<f32>(y + p, f32x4.extract_lane(vgelu(f32x4.splat(load<f32>(g + p))), 0) * load<f32>(u + p));
+    }
+  }
+}
+
+/** y = a + b (exact f32 add, bit-identical to the twin). */
+export function add(a: usize, b: usize, y: usize, i0: i32, i1: i32): void {
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) { const p = <usize>i * 4; v128.store(y + p, f32x4.add(v128.load(a + p), v128.load(b + p))); }
+  for (; i < i1; i++) { const p = <usize>i * 4; store<f32>(y + p, load<f32>(a + p) + load<f32>(b + p)); }
+}
+
+/** y = x·s (one f32 mul, bit-identical to the twin). */
+export function scale(x: usize, y: usize, s: f32, i0: i32, i1: i32): void {
+  const sv = f32x4.splat(s);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) { const p = <usize>i * 4; v128.store(y + p, f32x4.mul(v128.load(x + p), sv)); }
+  for (; i < i1; i++) { const p = <usize>i * 4; store<f32>(y + p, load<f32>(x + p) * s); }
+}
+
+/** y = c·tanh(x/c). Numerics: x/c one f32 div, vtanh <= 3 ulp, one f32 mul: <= 4 ulp of |y|. */
+export function softcap(x: usize, y: usize, c: f32, i0: i32, i1: i32): void {
+  const cv = f32x4.splat(c);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const p = <usize>i * 4;
+    v128.store(y + p, f32x4.mul(cv, vtanh(f32x4.div(v128.load(x + p), cv))));
+  }
+  for (; i < i1; i++) {
+    const p = <usize>i * 4;
+    store<f32>(y + p, c * f32x4.extract_lane(vtanh(f32x4.splat(load<f32>(x + p) / c)), 0));
+  }
+}
+
+/** Rotate-half RoPE in place on rows [t0, t1) of x [T, nHeads·hd]; cos/sin [T, hd].
+ *  out[i] = x[i]·cos[i] - x[i+h]·sin[i], out[i+h] = x[i+h]·cos[i+h] + x[i]·sin[i+h], h = hd/2.
+ *  Numerics: two f32 products and one add/sub per element, same as HF's q·cos + rot(q)·sin
+ *  (negation is exact): bit-identical to the twin. */
+export function rope(x: usize, nHeads: i32, hd: i32, cos: usize, sin: usize, t0: i32, t1: i32): void {
+  const half = hd >> 1;
+  const h4 = half & ~3;
+  for (let t = t0; t < t1; t++) {
+    const ct = cos + <usize>t * <usize>hd * 4;
+    const st = sin + <usize>t * <usize>hd * 4;
+    for (let h = 0; h < nHeads; h++) {
+      const xr = x + (<usize>t * <usize>nHeads + <usize>h) * <usize>hd * 4;
+      let i = 0;
+      for (; i < h4; i += 4) {
+        const p = <usize>i * 4, q = <usize>(i + half) * 4;
+        const x1 = v128.load(xr + p), x2 = v128.load(xr + q);
+        v128.store(xr + p, f32x4.sub(f32x4.mul(x1, v128.load(ct + p)), f32x4.mul(x2, v128.load(st + p))));
+        v128.store(xr + q, f32x4.add(f32x4.mul(x2, v128.load(ct + q)), f32x4.mul(x1, v128.load(st + q))));
+      }
+      for (; i < half; i++) {
+        const p = <usize>i * 4, q = <usize>(i + half) * 4;
+        const x1 = load<f32>(xr + p), x2 = load<f32>(xr + q);
+        store<f32>(xr + p, x1 * load<f32>(ct + p) - x2 * load<f32>(st + p));
+        store<f32>(xr + q, x2 * load<f32>(ct + q) + x1 * load<f32>(st + q));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Attention. One "row" = (query i, head h), r = i·Nq + h; a thread takes rows [r0, r1).
+// q [Tq, Nq·Dh], k/v [Tk, Nkv·Dh], o [Tq, Nq·Dh]; head h reads kv head h / (Nq/Nkv).
+// Visible keys form one range [jlo, jhi) (qpos = qPos0 + i, kpos = kPos0 + j):
+//   causal: kpos <= qpos;  window W > 0: qpos - kpos < W.
+// Per row: scores s_j = scale·(q·k_j) for the visible j into scratch, softcap c·tanh(s/c)
+// when c > 0, then an exact softmax over the row (max, vexp, Σ in f64, divide) and
+// o = Σ_j p_j·v_j. The whole score row fits in scratch (Tk floats), so no online rescaling
+// is needed: this is the "materialise one row" variant of tiled attention — the row is the
+// tile — which keeps the order of operations equal to HF's (scores, softcap, softmax, P·V).
+//
+// Numerics: q·k_j as in dot() but with 4-lane accumulation (lane l sums d ≡ l mod 4, then
+// (l0+l2)+(l1+l3), tail in order), times scale (one f32 mul); softmax as softmax_rows;
+// P·V accumulated per output element sequentially in j (mul then add). Bounds: scores
+// <= (Dh/4+2)·u·Σ|q·k| + 1 ulp; probabilities <= 4 ulp + the score error's effect
+// (|Δp/p| <= 2·max|Δs|); output <= Tk·u·Σ|p·v| + that. 4 keys are processed at a time for
+// instruction-level parallelism; each key's arithmetic is identical to the 1-key path.
+
+// @ts-ignore: decorator
+@inline function dotq(q: usize, k: usize, Dh: i32, d4: i32): f32 {
+  let a = f32x4.splat(0);
+  for (let d = 0; d < d4; d += 4) a = madd(v128.load(q + <usize>d * 4), v128.load(k + <usize>d * 4), a);
+  let s = hsum4(a);
+  for (let d = d4; d < Dh; d++) s += load<f32>(q + <usize>d * 4) * load<f32>(k + <usize>d * 4);
+  return s;
+}
+
+/** Scratch bytes per thread for attention(): one score row plus one output row. */
+export function attention_scratch_bytes(Tk: i32, Dh: i32): i32 {
+  return ((Tk + 4) + (Dh + 4)) * 4;
+}
+
+export function attention(q: usize, k: usize, v: usize, o: usize, Tq: i32, Tk: i32, Nq: i32, Nkv: i32, Dh: i32,
+  scl: f32, causal: i32, qPos0: i32, kPos0: i32, window: i32, cap: f32, r0: i32, r1: i32, scratch: usize): void {
+  const group = Nq / Nkv;
+  const d4 = Dh & ~3;
+  const qStride = <usize>Nq * <usize>Dh * 4;
+  const kStride = <usize>Nkv * <usize>Dh * 4;
+  const s = scratch;
+  const acc = scratch + <usize>(Tk + 4) * 4;
+  for (let r = r0; r < r1; r++) {
+    const i = r / Nq, h = r % Nq;
+    const qr = q + <usize>i * qStride + <usize>h * <usize>Dh * 4;
+    const orow = o + <usize>i * qStride + <usize>h * <usize>Dh * 4;
+    const koff = <usize>(h / group) * <usize>Dh * 4;
+    const qpos = qPos0 + i;
+    let jhi = Tk;
+    if (causal) jhi = min(Tk, qpos - kPos0 + 1);
+    let jlo = 0;
+    if (window > 0) jlo = max(0, qpos - window - kPos0 + 1);
+    if (jhi <= jlo) {
+      for (let d = 0; d < Dh; d++) store<f32>(orow + <usize>d * 4, 0);
+      continue;
+    }
+    const n = jhi - jlo;
+    // scores
+    let j = jlo;
+    for (; j + 4 <= jhi; j += 4) {
+      const k0 = k + <usize>j * kStride + koff;
+      const k1 = k0 + kStride, k2 = k1 + kStride, k3 = k2 + kStride;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let d = 0; d < d4; d += 4) {
+        const p = <usize>d * 4;
+        const qv = v128.load(qr + p);
+        a0 = madd(qv, v128.load(k0 + p), a0);
+        a1 = madd(qv, v128.load(k1 + p), a1);
+        a2 = madd(qv, v128.load(k2 + p), a2);
+        a3 = madd(qv, v128.load(k3 + p), a3);
+      }
+      let t0 = hsum4(a0), t1 = hsum4(a1), t2 = hsum4(a2), t3 = hsum4(a3);
+      for (let d = d4; d < Dh; d++) {
+        const p = <usize>d * 4;
+        const qd = load<f32>(qr + p);
+        t0 += qd * load<f32>(k0 + p); t1 += qd * load<f32>(k1 + p);
+        t2 += qd * load<f32>(k2 + p); t3 += qd * load<f32>(k3 + p);
+      }
+      const sp = s + <usize>(j - jlo) * 4;
+      store<f32>(sp, t0 * scl); store<f32>(sp, t1 * scl, 4); store<f32>(sp, t2 * scl, 8); store<f32>(sp, t3 * scl, 12);
+    }
+    for (; j < jhi; j++) store<f32>(s + <usize>(j - jlo) * 4, dotq(qr, k + <usize>j * kStride + koff, Dh, d4) * scl);
+    if (cap > 0) softcap(s, s, cap, 0, n);
+    softmax_rows(s, s, 1, n);
+    // o = Σ p_j v_j
+    for (let d = 0; d < Dh; d++) store<f32>(acc + <usize>d * 4, 0);
+    j = jlo;
+    for (; j + 4 <= jhi; j += 4) {
+      const sp = s + <usize>(j - jlo) * 4;
+      const p0 = v128.load32_splat(sp), p1 = v128.load32_splat(sp, 4);
+      const p2 = v128.load32_splat(sp, 8), p3 = v128.load32_splat(sp, 12);
+      const v0 = v + <usize>j * kStride + koff;
+      const v1 = v0 + kStride, v2 = v1 + kStride, v3 = v2 + kStride;
+      let d = 0;
+      for (; d < d4; d += 4) {
+        const p = <usize>d * 4;
+        let a = v128.load(acc + p);
+        a = madd(p0, v128.load(v0 + p), a);
+        a = madd(p1, v128.load(v1 + p), a);
+        a = madd(p2, v128.load(v2 + p), a);
+        a = madd(p3, v128.load(v3 + p), a);
+        v128.store(acc + p, a);
+      }
+      for (; d < Dh; d++) {
+        const p = <usize>d * 4;
+        let a = load<f32>(acc + p);
+        a += f32x4.extract_lane(p0, 0) * load<f32>(v0 + p);
+        a += f32x4.extract_lane(p1, 0) * load<f32>(v1 + p);
+        a += f32x4.extract_lane(p2, 0) * load<f32>(v2 + p);
+        a += f32x4.extract_lane(p3, 0) * load<f32>(v3 + p);
+        store<f32>(acc + p, a);
+      }
+    }
+    for (; j < jhi; j++) {
+      const pj = load<f32>(s + <usize>(j - jlo) * 4);
+      const pv = f32x4.splat(pj);
+      const v0 = v + <usize>j * kStride + koff;
+      let d = 0;
+      for (; d < d4; d += 4) {
+        const p = <usize>d * 4;
+        v128.store(acc + p, madd(pv, v128.load(v0 + p), v128.load(acc + p)));
+      }
+      for (; d < Dh; d++) {
+        const p = <usize>d * 4;
+        store<f32>(acc + p, load<f32>(acc + p) + pj * load<f32>(v0 + p));
+      }
+    }
+    for (let d = 0; d < Dh; d++) store<f32>(orow + <usize>d * 4, load<f32>(acc + <usize>d * 4));
+  }
+}

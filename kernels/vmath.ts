@@ -1,0 +1,77 @@
+// Vector f32 math for the elementwise kernels: exp, sigmoid-style helpers and tanh.
+// WebAssembly has no transcendental instructions; these are range reduction + polynomial.
+//
+// Numerics (f32, u = 2^-24 relative rounding):
+//  vexp(x): x = n·ln2 + r with n = nearest(x·log2 e), r = (x - n·C1) - n·C2 (Cody-Waite,
+//    C1 = 0.693359375 exact in 9 bits, C2 = -2.12194440e-4), |r| <= 0.347; e^r by its Taylor
+//    polynomial to degree 7 (truncation < 6e-9 relative) in Horner form; times 2^n built from
+//    the exponent bits. Measured/derived error <= 2 ulp for x in [-87.3, 88.7]; x < -87.33
+//    returns exactly 0 (so exp(-inf) = 0), x > 88.72 returns +inf, NaN stays NaN.
+//  vtanh(y): |y| < 0.5: odd Taylor polynomial to y^15 (truncation < 1e-8 relative);
+//    otherwise sign(y)·(1 - 2/(e^{2|y|} + 1)); error <= 3 ulp of |tanh y| (relative, since
+//    |tanh| >= 0.46 on that branch). Saturates to ±1 for large |y|.
+// Twins: Math.exp / Math.tanh in the ops/ TS implementation; the test bound is stated per
+// kernel in test/kernels/ops.test.ts.
+
+// @ts-ignore: decorator
+@inline export function vexp(x: v128): v128 {
+  const hiLimit = f32x4.splat(88.7228391);
+  const loLimit = f32x4.splat(-87.3365479);
+  const xc = f32x4.max(f32x4.min(x, hiLimit), loLimit);
+  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  // Taylor: 1 + r + r²/2 + ... + r⁷/5040 (Horner)
+  let p = f32x4.splat(1.0 / 5040.0);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 720.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  // 2^n: n in [-126, 128]; n = 128 (x near the top) is split as 2^127 · 2 to stay finite.
+  const ni = i32x4.trunc_sat_f32x4_s(n);
+  const big = i32x4.gt_s(ni, i32x4.splat(127));
+  const n1 = v128.bitselect(i32x4.splat(127), ni, big);
+  const scale = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
+  let res = f32x4.mul(p, scale);
+  res = v128.bitselect(f32x4.mul(res, f32x4.splat(2.0)), res, big);
+  // exact limits: x < lo -> 0, x > hi -> inf, NaN -> NaN
+  res = v128.andnot(res, f32x4.lt(x, loLimit));
+  res = v128.bitselect(f32x4.splat(Infinity), res, f32x4.gt(x, hiLimit));
+  res = v128.bitselect(x, res, f32x4.ne(x, x));
+  return res;
+}
+
+// @ts-ignore: decorator
+@inline export function vtanh(y: v128): v128 {
+  const ay = f32x4.abs(y);
+  // small branch: y·(1 + y²·(c3 + y²·(c5 + ...)))
+  const y2 = f32x4.mul(y, y);
+  let p = f32x4.splat(-929569.0 / 638512875.0);
+  p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(21844.0 / 6081075.0));
+  p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(-1382.0 / 155925.0));
+  p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(62.0 / 2835.0));
+  p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(-17.0 / 315.0));
+  p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(2.0 / 15.0));
+  p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(-1.0 / 3.0));
+  const small = f32x4.add(y, f32x4.mul(y, f32x4.mul(p, y2)));
+  // large branch: 1 - 2/(e^{2|y|} + 1), sign restored
+  const e = vexp(f32x4.add(ay, ay));
+  const t = f32x4.sub(f32x4.splat(1.0), f32x4.div(f32x4.splat(2.0), f32x4.add(e, f32x4.splat(1.0))));
+  const signBit = v128.and(y, i32x4.splat(0x80000000));
+  const large = v128.or(t, signBit);
+  return v128.bitselect(small, large, f32x4.lt(ay, f32x4.splat(0.5)));
+}
+
+/** e^x for one f32 (scalar tails use the same polynomial through lane 0). */
+// @ts-ignore: decorator
+@inline export function sexp(x: f32): f32 {
+  return f32x4.extract_lane(vexp(f32x4.splat(x)), 0);
+}
+
+// @ts-ignore: decorator
+@inline export function stanh(x: f32): f32 {
+  return f32x4.extract_lane(vtanh(f32x4.splat(x)), 0);
+}

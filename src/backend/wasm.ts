@@ -1,0 +1,450 @@
+// The `wasm` backend: AssemblyScript SIMD kernels (kernels/*.ts, embedded as generated
+// modules) over shared WebAssembly memories, with a worker pool and a weight store that
+// spans several memories. Implements the Backend contract of src/backend/backend.ts; the
+// readable definitions are the `ts` backend (src/ops/). docs/kernels.md explains the design.
+//
+// Shapes: M rows · K reduction · N output columns · T tokens · Nq/Nkv heads · Dh head dim.
+// Every op: pick the memory (the weight's, or memory 0), reset its scratch, copy the
+// activations in, run the kernel split over threads (output columns / rows / ranges — each
+// output element is computed by exactly one thread, in a fixed order, so results do not
+// depend on the thread count), copy the result out into a fresh Float32Array.
+//
+// This module has no Node-only import at top level: node:worker_threads and node:os are
+// loaded lazily (pool.ts, defaultThreads) so Deno and Bun can import it.
+
+import type { AttentionOptions, Backend } from './backend.js';
+import { BackendError, InputError, ShapeError } from '../errors.js';
+import { f16ToF32 } from '../dtype.js';
+import { fmtShape, numel, type Tensor, type Weight, type WeightDType } from '../tensor.js';
+import {
+  B_BF16_KN, B_BF16_NK, B_F32_KN, B_F32_NK, loadKernels,
+  type CompiledKernels, type KernelInfo, type KernelVariant,
+} from './wasm/kernels.js';
+import { WorkerPool, type JobPart, type PoolFn } from './wasm/pool.js';
+import { KernelMemory, WasmWeight } from './wasm/store.js';
+
+export interface WasmBackendOptions {
+  /** Threads including the calling one (default: available cores). Results do not depend on it. */
+  threads?: number;
+  /** Kernel build: 'simd' (SIMD128 mul+add, default, the parity build) or 'relaxed'
+   *  (relaxed-SIMD madd, may fuse; only where the engine validates it, else an error). */
+  kernels?: KernelVariant;
+  /** Weight bytes per wasm memory before a new memory is started (default 3 GiB). */
+  weightBytesPerMemory?: number;
+  /** Scratch budget per op (activations in/out + packing); larger inputs are processed in
+   *  row chunks (default 512 MiB). */
+  scratchBytes?: number;
+}
+
+export interface WasmBackendInfo extends KernelInfo {
+  threads: number;
+  memories: { index: number; weightBytes: number; byteLength: number }[];
+}
+
+const GIB = 2 ** 30;
+/** Below these amounts of work an op runs on the calling thread only (waking a worker costs
+ *  ~5-50 µs). They change speed only, never values. */
+const PAR_MIN_FLOPS = 2e6;
+const PAR_MIN_BYTES = 1 << 18;
+/** linear() with at most this many rows uses the GEMV kernels (weights streamed once per row). */
+const GEMV_MAX_ROWS = 3;
+
+async function defaultThreads(): Promise<number> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
+  try {
+    const os = await import('node:os');
+    return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  } catch {
+    return 1;
+  }
+}
+
+/** Split [0, total) into at most `parts` ranges whose inner boundaries are multiples of `align`. */
+function split(total: number, parts: number, align: number): [number, number][] {
+  const out: [number, number][] = [];
+  const step = Math.ceil(total / parts / align) * align || align;
+  for (let a = 0; a < total; a += step) out.push([a, Math.min(total, a + step)]);
+  return out;
+}
+
+export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const threads = opts.threads ?? (await defaultThreads());
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+    throw new InputError(`wasm backend: threads must be an integer in [1, 256], got ${threads}`);
+  }
+  const kernels = loadKernels(opts.kernels ?? 'simd');
+  const mem0 = new KernelMemory(0, kernels);
+  const pool = await WorkerPool.create(threads - 1, kernels, [mem0.memory]);
+  return new WasmBackend(kernels, pool, mem0, opts);
+}
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm' as const;
+  readonly threads: number;
+  private mems: KernelMemory[];
+  private generation = 0;
+  private disposed = false;
+  private readonly weightCap: number;
+  private readonly scratchCap: number;
+
+  constructor(private readonly kernels: CompiledKernels, private readonly pool: WorkerPool, mem0: KernelMemory, opts: WasmBackendOptions) {
+    this.mems = [mem0];
+    this.threads = pool.size + 1;
+    this.weightCap = opts.weightBytesPerMemory ?? 3 * GIB;
+    this.scratchCap = opts.scratchBytes ?? 512 * 2 ** 20;
+  }
+
+  /** Which build is live, threads, and the memories of the weight store. */
+  info(): WasmBackendInfo {
+    return {
+      ...this.kernels.info,
+      threads: this.threads,
+      memories: this.mems.map((m) => ({ index: m.index, weightBytes: m.weightTop - 65536, byteLength: m.byteLength })),
+    };
+  }
+
+  // ---- weights --------------------------------------------------------------------------
+
+  loadWeight(name: string, dtype: WeightDType, shape: readonly number[], data: Float32Array | Uint16Array): Weight {
+    this.alive();
+    const n = numel(shape);
+    if (data.length !== n) throw new ShapeError(`loadWeight ${name}: shape ${fmtShape(shape)} needs ${n} values, got ${data.length}`);
+    const isF32 = dtype === 'F32';
+    if (isF32 !== data instanceof Float32Array) {
+      throw new InputError(`loadWeight ${name}: dtype ${dtype} expects ${isF32 ? 'Float32Array' : 'Uint16Array (raw bits)'}, got ${data.constructor.name}`);
+    }
+    const stored = dtype === 'BF16' ? 'BF16' : 'F32';
+    const bytes = n * (stored === 'BF16' ? 2 : 4);
+    if (bytes > this.weightCap && bytes > 3.5 * GIB) {
+      throw new BackendError(`loadWeight ${name}: ${(bytes / GIB).toFixed(2)} GiB does not fit one wasm32 memory (4 GiB)`);
+    }
+    let mem = this.mems[this.mems.length - 1];
+    if (mem.weightTop > 65536 && mem.weightTop + bytes > this.weightCap + 65536) mem = this.newMemory();
+    const ptr = mem.allocWeight(bytes);
+    if (dtype === 'BF16') mem.u16(ptr, n).set(data as Uint16Array);
+    else if (dtype === 'F32') mem.f32(ptr, n).set(data as Float32Array);
+    else {
+      const dst = mem.f32(ptr, n);
+      const src = data as Uint16Array;
+      for (let i = 0; i < n; i++) dst[i] = f16ToF32(src[i]);
+    }
+    return new WasmWeight(name, dtype, [...shape], mem.index, ptr, stored, n, this.generation);
+  }
+
+  readWeight(w: Weight): Float32Array {
+    const W = this.weight(w, 'readWeight');
+    const mem = this.mems[W.mem];
+    if (W.stored === 'F32') return mem.f32(W.ptr, W.numel).slice();
+    const out = new Float32Array(W.numel);
+    const o = new Uint32Array(out.buffer);
+    const src = mem.u16(W.ptr, W.numel);
+    for (let i = 0; i < W.numel; i++) o[i] = src[i] << 16;
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.generation++;
+    this.pool.close();
+    this.mems = [];
+  }
+
+  // ---- matrix products ------------------------------------------------------------------
+
+  linear(x: Tensor, w: Weight, b?: Weight): Tensor {
+    const W = this.weight(w, 'linear');
+    if (W.shape.length !== 2) throw new ShapeError(`linear ${W.name}: weight must be 2-D (out, in), got ${fmtShape(W.shape)}`);
+    const [N, K] = W.shape;
+    const M = this.rows(x, K, `linear ${W.name}`);
+    const B = b ? this.weight(b, 'linear bias') : undefined;
+    if (B && B.numel !== N) throw new ShapeError(`linear ${W.name}: bias ${B.name} has ${B.numel} values, weight has ${N} outputs`);
+    const y = new Float32Array(M * N);
+    const outShape = [...x.shape.slice(0, -1), N];
+    if (M === 0 || N === 0) return { shape: outShape, data: y };
+    const mem = this.mems[W.mem];
+    if (M <= GEMV_MAX_ROWS && K > 0) {
+      for (let i = 0; i < M; i++) {
+        mem.resetScratch();
+        const xp = mem.put(x.data.subarray(i * K, (i + 1) * K));
+        const yp = mem.scratch(N * 4);
+        const parts = N * K * (W.stored === 'BF16' ? 2 : 4) >= PAR_MIN_BYTES ? this.threads : 1;
+        let fn: PoolFn, mk: (n0: number, n1: number) => number[];
+        if (W.stored === 'BF16') {
+          const xd = mem.scratch(K * 4);
+          mem.k.gemv.deinterleave8(xp, K, xd);
+          fn = 'gemv.gemv_bf16';
+          mk = (n0, n1) => [K, xp, xd, W.ptr, yp, n0, n1];
+        } else {
+          fn = 'gemv.gemv_f32';
+          mk = (n0, n1) => [K, xp, W.ptr, yp, n0, n1];
+        }
+        this.run(split(N, parts, 4).map(([n0, n1]) => ({ fn, mem: mem.index, args: mk(n0, n1) })));
+        if (B) mem.k.gemm.add_bias(1, yp, N, this.operandF32(mem, B), 0, N);
+        y.set(mem.f32(yp, N), i * N);
+      }
+      return { shape: outShape, data: y };
+    }
+    this.gemm(mem, x.data, M, K, N, W.stored === 'BF16' ? B_BF16_NK : B_F32_NK, W.ptr, y, B);
+    return { shape: outShape, data: y };
+  }
+
+  matmul(a: Tensor, w: Weight): Tensor {
+    const W = this.weight(w, 'matmul');
+    if (W.shape.length !== 2) throw new ShapeError(`matmul ${W.name}: weight must be 2-D (K, N), got ${fmtShape(W.shape)}`);
+    const [K, N] = W.shape;
+    const M = this.rows(a, K, `matmul ${W.name}`);
+    const y = new Float32Array(M * N);
+    const outShape = [...a.shape.slice(0, -1), N];
+    if (M === 0 || N === 0) return { shape: outShape, data: y };
+    this.gemm(this.mems[W.mem], a.data, M, K, N, W.stored === 'BF16' ? B_BF16_KN : B_F32_KN, W.ptr, y, undefined);
+    return { shape: outShape, data: y };
+  }
+
+  /** y[M, N] = x[M, K] · B (+ bias) in row chunks that fit the scratch budget. */
+  private gemm(mem: KernelMemory, x: Float32Array, M: number, K: number, N: number, bKind: number, wPtr: number,
+    y: Float32Array, B: WasmWeight | undefined): void {
+    const gs = mem.k.gemm.gemm_scratch_bytes();
+    const parts = M * N * K * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(N / 8)) : 1;
+    const budget = Math.min(this.scratchCap, mem.scratchFree) - parts * (gs + 64) - N * 4 - 4096;
+    const chunk = Math.max(4, Math.floor(budget / ((K + N) * 4)));
+    if (budget < 4 * (K + N) * 4) throw new BackendError(`gemm: scratch budget too small for K=${K}, N=${N}`, 'raise scratchBytes');
+    const ranges = split(N, parts, 8);
+    for (let m0 = 0; m0 < M; m0 += chunk) {
+      const m = Math.min(chunk, M - m0);
+      mem.resetScratch();
+      const bp = B ? this.operandF32(mem, B) : 0;
+      const scratch = ranges.map(() => mem.scratch(gs));
+      const xp = mem.put(x.subarray(m0 * K, (m0 + m) * K));
+      const yp = mem.scratch(m * N * 4);
+      this.run(ranges.map(([n0, n1], t) => ({
+        fn: 'gemm.gemm', mem: mem.index, args: [m, N, K, xp, K, bKind, wPtr, yp, N, n0, n1, scratch[t]],
+      })));
+      if (B) mem.k.gemm.add_bias(m, yp, N, bp, 0, N);
+      y.set(mem.f32(yp, m * N), m0 * N);
+    }
+  }
+
+  embedding(ids: Int32Array, table: Weight): Tensor {
+    const W = this.weight(table, 'embedding');
+    if (W.shape.length !== 2) throw new ShapeError(`embedding ${W.name}: table must be 2-D (V, H), got ${fmtShape(W.shape)}`);
+    const [V, H] = W.shape;
+    const out = new Float32Array(ids.length * H); // [n, H]
+    const mem = this.mems[W.mem];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!(id >= 0 && id < V)) throw new InputError(`embedding ${W.name}: id ${id} at position ${i} is outside [0, ${V})`, 'negative ids (image placeholders) must be replaced before the lookup');
+      if (W.stored === 'F32') out.set(mem.f32(W.ptr + id * H * 4, H), i * H);
+      else {
+        const src = mem.u16(W.ptr + id * H * 2, H);
+        const o = new Uint32Array(out.buffer, i * H * 4, H);
+        for (let j = 0; j < H; j++) o[j] = src[j] << 16;
+      }
+    }
+    return { shape: [ids.length, H], data: out };
+  }
+
+  // ---- norms ------------------------------------------------------------------------------
+
+  layerNorm(x: Tensor, w: Weight, b: Weight, eps: number): Tensor {
+    const W = this.weight(w, 'layerNorm'), B = this.weight(b, 'layerNorm bias');
+    const n = W.numel;
+    if (B.numel !== n) throw new ShapeError(`layerNorm ${W.name}: bias has ${B.numel} values, weight ${n}`);
+    const rows = this.rows(x, n, `layerNorm ${W.name}`);
+    const mem = this.mems[W.mem];
+    return this.rowwise(mem, x, rows, n, 'ops.layer_norm_rows', () => [this.operandF32(mem, W), this.operandF32(mem, B)],
+      (xp, yp, r, [wp, bp]) => [xp, yp, r, n, wp, bp, eps]);
+  }
+
+  rmsNorm(x: Tensor, w: Weight, eps: number, offset: 0 | 1): Tensor {
+    const W = this.weight(w, 'rmsNorm');
+    const n = W.numel;
+    const rows = this.rows(x, n, `rmsNorm ${W.name}`);
+    const mem = this.mems[W.mem];
+    return this.rowwise(mem, x, rows, n, 'ops.rms_norm_rows', () => [this.operandF32(mem, W)],
+      (xp, yp, r, [wp]) => [xp, yp, r, n, wp, eps, offset]);
+  }
+
+  softmax(x: Tensor): Tensor {
+    const n = x.shape.length ? x.shape[x.shape.length - 1] : 1;
+    const rows = n === 0 ? 0 : x.data.length / n;
+    return this.rowwise(this.mems[0], x, rows, n, 'ops.softmax_rows', () => [], (xp, yp, r) => [xp, yp, r, n]);
+  }
+
+  /** Row-chunked, row-parallel driver for kernels f(x, y, rows, n, ...). */
+  private rowwise(mem: KernelMemory, x: Tensor, rows: number, n: number, fn: PoolFn, operands: () => number[],
+    mk: (xp: number, yp: number, rows: number, ops: number[]) => number[]): Tensor {
+    this.alive();
+    const y = new Float32Array(rows * n);
+    if (rows === 0 || n === 0) return { shape: [...x.shape], data: y };
+    const chunk = Math.max(1, Math.floor((Math.min(this.scratchCap, mem.scratchFree) / 2 - 8 * n) / (n * 8)));
+    for (let r0 = 0; r0 < rows; r0 += chunk) {
+      const r = Math.min(chunk, rows - r0);
+      mem.resetScratch();
+      const ops = operands();
+      const xp = mem.put(x.data.subarray(r0 * n, (r0 + r) * n));
+      const yp = mem.scratch(r * n * 4);
+      const parts = r * n * 4 >= PAR_MIN_BYTES ? Math.min(this.threads, r) : 1;
+      this.run(split(r, parts, 1).map(([a, c]) => ({ fn, mem: mem.index, args: mk(xp + a * n * 4, yp + a * n * 4, c - a, ops) })));
+      y.set(mem.f32(yp, r * n), r0 * n);
+    }
+    return { shape: [...x.shape], data: y };
+  }
+
+  // ---- elementwise ------------------------------------------------------------------------
+
+  geluTanh(x: Tensor): Tensor {
+    return this.elementwise([x], 'ops.gelu_tanh', ([xp], yp, i0, i1) => [xp, yp, i0, i1]);
+  }
+
+  gatedAct(gate: Tensor, up: Tensor, act: 'silu' | 'gelu_tanh'): Tensor {
+    this.sameShape('gatedAct', gate, up);
+    if (act !== 'silu' && act !== 'gelu_tanh') throw new InputError(`gatedAct: act must be 'silu' or 'gelu_tanh', got '${act as string}'`);
+    const a = act === 'silu' ? 0 : 1;
+    return this.elementwise([gate, up], 'ops.gated', ([g, u], yp, i0, i1) => [g, u, yp, a, i0, i1]);
+  }
+
+  add(a: Tensor, b: Tensor): Tensor {
+    this.sameShape('add', a, b);
+    return this.elementwise([a, b], 'ops.add', ([p, q], yp, i0, i1) => [p, q, yp, i0, i1]);
+  }
+
+  scale(x: Tensor, s: number): Tensor {
+    return this.elementwise([x], 'ops.scale', ([xp], yp, i0, i1) => [xp, yp, s, i0, i1]);
+  }
+
+  softcap(x: Tensor, c: number): Tensor {
+    if (!(c > 0)) throw new InputError(`softcap: cap must be > 0, got ${c}`);
+    return this.elementwise([x], 'ops.softcap', ([xp], yp, i0, i1) => [xp, yp, c, i0, i1]);
+  }
+
+  /** Chunked, range-parallel driver for elementwise kernels over equally shaped inputs. */
+  private elementwise(xs: Tensor[], fn: PoolFn, mk: (ptrs: number[], yp: number, i0: number, i1: number) => number[]): Tensor {
+    this.alive();
+    const mem = this.mems[0];
+    const n = xs[0].data.length;
+    const y = new Float32Array(n);
+    const chunk = Math.max(4, Math.floor(Math.min(this.scratchCap, mem.scratchFree) / (4 * (xs.length + 1)) / 4) * 4);
+    for (let s = 0; s < n; s += chunk) {
+      const len = Math.min(chunk, n - s);
+      mem.resetScratch();
+      const ptrs = xs.map((t) => mem.put(t.data.subarray(s, s + len)));
+      const yp = mem.scratch(len * 4);
+      const parts = len * 4 * (xs.length + 1) >= PAR_MIN_BYTES ? this.threads : 1;
+      this.run(split(len, parts, 4).map(([i0, i1]) => ({ fn, mem: 0, args: mk(ptrs, yp, i0, i1) })));
+      y.set(mem.f32(yp, len), s);
+    }
+    return { shape: [...xs[0].shape], data: y };
+  }
+
+  // ---- rotary embedding and attention ---------------------------------------------------
+
+  ropeInPlace(x: Tensor, nHeads: number, headDim: number, cos: Float32Array, sin: Float32Array): void {
+    this.alive();
+    const width = nHeads * headDim;
+    if (headDim % 2 !== 0) throw new ShapeError(`rope: head_dim must be even, got ${headDim}`);
+    const T = this.rows(x, width, 'rope');
+    if (cos.length !== T * headDim || sin.length !== T * headDim) {
+      throw new ShapeError(`rope: cos/sin must be [${T}, ${headDim}] (${T * headDim} values), got ${cos.length} / ${sin.length}`);
+    }
+    if (T === 0 || width === 0) return;
+    const mem = this.mems[0];
+    mem.resetScratch();
+    const xp = mem.put(x.data), cp = mem.put(cos), sp = mem.put(sin);
+    const parts = x.data.length * 12 >= PAR_MIN_BYTES ? Math.min(this.threads, T) : 1;
+    this.run(split(T, parts, 1).map(([t0, t1]) => ({ fn: 'ops.rope', mem: 0, args: [xp, nHeads, headDim, cp, sp, t0, t1] })));
+    x.data.set(mem.f32(xp, x.data.length));
+  }
+
+  attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Tensor {
+    this.alive();
+    const { nHeads: Nq, nKvHeads: Nkv, headDim: Dh } = o;
+    if (!(Nq > 0 && Nkv > 0 && Dh > 0) || Nq % Nkv !== 0) {
+      throw new ShapeError(`attention: nHeads ${Nq} must be a positive multiple of nKvHeads ${Nkv}, headDim ${Dh} > 0`);
+    }
+    const Tq = this.rows(q, Nq * Dh, 'attention q');
+    const Tk = this.rows(k, Nkv * Dh, 'attention k');
+    const Tv = this.rows(v, Nkv * Dh, 'attention v');
+    if (Tv !== Tk) throw new ShapeError(`attention: k has ${Tk} rows, v has ${Tv}`);
+    const out = new Float32Array(Tq * Nq * Dh); // [Tq, Nq*Dh]
+    if (Tq === 0) return { shape: [...q.shape], data: out };
+    const window = o.window ?? 0;
+    if (o.window !== undefined && !(o.window >= 1)) throw new InputError(`attention: window must be >= 1, got ${o.window}`);
+    const cap = o.softcap ?? 0;
+    if (o.softcap !== undefined && !(o.softcap > 0)) throw new InputError(`attention: softcap must be > 0, got ${o.softcap}`);
+    const mem = this.mems[0];
+    mem.resetScratch();
+    const qp = mem.put(q.data), kp = mem.put(k.data), vp = mem.put(v.data);
+    const op = mem.scratch(out.length * 4);
+    const rows = Tq * Nq;
+    const flops = rows * Tk * Dh * 4;
+    const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, rows) : 1;
+    const sb = mem.k.ops.attention_scratch_bytes(Tk, Dh);
+    const ranges = split(rows, parts, 1);
+    const scratch = ranges.map(() => mem.scratch(sb));
+    this.run(ranges.map(([r0, r1], t) => ({
+      fn: 'ops.attention', mem: 0,
+      args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, o.qPos0 ?? 0, o.kPos0 ?? 0, window, cap, r0, r1, scratch[t]],
+    })));
+    out.set(mem.f32(op, out.length));
+    return { shape: [...q.shape], data: out };
+  }
+
+  // ---- plumbing -----------------------------------------------------------------------------
+
+  private run(parts: JobPart[]): void {
+    if (parts.length === 1) this.runLocal(parts[0]);
+    else this.pool.run(parts, (p) => this.runLocal(p));
+  }
+
+  private runLocal(p: JobPart): void {
+    const [g, name] = p.fn.split('.') as [keyof CompiledKernels['modules'], string];
+    (this.mems[p.mem].k[g] as unknown as Record<string, (...a: number[]) => unknown>)[name](...p.args);
+  }
+
+  private newMemory(): KernelMemory {
+    const mem = new KernelMemory(this.mems.length, this.kernels);
+    this.mems.push(mem);
+    this.pool.attach(mem.memory);
+    return mem;
+  }
+
+  /** f32 values of a (small) weight as a pointer in `mem`: in place for an f32 weight living
+   *  there, else widened/copied into mem's scratch. */
+  private operandF32(mem: KernelMemory, W: WasmWeight): number {
+    if (W.mem === mem.index && W.stored === 'F32') return W.ptr;
+    const p = mem.scratch(W.numel * 4);
+    if (W.mem === mem.index) mem.k.ops.widen_bf16(W.ptr, p, W.numel);
+    else mem.f32(p, W.numel).set(this.readWeight(W));
+    return p;
+  }
+
+  private weight(w: Weight, op: string): WasmWeight {
+    this.alive();
+    if (!(w instanceof WasmWeight) || w.generation !== this.generation) {
+      throw new BackendError(`${op}: weight '${w.name}' was not loaded by this wasm backend (or was disposed)`,
+        'load weights with backend.loadWeight() of the backend that runs the model');
+    }
+    return w;
+  }
+
+  /** Rows of x given its last dimension must be `width`. */
+  private rows(x: Tensor, width: number, what: string): number {
+    const last = x.shape.length ? x.shape[x.shape.length - 1] : 1;
+    if (last !== width || x.data.length !== numel(x.shape)) {
+      throw new ShapeError(`${what}: input ${fmtShape(x.shape)} (${x.data.length} values) must end in ${width}`);
+    }
+    return width === 0 ? numel(x.shape.slice(0, -1)) : x.data.length / width;
+  }
+
+  private sameShape(op: string, a: Tensor, b: Tensor): void {
+    if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]) || a.data.length !== b.data.length) {
+      throw new ShapeError(`${op}: shapes differ: ${fmtShape(a.shape)} vs ${fmtShape(b.shape)}`);
+    }
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new BackendError('wasm backend: used after dispose()', 'create a new backend for a new model');
+  }
+}

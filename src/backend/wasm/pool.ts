@@ -1,0 +1,213 @@
+// Worker pool over shared WebAssembly memories, synchronised with Atomics (no postMessage
+// per op). Same code path in Node (node:worker_threads, loaded lazily) and in Deno/Bun
+// (Web Workers from a Blob URL); the worker body is `workerMain` below, shipped as source
+// text so no worker file has to be found on disk.
+//
+// Protocol (Int32Array `ctl` over one SharedArrayBuffer):
+//   ctl[GEN]      job generation; the main thread bumps it and notifies to start a job
+//   ctl[PENDING]  workers still running the current job; the last one notifies the main thread
+//   ctl[ATTACHED] counter the workers bump after instantiating a newly attached memory
+//   ctl[FAILED]   set by a worker whose kernel threw (the message follows by postMessage)
+//   slot w        (SLOT0 + w·SLOT_INTS): fn id, memory index, argc; args as f64 after it
+// A job = one part per thread. The main thread runs part 0 itself, then waits on PENDING
+// with Atomics.wait (allowed on Node's, Deno's and Bun's main thread). Backend methods stay
+// synchronous. Work is always split so each output element is computed by exactly one thread
+// with a fixed order: results do not depend on the thread count.
+//
+// Attaching a memory created after start-up (the weight store grew): the main thread posts
+// the memory to every worker, then runs a YIELD job: workers leave their Atomics loop,
+// return to their event loop, receive the memory, instantiate, bump ATTACHED and re-enter
+// the loop; the main thread blocks on ATTACHED meanwhile (postMessage is delivered to the
+// worker even while the main thread is blocked).
+
+import { BackendError } from '../../errors.js';
+import type { CompiledKernels, KernelGroup } from './kernels.js';
+
+const GEN = 0, PENDING = 1, ATTACHED = 2, FAILED = 3, SLOT0 = 16, SLOT_INTS = 48, MAX_ARGS = 20;
+const FN_IDLE = -1, FN_YIELD = -2;
+
+/** Kernel functions a worker may run, by id. */
+export const POOL_FNS: readonly (readonly [KernelGroup, string])[] = [
+  ['gemm', 'gemm'], ['gemm', 'add_bias'], ['gemv', 'gemv_bf16'], ['gemv', 'gemv_f32'],
+  ['ops', 'softmax_rows'], ['ops', 'layer_norm_rows'], ['ops', 'rms_norm_rows'], ['ops', 'gelu_tanh'],
+  ['ops', 'gated'], ['ops', 'add'], ['ops', 'scale'], ['ops', 'softcap'], ['ops', 'rope'],
+  ['ops', 'attention'], ['gemm', 'peak_madd'], ['ops', 'widen_bf16'],
+];
+export type PoolFn = `${KernelGroup}.${string}`;
+
+/** One thread's share of a job: the kernel, which memory's instance, and its arguments. */
+export interface JobPart { fn: PoolFn; mem: number; args: number[] }
+
+/** The worker body. Self-contained (it is serialised with Function.prototype.toString). */
+function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): void }): void {
+  let ctl: Int32Array, args: Float64Array, slot = 0, seen = 0, fns: [string, string][] = [];
+  let kmods: Record<string, WebAssembly.Module> = {};
+  const inst: Record<string, any>[] = [];
+  const attach = (memory: WebAssembly.Memory) => {
+    const e: Record<string, any> = {};
+    for (const g of Object.keys(kmods)) e[g] = new WebAssembly.Instance(kmods[g], { env: { memory } }).exports;
+    inst.push(e);
+  };
+  const loop = () => {
+    for (;;) {
+      let g = Atomics.load(ctl, 0);
+      for (let spin = 0; g === seen && spin < 20000; spin++) g = Atomics.load(ctl, 0);
+      if (g === seen) { Atomics.wait(ctl, 0, seen); continue; }
+      seen = g;
+      const base = 16 + slot * 48;
+      const fn = ctl[base];
+      if (fn >= 0) {
+        const argc = ctl[base + 2];
+        const a: number[] = [];
+        for (let i = 0; i < argc; i++) a.push(args[(base + 4) / 2 + i]);
+        const [grp, name] = fns[fn];
+        try {
+          inst[ctl[base + 1]][grp][name](...a);
+        } catch (err) {
+          Atomics.store(ctl, 3, 1);
+          port.post({ type: 'error', message: String(err) });
+        }
+      }
+      if (Atomics.sub(ctl, 1, 1) === 1) Atomics.notify(ctl, 1);
+      if (fn === -2) return; // YIELD: back to the event loop to receive a message
+    }
+  };
+  port.on((m: any) => {
+    if (m.type === 'init') {
+      ctl = new Int32Array(m.ctl);
+      args = new Float64Array(m.ctl);
+      slot = m.slot; seen = m.gen; fns = m.fns;
+      for (const g of Object.keys(m.bytes)) kmods[g] = new WebAssembly.Module(m.bytes[g]);
+      for (const mem of m.memories) attach(mem);
+      port.post({ type: 'ready' });
+      loop();
+    } else if (m.type === 'attach') {
+      attach(m.memory);
+      Atomics.add(ctl, 2, 1);
+      Atomics.notify(ctl, 2);
+      loop();
+    }
+  });
+}
+
+interface AnyWorker { post(m: unknown): void; onMessage(f: (m: any) => void): void; terminate(): void }
+
+async function spawn(code: string): Promise<AnyWorker> {
+  const G = globalThis as any;
+  if (typeof G.Worker === 'function') {
+    // Deno, Bun, browsers: a module Web Worker from a Blob URL.
+    const src = `(${code})({ on: (f) => { self.onmessage = (e) => f(e.data); }, post: (m) => self.postMessage(m) });`;
+    const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
+    const w = new G.Worker(url, { type: 'module' });
+    if (typeof w.unref === 'function') w.unref();
+    return {
+      post: (m) => w.postMessage(m),
+      onMessage: (f) => { w.onmessage = (e: MessageEvent) => f(e.data); },
+      terminate: () => w.terminate(),
+    };
+  }
+  // Node: worker_threads, imported lazily so this module has no Node-only top-level import.
+  const wt = await import('node:worker_threads');
+  const src = `const { parentPort } = require('node:worker_threads');\n(${code})({ on: (f) => parentPort.on('message', f), post: (m) => parentPort.postMessage(m) });`;
+  const w = new wt.Worker(src, { eval: true });
+  w.unref();
+  return { post: (m) => w.postMessage(m), onMessage: (f) => { w.on('message', f); }, terminate: () => { void w.terminate(); } };
+}
+
+export class WorkerPool {
+  private readonly ctl: Int32Array;
+  private readonly args: Float64Array;
+  private readonly fnIds = new Map<string, number>();
+  private closed = false;
+
+  private constructor(private readonly workers: AnyWorker[], sab: SharedArrayBuffer) {
+    this.ctl = new Int32Array(sab);
+    this.args = new Float64Array(sab);
+    POOL_FNS.forEach(([g, n], i) => this.fnIds.set(`${g}.${n}`, i));
+    for (const w of workers) w.onMessage(() => {});
+  }
+
+  /** Start `n` workers (threads - 1; the main thread is the other one). */
+  static async create(n: number, kernels: CompiledKernels, memories: WebAssembly.Memory[]): Promise<WorkerPool> {
+    const sab = new SharedArrayBuffer((SLOT0 + (n + 1) * SLOT_INTS) * 4);
+    const code = workerMain.toString();
+    const workers = await Promise.all(Array.from({ length: n }, () => spawn(code)));
+    await Promise.all(workers.map((w, slot) => new Promise<void>((resolve, reject) => {
+      w.onMessage((m) => {
+        if (m?.type === 'ready') resolve();
+        else if (m?.type === 'error') reject(new BackendError(`worker ${slot}: ${m.message}`));
+      });
+      w.post({ type: 'init', ctl: sab, slot, gen: 0, fns: POOL_FNS, bytes: kernels.bytes, memories });
+    })));
+    return new WorkerPool(workers, sab);
+  }
+
+  get size(): number { return this.workers.length; }
+
+  /** Run parts[0] on the calling thread via `runLocal` and parts[1..] on workers; returns
+   *  when all are done. parts.length <= size + 1. */
+  run(parts: JobPart[], runLocal: (p: JobPart) => void): void {
+    if (this.closed) throw new BackendError('wasm backend: used after dispose()');
+    if (parts.length > this.workers.length + 1) throw new BackendError(`pool: ${parts.length} parts for ${this.workers.length + 1} threads`);
+    const ctl = this.ctl;
+    for (let w = 0; w < this.workers.length; w++) {
+      const base = SLOT0 + w * SLOT_INTS;
+      const p = parts[w + 1];
+      if (!p) { ctl[base] = FN_IDLE; continue; }
+      const id = this.fnIds.get(p.fn);
+      if (id === undefined || p.args.length > MAX_ARGS) throw new BackendError(`pool: cannot dispatch ${p.fn}`);
+      ctl[base] = id;
+      ctl[base + 1] = p.mem;
+      ctl[base + 2] = p.args.length;
+      for (let i = 0; i < p.args.length; i++) this.args[(base + 4) / 2 + i] = p.args[i];
+    }
+    this.start();
+    try {
+      if (parts[0]) runLocal(parts[0]);
+    } finally {
+      this.waitIdle();
+    }
+    if (Atomics.exchange(this.ctl, FAILED, 0) !== 0) {
+      throw new BackendError(`a worker's kernel trapped during ${parts.map((p) => p.fn).join(', ')}`,
+        'a kernel read or wrote outside its memory: report this with the op and shapes');
+    }
+  }
+
+  /** Instantiate a new memory in every worker (synchronously, see the header). */
+  attach(memory: WebAssembly.Memory): void {
+    if (this.closed || this.workers.length === 0) return;
+    const before = Atomics.load(this.ctl, ATTACHED);
+    for (const w of this.workers) w.post({ type: 'attach', memory });
+    for (let w = 0; w < this.workers.length; w++) this.ctl[SLOT0 + w * SLOT_INTS] = FN_YIELD;
+    this.start();
+    this.waitIdle();
+    const want = before + this.workers.length;
+    for (let a; (a = Atomics.load(this.ctl, ATTACHED)) < want;) {
+      if (Atomics.wait(this.ctl, ATTACHED, a, 30_000) === 'timed-out') {
+        throw new BackendError('pool: workers did not attach a new memory within 30 s');
+      }
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.workers) w.terminate();
+  }
+
+  private start(): void {
+    Atomics.store(this.ctl, PENDING, this.workers.length);
+    Atomics.add(this.ctl, GEN, 1);
+    Atomics.notify(this.ctl, GEN);
+  }
+
+  private waitIdle(): void {
+    const ctl = this.ctl;
+    let p = Atomics.load(ctl, PENDING);
+    for (let spin = 0; p !== 0 && spin < 20000; spin++) p = Atomics.load(ctl, PENDING);
+    while (p !== 0) {
+      Atomics.wait(ctl, PENDING, p, 1000);
+      p = Atomics.load(ctl, PENDING);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// `ovis synth --preset NAME --dtype bf16|f32 --out DIR [--seed S]` — write a complete HF-layout
+// Ovis1.6 checkpoint with seeded random weights and the real shapes (src/io/synth.ts), sharded
+// like the release (~5 GB shards + model.safetensors.index.json). Streams with bounded memory.
+
+import { parseArgs } from 'node:util';
+import { readdir, statfs } from 'node:fs/promises';
+import { UsageError } from '../errors.js';
+import { PRESETS, parseOvisConfig, expectedTensors } from '../config/index.js';
+import { DEFAULT_SHARD_BYTES, synthCheckpoint, type SynthDType } from '../io/synth.js';
+
+function help(): string {
+  const w = Math.max(...Object.keys(PRESETS).map((k) => k.length));
+  return `usage: ovis synth --preset NAME --out DIR [--dtype bf16|f32] [--seed S] [--shard-size BYTES] [--force]
+
+Write a random-weight Ovis1.6 checkpoint with the real directory layout and tensor shapes:
+config.json, generation_config.json, preprocessor_config.json, tokenizer_config.json, and
+model.safetensors or model-0000k-of-0000n.safetensors + model.safetensors.index.json.
+Matrices ~ N(0, 0.02), norm weights 1 (0 for Gemma2's 1+w), biases 0; deterministic per seed.
+
+options:
+  --preset NAME        one of the presets below (required)
+  --out DIR            output directory (required; must be empty or new unless --force)
+  --dtype bf16|f32     stored dtype (default bf16, like the release)
+  --seed S             PRNG seed (default 0)
+  --shard-size BYTES   max bytes per shard (default 5000000000, HF's "5GB"; accepts 5GB, 200MB)
+  --force              write into a non-empty directory
+  -h, --help           this help
+
+presets:
+${Object.values(PRESETS).map((p) => `  ${p.name.padEnd(w)}  ${p.description}`).join('\n')}`;
+}
+
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/i.exec(s.trim());
+  if (!m) throw new UsageError(`--shard-size: cannot parse ${JSON.stringify(s)}`, 'give bytes, or a number with KB/MB/GB');
+  const unit = (m[2] ?? 'B').toUpperCase();
+  const mult: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3 };
+  return Math.floor(Number(m[1]) * mult[unit]);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        preset: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string', default: 'bf16' },
+        seed: { type: 'string', default: '0' }, 'shard-size': { type: 'string' }, force: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message, 'see `ovis synth --help`');
+  }
+  const o = parsed.values;
+  if (o.help) {
+    process.stdout.write(help() + '\n');
+    return 0;
+  }
+  if (!o.preset) throw new UsageError('--preset is required', `one of: ${Object.keys(PRESETS).join(', ')}`);
+  if (!PRESETS[o.preset]) throw new UsageError(`unknown preset ${JSON.stringify(o.preset)}`, `one of: ${Object.keys(PRESETS).join(', ')}`);
+  if (!o.out) throw new UsageError('--out DIR is required');
+  const dtype = ({ bf16: 'BF16', f32: 'F32' } as Record<string, SynthDType>)[o.dtype!.toLowerCase()];
+  if (!dtype) throw new UsageError(`--dtype must be bf16 or f32, got ${JSON.stringify(o.dtype)}`);
+  const seed = Number(o.seed);
+  if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got ${JSON.stringify(o.seed)}`);
+  const maxShardBytes = o['shard-size'] ? parseSize(o['shard-size']) : DEFAULT_SHARD_BYTES;
+  if (!(maxShardBytes > 0)) throw new UsageError('--shard-size must be > 0');
+
+  let existing: string[] = [];
+  try {
+    existing = await readdir(o.out);
+  } catch { /* new directory */ }
+  if (existing.length && !o.force) {
+    throw new UsageError(`${o.out} is not empty (${existing.length} entries)`, 'choose a new directory or pass --force');
+  }
+
+  // Refuse early if the disk cannot hold the checkpoint (the disk may be shared).
+  const files = PRESETS[o.preset].files();
+  const cfg = parseOvisConfig(files['config.json'], `preset ${o.preset}`);
+  const bytes = expectedTensors(cfg).reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0) * (dtype === 'BF16' ? 2 : 4);
+  try {
+    const st = await statfs(existing.length || (await dirExists(o.out)) ? o.out : parentOf(o.out));
+    const free = Number(st.bavail) * Number(st.bsize);
+    if (free < bytes * 1.02) {
+      throw new UsageError(`not enough free disk space: need ${(bytes / 1e9).toFixed(2)} GB, ${(free / 1e9).toFixed(2)} GB available`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+  }
+
+  process.stderr.write(`ovis synth: ${o.preset} (${dtype}) -> ${o.out}: ${(bytes / 1e9).toFixed(2)} GB\n`);
+  const r = await synthCheckpoint({
+    out: o.out, files, dtype, seed, maxShardBytes,
+    onProgress: (p) => process.stderr.write(`  shard ${p.shard}/${p.shards}  ${(p.bytesDone / 1e9).toFixed(2)}/${(p.bytesTotal / 1e9).toFixed(2)} GB  ${(p.bytesDone / 1e6 / p.seconds).toFixed(0)} MB/s\n`),
+  });
+  process.stderr.write(`ovis synth: wrote ${r.tensors} tensors in ${r.shards.length} file(s), ${(r.bytes / 1e9).toFixed(3)} GB in ${r.seconds.toFixed(1)} s (${(r.bytes / 1e6 / r.seconds).toFixed(0)} MB/s)\n`);
+  return 0;
+}
+
+async function dirExists(p: string): Promise<boolean> {
+  try {
+    await readdir(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parentOf(p: string): string {
+  const i = p.replace(/[\\/]+$/, '').search(/[\\/][^\\/]*$/);
+  return i > 0 ? p.slice(0, i) : i === 0 ? '/' : '.';
+}

@@ -1,0 +1,137 @@
+// The decode loop — what HF's `generate(inputs_embeds=...)` does for Ovis (batch 1, no beams):
+//   1. prefill: one forward over the whole merged prompt [T, H], filling the KV cache;
+//   2. pick a token from the last row's logits (greedy argmax, or sampling — samplers.ts);
+//   3. decode: embed that token, run a one-token forward against the cache, repeat;
+//   4. stop when the token is any of the eos ids (generation_config may list several), or after
+//      max_new_tokens tokens. Like HF, the returned ids include the eos token that stopped it.
+// Two forms: `generate` (synchronous, with an optional per-token callback) and `generateStream`
+// (an async iterator of ids that yields to the event loop between tokens).
+
+import { InputError } from '../errors.js';
+import type { CausalLM, LogitsRows } from '../model/causal-lm.js';
+import type { Tensor } from '../tensor.js';
+import type { Tap } from '../trace/tap.js';
+import { Sampler, type SamplingOptions } from './samplers.js';
+
+export interface GenerateOptions extends SamplingOptions {
+  /** At most this many new tokens (HF `max_new_tokens`), eos included. 0 = prefill only. */
+  maxNewTokens: number;
+  /** Stop on any of these ids (generation_config `eos_token_id`, normalised to a list). */
+  eosTokenIds: readonly number[];
+  /** Seed of the sampling PRNG (ignored when greedy). Default 0. */
+  seed?: number;
+  /** Called with each new id (streaming). */
+  onToken?: (id: number, index: number) => void;
+  /** Stage taps for the prefill forward only (trace mode); decode steps are not tapped. */
+  tap?: Tap;
+  /** Extra prefill rows whose logits are computed and tapped (trace mode). The last row is always
+   *  computed: it picks the first token. */
+  prefillLogitsRows?: LogitsRows;
+  /** Checked between tokens; an aborted signal ends generation with stopReason 'aborted'. */
+  signal?: AbortSignal;
+}
+
+export interface GenerateResult {
+  /** Generated ids, in order, including the eos id that stopped generation (HF semantics). */
+  ids: number[];
+  stopReason: 'eos' | 'length' | 'aborted';
+  /** Prompt length T (merged sequence, visual tokens included). */
+  promptTokens: number;
+  /** Wall time of the prefill forward. */
+  prefillMs: number;
+  /** Wall time after the prefill: token selection + one-token forwards. */
+  decodeMs: number;
+  /** Decode speed: one-token forwards per second (the first token comes from the prefill). */
+  tokensPerSecond: number;
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+function validate(lm: CausalLM, embeds: Tensor, o: GenerateOptions): void {
+  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) {
+    throw new InputError(`maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
+  }
+  const badEos = o.eosTokenIds.filter((id) => !Number.isInteger(id) || id < 0 || id >= lm.vocabSize);
+  if (badEos.length) {
+    throw new InputError(`eos token ids ${JSON.stringify(badEos)} are outside the vocabulary [0, ${lm.vocabSize})`,
+      'generation_config.json and config.json come from different checkpoints?');
+  }
+  if (embeds.shape.length !== 2 || embeds.shape[1] !== lm.hiddenSize || embeds.shape[0] < 1) {
+    throw new InputError(`inputs_embeds has shape [${embeds.shape}], expected [T, ${lm.hiddenSize}] with T >= 1`,
+      'an empty prompt cannot be continued: the prompt needs at least one token');
+  }
+}
+
+/** The loop as a synchronous generator: yields each id, returns the result. */
+function* steps(lm: CausalLM, inputsEmbeds: Tensor, o: GenerateOptions): Generator<number, GenerateResult, void> {
+  validate(lm, inputsEmbeds, o);
+  const sampler = new Sampler(o, o.seed ?? 0);
+  const eos = new Set(o.eosTokenIds);
+  const T = inputsEmbeds.shape[0];
+  const V = lm.vocabSize;
+  const cache = lm.newCache(T + o.maxNewTokens);
+
+  // --- prefill: logits for the last row (+ any rows a trace asked for)
+  let rows: readonly number[] = [T - 1];
+  const extra = o.prefillLogitsRows;
+  if (extra === 'all') rows = Array.from({ length: T }, (_, i) => i);
+  else if (Array.isArray(extra)) rows = [...new Set([...(extra as readonly number[]), T - 1])].sort((a, b) => a - b);
+  const t0 = now();
+  const pre = lm.forward(inputsEmbeds, cache, { logitsRows: rows, tap: o.tap });
+  const tPrefill = now();
+  const lastAt = pre.rows.indexOf(T - 1);
+  let logits = pre.logits.data.subarray(lastAt * V, (lastAt + 1) * V); // [V]
+
+  // --- decode
+  const ids: number[] = [];
+  let stopReason: GenerateResult['stopReason'] = 'length';
+  while (ids.length < o.maxNewTokens) {
+    if (o.signal?.aborted) { stopReason = 'aborted'; break; }
+    const id = sampler.next(logits, ids);
+    ids.push(id);
+    o.onToken?.(id, ids.length - 1);
+    yield id;
+    if (eos.has(id)) { stopReason = 'eos'; break; }
+    if (ids.length >= o.maxNewTokens) break;
+    const e = lm.embedTokens(Int32Array.of(id)); // [1, H]
+    logits = lm.forward(e, cache, { logitsRows: 'last' }).logits.data; // [1, V]
+  }
+  const tEnd = now();
+  const decodeMs = tEnd - tPrefill;
+  const steps1 = Math.max(0, ids.length - 1);
+  return {
+    ids, stopReason, promptTokens: T,
+    prefillMs: tPrefill - t0, decodeMs,
+    tokensPerSecond: steps1 > 0 && decodeMs > 0 ? (steps1 * 1000) / decodeMs : 0,
+  };
+}
+
+/** Generate synchronously (onToken is called for each id). */
+export function generate(lm: CausalLM, inputsEmbeds: Tensor, opts: GenerateOptions): GenerateResult {
+  const it = steps(lm, inputsEmbeds, opts);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Generate as an async iterator of ids: `for await (const id of generateStream(...))`.
+ * The iterator's return value (via `.next()` when done) is the GenerateResult; `onResult` gets it
+ * too, for `for await` loops. Yields to the event loop between tokens so output can flush and
+ * signals/timers run while the CPU-bound forward passes go on.
+ */
+export async function* generateStream(
+  lm: CausalLM, inputsEmbeds: Tensor, opts: GenerateOptions & { onResult?: (r: GenerateResult) => void },
+): AsyncGenerator<number, GenerateResult, void> {
+  const it = steps(lm, inputsEmbeds, opts);
+  for (;;) {
+    const r = it.next();
+    if (r.done) {
+      opts.onResult?.(r.value);
+      return r.value;
+    }
+    yield r.value;
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+  }
+}

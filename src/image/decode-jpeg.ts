@@ -1,0 +1,140 @@
+// JPEG -> 8-bit RGB with jpeg-js (pure JS). Pillow decodes with libjpeg-turbo, whose IDCT,
+// chroma upsampling ("fancy", triangular) and YCbCr->RGB rounding differ from jpeg-js's
+// (float IDCT, nearest-neighbour upsampling, float colour conversion): JPEG pixels are NOT
+// bit-exact with Pillow. docs/image.md has the measured differences; everything after decoding
+// is exact (give preprocessImage Pillow's decoded RGB and pixel_values match bit for bit).
+//
+// We parse the marker segments ourselves up to the frame header (SOF) to apply the pixel guard
+// before jpeg-js allocates, to reject what jpeg-js cannot decode with a clear reason
+// (arithmetic coding, lossless, 12-bit, CMYK/YCCK), and to pick the colour transform the way
+// libjpeg does (Adobe APP14 transform flag; otherwise YCbCr for 3 components).
+
+import jpeg from 'jpeg-js';
+import { ImageError } from '../errors.js';
+import type { RgbImage } from './rgb.js';
+
+export interface JpegHeader {
+  width: number;
+  height: number;
+  components: number;
+  precision: number;
+  progressive: boolean;
+  /** Adobe APP14 transform flag (0 = RGB/CMYK as stored, 1 = YCbCr, 2 = YCCK), if present. */
+  adobeTransform?: number;
+  jfif: boolean;
+  componentIds: number[];
+  /** APP1 "Exif\0\0" payload (TIFF header onward), if present. */
+  exif?: Uint8Array;
+}
+
+const SOF_NAMES: Record<number, string> = {
+  0xc0: 'baseline', 0xc1: 'extended sequential', 0xc2: 'progressive', 0xc3: 'lossless',
+  0xc5: 'differential sequential', 0xc6: 'differential progressive', 0xc7: 'differential lossless',
+  0xc9: 'arithmetic sequential', 0xca: 'arithmetic progressive', 0xcb: 'arithmetic lossless',
+  0xcd: 'differential arithmetic sequential', 0xce: 'differential arithmetic progressive',
+  0xcf: 'differential arithmetic lossless',
+};
+
+/** Walk the marker segments from SOI to the first SOF; throws ImageError on anything malformed. */
+export function readJpegHeader(bytes: Uint8Array, label: string): JpegHeader {
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) throw new ImageError(`${label}: not a JPEG (no SOI marker)`);
+  let o = 2;
+  let adobeTransform: number | undefined;
+  let jfif = false;
+  let exif: Uint8Array | undefined;
+  for (;;) {
+    // skip fill bytes (0xFF padding) before a marker
+    while (o < bytes.length && bytes[o] === 0xff && bytes[o + 1] === 0xff) o++;
+    if (o + 4 > bytes.length) {
+      throw new ImageError(`${label}: JPEG truncated at byte ${o} of ${bytes.length} before the frame header (SOF)`, 'the file is incomplete');
+    }
+    if (bytes[o] !== 0xff) throw new ImageError(`${label}: JPEG marker expected at byte ${o}, found 0x${bytes[o].toString(16)}`, 'the file is corrupt');
+    const marker = bytes[o + 1];
+    if (marker === 0xd9 || marker === 0xda) {
+      throw new ImageError(`${label}: JPEG has no frame header (SOF) before ${marker === 0xd9 ? 'EOI' : 'SOS'}`, 'the file is corrupt');
+    }
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { o += 2; continue; } // no length
+    const len = (bytes[o + 2] << 8) | bytes[o + 3];
+    if (len < 2 || o + 2 + len > bytes.length) {
+      throw new ImageError(`${label}: JPEG segment 0xFF${marker.toString(16).toUpperCase()} at byte ${o} claims ${len} bytes, ${bytes.length - o - 2} remain`,
+        'the file is truncated or corrupt');
+    }
+    const seg = bytes.subarray(o + 4, o + 2 + len);
+    if (marker === 0xe0 && seg.length >= 5 && String.fromCharCode(...seg.subarray(0, 4)) === 'JFIF') jfif = true;
+    if (marker === 0xe1 && seg.length > 6 && String.fromCharCode(...seg.subarray(0, 4)) === 'Exif' && seg[4] === 0 && seg[5] === 0) {
+      exif ??= seg.subarray(6);
+    }
+    if (marker === 0xee && seg.length >= 12 && String.fromCharCode(...seg.subarray(0, 5)) === 'Adobe') adobeTransform = seg[11];
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (seg.length < 6) throw new ImageError(`${label}: JPEG frame header is ${seg.length} bytes, expected >= 6`, 'the file is corrupt');
+      const precision = seg[0];
+      const height = (seg[1] << 8) | seg[2];
+      const width = (seg[3] << 8) | seg[4];
+      const components = seg[5];
+      if (seg.length < 6 + 3 * components) throw new ImageError(`${label}: JPEG frame header too short for ${components} components`, 'the file is corrupt');
+      const componentIds = Array.from({ length: components }, (_, i) => seg[6 + 3 * i]);
+      if (marker !== 0xc0 && marker !== 0xc1 && marker !== 0xc2) {
+        throw new ImageError(`${label}: ${SOF_NAMES[marker]} JPEG (SOF 0xFF${marker.toString(16).toUpperCase()}) is not supported`,
+          'supported: baseline and progressive Huffman JPEG; re-encode the image (e.g. as PNG)');
+      }
+      return { width, height, components, precision, progressive: marker === 0xc2, adobeTransform, jfif, componentIds, exif };
+    }
+    o += 2 + len;
+  }
+}
+
+/** Check what jpeg-js can decode faithfully; called after the pixel guard. */
+function checkSupported(h: JpegHeader, label: string): void {
+  if (h.width === 0 || h.height === 0) {
+    throw new ImageError(`${label}: JPEG frame says ${h.width}x${h.height}` + (h.height === 0 ? ' (height deferred to a DNL marker, not supported)' : ''),
+      'an image needs at least 1x1 pixels');
+  }
+  if (h.precision !== 8) throw new ImageError(`${label}: ${h.precision}-bit JPEG is not supported (8-bit only)`);
+  if (h.components === 4) {
+    throw new ImageError(`${label}: CMYK/YCCK JPEG (4 components) is not supported`,
+      "Pillow opens it as mode CMYK and converts with its own formula; convert it to RGB first (e.g. PIL: Image.open(p).convert('RGB').save('x.png'))");
+  }
+  if (h.components !== 1 && h.components !== 3) {
+    throw new ImageError(`${label}: JPEG with ${h.components} components is not supported (1 = gray, 3 = YCbCr/RGB)`);
+  }
+}
+
+/** Decode a JPEG whose header has already passed the pixel guard. */
+export function decodeJpeg(bytes: Uint8Array, header: JpegHeader, label: string): RgbImage {
+  checkSupported(header, label);
+  if (!hasEoi(bytes)) {
+    // Pillow raises "image file is truncated" for a cut-off scan; jpeg-js would return the
+    // missing blocks as gray without complaint.
+    throw new ImageError(`${label}: JPEG is truncated (no EOI marker at the end of the data)`, 'the file is incomplete');
+  }
+  // libjpeg's rule: Adobe transform flag if present; else 3 components are YCbCr unless the
+  // component ids spell 'R','G','B' (and there is no JFIF marker).
+  let colorTransform = true;
+  if (header.components === 3) {
+    if (header.adobeTransform !== undefined) colorTransform = header.adobeTransform !== 0;
+    else if (!header.jfif && header.componentIds.join() === '82,71,66') colorTransform = false;
+  }
+  const pixels = header.width * header.height;
+  let out: { width: number; height: number; data: Uint8Array };
+  try {
+    out = jpeg.decode(bytes, {
+      useTArray: true, formatAsRGBA: false, colorTransform, tolerantDecoding: true,
+      maxResolutionInMP: Math.ceil(pixels / 1e6) + 1,
+      // jpeg-js keeps every component's coefficient blocks and lines: ~ 12 bytes per pixel
+      maxMemoryUsageInMB: Math.max(512, Math.ceil((pixels * 16) / (1 << 20))),
+    }) as unknown as { width: number; height: number; data: Uint8Array };
+  } catch (e) {
+    throw new ImageError(`${label}: JPEG data is corrupt (jpeg-js: ${(e as Error).message})`, 'the file is damaged or truncated');
+  }
+  if (out.width !== header.width || out.height !== header.height || out.data.length !== pixels * 3) {
+    throw new ImageError(`${label}: JPEG decoded to ${out.width}x${out.height}, header says ${header.width}x${header.height}`);
+  }
+  return { width: out.width, height: out.height, data: out.data };
+}
+
+/** An EOI marker (FF D9) within the last bytes of the file (trailing garbage tolerated). */
+function hasEoi(bytes: Uint8Array): boolean {
+  const stop = Math.max(2, bytes.length - 4096);
+  for (let i = bytes.length - 2; i >= stop; i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return true;
+  return false;
+}

@@ -1,0 +1,200 @@
+// PNG -> 8-bit RGB as Pillow 11.3 `Image.open(png).convert('RGB')` (PngImagePlugin + Convert.c).
+//
+// We read the chunk stream ourselves first (signature, CRCs, IHDR validity, the pixel guard
+// BEFORE any allocation, truncation), then hand pngjs a normalised stream for inflate / unfilter /
+// Adam7 / bit unpacking, and map its samples to RGB with Pillow's rules (rgb.ts). The rewrite
+// exists because pngjs differs from Pillow in three places:
+//  - tRNS on gray/RGB: pngjs zeroes the matching pixels' RGB, Pillow keeps it -> we drop tRNS
+//    (alpha is dropped anyway; for palettes it only feeds alpha);
+//  - palette indices past the PLTE entries: pngjs throws, Pillow reads black -> we pad PLTE to
+//    256 entries of (0, 0, 0);
+//  - 16-bit: pngjs rescales to 8 bits with rounding; Pillow takes the high byte (or clamps, for
+//    16-bit gray) -> we ask pngjs for raw samples (skipRescale) and apply Pillow's rule.
+// Ancillary chunks are not passed on (Pillow's RGB conversion ignores gAMA, iCCP, ...).
+
+import { PNG } from 'pngjs';
+import { inflateSync } from 'node:zlib';
+import { ImageError } from '../errors.js';
+import { rgbaSamplesToRgb, type RgbImage, type SampleRule } from './rgb.js';
+
+export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
+
+export interface PngHeader {
+  width: number;
+  height: number;
+  bitDepth: number;
+  colorType: number; // 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA
+  interlace: number; // 0 none, 1 Adam7
+}
+
+interface Chunk { type: string; start: number; length: number } // data = bytes[start, start+length)
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(bytes: Uint8Array, start: number, end: number): number {
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const u32 = (b: Uint8Array, o: number) => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+
+const VALID_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Parse and validate IHDR only (cheap: first 33 bytes). */
+export function readPngHeader(bytes: Uint8Array, label: string): PngHeader {
+  for (let i = 0; i < 8; i++) {
+    if (bytes[i] !== PNG_SIGNATURE[i]) throw new ImageError(`${label}: not a PNG (bad signature)`);
+  }
+  if (bytes.length < 33) throw new ImageError(`${label}: PNG truncated inside the IHDR chunk (${bytes.length} bytes)`, 'the file is incomplete');
+  const len = u32(bytes, 8);
+  const type = String.fromCharCode(bytes[12], bytes[13], bytes[14], bytes[15]);
+  if (type !== 'IHDR' || len !== 13) {
+    throw new ImageError(`${label}: PNG's first chunk is '${type}' of ${len} bytes, expected 'IHDR' of 13 bytes`, 'the file is corrupt');
+  }
+  if (crc32(bytes, 12, 29) !== u32(bytes, 29)) throw new ImageError(`${label}: PNG IHDR checksum mismatch`, 'the file is corrupt');
+  const h: PngHeader = {
+    width: u32(bytes, 16), height: u32(bytes, 20), bitDepth: bytes[24], colorType: bytes[25], interlace: bytes[28],
+  };
+  if (h.width === 0 || h.height === 0) {
+    throw new ImageError(`${label}: PNG header says ${h.width}x${h.height}: an image needs at least 1x1 pixels`);
+  }
+  const depths = VALID_DEPTHS[h.colorType];
+  if (!depths) throw new ImageError(`${label}: PNG colour type ${h.colorType} is invalid (expected 0, 2, 3, 4 or 6)`);
+  if (!depths.includes(h.bitDepth)) {
+    throw new ImageError(`${label}: PNG bit depth ${h.bitDepth} is invalid for colour type ${h.colorType} (allowed: ${depths.join(', ')})`);
+  }
+  if (bytes[26] !== 0 || bytes[27] !== 0 || h.interlace > 1) {
+    throw new ImageError(`${label}: PNG compression/filter/interlace method ${bytes[26]}/${bytes[27]}/${h.interlace} is invalid (expected 0/0/0-1)`);
+  }
+  return h;
+}
+
+function readChunks(bytes: Uint8Array, label: string): Chunk[] {
+  const chunks: Chunk[] = [];
+  let o = 8;
+  for (;;) {
+    if (o + 12 > bytes.length) {
+      throw new ImageError(`${label}: PNG truncated at byte ${o} of ${bytes.length} (no IEND chunk)`, 'the file is incomplete');
+    }
+    const length = u32(bytes, o);
+    const type = String.fromCharCode(bytes[o + 4], bytes[o + 5], bytes[o + 6], bytes[o + 7]);
+    if (length > 0x7fffffff || o + 12 + length > bytes.length) {
+      throw new ImageError(`${label}: PNG chunk '${type}' at byte ${o} claims ${length} bytes, only ${bytes.length - o - 12} remain`,
+        'the file is truncated or corrupt');
+    }
+    if (crc32(bytes, o + 4, o + 8 + length) !== u32(bytes, o + 8 + length)) {
+      throw new ImageError(`${label}: PNG chunk '${type}' at byte ${o} fails its CRC check`, 'the file is corrupt (Pillow refuses it too)');
+    }
+    chunks.push({ type, start: o + 8, length });
+    o += 12 + length;
+    if (type === 'IEND') return chunks;
+  }
+}
+
+/** Bytes of the inflated image data: (filter byte + packed row) per row of each Adam7 pass. */
+function inflatedSize(h: PngHeader): number {
+  const bitsPerPixel = CHANNELS[h.colorType] * h.bitDepth;
+  const rowBytes = (w: number) => Math.ceil((w * bitsPerPixel) / 8) + 1;
+  if (h.interlace === 0) return rowBytes(h.width) * h.height;
+  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+  let total = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const pw = Math.ceil((h.width - x0) / dx);
+    const ph = Math.ceil((h.height - y0) / dy);
+    if (pw > 0 && ph > 0) total += rowBytes(pw) * ph;
+  }
+  return total;
+}
+
+function chunkBytes(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  dv.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
+  return out;
+}
+
+/** Decode a PNG whose header has already passed the pixel guard. */
+export function decodePng(bytes: Uint8Array, header: PngHeader, label: string): RgbImage {
+  const chunks = readChunks(bytes, label);
+  const idat = chunks.filter((c) => c.type === 'IDAT');
+  if (idat.length === 0) throw new ImageError(`${label}: PNG has no IDAT chunk (no image data)`, 'the file is corrupt');
+  const plte = chunks.find((c) => c.type === 'PLTE');
+  if (header.colorType === 3 && !plte) throw new ImageError(`${label}: palette PNG without a PLTE chunk`, 'the file is corrupt');
+
+  const data = new Uint8Array(idat.reduce((a, c) => a + c.length, 0));
+  let o = 0;
+  for (const c of idat) { data.set(bytes.subarray(c.start, c.start + c.length), o); o += c.length; }
+
+  // Bound inflation before pngjs sees it: pngjs caps non-interlaced output itself but inflates
+  // interlaced data without a limit (a "zip bomb" would allocate without bound).
+  const expected = inflatedSize(header);
+  if (header.interlace === 1) {
+    let inflated: Uint8Array;
+    try {
+      inflated = inflateSync(data, { maxOutputLength: expected + 1 });
+    } catch (e) {
+      throw new ImageError(`${label}: PNG image data does not inflate to the ${expected} bytes its header implies (${(e as Error).message})`,
+        'the file is truncated or corrupt');
+    }
+    if (inflated.length < expected) {
+      throw new ImageError(`${label}: PNG image data is truncated: ${inflated.length} of ${expected} bytes`, 'the file is incomplete');
+    }
+  }
+
+  const parts: Uint8Array[] = [PNG_SIGNATURE, bytes.subarray(8, 33)];
+  if (header.colorType === 3 && plte) {
+    const pal = new Uint8Array(256 * 3); // Pillow reads indices past the palette as black
+    pal.set(bytes.subarray(plte.start, plte.start + Math.min(plte.length, 768)));
+    parts.push(chunkBytes('PLTE', pal));
+  }
+  parts.push(chunkBytes('IDAT', data), chunkBytes('IEND', new Uint8Array(0)));
+  const stream = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  o = 0;
+  for (const p of parts) { stream.set(p, o); o += p.length; }
+
+  let png: { width: number; height: number; data: ArrayLike<number> };
+  try {
+    png = PNG.sync.read(Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength), { skipRescale: true } as never);
+  } catch (e) {
+    throw new ImageError(`${label}: PNG image data is corrupt or truncated (pngjs: ${(e as Error).message})`, 'the file is incomplete or damaged');
+  }
+  if (png.width !== header.width || png.height !== header.height || png.data.length < header.width * header.height * 4) {
+    throw new ImageError(`${label}: PNG decoded to ${png.width}x${png.height} (${png.data.length} samples), header says ${header.width}x${header.height}`);
+  }
+  return rgbaSamplesToRgb(png.data, header.width, header.height, pillowRule(header));
+}
+
+/** Which Pillow sample rule applies (see rgb.ts). Palettes arrive as 8-bit colours. */
+function pillowRule(h: PngHeader): SampleRule {
+  if (h.colorType === 3) return 'u8';
+  if (h.bitDepth === 16) return h.colorType === 0 ? 'u16-clamp' : 'u16-high-byte';
+  if (h.bitDepth === 8) return 'u8';
+  return h.bitDepth === 1 ? 'scale-1bit' : h.bitDepth === 2 ? 'scale-2bit' : 'scale-4bit';
+}
+
+/** The raw eXIf chunk (EXIF without the "Exif\0\0" prefix), if any — for orientation. */
+export function pngExif(bytes: Uint8Array): Uint8Array | undefined {
+  let o = 8;
+  while (o + 12 <= bytes.length) {
+    const length = u32(bytes, o);
+    const type = String.fromCharCode(bytes[o + 4], bytes[o + 5], bytes[o + 6], bytes[o + 7]);
+    if (o + 12 + length > bytes.length) return undefined;
+    if (type === 'eXIf') return bytes.subarray(o + 8, o + 8 + length);
+    if (type === 'IDAT' || type === 'IEND') return undefined; // eXIf must precede IDAT
+    o += 12 + length;
+  }
+  return undefined;
+}

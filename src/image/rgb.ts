@@ -1,0 +1,74 @@
+// To RGB like Pillow's `Image.convert('RGB')` (Pillow 11.3 src/libImaging/Convert.c and the
+// PNG/JPEG plugins' raw modes). The decoders hand us samples plus the Pillow mode they map to;
+// these helpers turn them into 8-bit RGB the way Pillow would. Alpha is DROPPED, never
+// composited onto a background (Pillow's RGBA->RGB and LA->RGB simply ignore it).
+//
+// The 16-bit rules, checked against Pillow 11.3 (reference/image_golden.py, png/ cases):
+//  - 16-bit RGB / RGBA / gray+alpha PNGs open as RGB / RGBA / RGBA with raw modes "RGB;16B" ...:
+//    Pillow keeps the HIGH byte of each sample (v >> 8: truncation, not rounding);
+//  - 16-bit gray opens as mode "I;16"; convert('RGB') CLAMPS: min(v, 255) — so a typical
+//    16-bit gray image turns almost entirely white. This is Pillow's behaviour and the model
+//    saw it, so we match it (docs/image.md).
+//  - 1/2/4-bit gray open as "1"/"L;2"/"L;4": scaled to 0..255 by x255, x85, x17.
+
+import { ImageError } from '../errors.js';
+
+/** 8-bit RGB, row-major, 3 bytes per pixel: data.length = width * height * 3. */
+export interface RgbImage { width: number; height: number; data: Uint8Array }
+
+/** How one decoded sample maps to an 8-bit Pillow value. */
+export type SampleRule = 'u8' | 'u16-high-byte' | 'u16-clamp' | 'scale-1bit' | 'scale-2bit' | 'scale-4bit';
+
+function mapSample(rule: SampleRule): (v: number) => number {
+  switch (rule) {
+    case 'u8': return (v) => v;
+    case 'u16-high-byte': return (v) => v >>> 8;
+    case 'u16-clamp': return (v) => (v > 255 ? 255 : v);
+    case 'scale-1bit': return (v) => v * 255;
+    case 'scale-2bit': return (v) => v * 85;
+    case 'scale-4bit': return (v) => v * 17;
+  }
+}
+
+/**
+ * RGBA-interleaved samples (4 per pixel, the layout pngjs produces for every colour type) to
+ * RGB, applying `rule` to each colour sample and dropping the 4th.
+ */
+export function rgbaSamplesToRgb(samples: ArrayLike<number>, width: number, height: number, rule: SampleRule): RgbImage {
+  const n = width * height;
+  if (samples.length < n * 4) {
+    throw new ImageError(`decoded sample buffer has ${samples.length} values, expected ${n * 4} (${width}x${height} RGBA)`);
+  }
+  const out = new Uint8Array(n * 3); // [H, W, 3]
+  if (rule === 'u8') {
+    for (let i = 0, j = 0; i < n; i++, j += 4) {
+      out[i * 3] = samples[j]; out[i * 3 + 1] = samples[j + 1]; out[i * 3 + 2] = samples[j + 2];
+    }
+  } else {
+    const f = mapSample(rule);
+    for (let i = 0, j = 0; i < n; i++, j += 4) {
+      out[i * 3] = f(samples[j]); out[i * 3 + 1] = f(samples[j + 1]); out[i * 3 + 2] = f(samples[j + 2]);
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** Gray (1 sample per pixel, 8-bit) to RGB: Pillow's L->RGB replicates the value. */
+export function grayToRgb(gray: ArrayLike<number>, width: number, height: number): RgbImage {
+  const n = width * height;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) { const v = gray[i]; out[i * 3] = v; out[i * 3 + 1] = v; out[i * 3 + 2] = v; }
+  return { width, height, data: out };
+}
+
+/** Validate an RgbImage handed in by a caller (size, integer dims, buffer length). */
+export function checkRgbImage(img: RgbImage, label = 'image'): void {
+  const { width, height, data } = img;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new ImageError(`${label}: size ${width}x${height} is not a positive integer size`, 'width and height must be integers >= 1');
+  }
+  if (!(data instanceof Uint8Array) || data.length !== width * height * 3) {
+    throw new ImageError(`${label}: RGB data has ${data?.length} bytes, expected ${width}*${height}*3 = ${width * height * 3}`,
+      'RgbImage.data is 8-bit RGB, row-major, 3 bytes per pixel (no alpha)');
+  }
+}

@@ -1,0 +1,244 @@
+// A Hugging Face Ovis1.6 checkpoint directory:
+//   config.json                        OvisConfig (required)
+//   generation_config.json             eos ids etc. (optional; else from llm_config)
+//   preprocessor_config.json           SiglipImageProcessor settings (optional)
+//   tokenizer_config.json              kept as raw JSON (optional)
+//   model.safetensors                  all weights, or
+//   model.safetensors.index.json       { metadata: { total_size }, weight_map: { name: shard } }
+//     + model-0000k-of-0000n.safetensors
+// Like transformers, a single `model.safetensors` wins over an index when both exist.
+// Opening reads the JSON files and every shard's header — never tensor data.
+
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CheckpointError, ConfigError } from '../errors.js';
+import type { HostTensor } from '../tensor.js';
+import { SafetensorsFile, type TensorInfo } from './safetensors.js';
+import { findDuplicateKeys, isPlainObject, jsonKind } from './json.js';
+import { parseOvisConfig, type OvisConfig } from '../config/ovis-config.js';
+import {
+  generationConfigFromLlm, parseGenerationConfig, parsePreprocessorConfig,
+  type GenerationConfig, type PreprocessorConfig,
+} from '../config/generation-config.js';
+import { checkTensors, describeCheck, type TensorCheck } from '../config/expected-tensors.js';
+
+export const CONFIG_FILE = 'config.json';
+export const GENERATION_CONFIG_FILE = 'generation_config.json';
+export const PREPROCESSOR_CONFIG_FILE = 'preprocessor_config.json';
+export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
+export const SAFE_WEIGHTS_NAME = 'model.safetensors';
+export const SAFE_WEIGHTS_INDEX_NAME = 'model.safetensors.index.json';
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Read and JSON.parse a file; a syntax error becomes a ConfigError naming the file. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(path, [`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(path, [`invalid JSON: ${(e as Error).message}`]);
+  }
+}
+
+/** How the weights of a directory are stored. */
+export interface WeightFiles {
+  /** `model.safetensors` or the index file. */
+  kind: 'single' | 'index';
+  index?: { file: string; totalSize: number | null };
+  /** Shard file names (relative to the directory), in index order. */
+  shards: string[];
+}
+
+export class Checkpoint {
+  readonly dir: string;
+  readonly config: OvisConfig;
+  readonly generationConfig: GenerationConfig;
+  readonly preprocessorConfig?: PreprocessorConfig;
+  readonly tokenizerConfig?: Record<string, unknown>;
+  /** Every tensor across all shards (shard order, then file order within a shard). */
+  readonly tensors: Map<string, TensorInfo>;
+  readonly weightFiles: WeightFiles;
+  /** Open shard files (headers parsed; data read lazily). */
+  readonly shards: SafetensorsFile[];
+  private readonly shardOf: Map<string, SafetensorsFile>;
+
+  private constructor(init: {
+    dir: string; config: OvisConfig; generationConfig: GenerationConfig; preprocessorConfig?: PreprocessorConfig;
+    tokenizerConfig?: Record<string, unknown>; weightFiles: WeightFiles; shards: SafetensorsFile[]; shardOf: Map<string, SafetensorsFile>;
+  }) {
+    this.dir = init.dir;
+    this.config = init.config;
+    this.generationConfig = init.generationConfig;
+    this.preprocessorConfig = init.preprocessorConfig;
+    this.tokenizerConfig = init.tokenizerConfig;
+    this.weightFiles = init.weightFiles;
+    this.shards = init.shards;
+    this.shardOf = init.shardOf;
+    this.tensors = new Map();
+    for (const [name, f] of init.shardOf) this.tensors.set(name, f.tensors.get(name)!);
+  }
+
+  /** Open a checkpoint directory: parse the configs and every shard header (no weights read). */
+  static async open(dir: string): Promise<Checkpoint> {
+    const configPath = join(dir, CONFIG_FILE);
+    if (!(await exists(configPath))) {
+      throw new CheckpointError(`${dir}: no ${CONFIG_FILE}`, 'pass a Hugging Face checkpoint directory (the one containing config.json and the .safetensors files)');
+    }
+    const config = parseOvisConfig(await readJsonFile(configPath), configPath);
+    const genPath = join(dir, GENERATION_CONFIG_FILE);
+    const generationConfig = (await exists(genPath))
+      ? parseGenerationConfig(await readJsonFile(genPath), genPath, config.llm_config)
+      : generationConfigFromLlm(config.llm_config);
+    const ppPath = join(dir, PREPROCESSOR_CONFIG_FILE);
+    const preprocessorConfig = (await exists(ppPath)) ? parsePreprocessorConfig(await readJsonFile(ppPath), ppPath) : undefined;
+    if (preprocessorConfig) {
+      const side = config.visual_tokenizer_config.backbone_config.image_size;
+      if (preprocessorConfig.size.height !== side) {
+        throw new ConfigError(ppPath, [`size.height ${preprocessorConfig.size.height} differs from visual_tokenizer_config.backbone_config.image_size ${side} in ${CONFIG_FILE}`]);
+      }
+    }
+    const tcPath = join(dir, TOKENIZER_CONFIG_FILE);
+    let tokenizerConfig: Record<string, unknown> | undefined;
+    if (await exists(tcPath)) {
+      const j = await readJsonFile(tcPath);
+      if (!isPlainObject(j)) throw new ConfigError(tcPath, [`expected a JSON object, got ${jsonKind(j)}`]);
+      tokenizerConfig = j;
+    }
+    const { weightFiles, shards, shardOf } = await openWeights(dir);
+    return new Checkpoint({ dir, config, generationConfig, preprocessorConfig, tokenizerConfig, weightFiles, shards, shardOf });
+  }
+
+  /** Metadata of one tensor (throws CheckpointError if absent). */
+  info(name: string): TensorInfo {
+    const t = this.tensors.get(name);
+    if (!t) throw new CheckpointError(`${this.dir}: no tensor named ${JSON.stringify(name)} in the checkpoint (${this.tensors.size} tensors)`);
+    return t;
+  }
+
+  private fileOf(name: string): SafetensorsFile {
+    this.info(name);
+    return this.shardOf.get(name)!;
+  }
+
+  /** Read one tensor as stored (see SafetensorsFile.read). */
+  async read(name: string): Promise<HostTensor> { return this.fileOf(name).read(name); }
+  /** Read one tensor widened to f32. */
+  async readF32(name: string): Promise<Float32Array> { return this.fileOf(name).readF32(name); }
+  /** Read one tensor's raw bytes into `dst` (e.g. wasm memory). */
+  async readInto(name: string, dst: Uint8Array): Promise<void> { return this.fileOf(name).readInto(name, dst); }
+
+  /** Compare the tensors with what the config's architecture needs. */
+  check(): TensorCheck { return checkTensors(this.config, this.tensors); }
+
+  /** Throw CheckpointError listing every problem if the model cannot run from these tensors. */
+  assertRunnable(): void {
+    const r = this.check();
+    if (r.ok) return;
+    throw new CheckpointError(`${this.dir}: the tensors do not match config.json:\n${describeCheck(r).join('\n')}`,
+      'config.json and the .safetensors files come from different checkpoints, or a download is incomplete');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.close()));
+  }
+}
+
+async function openWeights(dir: string): Promise<{ weightFiles: WeightFiles; shards: SafetensorsFile[]; shardOf: Map<string, SafetensorsFile> }> {
+  const single = join(dir, SAFE_WEIGHTS_NAME);
+  const indexPath = join(dir, SAFE_WEIGHTS_INDEX_NAME);
+  if (await exists(single)) {
+    const f = await SafetensorsFile.open(single);
+    const shardOf = new Map([...f.tensors.keys()].map((n) => [n, f]));
+    return { weightFiles: { kind: 'single', shards: [SAFE_WEIGHTS_NAME] }, shards: [f], shardOf };
+  }
+  if (!(await exists(indexPath))) {
+    throw new CheckpointError(`${dir}: neither ${SAFE_WEIGHTS_NAME} nor ${SAFE_WEIGHTS_INDEX_NAME} found`,
+      'only safetensors checkpoints are supported (no pytorch_model.bin); is the download complete?');
+  }
+  const text = await readFile(indexPath, 'utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(`${indexPath}: invalid JSON: ${(e as Error).message}`);
+  }
+  if (!isPlainObject(json) || !isPlainObject(json.weight_map)) {
+    throw new CheckpointError(`${indexPath}: expected an object with a "weight_map" object, got ${isPlainObject(json) ? 'weight_map ' + jsonKind(json.weight_map) : jsonKind(json)}`);
+  }
+  const dups = findDuplicateKeys(text);
+  if (dups.length) {
+    throw new CheckpointError(`${indexPath}: tensor listed twice in the index: ${dups.join(', ')}`, 'the index file is corrupt; re-download it');
+  }
+  const weightMap = json.weight_map;
+  const problems: string[] = [];
+  const shardNames: string[] = [];
+  for (const [name, shard] of Object.entries(weightMap)) {
+    if (typeof shard !== 'string' || !shard.endsWith('.safetensors') || shard.includes('/') || shard.includes('\\') || shard.startsWith('.')) {
+      problems.push(`weight_map[${JSON.stringify(name)}]: expected a .safetensors file name in the same directory, got ${jsonKind(shard)}`);
+      continue;
+    }
+    if (!shardNames.includes(shard)) shardNames.push(shard);
+  }
+  if (problems.length) throw new CheckpointError(`${indexPath}:\n  ${problems.join('\n  ')}`);
+  const meta = isPlainObject(json.metadata) ? json.metadata : {};
+  const totalSize = typeof meta.total_size === 'number' ? meta.total_size : null;
+
+  const files = new Map<string, SafetensorsFile>();
+  const opened: SafetensorsFile[] = [];
+  try {
+    const absent: string[] = [];
+    for (const s of shardNames) if (!(await exists(join(dir, s)))) absent.push(s);
+    if (absent.length) {
+      throw new CheckpointError(`${dir}: ${absent.length} shard(s) named in ${SAFE_WEIGHTS_INDEX_NAME} do not exist: ${absent.join(', ')}`,
+        'the download is incomplete: fetch every model-*.safetensors file listed in the index');
+    }
+    for (const s of shardNames) {
+      const f = await SafetensorsFile.open(join(dir, s));
+      files.set(s, f);
+      opened.push(f);
+    }
+    // Cross-check index and shards: every indexed tensor is in its shard; no tensor in two
+    // shards; no tensor in a shard that the index does not list.
+    const shardOf = new Map<string, SafetensorsFile>();
+    for (const [name, shard] of Object.entries(weightMap) as [string, string][]) {
+      const f = files.get(shard)!;
+      if (!f.tensors.has(name)) problems.push(`index maps ${JSON.stringify(name)} to ${shard}, which does not contain it`);
+      else shardOf.set(name, f);
+    }
+    const seen = new Map<string, string>();
+    for (const [s, f] of files) {
+      for (const name of f.tensors.keys()) {
+        const prev = seen.get(name);
+        if (prev) problems.push(`tensor ${JSON.stringify(name)} is stored twice: in ${prev} and in ${s}`);
+        seen.set(name, s);
+        if (!Object.prototype.hasOwnProperty.call(weightMap, name)) problems.push(`${s} contains ${JSON.stringify(name)}, which the index does not list`);
+      }
+    }
+    if (problems.length) {
+      const shown = problems.slice(0, 20);
+      if (problems.length > 20) shown.push(`... and ${problems.length - 20} more`);
+      throw new CheckpointError(`${indexPath} and its shards disagree:\n  ${shown.join('\n  ')}`,
+        'the index and the shard files come from different uploads; re-download them together');
+    }
+    // Keep shard order, then file order inside each shard.
+    const ordered = new Map<string, SafetensorsFile>();
+    for (const f of opened) for (const name of f.tensors.keys()) ordered.set(name, shardOf.get(name)!);
+    return { weightFiles: { kind: 'index', index: { file: SAFE_WEIGHTS_INDEX_NAME, totalSize }, shards: shardNames }, shards: opened, shardOf: ordered };
+  } catch (e) {
+    await Promise.all(opened.map((f) => f.close()));
+    throw e;
+  }
+}

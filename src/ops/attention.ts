@@ -1,0 +1,86 @@
+// Scaled dot-product attention with the masks Ovis1.6's three towers need:
+//  - SigLIP: bidirectional, scale head_dim^-0.5 (SiglipAttention, eager/sdpa);
+//  - Llama 3.2: causal, GQA (repeat_kv), scale head_dim^-0.5;
+//  - Gemma2: causal, GQA, scale query_pre_attn_scalar^-0.5, logit softcap 50 (tanh) applied
+//    after scaling and before the mask, sliding window 4096 on even layers.
+// Shapes: q [Tq, Nq·Dh], k/v [Tk, Nkv·Dh] -> o [Tq, Nq·Dh]; query head h reads kv head
+// h / (Nq/Nkv) (HF `repeat_kv` repeats each kv head Nq/Nkv times, consecutively).
+//
+// Mask by absolute positions: query i sits at qPos = qPos0 + i, key j at kPos = kPos0 + j.
+// A key is visible iff (!causal || kPos <= qPos) && (window undefined || qPos - kPos < window)
+// (HF 4.57 sliding mask: kv_idx > q_idx - sliding_window).
+// Numerics: scores, softmax (max-subtracted) and the weighted sum of values in float64, one
+// f32 rounding per output. HF's softmax runs in f32 (`softmax(..., dtype=torch.float32)`), its
+// matmuls in f32 — ours is strictly more accurate. Masked keys are skipped, which equals HF's
+// additive -inf/min-value mask whenever a row has at least one visible key; a row with none
+// is a caller error (HF would give NaN or a uniform average) and throws.
+
+import type { AttentionOptions } from '../backend/backend.js';
+import { ShapeError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+
+export type { AttentionOptions };
+
+/** Whether key position kPos is visible from query position qPos under the options' mask. */
+export function visible(o: AttentionOptions, qPos: number, kPos: number): boolean {
+  if (o.causal && kPos > qPos) return false;
+  if (o.window !== undefined && qPos - kPos >= o.window) return false;
+  return true;
+}
+
+export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Tensor {
+  const { nHeads: Nq, nKvHeads: Nkv, headDim: Dh, scale } = o;
+  if (!(Nq > 0 && Nkv > 0 && Nq % Nkv === 0)) {
+    throw new ShapeError(`attention: nHeads ${Nq} must be a positive multiple of nKvHeads ${Nkv}`);
+  }
+  const Wq = Nq * Dh, Wk = Nkv * Dh;
+  const Tq = q.data.length / Wq, Tk = k.data.length / Wk;
+  if (q.shape[q.shape.length - 1] !== Wq || !Number.isInteger(Tq)) throw new ShapeError(`attention: q [${q.shape}] is not [Tq, ${Nq}·${Dh}]`);
+  if (k.shape[k.shape.length - 1] !== Wk || !Number.isInteger(Tk)) throw new ShapeError(`attention: k [${k.shape}] is not [Tk, ${Nkv}·${Dh}]`);
+  if (v.data.length !== k.data.length) throw new ShapeError(`attention: v [${v.shape}] differs from k [${k.shape}]`);
+  const qPos0 = o.qPos0 ?? 0, kPos0 = o.kPos0 ?? 0, cap = o.softcap;
+  const group = Nq / Nkv; // query heads per kv head (repeat_kv's n_rep)
+  const qd = q.data, kd = k.data, vd = v.data;
+  const out = new Float32Array(Tq * Wq); // [Tq, Nq·Dh]
+  const p = new Float64Array(Tk); // scores, then exp(score - max), of one query row
+  const seen = new Uint8Array(Tk); // 1 = key visible from this query row
+  const acc = new Float64Array(Dh);
+  for (let h = 0; h < Nq; h++) {
+    const kvh = Math.floor(h / group);
+    for (let i = 0; i < Tq; i++) {
+      const qPos = qPos0 + i, qo = i * Wq + h * Dh;
+      let mx = -Infinity, any = false;
+      for (let j = 0; j < Tk; j++) {
+        seen[j] = visible(o, qPos, kPos0 + j) ? 1 : 0;
+        if (!seen[j]) continue;
+        const ko = j * Wk + kvh * Dh;
+        let s = 0;
+        for (let d = 0; d < Dh; d++) s += qd[qo + d] * kd[ko + d];
+        s *= scale;
+        if (cap !== undefined) s = cap * Math.tanh(s / cap);
+        p[j] = s;
+        any = true;
+        if (s > mx || s !== s) mx = s; // a NaN score poisons the row, as in torch
+      }
+      if (!any) {
+        throw new ShapeError(`attention: query ${i} (position ${qPos}, head ${h}) sees no key (keys at ${kPos0}..${kPos0 + Tk - 1})`,
+          'check qPos0/kPos0 and the window against the KV cache');
+      }
+      let sum = 0;
+      for (let j = 0; j < Tk; j++) {
+        if (!seen[j]) continue;
+        const e = Math.exp(p[j] - mx);
+        p[j] = e;
+        sum += e;
+      }
+      acc.fill(0);
+      for (let j = 0; j < Tk; j++) {
+        if (!seen[j]) continue;
+        const w = p[j], vo = j * Wk + kvh * Dh;
+        for (let d = 0; d < Dh; d++) acc[d] += w * vd[vo + d];
+      }
+      for (let d = 0; d < Dh; d++) out[qo + d] = acc[d] / sum;
+    }
+  }
+  return { shape: [Tq, Wq], data: out };
+}
