@@ -5,7 +5,7 @@
 // the twins are the readable operators in src/ops/ (test/kernels/ops.test.ts).
 
 import { madd } from './madd';
-import { vexp, vtanh } from './vmath';
+import { hi2, join2, lo2, vexp, vexp64, vtanh64 } from './vmath';
 
 // ---------------------------------------------------------------------------------------
 // Reductions in f64: a f32x4 is split into two f64x2 (promote is exact).
@@ -157,29 +157,40 @@ export function rms_norm_rows(x: usize, y: usize, rows: i32, n: i32, w: usize, e
 // ---------------------------------------------------------------------------------------
 // Elementwise. Each processes [i0, i1) so threads can split long arrays.
 
+// Activations in f64 lanes (see vmath.ts): one f32 rounding at the end, like the TS twins.
 // @ts-ignore: decorator
-@inline function vgelu(x: v128): v128 {
-  // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) — gelu_pytorch_tanh, term by term in f32.
-  const x3 = f32x4.mul(f32x4.mul(x, x), x);
-  const u = f32x4.mul(f32x4.splat(0.7978845608028654), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), x3)));
-  return f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), f32x4.add(f32x4.splat(1.0), vtanh(u)));
+@inline function gelu64(x: v128): v128 {
+  // gelu_pytorch_tanh = 0.5·x·(1 + tanh(u)) = x·σ(2u) = x / (1 + e^{-2u}),
+  // u = √(2/π)·(x + 0.044715·x³). The σ form has no cancellation for negative x.
+  const x3 = f64x2.mul(f64x2.mul(x, x), x);
+  const u = f64x2.mul(f64x2.splat(0.7978845608028654), f64x2.add(x, f64x2.mul(f64x2.splat(0.044715), x3)));
+  return f64x2.div(x, f64x2.add(f64x2.splat(1.0), vexp64(f64x2.mul(u, f64x2.splat(-2.0)))));
 }
 // @ts-ignore: decorator
-@inline function vsilu(x: v128): v128 {
-  // x·sigmoid(x) = x / (1 + e^{-x}); e^{-x} = inf for x < -88.7 gives -0 (the limit).
-  return f32x4.div(x, f32x4.add(f32x4.splat(1.0), vexp(f32x4.neg(x))));
+@inline function silu64(x: v128): v128 {
+  // x·σ(x) = x / (1 + e^{-x}); e^{-x} saturates at e^700 for x < -700, giving -0 after rounding.
+  return f64x2.div(x, f64x2.add(f64x2.splat(1.0), vexp64(f64x2.neg(x))));
+}
+// @ts-ignore: decorator
+@inline function vgelu(x: v128): v128 { return join2(gelu64(lo2(x)), gelu64(hi2(x))); }
+// @ts-ignore: decorator
+@inline function vsilu(x: v128): v128 { return join2(silu64(lo2(x)), silu64(hi2(x))); }
+// @ts-ignore: decorator
+@inline function vcap(x: v128, c: v128): v128 {
+  return join2(f64x2.mul(c, vtanh64(f64x2.div(lo2(x), c))), f64x2.mul(c, vtanh64(f64x2.div(hi2(x), c))));
 }
 
 // Apply a v128 -> v128 op to [i0, i1) with a scalar-lane tail (the tail goes through the
 // same vector code with one lane, so every element sees identical arithmetic).
-/** Numerics: gelu term by term in f32 with vtanh (<= 3 ulp): |Δ| <= 4 ulp of |y| + 2^-24·|x|. */
+/** Numerics: f64 evaluation, one f32 rounding: <= 0.5 ulp + 2^-30 relative vs exact. */
 export function gelu_tanh(x: usize, y: usize, i0: i32, i1: i32): void {
   let i = i0;
   for (; i + 4 <= i1; i += 4) v128.store(y + <usize>i * 4, vgelu(v128.load(x + <usize>i * 4)));
   for (; i < i1; i++) store<f32>(y + <usize>i * 4, f32x4.extract_lane(vgelu(f32x4.splat(load<f32>(x + <usize>i * 4))), 0));
 }
 
-/** y = act(g)·u; act 0 = silu, 1 = gelu_tanh. Numerics: as vsilu/vgelu, then one f32 mul. */
+/** y = f32(act(g))·u; act 0 = silu, 1 = gelu_tanh (torch rounds act(g) to f32 first).
+ *  Numerics: act as above (<= 0.5 ulp + 2^-30), then one f32 mul: <= ~1.5 ulp. */
 export function gated(g: usize, u: usize, y: usize, act: i32, i0: i32, i1: i32): void {
   let i = i0;
   if (act == 0) {
@@ -218,17 +229,18 @@ export function scale(x: usize, y: usize, s: f32, i0: i32, i1: i32): void {
   for (; i < i1; i++) { const p = <usize>i * 4; store<f32>(y + p, load<f32>(x + p) * s); }
 }
 
-/** y = c·tanh(x/c). Numerics: x/c one f32 div, vtanh <= 3 ulp, one f32 mul: <= 4 ulp of |y|. */
+/** y = c·tanh(x/c). Numerics: x/c, tanh and ·c in f64 (vtanh64), one f32 rounding:
+ *  <= 0.5 ulp of |y| + 3·2^-52·c absolute. */
 export function softcap(x: usize, y: usize, c: f32, i0: i32, i1: i32): void {
-  const cv = f32x4.splat(c);
+  const cv = f64x2.splat(<f64>c);
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
     const p = <usize>i * 4;
-    v128.store(y + p, f32x4.mul(cv, vtanh(f32x4.div(v128.load(x + p), cv))));
+    v128.store(y + p, vcap(v128.load(x + p), cv));
   }
   for (; i < i1; i++) {
     const p = <usize>i * 4;
-    store<f32>(y + p, c * f32x4.extract_lane(vtanh(f32x4.splat(load<f32>(x + p) / c)), 0));
+    store<f32>(y + p, f32x4.extract_lane(vcap(f32x4.splat(load<f32>(x + p)), cv), 0));
   }
 }
 

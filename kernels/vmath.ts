@@ -75,3 +75,55 @@
 @inline export function stanh(x: f32): f32 {
   return f32x4.extract_lane(vtanh(f32x4.splat(x)), 0);
 }
+
+// ---------------------------------------------------------------------------------------
+// f64x2 versions for the elementwise activations (gelu, silu, softcap), where the result is
+// one f32 rounding of a well-conditioned f64 evaluation — the same contract as the TS twins
+// (Math.exp/Math.tanh in f64, one fround), so the two agree to ~1 ulp.
+//
+// Numerics: vexp64(a): a clamped to [-700, 700] (e^±700 behave as 0/inf after the f32
+//   rounding these kernels end with), n = nearest(a·log2 e), r = a - n·ln2_hi - n·ln2_lo
+//   (fdlibm split, n·ln2_hi exact), e^r by Taylor to degree 9 (truncation < 2e-11 relative),
+//   times 2^n from the exponent bits: relative error < 1e-10 ≈ 2^-33, far below f32's 2^-24.
+//   vtanh64(z) = sign(z)·(1 - 2/(e^{2|z|} + 1)): absolute error < 4e-16 (fine near 0, where
+//   the result is later scaled and rounded to f32 with an absolute bound).
+
+// @ts-ignore: decorator
+@inline export function vexp64(a: v128): v128 {
+  const x = f64x2.max(f64x2.min(a, f64x2.splat(700.0)), f64x2.splat(-700.0));
+  const n = f64x2.nearest(f64x2.mul(x, f64x2.splat(1.4426950408889634)));
+  let r = f64x2.sub(x, f64x2.mul(n, f64x2.splat(6.93147180369123816490e-01)));
+  r = f64x2.sub(r, f64x2.mul(n, f64x2.splat(1.90821492927058770002e-10)));
+  let p = f64x2.splat(1.0 / 362880.0);
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 40320.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 5040.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 720.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 120.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 24.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0 / 6.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(0.5));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0));
+  const ni = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(n));
+  const scale = i64x2.shl(i64x2.add(ni, i64x2.splat(1023)), 52);
+  const res = f64x2.mul(p, scale);
+  return v128.bitselect(a, res, f64x2.ne(a, a)); // NaN stays NaN
+}
+
+// @ts-ignore: decorator
+@inline export function vtanh64(z: v128): v128 {
+  const az = f64x2.abs(z);
+  const e = vexp64(f64x2.add(az, az));
+  const t = f64x2.sub(f64x2.splat(1.0), f64x2.div(f64x2.splat(2.0), f64x2.add(e, f64x2.splat(1.0))));
+  return v128.or(t, v128.and(z, i64x2.splat(0x8000000000000000)));
+}
+
+/** f32x4 -> two f64x2 -> f(.) -> f32x4 (each lane rounded once). */
+// @ts-ignore: decorator
+@inline export function lo2(v: v128): v128 { return f64x2.promote_low_f32x4(v); }
+// @ts-ignore: decorator
+@inline export function hi2(v: v128): v128 { return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)); }
+// @ts-ignore: decorator
+@inline export function join2(lo: v128, hi: v128): v128 {
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+}

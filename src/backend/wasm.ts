@@ -42,6 +42,7 @@ export interface WasmBackendInfo extends KernelInfo {
 }
 
 const GIB = 2 ** 30;
+let backendIds = 0;
 /** Below these amounts of work an op runs on the calling thread only (waking a worker costs
  *  ~5-50 µs). They change speed only, never values. */
 const PAR_MIN_FLOPS = 2e6;
@@ -83,7 +84,7 @@ export class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
   readonly threads: number;
   private mems: KernelMemory[];
-  private generation = 0;
+  private readonly id = ++backendIds;
   private disposed = false;
   private readonly weightCap: number;
   private readonly scratchCap: number;
@@ -129,7 +130,7 @@ export class WasmBackend implements Backend {
       const src = data as Uint16Array;
       for (let i = 0; i < n; i++) dst[i] = f16ToF32(src[i]);
     }
-    return new WasmWeight(name, dtype, [...shape], mem.index, ptr, stored, n, this.generation);
+    return new WasmWeight(name, dtype, [...shape], mem.index, ptr, stored, n, this.id);
   }
 
   readWeight(w: Weight): Float32Array {
@@ -146,7 +147,6 @@ export class WasmBackend implements Backend {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.generation++;
     this.pool.close();
     this.mems = [];
   }
@@ -373,6 +373,17 @@ export class WasmBackend implements Backend {
     if (o.window !== undefined && !(o.window >= 1)) throw new InputError(`attention: window must be >= 1, got ${o.window}`);
     const cap = o.softcap ?? 0;
     if (o.softcap !== undefined && !(o.softcap > 0)) throw new InputError(`attention: softcap must be > 0, got ${o.softcap}`);
+    const qPos0 = o.qPos0 ?? 0, kPos0 = o.kPos0 ?? 0;
+    for (let i = 0; i < Tq; i++) {
+      // visible keys form one range [jlo, jhi) (kernels/ops.ts); HF would give NaN for an empty one
+      const qPos = qPos0 + i;
+      const jhi = o.causal ? Math.min(Tk, qPos - kPos0 + 1) : Tk;
+      const jlo = window > 0 ? Math.max(0, qPos - window - kPos0 + 1) : 0;
+      if (jhi <= jlo) {
+        throw new ShapeError(`attention: query ${i} (position ${qPos}) sees no key (keys at ${kPos0}..${kPos0 + Tk - 1})`,
+          'check qPos0/kPos0 and the window against the KV cache');
+      }
+    }
     const mem = this.mems[0];
     mem.resetScratch();
     const qp = mem.put(q.data), kp = mem.put(k.data), vp = mem.put(v.data);
@@ -385,7 +396,7 @@ export class WasmBackend implements Backend {
     const scratch = ranges.map(() => mem.scratch(sb));
     this.run(ranges.map(([r0, r1], t) => ({
       fn: 'ops.attention', mem: 0,
-      args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, o.qPos0 ?? 0, o.kPos0 ?? 0, window, cap, r0, r1, scratch[t]],
+      args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, r0, r1, scratch[t]],
     })));
     out.set(mem.f32(op, out.length));
     return { shape: [...q.shape], data: out };
@@ -422,8 +433,8 @@ export class WasmBackend implements Backend {
 
   private weight(w: Weight, op: string): WasmWeight {
     this.alive();
-    if (!(w instanceof WasmWeight) || w.generation !== this.generation) {
-      throw new BackendError(`${op}: weight '${w.name}' was not loaded by this wasm backend (or was disposed)`,
+    if (!(w instanceof WasmWeight) || w.owner !== this.id) {
+      throw new BackendError(`${op}: weight '${w.name}' was not loaded by this wasm backend`,
         'load weights with backend.loadWeight() of the backend that runs the model');
     }
     return w;
@@ -433,7 +444,8 @@ export class WasmBackend implements Backend {
   private rows(x: Tensor, width: number, what: string): number {
     const last = x.shape.length ? x.shape[x.shape.length - 1] : 1;
     if (last !== width || x.data.length !== numel(x.shape)) {
-      throw new ShapeError(`${what}: input ${fmtShape(x.shape)} (${x.data.length} values) must end in ${width}`);
+      throw new ShapeError(`${what}: expects rows of ${width} values; input ${fmtShape(x.shape)} has last dim ${last}, needs ${width}` +
+        (x.data.length !== numel(x.shape) ? ` and ${x.data.length} values for ${numel(x.shape)} elements` : ''));
     }
     return width === 0 ? numel(x.shape.slice(0, -1)) : x.data.length / width;
   }

@@ -180,7 +180,7 @@ export const PRESETS: Record<string, Preset> = {
   },
   'tiny-llama': {
     name: 'tiny-llama',
-    description: 'Llama3.2 layout, real vocab (128256) and ids, hidden 64, 2 layers; tiny SigLIP at 384/14 (~18 MB bf16)',
+    description: 'Llama3.2 layout, real vocab (128256) and ids, hidden 64, 2 layers; tiny SigLIP at 384/14 (~17 MB bf16)',
     files: () => ({
       'config.json': ovis(tiny(llama32_3b(), {
         hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16,
@@ -192,7 +192,7 @@ export const PRESETS: Record<string, Preset> = {
   },
   'tiny-gemma2': {
     name: 'tiny-gemma2',
-    description: 'Gemma2 layout, real vocab (256000) and ids, hidden 64, 4 layers (sliding/full), window 16; tiny SigLIP at 384/14 (~35 MB bf16)',
+    description: 'Gemma2 layout, real vocab (256000) and ids, hidden 64, 4 layers (sliding/full), window 16; tiny SigLIP at 384/14 (~33 MB bf16)',
     files: () => ({
       'config.json': ovis(tiny(gemma2_9b(), {
         hidden_size: 64, intermediate_size: 128, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16,
@@ -205,7 +205,7 @@ export const PRESETS: Record<string, Preset> = {
   },
   'micro-llama': {
     name: 'micro-llama',
-    description: 'tiny-llama with a 512-token vocab (ids not usable with the real tokenizer); < 1 MB',
+    description: 'tiny-llama with a 512-token vocab (ids not usable with the real tokenizer); ~1 MB',
     files: () => {
       const f = PRESETS['tiny-llama'].files();
       const llm = { ...(f['config.json'].llm_config as Record<string, unknown>), vocab_size: 512, bos_token_id: 1, eos_token_id: [2] };
@@ -214,7 +214,7 @@ export const PRESETS: Record<string, Preset> = {
   },
   'micro-gemma2': {
     name: 'micro-gemma2',
-    description: 'tiny-gemma2 with a 512-token vocab (ids not usable with the real tokenizer); < 1 MB',
+    description: 'tiny-gemma2 with a 512-token vocab (ids not usable with the real tokenizer); ~1 MB',
     files: () => {
       const f = PRESETS['tiny-gemma2'].files();
       const llm = { ...(f['config.json'].llm_config as Record<string, unknown>), vocab_size: 512 };

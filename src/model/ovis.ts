@@ -12,15 +12,21 @@
 // truncated prompt loses the question that follows the images.
 
 import type { Backend } from '../backend/backend.js';
-import type { Gemma2Config, LlmConfig, OvisConfig } from '../config/ovis-config.js';
+import { visualTokensPerCrop, type Gemma2Config, type LlmConfig, type OvisConfig } from '../config/ovis-config.js';
 import type { GenerationConfig } from '../config/generation-config.js';
 import { IMAGE_ATOM_ID, IMAGE_INDICATOR_IDS, IMAGE_TOKEN_ID } from '../constants.js';
 import { InputError, ShapeError } from '../errors.js';
+import { generate, generateStream, type GenerateOptions, type GenerateResult } from '../generate/generate.js';
+import type { Checkpoint } from '../io/checkpoint.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape } from '../tensor.js';
+import { noTap, type Tap } from '../trace/tap.js';
 import { Gemma2ForCausalLM } from './gemma2.js';
 import { LlamaForCausalLM } from './llama.js';
 import type { CausalLM, TensorSource } from './causal-lm.js';
+import { loadSiglip, siglipForward, type SiglipVisionTower } from './siglip.js';
+import { loadVisualHead, visualTokenize, type VisualHead } from './visual-tokenizer.js';
+import { loadVte, vteEmbed, vteIndicators, type Vte } from './vte.js';
 
 /** Load the LLM half of a checkpoint (`llm.*` tensors) for any supported model_type. */
 export async function loadLlm(config: LlmConfig, src: TensorSource, backend: Backend, prefix = 'llm.'): Promise<CausalLM> {
@@ -113,8 +119,137 @@ export function mergeMultimodal(
   return { shape: [T, H], data: out };
 }
 
-export interface OvisParts {
-  config: OvisConfig;
-  generationConfig?: GenerationConfig;
-  llm: CausalLM;
+export interface OvisLoadOptions {
+  /** Progress lines ("loading vision tower (27 layers)", ...) — the CLI prints them to stderr. */
+  onProgress?: (message: string) => void;
+  /** Skip the vision tower, visual head and VTE (text-only use, e.g. LLM parity). Default false. */
+  textOnly?: boolean;
+}
+
+/** The vision half: SigLIP backbone + visual head + VTE. */
+export interface OvisVision {
+  tower: SiglipVisionTower;
+  head: VisualHead;
+  vte: Vte;
+}
+
+export class OvisModel {
+  private constructor(
+    readonly config: OvisConfig,
+    readonly generationConfig: GenerationConfig | undefined,
+    readonly backend: Backend,
+    readonly llm: CausalLM,
+    readonly vision: OvisVision | undefined,
+  ) {}
+
+  /** Load every component of an opened checkpoint (after checking all tensors at once). */
+  static async load(ckpt: Checkpoint, backend: Backend, opts: OvisLoadOptions = {}): Promise<OvisModel> {
+    ckpt.assertRunnable(); // lists every missing / mis-shaped tensor before reading any weight
+    return OvisModel.fromSource(ckpt.config, ckpt.generationConfig, ckpt, backend, opts);
+  }
+
+  /** Load from any tensor source (tests build one in memory). */
+  static async fromSource(config: OvisConfig, generationConfig: GenerationConfig | undefined, src: TensorSource,
+    backend: Backend, opts: OvisLoadOptions = {}): Promise<OvisModel> {
+    const say = opts.onProgress ?? (() => {});
+    let vision: OvisVision | undefined;
+    if (!opts.textOnly) {
+      const vt = config.visual_tokenizer_config;
+      say(`loading vision tower (SigLIP, ${vt.backbone_config.num_hidden_layers} layers)`);
+      const tower = await loadSiglip(vt.backbone_config, src, backend);
+      say(`loading visual head (${vt.hidden_stride ** 2 * vt.backbone_config.hidden_size} -> ${vt.vocab_size - 5})`);
+      const head = await loadVisualHead(vt, src, backend);
+      say(`loading visual embedding table [${vt.vocab_size}, ${config.hidden_size}]`);
+      const vte = await loadVte(config, src, backend);
+      vision = { tower, head, vte };
+    }
+    const l = config.llm_config;
+    say(`loading ${l.model_type} (${l.num_hidden_layers} layers, hidden ${l.hidden_size}, vocab ${l.vocab_size})`);
+    const llm = await loadLlm(l, src, backend);
+    return new OvisModel(config, generationConfig, backend, llm, vision);
+  }
+
+  private needVision(what: string): OvisVision {
+    if (!this.vision) throw new InputError(`${what}: the model was loaded text-only`, 'load without textOnly to use images');
+    return this.vision;
+  }
+
+  /** Side of a crop (image_size, 384) and visual tokens per crop (196). */
+  get cropSize(): number { return this.config.visual_tokenizer_config.backbone_config.image_size; }
+  get tokensPerCrop(): number { return visualTokensPerCrop(this.config.visual_tokenizer_config); }
+
+  /**
+   * Crops -> visual embeddings: pixel_values [n, 3, S, S] -> vte.embeds [n, 196, H].
+   * With a tap (trace mode) all crops run as one batch so every stage is recorded whole
+   * (`pixel_values`, `vit.*`, `vt.*`, `vte.embeds`). Without, crops run one at a time: the
+   * results are identical (crops never interact) and the peak memory is one crop's
+   * [196, 65536] token matrix (51 MB) instead of n of them.
+   */
+  encodeImages(pixelValues: Float32Array, n: number, tap?: Tap): Tensor {
+    const v = this.needVision('encodeImages');
+    const S = this.cropSize;
+    const per = 3 * S * S;
+    if (!Number.isInteger(n) || n < 1 || pixelValues.length !== n * per) {
+      throw new ShapeError(`encodeImages: pixel_values has ${pixelValues.length} values, expected n x 3 x ${S} x ${S} = ${n} x ${per}`);
+    }
+    const crops = (px: Float32Array, k: number, t: Tap): Tensor => {
+      const pv = t('pixel_values', { shape: [k, 3, S, S], data: px }); //   [k, 3, S, S]
+      const hidden = siglipForward(this.backend, v.tower, pv, t); //        [k, 729, D]
+      const tokens = visualTokenize(this.backend, v.head, hidden, t); //    [k, 196, V]
+      return vteEmbed(this.backend, v.vte, tokens, t); //                   [k, 196, H]
+    };
+    if (tap) return crops(pixelValues, n, tap);
+    const H = this.config.hidden_size, m = this.tokensPerCrop;
+    const out = new Float32Array(n * m * H); // [n, 196, H]
+    for (let c = 0; c < n; c++) out.set(crops(pixelValues.subarray(c * per, (c + 1) * per), 1, noTap).data, c * m * H);
+    return { shape: [n, m, H], data: out };
+  }
+
+  /** Indicator embeddings I0..I4 = vte rows V-5..V-1 -> [5, H] (`vte.indicators`). */
+  indicatorEmbeds(tap: Tap = noTap): Tensor {
+    return vteIndicators(this.backend, this.needVision('indicatorEmbeds').vte, tap);
+  }
+
+  /** Ovis merge_multimodal with this model's embed_tokens and the multimodal_max_length guard. */
+  mergeMultimodal(inputIds: readonly number[], visualEmbeds: Tensor | undefined, indicatorEmbeds: Tensor): Tensor {
+    return mergeMultimodal(this.llm, inputIds, visualEmbeds, indicatorEmbeds, this.config.multimodal_max_length);
+  }
+
+  /**
+   * Everything before the LLM: ids with placeholders (+ the crops of every image, in order)
+   * -> inputs_embeds [T, H]. A text-only prompt (no atoms) needs no pixel values; indicator rows
+   * still come from the VTE when present.
+   */
+  embed(inputIds: readonly number[], pixels?: { pixelValues: Float32Array; n: number }, tap: Tap = noTap): Tensor {
+    const hasPlaceholders = inputIds.some((id) => id < 0);
+    if (!hasPlaceholders && !pixels) {
+      // Pure text: merge reduces to the embedding lookup (no indicator rows needed).
+      return this.mergeMultimodal(inputIds, undefined, zeroIndicators(this.config.hidden_size));
+    }
+    const visual = pixels ? this.encodeImages(pixels.pixelValues, pixels.n, tap === noTap ? undefined : tap) : undefined;
+    return this.mergeMultimodal(inputIds, visual, this.indicatorEmbeds(tap));
+  }
+
+  /** Greedy/sampled continuation of inputs_embeds; eos ids default to generation_config's. */
+  generate(inputsEmbeds: Tensor, opts: Partial<GenerateOptions> & { maxNewTokens: number }): GenerateResult {
+    return generate(this.llm, inputsEmbeds, this.generateOptions(opts));
+  }
+
+  /** Streaming form of generate (async iterator of ids). */
+  stream(inputsEmbeds: Tensor, opts: Partial<GenerateOptions> & { maxNewTokens: number; onResult?: (r: GenerateResult) => void }): AsyncGenerator<number, GenerateResult, void> {
+    return generateStream(this.llm, inputsEmbeds, { ...this.generateOptions(opts), onResult: opts.onResult });
+  }
+
+  private generateOptions(opts: Partial<GenerateOptions> & { maxNewTokens: number }): GenerateOptions {
+    return { ...opts, eosTokenIds: opts.eosTokenIds ?? this.generationConfig?.eos_token_id ?? this.config.llm_config.eos_token_id };
+  }
+
+  dispose(): void {
+    this.backend.dispose();
+  }
+}
+
+/** [5, H] zeros: stands in for indicator rows when the sequence has no indicator ids. */
+function zeroIndicators(H: number): Tensor {
+  return { shape: [IMAGE_INDICATOR_IDS.length, H], data: new Float32Array(IMAGE_INDICATOR_IDS.length * H) };
 }

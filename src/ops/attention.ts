@@ -28,6 +28,15 @@ export function visible(o: AttentionOptions, qPos: number, kPos: number): boolea
   return true;
 }
 
+/** Visible key indices [j0, j1) for the query at qPos, keys at kPos0 + j, j < Tk:
+ *  causal: kPos <= qPos; window W: kPos > qPos - W. */
+export function visibleRange(o: AttentionOptions, qPos: number, kPos0: number, Tk: number): [number, number] {
+  let j0 = 0, j1 = Tk;
+  if (o.causal) j1 = Math.min(j1, qPos - kPos0 + 1);
+  if (o.window !== undefined) j0 = Math.max(j0, qPos - o.window + 1 - kPos0);
+  return [Math.max(0, j0), Math.max(0, Math.min(Tk, j1))];
+}
+
 export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Tensor {
   const { nHeads: Nq, nKvHeads: Nkv, headDim: Dh, scale } = o;
   if (!(Nq > 0 && Nkv > 0 && Nq % Nkv === 0)) {
@@ -42,40 +51,31 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
   const group = Nq / Nkv; // query heads per kv head (repeat_kv's n_rep)
   const qd = q.data, kd = k.data, vd = v.data;
   const out = new Float32Array(Tq * Wq); // [Tq, Nq·Dh]
-  const p = new Float64Array(Tk); // scores, then exp(score - max), of one query row
-  const seen = new Uint8Array(Tk); // 1 = key visible from this query row
+  const p = new Float64Array(Tk); // exp(score - max) of one query row
   const acc = new Float64Array(Dh);
-  for (let h = 0; h < Nq; h++) {
-    const kvh = Math.floor(h / group);
-    for (let i = 0; i < Tq; i++) {
-      const qPos = qPos0 + i, qo = i * Wq + h * Dh;
-      let mx = -Infinity, any = false;
-      for (let j = 0; j < Tk; j++) {
-        seen[j] = visible(o, qPos, kPos0 + j) ? 1 : 0;
-        if (!seen[j]) continue;
+  for (let i = 0; i < Tq; i++) {
+    // The visible keys of a query row are one contiguous range [j0, j1).
+    const [j0, j1] = visibleRange(o, qPos0 + i, kPos0, Tk);
+    if (j0 >= j1) {
+      throw new ShapeError(`attention: query ${i} (position ${qPos0 + i}) sees no key (keys at ${kPos0}..${kPos0 + Tk - 1})`,
+        'check qPos0/kPos0 and the window against the KV cache');
+    }
+    for (let h = 0; h < Nq; h++) {
+      const kvh = Math.floor(h / group), qo = i * Wq + h * Dh;
+      let mx = -Infinity;
+      for (let j = j0; j < j1; j++) {
         const ko = j * Wk + kvh * Dh;
         let s = 0;
         for (let d = 0; d < Dh; d++) s += qd[qo + d] * kd[ko + d];
         s *= scale;
         if (cap !== undefined) s = cap * Math.tanh(s / cap);
         p[j] = s;
-        any = true;
         if (s > mx || s !== s) mx = s; // a NaN score poisons the row, as in torch
       }
-      if (!any) {
-        throw new ShapeError(`attention: query ${i} (position ${qPos}, head ${h}) sees no key (keys at ${kPos0}..${kPos0 + Tk - 1})`,
-          'check qPos0/kPos0 and the window against the KV cache');
-      }
       let sum = 0;
-      for (let j = 0; j < Tk; j++) {
-        if (!seen[j]) continue;
-        const e = Math.exp(p[j] - mx);
-        p[j] = e;
-        sum += e;
-      }
+      for (let j = j0; j < j1; j++) { const e = Math.exp(p[j] - mx); p[j] = e; sum += e; }
       acc.fill(0);
-      for (let j = 0; j < Tk; j++) {
-        if (!seen[j]) continue;
+      for (let j = j0; j < j1; j++) {
         const w = p[j], vo = j * Wk + kvh * Dh;
         for (let d = 0; d < Dh; d++) acc[d] += w * vd[vo + d];
       }

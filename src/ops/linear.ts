@@ -78,8 +78,8 @@ const MM_M_TILE = 16;
  * y = a · W with W stored (K, N) row-major — Ovis `VisualEmbedding.forward` for float tokens
  * (`torch.matmul(visual_tokens, self.weight)`, weight [V, H]).
  * a [..., K] · w (K, N) -> y [..., N].
- * Loop: tiles of MM_M_TILE rows × N_TILE columns; for k ascending widen W[k, tile] and add
- * a[m,k]·W[k,:] into a float64 accumulator tile; round to f32 at the end.
+ * Loop: tiles of MM_M_TILE rows × N_TILE columns; for k ascending (four at a time) widen
+ * W[k, tile] and add a[m,k]·W[k,:] into a float64 accumulator tile; round to f32 at the end.
  */
 export function matmul(a: Tensor, w: HostWeight): Tensor {
   if (w.shape.length !== 2) throw new ShapeError(`matmul: weight ${w.name} must be 2-D (in, out), got [${w.shape}]`);
@@ -88,14 +88,26 @@ export function matmul(a: Tensor, w: HostWeight): Tensor {
   const ad = a.data;
   const y = new Float32Array(M * N); // [M, N]
   const acc = new Float64Array(MM_M_TILE * N_TILE);
-  const scratch = new Float32Array(N_TILE);
+  const s0 = new Float32Array(N_TILE), s1 = new Float32Array(N_TILE), s2 = new Float32Array(N_TILE), s3 = new Float32Array(N_TILE);
   for (let n0 = 0; n0 < N; n0 += N_TILE) {
     const nt = Math.min(N_TILE, N - n0);
     for (let m0 = 0; m0 < M; m0 += MM_M_TILE) {
       const mt = Math.min(MM_M_TILE, M - m0);
       acc.fill(0);
-      for (let k = 0; k < K; k++) {
-        const wr = widenRange(w, k * N + n0, nt, scratch); // W[k, n0:n0+nt]
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        // Four rows of W per pass: one read-modify-write of the accumulator per 4 products.
+        const w0 = widenRange(w, k * N + n0, nt, s0), w1 = widenRange(w, (k + 1) * N + n0, nt, s1);
+        const w2 = widenRange(w, (k + 2) * N + n0, nt, s2), w3 = widenRange(w, (k + 3) * N + n0, nt, s3);
+        for (let i = 0; i < mt; i++) {
+          const ao = (m0 + i) * K + k;
+          const a0 = ad[ao], a1 = ad[ao + 1], a2 = ad[ao + 2], a3 = ad[ao + 3];
+          const o = i * N_TILE;
+          for (let j = 0; j < nt; j++) acc[o + j] += a0 * w0[j] + a1 * w1[j] + a2 * w2[j] + a3 * w3[j];
+        }
+      }
+      for (; k < K; k++) {
+        const wr = widenRange(w, k * N + n0, nt, s0); // W[k, n0:n0+nt]
         for (let i = 0; i < mt; i++) {
           const av = ad[(m0 + i) * K + k];
           const o = i * N_TILE;

@@ -3,6 +3,8 @@
 // (`\s+(?!\S)`) mean the same. What differs, and is rewritten here:
 //   - `\s`/`\S`: Onig's Unicode \s is White_Space (has U+0085, not U+FEFF); JS's is not.
 //   - `\d`, `\w`: Unicode classes in Onig; ASCII in JS.
+//   - `\p{L}`, `\p{N}`: replaced by Oniguruma's own tables (onig-unicode.ts) — JS engines
+//     know thousands more letters (newer Unicode), which would change the split.
 //   - `(?i:...)` scoped case-insensitivity: not in Node 20's RegExp; we expand each ASCII
 //     letter to a class with its case variants (plus U+017F 'ſ' for s and U+212A for k,
 //     which Unicode case folding also matches).
@@ -10,6 +12,10 @@
 
 import { TokenizerError } from '../errors.js';
 import { WS_CLASS_BODY } from './unicode.js';
+import { ONIG_L, ONIG_N } from './onig-unicode.js';
+
+/** `\p{L}` / `\p{N}` as Oniguruma's tables have them (its Unicode is older than V8's / JSC's). */
+const ONIG_PROPS: Record<string, string> = { L: ONIG_L, Letter: ONIG_L, N: ONIG_N, Number: ONIG_N };
 
 const W_BODY = '\\p{L}\\p{M}\\p{Nd}\\p{Pc}';
 const FOLD_EXTRA: Record<string, string> = { s: '\u017f', k: '\u212a' };
@@ -46,7 +52,16 @@ export function onigToJs(src: string, where: string): string {
       if (n === 'p' || n === 'P') {
         const close = src.indexOf('}', i);
         if (src[i + 1] !== '{' || close < 0) throw new TokenizerError(`${where}: malformed \\${n} in ${JSON.stringify(src)}`);
-        out += '\\' + n + src.slice(i + 1, close + 1);
+        const name = src.slice(i + 2, close);
+        const table = ONIG_PROPS[name];
+        if (table !== undefined) {
+          if (n === 'p') out += inClass ? table : `[${table}]`;
+          else if (!inClass) out += `[^${table}]`;
+          else throw new TokenizerError(`${where}: unsupported \\P{${name}} inside a character class in ${JSON.stringify(src)}`);
+        } else {
+          // other properties: the JS engine's Unicode tables (may be newer than Oniguruma's)
+          out += '\\' + n + src.slice(i + 1, close + 1);
+        }
         i = close;
         continue;
       }

@@ -95,7 +95,7 @@ export class WasmWeight implements Weight {
      *  no Ovis release ships f16, and f16 -> f32 is exact). */
     readonly stored: 'F32' | 'BF16',
     readonly numel: number,
-    /** The store generation that created it (dispose() invalidates older handles). */
-    readonly generation: number,
+    /** The backend instance that loaded it (a weight is only valid in its own store). */
+    readonly owner: number,
   ) {}
 }

@@ -1,0 +1,170 @@
+// SigLIP vision tower (so400m-patch14-384) as Ovis1.6 uses it — mirrors transformers 4.57
+// models/siglip/modeling_siglip.py (SiglipVisionEmbeddings, SiglipEncoderLayer,
+// SiglipAttention, SiglipMLP). Ovis takes `hidden_states[-1]`: the LAST encoder layer's output,
+// BEFORE `post_layernorm` (which, like the attention-pooling `head.*`, is stored but unused).
+// Shapes: n crops · C=3 channels · S image side (384) · P patch (14) · g = S // P (27) ·
+//         N = g² patches (729) · D hidden (1152) · Nh heads (16) · Dh = D / Nh (72) · Fv mlp (4304).
+//
+//   x = patch_embedding(pixels) + position_embedding           [n, N, D]   tap vit.embeddings
+//   for each layer i:
+//     x = x + out_proj(attn(q, k, v of layer_norm1(x)))        bidirectional, scale Dh^-0.5
+//     x = x + fc2(gelu_tanh(fc1(layer_norm2(x))))              tap vit.layers.{i}
+// Weights by HF name under `visual_tokenizer.backbone.vision_model.`.
+
+import type { Backend } from '../backend/backend.js';
+import type { SiglipVisionConfig } from '../config/ovis-config.js';
+import { CheckpointError, ShapeError } from '../errors.js';
+import { unfoldPatches } from '../ops/patch-embed.js';
+import { fmtShape, type Tensor, type Weight } from '../tensor.js';
+import { noTap, type Tap } from '../trace/tap.js';
+import { loadWeight, type TensorSource } from './causal-lm.js';
+
+export const SIGLIP_PREFIX = 'visual_tokenizer.backbone.vision_model.';
+
+/** One nn.Linear: weight (out, in), bias [out]. */
+export interface LinearWeights { weight: Weight; bias: Weight }
+/** One nn.LayerNorm: weight [D], bias [D]. */
+export interface NormWeights { weight: Weight; bias: Weight }
+
+export interface SiglipLayerWeights {
+  layer_norm1: NormWeights; //  [D]
+  q_proj: LinearWeights; //     (D, D)
+  k_proj: LinearWeights; //     (D, D)
+  v_proj: LinearWeights; //     (D, D)
+  out_proj: LinearWeights; //   (D, D)
+  layer_norm2: NormWeights; //  [D]
+  fc1: LinearWeights; //        (Fv, D)
+  fc2: LinearWeights; //        (D, Fv)
+}
+
+export interface SiglipWeights {
+  /** Conv2d weight (D, 3, P, P) held as the Linear (D, 3·P·P) it is on unfolded patches. */
+  patch_embedding: LinearWeights;
+  position_embedding: Weight; // [N, D]
+  layers: SiglipLayerWeights[];
+}
+
+export interface SiglipVisionTower {
+  config: SiglipVisionConfig;
+  weights: SiglipWeights;
+}
+
+/** Load the tower's weights (checked against the config) onto a backend. */
+export async function loadSiglip(config: SiglipVisionConfig, src: TensorSource, be: Backend, prefix = SIGLIP_PREFIX): Promise<SiglipVisionTower> {
+  const { hidden_size: D, intermediate_size: Fv, patch_size: P, num_channels: C, image_size: S } = config;
+  if (D % config.num_attention_heads !== 0) {
+    throw new CheckpointError(`SigLIP: hidden_size ${D} is not divisible by num_attention_heads ${config.num_attention_heads}`,
+      'visual_tokenizer_config.backbone_config in config.json is inconsistent');
+  }
+  const g = Math.floor(S / P);
+  const cfg = 'visual_tokenizer_config.backbone_config';
+  const w = (name: string, shape: number[], what: string) => loadWeight(src, be, prefix + name, shape, `${cfg}.${what}`);
+  const lin = async (name: string, out: number, inp: number, what: string): Promise<LinearWeights> => ({
+    weight: await w(name + '.weight', [out, inp], what),
+    bias: await w(name + '.bias', [out], what),
+  });
+  const norm = async (name: string): Promise<NormWeights> => ({
+    weight: await w(name + '.weight', [D], 'hidden_size'),
+    bias: await w(name + '.bias', [D], 'hidden_size'),
+  });
+  const patch_embedding: LinearWeights = {
+    weight: await loadAs(src, be, prefix + 'embeddings.patch_embedding.weight', [D, C, P, P], [D, C * P * P],
+      `${cfg}.hidden_size/num_channels/patch_size`),
+    bias: await w('embeddings.patch_embedding.bias', [D], 'hidden_size'),
+  };
+  const position_embedding = await w('embeddings.position_embedding.weight', [g * g, D], '(image_size // patch_size)² and hidden_size');
+  const layers: SiglipLayerWeights[] = [];
+  for (let i = 0; i < config.num_hidden_layers; i++) {
+    const p = `encoder.layers.${i}.`;
+    layers.push({
+      layer_norm1: await norm(p + 'layer_norm1'),
+      q_proj: await lin(p + 'self_attn.q_proj', D, D, 'hidden_size'),
+      k_proj: await lin(p + 'self_attn.k_proj', D, D, 'hidden_size'),
+      v_proj: await lin(p + 'self_attn.v_proj', D, D, 'hidden_size'),
+      out_proj: await lin(p + 'self_attn.out_proj', D, D, 'hidden_size'),
+      layer_norm2: await norm(p + 'layer_norm2'),
+      fc1: await lin(p + 'mlp.fc1', Fv, D, 'intermediate_size/hidden_size'),
+      fc2: await lin(p + 'mlp.fc2', D, Fv, 'hidden_size/intermediate_size'),
+    });
+  }
+  return { config, weights: { patch_embedding, position_embedding, layers } };
+}
+
+/** Load a weight checked against its HF shape but handed to the backend under another shape
+ *  with the same bytes (the Conv2d kernel (D, C, P, P) is the Linear (D, C·P·P)). */
+async function loadAs(src: TensorSource, be: Backend, name: string, hfShape: number[], asShape: number[], what: string): Promise<Weight> {
+  const info = src.tensors.get(name);
+  if (!info) {
+    throw new CheckpointError(`missing tensor ${name} (expected shape ${fmtShape(hfShape)} from ${what})`,
+      'the shards do not match config.json — is the checkpoint complete (all shards downloaded)?');
+  }
+  if (info.shape.length !== hfShape.length || info.shape.some((d, i) => d !== hfShape[i])) {
+    throw new CheckpointError(`tensor ${name} has shape ${fmtShape(info.shape)}, expected ${fmtShape(hfShape)} from ${what}`,
+      'config.json and the shards come from different checkpoints?');
+  }
+  const t = await src.read(name);
+  if (t.dtype === 'F32' && t.data instanceof Float32Array) return be.loadWeight(name, 'F32', asShape, t.data);
+  if ((t.dtype === 'BF16' || t.dtype === 'F16') && t.data instanceof Uint16Array) return be.loadWeight(name, t.dtype, asShape, t.data);
+  throw new CheckpointError(`tensor ${name}: dtype ${t.dtype} is not a float weight type (expected BF16, F16 or F32)`);
+}
+
+/** Rows [r0, r1) of a 2-D activation as a view (no copy). */
+function rows(x: Tensor, r0: number, r1: number): Tensor {
+  const W = x.shape[x.shape.length - 1];
+  return { shape: [r1 - r0, W], data: x.data.subarray(r0 * W, r1 * W) };
+}
+
+/** Same data, another shape (no copy). */
+function view(x: Tensor, shape: number[]): Tensor {
+  return { shape, data: x.data };
+}
+
+/** One pre-LN encoder layer on x [n·N, D] (each crop attends only within itself). */
+function encoderLayer(be: Backend, cfg: SiglipVisionConfig, L: SiglipLayerWeights, x: Tensor, n: number, N: number): Tensor {
+  const D = cfg.hidden_size, Nh = cfg.num_attention_heads, Dh = D / Nh;
+  const eps = cfg.layer_norm_eps;
+  // Self-attention block.
+  const h = be.layerNorm(x, L.layer_norm1.weight, L.layer_norm1.bias, eps); //   [n·N, D]
+  const q = be.linear(h, L.q_proj.weight, L.q_proj.bias); //                     [n·N, Nh·Dh]
+  const k = be.linear(h, L.k_proj.weight, L.k_proj.bias); //                     [n·N, Nh·Dh]
+  const v = be.linear(h, L.v_proj.weight, L.v_proj.bias); //                     [n·N, Nh·Dh]
+  const o = new Float32Array(n * N * D); //                                      [n·N, Nh·Dh]
+  for (let c = 0; c < n; c++) {
+    const oc = be.attention(rows(q, c * N, (c + 1) * N), rows(k, c * N, (c + 1) * N), rows(v, c * N, (c + 1) * N), {
+      nHeads: Nh, nKvHeads: Nh, headDim: Dh, scale: Dh ** -0.5, causal: false, // SiglipAttention.scale, is_causal=False
+    }); //                                                                       [N, Nh·Dh]
+    o.set(oc.data, c * N * D);
+  }
+  x = be.add(x, be.linear({ shape: [n * N, D], data: o }, L.out_proj.weight, L.out_proj.bias)); // [n·N, D]
+  // MLP block.
+  const h2 = be.layerNorm(x, L.layer_norm2.weight, L.layer_norm2.bias, eps); //  [n·N, D]
+  const f = be.geluTanh(be.linear(h2, L.fc1.weight, L.fc1.bias)); //             [n·N, Fv]
+  return be.add(x, be.linear(f, L.fc2.weight, L.fc2.bias)); //                    [n·N, D]
+}
+
+/**
+ * The tower on preprocessed crops: pixel_values [n, 3, S, S] -> hidden_states[-1] [n, N, D]
+ * (the last encoder layer's output, before post_layernorm). Taps vit.embeddings, vit.layers.{i}.
+ */
+export function siglipForward(be: Backend, tower: SiglipVisionTower, pixelValues: Tensor, tap: Tap = noTap): Tensor {
+  const cfg = tower.config, W = tower.weights;
+  const { hidden_size: D, patch_size: P, num_channels: C, image_size: S } = cfg;
+  const ps = pixelValues.shape;
+  if (ps.length !== 4 || ps[1] !== C || ps[2] !== S || ps[3] !== S) {
+    throw new ShapeError(`SigLIP: pixel_values ${fmtShape(ps)}, expected [n, ${C}, ${S}, ${S}] (num_channels, image_size from config.json)`);
+  }
+  const n = ps[0], g = Math.floor(S / P), N = g * g;
+  // Patch embedding: Conv2d(C, D, P, stride P) = unfold + Linear, then + position_embedding.
+  const patches = unfoldPatches(pixelValues, P); //                                [n·N, C·P·P]
+  const pe = be.linear(patches, W.patch_embedding.weight, W.patch_embedding.bias); // [n·N, D]
+  const pos = be.readWeight(W.position_embedding); //                               [N, D]
+  const posTiled = new Float32Array(n * N * D); //                                  [n·N, D]
+  for (let c = 0; c < n; c++) posTiled.set(pos, c * N * D);
+  let x = be.add(pe, { shape: [n * N, D], data: posTiled }); //                     [n·N, D]
+  x = view(tap('vit.embeddings', view(x, [n, N, D])), [n * N, D]);
+  for (let i = 0; i < W.layers.length; i++) {
+    x = encoderLayer(be, cfg, W.layers[i], x, n, N); //                             [n·N, D]
+    x = view(tap(`vit.layers.${i}`, view(x, [n, N, D])), [n * N, D]);
+  }
+  return view(x, [n, N, D]);
+}

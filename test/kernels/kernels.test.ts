@@ -1,0 +1,230 @@
+// Kernel-level tests of the wasm backend beyond the shared operator suite:
+//  - which build is live (no silent fallback), and the toolchain's first kernel (dot);
+//  - GEMM and GEMV equal scalar twins that follow the kernels' documented summation order
+//    bit for bit (the `Numerics:` notes in kernels/gemm.ts and kernels/gemv.ts), over sizes
+//    around the vector width, the 4x8 tile, the kc/mc/nc block edges and the model's sizes;
+//  - results do not depend on the thread count, the row chunking or the memory a weight
+//    lives in; the weight store spans several memories; dispose() ends the backend.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
+import { loadKernels, relaxedSimdAvailable } from '../../src/backend/wasm/kernels.js';
+import { BackendError } from '../../src/errors.js';
+import { narrowToBf16 } from '../../src/dtype.js';
+import type { Tensor } from '../../src/tensor.js';
+import { randF32, rng } from '../ops/helpers.js';
+
+const f = Math.fround;
+const t = (shape: number[], data: Float32Array): Tensor => ({ shape, data });
+const bf16Values = (bits: Uint16Array) => new Float32Array(new Uint32Array(Array.from(bits, (b) => b << 16)).buffer);
+
+/** First index where two arrays differ bit-wise (NaN-aware), or -1. */
+function firstDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return -2;
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return i;
+  return -1;
+}
+function expectBitEqual(got: Float32Array, want: Float32Array, what: string): void {
+  const i = firstDiff(got, want);
+  if (i !== -1) expect.fail(`${what}: first difference at ${i}: got ${got[i]}, want ${want[i]} (length ${got.length} vs ${want.length})`);
+}
+
+/** GEMM twin: acc = 0; for k ascending: acc = f32(acc + f32(a·b)) — kernels/gemm.ts's order. */
+function gemmTwin(a: Float32Array, M: number, K: number, b: (k: number, n: number) => number, N: number): Float32Array {
+  const y = new Float32Array(M * N);
+  for (let i = 0; i < M; i++) for (let n = 0; n < N; n++) {
+    let acc = 0;
+    for (let k = 0; k < K; k++) acc = f(acc + f(a[i * K + k] * b(k, n)));
+    y[i * N + n] = acc;
+  }
+  return y;
+}
+
+/** GEMV twin in kernels/gemv.ts's order: 8 lane sums (lane l of `e` takes k ≡ l mod 8 in the
+ *  kernel's lane layout), s = e + o, (s0 + s2) + (s1 + s3), then the K mod 8 tail in order.
+ *  `laneOf(k8)` maps the offset within a block of 8 to (vector, lane). */
+function gemvTwin(x: Float32Array, w: (n: number, k: number) => number, N: number, K: number, bf16: boolean): Float32Array {
+  const y = new Float32Array(N);
+  const K8 = K & ~7;
+  for (let n = 0; n < N; n++) {
+    const e = [0, 0, 0, 0], o = [0, 0, 0, 0];
+    for (let k = 0; k < K8; k += 8) {
+      for (let j = 0; j < 8; j++) {
+        // bf16: even offsets 2l -> e[l], odd 2l+1 -> o[l]; f32: offsets l -> e[l], 4+l -> o[l]
+        const [acc, l] = bf16 ? (j % 2 === 0 ? [e, j / 2] : [o, (j - 1) / 2]) : (j < 4 ? [e, j] : [o, j - 4]);
+        acc[l] = f(acc[l] + f(x[k + j] * w(n, k + j)));
+      }
+    }
+    const s = e.map((v, l) => f(v + o[l]));
+    let r = f(f(s[0] + s[2]) + f(s[1] + s[3]));
+    for (let k = K8; k < K; k++) r = f(r + f(x[k] * w(n, k)));
+    y[n] = r;
+  }
+  return y;
+}
+
+describe('wasm kernels: live build and toolchain', () => {
+  it('the SIMD128 build is live (no silent fallback) and every group is embedded', async () => {
+    const k = loadKernels('simd');
+    expect(k.info.variant).toBe('simd');
+    expect(k.info.groups.map((g) => g.group)).toEqual(['gemm', 'gemv', 'ops']);
+    for (const g of k.info.groups) expect(g.opt).toMatch(/^O[0-3]$/);
+    const be = await createWasmBackend({ threads: 1 });
+    expect(be.name).toBe('wasm');
+    expect(be.info().variant).toBe('simd');
+    be.dispose();
+  });
+
+  it('relaxed SIMD is used only when asked for and validated; otherwise a typed error', async () => {
+    if (relaxedSimdAvailable()) {
+      const be = await createWasmBackend({ threads: 1, kernels: 'relaxed' });
+      expect(be.info().variant).toBe('relaxed');
+      // fused or not, each product differs by <= 1/2 ulp: bound K·u·Σ|ab| vs the f64 result
+      const r = rng(3), K = 300, N = 9, M = 5;
+      const a = randF32(r, M * K), w = randF32(r, N * K);
+      const y = be.linear(t([M, K], a), be.loadWeight('w', 'F32', [N, K], w)).data;
+      for (let i = 0; i < M; i++) for (let n = 0; n < N; n++) {
+        let s = 0, sa = 0;
+        for (let k = 0; k < K; k++) { s += a[i * K + k] * w[n * K + k]; sa += Math.abs(a[i * K + k] * w[n * K + k]); }
+        expect(Math.abs(y[i * N + n] - s)).toBeLessThanOrEqual((K + 2) * 2 ** -24 * sa);
+      }
+      be.dispose();
+    } else {
+      await expect(createWasmBackend({ threads: 1, kernels: 'relaxed' })).rejects.toThrow(BackendError);
+    }
+    // the default stays SIMD128 either way
+    expect(loadKernels().info.variant).toBe('simd');
+  });
+
+  it('dot (first kernel) equals its same-order twin bit for bit', async () => {
+    const be = await createWasmBackend({ threads: 1 });
+    const mem = (be as unknown as { mems: { put(d: Float32Array): number; resetScratch(): void; k: { ops: { dot(a: number, b: number, n: number): number } } }[] }).mems[0];
+    const r = rng(7);
+    for (const n of [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 72, 128, 1152, 4304]) {
+      const a = randF32(r, n), b = randF32(r, n);
+      mem.resetScratch();
+      const got = mem.k.ops.dot(mem.put(a), mem.put(b), n);
+      // twin: lanes l (i ≡ l mod 8 for l < 4 -> e, i ≡ 4+l -> o), (s0+s2)+(s1+s3), tail
+      const e = [0, 0, 0, 0], o = [0, 0, 0, 0], n8 = n & ~7;
+      for (let i = 0; i < n8; i++) { const acc = i % 8 < 4 ? e : o; acc[i % 4] = f(acc[i % 4] + f(a[i] * b[i])); }
+      const s = e.map((v, l) => f(v + o[l]));
+      let want = f(f(s[0] + s[2]) + f(s[1] + s[3]));
+      for (let i = n8; i < n; i++) want = f(want + f(a[i] * b[i]));
+      expect(got, `dot n=${n}`).toBe(want);
+    }
+    be.dispose();
+  });
+});
+
+describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
+  let be: WasmBackend;
+  beforeAll(async () => { be = await createWasmBackend({ threads: 2 }); });
+  afterAll(() => be.dispose());
+
+  // M >= 4 takes the GEMM path in linear(); matmul() always does. Edges: tile 4x8, kc 256,
+  // mc 128, nc 1024 (per thread: N is split over 2 threads in multiples of 8).
+  const shapes: [number, number, number][] = [
+    [4, 1, 1], [4, 3, 8], [5, 4, 9], [15, 15, 15], [16, 16, 16], [17, 17, 17], [7, 255, 23],
+    [9, 256, 8], [6, 257, 31], [129, 40, 17], [4, 513, 2050], [33, 72, 129], [72, 1152, 24], [12, 4304, 16],
+  ];
+  it(`linear f32 and bf16 weights (${shapes.length} shapes)`, () => {
+    const r = rng(11);
+    for (const [M, K, N] of shapes) {
+      const x = randF32(r, M * K), wf = randF32(r, N * K);
+      const yf = be.linear(t([M, K], x), be.loadWeight('w', 'F32', [N, K], wf)).data;
+      expectBitEqual(yf, gemmTwin(x, M, K, (k, n) => wf[n * K + k], N), `linear f32 ${M}x${K}x${N}`);
+      const wb = narrowToBf16(wf), wv = bf16Values(wb);
+      const yb = be.linear(t([M, K], x), be.loadWeight('w', 'BF16', [N, K], wb)).data;
+      expectBitEqual(yb, gemmTwin(x, M, K, (k, n) => wv[n * K + k], N), `linear bf16 ${M}x${K}x${N}`);
+    }
+  });
+
+  it(`matmul (K, N) weights f32 and bf16, M from 1 (${shapes.length + 2} shapes)`, () => {
+    const r = rng(12);
+    for (const [M, K, N] of [[1, 5, 3], [3, 17, 9], ...shapes] as [number, number, number][]) {
+      const a = randF32(r, M * K), wf = randF32(r, K * N);
+      const yf = be.matmul(t([M, K], a), be.loadWeight('v', 'F32', [K, N], wf)).data;
+      expectBitEqual(yf, gemmTwin(a, M, K, (k, n) => wf[k * N + n], N), `matmul f32 ${M}x${K}x${N}`);
+      const wb = narrowToBf16(wf), wv = bf16Values(wb);
+      const yb = be.matmul(t([M, K], a), be.loadWeight('v', 'BF16', [K, N], wb)).data;
+      expectBitEqual(yb, gemmTwin(a, M, K, (k, n) => wv[k * N + n], N), `matmul bf16 ${M}x${K}x${N}`);
+    }
+  });
+
+  it('GEMV (decode rows M <= 3): bf16 and f32 weights, K around 8 and model sizes', () => {
+    const r = rng(13);
+    for (const K of [0, 1, 3, 7, 8, 9, 15, 16, 17, 72, 1152, 3072]) {
+      for (const N of [1, 3, 4, 5, 17, 129]) {
+        const x = randF32(r, 2 * K), wf = randF32(r, N * K);
+        const wb = narrowToBf16(wf), wv = bf16Values(wb);
+        const yb = be.linear(t([2, K], x), be.loadWeight('g', 'BF16', [N, K], wb)).data;
+        const yf = be.linear(t([2, K], x), be.loadWeight('g', 'F32', [N, K], wf)).data;
+        for (let i = 0; i < 2; i++) {
+          const xi = x.subarray(i * K, (i + 1) * K);
+          if (K === 0) { expect(Array.from(yb.subarray(i * N, (i + 1) * N))).toEqual(new Array(N).fill(0)); continue; }
+          expectBitEqual(yb.subarray(i * N, (i + 1) * N), gemvTwin(xi, (n, k) => wv[n * K + k], N, K, true), `gemv bf16 K=${K} N=${N}`);
+          expectBitEqual(yf.subarray(i * N, (i + 1) * N), gemvTwin(xi, (n, k) => wf[n * K + k], N, K, false), `gemv f32 K=${K} N=${N}`);
+        }
+      }
+    }
+  });
+
+  it('the twin can fail: a different order changes bits', () => {
+    const r = rng(14), K = 1152, N = 8;
+    const x = randF32(r, 4 * K), w = randF32(r, N * K);
+    const y = be.linear(t([4, K], x), be.loadWeight('w', 'F32', [N, K], w)).data;
+    const reversed = gemmTwin(x.map((_, i) => x[Math.floor(i / K) * K + K - 1 - (i % K)]), 4, K, (k, n) => w[n * K + K - 1 - k], N);
+    expect(firstDiff(y, reversed)).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('wasm backend: results independent of threads, chunking and memory placement', () => {
+  it('1 vs 2 threads vs row-chunked vs many memories: bit-identical for every parallel op', async () => {
+    const configs = [
+      { threads: 1 },
+      { threads: 2 },
+      { threads: 2, scratchBytes: 3 << 20, weightBytesPerMemory: 1 << 16 },
+    ];
+    const r = rng(21);
+    const M = 40, K = 1152, N = 4304, H = 72, T = 97;
+    const x = randF32(r, M * K), wf = randF32(r, N * K, 0.05), b = randF32(r, N);
+    const wb = narrowToBf16(wf);
+    const xs = randF32(r, 2 * K), lnw = randF32(r, K), lnb = randF32(r, K);
+    const big = randF32(r, 3 * 65531, 20);
+    const q = randF32(r, T * 16 * H), kk = randF32(r, T * 16 * H), v = randF32(r, T * 16 * H);
+    const outs: Float32Array[][] = [];
+    for (const cfg of configs) {
+      const be = await createWasmBackend(cfg);
+      const W = be.loadWeight('w', 'BF16', [N, K], wb), Wf = be.loadWeight('wf', 'F32', [N, K], wf);
+      const B = be.loadWeight('b', 'F32', [N], b);
+      const LW = be.loadWeight('lnw', 'F32', [K], lnw), LB = be.loadWeight('lnb', 'BF16', [K], narrowToBf16(lnb));
+      if (cfg.weightBytesPerMemory) expect(be.info().memories.length).toBeGreaterThanOrEqual(3);
+      outs.push([
+        be.linear(t([M, K], x), W, B).data,
+        be.linear(t([M, K], x), Wf).data,
+        be.linear(t([2, K], xs), W, B).data,
+        be.matmul(t([4, N], x.subarray(0, 4 * N)), be.loadWeight('m', 'BF16', [N, K], wb)).data,
+        be.layerNorm(t([M, K], x), LW, LB, 1e-6).data,
+        be.rmsNorm(t([M, K], x), LW, 1e-5, 1).data,
+        be.softmax(t([3, 65531], big)).data,
+        be.gatedAct(t([big.length], big), t([big.length], big), 'gelu_tanh').data,
+        be.attention(t([T, 16 * H], q), t([T, 16 * H], kk), t([T, 16 * H], v), { nHeads: 16, nKvHeads: 16, headDim: H, scale: H ** -0.5, causal: false }).data,
+        be.attention(t([T, 16 * H], q), t([T, 4 * H * 4], kk), t([T, 4 * H * 4], v), { nHeads: 16, nKvHeads: 16, headDim: H, scale: 0.1, causal: true, window: 30, softcap: 5 }).data,
+      ]);
+      be.dispose();
+    }
+    for (let c = 1; c < configs.length; c++) {
+      outs[c].forEach((o, i) => expectBitEqual(o, outs[0][i], `config ${JSON.stringify(configs[c])} output ${i}`));
+    }
+  });
+
+  it('dispose() ends the backend: later calls throw a BackendError; foreign weights are rejected', async () => {
+    const a = await createWasmBackend({ threads: 1 });
+    const b = await createWasmBackend({ threads: 1 });
+    const w = a.loadWeight('w', 'F32', [2, 2], new Float32Array(4));
+    expect(() => b.linear(t([1, 2], new Float32Array(2)), w)).toThrow(/not loaded by this wasm backend/);
+    a.dispose();
+    expect(() => a.linear(t([1, 2], new Float32Array(2)), w)).toThrow(BackendError);
+    b.dispose();
+  });
+});
