@@ -158,9 +158,9 @@ class OvisParts:
         with default_dtype(self.dtype), no_init_weights():
             # torch_dtype explicitly: _from_config would otherwise take config.torch_dtype (bfloat16)
             self.llm = AutoModelForCausalLM.from_config(self.llm_config, attn_implementation="eager",
-                                                        torch_dtype=self.dtype)
+                                                        dtype=self.dtype)
             self.vit = SiglipVisionModel._from_config(self.backbone_config, attn_implementation="eager",
-                                                      torch_dtype=self.dtype)
+                                                      dtype=self.dtype)
             d4 = self.backbone_config.hidden_size * self.hidden_stride ** 2
             self.head = torch.nn.Sequential(torch.nn.Linear(d4, self.visual_vocab - 5, bias=False),
                                             torch.nn.LayerNorm(self.visual_vocab - 5))

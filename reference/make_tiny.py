@@ -17,7 +17,7 @@ upcasting (exact), never stored. Tensor names are Ovis's state-dict keys: `llm.`
 `head.*`, as in the release), `visual_tokenizer.head.{0,1}` (Linear without bias, LayerNorm), `vte.weight`.
 No `llm.lm_head.weight`: embeddings are tied.
 
-Every tensor is drawn from its own torch.Generator seeded by (SEED, crc32(name)), so the values of one
+Every tensor is drawn from its own torch.Generator seeded by (SEED, crc32(flavour/name)), so the values of one
 tensor do not depend on which other tensors exist. Scales are chosen per tensor kind so that activations
 are not degenerate (dump.py records the visual-token entropy and the logit spread).
 
@@ -220,14 +220,15 @@ def build_configs(flavour):
 # well inside (0, ln(512)); LLM logits spread over several units; attention is neither uniform
 # nor one-hot. dump.py prints these statistics.
 # ---------------------------------------------------------------------------------------------
-def gen_for(name):
+def gen_for(name, flavour):
+    # Seeded by (SEED, flavour, name): the two checkpoints share no values, not even the vision tower's.
     g = torch.Generator()
-    g.manual_seed((SEED * 1000003 + zlib.crc32(name.encode())) % (2 ** 63))
+    g.manual_seed((SEED * 1000003 + zlib.crc32((flavour + "/" + name).encode())) % (2 ** 63))
     return g
 
 
 def init_value(name, shape, flavour):
-    g = gen_for(name)
+    g = gen_for(name, flavour)
     n = lambda std, mean=0.0: torch.randn(shape, generator=g) * std + mean  # noqa: E731
     gemma = flavour == "gemma2" and name.startswith("llm.")
     if name == "vte.weight":

@@ -66,7 +66,7 @@ export function bicubicCoeffs(inSize: number, in0: number, in1: number, outSize:
       ww += v;
     }
     for (let x = 0; x < xmax; x++) {
-      const v = ww !== 0.0 ? w[x] / ww : w[x];
+      const v = Math.fround(ww !== 0.0 ? w[x] / ww : w[x]);
       // normalize_coeffs_8bpc: round half away from zero, then truncate to int.
       k[xx * ksize + x] = v < 0 ? Math.trunc(-0.5 + v * (1 << PRECISION_BITS)) : Math.trunc(0.5 + v * (1 << PRECISION_BITS));
     }

@@ -9,6 +9,6 @@ export { add, scale } from './elementwise.js';
 export { softmax, softmaxRow } from './softmax.js';
 export { ropeInvFreq, ropeCosSin, ropeTables, ropeInPlace } from './rope.js';
 export type { RopeScaling, Llama3RopeScaling } from './rope.js';
-export { attention, visible } from './attention.js';
+export { attention, visible, visibleRange } from './attention.js';
 export { unfoldPatches, patchEmbed } from './patch-embed.js';
 export { host, widenRow, widenRange, widenAll, expectWeightShape } from './weights.js';

@@ -1,55 +1,12 @@
-// pixel_values parity with Ovis1.6 + HF SiglipImageProcessor + Pillow (reference/image_golden.py
-// runs Ovis's own preprocess_image): for every project fixture image, every JPEG case (from
-// Pillow's decoded pixels) and seeded images never seen before, max_partition 1..9:
-// identical grid, placeholders, crop count and pixel_values bytes (max |diff| = 0).
+// pixel_values parity with Ovis1.6 + HF SiglipImageProcessor + Pillow, bit for bit (cases and
+// checks in preprocess-cases.ts): project fixture images, JPEG cases, small/medium seeded images.
 import { describe, expect, it } from 'vitest';
-import { decodeImage, preprocessImage, type RgbImage } from '../../src/image/index.js';
-import { loadGolden, readFixture, sha256, type PreprocessCase } from './golden.js';
-import { synth } from './synth.js';
+import { check, golden, name } from './preprocess-cases.js';
 
-const golden = loadGolden();
-const decodedOf = new Map(golden.decode.filter((d) => d.pillow_decoded).map((d) => [d.file, d.pillow_decoded!]));
-
-// One decode per source, shared by its 9 max_partition cases.
-const cache = new Map<string, RgbImage>();
-function source(c: PreprocessCase): RgbImage {
-  const key = JSON.stringify(c.source);
-  let img = cache.get(key);
-  if (!img) {
-    if (c.source.kind === 'synth') img = synth(c.source.seed, c.source.width, c.source.height);
-    else {
-      // JPEGs: Pillow's own decoded pixels (stored losslessly as PNG) — decoding is measured
-      // separately (jpeg.test.ts); everything after it must be exact.
-      const file = decodedOf.get(c.source.file) ?? c.source.file;
-      img = decodeImage(readFixture(file), { label: file });
-    }
-    if (cache.size > 2) cache.clear();
-    cache.set(key, img);
-  }
-  return img;
-}
-
-const name = (c: PreprocessCase) =>
-  (c.source.kind === 'file' ? c.source.file.split('/').pop() : `synth${c.source.seed} ${c.source.width}x${c.source.height}`) +
-  ` max_partition=${c.max_partition}`;
-
-function check(c: PreprocessCase) {
-  const img = source(c);
-  if (c.error) {
-    // The reference itself fails (a side resized to 0 px, or HF's channels-first guess on a
-    // 1-px-tall crop): we must refuse too, with a typed error.
-    expect(() => preprocessImage(img, { maxPartition: c.max_partition })).toThrow(/0 px|1 px tall/);
-    return;
-  }
-  const p = preprocessImage(img, { maxPartition: c.max_partition });
-  expect({ grid: p.grid, n: p.n, placeholders: p.placeholders }).toEqual({ grid: c.grid, n: c.n, placeholders: c.placeholders });
-  expect(p.pixelValues.length).toBe(c.n! * 3 * 384 * 384);
-  expect(sha256(p.pixelValues)).toBe(c.sha256);
-}
-
+const LARGE = 1_000_000; // pixels; larger seeded images run in preprocess-large.test.ts (parallel file)
 describe('preprocessImage == Ovis1.6 preprocess_image (Pillow + HF), bit for bit', () => {
   const files = golden.preprocess.filter((c) => c.source.kind === 'file');
-  const synths = golden.preprocess.filter((c) => c.source.kind === 'synth');
+  const synths = golden.preprocess.filter((c) => c.source.kind === 'synth' && c.source.width * c.source.height < LARGE);
   it('covers every project fixture image and max_partition 1..9', () => {
     const names = new Set(files.map((c) => (c.source as { file: string }).file));
     expect(names.size).toBeGreaterThanOrEqual(8);

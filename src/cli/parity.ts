@@ -1,0 +1,50 @@
+// `ovis parity` — recompute a reference dump's request and print one line per stage (shape,
+// max abs error with its index and both values, relative error, cosine, NMSE, tolerance,
+// verdict), then `overall: k/n OK`. Exit 1 if any stage is past its tolerance.
+
+import { writeFile } from 'node:fs/promises';
+import { OvisRunner } from '../runner.js';
+import { loadReference, runParity } from '../trace/parity.js';
+import { UsageError } from '../errors.js';
+import { backendOption, intOption, parse, progress } from './common.js';
+
+const HELP = `usage: ovis parity --model DIR --reference DUMP.safetensors [--isolated] [--json FILE] [options]
+
+Recompute the request recorded in DUMP (+ DUMP.json: prompt, images, max_partition, ids) and
+compare every stage with the tolerance table (src/trace/tolerances.ts, docs/numerics.md).
+
+  --model DIR          the checkpoint the dump was made from
+  --reference FILE     a dump from reference/dump.py (or from ovis trace)
+  --isolated           feed each stage the reference's own input (errors do not compound)
+  --mode f32|bf16      which tolerance table (default: the dump's)
+  --json FILE          also write the results as JSON
+  --backend ts|wasm  --threads N  --tokenizer PATH  -q, --quiet`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values: v } = parse('parity', argv, {
+    model: { type: 'string' }, reference: { type: 'string' }, isolated: { type: 'boolean' }, json: { type: 'string' },
+    mode: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, tokenizer: { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
+  if (!v.model) throw new UsageError('--model DIR is required');
+  if (!v.reference) throw new UsageError('--reference DUMP.safetensors is required');
+  if (v.mode !== undefined && v.mode !== 'f32' && v.mode !== 'bf16') throw new UsageError(`--mode must be f32 or bf16, got '${v.mode}'`);
+  const say = progress(v.quiet);
+  const ref = await loadReference(v.reference);
+  const runner = await OvisRunner.load(v.model, {
+    backend: backendOption(v.backend), threads: intOption('threads', v.threads, undefined, 1, 256), tokenizer: v.tokenizer, onProgress: say,
+  });
+  try {
+    const r = await runParity(runner, ref, { isolated: v.isolated, mode: v.mode as 'f32' | 'bf16' | undefined });
+    process.stdout.write(`parity of ${v.reference} (${r.mode} tolerances, ${v.isolated ? 'isolated' : 'end to end'}, backend ${runner.model.backend.name})\n`);
+    process.stdout.write(r.report + '\n');
+    if (v.json) {
+      const rows = r.results.map((x) => ({ ...x.metrics, tolerance: x.tolerance, verdict: x.verdict }));
+      await writeFile(v.json, JSON.stringify({ reference: v.reference, mode: r.mode, isolated: !!v.isolated, ok: r.ok, stages: rows }, null, 1) + '\n');
+    }
+    return r.ok ? 0 : 1;
+  } finally {
+    runner.dispose();
+  }
+}

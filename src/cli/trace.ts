@@ -1,0 +1,87 @@
+// `ovis trace` — run the model once and dump every stage (DESIGN.md §3 names, F32; ids I64)
+// to one .safetensors file plus a JSON sidecar, in the same format as reference/dump.py, so a
+// trace can be compared with a Hugging Face dump by any tool.
+
+import { writeFile } from 'node:fs/promises';
+import { OvisRunner, readImageFile, type TraceResult } from '../runner.js';
+import { StageRecorder } from '../trace/recorder.js';
+import { writeSafetensors, type TensorEntry } from '../io/safetensors.js';
+import { InputError, UsageError } from '../errors.js';
+import { MODEL_HELP, MODEL_OPTIONS, backendOption, intOption, parse, progress } from './common.js';
+import type { LogitsRows } from '../model/causal-lm.js';
+import type { Tensor } from '../tensor.js';
+
+const HELP = `usage: ovis trace --model DIR [--image PATH]... --prompt TEXT --out FILE.safetensors [options]
+
+Run the model once and write every stage (pixel_values, vit.*, vt.*, vte.*, inputs_embeds,
+llm.layers.*, llm.norm, logits, generated_ids, input_ids, grids) to FILE.safetensors, plus
+FILE.json with the prompt, ids and grids.
+
+${MODEL_HELP}
+  --out FILE             output .safetensors (the sidecar is FILE with .json)
+  --logits-rows R        prefill rows whose logits are kept: last (default), all, or i,j,k`;
+
+export const TRACE_FORMAT_VERSION = 1;
+
+export function parseLogitsRows(v: string | undefined): LogitsRows {
+  if (v === undefined || v === 'last') return 'last';
+  if (v === 'all') return 'all';
+  const rows = v.split(',').map((s) => Number(s.trim()));
+  if (!rows.length || rows.some((r) => !Number.isInteger(r) || r < 0)) {
+    throw new UsageError(`--logits-rows must be 'last', 'all' or comma-separated row indices, got '${v}'`);
+  }
+  return rows;
+}
+
+const i64 = (xs: readonly number[]) => BigInt64Array.from(xs.map((x) => BigInt(x)));
+
+/** The tensors of a trace, in the reference dump's layout. */
+export function traceEntries(stages: Map<string, Tensor>, r: TraceResult): TensorEntry[] {
+  const out: TensorEntry[] = [];
+  for (const [name, t] of stages) out.push({ name, dtype: 'F32', shape: t.shape, data: t.data });
+  out.push({ name: 'logits.positions', dtype: 'I64', shape: [r.logitsPositions.length], data: i64(r.logitsPositions) });
+  out.push({ name: 'input_ids', dtype: 'I64', shape: [r.prepared.inputIds.length], data: i64(r.prepared.inputIds) });
+  if (r.prepared.grids.length) {
+    out.push({ name: 'grids', dtype: 'I64', shape: [r.prepared.grids.length, 2], data: i64(r.prepared.grids.flat()) });
+  }
+  out.push({ name: 'generated_ids', dtype: 'I64', shape: [r.generation.ids.length], data: i64(r.generation.ids) });
+  return out;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values: v } = parse('trace', argv, { ...MODEL_OPTIONS, out: { type: 'string' }, 'logits-rows': { type: 'string' } });
+  if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
+  if (!v.model) throw new UsageError('--model DIR is required');
+  if (!v.out) throw new UsageError('--out FILE.safetensors is required');
+  if (v.prompt === undefined) throw new InputError('--prompt is required');
+  const say = progress(v.quiet);
+  const imagePaths = v.image ?? [];
+  const images = await Promise.all(imagePaths.map((p) => readImageFile(p)));
+  const maxPartition = intOption('max-partition', v['max-partition'], 9, 1, 9)!;
+  const maxNewTokens = intOption('max-new-tokens', v['max-new-tokens'], 16, 0, 1 << 20)!;
+  const runner = await OvisRunner.load(v.model, {
+    backend: backendOption(v.backend), threads: intOption('threads', v.threads, undefined, 1, 256),
+    tokenizer: v.tokenizer, onProgress: say,
+  });
+  try {
+    const rec = new StageRecorder();
+    const r = runner.trace({ prompt: v.prompt, images }, { recorder: rec, maxPartition, maxNewTokens, logitsRows: parseLogitsRows(v['logits-rows']) });
+    const entries = traceEntries(rec.stages, r);
+    const meta = { format_version: String(TRACE_FORMAT_VERSION), producer: 'ovis-ts trace', backend: runner.model.backend.name };
+    await writeSafetensors(v.out, entries, meta);
+    const sidecar = {
+      format_version: TRACE_FORMAT_VERSION, producer: 'ovis-ts trace', checkpoint: v.model, backend: runner.model.backend.name,
+      user_prompt: v.prompt, images: imagePaths.map((path) => ({ path })), max_partition: maxPartition, max_new_tokens: maxNewTokens,
+      prompt: r.prepared.prompt, input_ids: r.prepared.inputIds, num_tokens: r.prepared.inputIds.length, grids: r.prepared.grids,
+      generated_ids: r.generation.ids, generated_text: runner.tokenizer.decode(r.generation.ids, { skipSpecialTokens: true }),
+      logits_positions: r.logitsPositions,
+      stages: entries.map((e) => ({ name: e.name, shape: e.shape, dtype: e.dtype })),
+    };
+    const side = v.out.replace(/\.safetensors$/, '') + '.json';
+    await writeFile(side, JSON.stringify(sidecar, null, 1) + '\n');
+    say(`wrote ${v.out} (${entries.length} tensors) and ${side}`);
+  } finally {
+    runner.dispose();
+  }
+  return 0;
+}

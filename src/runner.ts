@@ -1,0 +1,299 @@
+// OvisRunner — the public "ask a question about images" API. Mirrors Ovis1.6's
+// ovis/serve/runner.py (OvisRunner): load once, then run([image, text]) ->
+// {prompt, output, promptTokens, totalTokens}; plus stream(...) for token-by-token output.
+//
+// Flow of one request (each step is one module):
+//   query text (+ `<image>` markers) --chat/ formatter--> input ids with -200
+//   each image --image/ preprocessImage--> crops pixel_values [n,3,384,384] + placeholder ids
+//   -200 -> placeholders (I0 ATOM I1 ... I4)                        (Ovis preprocess_inputs)
+//   OvisModel.embed: SigLIP -> visual tokens -> VTE -> merge -> inputs_embeds [T, H]
+//   generate: prefill + KV-cached decode -> ids -> tokenizer.decode(skip_special_tokens)
+
+import { readFile } from 'node:fs/promises';
+import { Checkpoint } from './io/checkpoint.js';
+import { resolveTokenizerPath } from './io/tokenizer-source.js';
+import { createBackend, type BackendName } from './backend/index.js';
+import { OvisModel } from './model/ovis.js';
+import { preprocessImage, type RgbImage } from './image/index.js';
+import { Tokenizer } from './tokenizer/index.js';
+import { createFormatter, type ConversationFormatter } from './chat/index.js';
+import { IMAGE_TOKEN, IMAGE_TOKEN_ID } from './constants.js';
+import { InputError } from './errors.js';
+import { makeTap, type Recorder, type Tap } from './trace/tap.js';
+import type { LogitsRows } from './model/causal-lm.js';
+import type { Tensor } from './tensor.js';
+import type { GenerateResult } from './generate/generate.js';
+
+/** Runner options; names follow Ovis's RunnerArguments (snake_case -> camelCase). */
+export interface RunnerOptions {
+  /** Ovis default 9: at most 9 crops (+ the global view) per image. */
+  maxPartition?: number;
+  /** Ovis default 512. */
+  maxNewTokens?: number;
+  /** Ovis default false (greedy), even though Llama's generation_config samples. */
+  doSample?: boolean;
+  topP?: number;
+  topK?: number;
+  temperature?: number;
+  repetitionPenalty?: number;
+  /** Seed of the sampling PRNG (reproducible sampling). */
+  seed?: number;
+  /** 'wasm' (SIMD kernels) or 'ts' (the readable operators). */
+  backend?: BackendName;
+  threads?: number;
+  /** tokenizer.json (or a directory holding one); default: the checkpoint's own. */
+  tokenizer?: string;
+  /** Progress messages (weights loading, crops encoded, prefill, tokens/s). */
+  onProgress?: (message: string) => void;
+}
+
+/** An image as encoded file bytes (PNG/JPEG) or decoded RGB. */
+export type ImageInput = Uint8Array | RgbImage;
+export type RunnerInput = string | ImageInput;
+
+/** A request in the trace/CLI convention: `<image>` markers in the prompt, or none. */
+export interface Query {
+  prompt: string;
+  images?: ImageInput[];
+}
+
+/** Everything prepared for the model: the formatted prompt and the expanded ids. */
+export interface Prepared {
+  /** The formatted prompt string (with `<image>` where each image goes). */
+  prompt: string;
+  /** Text ids with -200 per image (before expansion). */
+  textIds: number[];
+  /** Ids with each -200 replaced by its image's placeholders (I0 ATOM I1 ... I4). */
+  inputIds: number[];
+  /** All crops of all images, in order: [n, 3, S, S]. */
+  pixelValues?: Float32Array;
+  /** Number of crops. */
+  n: number;
+  /** The grid (rows, cols) chosen for each image. */
+  grids: Array<[number, number]>;
+}
+
+export interface RunResult {
+  prompt: string;
+  output: string;
+  promptTokens: number;
+  totalTokens: number;
+  /** Generated ids and timings. */
+  generation: GenerateResult;
+}
+
+/**
+ * Ovis's query convention for the CLI and trace: if `prompt` contains `<image>` markers, each
+ * marks one image in order and the count must match; if it has none, `<image>\n` is put before
+ * the text once per image (as OvisRunner does).
+ */
+export function buildQuery(prompt: string, nImages: number): string {
+  const markers = prompt.split(IMAGE_TOKEN).length - 1;
+  if (markers === 0) return `${IMAGE_TOKEN}\n`.repeat(nImages) + prompt;
+  if (markers !== nImages) {
+    throw new InputError(
+      `the prompt has ${markers} ${IMAGE_TOKEN} marker(s) but ${nImages} image(s) were given`,
+      `use one ${IMAGE_TOKEN} per image, or none to put every image before the text`,
+    );
+  }
+  return prompt;
+}
+
+/** Ovis runner.py's list convention: each image adds `<image>\n`, each string its text with markers removed. */
+export function queryFromInputs(inputs: readonly RunnerInput[]): Query {
+  let list = [...inputs];
+  // "for single image and single text inputs, ensure image ahead" (runner.py)
+  if (list.length === 2 && typeof list[0] === 'string' && typeof list[1] !== 'string') list = [list[1], list[0]];
+  let prompt = '';
+  const images: ImageInput[] = [];
+  for (const x of list) {
+    if (typeof x === 'string') prompt += x.split(IMAGE_TOKEN).join('');
+    else {
+      prompt += `${IMAGE_TOKEN}\n`;
+      images.push(x);
+    }
+  }
+  return { prompt, images };
+}
+
+export class OvisRunner {
+  private constructor(
+    readonly model: OvisModel,
+    readonly tokenizer: Tokenizer,
+    readonly formatter: ConversationFormatter,
+    readonly options: Readonly<RunnerOptions>,
+  ) {}
+
+  /** Open a checkpoint directory, load its weights into the chosen backend and its tokenizer. */
+  static async load(dir: string, opts: RunnerOptions = {}): Promise<OvisRunner> {
+    const say = opts.onProgress ?? (() => {});
+    const t0 = performance.now();
+    const ckpt = await Checkpoint.open(dir);
+    const tokPath = await resolveTokenizerPath(dir, opts.tokenizer);
+    say(`tokenizer: ${tokPath}`);
+    const tokenizer = await Tokenizer.fromFile(tokPath);
+    const formatter = createFormatter(ckpt.config.conversation_formatter_class, tokenizer);
+    const backend = await createBackend(opts.backend ?? 'wasm', { threads: opts.threads });
+    say(`backend: ${backend.name}`);
+    try {
+      const model = await OvisModel.load(ckpt, backend, { onProgress: say });
+      say(`loaded ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      return new OvisRunner(model, tokenizer, formatter, opts);
+    } catch (e) {
+      backend.dispose();
+      throw e;
+    } finally {
+      await ckpt.close();
+    }
+  }
+
+  /** Format the query and preprocess its images (Ovis `preprocess_inputs`). */
+  prepare(q: Query, opts: { maxPartition?: number } = {}): Prepared {
+    const images = q.images ?? [];
+    const query = buildQuery(q.prompt, images.length);
+    if (query.trim() === '') {
+      throw new InputError('the prompt is empty and there is no image', 'give a question with --prompt (and/or an --image)');
+    }
+    const { prompt, inputIds: textIds } = this.formatter.formatQuery(query);
+    const maxPartition = opts.maxPartition ?? this.options.maxPartition ?? 9;
+    const S = this.model.cropSize;
+    const crops: Float32Array[] = [];
+    const grids: Array<[number, number]> = [];
+    const inputIds: number[] = [];
+    let img = 0;
+    for (const id of textIds) {
+      if (id !== IMAGE_TOKEN_ID) {
+        inputIds.push(id);
+        continue;
+      }
+      const p = preprocessImage(images[img], { maxPartition, imageSize: S, label: `image ${img + 1}` });
+      crops.push(p.pixelValues);
+      grids.push(p.grid);
+      inputIds.push(...p.placeholders);
+      img++;
+    }
+    if (img !== images.length) {
+      throw new InputError(`the formatted prompt holds ${img} image slot(s) for ${images.length} image(s)`);
+    }
+    const n = crops.reduce((s, c) => s + c.length, 0) / (3 * S * S);
+    let pixelValues: Float32Array | undefined;
+    if (crops.length) {
+      pixelValues = new Float32Array(n * 3 * S * S); // [n, 3, S, S]
+      let o = 0;
+      for (const c of crops) { pixelValues.set(c, o); o += c.length; }
+    }
+    return { prompt, textIds, inputIds, pixelValues, n, grids };
+  }
+
+  /** Prepared request -> inputs_embeds [T, H] (vision + merge). */
+  embed(p: Prepared, tap?: Tap): Tensor {
+    const say = this.options.onProgress ?? (() => {});
+    const t0 = performance.now();
+    const x = this.model.embed(p.inputIds, p.pixelValues ? { pixelValues: p.pixelValues, n: p.n } : undefined, tap);
+    if (p.n) say(`${p.n} crop(s) encoded in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    return x;
+  }
+
+  /** Ovis runner.py `run`: images and strings in order -> the answer. */
+  async run(inputs: readonly RunnerInput[]): Promise<RunResult> {
+    return this.ask(queryFromInputs(inputs));
+  }
+
+  /** A query in the marker convention -> the answer. */
+  async ask(q: Query): Promise<RunResult> {
+    let result: GenerateResult | undefined;
+    let output = '';
+    let prompt = '';
+    let promptTokens = 0;
+    for await (const ev of this.streamQuery(q)) {
+      if (ev.type === 'start') { prompt = ev.prompt; promptTokens = ev.promptTokens; }
+      if (ev.type === 'text') output += ev.text;
+      if (ev.type === 'done') result = ev.generation;
+    }
+    const generation = result!;
+    return { prompt, output, promptTokens, totalTokens: promptTokens + generation.ids.length, generation };
+  }
+
+  /** Streams text pieces of the answer (never broken UTF-8), Ovis runner list convention. */
+  async *stream(inputs: readonly RunnerInput[]): AsyncGenerator<string, RunResult, void> {
+    let prompt = '', promptTokens = 0, output = '';
+    for await (const ev of this.streamQuery(queryFromInputs(inputs))) {
+      if (ev.type === 'start') { prompt = ev.prompt; promptTokens = ev.promptTokens; }
+      if (ev.type === 'text') { output += ev.text; yield ev.text; }
+      if (ev.type === 'done') {
+        return { prompt, output, promptTokens, totalTokens: promptTokens + ev.generation.ids.length, generation: ev.generation };
+      }
+    }
+    throw new Error('unreachable: stream ended without a result');
+  }
+
+  /** The event stream behind run/ask/stream. */
+  async *streamQuery(q: Query): AsyncGenerator<RunnerEvent, void, void> {
+    const say = this.options.onProgress ?? (() => {});
+    const p = this.prepare(q);
+    const embeds = this.embed(p);
+    yield { type: 'start', prompt: p.prompt, promptTokens: embeds.shape[0] };
+    const o = this.options;
+    const decoder = this.tokenizer.decodeStream({ skipSpecialTokens: true });
+    let generation: GenerateResult | undefined;
+    const it = this.model.stream(embeds, {
+      maxNewTokens: o.maxNewTokens ?? 512,
+      doSample: o.doSample ?? false,
+      temperature: o.temperature,
+      topK: o.topK,
+      topP: o.topP,
+      repetitionPenalty: o.repetitionPenalty,
+      seed: o.seed,
+      onResult: (r) => { generation = r; },
+    });
+    let first = true;
+    for await (const id of it) {
+      if (first) { say(`prefill of ${embeds.shape[0]} tokens done`); first = false; }
+      const text = decoder.push(id);
+      if (text) yield { type: 'text', text, id };
+    }
+    const tail = decoder.flush();
+    if (tail) yield { type: 'text', text: tail, id: -1 };
+    const g = generation!;
+    say(`prefill ${(g.prefillMs / 1000).toFixed(2)} s, ${g.ids.length} token(s) at ${g.tokensPerSecond.toFixed(2)} tokens/s (${g.stopReason})`);
+    yield { type: 'done', generation: g };
+  }
+
+  /**
+   * One traced request: every stage of DESIGN.md §3 goes to `recorder` (vision, merge, the LLM
+   * prefill), then a greedy continuation of `maxNewTokens`. `logitsRows` picks the prefill rows
+   * whose logits are computed and recorded (the last prompt row is always included).
+   */
+  trace(q: Query, o: { recorder: Recorder; maxPartition?: number; maxNewTokens: number; logitsRows?: LogitsRows }): TraceResult {
+    const tap = makeTap(o.recorder);
+    const prepared = this.prepare(q, { maxPartition: o.maxPartition });
+    const embeds = this.model.embed(prepared.inputIds, prepared.pixelValues ? { pixelValues: prepared.pixelValues, n: prepared.n } : undefined, tap);
+    const T = embeds.shape[0];
+    const rows = o.logitsRows === undefined || o.logitsRows === 'last' ? [T - 1]
+      : o.logitsRows === 'all' ? Array.from({ length: T }, (_, i) => i)
+      : o.logitsRows === 'none' ? [T - 1] : [...new Set([...o.logitsRows, T - 1])].sort((a, b) => a - b);
+    const generation = this.model.generate(embeds, { maxNewTokens: o.maxNewTokens, doSample: false, prefillLogitsRows: rows, tap });
+    return { prepared, generation, logitsPositions: rows };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+export interface TraceResult {
+  prepared: Prepared;
+  generation: GenerateResult;
+  /** Prefill rows whose logits were recorded as the `logits` stage, in order. */
+  logitsPositions: number[];
+}
+
+export type RunnerEvent =
+  | { type: 'start'; prompt: string; promptTokens: number }
+  | { type: 'text'; text: string; id: number }
+  | { type: 'done'; generation: GenerateResult };
+
+/** Read an image file into bytes (CLI and examples). */
+export async function readImageFile(path: string): Promise<Uint8Array> {
+  return new Uint8Array(await readFile(path));
+}

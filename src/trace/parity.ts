@@ -1,0 +1,139 @@
+// Parity against a reference dump (reference/dump.py, or another `ovis trace`): recompute the
+// same request with our model and compare every stage the dump has, with the tolerance table.
+//   end to end: each stage from our own previous stage (errors compound, as in real use);
+//   isolated:   each stage from the reference's previous stage (errors do not compound).
+
+import { readFile, access } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { SafetensorsFile } from '../io/safetensors.js';
+import { FixtureError } from '../errors.js';
+import { StageRecorder } from './recorder.js';
+import { compare } from './metrics.js';
+import { evaluate, formatReport, type ParityMode, type StageResult } from './tolerances.js';
+import type { OvisRunner, TraceResult } from '../runner.js';
+import type { Tensor } from '../tensor.js';
+
+/** What a dump's sidecar JSON must hold for a recompute. */
+export interface ReferenceSidecar {
+  format_version: number;
+  mode?: ParityMode;
+  user_prompt: string;
+  images: Array<{ path: string; sha256?: string }>;
+  max_partition: number;
+  generated_ids: number[];
+  checkpoint?: string;
+  case?: string;
+}
+
+export interface ReferenceDump {
+  path: string;
+  sidecar: ReferenceSidecar;
+  /** F32 stages by name. */
+  stages: Map<string, Tensor>;
+  /** I64 tensors (ids) as numbers. */
+  ids: Map<string, { shape: number[]; values: number[] }>;
+  /** Image files resolved to paths that exist. */
+  imagePaths: string[];
+}
+
+const SUPPORTED_FORMAT = 1;
+
+async function exists(p: string): Promise<boolean> {
+  try { await access(p); return true; } catch { return false; }
+}
+
+/** A relative image path of a sidecar: tried against the cwd, then the dump's folder and its ancestors
+ *  (fixtures store paths relative to reference/fixtures/). */
+async function resolveImage(p: string, dumpPath: string): Promise<string> {
+  if (isAbsolute(p)) return p;
+  if (await exists(p)) return resolve(p);
+  let d = dirname(resolve(dumpPath));
+  for (;;) {
+    const c = join(d, p);
+    if (await exists(c)) return c;
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  throw new FixtureError(`${dumpPath}: image '${p}' named by the sidecar was not found (cwd or the dump's folders)`,
+    'run from the directory the dump was made in, or pass the images explicitly');
+}
+
+export async function loadReference(path: string): Promise<ReferenceDump> {
+  const sidePath = path.replace(/\.safetensors$/, '') + '.json';
+  let sidecar: ReferenceSidecar;
+  try {
+    sidecar = JSON.parse(await readFile(sidePath, 'utf8')) as ReferenceSidecar;
+  } catch (e) {
+    throw new FixtureError(`${sidePath}: cannot read the dump's JSON sidecar (${(e as Error).message})`,
+      'a dump is FILE.safetensors + FILE.json, as written by reference/dump.py or ovis trace');
+  }
+  if (sidecar.format_version !== SUPPORTED_FORMAT) {
+    throw new FixtureError(`${sidePath}: format_version ${sidecar.format_version}, this ovis-ts reads ${SUPPORTED_FORMAT}`,
+      'regenerate the fixtures (npm run fixtures) or update ovis-ts');
+  }
+  for (const k of ['user_prompt', 'images', 'max_partition', 'generated_ids'] as const) {
+    if (sidecar[k] === undefined) throw new FixtureError(`${sidePath}: missing field '${k}'`);
+  }
+  const f = await SafetensorsFile.open(path);
+  const stages = new Map<string, Tensor>();
+  const ids = new Map<string, { shape: number[]; values: number[] }>();
+  try {
+    for (const [name, info] of f.tensors) {
+      if (info.dtype === 'I64' || info.dtype === 'I32') {
+        const t = await f.read(name);
+        ids.set(name, { shape: [...info.shape], values: Array.from(t.data as unknown as ArrayLike<bigint | number>, Number) });
+      } else {
+        stages.set(name, { shape: [...info.shape], data: await f.readF32(name) });
+      }
+    }
+  } finally {
+    await f.close();
+  }
+  const imagePaths = await Promise.all(sidecar.images.map((im) => resolveImage(im.path, path)));
+  return { path, sidecar, stages, ids, imagePaths };
+}
+
+export interface ParityResult {
+  results: StageResult[];
+  report: string;
+  ok: boolean;
+  trace: TraceResult;
+  mode: ParityMode;
+}
+
+const idTensor = (values: readonly number[], shape: readonly number[]) => ({ shape, data: Float64Array.from(values) });
+
+/** Recompute the dump's request with `runner` and compare stage by stage. */
+export async function runParity(runner: OvisRunner, ref: ReferenceDump, opts: { isolated?: boolean; mode?: ParityMode } = {}): Promise<ParityResult> {
+  const mode = opts.mode ?? ref.sidecar.mode ?? 'f32';
+  const images = await Promise.all(ref.imagePaths.map(async (p) => new Uint8Array(await readFile(p))));
+  const positions = ref.ids.get('logits.positions')?.values;
+  const rec = new StageRecorder({ reference: { get: (n) => ref.stages.get(n) }, isolated: opts.isolated ?? false });
+  const trace = runner.trace({ prompt: ref.sidecar.user_prompt, images }, {
+    recorder: rec, maxPartition: ref.sidecar.max_partition,
+    maxNewTokens: ref.sidecar.generated_ids.length, logitsRows: positions ?? 'last',
+  });
+  const results: StageResult[] = [];
+  for (const [name, want] of ref.stages) {
+    const got = rec.stages.get(name);
+    const m = got ? compare(name, got, want) : compare(name, { shape: [0], data: [] }, want);
+    results.push(evaluate(m, mode));
+  }
+  // ids: exact in every mode (generated ids follow the table: informational for bf16 references)
+  const exact = { kind: 'exact' as const, value: 0, reason: 'ids are integers' };
+  const inputIds = ref.ids.get('input_ids');
+  if (inputIds) {
+    const m = compare('input_ids', idTensor(trace.prepared.inputIds, [trace.prepared.inputIds.length]), idTensor(inputIds.values, inputIds.shape));
+    results.push({ metrics: m, tolerance: exact, verdict: m.shapeMatch && m.maxAbsErr === 0 ? 'OK' : 'NOT OK' });
+  }
+  const grids = ref.ids.get('grids');
+  if (grids) {
+    const m = compare('grids', idTensor(trace.prepared.grids.flat(), [trace.prepared.grids.length, 2]), idTensor(grids.values, grids.shape));
+    results.push({ metrics: m, tolerance: exact, verdict: m.shapeMatch && m.maxAbsErr === 0 ? 'OK' : 'NOT OK' });
+  }
+  const gen = ref.sidecar.generated_ids;
+  results.push(evaluate(compare('generated_ids', idTensor(trace.generation.ids, [trace.generation.ids.length]), idTensor(gen, [gen.length])), mode));
+  const { text, ok } = formatReport(results);
+  return { results, report: text, ok, trace, mode };
+}
