@@ -3,10 +3,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    // 2-core machines: run files in parallel but keep the pool small.
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+    // 2-core machines: files run in parallel in at most 2 forked workers.
     pool: 'forks',
+    maxWorkers: 2,
   },
 });

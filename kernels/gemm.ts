@@ -40,9 +40,9 @@ export function gemm_scratch_bytes(): i32 {
 }
 
 // Pack the B block rows [k0, k0+kc) x columns [j0, j0+nc) into panels of 8 columns:
-// bp[p*kc*8 + k*8 + c] = B[k0+k, j0+p*8+c]; columns >= jEnd are zero. N is B's column count
-// (the row stride of a (K, N) weight), K the row length of an (N, K) weight.
-function packB(bKind: i32, w: usize, N: i32, K: i32, k0: i32, kc: i32, j0: i32, nc: i32, jEnd: i32, bp: usize): void {
+// bp[p*kc*8 + k*8 + c] = B[k0+k, j0+p*8+c]; columns >= jEnd are zero. ldb is the weight's row
+// stride in elements (N for a dense (K, N) weight, K for a dense (N, K) one).
+function packB(bKind: i32, w: usize, ldb: i32, k0: i32, kc: i32, j0: i32, nc: i32, jEnd: i32, bp: usize): void {
   for (let p = 0; p < nc; p += 8) {
     const panel = bp + <usize>(p * kc) * 4; // p is the panel's first column: panel p/8 starts at (p/8)*kc*8
     const cols = min(8, jEnd - (j0 + p));
@@ -52,11 +52,11 @@ function packB(bKind: i32, w: usize, N: i32, K: i32, k0: i32, kc: i32, j0: i32, 
         const dst = panel + <usize>(k * 8) * 4;
         if (cols == 8) {
           if (bKind == B_F32_KN) {
-            const src = w + (<usize>(k0 + k) * <usize>N + <usize>(j0 + p)) * 4;
+            const src = w + (<usize>(k0 + k) * <usize>ldb + <usize>(j0 + p)) * 4;
             v128.store(dst, v128.load(src));
             v128.store(dst, v128.load(src, 16), 16);
           } else {
-            const src = w + (<usize>(k0 + k) * <usize>N + <usize>(j0 + p)) * 2;
+            const src = w + (<usize>(k0 + k) * <usize>ldb + <usize>(j0 + p)) * 2;
             const h = v128.load(src); // 8 bf16
             v128.store(dst, i32x4.shl(i32x4.extend_low_i16x8_u(h), 16));
             v128.store(dst, i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), 16);
@@ -65,7 +65,7 @@ function packB(bKind: i32, w: usize, N: i32, K: i32, k0: i32, kc: i32, j0: i32, 
           for (let c = 0; c < 8; c++) {
             let v: f32 = 0;
             if (c < cols) {
-              const idx = <usize>(k0 + k) * <usize>N + <usize>(j0 + p + c);
+              const idx = <usize>(k0 + k) * <usize>ldb + <usize>(j0 + p + c);
               v = bKind == B_F32_KN ? load<f32>(w + idx * 4) : reinterpret<f32>(<u32>load<u16>(w + idx * 2) << 16);
             }
             store<f32>(dst + <usize>c * 4, v);
@@ -73,18 +73,50 @@ function packB(bKind: i32, w: usize, N: i32, K: i32, k0: i32, kc: i32, j0: i32, 
         }
       }
     } else {
-      // (N, K): column c of the panel is row (j0+p+c) of W, read along k
+      // (N, K): column c of the panel is row (j0+p+c) of W, read along k. Full panels go
+      // 4 k at a time: one v128 of 4 k-values per row (bf16 widened), then two 4x4
+      // transposes give, per k, the 8 column values [r0..r3 | r4..r7].
+      const k4 = cols == 8 ? kc & ~3 : 0;
+      const bf = bKind == B_BF16_NK;
+      const eb: usize = bf ? 2 : 4;
+      const row0 = w + (<usize>(j0 + p) * <usize>ldb + <usize>k0) * eb;
+      const rs = <usize>ldb * eb;
+      for (let k = 0; k < k4; k += 4) {
+        const o = <usize>k * eb;
+        let r0: v128, r1: v128, r2: v128, r3: v128, r4: v128, r5: v128, r6: v128, r7: v128;
+        if (bf) {
+          r0 = wide4(row0 + o); r1 = wide4(row0 + rs + o); r2 = wide4(row0 + 2 * rs + o); r3 = wide4(row0 + 3 * rs + o);
+          r4 = wide4(row0 + 4 * rs + o); r5 = wide4(row0 + 5 * rs + o); r6 = wide4(row0 + 6 * rs + o); r7 = wide4(row0 + 7 * rs + o);
+        } else {
+          r0 = v128.load(row0 + o); r1 = v128.load(row0 + rs + o); r2 = v128.load(row0 + 2 * rs + o); r3 = v128.load(row0 + 3 * rs + o);
+          r4 = v128.load(row0 + 4 * rs + o); r5 = v128.load(row0 + 5 * rs + o); r6 = v128.load(row0 + 6 * rs + o); r7 = v128.load(row0 + 7 * rs + o);
+        }
+        const dst = panel + <usize>(k * 8) * 4;
+        // transpose rows 0-3: t0 = [r0k0 r1k0 r0k1 r1k1], t1 = [r2k0 r3k0 r2k1 r3k1], ...
+        let t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+        let t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 32);
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 64);
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 96);
+        t0 = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5); t1 = v128.shuffle<f32>(r6, r7, 0, 4, 1, 5);
+        t2 = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7); t3 = v128.shuffle<f32>(r6, r7, 2, 6, 3, 7);
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), 16);
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 48);
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 80);
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 112);
+      }
       for (let c = 0; c < 8; c++) {
         const n = j0 + p + c;
         if (c < cols) {
-          if (bKind == B_F32_NK) {
-            const src = w + (<usize>n * <usize>K + <usize>k0) * 4;
-            for (let k = 0; k < kc; k++) {
+          if (!bf) {
+            const src = w + (<usize>n * <usize>ldb + <usize>k0) * 4;
+            for (let k = k4; k < kc; k++) {
               store<f32>(panel + <usize>(k * 8 + c) * 4, load<f32>(src + <usize>k * 4));
             }
           } else {
-            const src = w + (<usize>n * <usize>K + <usize>k0) * 2;
-            for (let k = 0; k < kc; k++) {
+            const src = w + (<usize>n * <usize>ldb + <usize>k0) * 2;
+            for (let k = k4; k < kc; k++) {
               store<u32>(panel + <usize>(k * 8 + c) * 4, <u32>load<u16>(src + <usize>k * 2) << 16);
             }
           }
@@ -96,11 +128,40 @@ function packB(bKind: i32, w: usize, N: i32, K: i32, k0: i32, kc: i32, j0: i32, 
   }
 }
 
+// 4 bf16 at p widened to f32x4 (exact).
+// @ts-ignore: decorator
+@inline function wide4(p: usize): v128 {
+  return i32x4.shl(i32x4.extend_low_i16x8_u(v128.load64_zero(p)), 16);
+}
+
 // Pack rows [i0, i0+mc) x columns [k0, k0+kc) of A into tiles of 4 rows:
 // ap[t*kc*4 + k*4 + r] = A[i0+t*4+r, k0+k]; rows >= M are zero.
 function packA(a: usize, lda: i32, M: i32, i0: i32, mc: i32, k0: i32, kc: i32, ap: usize): void {
+  const k4 = kc & ~3;
   for (let t = 0; t < mc; t += 4) {
     const tile = ap + <usize>(t * kc) * 4; // t is the tile's first row: tile t/4 starts at (t/4)*kc*4
+    if (i0 + t + 4 <= M) {
+      // 4 full rows: 4x4 transposes, 4 k at a time
+      const r0p = a + (<usize>(i0 + t) * <usize>lda + <usize>k0) * 4;
+      const rs = <usize>lda * 4;
+      for (let k = 0; k < k4; k += 4) {
+        const o = <usize>k * 4;
+        const r0 = v128.load(r0p + o), r1 = v128.load(r0p + rs + o);
+        const r2 = v128.load(r0p + 2 * rs + o), r3 = v128.load(r0p + 3 * rs + o);
+        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const dst = tile + <usize>(k * 4) * 4;
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+      }
+      for (let r = 0; r < 4; r++) {
+        const src = r0p + <usize>r * rs;
+        for (let k = k4; k < kc; k++) store<f32>(tile + <usize>(k * 4 + r) * 4, load<f32>(src + <usize>k * 4));
+      }
+      continue;
+    }
     for (let r = 0; r < 4; r++) {
       const i = i0 + t + r;
       if (i < M) {
@@ -127,7 +188,11 @@ function packA(a: usize, lda: i32, M: i32, i0: i32, mc: i32, k0: i32, kc: i32, a
     c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
     c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
   }
-  for (let k = 0; k < kc; k++) {
+  // Loop on the B pointer (no separate counter): V8 then keeps the bound in a register; this
+  // measured ~6% faster than a counted loop. Manual 2x unrolling or a 6x8 tile measured
+  // slower (register pressure: V8 allocates 15 xmm registers).
+  const bend = bp + <usize>kc * 32;
+  while (bp < bend) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
@@ -149,9 +214,10 @@ function packA(a: usize, lda: i32, M: i32, i0: i32, mc: i32, k0: i32, kc: i32, a
 
 /**
  * C[:, n0:n1] = A · B for this thread's column range. A [M, lda] f32, C [M, ldc] f32,
- * B per `bKind` with N columns and K rows. `scratch` holds gemm_scratch_bytes().
+ * B per `bKind` with N columns and K rows, rows of the stored weight ldb elements apart.
+ * `scratch` holds gemm_scratch_bytes().
  */
-export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, bKind: i32, w: usize,
+export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, bKind: i32, w: usize, ldb: i32,
   c: usize, ldc: i32, n0: i32, n1: i32, scratch: usize): void {
   if (M <= 0 || n1 <= n0) return;
   const bp = scratch;
@@ -162,12 +228,15 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, bKind: i32, w: 
     for (let i = 0; i < M; i++) for (let j = n0; j < n1; j++) store<f32>(c + <usize>i * ldcB + <usize>j * 4, 0);
     return;
   }
-  for (let jc = n0; jc < n1; jc += NC) {
-    const nc = min(NC, n1 - jc);
+  // equal column blocks of at most NC (a short last block would repack A for little work)
+  const nblk = (n1 - n0 + NC - 1) / NC;
+  const ncb = (((n1 - n0 + nblk - 1) / nblk + 7) / 8) * 8;
+  for (let jc = n0; jc < n1; jc += ncb) {
+    const nc = min(ncb, n1 - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
       const acc = pc > 0 ? 1 : 0;
-      packB(bKind, w, N, K, pc, kc, jc, nc, n1, bp);
+      packB(bKind, w, ldb, pc, kc, jc, nc, n1, bp);
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
         packA(a, lda, M, ic, mc, pc, kc, ap);

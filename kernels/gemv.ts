@@ -130,3 +130,18 @@ export function gemv_f32(K: i32, x: usize, w: usize, y: usize, n0: i32, n1: i32)
     store<f32>(y + <usize>n * 4, s0);
   }
 }
+
+/** Streaming read of [p, p + bytes) (bytes % 64 == 0) for the bandwidth reference in
+ *  bench/kernels.mjs: 4 v128 loads per step into 4 independent integer accumulators, so the
+ *  loop is bound by memory reads only. Returns a value that depends on every byte. */
+export function read_stream(p: usize, bytes: usize): i32 {
+  let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+  const end = p + bytes;
+  while (p < end) {
+    a0 = i32x4.add(a0, v128.load(p)); a1 = i32x4.add(a1, v128.load(p, 16));
+    a2 = i32x4.add(a2, v128.load(p, 32)); a3 = i32x4.add(a3, v128.load(p, 48));
+    p += 64;
+  }
+  const s = i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3));
+  return i32x4.extract_lane(s, 0) ^ i32x4.extract_lane(s, 1) ^ i32x4.extract_lane(s, 2) ^ i32x4.extract_lane(s, 3);
+}

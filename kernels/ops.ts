@@ -5,6 +5,7 @@
 // the twins are the readable operators in src/ops/ (test/kernels/ops.test.ts).
 
 import { madd } from './madd';
+import { gemm, gemm_scratch_bytes, B_F32_NK, B_F32_KN } from './gemm';
 import { hi2, join2, lo2, vexp, vexp64, vtanh64 } from './vmath';
 
 // ---------------------------------------------------------------------------------------
@@ -58,10 +59,16 @@ export function softmax_rows(x: usize, y: usize, rows: i32, n: i32): void {
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * <usize>n * 4;
     const yr = y + <usize>r * <usize>n * 4;
-    let mv = f32x4.splat(-Infinity);
-    for (let i = 0; i < n4; i += 4) mv = f32x4.max(mv, v128.load(xr + <usize>i * 4));
+    // max with pmax (one instruction) plus a NaN flag: a NaN anywhere poisons the row, as in torch
+    let mv = f32x4.splat(-Infinity), nan = i32x4.splat(0);
+    for (let i = 0; i < n4; i += 4) {
+      const v = v128.load(xr + <usize>i * 4);
+      mv = f32x4.pmax(mv, v);
+      nan = v128.or(nan, f32x4.ne(v, v));
+    }
     let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
     for (let i = n4; i < n; i++) m = max(m, load<f32>(xr + <usize>i * 4));
+    if (v128.any_true(nan)) m = NaN;
     const ms = f32x4.splat(m);
     let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
     for (let i = 0; i < n4; i += 4) {
@@ -399,5 +406,63 @@ export function attention(q: usize, k: usize, v: usize, o: usize, Tq: i32, Tk: i
       }
     }
     for (let d = 0; d < Dh; d++) store<f32>(orow + <usize>d * 4, load<f32>(acc + <usize>d * 4));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Blocked attention for prefill / vision (Tq >= 16): one task = (query block of QB rows,
+// head h), t = block·Nq + h; a thread takes tasks [t0, t1). Per task, with the visible key
+// columns of the block [jlo, jhi) (union of its rows' ranges):
+//   S[QB, jhi-jlo] = Q_h[block] · K_h[jlo:jhi]ᵀ        (gemm, B = K rows as an (N, K) weight)
+//   per row: ·scale, softcap, mask its own range, softmax (as softmax_rows; masked p = 0)
+//   O_h[block] = P · V_h[jlo:jhi]                      (gemm, B = V rows as a (K, N) weight)
+// Numerics: q·k is gemm's sequential f32 sum over d; P·V gemm's sequential sum over j from
+// jlo (masked p are exactly 0 and add nothing); softmax as softmax_rows. Bounds as attention().
+
+export const ATT_QB: i32 = 64;
+
+export function attention_blocked_scratch_bytes(Tk: i32): i32 {
+  return ATT_QB * (Tk + 4) * 4 + gemm_scratch_bytes() + 64;
+}
+
+export function attention_blocked(q: usize, k: usize, v: usize, o: usize, Tq: i32, Tk: i32, Nq: i32, Nkv: i32, Dh: i32,
+  scl: f32, causal: i32, qPos0: i32, kPos0: i32, window: i32, cap: f32, t0: i32, t1: i32, scratch: usize): void {
+  const group = Nq / Nkv;
+  const S = scratch;
+  const gs = scratch + <usize>(ATT_QB * (Tk + 4)) * 4;
+  const qw = Nq * Dh, kw = Nkv * Dh;
+  for (let t = t0; t < t1; t++) {
+    const b = t / Nq, h = t % Nq;
+    const i0 = b * ATT_QB, rows = min(ATT_QB, Tq - i0);
+    if (rows <= 0) continue;
+    const kvo = <usize>((h / group) * Dh) * 4;
+    // visible range of the block: rows' ranges only grow with i
+    let jlo = 0, jhi = Tk;
+    if (window > 0) jlo = max(0, qPos0 + i0 - window - kPos0 + 1);
+    if (causal) jhi = min(Tk, qPos0 + i0 + rows - 1 - kPos0 + 1);
+    const ow = o + (<usize>i0 * <usize>qw + <usize>(h * Dh)) * 4;
+    if (jhi <= jlo) {
+      for (let r = 0; r < rows; r++) for (let d = 0; d < Dh; d++) store<f32>(ow + (<usize>r * <usize>qw + <usize>d) * 4, 0);
+      continue;
+    }
+    const nk = jhi - jlo;
+    gemm(rows, nk, Dh, q + (<usize>i0 * <usize>qw + <usize>(h * Dh)) * 4, qw, B_F32_NK,
+      k + <usize>jlo * <usize>kw * 4 + kvo, kw, S, nk, 0, nk, gs);
+    for (let r = 0; r < rows; r++) {
+      const qpos = qPos0 + i0 + r;
+      let rlo = 0, rhi = Tk;
+      if (causal) rhi = min(Tk, qpos - kPos0 + 1);
+      if (window > 0) rlo = max(0, qpos - window - kPos0 + 1);
+      rlo = max(rlo, jlo) - jlo; rhi = min(rhi, jhi) - jlo;
+      const sr = S + <usize>r * <usize>nk * 4;
+      for (let j = 0; j < rlo; j++) store<f32>(sr + <usize>j * 4, 0);
+      for (let j = max(rhi, rlo); j < nk; j++) store<f32>(sr + <usize>j * 4, 0);
+      if (rhi <= rlo) continue; // checked by the caller; leaves the row's p all 0
+      const sv = sr + <usize>rlo * 4;
+      scale(sv, sv, scl, 0, rhi - rlo);
+      if (cap > 0) softcap(sv, sv, cap, 0, rhi - rlo);
+      softmax_rows(sv, sv, 1, rhi - rlo);
+    }
+    gemm(rows, Dh, nk, S, nk, B_F32_KN, v + <usize>jlo * <usize>kw * 4 + kvo, kw, ow, qw, 0, Dh, gs);
   }
 }

@@ -17,8 +17,13 @@
 @inline export function vexp(x: v128): v128 {
   const hiLimit = f32x4.splat(88.7228391);
   const loLimit = f32x4.splat(-87.3365479);
-  const xc = f32x4.max(f32x4.min(x, hiLimit), loLimit);
-  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.44269504088896341)));
+  // pmin/pmax are single instructions (min/max with NaN semantics are ~8); NaN is handled last
+  const xc = f32x4.pmax(f32x4.pmin(x, hiLimit), loLimit);
+  // n = nearest(x·log2 e) with the 1.5·2^23 trick: the add rounds to an integer and leaves n
+  // in the low mantissa bits (|n| <= 128 << 2^22), so n's int32 value is a subtraction away.
+  const magic = f32x4.splat(12582912.0);
+  const tn = f32x4.add(f32x4.mul(xc, f32x4.splat(1.44269504088896341)), magic);
+  const n = f32x4.sub(tn, magic);
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   // Taylor: 1 + r + r²/2 + ... + r⁷/5040 (Horner)
@@ -31,7 +36,7 @@
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
   // 2^n: n in [-126, 128]; n = 128 (x near the top) is split as 2^127 · 2 to stay finite.
-  const ni = i32x4.trunc_sat_f32x4_s(n);
+  const ni = i32x4.sub(tn, i32x4.splat(0x4b400000));
   const big = i32x4.gt_s(ni, i32x4.splat(127));
   const n1 = v128.bitselect(i32x4.splat(127), ni, big);
   const scale = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
@@ -90,8 +95,10 @@
 
 // @ts-ignore: decorator
 @inline export function vexp64(a: v128): v128 {
-  const x = f64x2.max(f64x2.min(a, f64x2.splat(700.0)), f64x2.splat(-700.0));
-  const n = f64x2.nearest(f64x2.mul(x, f64x2.splat(1.4426950408889634)));
+  const x = f64x2.pmax(f64x2.pmin(a, f64x2.splat(700.0)), f64x2.splat(-700.0));
+  const magic = f64x2.splat(6755399441055744.0); // 1.5·2^52: rounds to an integer, as in vexp
+  const tn = f64x2.add(f64x2.mul(x, f64x2.splat(1.4426950408889634)), magic);
+  const n = f64x2.sub(tn, magic);
   let r = f64x2.sub(x, f64x2.mul(n, f64x2.splat(6.93147180369123816490e-01)));
   r = f64x2.sub(r, f64x2.mul(n, f64x2.splat(1.90821492927058770002e-10)));
   let p = f64x2.splat(1.0 / 362880.0);
@@ -104,7 +111,7 @@
   p = f64x2.add(f64x2.mul(p, r), f64x2.splat(0.5));
   p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0));
   p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0));
-  const ni = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(n));
+  const ni = i64x2.sub(tn, i64x2.splat(0x4338000000000000));
   const scale = i64x2.shl(i64x2.add(ni, i64x2.splat(1023)), 52);
   const res = f64x2.mul(p, scale);
   return v128.bitselect(a, res, f64x2.ne(a, a)); // NaN stays NaN

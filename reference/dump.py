@@ -28,6 +28,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -444,19 +445,21 @@ def run(parts, image_paths, user_prompt, max_partition=9, max_new_tokens=20, vis
         for i, layer in enumerate(P.llm.model.layers):
             rec.hook(layer, f"llm.layers.{i}")
         rec.hook(P.llm.model.norm, "llm.norm")
-        out = P.llm(inputs_embeds=inputs_embeds[None], use_cache=False, return_dict=True)
+        # logits_to_keep=1: the LM head only on the last position (as HF generate does); a full [T, vocab]
+        # matrix would be T x 0.5-1 MB for nothing.
+        out = P.llm(inputs_embeds=inputs_embeds[None], use_cache=False, return_dict=True, logits_to_keep=1)
         rec.remove()
         for k, v in rec.values.items():
             stages[k] = v[0]
-        logits_all = out.logits[0]  # [T, vocab]
+        logits_last = out.logits[0, -1]  # [vocab]
         positions = [T - 1]
-        stages["logits"] = logits_all[positions]
+        stages["logits"] = logits_last[None]  # [1, vocab]
         stages["logits.positions"] = torch.tensor(positions, dtype=torch.long)
 
         # greedy with KV cache (eos ignored: fixed length)
         embed = P.llm.get_input_embeddings()
-        out = P.llm(inputs_embeds=inputs_embeds[None], use_cache=True, return_dict=True)
-        assert torch.equal(out.logits[0, -1], logits_all[-1]), "prefill with cache differs from no-cache forward"
+        out = P.llm(inputs_embeds=inputs_embeds[None], use_cache=True, return_dict=True, logits_to_keep=1)
+        assert torch.equal(out.logits[0, -1], logits_last), "prefill with cache differs from no-cache forward"
         cache = out.past_key_values
         gen, margins = [], []
         row = out.logits[0, -1]
@@ -466,7 +469,8 @@ def run(parts, image_paths, user_prompt, max_partition=9, max_new_tokens=20, vis
             margins.append(top2_margin(row))
             if step == max_new_tokens - 1:
                 break
-            out = P.llm(input_ids=torch.tensor([[nxt]]), past_key_values=cache, use_cache=True, return_dict=True)
+            out = P.llm(input_ids=torch.tensor([[nxt]]), past_key_values=cache, use_cache=True, return_dict=True,
+                        logits_to_keep=1)
             cache = out.past_key_values
             row = out.logits[0, -1]
         cache_type = type(cache).__name__
@@ -475,7 +479,7 @@ def run(parts, image_paths, user_prompt, max_partition=9, max_new_tokens=20, vis
         for step in range(max_new_tokens):
             emb = inputs_embeds if not nocache else torch.cat(
                 [inputs_embeds, embed(torch.tensor(nocache, dtype=torch.long))], 0)
-            o = P.llm(inputs_embeds=emb[None], use_cache=False, return_dict=True)
+            o = P.llm(inputs_embeds=emb[None], use_cache=False, return_dict=True, logits_to_keep=1)
             nocache.append(int(torch.argmax(o.logits[0, -1])))
         nocache_equal = nocache == gen
         if not nocache_equal:
@@ -526,11 +530,13 @@ def run(parts, image_paths, user_prompt, max_partition=9, max_new_tokens=20, vis
     stats = {}
     if pixel_values:
         stats["visual_token_entropy"] = entropy_stats(tokens[..., :V - 5].float())
-    lr = logits_all[-1].double()
+    lr = logits_last.double()
     stats["logits_last"] = dict(std=float(lr.std()), min=float(lr.min()), max=float(lr.max()),
                                 top2_margin=top2_margin(lr))
     stats["generation_top2_margin_min"] = min(margins)
     stats["generation_top2_margins"] = margins
+    # bf16 logits are coarse: exact ties happen; torch.argmax returns the lowest index among them
+    stats["generation_argmax_ties"] = sum(1 for m in margins if m == 0.0)
     for k in ("inputs_embeds", "llm.norm"):
         stats[k + ".absmax"] = float(stages[k].float().abs().max())
     if P.flavour == "gemma2":
@@ -603,9 +609,13 @@ def write(prefix, tensors, sidecar):
     meta = {"format_version": str(FORMAT_VERSION), "flavour": sidecar["flavour"], "mode": sidecar["mode"],
             "case": str(sidecar["case"]), "sidecar": os.path.basename(prefix) + ".json"}
     save_file(tensors, prefix + ".safetensors", metadata=meta)
+    os.chmod(prefix + ".safetensors", 0o644)
+    txt = json.dumps(sidecar, indent=1)
+    # one line per list of numbers (ids, shapes, margins) keeps the sidecar readable
+    txt = re.sub(r"\[\s+([-0-9.e+,\s]+?)\s+\]", lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]",
+                 txt)
     with open(prefix + ".json", "w") as fh:
-        json.dump(sidecar, fh, indent=1)
-        fh.write("\n")
+        fh.write(txt + "\n")
 
 
 def main():

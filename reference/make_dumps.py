@@ -31,7 +31,7 @@ def img(name):
 
 # name: (images, prompt, max_partition, vision)
 CASES = {
-    "text_only": ([], "What is the capital of France? Answer in one word.", 9, "none"),
+    "text_only": ([], "What is the capital of France? Answer in one word, then explain in one sentence.", 9, "none"),
     "square": ([img("square.png")], "Describe the image in detail.", 9, "full"),
     "wide": ([img("wide.png")], "What is shown in this panorama?", 9, "none"),
     "tall": ([img("tall.png")], "What is in the picture?", 9, "none"),

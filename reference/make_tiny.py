@@ -114,7 +114,7 @@ FLAVOURS = {
             rms_norm_eps=1e-6,
             rope_theta=10000.0,
             # Smaller than every test prompt (text-only prompt ~30 tokens, image prompts >= 220).
-            sliding_window=20,
+            sliding_window=16,
             # Tighter than the release's 50 / 30 so the tanh is far from the identity at tiny scales.
             attn_logit_softcapping=10.0,
             final_logit_softcapping=15.0,

@@ -37,7 +37,7 @@ import sys
 import types
 
 import tokenizers
-from tokenizers import Tokenizer
+from tokenizers import Regex, Tokenizer
 
 FORMAT_VERSION = 1
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -138,7 +138,10 @@ def piece_main(r):
 def gen_main(seed, n):
     r = random.Random(seed)
     out = ["", " ", "  ", "\n", "a", "A", "\x00", "<s>", "<bos>", "<|begin_of_text|>", "Hello world", " Hello",
-           "I'm here", "12345678", "🤷🏽‍♀️", "ſ", "'ſ", "\ufeff", "\u0085", "\u00a0 x", "x  ", "  x", "\t\t"]
+           "I'm here", "12345678", "🤷🏽‍♀️", "ſ", "'ſ", "\ufeff", "\u0085", "\u00a0 x", "x  ", "  x", "\t\t",
+           # letters/numbers in newer Unicode than tokenizers' Oniguruma knows (JS engines do)
+           "a\u088fb c", " \u0c5c\u0cdc", "\ua7ce\ua7cfx", "1\U00011de0 2", "\U00010940abc", "x\u0325\u0eba y",
+           "a\u088f's", "1\ua7ce's the", " \U00010940's"]
     while len(out) < n:
         m = r.choice([1, 1, 2, 3, 4, 6, 10])
         s = ""
@@ -236,6 +239,57 @@ def apply_variant(base, patch):
     return j
 
 
+def trained_variants(corpus):
+    """Tiny BPE models trained here with tokenizers' own trainer, for model options the real
+    files do not use: continuing_subword_prefix, end_of_word_suffix, unk_token with and without
+    fuse_unk (no byte fallback), Whitespace/WhitespaceSplit/Digits/ByteLevel-normalizer pieces,
+    Bert/Roberta post-processors, no decoder (tokens joined with spaces)."""
+    from tokenizers import models, normalizers, pre_tokenizers, processors, trainers
+    train = corpus[:4000]
+    out = {}
+    specs = {
+        "bpe_prefix_suffix_unk": dict(
+            model=models.BPE(unk_token="[UNK]", continuing_subword_prefix="##", end_of_word_suffix="</w>", fuse_unk=False),
+            normalizer=normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()]),
+            pre=pre_tokenizers.Whitespace(),
+            post=lambda t: processors.BertProcessing(("[SEP]", t.token_to_id("[SEP]")), ("[CLS]", t.token_to_id("[CLS]"))),
+            trainer=trainers.BpeTrainer(vocab_size=1500, special_tokens=["[UNK]", "[CLS]", "[SEP]"], limit_alphabet=120,
+                                        continuing_subword_prefix="##", end_of_word_suffix="</w>"),
+        ),
+        "bpe_fuse_unk_digits": dict(
+            model=models.BPE(unk_token="<unk>", fuse_unk=True),
+            normalizer=None,
+            pre=pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.Punctuation()]),
+            post=lambda t: processors.RobertaProcessing(("</s>", t.token_to_id("</s>")), ("<s>", t.token_to_id("<s>"))),
+            trainer=trainers.BpeTrainer(vocab_size=1200, special_tokens=["<unk>", "<s>", "</s>"], limit_alphabet=90),
+        ),
+        "bytelevel_normalizer": dict(
+            model=models.BPE(),
+            normalizer=normalizers.ByteLevel(),
+            pre=pre_tokenizers.Split(Regex(r"\s+|\d+"), behavior="merged_with_next", invert=False),
+            post=lambda t: processors.ByteLevel(trim_offsets=True),
+            trainer=trainers.BpeTrainer(vocab_size=800, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()),
+        ),
+    }
+    for name, sp in specs.items():
+        t = Tokenizer(sp["model"])
+        if sp["normalizer"] is not None:
+            t.normalizer = sp["normalizer"]
+        t.pre_tokenizer = sp["pre"]
+        t.train_from_iterator(train, trainer=sp["trainer"])
+        t.post_processor = sp["post"](t)
+        j = json.loads(t.to_str())
+        with open(os.path.join(OUT, f"trained_{name}.json"), "w", encoding="utf-8") as f:
+            json.dump(j, f, ensure_ascii=False, separators=(",", ":"))
+        sub = corpus[::5]
+        ids = [t.encode(x, add_special_tokens=False).ids for x in sub]
+        ids_sp = [t.encode(x).ids for x in sub[::10]]
+        dec = [[t.decode(x, skip_special_tokens=False), t.decode(x, skip_special_tokens=True)] for x in ids_sp]
+        out[name] = {"strings": sub, "ids": ids, "ids_special": ids_sp, "decode": dec}
+        print(f"trained {name}: vocab {t.get_vocab_size()}", file=sys.stderr)
+    return out
+
+
 # ----------------------------------------------------------------------------- goldens
 def golden_for(tok, corpus, heldout, longs, seed):
     r = random.Random(seed)
@@ -266,8 +320,9 @@ def golden_for(tok, corpus, heldout, longs, seed):
 
 def dump_gz(name, obj):
     path = os.path.join(OUT, name)
-    with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as f:
-        json.dump(obj, f, ensure_ascii=False, separators=(",", ":"))
+    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as f:
+        f.write(data)  # mtime=0: identical bytes when the content is identical
     print(f"wrote {path} ({os.path.getsize(path) / 1e6:.2f} MB)", file=sys.stderr)
 
 
@@ -304,7 +359,12 @@ def ranges_of(cps):
 def onig_members(pattern):
     """Code points matched by a one-char Oniguruma pattern, as tokenizers' Split sees them."""
     from tokenizers import pre_tokenizers, Regex
-    pt = pre_tokenizers.Split(Regex(pattern), behavior="isolated")
+    return pretok_members(pre_tokenizers.Split(Regex(pattern), behavior="isolated"))
+
+
+def pretok_members(pt):
+    """Code points that a pre-tokenizer puts in a piece of their own when NUL-separated (NUL is
+    not a letter, digit, punctuation or whitespace for any of the pre-tokenizers probed)."""
     members, chunk = [], []
 
     def flush():
@@ -337,6 +397,14 @@ def unicode_tables():
     for name in ("L", "N"):
         body = esc(ranges_of(onig_members("\\p{" + name + "}")))
         lines.append(f"export const ONIG_{name} = '{body}';")
+    from tokenizers import pre_tokenizers as pt
+    lines.append("// Rust-side classes (regex crate / std / unicode-categories crate tables, also older than JS's):")
+    lines.append("// \\w of the regex crate (Whitespace pre-tokenizer, added tokens' single_word)")
+    lines.append(f"export const RUST_W = '{esc(ranges_of(pretok_members(pt.Whitespace())))}';")
+    lines.append("// is_punctuation (Punctuation pre-tokenizer)")
+    lines.append(f"export const RUST_PUNCT = '{esc(ranges_of(pretok_members(pt.Punctuation())))}';")
+    lines.append("// char::is_numeric (Digits pre-tokenizer)")
+    lines.append(f"export const RUST_NUMERIC = '{esc(ranges_of(pretok_members(pt.Digits(individual_digits=True))))}';")
     with open(os.path.join(ROOT, "src", "tokenizer", "onig-unicode.ts"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     from tokenizers import normalizers
@@ -447,6 +515,9 @@ def main():
         ids = [t.encode(s, add_special_tokens=False).ids for s in sub]
         dec = [[t.decode(x, skip_special_tokens=False), t.decode(x, skip_special_tokens=True)] for x in ids[::5]]
         dump_gz(f"variant_{name}.golden.json.gz", {**prov, "strings": sub, "ids": ids, "decode": dec})
+
+    for name, g in trained_variants(corpus).items():
+        dump_gz(f"trained_{name}.golden.json.gz", {**prov, **g})
 
     if args.ovis_formatter:
         dump_gz("formatters.json.gz", {**prov, "ovis_commit": "831b595", "formatters": formatter_goldens(args.ovis_formatter, FILES)})

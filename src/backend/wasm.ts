@@ -49,6 +49,8 @@ const PAR_MIN_FLOPS = 2e6;
 const PAR_MIN_BYTES = 1 << 18;
 /** linear() with at most this many rows uses the GEMV kernels (weights streamed once per row). */
 const GEMV_MAX_ROWS = 3;
+/** attention() with at least this many queries uses the blocked two-GEMM kernel. */
+const BLOCKED_ATTENTION_MIN_TQ = 16;
 
 async function defaultThreads(): Promise<number> {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
@@ -77,7 +79,9 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const kernels = loadKernels(opts.kernels ?? 'simd');
   const mem0 = new KernelMemory(0, kernels);
   const pool = await WorkerPool.create(threads - 1, kernels, [mem0.memory]);
-  return new WasmBackend(kernels, pool, mem0, opts);
+  const be = new WasmBackend(kernels, pool, mem0, opts);
+  be.warmUp();
+  return be;
 }
 
 export class WasmBackend implements Backend {
@@ -103,6 +107,82 @@ export class WasmBackend implements Backend {
       threads: this.threads,
       memories: this.mems.map((m) => ({ index: m.index, weightBytes: m.weightTop - 65536, byteLength: m.byteLength })),
     };
+  }
+
+  /** Run every kernel a few times on small inputs on every thread. V8 (and JSC) start wasm
+   *  in a baseline tier and compile a function's optimised code only after it has run for a
+   *  while; a whole op is often ONE long kernel call, so without this the first real call of
+   *  each kernel (e.g. the first layer) would run entirely in the slow tier. Values unused. */
+  warmUp(rounds = 3): void {
+    const mem = this.mems[0];
+    mem.resetScratch();
+    const T = this.threads;
+    const n = 16384;
+    const blocks = Array.from({ length: T }, () => {
+      const p = mem.scratch(n * 4 * 6);
+      mem.f32(p, n * 6).fill(0.25);
+      return p;
+    });
+    const gs = Array.from({ length: T }, () => mem.scratch(mem.k.gemm.gemm_scratch_bytes()));
+    const as = Array.from({ length: T }, () => mem.scratch(Math.max(mem.k.ops.attention_scratch_bytes(64, 16), mem.k.ops.attention_blocked_scratch_bytes(64))));
+    const jobs: ((b: number, t: number) => JobPart)[] = [];
+    const part = (fn: PoolFn, f: (b: number, t: number) => number[]) => jobs.push((b, t) => ({ fn, mem: 0, args: f(b, t) }));
+    const F = n * 4; // byte offset of the second/third... array in a block
+    for (const kind of [B_F32_NK, B_BF16_NK, B_F32_KN, B_BF16_KN]) part('gemm.gemm', (b, t) => [32, 32, 128, b, 128, kind, b + F, kind < 2 ? 128 : 32, b + 2 * F, 32, 0, 32, gs[t]]);
+    part('gemv.gemv_bf16', (b) => [1024, b, b + F, b + 2 * F, b + 3 * F, 0, 12]);
+    part('gemv.gemv_f32', (b) => [1024, b, b + F, b + 3 * F, 0, 12]);
+    part('ops.softmax_rows', (b) => [b, b + F, 4, 4096]);
+    part('ops.layer_norm_rows', (b) => [b, b + F, 4, 4096, b + 2 * F, b + 3 * F, 1e-6]);
+    part('ops.rms_norm_rows', (b) => [b, b + F, 4, 4096, b + 2 * F, 1e-6, 1]);
+    part('ops.gelu_tanh', (b) => [b, b + F, 0, n]);
+    part('ops.gated', (b) => [b, b + F, b + 2 * F, 0, 0, n]);
+    part('ops.gated', (b) => [b, b + F, b + 2 * F, 1, 0, n]);
+    part('ops.add', (b) => [b, b + F, b + 2 * F, 0, n]);
+    part('ops.scale', (b) => [b, b + F, 0.5, 0, n]);
+    part('ops.softcap', (b) => [b, b + F, 30, 0, n]);
+    part('ops.rope', (b) => [b, 4, 64, b + F, b + 2 * F, 0, 16]);
+    part('ops.attention', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 1, 0, 0, 0, 0, 0, 128, as[t]]);
+    part('ops.attention', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 0, 0, 0, 8, 5, 0, 128, as[t]]);
+    part('ops.attention_blocked', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 1, 0, 0, 0, 0, 0, 2, as[t]]);
+    part('gemm.add_bias', (b) => [16, b, 64, b + F, 0, 64]);
+    part('ops.widen_bf16', (b) => [b, b + F, n]);
+    for (let r = 0; r < rounds; r++) {
+      for (const job of jobs) this.run(blocks.map((b, t) => job(b, t)));
+      mem.k.gemv.deinterleave8(blocks[0], 4096, blocks[0] + F);
+      mem.k.ops.dot(blocks[0], blocks[0] + F, 4096);
+    }
+  }
+
+  // ---- measurement helpers (bench/kernels.mjs) -----------------------------------------
+
+  /** The SIMD128 mul+add ceiling: `threads` threads (default all) each run kernels/gemm.ts
+   *  peak_madd(iters) at once; returns aggregate GFLOP/s (wall clock). */
+  measurePeakGflops(iters = 2e7, threads = this.threads): number {
+    this.alive();
+    const parts = Array.from({ length: threads }, (): JobPart => ({ fn: 'gemm.peak_madd', mem: 0, args: [iters, 1] }));
+    const t0 = performance.now();
+    this.run(parts);
+    return (threads * iters * 96) / ((performance.now() - t0) * 1e6);
+  }
+
+  /** Read bandwidth in GB/s: `threads` threads stream disjoint parts of a `bytes` buffer
+   *  (beyond the caches) with kernels/gemv.ts read_stream. */
+  measureReadGBps(bytes = 512 * 2 ** 20, threads = this.threads, reps = 3): number {
+    this.alive();
+    const mem = this.mems[0];
+    mem.resetScratch();
+    bytes = Math.floor(bytes / (64 * threads)) * 64 * threads;
+    const p = mem.scratch(bytes);
+    new Uint8Array(mem.memory.buffer, p, bytes).fill(1); // touch every page
+    const per = bytes / threads;
+    const parts = Array.from({ length: threads }, (_, t): JobPart => ({ fn: 'gemv.read_stream', mem: 0, args: [p + t * per, per] }));
+    let best = 0;
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      this.run(parts);
+      best = Math.max(best, bytes / ((performance.now() - t0) * 1e6));
+    }
+    return best;
   }
 
   // ---- weights --------------------------------------------------------------------------
@@ -219,7 +299,7 @@ export class WasmBackend implements Backend {
       const xp = mem.put(x.subarray(m0 * K, (m0 + m) * K));
       const yp = mem.scratch(m * N * 4);
       this.run(ranges.map(([n0, n1], t) => ({
-        fn: 'gemm.gemm', mem: mem.index, args: [m, N, K, xp, K, bKind, wPtr, yp, N, n0, n1, scratch[t]],
+        fn: 'gemm.gemm', mem: mem.index, args: [m, N, K, xp, K, bKind, wPtr, bKind === B_F32_NK || bKind === B_BF16_NK ? K : N, yp, N, n0, n1, scratch[t]],
       })));
       if (B) mem.k.gemm.add_bias(m, yp, N, bp, 0, N);
       y.set(mem.f32(yp, m * N), m0 * N);
@@ -388,25 +468,46 @@ export class WasmBackend implements Backend {
     mem.resetScratch();
     const qp = mem.put(q.data), kp = mem.put(k.data), vp = mem.put(v.data);
     const op = mem.scratch(out.length * 4);
-    const rows = Tq * Nq;
-    const flops = rows * Tk * Dh * 4;
-    const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, rows) : 1;
-    const sb = mem.k.ops.attention_scratch_bytes(Tk, Dh);
-    const ranges = split(rows, parts, 1);
-    const scratch = ranges.map(() => mem.scratch(sb));
-    this.run(ranges.map(([r0, r1], t) => ({
-      fn: 'ops.attention', mem: 0,
-      args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, r0, r1, scratch[t]],
-    })));
+    const flops = Tq * Nq * Tk * Dh * 4;
+    if (Tq >= BLOCKED_ATTENTION_MIN_TQ) {
+      // prefill / vision: (query block, head) tasks, two GEMMs per task (kernels/ops.ts)
+      const QB = (mem.k.ops.ATT_QB as WebAssembly.Global).value as number;
+      const tasks = Math.ceil(Tq / QB) * Nq;
+      const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, tasks) : 1;
+      const sb = mem.k.ops.attention_blocked_scratch_bytes(Tk);
+      const ranges = split(tasks, parts, 1);
+      const scratch = ranges.map(() => mem.scratch(sb));
+      this.run(ranges.map(([t0, t1], t) => ({
+        fn: 'ops.attention_blocked', mem: 0,
+        args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, t0, t1, scratch[t]],
+      })));
+    } else {
+      // decode: one (query, head) row at a time, keys 4 at a time
+      const rows = Tq * Nq;
+      const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, rows) : 1;
+      const sb = mem.k.ops.attention_scratch_bytes(Tk, Dh);
+      const ranges = split(rows, parts, 1);
+      const scratch = ranges.map(() => mem.scratch(sb));
+      this.run(ranges.map(([r0, r1], t) => ({
+        fn: 'ops.attention', mem: 0,
+        args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, r0, r1, scratch[t]],
+      })));
+    }
     out.set(mem.f32(op, out.length));
     return { shape: [...q.shape], data: out };
   }
 
   // ---- plumbing -----------------------------------------------------------------------------
 
+  /** Wall time spent inside kernel jobs (ms), excluding the copies of activations in and
+   *  out and the allocation of result arrays; read by bench/kernels.mjs. */
+  kernelMs = 0;
+
   private run(parts: JobPart[]): void {
+    const t0 = performance.now();
     if (parts.length === 1) this.runLocal(parts[0]);
     else this.pool.run(parts, (p) => this.runLocal(p));
+    this.kernelMs += performance.now() - t0;
   }
 
   private runLocal(p: JobPart): void {

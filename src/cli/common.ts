@@ -1,6 +1,6 @@
 // Options shared by the model commands (run, trace, parity) and their parsing.
 
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
@@ -36,9 +36,10 @@ export const MODEL_HELP = `  --model DIR            Ovis1.6 HF checkpoint direct
   -q, --quiet            no progress on stderr
   -h, --help             this help`;
 
-export function parse<O extends ParseArgsConfig['options']>(cmd: string, argv: string[], options: O) {
+/** Run node:util parseArgs, turning its errors into UsageError (exit code 2) with a hint. */
+export function usageErrors<T>(cmd: string, f: () => T): T {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+    return f();
   } catch (e) {
     throw new UsageError((e as Error).message, `see \`ovis ${cmd} --help\``);
   }

@@ -2,11 +2,12 @@
 // max abs error with its index and both values, relative error, cosine, NMSE, tolerance,
 // verdict), then `overall: k/n OK`. Exit 1 if any stage is past its tolerance.
 
+import { parseArgs } from 'node:util';
 import { writeFile } from 'node:fs/promises';
 import { OvisRunner } from '../runner.js';
 import { loadReference, runParity } from '../trace/parity.js';
 import { UsageError } from '../errors.js';
-import { backendOption, intOption, parse, progress } from './common.js';
+import { backendOption, intOption, progress, usageErrors } from './common.js';
 
 const HELP = `usage: ovis parity --model DIR --reference DUMP.safetensors [--isolated] [--json FILE] [options]
 
@@ -21,11 +22,11 @@ compare every stage with the tolerance table (src/trace/tolerances.ts, docs/nume
   --backend ts|wasm  --threads N  --tokenizer PATH  -q, --quiet`;
 
 export async function main(argv: string[]): Promise<number> {
-  const { values: v } = parse('parity', argv, {
+  const { values: v } = usageErrors('parity', () => parseArgs({ args: argv, strict: true, options: {
     model: { type: 'string' }, reference: { type: 'string' }, isolated: { type: 'boolean' }, json: { type: 'string' },
     mode: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, tokenizer: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
-  });
+  } }));
   if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
   if (!v.model) throw new UsageError('--model DIR is required');
   if (!v.reference) throw new UsageError('--reference DUMP.safetensors is required');

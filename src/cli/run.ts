@@ -1,9 +1,10 @@
 // `ovis run` — the main job: answer a question about images. The answer streams to stdout;
 // progress (weights loading, crops encoded, prefill, tokens/s) goes to stderr.
 
+import { parseArgs } from 'node:util';
 import { OvisRunner, readImageFile } from '../runner.js';
 import { InputError } from '../errors.js';
-import { MODEL_HELP, MODEL_OPTIONS, backendOption, embeddedCheckpoint, floatOption, intOption, parse, progress } from './common.js';
+import { MODEL_HELP, MODEL_OPTIONS, backendOption, embeddedCheckpoint, floatOption, intOption, progress, usageErrors } from './common.js';
 
 const HELP = `usage: ovis run [--model DIR] [--image PATH]... --prompt TEXT [options]
 
@@ -15,7 +16,7 @@ ${MODEL_HELP}
   --temperature T  --top-k K  --top-p P  --repetition-penalty R  --seed S`;
 
 export async function main(argv: string[]): Promise<number> {
-  const { values: v } = parse('run', argv, {
+  const { values: v } = usageErrors('run', () => parseArgs({ args: argv, strict: true, options: {
     ...MODEL_OPTIONS,
     'do-sample': { type: 'boolean' },
     temperature: { type: 'string' },
@@ -23,7 +24,7 @@ export async function main(argv: string[]): Promise<number> {
     'top-p': { type: 'string' },
     'repetition-penalty': { type: 'string' },
     seed: { type: 'string' },
-  });
+  } }));
   if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
   if (v.prompt === undefined) throw new InputError('--prompt is required', 'e.g. --prompt "What is in this picture?"');
   const say = progress(v.quiet);

@@ -2,12 +2,13 @@
 // to one .safetensors file plus a JSON sidecar, in the same format as reference/dump.py, so a
 // trace can be compared with a Hugging Face dump by any tool.
 
+import { parseArgs } from 'node:util';
 import { writeFile } from 'node:fs/promises';
 import { OvisRunner, readImageFile, type TraceResult } from '../runner.js';
 import { StageRecorder } from '../trace/recorder.js';
 import { writeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { InputError, UsageError } from '../errors.js';
-import { MODEL_HELP, MODEL_OPTIONS, backendOption, intOption, parse, progress } from './common.js';
+import { MODEL_HELP, MODEL_OPTIONS, backendOption, intOption, progress, usageErrors } from './common.js';
 import type { LogitsRows } from '../model/causal-lm.js';
 import type { Tensor } from '../tensor.js';
 
@@ -49,7 +50,7 @@ export function traceEntries(stages: Map<string, Tensor>, r: TraceResult): Tenso
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values: v } = parse('trace', argv, { ...MODEL_OPTIONS, out: { type: 'string' }, 'logits-rows': { type: 'string' } });
+  const { values: v } = usageErrors('trace', () => parseArgs({ args: argv, strict: true, options: { ...MODEL_OPTIONS, out: { type: 'string' }, 'logits-rows': { type: 'string' } } }));
   if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
   if (!v.model) throw new UsageError('--model DIR is required');
   if (!v.out) throw new UsageError('--out FILE.safetensors is required');

@@ -8,7 +8,7 @@
 //   2. the processor's resize: PIL Image.resize(target, BICUBIC) on the 8-bit RGB crop;
 //   3. rescale: float64(x) * (1/255) stored as float32; normalise: (x - 0.5) / 0.5 in float32;
 //   4. pad: centred in a zero [3, S, S] canvas, offset (S - len) // 2 on the short axis.
-// Steps 3 are a 256-entry lookup table: the value depends only on the byte.
+// Step 3 is a 256-entry lookup table: the value depends only on the byte.
 
 import { ImageError, InputError } from '../errors.js';
 import { decodeImage, type DecodeOptions } from './decode.js';
@@ -176,13 +176,14 @@ function writeNormalizedPadded(crop: RgbImage, out: Float32Array, side: number):
   const offX = w < side ? Math.floor((side - w) / 2) : 0; // Ovis pads the short axis only
   const offY = h < side ? Math.floor((side - h) / 2) : 0;
   const plane = side * side;
+  const lut = NORMALIZE_LUT;
   for (let y = 0; y < h; y++) {
     let p = y * w * 3;
     const o = (y + offY) * side + offX;
     for (let x = 0; x < w; x++, p += 3) {
-      out[o + x] = NORMALIZE_LUT[data[p]];
-      out[plane + o + x] = NORMALIZE_LUT[data[p + 1]];
-      out[2 * plane + o + x] = NORMALIZE_LUT[data[p + 2]];
+      out[o + x] = lut[data[p]];
+      out[plane + o + x] = lut[data[p + 1]];
+      out[2 * plane + o + x] = lut[data[p + 2]];
     }
   }
 }

@@ -7,10 +7,11 @@
 //  - coefficients are computed in float64 exactly as Pillow does (same operation order, the
 //    cubic with a = -0.5, support 2 scaled by the downscale factor, normalised to sum 1),
 //    then converted to fixed point with PRECISION_BITS = 22, rounding half away from zero;
-//  - each pass accumulates Int32 sums starting at 1 << 21 (the rounding bias), then
+//  - each pass accumulates the Int32 sums (exactly, in float64) starting at 1 << 21 (the rounding bias), then
 //    clip8(sum >> 22) to 0..255 — the 8-bit rounding and clipping happen after EACH pass;
 //  - the horizontal pass runs first (over only the source rows the vertical pass will read),
 //    then the vertical pass; a pass whose size does not change is skipped, as in Pillow.
+//  - the sums are kept in float64 (see horizontalPass): exact, since all are integers < 2^31.
 
 import { ShapeError } from '../errors.js';
 import type { RgbImage } from './rgb.js';
@@ -66,7 +67,7 @@ export function bicubicCoeffs(inSize: number, in0: number, in1: number, outSize:
       ww += v;
     }
     for (let x = 0; x < xmax; x++) {
-      const v = Math.fround(ww !== 0.0 ? w[x] / ww : w[x]);
+      const v = ww !== 0.0 ? w[x] / ww : w[x];
       // normalize_coeffs_8bpc: round half away from zero, then truncate to int.
       k[xx * ksize + x] = v < 0 ? Math.trunc(-0.5 + v * (1 << PRECISION_BITS)) : Math.trunc(0.5 + v * (1 << PRECISION_BITS));
     }
@@ -150,58 +151,78 @@ function copyRegion(img: RgbImage, r: Region): RgbImage {
 
 /**
  * ImagingResampleHorizontal_8bpc: `rows` rows starting at source row `y0`, columns
- * [x0, x0+inW) resized to `outW`. Hot loop: Int32 weights, three running sums per pixel.
+ * [x0, x0+inW) resized to `outW`. Hot loop: running sums in registers, two rows at a time.
+ * Speed note: the fixed-point weights are held in a Float64Array and summed as doubles. Every
+ * product (|byte * weight| < 2^31) and every partial sum is an integer far below 2^53, so the
+ * sums are exactly Pillow's Int32 sums; V8 runs this ~1.5x faster than `(s + p * w) | 0`.
  */
 function horizontalPass(
   src: Uint8Array, stride: number, x0: number, y0: number, inW: number,
   out: Uint8Array, outW: number, rows: number,
 ): void {
   const { ksize, first, count, k } = bicubicCoeffs(inW, 0, inW, outW);
+  const kf = Float64Array.from(k); // [outW, K] same integers as k
   const offs = new Int32Array(outW); // byte offset of each output pixel's first tap in a row
   for (let xx = 0; xx < outW; xx++) offs[xx] = (x0 + first[xx]) * 3;
-  let o = 0;
-  for (let yy = 0; yy < rows; yy++) {
-    const row = (y0 + yy) * stride;
-    for (let xx = 0; xx < outW; xx++) {
-      const n = count[xx];
+  const rowBytes = outW * 3;
+  // Two source rows per sweep share each weight load (~15% faster); an odd last row re-reads
+  // itself as the "second" row and that result is not stored.
+  for (let yy = 0; yy < rows; yy += 2) {
+    const two = yy + 1 < rows;
+    const rowA = (y0 + yy) * stride;
+    const rowB = two ? rowA + stride : rowA;
+    let o = yy * rowBytes;
+    for (let xx = 0; xx < outW; xx++, o += 3) {
       let kp = xx * ksize;
-      let p = row + offs[xx];
-      let s0 = HALF, s1 = HALF, s2 = HALF;
-      for (let t = 0; t < n; t++, kp++, p += 3) {
-        const w = k[kp];
-        s0 = (s0 + src[p] * w) | 0;
-        s1 = (s1 + src[p + 1] * w) | 0;
-        s2 = (s2 + src[p + 2] * w) | 0;
+      const end = kp + count[xx];
+      let p = rowA + offs[xx];
+      let q = rowB + offs[xx];
+      let a0 = HALF, a1 = HALF, a2 = HALF, b0 = HALF, b1 = HALF, b2 = HALF;
+      for (; kp < end; kp++, p += 3, q += 3) {
+        const w = kf[kp];
+        a0 += src[p] * w; a1 += src[p + 1] * w; a2 += src[p + 2] * w;
+        b0 += src[q] * w; b1 += src[q + 1] * w; b2 += src[q + 2] * w;
       }
-      out[o] = clip8(s0);
-      out[o + 1] = clip8(s1);
-      out[o + 2] = clip8(s2);
-      o += 3;
+      out[o] = clip8(a0); out[o + 1] = clip8(a1); out[o + 2] = clip8(a2);
+      if (two) { out[o + rowBytes] = clip8(b0); out[o + rowBytes + 1] = clip8(b1); out[o + rowBytes + 2] = clip8(b2); }
     }
   }
 }
 
 /**
- * ImagingResampleVertical_8bpc: output row yy = sum over taps of source rows. Accumulates a
- * whole row at a time (tap-major) so every inner loop walks memory contiguously; the sums and
- * their order per sample are the same as Pillow's.
+ * ImagingResampleVertical_8bpc: output row yy = sum over taps of source rows. Six running sums
+ * (two RGB pixels) stay in registers while the taps walk down the rows — about 2x faster in V8
+ * than accumulating whole rows in an array. Same integer sums as Pillow (exact in float64).
  */
 function verticalPass(
   src: Uint8Array, stride: number, x0: number, y0: number, inW: number,
   cv: AxisCoeffs, out: Uint8Array, outH: number,
 ): void {
-  const { ksize, first, count, k } = cv;
+  const { ksize, first, count } = cv;
+  const kf = Float64Array.from(cv.k); // [outH, K]
   const rowLen = inW * 3;
-  const acc = new Int32Array(rowLen); // [w*3] running sums of one output row
   for (let yy = 0; yy < outH; yy++) {
-    acc.fill(HALF);
     const n = count[yy];
-    for (let t = 0; t < n; t++) {
-      const w = k[yy * ksize + t];
-      const p0 = (y0 + first[yy] + t) * stride + x0 * 3;
-      for (let i = 0; i < rowLen; i++) acc[i] = (acc[i] + src[p0 + i] * w) | 0;
-    }
+    const kb = yy * ksize;
+    const rb = (y0 + first[yy]) * stride + x0 * 3; // first tap row, first byte of the region
     const o = yy * rowLen;
-    for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]);
+    let i = 0;
+    for (; i + 6 <= rowLen; i += 6) {
+      let s0 = HALF, s1 = HALF, s2 = HALF, s3 = HALF, s4 = HALF, s5 = HALF;
+      let p = rb + i;
+      for (let t = 0; t < n; t++, p += stride) {
+        const w = kf[kb + t];
+        s0 += src[p] * w; s1 += src[p + 1] * w; s2 += src[p + 2] * w;
+        s3 += src[p + 3] * w; s4 += src[p + 4] * w; s5 += src[p + 5] * w;
+      }
+      out[o + i] = clip8(s0); out[o + i + 1] = clip8(s1); out[o + i + 2] = clip8(s2);
+      out[o + i + 3] = clip8(s3); out[o + i + 4] = clip8(s4); out[o + i + 5] = clip8(s5);
+    }
+    for (; i < rowLen; i++) { // the odd last pixel
+      let s0 = HALF;
+      let p = rb + i;
+      for (let t = 0; t < n; t++, p += stride) s0 += src[p] * kf[kb + t];
+      out[o + i] = clip8(s0);
+    }
   }
 }

@@ -131,7 +131,7 @@ function encoderLayer(be: Backend, cfg: SiglipVisionConfig, L: SiglipLayerWeight
   const o = new Float32Array(n * N * D); //                                      [n·N, Nh·Dh]
   for (let c = 0; c < n; c++) {
     const oc = be.attention(rows(q, c * N, (c + 1) * N), rows(k, c * N, (c + 1) * N), rows(v, c * N, (c + 1) * N), {
-      nHeads: Nh, nKvHeads: Nh, headDim: Dh, scale: D ** -0.5, causal: false, // SiglipAttention.scale, is_causal=False
+      nHeads: Nh, nKvHeads: Nh, headDim: Dh, scale: Dh ** -0.5, causal: false, // SiglipAttention.scale, is_causal=False
     }); //                                                                       [N, Nh·Dh]
     o.set(oc.data, c * N * D);
   }

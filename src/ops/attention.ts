@@ -14,6 +14,8 @@
 // matmuls in f32 — ours is strictly more accurate. Masked keys are skipped, which equals HF's
 // additive -inf/min-value mask whenever a row has at least one visible key; a row with none
 // is a caller error (HF would give NaN or a uniform average) and throws.
+// Loop order: per kv head, K and V are copied transposed to [Dh, Tk] so the inner loops run
+// over keys (long, contiguous); per query row, scores s_j accumulate over d (f64).
 
 import type { AttentionOptions } from '../backend/backend.js';
 import { ShapeError } from '../errors.js';
@@ -51,8 +53,11 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
   const group = Nq / Nkv; // query heads per kv head (repeat_kv's n_rep)
   const qd = q.data, kd = k.data, vd = v.data;
   const out = new Float32Array(Tq * Wq); // [Tq, Nq·Dh]
-  const p = new Float64Array(Tk); // exp(score - max) of one query row
-  const acc = new Float64Array(Dh);
+  const p = new Float64Array(Tk); // scores, then exp(score - max), of one query row
+  // Per kv head, K and V transposed to [Dh, Tk] (an exact copy) so that the inner loops run
+  // over keys — long and contiguous — instead of over the short head dimension.
+  const kt = new Float32Array(Dh * Tk), vt = new Float32Array(Dh * Tk); // [Dh, Tk]
+  const ranges = new Int32Array(2 * Tq);
   for (let i = 0; i < Tq; i++) {
     // The visible keys of a query row are one contiguous range [j0, j1).
     const [j0, j1] = visibleRange(o, qPos0 + i, kPos0, Tk);
@@ -60,26 +65,39 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
       throw new ShapeError(`attention: query ${i} (position ${qPos0 + i}) sees no key (keys at ${kPos0}..${kPos0 + Tk - 1})`,
         'check qPos0/kPos0 and the window against the KV cache');
     }
-    for (let h = 0; h < Nq; h++) {
-      const kvh = Math.floor(h / group), qo = i * Wq + h * Dh;
-      let mx = -Infinity;
-      for (let j = j0; j < j1; j++) {
-        const ko = j * Wk + kvh * Dh;
-        let s = 0;
-        for (let d = 0; d < Dh; d++) s += qd[qo + d] * kd[ko + d];
-        s *= scale;
-        if (cap !== undefined) s = cap * Math.tanh(s / cap);
-        p[j] = s;
-        if (s > mx || s !== s) mx = s; // a NaN score poisons the row, as in torch
+    ranges[2 * i] = j0; ranges[2 * i + 1] = j1;
+  }
+  for (let kvh = 0; kvh < Nkv; kvh++) {
+    for (let j = 0; j < Tk; j++) {
+      const src = j * Wk + kvh * Dh;
+      for (let d = 0; d < Dh; d++) { kt[d * Tk + j] = kd[src + d]; vt[d * Tk + j] = vd[src + d]; }
+    }
+    for (let h = kvh * group; h < (kvh + 1) * group; h++) { // the query heads reading this kv head
+      for (let i = 0; i < Tq; i++) {
+        const j0 = ranges[2 * i], j1 = ranges[2 * i + 1], qo = i * Wq + h * Dh;
+        // s_j = scale · q·k_j (f64), then the Gemma2 softcap, then max-subtracted softmax.
+        p.fill(0, j0, j1);
+        for (let d = 0; d < Dh; d++) {
+          const qv = qd[qo + d], ko = d * Tk;
+          for (let j = j0; j < j1; j++) p[j] += qv * kt[ko + j];
+        }
+        let mx = -Infinity;
+        for (let j = j0; j < j1; j++) {
+          let sc = p[j] * scale;
+          if (cap !== undefined) sc = cap * Math.tanh(sc / cap);
+          p[j] = sc;
+          if (sc > mx || sc !== sc) mx = sc; // a NaN score poisons the row, as in torch
+        }
+        let sum = 0;
+        for (let j = j0; j < j1; j++) { const e = Math.exp(p[j] - mx); p[j] = e; sum += e; }
+        // o = Σ_j p_j · v_j / Σ_j p_j
+        for (let d = 0; d < Dh; d++) {
+          const vo = d * Tk;
+          let acc = 0;
+          for (let j = j0; j < j1; j++) acc += p[j] * vt[vo + j];
+          out[qo + d] = acc / sum;
+        }
       }
-      let sum = 0;
-      for (let j = j0; j < j1; j++) { const e = Math.exp(p[j] - mx); p[j] = e; sum += e; }
-      acc.fill(0);
-      for (let j = j0; j < j1; j++) {
-        const w = p[j], vo = j * Wk + kvh * Dh;
-        for (let d = 0; d < Dh; d++) acc[d] += w * vd[vo + d];
-      }
-      for (let d = 0; d < Dh; d++) out[qo + d] = acc[d] / sum;
     }
   }
   return { shape: [Tq, Wq], data: out };

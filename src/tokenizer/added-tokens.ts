@@ -7,6 +7,7 @@
 
 import { TokenizerError } from '../errors.js';
 import { asArr, asObj, bool, int, str } from './json.js';
+import { RUST_W } from './onig-unicode.js';
 
 export interface AddedToken {
   id: number;
@@ -38,9 +39,9 @@ export function parseAddedTokens(v: unknown, path: string): AddedToken[] {
 
 interface TrieNode { next: Map<number, TrieNode>; token: AddedToken | null }
 
-// Rust regex crate (Unicode): \w and \s used by single_word / lstrip / rstrip
-const WORD_END = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]$/u;
-const WORD_START = /^[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
+// Rust regex crate (Unicode): \w (its own table) and \s used by single_word / lstrip / rstrip
+const WORD_END = new RegExp(`[${RUST_W}]$`, 'u');
+const WORD_START = new RegExp(`^[${RUST_W}]`, 'u');
 const SPACE_END = /\p{White_Space}*$/u;
 const SPACE_START = /^\p{White_Space}*/u;
 

@@ -68,6 +68,22 @@ export class BPE {
   private readonly byteIds: Int32Array; // <0xXX> token ids, -1 if absent
   private readonly charIds = new Map<number, number>(); // single-code-point tokens
   private readonly cache = new Map<string, number[]>();
+  // mergeAll scratch
+  private cap = 0;
+  private sc = new Int32Array(0);
+  private sp = new Int32Array(0);
+  private sn = new Int32Array(0);
+  private sa = new Uint8Array(0);
+  private hk = new Float64Array(64);
+  private hv = new Int32Array(64);
+
+  private grow(n: number): void {
+    this.cap = Math.max(n, this.cap * 2, 64);
+    this.sc = new Int32Array(this.cap);
+    this.sp = new Int32Array(this.cap);
+    this.sn = new Int32Array(this.cap);
+    this.sa = new Uint8Array(this.cap);
+  }
 
   constructor(spec: unknown, path: string) {
     const o: Obj = asObj(spec, path);
@@ -215,19 +231,21 @@ export class BPE {
       const h = merges.find(syms[0]!, syms[1]!);
       return h < 0 ? syms : [mNew[h]!];
     }
-    const c = Int32Array.from(syms); // symbol id at each position
-    const prev = new Int32Array(n);
-    const next = new Int32Array(n);
-    const alive = new Uint8Array(n).fill(1);
-    for (let i = 0; i < n; i++) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; }
-    // binary min-heap of (key = rank*2^24 + pos, newId)
-    let hk = new Float64Array(n);
-    let hv = new Int32Array(n);
+    // scratch buffers reused across words (no per-word allocation; grown on demand)
+    if (this.cap < n) this.grow(n);
+    const c = this.sc; // symbol id at each position
+    const prev = this.sp;
+    const next = this.sn;
+    const alive = this.sa;
+    for (let i = 0; i < n; i++) { c[i] = syms[i]!; prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; alive[i] = 1; }
+    // binary min-heap of (key = rank*2^24 + pos, newId); at most n-1 live + 2 per merge entries
+    let hk = this.hk;
+    let hv = this.hv;
     let size = 0;
     const push = (key: number, val: number): void => {
       if (size === hk.length) {
-        const k2 = new Float64Array(size * 2); k2.set(hk); hk = k2;
-        const v2 = new Int32Array(size * 2); v2.set(hv); hv = v2;
+        const k2 = new Float64Array(size * 2); k2.set(hk); hk = this.hk = k2;
+        const v2 = new Int32Array(size * 2); v2.set(hv); hv = this.hv = v2;
       }
       let i = size++;
       while (i > 0) {

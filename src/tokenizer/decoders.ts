@@ -81,7 +81,7 @@ export function buildDecoder(spec: unknown, path: string): Decoder | null {
       if (p.kind === 'string') return p.value === '' ? (t) => t : (tokens) => tokens.map((t) => t.replaceAll(p.value, content));
       const re = compileOnig(p.value, `${path}.pattern.Regex`);
       const lit = content.replace(/\$/g, '$$$$');
-      return (tokens) => tokens.map((t) => t.replace(re, lit));
+      return (tokens) => tokens.map((t) => t.replace(re.pick(t), lit));
     }
     case 'Metaspace': {
       const replacement = str(o, 'replacement', path, '\u2581');

@@ -67,7 +67,7 @@ export function buildNormalizer(spec: unknown, path: string): Normalizer | null 
       const re = compileOnig(p.value, `${path}.pattern.Regex`);
       // `content` is literal in Rust; escape `$` for String.replace
       const lit = content.replace(/\$/g, '$$$$');
-      return (s) => s.replace(re, lit);
+      return (s) => s.replace(re.pick(s), lit);
     }
     case 'Prepend': {
       const pre = str(o, 'prepend', path);

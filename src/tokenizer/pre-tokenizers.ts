@@ -7,16 +7,26 @@
 
 import { TokenizerError } from '../errors.js';
 import { byteLevelEncode } from './unicode.js';
-import { compileOnig, findMatches, findStringMatches } from './regex.js';
+import { RUST_NUMERIC, RUST_PUNCT, RUST_W } from './onig-unicode.js';
+import { compileOnig, findMatches, findStringMatches, type OnigRegex } from './regex.js';
 import { asArr, asObj, bool, pattern, str, unsupported, type Obj } from './json.js';
 
 export type Emit = (s: string, first: boolean) => void;
-export type PreTokenizer = (s: string, first: boolean, emit: Emit) => void;
+export type PreTokenizer = ((s: string, first: boolean, emit: Emit) => void) & {
+  /**
+   * Set when the whole pre-tokenizer is "regex matches (Isolated), each mapped to one word by
+   * a pure function" — Llama 3 / Qwen2 (Split + ByteLevel without regex) and GPT-2 (ByteLevel
+   * with regex). The tokenizer then caches raw match -> ids and skips the mapping on hits.
+   */
+  fast?: { re: OnigRegex | null; map: (s: string) => string };
+};
 
 const SUPPORTED = ['Sequence', 'Split', 'ByteLevel', 'Metaspace', 'Whitespace', 'WhitespaceSplit', 'Digits', 'Punctuation'];
 
 /** GPT-2's pattern, used by ByteLevel when use_regex is true (tokenizers byte_level.rs). */
 export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+
+const identity = (s: string): string => s;
 
 export type Behavior = 'Removed' | 'Isolated' | 'MergedWithPrevious' | 'MergedWithNext' | 'Contiguous';
 const BEHAVIORS: Behavior[] = ['Removed', 'Isolated', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous'];
@@ -100,7 +110,7 @@ export function buildPreTokenizer(spec: unknown, path: string): PreTokenizer | n
         .map((p, i) => buildPreTokenizer(p, `${path}.pretokenizers[${i}]`))
         .filter((p): p is PreTokenizer => p !== null);
       // compose right to left: parts[0] feeds parts[1] ... feeds emit
-      return (s, first, emit) => {
+      const seq: PreTokenizer = (s, first, emit) => {
         let sink: Emit = emit;
         for (let i = parts.length - 1; i >= 0; i--) {
           const p = parts[i]!;
@@ -109,6 +119,13 @@ export function buildPreTokenizer(spec: unknown, path: string): PreTokenizer | n
         }
         sink(s, first);
       };
+      if (parts.length === 1) seq.fast = parts[0]!.fast;
+      if (parts.length === 2 && parts[0]!.fast && parts[1]!.fast && parts[1]!.fast.re === null) {
+        const m0 = parts[0]!.fast.map;
+        const m1 = parts[1]!.fast.map;
+        seq.fast = { re: parts[0]!.fast.re, map: m0 === identity ? m1 : (x) => m1(m0(x)) };
+      }
+      return seq;
     }
     case 'Split': {
       const p = pattern(o.pattern, `${path}.pattern`);
@@ -116,23 +133,28 @@ export function buildPreTokenizer(spec: unknown, path: string): PreTokenizer | n
       const invert = bool(o, 'invert', path, false);
       const re = p.kind === 'regex' ? compileOnig(p.value, `${path}.pattern.Regex`) : null;
       const needle = p.value;
-      return (s, first, emit) => {
-        const m = re ? findMatches(re, s) : findStringMatches(needle, s);
+      const split: PreTokenizer = (s, first, emit) => {
+        const m = re ? findMatches(re.pick(s), s) : findStringMatches(needle, s);
         if (invert) for (const x of m) x[2] = !x[2];
         emitRanges(s, first, applyBehavior(m, behavior), emit);
       };
+      if (re && behavior === 'Isolated' && !invert) split.fast = { re, map: identity };
+      return split;
     }
     case 'ByteLevel': {
       const addPrefixSpace = bool(o, 'add_prefix_space', path, true);
       const useRegex = bool(o, 'use_regex', path, true);
       const re = useRegex ? compileOnig(GPT2_PATTERN, `${path} (GPT-2 pattern)`) : null;
-      return (s, first, emit) => {
+      const bl: PreTokenizer = (s, first, emit) => {
         if (addPrefixSpace && s[0] !== ' ') s = ' ' + s;
         if (!re) { emit(byteLevelEncode(s), first); return; }
-        for (const [a, b] of applyBehavior(findMatches(re, s), 'Isolated')) {
+        for (const [a, b] of applyBehavior(findMatches(re.pick(s), s), 'Isolated')) {
           if (b > a) emit(byteLevelEncode(s.slice(a, b)), first && a === 0);
         }
       };
+      // add_prefix_space changes the text before the regex runs, so no fast form with it
+      if (!addPrefixSpace) bl.fast = { re, map: byteLevelEncode };
+      return bl;
     }
     case 'Metaspace': {
       const replacement = str(o, 'replacement', path, '\u2581');
@@ -150,9 +172,8 @@ export function buildPreTokenizer(spec: unknown, path: string): PreTokenizer | n
       };
     }
     case 'Whitespace': {
-      // Rust regex `\w+|[^\w\s]+` (Unicode \w and \s)
-      const W = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
-      const re = new RegExp(`[${W}]+|[^${W}\\p{White_Space}]+`, 'gu');
+      // Rust regex `\w+|[^\w\s]+`, with the regex crate's own \w table (older Unicode than JS's)
+      const re = new RegExp(`[${RUST_W}]+|[^${RUST_W}\\p{White_Space}]+`, 'gu');
       return (s, first, emit) => {
         const m = findMatches(re, s);
         for (const x of m) x[2] = !x[2]; // matches are the words: Invert + Removed
@@ -165,12 +186,12 @@ export function buildPreTokenizer(spec: unknown, path: string): PreTokenizer | n
     }
     case 'Digits': {
       const individual = bool(o, 'individual_digits', path, false);
-      const num = /^[\p{Nd}\p{Nl}\p{No}]$/u; // Rust char::is_numeric
+      const num = new RegExp(`^[${RUST_NUMERIC}]$`, 'u'); // Rust char::is_numeric, Rust's table
       return (s, first, emit) => emitRanges(s, first, applyBehavior(charMatches(s, (c) => num.test(c)), individual ? 'Isolated' : 'Contiguous'), emit);
     }
     case 'Punctuation': {
       const behavior = behaviorOf(o, path, 'Isolated');
-      const punct = /^[\p{P}!-\/:-@\[-`{-~]$/u; // Rust: is_ascii_punctuation || general category P*
+      const punct = new RegExp(`^[${RUST_PUNCT}]$`, 'u'); // is_ascii_punctuation || category P*, Rust's table
       return (s, first, emit) => emitRanges(s, first, applyBehavior(charMatches(s, (c) => punct.test(c)), behavior), emit);
     }
     default:

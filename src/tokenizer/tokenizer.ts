@@ -32,6 +32,8 @@ export class Tokenizer {
   private readonly normMatcher: AddedTokenMatcher;
   private readonly addedById = new Map<number, AddedToken>();
   private readonly addedByContent = new Map<string, AddedToken>();
+  /** raw regex match -> ids, when the pre-tokenizer has a fast form (see PreTokenizer.fast) */
+  private readonly pieceCache = new Map<string, number[]>();
 
   private constructor(json: unknown, label: string) {
     const root = asObj(json, label);
@@ -133,8 +135,44 @@ export class Tokenizer {
   /** 3. pre-tokenize a normalized piece and 4. run the model on each word. */
   private encodePiece(s: string, first: boolean, out: number[]): void {
     if (s.length === 0) return;
-    if (!this.preTokenizer) { this.model.tokenize(s, out); return; }
-    this.preTokenizer(s, first, (w) => this.model.tokenize(w, out));
+    const pre = this.preTokenizer;
+    if (!pre) { this.model.tokenize(s, out); return; }
+    const fast = pre.fast;
+    if (!fast || fast.re === null) { pre(s, first, (w) => this.model.tokenize(w, out)); return; }
+    // fast path: same pieces as findMatches + Isolated (gaps between matches are pieces too)
+    const re = fast.re.pick(s);
+    const cache = this.pieceCache;
+    let prev = 0;
+    re.lastIndex = 0;
+    for (;;) {
+      const m = re.exec(s);
+      const start = m === null ? s.length : m.index;
+      if (start > prev) this.encodeWord(s.slice(prev, start), fast.map, cache, out);
+      if (m === null) break;
+      const w = m[0];
+      if (w.length === 0) { // empty match: step one code point (Onig's find_iter)
+        const c = s.charCodeAt(start);
+        re.lastIndex = start + (c >= 0xd800 && c <= 0xdbff ? 2 : 1);
+        prev = start;
+        if (start >= s.length) break;
+        continue;
+      }
+      this.encodeWord(w, fast.map, cache, out);
+      prev = start + w.length;
+    }
+  }
+
+  private encodeWord(w: string, map: (s: string) => string, cache: Map<string, number[]>, out: number[]): void {
+    let ids = cache.get(w);
+    if (ids === undefined) {
+      ids = [];
+      this.model.tokenize(map(w), ids);
+      if (w.length < 256) {
+        if (cache.size >= 100_000) cache.clear();
+        cache.set(w, ids);
+      }
+    }
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
   }
 
   /** Token strings for ids (unknown ids are skipped, as in Rust). */

@@ -3,7 +3,7 @@
 // RGB bytes. (JPEG decoding is inexact by nature: see jpeg.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { applyOrientation, decodeImage, exifOrientation } from '../../src/image/index.js';
-import { loadGolden, readFixture, sha256 } from './golden.js';
+import { loadGolden, readFixture, readFixtureChecked, sha256 } from './golden.js';
 
 const golden = loadGolden();
 const pngs = golden.decode.filter((d) => d.file.endsWith('.png'));
@@ -15,7 +15,7 @@ describe('PNG -> RGB equals Pillow convert("RGB")', () => {
     expect(pngs.filter((d) => d.file.includes('interlaced')).length).toBeGreaterThanOrEqual(8);
   });
   it.each(pngs.map((d) => [d.file.split('/').pop(), d] as const))('%s', (_n, d) => {
-    const img = decodeImage(readFixture(d.file), { label: d.file });
+    const img = decodeImage(readFixtureChecked(golden, d.file), { label: d.file });
     expect([img.width, img.height]).toEqual([d.width, d.height]);
     expect(sha256(img.data)).toBe(d.rgb_sha256);
   });

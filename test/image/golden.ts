@@ -17,7 +17,7 @@ export interface PreprocessCase {
 export interface Golden {
   format_version: number;
   provenance: Record<string, string>;
-  decode: Array<{ file: string; mode: string; width: number; height: number; rgb_sha256?: string; pillow_decoded?: string; error?: string }>;
+  decode: Array<{ file: string; file_sha256: string; mode: string; width: number; height: number; rgb_sha256?: string; pillow_decoded?: string; error?: string }>;
   preprocess: PreprocessCase[];
   resize: Array<{ seed: number; width: number; height: number; out_width: number; out_height: number; sha256: string; raw?: string }>;
   exif: Array<{ file: string; orientation: number; rgb_sha256: string; transposed_sha256: string; transposed_size: [number, number] }>;
@@ -40,6 +40,17 @@ export function loadGolden(): Golden {
 }
 
 export const readFixture = (rel: string): Uint8Array => new Uint8Array(readFileSync(join(ROOT, rel)));
+
+/** A fixture file whose bytes must be the ones golden.json was computed from (else: stale golden). */
+export function readFixtureChecked(g: Golden, rel: string): Uint8Array {
+  const bytes = readFixture(rel);
+  const want = g.decode.find((d) => d.file === rel)?.file_sha256;
+  if (want && sha256(bytes) !== want) {
+    throw new FixtureError(`${rel}: sha256 ${sha256(bytes).slice(0, 16)}... differs from the ${want.slice(0, 16)}... recorded in golden.json`,
+      'the image fixtures were regenerated after the image goldens: rerun reference/image_golden.py');
+  }
+  return bytes;
+}
 
 export function sha256(data: ArrayBufferView): string {
   return createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');

@@ -4,7 +4,7 @@
 // identical grid, placeholders, crop count and pixel_values bytes (max |diff| = 0).
 import { expect } from 'vitest';
 import { decodeImage, preprocessImage, type RgbImage } from '../../src/image/index.js';
-import { loadGolden, readFixture, sha256, type PreprocessCase } from './golden.js';
+import { loadGolden, readFixtureChecked, sha256, type PreprocessCase } from './golden.js';
 import { synth } from './synth.js';
 
 export const golden = loadGolden();
@@ -21,7 +21,7 @@ function source(c: PreprocessCase): RgbImage {
       // JPEGs: Pillow's own decoded pixels (stored losslessly as PNG) — decoding is measured
       // separately (jpeg.test.ts); everything after it must be exact.
       const file = decodedOf.get(c.source.file) ?? c.source.file;
-      img = decodeImage(readFixture(file), { label: file });
+      img = decodeImage(readFixtureChecked(golden, file), { label: file });
     }
     if (cache.size > 2) cache.clear();
     cache.set(key, img);

@@ -52,3 +52,17 @@ describe('Oniguruma -> JS regex translation', () => {
     expect(() => onigToJs('\\h', 'p')).toThrow(/unsupported Oniguruma escape/);
   });
 });
+
+describe('regex fast/exact selection', () => {
+  it('uses Oniguruma tables exactly when the text has letters Oniguruma does not know', async () => {
+    const { OnigRegex } = await import('../../src/tokenizer/regex.js');
+    const r = new OnigRegex("[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|'s| ?[^\\s\\p{L}\\p{N}]+", 'test');
+    expect(r.pick('plain ascii text')).toBe(r.fast);
+    expect(r.pick('日本語 Ελληνικά')).toBe(r.fast);
+    expect(r.pick("a\u088f's")).toBe(r.exact);
+    // the two split "a\u088f's" differently (the golden corpus holds this string: Rust agrees with exact)
+    const pieces = (re: RegExp) => [..."a\u088f's".matchAll(re)].map((m) => m[0]);
+    expect(pieces(r.exact)).toEqual(['a', "\u088f'", 's']);
+    expect(pieces(r.fast)).toEqual(["a\u088f", "'s"]);
+  });
+});

@@ -29,3 +29,21 @@ describe('tokenizer.json variants vs Rust', () => {
     });
   }
 });
+
+describe('tiny BPE models trained by Rust tokenizers (prefix/suffix, unk, fuse_unk, Bert/Roberta, no decoder)', () => {
+  for (const name of ['bpe_prefix_suffix_unk', 'bpe_fuse_unk_digits', 'bytelevel_normalizer']) {
+    it(name, async () => {
+      const tok = await Tokenizer.fromFile(`${FIXTURES}trained_${name}.json`);
+      const g = readGz<{ strings: string[]; ids: number[][]; ids_special: number[][]; decode: Array<[string, string]> }>(`trained_${name}.golden.json.gz`);
+      const m = new Mismatches(name);
+      g.strings.forEach((s, i) => m.check(`#${i}`, s, tok.encode(s, { addSpecialTokens: false }), g.ids[i]!));
+      g.ids_special.forEach((ids, k) => {
+        const s = g.strings[k * 10]!;
+        m.check(`special#${k}`, s, tok.encode(s), ids);
+        m.check(`dec#${k}`, s, tok.decode(ids), g.decode[k]![0]);
+        m.check(`dec-skip#${k}`, s, tok.decode(ids, { skipSpecialTokens: true }), g.decode[k]![1]);
+      });
+      expect(m.report()).toBe('');
+    });
+  }
+});

