@@ -359,7 +359,7 @@ def build_query(prompt, n_images):
 
 
 def run(parts, image_paths, user_prompt, max_partition=9, max_new_tokens=20, vision="full",
-        pixels_same_as=None, case=None, check_hf_generate=True):
+        pixels_same_as=None, case=None, check_hf_generate=True, keep_logits=True):
     torch.manual_seed(SEED)
     P = parts
     dt = P.dtype
@@ -510,15 +510,25 @@ def run(parts, image_paths, user_prompt, max_partition=9, max_new_tokens=20, vis
                                 reason="fixture size budget: per-crop vision internals are kept for the `square` "
                                        "case only; vte.embeds (which depends on all of them) is kept here"))
     if "pixel_values" in stages and (vision == "none" or pixels_same_as):
-        del stages["pixel_values"]
+        pv_ = stages.pop("pixel_values")
         o = dict(names=["pixel_values"])
         if pixels_same_as:
-            o["reason"] = "identical to the pixel_values of the referenced dump (same images, same preprocessing)"
+            with safe_open(os.path.join(FIXTURES, pixels_same_as), framework="pt") as fh:
+                assert torch.equal(fh.get_tensor("pixel_values"), pv_.float()), f"pixel_values != {pixels_same_as}"
+            o["reason"] = ("identical (verified when dumping) to the pixel_values of the referenced dump: same "
+                           "images, same preprocessing")
             o["same_as"] = pixels_same_as
         else:
             o["reason"] = ("fixture size budget: PNG decode + preprocessing is bit-exact (Pillow), reproduce it "
                            "from the image file(s)")
         omitted.append(o)
+
+    if not keep_logits:
+        del stages["logits"], stages["logits.positions"]
+        omitted.append(dict(names=["logits", "logits.positions"],
+                            reason="fixture size budget (a row is vocab x 4 bytes = 0.5 / 1 MB): logits rows are kept "
+                                   "for text_only, square, two_images and mp9; here the row is lm_head(llm.norm[T-1]) "
+                                   "(Gemma2: then the final softcap), and generated_ids[0] is its argmax"))
 
     tensors = {}
     for k, v in stages.items():

@@ -6,6 +6,8 @@ budget, see reference/README.md):
   full    every stage of DESIGN.md section 3
   pixels  pixel_values kept, vit.* / vt.* omitted (listed in the sidecar's `omitted`)
   none    pixel_values, vit.*, vt.* omitted; vte.embeds and everything after it kept
+pixel_values live only in the llama f32 dumps (others: `same_as`); the [1, vocab] logits row only in the
+LOGITS_CASES.
 
 Usage: python make_dumps.py [--only-flavour llama|gemma2] [--only-case NAME] [--mode f32|bf16]
 """
@@ -49,6 +51,15 @@ CASES = {
     "mp9": ([img("large.png")], "Describe the image.", 9, "none"),
 }
 BF16_CASES = ["text_only", "square", "two_images", "mp9"]
+LOGITS_CASES = ["text_only", "square", "two_images", "mp9"]  # the others omit the [1, vocab] logits row (budget)
+
+
+def pixels_same_as(flavour, mode, case, vision):
+    """pixel_values are stored once per image set, in the llama f32 dump; other dumps point to it (the tiny
+    checkpoints share the preprocessor config, and the pixels do not depend on the compute dtype)."""
+    if vision == "none" or (flavour == "llama" and mode == "f32"):
+        return None
+    return f"dumps/llama/{case}__f32.safetensors"
 
 
 def main():
@@ -73,11 +84,9 @@ def main():
             for case in cases:
                 images, prompt, mp, vision = CASES[case]
                 t0 = time.time()
-                same_as = None
-                if mode == "bf16" and vision == "full":
-                    same_as = f"dumps/{flavour}/{case}__f32.safetensors"
                 tensors, side = dump.run(parts, images, prompt, max_partition=mp, max_new_tokens=MAX_NEW_TOKENS,
-                                         vision=vision, pixels_same_as=same_as, case=case)
+                                         vision=vision, pixels_same_as=pixels_same_as(flavour, mode, case, vision),
+                                         case=case, keep_logits=case in LOGITS_CASES)
                 prefix = os.path.join(OUT, flavour, f"{case}__{mode}")
                 dump.write(prefix, tensors, side)
                 dump.log(f"{flavour}/{case}__{mode}: T={side['num_tokens']} grids={side['grids']} "

@@ -405,6 +405,17 @@ def unicode_tables():
     lines.append(f"export const RUST_PUNCT = '{esc(ranges_of(pretok_members(pt.Punctuation())))}';")
     lines.append("// char::is_numeric (Digits pre-tokenizer)")
     lines.append(f"export const RUST_NUMERIC = '{esc(ranges_of(pretok_members(pt.Digits(individual_digits=True))))}';")
+    from tokenizers import normalizers as nz
+    low = nz.Lowercase()
+    pairs = []
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        l = low.normalize_str(chr(cp))
+        if l != chr(cp):
+            pairs.append(f"{cp:x}:" + ",".join(f"{ord(ch):x}" for ch in l))
+    lines.append("// Rust char::to_lowercase for every code point it changes (Lowercase normalizer), 'cp:lower[,lower]' hex")
+    lines.append(f"export const RUST_LOWER = '{' '.join(pairs)}';")
     with open(os.path.join(ROOT, "src", "tokenizer", "onig-unicode.ts"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     from tokenizers import normalizers

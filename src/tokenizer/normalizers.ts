@@ -1,13 +1,14 @@
 // Normalizers (tokenizers/src/normalizers): string -> string, applied to each piece of text
 // between added tokens. We do not track offsets (encode returns ids only), so each is a
 // plain function. Semantics follow the Rust crate, which is not always JS's:
-//   - Lowercase maps each char alone (Rust `char::to_lowercase`), so no final-sigma rule
-//     (JS `toLowerCase` turns a word-final Σ into ς).
+//   - Lowercase maps each char alone with Rust's table (`char::to_lowercase`): no final-sigma
+//     rule (JS `toLowerCase` turns a word-final Σ into ς), no newer-Unicode case pairs.
 //   - Strip uses Unicode White_Space.
 //   - Prepend only prepends to non-empty strings.
 
 import { byteLevelEncode, WS_CLASS_BODY } from './unicode.js';
 import { compileOnig } from './regex.js';
+import { RUST_LOWER } from './onig-unicode.js';
 import { asArr, asObj, bool, pattern, str, unsupported, type Obj } from './json.js';
 
 export type Normalizer = (s: string) => string;
@@ -36,12 +37,20 @@ export function unicodeNormalize(s: string, form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD
 
 const SUPPORTED = ['Sequence', 'Replace', 'Prepend', 'NFC', 'NFD', 'NFKC', 'NFKD', 'Lowercase', 'Strip', 'ByteLevel'];
 
+let lowerMap: Map<number, string> | undefined;
+/** Rust `char::to_lowercase` per character, from Rust's own table (RUST_LOWER), so the JS engine's Unicode version cannot leak in. */
 function lowercase(s: string): string {
-  // fast path: ASCII
   // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(s)) return s.toLowerCase();
+  if (!lowerMap) {
+    lowerMap = new Map();
+    for (const pair of RUST_LOWER.split(' ')) {
+      const [cp, lo] = pair.split(':') as [string, string];
+      lowerMap.set(parseInt(cp, 16), String.fromCodePoint(...lo.split(',').map((h) => parseInt(h, 16))));
+    }
+  }
   let out = '';
-  for (const ch of s) out += ch === '\u03a3' ? '\u03c3' : ch.toLowerCase();
+  for (const ch of s) out += lowerMap.get(ch.codePointAt(0)!) ?? ch;
   return out;
 }
 

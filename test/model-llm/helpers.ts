@@ -41,24 +41,31 @@ export class MemorySource implements TensorSource {
 }
 
 /**
- * Random LLM weights for a config: matrices ~ N(0, 1/in) (so activations stay O(1)), norm
- * weights = base (1 for Llama, 0 for Gemma2's 1+w) + N(0, 0.1), biases N(0, 0.1).
+ * Random weights for a config, in the real layout (expectedTensors): matrices ~ N(0, 1/fan_in) (so
+ * activations stay O(1)); tensors HF initialises to ones / zeros (norm weights, biases) get
+ * 1 + N(0, 0.1) / N(0, 0.1), so a wrong offset (Gemma2's 1 + w) or a dropped bias shows.
+ * `llmOnly` (default) skips the vision tower, visual head and VTE.
  */
-export function randomLlm(cfg: OvisConfig, seed = 1, dtype: 'F32' | 'BF16' = 'F32', extra: (src: MemorySource) => void = () => {}): MemorySource {
+export function randomLlm(cfg: OvisConfig, seed = 1, dtype: 'F32' | 'BF16' = 'F32', extra: (src: MemorySource) => void = () => {}, llmOnly = true): MemorySource {
   const r = randn(seed);
   const src = new MemorySource();
   for (const t of expectedTensors(cfg)) {
-    if (t.component !== 'llm') continue;
+    if (t.ignored || (llmOnly && t.component !== 'llm')) continue;
     const n = t.shape.reduce((a, b) => a * b, 1);
     const v = new Float32Array(n);
-    const isNorm = t.name.endsWith('norm.weight');
-    const scale = t.shape.length === 2 ? 1 / Math.sqrt(t.shape[1]) : 0.1;
-    const base = isNorm && cfg.llm_config.model_type !== 'gemma2' ? 1 : 0;
+    const fanIn = t.shape.length > 1 ? n / t.shape[0] : n; // conv (D, 3, P, P): 3·P·P
+    const scale = t.init === 'normal' ? 1 / Math.sqrt(fanIn) : 0.1;
+    const base = t.init === 'ones' ? 1 : 0;
     for (let i = 0; i < n; i++) v[i] = base + scale * r();
     src.set(t.name, dtype, t.shape, v);
   }
   extra(src);
   return src;
+}
+
+/** Random weights for every component (vision tower, visual head, VTE, LLM). */
+export function randomOvis(cfg: OvisConfig, seed = 1): MemorySource {
+  return randomLlm(cfg, seed, 'F32', () => {}, false);
 }
 
 /** Random inputs_embeds [T, H] ~ N(0, 1). */
