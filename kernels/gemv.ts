@@ -7,10 +7,10 @@
 // odd ones — two ALU ops per 8 weights. x is therefore prepared once per call in
 // "deinterleaved" order (deinterleave8): per block of 8, [x0 x2 x4 x6 | x1 x3 x5 x7].
 //
-// Numerics: per output row, lane l of the "even" accumulator sums k ≡ 2l (mod 8) and lane l
-// of the "odd" one k ≡ 2l+1 (mod 8), each in increasing k with mul then add (not fused); then
-// s = even + odd, result = (s0 + s2) + (s1 + s3), then the K mod 8 tail is added in order.
-// Error bound: |Δ| <= (K/8 + 3)·u·Σ|x_k·w_k| (u = 2^-24). The order is fixed per output
+// Numerics: per output row ONE v128 accumulator (two would be faster on paper but V8 then
+// spills one of the 8 to the stack, halving throughput): per block of 8, lane l adds
+// x[k+2l]·w then x[k+2l+1]·w (mul then add, not fused); result = (s0 + s2) + (s1 + s3), then
+// the K mod 8 tail in order. Error bound: |Δ| <= (K/4 + 3)·u·Σ|x_k·w_k| (u = 2^-24). The order is fixed per output
 // element, so the result does not depend on the thread split of N. Twin: a scalar loop
 // with the same order in test/kernels/gemv.test.ts (bit-exact) and the f64 bound.
 
@@ -28,9 +28,17 @@ export function deinterleave8(x: usize, K: i32, xd: usize): void {
 }
 
 // @ts-ignore: decorator
-@inline function hsum(e: v128, o: v128): f32 {
-  const s = f32x4.add(e, o);
+@inline function hsum(s: v128): f32 {
   return (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 2)) + (f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 3));
+}
+
+// Lane sum, then the K mod 8 tail in order, stored to y[n] (no arrays: the stub runtime
+// would allocate them in the shared memory).
+function finishRow(a: v128, K8: i32, K: i32, x: usize, w: usize, rowB: usize, y: usize, n: i32): void {
+  const wr = w + <usize>n * rowB;
+  let s = hsum(a);
+  for (let k = K8; k < K; k++) s += load<f32>(x + <usize>k * 4) * reinterpret<f32>(<u32>load<u16>(wr + <usize>k * 2) << 16);
+  store<f32>(y + <usize>n * 4, s);
 }
 
 /** y[n] for n in [n0, n1): bf16 W (N, K) at w, x [K] f32 at x (tail), xd deinterleaved. */
@@ -39,25 +47,63 @@ export function gemv_bf16(K: i32, x: usize, xd: usize, w: usize, y: usize, n0: i
   const rowB = <usize>K * 2;
   const hiMask = i32x4.splat(0xffff0000);
   let n = n0;
+  // 8 rows per pass, looping on the weight pointer: measured ~14% faster than 4 rows with a
+  // counted loop (fewer address computations and x loads per weight byte).
+  for (; n + 8 <= n1; n += 8) {
+    let p = w + <usize>n * rowB;
+    const end = p + <usize>K8 * 2;
+    let xp = xd;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+    while (p < end) {
+      const xe = v128.load(xp);
+      const xo = v128.load(xp, 16);
+      let v = v128.load(p);
+      a0 = madd(v128.and(v, hiMask), xo, madd(i32x4.shl(v, 16), xe, a0));
+      v = v128.load(p + rowB);
+      a1 = madd(v128.and(v, hiMask), xo, madd(i32x4.shl(v, 16), xe, a1));
+      v = v128.load(p + 2 * rowB);
+      a2 = madd(v128.and(v, hiMask), xo, madd(i32x4.shl(v, 16), xe, a2));
+      v = v128.load(p + 3 * rowB);
+      a3 = madd(v128.and(v, hiMask), xo, madd(i32x4.shl(v, 16), xe, a3));
+      v = v128.load(p + 4 * rowB);
+      a4 = madd(v128.and(v, hiMask), xo, madd(i32x4.shl(v, 16), xe, a4));
+      v = v128.load(p + 5 * rowB);
+      a5 = madd(v128.and(v, hiMask), xo, madd(i32x4.shl(v, 16), xe, a5));
+      v = v128.load(p + 6 * rowB);
+      a6 = madd(v128.and(v, hiMask), xo, madd(i32x4.shl(v, 16), xe, a6));
+      v = v128.load(p + 7 * rowB);
+      a7 = madd(v128.and(v, hiMask), xo, madd(i32x4.shl(v, 16), xe, a7));
+      p += 16;
+      xp += 32;
+    }
+    finishRow(a0, K8, K, x, w, rowB, y, n);
+    finishRow(a1, K8, K, x, w, rowB, y, n + 1);
+    finishRow(a2, K8, K, x, w, rowB, y, n + 2);
+    finishRow(a3, K8, K, x, w, rowB, y, n + 3);
+    finishRow(a4, K8, K, x, w, rowB, y, n + 4);
+    finishRow(a5, K8, K, x, w, rowB, y, n + 5);
+    finishRow(a6, K8, K, x, w, rowB, y, n + 6);
+    finishRow(a7, K8, K, x, w, rowB, y, n + 7);
+  }
   for (; n + 4 <= n1; n += 4) {
     const w0 = w + <usize>n * rowB;
     const w1 = w0 + rowB, w2 = w1 + rowB, w3 = w2 + rowB;
-    let e0 = f32x4.splat(0), o0 = f32x4.splat(0), e1 = f32x4.splat(0), o1 = f32x4.splat(0);
-    let e2 = f32x4.splat(0), o2 = f32x4.splat(0), e3 = f32x4.splat(0), o3 = f32x4.splat(0);
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     for (let k = 0; k < K8; k += 8) {
       const xe = v128.load(xd + <usize>k * 4);
       const xo = v128.load(xd + <usize>k * 4, 16);
       const kb = <usize>k * 2;
       let v = v128.load(w0 + kb);
-      e0 = madd(i32x4.shl(v, 16), xe, e0); o0 = madd(v128.and(v, hiMask), xo, o0);
+      a0 = madd(v128.and(v, hiMask), xo, madd(i32x4.shl(v, 16), xe, a0));
       v = v128.load(w1 + kb);
-      e1 = madd(i32x4.shl(v, 16), xe, e1); o1 = madd(v128.and(v, hiMask), xo, o1);
+      a1 = madd(v128.and(v, hiMask), xo, madd(i32x4.shl(v, 16), xe, a1));
       v = v128.load(w2 + kb);
-      e2 = madd(i32x4.shl(v, 16), xe, e2); o2 = madd(v128.and(v, hiMask), xo, o2);
+      a2 = madd(v128.and(v, hiMask), xo, madd(i32x4.shl(v, 16), xe, a2));
       v = v128.load(w3 + kb);
-      e3 = madd(i32x4.shl(v, 16), xe, e3); o3 = madd(v128.and(v, hiMask), xo, o3);
+      a3 = madd(v128.and(v, hiMask), xo, madd(i32x4.shl(v, 16), xe, a3));
     }
-    let s0 = hsum(e0, o0), s1 = hsum(e1, o1), s2 = hsum(e2, o2), s3 = hsum(e3, o3);
+    let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
     for (let k = K8; k < K; k++) {
       const xk = load<f32>(x + <usize>k * 4);
       const kb = <usize>k * 2;
@@ -73,20 +119,20 @@ export function gemv_bf16(K: i32, x: usize, xd: usize, w: usize, y: usize, n0: i
   }
   for (; n < n1; n++) {
     const w0 = w + <usize>n * rowB;
-    let e0 = f32x4.splat(0), o0 = f32x4.splat(0);
+    let a0 = f32x4.splat(0);
     for (let k = 0; k < K8; k += 8) {
       const v = v128.load(w0 + <usize>k * 2);
-      e0 = madd(i32x4.shl(v, 16), v128.load(xd + <usize>k * 4), e0);
-      o0 = madd(v128.and(v, hiMask), v128.load(xd + <usize>k * 4, 16), o0);
+      a0 = madd(i32x4.shl(v, 16), v128.load(xd + <usize>k * 4), a0);
+      a0 = madd(v128.and(v, hiMask), v128.load(xd + <usize>k * 4, 16), a0);
     }
-    let s0 = hsum(e0, o0);
+    let s0 = hsum(a0);
     for (let k = K8; k < K; k++) s0 += load<f32>(x + <usize>k * 4) * reinterpret<f32>(<u32>load<u16>(w0 + <usize>k * 2) << 16);
     store<f32>(y + <usize>n * 4, s0);
   }
 }
 
-/** y[n] for n in [n0, n1): f32 W (N, K). Same lane/order contract as gemv_bf16 but on
- *  plain x: lane l of accumulator e sums k ≡ l (mod 8), of o k ≡ 4 + l (mod 8). */
+/** y[n] for n in [n0, n1): f32 W (N, K). Same contract as gemv_bf16 but on plain x: per
+ *  block of 8, lane l adds x[k+l]·w then x[k+4+l]·w. */
 export function gemv_f32(K: i32, x: usize, w: usize, y: usize, n0: i32, n1: i32): void {
   const K8 = K & ~7;
   const rowB = <usize>K * 4;
@@ -94,18 +140,17 @@ export function gemv_f32(K: i32, x: usize, w: usize, y: usize, n0: i32, n1: i32)
   for (; n + 4 <= n1; n += 4) {
     const w0 = w + <usize>n * rowB;
     const w1 = w0 + rowB, w2 = w1 + rowB, w3 = w2 + rowB;
-    let e0 = f32x4.splat(0), o0 = f32x4.splat(0), e1 = f32x4.splat(0), o1 = f32x4.splat(0);
-    let e2 = f32x4.splat(0), o2 = f32x4.splat(0), e3 = f32x4.splat(0), o3 = f32x4.splat(0);
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     for (let k = 0; k < K8; k += 8) {
       const kb = <usize>k * 4;
       const xe = v128.load(x + kb);
       const xo = v128.load(x + kb, 16);
-      e0 = madd(v128.load(w0 + kb), xe, e0); o0 = madd(v128.load(w0 + kb, 16), xo, o0);
-      e1 = madd(v128.load(w1 + kb), xe, e1); o1 = madd(v128.load(w1 + kb, 16), xo, o1);
-      e2 = madd(v128.load(w2 + kb), xe, e2); o2 = madd(v128.load(w2 + kb, 16), xo, o2);
-      e3 = madd(v128.load(w3 + kb), xe, e3); o3 = madd(v128.load(w3 + kb, 16), xo, o3);
+      a0 = madd(v128.load(w0 + kb, 16), xo, madd(v128.load(w0 + kb), xe, a0));
+      a1 = madd(v128.load(w1 + kb, 16), xo, madd(v128.load(w1 + kb), xe, a1));
+      a2 = madd(v128.load(w2 + kb, 16), xo, madd(v128.load(w2 + kb), xe, a2));
+      a3 = madd(v128.load(w3 + kb, 16), xo, madd(v128.load(w3 + kb), xe, a3));
     }
-    let s0 = hsum(e0, o0), s1 = hsum(e1, o1), s2 = hsum(e2, o2), s3 = hsum(e3, o3);
+    let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
     for (let k = K8; k < K; k++) {
       const xk = load<f32>(x + <usize>k * 4);
       const kb = <usize>k * 4;
@@ -119,13 +164,13 @@ export function gemv_f32(K: i32, x: usize, w: usize, y: usize, n0: i32, n1: i32)
   }
   for (; n < n1; n++) {
     const w0 = w + <usize>n * rowB;
-    let e0 = f32x4.splat(0), o0 = f32x4.splat(0);
+    let a0 = f32x4.splat(0);
     for (let k = 0; k < K8; k += 8) {
       const kb = <usize>k * 4;
-      e0 = madd(v128.load(w0 + kb), v128.load(x + kb), e0);
-      o0 = madd(v128.load(w0 + kb, 16), v128.load(x + kb, 16), o0);
+      a0 = madd(v128.load(w0 + kb), v128.load(x + kb), a0);
+      a0 = madd(v128.load(w0 + kb, 16), v128.load(x + kb, 16), a0);
     }
-    let s0 = hsum(e0, o0);
+    let s0 = hsum(a0);
     for (let k = K8; k < K; k++) s0 += load<f32>(x + <usize>k * 4) * load<f32>(w0 + <usize>k * 4);
     store<f32>(y + <usize>n * 4, s0);
   }

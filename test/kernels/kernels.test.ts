@@ -40,23 +40,25 @@ function gemmTwin(a: Float32Array, M: number, K: number, b: (k: number, n: numbe
   return y;
 }
 
-/** GEMV twin in kernels/gemv.ts's order: 8 lane sums (lane l of `e` takes k ≡ l mod 8 in the
- *  kernel's lane layout), s = e + o, (s0 + s2) + (s1 + s3), then the K mod 8 tail in order.
- *  `laneOf(k8)` maps the offset within a block of 8 to (vector, lane). */
+/** GEMV twin in kernels/gemv.ts's order: one 4-lane accumulator per row; per block of 8,
+ *  lane l adds x[k+2l]·w then x[k+2l+1]·w (bf16: even/odd split) or x[k+l]·w then x[k+4+l]·w
+ *  (f32); then (s0 + s2) + (s1 + s3) and the K mod 8 tail in order. */
 function gemvTwin(x: Float32Array, w: (n: number, k: number) => number, N: number, K: number, bf16: boolean): Float32Array {
   const y = new Float32Array(N);
   const K8 = K & ~7;
   for (let n = 0; n < N; n++) {
-    const e = [0, 0, 0, 0], o = [0, 0, 0, 0];
+    const a = [0, 0, 0, 0];
     for (let k = 0; k < K8; k += 8) {
-      for (let j = 0; j < 8; j++) {
-        // bf16: even offsets 2l -> e[l], odd 2l+1 -> o[l]; f32: offsets l -> e[l], 4+l -> o[l]
-        const [acc, l] = bf16 ? (j % 2 === 0 ? [e, j / 2] : [o, (j - 1) / 2]) : (j < 4 ? [e, j] : [o, j - 4]);
-        acc[l] = f(acc[l] + f(x[k + j] * w(n, k + j)));
+      for (let l = 0; l < 4; l++) {
+        const k1 = bf16 ? k + 2 * l : k + l;
+        a[l] = f(a[l] + f(x[k1] * w(n, k1)));
+      }
+      for (let l = 0; l < 4; l++) {
+        const k2 = bf16 ? k + 2 * l + 1 : k + 4 + l;
+        a[l] = f(a[l] + f(x[k2] * w(n, k2)));
       }
     }
-    const s = e.map((v, l) => f(v + o[l]));
-    let r = f(f(s[0] + s[2]) + f(s[1] + s[3]));
+    let r = f(f(a[0] + a[2]) + f(a[1] + a[3]));
     for (let k = K8; k < K; k++) r = f(r + f(x[k] * w(n, k)));
     y[n] = r;
   }
@@ -154,7 +156,7 @@ describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
   it('GEMV (decode rows M <= 3): bf16 and f32 weights, K around 8 and model sizes', () => {
     const r = rng(13);
     for (const K of [0, 1, 3, 7, 8, 9, 15, 16, 17, 72, 1152, 3072]) {
-      for (const N of [1, 3, 4, 5, 17, 129]) {
+      for (const N of [1, 3, 4, 5, 8, 9, 13, 17, 129]) {
         const x = randF32(r, 2 * K), wf = randF32(r, N * K);
         const wb = narrowToBf16(wf), wv = bf16Values(wb);
         const yb = be.linear(t([2, K], x), be.loadWeight('g', 'BF16', [N, K], wb)).data;

@@ -62,3 +62,20 @@ export async function closeAll(): Promise<void> {
   for (const p of models.values()) await (await p).ckpt.close();
   models.clear();
 }
+
+/**
+ * The dump's pixel_values: its own, or those of the dump its sidecar names in
+ * `omitted[].same_as` (path relative to reference/fixtures; identical images and preprocessing,
+ * verified when dumping). Undefined if neither: recompute them from the images.
+ */
+export async function dumpPixelValues(d: DumpCase, f: SafetensorsFile): Promise<{ pv: Tensor; source: string } | undefined> {
+  if (f.tensors.has('pixel_values')) return { pv: await readStage(f, 'pixel_values'), source: 'dump' };
+  const o = d.sidecar.omitted.find((x) => x.names.includes('pixel_values') && x.same_as);
+  if (!o) return undefined;
+  const other = await SafetensorsFile.open(join(FIXTURES, o.same_as!));
+  try {
+    return { pv: await readStage(other, 'pixel_values'), source: o.same_as! };
+  } finally {
+    await other.close();
+  }
+}

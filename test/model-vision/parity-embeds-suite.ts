@@ -13,7 +13,7 @@ import { SafetensorsFile } from '../../src/io/safetensors.js';
 import { encodeImages, indicatorEmbeds } from '../../src/model/vision.js';
 import { compare } from '../../src/trace/metrics.js';
 import { evaluate, formatReport } from '../../src/trace/tolerances.js';
-import { closeAll, FIXTURES, listDumps, readStage, visionFor } from './fixtures.js';
+import { closeAll, dumpPixelValues, FIXTURES, listDumps, readStage, visionFor } from './fixtures.js';
 
 const be = new TsBackend();
 const CROP = 3 * 384 * 384;
@@ -42,14 +42,14 @@ export function embedsParity(flavour: string): void {
         const f = await SafetensorsFile.open(d.file);
         try {
           const want = await readStage(f, 'vte.embeds'); // [n, 196, H]
-          // pixel_values: the dump's own when kept (JPEG cases: libjpeg-turbo's decode is not
-          // reproducible bit-exactly), else recomputed from the images by src/image.
+          // pixel_values: the dump's own or its same_as dump's when kept (JPEG cases: libjpeg-turbo's
+          // decode is not reproducible bit-exactly), else recomputed from the images by src/image.
           const crops: Float32Array[] = [];
           let pvSource = 'src/image';
-          if (f.tensors.has('pixel_values')) {
-            const pv = await readStage(f, 'pixel_values');
-            for (let c = 0; c < pv.shape[0]; c++) crops.push(pv.data.subarray(c * CROP, (c + 1) * CROP));
-            pvSource = 'dump';
+          const kept = await dumpPixelValues(d, f);
+          if (kept) {
+            for (let c = 0; c < kept.pv.shape[0]; c++) crops.push(kept.pv.data.subarray(c * CROP, (c + 1) * CROP));
+            pvSource = kept.source;
           } else {
             for (const img of d.sidecar.images) {
               const bytes = new Uint8Array(await readFile(join(FIXTURES, img.path)));

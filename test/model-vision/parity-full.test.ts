@@ -17,7 +17,7 @@ import { compare } from '../../src/trace/metrics.js';
 import { StageRecorder } from '../../src/trace/recorder.js';
 import { makeTap } from '../../src/trace/tap.js';
 import { evaluate, formatReport } from '../../src/trace/tolerances.js';
-import { closeAll, FIXTURES, listDumps, readStage, visionFor } from './fixtures.js';
+import { closeAll, dumpPixelValues, FIXTURES, listDumps, readStage, visionFor } from './fixtures.js';
 
 const VISION_STAGE = /^(pixel_values|vit\.|vt\.|vte\.)/;
 const be = new TsBackend();
@@ -46,12 +46,13 @@ function runCase(d: ReturnType<typeof listDumps>[number], mode: 'f32' | 'bf16'):
     const f = await SafetensorsFile.open(d.file);
     try {
       const names = [...f.tensors.keys()].filter((n) => VISION_STAGE.test(n));
-      // pixel_values: from the dump, else recomputed from its images (src/image, Pillow-exact).
+      // pixel_values: the dump's (or its same_as dump's), else recomputed from its images (src/image).
       let pv: Tensor;
       let pvSource: string;
-      if (f.tensors.has('pixel_values')) {
-        pv = await readStage(f, 'pixel_values');
-        pvSource = 'dump';
+      const kept = await dumpPixelValues(d, f);
+      if (kept) {
+        pv = kept.pv;
+        pvSource = kept.source;
       } else {
         const parts: Float32Array[] = [];
         let n = 0;

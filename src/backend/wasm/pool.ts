@@ -189,9 +189,18 @@ export class WorkerPool {
     }
   }
 
+  /** Stop the workers: first send them back to their event loop (a worker blocked in
+   *  Atomics.wait is not always interruptible by terminate(): Deno then never exits), then
+   *  terminate them. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.workers.length) {
+      for (let w = 0; w < this.workers.length; w++) this.ctl[SLOT0 + w * SLOT_INTS] = FN_YIELD;
+      this.start();
+      const deadline = Date.now() + 5000;
+      for (let p; (p = Atomics.load(this.ctl, PENDING)) !== 0 && Date.now() < deadline;) Atomics.wait(this.ctl, PENDING, p, 50);
+    }
     for (const w of this.workers) w.terminate();
   }
 
