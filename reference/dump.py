@@ -614,11 +614,27 @@ def stage_order(name):
     return (len(order), 0)
 
 
+def canonicalize_header(path):
+    """safetensors (Rust) writes `__metadata__` in HashMap order, which changes from run to run. Rewrite the
+    header with sorted metadata keys (tensor entries keep their order; offsets are relative to the data
+    section, so only the header length changes; padded with spaces to a multiple of 8 as the writer does)."""
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    hb = json.dumps(header, separators=(",", ":")).encode()
+    hb += b" " * (-len(hb) % 8)
+    with open(path, "wb") as fh:
+        fh.write(len(hb).to_bytes(8, "little") + hb + raw[8 + n:])
+
+
 def write(prefix, tensors, sidecar):
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     meta = {"format_version": str(FORMAT_VERSION), "flavour": sidecar["flavour"], "mode": sidecar["mode"],
             "case": str(sidecar["case"]), "sidecar": os.path.basename(prefix) + ".json"}
     save_file(tensors, prefix + ".safetensors", metadata=meta)
+    canonicalize_header(prefix + ".safetensors")
     os.chmod(prefix + ".safetensors", 0o644)
     txt = json.dumps(sidecar, indent=1)
     # one line per list of numbers (ids, shapes, margins) keeps the sidecar readable

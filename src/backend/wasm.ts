@@ -144,6 +144,7 @@ export class WasmBackend implements Backend {
     part('ops.attention', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 1, 0, 0, 0, 0, 0, 128, as[t]]);
     part('ops.attention', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 0, 0, 0, 8, 5, 0, 128, as[t]]);
     part('ops.attention_blocked', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 1, 0, 0, 0, 0, 0, 2, as[t]]);
+    part('gemm.peak_madd', () => [20000, 1]);
     part('gemm.add_bias', (b) => [16, b, 64, b + F, 0, 64]);
     part('ops.widen_bf16', (b) => [b, b + F, n]);
     for (let r = 0; r < rounds; r++) {

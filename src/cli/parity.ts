@@ -17,13 +17,15 @@ compare every stage with the tolerance table (src/trace/tolerances.ts, docs/nume
   --model DIR          the checkpoint the dump was made from
   --reference FILE     a dump from reference/dump.py (or from ovis trace)
   --isolated           feed each stage the reference's own input (errors do not compound)
+  --from-reference S   take stage S from the reference (repeatable), e.g. pixel_values for a JPEG:
+                       jpeg-js and Pillow's libjpeg-turbo decode differently (docs/image.md)
   --mode f32|bf16      which tolerance table (default: the dump's)
   --json FILE          also write the results as JSON
   --backend ts|wasm  --threads N  --tokenizer PATH  -q, --quiet`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values: v } = usageErrors('parity', () => parseArgs({ args: argv, strict: true, options: {
-    model: { type: 'string' }, reference: { type: 'string' }, isolated: { type: 'boolean' }, json: { type: 'string' },
+    model: { type: 'string' }, reference: { type: 'string' }, isolated: { type: 'boolean' }, 'from-reference': { type: 'string', multiple: true }, json: { type: 'string' },
     mode: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, tokenizer: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
   } }));
@@ -37,9 +39,13 @@ export async function main(argv: string[]): Promise<number> {
     backend: backendOption(v.backend), threads: intOption('threads', v.threads, undefined, 1, 256), tokenizer: v.tokenizer, onProgress: say,
   });
   try {
-    const r = await runParity(runner, ref, { isolated: v.isolated, mode: v.mode as 'f32' | 'bf16' | undefined });
+    const r = await runParity(runner, ref, { isolated: v.isolated, fromReference: v['from-reference'], mode: v.mode as 'f32' | 'bf16' | undefined });
     process.stdout.write(`parity of ${v.reference} (${r.mode} tolerances, ${v.isolated ? 'isolated' : 'end to end'}, backend ${runner.model.backend.name})\n`);
     process.stdout.write(r.report + '\n');
+    const px = r.results.find((x) => x.metrics.name === 'pixel_values');
+    if (px?.verdict === 'NOT OK' && ref.imagePaths.some((p) => /\.jpe?g$/i.test(p))) {
+      process.stdout.write('hint: a JPEG input — jpeg-js decodes a few levels away from Pillow (docs/image.md); add --from-reference pixel_values to check the model from the same pixels\n');
+    }
     if (v.json) {
       const rows = r.results.map((x) => ({ ...x.metrics, tolerance: x.tolerance, verdict: x.verdict }));
       await writeFile(v.json, JSON.stringify({ reference: v.reference, mode: r.mode, isolated: !!v.isolated, ok: r.ok, stages: rows }, null, 1) + '\n');

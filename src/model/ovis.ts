@@ -223,8 +223,11 @@ export class OvisModel {
   embed(inputIds: readonly number[], pixels?: { pixelValues: Float32Array; n: number }, tap: Tap = noTap): Tensor {
     const hasPlaceholders = inputIds.some((id) => id < 0);
     if (!hasPlaceholders && !pixels) {
-      // Pure text: merge reduces to the embedding lookup (no indicator rows needed).
-      return this.mergeMultimodal(inputIds, undefined, zeroIndicators(this.config.hidden_size));
+      // Pure text: merge reduces to the embedding lookup. Ovis's merge_multimodal still computes
+      // the indicator embeddings (vte rows V-5..V-1) for every request, so a trace records
+      // `vte.indicators` for text-only prompts too; without a vision half, zeros stand in.
+      const indicators = this.vision ? this.indicatorEmbeds(tap) : zeroIndicators(this.config.hidden_size);
+      return this.mergeMultimodal(inputIds, undefined, indicators);
     }
     const visual = pixels ? this.encodeImages(pixels.pixelValues, pixels.n, tap === noTap ? undefined : tap) : undefined;
     return this.mergeMultimodal(inputIds, visual, this.indicatorEmbeds(tap));

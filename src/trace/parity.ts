@@ -23,6 +23,8 @@ export interface ReferenceSidecar {
   generated_ids: number[];
   checkpoint?: string;
   case?: string;
+  /** Stages left out of the dump; `same_as` names another dump (relative like image paths) holding them. */
+  omitted?: Array<{ names: string[]; reason: string; same_as?: string }>;
 }
 
 export interface ReferenceDump {
@@ -44,7 +46,7 @@ async function exists(p: string): Promise<boolean> {
 
 /** A relative image path of a sidecar: tried against the cwd, then the dump's folder and its ancestors
  *  (fixtures store paths relative to reference/fixtures/). */
-async function resolveImage(p: string, dumpPath: string): Promise<string> {
+async function resolveRelative(p: string, dumpPath: string): Promise<string> {
   if (isAbsolute(p)) return p;
   if (await exists(p)) return resolve(p);
   let d = dirname(resolve(dumpPath));
@@ -55,8 +57,8 @@ async function resolveImage(p: string, dumpPath: string): Promise<string> {
     if (up === d) break;
     d = up;
   }
-  throw new FixtureError(`${dumpPath}: image '${p}' named by the sidecar was not found (cwd or the dump's folders)`,
-    'run from the directory the dump was made in, or pass the images explicitly');
+  throw new FixtureError(`${dumpPath}: file '${p}' named by the sidecar was not found (cwd or the dump's folders)`,
+    'run from the directory the dump was made in');
 }
 
 export async function loadReference(path: string): Promise<ReferenceDump> {
@@ -90,7 +92,21 @@ export async function loadReference(path: string): Promise<ReferenceDump> {
   } finally {
     await f.close();
   }
-  const imagePaths = await Promise.all(sidecar.images.map((im) => resolveImage(im.path, path)));
+  // stages the dump shares with another dump (same images and preprocessing): read them there
+  for (const o of sidecar.omitted ?? []) {
+    if (!o.same_as) continue;
+    const other = await SafetensorsFile.open(await resolveRelative(o.same_as, path));
+    try {
+      for (const name of o.names) {
+        const info = other.tensors.get(name);
+        if (!info) throw new FixtureError(`${path}: stage '${name}' is said to be in ${o.same_as}, which lacks it`);
+        stages.set(name, { shape: [...info.shape], data: await other.readF32(name) });
+      }
+    } finally {
+      await other.close();
+    }
+  }
+  const imagePaths = await Promise.all(sidecar.images.map((im) => resolveRelative(im.path, path)));
   return { path, sidecar, stages, ids, imagePaths };
 }
 
@@ -105,11 +121,29 @@ export interface ParityResult {
 const idTensor = (values: readonly number[], shape: readonly number[]) => ({ shape, data: Float64Array.from(values) });
 
 /** Recompute the dump's request with `runner` and compare stage by stage. */
-export async function runParity(runner: OvisRunner, ref: ReferenceDump, opts: { isolated?: boolean; mode?: ParityMode } = {}): Promise<ParityResult> {
+export interface ParityOptions {
+  /** Feed every stage the reference's own input (errors do not compound). */
+  isolated?: boolean;
+  /** Take only these stages from the reference (e.g. `pixel_values` for a JPEG: jpeg-js and
+   *  libjpeg-turbo decode differently, docs/image.md); they are reported, not judged. */
+  fromReference?: readonly string[];
+  /** Tolerance table; default: the dump's mode. */
+  mode?: ParityMode;
+}
+
+export async function runParity(runner: OvisRunner, ref: ReferenceDump, opts: ParityOptions = {}): Promise<ParityResult> {
   const mode = opts.mode ?? ref.sidecar.mode ?? 'f32';
+  const from = new Set(opts.fromReference ?? []);
+  for (const n of from) {
+    if (!ref.stages.has(n)) throw new FixtureError(`${ref.path}: --from-reference ${n}: the dump has no stage '${n}'`);
+  }
   const images = await Promise.all(ref.imagePaths.map(async (p) => new Uint8Array(await readFile(p))));
   const positions = ref.ids.get('logits.positions')?.values;
-  const rec = new StageRecorder({ reference: { get: (n) => ref.stages.get(n) }, isolated: opts.isolated ?? false });
+  const isolated = opts.isolated ?? false;
+  const rec = new StageRecorder({
+    reference: { get: (n) => (isolated || from.has(n) ? ref.stages.get(n) : undefined) },
+    isolated: isolated || from.size > 0,
+  });
   const trace = runner.trace({ prompt: ref.sidecar.user_prompt, images }, {
     recorder: rec, maxPartition: ref.sidecar.max_partition,
     maxNewTokens: ref.sidecar.generated_ids.length, logitsRows: positions ?? 'last',
@@ -118,7 +152,12 @@ export async function runParity(runner: OvisRunner, ref: ReferenceDump, opts: { 
   for (const [name, want] of ref.stages) {
     const got = rec.stages.get(name);
     const m = got ? compare(name, got, want) : compare(name, { shape: [0], data: [] }, want);
-    results.push(evaluate(m, mode));
+    const r = evaluate(m, mode);
+    if (from.has(name)) {
+      r.tolerance = { kind: 'info', value: 0, reason: 'taken from the reference (--from-reference): our own value is shown, not judged' };
+      r.verdict = 'INFO';
+    }
+    results.push(r);
   }
   // ids: exact in every mode (generated ids follow the table: informational for bf16 references)
   const exact = { kind: 'exact' as const, value: 0, reason: 'ids are integers' };
