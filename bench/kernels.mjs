@@ -160,7 +160,7 @@ const refs = threadList.map((n) => `${n}T: ceiling ${results.threads[n].peakGflo
 console.log(lines.join('\n'));
 console.log(`\nreferences (same run): ${refs}`);
 
-if (jsonOut) { writeFileSync(jsonOut, JSON.stringify(results, null, 2)); log(`wrote ${jsonOut}`); }
+if (jsonOut) { mkdirSync(dirname(jsonOut), { recursive: true }); writeFileSync(jsonOut, JSON.stringify(results, null, 2)); log(`wrote ${jsonOut}`); }
 
 // ---- SVG chart: % of the same-run reference per kernel, one bar per thread count ----------
 if (svgOut) {

@@ -33,12 +33,24 @@ export function widenRange(w: HostWeight, off: number, len: number, scratch: Flo
   const out = scratch.length === len ? scratch : scratch.subarray(0, len);
   if (w.dtype === 'BF16') {
     // bf16 is the top half of an f32: widen by shifting the bits into place (exact).
-    const o32 = new Uint32Array(out.buffer, out.byteOffset, len);
+    const o32 = u32View(scratch); // out aliases scratch[0, len)
     for (let i = 0; i < len; i++) o32[i] = bits[off + i] << 16;
   } else {
     for (let i = 0; i < len; i++) out[i] = f16ToF32(bits[off + i]);
   }
   return out;
+}
+
+// The Uint32 alias of a scratch buffer, made once per buffer (not once per row: the lm_head
+// of a real vocabulary has 128256 rows per decode step).
+let lastF32: Float32Array | undefined;
+let lastU32: Uint32Array | undefined;
+function u32View(f: Float32Array): Uint32Array {
+  if (f !== lastF32) {
+    lastF32 = f;
+    lastU32 = new Uint32Array(f.buffer, f.byteOffset, f.length);
+  }
+  return lastU32!;
 }
 
 /** Whole (small) weight widened to a fresh f32 array: norms, biases, position embeddings. */
