@@ -1,0 +1,33 @@
+// ovis-ts public API. The folder tree is the data flow:
+//   io (safetensors, checkpoints) -> config -> image -> tokenizer/chat -> model -> generate -> runner.
+
+export { OvisRunner, buildQuery, queryFromInputs, readImageFile } from './runner.js';
+export type { RunnerOptions, RunnerInput, ImageInput, Query, Prepared, RunResult, RunnerEvent, TraceResult } from './runner.js';
+
+export { SafetensorsFile, SafetensorsWriter, encodeSafetensors, writeSafetensors } from './io/safetensors.js';
+export type { TensorInfo, TensorEntry } from './io/safetensors.js';
+export { Checkpoint } from './io/checkpoint.js';
+export { synthCheckpoint } from './io/synth.js';
+export * from './config/index.js';
+
+export { decodeImage, resizeBicubic, chooseGrid, partition, preprocessImage, preprocessImages, buildPlaceholders } from './image/index.js';
+export type { RgbImage, Preprocessed, PreprocessOptions } from './image/index.js';
+
+export { Tokenizer } from './tokenizer/index.js';
+export { createFormatter, renderChatTemplate } from './chat/index.js';
+
+export type { Backend, AttentionOptions } from './backend/backend.js';
+export { createBackend, type BackendName, type BackendOptions } from './backend/index.js';
+export { OvisModel } from './model/ovis.js';
+export { generate, generateStream } from './generate/generate.js';
+
+export { StageRecorder } from './trace/recorder.js';
+export { compare } from './trace/metrics.js';
+export { TOLERANCES, toleranceFor, formatReport } from './trace/tolerances.js';
+export { loadReference, runParity } from './trace/parity.js';
+export { makeTap, noTap, type Recorder, type Tap } from './trace/tap.js';
+
+export * from './errors.js';
+export * from './constants.js';
+export type { Tensor, Weight, HostTensor } from './tensor.js';
+export type { DType } from './dtype.js';
