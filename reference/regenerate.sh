@@ -13,6 +13,24 @@ py="$here/.venv/bin/python"
 export PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TRANSFORMERS_VERBOSITY=error
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
+# The image and tokenizer goldens also run Ovis's OWN code (preprocess_image; the conversation
+# formatters) from the Ovis1.6 release, which is not vendored here: set OVIS_REPO to a clone of
+# AIDC-AI/Ovis (commit 831b595 is read with git show). Without it those two goldens are skipped
+# (their committed files stay as they are) and the script says so.
+goldens() {
+  cd "$here"
+  if [ -z "${OVIS_REPO:-}" ]; then
+    echo "OVIS_REPO not set: image and tokenizer goldens left as committed (see reference/README.md)" >&2
+    return
+  fi
+  local tmp; tmp="$(mktemp -d)"
+  git -C "$OVIS_REPO" show 831b595:ovis/model/visual_tokenizer/base_visual_tokenizer.py > "$tmp/base_visual_tokenizer.py"
+  git -C "$OVIS_REPO" show 831b595:ovis/model/conversation_formatter.py > "$tmp/conversation_formatter.py"
+  "$py" image_golden.py --ovis-src "$tmp/base_visual_tokenizer.py"
+  "$py" tokenizer_golden.py --ovis-formatter "$tmp/conversation_formatter.py"
+  rm -rf "$tmp"
+}
+
 generate() {
   cd "$here"
   "$py" make_images.py
@@ -20,6 +38,7 @@ generate() {
   rm -rf fixtures/dumps
   "$py" make_dumps.py
   "$py" check_dumps.py
+  goldens
 }
 
 snapshot() {  # sha256 of everything this script owns
