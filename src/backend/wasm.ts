@@ -20,7 +20,7 @@ import {
   B_BF16_KN, B_BF16_NK, B_F32_KN, B_F32_NK, loadKernels,
   type CompiledKernels, type KernelInfo, type KernelVariant,
 } from './wasm/kernels.js';
-import { WorkerPool, type JobPart, type PoolFn } from './wasm/pool.js';
+import { WorkerPool, type JobPart, type PoolFn, type TaskJob } from './wasm/pool.js';
 import { KernelMemory, WasmWeight } from './wasm/store.js';
 
 export interface WasmBackendOptions {
@@ -162,7 +162,7 @@ export class WasmBackend implements Backend {
     this.alive();
     const parts = Array.from({ length: threads }, (): JobPart => ({ fn: 'gemm.peak_madd', mem: 0, args: [iters, 1] }));
     const t0 = performance.now();
-    this.run(parts);
+    this.run(parts, false);
     return (threads * iters * 96) / ((performance.now() - t0) * 1e6);
   }
 
@@ -180,7 +180,7 @@ export class WasmBackend implements Backend {
     let best = 0;
     for (let r = 0; r < reps; r++) {
       const t0 = performance.now();
-      this.run(parts);
+      this.run(parts, false);
       best = Math.max(best, bytes / ((performance.now() - t0) * 1e6));
     }
     return best;
@@ -261,7 +261,10 @@ export class WasmBackend implements Backend {
           fn = 'gemv.gemv_f32';
           mk = (n0, n1) => [K, xp, W.ptr, yp, n0, n1];
         }
-        this.run(split(N, parts, 4).map(([n0, n1]) => ({ fn, mem: mem.index, args: mk(n0, n1) })));
+        // tasks of <= ~1 MiB of weights, multiples of 8 rows (the kernel's widest pass)
+        const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), 2 ** 20 / (K * (W.stored === 'BF16' ? 2 : 4))) / 8) * 8);
+        const args = mk(0, N);
+        this.runTasks({ fn, mem: mem.index, args, total: N, step, ntasks: Math.ceil(N / step), ia: args.length - 2, ib: args.length - 1 }, parts);
         if (B) mem.k.gemm.add_bias(1, yp, N, this.operandF32(mem, B), 0, N);
         y.set(mem.f32(yp, N), i * N);
       }
@@ -291,17 +294,20 @@ export class WasmBackend implements Backend {
     const budget = Math.min(this.scratchCap, mem.scratchFree) - parts * (gs + 64) - N * 4 - 4096;
     const chunk = Math.max(4, Math.floor(budget / ((K + N) * 4)));
     if (budget < 4 * (K + N) * 4) throw new BackendError(`gemm: scratch budget too small for K=${K}, N=${N}`, 'raise scratchBytes');
-    const ranges = split(N, parts, 8);
+    // column tasks: ~4 per thread, 128..1024 columns (each task repacks its A blocks, so not
+    // too narrow; NC = 1024 is the kernel's column block)
+    const step = Math.min(1024, Math.max(128, Math.ceil(N / (parts * 4) / 8) * 8));
     for (let m0 = 0; m0 < M; m0 += chunk) {
       const m = Math.min(chunk, M - m0);
       mem.resetScratch();
       const bp = B ? this.operandF32(mem, B) : 0;
-      const scratch = ranges.map(() => mem.scratch(gs));
+      const scratch = Array.from({ length: parts }, () => mem.scratch(gs));
       const xp = mem.put(x.subarray(m0 * K, (m0 + m) * K));
       const yp = mem.scratch(m * N * 4);
-      this.run(ranges.map(([n0, n1], t) => ({
-        fn: 'gemm.gemm', mem: mem.index, args: [m, N, K, xp, K, bKind, wPtr, bKind === B_F32_NK || bKind === B_BF16_NK ? K : N, yp, N, n0, n1, scratch[t]],
-      })));
+      this.runTasks({
+        fn: 'gemm.gemm', mem: mem.index, args: [m, N, K, xp, K, bKind, wPtr, bKind === B_F32_NK || bKind === B_BF16_NK ? K : N, yp, N, 0, N, scratch[0]],
+        total: N, step, ntasks: Math.ceil(N / step), ia: 10, ib: 11, perThread: { index: 12, values: scratch },
+      }, parts);
       if (B) mem.k.gemm.add_bias(m, yp, N, bp, 0, N);
       y.set(mem.f32(yp, m * N), m0 * N);
     }
@@ -476,23 +482,25 @@ export class WasmBackend implements Backend {
       const tasks = Math.ceil(Tq / QB) * Nq;
       const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, tasks) : 1;
       const sb = mem.k.ops.attention_blocked_scratch_bytes(Tk);
-      const ranges = split(tasks, parts, 1);
-      const scratch = ranges.map(() => mem.scratch(sb));
-      this.run(ranges.map(([t0, t1], t) => ({
+      const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
+      const step = Math.max(1, Math.ceil(tasks / (parts * 4)));
+      this.runTasks({
         fn: 'ops.attention_blocked', mem: 0,
-        args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, t0, t1, scratch[t]],
-      })));
+        args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, 0, tasks, scratch[0]],
+        total: tasks, step, ntasks: Math.ceil(tasks / step), ia: 15, ib: 16, perThread: { index: 17, values: scratch },
+      }, parts);
     } else {
       // decode: one (query, head) row at a time, keys 4 at a time
       const rows = Tq * Nq;
       const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, rows) : 1;
       const sb = mem.k.ops.attention_scratch_bytes(Tk, Dh);
-      const ranges = split(rows, parts, 1);
-      const scratch = ranges.map(() => mem.scratch(sb));
-      this.run(ranges.map(([r0, r1], t) => ({
+      const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
+      const step = Math.max(1, Math.ceil(rows / (parts * 4)));
+      this.runTasks({
         fn: 'ops.attention', mem: 0,
-        args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, r0, r1, scratch[t]],
-      })));
+        args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, 0, rows, scratch[0]],
+        total: rows, step, ntasks: Math.ceil(rows / step), ia: 15, ib: 16, perThread: { index: 17, values: scratch },
+      }, parts);
     }
     out.set(mem.f32(op, out.length));
     return { shape: [...q.shape], data: out };
@@ -504,10 +512,27 @@ export class WasmBackend implements Backend {
    *  out and the allocation of result arrays; read by bench/kernels.mjs. */
   kernelMs = 0;
 
-  private run(parts: JobPart[]): void {
+  /** Static parts, one per thread (a part whose worker is late is run by the calling thread;
+   *  `steal` false for the probes that need every thread at once). */
+  private run(parts: JobPart[], steal = true): void {
     const t0 = performance.now();
     if (parts.length === 1) this.runLocal(parts[0]);
-    else this.pool.run(parts, (p) => this.runLocal(p));
+    else this.pool.run(parts, (p) => this.runLocal(p), steal);
+    this.kernelMs += performance.now() - t0;
+  }
+
+  /** Range tasks claimed dynamically by up to `threads` threads (pool.ts). With one thread
+   *  (or one task) the calling thread runs the whole range in one call. */
+  private runTasks(job: TaskJob, threads: number): void {
+    const t0 = performance.now();
+    if (threads <= 1 || job.ntasks <= 1) {
+      const args = job.args.slice();
+      args[job.ia] = 0;
+      args[job.ib] = job.total;
+      this.runLocal({ fn: job.fn, mem: job.mem, args });
+    } else {
+      this.pool.runTasks(job, Math.min(threads, this.threads), (p) => this.runLocal(p));
+    }
     this.kernelMs += performance.now() - t0;
   }
 

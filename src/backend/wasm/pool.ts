@@ -8,23 +8,40 @@
 //   ctl[PENDING]  workers still running the current job; the last one notifies the main thread
 //   ctl[ATTACHED] counter the workers bump after instantiating a newly attached memory
 //   ctl[FAILED]   set by a worker whose kernel threw (the message follows by postMessage)
-//   slot w        (SLOT0 + w·SLOT_INTS): fn id, memory index, argc; args as f64 after it
-// A job = one part per thread. The main thread runs part 0 itself, then waits on PENDING
-// with Atomics.wait (allowed on Node's, Deno's and Bun's main thread). Backend methods stay
-// synchronous. Work is always split so each output element is computed by exactly one thread
-// with a fixed order: results do not depend on the thread count.
+//   ctl[NTASKS..IB] a task job (below): task count, next unclaimed task, range step/total,
+//                 and which two arguments receive each task's range [lo, hi)
+//   slot w        (SLOT0 + w·SLOT_INTS): fn id, memory index, argc, state; args as f64 after it
+// Slot states: IDLE (no part for this worker), READY (part posted), RUNNING (the worker took
+// it), STOLEN (the main thread took it). A worker runs its slot only if it wins the
+// READY -> RUNNING compare-exchange, and only then counts in PENDING.
+//
+// Two job forms, both ending when every part / task is done:
+// - parts: one argument list per thread. The main thread runs parts[0], then takes over every
+//   part whose worker has not started yet (READY -> STOLEN) and runs it itself.
+// - tasks: one argument template, `ntasks` ranges [t·step, min(total, (t+1)·step)) written into
+//   two argument positions; every thread (main included) claims tasks with Atomics.add until
+//   none is left. A worker that wakes late finds nothing to do; one that never woke is
+//   marked STOLEN so the main thread does not wait for it.
+// Why: on a shared machine a worker is often descheduled for milliseconds; with a fixed split
+// the whole op waited for it (measured: 2 threads streamed the GEMV at 11 GB/s, 1 thread at
+// 16 GB/s, while another process held one core). Which thread computes a part or task never
+// changes its values: every output element is computed by exactly one kernel call whose
+// arguments do not depend on the thread (per-thread scratch only holds packed copies), with a
+// fixed order — results do not depend on the thread count or on the scheduling.
 //
 // Attaching a memory created after start-up (the weight store grew): the main thread posts
 // the memory to every worker, then runs a YIELD job: workers leave their Atomics loop,
 // return to their event loop, receive the memory, instantiate, bump ATTACHED and re-enter
 // the loop; the main thread blocks on ATTACHED meanwhile (postMessage is delivered to the
-// worker even while the main thread is blocked).
+// worker even while the main thread is blocked). YIELD parts are never stolen.
 
 import { BackendError } from '../../errors.js';
 import type { CompiledKernels, KernelGroup } from './kernels.js';
 
-const GEN = 0, PENDING = 1, ATTACHED = 2, FAILED = 3, SLOT0 = 16, SLOT_INTS = 48, MAX_ARGS = 20;
+const GEN = 0, PENDING = 1, ATTACHED = 2, FAILED = 3, NTASKS = 4, NEXT = 5, STEP = 6, TOTAL = 7, IA = 8, IB = 9;
+const SLOT0 = 16, SLOT_INTS = 48, MAX_ARGS = 20;
 const FN_IDLE = -1, FN_YIELD = -2;
+const S_IDLE = 0, S_READY = 1, S_STOLEN = 3; // S_RUNNING = 2 is written by workerMain (literals there)
 
 /** Kernel functions a worker may run, by id. */
 export const POOL_FNS: readonly (readonly [KernelGroup, string])[] = [
@@ -37,6 +54,27 @@ export type PoolFn = `${KernelGroup}.${string}`;
 
 /** One thread's share of a job: the kernel, which memory's instance, and its arguments. */
 export interface JobPart { fn: PoolFn; mem: number; args: number[] }
+
+/** A job of `ntasks` range tasks claimed dynamically by all threads. Task t runs `fn` with
+ *  `args`, except args[ia] = t·step and args[ib] = min(total, (t+1)·step); when `perThread`
+ *  is given, args[perThread.index] = perThread.values[thread] (per-thread scratch). */
+export interface TaskJob {
+  fn: PoolFn;
+  mem: number;
+  args: number[];
+  ntasks: number;
+  step: number;
+  total: number;
+  ia: number;
+  ib: number;
+  perThread?: { index: number; values: number[] };
+}
+
+/** Task t's range [lo, hi). */
+export function taskRange(job: Pick<TaskJob, 'step' | 'total'>, t: number): [number, number] {
+  const lo = t * job.step;
+  return [lo, Math.min(job.total, lo + job.step)];
+}
 
 /** The worker body. Self-contained (it is serialised with Function.prototype.toString). */
 function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): void }): void {
@@ -55,6 +93,8 @@ function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): voi
       if (g === seen) { Atomics.wait(ctl, 0, seen); continue; }
       seen = g;
       const base = 16 + slot * 48;
+      // READY -> RUNNING, or the main thread already took this part (or there is none)
+      if (Atomics.compareExchange(ctl, base + 3, 1, 2) !== 1) continue;
       const fn = ctl[base];
       if (fn >= 0) {
         const argc = ctl[base + 2];
@@ -62,7 +102,18 @@ function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): voi
         for (let i = 0; i < argc; i++) a.push(args[(base + 4) / 2 + i]);
         const [grp, name] = fns[fn];
         try {
-          inst[ctl[base + 1]][grp][name](...a);
+          const f = inst[ctl[base + 1]][grp][name];
+          const ntasks = ctl[4];
+          if (ntasks > 0) {
+            const step = ctl[6], total = ctl[7], ia = ctl[8], ib = ctl[9];
+            for (let t = Atomics.add(ctl, 5, 1); t < ntasks; t = Atomics.add(ctl, 5, 1)) {
+              a[ia] = t * step;
+              a[ib] = Math.min(total, t * step + step);
+              f(...a);
+            }
+          } else {
+            f(...a);
+          }
         } catch (err) {
           Atomics.store(ctl, 3, 1);
           port.post({ type: 'error', message: String(err) });
@@ -144,30 +195,90 @@ export class WorkerPool {
 
   get size(): number { return this.workers.length; }
 
-  /** Run parts[0] on the calling thread via `runLocal` and parts[1..] on workers; returns
-   *  when all are done. parts.length <= size + 1. */
-  run(parts: JobPart[], runLocal: (p: JobPart) => void): void {
-    if (this.closed) throw new BackendError('wasm backend: used after dispose()');
-    if (parts.length > this.workers.length + 1) throw new BackendError(`pool: ${parts.length} parts for ${this.workers.length + 1} threads`);
+  /** Run parts[0] on the calling thread via `runLocal` and parts[1..] on workers (a part
+   *  whose worker has not started when the calling thread is done is run by the calling
+   *  thread, unless `steal` is false — the peak/bandwidth probes need every thread at once);
+   *  returns when all are done. parts.length <= size + 1. */
+  run(parts: JobPart[], runLocal: (p: JobPart) => void, steal = true): void {
+    this.check(parts.length);
+    Atomics.store(this.ctl, NTASKS, 0);
+    this.post(parts.slice(1));
+    this.finish(() => {
+      if (parts[0]) runLocal(parts[0]);
+    }, steal ? (w) => runLocal(parts[w + 1]) : undefined, parts);
+  }
+
+  /** Run a task job on up to `threads` threads (the calling one included); each task calls
+   *  `runLocal` with its own arguments on the calling thread, or the kernel in a worker. */
+  runTasks(job: TaskJob, threads: number, runLocal: (p: JobPart) => void): void {
+    this.check(threads);
     const ctl = this.ctl;
+    Atomics.store(ctl, NTASKS, job.ntasks);
+    Atomics.store(ctl, NEXT, 0);
+    ctl[STEP] = job.step; ctl[TOTAL] = job.total; ctl[IA] = job.ia; ctl[IB] = job.ib;
+    const argsFor = (thread: number): number[] => {
+      const a = job.args.slice();
+      if (job.perThread) a[job.perThread.index] = job.perThread.values[thread];
+      return a;
+    };
+    const parts = Array.from({ length: threads }, (_, t): JobPart => ({ fn: job.fn, mem: job.mem, args: argsFor(t) }));
+    this.post(parts.slice(1));
+    const mine = parts[0].args;
+    this.finish(() => {
+      for (let t = Atomics.add(ctl, NEXT, 1); t < job.ntasks; t = Atomics.add(ctl, NEXT, 1)) {
+        [mine[job.ia], mine[job.ib]] = taskRange(job, t);
+        runLocal({ fn: job.fn, mem: job.mem, args: mine });
+      }
+    }, () => {}, parts);
+  }
+
+  private check(n: number): void {
+    if (this.closed) throw new BackendError('wasm backend: used after dispose()');
+    if (n > this.workers.length + 1) throw new BackendError(`pool: ${n} parts for ${this.workers.length + 1} threads`);
+  }
+
+  /** Write the workers' parts (worker w gets parts[w], none = IDLE): PENDING first, then each
+   *  slot's arguments, then its state READY, then the generation bump (see the header). */
+  private post(parts: JobPart[]): void {
+    const ctl = this.ctl;
+    Atomics.store(ctl, PENDING, parts.length);
     for (let w = 0; w < this.workers.length; w++) {
       const base = SLOT0 + w * SLOT_INTS;
-      const p = parts[w + 1];
-      if (!p) { ctl[base] = FN_IDLE; continue; }
+      const p = parts[w];
+      if (!p) { ctl[base] = FN_IDLE; Atomics.store(ctl, base + 3, S_IDLE); continue; }
       const id = this.fnIds.get(p.fn);
       if (id === undefined || p.args.length > MAX_ARGS) throw new BackendError(`pool: cannot dispatch ${p.fn}`);
       ctl[base] = id;
       ctl[base + 1] = p.mem;
       ctl[base + 2] = p.args.length;
       for (let i = 0; i < p.args.length; i++) this.args[(base + 4) / 2 + i] = p.args[i];
+      Atomics.store(ctl, base + 3, S_READY);
     }
-    this.start();
+    Atomics.add(ctl, GEN, 1);
+    Atomics.notify(ctl, GEN);
+  }
+
+  /** Run the calling thread's share, take over the parts no worker started (`steal(w)`
+   *  runs worker w's part here; undefined = wait for every worker), wait for the rest. */
+  private finish(mine: () => void, steal: ((w: number) => void) | undefined, parts: JobPart[]): void {
+    const ctl = this.ctl;
     try {
-      if (parts[0]) runLocal(parts[0]);
+      mine();
+      if (steal) {
+        for (let w = 0; w + 1 < parts.length && w < this.workers.length; w++) {
+          const st = SLOT0 + w * SLOT_INTS + 3;
+          if (Atomics.compareExchange(ctl, st, S_READY, S_STOLEN) !== S_READY) continue;
+          try {
+            steal(w);
+          } finally {
+            Atomics.sub(ctl, PENDING, 1);
+          }
+        }
+      }
     } finally {
       this.waitIdle();
     }
-    if (Atomics.exchange(this.ctl, FAILED, 0) !== 0) {
+    if (Atomics.exchange(ctl, FAILED, 0) !== 0) {
       throw new BackendError(`a worker's kernel trapped during ${parts.map((p) => p.fn).join(', ')}`,
         'a kernel read or wrote outside its memory: report this with the op and shapes');
     }
@@ -178,8 +289,7 @@ export class WorkerPool {
     if (this.closed || this.workers.length === 0) return;
     const before = Atomics.load(this.ctl, ATTACHED);
     for (const w of this.workers) w.post({ type: 'attach', memory });
-    for (let w = 0; w < this.workers.length; w++) this.ctl[SLOT0 + w * SLOT_INTS] = FN_YIELD;
-    this.start();
+    this.postYield();
     this.waitIdle();
     const want = before + this.workers.length;
     for (let a; (a = Atomics.load(this.ctl, ATTACHED)) < want;) {
@@ -196,18 +306,25 @@ export class WorkerPool {
     if (this.closed) return;
     this.closed = true;
     if (this.workers.length) {
-      for (let w = 0; w < this.workers.length; w++) this.ctl[SLOT0 + w * SLOT_INTS] = FN_YIELD;
-      this.start();
+      this.postYield();
       const deadline = Date.now() + 5000;
       for (let p; (p = Atomics.load(this.ctl, PENDING)) !== 0 && Date.now() < deadline;) Atomics.wait(this.ctl, PENDING, p, 50);
     }
     for (const w of this.workers) w.terminate();
   }
 
-  private start(): void {
-    Atomics.store(this.ctl, PENDING, this.workers.length);
-    Atomics.add(this.ctl, GEN, 1);
-    Atomics.notify(this.ctl, GEN);
+  /** Every worker leaves its Atomics loop (never stolen: finish() is not used). */
+  private postYield(): void {
+    const ctl = this.ctl;
+    Atomics.store(ctl, NTASKS, 0);
+    Atomics.store(ctl, PENDING, this.workers.length);
+    for (let w = 0; w < this.workers.length; w++) {
+      ctl[SLOT0 + w * SLOT_INTS] = FN_YIELD;
+      ctl[SLOT0 + w * SLOT_INTS + 2] = 0;
+      Atomics.store(ctl, SLOT0 + w * SLOT_INTS + 3, S_READY);
+    }
+    Atomics.add(ctl, GEN, 1);
+    Atomics.notify(ctl, GEN);
   }
 
   private waitIdle(): void {
