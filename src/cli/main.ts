@@ -3,6 +3,8 @@
 // (src/cli/<name>.ts) exporting `main(argv: string[]): Promise<number>` (the exit code).
 // Library code throws typed errors; this is the only place that turns them into exit codes.
 
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { OvisError } from '../errors.js';
 
 const COMMANDS: Record<string, string> = {
@@ -46,7 +48,15 @@ export async function cli(argv: string[]): Promise<number> {
   }
 }
 
-const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!);
-if (isMain) {
+/** True when this file is the program (also through npm's bin symlink), false when imported. */
+function isMain(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
   cli(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }
