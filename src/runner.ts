@@ -255,8 +255,9 @@ export class OvisRunner {
     const tail = decoder.flush();
     if (tail) yield { type: 'text', text: tail, id: -1 };
     const g = generation!;
-    say(`prefill ${(g.prefillMs / 1000).toFixed(2)} s, ${g.ids.length} token(s) at ${g.tokensPerSecond.toFixed(2)} tokens/s (${g.stopReason})`);
     yield { type: 'done', generation: g };
+    // after the consumer has handled 'done' (e.g. ended its output line)
+    say(`prefill ${(g.prefillMs / 1000).toFixed(2)} s, ${g.ids.length} token(s) at ${g.tokensPerSecond.toFixed(2)} tokens/s (${g.stopReason})`);
   }
 
   /**

@@ -49,8 +49,8 @@ export async function main(argv: string[]): Promise<number> {
     for await (const ev of runner.streamQuery({ prompt: v.prompt, images })) {
       if (ev.type === 'start') say(`prompt: ${ev.promptTokens} tokens`);
       else if (ev.type === 'text') process.stdout.write(ev.text);
+      else if (ev.type === 'done') process.stdout.write('\n');
     }
-    process.stdout.write('\n');
   } finally {
     runner.dispose();
   }
