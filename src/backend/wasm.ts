@@ -262,7 +262,7 @@ export class WasmBackend implements Backend {
           mk = (n0, n1) => [K, xp, W.ptr, yp, n0, n1];
         }
         // tasks of <= ~1 MiB of weights, multiples of 8 rows (the kernel's widest pass)
-        const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), 2 ** 20 / (K * (W.stored === 'BF16' ? 2 : 4))) / 8) * 8);
+        const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), 4 * 2 ** 20 / (K * (W.stored === 'BF16' ? 2 : 4))) / 8) * 8);
         const args = mk(0, N);
         this.runTasks({ fn, mem: mem.index, args, total: N, step, ntasks: Math.ceil(N / step), ia: args.length - 2, ib: args.length - 1 }, parts);
         if (B) mem.k.gemm.add_bias(1, yp, N, this.operandF32(mem, B), 0, N);

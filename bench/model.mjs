@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// Whole-model timings on a (synthetic) full-size checkpoint (imports dist/: run
+// `npm run bench:model` or `npx tsc -p tsconfig.build.json` first).
+//
+//   node bench/model.mjs [--model /tmp/synth3b] [--backend wasm|ts] [--threads 2]
+//                        [--parts decode,crop,prefill] [--prefill 200] [--decode 8] [--ops] [--json FILE]
+//                        [--dist DIR]   (DIR = another build's dist/, for A/B runs)
+//
+// Loads only what the asked parts need (crop: SigLIP + visual head + VTE; decode/prefill: the
+// LLM) once, then times:
+//   decode   tokens/s over --decode greedy steps after a 16-token prefill (T = 1 forwards);
+//   crop     one 384x384 crop through SigLIP, the visual head and the VTE (encodeImages);
+//   prefill  one forward over --prefill tokens (last-row logits only).
+// --ops adds a per-Backend-method breakdown (wall ms, and for wasm the part spent inside
+// kernel jobs: the rest is copying activations in/out and allocating results).
+// Wall-clock times on a shared machine are noisy: compare runs made in the same conditions.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const args = process.argv.slice(2);
+const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
+// --dist DIR: benchmark another build (e.g. a copy of the previous version) for same-run A/B
+const dist = opt('--dist', undefined);
+const from = (m) => import(dist ? pathToFileURL(resolve(dist, m)).href : new URL(`../dist/${m}`, import.meta.url).href);
+const { Checkpoint } = await from('io/checkpoint.js');
+const { loadLlm } = await from('model/ovis.js');
+const { loadVision, encodeImages } = await from('model/vision.js');
+const { createBackend } = await from('backend/index.js');
+const modelDir = opt('--model', '/tmp/synth3b');
+const backendName = opt('--backend', 'wasm');
+const threads = Number(opt('--threads', '2'));
+const parts = opt('--parts', 'decode,crop,prefill').split(',');
+const prefillT = Number(opt('--prefill', '200'));
+const decodeN = Number(opt('--decode', '8'));
+const jsonOut = opt('--json', undefined);
+const showOps = args.includes('--ops');
+const log = (s) => process.stderr.write(s + '\n');
+
+const be = await createBackend(backendName, { threads });
+const ckpt = await Checkpoint.open(modelDir);
+const rows = [];
+const sec = (ms) => (ms / 1000).toFixed(2);
+
+// Per-method timing: wrap every Backend method (wall ms and, for wasm, kernel-job ms).
+const opStats = new Map();
+if (showOps) {
+  for (const m of ['linear', 'matmul', 'embedding', 'layerNorm', 'rmsNorm', 'geluTanh', 'gatedAct', 'add', 'scale',
+    'softmax', 'softcap', 'ropeInPlace', 'attention', ...(be.attentionCached ? ['attentionCached', 'cacheAppend'] : [])]) {
+    const f = be[m]?.bind(be);
+    if (!f) continue;
+    be[m] = (...a) => {
+      const k0 = be.kernelMs ?? 0, t0 = performance.now();
+      const r = f(...a);
+      // linear/matmul are also split by weight shape ([out, in] / [K, N]) and rows
+      const key = (m === 'linear' || m === 'matmul') ? `${m} ${a[0].data.length / a[1].shape[m === 'linear' ? 1 : 0]}x[${a[1].shape}]` : m;
+      const s = opStats.get(key) ?? { calls: 0, ms: 0, kernelMs: 0 };
+      s.calls++; s.ms += performance.now() - t0; s.kernelMs += (be.kernelMs ?? 0) - k0;
+      opStats.set(key, s);
+      return r;
+    };
+  }
+}
+const flushOps = (what) => {
+  if (!showOps) return;
+  const list = [...opStats.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  log(`  ops during ${what}:`);
+  for (const [m, s] of list) log(`    ${m.padEnd(30)} ${String(s.calls).padStart(6)} calls ${s.ms.toFixed(0).padStart(8)} ms  kernel ${s.kernelMs.toFixed(0).padStart(8)} ms`);
+  opStats.clear();
+};
+
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32; };
+}
+const r = rng(1);
+
+if (parts.includes('crop')) {
+  let t0 = performance.now();
+  const vision = await loadVision(ckpt.config, ckpt, be);
+  log(`vision loaded in ${sec(performance.now() - t0)} s`);
+  const S = ckpt.config.visual_tokenizer_config.backbone_config.image_size;
+  const px = new Float32Array(3 * S * S).map(() => r() * 2 - 1); // [1, 3, S, S] in [-1, 1)
+  t0 = performance.now();
+  const e = encodeImages(be, vision, { shape: [1, 3, S, S], data: px });
+  const ms = performance.now() - t0;
+  if (!Number.isFinite(e.data[0])) throw new Error('crop: non-finite output');
+  rows.push(['crop (1 x 384x384)', `${sec(ms)} s`]);
+  log(`crop: ${sec(ms)} s`);
+  flushOps('crop');
+}
+
+if (parts.includes('decode') || parts.includes('prefill')) {
+  let t0 = performance.now();
+  const llm = await loadLlm(ckpt.config.llm_config, ckpt, be);
+  log(`LLM loaded in ${sec(performance.now() - t0)} s`);
+  const V = llm.vocabSize;
+  const ids = (n) => Int32Array.from({ length: n }, () => Math.floor(r() * 1000) + 1000);
+  if (parts.includes('decode')) {
+    const cache = llm.newCache(64 + decodeN);
+    let out = llm.forward(llm.embedTokens(ids(16)), cache);
+    const argmax = (l) => { let b = 0; for (let i = 1; i < V; i++) if (l.data[i] > l.data[b]) b = i; return b; };
+    opStats.clear();
+    // first step outside the timing (first-touch of per-step buffers)
+    out = llm.forward(llm.embedTokens(Int32Array.of(argmax(out.logits))), cache);
+    opStats.clear();
+    t0 = performance.now();
+    for (let i = 0; i < decodeN; i++) out = llm.forward(llm.embedTokens(Int32Array.of(argmax(out.logits))), cache);
+    const ms = performance.now() - t0;
+    rows.push([`decode (${decodeN} tokens)`, `${(decodeN / (ms / 1000)).toFixed(2)} tok/s`]);
+    log(`decode: ${(decodeN / (ms / 1000)).toFixed(2)} tok/s (${(ms / decodeN).toFixed(0)} ms/token)`);
+    flushOps('decode');
+  }
+  if (parts.includes('prefill')) {
+    const cache = llm.newCache(prefillT + 8);
+    const x = llm.embedTokens(ids(prefillT));
+    t0 = performance.now();
+    llm.forward(x, cache);
+    const ms = performance.now() - t0;
+    rows.push([`prefill (${prefillT} tokens)`, `${sec(ms)} s`]);
+    log(`prefill: ${sec(ms)} s`);
+    flushOps('prefill');
+  }
+}
+
+const mem = process.memoryUsage();
+rows.push(['rss now', `${(mem.rss / 1e9).toFixed(2)} GB`]);
+console.log(`\nbackend ${backendName}, threads ${threads}, model ${modelDir}${dist ? `, dist ${dist}` : ''}`);
+for (const [k, v] of rows) console.log(`  ${k.padEnd(24)} ${v}`);
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ backend: backendName, threads, rows }, null, 2));
+be.dispose();
