@@ -1,15 +1,8 @@
 // Random strings for differential fuzzing (a JS generator, independent of the Python corpus).
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng as mulberry32 } from '../ops/helpers.js';
+
+export { mulberry32 };
 
 const BLOCKS: Array<[number, number]> = [
   [0x20, 0x7e], [0x20, 0x7e], [0x20, 0x7e], [0xa0, 0x2af], [0x300, 0x36f], [0x370, 0x52f], [0x590, 0x6ff],
