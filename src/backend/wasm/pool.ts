@@ -145,7 +145,10 @@ interface AnyWorker { post(m: unknown): void; onMessage(f: (m: any) => void): vo
 
 async function spawn(code: string): Promise<AnyWorker> {
   const G = globalThis as any;
-  if (typeof G.Worker === 'function') {
+  // Node first: libraries may install a global `Worker` polyfill in Node (onnxruntime-web does)
+  // whose Blob URLs node:worker_threads cannot load. Deno and Bun also expose process.versions.node.
+  const isNode = typeof G.process?.versions?.node === 'string' && !G.Deno && !G.Bun;
+  if (!isNode && typeof G.Worker === 'function') {
     // Deno, Bun, browsers: a module Web Worker from a Blob URL.
     const src = `(${code})({ on: (f) => { self.onmessage = (e) => f(e.data); }, post: (m) => self.postMessage(m) });`;
     const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
