@@ -1,7 +1,7 @@
 // Options shared by the model commands (run, trace, parity) and their parsing.
 
 import type { ParseArgsConfig } from 'node:util';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import type { BackendName } from '../backend/index.js';
@@ -74,4 +74,3 @@ export function progress(quiet: boolean | undefined): (msg: string) => void {
   return (msg) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`);
 }
 
-export { join };
