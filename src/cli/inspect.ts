@@ -3,6 +3,7 @@
 // safetensors headers only (never weights), so it is fast on a 20 GB checkpoint.
 // Exit code: 0 = the model can run from these files, 1 = it cannot (problems listed).
 
+import { usageErrors } from './common.js';
 import { parseArgs } from 'node:util';
 import { Checkpoint } from '../io/checkpoint.js';
 import { UsageError } from '../errors.js';
@@ -31,12 +32,7 @@ function fmtBytes(n: number): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (e) {
-    throw new UsageError((e as Error).message, 'see `ovis inspect --help`');
-  }
+  const parsed = usageErrors('inspect', () => parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
   if (parsed.values.help) {
     process.stdout.write(HELP + '\n');
     return 0;

@@ -4,6 +4,7 @@
 // with the placeholders and crop boxes in the metadata. `--png DIR` writes every crop as a
 // viewable PNG (denormalised: x * 0.5 + 0.5, x255) so a person can see what the model sees.
 
+import { usageErrors } from './common.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,19 +42,14 @@ function intOpt(name: string, v: string | undefined, dflt: number): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = usageErrors('preprocess', () => parseArgs({
       args: argv,
       options: {
         image: { type: 'string', multiple: true }, out: { type: 'string' }, 'max-partition': { type: 'string' },
         'covering-threshold': { type: 'string' }, png: { type: 'string' }, explain: { type: 'boolean' },
         exif: { type: 'boolean' }, 'max-pixels': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message, 'see `ovis preprocess --help`');
-  }
+    }));
   const o = parsed.values;
   if (o.help) { process.stdout.write(HELP + '\n'); return 0; }
   const images = o.image ?? [];

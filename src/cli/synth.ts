@@ -2,6 +2,7 @@
 // Ovis1.6 checkpoint with seeded random weights and the real shapes (src/io/synth.ts), sharded
 // like the release (~5 GB shards + model.safetensors.index.json). Streams with bounded memory.
 
+import { usageErrors } from './common.js';
 import { parseArgs } from 'node:util';
 import { readdir, statfs } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
@@ -39,19 +40,14 @@ function parseSize(s: string): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = usageErrors('synth', () => parseArgs({
       args: argv,
       options: {
         preset: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string', default: 'bf16' },
         seed: { type: 'string', default: '0' }, 'shard-size': { type: 'string' }, force: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message, 'see `ovis synth --help`');
-  }
+    }));
   const o = parsed.values;
   if (o.help) {
     process.stdout.write(help() + '\n');
