@@ -76,6 +76,7 @@ function cases(be, r) {
   };
   gemv('v1', 3072, 8192);
   gemv('v2', 3072, quick ? 32064 : 128256);
+  if (!quick) gemv('v3', 8192, 3072); // down_proj: K > GEMV_ONE_ROW_MAX_K, the 8-row schedule
   const sm = t([196, 65531], randF32(r, 196 * 65531));
   out.push({ kernel: 'softmax', shape: '196x65531', unit: 'GB/s', work: 196 * 65531 * 8, run: () => be.softmax(sm), reps: 5 });
   const ln = t([729, 1152], randF32(r, 729 * 1152));

@@ -1,18 +1,27 @@
 // GEMV for decode: y[n] = Σ_k x[k] · W[n, k] with an nn.Linear weight W (N, K), one x row.
-// Memory-bound: each weight is read once, so the kernels stream 4 weight rows at a time and
-// reuse every x load 4 times. bf16 weights stay bf16 in memory and are widened in registers.
+// Memory-bound: each weight is read once. bf16 weights stay bf16 in memory and are widened
+// in registers.
 //
 // bf16 widening without shuffles: a v128 of 8 bf16 is, as i32x4, lane l = (w[2l+1] << 16) |
 // w[2l]. `i32x4.shl(v, 16)` yields the even elements as f32, `v128.and(v, 0xffff0000)` the
 // odd ones — two ALU ops per 8 weights. x is therefore prepared once per call in
 // "deinterleaved" order (deinterleave8): per block of 8, [x0 x2 x4 x6 | x1 x3 x5 x7].
 //
-// Numerics: per output row ONE v128 accumulator (two would be faster on paper but V8 then
-// spills one of the 8 to the stack, halving throughput): per block of 8, lane l adds
-// x[k+2l]·w then x[k+2l+1]·w (mul then add, not fused); result = (s0 + s2) + (s1 + s3), then
-// the K mod 8 tail in order. Error bound: |Δ| <= (K/4 + 3)·u·Σ|x_k·w_k| (u = 2^-24). The order is fixed per output
-// element, so the result does not depend on the thread split of N. Twin: a scalar loop
-// with the same order in test/kernels/gemv.test.ts (bit-exact) and the f64 bound.
+// Two schedules, chosen by K (measured, bench/kernels.mjs; AMD EPYC, V8):
+// - K <= GEMV_ONE_ROW_MAX_K (x fits half of L1): ONE row at a time, six v128 accumulators
+//   over 96-byte steps. The weights are then read as a single sequential stream; reading
+//   8 rows at once (8 streams 6 KiB apart, K = 3072) ran at 24 GB/s of pure reads against
+//   34 GB/s for one stream, and the 8-row GEMV at 20 against 30 for this one.
+// - larger K: 8 rows per pass, one accumulator each, reusing every x load 8 times (one row
+//   at a time fell to 14 GB/s at K = 8192, where x no longer stays in L1).
+//
+// Numerics: per block of 8, lane l adds x[k+2l]·w then x[k+2l+1]·w (mul then add, not
+// fused). One-row schedule: 8-block b goes to accumulator b mod 6, the accumulators are
+// combined lane-wise as ((a0 + a1) + (a2 + a3)) + (a4 + a5); 8-row schedule: one
+// accumulator. Then the lanes: (s0 + s2) + (s1 + s3), then the K mod 8 tail in order.
+// Error bound: |Δ| <= (K/4 + 6)·u·Σ|x_k·w_k| (u = 2^-24). The order is fixed per output
+// element and per K, so the result does not depend on the thread split of N. Twin: a scalar
+// loop with the same order in test/kernels/kernels.test.ts (bit-exact) and the f64 bound.
 
 import { madd } from './madd';
 
@@ -41,8 +50,53 @@ function finishRow(a: v128, K8: i32, K: i32, x: usize, w: usize, rowB: usize, y:
   store<f32>(y + <usize>n * 4, s);
 }
 
+/** Largest K for the one-row schedule: deinterleaved x (4·K bytes) takes <= half of L1. */
+export const GEMV_ONE_ROW_MAX_K: i32 = 4096;
+
+// @ts-ignore: decorator
+@inline function bf16Block(v: v128, xp: usize, off: usize, a: v128, hiMask: v128): v128 {
+  return madd(v128.and(v, hiMask), v128.load(xp + off, 16), madd(i32x4.shl(v, 16), v128.load(xp + off), a));
+}
+
+/** One-row schedule (K <= GEMV_ONE_ROW_MAX_K): see the header. */
+function gemv_bf16_rows1(K: i32, x: usize, xd: usize, w: usize, y: usize, n0: i32, n1: i32): void {
+  const K8 = K & ~7;
+  const K48 = <usize>(K8 / 48) * 96; // bytes of weights in whole 6-block steps
+  const rowB = <usize>K * 2;
+  const hiMask = i32x4.splat(0xffff0000);
+  for (let n = n0; n < n1; n++) {
+    let p = w + <usize>n * rowB;
+    const end = p + K48;
+    let xp = xd;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0), a4 = f32x4.splat(0), a5 = f32x4.splat(0);
+    while (p < end) {
+      a0 = bf16Block(v128.load(p), xp, 0, a0, hiMask);
+      a1 = bf16Block(v128.load(p, 16), xp, 32, a1, hiMask);
+      a2 = bf16Block(v128.load(p, 32), xp, 64, a2, hiMask);
+      a3 = bf16Block(v128.load(p, 48), xp, 96, a3, hiMask);
+      a4 = bf16Block(v128.load(p, 64), xp, 128, a4, hiMask);
+      a5 = bf16Block(v128.load(p, 80), xp, 160, a5, hiMask);
+      p += 96;
+      xp += 192;
+    }
+    // the last K8/8 mod 6 blocks go to accumulators 0, 1, ... (block b -> b mod 6)
+    const rest = (K8 - (K8 / 48) * 48) >> 3;
+    if (rest > 0) a0 = bf16Block(v128.load(p), xp, 0, a0, hiMask);
+    if (rest > 1) a1 = bf16Block(v128.load(p, 16), xp, 32, a1, hiMask);
+    if (rest > 2) a2 = bf16Block(v128.load(p, 32), xp, 64, a2, hiMask);
+    if (rest > 3) a3 = bf16Block(v128.load(p, 48), xp, 96, a3, hiMask);
+    if (rest > 4) a4 = bf16Block(v128.load(p, 64), xp, 128, a4, hiMask);
+    finishRow(f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(a4, a5)), K8, K, x, w, rowB, y, n);
+  }
+}
+
 /** y[n] for n in [n0, n1): bf16 W (N, K) at w, x [K] f32 at x (tail), xd deinterleaved. */
 export function gemv_bf16(K: i32, x: usize, xd: usize, w: usize, y: usize, n0: i32, n1: i32): void {
+  if (K <= GEMV_ONE_ROW_MAX_K) {
+    gemv_bf16_rows1(K, x, xd, w, y, n0, n1);
+    return;
+  }
   const K8 = K & ~7;
   const rowB = <usize>K * 2;
   const hiMask = i32x4.splat(0xffff0000);

@@ -40,15 +40,22 @@ function gemmTwin(a: Float32Array, M: number, K: number, b: (k: number, n: numbe
   return y;
 }
 
-/** GEMV twin in kernels/gemv.ts's order: one 4-lane accumulator per row; per block of 8,
- *  lane l adds x[k+2l]·w then x[k+2l+1]·w (bf16: even/odd split) or x[k+l]·w then x[k+4+l]·w
- *  (f32); then (s0 + s2) + (s1 + s3) and the K mod 8 tail in order. */
+/** kernels/gemv.ts GEMV_ONE_ROW_MAX_K: bf16 rows with K up to this use six accumulators. */
+const GEMV_ONE_ROW_MAX_K = 4096;
+
+/** GEMV twin in kernels/gemv.ts's order: 4-lane accumulators per row (bf16 with K <=
+ *  GEMV_ONE_ROW_MAX_K: six, 8-block b going to accumulator b mod 6, combined lane-wise as
+ *  ((a0 + a1) + (a2 + a3)) + (a4 + a5); otherwise one); per block of 8, lane l adds
+ *  x[k+2l]·w then x[k+2l+1]·w (bf16: even/odd split) or x[k+l]·w then x[k+4+l]·w (f32);
+ *  then (s0 + s2) + (s1 + s3) and the K mod 8 tail in order. */
 function gemvTwin(x: Float32Array, w: (n: number, k: number) => number, N: number, K: number, bf16: boolean): Float32Array {
   const y = new Float32Array(N);
   const K8 = K & ~7;
+  const nAcc = bf16 && K <= GEMV_ONE_ROW_MAX_K ? 6 : 1;
   for (let n = 0; n < N; n++) {
-    const a = [0, 0, 0, 0];
+    const acc = Array.from({ length: nAcc }, () => [0, 0, 0, 0]);
     for (let k = 0; k < K8; k += 8) {
+      const a = acc[(k / 8) % nAcc];
       for (let l = 0; l < 4; l++) {
         const k1 = bf16 ? k + 2 * l : k + l;
         a[l] = f(a[l] + f(x[k1] * w(n, k1)));
@@ -57,6 +64,11 @@ function gemvTwin(x: Float32Array, w: (n: number, k: number) => number, N: numbe
         const k2 = bf16 ? k + 2 * l + 1 : k + 4 + l;
         a[l] = f(a[l] + f(x[k2] * w(n, k2)));
       }
+    }
+    let a = acc[0];
+    if (nAcc === 6) {
+      const sum = (p: number[], q: number[]) => p.map((v, l) => f(v + q[l]));
+      a = sum(sum(sum(acc[0], acc[1]), sum(acc[2], acc[3])), sum(acc[4], acc[5]));
     }
     let r = f(f(a[0] + a[2]) + f(a[1] + a[3]));
     for (let k = K8; k < K; k++) r = f(r + f(x[k] * w(n, k)));
@@ -155,8 +167,8 @@ describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
 
   it('GEMV (decode rows M <= 3): bf16 and f32 weights, K around 8 and model sizes', () => {
     const r = rng(13);
-    for (const K of [0, 1, 3, 7, 8, 9, 15, 16, 17, 72, 1152, 3072]) {
-      for (const N of [1, 3, 4, 5, 8, 9, 13, 17, 129]) {
+    for (const K of [0, 1, 3, 7, 8, 9, 15, 16, 17, 40, 48, 56, 72, 95, 96, 1152, 3072, 4095, 4096, 4097, 4104, 8192]) {
+      for (const N of K > 4096 ? [1, 9, 17, 33] : [1, 3, 4, 5, 8, 9, 13, 17, 129]) {
         const x = randF32(r, 2 * K), wf = randF32(r, N * K);
         const wb = narrowToBf16(wf), wv = bf16Values(wb);
         const yb = be.linear(t([2, K], x), be.loadWeight('g', 'BF16', [N, K], wb)).data;
