@@ -4,7 +4,15 @@
 // @huggingface/transformers; it is no dependency of ovis-ts. The ONNX model (one MatMul node) is
 // encoded here by hand (protobuf wire format), so no model file is needed.
 
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createBackend } from '../dist/backend/index.js';
+
+// onnxruntime-web initialises its wasm runtime once per process with the numThreads of the
+// first session (later changes are ignored), so every thread count runs in its own process:
+// `--threads N` runs one (printing a JSON row), no argument runs 1 and 2 and prints the table.
+const argv = process.argv.slice(2);
+const only = argv.includes('--threads') ? Number(argv[argv.indexOf('--threads') + 1]) : undefined;
 
 let ort;
 try {
@@ -44,7 +52,14 @@ async function timeIt(f, reps = 7) {
 }
 
 const rows = [];
-for (const threads of [1, 2]) {
+for (const threads of only ? [only] : [1, 2]) {
+  if (!only) {
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--threads', String(threads)], { encoding: 'utf8' });
+    const line = child.stdout.split('\n').find((l) => l.startsWith('{'));
+    if (child.status !== 0 || !line) throw new Error(`bench:ort child (${threads} threads) failed:\n${child.stderr}`);
+    rows.push(JSON.parse(line));
+    continue;
+  }
   ort.env.wasm.numThreads = threads;
   const sess = await ort.InferenceSession.create(matmulModel(M, K, N), { executionProviders: ['wasm'] });
   const feeds = { A: new ort.Tensor('float32', a, [M, K]), B: new ort.Tensor('float32', b, [K, N]) };
@@ -57,7 +72,8 @@ for (const threads of [1, 2]) {
   const x = { shape: [M, K], data: a };
   const oursMs = await timeIt(() => be.linear(x, w));
   be.dispose();
-  rows.push({ threads, ortMs, oursMs });
+  console.log(JSON.stringify({ threads, ortMs, oursMs }));
+  process.exit(0);
 }
 console.log(`f32 MatMul ${M}x${K}x${N} (${(flops / 1e9).toFixed(2)} GFLOP), median of 7, same run`);
 console.log('threads | onnxruntime-web wasm | ovis-ts wasm (linear op) | ratio');
