@@ -4,7 +4,7 @@
 //
 //   node bench/model.mjs [--model /tmp/synth3b] [--backend wasm|ts] [--threads 2]
 //                        [--parts decode,crop,prefill] [--prefill 200] [--decode 8] [--ops] [--json FILE]
-//                        [--dist DIR]   (DIR = another build's dist/, for A/B runs)
+//                        [--kernels simd|relaxed] [--dist DIR]   (DIR = another build's dist/, for A/B runs)
 //
 // Loads only what the asked parts need (crop: SigLIP + visual head + VTE; decode/prefill: the
 // LLM) once, then times:
@@ -34,6 +34,8 @@ const { createBackend } = await from('backend/index.js');
 const modelDir = opt('--model', '/tmp/synth3b');
 const backendName = opt('--backend', 'wasm');
 const threads = Number(opt('--threads', '2'));
+// --kernels relaxed: the relaxed-SIMD build (Node needs --experimental-wasm-relaxed-simd)
+const kernels = opt('--kernels', undefined);
 const parts = opt('--parts', 'decode,crop,prefill').split(',');
 const prefillT = Number(opt('--prefill', '200'));
 const decodeN = Number(opt('--decode', '8'));
@@ -41,7 +43,7 @@ const jsonOut = opt('--json', undefined);
 const showOps = args.includes('--ops');
 const log = (s) => process.stderr.write(s + '\n');
 
-const be = await createBackend(backendName, { threads });
+const be = await createBackend(backendName, { threads, kernels });
 const ckpt = await Checkpoint.open(modelDir);
 const rows = [];
 const sec = (ms) => (ms / 1000).toFixed(2);
@@ -135,7 +137,8 @@ if (parts.includes('decode') || parts.includes('prefill')) {
 
 const mem = process.memoryUsage();
 rows.push(['rss now', `${(mem.rss / 1e9).toFixed(2)} GB`]);
-console.log(`\nbackend ${backendName}, threads ${threads}, model ${modelDir}${dist ? `, dist ${dist}` : ''}`);
+console.log(`\nbackend ${backendName}${kernels ? ` (${kernels})` : ''}, threads ${threads}, model ${modelDir}${dist ? `, dist ${dist}` : ''}`);
 for (const [k, v] of rows) console.log(`  ${k.padEnd(24)} ${v}`);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ backend: backendName, threads, rows }, null, 2));
 be.dispose();
+await ckpt.close();

@@ -41,6 +41,8 @@ export interface RunnerOptions {
   /** 'wasm' (SIMD kernels) or 'ts' (the readable operators). */
   backend?: BackendName;
   threads?: number;
+  /** wasm kernel build: 'simd' (default) or 'relaxed' (FMA where the engine allows; docs/kernels.md). */
+  kernels?: 'simd' | 'relaxed';
   /** tokenizer.json (or a directory holding one); default: the checkpoint's own. */
   tokenizer?: string;
   /** Progress messages (weights loading, crops encoded, prefill, tokens/s). */
@@ -133,7 +135,7 @@ export class OvisRunner {
     say(`tokenizer: ${tokPath}`);
     const tokenizer = await Tokenizer.fromFile(tokPath);
     const formatter = createFormatter(ckpt.config.conversation_formatter_class, tokenizer);
-    const backend = await createBackend(opts.backend ?? 'wasm', { threads: opts.threads });
+    const backend = await createBackend(opts.backend ?? 'wasm', { threads: opts.threads, kernels: opts.kernels });
     say(`backend: ${backend.name}`);
     try {
       const model = await OvisModel.load(ckpt, backend, { onProgress: say });

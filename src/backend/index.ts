@@ -8,6 +8,9 @@ export type BackendName = 'ts' | 'wasm';
 export interface BackendOptions {
   /** Worker threads for the wasm backend (default: available cores). Ignored by `ts`. */
   threads?: number;
+  /** wasm kernel build: 'simd' (default, the parity build) or 'relaxed' (relaxed-SIMD madd,
+   *  may fuse to FMA; throws where the engine does not validate it). Ignored by `ts`. */
+  kernels?: 'simd' | 'relaxed';
 }
 
 export async function createBackend(name: BackendName = 'ts', opts: BackendOptions = {}): Promise<Backend> {

@@ -20,6 +20,7 @@ export const MODEL_OPTIONS = {
   'max-new-tokens': { type: 'string' },
   backend: { type: 'string' },
   threads: { type: 'string' },
+  kernels: { type: 'string' },
   tokenizer: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -32,6 +33,8 @@ export const MODEL_HELP = `  --model DIR            Ovis1.6 HF checkpoint direct
   --max-new-tokens K     tokens to generate
   --backend ts|wasm      readable TypeScript operators or WASM SIMD kernels (default wasm)
   --threads N            worker threads for the wasm backend (default: available cores)
+  --kernels simd|relaxed wasm kernel build: SIMD128 mul+add (default, the parity build) or
+                         relaxed-SIMD FMA (Deno, Bun, node --experimental-wasm-relaxed-simd)
   --tokenizer PATH       tokenizer.json (default: the checkpoint's)
   -q, --quiet            no progress on stderr
   -h, --help             this help`;
@@ -64,6 +67,14 @@ export function floatOption(name: string, v: string | undefined, min: number, ma
 export function backendOption(v: string | undefined): BackendName {
   if (v === undefined) return 'wasm';
   if (v !== 'ts' && v !== 'wasm') throw new UsageError(`--backend must be 'ts' or 'wasm', got '${v}'`);
+  return v;
+}
+
+/** --kernels: only meaningful with the wasm backend. */
+export function kernelsOption(v: string | undefined, backend: BackendName): 'simd' | 'relaxed' | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'simd' && v !== 'relaxed') throw new UsageError(`--kernels must be 'simd' or 'relaxed', got '${v}'`);
+  if (backend !== 'wasm') throw new UsageError(`--kernels ${v} applies to the wasm backend, not '${backend}'`);
   return v;
 }
 

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { OvisRunner } from '../runner.js';
 import { loadReference, runParity } from '../trace/parity.js';
 import { UsageError } from '../errors.js';
-import { backendOption, intOption, progress, usageErrors } from './common.js';
+import { backendOption, kernelsOption, intOption, progress, usageErrors } from './common.js';
 
 const HELP = `usage: ovis parity --model DIR --reference DUMP.safetensors [--isolated] [--json FILE] [options]
 
@@ -21,12 +21,12 @@ compare every stage with the tolerance table (src/trace/tolerances.ts, docs/nume
                        jpeg-js and Pillow's libjpeg-turbo decode differently (docs/image.md)
   --mode f32|bf16      which tolerance table (default: the dump's)
   --json FILE          also write the results as JSON
-  --backend ts|wasm  --threads N  --tokenizer PATH  -q, --quiet`;
+  --backend ts|wasm  --threads N  --kernels simd|relaxed  --tokenizer PATH  -q, --quiet`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values: v } = usageErrors('parity', () => parseArgs({ args: argv, strict: true, options: {
     model: { type: 'string' }, reference: { type: 'string' }, isolated: { type: 'boolean' }, 'from-reference': { type: 'string', multiple: true }, json: { type: 'string' },
-    mode: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, tokenizer: { type: 'string' },
+    mode: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, kernels: { type: 'string' }, tokenizer: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
   } }));
   if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
@@ -36,7 +36,8 @@ export async function main(argv: string[]): Promise<number> {
   const say = progress(v.quiet);
   const ref = await loadReference(v.reference);
   const runner = await OvisRunner.load(v.model, {
-    backend: backendOption(v.backend), threads: intOption('threads', v.threads, undefined, 1, 256), tokenizer: v.tokenizer, onProgress: say,
+    backend: backendOption(v.backend), threads: intOption('threads', v.threads, undefined, 1, 256),
+    kernels: kernelsOption(v.kernels, backendOption(v.backend)), tokenizer: v.tokenizer, onProgress: say,
   });
   try {
     const r = await runParity(runner, ref, { isolated: v.isolated, fromReference: v['from-reference'], mode: v.mode as 'f32' | 'bf16' | undefined });

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { OvisRunner, readImageFile } from '../runner.js';
 import { InputError } from '../errors.js';
-import { MODEL_HELP, MODEL_OPTIONS, backendOption, embeddedCheckpoint, floatOption, intOption, progress, usageErrors } from './common.js';
+import { MODEL_HELP, MODEL_OPTIONS, backendOption, kernelsOption, embeddedCheckpoint, floatOption, intOption, progress, usageErrors } from './common.js';
 
 const HELP = `usage: ovis run [--model DIR] [--image PATH]... --prompt TEXT [options]
 
@@ -42,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     seed: intOption('seed', v.seed, undefined, 0, 2 ** 31 - 1),
     backend: backendOption(v.backend),
     threads: intOption('threads', v.threads, undefined, 1, 256),
+    kernels: kernelsOption(v.kernels, backendOption(v.backend)),
     tokenizer: v.tokenizer,
     onProgress: say,
   });

@@ -8,7 +8,7 @@ import { OvisRunner, readImageFile, type TraceResult } from '../runner.js';
 import { StageRecorder } from '../trace/recorder.js';
 import { writeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { InputError, UsageError } from '../errors.js';
-import { MODEL_HELP, MODEL_OPTIONS, backendOption, intOption, progress, usageErrors } from './common.js';
+import { MODEL_HELP, MODEL_OPTIONS, backendOption, kernelsOption, intOption, progress, usageErrors } from './common.js';
 import type { LogitsRows } from '../model/causal-lm.js';
 import type { Tensor } from '../tensor.js';
 
@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   const maxNewTokens = intOption('max-new-tokens', v['max-new-tokens'], 16, 0, 1 << 20)!;
   const runner = await OvisRunner.load(v.model, {
     backend: backendOption(v.backend), threads: intOption('threads', v.threads, undefined, 1, 256),
-    tokenizer: v.tokenizer, onProgress: say,
+    kernels: kernelsOption(v.kernels, backendOption(v.backend)), tokenizer: v.tokenizer, onProgress: say,
   });
   try {
     const rec = new StageRecorder();

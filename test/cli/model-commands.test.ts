@@ -66,6 +66,21 @@ describe.skipIf(!existsSync(CLI))('ovis model commands (built CLI)', () => {
     expect(wrong.stdout + wrong.stderr).toMatch(/NOT OK|out of range/);
   });
 
+  it('--kernels relaxed: parity within the f32 tolerances where the engine allows it, else a typed error', () => {
+    const args = ['parity', '-q', '--threads', '2', '--kernels', 'relaxed', '--model', join(FIX, 'tiny', 'llama'), '--reference', join(FIX, 'dumps', 'llama', 'square__f32.safetensors')];
+    const flagged = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
+    expect(flagged.status, flagged.stdout + flagged.stderr).toBe(0);
+    expect(flagged.stdout).toMatch(/overall: (\d+)\/\1 OK/);
+    const plain = ovis(...args);
+    if (plain.status === 0) expect(plain.stdout).toMatch(/overall: (\d+)\/\1 OK/); // an engine that validates relaxed SIMD unflagged
+    else {
+      expect(plain.status).toBe(1);
+      expect(plain.stderr).toMatch(/relaxed SIMD needs/);
+    }
+    expect(ovis('run', '--backend', 'ts', '--kernels', 'relaxed', '--prompt', 'x').status).toBe(2);
+    expect(ovis('run', '--kernels', 'fast', '--prompt', 'x').status).toBe(2);
+  });
+
   it('usage errors exit 2 with a hint; input errors exit 1', () => {
     const u = ovis('run', '--no-such-flag');
     expect(u.status).toBe(2);

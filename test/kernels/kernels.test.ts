@@ -89,6 +89,8 @@ describe('wasm kernels: live build and toolchain', () => {
     be.dispose();
   });
 
+  // vitest.config.ts runs the workers with --experimental-wasm-relaxed-simd, so the first branch
+  // runs here; the refusal on a plain `node` is tested through the CLI (test/cli).
   it('relaxed SIMD is used only when asked for and validated; otherwise a typed error', async () => {
     if (relaxedSimdAvailable()) {
       const be = await createWasmBackend({ threads: 1, kernels: 'relaxed' });
