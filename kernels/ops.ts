@@ -228,6 +228,27 @@ export function add(a: usize, b: usize, y: usize, i0: i32, i1: i32): void {
   for (; i < i1; i++) { const p = <usize>i * 4; store<f32>(y + p, load<f32>(a + p) + load<f32>(b + p)); }
 }
 
+/** SigLIP patch unfold (Conv2d kernel P, stride P, 'valid'): pixels [n, C, S, S] at px ->
+ *  rows [n·g·g, C·P·P] at y for patch rows r in [r0, r1), r = (b·g + gy)·g + gx, each row in
+ *  the conv weight's (c, ky, kx) order. An exact copy (twin: src/ops/patch-embed.ts). */
+export function unfold_patches(px: usize, C: i32, S: i32, P: i32, y: usize, r0: i32, r1: i32): void {
+  const g = S / P;
+  const L = C * P * P;
+  for (let r = r0; r < r1; r++) {
+    const b = r / (g * g), gy = (r / g) % g, gx = r % g;
+    let o = y + <usize>r * L * 4;
+    for (let c = 0; c < C; c++) {
+      for (let ky = 0; ky < P; ky++) {
+        const src = px + (<usize>((b * C + c) * S + gy * P + ky) * S + gx * P) * 4;
+        let kx = 0;
+        for (; kx + 4 <= P; kx += 4) v128.store(o + <usize>kx * 4, v128.load(src + <usize>kx * 4));
+        for (; kx < P; kx++) store<f32>(o + <usize>kx * 4, load<f32>(src + <usize>kx * 4));
+        o += <usize>P * 4;
+      }
+    }
+  }
+}
+
 /** y = x·s (one f32 mul, bit-identical to the twin). */
 export function scale(x: usize, y: usize, s: f32, i0: i32, i1: i32): void {
   const sv = f32x4.splat(s);

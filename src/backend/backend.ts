@@ -46,6 +46,10 @@ export interface Backend {
   linear(x: Tensor, w: Weight, b?: Weight): Tensor;
   /** y = a · W. a [M, K], w (K, N) stored row-major (e.g. vte.weight [V, H]) -> [M, N]. */
   matmul(a: Tensor, w: Weight): Tensor;
+  /** SigLIP patch embedding, Conv2d(C, D, P, stride P, 'valid') + bias as unfold + linear:
+   *  pixels [n, C, S, S], w the conv weight viewed as (D, C·P·P), b [D] -> [n·g·g, D], g = S / P
+   *  (floor). Equals linear(unfoldPatches(pixels, P), w, b) bit for bit. */
+  patchEmbed(pixels: Tensor, w: Weight, b: Weight, patch: number): Tensor;
   /** Rows of `table` (V, H) for each id -> [n, H]. Ids must be in [0, V). */
   embedding(ids: Int32Array, table: Weight): Tensor;
 

@@ -37,6 +37,9 @@ export class TsBackend implements Backend {
   linear(x: Tensor, w: Weight, b?: Weight): Tensor {
     return ops.linear(x, this.h(w), b ? this.h(b) : undefined);
   }
+  patchEmbed(pixels: Tensor, w: Weight, b: Weight, patch: number): Tensor {
+    return ops.linear(ops.unfoldPatches(pixels, patch), this.h(w), this.h(b));
+  }
   matmul(a: Tensor, w: Weight): Tensor {
     return ops.matmul(a, this.h(w));
   }

@@ -147,6 +147,7 @@ export class WasmBackend implements Backend {
     part('gemm.peak_madd', () => [20000, 1]);
     part('gemm.add_bias', (b) => [16, b, 64, b + F, 0, 64]);
     part('ops.widen_bf16', (b) => [b, b + F, n]);
+    part('ops.unfold_patches', (b) => [b, 3, 28, 14, b + F, 0, 4]);
     for (let r = 0; r < rounds; r++) {
       for (const job of jobs) this.run(blocks.map((b, t) => job(b, t)));
       mem.k.gemv.deinterleave8(blocks[0], 4096, blocks[0] + F);
@@ -294,23 +295,69 @@ export class WasmBackend implements Backend {
     const budget = Math.min(this.scratchCap, mem.scratchFree) - parts * (gs + 64) - N * 4 - 4096;
     const chunk = Math.max(4, Math.floor(budget / ((K + N) * 4)));
     if (budget < 4 * (K + N) * 4) throw new BackendError(`gemm: scratch budget too small for K=${K}, N=${N}`, 'raise scratchBytes');
-    // column tasks: ~4 per thread, 128..1024 columns (each task repacks its A blocks, so not
-    // too narrow; NC = 1024 is the kernel's column block)
-    const step = Math.min(1024, Math.max(128, Math.ceil(N / (parts * 4) / 8) * 8));
     for (let m0 = 0; m0 < M; m0 += chunk) {
       const m = Math.min(chunk, M - m0);
       mem.resetScratch();
       const bp = B ? this.operandF32(mem, B) : 0;
-      const scratch = Array.from({ length: parts }, () => mem.scratch(gs));
       const xp = mem.put(x.subarray(m0 * K, (m0 + m) * K));
       const yp = mem.scratch(m * N * 4);
-      this.runTasks({
-        fn: 'gemm.gemm', mem: mem.index, args: [m, N, K, xp, K, bKind, wPtr, bKind === B_F32_NK || bKind === B_BF16_NK ? K : N, yp, N, 0, N, scratch[0]],
-        total: N, step, ntasks: Math.ceil(N / step), ia: 10, ib: 11, perThread: { index: 12, values: scratch },
-      }, parts);
+      this.gemmResident(mem, xp, m, K, N, bKind, wPtr, yp, parts);
       if (B) mem.k.gemm.add_bias(m, yp, N, bp, 0, N);
       y.set(mem.f32(yp, m * N), m0 * N);
     }
+  }
+
+  /** yp[m, N] = xp[m, K] · B with both activations already in `mem` (scratch for the
+   *  per-thread packing buffers is taken here). */
+  private gemmResident(mem: KernelMemory, xp: number, m: number, K: number, N: number, bKind: number, wPtr: number, yp: number, parts: number): void {
+    const gs = mem.k.gemm.gemm_scratch_bytes();
+    const scratch = Array.from({ length: parts }, () => mem.scratch(gs));
+    // column tasks: ~4 per thread, 128..1024 columns (each task repacks its A blocks, so not
+    // too narrow; NC = 1024 is the kernel's column block)
+    const step = Math.min(1024, Math.max(128, Math.ceil(N / (parts * 4) / 8) * 8));
+    this.runTasks({
+      fn: 'gemm.gemm', mem: mem.index, args: [m, N, K, xp, K, bKind, wPtr, bKind === B_F32_NK || bKind === B_BF16_NK ? K : N, yp, N, 0, N, scratch[0]],
+      total: N, step, ntasks: Math.ceil(N / step), ia: 10, ib: 11, perThread: { index: 12, values: scratch },
+    }, parts);
+  }
+
+  patchEmbed(pixels: Tensor, w: Weight, b: Weight, patch: number): Tensor {
+    const W = this.weight(w, 'patchEmbed'), B = this.weight(b, 'patchEmbed bias');
+    const ps = pixels.shape;
+    if (ps.length !== 4 || ps[2] !== ps[3] || pixels.data.length !== numel(ps)) {
+      throw new ShapeError(`patchEmbed: pixel_values ${fmtShape(ps)} is not [n, C, S, S]` + (pixels.data.length !== numel(ps) ? ` (${pixels.data.length} values)` : ''));
+    }
+    if (!(Number.isInteger(patch) && patch >= 1)) throw new InputError(`patchEmbed: patch size must be a positive integer, got ${patch}`);
+    const [n, C, S] = ps;
+    const g = Math.floor(S / patch), L = C * patch * patch, gg = g * g;
+    if (W.shape.length !== 2 || W.shape[1] !== L) {
+      throw new ShapeError(`patchEmbed ${W.name}: weight must be (D, C·P·P) = (D, ${L}), got ${fmtShape(W.shape)}`);
+    }
+    const D = W.shape[0];
+    if (B.numel !== D) throw new ShapeError(`patchEmbed ${W.name}: bias ${B.name} has ${B.numel} values, weight has ${D} outputs`);
+    const y = new Float32Array(n * gg * D); // [n·g·g, D]
+    if (n * gg === 0 || D === 0) return { shape: [n * gg, D], data: y };
+    const mem = this.mems[W.mem];
+    const gs = mem.k.gemm.gemm_scratch_bytes();
+    // whole crops per chunk: pixels + unfolded rows + output must fit the scratch budget
+    const perCrop = (C * S * S + gg * (L + D)) * 4;
+    const budget = Math.min(this.scratchCap, mem.scratchFree) - this.threads * (gs + 64) - D * 4 - 4096;
+    const crops = Math.floor(budget / perCrop);
+    if (crops < 1) throw new BackendError(`patchEmbed: scratch budget too small for one ${S}x${S} crop`, 'raise scratchBytes');
+    for (let c0 = 0; c0 < n; c0 += crops) {
+      const c = Math.min(crops, n - c0), m = c * gg;
+      mem.resetScratch();
+      const bp = this.operandF32(mem, B);
+      const pp = mem.put(pixels.data.subarray(c0 * C * S * S, (c0 + c) * C * S * S));
+      const up = mem.scratch(m * L * 4); // [m, C·P·P]
+      const parts = m * L * 8 >= PAR_MIN_BYTES ? Math.min(this.threads, m) : 1;
+      this.run(split(m, parts, 1).map(([r0, r1]) => ({ fn: 'ops.unfold_patches', mem: mem.index, args: [pp, C, S, patch, up, r0, r1] })));
+      const yp = mem.scratch(m * D * 4);
+      this.gemmResident(mem, up, m, L, D, W.stored === 'BF16' ? B_BF16_NK : B_F32_NK, W.ptr, yp, m * D * L * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(D / 8)) : 1);
+      mem.k.gemm.add_bias(m, yp, D, bp, 0, D);
+      y.set(mem.f32(yp, m * D), c0 * gg * D);
+    }
+    return { shape: [n * gg, D], data: y };
   }
 
   embedding(ids: Int32Array, table: Weight): Tensor {

@@ -14,7 +14,6 @@
 import type { Backend } from '../backend/backend.js';
 import type { SiglipVisionConfig } from '../config/ovis-config.js';
 import { CheckpointError, ShapeError } from '../errors.js';
-import { unfoldPatches } from '../ops/patch-embed.js';
 import { fmtShape, type Tensor, type Weight } from '../tensor.js';
 import { noTap, type Tap } from '../trace/tap.js';
 import { loadWeight, type TensorSource } from './causal-lm.js';
@@ -155,8 +154,7 @@ export function siglipForward(be: Backend, tower: SiglipVisionTower, pixelValues
   }
   const n = ps[0], g = Math.floor(S / P), N = g * g;
   // Patch embedding: Conv2d(C, D, P, stride P) = unfold + Linear, then + position_embedding.
-  const patches = unfoldPatches(pixelValues, P); //                                [n·N, C·P·P]
-  const pe = be.linear(patches, W.patch_embedding.weight, W.patch_embedding.bias); // [n·N, D]
+  const pe = be.patchEmbed(pixelValues, W.patch_embedding.weight, W.patch_embedding.bias, P); // [n·N, D]
   const pos = be.readWeight(W.position_embedding); //                               [N, D]
   const posTiled = new Float32Array(n * N * D); //                                  [n·N, D]
   for (let c = 0; c < n; c++) posTiled.set(pos, c * N * D);

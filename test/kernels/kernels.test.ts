@@ -10,6 +10,7 @@ import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
 import { loadKernels, relaxedSimdAvailable } from '../../src/backend/wasm/kernels.js';
 import { BackendError } from '../../src/errors.js';
 import { narrowToBf16 } from '../../src/dtype.js';
+import { unfoldPatches } from '../../src/ops/patch-embed.js';
 import type { Tensor } from '../../src/tensor.js';
 import { randF32, rng } from '../ops/helpers.js';
 
@@ -185,6 +186,17 @@ describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
     }
   });
 
+  it('patchEmbed equals linear on the TS unfold bit for bit (SigLIP size, f32 and bf16)', () => {
+    const r = rng(15);
+    const px = randF32(r, 2 * 3 * 384 * 384), wf = randF32(r, 40 * 588, 0.05), b = randF32(r, 40);
+    for (const W of [be.loadWeight('pe', 'F32', [40, 588], wf), be.loadWeight('pe', 'BF16', [40, 588], narrowToBf16(wf))]) {
+      const B = be.loadWeight('pb', 'F32', [40], b);
+      const y = be.patchEmbed(t([2, 3, 384, 384], px), W, B, 14);
+      expect(y.shape).toEqual([2 * 729, 40]);
+      expectBitEqual(y.data, be.linear(unfoldPatches(t([2, 3, 384, 384], px), 14), W, B).data, `patchEmbed ${W.dtype}`);
+    }
+  });
+
   it('the twin can fail: a different order changes bits', () => {
     const r = rng(14), K = 1152, N = 8;
     const x = randF32(r, 4 * K), w = randF32(r, N * K);
@@ -208,6 +220,7 @@ describe('wasm backend: results independent of threads, chunking and memory plac
     const xs = randF32(r, 2 * K), lnw = randF32(r, K), lnb = randF32(r, K);
     const big = randF32(r, 3 * 65531, 20);
     const q = randF32(r, T * 16 * H), kk = randF32(r, T * 16 * H), v = randF32(r, T * 16 * H);
+    const px = randF32(r, 3 * 3 * 112 * 112), pw = narrowToBf16(randF32(r, 16 * 588, 0.1)), pb = randF32(r, 16); // 3 crops: >= 2 chunks at 3 MiB
     const outs: Float32Array[][] = [];
     for (const cfg of configs) {
       const be = await createWasmBackend(cfg);
@@ -226,6 +239,7 @@ describe('wasm backend: results independent of threads, chunking and memory plac
         be.gatedAct(t([big.length], big), t([big.length], big), 'gelu_tanh').data,
         be.attention(t([T, 16 * H], q), t([T, 16 * H], kk), t([T, 16 * H], v), { nHeads: 16, nKvHeads: 16, headDim: H, scale: H ** -0.5, causal: false }).data,
         be.attention(t([T, 16 * H], q), t([T, 4 * H * 4], kk), t([T, 4 * H * 4], v), { nHeads: 16, nKvHeads: 16, headDim: H, scale: 0.1, causal: true, window: 30, softcap: 5 }).data,
+        be.patchEmbed(t([3, 3, 112, 112], px), be.loadWeight('pw', 'BF16', [16, 588], pw), be.loadWeight('pb', 'F32', [16], pb), 14).data,
       ]);
       be.dispose();
     }

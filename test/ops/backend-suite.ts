@@ -96,6 +96,42 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
       });
     }
 
+    // Conv2d(C, D, P, stride P, 'valid') written directly as a convolution (not unfold + linear)
+    const peCases: [number, number, number, number, number][] = []; // n, C, S, P, D
+    for (const n of [0, 1, 2]) for (const [S, P] of [[1, 1], [5, 2], [16, 4], [17, 4], [30, 14]]) for (const D of [1, 5, 17]) peCases.push([n, 3, S, P, D]);
+    peCases.push([1, 1, 7, 3, 4], [1, 3, 384, 14, 8]);
+    for (const dtype of ['F32', 'BF16'] as WeightDType[]) {
+      it(`patchEmbed = Conv2d(kernel P, stride P, valid) + bias, ${dtype}, ${peCases.length} shapes`, () => {
+        const r = rng(dtype.length * 31 + 5);
+        for (const [n, C, S, P, D] of peCases) {
+          const px = randF32(r, n * C * S * S);
+          const L = C * P * P, g = Math.floor(S / P);
+          const W = makeWeight(be, 'patch_embedding.weight', dtype, [D, L], randF32(r, D * L, 0.5));
+          const B = makeWeight(be, 'patch_embedding.bias', dtype, [D], randF32(r, D));
+          const y = be.patchEmbed(t([n, C, S, S], px), W.w, B.w, P);
+          expect(y.shape).toEqual([n * g * g, D]);
+          const want = new Float64Array(n * g * g * D), abs = new Float64Array(n * g * g * D);
+          for (let b = 0; b < n; b++) for (let gy = 0; gy < g; gy++) for (let gx = 0; gx < g; gx++) for (let d = 0; d < D; d++) {
+            const i = ((b * g + gy) * g + gx) * D + d;
+            let s = B.values[d], a = Math.abs(B.values[d]);
+            for (let c = 0; c < C; c++) for (let ky = 0; ky < P; ky++) for (let kx = 0; kx < P; kx++) {
+              const p = px[((b * C + c) * S + gy * P + ky) * S + gx * P + kx] * W.values[d * L + (c * P + ky) * P + kx];
+              s += p; a += Math.abs(p);
+            }
+            want[i] = s; abs[i] = a;
+          }
+          expectOk(check(y.data, want, (i) => dotBound(L + 1, abs[i], want[i])), `patchEmbed n=${n} C=${C} S=${S} P=${P} D=${D} ${dtype}`);
+        }
+      });
+    }
+
+    it('patchEmbed rejects pixels that are not [n, C, S, S] and a weight of the wrong width', () => {
+      const r = rng(9);
+      const W = makeWeight(be, 'w', 'F32', [4, 12], randF32(r, 48)), B = makeWeight(be, 'b', 'F32', [4], randF32(r, 4));
+      expect(() => be.patchEmbed(t([1, 3, 4, 5], randF32(r, 60)), W.w, B.w, 2)).toThrow(/not \[n, C, S, S\]/);
+      expect(() => be.patchEmbed(t([1, 3, 4, 4], randF32(r, 48)), W.w, B.w, 3)).toThrow(/27|C·P·P/);
+    });
+
     it('embedding copies rows exactly (bf16 widened), rejects out-of-range ids', () => {
       const r = rng(11);
       for (const dtype of ['F32', 'BF16', 'F16'] as WeightDType[]) {

@@ -27,6 +27,7 @@ export interface GemvExports {
 export interface OpsExports {
   dot(a: number, b: number, n: number): number;
   widen_bf16(src: number, dst: number, n: number): void;
+  unfold_patches(px: number, C: number, S: number, P: number, y: number, r0: number, r1: number): void;
   softmax_rows(x: number, y: number, rows: number, n: number): void;
   layer_norm_rows(x: number, y: number, rows: number, n: number, w: number, b: number, eps: number): void;
   rms_norm_rows(x: number, y: number, rows: number, n: number, w: number, eps: number, offset: number): void;
