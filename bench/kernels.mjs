@@ -94,8 +94,10 @@ function cases(be, r) {
 }
 
 function numpyBaseline(threads) {
-  const py = join(root, 'reference', '.venv', 'bin', 'python');
-  if (!native || !existsSync(py)) return undefined;
+  // reference/.venv's python if set up, else the system python3 (either needs numpy)
+  const venv = join(root, 'reference', '.venv', 'bin', 'python');
+  const py = existsSync(venv) ? venv : 'python3';
+  if (!native) return undefined;
   const code = `
 import numpy as np, time
 a = np.random.rand(729, 1152).astype(np.float32); b = np.random.rand(1152, 4304).astype(np.float32)
@@ -111,7 +113,7 @@ ts.sort(); print(2 * 729 * 1152 * 4304 / ts[2] / 1e9)`;
   return Number.isFinite(v) ? v : undefined;
 }
 
-const results = { date: new Date().toISOString(), runtime: `node ${process.versions.node}`, threads: {}, rows: [] };
+const results = { date: new Date().toISOString(), runtime: globalThis.Deno ? `deno ${globalThis.Deno.version.deno}` : process.versions.bun ? `bun ${process.versions.bun}` : `node ${process.versions.node}`, threads: {}, rows: [] };
 for (const threads of threadList) {
   log(`== ${threads} thread(s)`);
   const be = await createWasmBackend({ threads });

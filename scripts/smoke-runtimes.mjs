@@ -4,34 +4,11 @@
 // must produce the same generated ids. Prints 'N passed, N failed'; exits 1 on any failure.
 
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { root, runtimeCommands } from './runtimes.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = (n) => join(root, 'node_modules', '.bin', n);
-
-// Bun's npm wrapper needs its postinstall to link the binary, and CI installs with
-// --ignore-scripts; the binary itself ships in the optional platform package: use it directly.
-function bunBinary() {
-  const oven = join(root, 'node_modules', '@oven');
-  const arch = process.arch === 'x64' ? 'x64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
-  const want = `bun-${process.platform}-${arch}`;
-  if (existsSync(oven)) {
-    const dirs = readdirSync(oven).filter((d) => d.startsWith(want)).sort((a, b) => a.length - b.length);
-    for (const d of dirs) {
-      const p = join(oven, d, 'bin', 'bun');
-      if (existsSync(p)) return p;
-    }
-  }
-  return bin('bun');
-}
 const body = join(root, 'scripts', 'smoke-core.mjs');
-const runtimes = [
-  ['node', [process.execPath, body]],
-  ['deno', [bin('deno'), 'run', '--allow-read', '--allow-env', '--allow-sys', body]],
-  ['bun', [bunBinary(), body]],
-];
+const runtimes = runtimeCommands(body);
 
 let passed = 0, failed = 0, reference;
 for (const [name, [cmd, ...args]] of runtimes) {
