@@ -37,6 +37,11 @@ export interface Backend {
   /** Take a weight as stored (raw bf16/f16 bits as Uint16Array, or f32) and keep it in backend
    *  memory. The backend may copy `data` once; the caller drops its reference afterwards. */
   loadWeight(name: string, dtype: WeightDType, shape: readonly number[], data: Float32Array | Uint16Array): Weight;
+  /** Optional loader fast path for weights kept as stored (BF16 or F32): the backend reserves
+   *  the weight's bytes in its own memory and `fill` writes them there (a file read straight
+   *  into wasm memory: no host copy, no second first-touch of the bytes). Same result as
+   *  loadWeight with the same bytes. */
+  loadWeightFrom?(name: string, dtype: 'BF16' | 'F32', shape: readonly number[], fill: (dst: Uint8Array) => Promise<void>): Promise<Weight>;
   /** Widened f32 copy of a (small) weight: norms, biases, position embeddings. */
   readWeight(w: Weight): Float32Array;
   /** Release every weight (end of a model's life). */

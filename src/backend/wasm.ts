@@ -199,12 +199,7 @@ export class WasmBackend implements Backend {
     }
     const stored = dtype === 'BF16' ? 'BF16' : 'F32';
     const bytes = n * (stored === 'BF16' ? 2 : 4);
-    if (bytes > this.weightCap && bytes > 3.5 * GIB) {
-      throw new BackendError(`loadWeight ${name}: ${(bytes / GIB).toFixed(2)} GiB does not fit one wasm32 memory (4 GiB)`);
-    }
-    let mem = this.mems[this.mems.length - 1];
-    if (mem.weightTop > 65536 && mem.weightTop + bytes > this.weightCap + 65536) mem = this.newMemory();
-    const ptr = mem.allocWeight(bytes);
+    const { mem, ptr } = this.placeWeight(name, bytes);
     if (dtype === 'BF16') mem.u16(ptr, n).set(data as Uint16Array);
     else if (dtype === 'F32') mem.f32(ptr, n).set(data as Float32Array);
     else {
@@ -213,6 +208,32 @@ export class WasmBackend implements Backend {
       for (let i = 0; i < n; i++) dst[i] = f16ToF32(src[i]);
     }
     return new WasmWeight(name, dtype, [...shape], mem.index, ptr, stored, n, this.id);
+  }
+
+  async loadWeightFrom(name: string, dtype: 'BF16' | 'F32', shape: readonly number[], fill: (dst: Uint8Array) => Promise<void>): Promise<Weight> {
+    this.alive();
+    if (dtype !== 'BF16' && dtype !== 'F32') throw new InputError(`loadWeightFrom ${name}: dtype must be BF16 or F32 (kept as stored), got ${dtype as string}`);
+    const n = numel(shape);
+    const bytes = n * (dtype === 'BF16' ? 2 : 4);
+    const { mem, ptr } = this.placeWeight(name, bytes);
+    try {
+      await fill(new Uint8Array(mem.memory.buffer, ptr, bytes));
+    } catch (e) {
+      if (mem.weightTop === ptr + bytes) mem.weightTop = ptr; // give the space back when it is the last weight
+      throw e;
+    }
+    return new WasmWeight(name, dtype, [...shape], mem.index, ptr, dtype, n, this.id);
+  }
+
+  /** Reserve `bytes` for a weight in the current memory, or start a new memory when it would
+   *  pass weightBytesPerMemory. */
+  private placeWeight(name: string, bytes: number): { mem: KernelMemory; ptr: number } {
+    if (bytes > this.weightCap && bytes > 3.5 * GIB) {
+      throw new BackendError(`loadWeight ${name}: ${(bytes / GIB).toFixed(2)} GiB does not fit one wasm32 memory (4 GiB)`);
+    }
+    let mem = this.mems[this.mems.length - 1];
+    if (mem.weightTop > 65536 && mem.weightTop + bytes > this.weightCap + 65536) mem = this.newMemory();
+    return { mem, ptr: mem.allocWeight(bytes) };
   }
 
   readWeight(w: Weight): Float32Array {

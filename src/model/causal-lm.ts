@@ -58,6 +58,9 @@ export interface CausalLM {
 export interface TensorSource {
   readonly tensors: ReadonlyMap<string, { readonly dtype: DType; readonly shape: readonly number[] }>;
   read(name: string): Promise<HostTensor>;
+  /** Raw bytes of one tensor into `dst` (exactly its byte length); lets a backend with
+   *  loadWeightFrom take the bytes straight into its memory. */
+  readInto?(name: string, dst: Uint8Array): Promise<void>;
 }
 
 /** Raw stored values as the backend takes them: F32 values, or BF16/F16 raw bits. */
@@ -88,6 +91,9 @@ export async function loadWeight(src: TensorSource, backend: Backend, name: stri
   if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
     throw new CheckpointError(`tensor ${name} has shape ${fmtShape(info.shape)}, expected ${fmtShape(shape)} from ${what}`,
       'config.json and the shards come from different checkpoints?');
+  }
+  if ((info.dtype === 'BF16' || info.dtype === 'F32') && src.readInto && backend.loadWeightFrom) {
+    return backend.loadWeightFrom(name, info.dtype, shape, (dst) => src.readInto!(name, dst));
   }
   const t = await src.read(name);
   const { dtype, data } = storedData(name, t);

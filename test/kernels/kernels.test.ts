@@ -248,6 +248,25 @@ describe('wasm backend: results independent of threads, chunking and memory plac
     }
   });
 
+  it('loadWeightFrom (bytes written straight into wasm memory) equals loadWeight; a failed fill gives the space back', async () => {
+    const be = await createWasmBackend({ threads: 1, weightBytesPerMemory: 1 << 16 });
+    const r = rng(31);
+    const wf = randF32(r, 40 * 300), wb = narrowToBf16(wf), x = randF32(r, 5 * 300);
+    const viaBytes = (src: Uint16Array | Float32Array) => (dst: Uint8Array) => { dst.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength)); return Promise.resolve(); };
+    for (const [dtype, data] of [['BF16', wb], ['F32', wf]] as const) {
+      const a = be.loadWeight('a', dtype, [40, 300], data);
+      const b = await be.loadWeightFrom('b', dtype, [40, 300], viaBytes(data));
+      expectBitEqual(be.readWeight(b), be.readWeight(a), `readWeight ${dtype}`);
+      expectBitEqual(be.linear(t([5, 300], x), b).data, be.linear(t([5, 300], x), a).data, `linear ${dtype}`);
+    }
+    expect(be.info().memories.length).toBeGreaterThanOrEqual(2); // 48 KiB weights at 64 KiB per memory
+    const held = () => be.info().memories.reduce((s, m) => s + m.weightBytes, 0);
+    const before = held();
+    await expect(be.loadWeightFrom('c', 'BF16', [40, 300], () => Promise.reject(new Error('disk on fire')))).rejects.toThrow(/disk on fire/);
+    expect(held()).toBe(before); // (an emptied new memory stays, for the next weight)
+    be.dispose();
+  });
+
   it('dispose() ends the backend: later calls throw a BackendError; foreign weights are rejected', async () => {
     const a = await createWasmBackend({ threads: 1 });
     const b = await createWasmBackend({ threads: 1 });
