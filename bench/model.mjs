@@ -3,12 +3,13 @@
 // `npm run bench:model` or `npx tsc -p tsconfig.build.json` first).
 //
 //   node bench/model.mjs [--model /tmp/synth3b] [--backend wasm|ts] [--threads 2]
-//                        [--parts decode,crop,prefill] [--prefill 200] [--decode 8] [--ops] [--json FILE]
+//                        [--parts decode,crop,prefill] [--prefill 200] [--decode 8] [--context N] [--ops] [--json FILE]
 //                        [--kernels simd|relaxed] [--dist DIR]   (DIR = another build's dist/, for A/B runs)
 //
 // Loads only what the asked parts need (crop: SigLIP + visual head + VTE; decode/prefill: the
 // LLM) once, then times:
-//   decode   tokens/s over --decode greedy steps after a 16-token prefill (T = 1 forwards);
+//   decode   tokens/s over --decode greedy steps after a 16-token prefill (T = 1 forwards),
+//            after --context N cached tokens if given;
 //   crop     one 384x384 crop through SigLIP, the visual head and the VTE (encodeImages's
 //            three stages, each timed);
 //   prefill  one forward over --prefill tokens (last-row logits only).
@@ -39,6 +40,9 @@ const kernels = opt('--kernels', undefined);
 const parts = opt('--parts', 'decode,crop,prefill').split(',');
 const prefillT = Number(opt('--prefill', '200'));
 const decodeN = Number(opt('--decode', '8'));
+// --context N: decode after N cached tokens (random keys/values written into the cache: decode
+// cost depends on the context length, not on the values) instead of a 16-token prefill
+const contextN = Number(opt('--context', '0'));
 const jsonOut = opt('--json', undefined);
 const showOps = args.includes('--ops');
 const log = (s) => process.stderr.write(s + '\n');
@@ -109,7 +113,12 @@ if (parts.includes('decode') || parts.includes('prefill')) {
   const V = llm.vocabSize;
   const ids = (n) => Int32Array.from({ length: n }, () => Math.floor(r() * 1000) + 1000);
   if (parts.includes('decode')) {
-    const cache = llm.newCache(64 + decodeN);
+    const cache = llm.newCache(64 + contextN + decodeN);
+    if (contextN > 0) {
+      const D = cache.kvDim, kv = new Float32Array(contextN * D).map(() => r() - 0.5);
+      for (let l = 0; l < cache.numLayers; l++) cache.update(l, { shape: [contextN, D], data: kv }, { shape: [contextN, D], data: kv });
+      cache.commit(contextN);
+    }
     let out = llm.forward(llm.embedTokens(ids(16)), cache);
     const argmax = (l) => { let b = 0; for (let i = 1; i < V; i++) if (l.data[i] > l.data[b]) b = i; return b; };
     opStats.clear();
@@ -119,7 +128,7 @@ if (parts.includes('decode') || parts.includes('prefill')) {
     t0 = performance.now();
     for (let i = 0; i < decodeN; i++) out = llm.forward(llm.embedTokens(Int32Array.of(argmax(out.logits))), cache);
     const ms = performance.now() - t0;
-    rows.push([`decode (${decodeN} tokens)`, `${(decodeN / (ms / 1000)).toFixed(2)} tok/s`]);
+    rows.push([`decode (${decodeN} tokens${contextN ? `, context ${contextN}` : ''})`, `${(decodeN / (ms / 1000)).toFixed(2)} tok/s`]);
     log(`decode: ${(decodeN / (ms / 1000)).toFixed(2)} tok/s (${(ms / decodeN).toFixed(0)} ms/token)`);
     flushOps('decode');
   }

@@ -31,6 +31,14 @@ export interface AttentionOptions {
   softcap?: number;
 }
 
+/** Backend-side memory for KV-cache rows (see Backend.kvArena). */
+export interface KVArena {
+  /** A Float32Array of `floats` values in backend memory (contents unspecified). */
+  alloc(floats: number): Float32Array;
+  /** Give back an array obtained from alloc (once). */
+  free(a: Float32Array): void;
+}
+
 export interface Backend {
   readonly name: 'ts' | 'wasm';
 
@@ -81,6 +89,10 @@ export interface Backend {
   /** Rotate-half rotary embedding, in place. x [T, nHeads * headDim]; cos/sin [T, headDim]
    *  (HF layout: the half-dim frequencies repeated twice). */
   ropeInPlace(x: Tensor, nHeads: number, headDim: number, cos: Float32Array, sin: Float32Array): void;
+
+  /** Optional: memory for KV caches that `attention` reads in place (wasm: no copy of the
+   *  whole cache into kernel memory at every decode step). Caches without it use plain arrays. */
+  kvArena?(): KVArena;
 
   /** Scaled dot-product attention. q [Tq, Nq*Dh], k/v [Tk, Nkv*Dh] -> [Tq, Nq*Dh]. */
   attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Tensor;

@@ -12,7 +12,7 @@
 // This module has no Node-only import at top level: node:worker_threads and node:os are
 // loaded lazily (pool.ts, defaultThreads) so Deno and Bun can import it.
 
-import type { AttentionOptions, Backend } from './backend.js';
+import type { AttentionOptions, Backend, KVArena } from './backend.js';
 import { BackendError, InputError, ShapeError } from '../errors.js';
 import { f16ToF32 } from '../dtype.js';
 import { fmtShape, numel, type Tensor, type Weight, type WeightDType } from '../tensor.js';
@@ -38,8 +38,12 @@ export interface WasmBackendOptions {
 
 export interface WasmBackendInfo extends KernelInfo {
   threads: number;
-  memories: { index: number; weightBytes: number; byteLength: number }[];
+  /** kind 'weights': weightBytes of weights; kind 'kv': the KV arena's high-water mark. */
+  memories: { index: number; kind: 'weights' | 'kv'; weightBytes: number; byteLength: number }[];
 }
+
+/** A KV-arena block: where it lives. */
+interface KvBlock { mem: KernelMemory; ptr: number; bytes: number }
 
 const GIB = 2 ** 30;
 let backendIds = 0;
@@ -92,6 +96,15 @@ export class WasmBackend implements Backend {
   private disposed = false;
   private readonly weightCap: number;
   private readonly scratchCap: number;
+  /** The memory new weights go to (KV-arena memories never hold weights). */
+  private weightMem = 0;
+  /** KV arena: memories of its own, first-fit free lists sorted by address. */
+  private readonly kvMems: KernelMemory[] = [];
+  private readonly kvFree = new Map<KernelMemory, { ptr: number; bytes: number }[]>();
+  private readonly kvBlocks = new WeakMap<Float32Array, KvBlock>();
+  /** SharedArrayBuffer objects of arena views -> their memory (subarrays share the buffer). */
+  private readonly kvBuffers = new WeakMap<ArrayBufferLike, KernelMemory>();
+  private arena?: KVArena;
 
   constructor(private readonly kernels: CompiledKernels, private readonly pool: WorkerPool, mem0: KernelMemory, opts: WasmBackendOptions) {
     this.mems = [mem0];
@@ -105,7 +118,7 @@ export class WasmBackend implements Backend {
     return {
       ...this.kernels.info,
       threads: this.threads,
-      memories: this.mems.map((m) => ({ index: m.index, weightBytes: m.weightTop - 65536, byteLength: m.byteLength })),
+      memories: this.mems.map((m) => ({ index: m.index, kind: this.kvMems.includes(m) ? 'kv' as const : 'weights' as const, weightBytes: m.weightTop - 65536, byteLength: m.byteLength })),
     };
   }
 
@@ -231,9 +244,72 @@ export class WasmBackend implements Backend {
     if (bytes > this.weightCap && bytes > 3.5 * GIB) {
       throw new BackendError(`loadWeight ${name}: ${(bytes / GIB).toFixed(2)} GiB does not fit one wasm32 memory (4 GiB)`);
     }
-    let mem = this.mems[this.mems.length - 1];
-    if (mem.weightTop > 65536 && mem.weightTop + bytes > this.weightCap + 65536) mem = this.newMemory();
+    let mem = this.mems[this.weightMem];
+    if (mem.weightTop > 65536 && mem.weightTop + bytes > this.weightCap + 65536) {
+      mem = this.newMemory();
+      this.weightMem = mem.index;
+    }
     return { mem, ptr: mem.allocWeight(bytes) };
+  }
+
+  // ---- KV arena ---------------------------------------------------------------------------
+
+  /** KV-cache rows in memories of their own; attention() reads rows from here in place
+   *  instead of copying the whole cache into kernel memory at every call. */
+  kvArena(): KVArena {
+    this.alive();
+    return (this.arena ??= { alloc: (n) => this.kvAlloc(n), free: (a) => this.kvRelease(a) });
+  }
+
+  private kvAlloc(floats: number): Float32Array {
+    this.alive();
+    const bytes = Math.ceil(Math.max(floats, 1) / 16) * 64;
+    if (bytes > this.weightCap) return new Float32Array(floats); // too big for an arena memory: a plain array (attention copies it)
+    const take = (mem: KernelMemory, ptr: number): Float32Array => {
+      const a = new Float32Array(mem.memory.buffer, ptr, floats);
+      this.kvBlocks.set(a, { mem, ptr, bytes });
+      this.kvBuffers.set(a.buffer, mem);
+      return a;
+    };
+    for (const mem of this.kvMems) {
+      const free = this.kvFree.get(mem)!;
+      const i = free.findIndex((b) => b.bytes >= bytes);
+      if (i >= 0) {
+        const b = free[i];
+        if (b.bytes === bytes) free.splice(i, 1);
+        else free[i] = { ptr: b.ptr + bytes, bytes: b.bytes - bytes };
+        return take(mem, b.ptr);
+      }
+      if (mem.weightTop + bytes <= this.weightCap + 65536) return take(mem, mem.allocWeight(bytes));
+    }
+    const mem = this.newMemory();
+    this.kvMems.push(mem);
+    this.kvFree.set(mem, []);
+    return take(mem, mem.allocWeight(bytes));
+  }
+
+  private kvRelease(a: Float32Array): void {
+    const blk = this.kvBlocks.get(a);
+    if (!blk || this.disposed) return;
+    this.kvBlocks.delete(a);
+    const free = this.kvFree.get(blk.mem)!;
+    let i = free.findIndex((b) => b.ptr > blk.ptr);
+    if (i < 0) i = free.length;
+    free.splice(i, 0, { ptr: blk.ptr, bytes: blk.bytes });
+    // coalesce with the neighbours, and hand the top block back to the bump pointer
+    if (i + 1 < free.length && free[i].ptr + free[i].bytes === free[i + 1].ptr) free.splice(i, 2, { ptr: free[i].ptr, bytes: free[i].bytes + free[i + 1].bytes });
+    if (i > 0 && free[i - 1].ptr + free[i - 1].bytes === free[i].ptr) free.splice(i - 1, 2, { ptr: free[i - 1].ptr, bytes: free[i - 1].bytes + free[i].bytes });
+    const last = free[free.length - 1];
+    if (last && last.ptr + last.bytes === blk.mem.weightTop) {
+      blk.mem.weightTop = last.ptr;
+      free.pop();
+    }
+  }
+
+  /** The arena memory holding both k's and v's rows, if they are arena views. */
+  private residentKv(k: Tensor, v: Tensor): KernelMemory | undefined {
+    const mem = this.kvBuffers.get(k.data.buffer);
+    return mem && this.kvBuffers.get(v.data.buffer) === mem ? mem : undefined;
   }
 
   readWeight(w: Weight): Float32Array {
@@ -539,9 +615,13 @@ export class WasmBackend implements Backend {
           'check qPos0/kPos0 and the window against the KV cache');
       }
     }
-    const mem = this.mems[0];
+    // k/v in the KV arena are read in place: the op runs in their memory
+    const kvMem = this.residentKv(k, v);
+    if (kvMem) this.kvInPlaceCalls++;
+    const mem = kvMem ?? this.mems[0];
     mem.resetScratch();
-    const qp = mem.put(q.data), kp = mem.put(k.data), vp = mem.put(v.data);
+    const qp = mem.put(q.data);
+    const kp = kvMem ? k.data.byteOffset : mem.put(k.data), vp = kvMem ? v.data.byteOffset : mem.put(v.data);
     const op = mem.scratch(out.length * 4);
     const flops = Tq * Nq * Tk * Dh * 4;
     if (Tq >= BLOCKED_ATTENTION_MIN_TQ) {
@@ -553,7 +633,7 @@ export class WasmBackend implements Backend {
       const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
       const step = Math.max(1, Math.ceil(tasks / (parts * 4)));
       this.runTasks({
-        fn: 'ops.attention_blocked', mem: 0,
+        fn: 'ops.attention_blocked', mem: mem.index,
         args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, 0, tasks, scratch[0]],
         total: tasks, step, ntasks: Math.ceil(tasks / step), ia: 15, ib: 16, perThread: { index: 17, values: scratch },
       }, parts);
@@ -565,7 +645,7 @@ export class WasmBackend implements Backend {
       const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
       const step = Math.max(1, Math.ceil(rows / (parts * 4)));
       this.runTasks({
-        fn: 'ops.attention', mem: 0,
+        fn: 'ops.attention', mem: mem.index,
         args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, 0, rows, scratch[0]],
         total: rows, step, ntasks: Math.ceil(rows / step), ia: 15, ib: 16, perThread: { index: 17, values: scratch },
       }, parts);
@@ -575,6 +655,9 @@ export class WasmBackend implements Backend {
   }
 
   // ---- plumbing -----------------------------------------------------------------------------
+
+  /** attention() calls that read k/v in place from the KV arena (tests check the path is live). */
+  kvInPlaceCalls = 0;
 
   /** Wall time spent inside kernel jobs (ms), excluding the copies of activations in and
    *  out and the allocation of result arrays; read by bench/kernels.mjs. */

@@ -12,6 +12,7 @@ import type { CausalLM, LogitsRows } from '../model/causal-lm.js';
 import type { Tensor } from '../tensor.js';
 import type { Tap } from '../trace/tap.js';
 import { Sampler, type SamplingOptions } from './samplers.js';
+import type { KVCache } from './kv-cache.js';
 
 export interface GenerateOptions extends SamplingOptions {
   /** At most this many new tokens (HF `max_new_tokens`), eos included. 0 = prefill only. */
@@ -70,7 +71,15 @@ function* steps(lm: CausalLM, inputsEmbeds: Tensor, o: GenerateOptions): Generat
   const T = inputsEmbeds.shape[0];
   const V = lm.vocabSize;
   const cache = lm.newCache(T + o.maxNewTokens);
+  try {
+    return yield* run(lm, inputsEmbeds, o, cache, sampler, eos, T, V);
+  } finally {
+    cache.dispose(); // the rows go back to the backend's KV arena now, not at GC time
+  }
+}
 
+function* run(lm: CausalLM, inputsEmbeds: Tensor, o: GenerateOptions, cache: KVCache, sampler: Sampler, eos: Set<number>,
+  T: number, V: number): Generator<number, GenerateResult, void> {
   // --- prefill: logits for the last row (+ any rows a trace asked for)
   let rows: readonly number[] = [T - 1];
   const extra = o.prefillLogitsRows;

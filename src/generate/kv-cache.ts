@@ -13,7 +13,14 @@
 // the same W-1 rows HF's sliding layer keeps. Dropping moves a start offset (no copy); the buffer
 // is compacted only when it runs out of room, so decode costs amortised O(D) per token.
 
+//
+// Storage: each layer's keys and values share one block of 2·cap·D floats, from the backend's
+// KV arena when it has one (Backend.kvArena: the wasm backend's attention then reads the rows
+// in place) or a plain Float32Array. Arena blocks go back on growth, on dispose(), and — for a
+// cache dropped without dispose() — when it is garbage collected.
+
 import { ShapeError } from '../errors.js';
+import type { KVArena } from '../backend/backend.js';
 import type { Tensor } from '../tensor.js';
 
 /** The keys and values one layer attends over: rows [kPos0, kPos0 + rows) of the sequence. */
@@ -33,9 +40,15 @@ export interface KVCacheOptions {
   kvDim: number;
   /** Tokens to reserve up front for full layers (e.g. prompt length + max_new_tokens); grows if exceeded. */
   reserveTokens?: number;
+  /** Where the rows live (Backend.kvArena()); default: plain Float32Arrays. */
+  arena?: KVArena;
 }
 
+const plainArena: KVArena = { alloc: (n) => new Float32Array(n), free: () => {} };
+
 class LayerBuffer {
+  /** [2·cap, D]: keys in the first cap rows, values in the rest. */
+  private block: Float32Array | undefined;
   private k: Float32Array;
   private v: Float32Array;
   /** Rows [start, end) of the buffers are live; row `start` holds absolute position `pos0`. */
@@ -43,9 +56,16 @@ class LayerBuffer {
   private end = 0;
   pos0 = 0;
 
-  constructor(private readonly D: number, private readonly window: number | undefined, capRows: number) {
-    this.k = new Float32Array(capRows * D);
-    this.v = new Float32Array(capRows * D);
+  constructor(private readonly D: number, private readonly window: number | undefined, capRows: number, private readonly arena: KVArena) {
+    this.block = arena.alloc(2 * capRows * D);
+    this.k = this.block.subarray(0, capRows * D);
+    this.v = this.block.subarray(capRows * D);
+  }
+
+  /** Return the block to the arena (idempotent). */
+  release(): void {
+    if (this.block) this.arena.free(this.block);
+    this.block = undefined;
   }
 
   get rows(): number { return this.end - this.start; }
@@ -53,6 +73,7 @@ class LayerBuffer {
   get nextPos(): number { return this.pos0 + this.rows; }
 
   append(k: Tensor, v: Tensor): LayerKV {
+    if (!this.block) throw new ShapeError('KVCache: used after dispose()', 'create a new cache with model.newCache()');
     const { D } = this;
     const T = k.shape[0];
     // Sliding layer: keep only the W-1 rows any query of this chunk (or later) can still see.
@@ -72,10 +93,12 @@ class LayerBuffer {
       } else {
         // Grow geometrically (x2) so a long decode reallocates O(log n) times.
         const newCap = Math.max(need, cap * 2);
-        const k2 = new Float32Array(newCap * D);
-        const v2 = new Float32Array(newCap * D);
+        const block = this.arena.alloc(2 * newCap * D);
+        const k2 = block.subarray(0, newCap * D), v2 = block.subarray(newCap * D);
         k2.set(this.k.subarray(this.start * D, this.end * D));
         v2.set(this.v.subarray(this.start * D, this.end * D));
+        this.release();
+        this.block = block;
         this.k = k2;
         this.v = v2;
       }
@@ -100,6 +123,9 @@ class LayerBuffer {
   }
 }
 
+/** Frees the arena blocks of caches that were dropped without dispose(). */
+const unreleased = new FinalizationRegistry<LayerBuffer[]>((layers) => { for (const l of layers) l.release(); });
+
 export class KVCache {
   private readonly layers: LayerBuffer[];
   private committed = 0;
@@ -117,8 +143,15 @@ export class KVCache {
       // A sliding layer never holds more than W-1 old rows plus one chunk; reserve W + slack for
       // decode so compaction happens once every ~W/4 tokens, not every token.
       const cap = w === undefined ? reserve : Math.min(reserve, w) + Math.max(16, Math.ceil(w / 4));
-      return new LayerBuffer(opts.kvDim, w, cap);
+      return new LayerBuffer(opts.kvDim, w, cap, opts.arena ?? plainArena);
     });
+    if (opts.arena) unreleased.register(this, this.layers, this);
+  }
+
+  /** Give the rows back to the backend's arena now (the cache is unusable afterwards). */
+  dispose(): void {
+    for (const l of this.layers) l.release();
+    unreleased.unregister(this);
   }
 
   get numLayers(): number { return this.layers.length; }

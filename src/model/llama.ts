@@ -131,7 +131,7 @@ export class LlamaForCausalLM implements CausalLM {
   }
 
   newCache(reserveTokens?: number): KVCache {
-    return new KVCache({ windows: this.windows, kvDim: this.config.num_key_value_heads * this.config.head_dim, reserveTokens });
+    return new KVCache({ windows: this.windows, kvDim: this.config.num_key_value_heads * this.config.head_dim, reserveTokens, arena: this.backend.kvArena?.() });
   }
 
   forward(inputsEmbeds: Tensor, cache: KVCache, opts: ForwardOptions = {}): ForwardResult {

@@ -43,6 +43,10 @@ for (const flavour of ['llama', 'gemma2']) {
           expect(r.ok, r.report).toBe(true);
         });
       }
+
+      it('read the KV cache in place (the arena path was live)', () => {
+        expect((runner.model.backend as WasmBackend).kvInPlaceCalls).toBeGreaterThan(0);
+      });
     });
   }
 }
