@@ -302,22 +302,27 @@ export function rope(x: usize, nHeads: i32, hd: i32, cos: usize, sin: usize, t0:
 }
 
 // ---------------------------------------------------------------------------------------
-// Attention. One "row" = (query i, head h), r = i·Nq + h; a thread takes rows [r0, r1).
-// q [Tq, Nq·Dh], k/v [Tk, Nkv·Dh], o [Tq, Nq·Dh]; head h reads kv head h / (Nq/Nkv).
+// Attention for decode (few queries). One task "row" = (query i, kv head g), r = i·Nkv + g: the
+// G = Nq/Nkv query heads h = g·G .. g·G+G-1 that share kv head g are done together, so each
+// key and value row is brought from memory once per query (not G times) and then reused
+// from L1 by every head of the group. A thread takes rows [r0, r1).
+// q [Tq, Nq·Dh], k/v [Tk, Nkv·Dh], o [Tq, Nq·Dh].
 // Visible keys form one range [jlo, jhi) (qpos = qPos0 + i, kpos = kPos0 + j):
 //   causal: kpos <= qpos;  window W > 0: qpos - kpos < W.
-// Per row: scores s_j = scale·(q·k_j) for the visible j into scratch, softcap c·tanh(s/c)
+// Per head: scores s_j = scale·(q·k_j) for the visible j into scratch, softcap c·tanh(s/c)
 // when c > 0, then an exact softmax over the row (max, vexp, Σ in f64, divide) and
-// o = Σ_j p_j·v_j. The whole score row fits in scratch (Tk floats), so no online rescaling
-// is needed: this is the "materialise one row" variant of tiled attention — the row is the
-// tile — which keeps the order of operations equal to HF's (scores, softcap, softmax, P·V).
+// o = Σ_j p_j·v_j. The whole score row fits in scratch (Tk floats per head), so no online
+// rescaling is needed: this is the "materialise one row" variant of tiled attention — the
+// row is the tile — which keeps the order of operations equal to HF's (scores, softcap,
+// softmax, P·V).
 //
-// Numerics: q·k_j as in dot() but with 4-lane accumulation (lane l sums d ≡ l mod 4, then
-// (l0+l2)+(l1+l3), tail in order), times scale (one f32 mul); softmax as softmax_rows;
-// P·V accumulated per output element sequentially in j (mul then add). Bounds: scores
-// <= (Dh/4+2)·u·Σ|q·k| + 1 ulp; probabilities <= 4 ulp + the score error's effect
-// (|Δp/p| <= 2·max|Δs|); output <= Tk·u·Σ|p·v| + that. 4 keys are processed at a time for
-// instruction-level parallelism; each key's arithmetic is identical to the 1-key path.
+// Numerics (per head, independent of G and of the grouping): q·k_j as in dot() but with
+// 4-lane accumulation (lane l sums d ≡ l mod 4, then (l0+l2)+(l1+l3), tail in order), times
+// scale (one f32 mul); softmax as softmax_rows; P·V accumulated per output element
+// sequentially in j (mul then add). Bounds: scores <= (Dh/4+2)·u·Σ|q·k| + 1 ulp;
+// probabilities <= 4 ulp + the score error's effect (|Δp/p| <= 2·max|Δs|); output <=
+// Tk·u·Σ|p·v| + that. 4 keys are processed at a time for instruction-level parallelism;
+// each key's arithmetic is identical to the 1-key path.
 
 // @ts-ignore: decorator
 @inline function dotq(q: usize, k: usize, Dh: i32, d4: i32): f32 {
@@ -328,105 +333,127 @@ export function rope(x: usize, nHeads: i32, hd: i32, cos: usize, sin: usize, t0:
   return s;
 }
 
-/** Scratch bytes per thread for attention(): one score row plus one output row. */
-export function attention_scratch_bytes(Tk: i32, Dh: i32): i32 {
-  return ((Tk + 4) + (Dh + 4)) * 4;
+/** Scratch bytes per thread for attention(): G score rows plus G output rows. */
+export function attention_scratch_bytes(Tk: i32, Dh: i32, G: i32): i32 {
+  return G * ((Tk + 4) + (Dh + 4)) * 4;
 }
 
 export function attention(q: usize, k: usize, v: usize, o: usize, Tq: i32, Tk: i32, Nq: i32, Nkv: i32, Dh: i32,
   scl: f32, causal: i32, qPos0: i32, kPos0: i32, window: i32, cap: f32, r0: i32, r1: i32, scratch: usize): void {
-  const group = Nq / Nkv;
+  const G = Nq / Nkv;
   const d4 = Dh & ~3;
   const qStride = <usize>Nq * <usize>Dh * 4;
   const kStride = <usize>Nkv * <usize>Dh * 4;
-  const s = scratch;
-  const acc = scratch + <usize>(Tk + 4) * 4;
+  const sRow = <usize>(Tk + 4) * 4; // bytes per head's score row
+  const aRow = <usize>(Dh + 4) * 4; // bytes per head's output accumulator
+  const accBase = scratch + <usize>G * sRow;
   for (let r = r0; r < r1; r++) {
-    const i = r / Nq, h = r % Nq;
-    const qr = q + <usize>i * qStride + <usize>h * <usize>Dh * 4;
-    const orow = o + <usize>i * qStride + <usize>h * <usize>Dh * 4;
-    const koff = <usize>(h / group) * <usize>Dh * 4;
+    const i = r / Nkv, g = r % Nkv;
+    const q0 = q + <usize>i * qStride + <usize>(g * G) * <usize>Dh * 4; // head g·G of query i
+    const o0 = o + <usize>i * qStride + <usize>(g * G) * <usize>Dh * 4;
+    const koff = <usize>g * <usize>Dh * 4;
     const qpos = qPos0 + i;
     let jhi = Tk;
     if (causal) jhi = min(Tk, qpos - kPos0 + 1);
     let jlo = 0;
     if (window > 0) jlo = max(0, qpos - window - kPos0 + 1);
     if (jhi <= jlo) {
-      for (let d = 0; d < Dh; d++) store<f32>(orow + <usize>d * 4, 0);
+      for (let d = 0; d < G * Dh; d++) store<f32>(o0 + <usize>d * 4, 0);
       continue;
     }
     const n = jhi - jlo;
-    // scores
+    // scores, 4 keys at a time; every head of the group reuses the 4 key rows from L1
     let j = jlo;
     for (; j + 4 <= jhi; j += 4) {
       const k0 = k + <usize>j * kStride + koff;
       const k1 = k0 + kStride, k2 = k1 + kStride, k3 = k2 + kStride;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      for (let d = 0; d < d4; d += 4) {
-        const p = <usize>d * 4;
-        const qv = v128.load(qr + p);
-        a0 = madd(qv, v128.load(k0 + p), a0);
-        a1 = madd(qv, v128.load(k1 + p), a1);
-        a2 = madd(qv, v128.load(k2 + p), a2);
-        a3 = madd(qv, v128.load(k3 + p), a3);
-      }
-      let t0 = hsum4(a0), t1 = hsum4(a1), t2 = hsum4(a2), t3 = hsum4(a3);
-      for (let d = d4; d < Dh; d++) {
-        const p = <usize>d * 4;
-        const qd = load<f32>(qr + p);
-        t0 += qd * load<f32>(k0 + p); t1 += qd * load<f32>(k1 + p);
-        t2 += qd * load<f32>(k2 + p); t3 += qd * load<f32>(k3 + p);
-      }
-      const sp = s + <usize>(j - jlo) * 4;
-      store<f32>(sp, t0 * scl); store<f32>(sp, t1 * scl, 4); store<f32>(sp, t2 * scl, 8); store<f32>(sp, t3 * scl, 12);
-    }
-    for (; j < jhi; j++) store<f32>(s + <usize>(j - jlo) * 4, dotq(qr, k + <usize>j * kStride + koff, Dh, d4) * scl);
-    if (cap > 0) softcap(s, s, cap, 0, n);
-    softmax_rows(s, s, 1, n);
-    // o = Σ p_j v_j
-    for (let d = 0; d < Dh; d++) store<f32>(acc + <usize>d * 4, 0);
-    j = jlo;
-    for (; j + 4 <= jhi; j += 4) {
-      const sp = s + <usize>(j - jlo) * 4;
-      const p0 = v128.load32_splat(sp), p1 = v128.load32_splat(sp, 4);
-      const p2 = v128.load32_splat(sp, 8), p3 = v128.load32_splat(sp, 12);
-      const v0 = v + <usize>j * kStride + koff;
-      const v1 = v0 + kStride, v2 = v1 + kStride, v3 = v2 + kStride;
-      let d = 0;
-      for (; d < d4; d += 4) {
-        const p = <usize>d * 4;
-        let a = v128.load(acc + p);
-        a = madd(p0, v128.load(v0 + p), a);
-        a = madd(p1, v128.load(v1 + p), a);
-        a = madd(p2, v128.load(v2 + p), a);
-        a = madd(p3, v128.load(v3 + p), a);
-        v128.store(acc + p, a);
-      }
-      for (; d < Dh; d++) {
-        const p = <usize>d * 4;
-        let a = load<f32>(acc + p);
-        a += f32x4.extract_lane(p0, 0) * load<f32>(v0 + p);
-        a += f32x4.extract_lane(p1, 0) * load<f32>(v1 + p);
-        a += f32x4.extract_lane(p2, 0) * load<f32>(v2 + p);
-        a += f32x4.extract_lane(p3, 0) * load<f32>(v3 + p);
-        store<f32>(acc + p, a);
+      for (let hh = 0; hh < G; hh++) {
+        const qr = q0 + <usize>hh * <usize>Dh * 4;
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        for (let d = 0; d < d4; d += 4) {
+          const p = <usize>d * 4;
+          const qv = v128.load(qr + p);
+          a0 = madd(qv, v128.load(k0 + p), a0);
+          a1 = madd(qv, v128.load(k1 + p), a1);
+          a2 = madd(qv, v128.load(k2 + p), a2);
+          a3 = madd(qv, v128.load(k3 + p), a3);
+        }
+        let t0 = hsum4(a0), t1 = hsum4(a1), t2 = hsum4(a2), t3 = hsum4(a3);
+        for (let d = d4; d < Dh; d++) {
+          const p = <usize>d * 4;
+          const qd = load<f32>(qr + p);
+          t0 += qd * load<f32>(k0 + p); t1 += qd * load<f32>(k1 + p);
+          t2 += qd * load<f32>(k2 + p); t3 += qd * load<f32>(k3 + p);
+        }
+        const sp = scratch + <usize>hh * sRow + <usize>(j - jlo) * 4;
+        store<f32>(sp, t0 * scl); store<f32>(sp, t1 * scl, 4); store<f32>(sp, t2 * scl, 8); store<f32>(sp, t3 * scl, 12);
       }
     }
     for (; j < jhi; j++) {
-      const pj = load<f32>(s + <usize>(j - jlo) * 4);
-      const pv = f32x4.splat(pj);
-      const v0 = v + <usize>j * kStride + koff;
-      let d = 0;
-      for (; d < d4; d += 4) {
-        const p = <usize>d * 4;
-        v128.store(acc + p, madd(pv, v128.load(v0 + p), v128.load(acc + p)));
-      }
-      for (; d < Dh; d++) {
-        const p = <usize>d * 4;
-        store<f32>(acc + p, load<f32>(acc + p) + pj * load<f32>(v0 + p));
+      const kj = k + <usize>j * kStride + koff;
+      for (let hh = 0; hh < G; hh++) {
+        store<f32>(scratch + <usize>hh * sRow + <usize>(j - jlo) * 4, dotq(q0 + <usize>hh * <usize>Dh * 4, kj, Dh, d4) * scl);
       }
     }
-    for (let d = 0; d < Dh; d++) store<f32>(orow + <usize>d * 4, load<f32>(acc + <usize>d * 4));
+    for (let hh = 0; hh < G; hh++) {
+      const s = scratch + <usize>hh * sRow;
+      if (cap > 0) softcap(s, s, cap, 0, n);
+      softmax_rows(s, s, 1, n);
+      const acc = accBase + <usize>hh * aRow;
+      for (let d = 0; d < Dh; d++) store<f32>(acc + <usize>d * 4, 0);
+    }
+    // o = Σ p_j v_j, 4 value rows at a time, reused from L1 by every head
+    j = jlo;
+    for (; j + 4 <= jhi; j += 4) {
+      const v0 = v + <usize>j * kStride + koff;
+      const v1 = v0 + kStride, v2 = v1 + kStride, v3 = v2 + kStride;
+      for (let hh = 0; hh < G; hh++) {
+        const sp = scratch + <usize>hh * sRow + <usize>(j - jlo) * 4;
+        const acc = accBase + <usize>hh * aRow;
+        const p0 = v128.load32_splat(sp), p1 = v128.load32_splat(sp, 4);
+        const p2 = v128.load32_splat(sp, 8), p3 = v128.load32_splat(sp, 12);
+        let d = 0;
+        for (; d < d4; d += 4) {
+          const p = <usize>d * 4;
+          let a = v128.load(acc + p);
+          a = madd(p0, v128.load(v0 + p), a);
+          a = madd(p1, v128.load(v1 + p), a);
+          a = madd(p2, v128.load(v2 + p), a);
+          a = madd(p3, v128.load(v3 + p), a);
+          v128.store(acc + p, a);
+        }
+        for (; d < Dh; d++) {
+          const p = <usize>d * 4;
+          let a = load<f32>(acc + p);
+          a += f32x4.extract_lane(p0, 0) * load<f32>(v0 + p);
+          a += f32x4.extract_lane(p1, 0) * load<f32>(v1 + p);
+          a += f32x4.extract_lane(p2, 0) * load<f32>(v2 + p);
+          a += f32x4.extract_lane(p3, 0) * load<f32>(v3 + p);
+          store<f32>(acc + p, a);
+        }
+      }
+    }
+    for (; j < jhi; j++) {
+      const v0 = v + <usize>j * kStride + koff;
+      for (let hh = 0; hh < G; hh++) {
+        const pj = load<f32>(scratch + <usize>hh * sRow + <usize>(j - jlo) * 4);
+        const acc = accBase + <usize>hh * aRow;
+        const pv = f32x4.splat(pj);
+        let d = 0;
+        for (; d < d4; d += 4) {
+          const p = <usize>d * 4;
+          v128.store(acc + p, madd(pv, v128.load(v0 + p), v128.load(acc + p)));
+        }
+        for (; d < Dh; d++) {
+          const p = <usize>d * 4;
+          store<f32>(acc + p, load<f32>(acc + p) + pj * load<f32>(v0 + p));
+        }
+      }
+    }
+    for (let hh = 0; hh < G; hh++) {
+      const acc = accBase + <usize>hh * aRow, orow = o0 + <usize>hh * <usize>Dh * 4;
+      for (let d = 0; d < Dh; d++) store<f32>(orow + <usize>d * 4, load<f32>(acc + <usize>d * 4));
+    }
   }
 }
 

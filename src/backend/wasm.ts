@@ -137,7 +137,7 @@ export class WasmBackend implements Backend {
       return p;
     });
     const gs = Array.from({ length: T }, () => mem.scratch(mem.k.gemm.gemm_scratch_bytes()));
-    const as = Array.from({ length: T }, () => mem.scratch(Math.max(mem.k.ops.attention_scratch_bytes(64, 16), mem.k.ops.attention_blocked_scratch_bytes(64))));
+    const as = Array.from({ length: T }, () => mem.scratch(Math.max(mem.k.ops.attention_scratch_bytes(64, 16, 2), mem.k.ops.attention_blocked_scratch_bytes(64))));
     const jobs: ((b: number, t: number) => JobPart)[] = [];
     const part = (fn: PoolFn, f: (b: number, t: number) => number[]) => jobs.push((b, t) => ({ fn, mem: 0, args: f(b, t) }));
     const F = n * 4; // byte offset of the second/third... array in a block
@@ -154,8 +154,8 @@ export class WasmBackend implements Backend {
     part('ops.scale', (b) => [b, b + F, 0.5, 0, n]);
     part('ops.softcap', (b) => [b, b + F, 30, 0, n]);
     part('ops.rope', (b) => [b, 4, 64, b + F, b + 2 * F, 0, 16]);
-    part('ops.attention', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 1, 0, 0, 0, 0, 0, 128, as[t]]);
-    part('ops.attention', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 0, 0, 0, 8, 5, 0, 128, as[t]]);
+    part('ops.attention', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 1, 0, 0, 0, 0, 0, 64, as[t]]);
+    part('ops.attention', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 0, 0, 0, 8, 5, 0, 64, as[t]]);
     part('ops.attention_blocked', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 1, 0, 0, 0, 0, 0, 2, as[t]]);
     part('gemm.peak_madd', () => [20000, 1]);
     part('gemm.add_bias', (b) => [16, b, 64, b + F, 0, 64]);
@@ -638,10 +638,11 @@ export class WasmBackend implements Backend {
         total: tasks, step, ntasks: Math.ceil(tasks / step), ia: 15, ib: 16, perThread: { index: 17, values: scratch },
       }, parts);
     } else {
-      // decode: one (query, head) row at a time, keys 4 at a time
-      const rows = Tq * Nq;
+      // decode: one (query, kv head) row at a time — the kv head's G query heads together —
+      // keys 4 at a time
+      const rows = Tq * Nkv;
       const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, rows) : 1;
-      const sb = mem.k.ops.attention_scratch_bytes(Tk, Dh);
+      const sb = mem.k.ops.attention_scratch_bytes(Tk, Dh, Nq / Nkv);
       const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
       const step = Math.max(1, Math.ceil(rows / (parts * 4)));
       this.runTasks({

@@ -37,7 +37,7 @@ export interface OpsExports {
   scale(x: number, y: number, s: number, i0: number, i1: number): void;
   softcap(x: number, y: number, c: number, i0: number, i1: number): void;
   rope(x: number, nHeads: number, hd: number, cos: number, sin: number, t0: number, t1: number): void;
-  attention_scratch_bytes(Tk: number, Dh: number): number;
+  attention_scratch_bytes(Tk: number, Dh: number, G: number): number;
   attention(q: number, k: number, v: number, o: number, Tq: number, Tk: number, Nq: number, Nkv: number,
     Dh: number, scale: number, causal: number, qPos0: number, kPos0: number, window: number, cap: number,
     r0: number, r1: number, scratch: number): void;
