@@ -27,13 +27,15 @@ async function deriveF32(flavour: string): Promise<string> {
   return dir;
 }
 
-for (const flavour of ['llama', 'gemma2']) {
-  describe(`F32 checkpoint parity (${flavour}, derived from the BF16 one)`, () => {
+// both backends: on wasm the F32 weights go through loadWeightFrom (read straight into wasm
+// memory) and the f32-weight GEMM/GEMV kernels
+for (const flavour of ['llama', 'gemma2']) for (const backend of ['ts', 'wasm'] as const) {
+  describe(`F32 checkpoint parity (${flavour}, derived from the BF16 one, ${backend} backend)`, () => {
     let dir: string;
     let runner: OvisRunner;
     beforeAll(async () => {
       dir = await deriveF32(flavour);
-      runner = await OvisRunner.load(dir, { backend: 'ts' });
+      runner = await OvisRunner.load(dir, { backend });
     });
     afterAll(() => { runner?.dispose(); rmSync(dir, { recursive: true, force: true }); });
 
@@ -41,6 +43,7 @@ for (const flavour of ['llama', 'gemma2']) {
       const ck = await Checkpoint.open(dir);
       expect([...ck.tensors.values()].every((t) => t.dtype === 'F32')).toBe(true);
       await ck.close();
+      expect(runner.model.backend.name).toBe(backend);
     });
 
     for (const c of ['text_only', 'square', 'two_images']) {
