@@ -12,14 +12,13 @@
 // needs at most the last W-1 rows before p0, so everything older is dropped before appending —
 // the same W-1 rows HF's sliding layer keeps. Dropping moves a start offset (no copy); the buffer
 // is compacted only when it runs out of room, so decode costs amortised O(D) per token.
-
 //
 // Storage: each layer's keys and values share one block of 2·cap·D floats, from the backend's
 // KV arena when it has one (Backend.kvArena: the wasm backend's attention then reads the rows
 // in place) or a plain Float32Array. Arena blocks go back on growth, on dispose(), and — for a
 // cache dropped without dispose() — when it is garbage collected.
 
-import { ShapeError } from '../errors.js';
+import { InputError, ShapeError } from '../errors.js';
 import type { KVArena } from '../backend/backend.js';
 import type { Tensor } from '../tensor.js';
 
@@ -73,7 +72,7 @@ class LayerBuffer {
   get nextPos(): number { return this.pos0 + this.rows; }
 
   append(k: Tensor, v: Tensor): LayerKV {
-    if (!this.block) throw new ShapeError('KVCache: used after dispose()', 'create a new cache with model.newCache()');
+    if (!this.block) throw new InputError('KVCache: used after dispose()', 'create a new cache with model.newCache()');
     const { D } = this;
     const T = k.shape[0];
     // Sliding layer: keep only the W-1 rows any query of this chunk (or later) can still see.
