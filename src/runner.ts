@@ -191,7 +191,9 @@ export class OvisRunner {
   embed(p: Prepared, tap?: Tap): Tensor {
     const say = this.options.onProgress ?? (() => {});
     const t0 = performance.now();
-    const x = this.model.embed(p.inputIds, p.pixelValues ? { pixelValues: p.pixelValues, n: p.n } : undefined, tap);
+    const tick = every(3000, say);
+    const x = this.model.embed(p.inputIds, p.pixelValues ? { pixelValues: p.pixelValues, n: p.n } : undefined, tap,
+      (done, n) => { if (done < n) tick(`crop ${done}/${n} encoded (${((performance.now() - t0) / 1000).toFixed(1)} s)`); });
     if (p.n) say(`${p.n} crop(s) encoded in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     return x;
   }
@@ -236,6 +238,7 @@ export class OvisRunner {
     const embeds = this.embed(p);
     yield { type: 'start', prompt: p.prompt, promptTokens: embeds.shape[0] };
     const o = this.options;
+    const tick = every(3000, say);
     const decoder = this.tokenizer.decodeStream({ skipSpecialTokens: true });
     let generation: GenerateResult | undefined;
     const it = this.model.stream(embeds, {
@@ -247,6 +250,7 @@ export class OvisRunner {
       repetitionPenalty: o.repetitionPenalty,
       seed: o.seed,
       onResult: (r) => { generation = r; },
+      onPrefillLayer: (done, n) => { if (done < n) tick(`prefill of ${embeds.shape[0]} tokens: layer ${done}/${n}`); },
     });
     let first = true;
     for await (const id of it) {
@@ -299,4 +303,14 @@ export type RunnerEvent =
 /** Read an image file into bytes (CLI and examples). */
 export async function readImageFile(path: string): Promise<Uint8Array> {
   return new Uint8Array(await readFile(path));
+}
+
+/** A progress printer that lets a message through at most once per `ms` (the first one
+ *  after `ms`): long steps report as they go, short ones stay quiet. */
+function every(ms: number, say: (msg: string) => void): (msg: string) => void {
+  let last = performance.now();
+  return (msg) => {
+    const now = performance.now();
+    if (now - last >= ms) { last = now; say(msg); }
+  };
 }

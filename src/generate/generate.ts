@@ -30,6 +30,8 @@ export interface GenerateOptions extends SamplingOptions {
   prefillLogitsRows?: LogitsRows;
   /** Checked between tokens; an aborted signal ends generation with stopReason 'aborted'. */
   signal?: AbortSignal;
+  /** Progress of the prefill forward: called after each decoder layer. */
+  onPrefillLayer?: (done: number, layers: number) => void;
 }
 
 export interface GenerateResult {
@@ -86,7 +88,7 @@ function* run(lm: CausalLM, inputsEmbeds: Tensor, o: GenerateOptions, cache: KVC
   if (extra === 'all') rows = Array.from({ length: T }, (_, i) => i);
   else if (Array.isArray(extra)) rows = [...new Set([...(extra as readonly number[]), T - 1])].sort((a, b) => a - b);
   const t0 = now();
-  const pre = lm.forward(inputsEmbeds, cache, { logitsRows: rows, tap: o.tap });
+  const pre = lm.forward(inputsEmbeds, cache, { logitsRows: rows, tap: o.tap, onLayer: o.onPrefillLayer });
   const tPrefill = now();
   const lastAt = pre.rows.indexOf(T - 1);
   let logits = pre.logits.data.subarray(lastAt * V, (lastAt + 1) * V); // [V]

@@ -24,6 +24,8 @@ export interface ForwardOptions {
   logitsRows?: LogitsRows;
   /** Stage taps: `inputs_embeds`, `llm.layers.{i}`, `llm.norm`, `logits`. Default: none. */
   tap?: Tap;
+  /** Called after each decoder layer with (layers done, layers) — progress of a long prefill. */
+  onLayer?: (done: number, layers: number) => void;
 }
 
 export interface ForwardResult {

@@ -160,6 +160,7 @@ export class Gemma2ForCausalLM implements CausalLM {
       const g = b.gatedAct(b.linear(h2, L.gate_proj), b.linear(h2, L.up_proj), 'gelu_tanh'); // [T, F]
       const f = b.rmsNorm(b.linear(g, L.down_proj), L.post_feedforward_layernorm, eps, 1); // [T, H]
       x = tap('llm.layers.' + i, b.add(x, f)); //                       [T, H]
+      opts.onLayer?.(i + 1, this.numLayers);
     }
     cache.commit(T);
     const hidden = tap('llm.norm', b.rmsNorm(x, W.norm, eps, 1)); // [T, H]

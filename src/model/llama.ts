@@ -168,6 +168,7 @@ export class LlamaForCausalLM implements CausalLM {
       const g = b.gatedAct(b.linear(h2, L.gate_proj, L.gate_bias), b.linear(h2, L.up_proj, L.up_bias), 'silu'); // [T, F]
       x = b.add(x, b.linear(g, L.down_proj, L.down_bias)); //         [T, H]
       x = tap('llm.layers.' + i, x);
+      opts.onLayer?.(i + 1, this.numLayers);
     }
     cache.commit(T);
     const hidden = tap('llm.norm', b.rmsNorm(x, W.norm, eps, 0)); // [T, H]

@@ -185,7 +185,7 @@ export class OvisModel {
    * results are identical (crops never interact) and the peak memory is one crop's
    * [196, 65536] token matrix (51 MB) instead of n of them.
    */
-  encodeImages(pixelValues: Float32Array, n: number, tap?: Tap): Tensor {
+  encodeImages(pixelValues: Float32Array, n: number, tap?: Tap, onCrop?: (done: number, crops: number) => void): Tensor {
     const v = this.needVision('encodeImages');
     const S = this.cropSize;
     const per = 3 * S * S;
@@ -198,10 +198,17 @@ export class OvisModel {
       const tokens = visualTokenize(this.backend, v.head, hidden, t); //    [k, 196, V]
       return vteEmbed(this.backend, v.vte, tokens, t); //                   [k, 196, H]
     };
-    if (tap) return crops(pixelValues, n, tap);
+    if (tap) {
+      const t = crops(pixelValues, n, tap);
+      onCrop?.(n, n);
+      return t;
+    }
     const H = this.config.hidden_size, m = this.tokensPerCrop;
     const out = new Float32Array(n * m * H); // [n, 196, H]
-    for (let c = 0; c < n; c++) out.set(crops(pixelValues.subarray(c * per, (c + 1) * per), 1, noTap).data, c * m * H);
+    for (let c = 0; c < n; c++) {
+      out.set(crops(pixelValues.subarray(c * per, (c + 1) * per), 1, noTap).data, c * m * H);
+      onCrop?.(c + 1, n);
+    }
     return { shape: [n, m, H], data: out };
   }
 
@@ -220,7 +227,8 @@ export class OvisModel {
    * -> inputs_embeds [T, H]. A text-only prompt (no atoms) needs no pixel values; indicator rows
    * still come from the VTE when present.
    */
-  embed(inputIds: readonly number[], pixels?: { pixelValues: Float32Array; n: number }, tap: Tap = noTap): Tensor {
+  embed(inputIds: readonly number[], pixels?: { pixelValues: Float32Array; n: number }, tap: Tap = noTap,
+    onCrop?: (done: number, crops: number) => void): Tensor {
     const hasPlaceholders = inputIds.some((id) => id < 0);
     if (!hasPlaceholders && !pixels) {
       // Pure text: merge reduces to the embedding lookup. Ovis's merge_multimodal still computes
@@ -229,7 +237,7 @@ export class OvisModel {
       const indicators = this.vision ? this.indicatorEmbeds(tap) : zeroIndicators(this.config.hidden_size);
       return this.mergeMultimodal(inputIds, undefined, indicators);
     }
-    const visual = pixels ? this.encodeImages(pixels.pixelValues, pixels.n, tap === noTap ? undefined : tap) : undefined;
+    const visual = pixels ? this.encodeImages(pixels.pixelValues, pixels.n, tap === noTap ? undefined : tap, onCrop) : undefined;
     return this.mergeMultimodal(inputIds, visual, this.indicatorEmbeds(tap));
   }
 

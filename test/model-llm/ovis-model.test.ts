@@ -37,6 +37,18 @@ describe('OvisModel', async () => {
     expect(() => model.encodeImages(px.subarray(1), 2)).toThrow(/pixel_values has/);
   });
 
+  it('reports progress: each crop as it is encoded, each decoder layer of the prefill', () => {
+    const crops: string[] = [];
+    model.encodeImages(pixels(3, 2), 3, undefined, (done, n) => crops.push(`${done}/${n}`));
+    expect(crops).toEqual(['1/3', '2/3', '3/3']);
+    const layers: string[] = [];
+    const ids = Int32Array.from([5, 6, 7]);
+    const r = model.generate(model.llm.embedTokens(ids), { maxNewTokens: 2, eosTokenIds: [], onPrefillLayer: (done, n) => layers.push(`${done}/${n}`) });
+    expect(r.ids.length).toBe(2);
+    const L = cfg.llm_config.num_hidden_layers;
+    expect(layers).toEqual(Array.from({ length: L }, (_, i) => `${i + 1}/${L}`)); // the prefill only, not the decode steps
+  });
+
   it('embed = merge(encodeImages, indicatorEmbeds) and routes taps', () => {
     const px = pixels(1, 2);
     const ids = [1, 9, -301, -300, -302, -305, 10];
