@@ -19,7 +19,8 @@ import { InputError, ShapeError } from '../errors.js';
 import { generate, generateStream, type GenerateOptions, type GenerateResult } from '../generate/generate.js';
 import type { Checkpoint } from '../io/checkpoint.js';
 import type { Tensor } from '../tensor.js';
-import { fmtShape } from '../tensor.js';
+import { fmtShape, numel } from '../tensor.js';
+import { DTYPE_BYTES } from '../dtype.js';
 import { noTap, type Tap } from '../trace/tap.js';
 import { Gemma2ForCausalLM } from './gemma2.js';
 import { LlamaForCausalLM } from './llama.js';
@@ -152,6 +153,7 @@ export class OvisModel {
   static async fromSource(config: OvisConfig, generationConfig: GenerationConfig | undefined, src: TensorSource,
     backend: Backend, opts: OvisLoadOptions = {}): Promise<OvisModel> {
     const say = opts.onProgress ?? (() => {});
+    src = withReadProgress(src, say);
     let vision: OvisVision | undefined;
     if (!opts.textOnly) {
       const vt = config.visual_tokenizer_config;
@@ -263,4 +265,27 @@ export class OvisModel {
 /** [5, H] zeros: stands in for indicator rows when the sequence has no indicator ids. */
 function zeroIndicators(H: number): Tensor {
   return { shape: [IMAGE_INDICATOR_IDS.length, H], data: new Float32Array(IMAGE_INDICATOR_IDS.length * H) };
+}
+
+/** A view of `src` that reports the bytes read so far, at most every 3 s: loading 8-20 GB of
+ *  weights takes seconds to minutes, and the per-component messages alone go quiet for long. */
+function withReadProgress(src: TensorSource, say: (msg: string) => void): TensorSource {
+  let total = 0;
+  for (const t of src.tensors.values()) total += numel(t.shape) * (DTYPE_BYTES[t.dtype] ?? 0);
+  const t0 = performance.now();
+  let done = 0, last = t0;
+  const count = (name: string) => {
+    const t = src.tensors.get(name);
+    if (t) done += numel(t.shape) * (DTYPE_BYTES[t.dtype] ?? 0);
+    const now = performance.now();
+    if (now - last >= 3000) {
+      last = now;
+      say(`weights: ${(done / 1e9).toFixed(2)} of ${(total / 1e9).toFixed(2)} GB read (${((now - t0) / 1000).toFixed(1)} s)`);
+    }
+  };
+  return {
+    tensors: src.tensors,
+    read: async (name) => { const r = await src.read(name); count(name); return r; },
+    readInto: src.readInto ? async (name, dst) => { await src.readInto!(name, dst); count(name); } : undefined,
+  };
 }
