@@ -21,7 +21,7 @@ import { IMAGE_TOKEN, IMAGE_TOKEN_ID } from './constants.js';
 import { InputError } from './errors.js';
 import { makeTap, type Recorder, type Tap } from './trace/tap.js';
 import type { LogitsRows } from './model/causal-lm.js';
-import type { Tensor } from './tensor.js';
+import { storedBytes, type Tensor } from './tensor.js';
 import type { GenerateResult } from './generate/generate.js';
 
 /** Runner options; names follow Ovis's RunnerArguments (snake_case -> camelCase). */
@@ -137,6 +137,8 @@ export class OvisRunner {
     const formatter = createFormatter(ckpt.config.conversation_formatter_class, tokenizer);
     const backend = await createBackend(opts.backend ?? 'wasm', { threads: opts.threads, kernels: opts.kernels });
     say(`backend: ${backend.name}`);
+    const memWarning = await memoryWarning(ckpt);
+    if (memWarning) say(memWarning);
     try {
       const model = await OvisModel.load(ckpt, backend, { onProgress: say });
       say(`loaded ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -313,4 +315,23 @@ function every(ms: number, say: (msg: string) => void): (msg: string) => void {
     const now = performance.now();
     if (now - last >= ms) { last = now; say(msg); }
   };
+}
+
+/** A warning when the weights alone approach the machine's RAM: the OS would kill the process
+ *  part-way through loading (no catchable error), so say it before reading any weight. */
+async function memoryWarning(ckpt: Checkpoint): Promise<string | undefined> {
+  let total: number;
+  try {
+    total = (await import('node:os')).totalmem();
+  } catch {
+    return undefined; // a runtime without node:os: nothing to compare with
+  }
+  return weightsVsRam(storedBytes(ckpt.tensors.values()), total);
+}
+
+/** The warning text when `bytes` of weights exceed 90% of `total` bytes of RAM, else undefined. */
+export function weightsVsRam(bytes: number, total: number): string | undefined {
+  if (!(bytes > 0.9 * total)) return undefined;
+  return `warning: the weights take ${(bytes / 1e9).toFixed(1)} GB and this machine has ${(total / 1e9).toFixed(1)} GB of RAM; ` +
+    'loading may be killed by the OS (bf16 weights stay bf16: there is no smaller in-memory form)';
 }

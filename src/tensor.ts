@@ -3,7 +3,7 @@
 //  - Weight: a parameter as the checkpoint stores it (HF name, HF layout, stored dtype).
 //    Weights are never widened to an f32 copy: kernels widen bf16 in registers.
 
-import type { DType } from './dtype.js';
+import { DTYPE_BYTES, type DType } from './dtype.js';
 import { ShapeError } from './errors.js';
 
 export interface Tensor {
@@ -38,6 +38,13 @@ export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
+}
+
+/** Bytes of all the tensors of a header map as stored (safetensors dtype sizes). */
+export function storedBytes(tensors: Iterable<{ readonly dtype: DType; readonly shape: readonly number[] }>): number {
+  let bytes = 0;
+  for (const t of tensors) bytes += numel(t.shape) * DTYPE_BYTES[t.dtype];
+  return bytes;
 }
 
 export function tensor(shape: readonly number[], data?: Float32Array): Tensor {

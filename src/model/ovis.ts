@@ -19,8 +19,7 @@ import { InputError, ShapeError } from '../errors.js';
 import { generate, generateStream, type GenerateOptions, type GenerateResult } from '../generate/generate.js';
 import type { Checkpoint } from '../io/checkpoint.js';
 import type { Tensor } from '../tensor.js';
-import { fmtShape, numel } from '../tensor.js';
-import { DTYPE_BYTES } from '../dtype.js';
+import { fmtShape, storedBytes } from '../tensor.js';
 import { noTap, type Tap } from '../trace/tap.js';
 import { Gemma2ForCausalLM } from './gemma2.js';
 import { LlamaForCausalLM } from './llama.js';
@@ -270,13 +269,12 @@ function zeroIndicators(H: number): Tensor {
 /** A view of `src` that reports the bytes read so far, at most every 3 s: loading 8-20 GB of
  *  weights takes seconds to minutes, and the per-component messages alone go quiet for long. */
 function withReadProgress(src: TensorSource, say: (msg: string) => void): TensorSource {
-  let total = 0;
-  for (const t of src.tensors.values()) total += numel(t.shape) * (DTYPE_BYTES[t.dtype] ?? 0);
+  const total = storedBytes(src.tensors.values());
   const t0 = performance.now();
   let done = 0, last = t0;
   const count = (name: string) => {
     const t = src.tensors.get(name);
-    if (t) done += numel(t.shape) * (DTYPE_BYTES[t.dtype] ?? 0);
+    if (t) done += storedBytes([t]);
     const now = performance.now();
     if (now - last >= 3000) {
       last = now;

@@ -6,7 +6,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { OvisRunner } from '../../src/runner.js';
+import { OvisRunner, weightsVsRam } from '../../src/runner.js';
 import { SafetensorsFile, writeSafetensors, type TensorEntry } from '../../src/io/safetensors.js';
 import { CheckpointError, InputError } from '../../src/errors.js';
 
@@ -104,5 +104,12 @@ describe('runner: bad checkpoints', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ovis-empty-'));
     dirs.push(dir);
     await expect(OvisRunner.load(dir, { backend: 'ts' })).rejects.toThrow(/config\.json/);
+  });
+});
+
+describe('runner: weights larger than the machine', () => {
+  it('warns before loading when the weights exceed 90% of RAM (the OS would kill the process mid-load)', () => {
+    expect(weightsVsRam(20.4e9, 16e9)).toMatch(/20\.4 GB.*16\.0 GB of RAM/);
+    expect(weightsVsRam(8.3e9, 24e9)).toBeUndefined();
   });
 });
