@@ -276,15 +276,23 @@ export function add_bias(M: i32, c: usize, ldc: i32, b: usize, n0: i32, n1: i32)
 }
 
 /** The SIMD128 mul+add ceiling for the benchmark: 12 independent v128 accumulators, each
- *  iteration does 12 f32x4 multiply-adds (96 flops) with no memory traffic. Returns a value
- *  derived from every accumulator so the loop cannot be removed. */
-export function peak_madd(iters: i32, x: f32): f32 {
-  const b = f32x4.splat(0.999999);
+ *  round does 12 f32x4 multiply-adds (96 flops; `iters` rounds, even) with no memory traffic. Returns a value
+ *  derived from every accumulator so the loop cannot be removed. The multiplier `m` and the
+ *  addend `k` are arguments (the caller passes 0.999999 and 1e-7): as compile-time constants
+ *  some V8 versions (Deno 2.9's) rematerialise them inside the loop at every use, and the
+ *  probe then measured instruction overhead (16 GFLOP/s) instead of the FP pipes. */
+export function peak_madd(iters: i32, x: f32, m: f32, k: f32): f32 {
+  const b = f32x4.splat(m);
   let a0 = f32x4.splat(x), a1 = f32x4.splat(x + 1), a2 = f32x4.splat(x + 2), a3 = f32x4.splat(x + 3);
   let a4 = f32x4.splat(x + 4), a5 = f32x4.splat(x + 5), a6 = f32x4.splat(x + 6), a7 = f32x4.splat(x + 7);
   let a8 = f32x4.splat(x + 8), a9 = f32x4.splat(x + 9), a10 = f32x4.splat(x + 10), a11 = f32x4.splat(x + 11);
-  const c = f32x4.splat(1e-7);
-  for (let i = 0; i < iters; i++) {
+  const c = f32x4.splat(k);
+  // two rounds per iteration, so the loop's own instructions (counter, V8's back-edge stack
+  // check) are amortised over 24 multiply-adds
+  for (let i = 0; i < iters; i += 2) {
+    a0 = madd(a0, b, c); a1 = madd(a1, b, c); a2 = madd(a2, b, c); a3 = madd(a3, b, c);
+    a4 = madd(a4, b, c); a5 = madd(a5, b, c); a6 = madd(a6, b, c); a7 = madd(a7, b, c);
+    a8 = madd(a8, b, c); a9 = madd(a9, b, c); a10 = madd(a10, b, c); a11 = madd(a11, b, c);
     a0 = madd(a0, b, c); a1 = madd(a1, b, c); a2 = madd(a2, b, c); a3 = madd(a3, b, c);
     a4 = madd(a4, b, c); a5 = madd(a5, b, c); a6 = madd(a6, b, c); a7 = madd(a7, b, c);
     a8 = madd(a8, b, c); a9 = madd(a9, b, c); a10 = madd(a10, b, c); a11 = madd(a11, b, c);

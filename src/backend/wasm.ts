@@ -157,7 +157,7 @@ export class WasmBackend implements Backend {
     part('ops.attention', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 1, 0, 0, 0, 0, 0, 64, as[t]]);
     part('ops.attention', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 0, 0, 0, 8, 5, 0, 64, as[t]]);
     part('ops.attention_blocked', (b, t) => [b, b + F, b + 2 * F, b + 3 * F, 64, 64, 2, 1, 16, 0.25, 1, 0, 0, 0, 0, 0, 2, as[t]]);
-    part('gemm.peak_madd', () => [20000, 1]);
+    part('gemm.peak_madd', () => [20000, 1, 0.999999, 1e-7]);
     part('gemm.add_bias', (b) => [16, b, 64, b + F, 0, 64]);
     part('ops.widen_bf16', (b) => [b, b + F, n]);
     part('ops.unfold_patches', (b) => [b, 3, 28, 14, b + F, 0, 4]);
@@ -174,7 +174,7 @@ export class WasmBackend implements Backend {
    *  peak_madd(iters) at once; returns aggregate GFLOP/s (wall clock). */
   measurePeakGflops(iters = 2e7, threads = this.threads): number {
     this.alive();
-    const parts = Array.from({ length: threads }, (): JobPart => ({ fn: 'gemm.peak_madd', mem: 0, args: [iters, 1] }));
+    const parts = Array.from({ length: threads }, (): JobPart => ({ fn: 'gemm.peak_madd', mem: 0, args: [iters, 1, 0.999999, 1e-7] }));
     const t0 = performance.now();
     this.run(parts, false);
     return (threads * iters * 96) / ((performance.now() - t0) * 1e6);

@@ -16,7 +16,7 @@ export interface GemmExports {
     c: number, ldc: number, n0: number, n1: number, scratch: number): void;
   gemm_scratch_bytes(): number;
   add_bias(M: number, c: number, ldc: number, b: number, n0: number, n1: number): void;
-  peak_madd(iters: number, x: number): number;
+  peak_madd(iters: number, x: number, m: number, k: number): number;
 }
 export interface GemvExports {
   deinterleave8(x: number, K: number, xd: number): void;
