@@ -16,10 +16,11 @@ export type { RgbImage, Preprocessed, PreprocessOptions } from './image/index.js
 export { Tokenizer } from './tokenizer/index.js';
 export { createFormatter, renderChatTemplate } from './chat/index.js';
 
-export type { Backend, AttentionOptions } from './backend/backend.js';
+export type { Backend, AttentionOptions, KVArena } from './backend/backend.js';
 export { createBackend, type BackendName, type BackendOptions } from './backend/index.js';
 export { OvisModel } from './model/ovis.js';
 export { generate, generateStream } from './generate/generate.js';
+export { KVCache } from './generate/kv-cache.js';
 
 export { StageRecorder } from './trace/recorder.js';
 export { compare } from './trace/metrics.js';
