@@ -211,6 +211,7 @@ describe('wasm backend: results independent of threads, chunking and memory plac
     const configs = [
       { threads: 1 },
       { threads: 2 },
+      { threads: 3 }, // more threads than cores: uneven splits, stolen tasks
       { threads: 2, scratchBytes: 3 << 20, weightBytesPerMemory: 1 << 16 },
     ];
     const r = rng(21);
