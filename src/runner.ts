@@ -19,6 +19,7 @@ import { Tokenizer } from './tokenizer/index.js';
 import { createFormatter, type ConversationFormatter } from './chat/index.js';
 import { IMAGE_TOKEN, IMAGE_TOKEN_ID } from './constants.js';
 import { InputError } from './errors.js';
+import { throttled } from './progress.js';
 import { makeTap, type Recorder, type Tap } from './trace/tap.js';
 import type { LogitsRows } from './model/causal-lm.js';
 import { storedBytes, type Tensor } from './tensor.js';
@@ -193,9 +194,9 @@ export class OvisRunner {
   embed(p: Prepared, tap?: Tap): Tensor {
     const say = this.options.onProgress ?? (() => {});
     const t0 = performance.now();
-    const tick = every(3000, say);
+    const tick = throttled(3000, say);
     const x = this.model.embed(p.inputIds, p.pixelValues ? { pixelValues: p.pixelValues, n: p.n } : undefined, tap,
-      (done, n) => { if (done < n) tick(`crop ${done}/${n} encoded (${((performance.now() - t0) / 1000).toFixed(1)} s)`); });
+      (done, n) => { if (done < n) tick(() => `crop ${done}/${n} encoded (${((performance.now() - t0) / 1000).toFixed(1)} s)`); });
     if (p.n) say(`${p.n} crop(s) encoded in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     return x;
   }
@@ -240,7 +241,7 @@ export class OvisRunner {
     const embeds = this.embed(p);
     yield { type: 'start', prompt: p.prompt, promptTokens: embeds.shape[0] };
     const o = this.options;
-    const tick = every(3000, say);
+    const tick = throttled(3000, say);
     const decoder = this.tokenizer.decodeStream({ skipSpecialTokens: true });
     let generation: GenerateResult | undefined;
     const it = this.model.stream(embeds, {
@@ -252,7 +253,7 @@ export class OvisRunner {
       repetitionPenalty: o.repetitionPenalty,
       seed: o.seed,
       onResult: (r) => { generation = r; },
-      onPrefillLayer: (done, n) => { if (done < n) tick(`prefill of ${embeds.shape[0]} tokens: layer ${done}/${n}`); },
+      onPrefillLayer: (done, n) => { if (done < n) tick(() => `prefill of ${embeds.shape[0]} tokens: layer ${done}/${n}`); },
     });
     let first = true;
     for await (const id of it) {
@@ -305,16 +306,6 @@ export type RunnerEvent =
 /** Read an image file into bytes (CLI and examples). */
 export async function readImageFile(path: string): Promise<Uint8Array> {
   return new Uint8Array(await readFile(path));
-}
-
-/** A progress printer that lets a message through at most once per `ms` (the first one
- *  after `ms`): long steps report as they go, short ones stay quiet. */
-function every(ms: number, say: (msg: string) => void): (msg: string) => void {
-  let last = performance.now();
-  return (msg) => {
-    const now = performance.now();
-    if (now - last >= ms) { last = now; say(msg); }
-  };
 }
 
 /** A warning when the weights alone approach the machine's RAM: the OS would kill the process

@@ -624,33 +624,20 @@ export class WasmBackend implements Backend {
     const kp = kvMem ? k.data.byteOffset : mem.put(k.data), vp = kvMem ? v.data.byteOffset : mem.put(v.data);
     const op = mem.scratch(out.length * 4);
     const flops = Tq * Nq * Tk * Dh * 4;
-    if (Tq >= BLOCKED_ATTENTION_MIN_TQ) {
-      // prefill / vision: (query block, head) tasks, two GEMMs per task (kernels/ops.ts)
-      const QB = (mem.k.ops.ATT_QB as WebAssembly.Global).value as number;
-      const tasks = Math.ceil(Tq / QB) * Nq;
-      const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, tasks) : 1;
-      const sb = mem.k.ops.attention_blocked_scratch_bytes(Tk);
-      const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
-      const step = Math.max(1, Math.ceil(tasks / (parts * 4)));
-      this.runTasks({
-        fn: 'ops.attention_blocked', mem: mem.index,
-        args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, 0, tasks, scratch[0]],
-        total: tasks, step, ntasks: Math.ceil(tasks / step), ia: 15, ib: 16, perThread: { index: 17, values: scratch },
-      }, parts);
-    } else {
-      // decode: one (query, kv head) row at a time — the kv head's G query heads together —
-      // keys 4 at a time
-      const rows = Tq * Nkv;
-      const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, rows) : 1;
-      const sb = mem.k.ops.attention_scratch_bytes(Tk, Dh, Nq / Nkv);
-      const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
-      const step = Math.max(1, Math.ceil(rows / (parts * 4)));
-      this.runTasks({
-        fn: 'ops.attention', mem: mem.index,
-        args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, 0, rows, scratch[0]],
-        total: rows, step, ntasks: Math.ceil(rows / step), ia: 15, ib: 16, perThread: { index: 17, values: scratch },
-      }, parts);
-    }
+    // prefill / vision (Tq >= 16): (query block, head) tasks, two GEMMs per task; decode:
+    // (query, kv head) tasks — the kv head's G query heads together, keys 4 at a time
+    const blocked = Tq >= BLOCKED_ATTENTION_MIN_TQ;
+    const QB = (mem.k.ops.ATT_QB as WebAssembly.Global).value as number;
+    const tasks = blocked ? Math.ceil(Tq / QB) * Nq : Tq * Nkv;
+    const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, tasks) : 1;
+    const sb = blocked ? mem.k.ops.attention_blocked_scratch_bytes(Tk) : mem.k.ops.attention_scratch_bytes(Tk, Dh, Nq / Nkv);
+    const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
+    const step = Math.max(1, Math.ceil(tasks / (parts * 4)));
+    this.runTasks({
+      fn: blocked ? 'ops.attention_blocked' : 'ops.attention', mem: mem.index,
+      args: [qp, kp, vp, op, Tq, Tk, Nq, Nkv, Dh, o.scale, o.causal ? 1 : 0, qPos0, kPos0, window, cap, 0, tasks, scratch[0]],
+      total: tasks, step, ntasks: Math.ceil(tasks / step), ia: 15, ib: 16, perThread: { index: 17, values: scratch },
+    }, parts);
     out.set(mem.f32(op, out.length));
     return { shape: [...q.shape], data: out };
   }

@@ -20,6 +20,7 @@ import { generate, generateStream, type GenerateOptions, type GenerateResult } f
 import type { Checkpoint } from '../io/checkpoint.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape, storedBytes } from '../tensor.js';
+import { throttled } from '../progress.js';
 import { noTap, type Tap } from '../trace/tap.js';
 import { Gemma2ForCausalLM } from './gemma2.js';
 import { LlamaForCausalLM } from './llama.js';
@@ -271,15 +272,12 @@ function zeroIndicators(H: number): Tensor {
 function withReadProgress(src: TensorSource, say: (msg: string) => void): TensorSource {
   const total = storedBytes(src.tensors.values());
   const t0 = performance.now();
-  let done = 0, last = t0;
+  const tick = throttled(3000, say);
+  let done = 0;
   const count = (name: string) => {
     const t = src.tensors.get(name);
     if (t) done += storedBytes([t]);
-    const now = performance.now();
-    if (now - last >= 3000) {
-      last = now;
-      say(`weights: ${(done / 1e9).toFixed(2)} of ${(total / 1e9).toFixed(2)} GB read (${((now - t0) / 1000).toFixed(1)} s)`);
-    }
+    tick(() => `weights: ${(done / 1e9).toFixed(2)} of ${(total / 1e9).toFixed(2)} GB read (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   };
   return {
     tensors: src.tensors,
