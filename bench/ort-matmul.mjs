@@ -1,7 +1,7 @@
 // Baseline for `npm run bench:kernels`: onnxruntime-web's WASM MatMul on the SigLIP shape
 // 729x1152x4304, at 1 and 2 threads, beside our f32 linear op in the same run
-// (`npm run bench:ort`). onnxruntime-web comes in with the dev-only test oracle
-// @huggingface/transformers; it is no dependency of ovis-ts. The ONNX model (one MatMul node) is
+// (`npm run bench:ort`). onnxruntime-web (141 MB installed) is no dependency of ovis-ts, not
+// even a dev one: install it for this benchmark with `npm install --no-save onnxruntime-web`. The ONNX model (one MatMul node) is
 // encoded here by hand (protobuf wire format), so no model file is needed.
 
 import { spawnSync } from 'node:child_process';
@@ -18,7 +18,8 @@ let ort;
 try {
   ort = await import('onnxruntime-web');
 } catch {
-  console.log('onnxruntime-web is not installed (it comes with the dev dependencies: npm ci --ignore-scripts)');
+  console.log('onnxruntime-web is not installed: it is the baseline of this benchmark only (no dependency of ovis-ts);\n' +
+    'install it without recording it: npm install --no-save onnxruntime-web   (then npm run bench:ort again)');
   process.exit(0);
 }
 

@@ -12,9 +12,11 @@ import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { Tokenizer } = await import(join(root, 'dist/tokenizer/index.js'));
+// transformers.js v4 tokenizes with @huggingface/tokenizers (its PreTrainedTokenizer forwards
+// encode straight to it): that package is the baseline, a dev dependency.
 let PreTrainedTokenizer = null;
 try {
-  ({ PreTrainedTokenizer } = await import('@huggingface/transformers'));
+  ({ Tokenizer: PreTrainedTokenizer } = await import('@huggingface/tokenizers'));
 } catch (e) {
   process.stderr.write(`transformers.js not available (${e.message}); ours only\n`);
 }

@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (n) => join(root, 'node_modules', '.bin', n);
 
-// Bun's npm wrapper needs its postinstall to link the binary, and CI installs with
-// --ignore-scripts; the binary itself ships in the optional platform package: use it directly.
+// Bun's npm wrapper (node_modules/.bin/bun) works only once its postinstall has linked the
+// binary (package.json's allowScripts lets npm 11 run it; `npm ci --ignore-scripts` would not);
+// the binary itself ships in the optional platform package, so use it directly either way.
 function bunBinary() {
   const oven = join(root, 'node_modules', '@oven');
   const arch = process.arch === 'x64' ? 'x64' : process.arch === 'arm64' ? 'aarch64' : process.arch;

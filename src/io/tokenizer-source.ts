@@ -3,14 +3,11 @@
 // `tokenizer.source.json` {"npm": "<package>", "file": "<path inside it>"} naming an npm
 // (dev) dependency that ships the file, found in the nearest node_modules.
 
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { pathExists as exists } from './fs.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointError } from '../errors.js';
-
-async function exists(p: string): Promise<boolean> {
-  try { await access(p); return true; } catch { return false; }
-}
 
 /** Find `node_modules/<pkg>/<file>` walking up from each start directory. */
 async function findInNodeModules(pkg: string, file: string, starts: string[]): Promise<string | undefined> {

@@ -142,7 +142,11 @@ function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): voi
   });
 }
 
-interface AnyWorker { post(m: unknown): void; onMessage(f: (m: any) => void): void; terminate(): void }
+// unref(): an idle pool must not keep the process alive (a CLI ends when its work is done) — but
+// only after the ready handshake: until then the pending reply is the only thing the event loop
+// waits for, and Bun (whose loop, unlike Node's, does not count an in-flight worker start) ends
+// the process with exit status 0 before the first token.
+interface AnyWorker { post(m: unknown): void; onMessage(f: (m: any) => void): void; terminate(): void; unref(): void }
 
 async function spawn(code: string): Promise<AnyWorker> {
   const G = globalThis as any;
@@ -154,19 +158,18 @@ async function spawn(code: string): Promise<AnyWorker> {
     const src = `(${code})({ on: (f) => { self.onmessage = (e) => f(e.data); }, post: (m) => self.postMessage(m) });`;
     const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
     const w = new G.Worker(url, { type: 'module' });
-    if (typeof w.unref === 'function') w.unref();
     return {
       post: (m) => w.postMessage(m),
       onMessage: (f) => { w.onmessage = (e: MessageEvent) => f(e.data); },
       terminate: () => w.terminate(),
+      unref: () => { if (typeof w.unref === 'function') w.unref(); },
     };
   }
   // Node: worker_threads, imported lazily so this module has no Node-only top-level import.
   const wt = await import('node:worker_threads');
   const src = `const { parentPort } = require('node:worker_threads');\n(${code})({ on: (f) => parentPort.on('message', f), post: (m) => parentPort.postMessage(m) });`;
   const w = new wt.Worker(src, { eval: true });
-  w.unref();
-  return { post: (m) => w.postMessage(m), onMessage: (f) => { w.on('message', f); }, terminate: () => { void w.terminate(); } };
+  return { post: (m) => w.postMessage(m), onMessage: (f) => { w.on('message', f); }, terminate: () => { void w.terminate(); }, unref: () => w.unref() };
 }
 
 export class WorkerPool {
@@ -194,6 +197,7 @@ export class WorkerPool {
       });
       w.post({ type: 'init', ctl: sab, slot, gen: 0, fns: POOL_FNS, bytes: kernels.bytes, memories });
     })));
+    for (const w of workers) w.unref();
     return new WorkerPool(workers, sab);
   }
 
