@@ -45,25 +45,26 @@ export class Fields {
     return def;
   }
 
-  /** An integer >= min. JSON `3.0` parses to 3 and is accepted (Python would keep a float; harmless for sizes). */
-  int(key: string, def: Def<number>, min = 0): number {
-    const expected = `an integer >= ${min}`;
+  /** An integer in [min, max]. JSON `3.0` parses to 3 and is accepted (Python would keep a float;
+   *  harmless for sizes). `max` bounds sizes read from files (config/limits.ts). */
+  int(key: string, def: Def<number>, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const expected = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
     if (this.o[key] === undefined) return this.missing(key, def, expected) ?? NaN;
     const v = this.o[key];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
       this.p.add(this.at(key), `expected ${expected}, got ${jsonKind(v)}`);
       return NaN;
     }
     return v;
   }
 
-  intOrNull(key: string, def: Def<number | null>, min = 0): number | null {
+  intOrNull(key: string, def: Def<number | null>, min = 0, max = Number.MAX_SAFE_INTEGER): number | null {
     if (this.o[key] === null) return null;
     if (this.o[key] === undefined) {
       const d = this.missing(key, def, `an integer >= ${min} or null`);
       return d === undefined ? NaN : d;
     }
-    return this.int(key, REQUIRED, min);
+    return this.int(key, REQUIRED, min, max);
   }
 
   /** A finite number; `positive` requires > 0. */

@@ -13,6 +13,7 @@
 //       tokenize_function, drop_cls_token, depths,
 //       backbone_config: { model_type: "siglip_vision_model", hidden_size, ... } } }
 
+import { CONFIG_LIMITS as L } from './limits.js';
 import { Fields, Problems, REQUIRED } from './fields.js';
 import { jsonKind } from '../io/json.js';
 
@@ -172,6 +173,11 @@ function parseRopeScaling(f: Fields): RopeScaling {
 }
 
 function parseLayerTypes(f: Fields, n: number, dflt: (i: number) => LayerType): LayerType[] {
+  const raw = f.raw('layer_types');
+  if (Array.isArray(raw) && raw.length > L.layers) { // before walking it entry by entry
+    f.p.add(f.at('layer_types'), `has ${raw.length} entries; at most ${L.layers} layers are supported`);
+    return [];
+  }
   const lt = f.strArrayOrNull('layer_types', ['full_attention', 'sliding_attention'] as const);
   if (lt === null) return Array.from({ length: n }, (_, i) => dflt(i));
   if (Number.isFinite(n) && lt.length !== n) f.p.add(f.at('layer_types'), `has ${lt.length} entries, num_hidden_layers is ${n}`);
@@ -193,12 +199,12 @@ interface CommonDefaults {
 
 function parseCommon(f: Fields, d: CommonDefaults): Omit<LlmCommon, 'num_key_value_heads' | 'head_dim'> {
   return {
-    vocab_size: f.int('vocab_size', d.vocab_size, 1),
-    hidden_size: f.int('hidden_size', d.hidden_size, 1),
-    intermediate_size: f.int('intermediate_size', d.intermediate_size, 1),
-    num_hidden_layers: f.int('num_hidden_layers', d.num_hidden_layers, 1),
-    num_attention_heads: f.int('num_attention_heads', d.num_attention_heads, 1),
-    max_position_embeddings: f.int('max_position_embeddings', d.max_position_embeddings, 1),
+    vocab_size: f.int('vocab_size', d.vocab_size, 1, L.vocab),
+    hidden_size: f.int('hidden_size', d.hidden_size, 1, L.hidden),
+    intermediate_size: f.int('intermediate_size', d.intermediate_size, 1, L.intermediate),
+    num_hidden_layers: f.int('num_hidden_layers', d.num_hidden_layers, 1, L.layers),
+    num_attention_heads: f.int('num_attention_heads', d.num_attention_heads, 1, L.heads),
+    max_position_embeddings: f.int('max_position_embeddings', d.max_position_embeddings, 1, L.positions),
     rms_norm_eps: f.num('rms_norm_eps', d.rms_norm_eps, { positive: true }),
     rope_theta: f.num('rope_theta', 10000.0, { positive: true }), // HF default 10000.0 (all three)
     rope_scaling: parseRopeScaling(f),
@@ -221,8 +227,8 @@ function parseLlama(f: Fields): LlamaConfig {
     model_type: 'llama',
     ...c,
     // HF LlamaConfig: num_key_value_heads defaults to num_attention_heads (MHA); head_dim to hidden/heads.
-    num_key_value_heads: f.intOrNull('num_key_value_heads', null, 1) ?? c.num_attention_heads,
-    head_dim: f.intOrNull('head_dim', null, 1) ?? Math.floor(c.hidden_size / c.num_attention_heads),
+    num_key_value_heads: f.intOrNull('num_key_value_heads', null, 1, L.heads) ?? c.num_attention_heads,
+    head_dim: f.intOrNull('head_dim', null, 1, L.headDim) ?? Math.floor(c.hidden_size / c.num_attention_heads),
     hidden_act: f.oneOf('hidden_act', ['silu'] as const, 'silu', { gelu: 'only SwiGLU (silu) Llama MLPs are implemented', gelu_pytorch_tanh: 'only SwiGLU (silu) Llama MLPs are implemented' }),
     attention_bias: f.bool('attention_bias', false), // HF default false
     mlp_bias: f.bool('mlp_bias', false), // HF default false
@@ -244,14 +250,14 @@ function parseGemma2(f: Fields): Gemma2Config {
   const cfg: Gemma2Config = {
     model_type: 'gemma2',
     ...c,
-    num_key_value_heads: f.int('num_key_value_heads', 4, 1), // HF default 4
-    head_dim: f.int('head_dim', 256, 1), // HF default 256 (NOT hidden/heads)
+    num_key_value_heads: f.int('num_key_value_heads', 4, 1, L.heads), // HF default 4
+    head_dim: f.int('head_dim', 256, 1, L.headDim), // HF default 256 (NOT hidden/heads)
     hidden_activation: f.oneOf('hidden_activation', ['gelu_pytorch_tanh'] as const, 'gelu_pytorch_tanh', { gelu: 'exact-erf GELU for Gemma2 is not implemented (the release uses gelu_pytorch_tanh)' }),
     attention_bias: f.bool('attention_bias', false), // HF default false
     query_pre_attn_scalar: f.num('query_pre_attn_scalar', 256, { positive: true }), // HF default 256
     attn_logit_softcapping: f.numOrNull('attn_logit_softcapping', 50.0, { positive: true }), // HF default 50.0
     final_logit_softcapping: f.numOrNull('final_logit_softcapping', 30.0, { positive: true }), // HF default 30.0
-    sliding_window: f.intOrNull('sliding_window', 4096, 1), // HF default 4096
+    sliding_window: f.intOrNull('sliding_window', 4096, 1, L.positions), // HF default 4096
     layer_types: [],
   };
   // HF default: "sliding_attention" if (i + 1) % 2 else "full_attention" -> even i slides.
@@ -271,13 +277,13 @@ function parseQwen2(f: Fields): Qwen2Config {
     max_position_embeddings: 32768, rms_norm_eps: 1e-6, tie_word_embeddings: false, bos: null, eos: [], pad: null,
   });
   const use_sliding_window = f.bool('use_sliding_window', false); // HF default false
-  const sw = f.intOrNull('sliding_window', 4096, 1); // HF default 4096, then nulled unless use_sliding_window
+  const sw = f.intOrNull('sliding_window', 4096, 1, L.positions); // HF default 4096, then nulled unless use_sliding_window
   const cfg: Qwen2Config = {
     model_type: 'qwen2',
     ...c,
-    num_key_value_heads: f.intOrNull('num_key_value_heads', null, 1) ?? c.num_attention_heads, // HF: = heads
+    num_key_value_heads: f.intOrNull('num_key_value_heads', null, 1, L.heads) ?? c.num_attention_heads, // HF: = heads
     // Qwen2Attention: getattr(config, "head_dim", hidden // heads)
-    head_dim: f.intOrNull('head_dim', null, 1) ?? Math.floor(c.hidden_size / c.num_attention_heads),
+    head_dim: f.intOrNull('head_dim', null, 1, L.headDim) ?? Math.floor(c.hidden_size / c.num_attention_heads),
     hidden_act: f.oneOf('hidden_act', ['silu'] as const, 'silu'),
     use_sliding_window,
     sliding_window: use_sliding_window ? sw : null,
@@ -316,13 +322,13 @@ function parseSiglip(f: Fields): SiglipVisionConfig | undefined {
   // 12 layers, 12 heads, 3 channels, image 224, patch 16, gelu_pytorch_tanh, layer_norm_eps 1e-6.
   const c: SiglipVisionConfig = {
     model_type: 'siglip_vision_model',
-    hidden_size: f.int('hidden_size', 768, 1),
-    intermediate_size: f.int('intermediate_size', 3072, 1),
-    num_hidden_layers: f.int('num_hidden_layers', 12, 1),
-    num_attention_heads: f.int('num_attention_heads', 12, 1),
+    hidden_size: f.int('hidden_size', 768, 1, L.hidden),
+    intermediate_size: f.int('intermediate_size', 3072, 1, L.intermediate),
+    num_hidden_layers: f.int('num_hidden_layers', 12, 1, L.layers),
+    num_attention_heads: f.int('num_attention_heads', 12, 1, L.heads),
     num_channels: f.int('num_channels', 3, 1),
-    image_size: f.int('image_size', 224, 1),
-    patch_size: f.int('patch_size', 16, 1),
+    image_size: f.int('image_size', 224, 1, L.imageSize),
+    patch_size: f.int('patch_size', 16, 1, L.imageSize),
     hidden_act: f.oneOf('hidden_act', ['gelu_pytorch_tanh'] as const, 'gelu_pytorch_tanh', { gelu: 'exact-erf GELU in SigLIP is not implemented (so400m uses gelu_pytorch_tanh)' }),
     layer_norm_eps: f.num('layer_norm_eps', 1e-6, { positive: true }),
     // SiglipVisionTransformer: use_head = True if the attribute is absent.
@@ -361,7 +367,7 @@ function parseVisualTokenizer(f: Fields): VisualTokenizerConfig | undefined {
       f.p.add(f.at('depths'), `[${depths[0]}] disagrees with backbone_config.num_hidden_layers (${backbone.num_hidden_layers}); ovis-ts does not support truncating the vision tower`);
     }
   }
-  const vocab_size = f.int('vocab_size', 16384, 6); // Ovis BaseVisualTokenizerConfig default 16384
+  const vocab_size = f.int('vocab_size', 16384, 6, L.visualVocab); // Ovis BaseVisualTokenizerConfig default 16384
   const tokenize_function = f.oneOf('tokenize_function', ['softmax'] as const, 'softmax', { // Ovis default "softmax"
     gumbel_argmax: 'gumbel_argmax samples Gumbel noise (a training-time option); ovis-ts implements the softmax tokenizer only',
     st_argmax: 'st_argmax (straight-through one-hot) is a training-time option; ovis-ts implements the softmax tokenizer only',
@@ -370,7 +376,7 @@ function parseVisualTokenizer(f: Fields): VisualTokenizerConfig | undefined {
   // Ovis default false; SiglipVisualTokenizerConfig resets true to false (SigLIP has no CLS token),
   // so a true value loads exactly like false in Ovis — we do the same.
   f.bool('drop_cls_token', false);
-  const hidden_stride = f.int('hidden_stride', 1, 1); // Ovis default 1
+  const hidden_stride = f.int('hidden_stride', 1, 1, L.hiddenStride); // Ovis default 1
   if (!backbone) return undefined;
   return {
     model_type: 'siglip_visual_tokenizer', vocab_size, tokenize_function, tau, drop_cls_token: false,
@@ -397,14 +403,14 @@ export function parseOvisConfig(json: unknown, file: string): OvisConfig {
   const vf = f.obj('visual_tokenizer_config');
   const vt = vf ? parseVisualTokenizer(vf) : undefined;
   // Ovis: hidden_size defaults to None and is asserted equal to llm_config.hidden_size.
-  const hidden_size = f.int('hidden_size', REQUIRED, 1);
+  const hidden_size = f.int('hidden_size', REQUIRED, 1, L.hidden);
   if (llm && Number.isFinite(hidden_size) && Number.isFinite(llm.hidden_size) && hidden_size !== llm.hidden_size) {
     p.add('hidden_size', `${hidden_size} differs from llm_config.hidden_size ${llm.hidden_size} (Ovis asserts they are equal)`);
   }
   const cfg = {
     model_type: 'ovis' as const,
     hidden_size,
-    multimodal_max_length: f.int('multimodal_max_length', 8192, 1), // Ovis default 8192
+    multimodal_max_length: f.int('multimodal_max_length', 8192, 1, L.positions), // Ovis default 8192
     conversation_formatter_class: f.oneOf('conversation_formatter_class', FORMATTERS, REQUIRED),
     llm_attn_implementation: f.strOrNull('llm_attn_implementation', null), // Ovis default None
     disable_tie_weight: f.bool('disable_tie_weight', false), // Ovis default False

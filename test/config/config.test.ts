@@ -232,12 +232,12 @@ describe('unsupported and invalid values are rejected with file, JSON path and e
     delete c.hidden_size;
     const p = problems(c);
     expect(p).toEqual([
-      'llm_config.hidden_size: expected an integer >= 1, got string "3072"',
+      'llm_config.hidden_size: expected an integer in [1, 65536], got string "3072"',
       'llm_config.rms_norm_eps: expected a number > 0, got integer -1',
       'llm_config.tie_word_embeddings: expected true or false, got string "yes"',
-      'visual_tokenizer_config.backbone_config.num_hidden_layers: expected an integer >= 1, got number 2.5',
-      'visual_tokenizer_config.hidden_stride: expected an integer >= 1, got integer 0',
-      'hidden_size: missing (required; expected an integer >= 1)',
+      'visual_tokenizer_config.backbone_config.num_hidden_layers: expected an integer in [1, 1024], got number 2.5',
+      'visual_tokenizer_config.hidden_stride: expected an integer in [1, 64], got integer 0',
+      'hidden_size: missing (required; expected an integer in [1, 65536])',
       'conversation_formatter_class: missing (required; expected one of "Llama3ConversationFormatter", "GemmaConversationFormatter", "QwenConversationFormatter")',
     ]);
   });
@@ -289,5 +289,44 @@ describe('generation_config.json and preprocessor_config.json', () => {
     expect(parsePreprocessorConfig({ ...pp, image_mean: [0.4, 0.5, 0.6] }, 'p.json').image_mean).toEqual([0.4, 0.5, 0.6]);
     expect(() => parsePreprocessorConfig({ ...pp, resample: 2, do_center_crop: true, size: { height: 384, width: 380 } }, 'p.json'))
       .toThrow(/size: Ovis needs a square crop side, got height 384 width 380[\s\S]*do_center_crop: must be false[\s\S]*resample: only 3 \(PIL BICUBIC\)/);
+  });
+});
+
+describe('sizes read from config.json are bounded before anything is built from them (config/limits.ts)', () => {
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['llm_config.num_hidden_layers', 100_000_000, /llm_config\.num_hidden_layers: expected an integer in \[1, 1024\], got integer 100000000/],
+    ['visual_tokenizer_config.backbone_config.num_hidden_layers', 100_000_000, /backbone_config\.num_hidden_layers: expected an integer in \[1, 1024\]/],
+    ['llm_config.vocab_size', 1e12, /llm_config\.vocab_size: expected an integer in \[1, 4194304\]/],
+    ['llm_config.hidden_size', 1 << 20, /llm_config\.hidden_size: expected an integer in \[1, 65536\]/],
+    ['llm_config.num_attention_heads', 1e7, /num_attention_heads: expected an integer in \[1, 1024\]/],
+    ['llm_config.num_key_value_heads', 1e7, /num_key_value_heads: expected an integer in \[1, 1024\]/],
+    ['llm_config.head_dim', 1e6, /head_dim: expected an integer in \[1, 4096\]/],
+    ['llm_config.intermediate_size', 1e9, /intermediate_size: expected an integer in \[1, 524288\]/],
+    ['visual_tokenizer_config.vocab_size', 1e9, /visual_tokenizer_config\.vocab_size: expected an integer in \[6, 1048576\]/],
+    ['visual_tokenizer_config.hidden_stride', 1e6, /hidden_stride: expected an integer in \[1, 64\]/],
+    ['visual_tokenizer_config.backbone_config.image_size', 1e6, /image_size: expected an integer in \[1, 8192\]/],
+    ['multimodal_max_length', 1e12, /multimodal_max_length: expected an integer in \[1, 16777216\]/],
+  ];
+  for (const [path, value, want] of cases) {
+    it(`${path} = ${value}`, () => {
+      const c = path.startsWith('llm_config.head_dim') || path.includes('key_value') ? gemma9b() : llama3b();
+      let o: Record<string, any> = c;
+      const keys = path.split('.');
+      for (const k of keys.slice(0, -1)) o = o[k];
+      o[keys.at(-1)!] = value;
+      expect(problems(c).join('\n')).toMatch(want);
+    });
+  }
+
+  it('a Gemma2 layer_types list longer than any supported depth is refused without walking it', () => {
+    const c = gemma9b();
+    c.llm_config.layer_types = new Array(2_000_000).fill('full_attention');
+    // this message comes from the length check before the walk (the walk reports "num_hidden_layers is N")
+    expect(problems(c).join('\n')).toMatch(/llm_config\.layer_types: has 2000000 entries; at most 1024 layers are supported/);
+  });
+
+  it('the real checkpoints are inside every bound', () => {
+    expect(() => parseOvisConfig(llama3b(), 'llama')).not.toThrow();
+    expect(() => parseOvisConfig(gemma9b(), 'gemma')).not.toThrow();
   });
 });

@@ -90,7 +90,7 @@ export function loadKernels(variant: KernelVariant = 'simd'): CompiledKernels {
   if (hit) return hit;
   const pick = (v: KernelVariant) => GROUPS.map((g) => {
     const e = EMBEDDED_KERNELS.find((k) => k.variant === v && k.group === g);
-    if (!e) throw new BackendError(`embedded kernels: module '${g}' (${v}) missing`, 'run `npm run build:kernels`');
+    if (!e) throw new BackendError(`embedded kernels: module '${g}' (${v}) missing`, 'the build is incomplete: in an ovis-ts clone run `npm run build`; an installed package: reinstall ovis-ts');
     return e;
   });
   const relaxedBytes = pick('relaxed').map((e) => decodeBase64(e.base64));
