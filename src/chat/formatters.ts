@@ -87,10 +87,11 @@ class OvisFormatter implements ConversationFormatter {
     const inputIds: number[] = [];
     if (st.bos !== null) {
       prompt += st.bos;
-      inputIds.push(...this.tok.encode(st.bos, { addSpecialTokens: false }));
+      for (const id of this.tok.encode(st.bos, { addSpecialTokens: false })) inputIds.push(id);
     }
     convs.forEach((c, i) => {
-      const role = st.from2role[c.from];
+      // own keys only: `from: "toString"` must not find Object.prototype.toString
+      const role = Object.hasOwn(st.from2role, c.from) ? st.from2role[c.from] : undefined;
       if (role === undefined) {
         throw new InputError(`${this.name}: conversations[${i}].from is ${JSON.stringify(c.from)}, expected one of ${Object.keys(st.from2role).map((k) => JSON.stringify(k)).join(', ')}`);
       }
@@ -98,7 +99,8 @@ class OvisFormatter implements ConversationFormatter {
       let text = role + (st.strip ? pyStrip(c.value) : c.value);
       if (i < convs.length - 1 || preface === undefined || preface === null) text += st.imEnd;
       prompt += text;
-      inputIds.push(...tokenizeWithImageSymbol(this.tok, text));
+      // a loop, not push(...ids): a spread of a long prompt's ids overflows the call stack
+      for (const id of tokenizeWithImageSymbol(this.tok, text)) inputIds.push(id);
     });
     // Ovis asserts that tokenizing the whole prompt gives the same ids (it can differ only if
     // a turn boundary falls inside a merge); we keep the check so we fail where Python fails.

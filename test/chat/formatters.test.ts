@@ -49,6 +49,16 @@ describe('Ovis1.6 formatters equal the Ovis reference', () => {
     expect(conv).toEqual([{ from: 'human', value: 'hi' }]);
     expect(() => createFormatter('Llama2ConversationFormatter', tok)).toThrow(/not supported/);
     expect(() => f.format([{ from: 'bot' as 'gpt', value: 'x' }])).toThrow(/conversations\[1\]\.from is "bot"/);
+    // a role name that Object.prototype has is still an unknown role, not a function rendered into the prompt
+    for (const from of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(() => f.format([{ from: from as 'gpt', value: 'x' }]), from).toThrow(InputError);
+    }
+  });
+
+  it('a 250,000-token prompt is formatted (ids gathered without a call-stack spread)', async () => {
+    const tok = await Tokenizer.fromFile(FILES.llama3_1!);
+    const { inputIds } = createFormatter('Llama3ConversationFormatter', tok).formatQuery('word '.repeat(250_000));
+    expect(inputIds.length).toBeGreaterThan(250_000);
   });
 });
 
