@@ -15,6 +15,10 @@ export const DEFAULT_MAX_PARTITION = 9;
 export const DEFAULT_COVERING_THRESHOLD = 0.9;
 /** SigLIP's input side: image_processor.size = {height: 384, width: 384}. */
 export const DEFAULT_IMAGE_SIZE = 384;
+/** The largest max_partition accepted. Candidate grids grow as N log N and crops with N; 64 crops
+ *  are already ~12,600 visual tokens, past the 8192-token multimodal_max_length of both releases,
+ *  so a larger value can only hang on grid enumeration or fail later on the context length. */
+export const MAX_MAX_PARTITION = 64;
 
 /**
  * Equal integer cells, row-major; the last row / column takes the remainder
@@ -107,8 +111,8 @@ function checkPartitionArgs(width: number, height: number, maxPartition: number,
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new InputError(`image size ${width}x${height}: width and height must be integers >= 1`);
   }
-  if (!Number.isInteger(maxPartition) || maxPartition < 1) {
-    throw new InputError(`maxPartition = ${maxPartition}: expected an integer >= 1`, 'Ovis1.6 uses max_partition = 9');
+  if (!Number.isInteger(maxPartition) || maxPartition < 1 || maxPartition > MAX_MAX_PARTITION) {
+    throw new InputError(`maxPartition = ${maxPartition}: expected an integer in [1, ${MAX_MAX_PARTITION}]`, 'Ovis1.6 uses max_partition = 9');
   }
   if (!Number.isFinite(coveringThreshold)) {
     throw new InputError(`coveringThreshold = ${coveringThreshold}: expected a finite number`, 'Ovis1.6 uses covering_threshold = 0.9');

@@ -11,6 +11,7 @@
 // Step 3 is a 256-entry lookup table: the value depends only on the byte.
 
 import { ImageError, InputError } from '../errors.js';
+import { CONFIG_LIMITS } from '../config/limits.js';
 import { decodeImage, type DecodeOptions } from './decode.js';
 import {
   chooseGrid, partition, DEFAULT_COVERING_THRESHOLD, DEFAULT_IMAGE_SIZE, DEFAULT_MAX_PARTITION,
@@ -83,8 +84,9 @@ export function preprocessImage(input: Uint8Array | RgbImage, opts: PreprocessOp
   const maxPartition = opts.maxPartition ?? DEFAULT_MAX_PARTITION;
   const threshold = opts.coveringThreshold ?? DEFAULT_COVERING_THRESHOLD;
   const side = opts.imageSize ?? DEFAULT_IMAGE_SIZE;
-  if (!Number.isInteger(side) || side < 1) {
-    throw new InputError(`${label}: imageSize = ${side}: expected an integer >= 1`, 'SigLIP in Ovis1.6 uses 384');
+  // bounded like config.json's image_size (config/limits.ts): each crop allocates 3 x side^2 floats
+  if (!Number.isInteger(side) || side < 1 || side > CONFIG_LIMITS.imageSize) {
+    throw new InputError(`${label}: imageSize = ${side}: expected an integer in [1, ${CONFIG_LIMITS.imageSize}]`, 'SigLIP in Ovis1.6 uses 384');
   }
   let img: RgbImage;
   if (input instanceof Uint8Array) {

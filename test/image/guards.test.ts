@@ -123,3 +123,18 @@ describe('decode guards', () => {
     expect(() => preprocessImage({ width: 0, height: 4, data: new Uint8Array(0) })).toThrow(/positive integer size/);
   });
 });
+
+describe('preprocess options are bounded', () => {
+  const img = { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3) };
+  it('maxPartition beyond 64 (or not an integer) is an InputError, not an O(N^2) hang', () => {
+    for (const m of [65, 100_000, 1e9, 0, -1, 2.5, NaN]) {
+      expect(() => preprocessImage(img, { maxPartition: m }), String(m)).toThrow(/maxPartition = .*: expected an integer in \[1, 64\]/);
+    }
+    expect(preprocessImage(img, { maxPartition: 64 }).n).toBe(1); // the bound itself is accepted
+  });
+  it('imageSize beyond 8192 is an InputError, not a RangeError from a huge allocation', () => {
+    for (const s of [100_000, 8193, 0, NaN]) {
+      expect(() => preprocessImage(img, { imageSize: s }), String(s)).toThrow(/imageSize = .*: expected an integer in \[1, 8192\]/);
+    }
+  });
+});
