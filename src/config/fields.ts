@@ -125,7 +125,7 @@ export class Fields {
     if (this.o[key] === undefined) return this.missing(key, def, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`) ?? allowed[0];
     const v = this.o[key];
     if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
-    if (typeof v === 'string' && v in unsupported) {
+    if (typeof v === 'string' && Object.hasOwn(unsupported, v)) {
       this.p.add(this.at(key), `${JSON.stringify(v)} is not supported by ovis-ts: ${unsupported[v]} (supported: ${allowed.map((a) => JSON.stringify(a)).join(', ')})`);
     } else {
       this.p.add(this.at(key), `expected one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${jsonKind(v)}`);

@@ -3,6 +3,7 @@
 // preprocessor_config is SiglipImageProcessor's (Ovis1.6 ships the so400m processor config).
 
 import { Fields, Problems } from './fields.js';
+import { jsonPreview } from '../io/json.js';
 import type { LlmConfig } from './ovis-config.js';
 
 export interface GenerationConfig {
@@ -83,7 +84,7 @@ export function parsePreprocessorConfig(json: unknown, file: string): Preprocess
     if (v === undefined) return def;
     if (typeof v === 'number' && Number.isFinite(v)) return [v, v, v];
     if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x))) return v as [number, number, number];
-    p.add(f.at(key), `expected a number or 3 numbers, got ${JSON.stringify(v)}`);
+    p.add(f.at(key), `expected a number or 3 numbers, got ${jsonPreview(v)}`);
     return def;
   };
   const type = f.str('image_processor_type', 'SiglipImageProcessor');
@@ -113,6 +114,12 @@ export function parsePreprocessorConfig(json: unknown, file: string): Preprocess
   if (f.raw('do_center_crop') === true) p.add('do_center_crop', 'must be false (Ovis asserts it)');
   if (c.resample !== 3) p.add('resample', `only 3 (PIL BICUBIC) is implemented, got ${c.resample}`);
   if (c.image_std.some((s) => s === 0)) p.add('image_std', 'must not contain 0');
+  // The pixel normalisation (image/preprocess.ts NORMALIZE_LUT) is SigLIP's: x * (1/255), then
+  // (x - 0.5) / 0.5. These keys would change it; a value we would not apply is refused, not ignored.
+  const SIGLIP = { rescale_factor: 1 / 255, mean: 0.5, std: 0.5 };
+  if (c.rescale_factor !== SIGLIP.rescale_factor) p.add('rescale_factor', `only SigLIP's 1/255 (${SIGLIP.rescale_factor}) is implemented, got ${c.rescale_factor}`);
+  if (c.image_mean.some((m) => m !== SIGLIP.mean)) p.add('image_mean', `only SigLIP's [0.5, 0.5, 0.5] is implemented, got [${c.image_mean.join(', ')}]`);
+  if (c.image_std.some((s) => s !== SIGLIP.std)) p.add('image_std', `only SigLIP's [0.5, 0.5, 0.5] is implemented, got [${c.image_std.join(', ')}]`);
   p.throwIfAny();
   return c;
 }

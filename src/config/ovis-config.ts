@@ -15,7 +15,7 @@
 
 import { CONFIG_LIMITS as L } from './limits.js';
 import { Fields, Problems, REQUIRED } from './fields.js';
-import { jsonKind } from '../io/json.js';
+import { jsonKind, jsonPreview } from '../io/json.js';
 
 // ------------------------------------------------------------------------------------------
 // Types
@@ -361,7 +361,7 @@ function parseVisualTokenizer(f: Fields): VisualTokenizerConfig | undefined {
   else if (Array.isArray(rd)) depths = rd as number[];
   else if (rd !== undefined && rd !== null) f.p.add(f.at('depths'), `expected null, a list of integers or "a|b", got ${jsonKind(rd)}`);
   if (depths) {
-    if (!depths.every((d) => Number.isSafeInteger(d) && d > 0)) f.p.add(f.at('depths'), `expected positive integers, got ${JSON.stringify(rd)}`);
+    if (!depths.every((d) => Number.isSafeInteger(d) && d > 0)) f.p.add(f.at('depths'), `expected positive integers, got ${jsonPreview(rd)}`);
     else if (depths.length !== 1) f.p.add(f.at('depths'), `Ovis's SiglipVisualTokenizerConfig requires exactly one depth, got ${depths.length}`);
     else if (backbone && depths[0] !== backbone.num_hidden_layers) {
       f.p.add(f.at('depths'), `[${depths[0]}] disagrees with backbone_config.num_hidden_layers (${backbone.num_hidden_layers}); ovis-ts does not support truncating the vision tower`);

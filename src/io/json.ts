@@ -79,3 +79,39 @@ export function jsonKind(v: unknown): string {
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/**
+ * A short JSON-like rendering of a value from an untrusted file, for error messages: at most
+ * `max` characters and 4 levels deep. JSON.stringify would recurse without bound (a 10 KB header
+ * whose shape nests 5000 arrays deep overflows the stack while the error is being built) and
+ * would echo megabytes.
+ */
+export function jsonPreview(v: unknown, max = 80): string {
+  let out = '';
+  const put = (s: string): boolean => { out += s; return out.length <= max; };
+  const walk = (x: unknown, depth: number): boolean => {
+    if (Array.isArray(x)) {
+      if (depth >= 4) return put(x.length ? '[…]' : '[]');
+      if (!put('[')) return false;
+      for (let i = 0; i < x.length; i++) {
+        if (i && !put(',')) return false;
+        if (!walk(x[i], depth + 1)) return false;
+      }
+      return put(']');
+    }
+    if (isPlainObject(x)) {
+      if (depth >= 4) return put('{…}');
+      if (!put('{')) return false;
+      let first = true;
+      for (const [k, val] of Object.entries(x)) {
+        if (!first && !put(',')) return false;
+        first = false;
+        if (!put(JSON.stringify(k.length > max ? k.slice(0, max) : k) + ':') || !walk(val, depth + 1)) return false;
+      }
+      return put('}');
+    }
+    if (typeof x === 'string') return put(JSON.stringify(x.length > max ? x.slice(0, max) : x));
+    return put(x === undefined ? 'undefined' : String(x));
+  };
+  return walk(v, 0) ? out : out.slice(0, max) + '…';
+}

@@ -14,7 +14,7 @@
 import { DTYPE_BYTES, widenBf16, widenF16, type DType } from '../dtype.js';
 import type { HostTensor } from '../tensor.js';
 import { SafetensorsError } from '../errors.js';
-import { findDuplicateKeys, isPlainObject, jsonKind } from './json.js';
+import { findDuplicateKeys, isPlainObject, jsonKind, jsonPreview } from './json.js';
 
 /** Default cap on the JSON header: the reference implementation refuses headers > 100 MB. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -125,10 +125,10 @@ export function parseHeaderJson(headerBytes: Uint8Array, fileSize: number, file:
         'F8/complex and other dtypes are not supported by ovis-ts');
     }
     if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
-      throw new SafetensorsError(file, `${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+      throw new SafetensorsError(file, `${where}: shape must be an array of non-negative integers, got ${jsonPreview(shape)}`);
     }
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
-      throw new SafetensorsError(file, `${where}: data_offsets must be [begin, end] of non-negative integers, got ${JSON.stringify(offs)}`);
+      throw new SafetensorsError(file, `${where}: data_offsets must be [begin, end] of non-negative integers, got ${jsonPreview(offs)}`);
     }
     const [begin, end] = offs as number[];
     if (end < begin) throw new SafetensorsError(file, `${where}: data_offsets [${begin}, ${end}] end before they begin`);

@@ -286,7 +286,15 @@ describe('generation_config.json and preprocessor_config.json', () => {
     const c = parsePreprocessorConfig(pp, 'p.json');
     expect(c.size).toEqual({ height: 384, width: 384 });
     expect([c.resample, c.rescale_factor, c.image_mean, c.image_std]).toEqual([3, 1 / 255, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]);
-    expect(parsePreprocessorConfig({ ...pp, image_mean: [0.4, 0.5, 0.6] }, 'p.json').image_mean).toEqual([0.4, 0.5, 0.6]);
+    // values the pixel normalisation would not apply are refused, not parsed and ignored
+    expect(() => parsePreprocessorConfig({ ...pp, image_mean: [0.4, 0.5, 0.6] }, 'p.json'))
+      .toThrow(/image_mean: only SigLIP's \[0\.5, 0\.5, 0\.5\] is implemented, got \[0\.4, 0\.5, 0\.6\]/);
+    expect(() => parsePreprocessorConfig({ ...pp, image_std: 0.25 }, 'p.json')).toThrow(/image_std: only SigLIP's/);
+    expect(() => parsePreprocessorConfig({ ...pp, rescale_factor: 1 / 256 }, 'p.json')).toThrow(/rescale_factor: only SigLIP's 1\/255/);
+    expect(parsePreprocessorConfig({ ...pp, image_mean: 0.5 }, 'p.json').image_mean).toEqual([0.5, 0.5, 0.5]);
+    // prototype keys are not "unsupported values" with a reason taken from Object.prototype
+    expect(() => parseOvisConfig({ ...llama3b(), conversation_formatter_class: 'constructor' }, 'c.json'))
+      .toThrow(/conversation_formatter_class: expected one of .*, got string "constructor"/);
     expect(() => parsePreprocessorConfig({ ...pp, resample: 2, do_center_crop: true, size: { height: 384, width: 380 } }, 'p.json'))
       .toThrow(/size: Ovis needs a square crop side, got height 384 width 380[\s\S]*do_center_crop: must be false[\s\S]*resample: only 3 \(PIL BICUBIC\)/);
   });

@@ -309,3 +309,17 @@ describe('corrupt files fail with a clear error', () => {
     expect(st.tensors.get('b')!.dataOffset).toBe(8 + JSON.stringify(good).length + 8);
   });
 });
+
+describe('error messages quote hostile header values safely', () => {
+  it('a shape nested 5000 arrays deep is a SafetensorsError with a short preview, not a RangeError', () => {
+    const shape = '['.repeat(5000) + '0' + ']'.repeat(5000);
+    const json = new TextEncoder().encode(`{"w":{"dtype":"F32","shape":${shape},"data_offsets":[0,0]}}`);
+    const bytes = new Uint8Array(8 + json.length);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+    bytes.set(json, 8);
+    const e = (() => { try { SafetensorsFile.fromBytes(bytes, 'deep.safetensors'); } catch (x) { return x as Error; } })();
+    expect(e).toBeInstanceOf(SafetensorsError);
+    expect(e!.message).toMatch(/deep\.safetensors: tensor "w": shape must be an array of non-negative integers, got \[\[\[\[\[…\]\]\]\]\]/);
+  });
+});
+
