@@ -12,6 +12,7 @@ export type OvisErrorCode =
   | 'SHAPE' // tensor shapes disagree inside an op
   | 'BACKEND' // backend / wasm / threads
   | 'FIXTURE' // reference fixture missing or of the wrong format version
+  | 'HUB' // Hugging Face Hub: model not in the cache, download / HTTP failures
   | 'USAGE'; // CLI usage
 
 export class OvisError extends Error {
@@ -59,4 +60,11 @@ export class FixtureError extends OvisError {
 }
 export class UsageError extends OvisError {
   constructor(message: string, hint?: string) { super('USAGE', message, hint); }
+}
+/** Hub cache lookups and downloads. `status` / `hubCode` carry the HTTP status and the Hub's
+ *  X-Error-Code header (RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo) when there was one. */
+export class HubError extends OvisError {
+  constructor(message: string, hint?: string, readonly status?: number, readonly hubCode?: string) {
+    super('HUB', message, hint);
+  }
 }

@@ -7,6 +7,7 @@ export type { RunnerOptions, RunnerInput, ImageInput, Query, Prepared, RunResult
 export { SafetensorsFile, SafetensorsWriter, encodeSafetensors, writeSafetensors } from './io/safetensors.js';
 export type { TensorInfo, TensorEntry } from './io/safetensors.js';
 export { Checkpoint } from './io/checkpoint.js';
+export * from './hub/index.js';
 export { synthCheckpoint } from './io/synth.js';
 export * from './config/index.js';
 

@@ -9,12 +9,14 @@
 //   OvisModel.embed: SigLIP -> visual tokens -> VTE -> merge -> inputs_embeds [T, H]
 //   generate: prefill + KV-cached decode -> ids -> tokenizer.decode(skip_special_tokens)
 
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Checkpoint } from './io/checkpoint.js';
 import { resolveTokenizerPath } from './io/tokenizer-source.js';
+import { resolveModel } from './hub/cache.js';
 import { createBackend, type BackendName } from './backend/index.js';
 import { OvisModel } from './model/ovis.js';
-import { preprocessImage, type RgbImage } from './image/index.js';
+import { decodeImage, preprocessImage, sniffFormat, SUPPORTED_FORMATS, type RgbImage } from './image/index.js';
 import { Tokenizer } from './tokenizer/index.js';
 import { createFormatter, type ConversationFormatter } from './chat/index.js';
 import { IMAGE_TOKEN, IMAGE_TOKEN_ID } from './constants.js';
@@ -127,10 +129,13 @@ export class OvisRunner {
     readonly options: Readonly<RunnerOptions>,
   ) {}
 
-  /** Open a checkpoint directory, load its weights into the chosen backend and its tokenizer. */
-  static async load(dir: string, opts: RunnerOptions = {}): Promise<OvisRunner> {
+  /** Open a checkpoint (a folder, or a Hub repo id `org/name[@rev]` already in the Hugging Face
+   *  cache: see src/hub/cache.ts), load its weights into the chosen backend and its tokenizer. */
+  static async load(model: string, opts: RunnerOptions = {}): Promise<OvisRunner> {
     const say = opts.onProgress ?? (() => {});
     const t0 = performance.now();
+    const dir = await resolveModel(model);
+    if (dir !== model) say(`model: ${model} -> ${dir}`);
     const ckpt = await Checkpoint.open(dir);
     const tokPath = await resolveTokenizerPath(dir, opts.tokenizer);
     say(`tokenizer: ${tokPath}`);
@@ -171,7 +176,8 @@ export class OvisRunner {
         inputIds.push(id);
         continue;
       }
-      const p = preprocessImage(images[img], { maxPartition, imageSize: S, label: `image ${img + 1}` });
+      const label = imageLabels.get(images[img]) ?? `image ${img + 1}`;
+      const p = preprocessImage(images[img], { maxPartition, imageSize: S, label });
       crops.push(p.pixelValues);
       grids.push(p.grid);
       inputIds.push(...p.placeholders);
@@ -303,9 +309,43 @@ export type RunnerEvent =
   | { type: 'text'; text: string; id: number }
   | { type: 'done'; generation: GenerateResult };
 
-/** Read an image file into bytes (CLI and examples). */
-export async function readImageFile(path: string): Promise<Uint8Array> {
-  return new Uint8Array(await readFile(path));
+/** What readImageFile returned -> its path, so an error in `prepare` (corrupt data found while
+ *  decoding, a crop too thin to resize) names the file rather than "image 2". A WeakMap keyed
+ *  on the caller's own object: no field added to it, nothing kept alive. */
+const imageLabels = new WeakMap<ImageInput, string>();
+
+/**
+ * Read an image file (CLI and examples). Unreadable paths (missing, a directory) and files that
+ * are no image at all fail here, naming the path; later errors on these bytes name it too.
+ * `decode: true` also decodes it (every corrupt-data error surfaces now, before a model loads).
+ */
+export async function readImageFile(path: string): Promise<Uint8Array>;
+export async function readImageFile(path: string, opts: { decode: true }): Promise<RgbImage>;
+export async function readImageFile(path: string, opts: { decode?: boolean } = {}): Promise<ImageInput> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'EISDIR') {
+      let inside: string[] = [];
+      try { inside = (await readdir(path)).filter((f) => /\.(png|jpe?g|webp|gif|bmp)$/i.test(f)).slice(0, 3); } catch { /* only for the hint */ }
+      throw new InputError(`image ${path}: is a directory, expected an image file`,
+        inside.length ? `give one file per image, e.g. ${inside.map((f) => `--image ${join(path, f)}`).join(' ')}` : `give one image file per image (${SUPPORTED_FORMATS})`);
+    }
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new InputError(`image ${path}: cannot read it: ${why}${code ? ` (${code})` : ''}`,
+      code === 'ENOENT' ? `check the path; a relative path starts at the current directory, ${process.cwd()}` : undefined);
+  }
+  if (!opts.decode) {
+    // decodeImage refuses an unrecognised format (a text file, an empty one) before decoding anything
+    if (sniffFormat(bytes) === 'unknown') decodeImage(bytes, { label: path });
+    imageLabels.set(bytes, path);
+    return bytes;
+  }
+  const img = decodeImage(bytes, { label: path });
+  imageLabels.set(img, path);
+  return img;
 }
 
 /** A warning when the weights alone approach the machine's RAM: the OS would kill the process

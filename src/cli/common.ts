@@ -1,45 +1,140 @@
-// Options shared by the model commands (run, trace, parity) and their parsing.
+// What the commands share: one option table per command (the parser and --help both read it, so
+// every option's default is printed by construction), the model options, value checks, images
+// read and decoded before any weight is, and a did-you-mean for mistyped names.
 
-import type { ParseArgsConfig } from 'node:util';
-import { dirname, resolve } from 'node:path';
+import { availableParallelism, cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathExists } from '../io/fs.js';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
+import { didYouMean } from './suggest.js';
+import { readImageFile } from '../runner.js';
+import { SUPPORTED_FORMATS, type RgbImage } from '../image/index.js';
 import type { BackendName } from '../backend/index.js';
 
-/** The checkpoint `ovis run` uses when no --model is given (committed with the repo). */
-export function embeddedCheckpoint(): string {
+/** The checkpoint `ovis run` uses when no --model is given: committed with the repository, not
+ *  shipped in the npm package (which holds what runs), so an installed `ovis` asks for --model. */
+export async function embeddedCheckpoint(): Promise<string> {
   // dist/cli/common.js or src/cli/common.ts -> <package root>/reference/fixtures/tiny/llama
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'reference', 'fixtures', 'tiny', 'llama');
+  const dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'reference', 'fixtures', 'tiny', 'llama');
+  if (await pathExists(join(dir, 'config.json'))) return dir;
+  throw new UsageError('--model is required (the embedded tiny checkpoint exists only in a clone of the ovis-ts repository)',
+    'pass --model DIR (a checkpoint folder) or --model ORG/NAME from the Hugging Face cache, e.g. ' +
+    '`ovis download AIDC-AI/Ovis1.6-Llama3.2-3B` then --model AIDC-AI/Ovis1.6-Llama3.2-3B');
 }
 
-export const MODEL_OPTIONS = {
-  model: { type: 'string' },
-  image: { type: 'string', multiple: true },
-  prompt: { type: 'string' },
-  'max-partition': { type: 'string' },
-  'max-new-tokens': { type: 'string' },
-  backend: { type: 'string' },
-  threads: { type: 'string' },
-  kernels: { type: 'string' },
-  tokenizer: { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
+// ---------------------------------------------------------------------------------------------
+// Option tables and the parser
 
-export const MODEL_HELP = `  --model DIR            Ovis1.6 HF checkpoint directory
-  --image PATH           an image (PNG or JPEG); repeat for several
-  --prompt TEXT          the question; \`<image>\` marks where each image goes (else images come first)
-  --max-partition N      at most N crops per image, 1..9 (default 9)
-  --max-new-tokens K     tokens to generate
-  --backend ts|wasm      readable TypeScript operators or WASM SIMD kernels (default wasm)
-  --threads N            worker threads for the wasm backend (default: available cores)
-  --kernels simd|relaxed wasm kernel build: SIMD128 mul+add (default, the parity build) or
-                         relaxed-SIMD FMA (Deno, Bun, node --experimental-wasm-relaxed-simd)
-  --tokenizer PATH       tokenizer.json (default: the checkpoint's)
-  -q, --quiet            no progress on stderr
-  -h, --help             this help`;
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  short?: string;
+  /** The value's name in --help, e.g. 'N', 'DIR'. */
+  arg?: string;
+  help: string;
+  /** Shown as `(default: ...)`; booleans without one show `(default: off)`. */
+  default?: string;
+  required?: boolean;
+}
+export type OptionSpecs = Record<string, OptionSpec>;
 
-/** Run node:util parseArgs, turning its errors into UsageError (exit code 2) with a hint. */
+type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean' ? boolean : S['multiple'] extends true ? string[] : string;
+export type OptionValues<T extends OptionSpecs> = { -readonly [K in keyof T]?: ValueOf<T[K]> };
+
+/** Every command takes -h/--help; it is not listed with a default. */
+const HELP_OPTION: OptionSpec = { type: 'boolean', short: 'h', help: 'this help' };
+
+/**
+ * getopt-style parsing, not node:util parseArgs: an option that takes a value takes the next
+ * argument even when it starts with '-' and is not an option name (`--max-new-tokens -1`,
+ * `--prompt -`), so a negative number gets the range check instead of "argument is ambiguous".
+ * `--name=value` works for any value.
+ */
+export function parseOptions<T extends OptionSpecs>(cmd: string, argv: readonly string[], specs: T, o: { positionals?: boolean } = {}):
+  { values: OptionValues<T> & { help?: boolean }; positionals: string[] } {
+  const all: OptionSpecs = { help: HELP_OPTION, ...specs };
+  const values: Record<string, string | boolean | string[]> = {};
+  const positionals: string[] = [];
+  const hint = `see \`ovis ${cmd} --help\``;
+  const set = (name: string, s: OptionSpec, v: string | boolean) => {
+    if (s.multiple) ((values[name] ??= []) as string[]).push(v as string);
+    else values[name] = v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') { positionals.push(...argv.slice(i + 1)); break; }
+    let name: string | undefined, inline: string | undefined, shown: string;
+    if (a.startsWith('--') && a.length > 2) {
+      const eq = a.indexOf('=');
+      name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+      inline = eq < 0 ? undefined : a.slice(eq + 1);
+      shown = `--${name}`;
+      if (!all[name]) throw unknownOption(shown, Object.keys(all).map((k) => `--${k}`), hint);
+    } else if (looksLikeOption(a)) {
+      shown = a.slice(0, 2);
+      name = Object.keys(all).find((k) => all[k].short === a[1]);
+      if (!name) throw unknownOption(shown, Object.keys(all).map((k) => `--${k}`), hint);
+      if (a.length > 2) {
+        if (all[name].type === 'boolean') { argv = [...argv.slice(0, i + 1), `-${a.slice(2)}`, ...argv.slice(i + 1)]; } // -qh
+        else inline = a.slice(2);
+      }
+    } else {
+      if (!o.positionals) {
+        throw new UsageError(`unexpected argument '${a}'`, `options start with --: ${hint}${all.prompt && !a.startsWith('-') ? ` (a prompt is given as --prompt '${a}')` : ''}`);
+      }
+      positionals.push(a);
+      continue;
+    }
+    const s = all[name];
+    if (s.type === 'boolean') {
+      if (inline !== undefined) throw new UsageError(`${shown} takes no value, got '${inline}'`, hint);
+      set(name, s, true);
+      continue;
+    }
+    if (inline === undefined) {
+      const next = argv[i + 1];
+      if (next === undefined || looksLikeOption(next)) {
+        throw new UsageError(`${shown} needs a value${next === undefined ? '' : `, got the option '${next}'`}`,
+          next === undefined ? hint : `for a value that starts with '-', write ${shown}=VALUE; ${hint}`);
+      }
+      inline = next;
+      i++;
+    }
+    set(name, s, inline);
+  }
+  return { values: values as OptionValues<T> & { help?: boolean }, positionals };
+}
+
+/** `--x`, `-x` (x a letter); not `-`, `-1`, `-.5`: those are values. */
+function looksLikeOption(a: string): boolean {
+  return (a.startsWith('--') && a.length > 2) || /^-[A-Za-z]/.test(a);
+}
+
+function unknownOption(shown: string, names: string[], hint: string): UsageError {
+  const guess = didYouMean(shown, names);
+  // the quoted form `unknown option "--x"` is what scripts and tests grep for
+  return new UsageError(`unknown option ${JSON.stringify(shown)}${guess ? `: did you mean ${guess}?` : ''}`, hint);
+}
+
+/** The options part of a --help text: one line per option with its default (or "required"). */
+export function formatOptions(specs: OptionSpecs): string {
+  const rows = Object.entries({ ...specs, help: HELP_OPTION }).map(([name, s]) => {
+    const left = `${s.short ? `-${s.short}, ` : ''}--${name}${s.arg ? ` ${s.arg}` : ''}`;
+    const tail = name === 'help' ? '' : s.required ? '(required)' : s.default !== undefined ? `(default: ${s.default})` : s.type === 'boolean' ? '(default: off)' : '';
+    return [left, s.help.split('\n'), tail] as const;
+  });
+  const w = Math.max(...rows.map(([l]) => l.length)) + 4;
+  return rows.map(([l, help, tail]) => {
+    const lines = [...help];
+    // the default goes on the last line if it fits in 100 columns, else on a line of its own
+    if (tail && w + lines[lines.length - 1].length + 1 + tail.length <= 100) lines[lines.length - 1] += ' ' + tail;
+    else if (tail) lines.push(tail);
+    return `  ${l.padEnd(w - 2)}${lines.join('\n' + ' '.repeat(w))}`;
+  }).join('\n');
+}
+
+/** node:util parseArgs errors -> UsageError (exit code 2) with a hint; for commands still on parseArgs. */
 export function usageErrors<T>(cmd: string, f: () => T): T {
   try {
     return f();
@@ -48,10 +143,37 @@ export function usageErrors<T>(cmd: string, f: () => T): T {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The model commands (run, trace, parity)
+
+/** Cores this process may use (what the wasm backend defaults to). */
+export function availableCores(): number {
+  return typeof availableParallelism === 'function' ? availableParallelism() : cpus().length;
+}
+
+/** Options every model command takes. */
+export const ENGINE_OPTIONS = {
+  backend: { type: 'string', arg: 'ts|wasm', default: 'wasm', help: 'readable TypeScript operators or WASM SIMD kernels' },
+  threads: { type: 'string', arg: 'N', default: `the available cores, ${availableCores()} here`,
+    help: 'worker threads for the wasm backend (results do not depend on it)' },
+  kernels: { type: 'string', arg: 'simd|relaxed', default: 'simd, the parity build',
+    help: 'wasm kernel build: SIMD128 mul+add, or relaxed-SIMD FMA\n(Deno, Bun, node --experimental-wasm-relaxed-simd)' },
+  tokenizer: { type: 'string', arg: 'PATH', default: "the checkpoint's tokenizer.json", help: 'tokenizer.json, or a directory holding one' },
+  quiet: { type: 'boolean', short: 'q', help: 'no progress on stderr' },
+} as const satisfies OptionSpecs;
+
+/** The request options of run and trace. */
+export const REQUEST_OPTIONS = {
+  image: { type: 'string', multiple: true, arg: 'PATH', default: 'none', help: `an image, repeat for several:\n${SUPPORTED_FORMATS}` },
+  prompt: { type: 'string', arg: 'TEXT', required: true,
+    help: 'the question; `<image>` marks each image\'s place (else images come first);\n`-` reads it from stdin (one trailing newline dropped)' },
+  'max-partition': { type: 'string', arg: 'N', default: '9', help: 'at most N crops per image, 1..9' },
+} as const satisfies OptionSpecs;
+
 export function intOption(name: string, v: string | undefined, def: number | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
+  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
     throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got '${v}'`);
   }
   return n;
@@ -60,7 +182,7 @@ export function intOption(name: string, v: string | undefined, def: number | und
 export function floatOption(name: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got '${v}'`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got '${v}'`);
   return n;
 }
 
@@ -78,10 +200,44 @@ export function kernelsOption(v: string | undefined, backend: BackendName): 'sim
   return v;
 }
 
+/** --threads: more threads than cores is allowed (it only costs speed), so it is a warning, not a refusal. */
+export function threadsOption(v: string | undefined): number | undefined {
+  const n = intOption('threads', v, undefined, 1, 256);
+  const cores = availableCores();
+  if (n !== undefined && n > cores) {
+    process.stderr.write(`warning: --threads ${n} is more than the ${cores} available core(s): threads will share cores ` +
+      '(slower, same results)\n');
+  }
+  return n;
+}
+
+/** The backend options of a model command, checked. */
+export function engineValues(v: { backend?: string; threads?: string; kernels?: string; tokenizer?: string }) {
+  const backend = backendOption(v.backend);
+  return { backend, kernels: kernelsOption(v.kernels, backend), threads: threadsOption(v.threads), tokenizer: v.tokenizer };
+}
+
+/** --prompt, with `-` meaning stdin. */
+export async function promptOption(v: string | undefined): Promise<string | undefined> {
+  if (v !== '-') return v;
+  if (process.stdin.isTTY) throw new UsageError('--prompt -: stdin is a terminal, not a pipe', 'pipe the prompt in: echo "What is this?" | ovis run --prompt -');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  // `echo` and editors end the text with a newline the user did not mean as part of the prompt
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** Read and decode every --image before the model loads: a typo or a corrupt file fails in
+ *  milliseconds, not after gigabytes of weights; errors name the path. */
+export async function readImages(paths: readonly string[]): Promise<RgbImage[]> {
+  const out: RgbImage[] = [];
+  for (const p of paths) out.push(await readImageFile(p, { decode: true }));
+  return out;
+}
+
 /** Progress printer for stderr, with elapsed seconds. */
 export function progress(quiet: boolean | undefined): (msg: string) => void {
   if (quiet) return () => {};
   const t0 = performance.now();
   return (msg) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`);
 }
-

@@ -3,12 +3,16 @@
 // safetensors headers only (never weights), so it is fast on a 20 GB checkpoint.
 // Exit code: 0 = the model can run from these files, 1 = it cannot (problems listed).
 
-import { usageErrors } from './common.js';
-import { parseArgs } from 'node:util';
+import { formatOptions, parseOptions, type OptionSpecs } from './common.js';
 import { Checkpoint } from '../io/checkpoint.js';
+import { resolveModel } from '../hub/cache.js';
 import { UsageError } from '../errors.js';
 import { COMPONENTS, countParameters, describeCheck, expectedTensors, numPatches, visualTokensPerCrop, type Component } from '../config/index.js';
 import { DTYPE_BYTES, type DType } from '../dtype.js';
+
+const OPTIONS = {
+  json: { type: 'boolean', help: 'print one JSON object instead of text' },
+} as const satisfies OptionSpecs;
 
 const HELP = `usage: ovis inspect DIR [--json]
 
@@ -17,8 +21,7 @@ architecture, parameters per component (vision tower, visual head, VTE, LLM), dt
 and missing / unexpected / mis-shaped tensors. Reads headers only, never the weights.
 
 options:
-  --json     print one JSON object instead of text
-  -h, --help this help
+${formatOptions(OPTIONS)}
 
 exit code: 0 if the model can run from these files, 1 if not (or the files are invalid).`;
 
@@ -32,7 +35,7 @@ function fmtBytes(n: number): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const parsed = usageErrors('inspect', () => parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+  const parsed = parseOptions('inspect', argv, OPTIONS, { positionals: true });
   if (parsed.values.help) {
     process.stdout.write(HELP + '\n');
     return 0;
@@ -40,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   if (parsed.positionals.length !== 1) throw new UsageError(`expected exactly one directory, got ${parsed.positionals.length}`, 'usage: ovis inspect DIR [--json]');
   const dir = parsed.positionals[0];
 
-  const ck = await Checkpoint.open(dir);
+  const ck = await Checkpoint.open(await resolveModel(dir));
   try {
     const cfg = ck.config;
     const check = ck.check();

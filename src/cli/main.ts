@@ -6,6 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { OvisError } from '../errors.js';
+import { didYouMean } from './suggest.js';
 
 const COMMANDS: Record<string, string> = {
   run: 'answer a question about images (the main job)',
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, string> = {
   tokenize: 'encode text with a tokenizer.json',
   trace: 'run the model and dump every stage to .safetensors',
   parity: 'compare every stage against a reference dump',
+  download: 'fetch a Hugging Face model repo into the HF cache (for --model org/name)',
 };
 
 function usage(): string {
@@ -33,7 +35,8 @@ export async function cli(argv: string[]): Promise<number> {
     return cmd ? 0 : 2;
   }
   if (!(cmd in COMMANDS)) {
-    process.stderr.write(`ovis: unknown command '${cmd}'\n\n${usage()}\n`);
+    const guess = didYouMean(cmd, Object.keys(COMMANDS));
+    process.stderr.write(`ovis: unknown command '${cmd}'${guess ? `: did you mean 'ovis ${guess}'?` : ''}\n\n${usage()}\n`);
     return 2;
   }
   try {

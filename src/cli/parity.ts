@@ -2,43 +2,42 @@
 // max abs error with its index and both values, relative error, cosine, NMSE, tolerance,
 // verdict), then `overall: k/n OK`. Exit 1 if any stage is past its tolerance.
 
-import { parseArgs } from 'node:util';
 import { writeFile } from 'node:fs/promises';
 import { OvisRunner } from '../runner.js';
 import { loadReference, runParity } from '../trace/parity.js';
 import { UsageError } from '../errors.js';
-import { backendOption, kernelsOption, intOption, progress, usageErrors } from './common.js';
+import { ENGINE_OPTIONS, engineValues, formatOptions, parseOptions, progress, type OptionSpecs } from './common.js';
+
+const OPTIONS = {
+  model: { type: 'string', arg: 'DIR', required: true, help: 'the checkpoint the dump was made from' },
+  reference: { type: 'string', arg: 'FILE', required: true, help: 'a dump from reference/dump.py (or from ovis trace)' },
+  isolated: { type: 'boolean', help: "feed each stage the reference's own input (errors do not compound)" },
+  'from-reference': { type: 'string', multiple: true, arg: 'S', default: 'none',
+    help: 'take stage S from the reference (repeatable); e.g. pixel_values of a JPEG:\n' +
+      "jpeg-js and Pillow's libjpeg-turbo decode differently (docs/image.md)" },
+  mode: { type: 'string', arg: 'f32|bf16', default: "the dump's mode, else f32", help: 'which tolerance table' },
+  json: { type: 'string', arg: 'FILE', default: 'none', help: 'also write the results as JSON' },
+  ...ENGINE_OPTIONS,
+} as const satisfies OptionSpecs;
 
 const HELP = `usage: ovis parity --model DIR --reference DUMP.safetensors [--isolated] [--json FILE] [options]
 
 Recompute the request recorded in DUMP (+ DUMP.json: prompt, images, max_partition, ids) and
 compare every stage with the tolerance table (src/trace/tolerances.ts, docs/numerics.md).
 
-  --model DIR          the checkpoint the dump was made from
-  --reference FILE     a dump from reference/dump.py (or from ovis trace)
-  --isolated           feed each stage the reference's own input (errors do not compound)
-  --from-reference S   take stage S from the reference (repeatable), e.g. pixel_values for a JPEG:
-                       jpeg-js and Pillow's libjpeg-turbo decode differently (docs/image.md)
-  --mode f32|bf16      which tolerance table (default: the dump's)
-  --json FILE          also write the results as JSON
-  --backend ts|wasm  --threads N  --kernels simd|relaxed  --tokenizer PATH  -q, --quiet`;
+options:
+${formatOptions(OPTIONS)}`;
 
 export async function main(argv: string[]): Promise<number> {
-  const { values: v } = usageErrors('parity', () => parseArgs({ args: argv, strict: true, options: {
-    model: { type: 'string' }, reference: { type: 'string' }, isolated: { type: 'boolean' }, 'from-reference': { type: 'string', multiple: true }, json: { type: 'string' },
-    mode: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, kernels: { type: 'string' }, tokenizer: { type: 'string' },
-    quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
-  } }));
+  const { values: v } = parseOptions('parity', argv, OPTIONS);
   if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
   if (!v.model) throw new UsageError('--model DIR is required');
   if (!v.reference) throw new UsageError('--reference DUMP.safetensors is required');
   if (v.mode !== undefined && v.mode !== 'f32' && v.mode !== 'bf16') throw new UsageError(`--mode must be f32 or bf16, got '${v.mode}'`);
+  const engine = engineValues(v);
   const say = progress(v.quiet);
   const ref = await loadReference(v.reference);
-  const runner = await OvisRunner.load(v.model, {
-    backend: backendOption(v.backend), threads: intOption('threads', v.threads, undefined, 1, 256),
-    kernels: kernelsOption(v.kernels, backendOption(v.backend)), tokenizer: v.tokenizer, onProgress: say,
-  });
+  const runner = await OvisRunner.load(v.model, { ...engine, onProgress: say });
   try {
     const r = await runParity(runner, ref, { isolated: v.isolated, fromReference: v['from-reference'], mode: v.mode as 'f32' | 'bf16' | undefined });
     process.stdout.write(`parity of ${v.reference} (${r.mode} tolerances, ${v.isolated ? 'isolated' : 'end to end'}, backend ${runner.model.backend.name})\n`);

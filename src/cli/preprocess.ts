@@ -4,10 +4,9 @@
 // with the placeholders and crop boxes in the metadata. `--png DIR` writes every crop as a
 // viewable PNG (denormalised: x * 0.5 + 0.5, x255) so a person can see what the model sees.
 
-import { usageErrors } from './common.js';
+import { floatOption, formatOptions, parseOptions, type OptionSpecs } from './common.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { PNG } from 'pngjs';
 import { InputError, UsageError } from '../errors.js';
 import { writeSafetensors } from '../io/safetensors.js';
@@ -17,6 +16,17 @@ import {
 } from '../image/index.js';
 import { IMAGE_ATOM_ID } from '../constants.js';
 
+const OPTIONS = {
+  image: { type: 'string', multiple: true, arg: 'PATH', required: true, help: 'PNG or JPEG (repeat for several images; pixel_values are concatenated)' },
+  out: { type: 'string', arg: 'FILE', default: 'none; required unless --png or --explain', help: 'output .safetensors' },
+  'max-partition': { type: 'string', arg: 'N', default: String(DEFAULT_MAX_PARTITION), help: 'Ovis max_partition' },
+  'covering-threshold': { type: 'string', arg: 'X', default: String(DEFAULT_COVERING_THRESHOLD), help: 'Ovis covering_threshold' },
+  png: { type: 'string', arg: 'DIR', default: 'none', help: 'also write each crop as a PNG (denormalised, padding shows as gray)' },
+  explain: { type: 'boolean', help: 'print every candidate grid with its covering ratio' },
+  exif: { type: 'boolean', help: 'apply EXIF orientation (HF/Ovis do not)' },
+  'max-pixels': { type: 'string', arg: 'N', default: "Pillow's MAX_IMAGE_PIXELS, 89478485", help: 'refuse larger images' },
+} as const satisfies OptionSpecs;
+
 const HELP = `usage: ovis preprocess --image PATH [--image PATH ...] --out FILE.safetensors [options]
 
 Ovis1.6 image preprocessing (bit-exact with Pillow + HF SiglipImageProcessor): best grid,
@@ -24,15 +34,7 @@ crops (global view first), Pillow BICUBIC resize, rescale/normalise, centred zer
 Writes pixel_values [n,3,384,384] F32 and grid [images,2] I64; metadata holds placeholders and boxes.
 
 options:
-  --image PATH          PNG or JPEG (repeat for several images; pixel_values are concatenated)
-  --out FILE            output .safetensors (required unless only --png / --explain)
-  --max-partition N     Ovis max_partition (default ${DEFAULT_MAX_PARTITION})
-  --covering-threshold X  Ovis covering_threshold (default ${DEFAULT_COVERING_THRESHOLD})
-  --png DIR             also write each crop as a PNG (denormalised, padding shows as gray)
-  --explain             print every candidate grid with its covering ratio
-  --exif                apply EXIF orientation (off by default, as in HF/Ovis)
-  --max-pixels N        refuse larger images (default Pillow's MAX_IMAGE_PIXELS, 89478485)
-  -h, --help            this help`;
+${formatOptions(OPTIONS)}`;
 
 function intOpt(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
@@ -42,14 +44,7 @@ function intOpt(name: string, v: string | undefined, dflt: number): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const parsed = usageErrors('preprocess', () => parseArgs({
-      args: argv,
-      options: {
-        image: { type: 'string', multiple: true }, out: { type: 'string' }, 'max-partition': { type: 'string' },
-        'covering-threshold': { type: 'string' }, png: { type: 'string' }, explain: { type: 'boolean' },
-        exif: { type: 'boolean' }, 'max-pixels': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
+  const parsed = parseOptions('preprocess', argv, OPTIONS);
   const o = parsed.values;
   if (o.help) { process.stdout.write(HELP + '\n'); return 0; }
   const images = o.image ?? [];
@@ -57,8 +52,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!o.out && !o.png && !o.explain) throw new UsageError('nothing to do: give --out, --png or --explain');
   const maxPartition = intOpt('max-partition', o['max-partition'], DEFAULT_MAX_PARTITION);
   const maxPixels = o['max-pixels'] === undefined ? undefined : intOpt('max-pixels', o['max-pixels'], 0);
-  const coveringThreshold = o['covering-threshold'] === undefined ? DEFAULT_COVERING_THRESHOLD : Number(o['covering-threshold']);
-  if (!Number.isFinite(coveringThreshold)) throw new UsageError(`--covering-threshold: not a number: ${o['covering-threshold']}`);
+  // a covering ratio is a fraction of the image area
+  const coveringThreshold = floatOption('covering-threshold', o['covering-threshold'], 0, 1) ?? DEFAULT_COVERING_THRESHOLD;
 
   const results: Preprocessed[] = [];
   for (const path of images) {

@@ -3,8 +3,7 @@
 // like the release (~5 GB shards + model.safetensors.index.json). Streams with bounded memory.
 // With --tokenizer the folder also gets a tokenizer.json, so `ovis run --model DIR` runs it as it is.
 
-import { usageErrors } from './common.js';
-import { parseArgs } from 'node:util';
+import { formatOptions, parseOptions, type OptionSpecs } from './common.js';
 import { copyFile, readdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -12,6 +11,16 @@ import { resolveTokenizerPath } from '../io/tokenizer-source.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { PRESETS, parseOvisConfig, expectedTensors } from '../config/index.js';
 import { DEFAULT_SHARD_BYTES, synthCheckpoint, type SynthDType } from '../io/synth.js';
+
+const OPTIONS = {
+  preset: { type: 'string', arg: 'NAME', required: true, help: 'one of the presets below' },
+  out: { type: 'string', arg: 'DIR', required: true, help: 'output directory; must be empty or new unless --force' },
+  tokenizer: { type: 'string', arg: 'PATH', default: 'none', help: "tokenizer.json (or a folder holding one) copied into DIR, so that `ovis run --model DIR` needs no --tokenizer; give the real model's" },
+  dtype: { type: 'string', arg: 'bf16|f32', default: 'bf16, like the release', help: 'stored dtype' },
+  seed: { type: 'string', arg: 'S', default: '0', help: 'PRNG seed' },
+  'shard-size': { type: 'string', arg: 'BYTES', default: '5000000000, HF\'s "5GB"', help: 'max bytes per shard; accepts 5GB, 200MB' },
+  force: { type: 'boolean', help: 'write into a non-empty directory' },
+} as const satisfies OptionSpecs;
 
 function help(): string {
   const w = Math.max(...Object.keys(PRESETS).map((k) => k.length));
@@ -23,20 +32,13 @@ model.safetensors or model-0000k-of-0000n.safetensors + model.safetensors.index.
 Matrices ~ N(0, 0.02), norm weights 1 (0 for Gemma2's 1+w), biases 0; deterministic per seed.
 
 options:
-  --preset NAME        one of the presets below (required)
-  --out DIR            output directory (required; must be empty or new unless --force)
-  --tokenizer PATH     tokenizer.json (or a folder holding one) copied into DIR, so that
-                       \`ovis run --model DIR\` needs no --tokenizer (default: none; the real
-                       model's tokenizer.json is the one to give)
-  --dtype bf16|f32     stored dtype (default bf16, like the release)
-  --seed S             PRNG seed (default 0)
-  --shard-size BYTES   max bytes per shard (default 5000000000, HF's "5GB"; accepts 5GB, 200MB)
-  --force              write into a non-empty directory
-  -h, --help           this help
+${formatOptions(OPTIONS)}
 
 presets:
 ${Object.values(PRESETS).map((p) => `  ${p.name.padEnd(w)}  ${p.description}`).join('\n')}`;
 }
+
+const DTYPES: Record<string, SynthDType> = { bf16: 'BF16', f32: 'F32' };
 
 function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/i.exec(s.trim());
@@ -47,26 +49,18 @@ function parseSize(s: string): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const parsed = usageErrors('synth', () => parseArgs({
-      args: argv,
-      options: {
-        preset: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string', default: 'bf16' },
-        seed: { type: 'string', default: '0' }, 'shard-size': { type: 'string' }, force: { type: 'boolean' },
-        tokenizer: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  const o = parsed.values;
+  const o = parseOptions('synth', argv, OPTIONS).values;
   if (o.help) {
     process.stdout.write(help() + '\n');
     return 0;
   }
   if (!o.preset) throw new UsageError('--preset is required', `one of: ${Object.keys(PRESETS).join(', ')}`);
-  if (!PRESETS[o.preset]) throw new UsageError(`unknown preset ${JSON.stringify(o.preset)}`, `one of: ${Object.keys(PRESETS).join(', ')}`);
+  if (!Object.hasOwn(PRESETS, o.preset)) throw new UsageError(`unknown preset ${JSON.stringify(o.preset)}`, `one of: ${Object.keys(PRESETS).join(', ')}`);
   if (!o.out) throw new UsageError('--out DIR is required');
-  const dtype = ({ bf16: 'BF16', f32: 'F32' } as Record<string, SynthDType>)[o.dtype!.toLowerCase()];
-  if (!dtype) throw new UsageError(`--dtype must be bf16 or f32, got ${JSON.stringify(o.dtype)}`);
-  const seed = Number(o.seed);
+  const dtypeName = o.dtype ?? 'bf16';
+  const dtype = Object.hasOwn(DTYPES, dtypeName.toLowerCase()) ? DTYPES[dtypeName.toLowerCase()] : undefined;
+  if (!dtype) throw new UsageError(`--dtype must be bf16 or f32, got ${JSON.stringify(dtypeName)}`);
+  const seed = Number(o.seed ?? '0');
   if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got ${JSON.stringify(o.seed)}`);
   const maxShardBytes = o['shard-size'] ? parseSize(o['shard-size']) : DEFAULT_SHARD_BYTES;
   if (!(maxShardBytes > 0)) throw new UsageError('--shard-size must be > 0');

@@ -4,37 +4,28 @@
 import { readFile } from 'node:fs/promises';
 import { UsageError, InputError } from '../errors.js';
 import { Tokenizer } from '../tokenizer/index.js';
+import { formatOptions, parseOptions, type OptionSpecs } from './common.js';
+
+const OPTIONS = {
+  tokenizer: { type: 'string', arg: 'PATH', required: true, help: 'tokenizer.json, or a directory holding one (a checkpoint directory)' },
+  text: { type: 'string', arg: 'T', default: 'read stdin', help: 'text to encode' },
+  file: { type: 'string', arg: 'F', default: 'none', help: 'read the text from a UTF-8 file' },
+  json: { type: 'boolean', help: 'print {"ids": [...], "tokens": [...], "count": n} as JSON' },
+  'no-special': { type: 'boolean', help: "do not add the post-processor's special tokens (e.g. <|begin_of_text|>)" },
+} as const satisfies OptionSpecs;
 
 const USAGE = `usage: ovis tokenize --tokenizer PATH [--text T | --file F] [--json] [--no-special]
-  --tokenizer PATH  tokenizer.json, or a directory holding one (a checkpoint directory)
-  --text T          text to encode (default: read stdin)
-  --file F          read the text from a UTF-8 file
-  --json            print {"ids": [...], "tokens": [...], "count": n} as JSON
-  --no-special      do not add the post-processor's special tokens (e.g. <|begin_of_text|>)`;
+
+options:
+${formatOptions(OPTIONS)}`;
 
 export async function main(argv: string[]): Promise<number> {
-  let tokPath: string | undefined;
-  let text: string | undefined;
-  let file: string | undefined;
-  let json = false;
-  let special = true;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value\n${USAGE}`);
-      return v;
-    };
-    switch (a) {
-      case '--tokenizer': tokPath = val(); break;
-      case '--text': text = val(); break;
-      case '--file': file = val(); break;
-      case '--json': json = true; break;
-      case '--no-special': special = false; break;
-      case '-h': case '--help': process.stdout.write(USAGE + '\n'); return 0;
-      default: throw new UsageError(`unknown option ${JSON.stringify(a)}\n${USAGE}`);
-    }
-  }
+  const { values: v } = parseOptions('tokenize', argv, OPTIONS);
+  if (v.help) { process.stdout.write(USAGE + '\n'); return 0; }
+  const { tokenizer: tokPath, file } = v;
+  let text = v.text;
+  const json = !!v.json;
+  const special = !v['no-special'];
   if (!tokPath) throw new UsageError(`--tokenizer is required\n${USAGE}`);
   if (text !== undefined && file !== undefined) throw new UsageError(`give --text or --file, not both\n${USAGE}`);
   if (file !== undefined) {

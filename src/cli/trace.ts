@@ -2,15 +2,26 @@
 // to one .safetensors file plus a JSON sidecar, in the same format as reference/dump.py, so a
 // trace can be compared with a Hugging Face dump by any tool.
 
-import { parseArgs } from 'node:util';
 import { writeFile } from 'node:fs/promises';
-import { OvisRunner, readImageFile, type TraceResult } from '../runner.js';
+import { OvisRunner, type TraceResult } from '../runner.js';
 import { StageRecorder } from '../trace/recorder.js';
 import { writeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { InputError, UsageError } from '../errors.js';
-import { MODEL_HELP, MODEL_OPTIONS, backendOption, kernelsOption, intOption, progress, usageErrors } from './common.js';
+import {
+  ENGINE_OPTIONS, REQUEST_OPTIONS, engineValues, formatOptions, intOption, parseOptions, progress, promptOption, readImages,
+  type OptionSpecs,
+} from './common.js';
 import type { LogitsRows } from '../model/causal-lm.js';
 import type { Tensor } from '../tensor.js';
+
+const OPTIONS = {
+  model: { type: 'string', arg: 'DIR', required: true, help: 'Ovis1.6 checkpoint: a directory, or org/name[@rev] in the HF cache' },
+  ...REQUEST_OPTIONS,
+  'max-new-tokens': { type: 'string', arg: 'K', default: '16', help: 'greedy tokens generated after the prefill' },
+  out: { type: 'string', arg: 'FILE', required: true, help: 'output .safetensors (the sidecar is FILE with .json)' },
+  'logits-rows': { type: 'string', arg: 'R', default: 'last', help: 'prefill rows whose logits are kept: last, all, or i,j,k' },
+  ...ENGINE_OPTIONS,
+} as const satisfies OptionSpecs;
 
 const HELP = `usage: ovis trace --model DIR [--image PATH]... --prompt TEXT --out FILE.safetensors [options]
 
@@ -18,9 +29,8 @@ Run the model once and write every stage (pixel_values, vit.*, vt.*, vte.*, inpu
 llm.layers.*, llm.norm, logits, generated_ids, input_ids, grids) to FILE.safetensors, plus
 FILE.json with the prompt, ids and grids.
 
-${MODEL_HELP}
-  --out FILE             output .safetensors (the sidecar is FILE with .json)
-  --logits-rows R        prefill rows whose logits are kept: last (default), all, or i,j,k`;
+options:
+${formatOptions(OPTIONS)}`;
 
 export const TRACE_FORMAT_VERSION = 1;
 
@@ -50,29 +60,29 @@ export function traceEntries(stages: Map<string, Tensor>, r: TraceResult): Tenso
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values: v } = usageErrors('trace', () => parseArgs({ args: argv, strict: true, options: { ...MODEL_OPTIONS, out: { type: 'string' }, 'logits-rows': { type: 'string' } } }));
+  const { values: v } = parseOptions('trace', argv, OPTIONS);
   if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
   if (!v.model) throw new UsageError('--model DIR is required');
   if (!v.out) throw new UsageError('--out FILE.safetensors is required');
-  if (v.prompt === undefined) throw new InputError('--prompt is required');
-  const say = progress(v.quiet);
-  const imagePaths = v.image ?? [];
-  const images = await Promise.all(imagePaths.map((p) => readImageFile(p)));
+  if (v.prompt === undefined) throw new InputError('--prompt is required', 'or --prompt - to read it from stdin');
+  const engine = engineValues(v);
   const maxPartition = intOption('max-partition', v['max-partition'], 9, 1, 9)!;
   const maxNewTokens = intOption('max-new-tokens', v['max-new-tokens'], 16, 0, 1 << 20)!;
-  const runner = await OvisRunner.load(v.model, {
-    backend: backendOption(v.backend), threads: intOption('threads', v.threads, undefined, 1, 256),
-    kernels: kernelsOption(v.kernels, backendOption(v.backend)), tokenizer: v.tokenizer, onProgress: say,
-  });
+  const logitsRows = parseLogitsRows(v['logits-rows']);
+  const prompt = (await promptOption(v.prompt))!;
+  const imagePaths = v.image ?? [];
+  const images = await readImages(imagePaths);
+  const say = progress(v.quiet);
+  const runner = await OvisRunner.load(v.model, { ...engine, onProgress: say });
   try {
     const rec = new StageRecorder();
-    const r = runner.trace({ prompt: v.prompt, images }, { recorder: rec, maxPartition, maxNewTokens, logitsRows: parseLogitsRows(v['logits-rows']) });
+    const r = runner.trace({ prompt, images }, { recorder: rec, maxPartition, maxNewTokens, logitsRows });
     const entries = traceEntries(rec.stages, r);
     const meta = { format_version: String(TRACE_FORMAT_VERSION), producer: 'ovis-ts trace', backend: runner.model.backend.name };
     await writeSafetensors(v.out, entries, meta);
     const sidecar = {
       format_version: TRACE_FORMAT_VERSION, producer: 'ovis-ts trace', checkpoint: v.model, backend: runner.model.backend.name,
-      user_prompt: v.prompt, images: imagePaths.map((path) => ({ path })), max_partition: maxPartition, max_new_tokens: maxNewTokens,
+      user_prompt: prompt, images: imagePaths.map((path) => ({ path })), max_partition: maxPartition, max_new_tokens: maxNewTokens,
       prompt: r.prepared.prompt, input_ids: r.prepared.inputIds, num_tokens: r.prepared.inputIds.length, grids: r.prepared.grids,
       generated_ids: r.generation.ids, generated_text: runner.tokenizer.decode(r.generation.ids, { skipSpecialTokens: true }),
       logits_positions: r.logitsPositions,

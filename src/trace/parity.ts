@@ -3,10 +3,11 @@
 //   end to end: each stage from our own previous stage (errors compound, as in real use);
 //   isolated:   each stage from the reference's previous stage (errors do not compound).
 
-import { readFile, access } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { pathExists } from '../io/fs.js';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { SafetensorsFile } from '../io/safetensors.js';
-import { FixtureError } from '../errors.js';
+import { FixtureError, OvisError } from '../errors.js';
 import { StageRecorder } from './recorder.js';
 import { compare } from './metrics.js';
 import { evaluate, formatReport, type ParityMode, type StageResult } from './tolerances.js';
@@ -40,19 +41,15 @@ export interface ReferenceDump {
 
 const SUPPORTED_FORMAT = 1;
 
-async function exists(p: string): Promise<boolean> {
-  try { await access(p); return true; } catch { return false; }
-}
-
 /** A relative image path of a sidecar: tried against the cwd, then the dump's folder and its ancestors
  *  (fixtures store paths relative to reference/fixtures/). */
 async function resolveRelative(p: string, dumpPath: string): Promise<string> {
   if (isAbsolute(p)) return p;
-  if (await exists(p)) return resolve(p);
+  if (await pathExists(p)) return resolve(p);
   let d = dirname(resolve(dumpPath));
   for (;;) {
     const c = join(d, p);
-    if (await exists(c)) return c;
+    if (await pathExists(c)) return c;
     const up = dirname(d);
     if (up === d) break;
     d = up;
@@ -144,10 +141,16 @@ export async function runParity(runner: OvisRunner, ref: ReferenceDump, opts: Pa
     reference: { get: (n) => (isolated || from.has(n) ? ref.stages.get(n) : undefined) },
     isolated: isolated || from.size > 0,
   });
-  const trace = runner.trace({ prompt: ref.sidecar.user_prompt, images }, {
-    recorder: rec, maxPartition: ref.sidecar.max_partition,
-    maxNewTokens: ref.sidecar.generated_ids.length, logitsRows: positions ?? 'last',
-  });
+  let trace: TraceResult;
+  try {
+    trace = runner.trace({ prompt: ref.sidecar.user_prompt, images }, {
+      recorder: rec, maxPartition: ref.sidecar.max_partition,
+      maxNewTokens: ref.sidecar.generated_ids.length, logitsRows: positions ?? 'last',
+    });
+  } catch (e) {
+    if (e instanceof OvisError) throw notThisModelsDump(runner, ref, images, e);
+    throw e;
+  }
   const results: StageResult[] = [];
   for (const [name, want] of ref.stages) {
     const got = rec.stages.get(name);
@@ -174,5 +177,38 @@ export async function runParity(runner: OvisRunner, ref: ReferenceDump, opts: Pa
   const gen = ref.sidecar.generated_ids;
   results.push(evaluate(compare('generated_ids', idTensor(trace.generation.ids, [trace.generation.ids.length]), idTensor(gen, [gen.length])), mode));
   const { text, ok } = formatReport(results);
-  return { results, report: text, ok, trace, mode };
+  const idsDiffer = results.some((r) => r.metrics.name === 'input_ids' && r.verdict !== 'OK');
+  const report = idsDiffer ? `${text}\nhint: input_ids differ: ${mismatchHint(ref)}` : text;
+  return { results, report, ok, trace, mode };
+}
+
+/** What to do when the model and the dump do not belong together. */
+function mismatchHint(ref: ReferenceDump): string {
+  const made = ref.sidecar.checkpoint ? ` (its sidecar names ${ref.sidecar.checkpoint})` : '';
+  return `the dump was made with another checkpoint, tokenizer or prompt${made}: pass the --model (and --tokenizer) ` +
+    'it was made with, or dump this model anew (reference/dump.py, or ovis trace)';
+}
+
+/** A recompute that throws (a logits row past the prompt's end, a vocabulary of another size)
+ *  means the model and the dump do not belong together: say so, with the facts that disagree,
+ *  rather than only the symptom deep inside the model. */
+function notThisModelsDump(runner: OvisRunner, ref: ReferenceDump, images: Uint8Array[], e: OvisError): FixtureError {
+  const facts: string[] = [];
+  const theirs = ref.ids.get('input_ids')?.values;
+  try {
+    const ours = runner.prepare({ prompt: ref.sidecar.user_prompt, images }, { maxPartition: ref.sidecar.max_partition }).inputIds;
+    if (theirs && (ours.length !== theirs.length || ours.some((id, i) => id !== theirs[i]))) {
+      const k = ours.findIndex((id, i) => id !== theirs[i]);
+      facts.push(`its input_ids has ${theirs.length} tokens, this model's tokenizer and chat format give ${ours.length}` +
+        (k >= 0 && k < theirs.length ? `, first different at position ${k} (${theirs[k]} vs ${ours[k]})` : ''));
+    }
+  } catch { /* the facts are a courtesy; the error below stands without them */ }
+  const logits = ref.stages.get('logits');
+  const vocab = runner.model.llm.vocabSize;
+  if (logits && logits.shape[logits.shape.length - 1] !== vocab) {
+    facts.push(`its logits have ${logits.shape[logits.shape.length - 1]} columns, this model's vocabulary has ${vocab}`);
+  }
+  const what = e.message.split('\nHint: ')[0];
+  return new FixtureError(`${ref.path}: this model cannot recompute the dump's request: ${what}` +
+    (facts.length ? `\n  - ${facts.join('\n  - ')}` : ''), mismatchHint(ref));
 }

@@ -297,7 +297,7 @@ describe('checkpoint directory errors', () => {
     expect(err.message).toContain(join(d, 'config.json'));
     expect(err.problems).toEqual([
       'llm_config.model_type: unknown LLM model_type string "phi3"; expected "llama", "gemma2" or "qwen2"',
-      'visual_tokenizer_config.hidden_stride: expected an integer >= 1, got string "two"',
+      'visual_tokenizer_config.hidden_stride: expected an integer in [1, 64], got string "two"',
     ]);
     await writeFile(join(d, 'config.json'), '{"model_type": "ovis",');
     await expect(Checkpoint.open(d)).rejects.toThrow(/config\.json: 1 problem\(s\):\n  - invalid JSON/);
