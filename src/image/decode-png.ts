@@ -138,20 +138,20 @@ export function decodePng(bytes: Uint8Array, header: PngHeader, label: string): 
   let o = 0;
   for (const c of idat) { data.set(bytes.subarray(c.start, c.start + c.length), o); o += c.length; }
 
-  // Bound inflation before pngjs sees it: pngjs caps non-interlaced output itself but inflates
-  // interlaced data without a limit (a "zip bomb" would allocate without bound).
+  // The image data must inflate to exactly what the header implies, checked here for both layouts
+  // before pngjs sees it: pngjs inflates interlaced data without a limit (a "zip bomb" would
+  // allocate without bound), and on non-interlaced data cut short it may return the missing rows
+  // as zeros (or as whatever its buffer held) instead of failing.
   const expected = inflatedSize(header);
-  if (header.interlace === 1) {
-    let inflated: Uint8Array;
-    try {
-      inflated = inflateSync(data, { maxOutputLength: expected + 1 });
-    } catch (e) {
-      throw new ImageError(`${label}: PNG image data does not inflate to the ${expected} bytes its header implies (${(e as Error).message})`,
-        'the file is truncated or corrupt');
-    }
-    if (inflated.length < expected) {
-      throw new ImageError(`${label}: PNG image data is truncated: ${inflated.length} of ${expected} bytes`, 'the file is incomplete');
-    }
+  let inflated: Uint8Array;
+  try {
+    inflated = inflateSync(data, { maxOutputLength: expected + 1 });
+  } catch (e) {
+    throw new ImageError(`${label}: PNG image data does not inflate to the ${expected} bytes its header implies (${(e as Error).message})`,
+      'the file is truncated or corrupt');
+  }
+  if (inflated.length !== expected) {
+    throw new ImageError(`${label}: PNG image data is truncated: ${inflated.length} of ${expected} bytes`, 'the file is incomplete');
   }
 
   const parts: Uint8Array[] = [PNG_SIGNATURE, bytes.subarray(8, 33)];

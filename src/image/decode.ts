@@ -1,11 +1,15 @@
 // Encoded bytes -> 8-bit RGB, like Pillow's `Image.open(f).convert('RGB')`.
-// Supported: PNG (every colour type and bit depth, interlaced or not) and JPEG (baseline and
-// progressive, gray or YCbCr). The size guard reads the header and rejects an image larger
-// than `maxPixels` BEFORE anything is inflated or allocated.
+// Supported: PNG (every colour type and bit depth, interlaced or not), JPEG (baseline and
+// progressive, gray or YCbCr), BMP (every variant Pillow opens), GIF (first frame) and WebP
+// (lossy / lossless / alpha / animated: first frame). The size guard reads the header and
+// rejects an image larger than `maxPixels` BEFORE anything is inflated or allocated.
 
 import { ImageError } from '../errors.js';
+import { decodeBmp, readBmpHeader } from './decode-bmp.js';
+import { decodeGif, readGifHeader } from './decode-gif.js';
 import { decodeJpeg, readJpegHeader } from './decode-jpeg.js';
 import { decodePng, pngExif, readPngHeader } from './decode-png.js';
+import { decodeWebp, readWebpHeader } from './decode-webp.js';
 import { applyOrientation, exifOrientation } from './exif.js';
 import type { RgbImage } from './rgb.js';
 
@@ -22,16 +26,16 @@ export interface DecodeOptions {
   label?: string;
 }
 
-export const SUPPORTED_FORMATS = 'PNG, JPEG (baseline/progressive)';
+export const SUPPORTED_FORMATS = 'PNG, JPEG (baseline/progressive), BMP, GIF (first frame), WebP (first frame)';
 
 /** Recognise the format from its magic bytes; names common unsupported ones. */
-export function sniffFormat(b: Uint8Array): 'png' | 'jpeg' | string {
+export function sniffFormat(b: Uint8Array): 'png' | 'jpeg' | 'bmp' | 'gif' | 'webp' | string {
   const ascii = (o: number, n: number) => String.fromCharCode(...b.subarray(o, o + n));
   if (b.length >= 8 && b[0] === 0x89 && ascii(1, 3) === 'PNG') return 'png';
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (ascii(0, 4) === 'GIF8') return 'GIF';
-  if (ascii(0, 2) === 'BM') return 'BMP';
-  if (ascii(0, 4) === 'RIFF' && ascii(8, 4) === 'WEBP') return 'WebP';
+  if (ascii(0, 4) === 'GIF8') return 'gif';
+  if (ascii(0, 2) === 'BM') return 'bmp';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 4) === 'WEBP') return 'webp';
   if (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*') return 'TIFF';
   if (ascii(4, 4) === 'ftyp') return `ISO media (${ascii(8, 4).trim()}: HEIC/AVIF?)`;
   if (b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0) return 'ICO';
@@ -63,6 +67,18 @@ export function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): RgbIma
     guard(h.width, h.height);
     img = decodeJpeg(bytes, h, label);
     exif = h.exif;
+  } else if (format === 'bmp') {
+    const h = readBmpHeader(bytes, label);
+    guard(h.width, h.height);
+    img = decodeBmp(bytes, h, label);
+  } else if (format === 'gif') {
+    const h = readGifHeader(bytes, label);
+    guard(h.width, h.height);
+    img = decodeGif(bytes, h, label);
+  } else if (format === 'webp') {
+    const h = readWebpHeader(bytes, label);
+    guard(h.width, h.height);
+    img = decodeWebp(bytes, h, label);
   } else {
     throw new ImageError(
       format === 'unknown' ? `${label}: not a recognised image (first bytes ${hex(bytes.subarray(0, 8))})` : `${label}: ${format} images are not supported`,
