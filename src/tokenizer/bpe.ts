@@ -11,7 +11,11 @@ import { TokenizerError } from '../errors.js';
 import { utf8Encode } from './unicode.js';
 import { asArr, asObj, bool, describe, optStr, type Obj } from './json.js';
 
-const POS_BITS = 2 ** 24; // heap key = rank * 2^24 + position (positions < 16 M symbols)
+// Heap key = rank * 2^31 + position, exact in a float64 while rank < 2^22 (checked when the
+// merges are read) and position < 2^31 (a JS string holds fewer than 2^30 code units). With
+// 2^24 a word over 16 M symbols wrapped positions and silently produced wrong ids.
+const POS_BITS = 2 ** 31;
+const MAX_MERGES = 2 ** 22;
 const CACHE_MAX_WORD = 256;
 const CACHE_CAPACITY = 100_000;
 
@@ -115,6 +119,9 @@ export class BPE {
     // merges: ["a b", ...] (legacy) or [["a", "b"], ...]; rank = index; a later duplicate
     // pair overwrites an earlier one (Rust collects into a HashMap).
     const merges = asArr(o.merges ?? [], `${path}.merges`);
+    if (merges.length >= MAX_MERGES) {
+      throw new TokenizerError(`${path}.merges: ${merges.length} merges; at most ${MAX_MERGES - 1} are supported (real tokenizers have < 300k)`);
+    }
     this.merges = new MergeTable(merges.length);
     const prefixLen = this.prefix?.length ?? 0;
     let rank = 0;

@@ -89,3 +89,19 @@ describe('streaming decode holds split UTF-8', () => {
     expect(t.decode([0xf0, 0x9f])).toBe('\uFFFD\uFFFD'); // Rust: one U+FFFD per byte of an invalid run
   });
 });
+
+describe('BPE bounds', () => {
+  it('more merges than the heap key can rank exactly (2^22) is a TokenizerError, not silently wrong ids', () => {
+    const j = tiny();
+    j.model.merges = new Array(2 ** 22).fill('a b');
+    expectErr(j, /model\.merges: 4194304 merges; at most 4194303 are supported/);
+  });
+  it('a word of more than 2^24 symbols merges right (the heap key once wrapped at 16 M positions)', () => {
+    // ~4 s and ~0.75 GB: the only way to reach the wrap is a word that long
+    const tok = Tokenizer.fromJSON(tiny(), 'tiny.json');
+    const n = Math.ceil((2 ** 24 + 10) / 3);
+    const ids = tok.encode('abc'.repeat(n));
+    expect(ids.length).toBe(n);
+    expect(ids.findIndex((id) => id !== 4)).toBe(-1);
+  });
+});
