@@ -5,7 +5,9 @@
 //      and image names — in Node, Deno and Bun, against a checkpoint folder that holds its own
 //      tokenizer.json (the tiny Llama fixture + the real Llama 3.1 tokenizer.json);
 //   3. run `npx ovis run` on that folder and check the answer is Hugging Face's ('square' dump);
-//   4. run `npx ovis run` without --model: a clear error, not a stack trace.
+//   4. run `npx ovis run` without --model: a clear error, not a stack trace;
+//   5. decode a WebP (the libwebp wasm dependency, located from the installed package) in Node,
+//      Deno and Bun: Pillow's pixels.
 // Prints 'N passed, N failed'; exits 1 on any failure. Needs a built dist/ (npm test builds first).
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -81,6 +83,23 @@ try {
   check('npx ovis run without --model: a typed error naming --model',
     bare.status === 0 ? 'exit 0' : !/error \[\w+\]: .*--model/.test(bare.stderr) ? `stderr ${JSON.stringify(bare.stderr.slice(0, 300))}` : /\n\s+at /.test(bare.stderr) ? 'a stack trace' : undefined,
     bare.stderr);
+
+  // 5. WebP through the installed dependency, in the three runtimes: Pillow's RGB (sha256)
+  const golden = JSON.parse(readFileSync(join(root, 'reference/fixtures/image-formats/golden.json'), 'utf8'));
+  const webp = golden.cases.find((c) => c.file === 'webp/lossy_odd_size.webp');
+  copyFileSync(join(root, 'reference/fixtures/image-formats', webp.file), join(proj, 'photo.webp'));
+  writeFileSync(join(proj, 'webp.mjs'), [
+    "import { readFileSync } from 'node:fs';",
+    "import { createHash } from 'node:crypto';",
+    "import { decodeImage } from 'ovis-ts';",
+    "const img = decodeImage(new Uint8Array(readFileSync('./photo.webp')), { label: 'photo.webp' });",
+    "console.log(img.width, img.height, createHash('sha256').update(img.data).digest('hex'));",
+  ].join('\n'));
+  for (const [name, [cmd, ...args]] of runtimeCommands('webp.mjs', [], ['--allow-read', '--allow-env'])) {
+    const r = sh(cmd, args, { cwd: proj });
+    const want = `${webp.width} ${webp.height} ${webp.rgb_sha256}\n`;
+    check(`WebP decoded from the installed package under ${name} = Pillow`, r.status !== 0 ? `exit ${r.status}` : r.stdout !== want ? `got ${JSON.stringify(r.stdout)}, Pillow ${JSON.stringify(want)}` : undefined, r.stderr);
+  }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
