@@ -13,7 +13,8 @@ export type OvisErrorCode =
   | 'BACKEND' // backend / wasm / threads
   | 'FIXTURE' // reference fixture missing or of the wrong format version
   | 'HUB' // Hugging Face Hub: model not in the cache, download / HTTP failures
-  | 'USAGE'; // CLI usage
+  | 'USAGE' // CLI usage
+  | 'IO'; // a file the user named cannot be read or written (missing, a directory, a FIFO, no space)
 
 export class OvisError extends Error {
   readonly code: OvisErrorCode;
@@ -57,6 +58,9 @@ export class BackendError extends OvisError {
 }
 export class FixtureError extends OvisError {
   constructor(message: string, hint?: string) { super('FIXTURE', message, hint); }
+}
+export class IoError extends OvisError {
+  constructor(readonly path: string, message: string, hint?: string) { super('IO', `${path}: ${message}`, hint); }
 }
 export class UsageError extends OvisError {
   constructor(message: string, hint?: string) { super('USAGE', message, hint); }

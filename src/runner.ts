@@ -9,7 +9,7 @@
 //   OvisModel.embed: SigLIP -> visual tokens -> VTE -> merge -> inputs_embeds [T, H]
 //   generate: prefill + KV-cached decode -> ids -> tokenizer.decode(skip_special_tokens)
 
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Checkpoint } from './io/checkpoint.js';
 import { resolveTokenizerPath } from './io/tokenizer-source.js';
@@ -309,6 +309,10 @@ export type RunnerEvent =
   | { type: 'text'; text: string; id: number }
   | { type: 'done'; generation: GenerateResult };
 
+/** An image file larger than this is refused before it is read (an uncompressed BMP at Pillow's
+ *  pixel limit is ~360 MB). */
+export const MAX_IMAGE_FILE_BYTES = 1 << 30;
+
 /** What readImageFile returned -> its path, so an error in `prepare` (corrupt data found while
  *  decoding, a crop too thin to resize) names the file rather than "image 2". A WeakMap keyed
  *  on the caller's own object: no field added to it, nothing kept alive. */
@@ -324,8 +328,17 @@ export async function readImageFile(path: string, opts: { decode: true }): Promi
 export async function readImageFile(path: string, opts: { decode?: boolean } = {}): Promise<ImageInput> {
   let bytes: Uint8Array;
   try {
+    // a FIFO or device would block the read (or never end): refuse by kind first
+    const st = await stat(path);
+    if (!st.isFile() && !st.isDirectory()) {
+      throw new InputError(`image ${path}: is not a regular file (a FIFO, socket or device)`, 'give the path of an image file');
+    }
+    if (st.size > MAX_IMAGE_FILE_BYTES) {
+      throw new InputError(`image ${path}: ${st.size} bytes; an image file has at most ${MAX_IMAGE_FILE_BYTES} (1 GiB)`, 'downscale or recompress it');
+    }
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
+    if (e instanceof InputError) throw e;
     const code = (e as { code?: string }).code;
     if (code === 'EISDIR') {
       let inside: string[] = [];

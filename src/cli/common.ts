@@ -4,9 +4,9 @@
 
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pathExists } from '../io/fs.js';
+import { outputProblem, pathExists } from '../io/fs.js';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../errors.js';
+import { IoError, UsageError } from '../errors.js';
 import { didYouMean } from './suggest.js';
 import { readImageFile } from '../runner.js';
 import { SUPPORTED_FORMATS, type RgbImage } from '../image/index.js';
@@ -240,4 +240,22 @@ export function progress(quiet: boolean | undefined): (msg: string) => void {
   if (quiet) return () => {};
   const t0 = performance.now();
   return (msg) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`);
+}
+
+/** An output file named by --flag, checked BEFORE the work that produces it (a trace of a real
+ *  model takes minutes; a typo in its --out must not surface only at the end). */
+export async function checkOutputFile(flag: string, path: string): Promise<void> {
+  const problem = await outputProblem(path);
+  if (problem) throw new IoError(path, `--${flag}: cannot write here: ${problem}`, 'give a file name in an existing folder');
+}
+
+/** An output folder named by --flag: a folder, or a new name in an existing folder. */
+export async function checkOutputDir(flag: string, path: string): Promise<void> {
+  const { stat } = await import('node:fs/promises');
+  const st = await stat(path).catch(() => undefined);
+  if (st && !st.isDirectory()) throw new IoError(path, `--${flag}: exists and is not a folder`, 'give a new folder name, or an existing folder');
+  if (!st) {
+    const problem = await outputProblem(path);
+    if (problem) throw new IoError(path, `--${flag}: cannot create the folder: ${problem}`, 'give a folder name in an existing folder');
+  }
 }

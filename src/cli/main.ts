@@ -6,6 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { OvisError } from '../errors.js';
+import { describeFsError } from '../io/fs.js';
 import { didYouMean } from './suggest.js';
 
 const COMMANDS: Record<string, string> = {
@@ -46,6 +47,13 @@ export async function cli(argv: string[]): Promise<number> {
     if (e instanceof OvisError) {
       process.stderr.write(`ovis ${cmd}: error [${e.code}]: ${e.message}\n`);
       return e.code === 'USAGE' ? 2 : 1;
+    }
+    // A file-system error that no check above turned into a typed one (a disk filling up during a
+    // write, a file removed mid-run): still a message with the path, not a stack trace.
+    const fsErr = e as NodeJS.ErrnoException;
+    if (typeof fsErr?.code === 'string' && typeof fsErr.syscall === 'string') {
+      process.stderr.write(`ovis ${cmd}: error [IO]: ${fsErr.path ?? ''}${fsErr.path ? ': ' : ''}${describeFsError(fsErr)} (${fsErr.syscall})\n`);
+      return 1;
     }
     throw e;
   }

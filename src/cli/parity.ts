@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { OvisRunner } from '../runner.js';
 import { loadReference, runParity } from '../trace/parity.js';
 import { UsageError } from '../errors.js';
-import { ENGINE_OPTIONS, engineValues, formatOptions, parseOptions, progress, type OptionSpecs } from './common.js';
+import { ENGINE_OPTIONS, engineValues, formatOptions, parseOptions, progress, type OptionSpecs, checkOutputFile } from './common.js';
 
 const OPTIONS = {
   model: { type: 'string', arg: 'DIR', required: true, help: 'the checkpoint the dump was made from' },
@@ -33,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
   if (!v.model) throw new UsageError('--model DIR is required');
   if (!v.reference) throw new UsageError('--reference DUMP.safetensors is required');
+  if (v.json) await checkOutputFile('json', v.json);
   if (v.mode !== undefined && v.mode !== 'f32' && v.mode !== 'bf16') throw new UsageError(`--mode must be f32 or bf16, got '${v.mode}'`);
   const engine = engineValues(v);
   const say = progress(v.quiet);

@@ -4,7 +4,8 @@
 // with the placeholders and crop boxes in the metadata. `--png DIR` writes every crop as a
 // viewable PNG (denormalised: x * 0.5 + 0.5, x255) so a person can see what the model sees.
 
-import { floatOption, formatOptions, parseOptions, type OptionSpecs } from './common.js';
+import { readImageFile } from '../runner.js';
+import { floatOption, formatOptions, parseOptions, type OptionSpecs, checkOutputDir, checkOutputFile } from './common.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -50,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
   const images = o.image ?? [];
   if (images.length === 0) throw new UsageError('--image is required', 'ovis preprocess --image photo.jpg --out pv.safetensors');
   if (!o.out && !o.png && !o.explain) throw new UsageError('nothing to do: give --out, --png or --explain');
+  if (o.out) await checkOutputFile('out', o.out);
+  if (o.png) await checkOutputDir('png', o.png);
   const maxPartition = intOpt('max-partition', o['max-partition'], DEFAULT_MAX_PARTITION);
   const maxPixels = o['max-pixels'] === undefined ? undefined : intOpt('max-pixels', o['max-pixels'], 0);
   // a covering ratio is a fraction of the image area
@@ -57,12 +60,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const results: Preprocessed[] = [];
   for (const path of images) {
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await readFile(path));
-    } catch (e) {
-      throw new InputError(`--image ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
+    const bytes = await readImageFile(path); // typed errors for missing files, folders, FIFOs
     const t = performance.now();
     const img = decodeImage(bytes, { label: path, maxPixels, applyExifOrientation: o.exif });
     const p = preprocessImage(img, { maxPartition, coveringThreshold, label: path });

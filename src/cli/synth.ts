@@ -3,7 +3,7 @@
 // like the release (~5 GB shards + model.safetensors.index.json). Streams with bounded memory.
 // With --tokenizer the folder also gets a tokenizer.json, so `ovis run --model DIR` runs it as it is.
 
-import { formatOptions, parseOptions, type OptionSpecs } from './common.js';
+import { formatOptions, parseOptions, type OptionSpecs, checkOutputDir } from './common.js';
 import { copyFile, readdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -57,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!o.preset) throw new UsageError('--preset is required', `one of: ${Object.keys(PRESETS).join(', ')}`);
   if (!Object.hasOwn(PRESETS, o.preset)) throw new UsageError(`unknown preset ${JSON.stringify(o.preset)}`, `one of: ${Object.keys(PRESETS).join(', ')}`);
   if (!o.out) throw new UsageError('--out DIR is required');
+  await checkOutputDir('out', o.out);
   const dtypeName = o.dtype ?? 'bf16';
   const dtype = Object.hasOwn(DTYPES, dtypeName.toLowerCase()) ? DTYPES[dtypeName.toLowerCase()] : undefined;
   if (!dtype) throw new UsageError(`--dtype must be bf16 or f32, got ${JSON.stringify(dtypeName)}`);

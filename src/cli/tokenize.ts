@@ -2,6 +2,7 @@
 // usage: ovis tokenize --tokenizer PATH [--text T | --file F] [--json] [--no-special]
 
 import { readFile } from 'node:fs/promises';
+import { describeFsError, fileProblem } from '../io/fs.js';
 import { UsageError, InputError } from '../errors.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { formatOptions, parseOptions, type OptionSpecs } from './common.js';
@@ -29,7 +30,9 @@ export async function main(argv: string[]): Promise<number> {
   if (!tokPath) throw new UsageError(`--tokenizer is required\n${USAGE}`);
   if (text !== undefined && file !== undefined) throw new UsageError(`give --text or --file, not both\n${USAGE}`);
   if (file !== undefined) {
-    try { text = await readFile(file, 'utf8'); } catch (e) { throw new InputError(`--file ${file}: cannot read (${(e as Error).message})`); }
+    const problem = await fileProblem(file); // a FIFO would block the read
+    if (problem) throw new InputError(`--file ${file}: cannot read: ${problem}`);
+    try { text = await readFile(file, 'utf8'); } catch (e) { throw new InputError(`--file ${file}: cannot read: ${describeFsError(e)}`); }
   }
   if (text === undefined) {
     if (process.stdin.isTTY) throw new UsageError(`no input: give --text, --file, or pipe text on stdin\n${USAGE}`);

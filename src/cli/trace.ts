@@ -9,8 +9,7 @@ import { writeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { InputError, UsageError } from '../errors.js';
 import {
   ENGINE_OPTIONS, REQUEST_OPTIONS, engineValues, formatOptions, intOption, parseOptions, progress, promptOption, readImages,
-  type OptionSpecs,
-} from './common.js';
+  type OptionSpecs, checkOutputFile } from './common.js';
 import type { LogitsRows } from '../model/causal-lm.js';
 import type { Tensor } from '../tensor.js';
 
@@ -64,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
   if (!v.model) throw new UsageError('--model DIR is required');
   if (!v.out) throw new UsageError('--out FILE.safetensors is required');
+  await checkOutputFile('out', v.out);
   if (v.prompt === undefined) throw new InputError('--prompt is required', 'or --prompt - to read it from stdin');
   const engine = engineValues(v);
   const maxPartition = intOption('max-partition', v['max-partition'], 9, 1, 9)!;

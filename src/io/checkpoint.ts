@@ -15,6 +15,7 @@ import { CheckpointError, ConfigError } from '../errors.js';
 import type { HostTensor } from '../tensor.js';
 import { SafetensorsFile, type TensorInfo } from './safetensors.js';
 import { findDuplicateKeys, isPlainObject, jsonKind } from './json.js';
+import { describeFsError, fileProblem, pathExists } from './fs.js';
 import { parseOvisConfig, type OvisConfig } from '../config/ovis-config.js';
 import {
   generationConfigFromLlm, parseGenerationConfig, parsePreprocessorConfig,
@@ -29,23 +30,29 @@ export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
 export const SAFE_WEIGHTS_NAME = 'model.safetensors';
 export const SAFE_WEIGHTS_INDEX_NAME = 'model.safetensors.index.json';
 
-async function exists(path: string): Promise<boolean> {
+const exists = pathExists;
+
+/** Config and index files are a few KB (the 9B's index ~100 KB); anything near this is not one,
+ *  and reading it whole would be unbounded. */
+export const MAX_JSON_FILE_BYTES = 16 << 20;
+
+/** The text of a small JSON file the checkpoint names, refused by kind (directory, FIFO) and by
+ *  size before it is read. `fail` builds the caller's typed error. */
+async function readSmallText(path: string, fail: (msg: string) => Error): Promise<string> {
+  const problem = await fileProblem(path);
+  if (problem) throw fail(`cannot read: ${problem}`);
+  const { size } = await stat(path);
+  if (size > MAX_JSON_FILE_BYTES) throw fail(`${size} bytes; a config or index file has at most ${MAX_JSON_FILE_BYTES} (16 MiB)`);
   try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    throw fail(`cannot read: ${describeFsError(e)}`);
   }
 }
 
 /** Read and JSON.parse a file; a syntax error becomes a ConfigError naming the file. */
 export async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(path, [`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
-  }
+  const text = await readSmallText(path, (msg) => new ConfigError(path, [msg]));
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -168,7 +175,7 @@ async function openWeights(dir: string): Promise<{ weightFiles: WeightFiles; sha
     throw new CheckpointError(`${dir}: neither ${SAFE_WEIGHTS_NAME} nor ${SAFE_WEIGHTS_INDEX_NAME} found`,
       'only safetensors checkpoints are supported (no pytorch_model.bin); is the download complete?');
   }
-  const text = await readFile(indexPath, 'utf8');
+  const text = await readSmallText(indexPath, (msg) => new CheckpointError(`${indexPath}: ${msg}`));
   let json: unknown;
   try {
     json = JSON.parse(text);

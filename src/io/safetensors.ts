@@ -13,7 +13,7 @@
 
 import { DTYPE_BYTES, widenBf16, widenF16, type DType } from '../dtype.js';
 import type { HostTensor } from '../tensor.js';
-import { SafetensorsError } from '../errors.js';
+import { IoError, SafetensorsError } from '../errors.js';
 import { findDuplicateKeys, isPlainObject, jsonKind, jsonPreview } from './json.js';
 
 /** Default cap on the JSON header: the reference implementation refuses headers > 100 MB. */
@@ -233,13 +233,17 @@ export class SafetensorsFile {
   static async open(path: string, opts: { maxHeaderBytes?: number } = {}): Promise<SafetensorsFile> {
     if (!LITTLE_ENDIAN) throw new SafetensorsError(path, 'big-endian platforms are not supported');
     const fs = await import('node:fs/promises');
+    const { fileProblem, describeFsError } = await import('./fs.js'); // node-only, loaded on use
+    const problem = await fileProblem(path);
+    if (problem) {
+      throw new SafetensorsError(path, `cannot open: ${problem}`,
+        problem.includes('ENOENT') ? 'the file does not exist: check the path (or the shard names in the index)' : undefined);
+    }
     let fh: FileHandle;
     try {
       fh = await fs.open(path, 'r');
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new SafetensorsError(path, `cannot open (${code ?? (e as Error).message})`,
-        code === 'ENOENT' ? 'the file does not exist: check the path (or the shard names in the index)' : undefined);
+      throw new SafetensorsError(path, `cannot open: ${describeFsError(e)}`);
     }
     try {
       const size = (await fh.stat()).size;
@@ -393,7 +397,13 @@ export class SafetensorsWriter {
   static async create(path: string, specs: readonly TensorSpec[], metadata?: Record<string, string>): Promise<SafetensorsWriter> {
     const { header, dataBytes } = encodeHeader(specs, metadata, path);
     const fs = await import('node:fs/promises');
-    const fh = await fs.open(path, 'w');
+    const { describeFsError } = await import('./fs.js');
+    let fh: FileHandle;
+    try {
+      fh = await fs.open(path, 'w');
+    } catch (e) {
+      throw new IoError(path, `cannot create the file: ${describeFsError(e)}`);
+    }
     try {
       await writeAll(fh, header);
     } catch (e) {

@@ -18,6 +18,9 @@ export interface EncodeOptions { addSpecialTokens?: boolean }
 export interface DecodeOptions { skipSpecialTokens?: boolean }
 export interface DecodeStream { push(id: number): string; flush(): string }
 
+/** Larger than any real tokenizer.json by ~8x (Gemma3's is 33 MB). */
+export const MAX_TOKENIZER_BYTES = 256 << 20;
+
 export class Tokenizer {
   readonly label: string;
   readonly model: BPE;
@@ -85,6 +88,12 @@ export class Tokenizer {
     } catch (e) {
       throw new TokenizerError(`${pathOrDir}: cannot read tokenizer (${(e as Error).message})`, 'pass a tokenizer.json file or a directory containing one');
     }
+    // by kind (a FIFO would block) and size (Gemma3's 33 MB is the largest real one) before reading
+    const { fileProblem } = await import('../io/fs.js');
+    const problem = await fileProblem(file);
+    if (problem) throw new TokenizerError(`${file}: cannot read tokenizer.json: ${problem}`);
+    const size = (await fs.stat(file)).size;
+    if (size > MAX_TOKENIZER_BYTES) throw new TokenizerError(`${file}: ${size} bytes; a tokenizer.json has at most ${MAX_TOKENIZER_BYTES} (256 MiB)`);
     let text: string;
     try { text = await fs.readFile(file, 'utf8'); } catch (e) {
       throw new TokenizerError(`${file}: cannot read tokenizer.json (${(e as Error).message})`);

@@ -4,7 +4,7 @@
 //   isolated:   each stage from the reference's previous stage (errors do not compound).
 
 import { readFile } from 'node:fs/promises';
-import { pathExists } from '../io/fs.js';
+import { fileProblem, pathExists } from '../io/fs.js';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { FixtureError, OvisError } from '../errors.js';
@@ -61,7 +61,9 @@ async function resolveRelative(p: string, dumpPath: string): Promise<string> {
 export async function loadReference(path: string): Promise<ReferenceDump> {
   const sidePath = path.replace(/\.safetensors$/, '') + '.json';
   let sidecar: ReferenceSidecar;
+  const problem = await fileProblem(sidePath); // by kind first: a FIFO would block the read
   try {
+    if (problem) throw new Error(problem);
     sidecar = JSON.parse(await readFile(sidePath, 'utf8')) as ReferenceSidecar;
   } catch (e) {
     throw new FixtureError(`${sidePath}: cannot read the dump's JSON sidecar (${(e as Error).message})`,
@@ -134,7 +136,11 @@ export async function runParity(runner: OvisRunner, ref: ReferenceDump, opts: Pa
   for (const n of from) {
     if (!ref.stages.has(n)) throw new FixtureError(`${ref.path}: --from-reference ${n}: the dump has no stage '${n}'`);
   }
-  const images = await Promise.all(ref.imagePaths.map(async (p) => new Uint8Array(await readFile(p))));
+  const images = await Promise.all(ref.imagePaths.map(async (p) => {
+    const problem = await fileProblem(p);
+    if (problem) throw new FixtureError(`${ref.path}: image ${p} named by the sidecar: ${problem}`);
+    return new Uint8Array(await readFile(p));
+  }));
   const positions = ref.ids.get('logits.positions')?.values;
   const isolated = opts.isolated ?? false;
   const rec = new StageRecorder({

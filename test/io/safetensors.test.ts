@@ -300,7 +300,7 @@ describe('corrupt files fail with a clear error', () => {
   it('unknown tensor name on read, missing file on open', async () => {
     const st = SafetensorsFile.fromBytes(rawFile(JSON.stringify(good), 16), 'ok');
     await expect(st.read('nope')).rejects.toThrow(/ok: no tensor named "nope" \(file has 2 tensors: a, b/);
-    await expect(SafetensorsFile.open(join(tmp, 'does-not-exist.safetensors'))).rejects.toThrow(/cannot open \(ENOENT\)/);
+    await expect(SafetensorsFile.open(join(tmp, 'does-not-exist.safetensors'))).rejects.toThrow(/cannot open: no such file or directory \(ENOENT\)\nHint: the file does not exist/);
   });
 
   it('a valid minimal header passes (controls for the cases above)', () => {
