@@ -77,3 +77,22 @@ describe('tokenizer chat_template via @huggingface/jinja', () => {
     expect(() => renderChatTemplate('{% for %}', [])).toThrow(InputError);
   });
 });
+
+describe('chat templates from an unknown checkpoint run on a budget (issue 12 row 15)', () => {
+  const turns = (n: number) => Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i}` }));
+  it('a real template renders a 1,000-turn conversation within the budget', () => {
+    const cfg = JSON.parse(readFileSync(FILES.llama3_1!.replace('tokenizer.json', 'tokenizer_config.json'), 'utf8')) as { chat_template: string };
+    expect(renderChatTemplate(cfg.chat_template, turns(1000), { bosToken: '<|begin_of_text|>' })).toContain('turn 999');
+  });
+  it('range(1e9), nested loops, unbounded recursion: typed errors, not a heap OOM or a hang', () => {
+    expect(() => renderChatTemplate('{% for i in range(1000000000) %}x{% endfor %}', []))
+      .toThrow(/exceeded its budget: range\(\) asked for 1000000000 more elements/);
+    expect(() => renderChatTemplate('{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}', []))
+      .toThrow(/exceeded its budget/);
+    expect(() => renderChatTemplate('{% for m in messages %}{% for n in messages %}{% for o in messages %}{% endfor %}{% endfor %}{% endfor %}', turns(300)))
+      .toThrow(/exceeded its budget: more than 500000 evaluation steps/);
+    expect(() => renderChatTemplate('{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}', [])).toThrow(InputError);
+    // the budget is per render: a normal render afterwards works
+    expect(renderChatTemplate('{% for i in range(3) %}{{ i }}{% endfor %}', [])).toBe('012');
+  });
+});
