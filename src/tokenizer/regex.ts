@@ -27,8 +27,43 @@ function caseClass(ch: string, inClass: boolean): string {
   return inClass ? body : `[${body}]`;
 }
 
+/**
+ * The first group that repeats a repetition — `(\p{L}+)+`, `(?:a*)*`, `(x+y){2,}` — or undefined.
+ * Both engines backtrack, and a nested unbounded quantifier makes a failing match exponential in
+ * the length of the text (a few dozen letters and a missing `!` take minutes), so a pre_tokenizer
+ * pattern with one is refused. No released tokenizer has one; alternation overlap (`(a|a)+`) is
+ * not detected here.
+ */
+export function nestedQuantifier(src: string): string | undefined {
+  const open: Array<{ start: number; repeats: boolean }> = []; // repeats: an unbounded quantifier inside
+  let inClass = false;
+  const unboundedAt = (i: number): boolean => src[i] === '*' || src[i] === '+' || (src[i] === '{' && /^\{\d*,\}/.test(src.slice(i)))
+    || (src[i] === '{' && /^\{(\d+),(\d+)\}/.test(src.slice(i)) && Number(/^\{\d+,(\d+)\}/.exec(src.slice(i))![1]) > 1);
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') { i++; continue; }
+    if (inClass) { if (c === ']') inClass = false; continue; }
+    if (c === '[') { inClass = true; continue; }
+    if (c === '(') { open.push({ start: i, repeats: false }); continue; }
+    if (c === ')') {
+      const g = open.pop();
+      if (!g) continue;
+      if (g.repeats && unboundedAt(i + 1)) return src.slice(g.start, src[i + 1] === '{' ? src.indexOf('}', i + 1) + 1 : i + 2);
+      if (g.repeats && open.length) open[open.length - 1].repeats = true;
+      continue;
+    }
+    if (unboundedAt(i) && open.length) open[open.length - 1].repeats = true;
+  }
+  return undefined;
+}
+
 /** Translate an Oniguruma pattern (as used in tokenizer.json) to a JS `u`-mode RegExp source. */
 export function onigToJs(src: string, where: string, exactTables = true): string {
+  const nested = nestedQuantifier(src);
+  if (nested) {
+    throw new TokenizerError(`${where}: the pattern repeats a repetition (${nested}): matching it can take exponential time`,
+      'no released tokenizer uses such a pattern; is this tokenizer.json from a trusted source?');
+  }
   let out = '';
   let inClass = false;
   // stack of group kinds so that `)` ends a `(?i:` scope

@@ -105,3 +105,18 @@ describe('BPE bounds', () => {
     expect(ids.findIndex((id) => id !== 4)).toBe(-1);
   });
 });
+
+describe('pre_tokenizer patterns that backtrack exponentially are refused (issue 12 row 15)', () => {
+  for (const pattern of ['(\\p{L}+)+!', '(?:a*)*b', '(x+y){2,}', '((ab)+c)*']) {
+    it(pattern, () => {
+      const j = tiny();
+      (j as Record<string, unknown>).pre_tokenizer = { type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false };
+      expectErr(j, /the pattern repeats a repetition \(.+\): matching it can take exponential time/);
+    });
+  }
+  it('bounded repetitions of repetitions and the real patterns pass', () => {
+    const j = tiny();
+    (j as Record<string, unknown>).pre_tokenizer = { type: 'Split', pattern: { Regex: "(?i:'s|'t)|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|(a+)?|(?:ab){2}" }, behavior: 'Isolated', invert: false };
+    expect(() => Tokenizer.fromJSON(j, 'tiny.json')).not.toThrow();
+  });
+});
