@@ -104,8 +104,41 @@ export function buildQuery(prompt: string, nImages: number): string {
   return prompt;
 }
 
+/** What the public API accepts as an image: encoded bytes, or a decoded RgbImage. */
+function isImageInput(x: unknown): x is ImageInput {
+  if (x instanceof Uint8Array) return true;
+  if (x === null || typeof x !== 'object') return false;
+  const r = x as Partial<RgbImage>;
+  return typeof r.width === 'number' && typeof r.height === 'number' && r.data instanceof Uint8Array;
+}
+
+const kindOf = (x: unknown): string => x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'object' ? `an object (${Object.keys(x as object).slice(0, 4).join(', ') || 'no keys'})` : typeof x;
+
+/** A Query from a JavaScript caller, checked at the door (TypeScript types do not exist at run time). */
+function checkQuery(q: unknown): Query {
+  if (q === null || typeof q !== 'object') throw new InputError(`the query must be an object {prompt, images?}, got ${kindOf(q)}`);
+  const { prompt, images } = q as Query;
+  if (typeof prompt !== 'string') throw new InputError(`query.prompt must be a string, got ${kindOf(prompt)}`);
+  if (images !== undefined) {
+    if (!Array.isArray(images)) throw new InputError(`query.images must be an array of images, got ${kindOf(images)}`);
+    images.forEach((im, i) => {
+      if (!isImageInput(im)) {
+        throw new InputError(`query.images[${i}] must be an image file's bytes (Uint8Array) or a decoded RgbImage {width, height, data}, got ${kindOf(im)}`,
+          'read files with readImageFile(path)');
+      }
+    });
+  }
+  return q as Query;
+}
+
 /** Ovis runner.py's list convention: each image adds `<image>\n`, each string its text with markers removed. */
 export function queryFromInputs(inputs: readonly RunnerInput[]): Query {
+  if (!Array.isArray(inputs)) throw new InputError(`run/stream take an array of strings and images, got ${kindOf(inputs)}`, "e.g. runner.run([image, 'What is in this picture?'])");
+  inputs.forEach((x, i) => {
+    if (typeof x !== 'string' && !isImageInput(x)) {
+      throw new InputError(`inputs[${i}] must be a string or an image (Uint8Array bytes or an RgbImage), got ${kindOf(x)}`, 'read files with readImageFile(path)');
+    }
+  });
   let list = [...inputs];
   // "for single image and single text inputs, ensure image ahead" (runner.py)
   if (list.length === 2 && typeof list[0] === 'string' && typeof list[1] !== 'string') list = [list[1], list[0]];
@@ -159,6 +192,7 @@ export class OvisRunner {
 
   /** Format the query and preprocess its images (Ovis `preprocess_inputs`). */
   prepare(q: Query, opts: { maxPartition?: number } = {}): Prepared {
+    q = checkQuery(q);
     const images = q.images ?? [];
     const query = buildQuery(q.prompt, images.length);
     if (query.trim() === '') {

@@ -41,6 +41,25 @@ export async function loadLlm(config: LlmConfig, src: TensorSource, backend: Bac
 }
 
 /**
+ * The merged sequence length T of `inputIds` (each atom becomes `perCrop` visual tokens), or an
+ * InputError when it exceeds multimodal_max_length. Known from the ids alone, so OvisModel.embed
+ * checks it BEFORE the vision tower runs (60 images would otherwise be encoded, minutes of work,
+ * only to be refused by the merge).
+ */
+export function checkMergedLength(inputIds: readonly number[], perCrop: number, maxLength: number): number {
+  let atoms = 0;
+  for (const id of inputIds) if (id === IMAGE_ATOM_ID) atoms++;
+  const T = inputIds.length - atoms + atoms * perCrop;
+  if (T > maxLength) {
+    throw new InputError(
+      `the merged prompt is ${T} positions long (${inputIds.length - atoms} text/indicator tokens + ${atoms} crops x ${perCrop} visual tokens), ` +
+      `more than multimodal_max_length ${maxLength}`,
+      'use fewer or smaller images, a lower max_partition (fewer crops per image), or a shorter prompt');
+  }
+  return T;
+}
+
+/**
  * Ovis `merge_multimodal` for one sequence.
  * @param llm            the decoder whose `embed_tokens` embeds the text ids
  * @param inputIds       text ids with placeholders: IMAGE_ATOM_ID (-300), indicators -301..-305
@@ -91,13 +110,7 @@ export function mergeMultimodal(
       'each atom stands for one crop, in order: the placeholders and the pixel values must come from the same preprocessing');
   }
 
-  const T = L - atoms + atoms * perCrop;
-  if (T > maxLength) {
-    throw new InputError(
-      `the merged prompt is ${T} positions long (${L - atoms} text/indicator tokens + ${atoms} crops x ${perCrop} visual tokens), ` +
-      `more than multimodal_max_length ${maxLength}`,
-      'use fewer or smaller images, a lower max_partition (fewer crops per image), or a shorter prompt');
-  }
+  const T = checkMergedLength(inputIds, perCrop, maxLength);
 
   const text = llm.embedTokens(safeIds); // [L, H]
   const out = new Float32Array(T * H); // [T, H]
@@ -239,6 +252,7 @@ export class OvisModel {
       const indicators = this.vision ? this.indicatorEmbeds(tap) : zeroIndicators(this.config.hidden_size);
       return this.mergeMultimodal(inputIds, undefined, indicators);
     }
+    checkMergedLength(inputIds, this.tokensPerCrop, this.config.multimodal_max_length); // before any crop is encoded
     const visual = pixels ? this.encodeImages(pixels.pixelValues, pixels.n, tap === noTap ? undefined : tap, onCrop) : undefined;
     return this.mergeMultimodal(inputIds, visual, this.indicatorEmbeds(tap));
   }

@@ -18,6 +18,19 @@ export interface EncodeOptions { addSpecialTokens?: boolean }
 export interface DecodeOptions { skipSpecialTokens?: boolean }
 export interface DecodeStream { push(id: number): string; flush(): string }
 
+/** Ids given to decode: an array (or typed array) of non-negative integers. Ids past the
+ *  vocabulary are skipped, as tokenizers' id_to_token does; anything else is a caller's bug that
+ *  would otherwise decode to silent garbage. */
+function checkIds(ids: ArrayLike<number>, where: string): void {
+  if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') {
+    throw new TokenizerError(`${where}: expected an array of token ids, got ${ids === null ? 'null' : typeof ids}`);
+  }
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!Number.isSafeInteger(id) || id < 0) throw new TokenizerError(`${where}: ids[${i}] is ${id}, expected a non-negative integer`);
+  }
+}
+
 /** Larger than any real tokenizer.json by ~8x (Gemma3's is 33 MB). */
 export const MAX_TOKENIZER_BYTES = 256 << 20;
 
@@ -199,6 +212,7 @@ export class Tokenizer {
 
   /** ids -> text, like `tokenizers.Tokenizer.decode` (no clean_up_tokenization_spaces). */
   decode(ids: ArrayLike<number>, opts: DecodeOptions = {}): string {
+    checkIds(ids, 'decode');
     const toks = this.tokensOf(ids, opts.skipSpecialTokens ?? false);
     return this.decoder ? this.decoder(toks).join('') : toks.join(' ');
   }

@@ -48,6 +48,24 @@ describe('runner: bad requests', () => {
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toMatch(/prompt is empty/);
   });
+  it('JavaScript callers passing the wrong types get InputErrors naming the field (issue 12 row 14)', async () => {
+    const bad: Array<[() => Promise<unknown>, RegExp]> = [
+      [() => runner.ask({ prompt: 42 } as never), /query\.prompt must be a string, got number/],
+      [() => runner.ask({ prompt: 'hi', images: [null] } as never), /query\.images\[0\] must be an image file's bytes .* got null/],
+      [() => runner.ask({ prompt: 'hi', images: 'x' } as never), /query\.images must be an array of images, got string/],
+      [() => runner.ask(undefined as never), /the query must be an object \{prompt, images\?\}, got undefined/],
+      [() => runner.run(null as never), /run\/stream take an array of strings and images, got null/],
+      [() => runner.run([42] as never), /inputs\[0\] must be a string or an image/],
+    ];
+    for (const [f, want] of bad) {
+      const err = await f().catch((e) => e);
+      expect(err, String(want)).toBeInstanceOf(InputError);
+      expect(err.message).toMatch(want);
+    }
+    expect(() => runner.tokenizer.decode(null as never)).toThrow(/decode: expected an array of token ids, got null/);
+    expect(() => runner.tokenizer.decode([1.5])).toThrow(/decode: ids\[0\] is 1\.5, expected a non-negative integer/);
+    expect(() => runner.tokenizer.decode([-3])).toThrow(/ids\[0\] is -3/);
+  });
   it('an image that is not an image', async () => {
     await expect(runner.ask({ prompt: 'What?', images: [new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])] })).rejects.toThrow(/image 1/);
   });
@@ -66,6 +84,22 @@ describe('runner: bad checkpoints', () => {
       expect(err).toBeInstanceOf(InputError);
       expect(err.message).toMatch(/multimodal_max_length/);
       expect(err.message).toMatch(/64/);
+    } finally {
+      r.dispose();
+    }
+  });
+
+  it('the context length is checked before the vision tower encodes any crop (issue 12 row 13)', async () => {
+    const dir = copyCheckpoint((c) => { c.multimodal_max_length = 300; });
+    dirs.push(dir);
+    const r = await OvisRunner.load(dir, { backend: 'ts', maxNewTokens: 2, maxPartition: 1 });
+    try {
+      const p = r.prepare({ prompt: 'Compare them.', images: [image(), image(), image()] }); // 3 crops x 196 > 300
+      let encoded = 0;
+      const err = (() => { try { r.model.embed(p.inputIds, { pixelValues: p.pixelValues!, n: p.n }, undefined, () => { encoded++; }); } catch (e) { return e as Error; } })();
+      expect(err).toBeInstanceOf(InputError);
+      expect(err!.message).toMatch(/\+ 3 crops x 196 visual tokens\), more than multimodal_max_length 300/);
+      expect(encoded).toBe(0);
     } finally {
       r.dispose();
     }
