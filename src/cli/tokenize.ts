@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify({ ids, tokens, count: ids.length }) + '\n');
   } else {
     process.stdout.write(`${ids.length} tokens\n`);
-    const w = String(Math.max(0, ...ids)).length;
+    const w = String(ids.reduce((m, id) => Math.max(m, id), 0)).length; // not Math.max(...ids): a long text overflows the call stack
     ids.forEach((id, i) => process.stdout.write(`${String(id).padStart(w)}  ${JSON.stringify(tokens[i])}${tok.specialIds.has(id) ? '  (special)' : ''}\n`));
   }
   return 0;

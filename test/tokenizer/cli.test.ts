@@ -18,6 +18,12 @@ describe('ovis tokenize', () => {
     expect(r.tokens).toEqual(['<|im_start|>', 'Hello', '\u0120world']);
     expect(r.count).toBe(3);
   });
+  it('a 250,000-token text prints every id (the column width was Math.max(...ids): a call-stack overflow)', async () => {
+    let lines = 0;
+    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { lines += String(s).split('\n').length - 1; return true; });
+    expect(await main(['--tokenizer', QWEN, '--text', 'Hello world '.repeat(125_000)])).toBe(0);
+    expect(lines).toBeGreaterThanOrEqual(250_000);
+  });
   it('usage errors', async () => {
     await expect(main(['--text', 'x'])).rejects.toBeInstanceOf(UsageError);
     await expect(main(['--tokenizer', QWEN, '--text', 'x', '--file', 'y'])).rejects.toThrow(/not both/);
