@@ -21,7 +21,7 @@
 //    is by absolute file offset; data ending before the last pixel is an error.
 
 import { ImageError } from '../errors.js';
-import type { RgbImage } from './rgb.js';
+import { DECODE_SLACK, type RgbImage } from './rgb.js';
 
 const RLE8 = 1, RLE4 = 2, BITFIELDS = 3;
 
@@ -169,6 +169,13 @@ export function readBmpHeader(bytes: Uint8Array, label: string): BmpHeader {
     }
   }
   return { width, height, bits, compression, topDown, mode, rawMode, palette, paletteEntrySize, dataOffset: offset || pos };
+}
+
+/** Upper bound of the bytes decodeBmp allocates: the RGB result, plus one index per pixel for
+ *  RLE, and DECODE_SLACK. The palette is a view of the file; nothing else grows with the image. */
+export function bmpDecodeBytes(h: BmpHeader): number {
+  const px = h.width * h.height;
+  return px * 3 + (h.compression === RLE8 || h.compression === RLE4 ? px : 0) + DECODE_SLACK;
 }
 
 /** Decode a BMP whose header has already passed the pixel guard. */

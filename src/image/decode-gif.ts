@@ -19,7 +19,7 @@
 //  - stray bytes between blocks are skipped, as Pillow skips them.
 
 import { ImageError } from '../errors.js';
-import type { RgbImage } from './rgb.js';
+import { DECODE_SLACK, type RgbImage } from './rgb.js';
 
 export interface GifHeader {
   /** Image size: the logical screen, grown to contain the first frame. */
@@ -112,6 +112,13 @@ function paletteNeeded(p: Uint8Array, label: string): boolean {
     if (p[i + 1] !== k || p[i + 2] !== k) return true;
   }
   return false;
+}
+
+/** Upper bound of the bytes decodeGif allocates: a palette index per pixel of the image (the
+ *  screen grown to hold the first frame, so a frame far outside the screen is counted in full),
+ *  the RGB result, and DECODE_SLACK (the LZW tables are 12 KB). */
+export function gifDecodeBytes(h: GifHeader): number {
+  return h.width * h.height * 4 + DECODE_SLACK;
 }
 
 /** Decode the first frame of a GIF whose header has already passed the pixel guard. */

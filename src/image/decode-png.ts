@@ -15,7 +15,7 @@
 import { PNG } from 'pngjs';
 import { inflateSync } from 'node:zlib';
 import { ImageError } from '../errors.js';
-import { rgbaSamplesToRgb, type RgbImage, type SampleRule } from './rgb.js';
+import { DECODE_SLACK, rgbaSamplesToRgb, type RgbImage, type SampleRule } from './rgb.js';
 
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
@@ -101,19 +101,72 @@ function readChunks(bytes: Uint8Array, label: string): Chunk[] {
   }
 }
 
+/** Adam7 passes: [x0, y0, dx, dy]. */
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+
 /** Bytes of the inflated image data: (filter byte + packed row) per row of each Adam7 pass. */
 function inflatedSize(h: PngHeader): number {
   const bitsPerPixel = CHANNELS[h.colorType] * h.bitDepth;
   const rowBytes = (w: number) => Math.ceil((w * bitsPerPixel) / 8) + 1;
   if (h.interlace === 0) return rowBytes(h.width) * h.height;
-  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
   let total = 0;
-  for (const [x0, y0, dx, dy] of passes) {
+  for (const [x0, y0, dx, dy] of ADAM7) {
     const pw = Math.ceil((h.width - x0) / dx);
     const ph = Math.ceil((h.height - y0) / dy);
     if (pw > 0 && ph > 0) total += rowBytes(pw) * ph;
   }
   return total;
+}
+
+/** Rows pngjs unfilters (each becomes its own Buffer): the image's, or every Adam7 pass's. */
+function filteredRows(h: PngHeader): number {
+  if (h.interlace === 0) return h.height;
+  let rows = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) if (h.width > x0 && h.height > y0) rows += Math.ceil((h.height - y0) / dy);
+  return rows;
+}
+
+/** What pngjs costs per unfiltered row beyond the row's bytes: a Buffer (or a view) and the
+ *  reader's callback. Measured: a 1x8000000 8-bit RGB PNG grew RSS by 1.09 GB, ~125 bytes a row
+ *  beyond its pixel buffers; 250 leaves margin. These are JS-heap objects: a 1x89478485 PNG (inside
+ *  the pixel limit) would need ~11 GB of them, past V8's heap limit — a process crash, not an
+ *  exception — so the budget refuses PNGs with more than ~7 million rows. */
+const ROW_OVERHEAD = 250;
+
+/**
+ * Upper bound of the bytes decoding this PNG allocates, from IHDR and the file size alone (the
+ * IDAT total is at most the file). Summed as if nothing were freed, allocation by allocation
+ * (pngjs 7.0.0 lib/parser-sync.js, sync-inflate.js, filter-parse-sync.js, bitmapper.js):
+ *  - IDAT concatenations: ours, the stream we hand pngjs, and pngjs's own: 3 x file;
+ *  - inflate, twice (our exact-size check, then pngjs), each filling chunk buffers then
+ *    Buffer.concat: 2 x 2 x E, E = inflatedSize (filter bytes included, every Adam7 pass);
+ *  - unfiltering: one Buffer per row (per pass row when interlaced), then Buffer.concat: 2 x E
+ *    plus ROW_OVERHEAD per row;
+ *  - bitmapper's RGBA samples: width * height * 4 bytes, or a Uint16Array (x 2) at 16 bits;
+ *  - our RGB result: width * height * 3; and DECODE_SLACK.
+ */
+export function pngDecodeBytes(h: PngHeader, fileBytes: number): number {
+  const px = h.width * h.height;
+  return 3 * fileBytes + 6 * inflatedSize(h) + filteredRows(h) * ROW_OVERHEAD + px * 4 * (h.bitDepth === 16 ? 2 : 1) + px * 3 + DECODE_SLACK;
+}
+
+/** The image data must inflate to exactly what the header implies, checked here for both layouts
+ *  before pngjs sees it: pngjs inflates interlaced data without a limit (a "zip bomb" would
+ *  allocate without bound), and on non-interlaced data cut short it may return the missing rows
+ *  as zeros (or as whatever its buffer held) instead of failing. A function of its own so the
+ *  inflated copy is garbage (collectable) before pngjs allocates its buffers. */
+function checkInflatedSize(data: Uint8Array, header: PngHeader, label: string): void {
+  const expected = inflatedSize(header);
+  let inflated: Uint8Array;
+  try {
+    inflated = inflateSync(data, { maxOutputLength: expected + 1 });
+  } catch (e) {
+    throw new ImageError(`${label}: PNG image data does not inflate to the ${expected} bytes its header implies (${(e as Error).message})`,
+      'the file is truncated or corrupt');
+  }
+  if (inflated.length !== expected) {
+    throw new ImageError(`${label}: PNG image data is truncated: ${inflated.length} of ${expected} bytes`, 'the file is incomplete');
+  }
 }
 
 function chunkBytes(type: string, data: Uint8Array): Uint8Array {
@@ -138,21 +191,7 @@ export function decodePng(bytes: Uint8Array, header: PngHeader, label: string): 
   let o = 0;
   for (const c of idat) { data.set(bytes.subarray(c.start, c.start + c.length), o); o += c.length; }
 
-  // The image data must inflate to exactly what the header implies, checked here for both layouts
-  // before pngjs sees it: pngjs inflates interlaced data without a limit (a "zip bomb" would
-  // allocate without bound), and on non-interlaced data cut short it may return the missing rows
-  // as zeros (or as whatever its buffer held) instead of failing.
-  const expected = inflatedSize(header);
-  let inflated: Uint8Array;
-  try {
-    inflated = inflateSync(data, { maxOutputLength: expected + 1 });
-  } catch (e) {
-    throw new ImageError(`${label}: PNG image data does not inflate to the ${expected} bytes its header implies (${(e as Error).message})`,
-      'the file is truncated or corrupt');
-  }
-  if (inflated.length !== expected) {
-    throw new ImageError(`${label}: PNG image data is truncated: ${inflated.length} of ${expected} bytes`, 'the file is incomplete');
-  }
+  checkInflatedSize(data, header, label);
 
   const parts: Uint8Array[] = [PNG_SIGNATURE, bytes.subarray(8, 33)];
   if (header.colorType === 3 && plte) {

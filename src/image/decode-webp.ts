@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ImageError } from '../errors.js';
-import type { RgbImage } from './rgb.js';
+import { DECODE_SLACK, type RgbImage } from './rgb.js';
 
 export interface WebpHeader {
   /** Canvas size: VP8X's, or the bitstream's own for a simple file. */
@@ -175,27 +175,114 @@ interface WebpExports {
   WebPDecodeRGBA(data: number, size: number, width: number, height: number): number;
 }
 
-let compiled: WebAssembly.Module | undefined;
+const WASM_PAGE = 65536;
+/** Fixed part of the wasm memory budget: the module's initial 2 pages, libwebp's Huffman tables
+ *  (~20 KB per Huffman group of a lossless image; encoders write at most a few hundred), VP8's
+ *  per-row caches, and malloc's slack. */
+const WEBP_WASM_FIXED = 64 << 20;
 
-function codec(): WebpExports {
-  if (!compiled) {
-    let wasm: Uint8Array;
+/**
+ * Bytes the wasm instance may grow to for this frame (fw x fh, `frameBytes` of bitstream), and so
+ * the memory maximum we compile into the module: libwebp cannot malloc past it, it returns NULL
+ * and we throw. libwebp 1.x: the file copy; the RGBA output (4 per pixel); VP8L's ARGB pixels plus
+ * 16 cache rows and 16 top rows (4 per pixel + 128 per column) — or, for a lossy frame with
+ * VP8L-coded alpha, the same buffer for the alpha stream; the alpha plane (1 per pixel).
+ */
+export function webpWasmBytes(fw: number, fh: number, frameBytes: number): number {
+  return WEBP_WASM_FIXED + frameBytes + fw * fh * 9 + fw * 128;
+}
+
+/** Upper bound of the bytes decodeWebp allocates: the wasm memory (capped, see webpWasmBytes),
+ *  the RGBA copy out of it, the RGB canvas, and DECODE_SLACK. */
+export function webpDecodeBytes(h: WebpHeader): number {
+  const f = h.frame;
+  return webpWasmBytes(f.w, f.h, f.end - f.start) + f.w * f.h * 4 + h.width * h.height * 3 + DECODE_SLACK;
+}
+
+let wasmBytes: Uint8Array | undefined;
+/** Compiled modules by memory maximum (pages); a few sizes at most in practice. */
+const compiled = new Map<number, WebAssembly.Module>();
+
+/**
+ * The module with a memory maximum of `maxPages`: webp.wasm declares its memory with no maximum
+ * (it may grow to 4 GiB), so we rewrite the limits of its memory section (id 5: count, flags,
+ * min, max as LEB128). Rounded up to 16 MiB so nearby sizes share a compiled module.
+ */
+export function moduleWithMaxMemory(maxPages: number): WebAssembly.Module {
+  maxPages = Math.min(65536, Math.ceil(maxPages / 256) * 256);
+  let m = compiled.get(maxPages);
+  if (m) return m;
+  if (!wasmBytes) {
     try {
-      wasm = readFileSync(createRequire(import.meta.url).resolve('@cwasm/webp/webp.wasm'));
+      wasmBytes = readFileSync(createRequire(import.meta.url).resolve('@cwasm/webp/webp.wasm'));
     } catch (e) {
       throw new ImageError(`WebP decoder (@cwasm/webp/webp.wasm) could not be loaded: ${(e as Error).message}`,
         'reinstall the package dependencies (npm ci)');
     }
-    compiled = new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>);
   }
+  m = new WebAssembly.Module(setMemoryMax(wasmBytes, maxPages) as Uint8Array<ArrayBuffer>);
+  if (compiled.size >= 8) compiled.delete(compiled.keys().next().value!);
+  compiled.set(maxPages, m);
+  return m;
+}
+
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+
+function leb(b: Uint8Array, o: number): [value: number, length: number] {
+  let v = 0, n = 0, shift = 1;
+  for (;;) {
+    const x = b[o + n++];
+    v += (x & 0x7f) * shift;
+    if (!(x & 0x80)) return [v, n];
+    shift *= 128;
+  }
+}
+function lebBytes(v: number): number[] {
+  const out: number[] = [];
+  do { let x = v % 128; v = Math.floor(v / 128); if (v) x |= 0x80; out.push(x); } while (v);
+  return out;
+}
+
+/** webp.wasm with its one memory's limits set to (min, maxPages). */
+function setMemoryMax(wasm: Uint8Array, maxPages: number): Uint8Array {
+  const broken = (why: string): never => { throw new ImageError(`WebP decoder (webp.wasm): ${why}`, 'reinstall the package dependencies (npm ci)'); };
+  let o = 8; // magic + version
+  while (o < wasm.length) {
+    const id = wasm[o];
+    const [size, n] = leb(wasm, o + 1);
+    const start = o + 1 + n;
+    if (id === 5) {
+      let p = start;
+      const [count, c] = leb(wasm, p); p += c;
+      if (count !== 1) broken(`${count} memories, expected 1`);
+      const flags = wasm[p++];
+      if (flags & ~1) broken(`memory flags 0x${flags.toString(16)} (shared or 64-bit) unexpected`);
+      const [min, cm] = leb(wasm, p); p += cm;
+      if (flags & 1) p += leb(wasm, p)[1];
+      const payload = [1, 1, ...lebBytes(min), ...lebBytes(Math.max(min, maxPages)), ...wasm.subarray(p, start + size)];
+      const head = [5, ...lebBytes(payload.length)];
+      const out = new Uint8Array(o + head.length + payload.length + wasm.length - start - size);
+      out.set(wasm.subarray(0, o));
+      out.set(head, o);
+      out.set(payload, o + head.length);
+      out.set(wasm.subarray(start + size), o + head.length + payload.length);
+      return out;
+    }
+    o = start + size;
+  }
+  return broken('no memory section');
+}
+
+function codec(maxBytes: number): WebpExports {
   const stub = () => { throw new Error('WASI call from the WebP decoder'); };
-  const inst = new WebAssembly.Instance(compiled, { wasi_snapshot_preview1: { fd_close: stub, fd_seek: stub, fd_write: stub } });
+  const inst = new WebAssembly.Instance(moduleWithMaxMemory(Math.ceil(maxBytes / WASM_PAGE)),
+    { wasi_snapshot_preview1: { fd_close: stub, fd_seek: stub, fd_write: stub } });
   return inst.exports as unknown as WebpExports;
 }
 
-/** libwebp's WebPDecodeRGBA on a still WebP file: [w, h, RGBA bytes]. */
-function decodeStill(file: Uint8Array, label: string): [number, number, Uint8Array] {
-  const wasm = codec();
+/** libwebp's WebPDecodeRGBA on a still WebP file: [w, h, RGBA bytes]. `maxBytes` caps its memory. */
+function decodeStill(file: Uint8Array, maxBytes: number, label: string): [number, number, Uint8Array] {
+  const wasm = codec(maxBytes);
   let out = 0;
   try {
     const inp = wasm.malloc(file.length);
@@ -205,7 +292,12 @@ function decodeStill(file: Uint8Array, label: string): [number, number, Uint8Arr
     out = wasm.WebPDecodeRGBA(inp, file.length, dims, dims + 4);
     const dv = new DataView(wasm.memory.buffer);
     const w = dv.getUint32(dims, true), h = dv.getUint32(dims + 4, true);
-    if (!out) throw new Error('WebPDecodeRGBA returned NULL');
+    if (!out) {
+      // NULL is corrupt data, or a malloc refused at the memory maximum: say which is likely
+      const used = wasm.memory.buffer.byteLength, cap = Math.ceil(maxBytes / WASM_PAGE) * WASM_PAGE;
+      throw new Error(`WebPDecodeRGBA returned NULL; wasm memory ${mib(used)} of at most ${mib(cap)}` +
+        (used + (16 << 20) > cap ? ', nearly all used: the frame needs more memory than its size explains (huge Huffman tables?)' : ''));
+    }
     return [w, h, new Uint8Array(wasm.memory.buffer, out, w * h * 4).slice()];
   } catch (e) {
     throw new ImageError(`${label}: WebP data could not be decoded (libwebp: ${(e as Error).message})`,
@@ -217,7 +309,7 @@ function decodeStill(file: Uint8Array, label: string): [number, number, Uint8Arr
 export function decodeWebp(bytes: Uint8Array, h: WebpHeader, label: string): RgbImage {
   const f = h.frame;
   // exactly the bytes WebPAnimDecoder hands WebPDecode: [ALPH ...] VP8/VP8L, no RIFF around them
-  const [w, ht, rgba] = decodeStill(bytes.subarray(f.start, f.end), label);
+  const [w, ht, rgba] = decodeStill(bytes.subarray(f.start, f.end), webpWasmBytes(f.w, f.h, f.end - f.start), label);
   if (w !== f.w || ht !== f.h) throw new ImageError(`${label}: WebP frame decoded to ${w}x${ht}, expected ${f.w}x${f.h}`, 'the file is corrupt');
   const rgb = new Uint8Array(h.width * h.height * 3); // [H, W, 3]; zero: the canvas is cleared to transparent black
   for (let y = 0; y < ht; y++) {

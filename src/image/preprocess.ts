@@ -30,6 +30,10 @@ export interface PreprocessOptions {
   imageSize?: number;
   /** Decode guard (default Pillow's MAX_IMAGE_PIXELS, 89478485). */
   maxPixels?: number;
+  /** Decode memory budget in bytes, estimated from the header (default MAX_DECODE_BYTES, 4 GiB). */
+  maxDecodeBytes?: number;
+  /** Decode guard on JPEG scans (default MAX_JPEG_SCANS, 500). */
+  maxJpegScans?: number;
   /** Apply EXIF orientation when decoding (default false, like HF/Ovis). */
   applyExifOrientation?: boolean;
   /** Name used in error messages (e.g. the file path). */
@@ -90,7 +94,10 @@ export function preprocessImage(input: Uint8Array | RgbImage, opts: PreprocessOp
   }
   let img: RgbImage;
   if (input instanceof Uint8Array) {
-    const dopts: DecodeOptions = { label, maxPixels: opts.maxPixels, applyExifOrientation: opts.applyExifOrientation };
+    const dopts: DecodeOptions = {
+      label, maxPixels: opts.maxPixels, maxDecodeBytes: opts.maxDecodeBytes, maxJpegScans: opts.maxJpegScans,
+      applyExifOrientation: opts.applyExifOrientation,
+    };
     img = decodeImage(input, dopts);
   } else {
     checkRgbImage(input, label);

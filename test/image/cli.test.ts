@@ -46,6 +46,6 @@ describe('ovis preprocess', () => {
   it('usage errors are typed', async () => {
     await expect(main([])).rejects.toThrow(/--image is required/);
     await expect(main(['--image', 'x.png', '--out', 'y', '--max-partition', '0'])).rejects.toThrow(/--max-partition: expected an integer >= 1/);
-    await expect(main(['--image', join(dir, 'missing.png'), '--out', join(dir, 'z')])).rejects.toThrow(/cannot read \(ENOENT\)/);
+    await expect(main(['--image', join(dir, 'missing.png'), '--out', join(dir, 'z')])).rejects.toThrow(/cannot read.*\(ENOENT\)/);
   });
 });
