@@ -22,6 +22,8 @@ import { createFormatter, type ConversationFormatter } from './chat/index.js';
 import { IMAGE_TOKEN, IMAGE_TOKEN_ID } from './constants.js';
 import { InputError } from './errors.js';
 import { throttled } from './progress.js';
+import { Conversations } from './conversation.js';
+import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions, ImageInput } from './conversation-types.js';
 import { makeTap, type Recorder, type Tap } from './trace/tap.js';
 import type { LogitsRows } from './model/causal-lm.js';
 import { storedBytes, type Tensor } from './tensor.js';
@@ -50,10 +52,12 @@ export interface RunnerOptions {
   tokenizer?: string;
   /** Progress messages (weights loading, crops encoded, prefill, tokens/s). */
   onProgress?: (message: string) => void;
+  /** Bound of chat()'s visual-embedding cache in MB (default 512): images reused across turns
+   *  and requests are encoded once. */
+  cacheMb?: number;
 }
 
-/** An image as encoded file bytes (PNG/JPEG) or decoded RGB. */
-export type ImageInput = Uint8Array | RgbImage;
+export type { ImageInput } from './conversation-types.js';
 export type RunnerInput = string | ImageInput;
 
 /** A request in the trace/CLI convention: `<image>` markers in the prompt, or none. */
@@ -155,6 +159,8 @@ export function queryFromInputs(inputs: readonly RunnerInput[]): Query {
 }
 
 export class OvisRunner {
+  private conversations?: Conversations;
+
   private constructor(
     readonly model: OvisModel,
     readonly tokenizer: Tokenizer,
@@ -326,7 +332,41 @@ export class OvisRunner {
     return { prepared, generation, logitsPositions: rows };
   }
 
+  /**
+   * One turn of a conversation: `messages` (the whole conversation so far, ending with the user's
+   * message) -> events ('images', 'progress', 'start', 'text' pieces, 'done') and the result.
+   * The runner keeps the previous conversation's KV cache and prefills only what follows the
+   * longest common prefix, and caches images' visual embeddings by content: resending a history
+   * costs only its new turn. Options override the load-time defaults for this call; `signal`
+   * cancels within one decode step. One chat at a time per runner. See src/conversation.ts.
+   */
+  chat(messages: readonly ChatMessage[], options: GenerationOptions = {}): AsyncGenerator<ChatEvent, ChatResult, void> {
+    const o = this.options;
+    this.conversations ??= new Conversations({
+      model: this.model, tokenizer: this.tokenizer, formatter: this.formatter,
+      defaults: { maxNewTokens: o.maxNewTokens, doSample: o.doSample, temperature: o.temperature, topP: o.topP, topK: o.topK,
+        repetitionPenalty: o.repetitionPenalty, seed: o.seed, maxPartition: o.maxPartition },
+      visualCacheBytes: o.cacheMb === undefined ? undefined : Math.max(0, o.cacheMb) * 2 ** 20,
+    });
+    return this.conversations.chat(messages, options);
+  }
+
+  /** chat() to the end: the result only. */
+  async chatComplete(messages: readonly ChatMessage[], options: GenerationOptions = {}): Promise<ChatResult> {
+    const it = this.chat(messages, options);
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /** Forget the cached conversation: the next chat() prefills from scratch (images stay cached). */
+  resetConversation(): void {
+    this.conversations?.reset();
+  }
+
   dispose(): void {
+    this.conversations?.dispose();
     this.model.dispose();
   }
 }

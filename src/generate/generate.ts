@@ -32,6 +32,10 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
   /** Progress of the prefill forward: called after each decoder layer. */
   onPrefillLayer?: (done: number, layers: number) => void;
+  /** Continue this cache instead of a new one (a conversation's earlier positions): the prompt
+   *  rows sit after its `length`, and the cache is left to the caller (not disposed); afterwards
+   *  it holds the prompt and every generated token but the last. */
+  cache?: KVCache;
 }
 
 export interface GenerateResult {
@@ -72,6 +76,10 @@ function* steps(lm: CausalLM, inputsEmbeds: Tensor, o: GenerateOptions): Generat
   const eos = new Set(o.eosTokenIds);
   const T = inputsEmbeds.shape[0];
   const V = lm.vocabSize;
+  if (o.cache) {
+    const r = yield* run(lm, inputsEmbeds, o, o.cache, sampler, eos, T, V);
+    return { ...r, promptTokens: o.cache.length - Math.max(0, r.ids.length - 1) };
+  }
   const cache = lm.newCache(T + o.maxNewTokens);
   try {
     return yield* run(lm, inputsEmbeds, o, cache, sampler, eos, T, V);

@@ -120,6 +120,19 @@ class LayerBuffer {
     this.end = 0;
     this.pos0 = 0;
   }
+
+  /** Can the first n positions be kept with everything a chunk appended at n will attend to?
+   *  A sliding layer must still hold positions n-W+1 .. n-1 (it may have dropped older ones). */
+  canTruncate(n: number): boolean {
+    if (n > this.nextPos) return false;
+    const needFrom = this.window === undefined ? 0 : Math.max(0, n - (this.window - 1));
+    return this.pos0 <= needFrom || n === 0;
+  }
+
+  truncate(n: number): void {
+    if (n === 0) { this.reset(); return; }
+    this.end = this.start + (n - this.pos0);
+  }
 }
 
 /** Frees the arena blocks of caches that were dropped without dispose(). */
@@ -187,6 +200,19 @@ export class KVCache {
       }
     }
     this.committed += T;
+  }
+
+  /**
+   * Keep only the first n positions (a conversation's common prefix with the next request), so the
+   * next forward appends at position n. False, and nothing changed, when a sliding layer has
+   * already dropped rows that a query at n would see: the caller then starts from scratch.
+   */
+  truncate(n: number): boolean {
+    if (!Number.isInteger(n) || n < 0 || n > this.committed) return false;
+    if (!this.layers.every((l) => l.canTruncate(n))) return false;
+    for (const l of this.layers) l.truncate(n);
+    this.committed = n;
+    return true;
   }
 
   /** Forget everything (reuse the buffers for a new sequence). */

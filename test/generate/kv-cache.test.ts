@@ -78,3 +78,37 @@ describe('KVCache', () => {
     expect(() => new KVCache({ windows: [0], kvDim: D })).toThrow(/window/);
   });
 });
+
+describe('truncate (a conversation reusing its common prefix)', () => {
+  const feed = (c: KVCache, T: number) => {
+    const p0 = c.length;
+    const views = [0, 1].map((layer) => c.update(layer, chunk(p0, T, layer), chunk(p0, T, layer, -1)));
+    c.commit(T);
+    return views;
+  };
+  it('keeps the first n positions; the next chunk sees exactly what a fresh sequence would', () => {
+    const W = 4;
+    const c = new KVCache({ windows: [undefined, W], kvDim: D });
+    feed(c, 10);
+    expect(c.truncate(7)).toBe(true);
+    expect(c.length).toBe(7);
+    const [full, sliding] = feed(c, 2); // positions 7, 8
+    expect(positions(full.k)).toEqual(range(0, 9));
+    expect(positions(sliding.k)).toEqual(range(4, 9)); // W-1 = 3 rows before the chunk, then the chunk
+    expect(sliding.kPos0).toBe(4);
+  });
+  it('refuses (and changes nothing) when a sliding layer already dropped rows position n would see', () => {
+    const W = 4;
+    const c = new KVCache({ windows: [undefined, W], kvDim: D });
+    feed(c, 6);
+    for (let i = 0; i < 6; i++) feed(c, 1); // decode: the sliding layer drops old rows
+    expect(c.truncate(3)).toBe(false);
+    expect(c.length).toBe(12);
+    expect(c.truncate(13)).toBe(false); // past the end
+    // the sliding layer holds positions 8..11 now: n = 10 would need 7..9, n = 11 needs 8..10
+    expect(c.truncate(10)).toBe(false);
+    expect(c.truncate(11)).toBe(true);
+    expect(c.truncate(0)).toBe(true);
+    expect(c.length).toBe(0);
+  });
+});
