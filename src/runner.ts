@@ -360,9 +360,11 @@ export class OvisRunner {
     }
   }
 
-  /** Forget the cached conversation: the next chat() prefills from scratch (images stay cached). */
-  resetConversation(): void {
+  /** Forget the cached conversation: the next chat() prefills from scratch. Cached images stay
+   *  unless `images` is true. */
+  resetConversation(opts: { images?: boolean } = {}): void {
     this.conversations?.reset();
+    if (opts.images) this.conversations?.visual.clear();
   }
 
   dispose(): void {
