@@ -7,6 +7,8 @@ import { asArr, asObj, unsupported } from './json.js';
 
 export type PostProcessor = (ids: number[]) => number[];
 
+const isId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
 const SUPPORTED = ['TemplateProcessing', 'ByteLevel', 'Sequence', 'BertProcessing', 'RobertaProcessing'];
 
 export function buildPostProcessor(spec: unknown, path: string): PostProcessor | null {
@@ -33,9 +35,9 @@ export function buildPostProcessor(spec: unknown, path: string): PostProcessor |
         }
         if (it.SpecialToken !== undefined) {
           const name = asObj(it.SpecialToken, `${p}.SpecialToken`).id;
-          if (typeof name !== 'string' || !(name in specials)) throw new TokenizerError(`${p}.SpecialToken.id: ${JSON.stringify(name)} is not in ${path}.special_tokens`);
+          if (typeof name !== 'string' || !Object.hasOwn(specials, name)) throw new TokenizerError(`${p}.SpecialToken.id: ${JSON.stringify(name)} is not in ${path}.special_tokens`);
           const ids = asArr(asObj(specials[name], `${path}.special_tokens[${JSON.stringify(name)}]`).ids, `${path}.special_tokens[${JSON.stringify(name)}].ids`);
-          if (!ids.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)) throw new TokenizerError(`${path}.special_tokens[${JSON.stringify(name)}].ids: expected non-negative integers`);
+          if (!ids.every(isId)) throw new TokenizerError(`${path}.special_tokens[${JSON.stringify(name)}].ids: expected non-negative integers`);
           return ids as number[];
         }
         throw new TokenizerError(`${p}: expected {"Sequence": ...} or {"SpecialToken": ...}, got keys ${JSON.stringify(Object.keys(it))}`);
@@ -55,8 +57,11 @@ export function buildPostProcessor(spec: unknown, path: string): PostProcessor |
       const sep = asArr(o.sep, `${path}.sep`);
       const clsId = cls[1];
       const sepId = sep[1];
-      if (typeof clsId !== 'number' || typeof sepId !== 'number') throw new TokenizerError(`${path}: cls/sep must be [token, id] pairs`);
-      return (ids) => [clsId, ...ids, sepId];
+      if (!isId(clsId) || !isId(sepId)) {
+        throw new TokenizerError(`${path}: cls/sep must be [token, id] pairs with a non-negative integer id, got ${JSON.stringify([clsId, sepId])}`);
+      }
+      // not [clsId, ...ids, sepId]: a spread of a long prompt's ids overflows the call stack
+      return (ids) => { const out = [clsId]; for (let i = 0; i < ids.length; i++) out.push(ids[i]!); out.push(sepId); return out; };
     }
     default:
       return unsupported('post-processor', o.type, path, SUPPORTED);

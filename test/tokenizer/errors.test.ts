@@ -120,3 +120,22 @@ describe('pre_tokenizer patterns that backtrack exponentially are refused (issue
     expect(() => Tokenizer.fromJSON(j, 'tiny.json')).not.toThrow();
   });
 });
+
+describe('post-processor special ids (found by the fuzz suite)', () => {
+  const withPost = (post: unknown) => ({ ...tiny(), post_processor: post });
+  it('Roberta/Bert cls and sep ids must be non-negative integers', () => {
+    for (const bad of [-1, 0.5, 1e300, 'x', null]) {
+      expectErr(withPost({ type: 'RobertaProcessing', cls: ['<s>', bad], sep: ['</s>', 2], trim_offsets: true, add_prefix_space: false }),
+        /post_processor: cls\/sep must be \[token, id\] pairs with a non-negative integer id/);
+    }
+  });
+  it('a template special token named like an Object.prototype key is not found', () => {
+    expectErr(withPost({ type: 'TemplateProcessing', single: [{ SpecialToken: { id: 'toString', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }], pair: [], special_tokens: {} }),
+      /post_processor\.single\[0\]\.SpecialToken\.id: "toString" is not in .*special_tokens/);
+  });
+  it('a long input passes through Roberta processing (no call-stack spread)', () => {
+    const tok = Tokenizer.fromJSON(withPost({ type: 'RobertaProcessing', cls: ['<s>', 5], sep: ['</s>', 5], trim_offsets: true, add_prefix_space: false }), 'tiny.json');
+    const ids = tok.encode('abc '.repeat(200_000), { addSpecialTokens: true });
+    expect(ids.length).toBe(200_002);
+  });
+});
