@@ -115,3 +115,19 @@ export function jsonPreview(v: unknown, max = 80): string {
   };
   return walk(v, 0) ? out : out.slice(0, max) + '…';
 }
+
+/**
+ * True when `v` nests arrays/objects deeper than `limit`. Iterative: the builders that walk such
+ * a value (a tokenizer's nested "Sequence" normalizers, decoders, ...) recurse, and a crafted
+ * file 100,000 levels deep would overflow the call stack in them.
+ */
+export function nestedDeeperThan(v: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d >= limit) return true;
+    for (const c of Array.isArray(x) ? x : Object.values(x)) if (c !== null && typeof c === 'object') stack.push([c, d + 1]);
+  }
+  return false;
+}

@@ -5,6 +5,7 @@
 // ids in reference/fixtures/tokenizer/ come from that library and the tests hold us to them.
 
 import { TokenizerError } from '../errors.js';
+import { nestedDeeperThan } from '../io/json.js';
 import { AddedTokenMatcher, assignIds, parseAddedTokens, type AddedToken, type Piece } from './added-tokens.js';
 import { BPE } from './bpe.js';
 import { buildDecoder, type Decoder } from './decoders.js';
@@ -30,6 +31,9 @@ function checkIds(ids: ArrayLike<number>, where: string): void {
     if (!Number.isSafeInteger(id) || id < 0) throw new TokenizerError(`${where}: ids[${i}] is ${id}, expected a non-negative integer`);
   }
 }
+
+/** Nesting depth of a normalizer / pre-tokenizer / post-processor / decoder spec. */
+const MAX_PIPELINE_DEPTH = 64;
 
 /** Larger than any real tokenizer.json by ~8x (Gemma3's is 33 MB). */
 export const MAX_TOKENIZER_BYTES = 256 << 20;
@@ -120,6 +124,14 @@ export class Tokenizer {
 
   /** Build from an already-parsed tokenizer.json object (no file system: browsers, Deno, Bun). */
   static fromJSON(json: unknown, label = 'tokenizer.json'): Tokenizer {
+    // The pipeline builders recurse into nested "Sequence"s; real files nest a few levels.
+    if (json !== null && typeof json === 'object') {
+      for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder']) {
+        if (nestedDeeperThan((json as Record<string, unknown>)[key], MAX_PIPELINE_DEPTH)) {
+          throw new TokenizerError(`${label}: ${key} nests more than ${MAX_PIPELINE_DEPTH} levels deep`, 'real tokenizer.json files nest a few levels; is this file from a trusted source?');
+        }
+      }
+    }
     return new Tokenizer(json, label);
   }
 

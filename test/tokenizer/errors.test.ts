@@ -139,3 +139,13 @@ describe('post-processor special ids (found by the fuzz suite)', () => {
     expect(ids.length).toBe(200_002);
   });
 });
+
+describe('nesting depth (issue 12: bounds on nesting read from a file)', () => {
+  for (const [key, field] of [['normalizer', 'normalizers'], ['pre_tokenizer', 'pretokenizers'], ['decoder', 'decoders'], ['post_processor', 'processors']]) {
+    it(`${key}: 100,000 nested Sequences are a TokenizerError, not a call-stack overflow`, () => {
+      let v: unknown = null;
+      for (let i = 0; i < 100_000; i++) v = { type: 'Sequence', [field]: v ? [v] : [] };
+      expectErr({ ...tiny(), [key]: v }, new RegExp(`${key} nests more than 64 levels deep`));
+    });
+  }
+});
