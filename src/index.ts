@@ -2,6 +2,7 @@
 //   io (safetensors, checkpoints) -> config -> image -> tokenizer/chat -> model -> generate -> runner.
 
 export { OvisRunner, buildQuery, queryFromInputs, readImageFile } from './runner.js';
+export { OvisServer, createServer, listen } from './server/index.js';
 export type { ChatMessage, ContentPart, GenerationOptions, ChatEvent, ChatResult, ImageSummary } from './conversation-types.js';
 export type { RunnerOptions, RunnerInput, ImageInput, Query, Prepared, RunResult, RunnerEvent, TraceResult } from './runner.js';
 

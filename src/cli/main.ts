@@ -11,6 +11,8 @@ import { didYouMean } from './suggest.js';
 
 const COMMANDS: Record<string, string> = {
   run: 'answer a question about images (the main job)',
+  serve: 'serve the model over HTTP: a chat page and an OpenAI-compatible API',
+  chat: 'a conversation in the terminal: multi-turn, /image to attach images',
   inspect: 'summarise a checkpoint directory and check its tensors',
   synth: 'write a random-weight checkpoint with real shapes',
   preprocess: 'image -> pixel_values (+ crops as PNG)',
