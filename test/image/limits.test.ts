@@ -12,6 +12,7 @@ import { moduleWithMaxMemory, webpDecodeBytes, type WebpHeader } from '../../src
 import {
   decodeImage, MAX_DECODE_BYTES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, preprocessImage, sniffFormat,
 } from '../../src/image/index.js';
+import { png as pngBytes } from './png-bytes.js';
 
 function imageError(f: () => unknown): ImageError {
   try { f(); } catch (e) {
@@ -23,33 +24,15 @@ function imageError(f: () => unknown): ImageError {
 
 // ---- byte builders ----------------------------------------------------------------------------
 
-function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const x of b) { c ^= x; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; }
-  return (c ^ 0xffffffff) >>> 0;
-}
 const concat = (parts: ArrayLike<number>[]) => {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
   for (const p of parts) { out.set(p, o); o += p.length; }
   return out;
 };
-function pngChunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  out.set(new TextEncoder().encode(type), 4);
-  out.set(data, 8);
-  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
 /** A PNG with the given IHDR and IDAT (the IDAT need not match: guards fire before inflating). */
 function png(w: number, h: number, depth: number, colorType: number, interlace: number, idat: Uint8Array): Uint8Array {
-  const ihdr = new Uint8Array(13);
-  const dv = new DataView(ihdr.buffer);
-  dv.setUint32(0, w); dv.setUint32(4, h);
-  ihdr.set([depth, colorType, 0, 0, interlace], 8);
-  return concat([[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', new Uint8Array(0))]);
+  return pngBytes(w, h, idat, { depth, colorType, interlace });
 }
 
 const seg = (marker: number, body: number[]) => [0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 255, ...body];
