@@ -19,6 +19,7 @@ export const TARGET_FILES = {
   tokenizer: 'tokenizer.mjs',
   chat: 'chat.mjs',
   cli: 'cli.mjs',
+  server: 'server.mjs',
 };
 
 export async function loadTarget(name) {

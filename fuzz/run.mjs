@@ -62,6 +62,9 @@ export const BUDGETS = {
   // One `ovis` process per case on the tiny checkpoints (--max-new-tokens <= 2): ~1 s, ~250 MB.
   // rssMB here is the CLI process's own peak (reported by fuzz/cli-rss.mjs), not the child's.
   cli: { timeoutMs: 30_000, rssMB: 1024, heapMB: 256, batch: 25, why: 'tiny checkpoints load in ~1 s at ~250 MB; slack for --max-partition 9' },
+  // OvisServer.handle in process on the tiny Llama checkpoint (~250 MB resident), bodies <= 1 MiB
+  // (maxBodyBytes), answers of <= 2 tokens.
+  server: { timeoutMs: 20_000, rssMB: 1024, heapMB: 512, batch: 100, why: 'tiny checkpoint resident (~250 MB), bodies <= 1 MiB + slack' },
 };
 // ---------------------------------------------------------------------------------------------
 
