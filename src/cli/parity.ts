@@ -45,7 +45,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(r.report + '\n');
     const px = r.results.find((x) => x.metrics.name === 'pixel_values');
     if (px?.verdict === 'NOT OK' && ref.imagePaths.some((p) => /\.jpe?g$/i.test(p))) {
-      process.stdout.write('hint: a JPEG input — jpeg-js decodes a few levels away from Pillow (docs/image.md); add --from-reference pixel_values to check the model from the same pixels\n');
+      // the JPEG decoder is bit-exact with Pillow except for the rare files docs/image.md §4 lists
+      process.stdout.write('hint: a JPEG input whose pixels differ: one of the rare JPEG variants not decoded exactly (docs/image.md §4), or another Pillow; add --from-reference pixel_values to check the model from the same pixels\n');
     }
     if (v.json) {
       const rows = r.results.map((x) => ({ ...x.metrics, tolerance: x.tolerance, verdict: x.verdict }));

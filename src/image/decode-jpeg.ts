@@ -1,8 +1,6 @@
-// JPEG -> 8-bit RGB with jpeg-js (pure JS). Pillow decodes with libjpeg-turbo, whose IDCT,
-// chroma upsampling ("fancy", triangular) and YCbCr->RGB rounding differ from jpeg-js's
-// (float IDCT, nearest-neighbour upsampling, float colour conversion): JPEG pixels are NOT
-// bit-exact with Pillow. docs/image.md has the measured differences; everything after decoding
-// is exact (give preprocessImage Pillow's decoded RGB and pixel_values match bit for bit).
+// JPEG -> 8-bit RGB, bit-exact with Pillow 11.3 (libjpeg-turbo): src/image/jpeg/ (issue 14).
+// One case still goes to jpeg-js (pure JS, NOT exact): a progressive file whose coefficients are
+// incomplete after its last scan, which libjpeg-turbo block-smooths (jdcoefct.c); docs/image.md §4.
 //
 // We parse the marker segments ourselves up to the frame header (SOF) to apply the pixel guard
 // before jpeg-js allocates, to reject what jpeg-js cannot decode with a clear reason
@@ -11,6 +9,7 @@
 
 import jpeg from 'jpeg-js';
 import { ImageError } from '../errors.js';
+import { decodeJpegExact, exactDecodeBytes, JpegNotExact } from './jpeg/decoder.js';
 import { DECODE_SLACK, type RgbImage } from './rgb.js';
 
 export interface JpegHeader {
@@ -176,6 +175,12 @@ const JPEG_LINE_OVERHEAD = 400;
  *  - DECODE_SLACK.
  */
 export function jpegDecodeBytes(h: JpegHeader, fileBytes: number): number {
+  const exact = exactDecodeBytes(h.width, h.height, h.sampling) + DECODE_SLACK;
+  // a progressive file may still end up with jpeg-js (block smoothing, see decodeJpeg)
+  return h.progressive ? Math.max(exact, jpegJsDecodeBytes(h, fileBytes)) : exact;
+}
+
+function jpegJsDecodeBytes(h: JpegHeader, fileBytes: number): number {
   const maxH = Math.max(...h.sampling.map((s) => s[0])), maxV = Math.max(...h.sampling.map((s) => s[1]));
   const mcusPerLine = Math.ceil(h.width / 8 / maxH), mcusPerColumn = Math.ceil(h.height / 8 / maxV);
   let total = fileBytes + h.width * h.height * (h.components + 3) + DECODE_SLACK;
@@ -196,12 +201,19 @@ export function decodeJpeg(bytes: Uint8Array, header: JpegHeader, label: string,
     // missing blocks as gray without complaint.
     throw new ImageError(`${label}: JPEG is truncated (no EOI marker at the end of the data)`, 'the file is incomplete');
   }
-  // libjpeg's rule: Adobe transform flag if present; else 3 components are YCbCr unless the
-  // component ids spell 'R','G','B' (and there is no JFIF marker).
+  try {
+    return decodeJpegExact(bytes, label);
+  } catch (e) {
+    if (!(e instanceof JpegNotExact)) throw e;
+  }
+  // Fallback, not bit-exact: a progressive file whose coefficients are incomplete after its
+  // last scan, which libjpeg-turbo block-smooths (not implemented in src/image/jpeg/).
+  // libjpeg's rule (jdapimin.c): JFIF means YCbCr; else the Adobe transform flag if present;
+  // else 3 components are YCbCr unless the component ids spell 'R','G','B'.
   let colorTransform = true;
-  if (header.components === 3) {
+  if (header.components === 3 && !header.jfif) {
     if (header.adobeTransform !== undefined) colorTransform = header.adobeTransform !== 0;
-    else if (!header.jfif && header.componentIds.join() === '82,71,66') colorTransform = false;
+    else if (header.componentIds.join() === '82,71,66') colorTransform = false;
   }
   const pixels = header.width * header.height;
   let out: { width: number; height: number; data: Uint8Array };

@@ -123,8 +123,8 @@ const idTensor = (values: readonly number[], shape: readonly number[]) => ({ sha
 export interface ParityOptions {
   /** Feed every stage the reference's own input (errors do not compound). */
   isolated?: boolean;
-  /** Take only these stages from the reference (e.g. `pixel_values` for a JPEG: jpeg-js and
-   *  libjpeg-turbo decode differently, docs/image.md); they are reported, not judged. */
+  /** Take only these stages from the reference (e.g. `pixel_values`, to check the model from the
+   *  reference's own pixels); they are reported, not judged. */
   fromReference?: readonly string[];
   /** Tolerance table; default: the dump's mode. */
   mode?: ParityMode;

@@ -37,8 +37,7 @@ for (const flavour of ['llama', 'gemma2']) {
         const name = path.split('/').pop()!.replace('.safetensors', '');
         it(name, async () => {
           const ref = await loadReference(path);
-          const jpeg = ref.imagePaths.some((p) => /\.jpe?g$/i.test(p));
-          const r = await runParity(runner, ref, { fromReference: jpeg ? ['pixel_values'] : [] });
+          const r = await runParity(runner, ref);
           if (!r.ok) console.log(`${name}\n${r.report}`);
           expect(r.ok, r.report).toBe(true);
         });

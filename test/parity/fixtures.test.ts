@@ -38,10 +38,9 @@ for (const flavour of FLAVOURS) {
       const name = path.split('/').pop()!.replace('.safetensors', '');
       it(name, async () => {
         const ref = await loadReference(path);
-        // JPEG: jpeg-js and Pillow's libjpeg-turbo decode a few levels apart (docs/image.md), so
-        // the model is checked from the reference's pixels; everything after them is judged.
-        const jpeg = ref.imagePaths.some((p) => /\.jpe?g$/i.test(p));
-        const r = await runParity(runner, ref, { fromReference: jpeg ? ['pixel_values'] : [] });
+        // every case starts from the image file, JPEG included: the decoder is bit-exact with
+        // Pillow's libjpeg-turbo (src/image/jpeg/, docs/image.md §4)
+        const r = await runParity(runner, ref);
         if (r.mode === 'f32') {
           if (!r.ok) console.log(`${name}\n${r.report}`);
           expect(r.ok, r.report).toBe(true);

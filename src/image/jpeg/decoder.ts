@@ -1,0 +1,244 @@
+// JPEG -> 8-bit RGB, bit-exact with libjpeg-turbo as Pillow 11.3 drives it (JDCT_ISLOW, fancy
+// upsampling, no block smoothing needed, 8-bit, Huffman; baseline, extended sequential and
+// progressive; 1 or 3 components). The stages, one file each:
+//   markers (this file) -> entropy.ts (scans -> coefficients) -> idct.ts (coefficients ->
+//   component planes) -> upsample.ts (planes -> full-resolution rows) -> color.ts (rows -> RGB).
+// Legend: W x H image, maxH/maxV largest sampling factors, MCU minimum coded unit,
+// dw x dh a component's real samples (ceil(W h / maxH) x ceil(H v / maxV)).
+//
+// What libjpeg-turbo does that we refuse instead of guessing (JpegNotExact, the caller falls
+// back): progressive files whose coefficients are incomplete after the last scan, where
+// libjpeg-turbo applies block smoothing (jdcoefct.c decompress_smooth_data).
+
+import { ImageError } from '../../errors.js';
+import type { RgbImage } from '../rgb.js';
+import { BitReader } from './bitreader.js';
+import { grayRow, rgbRow, yccToRgbRow } from './color.js';
+import { decodeScan, NATURAL_ORDER, type Component, type FrameGeometry, type Scan } from './entropy.js';
+import { buildHuffmanTable, type HuffmanTable } from './huffman.js';
+import { idctIslow } from './idct.js';
+import { upsampleMethod, upsampleRow, type Plane } from './upsample.js';
+
+/** The file decodes, but not through a path this decoder reproduces exactly. */
+export class JpegNotExact extends Error {}
+
+/** libjpeg's JPEG_MAX_DIMENSION. */
+const MAX_DIMENSION = 65500;
+/** libjpeg's D_MAX_BLOCKS_IN_MCU: blocks in one interleaved MCU. */
+const MAX_BLOCKS_IN_MCU = 10;
+
+interface FrameComponent extends Component {
+  /** Quantization table latched at the component's first scan (jdinput.c latch_quant_tables), natural order. */
+  q?: Uint16Array;
+}
+
+/** Bytes this decoder allocates for a frame (coefficients, planes, RGB output, row buffers). */
+export function exactDecodeBytes(width: number, height: number, sampling: Array<[number, number]>): number {
+  const maxH = Math.max(...sampling.map((s) => s[0])), maxV = Math.max(...sampling.map((s) => s[1]));
+  const mcusX = Math.ceil(width / (8 * maxH)), mcusY = Math.ceil(height / (8 * maxV));
+  let total = width * height * 3;
+  for (const [h, v] of sampling) {
+    const wib = Math.ceil((width * h) / (8 * maxH)), hib = Math.ceil((height * v) / (8 * maxV));
+    total += mcusX * h * mcusY * v * 64 * 2 + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH;
+  }
+  return total;
+}
+
+export function decodeJpegExact(bytes: Uint8Array, label: string): RgbImage {
+  const qt: Array<Uint16Array | undefined> = [];
+  const dcTables: Array<HuffmanTable | undefined> = [];
+  const acTables: Array<HuffmanTable | undefined> = [];
+  let restartInterval = 0;
+  let jfif = false;
+  let adobeTransform: number | undefined;
+  let frame: { w: number; h: number; progressive: boolean; comps: FrameComponent[]; geo: FrameGeometry } | undefined;
+  let scans = 0;
+
+  const br = new BitReader(bytes, 2, label);
+  const corrupt = (what: string) => new ImageError(`${label}: JPEG ${what}`, 'the file is corrupt');
+  for (;;) {
+    const m = br.nextMarker();
+    const at = br.pos;
+    br.takeMarker();
+    if (m === 0xd9) break; // EOI
+    if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) continue; // TEM, stray RSTn: no length
+    if (br.pos + 2 > bytes.length) throw new ImageError(`${label}: JPEG is truncated at byte ${at}`, 'the file is incomplete');
+    const len = (bytes[br.pos] << 8) | bytes[br.pos + 1];
+    if (len < 2 || br.pos + len > bytes.length) throw new ImageError(`${label}: JPEG segment 0xFF${m.toString(16).toUpperCase()} at byte ${at} is truncated`, 'the file is incomplete');
+    const seg = bytes.subarray(br.pos + 2, br.pos + len);
+    br.pos += len;
+    if (m === 0xc0 || m === 0xc1 || m === 0xc2) {
+      if (frame) throw corrupt('has two frame headers (SOF)');
+      frame = parseFrame(seg, m === 0xc2, label);
+    } else if (m === 0xc4) {
+      parseDht(seg, dcTables, acTables, label);
+    } else if (m === 0xdb) {
+      parseDqt(seg, qt, label);
+    } else if (m === 0xdd) {
+      if (seg.length < 2) throw corrupt('DRI segment is too short');
+      restartInterval = (seg[0] << 8) | seg[1];
+    } else if (m === 0xda) {
+      if (!frame) throw corrupt('has a scan (SOS) before the frame header');
+      const scan = parseSos(seg, frame.comps, dcTables, acTables, frame.progressive, label);
+      for (const c of scan.comps as FrameComponent[]) {
+        if (!c.q) {
+          const t = qt[c.tq];
+          if (!t) throw corrupt(`component ${c.id} uses quantization table ${c.tq}, which is not defined`);
+          c.q = t.slice();
+        }
+      }
+      if (scan.comps.length > 1) {
+        const blocks = scan.comps.reduce((a, c) => a + c.h * c.v, 0);
+        if (blocks > MAX_BLOCKS_IN_MCU) {
+          throw new ImageError(`${label}: JPEG interleaved scan has ${blocks} blocks per MCU, more than ${MAX_BLOCKS_IN_MCU}`,
+            'libjpeg, and so Pillow, refuses it ("Sampling factors too large for interleaved scan")');
+        }
+      }
+      frame.geo.restartInterval = restartInterval;
+      const single = scans === 0 && !frame.progressive && scan.comps.length === frame.comps.length;
+      scans++;
+      decodeScan(br, frame.geo, scan, label);
+      if (single) break; // one-scan file: libjpeg outputs without reading on to EOI
+    } else if (m === 0xe0) {
+      if (seg.length >= 14 && seg[0] === 0x4a && seg[1] === 0x46 && seg[2] === 0x49 && seg[3] === 0x46 && seg[4] === 0) jfif = true;
+    } else if (m === 0xee) {
+      if (seg.length >= 12 && String.fromCharCode(...seg.subarray(0, 5)) === 'Adobe') adobeTransform = seg[11];
+    } else if ((m >= 0xe1 && m <= 0xef) || m === 0xfe || m === 0xdc || m === 0xcc) {
+      // APPn, COM, DNL (ignored by libjpeg too), DAC
+    } else {
+      throw new ImageError(`${label}: JPEG marker 0xFF${m.toString(16).toUpperCase()} at byte ${at} is not supported`,
+        'libjpeg, and so Pillow, refuses it ("Unsupported marker type")');
+    }
+  }
+  if (!frame) throw corrupt('has no frame header (SOF)');
+  if (frame.progressive && blockSmoothing(frame.comps)) {
+    throw new JpegNotExact('progressive JPEG with incomplete coefficients: libjpeg-turbo applies block smoothing');
+  }
+  return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform));
+}
+
+/** jdapimin.c default_decompress_parms: gray, YCbCr or RGB. */
+function colorSpace(comps: Component[], jfif: boolean, adobe: number | undefined): 'gray' | 'ycc' | 'rgb' {
+  if (comps.length === 1) return 'gray';
+  if (jfif) return 'ycc';
+  if (adobe !== undefined) return adobe === 0 ? 'rgb' : 'ycc';
+  return comps[0].id === 82 && comps[1].id === 71 && comps[2].id === 66 ? 'rgb' : 'ycc';
+}
+
+function parseFrame(seg: Uint8Array, progressive: boolean, label: string) {
+  const p = seg[0], h = (seg[1] << 8) | seg[2], w = (seg[3] << 8) | seg[4], n = seg[5];
+  if (p !== 8) throw new ImageError(`${label}: ${p}-bit JPEG is not supported (8-bit only)`);
+  if (w > MAX_DIMENSION || h > MAX_DIMENSION) {
+    throw new ImageError(`${label}: JPEG is ${w}x${h}, libjpeg's limit is ${MAX_DIMENSION} pixels a side`, 'libjpeg, and so Pillow, refuses it ("Maximum supported image dimension is 65500 pixels")');
+  }
+  if (n !== 1 && n !== 3) throw new ImageError(`${label}: JPEG with ${n} components is not supported (1 = gray, 3 = YCbCr/RGB)`);
+  if (seg.length < 6 + 3 * n) throw new ImageError(`${label}: JPEG frame header too short for ${n} components`, 'the file is corrupt');
+  const raw = Array.from({ length: n }, (_, i) => ({ id: seg[6 + 3 * i], h: seg[7 + 3 * i] >> 4, v: seg[7 + 3 * i] & 15, tq: seg[8 + 3 * i] }));
+  const maxH = Math.max(...raw.map((c) => c.h)), maxV = Math.max(...raw.map((c) => c.v));
+  const mcusX = Math.ceil(w / (8 * maxH)), mcusY = Math.ceil(h / (8 * maxV));
+  const comps: FrameComponent[] = raw.map((c) => {
+    const bw = mcusX * c.h, bh = mcusY * c.v;
+    return {
+      ...c, bw, bh,
+      wib: Math.ceil((w * c.h) / (8 * maxH)), hib: Math.ceil((h * c.v) / (8 * maxV)),
+      coefs: new Int16Array(bw * bh * 64), // [bh, bw, 64]
+      coefBits: new Int32Array(64).fill(-1),
+    };
+  });
+  return { w, h, progressive, comps, geo: { progressive, mcusX, mcusY, restartInterval: 0 } };
+}
+
+function parseDht(seg: Uint8Array, dc: Array<HuffmanTable | undefined>, ac: Array<HuffmanTable | undefined>, label: string): void {
+  let o = 0;
+  while (o < seg.length) {
+    if (o + 17 > seg.length) throw new ImageError(`${label}: JPEG Huffman table segment is truncated`, 'the file is corrupt');
+    const tc = seg[o] >> 4, th = seg[o] & 15;
+    const counts = seg.subarray(o + 1, o + 17);
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (total > 256 || o + 17 + total > seg.length) throw new ImageError(`${label}: JPEG Huffman table is corrupt (${total} symbols)`, 'the file is corrupt (libjpeg: "Bogus Huffman table definition")');
+    if (th > 3 || tc > 1) throw new ImageError(`${label}: JPEG Huffman table class/slot ${tc}/${th} is invalid`, 'the file is corrupt');
+    const t = buildHuffmanTable(counts, seg.subarray(o + 17, o + 17 + total), tc === 0, label);
+    (tc === 0 ? dc : ac)[th] = t;
+    o += 17 + total;
+  }
+}
+
+function parseDqt(seg: Uint8Array, qt: Array<Uint16Array | undefined>, label: string): void {
+  let o = 0;
+  while (o < seg.length) {
+    const pq = seg[o] >> 4, tq = seg[o] & 15;
+    if (tq > 3) throw new ImageError(`${label}: JPEG quantization table slot ${tq} is invalid`, 'the file is corrupt');
+    const size = pq ? 128 : 64;
+    if (o + 1 + size > seg.length) throw new ImageError(`${label}: JPEG quantization table segment is truncated`, 'the file is corrupt');
+    const t = new Uint16Array(64); // natural order
+    for (let k = 0; k < 64; k++) t[NATURAL_ORDER[k]] = pq ? (seg[o + 1 + 2 * k] << 8) | seg[o + 2 + 2 * k] : seg[o + 1 + k];
+    qt[tq] = t;
+    o += 1 + size;
+  }
+}
+
+function parseSos(seg: Uint8Array, comps: Component[], dc: Array<HuffmanTable | undefined>, ac: Array<HuffmanTable | undefined>,
+  progressive: boolean, label: string): Scan {
+  const n = seg[0];
+  if (n < 1 || n > 4 || seg.length !== 4 + 2 * n) throw new ImageError(`${label}: JPEG scan header is corrupt (${n} components, ${seg.length} bytes)`, 'the file is corrupt');
+  const scan: Scan = { comps: [], dc: [], ac: [], ss: seg[1 + 2 * n], se: seg[2 + 2 * n], ah: seg[3 + 2 * n] >> 4, al: seg[3 + 2 * n] & 15 };
+  for (let i = 0; i < n; i++) {
+    const id = seg[1 + 2 * i], td = seg[2 + 2 * i] >> 4, ta = seg[2 + 2 * i] & 15;
+    const c = comps.find((x) => x.id === id);
+    if (!c || scan.comps.includes(c)) throw new ImageError(`${label}: JPEG scan names component id ${id}, ${c ? 'twice' : 'which the frame does not have'}`, 'the file is corrupt');
+    scan.comps.push(c);
+    // which tables the scan needs: sequential both; progressive DC-first the DC one, AC scans the AC one
+    const needDc = !progressive || (scan.ss === 0 && scan.ah === 0);
+    const needAc = !progressive || scan.ss !== 0;
+    if ((needDc && !dc[td]) || (needAc && !ac[ta])) {
+      throw new ImageError(`${label}: JPEG scan uses Huffman table ${needDc && !dc[td] ? `DC ${td}` : `AC ${ta}`}, which is not defined`,
+        'the file is corrupt (libjpeg-turbo would substitute the standard table here: not supported)');
+    }
+    scan.dc.push(dc[td]);
+    scan.ac.push(ac[ta]);
+  }
+  return scan;
+}
+
+/** jdcoefct.c smoothing_ok: after all scans, would libjpeg-turbo smooth the blocks? */
+function blockSmoothing(comps: FrameComponent[]): boolean {
+  let useful = false;
+  for (const c of comps) {
+    const q = c.q;
+    if (!q) return false;
+    for (const k of [0, 1, 8, 16, 9, 2, 3, 10, 17, 24]) if (q[k] === 0) return false; // Q00..Q30 positions
+    if (c.coefBits[0] < 0) return false;
+    for (let k = 1; k < 10; k++) if (c.coefBits[k] !== 0) useful = true;
+  }
+  return useful;
+}
+
+/** IDCT every block to a component plane, then upsample and convert row by row. */
+function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | 'ycc' | 'rgb'): RgbImage {
+  const maxH = Math.max(...comps.map((c) => c.h)), maxV = Math.max(...comps.map((c) => c.v));
+  const zeroQ = new Uint16Array(64);
+  const planes: Plane[] = comps.map((c) => {
+    const stride = c.wib * 8;
+    const data = new Uint8Array(stride * c.hib * 8); // [hib * 8, wib * 8]
+    const q = c.q ?? zeroQ; // a component no scan reached: libjpeg's all-zero multipliers
+    for (let by = 0; by < c.hib; by++) {
+      for (let bx = 0; bx < c.wib; bx++) idctIslow(c.coefs, (by * c.bw + bx) * 64, q, data, by * 8 * stride + bx * 8, stride);
+    }
+    const dw = Math.ceil((w * c.h) / maxH), dh = Math.ceil((h * c.v) / maxV);
+    const method = upsampleMethod(c.h, c.v, maxH, maxV, dw);
+    if (!method) {
+      throw new ImageError(`JPEG sampling factors ${comps.map((x) => `${x.h}x${x.v}`).join(', ')}: component ${c.id} is not an integer fraction of ${maxH}x${maxV}`,
+        'libjpeg, and so Pillow, refuses it ("Fractional sampling not implemented yet")');
+    }
+    return { data, stride, dw, dh, hx: maxH / c.h, vx: maxV / c.v, method };
+  });
+  const out = new Uint8Array(w * h * 3); // [H, W, 3]
+  const rows = planes.map((p) => new Uint8Array(Math.max(w, 2 * p.dw, p.dw * p.hx)));
+  for (let y = 0; y < h; y++) {
+    for (let i = 0; i < planes.length; i++) upsampleRow(planes[i], y, rows[i]);
+    if (space === 'gray') grayRow(rows[0], w, out, y * w * 3);
+    else if (space === 'ycc') yccToRgbRow(rows[0], rows[1], rows[2], w, out, y * w * 3);
+    else rgbRow(rows[0], rows[1], rows[2], w, out, y * w * 3);
+  }
+  return { width: w, height: h, data: out };
+}

@@ -1,0 +1,211 @@
+// Entropy decoding of one scan into the coefficient buffers — mirrors libjpeg-turbo jdhuff.c
+// (sequential: decode_mcu) and jdphuff.c (progressive: decode_mcu_DC_first, DC_refine,
+// AC_first, AC_refine), with restart intervals (process_restart).
+// Coefficients are stored in natural (row-major) order as JCOEF (int16: Int16Array wraps the way
+// a C short does); DC predictions are C ints (`| 0`).
+// Legend: Ss..Se spectral band, Ah/Al successive-approximation bit positions, EOBRUN
+// end-of-band run, MCU minimum coded unit.
+
+import { ImageError } from '../../errors.js';
+import type { BitReader } from './bitreader.js';
+import { decodeHuffman, extend, type HuffmanTable } from './huffman.js';
+
+/** jpeg_natural_order: zigzag index -> natural index, plus 16 extra 63s so a corrupt run that
+ *  overshoots k = 63 lands on coefficient 63, as in libjpeg. */
+export const NATURAL_ORDER = Int32Array.from([
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
+  35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+  ...new Array(16).fill(63),
+]);
+
+export interface Component {
+  id: number;
+  /** Sampling factors. */
+  h: number;
+  v: number;
+  /** Quantization table slot. */
+  tq: number;
+  /** width_in_blocks / height_in_blocks: blocks covering the component's samples. */
+  wib: number;
+  hib: number;
+  /** Stored blocks per row / column (whole MCUs). */
+  bw: number;
+  bh: number;
+  /** [bh * bw * 64] dequantization-free coefficients, natural order. */
+  coefs: Int16Array;
+  /** Progressive: coef_bits per coefficient (-1 = never sent), as libjpeg tracks it. */
+  coefBits: Int32Array;
+}
+
+export interface Scan {
+  comps: Component[];
+  dc: Array<HuffmanTable | undefined>;
+  ac: Array<HuffmanTable | undefined>;
+  ss: number;
+  se: number;
+  ah: number;
+  al: number;
+}
+
+export interface FrameGeometry {
+  progressive: boolean;
+  mcusX: number;
+  mcusY: number;
+  restartInterval: number;
+}
+
+/** Decode one scan; on return `br` is at the end of the scan's data. */
+export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, label: string): void {
+  const comps = s.comps;
+  const n = comps.length;
+  if (f.progressive) checkProgression(s, label);
+  // per-scan state (start_pass_huff_decoder / start_pass_phuff_decoder)
+  const pred = new Int32Array(n);
+  let eobrun = 0;
+  let restartsToGo = f.restartInterval;
+  let nextRestart = 0;
+  br.insufficient = false;
+
+  const kind = !f.progressive ? 'seq' : s.ss === 0 ? (s.ah === 0 ? 'dcFirst' : 'dcRefine') : (s.ah === 0 ? 'acFirst' : 'acRefine');
+  const p1 = 1 << s.al, m1 = -1 << s.al;
+
+  /** One block of component ci (index in the scan) at coefficient offset o. */
+  const block = (ci: number, blk: Int16Array, o: number): void => {
+    if (kind === 'seq') {
+      const dc = s.dc[ci]!, ac = s.ac[ci]!;
+      let t = decodeHuffman(br, dc);
+      if (t) t = extend(br.getBits(t), t);
+      pred[ci] = (pred[ci] + t) | 0;
+      blk[o] = pred[ci];
+      for (let k = 1; k < 64; k++) {
+        const rs = decodeHuffman(br, ac);
+        const r = rs >> 4, sz = rs & 15;
+        if (sz) {
+          k += r;
+          blk[o + NATURAL_ORDER[k]] = extend(br.getBits(sz), sz);
+        } else {
+          if (r !== 15) break;
+          k += 15;
+        }
+      }
+    } else if (kind === 'dcFirst') {
+      let t = decodeHuffman(br, s.dc[ci]!);
+      if (t) t = extend(br.getBits(t), t);
+      pred[ci] = (pred[ci] + t) | 0;
+      blk[o] = pred[ci] << s.al;
+    } else if (kind === 'dcRefine') {
+      if (br.getBit()) blk[o] |= p1;
+    } else if (kind === 'acFirst') {
+      if (eobrun > 0) { eobrun--; return; }
+      const ac = s.ac[ci]!;
+      for (let k = s.ss; k <= s.se; k++) {
+        const rs = decodeHuffman(br, ac);
+        let r = rs >> 4;
+        const sz = rs & 15;
+        if (sz) {
+          k += r;
+          blk[o + NATURAL_ORDER[k]] = extend(br.getBits(sz), sz) * p1;
+        } else if (r === 15) {
+          k += 15;
+        } else {
+          eobrun = 1 << r;
+          if (r) eobrun += br.getBits(r);
+          eobrun--;
+          break;
+        }
+      }
+    } else {
+      // AC refinement: new coefficients are +-1 << Al; already-nonzero ones on the way get a
+      // correction bit each (jdphuff.c decode_mcu_AC_refine)
+      const ac = s.ac[ci]!;
+      let k = s.ss;
+      if (eobrun === 0) {
+        for (; k <= s.se; k++) {
+          const rs = decodeHuffman(br, ac);
+          let r = rs >> 4;
+          let sz = rs & 15;
+          if (sz) {
+            // libjpeg warns if sz != 1 and carries on
+            sz = br.getBit() ? p1 : m1;
+          } else if (r !== 15) {
+            eobrun = 1 << r;
+            if (r) eobrun += br.getBits(r);
+            break;
+          }
+          do {
+            const pos = o + NATURAL_ORDER[k];
+            const c = blk[pos];
+            if (c !== 0) {
+              if (br.getBit() && (c & p1) === 0) blk[pos] = c >= 0 ? c + p1 : c + m1;
+            } else if (--r < 0) break;
+            k++;
+          } while (k <= s.se);
+          if (sz) blk[o + NATURAL_ORDER[k]] = sz;
+        }
+      }
+      if (eobrun > 0) {
+        for (; k <= s.se; k++) {
+          const pos = o + NATURAL_ORDER[k];
+          const c = blk[pos];
+          if (c !== 0 && br.getBit() && (c & p1) === 0) blk[pos] = c >= 0 ? c + p1 : c + m1;
+        }
+        eobrun--;
+      }
+    }
+  };
+
+  const single = n === 1;
+  const mcusX = single ? comps[0].wib : f.mcusX;
+  const mcusY = single ? comps[0].hib : f.mcusY;
+  for (let my = 0; my < mcusY; my++) {
+    for (let mx = 0; mx < mcusX; mx++) {
+      if (f.restartInterval) {
+        if (restartsToGo === 0) {
+          // process_restart: drop the leftover bits, read RSTn, reset the predictions
+          br.discardBits();
+          br.readRestart(nextRestart);
+          nextRestart = (nextRestart + 1) & 7;
+          pred.fill(0);
+          eobrun = 0;
+          restartsToGo = f.restartInterval;
+          if (br.marker === 0) br.insufficient = false;
+        }
+      }
+      // out of data: leave the rest of the restart interval as it is (zeros, or earlier scans')
+      if (!br.insufficient) {
+        for (let ci = 0; ci < n; ci++) {
+          const c = comps[ci];
+          if (single) block(0, c.coefs, (my * c.bw + mx) * 64);
+          else {
+            for (let by = 0; by < c.v; by++) {
+              for (let bx = 0; bx < c.h; bx++) block(ci, c.coefs, ((my * c.v + by) * c.bw + mx * c.h + bx) * 64);
+            }
+          }
+        }
+      }
+      if (f.restartInterval) restartsToGo--;
+    }
+  }
+  br.discardBits();
+}
+
+/** jdphuff.c start_pass_phuff_decoder: refuse an impossible band, track coef_bits (a mismatch
+ *  is only a warning in libjpeg). */
+function checkProgression(s: Scan, label: string): void {
+  const dcBand = s.ss === 0;
+  let bad = false;
+  if (dcBand) { if (s.se !== 0) bad = true; }
+  else {
+    if (s.ss > s.se || s.se > 63) bad = true;
+    if (s.comps.length !== 1) bad = true;
+  }
+  if (s.ah !== 0 && s.al !== s.ah - 1) bad = true;
+  if (s.al > 13) bad = true;
+  if (bad) {
+    throw new ImageError(`${label}: JPEG progressive scan has an invalid band (Ss=${s.ss}, Se=${s.se}, Ah=${s.ah}, Al=${s.al})`,
+      'the file is corrupt (libjpeg, and so Pillow, refuses it: "Invalid progressive parameters")');
+  }
+  for (const c of s.comps) {
+    for (let k = s.ss; k <= s.se; k++) c.coefBits[k] = s.al;
+  }
+}
