@@ -15,13 +15,19 @@
 //         ir: 4-row tile  -> micro-kernel: 8 v128 accumulators = a 4x8 tile of C.
 // Shapes: M rows of A/C · N columns of B/C · K reduction · kc/mc/nc block sizes.
 //
+// Blocking is a run-time choice (gemm_blocked's KC, MC, NC; the backend picks it per process,
+// docs/kernels.md "GEMM blocking"): KC >= 1, MC a multiple of 4 (A tiles), NC a multiple of 8
+// (B panels); the caller checks this. gemm() is the default blocking 256/128/1024 (used by
+// attention_blocked in ops.ts, whose scratch comes from gemm_scratch_bytes()).
+//
 // Numerics: every C[i, j] is the plain sequential f32 sum
 //   acc = 0; for k = 0..K-1: acc = fl(acc + fl(A[i,k] * B[k,j]))
 // with mul and add rounded separately (not fused; see madd.ts): the first K block starts
 // from 0 and later blocks reload the partial C into the accumulators, so blocking does not
 // change the order. Hence the result does not depend on M, on the thread split of N, or on
 // the tile position, and equals a scalar Math.fround twin bit for bit
-// (test/kernels/gemm.test.ts checks that, and the bound |Δ| <= K·u·Σ|a·b| against f64).
+// (test/kernels/kernels.test.ts checks that, also across blockings in
+// test/kernels/gemm-blocking.test.ts; the backend suite checks |Δ| <= K·u·Σ|a·b| against f64).
 
 import { madd } from './madd';
 
@@ -30,13 +36,20 @@ export const B_BF16_NK: i32 = 1;
 export const B_F32_KN: i32 = 2;
 export const B_BF16_KN: i32 = 3;
 
-const KC: i32 = 256;
-const MC: i32 = 128;
-const NC: i32 = 1024;
+/** The default blocking (gemm(), and the backend's fallback). */
+export const KC_DEFAULT: i32 = 256;
+export const MC_DEFAULT: i32 = 128;
+export const NC_DEFAULT: i32 = 1024;
 
-/** Bytes of per-thread scratch gemm() needs: packed B block, packed A block, one C tile. */
-export function gemm_scratch_bytes(): i32 {
+/** Bytes of per-thread scratch gemm_blocked(.., KC, MC, NC) needs: packed B block (KC x NC),
+ *  packed A block (KC x MC), one 4x8 C tile. */
+export function gemm_blocked_scratch_bytes(KC: i32, MC: i32, NC: i32): i32 {
   return (KC * NC + KC * MC + 32) * 4;
+}
+
+/** Bytes of per-thread scratch gemm() (the default blocking) needs. */
+export function gemm_scratch_bytes(): i32 {
+  return gemm_blocked_scratch_bytes(KC_DEFAULT, MC_DEFAULT, NC_DEFAULT);
 }
 
 // Pack the B block rows [k0, k0+kc) x columns [j0, j0+nc) into panels of 8 columns:
@@ -213,12 +226,22 @@ function packA(a: usize, lda: i32, M: i32, i0: i32, mc: i32, k0: i32, kc: i32, a
 }
 
 /**
- * C[:, n0:n1] = A · B for this thread's column range. A [M, lda] f32, C [M, ldc] f32,
- * B per `bKind` with N columns and K rows, rows of the stored weight ldb elements apart.
+ * C[:, n0:n1] = A · B for this thread's column range with the default blocking.
  * `scratch` holds gemm_scratch_bytes().
  */
 export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, bKind: i32, w: usize, ldb: i32,
   c: usize, ldc: i32, n0: i32, n1: i32, scratch: usize): void {
+  gemm_blocked(M, N, K, a, lda, bKind, w, ldb, c, ldc, n0, n1, scratch, KC_DEFAULT, MC_DEFAULT, NC_DEFAULT);
+}
+
+/**
+ * C[:, n0:n1] = A · B for this thread's column range. A [M, lda] f32, C [M, ldc] f32,
+ * B per `bKind` with N columns and K rows, rows of the stored weight ldb elements apart.
+ * Blocks: KC deep (>= 1), MC tall (multiple of 4), NC wide (multiple of 8); `scratch` holds
+ * gemm_blocked_scratch_bytes(KC, MC, NC). The values do not depend on KC, MC or NC.
+ */
+export function gemm_blocked(M: i32, N: i32, K: i32, a: usize, lda: i32, bKind: i32, w: usize, ldb: i32,
+  c: usize, ldc: i32, n0: i32, n1: i32, scratch: usize, KC: i32, MC: i32, NC: i32): void {
   if (M <= 0 || n1 <= n0) return;
   const bp = scratch;
   const ap = scratch + <usize>(KC * NC) * 4;

@@ -21,6 +21,7 @@ import {
   type CompiledKernels, type KernelInfo, type KernelVariant,
 } from './wasm/kernels.js';
 import { WorkerPool, type JobPart, type PoolFn, type TaskJob } from './wasm/pool.js';
+import { checkBlocking, DEFAULT_GEMM_BLOCKING, processBlocking, type ChosenGemmBlocking, type GemmBlocking } from './wasm/blocking.js';
 import { KernelMemory, WasmWeight } from './wasm/store.js';
 
 export interface WasmBackendOptions {
@@ -34,10 +35,15 @@ export interface WasmBackendOptions {
   /** Scratch budget per op (activations in/out + packing); larger inputs are processed in
    *  row chunks (default 512 MiB). */
   scratchBytes?: number;
+  /** GEMM blocking kc, mc, nc (speed only, never values). Default: OVIS_GEMM_BLOCKING=kc,mc,nc,
+   *  else a short probe at the first backend of the process (docs/kernels.md "GEMM blocking"). */
+  gemmBlocking?: GemmBlocking;
 }
 
 export interface WasmBackendInfo extends KernelInfo {
   threads: number;
+  /** The live GEMM blocking and how it was chosen. */
+  gemmBlocking: ChosenGemmBlocking;
   /** kind 'weights': weightBytes of weights; kind 'kv': the KV arena's high-water mark. */
   memories: { index: number; kind: 'weights' | 'kv'; weightBytes: number; byteLength: number }[];
 }
@@ -55,6 +61,10 @@ const PAR_MIN_BYTES = 1 << 18;
 const GEMV_MAX_ROWS = 3;
 /** attention() with at least this many queries uses the blocked two-GEMM kernel. */
 const BLOCKED_ATTENTION_MIN_TQ = 16;
+/** The blocking probe's problem: a SigLIP-shaped bf16 linear (K = 1152) of PROBE_M rows and
+ *  PROBE_N columns, on the calling thread (~5 ms per candidate at 60 GFLOP/s). */
+const PROBE_M = 128, PROBE_K = 1152, PROBE_N = 1024;
+const PROBE_FLOPS = 2 * PROBE_M * PROBE_K * PROBE_N;
 
 async function defaultThreads(): Promise<number> {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
@@ -80,11 +90,13 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new InputError(`wasm backend: threads must be an integer in [1, 256], got ${threads}`);
   }
+  const explicit = opts.gemmBlocking && checkBlocking(opts.gemmBlocking, 'createWasmBackend gemmBlocking');
   const kernels = loadKernels(opts.kernels ?? 'simd');
   const mem0 = new KernelMemory(0, kernels);
   const pool = await WorkerPool.create(threads - 1, kernels, [mem0.memory]);
   const be = new WasmBackend(kernels, pool, mem0, opts);
   be.warmUp();
+  be.setGemmBlocking(explicit ? { ...explicit, source: 'option' } : processBlocking((b) => be.timeGemmBlocking(b), PROBE_FLOPS));
   return be;
 }
 
@@ -105,6 +117,8 @@ export class WasmBackend implements Backend {
   /** SharedArrayBuffer objects of arena views -> their memory (subarrays share the buffer). */
   private readonly kvBuffers = new WeakMap<ArrayBufferLike, KernelMemory>();
   private arena?: KVArena;
+  /** The GEMM blocking of linear/matmul/patchEmbed (set by createWasmBackend). */
+  private blocking: ChosenGemmBlocking = { ...DEFAULT_GEMM_BLOCKING, source: 'default' };
 
   constructor(private readonly kernels: CompiledKernels, private readonly pool: WorkerPool, mem0: KernelMemory, opts: WasmBackendOptions) {
     this.mems = [mem0];
@@ -118,6 +132,7 @@ export class WasmBackend implements Backend {
     return {
       ...this.kernels.info,
       threads: this.threads,
+      gemmBlocking: this.blocking,
       memories: this.mems.map((m) => ({ index: m.index, kind: this.kvMems.includes(m) ? 'kv' as const : 'weights' as const, weightBytes: m.weightTop - 65536, byteLength: m.byteLength })),
     };
   }
@@ -137,11 +152,12 @@ export class WasmBackend implements Backend {
       return p;
     });
     const gs = Array.from({ length: T }, () => mem.scratch(mem.k.gemm.gemm_scratch_bytes()));
+    const { kc, mc, nc } = DEFAULT_GEMM_BLOCKING;
     const as = Array.from({ length: T }, () => mem.scratch(Math.max(mem.k.ops.attention_scratch_bytes(64, 16, 2), mem.k.ops.attention_blocked_scratch_bytes(64))));
     const jobs: ((b: number, t: number) => JobPart)[] = [];
     const part = (fn: PoolFn, f: (b: number, t: number) => number[]) => jobs.push((b, t) => ({ fn, mem: 0, args: f(b, t) }));
     const F = n * 4; // byte offset of the second/third... array in a block
-    for (const kind of [B_F32_NK, B_BF16_NK, B_F32_KN, B_BF16_KN]) part('gemm.gemm', (b, t) => [32, 32, 128, b, 128, kind, b + F, kind < 2 ? 128 : 32, b + 2 * F, 32, 0, 32, gs[t]]);
+    for (const kind of [B_F32_NK, B_BF16_NK, B_F32_KN, B_BF16_KN]) part('gemm.gemm_blocked', (b, t) => [32, 32, 128, b, 128, kind, b + F, kind < 2 ? 128 : 32, b + 2 * F, 32, 0, 32, gs[t], kc, mc, nc]);
     part('gemv.gemv_bf16', (b) => [1024, b, b + F, b + 2 * F, b + 3 * F, 0, 12]);
     part('gemv.gemv_f32', (b) => [1024, b, b + F, b + 3 * F, 0, 12]);
     part('ops.softmax_rows', (b) => [b, b + F, 4, 4096]);
@@ -166,6 +182,30 @@ export class WasmBackend implements Backend {
       mem.k.gemv.deinterleave8(blocks[0], 4096, blocks[0] + F);
       mem.k.ops.dot(blocks[0], blocks[0] + F, 4096);
     }
+  }
+
+  // ---- GEMM blocking ------------------------------------------------------------------------
+
+  /** Use blocking `b` for every later GEMM (speed only; bench/kernels.mjs --sweep, tests). */
+  setGemmBlocking(b: GemmBlocking & { source?: ChosenGemmBlocking['source']; probe?: ChosenGemmBlocking['probe'] }): void {
+    const { kc, mc, nc } = checkBlocking(b, 'setGemmBlocking');
+    this.blocking = { kc, mc, nc, source: b.source ?? 'option', ...(b.probe ? { probe: b.probe } : {}) };
+  }
+
+  /** Seconds for one PROBE_M x PROBE_K x PROBE_N bf16 GEMM with blocking `b` on the calling
+   *  thread (the blocking probe; operands in memory 0's scratch, values unused). */
+  timeGemmBlocking(b: GemmBlocking): number {
+    this.alive();
+    const mem = this.mems[0];
+    mem.resetScratch();
+    const M = PROBE_M, K = PROBE_K, N = PROBE_N;
+    const ap = mem.scratch(M * K * 4), wp = mem.scratch(N * K * 2), cp = mem.scratch(M * N * 4);
+    const sp = mem.scratch(mem.k.gemm.gemm_blocked_scratch_bytes(b.kc, b.mc, b.nc));
+    mem.f32(ap, M * K).fill(0.5);
+    mem.u16(wp, N * K).fill(0x3c00); // bf16 0.0078125
+    const t0 = performance.now();
+    mem.k.gemm.gemm_blocked(M, N, K, ap, K, B_BF16_NK, wp, K, cp, N, 0, N, sp, b.kc, b.mc, b.nc);
+    return (performance.now() - t0) / 1e3;
   }
 
   // ---- measurement helpers (bench/kernels.mjs) -----------------------------------------
@@ -387,7 +427,7 @@ export class WasmBackend implements Backend {
   /** y[M, N] = x[M, K] · B (+ bias) in row chunks that fit the scratch budget. */
   private gemm(mem: KernelMemory, x: Float32Array, M: number, K: number, N: number, bKind: number, wPtr: number,
     y: Float32Array, B: WasmWeight | undefined): void {
-    const gs = mem.k.gemm.gemm_scratch_bytes();
+    const gs = this.gemmScratch(mem);
     const parts = M * N * K * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(N / 8)) : 1;
     const budget = Math.min(this.scratchCap, mem.scratchFree) - parts * (gs + 64) - N * 4 - 4096;
     const chunk = Math.max(4, Math.floor(budget / ((K + N) * 4)));
@@ -407,15 +447,22 @@ export class WasmBackend implements Backend {
   /** yp[m, N] = xp[m, K] · B with both activations already in `mem` (scratch for the
    *  per-thread packing buffers is taken here). */
   private gemmResident(mem: KernelMemory, xp: number, m: number, K: number, N: number, bKind: number, wPtr: number, yp: number, parts: number): void {
-    const gs = mem.k.gemm.gemm_scratch_bytes();
+    const { kc, mc, nc } = this.blocking;
+    const gs = this.gemmScratch(mem);
     const scratch = Array.from({ length: parts }, () => mem.scratch(gs));
-    // column tasks: ~4 per thread, 128..1024 columns (each task repacks its A blocks, so not
-    // too narrow; NC = 1024 is the kernel's column block)
-    const step = Math.min(1024, Math.max(128, Math.ceil(N / (parts * 4) / 8) * 8));
+    // column tasks: ~4 per thread, 128..max(128, nc) columns (each task repacks its A blocks,
+    // so not too narrow; nc is the kernel's column block)
+    const step = Math.min(Math.max(128, nc), Math.max(128, Math.ceil(N / (parts * 4) / 8) * 8));
     this.runTasks({
-      fn: 'gemm.gemm', mem: mem.index, args: [m, N, K, xp, K, bKind, wPtr, bKind === B_F32_NK || bKind === B_BF16_NK ? K : N, yp, N, 0, N, scratch[0]],
+      fn: 'gemm.gemm_blocked', mem: mem.index, args: [m, N, K, xp, K, bKind, wPtr, bKind === B_F32_NK || bKind === B_BF16_NK ? K : N, yp, N, 0, N, scratch[0], kc, mc, nc],
       total: N, step, ntasks: Math.ceil(N / step), ia: 10, ib: 11, perThread: { index: 12, values: scratch },
     }, parts);
+  }
+
+  /** Per-thread packing scratch of the live blocking (kernels/gemm.ts gemm_blocked_scratch_bytes). */
+  private gemmScratch(mem: KernelMemory): number {
+    const { kc, mc, nc } = this.blocking;
+    return mem.k.gemm.gemm_blocked_scratch_bytes(kc, mc, nc);
   }
 
   patchEmbed(pixels: Tensor, w: Weight, b: Weight, patch: number): Tensor {
@@ -435,7 +482,7 @@ export class WasmBackend implements Backend {
     const y = new Float32Array(n * gg * D); // [n·g·g, D]
     if (n * gg === 0 || D === 0) return { shape: [n * gg, D], data: y };
     const mem = this.mems[W.mem];
-    const gs = mem.k.gemm.gemm_scratch_bytes();
+    const gs = this.gemmScratch(mem);
     // whole crops per chunk: pixels + unfolded rows + output must fit the scratch budget
     const perCrop = (C * S * S + gg * (L + D)) * 4;
     const budget = Math.min(this.scratchCap, mem.scratchFree) - this.threads * (gs + 64) - D * 4 - 4096;

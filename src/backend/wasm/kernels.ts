@@ -15,6 +15,10 @@ export interface GemmExports {
   gemm(M: number, N: number, K: number, a: number, lda: number, bKind: number, w: number, ldb: number,
     c: number, ldc: number, n0: number, n1: number, scratch: number): void;
   gemm_scratch_bytes(): number;
+  /** gemm with blocking kc (>= 1), mc (multiple of 4), nc (multiple of 8); values do not depend on it. */
+  gemm_blocked(M: number, N: number, K: number, a: number, lda: number, bKind: number, w: number, ldb: number,
+    c: number, ldc: number, n0: number, n1: number, scratch: number, kc: number, mc: number, nc: number): void;
+  gemm_blocked_scratch_bytes(kc: number, mc: number, nc: number): number;
   add_bias(M: number, c: number, ldc: number, b: number, n0: number, n1: number): void;
   peak_madd(iters: number, x: number, m: number, k: number): number;
 }

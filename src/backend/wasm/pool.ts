@@ -49,7 +49,7 @@ export const POOL_FNS: readonly (readonly [KernelGroup, string])[] = [
   ['ops', 'softmax_rows'], ['ops', 'layer_norm_rows'], ['ops', 'rms_norm_rows'], ['ops', 'gelu_tanh'],
   ['ops', 'gated'], ['ops', 'add'], ['ops', 'scale'], ['ops', 'softcap'], ['ops', 'rope'],
   ['ops', 'attention'], ['gemm', 'peak_madd'], ['ops', 'widen_bf16'], ['gemv', 'read_stream'], ['ops', 'attention_blocked'],
-  ['ops', 'unfold_patches'],
+  ['ops', 'unfold_patches'], ['gemm', 'gemm_blocked'],
 ];
 export type PoolFn = `${KernelGroup}.${string}`;
 
