@@ -10,6 +10,11 @@ Files:
     4:1:1 (4x1), 3x1, mixed (2x2 / 1x2 / 2x1), gray with 2x2 factors, RGB stored without a
     colour transform (Adobe APP14 transform 0, and component ids 'R','G','B'), Huffman codes
     longer than 9 bits;
+  - progressive files cut after scan k of Pillow's scan script (libjpeg-turbo's
+    jpeg_simple_progression: 10 scans for YCbCr, 6 for gray), + EOI: the first AC coefficients
+    are then incomplete and libjpeg-turbo block-smooths (jdcoefct.c decompress_smooth_data);
+    and copies whose last kept scan is cut mid-data (the rows past the cut use the previous
+    scan's precision: last_good_iMCU_row);
   - damaged copies: truncated mid-scan (Pillow raises), an EOI spliced into the scan (libjpeg
     pads with zeros and warns: Pillow returns pixels);
   - the existing fixtures reference/fixtures/image/jpeg/*.jpg and docs/img/example-1280x720.jpg
@@ -235,6 +240,48 @@ cases.append(("own_gray_22_37x23.jpg", encode(photo(37, 23, 5, gray=True), [(2, 
 cases.append(("own_gray_rst2_37x23.jpg", encode(photo(37, 23, 5, gray=True), [(1, 1)], restart=2)))
 cases.append(("own_2x2_1x1.jpg", encode(photo(2, 2, 9), [(2, 2), (1, 1), (1, 1)])))
 cases.append(("own_3x3_h2v1.jpg", encode(photo(3, 3, 9), [(2, 1), (1, 1), (1, 1)])))
+
+# progressive with incomplete coefficients (block smoothing)
+
+
+def scans_prefix(b, keep):
+    """The file up to the end of its `keep`-th scan's entropy data, then EOI."""
+    o, n = 2, 0
+    while True:
+        m, ln = b[o + 1], (b[o + 2] << 8) | b[o + 3]
+        o += 2 + ln
+        if m == 0xDA:
+            n += 1
+            while not (b[o] == 0xFF and b[o + 1] != 0 and not 0xD0 <= b[o + 1] <= 0xD7):
+                o += 1
+            if n == keep:
+                return b[:o] + b"\xff\xd9"
+
+
+def cut_last_scan(b, keep, frac):
+    """scans_prefix, with the last scan's entropy data cut at `frac`."""
+    c = scans_prefix(b, keep)[:-2]
+    i = c.rfind(b"\xff\xda")
+    start = i + 2 + ((c[i + 2] << 8) | c[i + 3])
+    cut = start + int((len(c) - start) * frac)
+    cut -= c[cut - 1] == 0xFF
+    return c[:cut] + b"\xff\xd9"
+
+
+smooth_src = {
+    "420_130x97": pillow_jpeg(photo(130, 97, 5), quality=80, subsampling=2, progressive=True),
+    "422_37x23": pillow_jpeg(photo(37, 23, 6), quality=90, subsampling=1, progressive=True),
+    "444_17x9": pillow_jpeg(photo(17, 9, 7), quality=75, subsampling=0, progressive=True),
+    "420_9x40": pillow_jpeg(photo(9, 40, 8), quality=80, subsampling=2, progressive=True),
+    "420_1x1": pillow_jpeg(photo(1, 1, 9), quality=80, subsampling=2, progressive=True),
+    "gray_37x23": pillow_jpeg(photo(37, 23, 3, gray=True), quality=85, progressive=True),
+}
+for name, keeps in [("420_130x97", range(1, 10)), ("422_37x23", (1, 2, 6)), ("444_17x9", (1, 3, 9)), ("420_9x40", (1, 2, 5)),
+                    ("420_1x1", (1, 2)), ("gray_37x23", (1, 2, 4))]:
+    for k in keeps:
+        cases.append((f"smooth_{name}_scans{k}.jpg", scans_prefix(smooth_src[name], k)))
+for k in (2, 6, 10):
+    cases.append((f"smooth_420_130x97_scans{k}_cut.jpg", cut_last_scan(smooth_src["420_130x97"], k, 0.5)))
 
 # damage
 base = pillow_jpeg(photo(64, 48, 21), quality=85, subsampling=2)

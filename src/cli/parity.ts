@@ -13,8 +13,7 @@ const OPTIONS = {
   reference: { type: 'string', arg: 'FILE', required: true, help: 'a dump from reference/dump.py (or from ovis trace)' },
   isolated: { type: 'boolean', help: "feed each stage the reference's own input (errors do not compound)" },
   'from-reference': { type: 'string', multiple: true, arg: 'S', default: 'none',
-    help: 'take stage S from the reference (repeatable); e.g. pixel_values of a JPEG:\n' +
-      "jpeg-js and Pillow's libjpeg-turbo decode differently (docs/image.md)" },
+    help: "take stage S from the reference (repeatable); e.g. pixel_values, to check the model\nfrom the reference's own pixels" },
   mode: { type: 'string', arg: 'f32|bf16', default: "the dump's mode, else f32", help: 'which tolerance table' },
   json: { type: 'string', arg: 'FILE', default: 'none', help: 'also write the results as JSON' },
   ...ENGINE_OPTIONS,

@@ -1,15 +1,12 @@
-// JPEG -> 8-bit RGB, bit-exact with Pillow 11.3 (libjpeg-turbo): src/image/jpeg/ (issue 14).
-// One case still goes to jpeg-js (pure JS, NOT exact): a progressive file whose coefficients are
-// incomplete after its last scan, which libjpeg-turbo block-smooths (jdcoefct.c); docs/image.md §4.
+// JPEG -> 8-bit RGB, bit-exact with Pillow 11.3 (libjpeg-turbo): src/image/jpeg/ (issue 14),
+// every file it accepts, progressive block smoothing included; docs/image.md §4.
 //
 // We parse the marker segments ourselves up to the frame header (SOF) to apply the pixel guard
-// before jpeg-js allocates, to reject what jpeg-js cannot decode with a clear reason
-// (arithmetic coding, lossless, 12-bit, CMYK/YCCK), and to pick the colour transform the way
-// libjpeg does (Adobe APP14 transform flag; otherwise YCbCr for 3 components).
+// and the memory estimate before the decoder allocates, and to reject what it cannot decode with
+// a clear reason (arithmetic coding, lossless, 12-bit, CMYK/YCCK, scan-count bombs).
 
-import jpeg from 'jpeg-js';
 import { ImageError } from '../errors.js';
-import { decodeJpegExact, exactDecodeBytes, JpegNotExact } from './jpeg/decoder.js';
+import { decodeJpegExact, exactDecodeBytes } from './jpeg/decoder.js';
 import { DECODE_SLACK, type RgbImage } from './rgb.js';
 
 export interface JpegHeader {
@@ -42,9 +39,9 @@ const SOF_NAMES: Record<number, string> = {
 
 /** libjpeg-turbo's suggested progressive scan limit (tjbench -limitscans and its fuzzers set
  *  TJPARAM_SCANLIMIT to 500). A progressive encoder writes ~10 scans (cjpeg's script: 10 for
- *  YCbCr, 6 for gray); even one band per coefficient per component is 3 x 64 = 192. jpeg-js
- *  walks EVERY block of the component(s) once per scan, so the scan count multiplies the decode
- *  time: 4000 empty end-of-block scans over an 8192x8192 frame took minutes. */
+ *  YCbCr, 6 for gray); even one band per coefficient per component is 3 x 64 = 192. A decoder
+ *  walks EVERY block of the scan's component(s) once per scan (libjpeg too), so the scan count
+ *  multiplies the decode time: 4000 empty end-of-block scans over an 8192x8192 frame take minutes. */
 export const MAX_JPEG_SCANS = 500;
 
 /** Walk the marker segments from SOI to the first SOF; throws ImageError on anything malformed.
@@ -121,8 +118,8 @@ function countScans(bytes: Uint8Array, o: number, stop: number): { scans: number
   return { scans };
 }
 
-/** Check what jpeg-js can decode faithfully and in bounded time; called after the pixel guard,
- *  before the memory estimate (which trusts the sampling factors). */
+/** Check what src/image/jpeg/ decodes, in bounded time; called after the pixel guard, before the
+ *  memory estimate (which trusts the sampling factors). */
 export function checkJpegSupported(h: JpegHeader, label: string, maxScans = MAX_JPEG_SCANS): void {
   if (h.width === 0 || h.height === 0) {
     throw new ImageError(`${label}: JPEG frame says ${h.width}x${h.height}` + (h.height === 0 ? ' (height deferred to a DNL marker, not supported)' : ''),
@@ -137,15 +134,14 @@ export function checkJpegSupported(h: JpegHeader, label: string, maxScans = MAX_
     throw new ImageError(`${label}: JPEG with ${h.components} components is not supported (1 = gray, 3 = YCbCr/RGB)`);
   }
   // libjpeg refuses factors outside 1..4 (JERR_BAD_SAMPLING, "Bogus sampling factors"), so Pillow
-  // does too; jpeg-js would take up to 15x15 and pad every MCU to that many blocks.
+  // does too.
   const bad = h.sampling.findIndex(([sh, sv]) => sh < 1 || sh > 4 || sv < 1 || sv > 4);
   if (bad >= 0) {
     throw new ImageError(`${label}: JPEG component ${bad + 1} has sampling factors ${h.sampling[bad].join('x')}, expected 1..4 each`,
       'the file is corrupt (libjpeg, and so Pillow, refuses it: "Bogus sampling factors")');
   }
   if (h.secondSof !== undefined) {
-    // jpeg-js would allocate the second frame's blocks (its size unchecked by our guards) before
-    // failing with "only single frame JPEGs supported"; libjpeg fails too (JERR_SOF_DUPLICATE)
+    // refused before decoding anything; libjpeg fails too (JERR_SOF_DUPLICATE)
     throw new ImageError(`${label}: JPEG has a second frame header (SOF) at byte ${h.secondSof}`,
       'the file is corrupt (libjpeg, and so Pillow, refuses it: "Invalid JPEG file structure: two SOF markers")');
   }
@@ -157,81 +153,22 @@ export function checkJpegSupported(h: JpegHeader, label: string, maxScans = MAX_
   }
 }
 
-/** V8's cost of one jpeg-js coefficient block, `new Int32Array(64)` held in a row array: 256 bytes
- *  of data plus the JSTypedArray, JSArrayBuffer and backing-store records. Measured: 652 bytes per
- *  block for 10^6 blocks (RSS delta, Node 20); 700 leaves margin. */
-const JPEG_BLOCK_BYTES = 700;
-/** One jpeg-js output line (`new Uint8Array(samplesPerLine)`): its bytes plus ~300 bytes of objects. */
-const JPEG_LINE_OVERHEAD = 400;
-
-/**
- * Upper bound of the bytes jpeg-js allocates for this frame, from the header alone (jpeg-js
- * decoder.js 0.4.4, followed allocation by allocation, nothing assumed freed):
- *  - a copy of the file (`new Uint8Array(jpegData)`);
- *  - per component, (mcusPerLine * h) x (mcusPerColumn * v) coefficient blocks — the whole
- *    image's coefficients, kept until the end (progressive needs them; baseline too in jpeg-js);
- *  - per component, 8 * blocksPerColumn output lines of blocksPerLine * 8 bytes;
- *  - getData's interleaved buffer (w * h * components) and the RGB result (w * h * 3);
- *  - DECODE_SLACK.
- */
-export function jpegDecodeBytes(h: JpegHeader, fileBytes: number): number {
-  const exact = exactDecodeBytes(h.width, h.height, h.sampling) + DECODE_SLACK;
-  // a progressive file may still end up with jpeg-js (block smoothing, see decodeJpeg)
-  return h.progressive ? Math.max(exact, jpegJsDecodeBytes(h, fileBytes)) : exact;
-}
-
-function jpegJsDecodeBytes(h: JpegHeader, fileBytes: number): number {
-  const maxH = Math.max(...h.sampling.map((s) => s[0])), maxV = Math.max(...h.sampling.map((s) => s[1]));
-  const mcusPerLine = Math.ceil(h.width / 8 / maxH), mcusPerColumn = Math.ceil(h.height / 8 / maxV);
-  let total = fileBytes + h.width * h.height * (h.components + 3) + DECODE_SLACK;
-  for (const [sh, sv] of h.sampling) {
-    total += mcusPerLine * sh * mcusPerColumn * sv * JPEG_BLOCK_BYTES;
-    const blocksPerLine = Math.ceil((Math.ceil(h.width / 8) * sh) / maxH);
-    const blocksPerColumn = Math.ceil((Math.ceil(h.height / 8) * sv) / maxV);
-    total += 8 * blocksPerColumn * (blocksPerLine * 8 + JPEG_LINE_OVERHEAD);
-  }
-  return total;
+/** Upper bound of the bytes src/image/jpeg/ allocates for this frame, from the header alone
+ *  (jpeg/decoder.ts exactDecodeBytes: coefficients, planes, RGB output, row buffers) plus
+ *  DECODE_SLACK; the file itself is not copied. */
+export function jpegDecodeBytes(h: JpegHeader, _fileBytes: number): number {
+  return exactDecodeBytes(h.width, h.height, h.sampling) + DECODE_SLACK;
 }
 
 /** Decode a JPEG whose header has already passed the pixel guard. */
 export function decodeJpeg(bytes: Uint8Array, header: JpegHeader, label: string, maxScans = MAX_JPEG_SCANS): RgbImage {
   checkJpegSupported(header, label, maxScans);
   if (!hasEoi(bytes)) {
-    // Pillow raises "image file is truncated" for a cut-off scan; jpeg-js would return the
-    // missing blocks as gray without complaint.
+    // Pillow raises "image file is truncated" for a cut-off scan (libjpeg suspends waiting for
+    // more data); checked up front so the decoder never has to guess.
     throw new ImageError(`${label}: JPEG is truncated (no EOI marker at the end of the data)`, 'the file is incomplete');
   }
-  try {
-    return decodeJpegExact(bytes, label);
-  } catch (e) {
-    if (!(e instanceof JpegNotExact)) throw e;
-  }
-  // Fallback, not bit-exact: a progressive file whose coefficients are incomplete after its
-  // last scan, which libjpeg-turbo block-smooths (not implemented in src/image/jpeg/).
-  // libjpeg's rule (jdapimin.c): JFIF means YCbCr; else the Adobe transform flag if present;
-  // else 3 components are YCbCr unless the component ids spell 'R','G','B'.
-  let colorTransform = true;
-  if (header.components === 3 && !header.jfif) {
-    if (header.adobeTransform !== undefined) colorTransform = header.adobeTransform !== 0;
-    else if (header.componentIds.join() === '82,71,66') colorTransform = false;
-  }
-  const pixels = header.width * header.height;
-  let out: { width: number; height: number; data: Uint8Array };
-  try {
-    out = jpeg.decode(bytes, {
-      useTArray: true, formatAsRGBA: false, colorTransform, tolerantDecoding: true,
-      maxResolutionInMP: Math.ceil(pixels / 1e6) + 1,
-      // jpeg-js's own tally (256 bytes a block, lines, tables, output) stays below our estimate,
-      // which decode.ts has already held to maxDecodeBytes; 64 MiB covers redefined tables
-      maxMemoryUsageInMB: Math.ceil(jpegDecodeBytes(header, bytes.length) / (1 << 20)) + 64,
-    }) as unknown as { width: number; height: number; data: Uint8Array };
-  } catch (e) {
-    throw new ImageError(`${label}: JPEG data is corrupt (jpeg-js: ${(e as Error).message})`, 'the file is damaged or truncated');
-  }
-  if (out.width !== header.width || out.height !== header.height || out.data.length !== pixels * 3) {
-    throw new ImageError(`${label}: JPEG decoded to ${out.width}x${out.height}, header says ${header.width}x${header.height}`);
-  }
-  return { width: out.width, height: out.height, data: out.data };
+  return decodeJpegExact(bytes, label);
 }
 
 /** An EOI marker (FF D9) within the last bytes of the file (trailing garbage tolerated). */

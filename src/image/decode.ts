@@ -24,14 +24,12 @@ export const MAX_IMAGE_PIXELS = 89_478_485;
  * the bytes per pixel of an 8-bit RGB one, and the decoder libraries keep their own copies. Each
  * decoder's header-only estimate (`*DecodeBytes`: every buffer summed as if nothing were freed, so
  * an upper bound — measured against peak RSS in docs/image.md) must let every 8-bit RGB image
- * within MAX_IMAGE_PIXELS decode. The largest is a 4:4:4 JPEG at the limit, where jpeg-js keeps
- * every coefficient block as its own Int32Array (~700 bytes each with V8's objects):
- *   9459x9459: 3 components x 1183^2 blocks x 700 = 2.94e9, + lines 3 x 9464 x (9464 + 400)
- *   = 0.28e9, + getData and the RGB result 2 x 3 x 89.47e6 = 0.54e9, + 32 MiB slack = 3.79e9;
- *   1365x65535 (the widest frame): 4.06e9 with a 200 MB file (a q100 one is ~60 MB).
- * An 8-bit RGB PNG at the limit is ~2.27e9 (6 x 268.4e6 inflated + 7 bytes per pixel for pngjs's
- * RGBA and our RGB), a 24-bit BMP 0.30e9. 4 GiB = 4.29e9 covers them all; the 9459x9459 16-bit
- * RGBA PNG of issue 12 (5.32e9) is refused. test/image/limits.test.ts checks these shapes.
+ * within MAX_IMAGE_PIXELS decode. The largest is an 8-bit RGB PNG at the limit, ~2.27e9 (6 x
+ * 268.4e6 inflated + 7 bytes per pixel for pngjs's RGBA and our RGB); a 4:4:4 JPEG at the limit is
+ * 1.11e9 with our decoder (src/image/jpeg/: coefficient planes + row buffers; it was 3.79e9 with
+ * jpeg-js's per-block arrays, which set this default), a 24-bit BMP 0.30e9. 4 GiB = 4.29e9 covers
+ * them all with room; the 9459x9459 16-bit RGBA PNG of issue 12 (5.32e9) is refused.
+ * test/image/limits.test.ts checks these shapes.
  */
 export const MAX_DECODE_BYTES = 4 * 2 ** 30;
 

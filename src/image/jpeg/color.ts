@@ -16,15 +16,17 @@ for (let i = 0; i < 256; i++) {
   CB_G[i] = -FIX(0.34414) * x + ONE_HALF;
 }
 
-const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+/** libjpeg's range_limit: v + 256 -> clamp(v, 0, 255) for v in -256..767 (every sum below is in -227..481). */
+const LIMIT = new Uint8Array(1024);
+for (let i = 0; i < 1024; i++) LIMIT[i] = Math.max(0, Math.min(255, i - 256));
 
 /** One row of `w` pixels: Y, Cb, Cr rows -> interleaved RGB at out[o..]. */
 export function yccToRgbRow(y: Uint8Array, cb: Uint8Array, cr: Uint8Array, w: number, out: Uint8Array, o: number): void {
   for (let x = 0; x < w; x++, o += 3) {
-    const Y = y[x], b = cb[x], r = cr[x];
-    out[o] = clamp(Y + CR_R[r]);
-    out[o + 1] = clamp(Y + ((CB_G[b] + CR_G[r]) >> SCALEBITS));
-    out[o + 2] = clamp(Y + CB_B[b]);
+    const Y = y[x] + 256, b = cb[x], r = cr[x];
+    out[o] = LIMIT[Y + CR_R[r]];
+    out[o + 1] = LIMIT[Y + ((CB_G[b] + CR_G[r]) >> SCALEBITS)];
+    out[o + 2] = LIMIT[Y + CB_B[b]];
   }
 }
 

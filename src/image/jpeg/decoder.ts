@@ -1,14 +1,11 @@
 // JPEG -> 8-bit RGB, bit-exact with libjpeg-turbo as Pillow 11.3 drives it (JDCT_ISLOW, fancy
-// upsampling, no block smoothing needed, 8-bit, Huffman; baseline, extended sequential and
+// upsampling, block smoothing on, 8-bit, Huffman; baseline, extended sequential and
 // progressive; 1 or 3 components). The stages, one file each:
-//   markers (this file) -> entropy.ts (scans -> coefficients) -> idct.ts (coefficients ->
-//   component planes) -> upsample.ts (planes -> full-resolution rows) -> color.ts (rows -> RGB).
+//   markers (this file) -> entropy.ts (scans -> coefficients) -> [smooth.ts: progressive files
+//   with incomplete coefficients] -> idct.ts (coefficients -> component planes) -> upsample.ts
+//   (planes -> full-resolution rows) -> color.ts (rows -> RGB).
 // Legend: W x H image, maxH/maxV largest sampling factors, MCU minimum coded unit,
 // dw x dh a component's real samples (ceil(W h / maxH) x ceil(H v / maxV)).
-//
-// What libjpeg-turbo does that we refuse instead of guessing (JpegNotExact, the caller falls
-// back): progressive files whose coefficients are incomplete after the last scan, where
-// libjpeg-turbo applies block smoothing (jdcoefct.c decompress_smooth_data).
 
 import { ImageError } from '../../errors.js';
 import type { RgbImage } from '../rgb.js';
@@ -17,10 +14,8 @@ import { grayRow, rgbRow, yccToRgbRow } from './color.js';
 import { decodeScan, NATURAL_ORDER, type Component, type FrameGeometry, type Scan } from './entropy.js';
 import { buildHuffmanTable, type HuffmanTable } from './huffman.js';
 import { idctIslow } from './idct.js';
+import { idctSmoothed, smoothingOk } from './smooth.js';
 import { upsampleMethod, upsampleRow, type Plane } from './upsample.js';
-
-/** The file decodes, but not through a path this decoder reproduces exactly. */
-export class JpegNotExact extends Error {}
 
 /** libjpeg's JPEG_MAX_DIMENSION. */
 const MAX_DIMENSION = 65500;
@@ -97,7 +92,7 @@ export function decodeJpegExact(bytes: Uint8Array, label: string): RgbImage {
       frame.geo.restartInterval = restartInterval;
       const single = scans === 0 && !frame.progressive && scan.comps.length === frame.comps.length;
       scans++;
-      decodeScan(br, frame.geo, scan, label);
+      decodeScan(br, frame.geo, scan, scans, label);
       if (single) break; // one-scan file: libjpeg outputs without reading on to EOI
     } else if (m === 0xe0) {
       if (seg.length >= 14 && seg[0] === 0x4a && seg[1] === 0x46 && seg[2] === 0x49 && seg[3] === 0x46 && seg[4] === 0) jfif = true;
@@ -111,10 +106,9 @@ export function decodeJpegExact(bytes: Uint8Array, label: string): RgbImage {
     }
   }
   if (!frame) throw corrupt('has no frame header (SOF)');
-  if (frame.progressive && blockSmoothing(frame.comps)) {
-    throw new JpegNotExact('progressive JPEG with incomplete coefficients: libjpeg-turbo applies block smoothing');
-  }
-  return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform));
+  // jdcoefct.c start_output_pass: smooth if progressive and smoothing_ok
+  const smooth = frame.progressive && smoothingOk(frame.comps) ? { scans, lastGoodRow: frame.geo.lastGoodRow, iMcuRows: frame.geo.mcusY } : undefined;
+  return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), smooth);
 }
 
 /** jdapimin.c default_decompress_parms: gray, YCbCr or RGB. */
@@ -143,9 +137,10 @@ function parseFrame(seg: Uint8Array, progressive: boolean, label: string) {
       wib: Math.ceil((w * c.h) / (8 * maxH)), hib: Math.ceil((h * c.v) / (8 * maxV)),
       coefs: new Int16Array(bw * bh * 64), // [bh, bw, 64]
       coefBits: new Int32Array(64).fill(-1),
+      prevCoefBits: new Int32Array(64),
     };
   });
-  return { w, h, progressive, comps, geo: { progressive, mcusX, mcusY, restartInterval: 0 } };
+  return { w, h, progressive, comps, geo: { progressive, mcusX, mcusY, restartInterval: 0, lastGoodRow: 0 } };
 }
 
 function parseDht(seg: Uint8Array, dc: Array<HuffmanTable | undefined>, ac: Array<HuffmanTable | undefined>, label: string): void {
@@ -200,29 +195,21 @@ function parseSos(seg: Uint8Array, comps: Component[], dc: Array<HuffmanTable | 
   return scan;
 }
 
-/** jdcoefct.c smoothing_ok: after all scans, would libjpeg-turbo smooth the blocks? */
-function blockSmoothing(comps: FrameComponent[]): boolean {
-  let useful = false;
-  for (const c of comps) {
-    const q = c.q;
-    if (!q) return false;
-    for (const k of [0, 1, 8, 16, 9, 2, 3, 10, 17, 24]) if (q[k] === 0) return false; // Q00..Q30 positions
-    if (c.coefBits[0] < 0) return false;
-    for (let k = 1; k < 10; k++) if (c.coefBits[k] !== 0) useful = true;
-  }
-  return useful;
-}
-
 /** IDCT every block to a component plane, then upsample and convert row by row. */
-function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | 'ycc' | 'rgb'): RgbImage {
+function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | 'ycc' | 'rgb',
+  smooth?: { scans: number; lastGoodRow: number; iMcuRows: number }): RgbImage {
   const maxH = Math.max(...comps.map((c) => c.h)), maxV = Math.max(...comps.map((c) => c.v));
   const zeroQ = new Uint16Array(64);
   const planes: Plane[] = comps.map((c) => {
     const stride = c.wib * 8;
     const data = new Uint8Array(stride * c.hib * 8); // [hib * 8, wib * 8]
-    const q = c.q ?? zeroQ; // a component no scan reached: libjpeg's all-zero multipliers
-    for (let by = 0; by < c.hib; by++) {
-      for (let bx = 0; bx < c.wib; bx++) idctIslow(c.coefs, (by * c.bw + bx) * 64, q, data, by * 8 * stride + bx * 8, stride);
+    const q = Int32Array.from(c.q ?? zeroQ); // a component no scan reached: libjpeg's all-zero multipliers
+    if (smooth) idctSmoothed(c, q, smooth.iMcuRows, smooth.scans, smooth.lastGoodRow, data, stride);
+    else {
+      const coefs = c.coefs;
+      for (let by = 0; by < c.hib; by++) {
+        for (let bx = 0, co = by * c.bw * 64, oo = by * 8 * stride; bx < c.wib; bx++, co += 64, oo += 8) idctIslow(coefs, co, q, data, oo, stride);
+      }
     }
     const dw = Math.ceil((w * c.h) / maxH), dh = Math.ceil((h * c.v) / maxV);
     const method = upsampleMethod(c.h, c.v, maxH, maxV, dw);

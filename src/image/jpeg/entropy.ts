@@ -33,8 +33,12 @@ export interface Component {
   bh: number;
   /** [bh * bw * 64] dequantization-free coefficients, natural order. */
   coefs: Int16Array;
-  /** Progressive: coef_bits per coefficient (-1 = never sent), as libjpeg tracks it. */
+  /** Progressive: coef_bits per zigzag coefficient (-1 = never sent), as libjpeg tracks it. */
   coefBits: Int32Array;
+  /** Progressive: coef_bits[1..9] as they were before the component's latest scan (libjpeg's
+   *  second half of cinfo->coef_bits; 0 after the file's first scan). Block smoothing uses these
+   *  for iMCU rows past lastGoodRow. */
+  prevCoefBits: Int32Array;
 }
 
 export interface Scan {
@@ -52,13 +56,17 @@ export interface FrameGeometry {
   mcusX: number;
   mcusY: number;
   restartInterval: number;
+  /** jdcoefct.c master->last_good_iMCU_row: the last iMCU row whose MCU started with data left
+   *  (set per MCU of every scan, so the last scan decides it). */
+  lastGoodRow: number;
 }
 
-/** Decode one scan; on return `br` is at the end of the scan's data. */
-export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, label: string): void {
+/** Decode scan number `scanNumber` (1-based, libjpeg's input_scan_number); on return `br` is at
+ *  the end of the scan's data. */
+export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber: number, label: string): void {
   const comps = s.comps;
   const n = comps.length;
-  if (f.progressive) checkProgression(s, label);
+  if (f.progressive) checkProgression(s, scanNumber, label);
   // per-scan state (start_pass_huff_decoder / start_pass_phuff_decoder)
   const pred = new Int32Array(n);
   let eobrun = 0;
@@ -157,8 +165,11 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, label: stri
   const single = n === 1;
   const mcusX = single ? comps[0].wib : f.mcusX;
   const mcusY = single ? comps[0].hib : f.mcusY;
+  const rowsPerIMcu = single ? comps[0].v : 1;
   for (let my = 0; my < mcusY; my++) {
     for (let mx = 0; mx < mcusX; mx++) {
+      // jdcoefct.c consume_data/decompress_onepass, before decode_mcu (and so before its restart)
+      if (!br.insufficient) f.lastGoodRow = Math.floor(my / rowsPerIMcu);
       if (f.restartInterval) {
         if (restartsToGo === 0) {
           // process_restart: drop the leftover bits, read RSTn, reset the predictions
@@ -191,7 +202,7 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, label: stri
 
 /** jdphuff.c start_pass_phuff_decoder: refuse an impossible band, track coef_bits (a mismatch
  *  is only a warning in libjpeg). */
-function checkProgression(s: Scan, label: string): void {
+function checkProgression(s: Scan, scanNumber: number, label: string): void {
   const dcBand = s.ss === 0;
   let bad = false;
   if (dcBand) { if (s.se !== 0) bad = true; }
@@ -206,6 +217,7 @@ function checkProgression(s: Scan, label: string): void {
       'the file is corrupt (libjpeg, and so Pillow, refuses it: "Invalid progressive parameters")');
   }
   for (const c of s.comps) {
+    for (let k = Math.min(s.ss, 1); k <= Math.max(s.se, 9); k++) c.prevCoefBits[k] = scanNumber > 1 ? c.coefBits[k] : 0;
     for (let k = s.ss; k <= s.se; k++) c.coefBits[k] = s.al;
   }
 }
