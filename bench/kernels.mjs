@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Kernel benchmarks of the wasm backend (imports dist/: run `npm run bench:kernels`).
 //
-//   node bench/kernels.mjs [--threads 1,2] [--quick] [--json FILE] [--svg FILE] [--no-native]
+//   node bench/kernels.mjs [--threads 1,2] [--quick] [--only softmax,layerNorm] [--json FILE] [--svg FILE] [--no-native]
 //   node bench/kernels.mjs --sweep [--quick] [--json FILE] [--sweep-svg FILE]
 //
 // Both modes first print the CPU (vendor, model, family/model, L1/L2/L3 as /proc/cpuinfo and
@@ -37,9 +37,11 @@ const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[
 const threadList = opt('--threads', '1,2').split(',').map(Number);
 const quick = args.includes('--quick');
 const jsonOut = opt('--json', undefined);
-const svgOut = opt('--svg', join(root, 'docs', 'img', 'kernels-bench.svg'));
-const native = !args.includes('--no-native');
+const svgOut = opt('--svg', args.includes('--only') ? undefined : join(root, 'docs', 'img', 'kernels-bench.svg'));
 const sweep = args.includes('--sweep');
+/** --only k1,k2: rows whose kernel name starts with one of these (e.g. softmax,layerNorm,geluTanh). */
+const only = opt('--only', undefined)?.split(',');
+const native = !args.includes('--no-native') && (!only || only.some((o) => 'linear'.startsWith(o)));
 const sweepSvgOut = opt('--sweep-svg', join(root, 'docs', 'img', 'gemm-blocking.svg'));
 const log = (s) => process.stderr.write(s + '\n');
 const cpu = await describeCpu();
@@ -74,7 +76,9 @@ function time(be, f, reps) {
 /** Cases: unit 'GFLOP/s' (work = flops) or 'GB/s' (work = bytes that must be read). */
 function cases(be, r) {
   const out = [];
+  const want = (kernel) => !only || only.some((o) => kernel.startsWith(o));
   const gemm = (label, M, K, N, dtype, kind = 'linear') => {
+    if (!want(kind)) return;
     const x = t([M, K], randF32(r, M * K));
     const shape = kind === 'linear' ? [N, K] : [K, N];
     const w = dtype === 'F32' ? be.loadWeight(label, 'F32', shape, randF32(r, N * K)) : be.loadWeight(label, 'BF16', shape, randBf16(r, N * K));
@@ -87,6 +91,7 @@ function cases(be, r) {
     gemm('g4', 196, 8192, 3072, 'BF16', 'matmul');
   }
   const gemv = (label, K, N) => {
+    if (!want('gemv')) return;
     const x = t([1, K], randF32(r, K));
     const w = be.loadWeight(label, 'BF16', [N, K], randBf16(r, N * K));
     out.push({ kernel: 'gemv BF16', shape: `1x${K}x${N}`, unit: 'GB/s', work: 2 * N * K, run: () => be.linear(x, w), reps: 7, bw: true });
@@ -94,13 +99,24 @@ function cases(be, r) {
   gemv('v1', 3072, 8192);
   gemv('v2', 3072, quick ? 32064 : 128256);
   if (!quick) gemv('v3', 8192, 3072); // down_proj: K > GEMV_ONE_ROW_MAX_K, the 8-row schedule
-  const sm = t([196, 65531], randF32(r, 196 * 65531));
-  out.push({ kernel: 'softmax', shape: '196x65531', unit: 'GB/s', work: 196 * 65531 * 8, run: () => be.softmax(sm), reps: 5 });
-  const ln = t([729, 1152], randF32(r, 729 * 1152));
-  const lw = be.loadWeight('lw', 'BF16', [1152], randBf16(r, 1152)), lb = be.loadWeight('lb', 'BF16', [1152], randBf16(r, 1152));
-  out.push({ kernel: 'layerNorm', shape: '729x1152', unit: 'GB/s', work: 729 * 1152 * 8, run: () => be.layerNorm(ln, lw, lb, 1e-6), reps: 9 });
-  const g = t([729, 4304], randF32(r, 729 * 4304));
-  out.push({ kernel: 'geluTanh', shape: '729x4304', unit: 'GB/s', work: 729 * 4304 * 8, run: () => be.geluTanh(g), reps: 7 });
+  if (want('softmax')) {
+    const sm = t([196, 65531], randF32(r, 196 * 65531));
+    out.push({ kernel: 'softmax', shape: '196x65531', unit: 'GB/s', work: 196 * 65531 * 8, run: () => be.softmax(sm), reps: 5 });
+  }
+  if (want('layerNorm')) {
+    const ln = t([729, 1152], randF32(r, 729 * 1152));
+    const lw = be.loadWeight('lw', 'BF16', [1152], randBf16(r, 1152)), lb = be.loadWeight('lb', 'BF16', [1152], randBf16(r, 1152));
+    out.push({ kernel: 'layerNorm', shape: '729x1152', unit: 'GB/s', work: 729 * 1152 * 8, run: () => be.layerNorm(ln, lw, lb, 1e-6), reps: 9 });
+    // the visual head's LayerNorm over the 65531 visual-vocabulary logits (196 merged tokens)
+    const lh = t([196, 65531], randF32(r, 196 * 65531));
+    const hw = be.loadWeight('hw', 'BF16', [65531], randBf16(r, 65531)), hb = be.loadWeight('hb', 'BF16', [65531], randBf16(r, 65531));
+    out.push({ kernel: 'layerNorm', shape: '196x65531', unit: 'GB/s', work: 196 * 65531 * 8, run: () => be.layerNorm(lh, hw, hb, 1e-5), reps: 5 });
+  }
+  if (want('geluTanh')) {
+    const g = t([729, 4304], randF32(r, 729 * 4304));
+    out.push({ kernel: 'geluTanh', shape: '729x4304', unit: 'GB/s', work: 729 * 4304 * 8, run: () => be.geluTanh(g), reps: 7 });
+  }
+  if (!want('attention')) return out;
   const q = t([729, 1152], randF32(r, 729 * 1152)), k = t([729, 1152], randF32(r, 729 * 1152)), v = t([729, 1152], randF32(r, 729 * 1152));
   out.push({ kernel: 'attention', shape: 'SigLIP 729x16x72', unit: 'GFLOP/s', work: 729 * 729 * 16 * 72 * 4,
     run: () => be.attention(q, k, v, { nHeads: 16, nKvHeads: 16, headDim: 72, scale: 72 ** -0.5, causal: false }), reps: quick ? 2 : 3 });

@@ -6,7 +6,7 @@
 
 import { madd } from './madd';
 import { gemm, gemm_scratch_bytes, B_F32_NK, B_F32_KN } from './gemm';
-import { hi2, join2, lo2, vexp, vexp64, vtanh64 } from './vmath';
+import { hi2, join2, lo2, vexp_nonpos, vexp64, vtanh64 } from './vmath';
 
 // ---------------------------------------------------------------------------------------
 // Reductions in f64: a f32x4 is split into two f64x2 (promote is exact).
@@ -53,9 +53,13 @@ export function widen_bf16(src: usize, dst: usize, n: i32): void {
 // ---------------------------------------------------------------------------------------
 /** Softmax over each of `rows` rows of length n (x may equal y).
  *  Numerics: max exact; e = vexp(x - max) (<= 2 ulp); Σe in f64 (exact to 2^-53·n);
- *  y = e / f32(Σe) (one f32 division). Relative error per element <= 4 ulp. */
+ *  y = e / f32(Σe) (one f32 division). Relative error per element <= 4 ulp.
+ *  Order of Σe: lane l of s0/s1 (f64) sums e[i] over i ≡ l (mod 4) in increasing i, then
+ *  (l0 + l2) + (l1 + l3), then the n mod 4 tail in order (twin: test/kernels/row-ops.test.ts).
+ *  Speed: x - max <= 0 (or NaN), so vexp_nonpos (= vexp bit for bit there, fewer steps);
+ *  4 vectors per step for instruction-level parallelism (same order into s0/s1). */
 export function softmax_rows(x: usize, y: usize, rows: i32, n: i32): void {
-  const n4 = n & ~3;
+  const n4 = n & ~3, n16 = n & ~15;
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * <usize>n * 4;
     const yr = y + <usize>r * <usize>n * 4;
@@ -71,63 +75,148 @@ export function softmax_rows(x: usize, y: usize, rows: i32, n: i32): void {
     if (v128.any_true(nan)) m = NaN;
     const ms = f32x4.splat(m);
     let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
-    for (let i = 0; i < n4; i += 4) {
-      const e = vexp(f32x4.sub(v128.load(xr + <usize>i * 4), ms));
+    let i = 0;
+    for (; i < n16; i += 16) {
+      const p = xr + <usize>i * 4, q = yr + <usize>i * 4;
+      const e0 = vexp_nonpos(f32x4.sub(v128.load(p), ms)), e1 = vexp_nonpos(f32x4.sub(v128.load(p, 16), ms));
+      const e2 = vexp_nonpos(f32x4.sub(v128.load(p, 32), ms)), e3 = vexp_nonpos(f32x4.sub(v128.load(p, 48), ms));
+      v128.store(q, e0); v128.store(q, e1, 16); v128.store(q, e2, 32); v128.store(q, e3, 48);
+      s0 = f64x2.add(s0, lo64(e0)); s1 = f64x2.add(s1, hi64(e0));
+      s0 = f64x2.add(s0, lo64(e1)); s1 = f64x2.add(s1, hi64(e1));
+      s0 = f64x2.add(s0, lo64(e2)); s1 = f64x2.add(s1, hi64(e2));
+      s0 = f64x2.add(s0, lo64(e3)); s1 = f64x2.add(s1, hi64(e3));
+    }
+    for (; i < n4; i += 4) {
+      const e = vexp_nonpos(f32x4.sub(v128.load(xr + <usize>i * 4), ms));
       v128.store(yr + <usize>i * 4, e);
       s0 = f64x2.add(s0, lo64(e));
       s1 = f64x2.add(s1, hi64(e));
     }
     let sum = hsum64(s0, s1);
-    for (let i = n4; i < n; i++) {
-      const e = f32x4.extract_lane(vexp(f32x4.splat(load<f32>(xr + <usize>i * 4) - m)), 0);
+    for (i = n4; i < n; i++) {
+      const e = f32x4.extract_lane(vexp_nonpos(f32x4.splat(load<f32>(xr + <usize>i * 4) - m)), 0);
       store<f32>(yr + <usize>i * 4, e);
       sum += <f64>e;
     }
     const sf = <f32>sum;
     const sv = f32x4.splat(sf);
-    for (let i = 0; i < n4; i += 4) v128.store(yr + <usize>i * 4, f32x4.div(v128.load(yr + <usize>i * 4), sv));
-    for (let i = n4; i < n; i++) store<f32>(yr + <usize>i * 4, load<f32>(yr + <usize>i * 4) / sf);
+    for (i = 0; i < n4; i += 4) v128.store(yr + <usize>i * 4, f32x4.div(v128.load(yr + <usize>i * 4), sv));
+    for (i = n4; i < n; i++) store<f32>(yr + <usize>i * 4, load<f32>(yr + <usize>i * 4) / sf);
   }
 }
 
 /** LayerNorm rows: y = (x - mean)·rstd·w + b (w, b f32 [n]).
  *  Numerics: mean and biased variance (two-pass, Σ(x - mean)²) accumulated in f64;
  *  mean and rstd = 1/sqrt(var + eps) rounded to f32 once; then per element in f32:
- *  y = fl(fl(fl(x - mean)·rstd)·w) + b. |Δ| vs an f64 evaluation <= ~4 ulp of |y| + 2u·|b|. */
+ *  y = fl(fl(fl(x - mean)·rstd)·w) + b. |Δ| vs an f64 evaluation <= ~4 ulp of |y| + 2u·|b|.
+ *  Order of each f64 sum: lane l of s0/s1 sums over i ≡ l (mod 4) in increasing i, then
+ *  (l0 + l2) + (l1 + l3), then the n mod 4 tail in order (twin: test/kernels/row-ops.test.ts).
+ *  Speed: each sum is one chain of dependent f64 adds (3-4 cycles per 4 elements), so two
+ *  rows are summed side by side (two independent chains); every row keeps its own order. */
 export function layer_norm_rows(x: usize, y: usize, rows: i32, n: i32, w: usize, b: usize, eps: f32): void {
-  const n4 = n & ~3;
-  for (let r = 0; r < rows; r++) {
+  let r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    const xa = x + <usize>r * <usize>n * 4, xb = xa + <usize>n * 4;
+    const ya = y + <usize>r * <usize>n * 4, yb = ya + <usize>n * 4;
+    const m = ln_means2(xa, xb, n);
+    const ma = f64x2.extract_lane(m, 0), mb = f64x2.extract_lane(m, 1);
+    const v = ln_sums2(xa, xb, n, ma, mb);
+    ln_out(xa, ya, n, w, b, ma, f64x2.extract_lane(v, 0), eps);
+    ln_out(xb, yb, n, w, b, mb, f64x2.extract_lane(v, 1), eps);
+  }
+  for (; r < rows; r++) {
     const xr = x + <usize>r * <usize>n * 4;
     const yr = y + <usize>r * <usize>n * 4;
-    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
-    for (let i = 0; i < n4; i += 4) {
-      const v = v128.load(xr + <usize>i * 4);
-      s0 = f64x2.add(s0, lo64(v)); s1 = f64x2.add(s1, hi64(v));
-    }
-    let sum = hsum64(s0, s1);
-    for (let i = n4; i < n; i++) sum += <f64>load<f32>(xr + <usize>i * 4);
-    const mean = sum / <f64>n;
-    const mv = f64x2.splat(mean);
-    s0 = f64x2.splat(0); s1 = f64x2.splat(0);
-    for (let i = 0; i < n4; i += 4) {
-      const v = v128.load(xr + <usize>i * 4);
-      const d0 = f64x2.sub(lo64(v), mv), d1 = f64x2.sub(hi64(v), mv);
-      s0 = f64x2.add(s0, f64x2.mul(d0, d0)); s1 = f64x2.add(s1, f64x2.mul(d1, d1));
-    }
-    let ss = hsum64(s0, s1);
-    for (let i = n4; i < n; i++) { const d = <f64>load<f32>(xr + <usize>i * 4) - mean; ss += d * d; }
-    const rstd = <f32>(1.0 / Math.sqrt(ss / <f64>n + <f64>eps));
-    const m32 = <f32>mean;
-    const mvs = f32x4.splat(m32), rv = f32x4.splat(rstd);
-    for (let i = 0; i < n4; i += 4) {
-      const p = <usize>i * 4;
-      const t = f32x4.mul(f32x4.sub(v128.load(xr + p), mvs), rv);
-      v128.store(yr + p, f32x4.add(f32x4.mul(t, v128.load(w + p)), v128.load(b + p)));
-    }
-    for (let i = n4; i < n; i++) {
-      const p = <usize>i * 4;
-      store<f32>(yr + p, ((load<f32>(xr + p) - m32) * rstd) * load<f32>(w + p) + load<f32>(b + p));
-    }
+    const mean = ln_mean(xr, n);
+    ln_out(xr, yr, n, w, b, mean, ln_sq(xr, n, mean), eps);
+  }
+}
+
+/** Σx / n of one row in layer_norm_rows's order. */
+// @ts-ignore: decorator
+@inline function ln_mean(xr: usize, n: i32): f64 {
+  const n4 = n & ~3;
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  for (let i = 0; i < n4; i += 4) {
+    const v = v128.load(xr + <usize>i * 4);
+    s0 = f64x2.add(s0, lo64(v)); s1 = f64x2.add(s1, hi64(v));
+  }
+  let sum = hsum64(s0, s1);
+  for (let i = n4; i < n; i++) sum += <f64>load<f32>(xr + <usize>i * 4);
+  return sum / <f64>n;
+}
+
+/** Σ(x - mean)² of one row in layer_norm_rows's order. */
+// @ts-ignore: decorator
+@inline function ln_sq(xr: usize, n: i32, mean: f64): f64 {
+  const n4 = n & ~3;
+  const mv = f64x2.splat(mean);
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  for (let i = 0; i < n4; i += 4) {
+    const v = v128.load(xr + <usize>i * 4);
+    const d0 = f64x2.sub(lo64(v), mv), d1 = f64x2.sub(hi64(v), mv);
+    s0 = f64x2.add(s0, f64x2.mul(d0, d0)); s1 = f64x2.add(s1, f64x2.mul(d1, d1));
+  }
+  let ss = hsum64(s0, s1);
+  for (let i = n4; i < n; i++) { const d = <f64>load<f32>(xr + <usize>i * 4) - mean; ss += d * d; }
+  return ss;
+}
+
+/** ln_mean of two rows side by side (lane 0: row a, lane 1: row b): two independent chains. */
+function ln_means2(xa: usize, xb: usize, n: i32): v128 {
+  const n4 = n & ~3;
+  let a0 = f64x2.splat(0), a1 = f64x2.splat(0), b0 = f64x2.splat(0), b1 = f64x2.splat(0);
+  for (let i = 0; i < n4; i += 4) {
+    const p = <usize>i * 4;
+    const va = v128.load(xa + p), vb = v128.load(xb + p);
+    a0 = f64x2.add(a0, lo64(va)); a1 = f64x2.add(a1, hi64(va));
+    b0 = f64x2.add(b0, lo64(vb)); b1 = f64x2.add(b1, hi64(vb));
+  }
+  let sa = hsum64(a0, a1), sb = hsum64(b0, b1);
+  for (let i = n4; i < n; i++) {
+    const p = <usize>i * 4;
+    sa += <f64>load<f32>(xa + p); sb += <f64>load<f32>(xb + p);
+  }
+  return f64x2.replace_lane(f64x2.splat(sa / <f64>n), 1, sb / <f64>n);
+}
+
+/** ln_sq of two rows side by side (lane 0: row a, lane 1: row b): two independent chains. */
+function ln_sums2(xa: usize, xb: usize, n: i32, ma: f64, mb: f64): v128 {
+  const n4 = n & ~3;
+  const mva = f64x2.splat(ma), mvb = f64x2.splat(mb);
+  let a0 = f64x2.splat(0), a1 = f64x2.splat(0), b0 = f64x2.splat(0), b1 = f64x2.splat(0);
+  for (let i = 0; i < n4; i += 4) {
+    const p = <usize>i * 4;
+    const va = v128.load(xa + p), vb = v128.load(xb + p);
+    const da0 = f64x2.sub(lo64(va), mva), da1 = f64x2.sub(hi64(va), mva);
+    const db0 = f64x2.sub(lo64(vb), mvb), db1 = f64x2.sub(hi64(vb), mvb);
+    a0 = f64x2.add(a0, f64x2.mul(da0, da0)); a1 = f64x2.add(a1, f64x2.mul(da1, da1));
+    b0 = f64x2.add(b0, f64x2.mul(db0, db0)); b1 = f64x2.add(b1, f64x2.mul(db1, db1));
+  }
+  let sa = hsum64(a0, a1), sb = hsum64(b0, b1);
+  for (let i = n4; i < n; i++) {
+    const p = <usize>i * 4;
+    const da = <f64>load<f32>(xa + p) - ma, db = <f64>load<f32>(xb + p) - mb;
+    sa += da * da; sb += db * db;
+  }
+  return f64x2.replace_lane(f64x2.splat(sa), 1, sb);
+}
+
+/** y = fl(fl(fl(x - mean)·rstd)·w) + b for one row, given its mean and Σ(x - mean)². */
+// @ts-ignore: decorator
+@inline function ln_out(xr: usize, yr: usize, n: i32, w: usize, b: usize, mean: f64, ss: f64, eps: f32): void {
+  const n4 = n & ~3;
+  const rstd = <f32>(1.0 / Math.sqrt(ss / <f64>n + <f64>eps));
+  const m32 = <f32>mean;
+  const mvs = f32x4.splat(m32), rv = f32x4.splat(rstd);
+  for (let i = 0; i < n4; i += 4) {
+    const p = <usize>i * 4;
+    const t = f32x4.mul(f32x4.sub(v128.load(xr + p), mvs), rv);
+    v128.store(yr + p, f32x4.add(f32x4.mul(t, v128.load(w + p)), v128.load(b + p)));
+  }
+  for (let i = n4; i < n; i++) {
+    const p = <usize>i * 4;
+    store<f32>(yr + p, ((load<f32>(xr + p) - m32) * rstd) * load<f32>(w + p) + load<f32>(b + p));
   }
 }
 
@@ -189,9 +278,17 @@ export function rms_norm_rows(x: usize, y: usize, rows: i32, n: i32, w: usize, e
 
 // Apply a v128 -> v128 op to [i0, i1) with a scalar-lane tail (the tail goes through the
 // same vector code with one lane, so every element sees identical arithmetic).
-/** Numerics: f64 evaluation, one f32 rounding: <= 0.5 ulp + 2^-30 relative vs exact. */
+/** Numerics: f64 evaluation, one f32 rounding: <= 0.5 ulp + 2^-30 relative vs exact.
+ *  Speed: 8 elements (four independent f64x2 chains) per step; each element's arithmetic
+ *  is the same whichever loop takes it. */
 export function gelu_tanh(x: usize, y: usize, i0: i32, i1: i32): void {
   let i = i0;
+  for (; i + 8 <= i1; i += 8) {
+    const p = <usize>i * 4;
+    const v = v128.load(x + p), w = v128.load(x + p, 16);
+    const a = gelu64(lo2(v)), b = gelu64(hi2(v)), c = gelu64(lo2(w)), d = gelu64(hi2(w));
+    v128.store(y + p, join2(a, b)); v128.store(y + p, join2(c, d), 16);
+  }
   for (; i + 4 <= i1; i += 4) v128.store(y + <usize>i * 4, vgelu(v128.load(x + <usize>i * 4)));
   for (; i < i1; i++) store<f32>(y + <usize>i * 4, f32x4.extract_lane(vgelu(f32x4.splat(load<f32>(x + <usize>i * 4))), 0));
 }

@@ -49,6 +49,34 @@
   return res;
 }
 
+/** vexp for x <= 0 (incl. -0, -inf) or NaN — softmax's x - max — bit for bit the same as
+ *  vexp there, with the steps that only matter for x > 0 left out: no upper clamp (x <= 0 <
+ *  88.7), no 2^128 split (n <= 0 <= 127) and no +inf case; for NaN lanes both end with the
+ *  same `x` bitselect. 2^n: (n + 127) << 23 = (bits(tn) - (0x4b400000 - 127)) << 23 (i32
+ *  wrap-around, same bits). Never call it with a positive x (the result would be wrong). */
+// @ts-ignore: decorator
+@inline export function vexp_nonpos(x: v128): v128 {
+  const loLimit = f32x4.splat(-87.3365479);
+  const xc = f32x4.pmax(x, loLimit);
+  const magic = f32x4.splat(12582912.0);
+  const tn = f32x4.add(f32x4.mul(xc, f32x4.splat(1.44269504088896341)), magic);
+  const n = f32x4.sub(tn, magic);
+  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.0 / 5040.0);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 720.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  const scale = i32x4.shl(i32x4.sub(tn, i32x4.splat(0x4b400000 - 127)), 23);
+  let res = f32x4.mul(p, scale);
+  res = v128.andnot(res, f32x4.lt(x, loLimit));
+  return v128.bitselect(x, res, f32x4.ne(x, x));
+}
+
 // @ts-ignore: decorator
 @inline export function vtanh(y: v128): v128 {
   const ay = f32x4.abs(y);
