@@ -1,5 +1,7 @@
 // The one interface both decoders (Llama 3.2 / Qwen2 in llama.ts, Gemma2 in gemma2.ts) offer to
-// Ovis and to the decode loop, plus the loading and logits helpers they share.
+// Ovis and to the decode loop, plus the helpers every model file uses: loading one weight by its
+// HF name (the vision tower and VTE too) and the logits-row bookkeeping. What only the decoders
+// share (their weight tree, cache and forward driver) is in decoder.ts.
 // Shapes: T tokens in the chunk · H hidden · V vocab · k logit rows asked for.
 //
 // A forward consumes a chunk of T new positions given as embeddings (Ovis never feeds token ids

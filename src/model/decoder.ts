@@ -1,0 +1,231 @@
+// What the decoder-only LLMs (llama.ts: Llama 3.2 / Qwen2, gemma2.ts: Gemma2) share, written once:
+// weights looked up by their HF key under `llm.model.` (nn.Linear, RMSNorm weight, the
+// `self_attn` and `mlp` submodules, embed_tokens / norm / lm_head), the KV cache, and the
+// *ForCausalLM.forward driver (RoPE tables, taps, logits rows, cache commit, progress).
+// The math of each HF module (Attention, MLP, DecoderLayer) stays in its model's file.
+// Shapes: T new tokens · P0 cached tokens · H hidden · Nq/Nkv heads · Dh head dim ·
+//         F mlp (intermediate) dim · V vocab · k logit rows.
+//
+// *ForCausalLM.forward, for both models (transformers 4.57 LlamaModel.forward + LlamaForCausalLM
+// .forward; Gemma2 the same):
+//   x = embed(inputs_embeds)                       [T, H]   tap inputs_embeds (before embed)
+//   cos, sin = rotary_emb(positions P0..P0+T-1)    [T, Dh]
+//   for each layer i: x = decoderLayer_i(x)        [T, H]   tap llm.layers.{i}
+//   hidden = norm(x)                               [T, H]   tap llm.norm
+//   logits = lm_head(hidden[rows])                 [k, V]   tap logits
+
+import type { Backend } from '../backend/backend.js';
+import type { LlmConfig } from '../config/ovis-config.js';
+import { KVCache } from '../generate/kv-cache.js';
+import { ropeCosSin } from '../ops/rope.js';
+import type { Tensor, Weight } from '../tensor.js';
+import { noTap } from '../trace/tap.js';
+import {
+  checkEmbeds, gatherRows, loadOptional, loadWeight, positionsFrom, resolveRows,
+  type ForwardOptions, type ForwardResult, type TensorSource,
+} from './causal-lm.js';
+
+// ------------------------------------------------------------------------------------------
+// Weights, by HF module path
+
+/** One nn.Linear: weight (out, in) as HF stores it, optional bias [out]. */
+export interface Linear { weight: Weight; bias?: Weight }
+
+/** `layers.{i}.self_attn` (LlamaAttention / Qwen2Attention / Gemma2Attention). */
+export interface AttentionWeights {
+  q_proj: Linear; // (Nq*Dh, H)   bias [Nq*Dh]: Qwen2 always; Llama/Gemma2 if attention_bias
+  k_proj: Linear; // (Nkv*Dh, H)  bias [Nkv*Dh]
+  v_proj: Linear; // (Nkv*Dh, H)  bias [Nkv*Dh]
+  o_proj: Linear; // (H, Nq*Dh)   bias [H]: Llama/Gemma2 if attention_bias, Qwen2 never
+}
+
+/** `layers.{i}.mlp` (LlamaMLP / Qwen2MLP / Gemma2MLP): down(act(gate(x)) * up(x)). */
+export interface MlpWeights {
+  gate_proj: Linear; // (F, H)  bias [F]: Llama mlp_bias only
+  up_proj: Linear; //   (F, H)  bias [F]
+  down_proj: Linear; // (H, F)  bias [H]
+}
+
+/** The whole `llm.` module tree; `L` is the model's decoder layer. */
+export interface DecoderWeights<L> {
+  embed_tokens: Weight; // (V, H)  llm.model.embed_tokens.weight
+  layers: L[]; //                  llm.model.layers.{i}.
+  norm: Weight; //         [H]     llm.model.norm.weight
+  lm_head: Weight; //      (V, H)  llm.lm_head.weight, or embed_tokens when tied
+}
+
+/** nn.Linear forward: x [T, in] -> [T, out]. */
+export function linear(b: Backend, x: Tensor, l: Linear): Tensor {
+  return b.linear(x, l.weight, l.bias);
+}
+
+// ------------------------------------------------------------------------------------------
+// Loading by HF key
+
+/** Which biases a checkpoint carries, and the config key that says so (for error messages). */
+export interface BiasSpec { present: boolean; what: string }
+
+/** Loads one checkpoint's tensors by HF key onto a backend, checking shapes against the config. */
+export class WeightLoader {
+  constructor(readonly src: TensorSource, readonly backend: Backend, readonly c: LlmConfig) {}
+
+  /** A required tensor; `what` names the config keys its expected shape comes from. */
+  weight(key: string, shape: number[], what: string): Promise<Weight> {
+    return loadWeight(this.src, this.backend, key, shape, what);
+  }
+
+  /** An RMSNorm weight `${key}.weight` [H]. */
+  norm(key: string): Promise<Weight> {
+    return this.weight(`${key}.weight`, [this.c.hidden_size], `hidden_size ${this.c.hidden_size}`);
+  }
+
+  /** An nn.Linear `${key}.weight` (out, in) and, when bias.present, `${key}.bias` [out]
+   *  (a bias the config says is absent is refused, never silently ignored). */
+  async linear(key: string, out: number, inn: number, what: [string, string], bias: BiasSpec): Promise<Linear> {
+    const weight = await this.weight(`${key}.weight`, [out, inn], `${what[0]}, ${what[1]}`);
+    const b = await loadOptional(this.src, this.backend, bias.present, `${key}.bias`, [out], bias.what);
+    return b ? { weight, bias: b } : { weight };
+  }
+
+  /** `${p}` = `...layers.{i}.self_attn.`: q/k/v biases per `qkv`, o_proj bias per `o`. */
+  async selfAttention(p: string, qkv: BiasSpec, o: BiasSpec): Promise<AttentionWeights> {
+    const c = this.c;
+    const hs = `hidden_size ${c.hidden_size}`;
+    const qs = `num_attention_heads ${c.num_attention_heads} x head_dim ${c.head_dim}`;
+    const ks = `num_key_value_heads ${c.num_key_value_heads} x head_dim ${c.head_dim}`;
+    const qDim = c.num_attention_heads * c.head_dim, kvDim = c.num_key_value_heads * c.head_dim, H = c.hidden_size;
+    return {
+      q_proj: await this.linear(`${p}q_proj`, qDim, H, [qs, hs], qkv),
+      k_proj: await this.linear(`${p}k_proj`, kvDim, H, [ks, hs], qkv),
+      v_proj: await this.linear(`${p}v_proj`, kvDim, H, [ks, hs], qkv),
+      o_proj: await this.linear(`${p}o_proj`, H, qDim, [hs, qs], o),
+    };
+  }
+
+  /** `${p}` = `...layers.{i}.mlp.`: gate/up (F, H), down (H, F). */
+  async mlp(p: string, bias: BiasSpec): Promise<MlpWeights> {
+    const H = this.c.hidden_size, F = this.c.intermediate_size;
+    const hs = `hidden_size ${H}`, fs = `intermediate_size ${F}`;
+    return {
+      gate_proj: await this.linear(`${p}gate_proj`, F, H, [fs, hs], bias),
+      up_proj: await this.linear(`${p}up_proj`, F, H, [fs, hs], bias),
+      down_proj: await this.linear(`${p}down_proj`, H, F, [hs, fs], bias),
+    };
+  }
+
+  /**
+   * The whole tree under `prefix` (`llm.` in an Ovis checkpoint, '' for a bare one):
+   * embed_tokens, every `model.layers.{i}.` through `layer`, the final norm, and lm_head —
+   * tied to embed_tokens (HF tie_weights; Llama 3.2 / Gemma2 ship no lm_head tensor) unless
+   * tie_word_embeddings is false, when the checkpoint must carry its own.
+   */
+  async decoder<L>(prefix: string, layer: (key: string, i: number) => Promise<L>): Promise<DecoderWeights<L>> {
+    const c = this.c, m = `${prefix}model.`;
+    const vh = `vocab_size ${c.vocab_size}, hidden_size ${c.hidden_size}`;
+    const embed_tokens = await this.weight(`${m}embed_tokens.weight`, [c.vocab_size, c.hidden_size], vh);
+    const layers: L[] = [];
+    for (let i = 0; i < c.num_hidden_layers; i++) layers.push(await layer(`${m}layers.${i}.`, i));
+    const norm = await this.norm(`${m}norm`);
+    const lm_head = c.tie_word_embeddings
+      ? embed_tokens
+      : await this.weight(`${prefix}lm_head.weight`, [c.vocab_size, c.hidden_size], `${vh} (tie_word_embeddings false)`);
+    return { embed_tokens, layers, norm, lm_head };
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// The forward driver
+
+/** What one decoder layer needs besides its weights and input: HF's position_embeddings,
+ *  past_key_value, cache_position (P0) and its layer's mask (the sliding window). */
+export interface LayerStep {
+  layer: number; //              index i, the cache slot
+  cache: KVCache;
+  P0: number; //                 absolute position of the chunk's first token
+  cos: Float32Array; //          [T, Dh]  f32 RoPE tables, HF inv_freq semantics
+  sin: Float32Array; //          [T, Dh]
+  window: number | undefined; // sliding window W of this layer, undefined = full causal
+}
+
+/** The model-specific steps of *ForCausalLM.forward; everything else is `causalLmForward`. */
+export interface DecoderSteps {
+  /** inputs_embeds -> the first layer's input (Gemma2: * sqrt(H)). */
+  embed(x: Tensor): Tensor;
+  /** `model.layers.{i}` on x [T, H] -> [T, H]. */
+  decoderLayer(x: Tensor, step: LayerStep): Tensor;
+  /** `model.norm` [T, H] -> [T, H]. */
+  norm(x: Tensor): Tensor;
+  /** `lm_head` (and any final softcap) [k, H] -> [k, V]. */
+  lmHead(h: Tensor): Tensor;
+}
+
+/** The shared core of LlamaForCausalLM / Gemma2ForCausalLM: config-derived sizes, the
+ *  per-layer windows, embed_tokens and the KV cache. */
+export abstract class DecoderForCausalLM<C extends LlmConfig, L> {
+  readonly hiddenSize: number;
+  readonly vocabSize: number;
+  readonly numLayers: number;
+
+  constructor(
+    readonly config: C,
+    readonly backend: Backend,
+    readonly weights: DecoderWeights<L>,
+    /** Per layer: the sliding window W, or undefined for full attention. */
+    readonly windows: readonly (number | undefined)[],
+  ) {
+    this.hiddenSize = config.hidden_size;
+    this.vocabSize = config.vocab_size;
+    this.numLayers = config.num_hidden_layers;
+  }
+
+  /** Token ids -> rows of embed_tokens [n, H] (unscaled: Gemma2 scales inside forward). */
+  embedTokens(ids: Int32Array): Tensor {
+    return this.backend.embedding(ids, this.weights.embed_tokens); // [n, H]
+  }
+
+  /** A fresh cache: Nkv*Dh values per token and layer; sliding layers keep only their window. */
+  newCache(reserveTokens?: number): KVCache {
+    const c = this.config;
+    return new KVCache({ windows: this.windows, kvDim: c.num_key_value_heads * c.head_dim, reserveTokens, arena: this.backend.kvArena?.() });
+  }
+
+  /** Run T new positions through the decoder: `causalLmForward` with this model's steps. */
+  forward(inputsEmbeds: Tensor, cache: KVCache, opts: ForwardOptions = {}): ForwardResult {
+    return causalLmForward(this, this.steps(), inputsEmbeds, cache, opts);
+  }
+
+  /** This model's embed / decoderLayer / norm / lmHead. */
+  protected abstract steps(): DecoderSteps;
+}
+
+/**
+ * *ForCausalLM.forward over a chunk of T new positions (see the header): taps `inputs_embeds`,
+ * `llm.layers.{i}`, `llm.norm`, `logits` (a tap may substitute its stage: isolated parity),
+ * lm_head only on the rows asked for, the cache committed once every layer has appended.
+ */
+export function causalLmForward(
+  m: { config: LlmConfig; hiddenSize: number; vocabSize: number; numLayers: number; windows: readonly (number | undefined)[] },
+  s: DecoderSteps, inputsEmbeds: Tensor, cache: KVCache, opts: ForwardOptions,
+): ForwardResult {
+  const c = m.config;
+  const tap = opts.tap ?? noTap;
+  const T = checkEmbeds(inputsEmbeds, m.hiddenSize);
+  const rows = resolveRows(opts.logitsRows, T);
+  const P0 = cache.length; // absolute position of the chunk's first token
+  // cos/sin [T, Dh] in f32, HF inv_freq semantics (incl. llama3 scaling).
+  const { cos, sin } = ropeCosSin(positionsFrom(P0, T), c.head_dim, c.rope_theta, c.rope_scaling ?? undefined);
+
+  // The `inputs_embeds` stage is the merged sequence as Ovis hands it over (before any scaling).
+  let x = s.embed(tap('inputs_embeds', inputsEmbeds)); // [T, H]
+  for (let i = 0; i < m.numLayers; i++) {
+    x = tap('llm.layers.' + i, s.decoderLayer(x, { layer: i, cache, P0, cos, sin, window: m.windows[i] })); // [T, H]
+    opts.onLayer?.(i + 1, m.numLayers);
+  }
+  cache.commit(T);
+  const hidden = tap('llm.norm', s.norm(x)); // [T, H]
+  // lm_head only on the rows asked for: [k, H] x (V, H)ᵀ -> [k, V]
+  const logits = rows.length
+    ? tap('logits', s.lmHead(gatherRows(hidden, rows)))
+    : { shape: [0, m.vocabSize], data: new Float32Array(0) };
+  return { hidden, logits, rows };
+}
