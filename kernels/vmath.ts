@@ -13,6 +13,21 @@
 // Twins: Math.exp / Math.tanh in the ops/ TS implementation; the test bound is stated per
 // kernel in test/kernels/ops.test.ts.
 
+/** exp(r) for the reduced argument |r| <= ln2/2: Taylor 1 + r + r²/2 + ... + r⁷/5040 (Horner,
+ *  mul and add rounded separately). Shared by vexp and vexp_nonpos, so they agree bit for bit. */
+// @ts-ignore: decorator
+@inline function expTaylor7(r: v128): v128 {
+  let p = f32x4.splat(1.0 / 5040.0);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 720.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  return p;
+}
+
 // @ts-ignore: decorator
 @inline export function vexp(x: v128): v128 {
   const hiLimit = f32x4.splat(88.7228391);
@@ -26,15 +41,7 @@
   const n = f32x4.sub(tn, magic);
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  // Taylor: 1 + r + r²/2 + ... + r⁷/5040 (Horner)
-  let p = f32x4.splat(1.0 / 5040.0);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 720.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  const p = expTaylor7(r);
   // 2^n: n in [-126, 128]; n = 128 (x near the top) is split as 2^127 · 2 to stay finite.
   const ni = i32x4.sub(tn, i32x4.splat(0x4b400000));
   const big = i32x4.gt_s(ni, i32x4.splat(127));
@@ -63,14 +70,7 @@
   const n = f32x4.sub(tn, magic);
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.0 / 5040.0);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 720.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  const p = expTaylor7(r);
   const scale = i32x4.shl(i32x4.sub(tn, i32x4.splat(0x4b400000 - 127)), 23);
   let res = f32x4.mul(p, scale);
   res = v128.andnot(res, f32x4.lt(x, loLimit));

@@ -13,19 +13,11 @@ import {
 } from '../../src/backend/wasm/blocking.js';
 import { InputError } from '../../src/errors.js';
 import { narrowToBf16 } from '../../src/dtype.js';
-import type { Tensor } from '../../src/tensor.js';
 import { randF32, rng } from '../ops/helpers.js';
+import { bf16Values, firstDiff, t } from './bits.js';
 
 const f = Math.fround;
-const t = (shape: number[], data: Float32Array): Tensor => ({ shape, data });
-const bf16Values = (bits: Uint16Array) => new Float32Array(new Uint32Array(Array.from(bits, (b) => b << 16)).buffer);
 
-function firstDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return -2;
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return i;
-  return -1;
-}
 
 /** kernels/gemm.ts's order: acc = 0; for k ascending: acc = f32(acc + f32(a·b)). w is (N, K). */
 function gemmTwin(a: Float32Array, M: number, K: number, w: Float32Array, N: number): Float32Array {

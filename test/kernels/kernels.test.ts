@@ -11,20 +11,11 @@ import { loadKernels, relaxedSimdAvailable } from '../../src/backend/wasm/kernel
 import { BackendError } from '../../src/errors.js';
 import { narrowToBf16 } from '../../src/dtype.js';
 import { unfoldPatches } from '../../src/ops/patch-embed.js';
-import type { Tensor } from '../../src/tensor.js';
 import { randF32, rng } from '../ops/helpers.js';
+import { bf16Values, firstDiff, t } from './bits.js';
 
 const f = Math.fround;
-const t = (shape: number[], data: Float32Array): Tensor => ({ shape, data });
-const bf16Values = (bits: Uint16Array) => new Float32Array(new Uint32Array(Array.from(bits, (b) => b << 16)).buffer);
 
-/** First index where two arrays differ bit-wise (NaN-aware), or -1. */
-function firstDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return -2;
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return i;
-  return -1;
-}
 function expectBitEqual(got: Float32Array, want: Float32Array, what: string): void {
   const i = firstDiff(got, want);
   if (i !== -1) expect.fail(`${what}: first difference at ${i}: got ${got[i]}, want ${want[i]} (length ${got.length} vs ${want.length})`);
