@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run fixtures`: regenerate every committed reference fixture, deterministically.
-#   images (make_images.py) -> tiny checkpoints (make_tiny.py) -> dumps (make_dumps.py) -> self-check.
+#   images (make_images.py) -> tiny checkpoints (make_tiny.py) -> dumps (make_dumps.py) -> self-check
+#   -> tiny GPTQ checkpoints and their dumps (make_gptq.py).
 # Needs the reference venv (`npm run reference:setup`) and node_modules (the tokenizer.json files).
 # Output is byte-identical across runs on the same machine/venv (fixed seeds, 1 torch thread);
 # `--verify` runs everything twice and compares sha256 of every file.
@@ -38,11 +39,13 @@ generate() {
   rm -rf fixtures/dumps
   "$py" make_dumps.py
   "$py" check_dumps.py
+  rm -rf fixtures/tiny-gptq fixtures/dumps-gptq
+  "$py" make_gptq.py
   goldens
 }
 
 snapshot() {  # sha256 of everything this script owns
-  (cd "$here/fixtures" && find images tiny dumps -type f | LC_ALL=C sort | xargs sha256sum)
+  (cd "$here/fixtures" && find images tiny dumps tiny-gptq dumps-gptq -type f | LC_ALL=C sort | xargs sha256sum)
 }
 
 if [ "${1:-}" = "--verify" ]; then
