@@ -5,6 +5,7 @@
 export type OvisErrorCode =
   | 'SAFETENSORS' // a .safetensors file or its index is malformed
   | 'CHECKPOINT' // a checkpoint directory lacks or mis-shapes tensors
+  | 'QUANTIZATION' // a quantized checkpoint in a format or variant we do not read (field and value named)
   | 'CONFIG' // config.json / *_config.json invalid
   | 'IMAGE' // image decode / size guard
   | 'TOKENIZER' // tokenizer.json invalid or unsupported
@@ -34,6 +35,12 @@ export class SafetensorsError extends OvisError {
 }
 export class CheckpointError extends OvisError {
   constructor(message: string, hint?: string) { super('CHECKPOINT', message, hint); }
+}
+/** A quantized checkpoint we cannot run: `field` names the config key or tensor, `value` what it holds. */
+export class QuantizationError extends OvisError {
+  constructor(readonly file: string, readonly field: string, readonly value: unknown, message: string, hint?: string) {
+    super('QUANTIZATION', `${file}: ${field} = ${JSON.stringify(value) ?? String(value)}: ${message}`, hint);
+  }
 }
 export class ConfigError extends OvisError {
   /** `problems` lists every problem found (validation reports all at once). */

@@ -1,0 +1,307 @@
+// GPTQ checkpoints as AutoGPTQ stores them (AIDC-AI/Ovis1.6-*-GPTQ-Int4, and what `ovis quantize`
+// writes): the quantization config, which tensors are quantized, and the validation of one
+// quantized Linear's tensors into the layout the kernels read.
+//
+// Storage (AutoGPTQ QuantLinear, checkpoint_format "gptq"; see reference/make_gptq.py, which
+// writes and dequantizes it independently in PyTorch):
+//   <p>.qweight  I32 [K·b/32, N]  word r of column n holds k = r·(32/b) + j in bits [b·j, b·j+b)
+//   <p>.qzeros   I32 [G, N·b/32]  word c of group g holds column n = c·(32/b) + j, same bit order,
+//                                 stored as zero − 1 ("gptq"; "gptq_v2" stores the zero itself)
+//   <p>.scales   F16 [G, N]
+//   <p>.g_idx    I32 [K]          group of input k (k // group_size without act order)
+//   <p>.bias     F16 [N]          only when the float Linear has one
+//   W[n, k] = scales[g, n] · (q[k, n] − zero[g, n]),  g = g_idx[k]
+// Shapes: K in_features · N out_features · b bits (4 or 8) · G groups = ceil(K / group_size).
+//
+// The kernels want each group contiguous along k. With act order (desc_act) GPTQ's g_idx is a
+// permutation of the groups; a stable sort of k by g_idx gives `perm`, the qweight rows are
+// repacked in that order once at load, and x is read as x[perm[i]]. Without act order perm is the
+// identity and qweight is used as stored.
+
+import { f16ToF32 } from '../dtype.js';
+import { QuantizationError } from '../errors.js';
+import type { HostTensor } from '../tensor.js';
+import { isPlainObject, jsonKind } from '../io/json.js';
+
+export type QuantBits = 4 | 8;
+
+/** A GPTQ quantization config (quantize_config.json / config.json's quantization_config). */
+export interface GptqConfig {
+  quant_method: 'gptq';
+  bits: QuantBits;
+  /** -1 = one group over all of K (per-channel). */
+  group_size: number;
+  sym: boolean;
+  desc_act: boolean;
+  /** "gptq": qzeros hold zero − 1 (AutoGPTQ's classic format); "gptq_v2": the zero itself. */
+  checkpoint_format: 'gptq' | 'gptq_v2';
+  /** The file(s) it was read from, for messages. */
+  source: string;
+}
+
+export const QUANTIZE_CONFIG_FILE = 'quantize_config.json';
+
+/** Keys that only steer how GPTQ quantized (or which CUDA kernel runs it): no effect on the stored
+ *  values or their meaning, so they are accepted and not used. */
+const QUANTIZE_TIME_KEYS = new Set([
+  'damp_percent', 'true_sequential', 'static_groups', 'model_name_or_path', 'model_file_base_name',
+  'use_exllama', 'exllama_config', 'use_cuda_fp16', 'disable_exllama', 'cache_block_outputs', 'batch_size',
+  'pad_token_id', 'dataset', 'tokenizer', 'module_name_preceding_first_block', 'modules_in_block_to_quantize',
+  'max_input_length', 'use_marlin' /* false checked below */, 'backend', 'meta', 'quantizer', 'damp_auto_increment',
+  'mse', 'lm_head', 'pack_dtype', 'format', 'adapter', 'v2', 'v2_alpha', 'rotation', 'act_group_aware',
+]);
+
+/** Parse a GPTQ config object; every unsupported variant is a QuantizationError naming the field and value. */
+export function parseGptqConfig(json: unknown, file: string): GptqConfig {
+  if (!isPlainObject(json)) throw new QuantizationError(file, '(root)', jsonKind(json), 'expected a JSON object');
+  const j = json as Record<string, unknown>;
+  const method = j.quant_method ?? 'gptq'; // AutoGPTQ < 0.5 wrote no quant_method
+  if (method !== 'gptq') {
+    const hint = method === 'exl2' ? 'ExLlamaV2 (EXL2) checkpoints use their own tensor format; use a GPTQ release or `ovis quantize`'
+      : method === 'awq' ? 'AWQ packs its nibbles in another order; use a GPTQ release or `ovis quantize`'
+        : 'ovis-ts reads GPTQ (quant_method "gptq") checkpoints; or quantize the bf16 release with `ovis quantize`';
+    throw new QuantizationError(file, 'quant_method', method, 'only "gptq" is supported', hint);
+  }
+  const fmt = j.checkpoint_format ?? (j.is_marlin_format === true ? 'marlin' : 'gptq');
+  if (j.is_marlin_format === true) {
+    throw new QuantizationError(file, 'is_marlin_format', true, 'Marlin-repacked weights are not supported',
+      'use the checkpoint before Marlin repacking (checkpoint_format "gptq")');
+  }
+  if (fmt !== 'gptq' && fmt !== 'gptq_v2') {
+    throw new QuantizationError(file, 'checkpoint_format', fmt, 'only "gptq" and "gptq_v2" are supported',
+      fmt === 'marlin' || fmt === 'bitblas' ? 'this is a kernel-specific repacking; use the plain GPTQ checkpoint' : undefined);
+  }
+  if (j.use_marlin === true) throw new QuantizationError(file, 'use_marlin', true, 'Marlin-repacked weights are not supported');
+  const bits = j.bits;
+  if (bits !== 4 && bits !== 8) {
+    throw new QuantizationError(file, 'bits', bits, 'only 4 and 8 are supported',
+      bits === 3 ? '3-bit GPTQ packs values across word boundaries; not implemented' : bits === 2 ? '2-bit GPTQ is not implemented' : undefined);
+  }
+  const gs = j.group_size ?? -1;
+  if (typeof gs !== 'number' || !Number.isInteger(gs) || (gs !== -1 && gs < 1)) {
+    throw new QuantizationError(file, 'group_size', gs, 'expected -1 (one group over all inputs) or a positive integer');
+  }
+  if (gs !== -1 && gs % (32 / bits) !== 0) {
+    throw new QuantizationError(file, 'group_size', gs, `must be a multiple of ${32 / bits} for ${bits}-bit (a group must start on a qweight word)`);
+  }
+  const sym = j.sym ?? true;
+  if (typeof sym !== 'boolean') throw new QuantizationError(file, 'sym', sym, 'expected true or false');
+  const desc = j.desc_act ?? false;
+  if (typeof desc !== 'boolean') throw new QuantizationError(file, 'desc_act', desc, 'expected true or false');
+  const known = new Set(['quant_method', 'checkpoint_format', 'is_marlin_format', 'bits', 'group_size', 'sym', 'desc_act']);
+  for (const k of Object.keys(j)) {
+    if (!known.has(k) && !QUANTIZE_TIME_KEYS.has(k)) {
+      throw new QuantizationError(file, k, j[k], 'unknown GPTQ config key (it might change how the stored values are read)',
+        'if this key is harmless, it needs adding to QUANTIZE_TIME_KEYS in src/quant/gptq.ts');
+    }
+  }
+  return { quant_method: 'gptq', bits, group_size: gs, sym, desc_act: desc, checkpoint_format: fmt as 'gptq' | 'gptq_v2', source: file };
+}
+
+/** The quantization of a checkpoint from config.json's quantization_config and/or quantize_config.json
+ *  (AutoGPTQ writes both); null when neither exists. When both exist they must agree. */
+export function resolveQuantization(fromConfig: unknown, configFile: string, fromQuantizeConfig: unknown, quantizeFile: string): GptqConfig | null {
+  const a = fromConfig === undefined || fromConfig === null ? null : parseGptqConfig(fromConfig, `${configFile} quantization_config`);
+  const b = fromQuantizeConfig === undefined ? null : parseGptqConfig(fromQuantizeConfig, quantizeFile);
+  if (a && b) {
+    for (const k of ['bits', 'group_size', 'sym', 'desc_act', 'checkpoint_format'] as const) {
+      if (a[k] !== b[k]) {
+        throw new QuantizationError(quantizeFile, k, b[k], `differs from ${configFile} quantization_config.${k} = ${JSON.stringify(a[k])}`,
+          'the two files come from different quantizations');
+      }
+    }
+  }
+  return a ?? b;
+}
+
+// ------------------------------------------------------------------------------------------
+// Which tensors are quantized
+
+/** The nn.Linear modules GPTQ quantizes in each decoder layer (Ovis's inside_layer_modules). */
+export const QUANTIZED_MODULES = [
+  'self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj',
+  'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj',
+] as const;
+
+const LINEAR_RE = /^llm\.model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)$/;
+
+/** Whether `prefix` (a module path without `.weight`) is a Linear that GPTQ quantizes. */
+export function isQuantizedModule(prefix: string): boolean {
+  return LINEAR_RE.test(prefix);
+}
+
+/** The stored tensors of one quantized Linear (out N, in K) with their dtypes and shapes. */
+export function gptqTensorSpecs(prefix: string, N: number, K: number, q: Pick<GptqConfig, 'bits' | 'group_size'>, bias: boolean):
+  { name: string; dtype: 'I32' | 'F16'; shape: number[] }[] {
+  const G = groupCount(K, q.group_size);
+  const specs: { name: string; dtype: 'I32' | 'F16'; shape: number[] }[] = [
+    { name: `${prefix}.qweight`, dtype: 'I32', shape: [(K * q.bits) / 32, N] },
+    { name: `${prefix}.qzeros`, dtype: 'I32', shape: [G, (N * q.bits) / 32] },
+    { name: `${prefix}.scales`, dtype: 'F16', shape: [G, N] },
+    { name: `${prefix}.g_idx`, dtype: 'I32', shape: [K] },
+  ];
+  if (bias) specs.push({ name: `${prefix}.bias`, dtype: 'F16', shape: [N] });
+  return specs;
+}
+
+export function groupSize(K: number, group_size: number): number {
+  return group_size === -1 ? K : group_size;
+}
+export function groupCount(K: number, group_size: number): number {
+  return Math.ceil(K / groupSize(K, group_size));
+}
+
+// ------------------------------------------------------------------------------------------
+// One quantized Linear, as the kernels read it
+
+/**
+ * A GPTQ Linear ready for the kernels. `qweight` rows are in the order `perm` (identity without act
+ * order), so group g covers the permuted inputs [g·gs, min(K, (g+1)·gs)).
+ */
+export interface QuantLinearData {
+  name: string; //           module path, e.g. llm.model.layers.3.mlp.down_proj
+  bits: QuantBits;
+  K: number; //              in_features
+  N: number; //              out_features
+  groupSize: number; //      gs (K for group_size -1)
+  qweight: Int32Array; //    [K·b/32, N], rows in perm order
+  scales: Float32Array; //   [G, N]  fp16 widened (exact)
+  zeros: Float32Array; //    [G, N]  the zero point as a value (stored + 1 for "gptq")
+  /** x index of permuted input i, or null for the identity. */
+  perm: Int32Array | null;
+  bias: Float32Array | null; // [N] fp16 widened, or null
+}
+
+function expectTensor(t: HostTensor | undefined, file: string, name: string, dtype: string, shape: number[]): HostTensor {
+  if (!t) throw new QuantizationError(file, name, 'missing', `a GPTQ Linear needs this tensor (${dtype} [${shape}])`);
+  if (t.dtype !== dtype) throw new QuantizationError(file, name, t.dtype, `expected dtype ${dtype}`);
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new QuantizationError(file, name, t.shape, `expected shape [${shape}]`, 'the quantization config (bits, group_size) and the tensors disagree, or config.json belongs to another model');
+  }
+  return t;
+}
+
+/**
+ * Validate the stored tensors of one quantized Linear (N, K) and bring them into the kernels' layout:
+ * zeros unpacked (+1 for "gptq"), scales and bias widened to f32, and with act order the qweight rows
+ * repacked along the stable sort of g_idx. `file` names the checkpoint in messages.
+ */
+export function prepareGptqLinear(
+  prefix: string, N: number, K: number, q: GptqConfig,
+  t: { qweight?: HostTensor; qzeros?: HostTensor; scales?: HostTensor; g_idx?: HostTensor; bias?: HostTensor },
+  file: string, wantBias: boolean,
+): QuantLinearData {
+  const b = q.bits, per = 32 / b, mask = (1 << b) - 1;
+  if (K % per !== 0) throw new QuantizationError(file, `${prefix}.qweight`, K, `in_features must be a multiple of ${per} for ${b}-bit packing`);
+  if (N % per !== 0) throw new QuantizationError(file, `${prefix}.qzeros`, N, `out_features must be a multiple of ${per} for ${b}-bit zero packing`);
+  const gs = groupSize(K, q.group_size), G = groupCount(K, q.group_size);
+  const qw = expectTensor(t.qweight, file, `${prefix}.qweight`, 'I32', [K / per, N]).data as Int32Array;
+  const qz = expectTensor(t.qzeros, file, `${prefix}.qzeros`, 'I32', [G, N / per]).data as Int32Array;
+  const sc = expectTensor(t.scales, file, `${prefix}.scales`, 'F16', [G, N]).data as Uint16Array;
+  if (t.bias && !wantBias) throw new QuantizationError(file, `${prefix}.bias`, 'present', 'the config says this Linear has no bias');
+  if (!t.bias && wantBias) throw new QuantizationError(file, `${prefix}.bias`, 'missing', 'the config says this Linear has a bias');
+  const bias = t.bias ? f16Widen(expectTensor(t.bias, file, `${prefix}.bias`, 'F16', [N]).data as Uint16Array) : null;
+  let gIdx: Int32Array;
+  if (t.g_idx) gIdx = expectTensor(t.g_idx, file, `${prefix}.g_idx`, 'I32', [K]).data as Int32Array;
+  else {
+    if (q.desc_act) throw new QuantizationError(file, `${prefix}.g_idx`, 'missing', 'desc_act checkpoints must store g_idx');
+    gIdx = Int32Array.from({ length: K }, (_, k) => Math.floor(k / gs));
+  }
+
+  // perm: inputs stably sorted by group; every group must then cover exactly [g·gs, (g+1)·gs).
+  const count = new Int32Array(G);
+  for (let k = 0; k < K; k++) {
+    const g = gIdx[k];
+    if (!(g >= 0 && g < G)) throw new QuantizationError(file, `${prefix}.g_idx[${k}]`, g, `expected a group in [0, ${G})`);
+    count[g]++;
+  }
+  for (let g = 0; g < G; g++) {
+    const want = Math.min(gs, K - g * gs);
+    if (count[g] !== want) {
+      throw new QuantizationError(file, `${prefix}.g_idx`, `group ${g} has ${count[g]} inputs`, `expected ${want} (group_size ${q.group_size})`,
+        'groups of unequal size are not supported');
+    }
+  }
+  let identity = true;
+  for (let k = 0; k < K && identity; k++) if (gIdx[k] !== Math.floor(k / gs)) identity = false;
+  let perm: Int32Array | null = null;
+  let qweight = qw;
+  if (!identity) {
+    const next = Int32Array.from({ length: G }, (_, g) => g * gs);
+    perm = new Int32Array(K);
+    for (let k = 0; k < K; k++) perm[next[gIdx[k]]++] = k;
+    qweight = new Int32Array(qw.length);
+    for (let i = 0; i < K; i++) {
+      const k = perm[i];
+      const src = (k / per) | 0, sh = b * (k % per);
+      const dst = (i / per) | 0, dh = b * (i % per);
+      for (let n = 0; n < N; n++) qweight[dst * N + n] |= ((qw[src * N + n] >>> sh) & mask) << dh;
+    }
+  }
+
+  const off = q.checkpoint_format === 'gptq' ? 1 : 0;
+  const zeros = new Float32Array(G * N);
+  for (let g = 0; g < G; g++) {
+    for (let n = 0; n < N; n++) zeros[g * N + n] = ((qz[g * (N / per) + ((n / per) | 0)] >>> (b * (n % per))) & mask) + off;
+  }
+  const scales = f16Widen(sc);
+  for (let i = 0; i < scales.length; i++) {
+    if (!Number.isFinite(scales[i])) throw new QuantizationError(file, `${prefix}.scales[${(i / N) | 0}, ${i % N}]`, scales[i], 'expected a finite scale');
+  }
+  return { name: prefix, bits: b, K, N, groupSize: gs, qweight, scales, zeros, perm, bias };
+}
+
+function f16Widen(h: Uint16Array): Float32Array {
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) out[i] = f16ToF32(h[i]);
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------
+// Readable definitions (the twins of kernels/quant.ts)
+
+/** The quantized value of permuted input i, column n. */
+export function qAt(d: QuantLinearData, i: number, n: number): number {
+  const per = 32 / d.bits;
+  return (d.qweight[((i / per) | 0) * d.N + n] >>> (d.bits * (i % per))) & ((1 << d.bits) - 1);
+}
+
+/** Dequantized W (N, K) in the ORIGINAL input order: scale · (q − zero), exact in f32. */
+export function dequantize(d: QuantLinearData): Float32Array {
+  const { K, N, groupSize: gs } = d;
+  const W = new Float32Array(N * K);
+  for (let i = 0; i < K; i++) {
+    const k = d.perm ? d.perm[i] : i, g = (i / gs) | 0;
+    for (let n = 0; n < N; n++) W[n * K + k] = Math.fround(d.scales[g * N + n] * (qAt(d, i, n) - d.zeros[g * N + n]));
+  }
+  return W;
+}
+
+/**
+ * y = x · Wᵀ (+ b) on a quantized W, x [M, K] -> [M, N], in the kernels' order (kernels/quant.ts
+ * Numerics): per output, acc = 0; for i ascending: acc = f32(acc + f32(x[perm[i]] · w_i)) with
+ * w_i = f32(scale · f32(q − zero)) exact; then f32(acc + b). GEMV and GEMM give these bits.
+ */
+export function linearQuantF32(x: Float32Array, M: number, d: QuantLinearData): Float32Array {
+  const { K, N, groupSize: gs } = d;
+  const f = Math.fround;
+  const y = new Float32Array(M * N);
+  const w = new Float32Array(K);
+  for (let n = 0; n < N; n++) {
+    for (let i = 0; i < K; i++) {
+      const g = (i / gs) | 0;
+      w[i] = f(d.scales[g * N + n] * f(qAt(d, i, n) - d.zeros[g * N + n]));
+    }
+    for (let m = 0; m < M; m++) {
+      let acc = 0;
+      for (let i = 0; i < K; i++) acc = f(acc + f(x[m * K + (d.perm ? d.perm[i] : i)] * w[i]));
+      y[m * N + n] = d.bias ? f(acc + d.bias[n]) : acc;
+    }
+  }
+  return y;
+}
+
+/** Bytes a quantized Linear takes in memory (qweight + f32 scales and zeros + perm). */
+export function quantLinearBytes(d: QuantLinearData): number {
+  return d.qweight.byteLength + d.scales.byteLength + d.zeros.byteLength + (d.perm?.byteLength ?? 0) + (d.bias?.byteLength ?? 0);
+}
