@@ -24,6 +24,7 @@ const GROUPS = [
   { name: 'gemm', entry: 'kernels/gemm.ts', opt: 'O3' },
   { name: 'gemv', entry: 'kernels/gemv.ts', opt: 'O3' },
   { name: 'ops', entry: 'kernels/ops.ts', opt: 'O3' },
+  { name: 'quant', entry: 'kernels/quant.ts', opt: 'O3' },
 ];
 const VARIANTS = [
   { name: 'simd', extra: [] },
@@ -71,7 +72,7 @@ const lines = [
   '// Regenerate with `npm run build:kernels`.',
   '',
   "export type KernelVariant = 'simd' | 'relaxed';",
-  "export type KernelGroup = 'gemm' | 'gemv' | 'ops';",
+  `export type KernelGroup = ${GROUPS.map((g) => `'${g.name}'`).join(' | ')};`,
   'export interface EmbeddedKernel {',
   '  readonly variant: KernelVariant;',
   '  readonly group: KernelGroup;',

@@ -1,0 +1,132 @@
+// kernels/quant.ts (int4 / int8 GEMV and dequantize-then-GEMM) against its twin
+// linearQuantF32 (src/quant/gptq.ts: the sequential f32 sum of the Numerics note), bit for bit,
+// over sizes around the lanes (4), the 8-column pass, the words (8 / 4 inputs), the groups, the
+// QNB column block and gemm's tiles, with act order; GEMV and GEMM must also give the same bits as
+// each other and for any split of the columns (what the backend's threads do). The twin itself is
+// held to torch's dequantized weights in gptq.test.ts, and to an f64 product here.
+import { describe, expect, it } from 'vitest';
+import { EMBEDDED_KERNELS } from '../../src/backend/wasm/generated/kernels-wasm.js';
+import { linearQuantF32, dequantize, type QuantLinearData } from '../../src/quant/gptq.js';
+import { rng, randF32 } from '../ops/helpers.js';
+
+interface QuantExports {
+  gemv_q4(K: number, N: number, gs: number, x: number, qw: number, s: number, z: number, y: number, n0: number, n1: number): void;
+  gemv_q8(K: number, N: number, gs: number, x: number, qw: number, s: number, z: number, y: number, n0: number, n1: number): void;
+  gemm_q(bits: number, M: number, K: number, N: number, gs: number, x: number, qw: number, s: number, z: number,
+    c: number, n0: number, n1: number, scratch: number, kc: number, mc: number, nc: number): void;
+  gemm_q_scratch_bytes(K: number, kc: number, mc: number, nc: number): number;
+}
+
+function instantiate(): { e: QuantExports; mem: WebAssembly.Memory } {
+  const entry = EMBEDDED_KERNELS.find((k) => k.variant === 'simd' && (k.group as string) === 'quant');
+  if (!entry) throw new Error('quant kernels not embedded: run npm run build:kernels');
+  const bytes = Uint8Array.from(atob(entry.base64), (c) => c.charCodeAt(0));
+  const mem = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: mem } });
+  return { e: inst.exports as unknown as QuantExports, mem };
+}
+
+/** Random GPTQ Linear: q uniform in [0, 2^b), zeros in [1, 2^b], fp16-representable scales, optional permutation. */
+function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number, act: boolean): QuantLinearData {
+  const r = rng(seed);
+  const per = 32 / bits, G = Math.ceil(K / gs);
+  const qweight = new Int32Array((K / per) * N);
+  for (let i = 0; i < qweight.length; i++) qweight[i] = (r() * 2 ** 32) | 0;
+  const scales = new Float32Array(G * N), zeros = new Float32Array(G * N);
+  for (let i = 0; i < G * N; i++) {
+    scales[i] = Math.fround((1 + Math.floor(r() * 1024) / 1024) * 2 ** (-8 - Math.floor(r() * 4))); // 11-bit mantissa
+    zeros[i] = 1 + Math.floor(r() * 2 ** bits);
+  }
+  let perm: Int32Array | null = null;
+  if (act) {
+    perm = Int32Array.from({ length: K }, (_, i) => i);
+    for (let i = K - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [perm[i], perm[j]] = [perm[j], perm[i]]; }
+  }
+  return { name: 't', bits, K, N, groupSize: gs, qweight, scales, zeros, perm, bias: null };
+}
+
+function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Float32Array, M: number, how: 'gemv' | 'gemm', splits: number[]): Float32Array {
+  const { K, N } = d;
+  const xp = new Float32Array(M * K);
+  for (let m = 0; m < M; m++) for (let i = 0; i < K; i++) xp[m * K + i] = x[m * K + (d.perm ? d.perm[i] : i)];
+  const align = (n: number) => Math.ceil(n / 64) * 64;
+  let p = 1024;
+  const at = (bytes: number) => { const a = p; p = align(p + bytes); return a; };
+  const px = at(xp.byteLength), pq = at(d.qweight.byteLength), ps = at(d.scales.byteLength), pz = at(d.zeros.byteLength);
+  const py = at(M * N * 4);
+  const [kc, mc, nc] = [256, 128, 1024];
+  const psc = at(e.gemm_q_scratch_bytes(K, kc, mc, nc));
+  const need = Math.ceil(p / 65536) - mem.buffer.byteLength / 65536;
+  if (need > 0) mem.grow(need);
+  const buf = mem.buffer;
+  new Float32Array(buf, px, xp.length).set(xp);
+  new Int32Array(buf, pq, d.qweight.length).set(d.qweight);
+  new Float32Array(buf, ps, d.scales.length).set(d.scales);
+  new Float32Array(buf, pz, d.zeros.length).set(d.zeros);
+  new Float32Array(buf, py, M * N).fill(NaN);
+  const bounds = [0, ...splits, N];
+  for (let t = 0; t + 1 < bounds.length; t++) {
+    const [n0, n1] = [bounds[t], bounds[t + 1]];
+    if (how === 'gemm') e.gemm_q(d.bits, M, K, N, d.groupSize, px, pq, ps, pz, py, n0, n1, psc, kc, mc, nc);
+    else for (let m = 0; m < M; m++) (d.bits === 4 ? e.gemv_q4 : e.gemv_q8)(K, N, d.groupSize, px + m * K * 4, pq, ps, pz, py + m * N * 4, n0, n1);
+  }
+  return new Float32Array(buf, py, M * N).slice();
+}
+
+function expectBits(got: Float32Array, want: Float32Array, what: string): void {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < got.length; i++) {
+    if (!Object.is(got[i], want[i])) expect.fail(`${what}: first difference at ${i}: got ${got[i]}, want ${want[i]}`);
+  }
+}
+
+describe('kernels/quant.ts vs the twin, bit for bit', () => {
+  const { e, mem } = instantiate();
+  // [bits, K, N, gs, act]
+  const shapes: [4 | 8, number, number, number, boolean][] = [
+    [4, 8, 4, 8, false], [4, 8, 8, 8, false], [4, 16, 12, 8, false], [4, 24, 20, 8, true], [4, 64, 36, 16, false],
+    [4, 128, 68, 32, true], [4, 256, 132, 128, false], [4, 200, 8, 200, false], [4, 136, 16, 64, false],
+    [8, 4, 4, 4, false], [8, 12, 12, 4, true], [8, 64, 36, 16, false], [8, 132, 68, 132, false], [8, 256, 40, 128, true],
+  ];
+  for (const [bits, K, N, gs, act] of shapes) {
+    for (const M of [1, 2, 3, 4, 5, 9]) {
+      it(`int${bits} K=${K} N=${N} gs=${gs}${act ? ' act-order' : ''} M=${M}`, () => {
+        const d = randomQuant(K * 131 + N * 7 + bits + (act ? 1 : 0), bits, K, N, gs, act);
+        const x = randF32(rng(M * 1000 + K), M * K, 2);
+        const want = linearQuantF32(x, M, d);
+        expectBits(run(e, mem, d, x, M, 'gemv', []), want, 'gemv');
+        expectBits(run(e, mem, d, x, M, 'gemm', []), want, 'gemm');
+        if (N > 8) {
+          const s = [4 * Math.floor(N / 12)];
+          expectBits(run(e, mem, d, x, M, 'gemv', s), want, 'gemv split');
+          expectBits(run(e, mem, d, x, M, 'gemm', s), want, 'gemm split');
+        }
+      });
+    }
+  }
+
+  it('real sizes: down_proj int4 g128 (K 8192, N 3072) GEMV, q_proj int8 (K 3072, N 3072) GEMV, a 17-row GEMM over QNB blocks', () => {
+    const d4 = randomQuant(1, 4, 8192, 3072, 128, false);
+    const x = randF32(rng(2), 8192, 1);
+    expectBits(run(e, mem, d4, x, 1, 'gemv', [1024, 2048]), linearQuantF32(x, 1, d4), 'down_proj gemv');
+    const d8 = randomQuant(3, 8, 3072, 3072, 128, true);
+    const x8 = randF32(rng(4), 3072, 1);
+    expectBits(run(e, mem, d8, x8, 1, 'gemv', [1536]), linearQuantF32(x8, 1, d8), 'q_proj int8 gemv');
+    const dg = randomQuant(5, 4, 1152, 200, 128, false);
+    const xg = randF32(rng(6), 17 * 1152, 1);
+    expectBits(run(e, mem, dg, xg, 17, 'gemm', [68]), linearQuantF32(xg, 17, dg), 'gemm 17x1152x200');
+  });
+
+  it('the twin is x · dequantize(W)ᵀ within the f32 sequential-sum bound (f64 reference)', () => {
+    const d = randomQuant(7, 4, 256, 64, 32, true);
+    const M = 3, K = 256, N = 64;
+    const x = randF32(rng(8), M * K, 1);
+    const W = dequantize(d);
+    const y = linearQuantF32(x, M, d);
+    for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+      let s = 0, a = 0;
+      for (let k = 0; k < K; k++) { s += x[m * K + k] * W[n * K + k]; a += Math.abs(x[m * K + k] * W[n * K + k]); }
+      expect(Math.abs(y[m * N + n] - s)).toBeLessThanOrEqual((K + 2) * 2 ** -24 * a);
+    }
+  });
+});
