@@ -1,8 +1,12 @@
 // Quantized Linear kernels: y = x · Wᵀ with W stored as GPTQ int4 / int8 (src/quant/gptq.ts).
 //
-//   qweight  i32 [K·b/32, N]: word r, column n holds permuted inputs i = r·(32/b) + j in bits
-//            [b·j, b·j + b) — 4 consecutive words are 4 consecutive columns: one v128 load gives
-//            4 columns x (32/b) inputs, so the columns are the SIMD lanes and no shuffle is needed.
+//   qp       i32 panels (src/quant/gptq.ts toPanels): GPTQ's qweight [K·b/32, N] (word r, column n
+//            holds permuted inputs i = r·(32/b) + j in bits [b·j, b·j + b)) regrouped into panels of
+//            8 columns, each panel its K·b/32 word rows of 8 words (32 bytes) one after the other:
+//            word (r, n) at ((n >> 3)·R + r)·8 + (n & 7), R = K·b/32; N is padded to a multiple of 8
+//            with zero words. One panel is one sequential stream; one v128 load gives 4 columns x
+//            (32/b) inputs, so the columns are the SIMD lanes and no shuffle is needed. (GPTQ's own
+//            row order, 32 bytes every N·4 bytes, ran 2-5x slower: a new cache line and page per load.)
 //   scales   f32 [G, N] (fp16 widened at load), zeros f32 [G, N] (the zero point as a value);
 //            group g covers the permuted inputs [g·gs, min(K, (g+1)·gs)); gs % (32/b) == 0.
 //   x        f32 [M, K] already permuted (x[perm[i]], done by the caller; identity without act order).
@@ -12,8 +16,8 @@
 // bits), so "the dequantized weight" is one well-defined f32 matrix and no copy of it exists beyond
 // a block of columns in GEMM scratch.
 //
-// gemv_q4 / gemv_q8 (decode, M <= 3): 8 columns per pass (two v128 accumulators, 4 columns each),
-//   then 4; per input i: acc = acc + x_i · w (mul, then add).
+// gemv_q (decode, M <= 3): one panel (8 columns, two v128 accumulators) per pass; per input i:
+//   acc = acc + x_i · w (mul, then add).
 // gemm_q (prefill, M >= 4): per block of QNB columns, dequantize the block into scratch as f32 rows
 //   (nb, K) and run gemm_blocked (kernels/gemm.ts) on it with B_F32_NK; the block is QNB·K·4 bytes
 //   (64 x 8192 x 4 = 2 MiB), reused for every block. docs/kernels.md "Quantized Linear" gives the
@@ -37,131 +41,71 @@ export const QNB: i32 = 64;
   return f32x4.mul(f32x4.sub(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v, sh), mask)), z), s);
 }
 
-/** y[n] for n in [n0, n1) (multiples of 4): int4 W, x [K] permuted. */
-export function gemv_q4(K: i32, N: i32, gs: i32, x: usize, qw: usize, scales: usize, zeros: usize, y: usize, n0: i32, n1: i32): void {
-  const mask = i32x4.splat(15);
-  const rowB = <usize>N * 4;
-  const G = (K + gs - 1) / gs;
-  let n = n0;
-  for (; n + 8 <= n1; n += 8) {
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-    for (let g = 0; g < G; g++) {
-      const gOff = (<usize>g * <usize>N + <usize>n) * 4;
-      const s0 = v128.load(scales + gOff), s1 = v128.load(scales + gOff, 16);
-      const z0 = v128.load(zeros + gOff), z1 = v128.load(zeros + gOff, 16);
-      const r1 = min(K, (g + 1) * gs) >> 3;
-      let p = qw + <usize>((g * gs) >> 3) * rowB + <usize>n * 4;
-      let xp = x + <usize>(g * gs) * 4;
-      for (let r = (g * gs) >> 3; r < r1; r++) {
-        const v0 = v128.load(p), v1 = v128.load(p, 16);
-        let xk = v128.load32_splat(xp);
-        a0 = madd(wq(v0, 0, mask, z0, s0), xk, a0); a1 = madd(wq(v1, 0, mask, z1, s1), xk, a1);
-        xk = v128.load32_splat(xp, 4);
-        a0 = madd(wq(v0, 4, mask, z0, s0), xk, a0); a1 = madd(wq(v1, 4, mask, z1, s1), xk, a1);
-        xk = v128.load32_splat(xp, 8);
-        a0 = madd(wq(v0, 8, mask, z0, s0), xk, a0); a1 = madd(wq(v1, 8, mask, z1, s1), xk, a1);
-        xk = v128.load32_splat(xp, 12);
-        a0 = madd(wq(v0, 12, mask, z0, s0), xk, a0); a1 = madd(wq(v1, 12, mask, z1, s1), xk, a1);
-        xk = v128.load32_splat(xp, 16);
-        a0 = madd(wq(v0, 16, mask, z0, s0), xk, a0); a1 = madd(wq(v1, 16, mask, z1, s1), xk, a1);
-        xk = v128.load32_splat(xp, 20);
-        a0 = madd(wq(v0, 20, mask, z0, s0), xk, a0); a1 = madd(wq(v1, 20, mask, z1, s1), xk, a1);
-        xk = v128.load32_splat(xp, 24);
-        a0 = madd(wq(v0, 24, mask, z0, s0), xk, a0); a1 = madd(wq(v1, 24, mask, z1, s1), xk, a1);
-        xk = v128.load32_splat(xp, 28);
-        a0 = madd(wq(v0, 28, mask, z0, s0), xk, a0); a1 = madd(wq(v1, 28, mask, z1, s1), xk, a1);
-        p += rowB;
-        xp += 32;
-      }
-    }
-    v128.store(y + <usize>n * 4, a0);
-    v128.store(y + <usize>n * 4, a1, 16);
-  }
-  for (; n + 4 <= n1; n += 4) {
-    let a0 = f32x4.splat(0);
-    for (let g = 0; g < G; g++) {
-      const gOff = (<usize>g * <usize>N + <usize>n) * 4;
-      const s0 = v128.load(scales + gOff), z0 = v128.load(zeros + gOff);
-      const r1 = min(K, (g + 1) * gs) >> 3;
-      let p = qw + <usize>((g * gs) >> 3) * rowB + <usize>n * 4;
-      let xp = x + <usize>(g * gs) * 4;
-      for (let r = (g * gs) >> 3; r < r1; r++) {
-        const v0 = v128.load(p);
-        for (let j = 0; j < 8; j++) a0 = madd(wq(v0, j * 4, mask, z0, s0), v128.load32_splat(xp + <usize>j * 4), a0);
-        p += rowB;
-        xp += 32;
-      }
-    }
-    v128.store(y + <usize>n * 4, a0);
-  }
-}
-
-/** y[n] for n in [n0, n1) (multiples of 4): int8 W, x [K] permuted. */
-export function gemv_q8(K: i32, N: i32, gs: i32, x: usize, qw: usize, scales: usize, zeros: usize, y: usize, n0: i32, n1: i32): void {
-  const mask = i32x4.splat(255);
-  const rowB = <usize>N * 4;
-  const G = (K + gs - 1) / gs;
-  let n = n0;
-  for (; n + 8 <= n1; n += 8) {
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-    for (let g = 0; g < G; g++) {
-      const gOff = (<usize>g * <usize>N + <usize>n) * 4;
-      const s0 = v128.load(scales + gOff), s1 = v128.load(scales + gOff, 16);
-      const z0 = v128.load(zeros + gOff), z1 = v128.load(zeros + gOff, 16);
-      const r1 = min(K, (g + 1) * gs) >> 2;
-      let p = qw + <usize>((g * gs) >> 2) * rowB + <usize>n * 4;
-      let xp = x + <usize>(g * gs) * 4;
-      for (let r = (g * gs) >> 2; r < r1; r++) {
-        const v0 = v128.load(p), v1 = v128.load(p, 16);
-        let xk = v128.load32_splat(xp);
-        a0 = madd(wq(v0, 0, mask, z0, s0), xk, a0); a1 = madd(wq(v1, 0, mask, z1, s1), xk, a1);
-        xk = v128.load32_splat(xp, 4);
-        a0 = madd(wq(v0, 8, mask, z0, s0), xk, a0); a1 = madd(wq(v1, 8, mask, z1, s1), xk, a1);
-        xk = v128.load32_splat(xp, 8);
-        a0 = madd(wq(v0, 16, mask, z0, s0), xk, a0); a1 = madd(wq(v1, 16, mask, z1, s1), xk, a1);
-        xk = v128.load32_splat(xp, 12);
-        a0 = madd(wq(v0, 24, mask, z0, s0), xk, a0); a1 = madd(wq(v1, 24, mask, z1, s1), xk, a1);
-        p += rowB;
-        xp += 16;
-      }
-    }
-    v128.store(y + <usize>n * 4, a0);
-    v128.store(y + <usize>n * 4, a1, 16);
-  }
-  for (; n + 4 <= n1; n += 4) {
-    let a0 = f32x4.splat(0);
-    for (let g = 0; g < G; g++) {
-      const gOff = (<usize>g * <usize>N + <usize>n) * 4;
-      const s0 = v128.load(scales + gOff), z0 = v128.load(zeros + gOff);
-      const r1 = min(K, (g + 1) * gs) >> 2;
-      let p = qw + <usize>((g * gs) >> 2) * rowB + <usize>n * 4;
-      let xp = x + <usize>(g * gs) * 4;
-      for (let r = (g * gs) >> 2; r < r1; r++) {
-        const v0 = v128.load(p);
-        for (let j = 0; j < 4; j++) a0 = madd(wq(v0, j * 8, mask, z0, s0), v128.load32_splat(xp + <usize>j * 4), a0);
-        p += rowB;
-        xp += 16;
-      }
-    }
-    v128.store(y + <usize>n * 4, a0);
-  }
-}
-
-/** The dequantized columns [n0, n0 + nb) (nb a multiple of 4) as f32 rows dst[(n − n0)·K + i]. */
-export function dequant_cols(bits: i32, K: i32, N: i32, gs: i32, qw: usize, scales: usize, zeros: usize, n0: i32, nb: i32, dst: usize): void {
+// One GEMV pass over a panel of 8 columns (or the first 4 of the last, padded, panel): STEPS inputs
+// per word, shift b·j for input j; p walks the panel's records (32 bytes per word row).
+// @ts-ignore: decorator
+@inline function gemvPanel(bits: i32, K: i32, N: i32, gs: i32, x: usize, pan: usize, scales: usize, zeros: usize, y: usize, n: i32, full: bool): void {
   const per = 32 / bits;
   const mask = i32x4.splat((1 << bits) - 1);
-  const rowB = <usize>N * 4;
+  const G = (K + gs - 1) / gs;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  let p = pan;
+  let xp = x;
+  for (let g = 0; g < G; g++) {
+    const gOff = (<usize>g * <usize>N + <usize>n) * 4;
+    const s0 = v128.load(scales + gOff), z0 = v128.load(zeros + gOff);
+    const s1 = full ? v128.load(scales + gOff, 16) : s0, z1 = full ? v128.load(zeros + gOff, 16) : z0;
+    const end = p + <usize>((min(K, (g + 1) * gs) - g * gs) / per) * 32;
+    while (p < end) {
+      const v0 = v128.load(p), v1 = v128.load(p, 16);
+      for (let j = 0; j < per; j++) {
+        const xk = v128.load32_splat(xp + <usize>j * 4);
+        a0 = madd(wq(v0, j * bits, mask, z0, s0), xk, a0);
+        if (full) a1 = madd(wq(v1, j * bits, mask, z1, s1), xk, a1);
+      }
+      p += 32;
+      xp += <usize>per * 4;
+    }
+  }
+  v128.store(y + <usize>n * 4, a0);
+  if (full) v128.store(y + <usize>n * 4, a1, 16);
+}
+
+/**
+ * y[n] for n in [n0, n1) (n0 a multiple of 8, n1 one of 8 or N): a quantized W in the panel layout
+ * (`qp`: 8-column panels, see src/quant/gptq.ts toPanels), x [K] permuted. bits 4 or 8.
+ */
+export function gemv_q(bits: i32, K: i32, N: i32, gs: i32, x: usize, qp: usize, scales: usize, zeros: usize, y: usize, n0: i32, n1: i32): void {
+  const panelB = <usize>(K * bits / 32) * 32; // bytes of one 8-column panel
+  for (let n = n0; n < n1; n += 8) {
+    const pan = qp + <usize>(n >> 3) * panelB;
+    const full = n + 8 <= n1;
+    if (bits == 4) {
+      if (full) gemvPanel(4, K, N, gs, x, pan, scales, zeros, y, n, true);
+      else gemvPanel(4, K, N, gs, x, pan, scales, zeros, y, n, false);
+    } else {
+      if (full) gemvPanel(8, K, N, gs, x, pan, scales, zeros, y, n, true);
+      else gemvPanel(8, K, N, gs, x, pan, scales, zeros, y, n, false);
+    }
+  }
+}
+
+/** The dequantized columns [n0, n0 + nb) (n0 a multiple of 8, nb of 4) as f32 rows dst[(n − n0)·K + i]. */
+export function dequant_cols(bits: i32, K: i32, N: i32, gs: i32, qp: usize, scales: usize, zeros: usize, n0: i32, nb: i32, dst: usize): void {
+  const per = 32 / bits;
+  const mask = i32x4.splat((1 << bits) - 1);
+  const panelB = <usize>(K / per) * 32;
   const dstRow = <usize>K * 4;
   const G = (K + gs - 1) / gs;
   for (let n = n0; n < n0 + nb; n += 4) {
     const d = dst + <usize>(n - n0) * dstRow;
+    const pan = qp + <usize>(n >> 3) * panelB + <usize>(n & 4) * 4;
     for (let g = 0; g < G; g++) {
       const gOff = (<usize>g * <usize>N + <usize>n) * 4;
       const s0 = v128.load(scales + gOff), z0 = v128.load(zeros + gOff);
       const i1 = min(K, (g + 1) * gs);
       for (let i = g * gs; i < i1; i += per) {
-        const v = v128.load(qw + <usize>(i / per) * rowB + <usize>n * 4);
+        const v = v128.load(pan + <usize>(i / per) * 32);
         for (let j = 0; j < per; j++) {
           const w = wq(v, j * bits, mask, z0, s0);
           const o = d + <usize>(i + j) * 4;
@@ -181,17 +125,17 @@ export function gemm_q_scratch_bytes(K: i32, KC: i32, MC: i32, NC: i32): i32 {
 }
 
 /**
- * C[:, n0:n1] = x · Wᵀ for a quantized W (n0, n1 multiples of 4): x [M, K] permuted f32, C [M, N].
+ * C[:, n0:n1] = x · Wᵀ for a quantized W in the panel layout (n0 a multiple of 8): x [M, K] permuted f32, C [M, N].
  * Per QNB-column block: dequantize into scratch, gemm_blocked (kc/mc/nc as gemm's; values do not
  * depend on them).
  */
-export function gemm_q(bits: i32, M: i32, K: i32, N: i32, gs: i32, x: usize, qw: usize, scales: usize, zeros: usize,
+export function gemm_q(bits: i32, M: i32, K: i32, N: i32, gs: i32, x: usize, qp: usize, scales: usize, zeros: usize,
   c: usize, n0: i32, n1: i32, scratch: usize, KC: i32, MC: i32, NC: i32): void {
   const dq = scratch;
   const gsc = scratch + <usize>(QNB * K) * 4;
   for (let b0 = n0; b0 < n1; b0 += QNB) {
     const nb = min(QNB, n1 - b0);
-    dequant_cols(bits, K, N, gs, qw, scales, zeros, b0, nb, dq);
+    dequant_cols(bits, K, N, gs, qp, scales, zeros, b0, nb, dq);
     gemm_blocked(M, nb, K, x, K, B_F32_NK, dq, K, c + <usize>b0 * 4, N, 0, nb, gsc, KC, MC, NC);
   }
 }

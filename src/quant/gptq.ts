@@ -305,3 +305,17 @@ export function linearQuantF32(x: Float32Array, M: number, d: QuantLinearData): 
 export function quantLinearBytes(d: QuantLinearData): number {
   return d.qweight.byteLength + d.scales.byteLength + d.zeros.byteLength + (d.perm?.byteLength ?? 0) + (d.bias?.byteLength ?? 0);
 }
+
+/**
+ * The kernels' weight layout (kernels/quant.ts): qweight [R, N] (R = K·b/32) regrouped into panels of 8
+ * columns, word (r, n) at ((n >> 3)·R + r)·8 + (n & 7); N padded to a multiple of 8 with zero words.
+ * The same words, reordered (no value changes): one panel is one sequential stream for the GEMV.
+ */
+export function toPanels(qweight: Int32Array, K: number, N: number, bits: QuantBits): Int32Array {
+  const R = (K * bits) / 32, P = Math.ceil(N / 8);
+  const out = new Int32Array(P * R * 8);
+  for (let r = 0; r < R; r++) {
+    for (let n = 0; n < N; n++) out[((n >> 3) * R + r) * 8 + (n & 7)] = qweight[r * N + n];
+  }
+  return out;
+}

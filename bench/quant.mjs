@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Quantized Linear kernels vs the bf16 ones, one thread, same run (imports dist/: `npm run bench:quant`).
+//
+//   node bench/quant.mjs [--quick]
+//
+// Kernel time only (the modules are instantiated directly on one shared memory; no backend, no
+// copies): decode GEMVs on the 3B's shapes (bf16 gemv_bf16 vs gemv_q4 / gemv_q8, GPTQ group 128),
+// and prefill GEMMs (gemm_blocked on bf16 weights vs gemm_q = dequantize a 64-column block then
+// gemm_blocked on it), with the share of gemm_q's time spent dequantizing (dequant_cols alone on the
+// same columns). Also the same-run read bandwidth (read_stream over 512 MiB). Timing: one warm-up,
+// median of reps. Weights are random bits (speed does not depend on the values).
+import { EMBEDDED_KERNELS } from '../dist/backend/wasm/generated/kernels-wasm.js';
+
+const quick = process.argv.includes('--quick');
+const reps = quick ? 3 : 7;
+const mem = new WebAssembly.Memory({ initial: 16384, maximum: 65536, shared: true }); // 1 GiB, grown below
+const inst = (g) => new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(atob(EMBEDDED_KERNELS.find((k) => k.variant === 'simd' && k.group === g).base64), (c) => c.charCodeAt(0))), { env: { memory: mem } }).exports;
+const gemm = inst('gemm'), gemv = inst('gemv'), quant = inst('quant');
+
+let top = 1 << 16;
+const alloc = (bytes) => { const p = top; top = Math.ceil((top + bytes) / 64) * 64; const need = Math.ceil(top / 65536) - mem.buffer.byteLength / 65536; if (need > 0) mem.grow(need); return p; };
+const fillRandom = (p, bytes) => { const u = new Uint32Array(mem.buffer, p, bytes / 4); let s = 0x9e3779b9; for (let i = 0; i < u.length; i++) { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; u[i] = s; } };
+const fillF32 = (p, n, f) => { const a = new Float32Array(mem.buffer, p, n); for (let i = 0; i < n; i++) a[i] = f(i); };
+function time(fn) {
+  fn();
+  const t = [];
+  for (let r = 0; r < reps; r++) { const t0 = performance.now(); fn(); t.push(performance.now() - t0); }
+  t.sort((a, b) => a - b);
+  return t[t.length >> 1];
+}
+
+const log = (s) => process.stdout.write(s + '\n');
+// bandwidth reference
+const RS = 512 << 20, prs = alloc(RS);
+fillRandom(prs, RS);
+const bw = RS / time(() => gemv.read_stream(prs, RS)) / 1e6;
+log(`node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}, 1 thread; read_stream ${bw.toFixed(1)} GB/s`);
+
+const GS = 128;
+log('\ndecode GEMV (M = 1), kernel time, weights in memory:');
+log('| shape (N x K) | bf16 | int8 g128 | int4 g128 | int4 vs bf16 |');
+log('| --- | ---: | ---: | ---: | ---: |');
+for (const [N, K, what] of [[8192, 3072, 'gate/up_proj'], [3072, 8192, 'down_proj'], [3072, 3072, 'q/o_proj']]) {
+  const px = alloc(K * 4), pxd = alloc(K * 4), py = alloc(N * 4);
+  fillF32(px, K, (i) => Math.sin(i));
+  gemv.deinterleave8(px, K, pxd);
+  const pw = alloc(N * K * 2); fillRandom(pw, N * K * 2);
+  const tb = time(() => gemv.gemv_bf16(K, px, pxd, pw, py, 0, N));
+  const G = K / GS;
+  const ps = alloc(G * N * 4), pz = alloc(G * N * 4);
+  fillF32(ps, G * N, () => 0.01); fillF32(pz, G * N, () => 8);
+  const row = [];
+  for (const bits of [8, 4]) {
+    const pq = alloc(K * N * bits / 8); fillRandom(pq, K * N * bits / 8);
+    const tq = time(() => quant.gemv_q(bits, K, N, GS, px, pq, ps, pz, py, 0, N));
+    const bytes = K * N * bits / 8 + 2 * G * N * 4;
+    row.push({ tq, gbs: bytes / tq / 1e6, gw: N * K / tq / 1e6 });
+  }
+  log(`| ${N}x${K} ${what} | ${tb.toFixed(2)} ms (${(N * K * 2 / tb / 1e6).toFixed(1)} GB/s, ${(N * K / tb / 1e6).toFixed(1)} Gw/s) | ` +
+    row.map((r) => `${r.tq.toFixed(2)} ms (${r.gbs.toFixed(1)} GB/s, ${r.gw.toFixed(1)} Gw/s)`).join(' | ') + ` | ${(tb / row[1].tq).toFixed(2)}x |`);
+}
+
+log('\nprefill GEMM, kernel time (kc/mc/nc 256/128/1024):');
+log('| M x N x K | bf16 gemm_blocked | int4 gemm_q | of which dequant_cols | int8 gemm_q |');
+log('| --- | ---: | ---: | ---: | ---: |');
+for (const [M, N, K] of quick ? [[229, 3072, 3072]] : [[229, 3072, 3072], [229, 8192, 3072], [16, 3072, 3072]]) {
+  const px = alloc(M * K * 4), py = alloc(M * N * 4);
+  fillF32(px, M * K, (i) => Math.sin(i));
+  const pw = alloc(N * K * 2); fillRandom(pw, N * K * 2);
+  // bf16 bits from random words can be NaN/huge: keep the exponent sane for a fair FP pipeline
+  { const u = new Uint16Array(mem.buffer, pw, N * K); for (let i = 0; i < u.length; i++) u[i] = (u[i] & 0x807f) | 0x3c00; }
+  const psc = alloc(quant.gemm_q_scratch_bytes(K, 256, 128, 1024));
+  const gf = 2 * M * N * K / 1e9;
+  const tb = time(() => gemm.gemm_blocked(M, N, K, px, K, 1, pw, K, py, N, 0, N, psc, 256, 128, 1024));
+  const G = K / GS, ps = alloc(G * N * 4), pz = alloc(G * N * 4);
+  fillF32(ps, G * N, () => 0.01); fillF32(pz, G * N, () => 8);
+  const res = {};
+  for (const bits of [4, 8]) {
+    const pq = alloc(K * N * bits / 8); fillRandom(pq, K * N * bits / 8);
+    res[bits] = time(() => quant.gemm_q(bits, M, K, N, GS, px, pq, ps, pz, py, 0, N, psc, 256, 128, 1024));
+    if (bits === 4) res.deq = time(() => { for (let b = 0; b < N; b += 64) quant.dequant_cols(4, K, N, GS, pq, ps, pz, b, 64, psc); });
+  }
+  log(`| ${M}x${N}x${K} | ${tb.toFixed(1)} ms (${(gf / tb * 1e3).toFixed(1)} GFLOP/s) | ${res[4].toFixed(1)} ms (${(gf / res[4] * 1e3).toFixed(1)}) | ${res.deq.toFixed(1)} ms (${(100 * res.deq / res[4]).toFixed(0)}%) | ${res[8].toFixed(1)} ms (${(gf / res[8] * 1e3).toFixed(1)}) |`);
+}
