@@ -16,7 +16,7 @@
 import { IMAGE_ATOM_ID, IMAGE_TOKEN_ID } from './constants.js';
 import { InputError } from './errors.js';
 import { generateStream, type GenerateResult } from './generate/generate.js';
-import type { KVCache } from './generate/kv-cache.js';
+import type { KVCache } from './model/kv-cache.js';
 import { preprocessImage, type RgbImage } from './image/index.js';
 import { checkMergedLength, type OvisModel } from './model/ovis.js';
 import type { ConversationFormatter, Turn } from './chat/index.js';
@@ -321,7 +321,7 @@ export class Conversations {
           maxNewTokens: o.maxNewTokens ?? 512,
           doSample: o.doSample ?? false,
           temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty, seed: o.seed,
-          eosTokenIds: model.generationConfig?.eos_token_id ?? model.config.llm_config.eos_token_id,
+          eosTokenIds: model.eosTokenIds,
           cache,
           signal: stopCtl.signal,
           onResult: (r) => { result = r; },

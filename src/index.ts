@@ -23,7 +23,7 @@ export type { Backend, AttentionOptions, KVArena } from './backend/backend.js';
 export { createBackend, type BackendName, type BackendOptions } from './backend/index.js';
 export { OvisModel } from './model/ovis.js';
 export { generate, generateStream } from './generate/generate.js';
-export { KVCache } from './generate/kv-cache.js';
+export { KVCache } from './model/kv-cache.js';
 
 export { StageRecorder } from './trace/recorder.js';
 export { compare } from './trace/metrics.js';

@@ -27,7 +27,7 @@ import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions, ImageInput 
 import { makeTap, type Recorder, type Tap } from './trace/tap.js';
 import type { LogitsRows } from './model/causal-lm.js';
 import { storedBytes, type Tensor } from './tensor.js';
-import type { GenerateResult } from './generate/generate.js';
+import { generate, generateStream, type GenerateResult } from './generate/generate.js';
 
 /** Runner options; names follow Ovis's RunnerArguments (snake_case -> camelCase). */
 export interface RunnerOptions {
@@ -290,7 +290,8 @@ export class OvisRunner {
     const tick = throttled(3000, say);
     const decoder = this.tokenizer.decodeStream({ skipSpecialTokens: true });
     let generation: GenerateResult | undefined;
-    const it = this.model.stream(embeds, {
+    const it = generateStream(this.model.llm, embeds, {
+      eosTokenIds: this.model.eosTokenIds,
       maxNewTokens: o.maxNewTokens ?? 512,
       doSample: o.doSample ?? false,
       temperature: o.temperature,
@@ -328,7 +329,7 @@ export class OvisRunner {
     const rows = o.logitsRows === undefined || o.logitsRows === 'last' ? [T - 1]
       : o.logitsRows === 'all' ? Array.from({ length: T }, (_, i) => i)
       : o.logitsRows === 'none' ? [T - 1] : [...new Set([...o.logitsRows, T - 1])].sort((a, b) => a - b);
-    const generation = this.model.generate(embeds, { maxNewTokens: o.maxNewTokens, doSample: false, prefillLogitsRows: rows, tap });
+    const generation = generate(this.model.llm, embeds, { eosTokenIds: this.model.eosTokenIds, maxNewTokens: o.maxNewTokens, doSample: false, prefillLogitsRows: rows, tap });
     return { prepared, generation, logitsPositions: rows };
   }
 

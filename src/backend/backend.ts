@@ -10,26 +10,11 @@
 // layout and stored dtype (Linear weights are (out, in)). All methods are synchronous and
 // return new tensors unless the name says `InPlace`.
 
+import type { AttentionOptions } from '../ops/attention.js';
 import type { Tensor, Weight, WeightDType } from '../tensor.js';
 
-export interface AttentionOptions {
-  /** Query heads Nq and key/value heads Nkv (GQA: Nq % Nkv == 0, query head h uses kv head h / (Nq/Nkv)). */
-  nHeads: number;
-  nKvHeads: number;
-  headDim: number;
-  /** Multiplier applied to q·k before softcap/mask/softmax (head_dim^-0.5 or query_pre_attn_scalar^-0.5). */
-  scale: number;
-  /** Causal mask by absolute position: query i (at position qPos0+i) sees key j (at kPos0+j) iff kpos <= qpos. */
-  causal: boolean;
-  /** Absolute position of the first query row (decode: number of cached tokens). Default 0. */
-  qPos0?: number;
-  /** Absolute position of the first key row (non-zero when a sliding cache dropped old keys). Default 0. */
-  kPos0?: number;
-  /** Sliding window W (Gemma2 even layers): key visible iff qpos - kpos < W. Undefined = no window. */
-  window?: number;
-  /** Gemma2 attention logit softcap c: s = c * tanh(s / c), applied after scaling, before masking. */
-  softcap?: number;
-}
+// The attention options are defined with the operator that gives them meaning (src/ops/attention.ts).
+export type { AttentionOptions };
 
 /** Backend-side memory for KV-cache rows (see Backend.kvArena). */
 export interface KVArena {

@@ -12,7 +12,7 @@ import type { CausalLM, LogitsRows } from '../model/causal-lm.js';
 import type { Tensor } from '../tensor.js';
 import type { Tap } from '../trace/tap.js';
 import { Sampler, type SamplingOptions } from './samplers.js';
-import type { KVCache } from './kv-cache.js';
+import type { KVCache } from '../model/kv-cache.js';
 
 export interface GenerateOptions extends SamplingOptions {
   /** At most this many new tokens (HF `max_new_tokens`), eos included. 0 = prefill only. */

@@ -13,7 +13,7 @@ import { CheckpointError, InputError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import type { DType } from '../dtype.js';
 import type { LlmConfig } from '../config/ovis-config.js';
-import { KVCache } from '../generate/kv-cache.js';
+import { KVCache } from './kv-cache.js';
 import { fmtShape, type HostTensor, type Tensor, type Weight, type WeightDType } from '../tensor.js';
 import type { Tap } from '../trace/tap.js';
 

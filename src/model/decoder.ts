@@ -16,7 +16,7 @@
 
 import type { Backend } from '../backend/backend.js';
 import type { LlmConfig } from '../config/ovis-config.js';
-import { KVCache } from '../generate/kv-cache.js';
+import { KVCache } from './kv-cache.js';
 import { ropeCosSin } from '../ops/rope.js';
 import type { Tensor, Weight } from '../tensor.js';
 import { noTap } from '../trace/tap.js';

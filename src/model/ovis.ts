@@ -16,7 +16,6 @@ import { visualTokensPerCrop, type Gemma2Config, type LlmConfig, type OvisConfig
 import type { GenerationConfig } from '../config/generation-config.js';
 import { IMAGE_ATOM_ID, IMAGE_INDICATOR_IDS, IMAGE_TOKEN_ID } from '../constants.js';
 import { InputError, ShapeError } from '../errors.js';
-import { generate, generateStream, type GenerateOptions, type GenerateResult } from '../generate/generate.js';
 import type { Checkpoint } from '../io/checkpoint.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape, storedBytes } from '../tensor.js';
@@ -25,9 +24,7 @@ import { noTap, type Tap } from '../trace/tap.js';
 import { Gemma2ForCausalLM } from './gemma2.js';
 import { LlamaForCausalLM } from './llama.js';
 import type { CausalLM, TensorSource } from './causal-lm.js';
-import { loadSiglip, siglipForward, type SiglipVisionTower } from './siglip.js';
-import { loadVisualHead, visualTokenize, type VisualHead } from './visual-tokenizer.js';
-import { loadVte, vteEmbed, vteIndicators, type Vte } from './vte.js';
+import { encodeImages, indicatorEmbeds, loadVision, type OvisVision } from './vision.js';
 
 /** Load the LLM half of a checkpoint (`llm.*` tensors) for any supported model_type. */
 export async function loadLlm(config: LlmConfig, src: TensorSource, backend: Backend, prefix = 'llm.'): Promise<CausalLM> {
@@ -140,13 +137,6 @@ export interface OvisLoadOptions {
   textOnly?: boolean;
 }
 
-/** The vision half: SigLIP backbone + visual head + VTE. */
-export interface OvisVision {
-  tower: SiglipVisionTower;
-  head: VisualHead;
-  vte: Vte;
-}
-
 export class OvisModel {
   private constructor(
     readonly config: OvisConfig,
@@ -167,17 +157,7 @@ export class OvisModel {
     backend: Backend, opts: OvisLoadOptions = {}): Promise<OvisModel> {
     const say = opts.onProgress ?? (() => {});
     src = withReadProgress(src, say);
-    let vision: OvisVision | undefined;
-    if (!opts.textOnly) {
-      const vt = config.visual_tokenizer_config;
-      say(`loading vision tower (SigLIP, ${vt.backbone_config.num_hidden_layers} layers)`);
-      const tower = await loadSiglip(vt.backbone_config, src, backend);
-      say(`loading visual head (${vt.hidden_stride ** 2 * vt.backbone_config.hidden_size} -> ${vt.vocab_size - 5})`);
-      const head = await loadVisualHead(vt, src, backend);
-      say(`loading visual embedding table [${vt.vocab_size}, ${config.hidden_size}]`);
-      const vte = await loadVte(config, src, backend);
-      vision = { tower, head, vte };
-    }
+    const vision = opts.textOnly ? undefined : await loadVision(config, src, backend, say);
     const l = config.llm_config;
     say(`loading ${l.model_type} (${l.num_hidden_layers} layers, hidden ${l.hidden_size}, vocab ${l.vocab_size})`);
     const llm = await loadLlm(l, src, backend);
@@ -193,13 +173,8 @@ export class OvisModel {
   get cropSize(): number { return this.config.visual_tokenizer_config.backbone_config.image_size; }
   get tokensPerCrop(): number { return visualTokensPerCrop(this.config.visual_tokenizer_config); }
 
-  /**
-   * Crops -> visual embeddings: pixel_values [n, 3, S, S] -> vte.embeds [n, 196, H].
-   * With a tap (trace mode) all crops run as one batch so every stage is recorded whole
-   * (`pixel_values`, `vit.*`, `vt.*`, `vte.embeds`). Without, crops run one at a time: the
-   * results are identical (crops never interact) and the peak memory is one crop's
-   * [196, 65536] token matrix (51 MB) instead of n of them.
-   */
+  /** Crops -> visual embeddings: pixel_values [n, 3, S, S] as one flat array -> [n, 196, H];
+   *  see vision.ts `encodeImages` (batched with a tap, one crop at a time without). */
   encodeImages(pixelValues: Float32Array, n: number, tap?: Tap, onCrop?: (done: number, crops: number) => void): Tensor {
     const v = this.needVision('encodeImages');
     const S = this.cropSize;
@@ -207,29 +182,12 @@ export class OvisModel {
     if (!Number.isInteger(n) || n < 1 || pixelValues.length !== n * per) {
       throw new ShapeError(`encodeImages: pixel_values has ${pixelValues.length} values, expected n x 3 x ${S} x ${S} = ${n} x ${per}`);
     }
-    const crops = (px: Float32Array, k: number, t: Tap): Tensor => {
-      const pv = t('pixel_values', { shape: [k, 3, S, S], data: px }); //   [k, 3, S, S]
-      const hidden = siglipForward(this.backend, v.tower, pv, t); //        [k, 729, D]
-      const tokens = visualTokenize(this.backend, v.head, hidden, t); //    [k, 196, V]
-      return vteEmbed(this.backend, v.vte, tokens, t); //                   [k, 196, H]
-    };
-    if (tap) {
-      const t = crops(pixelValues, n, tap);
-      onCrop?.(n, n);
-      return t;
-    }
-    const H = this.config.hidden_size, m = this.tokensPerCrop;
-    const out = new Float32Array(n * m * H); // [n, 196, H]
-    for (let c = 0; c < n; c++) {
-      out.set(crops(pixelValues.subarray(c * per, (c + 1) * per), 1, noTap).data, c * m * H);
-      onCrop?.(c + 1, n);
-    }
-    return { shape: [n, m, H], data: out };
+    return encodeImages(this.backend, v, { shape: [n, 3, S, S], data: pixelValues }, tap, onCrop);
   }
 
   /** Indicator embeddings I0..I4 = vte rows V-5..V-1 -> [5, H] (`vte.indicators`). */
   indicatorEmbeds(tap: Tap = noTap): Tensor {
-    return vteIndicators(this.backend, this.needVision('indicatorEmbeds').vte, tap);
+    return indicatorEmbeds(this.backend, this.needVision('indicatorEmbeds'), tap);
   }
 
   /** Ovis merge_multimodal with this model's embed_tokens and the multimodal_max_length guard. */
@@ -257,18 +215,9 @@ export class OvisModel {
     return this.mergeMultimodal(inputIds, visual, this.indicatorEmbeds(tap));
   }
 
-  /** Greedy/sampled continuation of inputs_embeds; eos ids default to generation_config's. */
-  generate(inputsEmbeds: Tensor, opts: Partial<GenerateOptions> & { maxNewTokens: number }): GenerateResult {
-    return generate(this.llm, inputsEmbeds, this.generateOptions(opts));
-  }
-
-  /** Streaming form of generate (async iterator of ids). */
-  stream(inputsEmbeds: Tensor, opts: Partial<GenerateOptions> & { maxNewTokens: number; onResult?: (r: GenerateResult) => void }): AsyncGenerator<number, GenerateResult, void> {
-    return generateStream(this.llm, inputsEmbeds, { ...this.generateOptions(opts), onResult: opts.onResult });
-  }
-
-  private generateOptions(opts: Partial<GenerateOptions> & { maxNewTokens: number }): GenerateOptions {
-    return { ...opts, eosTokenIds: opts.eosTokenIds ?? this.generationConfig?.eos_token_id ?? this.config.llm_config.eos_token_id };
+  /** Ids that end a generation: generation_config.json's eos_token_id, else the LLM config's. */
+  get eosTokenIds(): readonly number[] {
+    return this.generationConfig?.eos_token_id ?? this.config.llm_config.eos_token_id;
   }
 
   dispose(): void {

@@ -17,6 +17,7 @@ import { loadSiglip, siglipForward, type SiglipVisionTower } from './siglip.js';
 import { loadVisualHead, visualTokenize, type VisualHead } from './visual-tokenizer.js';
 import { loadVte, vteEmbed, vteIndicators, type Vte } from './vte.js';
 
+/** The vision half: SigLIP backbone + visual head + VTE. */
 export interface OvisVision {
   tower: SiglipVisionTower;
   head: VisualHead;
@@ -24,22 +25,51 @@ export interface OvisVision {
 }
 
 /** Load the SigLIP tower, the visual head and the VTE (shapes checked against config.json). */
-export async function loadVision(config: OvisConfig, src: TensorSource, be: Backend): Promise<OvisVision> {
+export async function loadVision(config: OvisConfig, src: TensorSource, be: Backend,
+  say: (message: string) => void = () => {}): Promise<OvisVision> {
   const vt = config.visual_tokenizer_config;
+  say(`loading vision tower (SigLIP, ${vt.backbone_config.num_hidden_layers} layers)`);
   const tower = await loadSiglip(vt.backbone_config, src, be);
+  say(`loading visual head (${vt.hidden_stride ** 2 * vt.backbone_config.hidden_size} -> ${vt.vocab_size - 5})`);
   const head = await loadVisualHead(vt, src, be);
+  say(`loading visual embedding table [${vt.vocab_size}, ${config.hidden_size}]`);
   const vte = await loadVte(config, src, be);
   return { tower, head, vte };
 }
 
-/** pixel_values [n, 3, S, S] -> visual embeddings [n, T, H]. Taps every vision stage. */
-export function encodeImages(be: Backend, vision: OvisVision, pixelValues: Tensor, tap: Tap = noTap): Tensor {
-  const hidden = siglipForward(be, vision.tower, pixelValues, tap); // [n, 729, D]
-  const tokens = visualTokenize(be, vision.head, hidden, tap); //     [n, T, V]
-  return vteEmbed(be, vision.vte, tokens, tap); //                    [n, T, H]
+/**
+ * Crops -> visual embeddings: pixel_values [n, 3, S, S] -> vte.embeds [n, T, H].
+ * With a tap (trace mode) all crops run as one batch so every stage is recorded whole
+ * (`pixel_values`, `vit.*`, `vt.*`, `vte.embeds`). Without, crops run one at a time: the
+ * results are identical (crops never interact) and the peak memory is one crop's
+ * [196, 65536] token matrix (51 MB) instead of n of them.
+ */
+export function encodeImages(be: Backend, vision: OvisVision, pixelValues: Tensor, tap?: Tap,
+  onCrop?: (done: number, crops: number) => void): Tensor {
+  const [n, , S] = pixelValues.shape;
+  const crops = (pv: Tensor, t: Tap): Tensor => {
+    const hidden = siglipForward(be, vision.tower, t('pixel_values', pv), t); // [k, 729, D]
+    const tokens = visualTokenize(be, vision.head, hidden, t); //                  [k, T, V]
+    return vteEmbed(be, vision.vte, tokens, t); //                                 [k, T, H]
+  };
+  if (tap) {
+    const embeds = crops(pixelValues, tap);
+    onCrop?.(n, n);
+    return embeds;
+  }
+  const per = 3 * S * S;
+  let out: Float32Array | undefined, T = 0, H = 0;
+  for (let c = 0; c < n; c++) {
+    const e = crops({ shape: [1, 3, S, S], data: pixelValues.data.subarray(c * per, (c + 1) * per) }, noTap);
+    [, T, H] = e.shape;
+    out ??= new Float32Array(n * T * H); // [n, T, H]
+    out.set(e.data, c * T * H);
+    onCrop?.(c + 1, n);
+  }
+  return { shape: [n, T, H], data: out! };
 }
 
-/** Indicator embeddings [5, H] (I0..I4). */
+/** Indicator embeddings I0..I4 = vte rows V-5..V-1 -> [5, H] (`vte.indicators`). */
 export function indicatorEmbeds(be: Backend, vision: OvisVision, tap: Tap = noTap): Tensor {
   return vteIndicators(be, vision.vte, tap);
 }

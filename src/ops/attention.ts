@@ -17,11 +17,27 @@
 // Loop order: per kv head, K and V are copied transposed to [Dh, Tk] so the inner loops run
 // over keys (long, contiguous); per query row, scores s_j accumulate over d (f64).
 
-import type { AttentionOptions } from '../backend/backend.js';
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 
-export type { AttentionOptions };
+export interface AttentionOptions {
+  /** Query heads Nq and key/value heads Nkv (GQA: Nq % Nkv == 0, query head h uses kv head h / (Nq/Nkv)). */
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  /** Multiplier applied to q·k before softcap/mask/softmax (head_dim^-0.5 or query_pre_attn_scalar^-0.5). */
+  scale: number;
+  /** Causal mask by absolute position: query i (at position qPos0+i) sees key j (at kPos0+j) iff kpos <= qpos. */
+  causal: boolean;
+  /** Absolute position of the first query row (decode: number of cached tokens). Default 0. */
+  qPos0?: number;
+  /** Absolute position of the first key row (non-zero when a sliding cache dropped old keys). Default 0. */
+  kPos0?: number;
+  /** Sliding window W (Gemma2 even layers): key visible iff qpos - kpos < W. Undefined = no window. */
+  window?: number;
+  /** Gemma2 attention logit softcap c: s = c * tanh(s / c), applied after scaling, before masking. */
+  softcap?: number;
+}
 
 /** Whether key position kPos is visible from query position qPos under the options' mask. */
 export function visible(o: AttentionOptions, qPos: number, kPos: number): boolean {

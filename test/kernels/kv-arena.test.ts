@@ -5,7 +5,7 @@
 // are reused after free and all given back by dispose(); weights never land in an arena memory.
 import { describe, expect, it } from 'vitest';
 import { createWasmBackend } from '../../src/backend/wasm.js';
-import { KVCache } from '../../src/generate/kv-cache.js';
+import { KVCache } from '../../src/model/kv-cache.js';
 import type { Tensor } from '../../src/tensor.js';
 import { randF32, rng } from '../ops/helpers.js';
 

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
 import { OvisModel } from '../../src/model/ovis.js';
+import { generate } from '../../src/generate/generate.js';
 import { InputError } from '../../src/errors.js';
 import type { Tensor } from '../../src/tensor.js';
 import { microConfig, randn, randomOvis } from './helpers.js';
@@ -43,7 +44,7 @@ describe('OvisModel', async () => {
     expect(crops).toEqual(['1/3', '2/3', '3/3']);
     const layers: string[] = [];
     const ids = Int32Array.from([5, 6, 7]);
-    const r = model.generate(model.llm.embedTokens(ids), { maxNewTokens: 2, eosTokenIds: [], onPrefillLayer: (done, n) => layers.push(`${done}/${n}`) });
+    const r = generate(model.llm, model.llm.embedTokens(ids), { maxNewTokens: 2, eosTokenIds: [], onPrefillLayer: (done, n) => layers.push(`${done}/${n}`) });
     expect(r.ids.length).toBe(2);
     const L = cfg.llm_config.num_hidden_layers;
     expect(layers).toEqual(Array.from({ length: L }, (_, i) => `${i + 1}/${L}`)); // the prefill only, not the decode steps
@@ -72,16 +73,16 @@ describe('OvisModel', async () => {
     expect(() => small.encodeImages(pixels(1, 3), 1)).toThrow(InputError); // loaded text-only
   });
 
-  it('generate stops on generation_config eos ids unless told otherwise', async () => {
+  it('eosTokenIds: generation_config eos ids, which stop generate', async () => {
     const x = model.embed([1, 5, 6, 8]);
-    const free = model.generate(x, { maxNewTokens: 6, eosTokenIds: [] }).ids;
+    const free = generate(model.llm, x, { maxNewTokens: 6, eosTokenIds: [] }).ids;
     const k = free.findIndex((id, i) => i >= 1 && !free.slice(0, i).includes(id));
     expect(k).toBeGreaterThan(0);
     // same weights, a generation_config whose eos list holds the k-th generated id
     const m2 = await OvisModel.fromSource(cfg, { ...gen, eos_token_id: [500, free[k]] }, randomOvis(cfg, 5), backend, { textOnly: true });
-    const r = m2.generate(x, { maxNewTokens: 6 });
+    const r = generate(m2.llm, x, { maxNewTokens: 6, eosTokenIds: m2.eosTokenIds });
     expect(r.ids).toEqual(free.slice(0, k + 1));
     expect(r.stopReason).toBe('eos');
-    expect(m2.generate(x, { maxNewTokens: 6, eosTokenIds: [] }).ids).toEqual(free);
+    expect(generate(m2.llm, x, { maxNewTokens: 6, eosTokenIds: [] }).ids).toEqual(free);
   });
 });

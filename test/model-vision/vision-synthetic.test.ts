@@ -201,7 +201,9 @@ describe('vision half on random weights vs float64 reference', () => {
     indicatorEmbeds(be, vision, tap);
     expect(embeds.shape).toEqual([n, 4, H]);
     const ref = referenceVision(px, n, f64);
-    expect([...rec.stages.keys()]).toEqual([...ref.keys()]);
+    // the input is recorded first (the `pixel_values` stage), exactly as given
+    expect([...rec.stages.keys()]).toEqual(['pixel_values', ...ref.keys()]);
+    expect(rec.stages.get('pixel_values')!.data).toEqual(px);
     for (const [name, want] of ref) {
       const m = compare(name, rec.stages.get(name)!, want);
       expect(m.shapeMatch, name).toBe(true);

@@ -2,7 +2,7 @@
 // checked against the positions each chunk must see (full layers: all; sliding layers: the last
 // W-1 before the chunk plus the chunk — HF's mask q - k < W needs no more).
 import { describe, expect, it } from 'vitest';
-import { KVCache } from '../../src/generate/kv-cache.js';
+import { KVCache } from '../../src/model/kv-cache.js';
 import { ShapeError } from '../../src/errors.js';
 import type { Tensor } from '../../src/tensor.js';
 
