@@ -12,6 +12,7 @@
 
 import type { AttentionOptions } from '../ops/attention.js';
 import type { Tensor, Weight, WeightDType } from '../tensor.js';
+import type { QuantLinearData, QuantWeight } from '../quant/gptq.js';
 
 // The attention options are defined with the operator that gives them meaning (src/ops/attention.ts).
 export type { AttentionOptions };
@@ -42,6 +43,11 @@ export interface Backend {
 
   /** y = x · Wᵀ (+ b). x [M, K], w (N, K) as nn.Linear stores it, b [N] -> [M, N]. */
   linear(x: Tensor, w: Weight, b?: Weight): Tensor;
+  /** Keep a GPTQ-quantized Linear (int4/int8, src/quant/gptq.ts) in backend memory, still packed.
+   *  Optional while a backend lacks it: the model then refuses quantized checkpoints on it. */
+  loadQuantLinear?(d: QuantLinearData): QuantWeight;
+  /** y = x · Wᵀ (+ its bias) for a quantized W (N, K): x [M, K] -> [M, N]. */
+  linearQuant?(x: Tensor, w: QuantWeight): Tensor;
   /** y = a · W. a [M, K], w (K, N) stored row-major (e.g. vte.weight [V, H]) -> [M, N]. */
   matmul(a: Tensor, w: Weight): Tensor;
   /** SigLIP patch embedding, Conv2d(C, D, P, stride P, 'valid') + bias as unfold + linear:

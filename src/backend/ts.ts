@@ -6,6 +6,11 @@ import type { AttentionOptions, Backend } from './backend.js';
 import { BackendError, ShapeError } from '../errors.js';
 import { numel, type HostWeight, type Tensor, type Weight, type WeightDType } from '../tensor.js';
 import * as ops from '../ops/index.js';
+import { linearQuant } from '../ops/quant-linear.js';
+import type { QuantLinearData, QuantWeight } from '../quant/gptq.js';
+
+/** A quantized Linear of the `ts` backend: the prepared GPTQ data, in the JS heap. */
+interface TsQuantWeight extends QuantWeight { readonly data: QuantLinearData }
 
 export class TsBackend implements Backend {
   readonly name = 'ts' as const;
@@ -23,6 +28,16 @@ export class TsBackend implements Backend {
     }
     const w: HostWeight = { name, dtype, shape: [...shape], data };
     return w;
+  }
+
+  /** Keeps `d` by reference (packed; dequantized a row at a time inside linearQuant). */
+  loadQuantLinear(d: QuantLinearData): QuantWeight {
+    const w: TsQuantWeight = { kind: 'gptq', name: d.name, bits: d.bits, shape: [d.N, d.K], hasBias: d.bias !== null, data: d };
+    return w;
+  }
+
+  linearQuant(x: Tensor, w: QuantWeight): Tensor {
+    return linearQuant(x, (w as TsQuantWeight).data);
   }
 
   readWeight(w: Weight): Float32Array {

@@ -14,12 +14,14 @@ import type { DType } from '../dtype.js';
 import type { TensorInfo } from '../io/safetensors.js';
 import { fmtShape } from '../tensor.js';
 import type { OvisConfig } from './ovis-config.js';
+import { gptqTensorSpecs, isQuantizedModule, type GptqConfig } from '../quant/gptq.js';
 
 export type Component = 'vision' | 'visual_head' | 'vte' | 'llm';
 export const COMPONENTS: readonly Component[] = ['vision', 'visual_head', 'vte', 'llm'];
 
-/** How `ovis synth` initialises a tensor (keeps a random model finite). */
-export type Init = 'normal' | 'ones' | 'zeros';
+/** How `ovis synth` initialises a tensor (keeps a random model finite); 'gptq': one of a quantized
+ *  Linear's GPTQ tensors (qweight, qzeros, scales, g_idx), written by synth's quantizer. */
+export type Init = 'normal' | 'ones' | 'zeros' | 'gptq';
 
 export interface ExpectedTensor {
   name: string;
@@ -28,6 +30,8 @@ export interface ExpectedTensor {
   /** Present in the release, not used by Ovis: tolerated, not required. */
   ignored?: true;
   init: Init;
+  /** The one stored dtype this tensor must have (GPTQ tensors); absent: any of WEIGHT_DTYPES. */
+  dtype?: DType;
 }
 
 /** Dtypes a weight may be stored in (the model widens them in kernels). */
@@ -35,8 +39,21 @@ export const WEIGHT_DTYPES: readonly DType[] = ['BF16', 'F32', 'F16'];
 
 export const VISION_PREFIX = 'visual_tokenizer.backbone.vision_model.';
 
-/** All tensors, in the order HF's state_dict lists them (llm, visual_tokenizer, vte). */
-export function expectedTensors(cfg: OvisConfig): ExpectedTensor[] {
+/** All tensors, in the order HF's state_dict lists them (llm, visual_tokenizer, vte). With a GPTQ
+ *  quantization, each quantized Linear's `.weight` (src/quant/gptq.ts QUANTIZED_MODULES) becomes its
+ *  qweight / qzeros / scales / g_idx; its bias keeps its name (stored F16 by AutoGPTQ). */
+export function expectedTensors(cfg: OvisConfig, quant?: Pick<GptqConfig, 'bits' | 'group_size'> | null): ExpectedTensor[] {
+  const all = floatTensors(cfg);
+  if (!quant) return all;
+  return all.flatMap((e) => {
+    const prefix = e.name.endsWith('.weight') ? e.name.slice(0, -'.weight'.length) : '';
+    if (!prefix || !isQuantizedModule(prefix)) return [e];
+    const [N, K] = e.shape;
+    return gptqTensorSpecs(prefix, N, K, quant, false).map((t) => ({ name: t.name, shape: t.shape, component: e.component, init: 'gptq' as const, dtype: t.dtype }));
+  });
+}
+
+function floatTensors(cfg: OvisConfig): ExpectedTensor[] {
   const out: ExpectedTensor[] = [];
   const add = (component: Component, name: string, shape: number[], init: Init, ignored = false): void => {
     out.push(ignored ? { name, shape, component, init, ignored: true } : { name, shape, component, init });
@@ -145,8 +162,8 @@ export interface TensorCheck {
   ok: boolean;
 }
 
-export function checkTensors(cfg: OvisConfig, tensors: Map<string, TensorInfo>): TensorCheck {
-  const exp = expectedTensors(cfg);
+export function checkTensors(cfg: OvisConfig, tensors: Map<string, TensorInfo>, quant?: Pick<GptqConfig, 'bits' | 'group_size'> | null): TensorCheck {
+  const exp = expectedTensors(cfg, quant);
   const byName = new Map(exp.map((e) => [e.name, e]));
   const r: TensorCheck = { missing: [], unexpected: [], misshaped: [], wrongDtype: [], ignored: [], ok: false };
   for (const e of exp) {
@@ -160,7 +177,7 @@ export function checkTensors(cfg: OvisConfig, tensors: Map<string, TensorInfo>):
       // An ignored tensor is never read, but a wrong shape still says the files disagree with config.
       r.misshaped.push({ name: e.name, expected: e.shape, got: t.shape, file: t.file });
     }
-    if (!WEIGHT_DTYPES.includes(t.dtype)) r.wrongDtype.push({ name: e.name, dtype: t.dtype, file: t.file });
+    if (e.dtype ? t.dtype !== e.dtype : !WEIGHT_DTYPES.includes(t.dtype)) r.wrongDtype.push({ name: e.name, dtype: t.dtype, file: t.file });
   }
   for (const [name, t] of tensors) if (!byName.has(name)) r.unexpected.push(t);
   r.ok = !r.missing.length && !r.unexpected.length && !r.misshaped.length && !r.wrongDtype.length;

@@ -22,6 +22,7 @@ import {
   type GenerationConfig, type PreprocessorConfig,
 } from '../config/generation-config.js';
 import { checkTensors, describeCheck, type TensorCheck } from '../config/expected-tensors.js';
+import { QUANTIZE_CONFIG_FILE, resolveQuantization, type GptqConfig } from '../quant/gptq.js';
 
 export const CONFIG_FILE = 'config.json';
 export const GENERATION_CONFIG_FILE = 'generation_config.json';
@@ -75,6 +76,8 @@ export class Checkpoint {
   readonly generationConfig: GenerationConfig;
   readonly preprocessorConfig?: PreprocessorConfig;
   readonly tokenizerConfig?: Record<string, unknown>;
+  /** GPTQ quantization (config.json quantization_config / quantize_config.json), null for a float checkpoint. */
+  readonly quantization: GptqConfig | null;
   /** Every tensor across all shards (shard order, then file order within a shard). */
   readonly tensors: Map<string, TensorInfo>;
   readonly weightFiles: WeightFiles;
@@ -84,13 +87,14 @@ export class Checkpoint {
 
   private constructor(init: {
     dir: string; config: OvisConfig; generationConfig: GenerationConfig; preprocessorConfig?: PreprocessorConfig;
-    tokenizerConfig?: Record<string, unknown>; weightFiles: WeightFiles; shards: SafetensorsFile[]; shardOf: Map<string, SafetensorsFile>;
+    tokenizerConfig?: Record<string, unknown>; quantization: GptqConfig | null; weightFiles: WeightFiles; shards: SafetensorsFile[]; shardOf: Map<string, SafetensorsFile>;
   }) {
     this.dir = init.dir;
     this.config = init.config;
     this.generationConfig = init.generationConfig;
     this.preprocessorConfig = init.preprocessorConfig;
     this.tokenizerConfig = init.tokenizerConfig;
+    this.quantization = init.quantization;
     this.weightFiles = init.weightFiles;
     this.shards = init.shards;
     this.shardOf = init.shardOf;
@@ -104,7 +108,11 @@ export class Checkpoint {
     if (!(await exists(configPath))) {
       throw new CheckpointError(`${dir}: no ${CONFIG_FILE}`, 'pass a Hugging Face checkpoint directory (the one containing config.json and the .safetensors files)');
     }
-    const config = parseOvisConfig(await readJsonFile(configPath), configPath);
+    const configJson = await readJsonFile(configPath);
+    const config = parseOvisConfig(configJson, configPath);
+    const qcPath = join(dir, QUANTIZE_CONFIG_FILE);
+    const quantization = resolveQuantization(isPlainObject(configJson) ? configJson.quantization_config : undefined, configPath,
+      (await exists(qcPath)) ? await readJsonFile(qcPath) : undefined, qcPath);
     const genPath = join(dir, GENERATION_CONFIG_FILE);
     const generationConfig = (await exists(genPath))
       ? parseGenerationConfig(await readJsonFile(genPath), genPath, config.llm_config)
@@ -125,7 +133,7 @@ export class Checkpoint {
       tokenizerConfig = j;
     }
     const { weightFiles, shards, shardOf } = await openWeights(dir);
-    return new Checkpoint({ dir, config, generationConfig, preprocessorConfig, tokenizerConfig, weightFiles, shards, shardOf });
+    return new Checkpoint({ dir, config, generationConfig, preprocessorConfig, tokenizerConfig, quantization, weightFiles, shards, shardOf });
   }
 
   /** Metadata of one tensor (throws CheckpointError if absent). */
@@ -148,7 +156,7 @@ export class Checkpoint {
   async readInto(name: string, dst: Uint8Array): Promise<void> { return this.fileOf(name).readInto(name, dst); }
 
   /** Compare the tensors with what the config's architecture needs. */
-  check(): TensorCheck { return checkTensors(this.config, this.tensors); }
+  check(): TensorCheck { return checkTensors(this.config, this.tensors, this.quantization); }
 
   /** Throw CheckpointError listing every problem if the model cannot run from these tensors. */
   assertRunnable(): void {

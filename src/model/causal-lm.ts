@@ -9,6 +9,7 @@
 // KV cache, and returns the final-norm hidden states and the logits of the rows asked for.
 // Prefill = the whole prompt (T = prompt length); decode = one token (T = 1).
 
+import type { GptqConfig } from '../quant/gptq.js';
 import { CheckpointError, InputError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import type { DType } from '../dtype.js';
@@ -65,6 +66,8 @@ export interface TensorSource {
   /** Raw bytes of one tensor into `dst` (exactly its byte length); lets a backend with
    *  loadWeightFrom take the bytes straight into its memory. */
   readInto?(name: string, dst: Uint8Array): Promise<void>;
+  /** GPTQ quantization of the LLM's Linears (io/checkpoint.ts reads it); absent or null: float. */
+  readonly quantization?: GptqConfig | null;
 }
 
 /** Raw stored values as the backend takes them: F32 values, or BF16/F16 raw bits. */

@@ -20,6 +20,8 @@ import { KVCache } from './kv-cache.js';
 import { ropeCosSin } from '../ops/rope.js';
 import type { Tensor, Weight } from '../tensor.js';
 import { noTap } from '../trace/tap.js';
+import { BackendError } from '../errors.js';
+import { isQuantizedModule, isQuantWeight, prepareGptqLinear, type QuantWeight } from '../quant/gptq.js';
 import {
   checkEmbeds, gatherRows, loadOptional, loadWeight, positionsFrom, resolveRows,
   type ForwardOptions, type ForwardResult, type TensorSource,
@@ -28,8 +30,9 @@ import {
 // ------------------------------------------------------------------------------------------
 // Weights, by HF module path
 
-/** One nn.Linear: weight (out, in) as HF stores it, optional bias [out]. */
-export interface Linear { weight: Weight; bias?: Weight }
+/** One nn.Linear: weight (out, in) as HF stores it, optional bias [out]; or a GPTQ-quantized
+ *  Linear (src/quant/gptq.ts), whose bias the backend keeps with it. */
+export type Linear = { weight: Weight; bias?: Weight } | { weight: QuantWeight; bias?: undefined };
 
 /** `layers.{i}.self_attn` (LlamaAttention / Qwen2Attention / Gemma2Attention). */
 export interface AttentionWeights {
@@ -54,8 +57,9 @@ export interface DecoderWeights<L> {
   lm_head: Weight; //      (V, H)  llm.lm_head.weight, or embed_tokens when tied
 }
 
-/** nn.Linear forward: x [T, in] -> [T, out]. */
+/** nn.Linear forward: x [T, in] -> [T, out] (a quantized one through the backend's linearQuant). */
 export function linear(b: Backend, x: Tensor, l: Linear): Tensor {
+  if (isQuantWeight(l.weight)) return b.linearQuant!(x, l.weight);
   return b.linear(x, l.weight, l.bias);
 }
 
@@ -82,9 +86,27 @@ export class WeightLoader {
   /** An nn.Linear `${key}.weight` (out, in) and, when bias.present, `${key}.bias` [out]
    *  (a bias the config says is absent is refused, never silently ignored). */
   async linear(key: string, out: number, inn: number, what: [string, string], bias: BiasSpec): Promise<Linear> {
+    const q = this.src.quantization;
+    // GPTQ quantizes the decoder layers' Linears (named as inside an Ovis checkpoint, `llm.` prefix)
+    if (q && isQuantizedModule(key.startsWith('llm.') ? key : `llm.${key}`)) return this.quantLinear(key, out, inn, bias);
     const weight = await this.weight(`${key}.weight`, [out, inn], `${what[0]}, ${what[1]}`);
     const b = await loadOptional(this.src, this.backend, bias.present, `${key}.bias`, [out], bias.what);
     return b ? { weight, bias: b } : { weight };
+  }
+
+  /** A GPTQ Linear: qweight/qzeros/scales/g_idx (+ bias) validated and packed for the backend. */
+  private async quantLinear(key: string, out: number, inn: number, bias: BiasSpec): Promise<Linear> {
+    const q = this.src.quantization!;
+    const b = this.backend;
+    if (!b.loadQuantLinear || !b.linearQuant) {
+      throw new BackendError(`${key}: the ${b.name} backend cannot run GPTQ-quantized Linears`, 'use a backend with loadQuantLinear (ts or wasm)');
+    }
+    const read = async (n: string) => (this.src.tensors.has(`${key}.${n}`) ? this.src.read(`${key}.${n}`) : undefined);
+    const d = prepareGptqLinear(key, out, inn, q, {
+      qweight: await read('qweight'), qzeros: await read('qzeros'), scales: await read('scales'), g_idx: await read('g_idx'),
+      bias: bias.present ? await read('bias') : this.src.tensors.has(`${key}.bias`) ? await read('bias') : undefined,
+    }, q.source, bias.present);
+    return { weight: b.loadQuantLinear(d) };
   }
 
   /** `${p}` = `...layers.{i}.self_attn.`: q/k/v biases per `qkv`, o_proj bias per `o`. */

@@ -244,6 +244,7 @@ function withReadProgress(src: TensorSource, say: (msg: string) => void): Tensor
   };
   return {
     tensors: src.tensors,
+    quantization: src.quantization,
     read: async (name) => { const r = await src.read(name); count(name); return r; },
     readInto: src.readInto ? async (name, dst) => { await src.readInto!(name, dst); count(name); } : undefined,
   };

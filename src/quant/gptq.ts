@@ -319,3 +319,16 @@ export function toPanels(qweight: Int32Array, K: number, N: number, bits: QuantB
   }
   return out;
 }
+
+/** A quantized Linear held by a backend (the packed weights live there). shape = (out N, in K). */
+export interface QuantWeight {
+  readonly kind: 'gptq';
+  readonly name: string;
+  readonly bits: QuantBits;
+  readonly shape: readonly [number, number];
+  readonly hasBias: boolean;
+}
+
+export function isQuantWeight(w: unknown): w is QuantWeight {
+  return typeof w === 'object' && w !== null && (w as { kind?: unknown }).kind === 'gptq';
+}
