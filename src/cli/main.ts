@@ -15,6 +15,7 @@ const COMMANDS: Record<string, string> = {
   chat: 'a conversation in the terminal: multi-turn, /image to attach images',
   inspect: 'summarise a checkpoint directory and check its tensors',
   synth: 'write a random-weight checkpoint with real shapes',
+  quantize: 'int8/int4-quantize a checkpoint (GPTQ layout) for less memory and faster decode',
   preprocess: 'image -> pixel_values (+ crops as PNG)',
   tokenize: 'encode text with a tokenizer.json',
   trace: 'run the model and dump every stage to .safetensors',
