@@ -26,7 +26,11 @@ import { Conversations } from './conversation.js';
 import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions, ImageInput } from './conversation-types.js';
 import { makeTap, type Recorder, type Tap } from './trace/tap.js';
 import type { LogitsRows } from './model/causal-lm.js';
-import { storedBytes, type Tensor } from './tensor.js';
+import { type Tensor } from './tensor.js';
+import { DTYPE_BYTES } from './dtype.js';
+import type { TensorInfo } from './io/safetensors.js';
+import type { GptqConfig } from './quant/gptq.js';
+import { expectedTensors } from './config/expected-tensors.js';
 import { generate, generateStream, type GenerateResult } from './generate/generate.js';
 
 /** Runner options; names follow Ovis's RunnerArguments (snake_case -> camelCase). */
@@ -180,10 +184,10 @@ export class OvisRunner {
     say(`tokenizer: ${tokPath}`);
     const tokenizer = await Tokenizer.fromFile(tokPath);
     const formatter = createFormatter(ckpt.config.conversation_formatter_class, tokenizer);
+    const memWarning = await memoryWarning(ckpt, model); // refuses (before any weight is read) what cannot fit
+    if (memWarning) say(memWarning);
     const backend = await createBackend(opts.backend ?? 'wasm', { threads: opts.threads, kernels: opts.kernels });
     say(`backend: ${backend.name}`);
-    const memWarning = await memoryWarning(ckpt);
-    if (memWarning) say(memWarning);
     try {
       const model = await OvisModel.load(ckpt, backend, { onProgress: say });
       say(`loaded ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -440,19 +444,51 @@ export async function readImageFile(path: string, opts: { decode?: boolean } = {
 
 /** A warning when the weights alone approach the machine's RAM: the OS would kill the process
  *  part-way through loading (no catchable error), so say it before reading any weight. */
-async function memoryWarning(ckpt: Checkpoint): Promise<string | undefined> {
+async function memoryWarning(ckpt: Checkpoint, model: string): Promise<string | undefined> {
   let total: number;
   try {
     total = (await import('node:os')).totalmem();
   } catch {
     return undefined; // a runtime without node:os: nothing to compare with
   }
-  return weightsVsRam(storedBytes(ckpt.tensors.values()), total);
+  const bytes = residentWeightBytes(ckpt);
+  if (bytes > total) throw weightsExceedRam(bytes, total, ckpt, model);
+  return weightsVsRam(bytes, total);
+}
+
+/** Bytes the weights take once loaded: float tensors as stored (F16 is widened to f32 by the wasm
+ *  backend: counted twice), a GPTQ Linear as its packed words plus f32 scales and zeros per group. */
+export function residentWeightBytes(ckpt: { tensors: ReadonlyMap<string, TensorInfo>; quantization: GptqConfig | null }): number {
+  let bytes = 0;
+  for (const [name, t] of ckpt.tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (name.endsWith('.qzeros') || name.endsWith('.g_idx')) continue; // unpacked into f32 zeros (counted with scales) / a permutation at most
+    if (name.endsWith('.scales') && ckpt.quantization) bytes += n * 8; // f32 scale + f32 zero per (group, column)
+    else bytes += t.dtype === 'F16' ? n * 4 : t.byteLength;
+  }
+  return bytes;
+}
+
+/** The refusal when a checkpoint's weights alone exceed the machine's RAM: how much it needs, and
+ *  (for a float checkpoint) the int4 size and the command that makes it. */
+export function weightsExceedRam(bytes: number, total: number, ckpt: Pick<Checkpoint, 'config' | 'quantization'>, model: string): InputError {
+  const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
+  const what = ckpt.quantization ? `${ckpt.quantization.bits}-bit GPTQ` : 'float (bf16)';
+  if (ckpt.quantization) {
+    return new InputError(`${model}: the ${what} weights need about ${gb(bytes)} of RAM and this machine has ${gb(total)}`,
+      'use a machine with more memory, or a smaller model');
+  }
+  const q4 = residentWeightBytes({ tensors: new Map(expectedTensors(ckpt.config, { bits: 4, group_size: 128 }).map((e) => [e.name, {
+    name: e.name, dtype: e.dtype ?? 'BF16', shape: e.shape, file: '', dataOffset: 0,
+    byteLength: e.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[e.dtype ?? 'BF16'],
+  }])), quantization: { quant_method: 'gptq', bits: 4, group_size: 128, sym: true, desc_act: false, checkpoint_format: 'gptq', source: '' } });
+  return new InputError(`${model}: the ${what} weights need about ${gb(bytes)} of RAM (plus ~1 GB for activations) and this machine has ${gb(total)}: refused before loading`,
+    `quantize the LLM to int4 (about ${gb(q4)} in memory): ovis quantize --model ${model} --to int4 --out DIR, then ovis run --model DIR`);
 }
 
 /** The warning text when `bytes` of weights exceed 90% of `total` bytes of RAM, else undefined. */
 export function weightsVsRam(bytes: number, total: number): string | undefined {
   if (!(bytes > 0.9 * total)) return undefined;
   return `warning: the weights take ${(bytes / 1e9).toFixed(1)} GB and this machine has ${(total / 1e9).toFixed(1)} GB of RAM; ` +
-    'loading may be killed by the OS (bf16 weights stay bf16: there is no smaller in-memory form)';
+    'loading may be killed by the OS (bf16 weights stay bf16; `ovis quantize --to int4` makes a ~3.5x smaller checkpoint)';
 }

@@ -11,6 +11,7 @@ import { resolveTokenizerPath } from '../io/tokenizer-source.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { PRESETS, parseOvisConfig, expectedTensors } from '../config/index.js';
 import { DEFAULT_SHARD_BYTES, synthCheckpoint, type SynthDType } from '../io/synth.js';
+import { DTYPE_BYTES } from '../dtype.js';
 
 const OPTIONS = {
   preset: { type: 'string', arg: 'NAME', required: true, help: 'one of the presets below' },
@@ -19,12 +20,14 @@ const OPTIONS = {
   dtype: { type: 'string', arg: 'bf16|f32', default: 'bf16, like the release', help: 'stored dtype' },
   seed: { type: 'string', arg: 'S', default: '0', help: 'PRNG seed' },
   'shard-size': { type: 'string', arg: 'BYTES', default: '5000000000, HF\'s "5GB"', help: 'max bytes per shard; accepts 5GB, 200MB' },
+  quant: { type: 'string', arg: 'gptq-int4|gptq-int8', default: 'none (float)', help: "the decoder Linears as a GPTQ checkpoint (AutoGPTQ layout, symmetric; random q with the float weights' std)" },
+  'group-size': { type: 'string', arg: 'N', default: '128', help: 'GPTQ group size with --quant (32, 64, 128 or -1)' },
   force: { type: 'boolean', help: 'write into a non-empty directory' },
 } as const satisfies OptionSpecs;
 
 function help(): string {
   const w = Math.max(...Object.keys(PRESETS).map((k) => k.length));
-  return `usage: ovis synth --preset NAME --out DIR [--tokenizer PATH] [--dtype bf16|f32] [--seed S] [--shard-size BYTES] [--force]
+  return `usage: ovis synth --preset NAME --out DIR [--tokenizer PATH] [--dtype bf16|f32] [--quant gptq-int4|gptq-int8 [--group-size N]] [--seed S] [--shard-size BYTES] [--force]
 
 Write a random-weight Ovis1.6 checkpoint with the real directory layout and tensor shapes:
 config.json, generation_config.json, preprocessor_config.json, tokenizer_config.json, and
@@ -64,6 +67,14 @@ export async function main(argv: string[]): Promise<number> {
   const seed = Number(o.seed ?? '0');
   if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got ${JSON.stringify(o.seed)}`);
   const maxShardBytes = o['shard-size'] ? parseSize(o['shard-size']) : DEFAULT_SHARD_BYTES;
+  let quant: { bits: 4 | 8; groupSize: number } | undefined;
+  if (o.quant) {
+    const bits = o.quant === 'gptq-int4' ? 4 : o.quant === 'gptq-int8' ? 8 : undefined;
+    if (!bits) throw new UsageError(`--quant must be gptq-int4 or gptq-int8, got ${JSON.stringify(o.quant)}`);
+    const gs = Number(o['group-size'] ?? '128');
+    if (![32, 64, 128, -1].includes(gs)) throw new UsageError(`--group-size must be 32, 64, 128 or -1, got ${JSON.stringify(o['group-size'])}`);
+    quant = { bits, groupSize: gs };
+  } else if (o['group-size']) throw new UsageError('--group-size needs --quant');
   if (!(maxShardBytes > 0)) throw new UsageError('--shard-size must be > 0');
 
   let existing: string[] = [];
@@ -77,7 +88,8 @@ export async function main(argv: string[]): Promise<number> {
   // Refuse early if the disk cannot hold the checkpoint (the disk may be shared).
   const files = PRESETS[o.preset].files();
   const cfg = parseOvisConfig(files['config.json'], `preset ${o.preset}`);
-  const bytes = expectedTensors(cfg).reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0) * (dtype === 'BF16' ? 2 : 4);
+  const bytes = expectedTensors(cfg, quant ? { bits: quant.bits, group_size: quant.groupSize } : null)
+    .reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1) * DTYPE_BYTES[t.dtype ?? dtype], 0);
   try {
     const st = await statfs(existing.length || (await dirExists(o.out)) ? o.out : parentOf(o.out));
     const free = Number(st.bavail) * Number(st.bsize);
@@ -101,9 +113,9 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
 
-  process.stderr.write(`ovis synth: ${o.preset} (${dtype}) -> ${o.out}: ${(bytes / 1e9).toFixed(2)} GB\n`);
+  process.stderr.write(`ovis synth: ${o.preset} (${dtype}${quant ? `, GPTQ int${quant.bits} g${quant.groupSize}` : ''}) -> ${o.out}: ${(bytes / 1e9).toFixed(2)} GB\n`);
   const r = await synthCheckpoint({
-    out: o.out, files, dtype, seed, maxShardBytes,
+    out: o.out, files, dtype, seed, maxShardBytes, quant,
     onProgress: (p) => process.stderr.write(`  shard ${p.shard}/${p.shards}  ${(p.bytesDone / 1e9).toFixed(2)}/${(p.bytesTotal / 1e9).toFixed(2)} GB  ${(p.bytesDone / 1e6 / p.seconds).toFixed(0)} MB/s\n`),
   });
   process.stderr.write(`ovis synth: wrote ${r.tensors} tensors in ${r.shards.length} file(s), ${(r.bytes / 1e9).toFixed(3)} GB in ${r.seconds.toFixed(1)} s (${(r.bytes / 1e6 / r.seconds).toFixed(0)} MB/s)\n`);

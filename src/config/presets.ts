@@ -145,6 +145,22 @@ function gemma2_9b(): Record<string, unknown> {
   };
 }
 
+/** google/gemma-2-27b-it's config (the LLM of AIDC-AI/Ovis1.6-Gemma2-27B): 46 layers, hidden 4608,
+ *  32/16 heads of 128, query_pre_attn_scalar 144 (= 4608/32, not head_dim), mlp 36864. */
+function gemma2_27b(): Record<string, unknown> {
+  return {
+    ...gemma2_9b(),
+    _name_or_path: 'google/gemma-2-27b-it',
+    head_dim: 128,
+    hidden_size: 4608,
+    intermediate_size: 36864,
+    num_attention_heads: 32,
+    num_hidden_layers: 46,
+    num_key_value_heads: 16,
+    query_pre_attn_scalar: 144,
+  };
+}
+
 const LLAMA_GEN = { bos_token_id: 128000, do_sample: true, eos_token_id: [128001, 128008, 128009], temperature: 0.6, top_p: 0.9, transformers_version: '4.44.2' };
 const GEMMA_GEN = { bos_token_id: 2, cache_implementation: 'hybrid', eos_token_id: [1, 107], pad_token_id: 0, transformers_version: '4.44.2' };
 const LLAMA_TOK = { tokenizer_class: 'PreTrainedTokenizerFast', bos_token: '<|begin_of_text|>', eos_token: '<|eot_id|>', model_max_length: 131072, clean_up_tokenization_spaces: true };
@@ -173,6 +189,16 @@ export const PRESETS: Record<string, Preset> = {
     description: 'AIDC-AI/Ovis1.6-Gemma2-9B shapes (10.2 B params, ~20.4 GB bf16, 5 shards)',
     files: () => ({
       'config.json': ovis(gemma2_9b(), visualTokenizer(SO400M), 'GemmaConversationFormatter'),
+      'generation_config.json': GEMMA_GEN,
+      'preprocessor_config.json': preprocessor(384),
+      'tokenizer_config.json': GEMMA_TOK,
+    }),
+  },
+  'ovis1.6-gemma2-27b': {
+    name: 'ovis1.6-gemma2-27b',
+    description: 'AIDC-AI/Ovis1.6-Gemma2-27B shapes (28.2 B params, ~56.5 GB bf16; int4 GPTQ ~15 GB: synth --quant gptq-int4)',
+    files: () => ({
+      'config.json': ovis(gemma2_27b(), visualTokenizer(SO400M), 'GemmaConversationFormatter'),
       'generation_config.json': GEMMA_GEN,
       'preprocessor_config.json': preprocessor(384),
       'tokenizer_config.json': GEMMA_TOK,

@@ -18,6 +18,8 @@ import { expectedTensors, type ExpectedTensor } from '../config/expected-tensors
 import { PRESETS, type PresetFiles } from '../config/presets.js';
 import { SafetensorsWriter } from './safetensors.js';
 import { SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from './checkpoint.js';
+import { gptqConfigJson, groupSize as gptqGroupSize, QUANTIZE_CONFIG_FILE, type QuantBits } from '../quant/gptq.js';
+import { f32ToF16 } from '../quant/rtn.js';
 
 export type SynthDType = 'BF16' | 'F32';
 
@@ -38,6 +40,14 @@ export interface SynthOptions {
   chunkBytes?: number;
   /** Called about once a second while writing. */
   onProgress?: (p: SynthProgress) => void;
+  /** Write the decoder Linears GPTQ-quantized (AutoGPTQ layout, symmetric): uniform random q, one
+   *  fp16 scale chosen so the weights' std is INIT_STD like the float ones. */
+  quant?: { bits: QuantBits; groupSize: number };
+}
+
+/** Symmetric GPTQ synth: q uniform in [0, 2^b), zero 2^(b-1): std of s·(q − z) is s·sqrt((4^b − 1)/12). */
+export function synthGptqScale(bits: QuantBits): number {
+  return f32ToF16(INIT_STD / Math.sqrt((4 ** bits - 1) / 12));
 }
 
 export interface SynthResult {
@@ -125,7 +135,7 @@ export function planShards(tensors: readonly ExpectedTensor[], dtype: SynthDType
   const shards: ExpectedTensor[][] = [[]];
   let size = 0;
   for (const t of tensors) {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
+    const bytes = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype ?? dtype];
     if (size + bytes > maxShardBytes && shards[shards.length - 1].length) {
       shards.push([]);
       size = 0;
@@ -157,6 +167,8 @@ export async function synthCheckpoint(opts: SynthOptions): Promise<SynthResult> 
   const config = structuredClone(files['config.json']);
   config.torch_dtype = torchDtype;
   if (config.llm_config && typeof config.llm_config === 'object') (config.llm_config as Record<string, unknown>).torch_dtype = torchDtype;
+  const q = opts.quant;
+  if (q) config.quantization_config = gptqConfigJson(q.bits, q.groupSize, true);
   const cfg = parseOvisConfig(config, join(opts.out, 'config.json'));
 
   await mkdir(opts.out, { recursive: true });
@@ -167,12 +179,13 @@ export async function synthCheckpoint(opts: SynthOptions): Promise<SynthResult> 
   await writeFile(join(opts.out, 'generation_config.json'), json(files['generation_config.json']));
   await writeFile(join(opts.out, 'preprocessor_config.json'), json(files['preprocessor_config.json']));
   await writeFile(join(opts.out, 'tokenizer_config.json'), json(files['tokenizer_config.json']));
+  if (q) await writeFile(join(opts.out, QUANTIZE_CONFIG_FILE), json(config.quantization_config));
 
-  const tensors = expectedTensors(cfg);
+  const tensors = expectedTensors(cfg, q ? { bits: q.bits, group_size: q.groupSize } : null);
   const plan = planShards(tensors, dtype, opts.maxShardBytes ?? DEFAULT_SHARD_BYTES);
   const names = plan.length === 1 ? [SAFE_WEIGHTS_NAME] : plan.map((_, k) => shardName(k + 1, plan.length));
-  const elt = DTYPE_BYTES[dtype];
-  const bytesTotal = tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1) * elt, 0);
+  const eltOf = (t: ExpectedTensor): number => DTYPE_BYTES[t.dtype ?? dtype];
+  const bytesTotal = tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1) * eltOf(t), 0);
 
   if (plan.length > 1) {
     // HF writes the index with sorted keys and total_size = bytes of tensor data.
@@ -187,7 +200,7 @@ export async function synthCheckpoint(opts: SynthOptions): Promise<SynthResult> 
   // Two chunk buffers (generate one while the other is written) + constant chunks for 0 and 1.
   // Buffers are no larger than the largest tensor of their kind (tiny checkpoints stay cheap).
   const roundUp8 = (n: number): number => Math.max(8, Math.ceil(n / 8) * 8);
-  const biggest = (init: string): number => Math.max(0, ...tensors.filter((t) => t.init === init).map((t) => t.shape.reduce((a, b) => a * b, 1) * elt));
+  const biggest = (init: string): number => Math.max(0, ...tensors.filter((t) => t.init === init || (init === 'normal' && t.init === 'gptq')).map((t) => t.shape.reduce((a, b) => a * b, 1) * eltOf(t)));
   const chunkBytes = Math.min(roundUp8(opts.chunkBytes ?? 16 << 20), roundUp8(biggest('normal')));
   const bufs = [new Uint32Array(chunkBytes / 4), new Uint32Array(chunkBytes / 4)];
   const zeros = new Uint8Array(Math.min(chunkBytes, roundUp8(biggest('zeros'))));
@@ -197,13 +210,41 @@ export async function synthCheckpoint(opts: SynthOptions): Promise<SynthResult> 
   let bytesDone = 0;
   let lastReport = performance.now();
   for (let k = 0; k < plan.length; k++) {
-    const w = await SafetensorsWriter.create(join(opts.out, names[k]), plan[k].map((t) => ({ name: t.name, dtype, shape: t.shape })), { format: 'pt' });
+    const w = await SafetensorsWriter.create(join(opts.out, names[k]), plan[k].map((t) => ({ name: t.name, dtype: t.dtype ?? dtype, shape: t.shape })), { format: 'pt' });
     let pending: Promise<void> | null = null;
     let which = 0;
     try {
       for (const t of plan[k]) {
-        let left = t.shape.reduce((a, b) => a * b, 1) * elt;
+        let left = t.shape.reduce((a, b) => a * b, 1) * eltOf(t);
         let state = streamSeed(seed, t.name);
+        if (t.init === 'gptq') {
+          // GPTQ tensors: qweight random words; qzeros, scales constant; g_idx = k // gs
+          const kind = t.name.slice(t.name.lastIndexOf('.') + 1);
+          let word = 0;
+          if (kind === 'qzeros') word = q!.bits === 4 ? 0x77777777 : 0x7f7f7f7f; // stored zero − 1 = 2^(b−1) − 1
+          if (kind === 'scales') word = synthGptqScale(q!.bits) * 0x10001;
+          let k0 = 0;
+          const K = t.shape[0], gs = kind === 'g_idx' ? gptqGroupSize(K, q!.groupSize) : 1;
+          while (left > 0) {
+            const len = Math.min(left, chunkBytes);
+            const buf = bufs[which];
+            which ^= 1;
+            if (pending) await pending;
+            const words = Math.ceil(len / 4);
+            if (kind === 'qweight') {
+              let x = state | 0;
+              for (let i = 0; i < words; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; buf[i] = x; }
+              state = x;
+            } else if (kind === 'g_idx') {
+              for (let i = 0; i < words; i++) buf[i] = Math.floor((k0 + i) / gs);
+              k0 += words;
+            } else buf.fill(word >>> 0, 0, words);
+            pending = w.write(new Uint8Array(buf.buffer, 0, len));
+            left -= len;
+            bytesDone += len;
+          }
+          continue;
+        }
         while (left > 0) {
           const len = Math.min(left, t.init === 'normal' ? chunkBytes : t.init === 'zeros' ? zeros.length : ones.byteLength);
           let chunk: Uint8Array;

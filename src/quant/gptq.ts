@@ -41,6 +41,15 @@ export interface GptqConfig {
 
 export const QUANTIZE_CONFIG_FILE = 'quantize_config.json';
 
+/** AutoGPTQ's quantize_config.json fields for our RTN output. */
+export function gptqConfigJson(bits: QuantBits, groupSize: number, sym: boolean): Record<string, unknown> {
+  return {
+    bits, group_size: groupSize, damp_percent: 0.01, desc_act: false, static_groups: false, sym, true_sequential: true,
+    model_name_or_path: null, model_file_base_name: 'model', quant_method: 'gptq', checkpoint_format: 'gptq',
+  };
+}
+
+
 /** Keys that only steer how GPTQ quantized (or which CUDA kernel runs it): no effect on the stored
  *  values or their meaning, so they are accepted and not used. */
 const QUANTIZE_TIME_KEYS = new Set([

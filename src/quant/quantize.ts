@@ -16,7 +16,7 @@ import { SafetensorsWriter, type TensorSpec } from '../io/safetensors.js';
 import { DEFAULT_SHARD_BYTES, shardName } from '../io/synth.js';
 import { expectedTensors, type ExpectedTensor } from '../config/expected-tensors.js';
 import { isPlainObject } from '../io/json.js';
-import { isQuantizedModule, QUANTIZE_CONFIG_FILE, type QuantBits } from './gptq.js';
+import { gptqConfigJson, isQuantizedModule, QUANTIZE_CONFIG_FILE, type QuantBits } from './gptq.js';
 import { f32ToF16, RtnQuantizer } from './rtn.js';
 
 export interface QuantizeOptions {
@@ -31,14 +31,6 @@ export interface QuantizeOptions {
 }
 
 export interface QuantizeResult { tensors: number; quantized: number; bytesIn: number; bytesOut: number; shards: string[]; seconds: number }
-
-/** AutoGPTQ's quantize_config.json fields for our RTN output. */
-export function gptqConfigJson(bits: QuantBits, groupSize: number, sym: boolean): Record<string, unknown> {
-  return {
-    bits, group_size: groupSize, damp_percent: 0.01, desc_act: false, static_groups: false, sym, true_sequential: true,
-    model_name_or_path: null, model_file_base_name: 'model', quant_method: 'gptq', checkpoint_format: 'gptq',
-  };
-}
 
 /** Extra files copied next to the weights when present. */
 const COPY_FILES = ['generation_config.json', 'preprocessor_config.json', 'tokenizer_config.json', 'tokenizer.json',
