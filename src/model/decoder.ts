@@ -20,10 +20,8 @@ import { KVCache } from './kv-cache.js';
 import { ropeCosSin } from '../ops/rope.js';
 import type { Tensor, Weight } from '../tensor.js';
 import { noTap } from '../trace/tap.js';
-import {
-  checkEmbeds, gatherRows, loadOptional, loadWeight, positionsFrom, resolveRows,
-  type ForwardOptions, type ForwardResult, type TensorSource,
-} from './causal-lm.js';
+import { checkEmbeds, gatherRows, positionsFrom, resolveRows, type ForwardOptions, type ForwardResult } from './causal-lm.js';
+import { loadOptional, loadWeight, type TensorSource } from './weights.js';
 
 // ------------------------------------------------------------------------------------------
 // Weights, by HF module path
