@@ -8,9 +8,9 @@ export type { RunnerOptions, RunnerInput, ImageInput, Query, Prepared, RunResult
 
 export { SafetensorsFile, SafetensorsWriter, encodeSafetensors, writeSafetensors } from './io/safetensors.js';
 export type { TensorInfo, TensorEntry } from './io/safetensors.js';
-export { Checkpoint } from './io/checkpoint.js';
+export { Checkpoint } from './checkpoint/checkpoint.js';
 export * from './hub/index.js';
-export { synthCheckpoint } from './io/synth.js';
+export { synthCheckpoint } from './checkpoint/synth.js';
 export * from './config/index.js';
 
 export { decodeImage, resizeBicubic, chooseGrid, partition, preprocessImage, preprocessImages, buildPlaceholders } from './image/index.js';
@@ -28,7 +28,7 @@ export { KVCache } from './model/kv-cache.js';
 export { StageRecorder } from './trace/recorder.js';
 export { compare } from './trace/metrics.js';
 export { TOLERANCES, toleranceFor, formatReport } from './trace/tolerances.js';
-export { loadReference, runParity } from './trace/parity.js';
+export { loadReference, runParity } from './parity.js';
 export { makeTap, noTap, type Recorder, type Tap } from './trace/tap.js';
 
 export * from './errors.js';

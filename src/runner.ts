@@ -11,7 +11,7 @@
 
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Checkpoint } from './io/checkpoint.js';
+import { Checkpoint } from './checkpoint/checkpoint.js';
 import { resolveTokenizerPath } from './io/tokenizer-source.js';
 import { resolveModel } from './hub/cache.js';
 import { createBackend, type BackendName } from './backend/index.js';

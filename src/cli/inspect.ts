@@ -4,7 +4,7 @@
 // Exit code: 0 = the model can run from these files, 1 = it cannot (problems listed).
 
 import { formatOptions, parseOptions, type OptionSpecs } from './common.js';
-import { Checkpoint } from '../io/checkpoint.js';
+import { Checkpoint } from '../checkpoint/checkpoint.js';
 import { resolveModel } from '../hub/cache.js';
 import { UsageError } from '../errors.js';
 import { COMPONENTS, countParameters, describeCheck, expectedTensors, numPatches, visualTokensPerCrop, type Component } from '../config/index.js';

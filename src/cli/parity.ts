@@ -4,7 +4,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { OvisRunner } from '../runner.js';
-import { loadReference, runParity } from '../trace/parity.js';
+import { loadReference, runParity } from '../parity.js';
 import { UsageError } from '../errors.js';
 import { ENGINE_OPTIONS, engineValues, formatOptions, parseOptions, progress, type OptionSpecs, checkOutputFile } from './common.js';
 

@@ -6,10 +6,10 @@
 
 import { readImageFile } from '../runner.js';
 import { floatOption, formatOptions, parseOptions, type OptionSpecs, checkOutputDir, checkOutputFile } from './common.js';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { InputError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import {
   decodeImage, preprocessImage, rankGrids, DEFAULT_COVERING_THRESHOLD, DEFAULT_IMAGE_SIZE, DEFAULT_MAX_PARTITION,

@@ -6,7 +6,7 @@
 import { formatOptions, parseOptions, type OptionSpecs, checkOutputDir } from './common.js';
 import { UsageError } from '../errors.js';
 import { resolveModel } from '../hub/cache.js';
-import { quantizeCheckpoint } from '../quant/quantize.js';
+import { quantizeCheckpoint } from '../checkpoint/quantize.js';
 
 const OPTIONS = {
   model: { type: 'string', arg: 'DIR|REPO', required: true, help: 'the float (bf16) checkpoint: a folder or a Hugging Face repo id in the cache' },

@@ -1,5 +1,5 @@
 // `ovis synth --preset NAME --dtype bf16|f32 --out DIR [--seed S]` — write a complete HF-layout
-// Ovis1.6 checkpoint with seeded random weights and the real shapes (src/io/synth.ts), sharded
+// Ovis1.6 checkpoint with seeded random weights and the real shapes (src/checkpoint/synth.ts), sharded
 // like the release (~5 GB shards + model.safetensors.index.json). Streams with bounded memory.
 // With --tokenizer the folder also gets a tokenizer.json, so `ovis run --model DIR` runs it as it is.
 
@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import { resolveTokenizerPath } from '../io/tokenizer-source.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { PRESETS, parseOvisConfig, expectedTensors } from '../config/index.js';
-import { DEFAULT_SHARD_BYTES, synthCheckpoint, type SynthDType } from '../io/synth.js';
+import { DEFAULT_SHARD_BYTES, synthCheckpoint, type SynthDType } from '../checkpoint/synth.js';
 import { DTYPE_BYTES } from '../dtype.js';
 
 const OPTIONS = {

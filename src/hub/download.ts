@@ -12,7 +12,7 @@
 //   snapshots/<sha>/<path> -> ../../blobs/<etag>;  refs/<rev> = sha when rev is a branch or tag.
 
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rename, rm, stat, symlink, lstat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';
 import { HubError } from '../errors.js';

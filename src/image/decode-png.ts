@@ -122,7 +122,7 @@ function inflatedSize(h: PngHeader): number {
 function filteredRows(h: PngHeader): number {
   if (h.interlace === 0) return h.height;
   let rows = 0;
-  for (const [x0, y0, dx, dy] of ADAM7) if (h.width > x0 && h.height > y0) rows += Math.ceil((h.height - y0) / dy);
+  for (const [x0, y0, , dy] of ADAM7) if (h.width > x0 && h.height > y0) rows += Math.ceil((h.height - y0) / dy);
   return rows;
 }
 

@@ -22,10 +22,8 @@ import type { Tensor, Weight } from '../tensor.js';
 import { noTap } from '../trace/tap.js';
 import { BackendError } from '../errors.js';
 import { isQuantizedModule, isQuantWeight, prepareGptqLinear, type QuantWeight } from '../quant/gptq.js';
-import {
-  checkEmbeds, gatherRows, loadOptional, loadWeight, positionsFrom, resolveRows,
-  type ForwardOptions, type ForwardResult, type TensorSource,
-} from './causal-lm.js';
+import { checkEmbeds, gatherRows, positionsFrom, resolveRows, type ForwardOptions, type ForwardResult } from './causal-lm.js';
+import { loadOptional, loadWeight, type TensorSource } from './weights.js';
 
 // ------------------------------------------------------------------------------------------
 // Weights, by HF module path

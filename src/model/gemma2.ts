@@ -28,7 +28,8 @@
 import type { Backend } from '../backend/backend.js';
 import type { Gemma2Config } from '../config/ovis-config.js';
 import type { Tensor, Weight } from '../tensor.js';
-import type { CausalLM, TensorSource } from './causal-lm.js';
+import type { CausalLM } from './causal-lm.js';
+import type { TensorSource } from './weights.js';
 import {
   DecoderForCausalLM, linear, WeightLoader,
   type AttentionWeights, type DecoderSteps, type DecoderWeights, type LayerStep, type MlpWeights,

@@ -16,14 +16,15 @@ import { visualTokensPerCrop, type Gemma2Config, type LlmConfig, type OvisConfig
 import type { GenerationConfig } from '../config/generation-config.js';
 import { IMAGE_ATOM_ID, IMAGE_INDICATOR_IDS, IMAGE_TOKEN_ID } from '../constants.js';
 import { InputError, ShapeError } from '../errors.js';
-import type { Checkpoint } from '../io/checkpoint.js';
+import type { Checkpoint } from '../checkpoint/checkpoint.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape, storedBytes } from '../tensor.js';
 import { throttled } from '../progress.js';
 import { noTap, type Tap } from '../trace/tap.js';
 import { Gemma2ForCausalLM } from './gemma2.js';
 import { LlamaForCausalLM } from './llama.js';
-import type { CausalLM, TensorSource } from './causal-lm.js';
+import type { CausalLM } from './causal-lm.js';
+import type { TensorSource } from './weights.js';
 import { encodeImages, indicatorEmbeds, loadVision, type OvisVision } from './vision.js';
 
 /** Load the LLM half of a checkpoint (`llm.*` tensors) for any supported model_type. */

@@ -16,7 +16,7 @@ import type { SiglipVisionConfig } from '../config/ovis-config.js';
 import { CheckpointError, ShapeError } from '../errors.js';
 import { fmtShape, type Tensor, type Weight } from '../tensor.js';
 import { noTap, type Tap } from '../trace/tap.js';
-import { loadWeight, type TensorSource } from './causal-lm.js';
+import { loadWeight, type TensorSource } from './weights.js';
 
 export const SIGLIP_PREFIX = 'visual_tokenizer.backbone.vision_model.';
 

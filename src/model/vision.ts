@@ -12,7 +12,7 @@ import type { Backend } from '../backend/backend.js';
 import type { OvisConfig } from '../config/ovis-config.js';
 import type { Tensor } from '../tensor.js';
 import { noTap, type Tap } from '../trace/tap.js';
-import type { TensorSource } from './causal-lm.js';
+import type { TensorSource } from './weights.js';
 import { loadSiglip, siglipForward, type SiglipVisionTower } from './siglip.js';
 import { loadVisualHead, visualTokenize, type VisualHead } from './visual-tokenizer.js';
 import { loadVte, vteEmbed, vteIndicators, type Vte } from './vte.js';

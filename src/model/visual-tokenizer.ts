@@ -14,7 +14,7 @@ import type { VisualTokenizerConfig } from '../config/ovis-config.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { fmtShape, type Tensor, type Weight } from '../tensor.js';
 import { noTap, type Tap } from '../trace/tap.js';
-import { loadWeight, type TensorSource } from './causal-lm.js';
+import { loadWeight, type TensorSource } from './weights.js';
 import { IMAGE_INDICATOR_IDS } from '../constants.js';
 
 /** Indicator rows reserved at the end of the visual vocabulary (I0..I4). */

@@ -10,7 +10,7 @@ import type { OvisConfig } from '../config/ovis-config.js';
 import { ShapeError } from '../errors.js';
 import { fmtShape, type Tensor, type Weight } from '../tensor.js';
 import { noTap, type Tap } from '../trace/tap.js';
-import { loadWeight, type TensorSource } from './causal-lm.js';
+import { loadWeight, type TensorSource } from './weights.js';
 import { NUM_INDICATORS } from './visual-tokenizer.js';
 
 export interface Vte {

@@ -5,7 +5,7 @@ import { parseOvisConfig, type OvisConfig } from '../../src/config/ovis-config.j
 import { expectedTensors } from '../../src/config/expected-tensors.js';
 import { narrowToBf16, type DType } from '../../src/dtype.js';
 import type { HostTensor } from '../../src/tensor.js';
-import type { TensorSource } from '../../src/model/causal-lm.js';
+import type { TensorSource } from '../../src/model/weights.js';
 
 /** Deterministic normal(0, 1) generator (mulberry32 + Box-Muller); test-only. */
 export function randn(seed: number): () => number {

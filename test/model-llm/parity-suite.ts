@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
-import { Checkpoint } from '../../src/io/checkpoint.js';
+import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
 import { SafetensorsFile, toF32 } from '../../src/io/safetensors.js';
 import { OvisModel } from '../../src/model/ovis.js';
 import { generate } from '../../src/generate/generate.js';

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../../src/backend/backend.js';
-import { Checkpoint } from '../../src/io/checkpoint.js';
+import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
 import { SafetensorsFile } from '../../src/io/safetensors.js';
 import { loadVision, type OvisVision } from '../../src/model/vision.js';
 import type { Tensor } from '../../src/tensor.js';

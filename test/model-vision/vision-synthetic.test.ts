@@ -8,7 +8,7 @@ import { TsBackend } from '../../src/backend/ts.js';
 import type { OvisConfig, SiglipVisionConfig, VisualTokenizerConfig } from '../../src/config/ovis-config.js';
 import type { DType } from '../../src/dtype.js';
 import { CheckpointError } from '../../src/errors.js';
-import type { TensorSource } from '../../src/model/causal-lm.js';
+import type { TensorSource } from '../../src/model/weights.js';
 import { loadSiglip } from '../../src/model/siglip.js';
 import { encodeImages, indicatorEmbeds, loadVision } from '../../src/model/vision.js';
 import { hiddenStrideMerge, loadVisualHead } from '../../src/model/visual-tokenizer.js';

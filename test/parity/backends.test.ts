@@ -6,7 +6,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OvisRunner } from '../../src/runner.js';
-import { loadReference, runParity } from '../../src/trace/parity.js';
+import { loadReference, runParity } from '../../src/parity.js';
 import type { WasmBackend } from '../../src/backend/wasm.js';
 
 const FIXTURES = join(__dirname, '..', '..', 'reference', 'fixtures');

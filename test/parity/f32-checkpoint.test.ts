@@ -6,10 +6,10 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { Checkpoint } from '../../src/io/checkpoint.js';
+import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
 import { writeSafetensors, type TensorEntry } from '../../src/io/safetensors.js';
 import { OvisRunner } from '../../src/runner.js';
-import { loadReference, runParity } from '../../src/trace/parity.js';
+import { loadReference, runParity } from '../../src/parity.js';
 
 const FIXTURES = join(__dirname, '..', '..', 'reference', 'fixtures');
 

@@ -8,7 +8,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OvisRunner } from '../../src/runner.js';
-import { loadReference, runParity } from '../../src/trace/parity.js';
+import { loadReference, runParity } from '../../src/parity.js';
 
 const FIXTURES = join(__dirname, '..', '..', 'reference', 'fixtures');
 const FLAVOURS = ['llama', 'gemma2'] as const;

@@ -5,7 +5,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Checkpoint } from '../../src/io/checkpoint.js';
+import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
 import { writeSafetensors } from '../../src/io/safetensors.js';
 
 export const FIXTURES = join(__dirname, '..', '..', 'reference', 'fixtures');

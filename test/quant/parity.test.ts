@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { OvisRunner } from '../../src/runner.js';
-import { loadReference, runParity } from '../../src/trace/parity.js';
-import { Checkpoint } from '../../src/io/checkpoint.js';
+import { loadReference, runParity } from '../../src/parity.js';
+import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
 import { FIXTURES, GPTQ_VARIANTS, materializeGptq } from './fixture.js';
 
 const BACKENDS: { backend: 'ts' | 'wasm'; threads?: number }[] = [{ backend: 'ts' }];

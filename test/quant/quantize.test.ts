@@ -6,12 +6,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quantizeCheckpoint } from '../../src/quant/quantize.js';
+import { quantizeCheckpoint } from '../../src/checkpoint/quantize.js';
 import { f32ToF16, roundHalfEven } from '../../src/quant/rtn.js';
 import { SafetensorsFile } from '../../src/io/safetensors.js';
-import { Checkpoint } from '../../src/io/checkpoint.js';
+import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
 import { OvisRunner } from '../../src/runner.js';
-import { loadReference, runParity } from '../../src/trace/parity.js';
+import { loadReference, runParity } from '../../src/parity.js';
 import { FIXTURES, flavourOf, type GptqVariant } from './fixture.js';
 
 const dirs: string[] = [];

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Checkpoint } from '../../src/io/checkpoint.js';
-import { synthCheckpoint, planShards, shardName } from '../../src/io/synth.js';
+import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
+import { synthCheckpoint, planShards, shardName } from '../../src/checkpoint/synth.js';
 import { SafetensorsFile, writeSafetensors, type TensorEntry } from '../../src/io/safetensors.js';
 import {
   PRESETS, parseOvisConfig, expectedTensors, checkTensors, countParameters,
@@ -16,7 +16,7 @@ import {
 import { CheckpointError, ConfigError, SafetensorsError } from '../../src/errors.js';
 import { bf16ToF32 } from '../../src/dtype.js';
 
-const HF_NAMES = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/hf-tensor-names.json', import.meta.url)), 'utf8')) as Record<string, [string, number[]][]>;
+const HF_NAMES = JSON.parse(readFileSync(fileURLToPath(new URL('../io/fixtures/hf-tensor-names.json', import.meta.url)), 'utf8')) as Record<string, [string, number[]][]>;
 
 let tmp: string;
 let single: string; // micro-llama, one model.safetensors

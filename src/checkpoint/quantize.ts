@@ -11,13 +11,13 @@ import { copyFile, mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DTYPE_BYTES } from '../dtype.js';
 import { CheckpointError, InputError } from '../errors.js';
-import { Checkpoint, readJsonFile, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from '../io/checkpoint.js';
+import { Checkpoint, readJsonFile, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from './checkpoint.js';
 import { SafetensorsWriter, type TensorSpec } from '../io/safetensors.js';
-import { DEFAULT_SHARD_BYTES, shardName } from '../io/synth.js';
+import { DEFAULT_SHARD_BYTES, shardName } from './synth.js';
 import { expectedTensors, type ExpectedTensor } from '../config/expected-tensors.js';
 import { isPlainObject } from '../io/json.js';
-import { gptqConfigJson, isQuantizedModule, QUANTIZE_CONFIG_FILE, type QuantBits } from './gptq.js';
-import { f32ToF16, RtnQuantizer } from './rtn.js';
+import { gptqConfigJson, isQuantizedModule, QUANTIZE_CONFIG_FILE, type QuantBits } from '../quant/gptq.js';
+import { f32ToF16, RtnQuantizer } from '../quant/rtn.js';
 
 export interface QuantizeOptions {
   model: string;

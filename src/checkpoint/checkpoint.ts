@@ -13,9 +13,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError, ConfigError } from '../errors.js';
 import type { HostTensor } from '../tensor.js';
-import { SafetensorsFile, type TensorInfo } from './safetensors.js';
-import { findDuplicateKeys, isPlainObject, jsonKind } from './json.js';
-import { describeFsError, fileProblem, pathExists } from './fs.js';
+import { SafetensorsFile, type TensorInfo } from '../io/safetensors.js';
+import { findDuplicateKeys, isPlainObject, jsonKind } from '../io/json.js';
+import { describeFsError, fileProblem, pathExists } from '../io/fs.js';
 import { parseOvisConfig, type OvisConfig } from '../config/ovis-config.js';
 import {
   generationConfigFromLlm, parseGenerationConfig, parsePreprocessorConfig,

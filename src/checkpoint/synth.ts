@@ -16,7 +16,7 @@ import { CheckpointError } from '../errors.js';
 import { parseOvisConfig } from '../config/ovis-config.js';
 import { expectedTensors, type ExpectedTensor } from '../config/expected-tensors.js';
 import { PRESETS, type PresetFiles } from '../config/presets.js';
-import { SafetensorsWriter } from './safetensors.js';
+import { SafetensorsWriter } from '../io/safetensors.js';
 import { SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from './checkpoint.js';
 import { gptqConfigJson, groupSize as gptqGroupSize, QUANTIZE_CONFIG_FILE, type QuantBits } from '../quant/gptq.js';
 import { f32ToF16 } from '../quant/rtn.js';
