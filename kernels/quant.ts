@@ -16,19 +16,24 @@
 // bits), so "the dequantized weight" is one well-defined f32 matrix and no copy of it exists beyond
 // a block of columns in GEMM scratch.
 //
-// gemv_q (decode, M <= 3): one panel (8 columns, two v128 accumulators) per pass; per input i:
-//   acc = acc + x_i · w (mul, then add).
+// gemv_q (decode, M <= 3): one panel (8 columns, two v128 accumulators) per pass; the scale and the
+//   zero are taken out of the inner loop: per group, A = Σ x_i·q_i (q converted to f32, exact), then
+//   y += scale · (A − zero · Σ x_i) with Σ x_i per group computed once per call (group_sums). Five
+//   vector ops per 4 weights instead of seven (measured 1.3-1.5x, bench:quant).
 // gemm_q (prefill, M >= 4): per block of QNB columns, dequantize the block into scratch as f32 rows
 //   (nb, K) and run gemm_blocked (kernels/gemm.ts) on it with B_F32_NK; the block is QNB·K·4 bytes
 //   (64 x 8192 x 4 = 2 MiB), reused for every block. docs/kernels.md "Quantized Linear" gives the
 //   measurement behind dequantize-then-GEMM versus integer dot products.
 //
-// Numerics: for every output (m, n): acc = 0; for i = 0..K-1 ascending: acc = fl(acc + fl(x_i · w_i))
-// — the plain sequential f32 sum, mul and add rounded separately (madd.ts in the default build), the
-// same as gemm's. GEMV (columns in lanes: each lane is one output's sequential sum) and GEMM therefore
-// give the same bits, independent of M, of the thread split over N, and of the blocking; the twin is
-// linearQuantF32 in src/quant/gptq.ts (bit-exact, test/quant/kernels.test.ts); the error bound is
-// gemm's, K·u·Σ|x·w| against exact arithmetic on the dequantized weight.
+// Numerics (mul and add rounded separately, madd.ts in the default build; every output's order is
+// fixed, so neither M, nor the thread split over N, nor the blocking changes a bit):
+//   GEMM: acc = 0; for i = 0..K-1 ascending: acc = fl(acc + fl(x_i · w_i)) — gemm's sequential f32
+//     sum on the exactly dequantized weight; bound K·u·Σ|x·w|. Twin: linearQuantF32.
+//   GEMV: per group g (inputs ascending), A = sequential f32 sum of fl(x_i · q_i), xs = sequential f32
+//     sum of x_i; y = fl(y + fl(s · fl(A − fl(z · xs)))) over g ascending. Columns are the lanes, so
+//     each output is this scalar sequence. Bound: (gs + 3)·u·Σ|x|·max(q, z)·s per group plus G·u·|y|
+//     — a few times gemm's (q and z up to 2^b rather than |q − z|), still ~1e-6 relative on the
+//     model. Twin: linearQuantGemvF32. Both in src/quant/gptq.ts, bit-exact in test/quant/kernels.test.ts.
 
 import { B_F32_NK, gemm_blocked, gemm_blocked_scratch_bytes } from './gemm';
 import { madd } from './madd';
@@ -41,51 +46,124 @@ export const QNB: i32 = 64;
   return f32x4.mul(f32x4.sub(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v, sh), mask)), z), s);
 }
 
-// One GEMV pass over a panel of 8 columns (or the first 4 of the last, padded, panel): STEPS inputs
-// per word, shift b·j for input j; p walks the panel's records (32 bytes per word row).
+/** Inputs per K block of the GEMV: x[i0 .. i0 + GEMV_KB) (8 KiB) stays in L1 while every panel of the
+ *  task streams its rows for the block (at K = 8192 the whole x, 32 KiB, fell out of L1: 2.8 -> 5.5
+ *  Gw/s on down_proj). Partial sums carry over between blocks in y and `ab`, so the order is unchanged. */
+export const GEMV_KB: i32 = 2048;
+
+// Inputs [i0, i1) (one group or part of one) of one panel of 8 columns (or the first 4 of the last,
+// padded, panel), accumulated into a0/a1 — the Σ x·q of the current group.
 // @ts-ignore: decorator
-@inline function gemvPanel(bits: i32, K: i32, N: i32, gs: i32, x: usize, pan: usize, scales: usize, zeros: usize, y: usize, n: i32, full: bool): void {
+@inline function panelRows(bits: i32, i0: i32, i1: i32, x: usize, pan: usize, a: usize, full: bool): void {
   const per = 32 / bits;
   const mask = i32x4.splat((1 << bits) - 1);
-  const G = (K + gs - 1) / gs;
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-  let p = pan;
-  let xp = x;
-  for (let g = 0; g < G; g++) {
-    const gOff = (<usize>g * <usize>N + <usize>n) * 4;
-    const s0 = v128.load(scales + gOff), z0 = v128.load(zeros + gOff);
-    const s1 = full ? v128.load(scales + gOff, 16) : s0, z1 = full ? v128.load(zeros + gOff, 16) : z0;
-    const end = p + <usize>((min(K, (g + 1) * gs) - g * gs) / per) * 32;
+  let a0 = v128.load(a), a1 = full ? v128.load(a, 16) : a0;
+  let p = pan + <usize>(i0 / per) * 32;
+  const end = pan + <usize>(i1 / per) * 32;
+  let xp = x + <usize>i0 * 4;
+  if (bits == 4 && full) {
+    // unrolled: the shifts become immediates, the last nibble needs no mask (2.4x the loop)
+    while (p < end) {
+      const v0 = v128.load(p), v1 = v128.load(p, 16);
+        let xk = v128.load32_splat(xp, 0);
+        a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, mask)), xk, a1);
+        xk = v128.load32_splat(xp, 4);
+        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 4), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 4), mask)), xk, a1);
+        xk = v128.load32_splat(xp, 8);
+        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 8), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 8), mask)), xk, a1);
+        xk = v128.load32_splat(xp, 12);
+        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 12), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 12), mask)), xk, a1);
+        xk = v128.load32_splat(xp, 16);
+        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 16), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 16), mask)), xk, a1);
+        xk = v128.load32_splat(xp, 20);
+        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 20), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 20), mask)), xk, a1);
+        xk = v128.load32_splat(xp, 24);
+        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 24), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 24), mask)), xk, a1);
+        xk = v128.load32_splat(xp, 28);
+        a0 = madd(f32x4.convert_i32x4_s(i32x4.shr_u(v0, 28)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(i32x4.shr_u(v1, 28)), xk, a1);
+      p += 32;
+      xp += 32;
+    }
+  } else if (bits == 8 && full) {
+    while (p < end) {
+      const v0 = v128.load(p), v1 = v128.load(p, 16);
+      let xk = v128.load32_splat(xp, 0);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, mask)), xk, a1);
+      xk = v128.load32_splat(xp, 4);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 8), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 8), mask)), xk, a1);
+      xk = v128.load32_splat(xp, 8);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 16), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 16), mask)), xk, a1);
+      xk = v128.load32_splat(xp, 12);
+      a0 = madd(f32x4.convert_i32x4_s(i32x4.shr_u(v0, 24)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(i32x4.shr_u(v1, 24)), xk, a1);
+      p += 32;
+      xp += 16;
+    }
+  } else {
     while (p < end) {
       const v0 = v128.load(p), v1 = v128.load(p, 16);
       for (let j = 0; j < per; j++) {
         const xk = v128.load32_splat(xp + <usize>j * 4);
-        a0 = madd(wq(v0, j * bits, mask, z0, s0), xk, a0);
-        if (full) a1 = madd(wq(v1, j * bits, mask, z1, s1), xk, a1);
+        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, j * bits), mask)), xk, a0);
+        if (full) a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, j * bits), mask)), xk, a1);
       }
       p += 32;
       xp += <usize>per * 4;
     }
   }
-  v128.store(y + <usize>n * 4, a0);
-  if (full) v128.store(y + <usize>n * 4, a1, 16);
+  v128.store(a, a0);
+  if (full) v128.store(a, a1, 16);
+}
+
+/** xs[g] = the sequential f32 sum of x over group g (permuted order), for gemv_q's zero term. */
+export function group_sums(K: i32, gs: i32, x: usize, xs: usize): void {
+  const G = (K + gs - 1) / gs;
+  for (let g = 0; g < G; g++) {
+    let s: f32 = 0;
+    const i1 = min(K, (g + 1) * gs);
+    for (let i = g * gs; i < i1; i++) s += load<f32>(x + <usize>i * 4);
+    store<f32>(xs + <usize>g * 4, s);
+  }
 }
 
 /**
  * y[n] for n in [n0, n1) (n0 a multiple of 8, n1 one of 8 or N): a quantized W in the panel layout
- * (`qp`: 8-column panels, see src/quant/gptq.ts toPanels), x [K] permuted. bits 4 or 8.
+ * (`qp`: 8-column panels, see src/quant/gptq.ts toPanels), x [K] permuted, xs [G] from group_sums,
+ * ab scratch of N f32 (the group sums between K blocks; this task touches [n0, n1) only).
  */
-export function gemv_q(bits: i32, K: i32, N: i32, gs: i32, x: usize, qp: usize, scales: usize, zeros: usize, y: usize, n0: i32, n1: i32): void {
+export function gemv_q(bits: i32, K: i32, N: i32, gs: i32, x: usize, xs: usize, qp: usize, scales: usize, zeros: usize,
+  y: usize, ab: usize, n0: i32, n1: i32): void {
   const panelB = <usize>(K * bits / 32) * 32; // bytes of one 8-column panel
-  for (let n = n0; n < n1; n += 8) {
-    const pan = qp + <usize>(n >> 3) * panelB;
-    const full = n + 8 <= n1;
-    if (bits == 4) {
-      if (full) gemvPanel(4, K, N, gs, x, pan, scales, zeros, y, n, true);
-      else gemvPanel(4, K, N, gs, x, pan, scales, zeros, y, n, false);
-    } else {
-      if (full) gemvPanel(8, K, N, gs, x, pan, scales, zeros, y, n, true);
-      else gemvPanel(8, K, N, gs, x, pan, scales, zeros, y, n, false);
+  for (let n = n0; n < n1; n++) { store<f32>(y + <usize>n * 4, 0); store<f32>(ab + <usize>n * 4, 0); }
+  for (let k0 = 0; k0 < K; k0 += GEMV_KB) {
+    const k1 = min(K, k0 + GEMV_KB);
+    for (let n = n0; n < n1; n += 8) {
+      const pan = qp + <usize>(n >> 3) * panelB;
+      const full = n + 8 <= n1;
+      const a = ab + <usize>n * 4;
+      // the groups (or parts of groups) inside [k0, k1)
+      for (let i0 = k0; i0 < k1;) {
+        const g = i0 / gs;
+        const gEnd = min(K, (g + 1) * gs);
+        const i1 = min(k1, gEnd);
+        if (bits == 4) {
+          if (full) panelRows(4, i0, i1, x, pan, a, true); else panelRows(4, i0, i1, x, pan, a, false);
+        } else {
+          if (full) panelRows(8, i0, i1, x, pan, a, true); else panelRows(8, i0, i1, x, pan, a, false);
+        }
+        if (i1 == gEnd) {
+          // group done: y += scale · (Σ x·q − zero · Σ x), and the group sum restarts at 0
+          const gOff = (<usize>g * <usize>N + <usize>n) * 4;
+          const xsg = v128.load32_splat(xs + <usize>g * 4);
+          const yp = y + <usize>n * 4;
+          v128.store(yp, f32x4.add(v128.load(yp), f32x4.mul(v128.load(scales + gOff), f32x4.sub(v128.load(a), f32x4.mul(v128.load(zeros + gOff), xsg)))));
+          v128.store(a, f32x4.splat(0));
+          if (full) {
+            v128.store(yp, f32x4.add(v128.load(yp, 16), f32x4.mul(v128.load(scales + gOff, 16), f32x4.sub(v128.load(a, 16), f32x4.mul(v128.load(zeros + gOff, 16), xsg)))), 16);
+            v128.store(a, f32x4.splat(0), 16);
+          }
+        }
+        i0 = i1;
+      }
     }
   }
 }

@@ -310,6 +310,32 @@ export function linearQuantF32(x: Float32Array, M: number, d: QuantLinearData): 
   return y;
 }
 
+/**
+ * The GEMV's order (kernels/quant.ts gemv_q, M <= 3): per group g, A = Σ f32(x_i·q_i) and xs = Σ x_i
+ * (f32, inputs ascending in perm order), then y = f32(y + f32(s · f32(A − f32(z · xs)))); the bias last.
+ */
+export function linearQuantGemvF32(x: Float32Array, M: number, d: QuantLinearData): Float32Array {
+  const { K, N, groupSize: gs } = d;
+  const f = Math.fround;
+  const G = Math.ceil(K / gs);
+  const y = new Float32Array(M * N);
+  for (let m = 0; m < M; m++) {
+    const xp = (i: number) => x[m * K + (d.perm ? d.perm[i] : i)];
+    const xs = new Float32Array(G);
+    for (let g = 0; g < G; g++) { let s = 0; for (let i = g * gs; i < Math.min(K, (g + 1) * gs); i++) s = f(s + xp(i)); xs[g] = s; }
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let g = 0; g < G; g++) {
+        let A = 0;
+        for (let i = g * gs; i < Math.min(K, (g + 1) * gs); i++) A = f(A + f(xp(i) * qAt(d, i, n)));
+        acc = f(acc + f(d.scales[g * N + n] * f(A - f(d.zeros[g * N + n] * xs[g]))));
+      }
+      y[m * N + n] = d.bias ? f(acc + d.bias[n]) : acc;
+    }
+  }
+  return y;
+}
+
 /** Bytes a quantized Linear takes in memory (qweight + f32 scales and zeros + perm). */
 export function quantLinearBytes(d: QuantLinearData): number {
   return d.qweight.byteLength + d.scales.byteLength + d.zeros.byteLength + (d.perm?.byteLength ?? 0) + (d.bias?.byteLength ?? 0);

@@ -6,11 +6,12 @@
 // held to torch's dequantized weights in gptq.test.ts, and to an f64 product here.
 import { describe, expect, it } from 'vitest';
 import { EMBEDDED_KERNELS } from '../../src/backend/wasm/generated/kernels-wasm.js';
-import { linearQuantF32, dequantize, toPanels, type QuantLinearData } from '../../src/quant/gptq.js';
+import { linearQuantF32, linearQuantGemvF32, dequantize, toPanels, type QuantLinearData } from '../../src/quant/gptq.js';
 import { rng, randF32 } from '../ops/helpers.js';
 
 interface QuantExports {
-  gemv_q(bits: number, K: number, N: number, gs: number, x: number, qp: number, s: number, z: number, y: number, n0: number, n1: number): void;
+  gemv_q(bits: number, K: number, N: number, gs: number, x: number, xs: number, qp: number, s: number, z: number, y: number, ab: number, n0: number, n1: number): void;
+  group_sums(K: number, gs: number, x: number, xs: number): void;
   gemm_q(bits: number, M: number, K: number, N: number, gs: number, x: number, qw: number, s: number, z: number,
     c: number, n0: number, n1: number, scratch: number, kc: number, mc: number, nc: number): void;
   gemm_q_scratch_bytes(K: number, kc: number, mc: number, nc: number): number;
@@ -53,7 +54,7 @@ function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Fl
   const at = (bytes: number) => { const a = p; p = align(p + bytes); return a; };
   const qp = toPanels(d.qweight, K, N, d.bits);
   const px = at(xp.byteLength), pq = at(qp.byteLength), ps = at(d.scales.byteLength), pz = at(d.zeros.byteLength);
-  const py = at(M * N * 4);
+  const py = at(M * N * 4), pxs = at(M * Math.ceil(K / d.groupSize) * 4), pab = at(N * 4);
   const [kc, mc, nc] = [256, 128, 1024];
   const psc = at(e.gemm_q_scratch_bytes(K, kc, mc, nc));
   const need = Math.ceil(p / 65536) - mem.buffer.byteLength / 65536;
@@ -68,7 +69,13 @@ function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Fl
   for (let t = 0; t + 1 < bounds.length; t++) {
     const [n0, n1] = [bounds[t], bounds[t + 1]];
     if (how === 'gemm') e.gemm_q(d.bits, M, K, N, d.groupSize, px, pq, ps, pz, py, n0, n1, psc, kc, mc, nc);
-    else for (let m = 0; m < M; m++) e.gemv_q(d.bits, K, N, d.groupSize, px + m * K * 4, pq, ps, pz, py + m * N * 4, n0, n1);
+    else {
+      for (let m = 0; m < M; m++) {
+        const xs = pxs + m * Math.ceil(K / d.groupSize) * 4;
+        e.group_sums(K, d.groupSize, px + m * K * 4, xs);
+        e.gemv_q(d.bits, K, N, d.groupSize, px + m * K * 4, xs, pq, ps, pz, py + m * N * 4, pab, n0, n1);
+      }
+    }
   }
   return new Float32Array(buf, py, M * N).slice();
 }
@@ -86,19 +93,19 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
   const shapes: [4 | 8, number, number, number, boolean][] = [
     [4, 8, 4, 8, false], [4, 8, 8, 8, false], [4, 16, 12, 8, false], [4, 24, 20, 8, true], [4, 64, 36, 16, false],
     [4, 128, 68, 32, true], [4, 256, 132, 128, false], [4, 200, 8, 200, false], [4, 136, 16, 64, false],
-    [8, 4, 4, 4, false], [8, 12, 12, 4, true], [8, 64, 36, 16, false], [8, 132, 68, 132, false], [8, 256, 40, 128, true],
+    [4, 4096, 16, 4096, false], [4, 2176, 24, 128, true], [8, 2060, 12, 2060, false], [8, 4, 4, 4, false], [8, 12, 12, 4, true], [8, 64, 36, 16, false], [8, 132, 68, 132, false], [8, 256, 40, 128, true],
   ];
   for (const [bits, K, N, gs, act] of shapes) {
     for (const M of [1, 2, 3, 4, 5, 9]) {
       it(`int${bits} K=${K} N=${N} gs=${gs}${act ? ' act-order' : ''} M=${M}`, () => {
         const d = randomQuant(K * 131 + N * 7 + bits + (act ? 1 : 0), bits, K, N, gs, act);
         const x = randF32(rng(M * 1000 + K), M * K, 2);
-        const want = linearQuantF32(x, M, d);
-        expectBits(run(e, mem, d, x, M, 'gemv', []), want, 'gemv');
+        const want = linearQuantF32(x, M, d), wantV = linearQuantGemvF32(x, M, d);
+        expectBits(run(e, mem, d, x, M, 'gemv', []), wantV, 'gemv');
         expectBits(run(e, mem, d, x, M, 'gemm', []), want, 'gemm');
         if (N > 8) {
           const s = [8 * Math.floor(N / 24)];
-          expectBits(run(e, mem, d, x, M, 'gemv', s), want, 'gemv split');
+          expectBits(run(e, mem, d, x, M, 'gemv', s), wantV, 'gemv split');
           expectBits(run(e, mem, d, x, M, 'gemm', s), want, 'gemm split');
         }
       });
@@ -108,25 +115,34 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
   it('real sizes: down_proj int4 g128 (K 8192, N 3072) GEMV, q_proj int8 (K 3072, N 3072) GEMV, a 17-row GEMM over QNB blocks', () => {
     const d4 = randomQuant(1, 4, 8192, 3072, 128, false);
     const x = randF32(rng(2), 8192, 1);
-    expectBits(run(e, mem, d4, x, 1, 'gemv', [1024, 2048]), linearQuantF32(x, 1, d4), 'down_proj gemv');
+    expectBits(run(e, mem, d4, x, 1, 'gemv', [1024, 2048]), linearQuantGemvF32(x, 1, d4), 'down_proj gemv');
     const d8 = randomQuant(3, 8, 3072, 3072, 128, true);
     const x8 = randF32(rng(4), 3072, 1);
-    expectBits(run(e, mem, d8, x8, 1, 'gemv', [1536]), linearQuantF32(x8, 1, d8), 'q_proj int8 gemv');
+    expectBits(run(e, mem, d8, x8, 1, 'gemv', [1536]), linearQuantGemvF32(x8, 1, d8), 'q_proj int8 gemv');
     const dg = randomQuant(5, 4, 1152, 200, 128, false);
     const xg = randF32(rng(6), 17 * 1152, 1);
     expectBits(run(e, mem, dg, xg, 17, 'gemm', [72]), linearQuantF32(xg, 17, dg), 'gemm 17x1152x200');
   });
 
-  it('the twin is x · dequantize(W)ᵀ within the f32 sequential-sum bound (f64 reference)', () => {
-    const d = randomQuant(7, 4, 256, 64, 32, true);
-    const M = 3, K = 256, N = 64;
-    const x = randF32(rng(8), M * K, 1);
-    const W = dequantize(d);
-    const y = linearQuantF32(x, M, d);
-    for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
-      let s = 0, a = 0;
-      for (let k = 0; k < K; k++) { s += x[m * K + k] * W[n * K + k]; a += Math.abs(x[m * K + k] * W[n * K + k]); }
-      expect(Math.abs(y[m * N + n] - s)).toBeLessThanOrEqual((K + 2) * 2 ** -24 * a);
+  it('both twins are x · dequantize(W)ᵀ within their f32 bounds (f64 reference)', () => {
+    for (const bits of [4, 8] as const) {
+      const d = randomQuant(7 + bits, bits, 256, 64, 32, true);
+      const M = 3, K = 256, N = 64, gs = 32, G = K / gs;
+      const x = randF32(rng(8), M * K, 1);
+      const W = dequantize(d);
+      const y = linearQuantF32(x, M, d), yv = linearQuantGemvF32(x, M, d);
+      for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+        let s = 0, a = 0, bv = 0;
+        for (let k = 0; k < K; k++) { s += x[m * K + k] * W[n * K + k]; a += Math.abs(x[m * K + k] * W[n * K + k]); }
+        // GEMV bound: per group (gs + 3)·u·Σ|x|·max(q, z)·s, plus the G adds of the groups
+        for (let g = 0; g < G; g++) {
+          let sx = 0;
+          for (let i = g * gs; i < (g + 1) * gs; i++) sx += Math.abs(x[m * K + (d.perm ? d.perm[i] : i)]);
+          bv += (gs + 3) * 2 ** -24 * sx * 2 ** bits * d.scales[g * N + n];
+        }
+        expect(Math.abs(y[m * N + n] - s)).toBeLessThanOrEqual((K + 2) * 2 ** -24 * a);
+        expect(Math.abs(yv[m * N + n] - s)).toBeLessThanOrEqual(bv + (G + 1) * 2 ** -24 * a);
+      }
     }
   });
 });
