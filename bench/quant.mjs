@@ -2,6 +2,7 @@
 // Quantized Linear kernels vs the bf16 ones, one thread, same run (imports dist/: `npm run bench:quant`).
 //
 //   node bench/quant.mjs [--quick]
+//   node bench/quant.mjs --error     the quantization error of `ovis quantize`'s scheme (below)
 //
 // Kernel time only (the modules are instantiated directly on one shared memory; no backend, no
 // copies): decode GEMVs on the 3B's shapes (bf16 gemv_bf16 vs gemv_q4 / gemv_q8, GPTQ group 128),
@@ -10,6 +11,41 @@
 // same columns). Also the same-run read bandwidth (read_stream over 512 MiB). Timing: one warm-up,
 // minimum of reps calls, the variants of a row interleaved in rounds. Weights are random bits (speed does not depend on the values).
 import { EMBEDDED_KERNELS } from '../dist/backend/wasm/generated/kernels-wasm.js';
+import { RtnQuantizer } from '../dist/quant/rtn.js';
+import { dequantize, prepareGptqLinear } from '../dist/quant/gptq.js';
+
+// --error: round-to-nearest (src/quant/rtn.ts) on real-shaped random weights, N(0, 0.02) rounded
+// to bf16 (the synthetic checkpoints' distribution; real weights have heavier tails, so expect
+// somewhat more), against those bf16 weights: relative Frobenius error of W, and of y = x·Wᵀ for
+// x ~ N(0, 1) rows; the bf16 rounding of the same weights from f32 is printed for scale.
+if (process.argv.includes('--error')) {
+  let st = 12345;
+  const gauss = () => { let u = 0, v = 0; while (u === 0) { st = (Math.imul(st, 1664525) + 1013904223) >>> 0; u = st / 2 ** 32; } st = (Math.imul(st, 1664525) + 1013904223) >>> 0; v = st / 2 ** 32; return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v); };
+  const bf16 = (v) => { const f = new Float32Array([v]); const u = new Uint32Array(f.buffer); u[0] = (u[0] + 0x7fff + ((u[0] >>> 16) & 1)) & 0xffff0000; return f[0]; };
+  const M = 16;
+  process.stdout.write('| shape (N x K) | scheme | ‖ΔW‖/‖W‖ | ‖Δy‖/‖y‖ | bytes/weight |\n| --- | --- | ---: | ---: | ---: |\n');
+  for (const [N, K] of [[3072, 3072], [8192, 3072], [3072, 8192]]) {
+    const w32 = Float32Array.from({ length: N * K }, () => 0.02 * gauss());
+    const W = w32.map(bf16);
+    const x = Float32Array.from({ length: M * K }, gauss);
+    const rel = (a, b) => { let d = 0, n = 0; for (let i = 0; i < a.length; i++) { d += (a[i] - b[i]) ** 2; n += b[i] ** 2; } return Math.sqrt(d / n); };
+    const mm = (w) => { const y = new Float64Array(M * N); for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) { let s = 0; for (let k = 0; k < K; k++) s += x[m * K + k] * w[n * K + k]; y[m * N + n] = s; } return y; };
+    const y = mm(W);
+    process.stdout.write(`| ${N}x${K} | bf16 vs f32 (for scale) | ${rel(W, w32).toExponential(2)} | ${rel(y, mm(w32)).toExponential(2)} | 2 |\n`);
+    for (const [bits, gs, sym] of [[8, -1, true], [8, 128, false], [4, 128, true], [4, 128, false], [4, 64, false], [4, 32, false], [4, -1, true]]) {
+      const q = new RtnQuantizer(N, K, bits, gs, sym);
+      q.addRows(0, W);
+      const G = gs === -1 ? 1 : K / gs;
+      const cfg = { quant_method: 'gptq', bits, group_size: gs, sym, desc_act: false, checkpoint_format: 'gptq', source: '' };
+      const t = (dtype, shape, data) => ({ dtype, shape, data });
+      const d = prepareGptqLinear('p', N, K, cfg, { qweight: t('I32', [K * bits / 32, N], q.t.qweight), qzeros: t('I32', [G, N * bits / 32], q.t.qzeros), scales: t('F16', [G, N], q.t.scales), g_idx: t('I32', [K], q.t.g_idx) }, 'bench', false);
+      const Wq = dequantize(d);
+      const bpw = bits / 8 + (G * N * (2 + bits / 8)) / (N * K);
+      process.stdout.write(`| ${N}x${K} | int${bits} g${gs} ${sym ? 'sym' : 'asym'} | ${rel(Wq, W).toExponential(2)} | ${rel(mm(Wq), y).toExponential(2)} | ${bpw.toFixed(3)} |\n`);
+    }
+  }
+  process.exit(0);
+}
 
 const quick = process.argv.includes('--quick');
 const reps = quick ? 3 : 7;
