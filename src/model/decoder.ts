@@ -211,7 +211,7 @@ export function causalLmForward(
   const rows = resolveRows(opts.logitsRows, T);
   const P0 = cache.length; // absolute position of the chunk's first token
   // cos/sin [T, Dh] in f32, HF inv_freq semantics (incl. llama3 scaling).
-  const { cos, sin } = ropeCosSin(positionsFrom(P0, T), c.head_dim, c.rope_theta, c.rope_scaling ?? undefined);
+  const { cos, sin } = ropeCosSin(positionsFrom(P0, T), c.head_dim, c.rope_theta, c.rope_scaling);
 
   // The `inputs_embeds` stage is the merged sequence as Ovis hands it over (before any scaling).
   let x = s.embed(tap('inputs_embeds', inputsEmbeds)); // [T, H]

@@ -64,7 +64,7 @@ export function selfAttention(b: Backend, c: Gemma2Config, A: AttentionWeights, 
   // softmax(softcap(q·kᵀ·query_pre_attn_scalar^-0.5) + causal/sliding mask)·v
   const a = b.attention(q, kv.k, kv.v, { //                 [T, Nq*Dh]
     nHeads: c.num_attention_heads, nKvHeads: c.num_key_value_heads, headDim: c.head_dim,
-    scale: c.query_pre_attn_scalar ** -0.5, softcap: c.attn_logit_softcapping ?? undefined,
+    scale: c.query_pre_attn_scalar ** -0.5, softcap: c.attn_logit_softcapping ?? undefined, // config null = no softcap
     causal: true, qPos0: s.P0, kPos0: kv.kPos0, window: s.window,
   });
   return linear(b, a, A.o_proj); //                         [T, H]
