@@ -25,7 +25,7 @@ const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[
 // --dist DIR: benchmark another build (e.g. a copy of the previous version) for same-run A/B
 const dist = opt('--dist', undefined);
 const from = (m) => import(dist ? pathToFileURL(resolve(dist, m)).href : new URL(`../dist/${m}`, import.meta.url).href);
-const { Checkpoint } = await from('io/checkpoint.js');
+const { Checkpoint } = await from('checkpoint/checkpoint.js');
 const { loadLlm } = await from('model/ovis.js');
 const { loadVision } = await from('model/vision.js');
 const { siglipForward } = await from('model/siglip.js');
