@@ -1,4 +1,4 @@
-// To RGB like Pillow's `Image.convert('RGB')` (Pillow 11.3 src/libImaging/Convert.c and the
+// To RGB like Pillow's `Image.convert('RGB')` (Pillow 11.3's libImaging/Convert.c and the
 // PNG/JPEG plugins' raw modes). The decoders hand us samples plus the Pillow mode they map to;
 // these helpers turn them into 8-bit RGB the way Pillow would. Alpha is DROPPED, never
 // composited onto a background (Pillow's RGBA->RGB and LA->RGB simply ignore it).
