@@ -58,14 +58,6 @@ export function rgbaSamplesToRgb(samples: ArrayLike<number>, width: number, heig
   return { width, height, data: out };
 }
 
-/** Gray (1 sample per pixel, 8-bit) to RGB: Pillow's L->RGB replicates the value. */
-export function grayToRgb(gray: ArrayLike<number>, width: number, height: number): RgbImage {
-  const n = width * height;
-  const out = new Uint8Array(n * 3);
-  for (let i = 0; i < n; i++) { const v = gray[i]; out[i * 3] = v; out[i * 3 + 1] = v; out[i * 3 + 2] = v; }
-  return { width, height, data: out };
-}
-
 /** Validate an RgbImage handed in by a caller (size, integer dims, buffer length). */
 export function checkRgbImage(img: RgbImage, label = 'image'): void {
   const { width, height, data } = img;
