@@ -9,7 +9,7 @@
                          visual head, softmax tokens + 5 zero columns, VTE matmul, merge_multimodal, the
                          Llama3 / Gemma conversation formatters.
 
-Output: OUT.safetensors (activations F32, ids I64; stage names of shared DESIGN.md section 3) and OUT.json
+Output: OUT.safetensors (activations F32, ids I64; stage names of docs/design.md#stage-names) and OUT.json
 (sidecar: provenance, ids, statistics). Stage capture uses forward hooks on the HF modules, so the values
 are exactly what the HF modules return.
 
