@@ -12,7 +12,7 @@
 //     notes are cited under their old, out-of-repository name (they are docs/design.md).
 // A `{a,b}` group must exist for each alternative, `{i}` and `*` stand for any name, and
 // folders .gitignore names (dist/, fuzz/out/) count as present.
-// Exceptions, if ever needed, go in scripts/check-links.allow, one `file:target` per line.
+// Exceptions, if ever needed, go in an allowlist file check-links.allow beside this script, one `file:target` per line.
 //
 // Usage: node scripts/check-links.mjs [--root DIR]      (DIR defaults to this repository)
 // test/docs/links.test.ts runs it on the repository and on a fixture with broken pointers.
