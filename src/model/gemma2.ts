@@ -80,9 +80,9 @@ export function mlp(b: Backend, M: MlpWeights, x: Tensor): Tensor {
  *  around the MLP — each block added to the residual. */
 export function decoderLayer(b: Backend, c: Gemma2Config, L: Gemma2LayerWeights, x: Tensor, s: LayerStep): Tensor {
   const eps = c.rms_norm_eps;
-  const a = selfAttention(b, c, L.self_attn, b.rmsNorm(x, L.input_layernorm, eps, 1), s); // [T, H]
+  const a = s.tap('self_attn', selfAttention(b, c, L.self_attn, b.rmsNorm(x, L.input_layernorm, eps, 1), s)); // [T, H]
   const h = b.add(x, b.rmsNorm(a, L.post_attention_layernorm, eps, 1)); //                 [T, H]
-  const f = mlp(b, L.mlp, b.rmsNorm(h, L.pre_feedforward_layernorm, eps, 1)); //           [T, H]
+  const f = s.tap('mlp', mlp(b, L.mlp, b.rmsNorm(h, L.pre_feedforward_layernorm, eps, 1))); // [T, H]
   return b.add(h, b.rmsNorm(f, L.post_feedforward_layernorm, eps, 1)); //                  [T, H]
 }
 

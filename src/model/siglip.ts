@@ -9,7 +9,9 @@
 //                                                              [n, N, D]   tap vit.embeddings
 //   for each layer i (encoderLayer):
 //     x = x + selfAttention(layer_norm1(x))   out_proj(attn(q, k, v)), bidirectional, Dh^-0.5
-//     x = x + mlp(layer_norm2(x))             fc2(gelu_tanh(fc1(·)))   tap vit.layers.{i}
+//                                                                       tap vit.layers.{i}.self_attn
+//     x = x + mlp(layer_norm2(x))             fc2(gelu_tanh(fc1(·)))   tap vit.layers.{i}.mlp
+//                                                                       tap vit.layers.{i} (x)
 // Weights by HF name under `visual_tokenizer.backbone.vision_model.`.
 
 import type { Backend } from '../backend/backend.js';
@@ -162,13 +164,17 @@ export function mlp(be: Backend, M: SiglipMlpWeights, h: Tensor): Tensor {
   return be.linear(f, M.fc2.weight, M.fc2.bias); //                               [n·N, D]
 }
 
+/** A submodule's output to its tap (`vit.layers.{i}.self_attn` / `.mlp`); identity by default. */
+export type SubTap = (module: 'self_attn' | 'mlp', y: Tensor) => Tensor;
+
 /** SiglipEncoderLayer (pre-LN) on x [n·N, D] -> [n·N, D]. */
-export function encoderLayer(be: Backend, cfg: SiglipVisionConfig, L: SiglipLayerWeights, x: Tensor, n: number, N: number): Tensor {
+export function encoderLayer(be: Backend, cfg: SiglipVisionConfig, L: SiglipLayerWeights, x: Tensor, n: number, N: number,
+  tap: SubTap = (_, y) => y): Tensor {
   const eps = cfg.layer_norm_eps;
   const h = be.layerNorm(x, L.layer_norm1.weight, L.layer_norm1.bias, eps); //   [n·N, D]
-  x = be.add(x, selfAttention(be, cfg, L.self_attn, h, n, N)); //                [n·N, D]
+  x = be.add(x, tap('self_attn', selfAttention(be, cfg, L.self_attn, h, n, N))); // [n·N, D]
   const h2 = be.layerNorm(x, L.layer_norm2.weight, L.layer_norm2.bias, eps); //  [n·N, D]
-  return be.add(x, mlp(be, L.mlp, h2)); //                                       [n·N, D]
+  return be.add(x, tap('mlp', mlp(be, L.mlp, h2))); //                            [n·N, D]
 }
 
 /**
@@ -187,7 +193,8 @@ export function embeddings(be: Backend, cfg: SiglipVisionConfig, E: SiglipWeight
 
 /**
  * The tower on preprocessed crops: pixel_values [n, 3, S, S] -> hidden_states[-1] [n, N, D]
- * (the last encoder layer's output, before post_layernorm). Taps vit.embeddings, vit.layers.{i}.
+ * (the last encoder layer's output, before post_layernorm). Taps vit.embeddings, vit.layers.{i}
+ * and inside each layer vit.layers.{i}.self_attn / .mlp (the submodule outputs, before the residual add).
  */
 export function siglipForward(be: Backend, tower: SiglipVisionTower, pixelValues: Tensor, tap: Tap = noTap): Tensor {
   const cfg = tower.config, W = tower.weights;
@@ -200,7 +207,8 @@ export function siglipForward(be: Backend, tower: SiglipVisionTower, pixelValues
   let x = embeddings(be, cfg, W.embeddings, pixelValues); //                        [n·N, D]
   x = view(tap('vit.embeddings', view(x, [n, N, D])), [n * N, D]);
   for (let i = 0; i < W.encoder.layers.length; i++) {
-    x = encoderLayer(be, cfg, W.encoder.layers[i], x, n, N); //                     [n·N, D]
+    const sub: SubTap = (module, y) => view(tap(`vit.layers.${i}.${module}`, view(y, [n, N, D])), [n * N, D]);
+    x = encoderLayer(be, cfg, W.encoder.layers[i], x, n, N, sub); //                [n·N, D]
     x = view(tap(`vit.layers.${i}`, view(x, [n, N, D])), [n * N, D]);
   }
   return view(x, [n, N, D]);
