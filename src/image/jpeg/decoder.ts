@@ -12,7 +12,7 @@ import type { RgbImage } from '../rgb.js';
 import { BitReader } from './bitreader.js';
 import { grayRow, rgbRow, yccToRgbRow } from './color.js';
 import { decodeScan, NATURAL_ORDER, type Component, type FrameGeometry, type Scan } from './entropy.js';
-import { buildHuffmanTable, type HuffmanTable } from './huffman.js';
+import { buildHuffmanTable, standardHuffmanTable, type HuffmanTable } from './huffman.js';
 import { idctIslow } from './idct.js';
 import { idctSmoothed, smoothingOk } from './smooth.js';
 import { upsampleMethod, upsampleRow, type Plane } from './upsample.js';
@@ -185,9 +185,14 @@ function parseSos(seg: Uint8Array, comps: Component[], dc: Array<HuffmanTable | 
     // which tables the scan needs: sequential both; progressive DC-first the DC one, AC scans the AC one
     const needDc = !progressive || (scan.ss === 0 && scan.ah === 0);
     const needAc = !progressive || scan.ss !== 0;
+    // no DHT for the slot (Motion-JPEG style): the standard table, stored in the slot as
+    // jstdhuff.c jpeg_std_huff_table stores it
+    if (needDc && !dc[td]) dc[td] = standardHuffmanTable(true, td, label);
+    if (needAc && !ac[ta]) ac[ta] = standardHuffmanTable(false, ta, label);
     if ((needDc && !dc[td]) || (needAc && !ac[ta])) {
-      throw new ImageError(`${label}: JPEG scan uses Huffman table ${needDc && !dc[td] ? `DC ${td}` : `AC ${ta}`}, which is not defined`,
-        'the file is corrupt (libjpeg-turbo would substitute the standard table here: not supported)');
+      const slot = needDc && !dc[td] ? td : ta;
+      throw new ImageError(`${label}: JPEG scan uses Huffman table ${needDc && !dc[td] ? 'DC' : 'AC'} ${slot}, which no DHT segment defines`,
+        `the file is corrupt (libjpeg, and so Pillow, refuses it: "Huffman table 0x${slot.toString(16).padStart(2, '0')} was not defined"; only slots 0 and 1 have standard tables)`);
     }
     scan.dc.push(dc[td]);
     scan.ac.push(ac[ta]);
