@@ -359,6 +359,9 @@ cases.append(("nodht_gray_37x23.jpg", nodht(pillow_jpeg(photo(37, 23, 33, gray=T
 cases.append(("nodht_ac_only_422_17x9.jpg", nodht(pillow_jpeg(photo(17, 9, 34), quality=80, subsampling=1), lambda tc, th: tc == 1)))
 cases.append(("nodht_own_420_rst3_70x45.jpg", nodht(encode(photo(70, 45, 35), [(2, 2), (1, 1), (1, 1)], restart=3, std_huff=True))))
 cases.append(("bad_nodht_slot2.jpg", set_sos_tables(nodht_420, 0x22)))  # no standard table for slot 2: Pillow raises
+# restart intervals long enough (> 520 bytes) for the decoder's fast block path to run inside
+# each interval and hand over to the careful one before each RSTn
+cases.append(("own_std_420_rst24_160x120.jpg", encode(photo(160, 120, 36), [(2, 2), (1, 1), (1, 1)], restart=24, std_huff=True, qscale=0.3)))
 
 # damage
 base = pillow_jpeg(photo(64, 48, 21), quality=85, subsampling=2)

@@ -10,7 +10,7 @@
 import { ImageError } from '../../errors.js';
 import type { RgbImage } from '../rgb.js';
 import { BitReader } from './bitreader.js';
-import { grayRow, rgbRow, yccToRgbRow } from './color.js';
+import { grayRow, rgbRow, yccH2v2Row, yccToRgbRow } from './color.js';
 import { decodeScan, NATURAL_ORDER, type Component, type FrameGeometry, type Scan } from './entropy.js';
 import { buildHuffmanTable, standardHuffmanTable, type HuffmanTable } from './huffman.js';
 import { idctIslow } from './idct.js';
@@ -225,6 +225,17 @@ function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | '
     return { data, stride, dw, dh, hx: maxH / c.h, vx: maxV / c.v, method };
   });
   const out = new Uint8Array(w * h * 3); // [H, W, 3]
+  const [Y, cb, cr] = planes;
+  if (space === 'ycc' && Y.method === 'fullsize' && cb.method === 'h2v2Fancy' && cr.method === 'h2v2Fancy' && cb.stride === cr.stride && cb.dh === cr.dh) {
+    // 4:2:0, the usual case: upsampling fused with the colour conversion, no row buffers
+    for (let y = 0; y < h; y++) yccH2v2Row(Y.data, y * Y.stride, cb.data, cr.data, cb.stride, cb.dw, cb.dh, y, w, out, y * w * 3);
+    return { width: w, height: h, data: out };
+  }
+  if (space === 'ycc' && Y.method === 'fullsize' && cb.method === 'fullsize' && cr.method === 'fullsize') {
+    // 4:4:4: the planes are the rows
+    for (let y = 0; y < h; y++) yccToRgbRow(Y.data, cb.data, cr.data, w, out, y * w * 3, y * Y.stride, y * cb.stride, y * cr.stride);
+    return { width: w, height: h, data: out };
+  }
   const rows = planes.map((p) => new Uint8Array(Math.max(w, 2 * p.dw, p.dw * p.hx)));
   for (let y = 0; y < h; y++) {
     for (let i = 0; i < planes.length; i++) upsampleRow(planes[i], y, rows[i]);

@@ -6,7 +6,8 @@
 import { ImageError } from '../../errors.js';
 import type { BitReader } from './bitreader.js';
 
-const LOOKAHEAD = 9;
+/** Bits of the direct lookup table (libjpeg's HUFF_LOOKAHEAD is 8; any width gives the same symbols). */
+export const LOOKAHEAD = 9;
 
 export interface HuffmanTable {
   /** [1 << 9]: (code length << 8) | symbol, or 0 when the code is longer than 9 bits. */
