@@ -3,7 +3,8 @@
 // progressive; 1 or 3 components). The stages, one file each:
 //   markers (this file) -> entropy.ts (scans -> coefficients) -> [smooth.ts: progressive files
 //   with incomplete coefficients] -> idct.ts (coefficients -> component planes) -> upsample.ts
-//   (planes -> full-resolution rows) -> color.ts (rows -> RGB).
+//   (planes -> full-resolution rows) -> color.ts (rows -> RGB). The IDCT runs as idct.ts or as its
+//   WebAssembly SIMD twin (idct-wasm.ts, kernels/jpeg.ts), same bytes.
 // Legend: W x H image, maxH/maxV largest sampling factors, MCU minimum coded unit,
 // dw x dh a component's real samples (ceil(W h / maxH) x ceil(H v / maxV)).
 
@@ -14,6 +15,7 @@ import { grayRow, rgbRow, yccH2v2Row, yccToRgbRow } from './color.js';
 import { decodeScan, NATURAL_ORDER, type Component, type FrameGeometry, type Scan } from './entropy.js';
 import { buildHuffmanTable, standardHuffmanTable, type HuffmanTable } from './huffman.js';
 import { idctIslow } from './idct.js';
+import { createWasmIdct, wasmIdctAvailable, wasmIdctOverhead } from './idct-wasm.js';
 import { idctSmoothed, smoothingOk } from './smooth.js';
 import { upsampleMethod, upsampleRow, type Plane } from './upsample.js';
 
@@ -31,7 +33,7 @@ interface FrameComponent extends Component {
 export function exactDecodeBytes(width: number, height: number, sampling: Array<[number, number]>): number {
   const maxH = Math.max(...sampling.map((s) => s[0])), maxV = Math.max(...sampling.map((s) => s[1]));
   const mcusX = Math.ceil(width / (8 * maxH)), mcusY = Math.ceil(height / (8 * maxV));
-  let total = width * height * 3;
+  let total = width * height * 3 + wasmIdctOverhead(mcusX * maxH); // + the WebAssembly IDCT's fixed area and coefficient row
   for (const [h, v] of sampling) {
     const wib = Math.ceil((width * h) / (8 * maxH)), hib = Math.ceil((height * v) / (8 * maxV));
     total += mcusX * h * mcusY * v * 64 * 2 + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH;
@@ -39,7 +41,12 @@ export function exactDecodeBytes(width: number, height: number, sampling: Array<
   return total;
 }
 
-export function decodeJpegExact(bytes: Uint8Array, label: string): RgbImage {
+/** Which IDCT runs: idct.ts (the readable definition) or its WebAssembly SIMD twin, the default
+ *  where the engine has SIMD128. Both give the same bytes (test/image/jpeg-idct-wasm.test.ts). */
+export type JpegIdct = 'ts' | 'wasm';
+export const DEFAULT_JPEG_IDCT: JpegIdct = wasmIdctAvailable() ? 'wasm' : 'ts';
+
+export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct = DEFAULT_JPEG_IDCT): RgbImage {
   const qt: Array<Uint16Array | undefined> = [];
   const dcTables: Array<HuffmanTable | undefined> = [];
   const acTables: Array<HuffmanTable | undefined> = [];
@@ -108,7 +115,7 @@ export function decodeJpegExact(bytes: Uint8Array, label: string): RgbImage {
   if (!frame) throw corrupt('has no frame header (SOF)');
   // jdcoefct.c start_output_pass: smooth if progressive and smoothing_ok
   const smooth = frame.progressive && smoothingOk(frame.comps) ? { scans, lastGoodRow: frame.geo.lastGoodRow, iMcuRows: frame.geo.mcusY } : undefined;
-  return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), smooth);
+  return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), idct, smooth);
 }
 
 /** jdapimin.c default_decompress_parms: gray, YCbCr or RGB. */
@@ -201,16 +208,23 @@ function parseSos(seg: Uint8Array, comps: Component[], dc: Array<HuffmanTable | 
 }
 
 /** IDCT every block to a component plane, then upsample and convert row by row. */
-function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | 'ycc' | 'rgb',
+function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | 'ycc' | 'rgb', idct: JpegIdct,
   smooth?: { scans: number; lastGoodRow: number; iMcuRows: number }): RgbImage {
   const maxH = Math.max(...comps.map((c) => c.h)), maxV = Math.max(...comps.map((c) => c.v));
   const zeroQ = new Uint16Array(64);
-  const planes: Plane[] = comps.map((c) => {
+  // the planes live in the WebAssembly IDCT's memory when it runs (not for block smoothing)
+  const wasm = idct === 'wasm' && !smooth
+    ? createWasmIdct(comps.map((c) => c.wib * 8 * c.hib * 8), Math.max(...comps.map((c) => c.bw)))
+    : undefined;
+  if (idct === 'wasm' && !smooth && !wasm) throw new Error('JPEG: the WebAssembly IDCT was requested, but this engine has no WebAssembly SIMD128');
+  const planes: Plane[] = comps.map((c, ci) => {
     const stride = c.wib * 8;
-    const data = new Uint8Array(stride * c.hib * 8); // [hib * 8, wib * 8]
+    const data = wasm ? wasm.plane(ci) : new Uint8Array(stride * c.hib * 8); // [hib * 8, wib * 8]
     const q = Int32Array.from(c.q ?? zeroQ); // a component no scan reached: libjpeg's all-zero multipliers
     if (smooth) idctSmoothed(c, q, smooth.iMcuRows, smooth.scans, smooth.lastGoodRow, data, stride);
-    else {
+    else if (wasm) {
+      for (let by = 0; by < c.hib; by++) wasm.blockRow(c.coefs, c.bw, c.wib, by, q, ci, stride);
+    } else {
       const coefs = c.coefs;
       for (let by = 0; by < c.hib; by++) {
         for (let bx = 0, co = by * c.bw * 64, oo = by * 8 * stride; bx < c.wib; bx++, co += 64, oo += 8) idctIslow(coefs, co, q, data, oo, stride);
