@@ -126,3 +126,96 @@ export function idct_islow_row(coef: usize, q: usize, out: usize, stride: i32, n
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 4:2:0 YCbCr -> RGB: h2v2 fancy upsampling fused with the colour conversion — the twin of
+// src/image/jpeg/color.ts yccH2v2Row (jdsample.c h2v2_fancy_upsample + jdcolor.c
+// ycc_rgb_convert). Numerics: exact integers. The colour tables of color.ts are the formulas
+// below evaluated per sample (CR_R = (FIX(1.402) x + 2^15) >> 16, ...), and its LIMIT table is a
+// clamp to 0..255, so each lane equals the table code. 4 chroma columns (8 pixels) per step;
+// the first and last chroma columns (whose neighbour is themselves) and the tail are scalar.
+
+const FIX_1_40200 = 91881, FIX_1_77200 = 116130, FIX_0_71414 = 46802, FIX_0_34414 = 22554, ONE_HALF = 1 << 15;
+
+// @ts-ignore: decorator
+@inline function clamp255(v: i32): u8 { return <u8>(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+/** One pixel from Y, upsampled Cb, Cr (0..255 each) to out[0..3). */
+// @ts-ignore: decorator
+@inline function pixel(Y: i32, b: i32, r: i32, out: usize): void {
+  const cb = b - 128, cr = r - 128;
+  store<u8>(out, clamp255(Y + ((FIX_1_40200 * cr + ONE_HALF) >> 16)));
+  store<u8>(out, clamp255(Y + ((-FIX_0_34414 * cb + ONE_HALF - FIX_0_71414 * cr) >> 16)), 1);
+  store<u8>(out, clamp255(Y + ((FIX_1_77200 * cb + ONE_HALF) >> 16)), 2);
+}
+
+/** Chroma column i -> output pixels 2i and 2i+1 (if < w), scalar. */
+// @ts-ignore: decorator
+@inline function column(yRow: usize, cb0: usize, cb1: usize, cr0: usize, cr1: usize, i: i32, dw: i32, w: i32, out: usize): void {
+  const l = i > 0 ? i - 1 : 0, n = i + 1 < dw ? i + 1 : i;
+  const bC = <i32>load<u8>(cb0 + i) * 3 + <i32>load<u8>(cb1 + i), rC = <i32>load<u8>(cr0 + i) * 3 + <i32>load<u8>(cr1 + i);
+  const bL = <i32>load<u8>(cb0 + l) * 3 + <i32>load<u8>(cb1 + l), rL = <i32>load<u8>(cr0 + l) * 3 + <i32>load<u8>(cr1 + l);
+  const bN = <i32>load<u8>(cb0 + n) * 3 + <i32>load<u8>(cb1 + n), rN = <i32>load<u8>(cr0 + n) * 3 + <i32>load<u8>(cr1 + n);
+  const o = out + <usize>(6 * i);
+  pixel(<i32>load<u8>(yRow + 2 * i), (bC * 3 + bL + 8) >> 4, (rC * 3 + rL + 8) >> 4, o);
+  if (2 * i + 1 < w) pixel(<i32>load<u8>(yRow + 2 * i + 1), (bC * 3 + bN + 7) >> 4, (rC * 3 + rN + 7) >> 4, o + 3);
+}
+
+/** 4 bytes at p, zero-extended to i32x4. */
+// @ts-ignore: decorator
+@inline function bytes4(p: usize): v128 { return i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(p))); }
+
+/** 4 chroma columns: 3 near + far, as i32x4. */
+// @ts-ignore: decorator
+@inline function colsum(near: usize, far: usize): v128 {
+  return i32x4.add(i32x4.mul(bytes4(near), i32x4.splat(3)), bytes4(far));
+}
+
+/** R, G, B of 4 pixels (i32x4 each), clamped, narrowed to bytes 0..3 of the returned vectors. */
+// @ts-ignore: decorator
+@inline function rgb4(Y: v128, b: v128, r: v128, c: i32): v128 {
+  const cb = i32x4.sub(b, i32x4.splat(128)), cr = i32x4.sub(r, i32x4.splat(128));
+  const half = i32x4.splat(ONE_HALF);
+  let v: v128;
+  if (c === 0) v = i32x4.shr_s(i32x4.add(i32x4.mul(cr, i32x4.splat(FIX_1_40200)), half), 16);
+  else if (c === 1) v = i32x4.shr_s(i32x4.sub(i32x4.add(i32x4.mul(cb, i32x4.splat(-FIX_0_34414)), half), i32x4.mul(cr, i32x4.splat(FIX_0_71414))), 16);
+  else v = i32x4.shr_s(i32x4.add(i32x4.mul(cb, i32x4.splat(FIX_1_77200)), half), 16);
+  const s = i32x4.add(Y, v);
+  const s16 = i16x8.narrow_i32x4_s(s, s);
+  return i8x16.narrow_i16x8_u(s16, s16); // clamps to 0..255
+}
+
+/**
+ * Output row y of a 4:2:0 image: Y samples at yRow[0..w), chroma planes cb, cr (`stride` bytes a
+ * row, dw > 2 real columns, dh rows) -> RGB at out[0..3w). Same bytes as color.ts yccH2v2Row.
+ */
+export function ycc_h2v2_row(yRow: usize, cb: usize, cr: usize, stride: i32, dw: i32, dh: i32, y: i32, w: i32, out: usize): void {
+  const k = y >> 1, below = y & 1;
+  const n = below ? min(k + 1, dh - 1) : max(k - 1, 0);
+  const cb0 = cb + <usize>(k * stride), cb1 = cb + <usize>(n * stride);
+  const cr0 = cr + <usize>(k * stride), cr1 = cr + <usize>(n * stride);
+  column(yRow, cb0, cb1, cr0, cr1, 0, dw, w, out);
+  let i = 1;
+  for (; i + 4 < dw; i += 4) { // columns i..i+3, their neighbours i-1..i+4 all real
+    const p = <usize>i;
+    const bC = colsum(cb0 + p, cb1 + p), bL = colsum(cb0 + p - 1, cb1 + p - 1), bN = colsum(cb0 + p + 1, cb1 + p + 1);
+    const rC = colsum(cr0 + p, cr1 + p), rL = colsum(cr0 + p - 1, cr1 + p - 1), rN = colsum(cr0 + p + 1, cr1 + p + 1);
+    const b3 = i32x4.mul(bC, i32x4.splat(3)), r3 = i32x4.mul(rC, i32x4.splat(3));
+    const bE = i32x4.shr_s(i32x4.add(i32x4.add(b3, bL), i32x4.splat(8)), 4), bO = i32x4.shr_s(i32x4.add(i32x4.add(b3, bN), i32x4.splat(7)), 4);
+    const rE = i32x4.shr_s(i32x4.add(i32x4.add(r3, rL), i32x4.splat(8)), 4), rO = i32x4.shr_s(i32x4.add(i32x4.add(r3, rN), i32x4.splat(7)), 4);
+    // Y of pixels 2i..2i+7, split into even and odd pixels
+    const y8 = v128.load64_zero(yRow + 2 * p); // Y of pixels 2i..2i+7
+    const y16 = i16x8.extend_low_i8x16_u(y8);
+    const yE = v128.and(y16, i32x4.splat(0xffff)), yO = i32x4.shr_u(y16, 16);
+    // 8 pixels: R, G, B bytes, even pixels in lanes 0..3, odd in 0..3 of the second
+    const R = v128.shuffle<u8>(rgb4(yE, bE, rE, 0), rgb4(yO, bO, rO, 0), 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+    const G = v128.shuffle<u8>(rgb4(yE, bE, rE, 1), rgb4(yO, bO, rO, 1), 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+    const B = v128.shuffle<u8>(rgb4(yE, bE, rE, 2), rgb4(yO, bO, rO, 2), 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+    const RG = v128.shuffle<u8>(R, G, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23); // R0..R7 G0..G7
+    // interleave to R0 G0 B0 R1 ... (24 bytes): B_j is byte 16 + j of the second operand
+    const o = out + <usize>(6 * i);
+    v128.store(o, v128.shuffle<u8>(RG, B, 0, 8, 16, 1, 9, 17, 2, 10, 18, 3, 11, 19, 4, 12, 20, 5));
+    store<i64>(o + 16, i64x2.extract_lane(v128.shuffle<u8>(RG, B, 13, 21, 6, 14, 22, 7, 15, 23, 0, 0, 0, 0, 0, 0, 0, 0), 0));
+  }
+  for (; i < dw; i++) column(yRow, cb0, cb1, cr0, cr1, i, dw, w, out);
+}

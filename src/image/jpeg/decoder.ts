@@ -33,7 +33,7 @@ interface FrameComponent extends Component {
 export function exactDecodeBytes(width: number, height: number, sampling: Array<[number, number]>): number {
   const maxH = Math.max(...sampling.map((s) => s[0])), maxV = Math.max(...sampling.map((s) => s[1]));
   const mcusX = Math.ceil(width / (8 * maxH)), mcusY = Math.ceil(height / (8 * maxV));
-  let total = width * height * 3 + wasmIdctOverhead(mcusX * maxH); // + the WebAssembly IDCT's fixed area and coefficient row
+  let total = width * height * 3 + wasmIdctOverhead(mcusX * maxH, width); // + the WebAssembly IDCT's fixed area and coefficient row
   for (const [h, v] of sampling) {
     const wib = Math.ceil((width * h) / (8 * maxH)), hib = Math.ceil((height * v) / (8 * maxV));
     total += mcusX * h * mcusY * v * 64 * 2 + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH;
@@ -41,8 +41,9 @@ export function exactDecodeBytes(width: number, height: number, sampling: Array<
   return total;
 }
 
-/** Which IDCT runs: idct.ts (the readable definition) or its WebAssembly SIMD twin, the default
- *  where the engine has SIMD128. Both give the same bytes (test/image/jpeg-idct-wasm.test.ts). */
+/** Which kernels run: 'ts' = idct.ts and color.ts (the readable definitions), or 'wasm' = their
+ *  WebAssembly SIMD twins (IDCT; 4:2:0 upsampling + colour), the default where the engine has
+ *  SIMD128. Both give the same bytes (test/image/jpeg-idct-wasm.test.ts). */
 export type JpegIdct = 'ts' | 'wasm';
 export const DEFAULT_JPEG_IDCT: JpegIdct = wasmIdctAvailable() ? 'wasm' : 'ts';
 
@@ -214,7 +215,7 @@ function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | '
   const zeroQ = new Uint16Array(64);
   // the planes live in the WebAssembly IDCT's memory when it runs (not for block smoothing)
   const wasm = idct === 'wasm' && !smooth
-    ? createWasmIdct(comps.map((c) => c.wib * 8 * c.hib * 8), Math.max(...comps.map((c) => c.bw)))
+    ? createWasmIdct(comps.map((c) => c.wib * 8 * c.hib * 8), Math.max(...comps.map((c) => c.bw)), w)
     : undefined;
   if (idct === 'wasm' && !smooth && !wasm) throw new Error('JPEG: the WebAssembly IDCT was requested, but this engine has no WebAssembly SIMD128');
   const planes: Plane[] = comps.map((c, ci) => {
@@ -242,6 +243,7 @@ function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | '
   const [Y, cb, cr] = planes;
   if (space === 'ycc' && Y.method === 'fullsize' && cb.method === 'h2v2Fancy' && cr.method === 'h2v2Fancy' && cb.stride === cr.stride && cb.dh === cr.dh) {
     // 4:2:0, the usual case: upsampling fused with the colour conversion, no row buffers
+    if (wasm) { wasm.yccH2v2(w, h, Y.stride, cb.stride, cb.dw, cb.dh, out); return { width: w, height: h, data: out }; }
     for (let y = 0; y < h; y++) yccH2v2Row(Y.data, y * Y.stride, cb.data, cr.data, cb.stride, cb.dw, cb.dh, y, w, out, y * w * 3);
     return { width: w, height: h, data: out };
   }
