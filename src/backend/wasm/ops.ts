@@ -16,7 +16,7 @@ import { fmtShape, numel, type Tensor, type Weight, type WeightDType } from '../
 import type { CompiledKernels, KernelInfo } from './kernels.js';
 import { B_BF16_KN, B_BF16_NK, B_F32_KN, B_F32_NK } from './kernel-table.js';
 import { checkBlocking, DEFAULT_GEMM_BLOCKING, type ChosenGemmBlocking, type GemmBlocking } from './blocking.js';
-import { Dispatcher, part, split, tasks, type TaskSplit } from './jobs.js';
+import { Dispatcher, part, split, tasks } from './jobs.js';
 import { KvArenaAllocator } from './kv-arena.js';
 import { Memories, type KernelMemory } from './memory.js';
 import type { JobPart, WorkerPool } from './pool.js';
