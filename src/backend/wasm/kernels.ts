@@ -2,7 +2,8 @@
 // against a memory, binding the functions of the kernel table (kernel-table.ts: names and
 // typed signatures) to that memory's instances.
 //
-// Which build is live is decided here, once, and reported by `kernelInfo()`; tests assert
+// Which build is live is decided here, once, and reported as `info` (and in the backend's
+// `info()`); tests assert
 // it so a silent fallback can never make them vacuous. There is no scalar fallback: an
 // engine without WebAssembly SIMD gets a BackendError, not a slow path.
 
