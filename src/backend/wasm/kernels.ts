@@ -3,9 +3,8 @@
 // typed signatures) to that memory's instances.
 //
 // Which build is live is decided here, once, and reported as `info` (and in the backend's
-// `info()`); tests assert
-// it so a silent fallback can never make them vacuous. There is no scalar fallback: an
-// engine without WebAssembly SIMD gets a BackendError, not a slow path.
+// `info()`); tests assert it so a silent fallback can never make them vacuous. There is no
+// scalar fallback: an engine without WebAssembly SIMD gets a BackendError, not a slow path.
 
 import { BackendError } from '../../errors.js';
 import { EMBEDDED_KERNELS, type KernelGroup, type KernelVariant } from './generated/kernels-wasm.js';
