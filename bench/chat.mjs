@@ -44,7 +44,7 @@ console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const [name, r] of [['1: image + question', t1], ['2: follow-up, reused', t2], ['2: follow-up, from scratch', t2s]]) {
   console.log(`| ${name} | ${r.promptTokens} | ${r.cachedTokens} | ${s(r.timings.visionMs)} | ${s(r.timings.prefillMs)} | ${s(r.timings.firstTokenMs)} | ${(100 * r.timings.firstTokenMs / t1.timings.firstTokenMs).toFixed(1)} % |`);
 }
-// memory: peak RSS against the weights plus the visual cache's bound (the issue's bar: <= +10 %)
+// memory: peak RSS against the weights plus the visual cache's bound (the bar: <= +10 %)
 const weights = readdirSync(model).filter((f) => f.endsWith('.safetensors')).reduce((a, f) => a + statSync(`${model}/${f}`).size, 0);
 const peak = process.resourceUsage().maxRSS * 1024;
 const bound = weights + cacheMb * 2 ** 20;

@@ -25,7 +25,7 @@ const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[
 // --dist DIR: benchmark another build (e.g. a copy of the previous version) for same-run A/B
 const dist = opt('--dist', undefined);
 const from = (m) => import(dist ? pathToFileURL(resolve(dist, m)).href : new URL(`../dist/${m}`, import.meta.url).href);
-const { Checkpoint } = await from('io/checkpoint.js');
+const { Checkpoint } = await from('checkpoint/checkpoint.js');
 const { loadLlm } = await from('model/ovis.js');
 const { loadVision } = await from('model/vision.js');
 const { siglipForward } = await from('model/siglip.js');
@@ -91,7 +91,7 @@ if (parts.includes('crop')) {
   log(`vision loaded in ${sec(performance.now() - t0)} s`);
   const S = ckpt.config.visual_tokenizer_config.backbone_config.image_size;
   const px = new Float32Array(3 * S * S).map(() => r() * 2 - 1); // [1, 3, S, S] in [-1, 1)
-  // the three stages of encodeImages, timed one by one (the issue's bar is on the SigLIP forward)
+  // the three stages of encodeImages, timed one by one (the speed bar, docs/kernels.md, is on the SigLIP forward)
   t0 = performance.now();
   const hidden = siglipForward(be, vision.tower, { shape: [1, 3, S, S], data: px }); // [1, 729, 1152]
   const t1 = performance.now();

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The same kernels under Node, Deno and Bun (`npm run bench:runtimes`): runs bench/kernels.mjs
 // in each runtime back to back (same machine, same build, no native baseline) and prints each
-// kernel's rate with its ratio to Node's, at 1 and 2 threads. The issue's bar: Deno and Bun
-// reach >= 70% of Node's GEMM. Writes JSON with --json FILE and an SVG chart (--svg FILE,
+// kernel's rate with its ratio to Node's, at 1 and 2 threads. The bar: Deno and Bun
+// reach >= 70% of Node's GEMM (docs/kernels.md). Writes JSON with --json FILE and an SVG chart (--svg FILE,
 // default docs/img/runtimes-bench.svg).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

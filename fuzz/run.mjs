@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// ovis-ts fuzz harness (issue 12). Generates N seeded cases per input path (target), runs them in
+// ovis-ts fuzz harness (hostile input, docs/security.md). Generates N seeded cases per input path (target), runs them in
 // child processes (fuzz/child.mjs) under a per-case timeout and an RSS ceiling, and classifies
 // each outcome:
 //   ok           accepted

@@ -2,7 +2,8 @@
 // activations, add/scale/softcap, rotary embedding, attention, bf16 widening.
 // All pointers are byte offsets into this instance's (shared) memory; all data is f32
 // unless a name says bf16. Each `Numerics:` note states order, lanes and the error bound;
-// the twins are the readable operators in src/ops/ (test/kernels/ops.test.ts).
+// the twins are the readable operators in src/ops/ (bounds: test/ops/backend-suite.ts, run on
+// this build by test/kernels/backend-suite-wasm.test.ts; bit-exact twins: test/kernels/row-ops.test.ts).
 
 import { madd } from './madd';
 import { gemm, gemm_scratch_bytes, B_F32_NK, B_F32_KN } from './gemm';

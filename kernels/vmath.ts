@@ -11,7 +11,7 @@
 //    otherwise sign(y)·(1 - 2/(e^{2|y|} + 1)); error <= 3 ulp of |tanh y| (relative, since
 //    |tanh| >= 0.46 on that branch). Saturates to ±1 for large |y|.
 // Twins: Math.exp / Math.tanh in the ops/ TS implementation; the test bound is stated per
-// kernel in test/kernels/ops.test.ts.
+// op in test/ops/backend-suite.ts (run on the wasm build by test/kernels/backend-suite-wasm.test.ts).
 
 /** exp(r) for the reduced argument |r| <= ln2/2: Taylor 1 + r + r²/2 + ... + r⁷/5040 (Horner,
  *  mul and add rounded separately). Shared by vexp and vexp_nonpos, so they agree bit for bit. */

@@ -8,6 +8,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import sys
 
 import torch
@@ -104,6 +105,16 @@ def check_dump(js):
     for name in t:
         if name.startswith("llm.layers.") or name == "llm.norm":
             ok(list(t[name].shape) == [T, H], f"{name} shape")
+    # submodule taps: a pre-LN layer's output is (x + self_attn) + mlp, bit for bit in f32 (SigLIP both
+    # flavours, Llama; Gemma2 norms both outputs first)
+    if side["mode"] == "f32":
+        for tower, first, pre_ln in (("vit", "vit.embeddings", True), ("llm", "inputs_embeds", side["flavour"] == "llama")):
+            i = 0
+            while pre_ln and f"{tower}.layers.{i}" in t and f"{tower}.layers.{i}.self_attn" in t:
+                x = t[first] if i == 0 else t[f"{tower}.layers.{i - 1}"]
+                y = (x + t[f"{tower}.layers.{i}.self_attn"]) + t[f"{tower}.layers.{i}.mlp"]
+                ok(torch.equal(y, t[f"{tower}.layers.{i}"]), f"{tower}.layers.{i} != (x + self_attn) + mlp")
+                i += 1
     # merge identities: indicator rows and visual rows sit where the ids say
     ok(list(t["vte.indicators"].shape) == [5, H], "vte.indicators shape")
     if n_crops:
@@ -136,7 +147,7 @@ def check_dump(js):
         f = t["vt.features"].reshape(n_crops, 14, 14, 2, 2, D)
         ok(torch.all(f[:, 13, :, 1] == 0).item() and torch.all(f[:, :, 13, :, 1] == 0).item(), "padding not zero")
         ok(torch.equal(f[:, :13, :13].permute(0, 1, 3, 2, 4, 5).reshape(n_crops, 26, 26, D),
-                       t[f"vit.layers.{sum(1 for k in t if k.startswith('vit.layers.')) - 1}"]
+                       t["vit.layers.%d" % (sum(1 for k in t if re.fullmatch(r"vit\.layers\.\d+", k)) - 1)]
                        .reshape(n_crops, 27, 27, D)[:, :26, :26]), "merge != last vit layer")
     # logits
     if "logits" in t:

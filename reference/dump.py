@@ -9,7 +9,7 @@
                          visual head, softmax tokens + 5 zero columns, VTE matmul, merge_multimodal, the
                          Llama3 / Gemma conversation formatters.
 
-Output: OUT.safetensors (activations F32, ids I64; stage names of shared DESIGN.md section 3) and OUT.json
+Output: OUT.safetensors (activations F32, ids I64; stage names of docs/design.md#stage-names) and OUT.json
 (sidecar: provenance, ids, statistics). Stage capture uses forward hooks on the HF modules, so the values
 are exactly what the HF modules return.
 
@@ -396,6 +396,8 @@ def run(parts, image_paths, user_prompt, max_partition=9, max_new_tokens=20, vis
             rec.hook(vm.embeddings, "vit.embeddings")
             for i, layer in enumerate(vm.encoder.layers):
                 rec.hook(layer, f"vit.layers.{i}")
+                rec.hook(layer.self_attn, f"vit.layers.{i}.self_attn")  # out_proj output (tuple[0])
+                rec.hook(layer.mlp, f"vit.layers.{i}.mlp")  # fc2 output
             out = P.vit(pv.to(dt), output_hidden_states=True, return_dict=True)
             rec.remove()
             stages.update(rec.values)
@@ -444,6 +446,8 @@ def run(parts, image_paths, user_prompt, max_partition=9, max_new_tokens=20, vis
         rec = Recorder()
         for i, layer in enumerate(P.llm.model.layers):
             rec.hook(layer, f"llm.layers.{i}")
+            rec.hook(layer.self_attn, f"llm.layers.{i}.self_attn")  # o_proj output (tuple[0]), before residual/post-norm
+            rec.hook(layer.mlp, f"llm.layers.{i}.mlp")  # down_proj output
         rec.hook(P.llm.model.norm, "llm.norm")
         # logits_to_keep=1: the LM head only on the last position (as HF generate does); a full [T, vocab]
         # matrix would be T x 0.5-1 MB for nothing.
@@ -586,6 +590,9 @@ def run(parts, image_paths, user_prompt, max_partition=9, max_new_tokens=20, vis
             vit_layers="vit.layers.{i} = output of encoder layer i (forward hook); the last one is what Ovis uses, "
                        "before post_layernorm",
             llm_layers="llm.layers.{i} = decoder layer i output (forward hook); llm.norm = final norm output",
+            submodules=("vit.layers.{i}.self_attn / .mlp, llm.layers.{i}.self_attn / .mlp = the submodule's output "
+                        "(forward hook; attention: tuple[0], after out_proj/o_proj), before the residual add "
+                        "(Gemma2: before post_attention_layernorm / post_feedforward_layernorm)"),
             logits=("rows of the LM-head output (after Gemma2 final softcapping) at logits.positions, from the "
                     "no-cache prompt forward"),
             dtype="activations stored as F32 (bf16 values upcast exactly in bf16 mode); ids as I64",
@@ -609,8 +616,10 @@ def stage_order(name):
              "logits.positions", "input_ids", "generated_ids", "grids"]
     for i, p in enumerate(order):
         if name == p or (p.endswith(".") and name.startswith(p)):
-            sub = int(name[len(p):]) if p.endswith(".") else 0
-            return (i, sub)
+            if not p.endswith("."):
+                return (i, 0)
+            layer, _, module = name[len(p):].partition(".")  # within a layer: self_attn, mlp, output
+            return (i, 3 * int(layer) + {"self_attn": 0, "mlp": 1, "": 2}[module])
     return (len(order), 0)
 
 

@@ -3,7 +3,7 @@
 Each (flavour, mode) model is built once and reused for its cases. The case table below is the contract
 the TypeScript tests code against; `vision` says which per-crop vision stages a case keeps (fixture size
 budget, see reference/README.md):
-  full    every stage of DESIGN.md section 3
+  full    every stage of docs/design.md#stage-names
   pixels  pixel_values kept, vit.* / vt.* omitted (listed in the sidecar's `omitted`)
   none    pixel_values, vit.*, vt.* omitted; vte.embeds and everything after it kept
 pixel_values live only in the llama f32 dumps (others: `same_as`); the [1, vocab] logits row only in the

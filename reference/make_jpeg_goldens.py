@@ -15,6 +15,10 @@ Files:
     are then incomplete and libjpeg-turbo block-smooths (jdcoefct.c decompress_smooth_data);
     and copies whose last kept scan is cut mid-data (the rows past the cut use the previous
     scan's precision: last_good_iMCU_row);
+  - no Huffman tables (Motion-JPEG style): DHT segments stripped from baseline files written
+    with Annex K's standard tables (checked table by table, and Pillow must decode the stripped
+    file to the original's pixels), all tables, or the AC ones only; a scan naming slot 2, which
+    has no standard table (Pillow raises);
   - damaged copies: truncated mid-scan (Pillow raises), an EOI spliced into the scan (libjpeg
     pads with zeros and warns: Pillow returns pixels);
   - the existing fixtures reference/fixtures/image/jpeg/*.jpg and docs/img/example-1280x720.jpg
@@ -112,9 +116,18 @@ def segment(marker, body):
     return bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + bytes(body)
 
 
-def encode(img, sampling, restart=0, rgb_mode=None, qscale=1.0, ids=None):
+def std_table(tc):
+    """Annex K's luminance table of class tc as huff_table returns it (codes, counts, symbols)."""
+    t = STD_HUFF[(tc, 0)]
+    counts, syms = list(t[:16]), list(t[16:])
+    return huff_table([(s, ln) for ln in range(1, 17) for s in syms[sum(counts[:ln - 1]):sum(counts[:ln])]])
+
+
+def encode(img, sampling, restart=0, rgb_mode=None, qscale=1.0, ids=None, std_huff=False):
     """img: PIL RGB or L. sampling: [(h, v)] per component. rgb_mode: None (YCbCr, JFIF),
-    'adobe' (RGB + APP14 transform 0) or 'ids' (RGB, component ids 'R','G','B')."""
+    'adobe' (RGB + APP14 transform 0) or 'ids' (RGB, component ids 'R','G','B'). std_huff: Annex
+    K's luminance tables (slot 0) instead of the long-code test tables."""
+    DC_TABLE, AC_TABLE = (std_table(0), std_table(1)) if std_huff else (globals()["DC_TABLE"], globals()["AC_TABLE"])
     a = np.asarray(img, dtype=np.float64)
     if a.ndim == 2:
         planes = [a]
@@ -282,6 +295,73 @@ for name, keeps in [("420_130x97", range(1, 10)), ("422_37x23", (1, 2, 6)), ("44
         cases.append((f"smooth_{name}_scans{k}.jpg", scans_prefix(smooth_src[name], k)))
 for k in (2, 6, 10):
     cases.append((f"smooth_420_130x97_scans{k}_cut.jpg", cut_last_scan(smooth_src["420_130x97"], k, 0.5)))
+
+# no Huffman tables (Motion-JPEG style): DHT segments stripped from Pillow files written with
+# the standard tables (optimize=False, baseline); libjpeg-turbo substitutes Annex K's tables
+# (jdhuff.c -> jstdhuff.c jpeg_std_huff_table). Only valid when the stripped tables ARE the
+# standard ones: checked below, table by table.
+STD_HUFF = {  # (class, slot) -> DHT counts + symbols, ITU T.81 Annex K.3
+    (0, 0): bytes.fromhex("00010501010101010100000000000000" "000102030405060708090a0b"),
+    (0, 1): bytes.fromhex("00030101010101010101010000000000" "000102030405060708090a0b"),
+    (1, 0): bytes.fromhex("0002010303020403050504040000017d"
+                          "01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a"
+                          "535455565758595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9ca"
+                          "d2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9fa"),
+    (1, 1): bytes.fromhex("00020102040403040705040400010277"
+                          "000102031104052131061241510761711322328108144291a1b1c109233352f0156272d10a162434e125f11718191a262728292a35363738393a434445464748494a"
+                          "535455565758595a636465666768696a737475767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9ca"
+                          "d2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9fa"),
+}
+
+
+def strip_dht(b, drop=lambda tc, th: True):
+    """The file without the DHT tables `drop` selects (a segment left empty goes); each dropped
+    table must be Annex K's standard table for its slot, or stripping would change the decode."""
+    out, o = bytearray(b[:2]), 2
+    while True:
+        m, ln = b[o + 1], (b[o + 2] << 8) | b[o + 3]
+        if m == 0xDA:
+            return bytes(out + b[o:])
+        body, keep, p = b[o + 4:o + 2 + ln], bytearray(), 0
+        if m == 0xC4:
+            while p < len(body):
+                tc, th, n = body[p] >> 4, body[p] & 15, 17 + sum(body[p + 1:p + 17])
+                if drop(tc, th):
+                    assert body[p + 1:p + n] == STD_HUFF.get((tc, th)), f"DHT {tc}/{th} is not the standard table"
+                else:
+                    keep += body[p:p + n]
+                p += n
+            if keep:
+                out += segment(0xC4, keep)
+        else:
+            out += b[o:o + 2 + ln]
+        o += 2 + ln
+
+
+def set_sos_tables(b, sel):
+    """Every scan header's table selectors (Td << 4 | Ta) replaced by `sel`."""
+    i = b.index(b"\xff\xda")
+    n = b[i + 4]
+    return b[:i + 5] + bytes(x if j % 2 == 0 else sel for j, x in enumerate(b[i + 5:i + 5 + 2 * n])) + b[i + 5 + 2 * n:]
+
+
+def nodht(b, drop=lambda tc, th: True):
+    """strip_dht, checked: Pillow decodes the stripped file to the same pixels as the original."""
+    s = strip_dht(b, drop)
+    assert s != b and Image.open(io.BytesIO(s)).convert("RGB").tobytes() == Image.open(io.BytesIO(b)).convert("RGB").tobytes()
+    return s
+
+
+nodht_420 = nodht(pillow_jpeg(photo(37, 23, 31), quality=80, subsampling=2))
+cases.append(("nodht_420_37x23.jpg", nodht_420))
+cases.append(("nodht_444_64x48_q95.jpg", nodht(pillow_jpeg(photo(64, 48, 32), quality=95, subsampling=0))))
+cases.append(("nodht_gray_37x23.jpg", nodht(pillow_jpeg(photo(37, 23, 33, gray=True), quality=85))))
+cases.append(("nodht_ac_only_422_17x9.jpg", nodht(pillow_jpeg(photo(17, 9, 34), quality=80, subsampling=1), lambda tc, th: tc == 1)))
+cases.append(("nodht_own_420_rst3_70x45.jpg", nodht(encode(photo(70, 45, 35), [(2, 2), (1, 1), (1, 1)], restart=3, std_huff=True))))
+cases.append(("bad_nodht_slot2.jpg", set_sos_tables(nodht_420, 0x22)))  # no standard table for slot 2: Pillow raises
+# restart intervals long enough (> 520 bytes) for the decoder's fast block path to run inside
+# each interval and hand over to the careful one before each RSTn
+cases.append(("own_std_420_rst24_160x120.jpg", encode(photo(160, 120, 36), [(2, 2), (1, 1), (1, 1)], restart=24, std_huff=True, qscale=0.3)))
 
 # damage
 base = pillow_jpeg(photo(64, 48, 21), quality=85, subsampling=2)

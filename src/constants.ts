@@ -7,4 +7,3 @@ export const IMAGE_TOKEN_ID = -200;
 export const IMAGE_ATOM_ID = -300;
 /** I0..I4 = -301..-305. HF maps -301 to visual-vocab row V-5, ..., -305 to row V-1. */
 export const IMAGE_INDICATOR_IDS = [-301, -302, -303, -304, -305] as const;
-export const IGNORE_ID = -100;

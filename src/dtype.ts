@@ -25,11 +25,6 @@ export function f32ToBf16(x: number): number {
   return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-/** Round an f32 value to the nearest bf16 value (returned as a number). */
-export function roundBf16(x: number): number {
-  return bf16ToF32(f32ToBf16(x));
-}
-
 /** f16 (IEEE half) bits -> f32 value (exact, subnormals included). */
 export function f16ToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1;

@@ -321,7 +321,7 @@ export class OvisRunner {
   }
 
   /**
-   * One traced request: every stage of DESIGN.md §3 goes to `recorder` (vision, merge, the LLM
+   * One traced request: every stage of docs/design.md#stage-names goes to `recorder` (vision, merge, the LLM
    * prefill), then a greedy continuation of `maxNewTokens`. `logitsRows` picks the prefill rows
    * whose logits are computed and recorded (the last prompt row is always included).
    */

@@ -1,4 +1,4 @@
-// `ovis trace` — run the model once and dump every stage (DESIGN.md §3 names, F32; ids I64)
+// `ovis trace` — run the model once and dump every stage (the stage names of docs/design.md#stage-names, F32; ids I64)
 // to one .safetensors file plus a JSON sidecar, in the same format as reference/dump.py, so a
 // trace can be compared with a Hugging Face dump by any tool.
 

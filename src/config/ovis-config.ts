@@ -22,17 +22,17 @@ import { jsonKind, jsonPreview } from '../io/json.js';
 
 export type LayerType = 'full_attention' | 'sliding_attention';
 
-/** rope_scaling: `null` (plain RoPE) or Llama 3.x frequency scaling. */
-export type RopeScaling =
-  | null
-  | { rope_type: 'default' }
-  | {
-      rope_type: 'llama3';
-      factor: number;
-      low_freq_factor: number;
-      high_freq_factor: number;
-      original_max_position_embeddings: number;
-    };
+/** HF `rope_scaling` for the `llama3` rope type (Llama 3.1/3.2 frequency scaling). */
+export interface Llama3RopeScaling {
+  rope_type: 'llama3';
+  factor: number;
+  low_freq_factor: number;
+  high_freq_factor: number;
+  original_max_position_embeddings: number;
+}
+
+/** rope_scaling: `null` / `{rope_type: 'default'}` = plain RoPE (Gemma2), or Llama 3.x scaling. */
+export type RopeScaling = null | { rope_type: 'default' } | Llama3RopeScaling;
 
 /** Keys common to the three decoders (HF names). */
 interface LlmCommon {

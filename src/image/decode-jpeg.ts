@@ -1,4 +1,4 @@
-// JPEG -> 8-bit RGB, bit-exact with Pillow 11.3 (libjpeg-turbo): src/image/jpeg/ (issue 14),
+// JPEG -> 8-bit RGB, bit-exact with Pillow 11.3 (libjpeg-turbo): src/image/jpeg/,
 // every file it accepts, progressive block smoothing included; docs/image.md §4.
 //
 // We parse the marker segments ourselves up to the frame header (SOF) to apply the pixel guard

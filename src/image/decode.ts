@@ -28,7 +28,7 @@ export const MAX_IMAGE_PIXELS = 89_478_485;
  * 268.4e6 inflated + 7 bytes per pixel for pngjs's RGBA and our RGB); a 4:4:4 JPEG at the limit is
  * 1.11e9 with our decoder (src/image/jpeg/: coefficient planes + row buffers; it was 3.79e9 with
  * jpeg-js's per-block arrays, which set this default), a 24-bit BMP 0.30e9. 4 GiB = 4.29e9 covers
- * them all with room; the 9459x9459 16-bit RGBA PNG of issue 12 (5.32e9) is refused.
+ * them all with room; a 9459x9459 16-bit RGBA PNG (5.32e9 from a 696 KB file) is refused.
  * test/image/limits.test.ts checks these shapes.
  */
 export const MAX_DECODE_BYTES = 4 * 2 ** 30;

@@ -1,4 +1,4 @@
-// Pillow's BICUBIC resize for 8-bit RGB — re-derived from Pillow 11.3 src/libImaging/Resample.c
+// Pillow's BICUBIC resize for 8-bit RGB — re-derived from Pillow 11.3's libImaging/Resample.c
 // (precompute_coeffs, normalize_coeffs_8bpc, ImagingResample{Horizontal,Vertical}_8bpc,
 // ImagingResampleInner) so that output bytes equal `Image.resize(size, Image.BICUBIC)`.
 // Legend: W,H input size · w,h output size · K taps per output sample (ksize) · C=3 channels.

@@ -1,4 +1,4 @@
-// To RGB like Pillow's `Image.convert('RGB')` (Pillow 11.3 src/libImaging/Convert.c and the
+// To RGB like Pillow's `Image.convert('RGB')` (Pillow 11.3's libImaging/Convert.c and the
 // PNG/JPEG plugins' raw modes). The decoders hand us samples plus the Pillow mode they map to;
 // these helpers turn them into 8-bit RGB the way Pillow would. Alpha is DROPPED, never
 // composited onto a background (Pillow's RGBA->RGB and LA->RGB simply ignore it).
@@ -55,14 +55,6 @@ export function rgbaSamplesToRgb(samples: ArrayLike<number>, width: number, heig
       out[i * 3] = f(samples[j]); out[i * 3 + 1] = f(samples[j + 1]); out[i * 3 + 2] = f(samples[j + 2]);
     }
   }
-  return { width, height, data: out };
-}
-
-/** Gray (1 sample per pixel, 8-bit) to RGB: Pillow's L->RGB replicates the value. */
-export function grayToRgb(gray: ArrayLike<number>, width: number, height: number): RgbImage {
-  const n = width * height;
-  const out = new Uint8Array(n * 3);
-  for (let i = 0; i < n; i++) { const v = gray[i]; out[i * 3] = v; out[i * 3 + 1] = v; out[i * 3 + 2] = v; }
   return { width, height, data: out };
 }
 

@@ -165,6 +165,8 @@ export interface LayerStep {
   cos: Float32Array; //          [T, Dh]  f32 RoPE tables, HF inv_freq semantics
   sin: Float32Array; //          [T, Dh]
   window: number | undefined; // sliding window W of this layer, undefined = full causal
+  /** Tap a submodule's output: `llm.layers.{i}.self_attn` / `.mlp` (identity outside trace mode). */
+  tap: (module: 'self_attn' | 'mlp', y: Tensor) => Tensor;
 }
 
 /** The model-specific steps of *ForCausalLM.forward; everything else is `causalLmForward`. */
@@ -220,7 +222,8 @@ export abstract class DecoderForCausalLM<C extends LlmConfig, L> {
 
 /**
  * *ForCausalLM.forward over a chunk of T new positions (see the header): taps `inputs_embeds`,
- * `llm.layers.{i}`, `llm.norm`, `logits` (a tap may substitute its stage: isolated parity),
+ * `llm.layers.{i}` (and, inside each layer, `llm.layers.{i}.self_attn` / `.mlp`), `llm.norm`,
+ * `logits` (a tap may substitute its stage: isolated parity),
  * lm_head only on the rows asked for, the cache committed once every layer has appended.
  */
 export function causalLmForward(
@@ -233,12 +236,13 @@ export function causalLmForward(
   const rows = resolveRows(opts.logitsRows, T);
   const P0 = cache.length; // absolute position of the chunk's first token
   // cos/sin [T, Dh] in f32, HF inv_freq semantics (incl. llama3 scaling).
-  const { cos, sin } = ropeCosSin(positionsFrom(P0, T), c.head_dim, c.rope_theta, c.rope_scaling ?? undefined);
+  const { cos, sin } = ropeCosSin(positionsFrom(P0, T), c.head_dim, c.rope_theta, c.rope_scaling);
 
   // The `inputs_embeds` stage is the merged sequence as Ovis hands it over (before any scaling).
   let x = s.embed(tap('inputs_embeds', inputsEmbeds)); // [T, H]
   for (let i = 0; i < m.numLayers; i++) {
-    x = tap('llm.layers.' + i, s.decoderLayer(x, { layer: i, cache, P0, cos, sin, window: m.windows[i] })); // [T, H]
+    const sub = (module: string, y: Tensor) => tap(`llm.layers.${i}.${module}`, y);
+    x = tap('llm.layers.' + i, s.decoderLayer(x, { layer: i, cache, P0, cos, sin, window: m.windows[i], tap: sub })); // [T, H]
     opts.onLayer?.(i + 1, m.numLayers);
   }
   cache.commit(T);

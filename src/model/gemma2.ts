@@ -64,7 +64,7 @@ export function selfAttention(b: Backend, c: Gemma2Config, A: AttentionWeights, 
   // softmax(softcap(q·kᵀ·query_pre_attn_scalar^-0.5) + causal/sliding mask)·v
   const a = b.attention(q, kv.k, kv.v, { //                 [T, Nq*Dh]
     nHeads: c.num_attention_heads, nKvHeads: c.num_key_value_heads, headDim: c.head_dim,
-    scale: c.query_pre_attn_scalar ** -0.5, softcap: c.attn_logit_softcapping ?? undefined,
+    scale: c.query_pre_attn_scalar ** -0.5, softcap: c.attn_logit_softcapping ?? undefined, // config null = no softcap
     causal: true, qPos0: s.P0, kPos0: kv.kPos0, window: s.window,
   });
   return linear(b, a, A.o_proj); //                         [T, H]
@@ -80,9 +80,9 @@ export function mlp(b: Backend, M: MlpWeights, x: Tensor): Tensor {
  *  around the MLP — each block added to the residual. */
 export function decoderLayer(b: Backend, c: Gemma2Config, L: Gemma2LayerWeights, x: Tensor, s: LayerStep): Tensor {
   const eps = c.rms_norm_eps;
-  const a = selfAttention(b, c, L.self_attn, b.rmsNorm(x, L.input_layernorm, eps, 1), s); // [T, H]
+  const a = s.tap('self_attn', selfAttention(b, c, L.self_attn, b.rmsNorm(x, L.input_layernorm, eps, 1), s)); // [T, H]
   const h = b.add(x, b.rmsNorm(a, L.post_attention_layernorm, eps, 1)); //                 [T, H]
-  const f = mlp(b, L.mlp, b.rmsNorm(h, L.pre_feedforward_layernorm, eps, 1)); //           [T, H]
+  const f = s.tap('mlp', mlp(b, L.mlp, b.rmsNorm(h, L.pre_feedforward_layernorm, eps, 1))); // [T, H]
   return b.add(h, b.rmsNorm(f, L.post_feedforward_layernorm, eps, 1)); //                  [T, H]
 }
 

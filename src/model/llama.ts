@@ -61,8 +61,8 @@ export function mlp(b: Backend, M: MlpWeights, x: Tensor): Tensor {
 /** LlamaDecoderLayer: pre-norm attention and pre-norm MLP, each added to the residual. */
 export function decoderLayer(b: Backend, c: Config, L: LlamaLayerWeights, x: Tensor, s: LayerStep): Tensor {
   const eps = c.rms_norm_eps;
-  const h = b.add(x, selfAttention(b, c, L.self_attn, b.rmsNorm(x, L.input_layernorm, eps, 0), s)); // [T, H]
-  return b.add(h, mlp(b, L.mlp, b.rmsNorm(h, L.post_attention_layernorm, eps, 0))); //              [T, H]
+  const h = b.add(x, s.tap('self_attn', selfAttention(b, c, L.self_attn, b.rmsNorm(x, L.input_layernorm, eps, 0), s))); // [T, H]
+  return b.add(h, s.tap('mlp', mlp(b, L.mlp, b.rmsNorm(h, L.post_attention_layernorm, eps, 0)))); //              [T, H]
 }
 
 /** Per-layer sliding window (Qwen2 with use_sliding_window); Llama never slides. */

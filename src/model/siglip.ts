@@ -5,10 +5,13 @@
 // Shapes: n crops · C=3 channels · S image side (384) · P patch (14) · g = S // P (27) ·
 //         N = g² patches (729) · D hidden (1152) · Nh heads (16) · Dh = D / Nh (72) · Fv mlp (4304).
 //
-//   x = patch_embedding(pixels) + position_embedding           [n, N, D]   tap vit.embeddings
-//   for each layer i:
-//     x = x + out_proj(attn(q, k, v of layer_norm1(x)))        bidirectional, scale Dh^-0.5
-//     x = x + fc2(gelu_tanh(fc1(layer_norm2(x))))              tap vit.layers.{i}
+//   x = embeddings(pixels)                  patch_embedding(pixels) + position_embedding
+//                                                              [n, N, D]   tap vit.embeddings
+//   for each layer i (encoderLayer):
+//     x = x + selfAttention(layer_norm1(x))   out_proj(attn(q, k, v)), bidirectional, Dh^-0.5
+//                                                                       tap vit.layers.{i}.self_attn
+//     x = x + mlp(layer_norm2(x))             fc2(gelu_tanh(fc1(·)))   tap vit.layers.{i}.mlp
+//                                                                       tap vit.layers.{i} (x)
 // Weights by HF name under `visual_tokenizer.backbone.vision_model.`.
 
 import type { Backend } from '../backend/backend.js';
@@ -25,22 +28,36 @@ export interface LinearWeights { weight: Weight; bias: Weight }
 /** One nn.LayerNorm: weight [D], bias [D]. */
 export interface NormWeights { weight: Weight; bias: Weight }
 
-export interface SiglipLayerWeights {
-  layer_norm1: NormWeights; //  [D]
+/** SiglipAttention: `encoder.layers.{i}.self_attn.*`. */
+export interface SiglipAttentionWeights {
   q_proj: LinearWeights; //     (D, D)
   k_proj: LinearWeights; //     (D, D)
   v_proj: LinearWeights; //     (D, D)
   out_proj: LinearWeights; //   (D, D)
-  layer_norm2: NormWeights; //  [D]
+}
+
+/** SiglipMLP: `encoder.layers.{i}.mlp.*`. */
+export interface SiglipMlpWeights {
   fc1: LinearWeights; //        (Fv, D)
   fc2: LinearWeights; //        (D, Fv)
 }
 
+/** SiglipEncoderLayer: `encoder.layers.{i}.*`. */
+export interface SiglipLayerWeights {
+  layer_norm1: NormWeights; //  [D]
+  self_attn: SiglipAttentionWeights;
+  layer_norm2: NormWeights; //  [D]
+  mlp: SiglipMlpWeights;
+}
+
+/** SiglipVisionTransformer minus what Ovis does not run (post_layernorm, head). */
 export interface SiglipWeights {
-  /** Conv2d weight (D, 3, P, P) held as the Linear (D, 3·P·P) it is on unfolded patches. */
-  patch_embedding: LinearWeights;
-  position_embedding: Weight; // [N, D]
-  layers: SiglipLayerWeights[];
+  embeddings: {
+    /** Conv2d weight (D, 3, P, P) held as the Linear (D, 3·P·P) it is on unfolded patches. */
+    patch_embedding: LinearWeights;
+    position_embedding: { weight: Weight }; // [N, D]
+  };
+  encoder: { layers: SiglipLayerWeights[] };
 }
 
 export interface SiglipVisionTower {
@@ -77,16 +94,20 @@ export async function loadSiglip(config: SiglipVisionConfig, src: TensorSource, 
     const p = `encoder.layers.${i}.`;
     layers.push({
       layer_norm1: await norm(p + 'layer_norm1'),
-      q_proj: await lin(p + 'self_attn.q_proj', D, D, 'hidden_size'),
-      k_proj: await lin(p + 'self_attn.k_proj', D, D, 'hidden_size'),
-      v_proj: await lin(p + 'self_attn.v_proj', D, D, 'hidden_size'),
-      out_proj: await lin(p + 'self_attn.out_proj', D, D, 'hidden_size'),
+      self_attn: {
+        q_proj: await lin(p + 'self_attn.q_proj', D, D, 'hidden_size'),
+        k_proj: await lin(p + 'self_attn.k_proj', D, D, 'hidden_size'),
+        v_proj: await lin(p + 'self_attn.v_proj', D, D, 'hidden_size'),
+        out_proj: await lin(p + 'self_attn.out_proj', D, D, 'hidden_size'),
+      },
       layer_norm2: await norm(p + 'layer_norm2'),
-      fc1: await lin(p + 'mlp.fc1', Fv, D, 'intermediate_size/hidden_size'),
-      fc2: await lin(p + 'mlp.fc2', D, Fv, 'hidden_size/intermediate_size'),
+      mlp: {
+        fc1: await lin(p + 'mlp.fc1', Fv, D, 'intermediate_size/hidden_size'),
+        fc2: await lin(p + 'mlp.fc2', D, Fv, 'hidden_size/intermediate_size'),
+      },
     });
   }
-  return { config, weights: { patch_embedding, position_embedding, layers } };
+  return { config, weights: { embeddings: { patch_embedding, position_embedding: { weight: position_embedding } }, encoder: { layers } } };
 }
 
 /** Load a weight checked against its HF shape but handed to the backend under another shape
@@ -118,32 +139,62 @@ function view(x: Tensor, shape: number[]): Tensor {
   return { shape, data: x.data };
 }
 
-/** One pre-LN encoder layer on x [n·N, D] (each crop attends only within itself). */
-function encoderLayer(be: Backend, cfg: SiglipVisionConfig, L: SiglipLayerWeights, x: Tensor, n: number, N: number): Tensor {
+/**
+ * SiglipAttention on h [n·N, D]: each crop attends to its own N patches only, bidirectionally,
+ * scale Dh^-0.5 (SiglipAttention.scale, is_causal=False) -> [n·N, D] (after out_proj).
+ */
+export function selfAttention(be: Backend, cfg: SiglipVisionConfig, A: SiglipAttentionWeights, h: Tensor, n: number, N: number): Tensor {
   const D = cfg.hidden_size, Nh = cfg.num_attention_heads, Dh = D / Nh;
-  const eps = cfg.layer_norm_eps;
-  // Self-attention block.
-  const h = be.layerNorm(x, L.layer_norm1.weight, L.layer_norm1.bias, eps); //   [n·N, D]
-  const q = be.linear(h, L.q_proj.weight, L.q_proj.bias); //                     [n·N, Nh·Dh]
-  const k = be.linear(h, L.k_proj.weight, L.k_proj.bias); //                     [n·N, Nh·Dh]
-  const v = be.linear(h, L.v_proj.weight, L.v_proj.bias); //                     [n·N, Nh·Dh]
+  const q = be.linear(h, A.q_proj.weight, A.q_proj.bias); //                     [n·N, Nh·Dh]
+  const k = be.linear(h, A.k_proj.weight, A.k_proj.bias); //                     [n·N, Nh·Dh]
+  const v = be.linear(h, A.v_proj.weight, A.v_proj.bias); //                     [n·N, Nh·Dh]
   const o = new Float32Array(n * N * D); //                                      [n·N, Nh·Dh]
   for (let c = 0; c < n; c++) {
     const oc = be.attention(rows(q, c * N, (c + 1) * N), rows(k, c * N, (c + 1) * N), rows(v, c * N, (c + 1) * N), {
-      nHeads: Nh, nKvHeads: Nh, headDim: Dh, scale: Dh ** -0.5, causal: false, // SiglipAttention.scale, is_causal=False
+      nHeads: Nh, nKvHeads: Nh, headDim: Dh, scale: Dh ** -0.5, causal: false,
     }); //                                                                       [N, Nh·Dh]
     o.set(oc.data, c * N * D);
   }
-  x = be.add(x, be.linear({ shape: [n * N, D], data: o }, L.out_proj.weight, L.out_proj.bias)); // [n·N, D]
-  // MLP block.
+  return be.linear({ shape: [n * N, D], data: o }, A.out_proj.weight, A.out_proj.bias); // [n·N, D]
+}
+
+/** SiglipMLP on h [n·N, D]: fc2(gelu_tanh(fc1(h))) -> [n·N, D]. */
+export function mlp(be: Backend, M: SiglipMlpWeights, h: Tensor): Tensor {
+  const f = be.geluTanh(be.linear(h, M.fc1.weight, M.fc1.bias)); //              [n·N, Fv]
+  return be.linear(f, M.fc2.weight, M.fc2.bias); //                               [n·N, D]
+}
+
+/** A submodule's output to its tap (`vit.layers.{i}.self_attn` / `.mlp`); identity by default. */
+export type SubTap = (module: 'self_attn' | 'mlp', y: Tensor) => Tensor;
+
+/** SiglipEncoderLayer (pre-LN) on x [n·N, D] -> [n·N, D]. */
+export function encoderLayer(be: Backend, cfg: SiglipVisionConfig, L: SiglipLayerWeights, x: Tensor, n: number, N: number,
+  tap: SubTap = (_, y) => y): Tensor {
+  const eps = cfg.layer_norm_eps;
+  const h = be.layerNorm(x, L.layer_norm1.weight, L.layer_norm1.bias, eps); //   [n·N, D]
+  x = be.add(x, tap('self_attn', selfAttention(be, cfg, L.self_attn, h, n, N))); // [n·N, D]
   const h2 = be.layerNorm(x, L.layer_norm2.weight, L.layer_norm2.bias, eps); //  [n·N, D]
-  const f = be.geluTanh(be.linear(h2, L.fc1.weight, L.fc1.bias)); //             [n·N, Fv]
-  return be.add(x, be.linear(f, L.fc2.weight, L.fc2.bias)); //                    [n·N, D]
+  return be.add(x, tap('mlp', mlp(be, L.mlp, h2))); //                            [n·N, D]
+}
+
+/**
+ * SiglipVisionEmbeddings: Conv2d(C, D, P, stride P) = unfold + Linear on pixel_values
+ * [n, C, S, S], plus position_embedding -> [n·N, D].
+ */
+export function embeddings(be: Backend, cfg: SiglipVisionConfig, E: SiglipWeights['embeddings'], pixelValues: Tensor): Tensor {
+  const { hidden_size: D, patch_size: P, image_size: S } = cfg;
+  const n = pixelValues.shape[0], g = Math.floor(S / P), N = g * g;
+  const pe = be.patchEmbed(pixelValues, E.patch_embedding.weight, E.patch_embedding.bias, P); // [n·N, D]
+  const pos = be.readWeight(E.position_embedding.weight); //                        [N, D]
+  const posTiled = new Float32Array(n * N * D); //                                  [n·N, D]
+  for (let c = 0; c < n; c++) posTiled.set(pos, c * N * D);
+  return be.add(pe, { shape: [n * N, D], data: posTiled }); //                      [n·N, D]
 }
 
 /**
  * The tower on preprocessed crops: pixel_values [n, 3, S, S] -> hidden_states[-1] [n, N, D]
- * (the last encoder layer's output, before post_layernorm). Taps vit.embeddings, vit.layers.{i}.
+ * (the last encoder layer's output, before post_layernorm). Taps vit.embeddings, vit.layers.{i}
+ * and inside each layer vit.layers.{i}.self_attn / .mlp (the submodule outputs, before the residual add).
  */
 export function siglipForward(be: Backend, tower: SiglipVisionTower, pixelValues: Tensor, tap: Tap = noTap): Tensor {
   const cfg = tower.config, W = tower.weights;
@@ -153,15 +204,11 @@ export function siglipForward(be: Backend, tower: SiglipVisionTower, pixelValues
     throw new ShapeError(`SigLIP: pixel_values ${fmtShape(ps)}, expected [n, ${C}, ${S}, ${S}] (num_channels, image_size from config.json)`);
   }
   const n = ps[0], g = Math.floor(S / P), N = g * g;
-  // Patch embedding: Conv2d(C, D, P, stride P) = unfold + Linear, then + position_embedding.
-  const pe = be.patchEmbed(pixelValues, W.patch_embedding.weight, W.patch_embedding.bias, P); // [n·N, D]
-  const pos = be.readWeight(W.position_embedding); //                               [N, D]
-  const posTiled = new Float32Array(n * N * D); //                                  [n·N, D]
-  for (let c = 0; c < n; c++) posTiled.set(pos, c * N * D);
-  let x = be.add(pe, { shape: [n * N, D], data: posTiled }); //                     [n·N, D]
+  let x = embeddings(be, cfg, W.embeddings, pixelValues); //                        [n·N, D]
   x = view(tap('vit.embeddings', view(x, [n, N, D])), [n * N, D]);
-  for (let i = 0; i < W.layers.length; i++) {
-    x = encoderLayer(be, cfg, W.layers[i], x, n, N); //                             [n·N, D]
+  for (let i = 0; i < W.encoder.layers.length; i++) {
+    const sub: SubTap = (module, y) => view(tap(`vit.layers.${i}.${module}`, view(y, [n, N, D])), [n * N, D]);
+    x = encoderLayer(be, cfg, W.encoder.layers[i], x, n, N, sub); //                [n·N, D]
     x = view(tap(`vit.layers.${i}`, view(x, [n, N, D])), [n * N, D]);
   }
   return view(x, [n, N, D]);

@@ -22,10 +22,13 @@ export const NUM_INDICATORS = IMAGE_INDICATOR_IDS.length;
 /** `torch.nn.LayerNorm(head_dim)` is built without eps: PyTorch's default 1e-5 (not config's). */
 export const HEAD_LAYER_NORM_EPS = 1e-5;
 
+/** `visual_tokenizer.head` = Sequential(Linear(s²·D, V-5, bias=False), LayerNorm(V-5)): index
+ *  k of the tuple is HF's `head.k` (`head[1].bias` <-> `visual_tokenizer.head.1.bias`). */
 export interface VisualHeadWeights {
-  linear: Weight; //    head.0.weight (V-5, s²·D), no bias
-  norm_weight: Weight; // head.1.weight [V-5]
-  norm_bias: Weight; //   head.1.bias   [V-5]
+  head: [
+    { weight: Weight }, //               head.0.weight [V-5, s²·D], no bias
+    { weight: Weight; bias: Weight }, // head.1.weight, head.1.bias [V-5]
+  ];
 }
 
 export interface VisualHead {
@@ -42,10 +45,12 @@ export async function loadVisualHead(config: VisualTokenizerConfig, src: TensorS
   return {
     config,
     weights: {
-      linear: await loadWeight(src, be, prefix + 'head.0.weight', [V - NUM_INDICATORS, s * s * D],
-        `${what} and hidden_stride² · backbone_config.hidden_size`),
-      norm_weight: await loadWeight(src, be, prefix + 'head.1.weight', [V - NUM_INDICATORS], what),
-      norm_bias: await loadWeight(src, be, prefix + 'head.1.bias', [V - NUM_INDICATORS], what),
+      head: [
+        { weight: await loadWeight(src, be, prefix + 'head.0.weight', [V - NUM_INDICATORS, s * s * D],
+          `${what} and hidden_stride² · backbone_config.hidden_size`) },
+        { weight: await loadWeight(src, be, prefix + 'head.1.weight', [V - NUM_INDICATORS], what),
+          bias: await loadWeight(src, be, prefix + 'head.1.bias', [V - NUM_INDICATORS], what) },
+      ],
     },
   };
 }
@@ -100,10 +105,11 @@ export function visualTokenize(be: Backend, head: VisualHead, hidden: Tensor, ta
   const features = tap('vt.features', hiddenStrideMerge(hidden, s)); //            [n, m², s²·D]
   const [n, T, F] = features.shape;
   const x2 = { shape: [n * T, F], data: features.data }; //                         [n·m², s²·D]
-  const lin = be.linear(x2, head.weights.linear); //                               [n·m², V-5]
+  const [linear, norm] = head.weights.head;
+  const lin = be.linear(x2, linear.weight); //                                     [n·m², V-5]
   const headLinear = tap('vt.head_linear', { shape: [n, T, V - NUM_INDICATORS], data: lin.data });
   const ln = be.layerNorm({ shape: [n * T, V - NUM_INDICATORS], data: headLinear.data },
-    head.weights.norm_weight, head.weights.norm_bias, HEAD_LAYER_NORM_EPS); //      [n·m², V-5]
+    norm.weight, norm.bias, HEAD_LAYER_NORM_EPS); //                                [n·m², V-5]
   const logits = tap('vt.logits', { shape: [n, T, V - NUM_INDICATORS], data: ln.data });
   const probs = be.softmax({ shape: [n * T, V - NUM_INDICATORS], data: logits.data }); // [n·m², V-5]
   const tokens = appendZeroColumns(probs, NUM_INDICATORS); //                       [n·m², V]

@@ -11,4 +11,4 @@ export { ropeInvFreq, ropeCosSin, ropeTables, ropeInPlace } from './rope.js';
 export type { RopeScaling, Llama3RopeScaling } from './rope.js';
 export { attention, visible, visibleRange } from './attention.js';
 export { unfoldPatches, patchEmbed } from './patch-embed.js';
-export { host, widenRow, widenRange, widenAll, expectWeightShape } from './weights.js';
+export { host, widenRow, widenRange, widenAll } from './weights.js';

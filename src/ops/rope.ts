@@ -11,19 +11,12 @@
 
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
+import type { Llama3RopeScaling, RopeScaling } from '../config/ovis-config.js';
 
 const f = Math.fround;
 
-/** HF `rope_scaling` (config.json) for the `llama3` rope type (Llama 3.1/3.2). */
-export interface Llama3RopeScaling {
-  rope_type: 'llama3';
-  factor: number;
-  low_freq_factor: number;
-  high_freq_factor: number;
-  original_max_position_embeddings: number;
-}
-/** `undefined` / `{rope_type: 'default'}` = plain RoPE (Gemma2). */
-export type RopeScaling = Llama3RopeScaling | { rope_type: 'default' };
+// rope_scaling is config.json's (config/ovis-config.ts): null, 'default' or 'llama3'.
+export type { Llama3RopeScaling, RopeScaling };
 
 /**
  * Inverse frequencies [Dh/2], float32, exactly torch's dtype steps:

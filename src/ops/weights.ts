@@ -62,10 +62,3 @@ export function widenAll(w: Weight): Float32Array {
   if (v !== out) out.set(v);
   return out;
 }
-
-/** Check a weight's shape, naming the op and the weight in the error. */
-export function expectWeightShape(op: string, w: Weight, want: readonly number[]): void {
-  if (w.shape.length !== want.length || w.shape.some((d, i) => d !== want[i])) {
-    throw new ShapeError(`${op}: weight ${w.name} has shape [${w.shape}], expected [${want}]`);
-  }
-}

@@ -1,4 +1,4 @@
-// The chat page of `ovis serve` (GET /) — issue 13, in the spirit of Ovis's Gradio demo.
+// The chat page of `ovis serve` (GET /), in the spirit of Ovis's Gradio demo.
 // One self-contained HTML document: inline CSS and JS, no framework, no external fetch (it talks
 // only to its own server: GET health, POST api/chat, both relative so a path prefix works).
 //

@@ -131,13 +131,4 @@ export function assignIds(tokens: AddedToken[], modelId: (s: string) => number |
   return out;
 }
 
-export function checkIds(tokens: AddedToken[], raw: AddedToken[], path: string): string[] {
-  const warnings: string[] = [];
-  const rawById = new Map(raw.map((t) => [t.content, t.id]));
-  for (const t of tokens) {
-    const r = rawById.get(t.content);
-    if (r !== undefined && r !== t.id) warnings.push(`${path}: token ${JSON.stringify(t.content)} has id ${r} in the file but gets ${t.id} (as in Hugging Face tokenizers)`);
-  }
-  return warnings;
-}
 export { TokenizerError };

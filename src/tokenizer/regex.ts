@@ -185,10 +185,6 @@ export function compileOnig(src: string, where: string): OnigRegex {
   return new OnigRegex(src, where);
 }
 
-export function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\\/]/g, '\\$&');
-}
-
 /**
  * Cover `s` with (start, end, isMatch) pieces like tokenizers' `Pattern::find_matches`:
  * the gaps between matches are non-matches; empty input -> one empty non-match.

@@ -64,8 +64,6 @@ export function utf8DecodeStrict(b: Uint8Array): string | undefined {
  * (also Oniguruma's Unicode `\s`). Unlike JS `\s` it includes U+0085 and excludes U+FEFF.
  */
 export const WS_CLASS_BODY = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const WS_RE = new RegExp(`[${WS_CLASS_BODY}]`, 'u');
-export const isWhitespace = (ch: string): boolean => WS_RE.test(ch);
 
 /** Python `str.strip()` whitespace (str.isspace): White_Space plus U+001C..U+001F (bidi class B/S/WS). */
 const PY_WS = new RegExp(`^[${WS_CLASS_BODY}\\u001c-\\u001f]+|[${WS_CLASS_BODY}\\u001c-\\u001f]+$`, 'gu');

@@ -11,7 +11,7 @@
 // non-finite mismatch counts in `nonFinite` and makes maxAbsErr Infinity at that index.
 // All sums in float64.
 
-import { numel, type Tensor } from '../tensor.js';
+import { numel } from '../tensor.js';
 
 export interface StageMetrics {
   name: string;
@@ -78,11 +78,6 @@ export function compare(name: string, got: { shape: readonly number[]; data: Num
   m.relToMax = maxMag === 0 ? (m.maxAbsErr === 0 ? 0 : Infinity) : m.maxAbsErr / maxMag;
   if (m.nonFinite) m.relToMax = Infinity;
   return m;
-}
-
-/** Convenience for Tensors (f32 activations). */
-export function compareTensors(name: string, got: Tensor, want: Tensor): StageMetrics {
-  return compare(name, got, want);
 }
 
 /** Row-major multi-index of a flat index, for reports: 1234 in [2,729,48] -> [0,25,34]. */

@@ -1,4 +1,4 @@
-// Stage taps. A forward pass names each intermediate with the stage names of DESIGN.md §3
+// Stage taps. A forward pass names each intermediate with the stage names of docs/design.md#stage-names
 // (`vit.layers.3`, `vt.tokens`, `llm.layers.0`, ...). `tap(name, t)` returns `t` unchanged; it
 // records only when a recorder is attached, so the model code reads the same either way.
 

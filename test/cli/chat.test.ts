@@ -1,4 +1,4 @@
-// `ovis chat` (issue 13, item 4): the REPL through the built CLI with piped stdin on the embedded
+// `ovis chat`: the REPL through the built CLI with piped stdin on the embedded
 // tiny checkpoint — two turns with an /image (the second reuses the KV cache), /save, /reset, a
 // bad /image path, SIGINT during a long answer, SIGINT at the prompt, EOF — and the session's
 // rules (history, rollback, Ctrl-C) in-process against a scripted runner.

@@ -1,4 +1,4 @@
-// Files the user names, through the built CLI (issue 12 rows 8, 15): missing paths, directories
+// Files the user names, through the built CLI: missing paths, directories
 // where a file is expected (and the reverse), FIFOs (opening one blocks forever), and output paths
 // checked BEFORE the work that writes them. Every case: exit 1 or 2, `error [CODE]` naming the
 // path, no stack trace, and no hang (the spawn has a timeout).

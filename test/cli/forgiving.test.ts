@@ -1,4 +1,4 @@
-// A forgiving CLI (issue 11, item 5), through the built CLI: every common mistake gets a typed
+// A forgiving CLI, through the built CLI: every common mistake gets a typed
 // error that names what was wrong (the path, the option, the range) and what to do, and fails
 // before any weight is read; plus `run --json`, `--prompt -`, defaults in every --help,
 // negative numbers as option values, --threads above the core count, the sampling switch.

@@ -1,5 +1,5 @@
 // JPEG decoding vs Pillow (libjpeg-turbo) on the project fixtures, against the decoded/*.pillow.png
-// copies: since issue 14 (src/image/jpeg/) every sample is exact; the table docs/image.md §4
+// copies: with our decoder (src/image/jpeg/) every sample is exact; the table docs/image.md §4
 // records is printed. The wider bit-exact suite is jpeg-exact.test.ts.
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/image/index.js';

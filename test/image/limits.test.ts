@@ -1,4 +1,4 @@
-// Decode limits (issue 12, image rows): JPEG scan count, the byte budget (maxDecodeBytes, from
+// Decode limits of hostile images: JPEG scan count, the byte budget (maxDecodeBytes, from
 // the header alone), validated DecodeOptions, and other hostile sizes. Every refusal must come
 // BEFORE the big allocation: the messages name the header values the decision was made from.
 import { deflateSync } from 'node:zlib';
@@ -124,7 +124,7 @@ const tinyIdat = deflateSync(new Uint8Array(100));
 
 describe('maxDecodeBytes: the decoders\' allocations, estimated from the header, are bounded', () => {
   it('a 9459x9459 16-bit RGBA PNG (inside the pixel limit) is refused before inflating, plain and interlaced', () => {
-    // the issue's 696 KB all-zero file took 2.42 GB RSS (3.85 GB interlaced); the IDAT here is a
+    // a 696 KB all-zero file of this size took 2.42 GB RSS (3.85 GB interlaced); the IDAT here is a
     // stub: the budget must fire from IHDR alone, so it is never inflated
     expect(9459 * 9459).toBeLessThanOrEqual(MAX_IMAGE_PIXELS);
     for (const [interlace, name] of [[0, ''], [1, ' interlaced']] as const) {
@@ -191,7 +191,7 @@ describe('maxDecodeBytes: the decoders\' allocations, estimated from the header,
     const tall = pngDecodeBytes({ width: 1, height: MAX_IMAGE_PIXELS, bitDepth: 8, colorType: 2, interlace: 0 }, 1e6);
     expect(tall).toBeGreaterThan(MAX_DECODE_BYTES);
     expect(imageError(() => decodeImage(png(1, MAX_IMAGE_PIXELS, 8, 2, 0, tinyIdat))).message).toMatch(/1x89478485 8-bit RGB PNG would allocate up to 2\d\.\d\d GB/);
-    // and the issue's image is above it
+    // and the 9459x9459 16-bit RGBA PNG is above it
     expect(pngDecodeBytes({ width: 9459, height: 9459, bitDepth: 16, colorType: 6, interlace: 0 }, 696e3)).toBeGreaterThan(MAX_DECODE_BYTES);
   });
 });
@@ -207,7 +207,7 @@ describe('DecodeOptions and the input are validated (typed errors, never a disab
         expect(e.message, `${key}=${String(v)}`).toMatch(new RegExp(`^image: invalid decode options:\\n  - ${key}: expected a positive finite number, got `));
       }
     }
-    // the issue's case: a 9459x9459 header with maxPixels NaN is refused for the option, not decoded
+    // a 9459x9459 header with maxPixels NaN is refused for the option, not decoded
     expect(imageError(() => decodeImage(png(9459, 9459, 16, 6, 0, tinyIdat), { maxPixels: NaN })).message).toMatch(/maxPixels: expected a positive finite number, got the number NaN/);
     expect(decodeImage(ok, { maxPixels: 4, maxDecodeBytes: 1e8 }).width).toBe(2);
   });

@@ -1,4 +1,4 @@
-// Grid choice, crop boxes and placeholders: hand-computed cases (DESIGN.md §2 token counts),
+// Grid choice, crop boxes and placeholders: hand-computed cases (docs/design.md#checkpoint-facts-and-token-counts),
 // and chooseGrid against a literal transcription of Ovis's sort-based selection over many sizes.
 import { describe, expect, it } from 'vitest';
 import { IMAGE_ATOM_ID } from '../../src/constants.js';

@@ -1,4 +1,4 @@
-// GEMM blocking chosen at run time (issue 18): kc, mc, nc change speed, never a bit.
+// GEMM blocking chosen at run time: kc, mc, nc change speed, never a bit.
 //  - linear / matmul / patchEmbed under many blockings (the probe's grid, degenerate and odd
 //    edges: kc 1, 3, 7, 257; mc 4, 12, 132; nc 8, 24, 1032) equal the default blocking and
 //    the sequential Math.fround twin bit for bit, f32 and bf16 weights, at 1 and 2 threads;

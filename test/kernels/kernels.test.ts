@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
 import { loadKernels, relaxedSimdAvailable } from '../../src/backend/wasm/kernels.js';
+import type { KernelMemory } from '../../src/backend/wasm/memory.js';
 import { BackendError } from '../../src/errors.js';
 import { narrowToBf16 } from '../../src/dtype.js';
 import { unfoldPatches } from '../../src/ops/patch-embed.js';
@@ -106,12 +107,12 @@ describe('wasm kernels: live build and toolchain', () => {
 
   it('dot (first kernel) equals its same-order twin bit for bit', async () => {
     const be = await createWasmBackend({ threads: 1 });
-    const mem = (be as unknown as { mems: { put(d: Float32Array): number; resetScratch(): void; k: { ops: { dot(a: number, b: number, n: number): number } } }[] }).mems[0];
+    const mem = (be as unknown as { mems: { get(i: number): KernelMemory } }).mems.get(0);
     const r = rng(7);
     for (const n of [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 72, 128, 1152, 4304]) {
       const a = randF32(r, n), b = randF32(r, n);
       mem.resetScratch();
-      const got = mem.k.ops.dot(mem.put(a), mem.put(b), n);
+      const got = mem.k.dot(mem.put(a), mem.put(b), n);
       // twin: lanes l (i ≡ l mod 8 for l < 4 -> e, i ≡ 4+l -> o), (s0+s2)+(s1+s3), tail
       const e = [0, 0, 0, 0], o = [0, 0, 0, 0], n8 = n & ~7;
       for (let i = 0; i < n8; i++) { const acc = i % 8 < 4 ? e : o; acc[i % 4] = f(acc[i % 4] + f(a[i] * b[i])); }

@@ -112,7 +112,9 @@ describe('forward options and taps', () => {
     expect(Array.from(r.logits.data.subarray(0, V))).toEqual(Array.from(full.subarray(4 * V, 5 * V)));
     expect(Array.from(r.logits.data.subarray(V))).toEqual(Array.from(full.subarray(V, 2 * V)));
     const H = lm.hiddenSize;
-    expect(seen).toEqual([`inputs_embeds[5,${H}]`, `llm.layers.0[5,${H}]`, `llm.layers.1[5,${H}]`, `llm.norm[5,${H}]`, `logits[2,${V}]`]);
+    expect(seen).toEqual([`inputs_embeds[5,${H}]`,
+      `llm.layers.0.self_attn[5,${H}]`, `llm.layers.0.mlp[5,${H}]`, `llm.layers.0[5,${H}]`,
+      `llm.layers.1.self_attn[5,${H}]`, `llm.layers.1.mlp[5,${H}]`, `llm.layers.1[5,${H}]`, `llm.norm[5,${H}]`, `logits[2,${V}]`]);
     expect(lm.forward(x, lm.newCache()).logits.shape).toEqual([1, V]); // default: last row
     expect(() => lm.forward(x, lm.newCache(), { logitsRows: [5] })).toThrow(InputError);
     expect(() => lm.forward({ shape: [2, H + 1], data: new Float32Array(2 * H + 2) }, lm.newCache())).toThrow(/inputs_embeds/);

@@ -54,8 +54,8 @@ function step(lm: Lm, layer: number, T: number): LayerStep {
     const kv = { shape: [T, c.num_key_value_heads * c.head_dim], data: new Float32Array(T * c.num_key_value_heads * c.head_dim) };
     cache.update(j, kv, kv);
   }
-  const { cos, sin } = ropeCosSin(positionsFrom(0, T), c.head_dim, c.rope_theta, c.rope_scaling ?? undefined);
-  return { layer, cache, P0: 0, cos, sin, window: lm.windows[layer] };
+  const { cos, sin } = ropeCosSin(positionsFrom(0, T), c.head_dim, c.rope_theta, c.rope_scaling);
+  return { layer, cache, P0: 0, cos, sin, window: lm.windows[layer], tap: (_, y) => y };
 }
 
 /** f64 reference nn.Linear: x [T, in] -> [T, out]. */
@@ -92,11 +92,17 @@ describe.each(cases)('HF modules: %s', (_name, flavour, over) => {
     const r = lm.forward(x0, lm.newCache(), { logitsRows: 'all', tap: (n, t) => { taps.set(n, { shape: [...t.shape], data: t.data.slice() }); return t; } });
     const M = modules(lm);
     const cache = lm.newCache();
-    const { cos, sin } = ropeCosSin(positionsFrom(0, T), c.head_dim, c.rope_theta, c.rope_scaling ?? undefined);
+    const { cos, sin } = ropeCosSin(positionsFrom(0, T), c.head_dim, c.rope_theta, c.rope_scaling);
     let x = c.model_type === 'gemma2' ? b.scale(x0, gemma2.gemma2Normalizer(c.hidden_size)) : x0;
     for (let i = 0; i < lm.numLayers; i++) {
-      x = M.decoderLayer(lm.weights.layers[i], x, { layer: i, cache, P0: 0, cos, sin, window: lm.windows[i] });
+      const subs = new Map<string, Tensor>();
+      const tap = (m: string, y: Tensor) => { subs.set(`llm.layers.${i}.${m}`, y); return y; };
+      x = M.decoderLayer(lm.weights.layers[i], x, { layer: i, cache, P0: 0, cos, sin, window: lm.windows[i], tap });
       expect(Array.from(x.data), `llm.layers.${i}`).toEqual(Array.from(taps.get(`llm.layers.${i}`)!.data));
+      // the submodule taps: what selfAttention and mlp returned inside this layer, before the residual add
+      for (const name of [`llm.layers.${i}.self_attn`, `llm.layers.${i}.mlp`]) {
+        expect(Array.from(subs.get(name)!.data), name).toEqual(Array.from(taps.get(name)!.data));
+      }
     }
     const hidden = b.rmsNorm(x, lm.weights.norm, c.rms_norm_eps, c.model_type === 'gemma2' ? 1 : 0);
     expect(Array.from(hidden.data)).toEqual(Array.from(r.hidden.data));

@@ -153,10 +153,12 @@ function referenceVision(px: Float32Array, n: number, f64: Map<string, Float64Ar
       }
     }
     const ao = linearRef(att, n * N, D, W(p + 'self_attn.out_proj.weight'), D, W(p + 'self_attn.out_proj.bias'));
+    out.set(`vit.layers.${i}.self_attn`, { shape: [n, N, D], data: ao });
     x = x.map((u, j) => u + ao[j]);
     const h2 = layerNorm(x, n * N, D, W(p + 'layer_norm2.weight'), W(p + 'layer_norm2.bias'), 1e-6);
     const f1 = linearRef(h2, n * N, D, W(p + 'mlp.fc1.weight'), F, W(p + 'mlp.fc1.bias')).map(gelu);
     const f2 = linearRef(f1, n * N, F, W(p + 'mlp.fc2.weight'), D, W(p + 'mlp.fc2.bias'));
+    out.set(`vit.layers.${i}.mlp`, { shape: [n, N, D], data: f2 });
     x = x.map((u, j) => u + f2[j]);
     out.set(`vit.layers.${i}`, { shape: [n, N, D], data: x.slice() });
   }

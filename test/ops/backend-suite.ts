@@ -1,4 +1,5 @@
-// One operator suite for every Backend implementation (ts now, wasm later): each op is
+// One operator suite for every Backend implementation (ts: test/ops/ts-backend.test.ts; wasm:
+// test/kernels/backend-suite-wasm.test.ts and, relaxed SIMD, backend-suite-relaxed.test.ts): each op is
 // compared with an independent float64 naive implementation written here, on seeded inputs,
 // over the sizes 0, 1, 3, 4, 5, 15, 16, 17 (vector width / unroll edges) and some of the
 // model's real sizes, with a written error bound per element.

@@ -26,7 +26,7 @@ for (const flavour of FLAVOURS) {
     });
     afterAll(() => runner?.dispose());
 
-    it('has fixtures for every case of issue 3', () => {
+    it('has fixtures for every case of the dump table (reference/make_dumps.py)', () => {
       const names = dumps(flavour).map((p) => p.split('/').pop()!.replace('.safetensors', ''));
       for (const c of ['text_only', 'square', 'wide', 'tall', 'tiny', 'gray', 'rgba', 'palette', 'jpeg', 'two_images', 'mp1', 'mp4', 'mp9']) {
         expect(names, `missing ${c}__f32`).toContain(`${c}__f32`);

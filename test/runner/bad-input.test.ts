@@ -1,6 +1,6 @@
 // Bad requests and bad checkpoints give typed errors that say what is wrong — never a crash,
-// a hang or silent garbage. (Issue 6 bar: marker/image count mismatch, empty prompt, context
-// longer than multimodal_max_length, a mis-shaped tensor.)
+// a hang or silent garbage: marker/image count mismatch, empty prompt, context longer than
+// multimodal_max_length, a mis-shaped tensor, wrong types from JavaScript callers.
 
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
@@ -48,7 +48,7 @@ describe('runner: bad requests', () => {
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toMatch(/prompt is empty/);
   });
-  it('JavaScript callers passing the wrong types get InputErrors naming the field (issue 12 row 14)', async () => {
+  it('JavaScript callers passing the wrong types get InputErrors naming the field', async () => {
     const bad: Array<[() => Promise<unknown>, RegExp]> = [
       [() => runner.ask({ prompt: 42 } as never), /query\.prompt must be a string, got number/],
       [() => runner.ask({ prompt: 'hi', images: [null] } as never), /query\.images\[0\] must be an image file's bytes .* got null/],
@@ -89,7 +89,7 @@ describe('runner: bad checkpoints', () => {
     }
   });
 
-  it('the context length is checked before the vision tower encodes any crop (issue 12 row 13)', async () => {
+  it('the context length is checked before the vision tower encodes any crop (minutes of work otherwise)', async () => {
     const dir = copyCheckpoint((c) => { c.multimodal_max_length = 300; });
     dirs.push(dir);
     const r = await OvisRunner.load(dir, { backend: 'ts', maxNewTokens: 2, maxPartition: 1 });

@@ -1,4 +1,4 @@
-// The chat page of `ovis serve` (issue 13), in a real browser against the real server: Debian's
+// The chat page of `ovis serve`, in a real browser against the real server: Debian's
 // chromium driven by playwright-core, `node dist/cli/main.js serve` on the embedded tiny
 // checkpoint. One conversation, step by step: an image through the file input, a question sent
 // with Enter, the answer streaming in (text seen while the turn is still streaming), what the

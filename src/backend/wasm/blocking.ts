@@ -25,7 +25,8 @@ export interface ChosenGemmBlocking extends GemmBlocking {
   probe?: { candidates: (GemmBlocking & { gflops: number })[]; ms: number };
 }
 
-/** Today's compile-time blocking before issue 18 (kernels/gemm.ts KC/MC/NC_DEFAULT). */
+/** The blocking kernels/gemm.ts compiles in (KC/MC/NC_DEFAULT): used when neither an option,
+ *  OVIS_GEMM_BLOCKING nor the probe picks another. */
 export const DEFAULT_GEMM_BLOCKING: Readonly<GemmBlocking> = Object.freeze({ kc: 256, mc: 128, nc: 1024 });
 
 /** The probe's candidates: kc x nc x mc (18 blockings). */

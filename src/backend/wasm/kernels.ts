@@ -1,63 +1,16 @@
-// The embedded kernel modules: decode, feature detection, compilation, and the typed
-// export surface of each module (kernels/gemm.ts, kernels/gemv.ts, kernels/ops.ts).
+// The embedded kernel modules: decode, feature detection, compilation, and instantiation
+// against a memory, binding the functions of the kernel table (kernel-table.ts: names and
+// typed signatures) to that memory's instances.
 //
-// Which build is live is decided here, once, and reported by `kernelInfo()`; tests assert
-// it so a silent fallback can never make them vacuous. There is no scalar fallback: an
-// engine without WebAssembly SIMD gets a BackendError, not a slow path.
+// Which build is live is decided here, once, and reported as `info` (and in the backend's
+// `info()`); tests assert it so a silent fallback can never make them vacuous. There is no
+// scalar fallback: an engine without WebAssembly SIMD gets a BackendError, not a slow path.
 
 import { BackendError } from '../../errors.js';
-import { EMBEDDED_KERNELS, type KernelGroup as EmbeddedGroup, type KernelVariant } from './generated/kernels-wasm.js';
+import { EMBEDDED_KERNELS, type KernelGroup, type KernelVariant } from './generated/kernels-wasm.js';
+import { KERNEL_GLOBALS, KERNEL_NAMES, KERNELS, type KernelFns, type KernelGlobals } from './kernel-table.js';
 
-export type { KernelVariant };
-/** The groups this backend instantiates. ('quant', kernels/quant.ts, is embedded and tested on its
- *  own in test/quant/kernels.test.ts until the backend wires the quantized Linear.) */
-export type KernelGroup = Exclude<EmbeddedGroup, 'quant'>;
-
-/** Pointer arguments are byte offsets into one shared memory (u32; passed as JS numbers). */
-export interface GemmExports {
-  gemm(M: number, N: number, K: number, a: number, lda: number, bKind: number, w: number, ldb: number,
-    c: number, ldc: number, n0: number, n1: number, scratch: number): void;
-  gemm_scratch_bytes(): number;
-  /** gemm with blocking kc (>= 1), mc (multiple of 4), nc (multiple of 8); values do not depend on it. */
-  gemm_blocked(M: number, N: number, K: number, a: number, lda: number, bKind: number, w: number, ldb: number,
-    c: number, ldc: number, n0: number, n1: number, scratch: number, kc: number, mc: number, nc: number): void;
-  gemm_blocked_scratch_bytes(kc: number, mc: number, nc: number): number;
-  add_bias(M: number, c: number, ldc: number, b: number, n0: number, n1: number): void;
-  peak_madd(iters: number, x: number, m: number, k: number): number;
-}
-export interface GemvExports {
-  deinterleave8(x: number, K: number, xd: number): void;
-  gemv_bf16(K: number, x: number, xd: number, w: number, y: number, n0: number, n1: number): void;
-  gemv_f32(K: number, x: number, w: number, y: number, n0: number, n1: number): void;
-  read_stream(p: number, bytes: number): number;
-}
-export interface OpsExports {
-  dot(a: number, b: number, n: number): number;
-  widen_bf16(src: number, dst: number, n: number): void;
-  unfold_patches(px: number, C: number, S: number, P: number, y: number, r0: number, r1: number): void;
-  softmax_rows(x: number, y: number, rows: number, n: number): void;
-  layer_norm_rows(x: number, y: number, rows: number, n: number, w: number, b: number, eps: number): void;
-  rms_norm_rows(x: number, y: number, rows: number, n: number, w: number, eps: number, offset: number): void;
-  gelu_tanh(x: number, y: number, i0: number, i1: number): void;
-  gated(g: number, u: number, y: number, act: number, i0: number, i1: number): void;
-  add(a: number, b: number, y: number, i0: number, i1: number): void;
-  scale(x: number, y: number, s: number, i0: number, i1: number): void;
-  softcap(x: number, y: number, c: number, i0: number, i1: number): void;
-  rope(x: number, nHeads: number, hd: number, cos: number, sin: number, t0: number, t1: number): void;
-  attention_scratch_bytes(Tk: number, Dh: number, G: number): number;
-  attention(q: number, k: number, v: number, o: number, Tq: number, Tk: number, Nq: number, Nkv: number,
-    Dh: number, scale: number, causal: number, qPos0: number, kPos0: number, window: number, cap: number,
-    r0: number, r1: number, scratch: number): void;
-  attention_blocked_scratch_bytes(Tk: number): number;
-  attention_blocked(q: number, k: number, v: number, o: number, Tq: number, Tk: number, Nq: number, Nkv: number,
-    Dh: number, scale: number, causal: number, qPos0: number, kPos0: number, window: number, cap: number,
-    t0: number, t1: number, scratch: number): void;
-  ATT_QB: WebAssembly.Global;
-}
-export interface KernelExports { gemm: GemmExports; gemv: GemvExports; ops: OpsExports }
-
-/** bKind values of gemm() (kernels/gemm.ts). */
-export const B_F32_NK = 0, B_BF16_NK = 1, B_F32_KN = 2, B_BF16_KN = 3;
+export type { KernelGroup, KernelVariant };
 
 export const GROUPS: readonly KernelGroup[] = ['gemm', 'gemv', 'ops'];
 
@@ -121,7 +74,7 @@ export function loadKernels(variant: KernelVariant = 'simd'): CompiledKernels {
     modules[g] = new WebAssembly.Module(bytesList[i]);
   });
   const out: CompiledKernels = {
-    info: { variant, relaxedAvailable, groups: entries.map((e) => ({ group: e.group as KernelGroup, opt: e.opt, bytes: e.bytes, sha256: e.sha256 })) },
+    info: { variant, relaxedAvailable, groups: entries.map((e) => ({ group: e.group, opt: e.opt, bytes: e.bytes, sha256: e.sha256 })) },
     bytes,
     modules,
   };
@@ -134,12 +87,29 @@ export function relaxedSimdAvailable(): boolean {
   return EMBEDDED_KERNELS.filter((k) => k.variant === 'relaxed').every((k) => WebAssembly.validate(decodeBase64(k.base64)));
 }
 
-/** Instantiate all groups against one shared memory (main thread or a worker). */
+/** One memory's kernels: every function of the kernel table, and the constants it lists. */
+export interface KernelExports { fns: KernelFns; globals: KernelGlobals }
+
+/** Instantiate all groups against one shared memory (main thread; workers do the same in
+ *  pool.ts) and bind the kernel table's functions. A table entry the module does not export
+ *  is a BackendError (the embedded build is older than the table). */
 export function instantiate(k: CompiledKernels, memory: WebAssembly.Memory): KernelExports {
   const imports = { env: { memory } };
-  return {
-    gemm: new WebAssembly.Instance(k.modules.gemm, imports).exports as unknown as GemmExports,
-    gemv: new WebAssembly.Instance(k.modules.gemv, imports).exports as unknown as GemvExports,
-    ops: new WebAssembly.Instance(k.modules.ops, imports).exports as unknown as OpsExports,
-  };
+  const ex = {} as Record<KernelGroup, WebAssembly.Exports>;
+  for (const g of GROUPS) ex[g] = new WebAssembly.Instance(k.modules[g], imports).exports;
+  const missing = (what: string, g: KernelGroup) => new BackendError(`kernels: module '${g}' does not export ${what} (listed in kernel-table.ts)`,
+    'the embedded kernels are out of date: run `npm run build`');
+  const fns = {} as Record<string, unknown>;
+  for (const n of KERNEL_NAMES) {
+    const f = ex[KERNELS[n].group][n];
+    if (typeof f !== 'function') throw missing(`function ${n}`, KERNELS[n].group);
+    fns[n] = f;
+  }
+  const globals = {} as Record<string, number>;
+  for (const [n, g] of Object.entries(KERNEL_GLOBALS)) {
+    const v = ex[g][n];
+    if (!(v instanceof WebAssembly.Global)) throw missing(`global ${n}`, g);
+    globals[n] = v.value as number;
+  }
+  return { fns: fns as KernelFns, globals: globals as KernelGlobals };
 }

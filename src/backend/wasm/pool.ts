@@ -36,31 +36,29 @@
 // worker even while the main thread is blocked). YIELD parts are never stolen.
 
 import { BackendError } from '../../errors.js';
-import type { CompiledKernels, KernelGroup } from './kernels.js';
+import type { CompiledKernels } from './kernels.js';
+import { KERNEL_LIST, KERNEL_NAMES, type KernelName } from './kernel-table.js';
 
 const GEN = 0, PENDING = 1, ATTACHED = 2, FAILED = 3, NTASKS = 4, NEXT = 5, STEP = 6, TOTAL = 7, IA = 8, IB = 9;
-const SLOT0 = 16, SLOT_INTS = 48, MAX_ARGS = 20;
+const SLOT0 = 16, SLOT_INTS = 48;
+/** Most arguments a job can carry (a slot holds them as f64 after its 4 header ints). */
+export const MAX_ARGS = 20;
 const FN_IDLE = -1, FN_YIELD = -2;
 const S_IDLE = 0, S_READY = 1, S_STOLEN = 3; // S_RUNNING = 2 is written by workerMain (literals there)
 
-/** Kernel functions a worker may run, by id. */
-export const POOL_FNS: readonly (readonly [KernelGroup, string])[] = [
-  ['gemm', 'gemm'], ['gemm', 'add_bias'], ['gemv', 'gemv_bf16'], ['gemv', 'gemv_f32'],
-  ['ops', 'softmax_rows'], ['ops', 'layer_norm_rows'], ['ops', 'rms_norm_rows'], ['ops', 'gelu_tanh'],
-  ['ops', 'gated'], ['ops', 'add'], ['ops', 'scale'], ['ops', 'softcap'], ['ops', 'rope'],
-  ['ops', 'attention'], ['gemm', 'peak_madd'], ['ops', 'widen_bf16'], ['gemv', 'read_stream'], ['ops', 'attention_blocked'],
-  ['ops', 'unfold_patches'], ['gemm', 'gemm_blocked'],
-];
-export type PoolFn = `${KernelGroup}.${string}`;
+// The kernels a worker may run are the kernel table's (kernel-table.ts): a job's fn id is the
+// kernel's index in KERNEL_NAMES, and the workers receive KERNEL_LIST ([group, name] per id)
+// at init. Jobs carry positional arguments; jobs.ts builds them from named ones.
 
 /** One thread's share of a job: the kernel, which memory's instance, and its arguments. */
-export interface JobPart { fn: PoolFn; mem: number; args: number[] }
+export interface JobPart { fn: KernelName; mem: number; args: number[] }
 
 /** A job of `ntasks` range tasks claimed dynamically by all threads. Task t runs `fn` with
  *  `args`, except args[ia] = t·step and args[ib] = min(total, (t+1)·step); when `perThread`
- *  is given, args[perThread.index] = perThread.values[thread] (per-thread scratch). */
+ *  is given, args[perThread.index] = perThread.values[thread] (per-thread scratch). The
+ *  positions come from the kernel table's `range` and `perThread` (jobs.ts `tasks`). */
 export interface TaskJob {
-  fn: PoolFn;
+  fn: KernelName;
   mem: number;
   args: number[];
   ntasks: number;
@@ -181,7 +179,7 @@ export class WorkerPool {
   private constructor(private readonly workers: AnyWorker[], sab: SharedArrayBuffer) {
     this.ctl = new Int32Array(sab);
     this.args = new Float64Array(sab);
-    POOL_FNS.forEach(([g, n], i) => this.fnIds.set(`${g}.${n}`, i));
+    KERNEL_NAMES.forEach((n, i) => this.fnIds.set(n, i));
     for (const w of workers) w.onMessage(() => {});
   }
 
@@ -195,7 +193,7 @@ export class WorkerPool {
         if (m?.type === 'ready') resolve();
         else if (m?.type === 'error') reject(new BackendError(`worker ${slot}: ${m.message}`));
       });
-      w.post({ type: 'init', ctl: sab, slot, gen: 0, fns: POOL_FNS, bytes: kernels.bytes, memories });
+      w.post({ type: 'init', ctl: sab, slot, gen: 0, fns: KERNEL_LIST, bytes: kernels.bytes, memories });
     })));
     for (const w of workers) w.unref();
     return new WorkerPool(workers, sab);

@@ -11,9 +11,10 @@ import { ImageError } from '../../errors.js';
 export class BitReader {
   /** Next unread byte. */
   pos: number;
-  /** Up to 32 buffered bits, the valid ones are the low `bits`. */
-  private buf = 0;
-  private bits = 0;
+  /** Up to 32 buffered bits, the valid ones are the low `bits` (read and written directly by
+   *  entropy.ts decodeBlockFast, which keeps them in locals). */
+  buf = 0;
+  bits = 0;
   /** How many of the buffered low bits are zero padding past a marker. */
   private pad = 0;
   /** Marker code met in the data and not consumed yet (0 = none); `pos` is at its 0xFF. */
@@ -21,7 +22,19 @@ export class BitReader {
   /** libjpeg's entropy->insufficient_data: a decode consumed padding bits. */
   insufficient = false;
 
-  constructor(private readonly data: Uint8Array, pos: number, private readonly label: string) { this.pos = pos; }
+  constructor(readonly data: Uint8Array, pos: number, private readonly label: string) { this.pos = pos; }
+
+  /** The first byte from `pos` on that is 0xFF not followed by 0x00 (a marker, or fill bytes
+   *  before one): up to there the data holds only entropy bytes and stuffed 0xFF 0x00 pairs, so
+   *  a reader may take them without any marker check (entropy.ts decodeBlockFast). */
+  markerFreeEnd(): number {
+    const d = this.data;
+    for (let p = this.pos; ; p += 2) {
+      p = d.indexOf(0xff, p);
+      if (p < 0) return d.length;
+      if (d[p + 1] !== 0) return p;
+    }
+  }
 
   /** Top up the buffer to more than 24 bits (zeros past a marker). */
   private fill(): void {

@@ -3,17 +3,19 @@
 // progressive; 1 or 3 components). The stages, one file each:
 //   markers (this file) -> entropy.ts (scans -> coefficients) -> [smooth.ts: progressive files
 //   with incomplete coefficients] -> idct.ts (coefficients -> component planes) -> upsample.ts
-//   (planes -> full-resolution rows) -> color.ts (rows -> RGB).
+//   (planes -> full-resolution rows) -> color.ts (rows -> RGB). The IDCT runs as idct.ts or as its
+//   WebAssembly SIMD twin (idct-wasm.ts, kernels/jpeg.ts), same bytes.
 // Legend: W x H image, maxH/maxV largest sampling factors, MCU minimum coded unit,
 // dw x dh a component's real samples (ceil(W h / maxH) x ceil(H v / maxV)).
 
 import { ImageError } from '../../errors.js';
 import type { RgbImage } from '../rgb.js';
 import { BitReader } from './bitreader.js';
-import { grayRow, rgbRow, yccToRgbRow } from './color.js';
+import { grayRow, rgbRow, yccH2v2Row, yccToRgbRow } from './color.js';
 import { decodeScan, NATURAL_ORDER, type Component, type FrameGeometry, type Scan } from './entropy.js';
-import { buildHuffmanTable, type HuffmanTable } from './huffman.js';
+import { buildHuffmanTable, standardHuffmanTable, type HuffmanTable } from './huffman.js';
 import { idctIslow } from './idct.js';
+import { createWasmIdct, wasmIdctAvailable, wasmIdctOverhead } from './idct-wasm.js';
 import { idctSmoothed, smoothingOk } from './smooth.js';
 import { upsampleMethod, upsampleRow, type Plane } from './upsample.js';
 
@@ -31,7 +33,7 @@ interface FrameComponent extends Component {
 export function exactDecodeBytes(width: number, height: number, sampling: Array<[number, number]>): number {
   const maxH = Math.max(...sampling.map((s) => s[0])), maxV = Math.max(...sampling.map((s) => s[1]));
   const mcusX = Math.ceil(width / (8 * maxH)), mcusY = Math.ceil(height / (8 * maxV));
-  let total = width * height * 3;
+  let total = width * height * 3 + wasmIdctOverhead(mcusX * maxH, width); // + the WebAssembly IDCT's fixed area and coefficient row
   for (const [h, v] of sampling) {
     const wib = Math.ceil((width * h) / (8 * maxH)), hib = Math.ceil((height * v) / (8 * maxV));
     total += mcusX * h * mcusY * v * 64 * 2 + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH;
@@ -39,7 +41,13 @@ export function exactDecodeBytes(width: number, height: number, sampling: Array<
   return total;
 }
 
-export function decodeJpegExact(bytes: Uint8Array, label: string): RgbImage {
+/** Which kernels run: 'ts' = idct.ts and color.ts (the readable definitions), or 'wasm' = their
+ *  WebAssembly SIMD twins (IDCT; 4:2:0 upsampling + colour), the default where the engine has
+ *  SIMD128. Both give the same bytes (test/image/jpeg-idct-wasm.test.ts). */
+export type JpegIdct = 'ts' | 'wasm';
+export const DEFAULT_JPEG_IDCT: JpegIdct = wasmIdctAvailable() ? 'wasm' : 'ts';
+
+export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct = DEFAULT_JPEG_IDCT): RgbImage {
   const qt: Array<Uint16Array | undefined> = [];
   const dcTables: Array<HuffmanTable | undefined> = [];
   const acTables: Array<HuffmanTable | undefined> = [];
@@ -108,7 +116,7 @@ export function decodeJpegExact(bytes: Uint8Array, label: string): RgbImage {
   if (!frame) throw corrupt('has no frame header (SOF)');
   // jdcoefct.c start_output_pass: smooth if progressive and smoothing_ok
   const smooth = frame.progressive && smoothingOk(frame.comps) ? { scans, lastGoodRow: frame.geo.lastGoodRow, iMcuRows: frame.geo.mcusY } : undefined;
-  return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), smooth);
+  return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), idct, smooth);
 }
 
 /** jdapimin.c default_decompress_parms: gray, YCbCr or RGB. */
@@ -185,9 +193,14 @@ function parseSos(seg: Uint8Array, comps: Component[], dc: Array<HuffmanTable | 
     // which tables the scan needs: sequential both; progressive DC-first the DC one, AC scans the AC one
     const needDc = !progressive || (scan.ss === 0 && scan.ah === 0);
     const needAc = !progressive || scan.ss !== 0;
+    // no DHT for the slot (Motion-JPEG style): the standard table, stored in the slot as
+    // jstdhuff.c jpeg_std_huff_table stores it
+    if (needDc && !dc[td]) dc[td] = standardHuffmanTable(true, td, label);
+    if (needAc && !ac[ta]) ac[ta] = standardHuffmanTable(false, ta, label);
     if ((needDc && !dc[td]) || (needAc && !ac[ta])) {
-      throw new ImageError(`${label}: JPEG scan uses Huffman table ${needDc && !dc[td] ? `DC ${td}` : `AC ${ta}`}, which is not defined`,
-        'the file is corrupt (libjpeg-turbo would substitute the standard table here: not supported)');
+      const slot = needDc && !dc[td] ? td : ta;
+      throw new ImageError(`${label}: JPEG scan uses Huffman table ${needDc && !dc[td] ? 'DC' : 'AC'} ${slot}, which no DHT segment defines`,
+        `the file is corrupt (libjpeg, and so Pillow, refuses it: "Huffman table 0x${slot.toString(16).padStart(2, '0')} was not defined"; only slots 0 and 1 have standard tables)`);
     }
     scan.dc.push(dc[td]);
     scan.ac.push(ac[ta]);
@@ -196,16 +209,23 @@ function parseSos(seg: Uint8Array, comps: Component[], dc: Array<HuffmanTable | 
 }
 
 /** IDCT every block to a component plane, then upsample and convert row by row. */
-function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | 'ycc' | 'rgb',
+function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | 'ycc' | 'rgb', idct: JpegIdct,
   smooth?: { scans: number; lastGoodRow: number; iMcuRows: number }): RgbImage {
   const maxH = Math.max(...comps.map((c) => c.h)), maxV = Math.max(...comps.map((c) => c.v));
   const zeroQ = new Uint16Array(64);
-  const planes: Plane[] = comps.map((c) => {
+  // the planes live in the WebAssembly IDCT's memory when it runs (not for block smoothing)
+  const wasm = idct === 'wasm' && !smooth
+    ? createWasmIdct(comps.map((c) => c.wib * 8 * c.hib * 8), Math.max(...comps.map((c) => c.bw)), w)
+    : undefined;
+  if (idct === 'wasm' && !smooth && !wasm) throw new Error('JPEG: the WebAssembly IDCT was requested, but this engine has no WebAssembly SIMD128');
+  const planes: Plane[] = comps.map((c, ci) => {
     const stride = c.wib * 8;
-    const data = new Uint8Array(stride * c.hib * 8); // [hib * 8, wib * 8]
+    const data = wasm ? wasm.plane(ci) : new Uint8Array(stride * c.hib * 8); // [hib * 8, wib * 8]
     const q = Int32Array.from(c.q ?? zeroQ); // a component no scan reached: libjpeg's all-zero multipliers
     if (smooth) idctSmoothed(c, q, smooth.iMcuRows, smooth.scans, smooth.lastGoodRow, data, stride);
-    else {
+    else if (wasm) {
+      for (let by = 0; by < c.hib; by++) wasm.blockRow(c.coefs, c.bw, c.wib, by, q, ci, stride);
+    } else {
       const coefs = c.coefs;
       for (let by = 0; by < c.hib; by++) {
         for (let bx = 0, co = by * c.bw * 64, oo = by * 8 * stride; bx < c.wib; bx++, co += 64, oo += 8) idctIslow(coefs, co, q, data, oo, stride);
@@ -220,6 +240,18 @@ function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | '
     return { data, stride, dw, dh, hx: maxH / c.h, vx: maxV / c.v, method };
   });
   const out = new Uint8Array(w * h * 3); // [H, W, 3]
+  const [Y, cb, cr] = planes;
+  if (space === 'ycc' && Y.method === 'fullsize' && cb.method === 'h2v2Fancy' && cr.method === 'h2v2Fancy' && cb.stride === cr.stride && cb.dh === cr.dh) {
+    // 4:2:0, the usual case: upsampling fused with the colour conversion, no row buffers
+    if (wasm) { wasm.yccH2v2(w, h, Y.stride, cb.stride, cb.dw, cb.dh, out); return { width: w, height: h, data: out }; }
+    for (let y = 0; y < h; y++) yccH2v2Row(Y.data, y * Y.stride, cb.data, cr.data, cb.stride, cb.dw, cb.dh, y, w, out, y * w * 3);
+    return { width: w, height: h, data: out };
+  }
+  if (space === 'ycc' && Y.method === 'fullsize' && cb.method === 'fullsize' && cr.method === 'fullsize') {
+    // 4:4:4: the planes are the rows
+    for (let y = 0; y < h; y++) yccToRgbRow(Y.data, cb.data, cr.data, w, out, y * w * 3, y * Y.stride, y * cb.stride, y * cr.stride);
+    return { width: w, height: h, data: out };
+  }
   const rows = planes.map((p) => new Uint8Array(Math.max(w, 2 * p.dw, p.dw * p.hx)));
   for (let y = 0; y < h; y++) {
     for (let i = 0; i < planes.length; i++) upsampleRow(planes[i], y, rows[i]);

@@ -8,7 +8,7 @@
 
 import { ImageError } from '../../errors.js';
 import type { BitReader } from './bitreader.js';
-import { decodeHuffman, extend, type HuffmanTable } from './huffman.js';
+import { decodeHuffman, extend, LOOKAHEAD, type HuffmanTable } from './huffman.js';
 
 /** jpeg_natural_order: zigzag index -> natural index, plus 16 extra 63s so a corrupt run that
  *  overshoots k = 63 lands on coefficient 63, as in libjpeg. */
@@ -77,9 +77,16 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
   const kind = !f.progressive ? 'seq' : s.ss === 0 ? (s.ah === 0 ? 'dcFirst' : 'dcRefine') : (s.ah === 0 ? 'acFirst' : 'acRefine');
   const p1 = 1 << s.al, m1 = -1 << s.al;
 
+  // jdhuff.c decode_mcu's fast path: a sequential block whose every possible byte lies before the
+  // next marker is decoded by decodeBlockFast (same result, bit buffer in locals, no marker checks)
+  const fast = kind === 'seq';
+  let safeEnd = fast ? br.markerFreeEnd() : 0;
+
   /** One block of component ci (index in the scan) at coefficient offset o. */
   const block = (ci: number, blk: Int16Array, o: number): void => {
-    if (kind === 'seq') {
+    if (fast && br.marker === 0 && br.pos + MAX_BLOCK_BYTES < safeEnd) {
+      decodeBlockFast(br, s.dc[ci]!, s.ac[ci]!, pred, ci, blk, o);
+    } else if (kind === 'seq') {
       const dc = s.dc[ci]!, ac = s.ac[ci]!;
       let t = decodeHuffman(br, dc);
       if (t) t = extend(br.getBits(t), t);
@@ -162,6 +169,7 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
     }
   };
 
+
   const single = n === 1;
   const mcusX = single ? comps[0].wib : f.mcusX;
   const mcusY = single ? comps[0].hib : f.mcusY;
@@ -180,6 +188,7 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
           eobrun = 0;
           restartsToGo = f.restartInterval;
           if (br.marker === 0) br.insufficient = false;
+          if (fast) safeEnd = br.markerFreeEnd();
         }
       }
       // out of data: leave the rest of the restart interval as it is (zeros, or earlier scans')
@@ -198,6 +207,66 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
     }
   }
   br.discardBits();
+}
+
+/** Upper bound of the entropy bytes one block takes: DC and 63 AC symbols of at most 16 code +
+ *  15 value bits (2016 bits, 252 bytes), every byte possibly a stuffed 0xFF 0x00 pair, plus
+ *  the up to 4 bytes the bit buffer reads ahead. */
+const MAX_BLOCK_BYTES = 512 + 8;
+
+/**
+ * One sequential block, as `block` decodes it in decodeScan (jdhuff.c decode_mcu_fast: the bit
+ * buffer in locals, no marker checks, no padding), for data known to hold no marker before the
+ * block's last possible byte (decodeScan checks markerFreeEnd). Same tables, same results,
+ * including the bad-code case (17 bits, symbol 0). Coefficients land in blk[o..o+64).
+ */
+function decodeBlockFast(br: BitReader, dc: HuffmanTable, ac: HuffmanTable, pred: Int32Array, ci: number, blk: Int16Array, o: number): void {
+  const d = br.data;
+  let buf = br.buf, bits = br.bits, pos = br.pos;
+  // DC: size category, then the extra bits of the difference (HUFF_EXTEND)
+  if (bits < 16) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+  let e = dc.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
+  let sym: number;
+  if (e !== 0) { bits -= e >> 8; sym = e & 0xff; }
+  else {
+    let l = LOOKAHEAD + 1;
+    while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > dc.maxcode[l]) l++;
+    if (l <= 16) { sym = dc.huffval[((((buf >>> (bits - l)) & ((1 << l) - 1)) + dc.valoffset[l]) & 0xff)]; bits -= l; }
+    else { bits -= 16; if (bits < 1) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; } bits -= 1; sym = 0; }
+  }
+  let t = 0;
+  if (sym) {
+    if (bits < sym) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+    bits -= sym;
+    const r = (buf >>> bits) & ((1 << sym) - 1);
+    t = r < 1 << (sym - 1) ? r + (-1 << sym) + 1 : r;
+  }
+  pred[ci] = (pred[ci] + t) | 0;
+  blk[o] = pred[ci];
+  // AC: (run, size) symbols in zigzag order until EOB or k = 63
+  for (let k = 1; k < 64; k++) {
+    if (bits < 16) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+    e = ac.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
+    if (e !== 0) { bits -= e >> 8; sym = e & 0xff; }
+    else {
+      let l = LOOKAHEAD + 1;
+      while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > ac.maxcode[l]) l++;
+      if (l <= 16) { sym = ac.huffval[((((buf >>> (bits - l)) & ((1 << l) - 1)) + ac.valoffset[l]) & 0xff)]; bits -= l; }
+      else { bits -= 16; if (bits < 1) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; } bits -= 1; sym = 0; }
+    }
+    const run = sym >> 4, sz = sym & 15;
+    if (sz) {
+      k += run;
+      if (bits < sz) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+      bits -= sz;
+      const r = (buf >>> bits) & ((1 << sz) - 1);
+      blk[o + NATURAL_ORDER[k]] = r < 1 << (sz - 1) ? r + (-1 << sz) + 1 : r;
+    } else {
+      if (run !== 15) break;
+      k += 15;
+    }
+  }
+  br.buf = buf; br.bits = bits; br.pos = pos;
 }
 
 /** jdphuff.c start_pass_phuff_decoder: refuse an impossible band, track coef_bits (a mismatch

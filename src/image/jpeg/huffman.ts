@@ -6,7 +6,8 @@
 import { ImageError } from '../../errors.js';
 import type { BitReader } from './bitreader.js';
 
-const LOOKAHEAD = 9;
+/** Bits of the direct lookup table (libjpeg's HUFF_LOOKAHEAD is 8; any width gives the same symbols). */
+export const LOOKAHEAD = 9;
 
 export interface HuffmanTable {
   /** [1 << 9]: (code length << 8) | symbol, or 0 when the code is longer than 9 bits. */
@@ -50,6 +51,39 @@ export function buildHuffmanTable(counts: Uint8Array, symbols: Uint8Array, isDC:
     }
   }
   return { lookup, maxcode, valoffset, huffval };
+}
+
+/** ITU T.81 Annex K.3 (K.3.1 DC, K.3.2 AC), the "typical" tables: DHT counts (codes of length
+ *  1..16) and symbols, slot 0 = luminance, slot 1 = chrominance. */
+const hex = (s: string) => Uint8Array.from(s.match(/../g)!, (b) => parseInt(b, 16));
+const ANNEX_K = {
+  dc: [
+    { counts: hex('00010501010101010100000000000000'), symbols: hex('000102030405060708090a0b') },
+    { counts: hex('00030101010101010101010000000000'), symbols: hex('000102030405060708090a0b') },
+  ],
+  ac: [
+    {
+      counts: hex('0002010303020403050504040000017d'),
+      symbols: hex('01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a' +
+        '535455565758595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9ca' +
+        'd2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9fa'),
+    },
+    {
+      counts: hex('00020102040403040705040400010277'),
+      symbols: hex('000102031104052131061241510761711322328108144291a1b1c109233352f0156272d10a162434e125f11718191a262728292a35363738393a434445464748494a' +
+        '535455565758595a636465666768696a737475767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9ca' +
+        'd2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9fa'),
+    },
+  ],
+};
+
+/** The table libjpeg-turbo substitutes when a scan names a slot no DHT segment defined
+ *  (jdhuff.c jpeg_make_d_derived_tbl -> jstdhuff.c jpeg_std_huff_table, Motion-JPEG style
+ *  files): Annex K's table for slots 0 and 1; other slots stay undefined (libjpeg:
+ *  JERR_NO_HUFF_TABLE). */
+export function standardHuffmanTable(isDC: boolean, slot: number, label: string): HuffmanTable | undefined {
+  const t = (isDC ? ANNEX_K.dc : ANNEX_K.ac)[slot];
+  return t && buildHuffmanTable(t.counts, t.symbols, isDC, label);
 }
 
 /** One symbol. */

@@ -1,0 +1,221 @@
+// JPEG inverse DCT, "islow", on SIMD — the WebAssembly twin of src/image/jpeg/idct.ts
+// (idctIslow, the readable definition), which mirrors libjpeg-turbo jidctint.c (jpeg_idct_islow).
+// Standalone: this group does not use the model backend's shared memory. The image decoder
+// instantiates it with a memory of its own (src/image/jpeg/idct-wasm.ts) and passes byte offsets.
+// Legend: a block = 64 int16 coefficients in natural (row-major) order; q = 64 int32
+// dequantization multipliers; out = 8 rows of 8 samples, `stride` bytes apart.
+//
+// Numerics: exact integer arithmetic, the same operations as idctIslow on 4 lanes at once:
+// i32x4.mul keeps the low 32 bits of the product (= Math.imul), adds wrap, shifts are
+// arithmetic, so every lane equals the scalar code bit for bit for ANY input (also where int32
+// wraps). idctIslow's two shortcuts (a column with zero AC terms -> DC << PASS1_BITS, a row with
+// zero AC terms -> (w0 + 16) >> 5) are taken per lane with a bitselect, so even the inputs where
+// a shortcut differs from the full formula (wrapped products) agree. Pass 1 works on 4 columns
+// per vector; its rows go through a 4x4 transpose so pass 2 works on 4 rows per vector.
+// Test: test/image/jpeg-idct-wasm.test.ts (random blocks, every golden, both paths).
+
+const CONST_BITS = 13;
+const PASS1_BITS = 2;
+const FIX_0_298631336 = 2446, FIX_0_390180644 = 3196, FIX_0_541196100 = 4433, FIX_0_765366865 = 6270;
+const FIX_0_899976223 = 7373, FIX_1_175875602 = 9633, FIX_1_501321110 = 12299, FIX_1_847759065 = 15137;
+const FIX_1_961570560 = 16069, FIX_2_053119869 = 16819, FIX_2_562915447 = 20995, FIX_3_072711026 = 25172;
+
+// @ts-ignore: decorator
+@inline function k(c: i32): v128 { return i32x4.splat(c); }
+// @ts-ignore: decorator
+@inline function mul(a: v128, c: i32): v128 { return i32x4.mul(a, i32x4.splat(c)); }
+
+/**
+ * One 1-D islow pass on 4 lanes (jidctint.c, the even and odd parts): inputs x0..x7, outputs
+ * (o + r) >> s in natural order, stored as 8 vectors `step` bytes apart from `dst`; a lane whose
+ * mask is all ones gets `short` in all 8 outputs instead.
+ */
+// @ts-ignore: decorator
+@inline function pass(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128,
+  r: i32, s: i32, mask: v128, short: v128, dst: usize, step: usize): void {
+  // even part
+  let z1 = mul(i32x4.add(x2, x6), FIX_0_541196100);
+  let tmp2 = i32x4.add(z1, mul(x6, -FIX_1_847759065));
+  let tmp3 = i32x4.add(z1, mul(x2, FIX_0_765366865));
+  let tmp0 = i32x4.shl(i32x4.add(x0, x4), CONST_BITS);
+  let tmp1 = i32x4.shl(i32x4.sub(x0, x4), CONST_BITS);
+  const tmp10 = i32x4.add(tmp0, tmp3), tmp13 = i32x4.sub(tmp0, tmp3);
+  const tmp11 = i32x4.add(tmp1, tmp2), tmp12 = i32x4.sub(tmp1, tmp2);
+  // odd part
+  z1 = i32x4.add(x7, x1);
+  let z2 = i32x4.add(x5, x3), z3 = i32x4.add(x7, x3), z4 = i32x4.add(x5, x1);
+  const z5 = mul(i32x4.add(z3, z4), FIX_1_175875602);
+  tmp0 = mul(x7, FIX_0_298631336); tmp1 = mul(x5, FIX_2_053119869);
+  tmp2 = mul(x3, FIX_3_072711026); tmp3 = mul(x1, FIX_1_501321110);
+  z1 = mul(z1, -FIX_0_899976223); z2 = mul(z2, -FIX_2_562915447);
+  z3 = i32x4.add(mul(z3, -FIX_1_961570560), z5); z4 = i32x4.add(mul(z4, -FIX_0_390180644), z5);
+  tmp0 = i32x4.add(tmp0, i32x4.add(z1, z3)); tmp1 = i32x4.add(tmp1, i32x4.add(z2, z4));
+  tmp2 = i32x4.add(tmp2, i32x4.add(z2, z3)); tmp3 = i32x4.add(tmp3, i32x4.add(z1, z4));
+  const R = k(r);
+  v128.store(dst, v128.bitselect(short, i32x4.shr_s(i32x4.add(i32x4.add(tmp10, tmp3), R), s), mask));
+  v128.store(dst + 7 * step, v128.bitselect(short, i32x4.shr_s(i32x4.add(i32x4.sub(tmp10, tmp3), R), s), mask));
+  v128.store(dst + step, v128.bitselect(short, i32x4.shr_s(i32x4.add(i32x4.add(tmp11, tmp2), R), s), mask));
+  v128.store(dst + 6 * step, v128.bitselect(short, i32x4.shr_s(i32x4.add(i32x4.sub(tmp11, tmp2), R), s), mask));
+  v128.store(dst + 2 * step, v128.bitselect(short, i32x4.shr_s(i32x4.add(i32x4.add(tmp12, tmp1), R), s), mask));
+  v128.store(dst + 5 * step, v128.bitselect(short, i32x4.shr_s(i32x4.add(i32x4.sub(tmp12, tmp1), R), s), mask));
+  v128.store(dst + 3 * step, v128.bitselect(short, i32x4.shr_s(i32x4.add(i32x4.add(tmp13, tmp0), R), s), mask));
+  v128.store(dst + 4 * step, v128.bitselect(short, i32x4.shr_s(i32x4.add(i32x4.sub(tmp13, tmp0), R), s), mask));
+}
+
+/** 4x4 transpose of the i32 vectors at a, a + step, a + 2 step, a + 3 step, stored to d, d + 16, d + 32, d + 48. */
+// @ts-ignore: decorator
+@inline function transpose4(a: usize, step: usize, d: usize): void {
+  const r0 = v128.load(a), r1 = v128.load(a + step), r2 = v128.load(a + 2 * step), r3 = v128.load(a + 3 * step);
+  const t0 = v128.shuffle<i32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<i32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<i32>(r2, r3, 2, 6, 3, 7);
+  v128.store(d, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
+  v128.store(d + 16, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7));
+  v128.store(d + 32, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5));
+  v128.store(d + 48, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7));
+}
+
+/** Scratch the caller leaves free: ws [8 rows, 8 cols] i32 (256 B), then 2 x [8 cols, 4 rows] i32 (256 B). */
+export const IDCT_SCRATCH_BYTES: i32 = 768;
+
+/**
+ * `n` consecutive blocks at `coef` (n x 64 int16) x quant `q` (64 int32) -> samples: block b
+ * fills 8 rows of 8 bytes at out + 8 b, rows `stride` bytes apart. `scratch`: IDCT_SCRATCH_BYTES.
+ * Same values as idctIslow for each block.
+ */
+export function idct_islow_row(coef: usize, q: usize, out: usize, stride: i32, n: i32, scratch: usize): void {
+  const ws = scratch, cols = scratch + 256, rows = scratch + 512;
+  const zero = i32x4.splat(0);
+  for (let b = 0; b < n; b++, coef += 128, out += 8) {
+    // Pass 1: columns 0-3 then 4-7 (lanes = columns), dequantized, into ws rows
+    for (let half: usize = 0; half < 16; half += 8) {
+      const x0 = i32x4.mul(v128.load16x4_s(coef + half), v128.load(q + half * 2));
+      const x1 = i32x4.mul(v128.load16x4_s(coef + 16 + half), v128.load(q + 32 + half * 2));
+      const x2 = i32x4.mul(v128.load16x4_s(coef + 32 + half), v128.load(q + 64 + half * 2));
+      const x3 = i32x4.mul(v128.load16x4_s(coef + 48 + half), v128.load(q + 96 + half * 2));
+      const x4 = i32x4.mul(v128.load16x4_s(coef + 64 + half), v128.load(q + 128 + half * 2));
+      const x5 = i32x4.mul(v128.load16x4_s(coef + 80 + half), v128.load(q + 160 + half * 2));
+      const x6 = i32x4.mul(v128.load16x4_s(coef + 96 + half), v128.load(q + 192 + half * 2));
+      const x7 = i32x4.mul(v128.load16x4_s(coef + 112 + half), v128.load(q + 224 + half * 2));
+      // the shortcut tests the coefficients (before dequantization), as idctIslow does
+      const ac = v128.or(v128.or(v128.or(v128.load16x4_s(coef + 16 + half), v128.load16x4_s(coef + 32 + half)),
+        v128.or(v128.load16x4_s(coef + 48 + half), v128.load16x4_s(coef + 64 + half))),
+      v128.or(v128.or(v128.load16x4_s(coef + 80 + half), v128.load16x4_s(coef + 96 + half)), v128.load16x4_s(coef + 112 + half)));
+      pass(x0, x1, x2, x3, x4, x5, x6, x7, 1 << (CONST_BITS - PASS1_BITS - 1), CONST_BITS - PASS1_BITS,
+        i32x4.eq(ac, zero), i32x4.shl(x0, PASS1_BITS), ws + half * 2, 32);
+    }
+    // Pass 2: rows 0-3 then 4-7 (lanes = rows), range-limited to bytes
+    for (let half: usize = 0; half < 256; half += 128) {
+      transpose4(ws + half, 32, cols); // ws[r][0..3] -> column vectors 0..3 over 4 rows
+      transpose4(ws + half + 16, 32, cols + 64); // columns 4..7
+      const w0 = v128.load(cols), w1 = v128.load(cols, 16), w2 = v128.load(cols, 32), w3 = v128.load(cols, 48);
+      const w4 = v128.load(cols, 64), w5 = v128.load(cols, 80), w6 = v128.load(cols, 96), w7 = v128.load(cols, 112);
+      const ac = v128.or(v128.or(v128.or(w1, w2), v128.or(w3, w4)), v128.or(v128.or(w5, w6), w7));
+      const S2 = CONST_BITS + PASS1_BITS + 3;
+      pass(w0, w1, w2, w3, w4, w5, w6, w7, 1 << (S2 - 1), S2,
+        i32x4.eq(ac, zero), i32x4.shr_s(i32x4.add(w0, k(1 << (PASS1_BITS + 2))), PASS1_BITS + 3), cols, 16);
+      transpose4(cols, 16, rows); // column vectors -> rows, columns 0..3
+      transpose4(cols + 64, 16, rows + 64); // columns 4..7
+      // post-IDCT range limit (idct.ts RANGE): the low 10 bits as a signed value, + 128, clamped to 0..255
+      for (let r: usize = 0; r < 4; r++) {
+        const lo = i32x4.add(i32x4.shr_s(i32x4.shl(v128.load(rows + r * 16), 22), 22), k(128));
+        const hi = i32x4.add(i32x4.shr_s(i32x4.shl(v128.load(rows + 64 + r * 16), 22), 22), k(128));
+        const s16 = i16x8.narrow_i32x4_s(lo, hi);
+        const u8 = i8x16.narrow_i16x8_u(s16, s16);
+        store<i64>(out + (<usize>(half >> 5) + r) * <usize>stride, i64x2.extract_lane(u8, 0));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4:2:0 YCbCr -> RGB: h2v2 fancy upsampling fused with the colour conversion — the twin of
+// src/image/jpeg/color.ts yccH2v2Row (jdsample.c h2v2_fancy_upsample + jdcolor.c
+// ycc_rgb_convert). Numerics: exact integers. The colour tables of color.ts are the formulas
+// below evaluated per sample (CR_R = (FIX(1.402) x + 2^15) >> 16, ...), and its LIMIT table is a
+// clamp to 0..255, so each lane equals the table code. 4 chroma columns (8 pixels) per step;
+// the first and last chroma columns (whose neighbour is themselves) and the tail are scalar.
+
+const FIX_1_40200 = 91881, FIX_1_77200 = 116130, FIX_0_71414 = 46802, FIX_0_34414 = 22554, ONE_HALF = 1 << 15;
+
+// @ts-ignore: decorator
+@inline function clamp255(v: i32): u8 { return <u8>(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+/** One pixel from Y, upsampled Cb, Cr (0..255 each) to out[0..3). */
+// @ts-ignore: decorator
+@inline function pixel(Y: i32, b: i32, r: i32, out: usize): void {
+  const cb = b - 128, cr = r - 128;
+  store<u8>(out, clamp255(Y + ((FIX_1_40200 * cr + ONE_HALF) >> 16)));
+  store<u8>(out, clamp255(Y + ((-FIX_0_34414 * cb + ONE_HALF - FIX_0_71414 * cr) >> 16)), 1);
+  store<u8>(out, clamp255(Y + ((FIX_1_77200 * cb + ONE_HALF) >> 16)), 2);
+}
+
+/** Chroma column i -> output pixels 2i and 2i+1 (if < w), scalar. */
+// @ts-ignore: decorator
+@inline function column(yRow: usize, cb0: usize, cb1: usize, cr0: usize, cr1: usize, i: i32, dw: i32, w: i32, out: usize): void {
+  const l = i > 0 ? i - 1 : 0, n = i + 1 < dw ? i + 1 : i;
+  const bC = <i32>load<u8>(cb0 + i) * 3 + <i32>load<u8>(cb1 + i), rC = <i32>load<u8>(cr0 + i) * 3 + <i32>load<u8>(cr1 + i);
+  const bL = <i32>load<u8>(cb0 + l) * 3 + <i32>load<u8>(cb1 + l), rL = <i32>load<u8>(cr0 + l) * 3 + <i32>load<u8>(cr1 + l);
+  const bN = <i32>load<u8>(cb0 + n) * 3 + <i32>load<u8>(cb1 + n), rN = <i32>load<u8>(cr0 + n) * 3 + <i32>load<u8>(cr1 + n);
+  const o = out + <usize>(6 * i);
+  pixel(<i32>load<u8>(yRow + 2 * i), (bC * 3 + bL + 8) >> 4, (rC * 3 + rL + 8) >> 4, o);
+  if (2 * i + 1 < w) pixel(<i32>load<u8>(yRow + 2 * i + 1), (bC * 3 + bN + 7) >> 4, (rC * 3 + rN + 7) >> 4, o + 3);
+}
+
+/** 4 bytes at p, zero-extended to i32x4. */
+// @ts-ignore: decorator
+@inline function bytes4(p: usize): v128 { return i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(p))); }
+
+/** 4 chroma columns: 3 near + far, as i32x4. */
+// @ts-ignore: decorator
+@inline function colsum(near: usize, far: usize): v128 {
+  return i32x4.add(i32x4.mul(bytes4(near), i32x4.splat(3)), bytes4(far));
+}
+
+/** R, G, B of 4 pixels (i32x4 each), clamped, narrowed to bytes 0..3 of the returned vectors. */
+// @ts-ignore: decorator
+@inline function rgb4(Y: v128, b: v128, r: v128, c: i32): v128 {
+  const cb = i32x4.sub(b, i32x4.splat(128)), cr = i32x4.sub(r, i32x4.splat(128));
+  const half = i32x4.splat(ONE_HALF);
+  let v: v128;
+  if (c === 0) v = i32x4.shr_s(i32x4.add(i32x4.mul(cr, i32x4.splat(FIX_1_40200)), half), 16);
+  else if (c === 1) v = i32x4.shr_s(i32x4.sub(i32x4.add(i32x4.mul(cb, i32x4.splat(-FIX_0_34414)), half), i32x4.mul(cr, i32x4.splat(FIX_0_71414))), 16);
+  else v = i32x4.shr_s(i32x4.add(i32x4.mul(cb, i32x4.splat(FIX_1_77200)), half), 16);
+  const s = i32x4.add(Y, v);
+  const s16 = i16x8.narrow_i32x4_s(s, s);
+  return i8x16.narrow_i16x8_u(s16, s16); // clamps to 0..255
+}
+
+/**
+ * Output row y of a 4:2:0 image: Y samples at yRow[0..w), chroma planes cb, cr (`stride` bytes a
+ * row, dw > 2 real columns, dh rows) -> RGB at out[0..3w). Same bytes as color.ts yccH2v2Row.
+ */
+export function ycc_h2v2_row(yRow: usize, cb: usize, cr: usize, stride: i32, dw: i32, dh: i32, y: i32, w: i32, out: usize): void {
+  const k = y >> 1, below = y & 1;
+  const n = below ? min(k + 1, dh - 1) : max(k - 1, 0);
+  const cb0 = cb + <usize>(k * stride), cb1 = cb + <usize>(n * stride);
+  const cr0 = cr + <usize>(k * stride), cr1 = cr + <usize>(n * stride);
+  column(yRow, cb0, cb1, cr0, cr1, 0, dw, w, out);
+  let i = 1;
+  for (; i + 4 < dw; i += 4) { // columns i..i+3, their neighbours i-1..i+4 all real
+    const p = <usize>i;
+    const bC = colsum(cb0 + p, cb1 + p), bL = colsum(cb0 + p - 1, cb1 + p - 1), bN = colsum(cb0 + p + 1, cb1 + p + 1);
+    const rC = colsum(cr0 + p, cr1 + p), rL = colsum(cr0 + p - 1, cr1 + p - 1), rN = colsum(cr0 + p + 1, cr1 + p + 1);
+    const b3 = i32x4.mul(bC, i32x4.splat(3)), r3 = i32x4.mul(rC, i32x4.splat(3));
+    const bE = i32x4.shr_s(i32x4.add(i32x4.add(b3, bL), i32x4.splat(8)), 4), bO = i32x4.shr_s(i32x4.add(i32x4.add(b3, bN), i32x4.splat(7)), 4);
+    const rE = i32x4.shr_s(i32x4.add(i32x4.add(r3, rL), i32x4.splat(8)), 4), rO = i32x4.shr_s(i32x4.add(i32x4.add(r3, rN), i32x4.splat(7)), 4);
+    // Y of pixels 2i..2i+7, split into even and odd pixels
+    const y8 = v128.load64_zero(yRow + 2 * p); // Y of pixels 2i..2i+7
+    const y16 = i16x8.extend_low_i8x16_u(y8);
+    const yE = v128.and(y16, i32x4.splat(0xffff)), yO = i32x4.shr_u(y16, 16);
+    // 8 pixels: R, G, B bytes, even pixels in lanes 0..3, odd in 0..3 of the second
+    const R = v128.shuffle<u8>(rgb4(yE, bE, rE, 0), rgb4(yO, bO, rO, 0), 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+    const G = v128.shuffle<u8>(rgb4(yE, bE, rE, 1), rgb4(yO, bO, rO, 1), 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+    const B = v128.shuffle<u8>(rgb4(yE, bE, rE, 2), rgb4(yO, bO, rO, 2), 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+    const RG = v128.shuffle<u8>(R, G, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23); // R0..R7 G0..G7
+    // interleave to R0 G0 B0 R1 ... (24 bytes): B_j is byte 16 + j of the second operand
+    const o = out + <usize>(6 * i);
+    v128.store(o, v128.shuffle<u8>(RG, B, 0, 8, 16, 1, 9, 17, 2, 10, 18, 3, 11, 19, 4, 12, 20, 5));
+    store<i64>(o + 16, i64x2.extract_lane(v128.shuffle<u8>(RG, B, 13, 21, 6, 14, 22, 7, 15, 23, 0, 0, 0, 0, 0, 0, 0, 0), 0));
+  }
+  for (; i < dw; i++) column(yRow, cb0, cb1, cr0, cr1, i, dw, w, out);
+}

@@ -1,0 +1,504 @@
+// The `wasm` backend's ops: class WasmBackend, the Backend methods of src/backend/backend.ts
+// over the SIMD kernels (kernels/*.ts). The readable definitions are the `ts` backend
+// (src/ops/); docs/kernels.md explains the design. The other jobs live next door:
+// create.ts (creation, threads), weights.ts (weight placement), kv-arena.ts (KV caches),
+// probes.ts (warm-up, blocking probe, peak/bandwidth), jobs.ts (named kernel calls, dispatch).
+//
+// Shapes: M rows · K reduction · N output columns · T tokens · Nq/Nkv heads · Dh head dim.
+// Every op: pick the memory (the weight's, or memory 0), reset its scratch, copy the
+// activations in, run the kernel split over threads (output columns / rows / ranges — each
+// output element is computed by exactly one thread, in a fixed order, so results do not
+// depend on the thread count), copy the result out into a fresh Float32Array.
+
+import type { AttentionOptions, Backend, KVArena } from '../backend.js';
+import { BackendError, InputError, ShapeError } from '../../errors.js';
+import { fmtShape, numel, type Tensor, type Weight, type WeightDType } from '../../tensor.js';
+import type { CompiledKernels, KernelInfo } from './kernels.js';
+import { B_BF16_KN, B_BF16_NK, B_F32_KN, B_F32_NK } from './kernel-table.js';
+import { checkBlocking, DEFAULT_GEMM_BLOCKING, type ChosenGemmBlocking, type GemmBlocking } from './blocking.js';
+import { Dispatcher, part, split, tasks } from './jobs.js';
+import { KvArenaAllocator } from './kv-arena.js';
+import { Memories, type KernelMemory } from './memory.js';
+import type { JobPart, WorkerPool } from './pool.js';
+import { measurePeakGflops, measureReadGBps, timeGemmBlocking, warmUp } from './probes.js';
+import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmWeight, WeightStore } from './weights.js';
+import type { WasmBackendOptions } from './create.js';
+
+export interface WasmBackendInfo extends KernelInfo {
+  threads: number;
+  /** The live GEMM blocking and how it was chosen. */
+  gemmBlocking: ChosenGemmBlocking;
+  /** kind 'weights': weightBytes of weights; kind 'kv': the KV arena's high-water mark. */
+  memories: { index: number; kind: 'weights' | 'kv'; weightBytes: number; byteLength: number }[];
+}
+
+let backendIds = 0;
+/** Below these amounts of work an op runs on the calling thread only (waking a worker costs
+ *  ~5-50 µs). They change speed only, never values. */
+const PAR_MIN_FLOPS = 2e6;
+const PAR_MIN_BYTES = 1 << 18;
+/** linear() with at most this many rows uses the GEMV kernels (weights streamed once per row). */
+const GEMV_MAX_ROWS = 3;
+/** attention() with at least this many queries uses the blocked two-GEMM kernel. */
+const BLOCKED_ATTENTION_MIN_TQ = 16;
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm' as const;
+  readonly threads: number;
+  private readonly mems: Memories;
+  private readonly jobs: Dispatcher;
+  private readonly weights: WeightStore;
+  private readonly kv: KvArenaAllocator;
+  private readonly id = ++backendIds;
+  private disposed = false;
+  private readonly scratchCap: number;
+  private arena?: KVArena;
+  /** The GEMM blocking of linear/matmul/patchEmbed (set by createWasmBackend). */
+  private blocking: ChosenGemmBlocking = { ...DEFAULT_GEMM_BLOCKING, source: 'default' };
+
+  constructor(private readonly kernels: CompiledKernels, pool: WorkerPool, mem0: KernelMemory, opts: WasmBackendOptions) {
+    this.mems = new Memories(kernels, pool, mem0);
+    this.jobs = new Dispatcher(pool, this.mems);
+    this.threads = this.jobs.threads;
+    const weightCap = opts.weightBytesPerMemory ?? DEFAULT_WEIGHT_BYTES_PER_MEMORY;
+    this.weights = new WeightStore(this.mems, this.id, weightCap);
+    this.kv = new KvArenaAllocator(this.mems, weightCap);
+    this.scratchCap = opts.scratchBytes ?? 512 * 2 ** 20;
+  }
+
+  /** Which build is live, threads, and the memories of the weight store. */
+  info(): WasmBackendInfo {
+    return {
+      ...this.kernels.info,
+      threads: this.threads,
+      gemmBlocking: this.blocking,
+      memories: this.mems.all().map((m) => ({ index: m.index, kind: m.kind, weightBytes: m.weightTop - 65536, byteLength: m.byteLength })),
+    };
+  }
+
+  /** Wall time spent inside kernel jobs (ms), excluding the copies of activations in and
+   *  out and the allocation of result arrays; read by bench/kernels.mjs. */
+  get kernelMs(): number { return this.jobs.kernelMs; }
+
+  /** attention() calls that read k/v in place from the KV arena (tests check the path is live). */
+  kvInPlaceCalls = 0;
+
+  // ---- warm-up, GEMM blocking, measurements (probes.ts) -----------------------------------
+
+  /** Run every kernel a few times on every thread (probes.ts; done at creation). */
+  warmUp(rounds = 3): void {
+    warmUp(this.mems.get(0), this.jobs, rounds);
+  }
+
+  /** Use blocking `b` for every later GEMM (speed only; bench/kernels.mjs --sweep, tests). */
+  setGemmBlocking(b: GemmBlocking & { source?: ChosenGemmBlocking['source']; probe?: ChosenGemmBlocking['probe'] }): void {
+    const { kc, mc, nc } = checkBlocking(b, 'setGemmBlocking');
+    this.blocking = { kc, mc, nc, source: b.source ?? 'option', ...(b.probe ? { probe: b.probe } : {}) };
+  }
+
+  /** Seconds for one bf16 GEMM of the blocking probe with blocking `b` (calling thread). */
+  timeGemmBlocking(b: GemmBlocking): number {
+    this.alive();
+    return timeGemmBlocking(this.mems.get(0), b);
+  }
+
+  /** The SIMD128 mul+add ceiling: `threads` threads (default all) each run kernels/gemm.ts
+   *  peak_madd(iters) at once; returns aggregate GFLOP/s (wall clock). */
+  measurePeakGflops(iters = 2e7, threads = this.threads): number {
+    this.alive();
+    return measurePeakGflops(this.mems.get(0), this.jobs, iters, threads);
+  }
+
+  /** Read bandwidth in GB/s: `threads` threads stream disjoint parts of a `bytes` buffer
+   *  (beyond the caches) with kernels/gemv.ts read_stream. */
+  measureReadGBps(bytes = 512 * 2 ** 20, threads = this.threads, reps = 3): number {
+    this.alive();
+    return measureReadGBps(this.mems.get(0), this.jobs, bytes, threads, reps);
+  }
+
+  // ---- weights (weights.ts) ---------------------------------------------------------------
+
+  loadWeight(name: string, dtype: WeightDType, shape: readonly number[], data: Float32Array | Uint16Array): Weight {
+    this.alive();
+    return this.weights.load(name, dtype, shape, data);
+  }
+
+  async loadWeightFrom(name: string, dtype: 'BF16' | 'F32', shape: readonly number[], fill: (dst: Uint8Array) => Promise<void>): Promise<Weight> {
+    this.alive();
+    return this.weights.loadFrom(name, dtype, shape, fill);
+  }
+
+  readWeight(w: Weight): Float32Array {
+    return this.weights.read(this.weight(w, 'readWeight'));
+  }
+
+  // ---- KV arena (kv-arena.ts) -------------------------------------------------------------
+
+  /** KV-cache rows in memories of their own; attention() reads rows from here in place
+   *  instead of copying the whole cache into kernel memory at every call. */
+  kvArena(): KVArena {
+    this.alive();
+    return (this.arena ??= {
+      alloc: (n) => { this.alive(); return this.kv.alloc(n); },
+      free: (a) => { if (!this.disposed) this.kv.free(a); },
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.jobs.close();
+    this.mems.clear();
+  }
+
+  // ---- matrix products ------------------------------------------------------------------
+
+  linear(x: Tensor, w: Weight, b?: Weight): Tensor {
+    const W = this.weight(w, 'linear');
+    if (W.shape.length !== 2) throw new ShapeError(`linear ${W.name}: weight must be 2-D (out, in), got ${fmtShape(W.shape)}`);
+    const [N, K] = W.shape;
+    const M = this.rows(x, K, `linear ${W.name}`);
+    const B = b ? this.weight(b, 'linear bias') : undefined;
+    if (B && B.numel !== N) throw new ShapeError(`linear ${W.name}: bias ${B.name} has ${B.numel} values, weight has ${N} outputs`);
+    const y = new Float32Array(M * N);
+    const outShape = [...x.shape.slice(0, -1), N];
+    if (M === 0 || N === 0) return { shape: outShape, data: y };
+    const mem = this.mems.get(W.mem);
+    if (M <= GEMV_MAX_ROWS && K > 0) {
+      for (let i = 0; i < M; i++) {
+        mem.resetScratch();
+        const xp = mem.put(x.data.subarray(i * K, (i + 1) * K));
+        const yp = mem.scratch(N * 4);
+        const parts = N * K * (W.stored === 'BF16' ? 2 : 4) >= PAR_MIN_BYTES ? this.threads : 1;
+        // tasks of <= ~1 MiB of weights, multiples of 8 rows (the kernel's widest pass)
+        const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), 4 * 2 ** 20 / (K * (W.stored === 'BF16' ? 2 : 4))) / 8) * 8);
+        if (W.stored === 'BF16') {
+          const xd = mem.scratch(K * 4);
+          mem.call('deinterleave8', { x: xp, K, xd });
+          this.jobs.runTasks(tasks('gemv_bf16', mem.index, { K, x: xp, xd, w: W.ptr, y: yp }, { total: N, step }), parts);
+        } else {
+          this.jobs.runTasks(tasks('gemv_f32', mem.index, { K, x: xp, w: W.ptr, y: yp }, { total: N, step }), parts);
+        }
+        if (B) mem.call('add_bias', { M: 1, c: yp, ldc: N, b: this.operandF32(mem, B), n0: 0, n1: N });
+        y.set(mem.f32(yp, N), i * N);
+      }
+      return { shape: outShape, data: y };
+    }
+    this.gemm(mem, x.data, M, K, N, W.stored === 'BF16' ? B_BF16_NK : B_F32_NK, W.ptr, y, B);
+    return { shape: outShape, data: y };
+  }
+
+  matmul(a: Tensor, w: Weight): Tensor {
+    const W = this.weight(w, 'matmul');
+    if (W.shape.length !== 2) throw new ShapeError(`matmul ${W.name}: weight must be 2-D (K, N), got ${fmtShape(W.shape)}`);
+    const [K, N] = W.shape;
+    const M = this.rows(a, K, `matmul ${W.name}`);
+    const y = new Float32Array(M * N);
+    const outShape = [...a.shape.slice(0, -1), N];
+    if (M === 0 || N === 0) return { shape: outShape, data: y };
+    this.gemm(this.mems.get(W.mem), a.data, M, K, N, W.stored === 'BF16' ? B_BF16_KN : B_F32_KN, W.ptr, y, undefined);
+    return { shape: outShape, data: y };
+  }
+
+  /** y[M, N] = x[M, K] · B (+ bias) in row chunks that fit the scratch budget. */
+  private gemm(mem: KernelMemory, x: Float32Array, M: number, K: number, N: number, bKind: number, wPtr: number,
+    y: Float32Array, B: WasmWeight | undefined): void {
+    const gs = this.gemmScratch(mem);
+    const parts = M * N * K * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(N / 8)) : 1;
+    const budget = Math.min(this.scratchCap, mem.scratchFree) - parts * (gs + 64) - N * 4 - 4096;
+    const chunk = Math.max(4, Math.floor(budget / ((K + N) * 4)));
+    if (budget < 4 * (K + N) * 4) throw new BackendError(`gemm: scratch budget too small for K=${K}, N=${N}`, 'raise scratchBytes');
+    for (let m0 = 0; m0 < M; m0 += chunk) {
+      const m = Math.min(chunk, M - m0);
+      mem.resetScratch();
+      const bp = B ? this.operandF32(mem, B) : 0;
+      const xp = mem.put(x.subarray(m0 * K, (m0 + m) * K));
+      const yp = mem.scratch(m * N * 4);
+      this.gemmResident(mem, xp, m, K, N, bKind, wPtr, yp, parts);
+      if (B) mem.call('add_bias', { M: m, c: yp, ldc: N, b: bp, n0: 0, n1: N });
+      y.set(mem.f32(yp, m * N), m0 * N);
+    }
+  }
+
+  /** yp[m, N] = xp[m, K] · B with both activations already in `mem` (scratch for the
+   *  per-thread packing buffers is taken here). */
+  private gemmResident(mem: KernelMemory, xp: number, m: number, K: number, N: number, bKind: number, wPtr: number, yp: number, parts: number): void {
+    const { kc, mc, nc } = this.blocking;
+    const gs = this.gemmScratch(mem);
+    const scratch = Array.from({ length: parts }, () => mem.scratch(gs));
+    // column tasks: ~4 per thread, 128..max(128, nc) columns (each task repacks its A blocks,
+    // so not too narrow; nc is the kernel's column block)
+    const step = Math.min(Math.max(128, nc), Math.max(128, Math.ceil(N / (parts * 4) / 8) * 8));
+    const ldb = bKind === B_F32_NK || bKind === B_BF16_NK ? K : N;
+    this.jobs.runTasks(tasks('gemm_blocked', mem.index, {
+      M: m, N, K, a: xp, lda: K, bKind, w: wPtr, ldb, c: yp, ldc: N, KC: kc, MC: mc, NC: nc,
+    }, { total: N, step, scratch }), parts);
+  }
+
+  /** Per-thread packing scratch of the live blocking (kernels/gemm.ts gemm_blocked_scratch_bytes). */
+  private gemmScratch(mem: KernelMemory): number {
+    const { kc, mc, nc } = this.blocking;
+    return mem.call('gemm_blocked_scratch_bytes', { KC: kc, MC: mc, NC: nc });
+  }
+
+  patchEmbed(pixels: Tensor, w: Weight, b: Weight, patch: number): Tensor {
+    const W = this.weight(w, 'patchEmbed'), B = this.weight(b, 'patchEmbed bias');
+    const ps = pixels.shape;
+    if (ps.length !== 4 || ps[2] !== ps[3] || pixels.data.length !== numel(ps)) {
+      throw new ShapeError(`patchEmbed: pixel_values ${fmtShape(ps)} is not [n, C, S, S]` + (pixels.data.length !== numel(ps) ? ` (${pixels.data.length} values)` : ''));
+    }
+    if (!(Number.isInteger(patch) && patch >= 1)) throw new InputError(`patchEmbed: patch size must be a positive integer, got ${patch}`);
+    const [n, C, S] = ps;
+    const g = Math.floor(S / patch), L = C * patch * patch, gg = g * g;
+    if (W.shape.length !== 2 || W.shape[1] !== L) {
+      throw new ShapeError(`patchEmbed ${W.name}: weight must be (D, C·P·P) = (D, ${L}), got ${fmtShape(W.shape)}`);
+    }
+    const D = W.shape[0];
+    if (B.numel !== D) throw new ShapeError(`patchEmbed ${W.name}: bias ${B.name} has ${B.numel} values, weight has ${D} outputs`);
+    const y = new Float32Array(n * gg * D); // [n·g·g, D]
+    if (n * gg === 0 || D === 0) return { shape: [n * gg, D], data: y };
+    const mem = this.mems.get(W.mem);
+    const gs = this.gemmScratch(mem);
+    // whole crops per chunk: pixels + unfolded rows + output must fit the scratch budget
+    const perCrop = (C * S * S + gg * (L + D)) * 4;
+    const budget = Math.min(this.scratchCap, mem.scratchFree) - this.threads * (gs + 64) - D * 4 - 4096;
+    const crops = Math.floor(budget / perCrop);
+    if (crops < 1) throw new BackendError(`patchEmbed: scratch budget too small for one ${S}x${S} crop`, 'raise scratchBytes');
+    for (let c0 = 0; c0 < n; c0 += crops) {
+      const c = Math.min(crops, n - c0), m = c * gg;
+      mem.resetScratch();
+      const bp = this.operandF32(mem, B);
+      const pp = mem.put(pixels.data.subarray(c0 * C * S * S, (c0 + c) * C * S * S));
+      const up = mem.scratch(m * L * 4); // [m, C·P·P]
+      const parts = m * L * 8 >= PAR_MIN_BYTES ? Math.min(this.threads, m) : 1;
+      this.jobs.run(split(m, parts, 1).map(([r0, r1]) => part('unfold_patches', mem.index, { px: pp, C, S, P: patch, y: up, r0, r1 })));
+      const yp = mem.scratch(m * D * 4);
+      this.gemmResident(mem, up, m, L, D, W.stored === 'BF16' ? B_BF16_NK : B_F32_NK, W.ptr, yp, m * D * L * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(D / 8)) : 1);
+      mem.call('add_bias', { M: m, c: yp, ldc: D, b: bp, n0: 0, n1: D });
+      y.set(mem.f32(yp, m * D), c0 * gg * D);
+    }
+    return { shape: [n * gg, D], data: y };
+  }
+
+  embedding(ids: Int32Array, table: Weight): Tensor {
+    const W = this.weight(table, 'embedding');
+    if (W.shape.length !== 2) throw new ShapeError(`embedding ${W.name}: table must be 2-D (V, H), got ${fmtShape(W.shape)}`);
+    const [V, H] = W.shape;
+    const out = new Float32Array(ids.length * H); // [n, H]
+    const mem = this.mems.get(W.mem);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!(id >= 0 && id < V)) throw new InputError(`embedding ${W.name}: id ${id} at position ${i} is outside [0, ${V})`, 'negative ids (image placeholders) must be replaced before the lookup');
+      if (W.stored === 'F32') out.set(mem.f32(W.ptr + id * H * 4, H), i * H);
+      else {
+        const src = mem.u16(W.ptr + id * H * 2, H);
+        const o = new Uint32Array(out.buffer, i * H * 4, H);
+        for (let j = 0; j < H; j++) o[j] = src[j] << 16;
+      }
+    }
+    return { shape: [ids.length, H], data: out };
+  }
+
+  // ---- norms ------------------------------------------------------------------------------
+
+  layerNorm(x: Tensor, w: Weight, b: Weight, eps: number): Tensor {
+    const W = this.weight(w, 'layerNorm'), B = this.weight(b, 'layerNorm bias');
+    const n = W.numel;
+    if (B.numel !== n) throw new ShapeError(`layerNorm ${W.name}: bias has ${B.numel} values, weight ${n}`);
+    const rows = this.rows(x, n, `layerNorm ${W.name}`);
+    const mem = this.mems.get(W.mem);
+    return this.rowwise(mem, x, rows, n, () => [this.operandF32(mem, W), this.operandF32(mem, B)],
+      (xp, yp, r, [wp, bp]) => part('layer_norm_rows', mem.index, { x: xp, y: yp, rows: r, n, w: wp, b: bp, eps }));
+  }
+
+  rmsNorm(x: Tensor, w: Weight, eps: number, offset: 0 | 1): Tensor {
+    const W = this.weight(w, 'rmsNorm');
+    const n = W.numel;
+    const rows = this.rows(x, n, `rmsNorm ${W.name}`);
+    const mem = this.mems.get(W.mem);
+    return this.rowwise(mem, x, rows, n, () => [this.operandF32(mem, W)],
+      (xp, yp, r, [wp]) => part('rms_norm_rows', mem.index, { x: xp, y: yp, rows: r, n, w: wp, eps, offset }));
+  }
+
+  softmax(x: Tensor): Tensor {
+    const n = x.shape.length ? x.shape[x.shape.length - 1] : 1;
+    const rows = n === 0 ? 0 : x.data.length / n;
+    return this.rowwise(this.mems.get(0), x, rows, n, () => [], (xp, yp, r) => part('softmax_rows', 0, { x: xp, y: yp, rows: r, n }));
+  }
+
+  /** Row-chunked, row-parallel driver for kernels f(x, y, rows, n, ...): `mk` makes the call
+   *  for `rows` rows at xp -> yp, given the pointers `operands` put into the chunk's scratch. */
+  private rowwise(mem: KernelMemory, x: Tensor, rows: number, n: number, operands: () => number[],
+    mk: (xp: number, yp: number, rows: number, ops: number[]) => JobPart): Tensor {
+    this.alive();
+    const y = new Float32Array(rows * n);
+    if (rows === 0 || n === 0) return { shape: [...x.shape], data: y };
+    const chunk = Math.max(1, Math.floor((Math.min(this.scratchCap, mem.scratchFree) / 2 - 8 * n) / (n * 8)));
+    for (let r0 = 0; r0 < rows; r0 += chunk) {
+      const r = Math.min(chunk, rows - r0);
+      mem.resetScratch();
+      const ops = operands();
+      const xp = mem.put(x.data.subarray(r0 * n, (r0 + r) * n));
+      const yp = mem.scratch(r * n * 4);
+      const parts = r * n * 4 >= PAR_MIN_BYTES ? Math.min(this.threads, r) : 1;
+      this.jobs.run(split(r, parts, 1).map(([a, c]) => mk(xp + a * n * 4, yp + a * n * 4, c - a, ops)));
+      y.set(mem.f32(yp, r * n), r0 * n);
+    }
+    return { shape: [...x.shape], data: y };
+  }
+
+  // ---- elementwise ------------------------------------------------------------------------
+
+  geluTanh(x: Tensor): Tensor {
+    return this.elementwise([x], ([xp], yp, i0, i1) => part('gelu_tanh', 0, { x: xp, y: yp, i0, i1 }));
+  }
+
+  gatedAct(gate: Tensor, up: Tensor, act: 'silu' | 'gelu_tanh'): Tensor {
+    this.sameShape('gatedAct', gate, up);
+    if (act !== 'silu' && act !== 'gelu_tanh') throw new InputError(`gatedAct: act must be 'silu' or 'gelu_tanh', got '${act as string}'`);
+    const a = act === 'silu' ? 0 : 1;
+    return this.elementwise([gate, up], ([g, u], yp, i0, i1) => part('gated', 0, { g, u, y: yp, act: a, i0, i1 }));
+  }
+
+  add(a: Tensor, b: Tensor): Tensor {
+    this.sameShape('add', a, b);
+    return this.elementwise([a, b], ([p, q], yp, i0, i1) => part('add', 0, { a: p, b: q, y: yp, i0, i1 }));
+  }
+
+  scale(x: Tensor, s: number): Tensor {
+    return this.elementwise([x], ([xp], yp, i0, i1) => part('scale', 0, { x: xp, y: yp, s, i0, i1 }));
+  }
+
+  softcap(x: Tensor, c: number): Tensor {
+    if (!(c > 0)) throw new InputError(`softcap: cap must be > 0, got ${c}`);
+    return this.elementwise([x], ([xp], yp, i0, i1) => part('softcap', 0, { x: xp, y: yp, c, i0, i1 }));
+  }
+
+  /** Chunked, range-parallel driver for elementwise kernels over equally shaped inputs in
+   *  memory 0: `mk` makes the call for elements [i0, i1) of the chunk at `ptrs` -> yp. */
+  private elementwise(xs: Tensor[], mk: (ptrs: number[], yp: number, i0: number, i1: number) => JobPart): Tensor {
+    this.alive();
+    const mem = this.mems.get(0);
+    const n = xs[0].data.length;
+    const y = new Float32Array(n);
+    const chunk = Math.max(4, Math.floor(Math.min(this.scratchCap, mem.scratchFree) / (4 * (xs.length + 1)) / 4) * 4);
+    for (let s = 0; s < n; s += chunk) {
+      const len = Math.min(chunk, n - s);
+      mem.resetScratch();
+      const ptrs = xs.map((t) => mem.put(t.data.subarray(s, s + len)));
+      const yp = mem.scratch(len * 4);
+      const parts = len * 4 * (xs.length + 1) >= PAR_MIN_BYTES ? this.threads : 1;
+      this.jobs.run(split(len, parts, 4).map(([i0, i1]) => mk(ptrs, yp, i0, i1)));
+      y.set(mem.f32(yp, len), s);
+    }
+    return { shape: [...xs[0].shape], data: y };
+  }
+
+  // ---- rotary embedding and attention ---------------------------------------------------
+
+  ropeInPlace(x: Tensor, nHeads: number, headDim: number, cos: Float32Array, sin: Float32Array): void {
+    this.alive();
+    const width = nHeads * headDim;
+    if (headDim % 2 !== 0) throw new ShapeError(`rope: head_dim must be even, got ${headDim}`);
+    const T = this.rows(x, width, 'rope');
+    if (cos.length !== T * headDim || sin.length !== T * headDim) {
+      throw new ShapeError(`rope: cos/sin must be [${T}, ${headDim}] (${T * headDim} values), got ${cos.length} / ${sin.length}`);
+    }
+    if (T === 0 || width === 0) return;
+    const mem = this.mems.get(0);
+    mem.resetScratch();
+    const xp = mem.put(x.data), cp = mem.put(cos), sp = mem.put(sin);
+    const parts = x.data.length * 12 >= PAR_MIN_BYTES ? Math.min(this.threads, T) : 1;
+    this.jobs.run(split(T, parts, 1).map(([t0, t1]) => part('rope', 0, { x: xp, nHeads, hd: headDim, cos: cp, sin: sp, t0, t1 })));
+    x.data.set(mem.f32(xp, x.data.length));
+  }
+
+  attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Tensor {
+    this.alive();
+    const { nHeads: Nq, nKvHeads: Nkv, headDim: Dh } = o;
+    if (!(Nq > 0 && Nkv > 0 && Dh > 0) || Nq % Nkv !== 0) {
+      throw new ShapeError(`attention: nHeads ${Nq} must be a positive multiple of nKvHeads ${Nkv}, headDim ${Dh} > 0`);
+    }
+    const Tq = this.rows(q, Nq * Dh, 'attention q');
+    const Tk = this.rows(k, Nkv * Dh, 'attention k');
+    const Tv = this.rows(v, Nkv * Dh, 'attention v');
+    if (Tv !== Tk) throw new ShapeError(`attention: k has ${Tk} rows, v has ${Tv}`);
+    const out = new Float32Array(Tq * Nq * Dh); // [Tq, Nq*Dh]
+    if (Tq === 0) return { shape: [...q.shape], data: out };
+    const window = o.window ?? 0;
+    if (o.window !== undefined && !(o.window >= 1)) throw new InputError(`attention: window must be >= 1, got ${o.window}`);
+    const cap = o.softcap ?? 0;
+    if (o.softcap !== undefined && !(o.softcap > 0)) throw new InputError(`attention: softcap must be > 0, got ${o.softcap}`);
+    const qPos0 = o.qPos0 ?? 0, kPos0 = o.kPos0 ?? 0;
+    for (let i = 0; i < Tq; i++) {
+      // visible keys form one range [jlo, jhi) (kernels/ops.ts); HF would give NaN for an empty one
+      const qPos = qPos0 + i;
+      const jhi = o.causal ? Math.min(Tk, qPos - kPos0 + 1) : Tk;
+      const jlo = window > 0 ? Math.max(0, qPos - window - kPos0 + 1) : 0;
+      if (jhi <= jlo) {
+        throw new ShapeError(`attention: query ${i} (position ${qPos}) sees no key (keys at ${kPos0}..${kPos0 + Tk - 1})`,
+          'check qPos0/kPos0 and the window against the KV cache');
+      }
+    }
+    // k/v in the KV arena are read in place: the op runs in their memory
+    const kvMem = this.kv.resident(k, v);
+    if (kvMem) this.kvInPlaceCalls++;
+    const mem = kvMem ?? this.mems.get(0);
+    mem.resetScratch();
+    const qp = mem.put(q.data);
+    const kp = kvMem ? k.data.byteOffset : mem.put(k.data), vp = kvMem ? v.data.byteOffset : mem.put(v.data);
+    const op = mem.scratch(out.length * 4);
+    const flops = Tq * Nq * Tk * Dh * 4;
+    // prefill / vision (Tq >= 16): (query block, head) tasks, two GEMMs per task; decode:
+    // (query, kv head) tasks — the kv head's G query heads together, keys 4 at a time
+    const blocked = Tq >= BLOCKED_ATTENTION_MIN_TQ;
+    const QB = mem.globals.ATT_QB;
+    const ntasks = blocked ? Math.ceil(Tq / QB) * Nq : Tq * Nkv;
+    const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, ntasks) : 1;
+    const sb = blocked ? mem.call('attention_blocked_scratch_bytes', { Tk }) : mem.call('attention_scratch_bytes', { Tk, Dh, G: Nq / Nkv });
+    const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
+    const step = Math.max(1, Math.ceil(ntasks / (parts * 4)));
+    const args = { q: qp, k: kp, v: vp, o: op, Tq, Tk, Nq, Nkv, Dh, scl: o.scale, causal: o.causal ? 1 : 0, qPos0, kPos0, window, cap };
+    const work = { total: ntasks, step, scratch };
+    this.jobs.runTasks(blocked ? tasks('attention_blocked', mem.index, args, work) : tasks('attention', mem.index, args, work), parts);
+    out.set(mem.f32(op, out.length));
+    return { shape: [...q.shape], data: out };
+  }
+
+  // ---- plumbing -----------------------------------------------------------------------------
+
+  /** f32 values of a (small) weight as a pointer in `mem`: in place for an f32 weight living
+   *  there, else widened/copied into mem's scratch. */
+  private operandF32(mem: KernelMemory, W: WasmWeight): number {
+    if (W.mem === mem.index && W.stored === 'F32') return W.ptr;
+    const p = mem.scratch(W.numel * 4);
+    if (W.mem === mem.index) mem.call('widen_bf16', { src: W.ptr, dst: p, n: W.numel });
+    else mem.f32(p, W.numel).set(this.readWeight(W));
+    return p;
+  }
+
+  private weight(w: Weight, op: string): WasmWeight {
+    this.alive();
+    return this.weights.own(w, op);
+  }
+
+  /** Rows of x given its last dimension must be `width`. */
+  private rows(x: Tensor, width: number, what: string): number {
+    const last = x.shape.length ? x.shape[x.shape.length - 1] : 1;
+    if (last !== width || x.data.length !== numel(x.shape)) {
+      throw new ShapeError(`${what}: expects rows of ${width} values; input ${fmtShape(x.shape)} has last dim ${last}, needs ${width}` +
+        (x.data.length !== numel(x.shape) ? ` and ${x.data.length} values for ${numel(x.shape)} elements` : ''));
+    }
+    return width === 0 ? numel(x.shape.slice(0, -1)) : x.data.length / width;
+  }
+
+  private sameShape(op: string, a: Tensor, b: Tensor): void {
+    if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]) || a.data.length !== b.data.length) {
+      throw new ShapeError(`${op}: shapes differ: ${fmtShape(a.shape)} vs ${fmtShape(b.shape)}`);
+    }
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new BackendError('wasm backend: used after dispose()', 'create a new backend for a new model');
+  }
+}

@@ -1,0 +1,81 @@
+// The islow IDCT on WebAssembly SIMD (kernels/jpeg.ts, embedded bytes in generated/jpeg-wasm.ts):
+// the fast twin of idct.ts (idctIslow, the readable definition), same values bit for bit
+// (test/image/jpeg-idct-wasm.test.ts). Each decode gets its own instance and memory, so nothing
+// outlives the image and no file is read (Node, Deno, Bun, browsers). Where the engine has no
+// SIMD128, wasmIdctAvailable() is false and the decoder uses idctIslow.
+// Memory layout (bytes): [0, 768) kernel scratch | [768, 1024) quant table, int32 [64] |
+// [1024, 1024 + 128 bw) one row of coefficient blocks, int16 [bw, 64] | one RGB row, [W, 3] |
+// the component planes. With the planes in its memory, the same instance also runs the fused
+// 4:2:0 upsampling + colour conversion (the twin of color.ts yccH2v2Row).
+
+import { JPEG_WASM } from './generated/jpeg-wasm.js';
+
+interface JpegExports {
+  idct_islow_row(coef: number, q: number, out: number, stride: number, n: number, scratch: number): void;
+  ycc_h2v2_row(yRow: number, cb: number, cr: number, stride: number, dw: number, dh: number, y: number, w: number, out: number): void;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled module, or null where WebAssembly SIMD128 is missing (compiled once, on first use). */
+function jpegModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    compiled = null;
+    if (typeof WebAssembly === 'object') {
+      // atob exists in Node >= 16, Deno, Bun and browsers; no Buffer, no file access
+      const bin = atob(JPEG_WASM.base64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      if (WebAssembly.validate(bytes)) compiled = new WebAssembly.Module(bytes);
+    }
+  }
+  return compiled;
+}
+
+export function wasmIdctAvailable(): boolean { return jpegModule() !== null; }
+
+const SCRATCH = 0, QUANT = 768, COEFS = 1024;
+
+/** Bytes an instance needs besides the planes: fixed area, one block row of `maxBw` blocks, one RGB row of `w` pixels, page rounding. */
+export function wasmIdctOverhead(maxBw: number, w: number): number { return COEFS + maxBw * 128 + w * 3 + 64 + 65536; }
+
+export interface WasmIdct {
+  /** One plane of `bytes` bytes, a view into the instance's memory (zeroed). */
+  plane(i: number): Uint8Array;
+  /** IDCT blocks [by, 0..wib) of a component (coefs [bh, bw, 64]) into plane i, rows `stride` apart. */
+  blockRow(coefs: Int16Array, bw: number, wib: number, by: number, q: Int32Array, i: number, stride: number): void;
+  /** Rows 0..h) of a 4:2:0 image from planes 0 (Y), 1 (Cb), 2 (Cr) -> RGB [h, w, 3] into out (color.ts yccH2v2Row's twin). */
+  yccH2v2(w: number, h: number, yStride: number, cStride: number, dw: number, dh: number, out: Uint8Array): void;
+}
+
+/** A fresh instance whose memory holds planes of the given sizes; undefined without SIMD128. */
+export function createWasmIdct(planeBytes: number[], maxBw: number, w = 0): WasmIdct | undefined {
+  const mod = jpegModule();
+  if (!mod) return undefined;
+  const offsets: number[] = [];
+  const rgbRow = COEFS + maxBw * 128;
+  let end = rgbRow + w * 3 + 16;
+  for (const n of planeBytes) { end = (end + 15) & ~15; offsets.push(end); end += n; }
+  const pages = Math.ceil(end / 65536) || 1;
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages }); // the module declares a maximum, so must the import
+  const k = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as JpegExports;
+  const buf = memory.buffer; // the memory never grows, so views stay valid
+  const quant = new Int32Array(buf, QUANT, 64);
+  const coefRow = new Int16Array(buf, COEFS, maxBw * 64);
+  let lastQ: Int32Array | undefined;
+  return {
+    plane: (i) => new Uint8Array(buf, offsets[i], planeBytes[i]),
+    blockRow(coefs, bw, wib, by, q, i, stride) {
+      if (q !== lastQ) { quant.set(q); lastQ = q; }
+      coefRow.set(coefs.subarray(by * bw * 64, (by * bw + wib) * 64));
+      k.idct_islow_row(COEFS, QUANT, offsets[i] + by * 8 * stride, stride, wib, SCRATCH);
+    },
+    yccH2v2(w, h, yStride, cStride, dw, dh, out) {
+      const row = new Uint8Array(buf, rgbRow, w * 3);
+      for (let y = 0; y < h; y++) {
+        k.ycc_h2v2_row(offsets[0] + y * yStride, offsets[1], offsets[2], cStride, dw, dh, y, w, rgbRow);
+        out.set(row, y * w * 3);
+      }
+    },
+  };
+}
