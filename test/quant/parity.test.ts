@@ -11,7 +11,7 @@ import { loadReference, runParity } from '../../src/parity.js';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
 import { FIXTURES, GPTQ_VARIANTS, materializeGptq } from './fixture.js';
 
-const BACKENDS: { backend: 'ts' | 'wasm'; threads?: number }[] = [{ backend: 'ts' }];
+const BACKENDS: { backend: 'ts' | 'wasm'; threads?: number }[] = [{ backend: 'ts' }, { backend: 'wasm', threads: 1 }, { backend: 'wasm', threads: 2 }, { backend: 'wasm', threads: 3 }];
 
 for (const variant of GPTQ_VARIANTS) {
   const dumpDir = join(FIXTURES, 'dumps-gptq', variant);

@@ -93,6 +93,23 @@ export const KERNELS = {
     args: ['q: usize', 'k: usize', 'v: usize', 'o: usize', 'Tq: i32', 'Tk: i32', 'Nq: i32', 'Nkv: i32', 'Dh: i32',
       'scl: f32', 'causal: i32', 'qPos0: i32', 'kPos0: i32', 'window: i32', 'cap: f32', 't0: i32', 't1: i32', 'scratch: usize'],
   },
+  // ---- kernels/quant.ts (GPTQ int4/int8 Linear; docs/quantization.md) ---------------------------
+  group_sums: { group: 'quant', returns: 'void', args: ['K: i32', 'gs: i32', 'x: usize', 'xs: usize'] },
+  gemv_q: {
+    group: 'quant', returns: 'void', range: ['n0', 'n1'],
+    args: ['bits: i32', 'K: i32', 'N: i32', 'gs: i32', 'x: usize', 'xs: usize', 'qp: usize', 'scales: usize', 'zeros: usize',
+      'y: usize', 'ab: usize', 'n0: i32', 'n1: i32'],
+  },
+  dequant_cols: {
+    group: 'quant', returns: 'void',
+    args: ['bits: i32', 'K: i32', 'N: i32', 'gs: i32', 'qp: usize', 'scales: usize', 'zeros: usize', 'n0: i32', 'nb: i32', 'dst: usize'],
+  },
+  gemm_q_scratch_bytes: { group: 'quant', returns: 'i32', args: ['K: i32', 'KC: i32', 'MC: i32', 'NC: i32'] },
+  gemm_q: {
+    group: 'quant', returns: 'void', range: ['n0', 'n1'], perThread: 'scratch',
+    args: ['bits: i32', 'M: i32', 'K: i32', 'N: i32', 'gs: i32', 'x: usize', 'qp: usize', 'scales: usize', 'zeros: usize',
+      'c: usize', 'n0: i32', 'n1: i32', 'scratch: usize', 'KC: i32', 'MC: i32', 'NC: i32'],
+  },
 } as const satisfies Record<string, KernelSpec>;
 
 /** Exported constants the backend reads from a module (kernels.ts, at instantiation). */

@@ -12,7 +12,7 @@ import { KERNEL_GLOBALS, KERNEL_NAMES, KERNELS, type KernelFns, type KernelGloba
 
 export type { KernelGroup, KernelVariant };
 
-export const GROUPS: readonly KernelGroup[] = ['gemm', 'gemv', 'ops'];
+export const GROUPS: readonly KernelGroup[] = ['gemm', 'gemv', 'ops', 'quant'];
 
 /** WebAssembly page size and the wasm32 limit: 65536 pages = 4 GiB per memory. */
 export const PAGE = 65536;

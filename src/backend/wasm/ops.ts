@@ -21,7 +21,8 @@ import { KvArenaAllocator } from './kv-arena.js';
 import { Memories, type KernelMemory } from './memory.js';
 import type { JobPart, WorkerPool } from './pool.js';
 import { measurePeakGflops, measureReadGBps, timeGemmBlocking, warmUp } from './probes.js';
-import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmWeight, WeightStore } from './weights.js';
+import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmWeight, WeightStore, type WasmQuantWeight } from './weights.js';
+import type { QuantLinearData, QuantWeight } from '../../quant/gptq.js';
 import type { WasmBackendOptions } from './create.js';
 
 export interface WasmBackendInfo extends KernelInfo {
@@ -185,6 +186,69 @@ export class WasmBackend implements Backend {
       return { shape: outShape, data: y };
     }
     this.gemm(mem, x.data, M, K, N, W.stored === 'BF16' ? B_BF16_NK : B_F32_NK, W.ptr, y, B);
+    return { shape: outShape, data: y };
+  }
+
+  // ---- quantized Linear (GPTQ int4/int8; kernels/quant.ts, docs/quantization.md) -----------
+
+  loadQuantLinear(d: QuantLinearData): QuantWeight {
+    this.alive();
+    return this.weights.loadQuant(d);
+  }
+
+  /** y = x · Wᵀ (+ bias) for a quantized W: gemv_q for <= GEMV_MAX_ROWS rows, else gemm_q
+   *  (a dequantized 64-column block, then gemm_blocked). x is permuted on the host (act order). */
+  linearQuant(x: Tensor, w: QuantWeight): Tensor {
+    this.alive();
+    const W = this.weights.ownQuant(w, 'linearQuant');
+    const [N, K] = W.shape;
+    const M = this.rows(x, K, `linearQuant ${W.name}`);
+    const y = new Float32Array(M * N);
+    const outShape = [...x.shape.slice(0, -1), N];
+    if (M === 0 || N === 0) return { shape: outShape, data: y };
+    let xd = x.data;
+    if (W.perm) {
+      const p = W.perm;
+      xd = new Float32Array(M * K);
+      for (let m = 0; m < M; m++) for (let i = 0; i < K; i++) xd[m * K + i] = x.data[m * K + p[i]];
+    }
+    const mem = this.mems.get(W.mem);
+    const gs = W.groupSize, G = Math.ceil(K / gs), bits = W.bits;
+    const args = { bits, K, N, gs, qp: W.qp, scales: W.scales, zeros: W.zeros };
+    const wBytes = (N * K * bits) / 8;
+    if (M <= GEMV_MAX_ROWS) {
+      const parts = wBytes >= PAR_MIN_BYTES ? this.threads : 1;
+      // tasks of <= ~1 MiB of packed weights, multiples of 8 columns (one panel)
+      const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), (8 * 2 ** 20) / (K * bits)) / 8) * 8);
+      for (let i = 0; i < M; i++) {
+        mem.resetScratch();
+        const xp = mem.put(xd.subarray(i * K, (i + 1) * K));
+        const xs = mem.scratch(G * 4), yp = mem.scratch(N * 4), ab = mem.scratch(N * 4);
+        mem.call('group_sums', { K, gs, x: xp, xs });
+        this.jobs.runTasks(tasks('gemv_q', mem.index, { ...args, x: xp, xs, y: yp, ab }, { total: N, step }), parts);
+        if (W.bias) mem.call('add_bias', { M: 1, c: yp, ldc: N, b: W.bias, n0: 0, n1: N });
+        y.set(mem.f32(yp, N), i * N);
+      }
+      return { shape: outShape, data: y };
+    }
+    const { kc, mc, nc } = this.blocking;
+    const qs = mem.call('gemm_q_scratch_bytes', { K, KC: kc, MC: mc, NC: nc });
+    const parts = M * N * K * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(N / 8)) : 1;
+    const budget = Math.min(this.scratchCap, mem.scratchFree) - parts * (qs + 64) - 4096;
+    const chunk = Math.max(4, Math.floor(budget / ((K + N) * 4)));
+    if (budget < 4 * (K + N) * 4) throw new BackendError(`linearQuant: scratch budget too small for K=${K}, N=${N}`, 'raise scratchBytes');
+    // column tasks: ~4 per thread, multiples of 64 columns (the dequantized block)
+    const step = Math.max(64, Math.ceil(N / (parts * 4) / 64) * 64);
+    for (let m0 = 0; m0 < M; m0 += chunk) {
+      const m = Math.min(chunk, M - m0);
+      mem.resetScratch();
+      const xp = mem.put(xd.subarray(m0 * K, (m0 + m) * K));
+      const yp = mem.scratch(m * N * 4);
+      const scratch = Array.from({ length: parts }, () => mem.scratch(qs));
+      this.jobs.runTasks(tasks('gemm_q', mem.index, { ...args, M: m, x: xp, c: yp, KC: kc, MC: mc, NC: nc }, { total: N, step, scratch }), parts);
+      if (W.bias) mem.call('add_bias', { M: m, c: yp, ldc: N, b: W.bias, n0: 0, n1: N });
+      y.set(mem.f32(yp, m * N), m0 * N);
+    }
     return { shape: outShape, data: y };
   }
 

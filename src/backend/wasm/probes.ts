@@ -32,6 +32,7 @@ export function warmUp(mem: KernelMemory, jobs: Dispatcher, rounds = 3): void {
   const { kc, mc, nc } = DEFAULT_GEMM_BLOCKING;
   const as = Array.from({ length: T }, () => mem.scratch(Math.max(
     mem.call('attention_scratch_bytes', { Tk: 64, Dh: 16, G: 2 }), mem.call('attention_blocked_scratch_bytes', { Tk: 64 }))));
+  const qs = Array.from({ length: T }, () => mem.scratch(mem.call('gemm_q_scratch_bytes', { K: 256, KC: kc, MC: mc, NC: nc })));
   const m = mem.index;
   const F = n * 4; // byte offset of the second/third... array in a block
   // one part per (block b, thread t)
@@ -44,6 +45,15 @@ export function warmUp(mem: KernelMemory, jobs: Dispatcher, rounds = 3): void {
   }
   calls.push((b) => part('gemv_bf16', m, { K: 1024, x: b, xd: b + F, w: b + 2 * F, y: b + 3 * F, n0: 0, n1: 12 }));
   calls.push((b) => part('gemv_f32', m, { K: 1024, x: b, w: b + F, y: b + 3 * F, n0: 0, n1: 12 }));
+  // quantized Linear: int4 and int8 GEMV (panels of random words in the block), a gemm_q
+  for (const bits of [4, 8]) {
+    calls.push((b) => part('group_sums', m, { K: 1024, gs: 128, x: b, xs: b + 5 * F }));
+    calls.push((b) => part('gemv_q', m, { bits, K: 1024, N: 16, gs: 128, x: b, xs: b + 5 * F, qp: b + F, scales: b + 2 * F, zeros: b + 2 * F + 4096, y: b + 3 * F, ab: b + 4 * F, n0: 0, n1: 16 }));
+  }
+  calls.push((b, t) => part('gemm_q', m, {
+    bits: 4, M: 8, K: 256, N: 16, gs: 128, x: b, qp: b + F, scales: b + 2 * F, zeros: b + 2 * F + 4096, c: b + 3 * F,
+    n0: 0, n1: 16, scratch: qs[t], KC: kc, MC: mc, NC: nc,
+  }));
   calls.push((b) => part('softmax_rows', m, { x: b, y: b + F, rows: 4, n: 4096 }));
   calls.push((b) => part('layer_norm_rows', m, { x: b, y: b + F, rows: 4, n: 4096, w: b + 2 * F, b: b + 3 * F, eps: 1e-6 }));
   calls.push((b) => part('rms_norm_rows', m, { x: b, y: b + F, rows: 4, n: 4096, w: b + 2 * F, eps: 1e-6, offset: 1 }));

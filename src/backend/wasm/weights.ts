@@ -9,6 +9,7 @@ import { BackendError, InputError, ShapeError } from '../../errors.js';
 import { f16ToF32 } from '../../dtype.js';
 import { fmtShape, numel, type Weight, type WeightDType } from '../../tensor.js';
 import type { KernelMemory, Memories } from './memory.js';
+import { toPanels, type QuantBits, type QuantLinearData, type QuantWeight } from '../../quant/gptq.js';
 
 const GIB = 2 ** 30;
 /** Default weight bytes per memory before a new memory is started. */
@@ -30,6 +31,28 @@ export class WasmWeight implements Weight {
     /** The backend instance that loaded it (a weight is only valid in its own store). */
     readonly owner: number,
   ) {}
+}
+
+/** A GPTQ Linear held by the wasm backend (kernels/quant.ts layout): one block in one memory with
+ *  the 8-column panels of qweight, then f32 scales [G, N], f32 zeros [G, N] and the f32 bias [N];
+ *  the act-order permutation of the inputs stays on the host (x is permuted before the copy). */
+export class WasmQuantWeight implements QuantWeight {
+  readonly kind = 'gptq' as const;
+  constructor(
+    readonly name: string,
+    readonly bits: QuantBits,
+    readonly shape: readonly [number, number],
+    readonly groupSize: number,
+    readonly mem: number,
+    readonly qp: number,
+    readonly scales: number,
+    readonly zeros: number,
+    /** 0 without a bias. */
+    readonly bias: number,
+    readonly perm: Int32Array | null,
+    readonly owner: number,
+  ) {}
+  get hasBias(): boolean { return this.bias !== 0; }
 }
 
 export class WeightStore {
@@ -72,6 +95,31 @@ export class WeightStore {
       throw e;
     }
     return new WasmWeight(name, dtype, [...shape], mem.index, ptr, dtype, n, this.owner);
+  }
+
+  /** A quantized Linear: panels, scales, zeros (and bias) copied once into one weight block. */
+  loadQuant(d: QuantLinearData): WasmQuantWeight {
+    const { K, N } = d;
+    const panels = toPanels(d.qweight, K, N, d.bits);
+    const G = d.scales.length / N;
+    const a16 = (n: number) => Math.ceil(n / 16) * 16;
+    const oS = a16(panels.byteLength), oZ = oS + a16(G * N * 4), oB = oZ + a16(G * N * 4);
+    const bytes = oB + (d.bias ? a16(N * 4) : 0);
+    const { mem, ptr } = this.place(d.name, bytes);
+    new Int32Array(mem.memory.buffer, ptr, panels.length).set(panels);
+    mem.f32(ptr + oS, G * N).set(d.scales);
+    mem.f32(ptr + oZ, G * N).set(d.zeros);
+    if (d.bias) mem.f32(ptr + oB, N).set(d.bias);
+    return new WasmQuantWeight(d.name, d.bits, [N, K], d.groupSize, mem.index, ptr, ptr + oS, ptr + oZ, d.bias ? ptr + oB : 0, d.perm, this.owner);
+  }
+
+  /** `q` as this store's quantized weight, or a BackendError naming the op. */
+  ownQuant(q: QuantWeight, op: string): WasmQuantWeight {
+    if (!(q instanceof WasmQuantWeight) || q.owner !== this.owner) {
+      throw new BackendError(`${op}: quantized weight '${q.name}' was not loaded by this wasm backend`,
+        'load it with backend.loadQuantLinear() of the backend that runs the model');
+    }
+    return q;
   }
 
   /** `w` as this store's weight, or a BackendError naming the op. */

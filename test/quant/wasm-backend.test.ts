@@ -1,0 +1,75 @@
+// The wasm backend's quantized Linear (Backend.loadQuantLinear / linearQuant) at 1, 2 and 3
+// threads: the same bits as the twins (linearQuantGemvF32 for M <= 3 rows, linearQuantF32 above),
+// so neither the thread count nor the task split changes a value; with act order, a bias, int4
+// and int8, sizes large enough that the work is split across threads. The ts backend's readable
+// op (f64 accumulation) is held to an f64 product of the dequantized weight.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
+import { TsBackend } from '../../src/backend/ts.js';
+import { dequantize, linearQuantF32, linearQuantGemvF32, type QuantLinearData } from '../../src/quant/gptq.js';
+import { rng, randF32 } from '../ops/helpers.js';
+
+function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number, act: boolean, bias: boolean): QuantLinearData {
+  const r = rng(seed);
+  const per = 32 / bits, G = Math.ceil(K / gs);
+  const qweight = new Int32Array((K / per) * N);
+  for (let i = 0; i < qweight.length; i++) qweight[i] = (r() * 2 ** 32) | 0;
+  const scales = new Float32Array(G * N), zeros = new Float32Array(G * N);
+  for (let i = 0; i < G * N; i++) {
+    scales[i] = Math.fround((1 + Math.floor(r() * 1024) / 1024) * 2 ** (-8 - Math.floor(r() * 4)));
+    zeros[i] = 1 + Math.floor(r() * 2 ** bits);
+  }
+  let perm: Int32Array | null = null;
+  if (act) {
+    perm = Int32Array.from({ length: K }, (_, i) => i);
+    for (let i = K - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [perm[i], perm[j]] = [perm[j], perm[i]]; }
+  }
+  return { name: `q${seed}`, bits, K, N, groupSize: gs, qweight, scales, zeros, perm, bias: bias ? randF32(r, N, 0.1) : null };
+}
+
+function firstDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return 0;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+const CASES: [4 | 8, number, number, number, boolean, boolean][] = [
+  [4, 3072, 1024, 128, false, false], [4, 1024, 2056, 64, true, true], [8, 2048, 1032, 128, true, false], [8, 512, 768, -1, false, true],
+];
+
+describe('wasm linearQuant: the twins\' bits at 1, 2, 3 threads', () => {
+  const backends: WasmBackend[] = [];
+  beforeAll(async () => { for (const threads of [1, 2, 3]) backends.push(await createWasmBackend({ threads })); });
+  afterAll(() => { for (const b of backends) b.dispose(); });
+
+  for (const [bits, K, N, gs0, act, bias] of CASES) {
+    it(`int${bits} ${N}x${K} g${gs0}${act ? ' act-order' : ''}${bias ? ' bias' : ''}`, () => {
+      const gs = gs0 === -1 ? K : gs0;
+      const d = randomQuant(K + N + bits, bits, K, N, gs, act, bias);
+      for (const M of [1, 3, 4, 37]) {
+        const x = randF32(rng(M * 7 + K), M * K, 2);
+        const want = M <= 3 ? linearQuantGemvF32(x, M, d) : linearQuantF32(x, M, d);
+        for (const be of backends) {
+          const w = be.loadQuantLinear(d);
+          const y = be.linearQuant({ shape: [M, K], data: x }, w);
+          expect(y.shape).toEqual([M, N]);
+          const i = firstDiff(y.data, want);
+          if (i >= 0) expect.fail(`M=${M}, ${be.threads} threads: first difference at ${i}: got ${y.data[i]}, twin ${want[i]}`);
+        }
+      }
+    });
+  }
+
+  it('the ts backend: f64 accumulation on the dequantized weight, one rounding', () => {
+    const d = randomQuant(3, 4, 256, 64, 32, true, true);
+    const W = dequantize(d);
+    const x = randF32(rng(4), 5 * 256, 1);
+    const ts = new TsBackend();
+    const y = ts.linearQuant({ shape: [5, 256], data: x }, ts.loadQuantLinear(d));
+    for (let m = 0; m < 5; m++) for (let n = 0; n < 64; n++) {
+      let s = 0;
+      for (let k = 0; k < 256; k++) s += x[m * 256 + k] * W[n * 256 + k];
+      expect(y.data[m * 64 + n]).toBe(Math.fround(s + d.bias![n]));
+    }
+  });
+});
