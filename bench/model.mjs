@@ -55,7 +55,7 @@ const sec = (ms) => (ms / 1000).toFixed(2);
 // Per-method timing: wrap every Backend method (wall ms and, for wasm, kernel-job ms).
 const opStats = new Map();
 if (showOps) {
-  for (const m of ['linear', 'matmul', 'embedding', 'layerNorm', 'rmsNorm', 'geluTanh', 'gatedAct', 'add', 'scale',
+  for (const m of ['linear', 'linearQuant', 'matmul', 'embedding', 'layerNorm', 'rmsNorm', 'geluTanh', 'gatedAct', 'add', 'scale',
     'softmax', 'softcap', 'ropeInPlace', 'attention', ...(be.attentionCached ? ['attentionCached', 'cacheAppend'] : [])]) {
     const f = be[m]?.bind(be);
     if (!f) continue;
@@ -63,7 +63,7 @@ if (showOps) {
       const k0 = be.kernelMs ?? 0, t0 = performance.now();
       const r = f(...a);
       // linear/matmul are also split by weight shape ([out, in] / [K, N]) and rows
-      const key = (m === 'linear' || m === 'matmul') ? `${m} ${a[0].data.length / a[1].shape[m === 'linear' ? 1 : 0]}x[${a[1].shape}]` : m;
+      const key = (m === 'linear' || m === 'linearQuant' || m === 'matmul') ? `${m} ${a[0].data.length / a[1].shape[m === 'matmul' ? 0 : 1]}x[${a[1].shape}]` : m;
       const s = opStats.get(key) ?? { calls: 0, ms: 0, kernelMs: 0 };
       s.calls++; s.ms += performance.now() - t0; s.kernelMs += (be.kernelMs ?? 0) - k0;
       opStats.set(key, s);
