@@ -260,9 +260,17 @@ export function prepareGptqLinear(
   return { name: prefix, bits: b, K, N, groupSize: gs, qweight, scales, zeros, perm, bias };
 }
 
+let F16_TABLE: Float32Array | null = null;
+/** fp16 bits -> f32 through a 65536-entry table (exact; ~10x faster than f16ToF32 per value: the
+ *  27B has 200 M scales). */
 function f16Widen(h: Uint16Array): Float32Array {
+  if (!F16_TABLE) {
+    F16_TABLE = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) F16_TABLE[i] = f16ToF32(i);
+  }
+  const t = F16_TABLE;
   const out = new Float32Array(h.length);
-  for (let i = 0; i < h.length; i++) out[i] = f16ToF32(h[i]);
+  for (let i = 0; i < h.length; i++) out[i] = t[h[i]];
   return out;
 }
 
@@ -349,8 +357,13 @@ export function quantLinearBytes(d: QuantLinearData): number {
 export function toPanels(qweight: Int32Array, K: number, N: number, bits: QuantBits): Int32Array {
   const R = (K * bits) / 32, P = Math.ceil(N / 8);
   const out = new Int32Array(P * R * 8);
-  for (let r = 0; r < R; r++) {
-    for (let n = 0; n < N; n++) out[((n >> 3) * R + r) * 8 + (n & 7)] = qweight[r * N + n];
+  let o = 0;
+  for (let p = 0; p < P; p++) {
+    const n0 = p * 8, w = Math.min(8, N - n0);
+    for (let r = 0; r < R; r++, o += 8) {
+      const src = r * N + n0;
+      for (let c = 0; c < w; c++) out[o + c] = qweight[src + c];
+    }
   }
   return out;
 }
