@@ -19,7 +19,9 @@
 // gemv_q (decode, M <= 3): one panel (8 columns, two v128 accumulators) per pass; the scale and the
 //   zero are taken out of the inner loop: per group, A = Σ x_i·q_i (q converted to f32, exact), then
 //   y += scale · (A − zero · Σ x_i) with Σ x_i per group computed once per call (group_sums). Five
-//   vector ops per 4 weights instead of seven (measured 1.3-1.5x, bench:quant).
+//   vector ops per 4 weights instead of seven (measured 1.3-1.5x, bench:quant). The inner loop masks
+//   each input's bits nearly in place (q·2^e, see qScaled) and multiplies by x pre-scaled by 2^-e
+//   (group_sums): the same product x·q with fewer shifts.
 // gemm_q (prefill, M >= 4): per block of QNB columns, dequantize the block into scratch as f32 rows
 //   (nb, K) and run gemm_blocked (kernels/gemm.ts) on it with B_F32_NK; the block is QNB·K·4 bytes
 //   (64 x 8192 x 4 = 2 MiB), reused for every block. docs/kernels.md "Quantized Linear" gives the
@@ -29,7 +31,8 @@
 // fixed, so neither M, nor the thread split over N, nor the blocking changes a bit):
 //   GEMM: acc = 0; for i = 0..K-1 ascending: acc = fl(acc + fl(x_i · w_i)) — gemm's sequential f32
 //     sum on the exactly dequantized weight; bound K·u·Σ|x·w|. Twin: linearQuantF32.
-//   GEMV: per group g (inputs ascending), A = sequential f32 sum of fl(x_i · q_i), xs = sequential f32
+//   GEMV: per group g (inputs ascending), A = sequential f32 sum of fl(xq_i · q_i·2^e) (= fl(x_i·q_i)
+//     unless xq_i is subnormal), xs = sequential f32
 //     sum of x_i; y = fl(y + fl(s · fl(A − fl(z · xs)))) over g ascending. Columns are the lanes, so
 //     each output is this scalar sequence. Bound: (gs + 3)·u·Σ|x|·max(q, z)·s per group plus G·u·|y|
 //     — a few times gemm's (q and z up to 2^b rather than |q − z|), still ~1e-6 relative on the
@@ -51,36 +54,50 @@ export const QNB: i32 = 64;
  *  Gw/s on down_proj). Partial sums carry over between blocks in y and `ab`, so the order is unchanged. */
 export const GEMV_KB: i32 = 2048;
 
+// Input j of a word as f32 q·2^e(j), x being pre-scaled by 2^-e(j) (group_sums):
+//   int4: (v >> 8·(j>>1)) & (0xF << 4·(j&1)), e = 4·(j&1) — two mask constants, 11 ops per word
+//         instead of 14 for shift + mask per nibble;
+//   int8: j < 3: v & (0xFF << 8j), e = 8j; j = 3: v >> 24, e = 0.
+// q·2^e < 2^31 and has at most 8 significant bits: exact in f32.
+// @ts-ignore: decorator
+@inline function qScaled(v: v128, bits: i32, j: i32): v128 {
+  if (bits == 4) return f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v, 8 * (j >> 1)), i32x4.splat(0xf << (4 * (j & 1)))));
+  return f32x4.convert_i32x4_s(j == 3 ? i32x4.shr_u(v, 24) : v128.and(v, i32x4.splat(0xff << (8 * j))));
+}
+
 // Inputs [i0, i1) (one group or part of one) of one panel of 8 columns (or the first 4 of the last,
-// padded, panel), accumulated into a0/a1 — the Σ x·q of the current group.
+// padded, panel), accumulated into a0/a1 — the Σ x·q of the current group. `x` is the pre-scaled xq.
 // @ts-ignore: decorator
 @inline function panelRows(bits: i32, i0: i32, i1: i32, x: usize, pan: usize, a: usize, full: bool): void {
   const per = 32 / bits;
-  const mask = i32x4.splat((1 << bits) - 1);
   let a0 = v128.load(a), a1 = full ? v128.load(a, 16) : a0;
   let p = pan + <usize>(i0 / per) * 32;
   const end = pan + <usize>(i1 / per) * 32;
   let xp = x + <usize>i0 * 4;
   if (bits == 4 && full) {
-    // unrolled: the shifts become immediates, the last nibble needs no mask (2.4x the loop)
+    // unrolled, two mask constants: nibbles 2m and 2m+1 come from (v >> 8m) & 0xF and & 0xF0
+    const m0 = i32x4.splat(0xf), m1 = i32x4.splat(0xf0);
     while (p < end) {
-      const v0 = v128.load(p), v1 = v128.load(p, 16);
-        let xk = v128.load32_splat(xp, 0);
-        a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, mask)), xk, a1);
-        xk = v128.load32_splat(xp, 4);
-        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 4), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 4), mask)), xk, a1);
-        xk = v128.load32_splat(xp, 8);
-        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 8), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 8), mask)), xk, a1);
-        xk = v128.load32_splat(xp, 12);
-        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 12), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 12), mask)), xk, a1);
-        xk = v128.load32_splat(xp, 16);
-        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 16), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 16), mask)), xk, a1);
-        xk = v128.load32_splat(xp, 20);
-        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 20), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 20), mask)), xk, a1);
-        xk = v128.load32_splat(xp, 24);
-        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 24), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 24), mask)), xk, a1);
-        xk = v128.load32_splat(xp, 28);
-        a0 = madd(f32x4.convert_i32x4_s(i32x4.shr_u(v0, 28)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(i32x4.shr_u(v1, 28)), xk, a1);
+      let v0 = v128.load(p), v1 = v128.load(p, 16);
+      let xk = v128.load32_splat(xp, 0);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, m0)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, m0)), xk, a1);
+      xk = v128.load32_splat(xp, 4);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, m1)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, m1)), xk, a1);
+      v0 = i32x4.shr_u(v128.load(p), 8); v1 = i32x4.shr_u(v128.load(p, 16), 8);
+      xk = v128.load32_splat(xp, 8);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, m0)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, m0)), xk, a1);
+      xk = v128.load32_splat(xp, 12);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, m1)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, m1)), xk, a1);
+      v0 = i32x4.shr_u(v128.load(p), 16); v1 = i32x4.shr_u(v128.load(p, 16), 16);
+      xk = v128.load32_splat(xp, 16);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, m0)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, m0)), xk, a1);
+      xk = v128.load32_splat(xp, 20);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, m1)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, m1)), xk, a1);
+      v0 = i32x4.shr_u(v128.load(p), 24); v1 = i32x4.shr_u(v128.load(p, 16), 24);
+      xk = v128.load32_splat(xp, 24);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, m0)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, m0)), xk, a1);
+      xk = v128.load32_splat(xp, 28);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, m1)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, m1)), xk, a1);
       p += 32;
       xp += 32;
     }
@@ -88,11 +105,11 @@ export const GEMV_KB: i32 = 2048;
     while (p < end) {
       const v0 = v128.load(p), v1 = v128.load(p, 16);
       let xk = v128.load32_splat(xp, 0);
-      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, mask)), xk, a1);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, i32x4.splat(0xff))), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, i32x4.splat(0xff))), xk, a1);
       xk = v128.load32_splat(xp, 4);
-      a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 8), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 8), mask)), xk, a1);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, i32x4.splat(0xff00))), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, i32x4.splat(0xff00))), xk, a1);
       xk = v128.load32_splat(xp, 8);
-      a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, 16), mask)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, 16), mask)), xk, a1);
+      a0 = madd(f32x4.convert_i32x4_s(v128.and(v0, i32x4.splat(0xff0000))), xk, a0); a1 = madd(f32x4.convert_i32x4_s(v128.and(v1, i32x4.splat(0xff0000))), xk, a1);
       xk = v128.load32_splat(xp, 12);
       a0 = madd(f32x4.convert_i32x4_s(i32x4.shr_u(v0, 24)), xk, a0); a1 = madd(f32x4.convert_i32x4_s(i32x4.shr_u(v1, 24)), xk, a1);
       p += 32;
@@ -103,8 +120,8 @@ export const GEMV_KB: i32 = 2048;
       const v0 = v128.load(p), v1 = v128.load(p, 16);
       for (let j = 0; j < per; j++) {
         const xk = v128.load32_splat(xp + <usize>j * 4);
-        a0 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v0, j * bits), mask)), xk, a0);
-        if (full) a1 = madd(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(v1, j * bits), mask)), xk, a1);
+        a0 = madd(qScaled(v0, bits, j), xk, a0);
+        if (full) a1 = madd(qScaled(v1, bits, j), xk, a1);
       }
       p += 32;
       xp += <usize>per * 4;
@@ -114,8 +131,10 @@ export const GEMV_KB: i32 = 2048;
   if (full) v128.store(a, a1, 16);
 }
 
-/** xs[g] = the sequential f32 sum of x over group g (permuted order), for gemv_q's zero term. */
-export function group_sums(K: i32, gs: i32, x: usize, xs: usize): void {
+/** Per call, before gemv_q: xs[g] = the sequential f32 sum of x over group g (permuted order), for
+ *  the zero term; xq[i] = x[i]·2^-e(j), j = i mod (32/b), e as in qScaled (exact unless the result
+ *  is subnormal, |x| < 2^-102; the twin does the same). */
+export function group_sums(bits: i32, K: i32, gs: i32, x: usize, xs: usize, xq: usize): void {
   const G = (K + gs - 1) / gs;
   for (let g = 0; g < G; g++) {
     let s: f32 = 0;
@@ -123,11 +142,19 @@ export function group_sums(K: i32, gs: i32, x: usize, xs: usize): void {
     for (let i = g * gs; i < i1; i++) s += load<f32>(x + <usize>i * 4);
     store<f32>(xs + <usize>g * 4, s);
   }
+  const per = 32 / bits;
+  for (let i = 0; i < K; i++) {
+    const j = i % per;
+    const v = load<f32>(x + <usize>i * 4);
+    const e = bits == 4 ? 4 * (j & 1) : (j == 3 ? 0 : 8 * j);
+    store<f32>(xq + <usize>i * 4, v * reinterpret<f32>(<u32>(127 - e) << 23));
+  }
 }
 
 /**
  * y[n] for n in [n0, n1) (n0 a multiple of 8, n1 one of 8 or N): a quantized W in the panel layout
- * (`qp`: 8-column panels, see src/quant/gptq.ts toPanels), x [K] permuted, xs [G] from group_sums,
+ * (`qp`: 8-column panels, see src/quant/gptq.ts toPanels), x = xq [K] (permuted, pre-scaled) and xs [G]
+ * from group_sums,
  * ab scratch of N f32 (the group sums between K blocks; this task touches [n0, n1) only).
  */
 export function gemv_q(bits: i32, K: i32, N: i32, gs: i32, x: usize, xs: usize, qp: usize, scales: usize, zeros: usize,

@@ -321,11 +321,13 @@ export function linearQuantF32(x: Float32Array, M: number, d: QuantLinearData): 
 /**
  * The GEMV's order (kernels/quant.ts gemv_q, M <= 3): per group g, A = Σ f32(x_i·q_i) and xs = Σ x_i
  * (f32, inputs ascending in perm order), then y = f32(y + f32(s · f32(A − f32(z · xs)))); the bias last.
+ * The product is formed as the kernel forms it: f32(x_i·2^-e) · (q_i·2^e), j = i mod (32/b), e = 4·(j&1)
+ * for int4, 8j (j < 3) or 0 (j = 3) for int8 — x_i·q_i exactly unless x_i·2^-e is subnormal.
  */
 export function linearQuantGemvF32(x: Float32Array, M: number, d: QuantLinearData): Float32Array {
   const { K, N, groupSize: gs } = d;
   const f = Math.fround;
-  const G = Math.ceil(K / gs);
+  const G = Math.ceil(K / gs), per = 32 / d.bits;
   const y = new Float32Array(M * N);
   for (let m = 0; m < M; m++) {
     const xp = (i: number) => x[m * K + (d.perm ? d.perm[i] : i)];
@@ -335,7 +337,10 @@ export function linearQuantGemvF32(x: Float32Array, M: number, d: QuantLinearDat
       let acc = 0;
       for (let g = 0; g < G; g++) {
         let A = 0;
-        for (let i = g * gs; i < Math.min(K, (g + 1) * gs); i++) A = f(A + f(xp(i) * qAt(d, i, n)));
+        for (let i = g * gs; i < Math.min(K, (g + 1) * gs); i++) {
+          const j = i % per, sc = 2 ** (d.bits === 4 ? 4 * (j & 1) : j === 3 ? 0 : 8 * j);
+          A = f(A + f(f(xp(i) / sc) * (qAt(d, i, n) * sc)));
+        }
         acc = f(acc + f(d.scales[g * N + n] * f(A - f(d.zeros[g * N + n] * xs[g]))));
       }
       y[m * N + n] = d.bias ? f(acc + d.bias[n]) : acc;

@@ -11,7 +11,7 @@ import { rng, randF32 } from '../ops/helpers.js';
 
 interface QuantExports {
   gemv_q(bits: number, K: number, N: number, gs: number, x: number, xs: number, qp: number, s: number, z: number, y: number, ab: number, n0: number, n1: number): void;
-  group_sums(K: number, gs: number, x: number, xs: number): void;
+  group_sums(bits: number, K: number, gs: number, x: number, xs: number, xq: number): void;
   gemm_q(bits: number, M: number, K: number, N: number, gs: number, x: number, qw: number, s: number, z: number,
     c: number, n0: number, n1: number, scratch: number, kc: number, mc: number, nc: number): void;
   gemm_q_scratch_bytes(K: number, kc: number, mc: number, nc: number): number;
@@ -54,7 +54,7 @@ function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Fl
   const at = (bytes: number) => { const a = p; p = align(p + bytes); return a; };
   const qp = toPanels(d.qweight, K, N, d.bits);
   const px = at(xp.byteLength), pq = at(qp.byteLength), ps = at(d.scales.byteLength), pz = at(d.zeros.byteLength);
-  const py = at(M * N * 4), pxs = at(M * Math.ceil(K / d.groupSize) * 4), pab = at(N * 4);
+  const py = at(M * N * 4), pxs = at(M * Math.ceil(K / d.groupSize) * 4), pab = at(N * 4), pxq = at(K * 4);
   const [kc, mc, nc] = [256, 128, 1024];
   const psc = at(e.gemm_q_scratch_bytes(K, kc, mc, nc));
   const need = Math.ceil(p / 65536) - mem.buffer.byteLength / 65536;
@@ -72,8 +72,8 @@ function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Fl
     else {
       for (let m = 0; m < M; m++) {
         const xs = pxs + m * Math.ceil(K / d.groupSize) * 4;
-        e.group_sums(K, d.groupSize, px + m * K * 4, xs);
-        e.gemv_q(d.bits, K, N, d.groupSize, px + m * K * 4, xs, pq, ps, pz, py + m * N * 4, pab, n0, n1);
+        e.group_sums(d.bits, K, d.groupSize, px + m * K * 4, xs, pxq);
+        e.gemv_q(d.bits, K, N, d.groupSize, pxq, xs, pq, ps, pz, py + m * N * 4, pab, n0, n1);
       }
     }
   }

@@ -94,7 +94,7 @@ export const KERNELS = {
       'scl: f32', 'causal: i32', 'qPos0: i32', 'kPos0: i32', 'window: i32', 'cap: f32', 't0: i32', 't1: i32', 'scratch: usize'],
   },
   // ---- kernels/quant.ts (GPTQ int4/int8 Linear; docs/quantization.md) ---------------------------
-  group_sums: { group: 'quant', returns: 'void', args: ['K: i32', 'gs: i32', 'x: usize', 'xs: usize'] },
+  group_sums: { group: 'quant', returns: 'void', args: ['bits: i32', 'K: i32', 'gs: i32', 'x: usize', 'xs: usize', 'xq: usize'] },
   gemv_q: {
     group: 'quant', returns: 'void', range: ['n0', 'n1'],
     args: ['bits: i32', 'K: i32', 'N: i32', 'gs: i32', 'x: usize', 'xs: usize', 'qp: usize', 'scales: usize', 'zeros: usize',

@@ -223,9 +223,9 @@ export class WasmBackend implements Backend {
       for (let i = 0; i < M; i++) {
         mem.resetScratch();
         const xp = mem.put(xd.subarray(i * K, (i + 1) * K));
-        const xs = mem.scratch(G * 4), yp = mem.scratch(N * 4), ab = mem.scratch(N * 4);
-        mem.call('group_sums', { K, gs, x: xp, xs });
-        this.jobs.runTasks(tasks('gemv_q', mem.index, { ...args, x: xp, xs, y: yp, ab }, { total: N, step }), parts);
+        const xs = mem.scratch(G * 4), xq = mem.scratch(K * 4), yp = mem.scratch(N * 4), ab = mem.scratch(N * 4);
+        mem.call('group_sums', { bits, K, gs, x: xp, xs, xq });
+        this.jobs.runTasks(tasks('gemv_q', mem.index, { ...args, x: xq, xs, y: yp, ab }, { total: N, step }), parts);
         if (W.bias) mem.call('add_bias', { M: 1, c: yp, ldc: N, b: W.bias, n0: 0, n1: N });
         y.set(mem.f32(yp, N), i * N);
       }

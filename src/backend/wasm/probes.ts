@@ -47,7 +47,7 @@ export function warmUp(mem: KernelMemory, jobs: Dispatcher, rounds = 3): void {
   calls.push((b) => part('gemv_f32', m, { K: 1024, x: b, w: b + F, y: b + 3 * F, n0: 0, n1: 12 }));
   // quantized Linear: int4 and int8 GEMV (panels of random words in the block), a gemm_q
   for (const bits of [4, 8]) {
-    calls.push((b) => part('group_sums', m, { K: 1024, gs: 128, x: b, xs: b + 5 * F }));
+    calls.push((b) => part('group_sums', m, { bits, K: 1024, gs: 128, x: b, xs: b + 5 * F, xq: b + 4 * F }));
     calls.push((b) => part('gemv_q', m, { bits, K: 1024, N: 16, gs: 128, x: b, xs: b + 5 * F, qp: b + F, scales: b + 2 * F, zeros: b + 2 * F + 4096, y: b + 3 * F, ab: b + 4 * F, n0: 0, n1: 16 }));
   }
   calls.push((b, t) => part('gemm_q', m, {
