@@ -247,6 +247,11 @@ function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | '
     for (let y = 0; y < h; y++) yccH2v2Row(Y.data, y * Y.stride, cb.data, cr.data, cb.stride, cb.dw, cb.dh, y, w, out, y * w * 3);
     return { width: w, height: h, data: out };
   }
+  if (wasm && planes.every((p) => p.method === 'fullsize')) {
+    // 4:4:4, RGB or gray on WebAssembly: straight from the planes
+    wasm.fullsize(space, w, h, planes.map((p) => p.stride), out);
+    return { width: w, height: h, data: out };
+  }
   if (space === 'ycc' && Y.method === 'fullsize' && cb.method === 'fullsize' && cr.method === 'fullsize') {
     // 4:4:4: the planes are the rows
     for (let y = 0; y < h; y++) yccToRgbRow(Y.data, cb.data, cr.data, w, out, y * w * 3, y * Y.stride, y * cb.stride, y * cr.stride);
