@@ -8,7 +8,9 @@
 
 import { ImageError } from '../../errors.js';
 import type { BitReader } from './bitreader.js';
-import { decodeHuffman, extend, LOOKAHEAD, type HuffmanTable } from './huffman.js';
+import { decodeHuffman, extend, FAST_BITS, LOOKAHEAD, type HuffmanTable } from './huffman.js';
+
+const FAST_MASK = (1 << FAST_BITS) - 1;
 
 /** jpeg_natural_order: zigzag index -> natural index, plus 16 extra 63s so a corrupt run that
  *  overshoots k = 63 lands on coefficient 63, as in libjpeg. */
@@ -225,28 +227,41 @@ function decodeBlockFast(br: BitReader, dc: HuffmanTable, ac: HuffmanTable, pred
   let buf = br.buf, bits = br.bits, pos = br.pos;
   // DC: size category, then the extra bits of the difference (HUFF_EXTEND)
   if (bits < 16) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
-  let e = dc.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
-  let sym: number;
-  if (e !== 0) { bits -= e >> 8; sym = e & 0xff; }
+  // code + extra bits in one lookup when they fit in FAST_BITS (huffman.ts `fast`)
+  let f = dc.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
+  let t = 0, sym: number;
+  if (f !== 0) { bits -= f & 0xff; t = f >> 16; }
   else {
-    let l = LOOKAHEAD + 1;
-    while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > dc.maxcode[l]) l++;
-    if (l <= 16) { sym = dc.huffval[((((buf >>> (bits - l)) & ((1 << l) - 1)) + dc.valoffset[l]) & 0xff)]; bits -= l; }
-    else { bits -= 16; if (bits < 1) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; } bits -= 1; sym = 0; }
-  }
-  let t = 0;
-  if (sym) {
-    if (bits < sym) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
-    bits -= sym;
-    const r = (buf >>> bits) & ((1 << sym) - 1);
-    t = r < 1 << (sym - 1) ? r + (-1 << sym) + 1 : r;
+    const e = dc.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
+    if (e !== 0) { bits -= e >> 8; sym = e & 0xff; }
+    else {
+      let l = LOOKAHEAD + 1;
+      while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > dc.maxcode[l]) l++;
+      if (l <= 16) { sym = dc.huffval[((((buf >>> (bits - l)) & ((1 << l) - 1)) + dc.valoffset[l]) & 0xff)]; bits -= l; }
+      else { bits -= 16; if (bits < 1) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; } bits -= 1; sym = 0; }
+    }
+    if (sym) {
+      if (bits < sym) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+      bits -= sym;
+      const r = (buf >>> bits) & ((1 << sym) - 1);
+      t = r < 1 << (sym - 1) ? r + (-1 << sym) + 1 : r;
+    }
   }
   pred[ci] = (pred[ci] + t) | 0;
   blk[o] = pred[ci];
   // AC: (run, size) symbols in zigzag order until EOB or k = 63
   for (let k = 1; k < 64; k++) {
     if (bits < 16) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
-    e = ac.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
+    f = ac.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
+    if (f !== 0) {
+      bits -= f & 0xff;
+      const v = f >> 16;
+      if (v !== 0) { k += (f >> 12) & 15; blk[o + NATURAL_ORDER[k]] = v; continue; }
+      if ((f & 0xf000) !== 0xf000) break; // EOB (sz = 0, run != 15)
+      k += 15; // ZRL
+      continue;
+    }
+    const e = ac.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
     if (e !== 0) { bits -= e >> 8; sym = e & 0xff; }
     else {
       let l = LOOKAHEAD + 1;
