@@ -36,7 +36,7 @@ export function exactDecodeBytes(width: number, height: number, sampling: Array<
   let total = width * height * 3 + wasmIdctOverhead(mcusX * maxH, width); // + the WebAssembly IDCT's fixed area and coefficient row
   for (const [h, v] of sampling) {
     const wib = Math.ceil((width * h) / (8 * maxH)), hib = Math.ceil((height * v) / (8 * maxV));
-    total += mcusX * h * mcusY * v * 64 * 2 + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH;
+    total += mcusX * h * mcusY * v * (64 * 2 + 1) + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH; // + lastNz (progressive)
   }
   return total;
 }
@@ -144,6 +144,7 @@ function parseFrame(seg: Uint8Array, progressive: boolean, label: string) {
       ...c, bw, bh,
       wib: Math.ceil((w * c.h) / (8 * maxH)), hib: Math.ceil((h * c.v) / (8 * maxV)),
       coefs: new Int16Array(bw * bh * 64), // [bh, bw, 64]
+      lastNz: new Uint8Array(progressive ? bw * bh : 0),
       coefBits: new Int32Array(64).fill(-1),
       prevCoefBits: new Int32Array(64),
     };
