@@ -121,8 +121,13 @@ function cases(be, r) {
   out.push({ kernel: 'attention', shape: 'SigLIP 729x16x72', unit: 'GFLOP/s', work: 729 * 729 * 16 * 72 * 4,
     run: () => be.attention(q, k, v, { nHeads: 16, nKvHeads: 16, headDim: 72, scale: 72 ** -0.5, causal: false }), reps: quick ? 2 : 3 });
   const qd = t([1, 24 * 128], randF32(r, 24 * 128)), kd = t([2048, 8 * 128], randF32(r, 2048 * 1024)), vd = t([2048, 8 * 128], randF32(r, 2048 * 1024));
-  out.push({ kernel: 'attention', shape: 'decode 1x2048 24/8x128', unit: 'GFLOP/s', work: 2048 * 24 * 128 * 4,
-    run: () => be.attention(qd, kd, vd, { nHeads: 24, nKvHeads: 8, headDim: 128, scale: 128 ** -0.5, causal: true, qPos0: 2047 }), reps: 9 });
+  // Decode attention does 4 flops per cached f32 (q·k and p·v over G = 3 query heads per kv head)
+  // for every 4 bytes it must read once: 1.5 flop/byte, far below the ~3 flop/byte where the
+  // mul+add ceiling and the read bandwidth meet. It is bandwidth-bound, so it is measured in
+  // bytes of K and V read, against the read bandwidth.
+  const decode = { nHeads: 24, nKvHeads: 8, headDim: 128, scale: 128 ** -0.5, causal: true, qPos0: 2047 };
+  out.push({ kernel: 'attention', shape: 'decode 1x2048 24/8x128', unit: 'GB/s', work: 2 * 2048 * 8 * 128 * 4,
+    run: () => be.attention(qd, kd, vd, decode), reps: 9 });
   return out;
 }
 

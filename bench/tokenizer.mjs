@@ -27,7 +27,7 @@ const bytes = texts.reduce((n, s) => n + Buffer.byteLength(s), 0);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 
 function time(fn) {
-  let t0 = performance.now();
+  const t0 = performance.now();
   fn(); // cold pass
   const cold = (performance.now() - t0) / 1000;
   let best = Infinity;

@@ -29,7 +29,7 @@ const CODE_EXT = /\.(ts|mts|mjs|js|cjs)$/;
 const SEG = String.raw`(?:[\w.*-]|\{[\w.,-]*\})+`;
 const PATH_RE = new RegExp(
   String.raw`(?<![\w@.\/-])((?:\.\.?\/)+${SEG}(?:\/${SEG})*\/?|(?:${TOP.join('|')})\/(?:${SEG}\/?)*)(#[\w-]+)?(?![\w(/{*-])`, 'g');
-const SECTION_RE = /(?<![\w\/.-])((?:[\w-]+\/)*[\w-]+\.md) §\s?(\d+)/g;
+const SECTION_RE = /(?<![\w/.-])((?:[\w-]+\/)*[\w-]+\.md) §\s?(\d+)/g;
 
 /** Files under `dir` (relative to root), recursively, skipping node_modules, .git, dist. */
 function walk(root, dir, out = []) {

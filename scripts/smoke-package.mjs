@@ -53,7 +53,7 @@ try {
   const api = readme.slice(readme.indexOf('\n## API'));
   const block = /```js\n([\s\S]*?)```/.exec(api)?.[1];
   const MODEL = "'AIDC-AI/Ovis1.6-Llama3.2-3B'", IMAGE = "'cat.jpg'";
-  if (!block || !block.includes(MODEL) || !block.includes(IMAGE)) {
+  if (!block?.includes(MODEL) || !block.includes(IMAGE)) {
     check('README API example', `no \`\`\`js block under "## API" naming ${MODEL} and ${IMAGE}`);
   } else {
     writeFileSync(join(proj, 'example.mjs'), block.replace(MODEL, "'./tiny-llama'").replace(IMAGE, "'./cat.png'"));

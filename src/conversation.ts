@@ -281,7 +281,7 @@ export class Conversations {
     let cached = 0;
     let cache: KVCache;
     const want = Math.min(commonPrefix(this.slot?.keys ?? [], posKeys), T - 1);
-    if (this.slot && this.slot.cache.truncate(want)) {
+    if (this.slot?.cache.truncate(want)) {
       cache = this.slot.cache;
       cached = want;
     } else {

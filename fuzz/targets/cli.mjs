@@ -72,7 +72,7 @@ export function generate(rng) {
   return { recipe, argv, img, seedBytes, mutImage, files: { 'argv.json': JSON.stringify(argv) } };
 }
 
-export async function run(kase, state, lib) {
+export async function run(kase, state, _lib) {
   const out = join(state.work, `c${state.n++}`);
   mkdirSync(out, { recursive: true });
   try {

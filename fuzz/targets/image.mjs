@@ -21,7 +21,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { mutateBytes, INTERESTING_16, INTERESTING_32, u32be, put32be, put16be, put16le, put32le, u16le, u32le, concat } from '../mutate.mjs';
+import { mutateBytes, u32be, put32be, put16be, put16le, put32le, u16le, u32le, concat } from '../mutate.mjs';
 
 /** The decode budget given to every case, and with it the RSS ceiling in run.mjs. */
 export const MAX_DECODE_BYTES = 512 * 2 ** 20;

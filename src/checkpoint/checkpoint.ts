@@ -239,7 +239,7 @@ async function openWeights(dir: string): Promise<{ weightFiles: WeightFiles; sha
         const prev = seen.get(name);
         if (prev) problems.push(`tensor ${JSON.stringify(name)} is stored twice: in ${prev} and in ${s}`);
         seen.set(name, s);
-        if (!Object.prototype.hasOwnProperty.call(weightMap, name)) problems.push(`${s} contains ${JSON.stringify(name)}, which the index does not list`);
+        if (!Object.hasOwn(weightMap, name)) problems.push(`${s} contains ${JSON.stringify(name)}, which the index does not list`);
       }
     }
     if (problems.length) {

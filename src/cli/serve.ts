@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   loading = false;
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const server = createServer(runner, { model: v.model, apiKey: v['api-key'], maxQueue, maxBodyBytes: Math.round(maxBodyMb * 2 ** 20), log });
-  let listening;
+  let listening: Awaited<ReturnType<typeof listen>>;
   try {
     listening = await listen(server.handle, { hostname: host, port, maxBodyBytes: Math.round(maxBodyMb * 2 ** 20) });
   } catch (e) {

@@ -72,13 +72,13 @@ export function readGifHeader(bytes: Uint8Array, label: string): GifHeader {
         if (block.length < 3 || ((block[0] & 1) && block.length < 4)) fail(`graphic control extension has only ${block.length} bytes`);
         if (block[0] & 1) transparency = block[3];
       } else if (kind === 0xfe) {
-        while (block && block.length) block = subBlock();
+        while (block?.length) block = subBlock();
         s = undefined;
         continue;
       } else if (kind === 0xff && block !== undefined) {
         if (String.fromCharCode(...block.subarray(0, 11)) === 'NETSCAPE2.0') subBlock();
       }
-      for (let b = subBlock(); b && b.length; b = subBlock());
+      for (let b = subBlock(); b?.length; b = subBlock());
     } else if (s === 0x2c) {
       if (pos + 9 > bytes.length) fail('truncated inside the image descriptor');
       const x = u16(bytes, pos), y = u16(bytes, pos + 2), w = u16(bytes, pos + 4), h = u16(bytes, pos + 6);

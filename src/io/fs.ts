@@ -4,6 +4,7 @@
 // character device blocks forever (or reads without end), so those are refused by kind first.
 
 import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** True when `p` exists. `stat`, not `access`: Deno's node:fs `access` asks for the `sys`
@@ -27,7 +28,7 @@ export function describeFsError(e: unknown): string {
 /** Why `p` cannot be read as a regular file (missing, a directory, a FIFO/socket/device), or
  *  undefined when it can. Follows symlinks, so a link to a FIFO is refused too. */
 export async function fileProblem(p: string): Promise<string | undefined> {
-  let st;
+  let st: Stats;
   try { st = await stat(p); } catch (e) { return describeFsError(e); }
   if (st.isDirectory()) return 'is a directory, expected a file';
   if (!st.isFile()) return 'is not a regular file (a FIFO, socket or device): refused, reading it could block or never end';

@@ -349,7 +349,7 @@ export function encodeHeader(specs: readonly TensorSpec[], metadata?: Record<str
   for (const s of specs) {
     if (!(s.dtype in DTYPE_BYTES)) throw new SafetensorsError(file, `tensor ${s.name}: unknown dtype ${s.dtype}`);
     if (s.name === '__metadata__') throw new SafetensorsError(file, `a tensor may not be named __metadata__`);
-    if (Object.prototype.hasOwnProperty.call(obj, s.name)) throw new SafetensorsError(file, `tensor ${s.name} given twice`);
+    if (Object.hasOwn(obj, s.name)) throw new SafetensorsError(file, `tensor ${s.name} given twice`);
     if (!s.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(file, `tensor ${s.name}: bad shape [${s.shape}]`);
     const len = product(s.shape) * DTYPE_BYTES[s.dtype];
     obj[s.name] = { dtype: s.dtype, shape: [...s.shape], data_offsets: [off, off + len] };

@@ -8,6 +8,7 @@
 //      the package (a crafted source file must not read arbitrary files).
 
 import { readFile, realpath, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointError } from '../errors.js';
@@ -45,7 +46,7 @@ function missingHint(dir: string): string {
 /** tokenizer.json for a checkpoint: explicit path (file or dir) > <dir>/tokenizer.json > tokenizer.source.json. */
 export async function resolveTokenizerPath(dir: string, explicit?: string): Promise<string> {
   if (explicit) {
-    let st;
+    let st: Stats;
     try { st = await stat(explicit); } catch {
       throw new CheckpointError(`tokenizer ${explicit}: no such file or folder`, 'give the path of a tokenizer.json, or of the folder holding it');
     }

@@ -12,7 +12,7 @@
 import { InputError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import type { LlmConfig } from '../config/ovis-config.js';
-import { KVCache } from './kv-cache.js';
+import type { KVCache } from './kv-cache.js';
 import { fmtShape, type Tensor } from '../tensor.js';
 import type { Tap } from '../trace/tap.js';
 

@@ -84,8 +84,8 @@ export async function loadSiglip(config: SiglipVisionConfig, src: TensorSource, 
     bias: await w(name + '.bias', [D], 'hidden_size'),
   });
   const patch_embedding: LinearWeights = {
-    weight: await loadAs(src, be, prefix + 'embeddings.patch_embedding.weight', [D, C, P, P], [D, C * P * P],
-      `${cfg}.hidden_size/num_channels/patch_size`),
+    weight: await loadWeight(src, be, prefix + 'embeddings.patch_embedding.weight', [D, C, P, P],
+      `${cfg}.hidden_size/num_channels/patch_size`, [D, C * P * P]),
     bias: await w('embeddings.patch_embedding.bias', [D], 'hidden_size'),
   };
   const position_embedding = await w('embeddings.position_embedding.weight', [g * g, D], '(image_size // patch_size)² and hidden_size');
@@ -108,24 +108,6 @@ export async function loadSiglip(config: SiglipVisionConfig, src: TensorSource, 
     });
   }
   return { config, weights: { embeddings: { patch_embedding, position_embedding: { weight: position_embedding } }, encoder: { layers } } };
-}
-
-/** Load a weight checked against its HF shape but handed to the backend under another shape
- *  with the same bytes (the Conv2d kernel (D, C, P, P) is the Linear (D, C·P·P)). */
-async function loadAs(src: TensorSource, be: Backend, name: string, hfShape: number[], asShape: number[], what: string): Promise<Weight> {
-  const info = src.tensors.get(name);
-  if (!info) {
-    throw new CheckpointError(`missing tensor ${name} (expected shape ${fmtShape(hfShape)} from ${what})`,
-      'the shards do not match config.json — is the checkpoint complete (all shards downloaded)?');
-  }
-  if (info.shape.length !== hfShape.length || info.shape.some((d, i) => d !== hfShape[i])) {
-    throw new CheckpointError(`tensor ${name} has shape ${fmtShape(info.shape)}, expected ${fmtShape(hfShape)} from ${what}`,
-      'config.json and the shards come from different checkpoints?');
-  }
-  const t = await src.read(name);
-  if (t.dtype === 'F32' && t.data instanceof Float32Array) return be.loadWeight(name, 'F32', asShape, t.data);
-  if ((t.dtype === 'BF16' || t.dtype === 'F16') && t.data instanceof Uint16Array) return be.loadWeight(name, t.dtype, asShape, t.data);
-  throw new CheckpointError(`tensor ${name}: dtype ${t.dtype} is not a float weight type (expected BF16, F16 or F32)`);
 }
 
 /** Rows [r0, r1) of a 2-D activation as a view (no copy). */

@@ -102,7 +102,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
           let sc = p[j] * scale;
           if (cap !== undefined) sc = cap * Math.tanh(sc / cap);
           p[j] = sc;
-          if (sc > mx || sc !== sc) mx = sc; // a NaN score poisons the row, as in torch
+          if (sc > mx || Number.isNaN(sc)) mx = sc; // a NaN score poisons the row, as in torch
         }
         let sum = 0;
         for (let j = j0; j < j1; j++) { const e = Math.exp(p[j] - mx); p[j] = e; sum += e; }

@@ -44,7 +44,7 @@ export function parseCompletionRequest(body: Record<string, unknown>, modelIds: 
   const topK = num('top_k', LIMITS.topK, true);
   // temperature 0 is greedy (as OpenAI documents it: "more deterministic"); > 0 samples; not
   // given: the server's default, unless top_p < 1 or top_k asks for sampling (as `ovis run` does)
-  const doSample = temperature === 0 ? false : temperature !== undefined || (topP !== undefined && topP < 1) || !!topK ? true : undefined;
+  const doSample = temperature === 0 ? false : temperature !== undefined || (topP !== undefined && topP < 1) || topK ? true : undefined;
   const options: GenerationOptions = dropUndefined({
     maxNewTokens: maxTokens,
     doSample,

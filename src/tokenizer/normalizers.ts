@@ -41,6 +41,7 @@ let lowerMap: Map<number, string> | undefined;
 /** Rust `char::to_lowercase` per character, from Rust's own table (RUST_LOWER), so the JS engine's Unicode version cannot leak in. */
 function lowercase(s: string): string {
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range, control characters included
   if (/^[\x00-\x7f]*$/.test(s)) return s.toLowerCase();
   if (!lowerMap) {
     lowerMap = new Map();

@@ -177,6 +177,7 @@ export class OnigRegex {
   }
 }
 // Every code point below U+0378 was assigned long before any Oniguruma release we could meet.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a code-point range that starts at U+0000
 const MAYBE_NEWER = /[^\u0000-\u0377]/;
 const NEWER_THAN_ONIG = new RegExp(`(?![${ONIG_L}${ONIG_N}])[\\p{L}\\p{N}]`, 'u');
 

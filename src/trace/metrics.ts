@@ -61,7 +61,7 @@ export function compare(name: string, got: { shape: readonly number[]; data: Num
       dot += gi * wi; gg += gi * gi; ww += wi * wi; se += (gi - wi) * (gi - wi);
       const rel = err / Math.max(Math.abs(wi), floor);
       if (rel > m.maxRelErr) m.maxRelErr = rel;
-    } else if (gi === wi && gi === gi) {
+    } else if (gi === wi && !Number.isNaN(gi)) {
       err = 0; // the same infinity
     } else {
       err = Infinity; // NaN on either side, or an infinity against anything else

@@ -191,7 +191,7 @@ describe('checkTensors reports missing, unexpected, mis-shaped, wrong-dtype and 
       expect(r.ignored).not.toContain('visual_tokenizer.backbone.vision_model.head.probe');
       const ck2 = Object.create(ck) as Checkpoint;
       Object.defineProperty(ck2, 'tensors', { value: tensors });
-      expect(() => ck2.assertRunnable()).toThrow(/missing \(1\):\n  llm\.model\.layers\.1\.mlp\.down_proj\.weight \[64,128\][\s\S]*mis-shaped \(1\)[\s\S]*expected \[64,64\], got \[64,32\][\s\S]*wrong dtype \(1[\s\S]*unexpected \(1\)/);
+      expect(() => ck2.assertRunnable()).toThrow(/missing \(1\):\n {2}llm\.model\.layers\.1\.mlp\.down_proj\.weight \[64,128\][\s\S]*mis-shaped \(1\)[\s\S]*expected \[64,64\], got \[64,32\][\s\S]*wrong dtype \(1[\s\S]*unexpected \(1\)/);
     } finally {
       await ck.close();
     }
@@ -300,7 +300,7 @@ describe('checkpoint directory errors', () => {
       'visual_tokenizer_config.hidden_stride: expected an integer in [1, 64], got string "two"',
     ]);
     await writeFile(join(d, 'config.json'), '{"model_type": "ovis",');
-    await expect(Checkpoint.open(d)).rejects.toThrow(/config\.json: 1 problem\(s\):\n  - invalid JSON/);
+    await expect(Checkpoint.open(d)).rejects.toThrow(/config\.json: 1 problem\(s\):\n {2}- invalid JSON/);
   });
 
   it('reads go to the right shard', async () => {

@@ -4,7 +4,7 @@
 
 import { describe, expect, it, afterAll, beforeAll } from 'vitest';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { downloadSnapshot, type DownloadEvent, type DownloadOptions } from '../../src/hub/download.js';

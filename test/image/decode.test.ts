@@ -2,7 +2,7 @@
 // depth / interlace / tRNS / palette case and the project's fixture PNGs must give identical
 // RGB bytes. (JPEG decoding is inexact by nature: see jpeg.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { applyOrientation, decodeImage, exifOrientation } from '../../src/image/index.js';
+import { decodeImage, exifOrientation } from '../../src/image/index.js';
 import { loadGolden, readFixture, readFixtureChecked, sha256 } from './golden.js';
 
 const golden = loadGolden();

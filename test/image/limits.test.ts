@@ -64,7 +64,7 @@ function eobRunBits(blocks: number): string {
  * in which every block is empty (end-of-block runs), EOI. A scan over 8192x8192 costs ~70 bytes,
  * so thousands of them make a small file — and each one makes the decoder walk every block again.
  */
-export function eobScansJpeg(w: number, h: number, acScans: number, sampling = 0x11): Uint8Array {
+function eobScansJpeg(w: number, h: number, acScans: number, sampling = 0x11): Uint8Array {
   const blocks = Math.ceil(w / 8) * Math.ceil(h / 8);
   const sos = (ss: number, se: number) => seg(0xda, [1, 1, 0x00, ss, se, 0x00]);
   const counts = (n1: number, n2: number) => [n1, n2, ...new Array(14).fill(0)];

@@ -24,6 +24,8 @@ function vexp(x: number): number {
   if (x > hi) return Infinity;
   const xc = pmax(pmin(x, hi), lo);
   const magic = 12582912;
+  // biome-ignore lint/correctness/noPrecisionLoss: the kernel's literal, digit for digit (f32 rounds it)
+  // biome-ignore lint/suspicious/noApproximativeNumericConstant: log2(e) as the kernel spells it
   const tn = f(f(xc * f(1.44269504088896341)) + magic);
   const n = f(tn - magic);
   let r = f(xc - f(n * f(0.693359375)));
@@ -42,9 +44,12 @@ function vexp64(a: number): number {
   if (Number.isNaN(a)) return a;
   const x = pmax(pmin(a, 700), -700);
   const magic = 6755399441055744;
+  // biome-ignore lint/suspicious/noApproximativeNumericConstant: log2(e) as the kernel spells it
   const tn = x * 1.4426950408889634 + magic;
   const n = tn - magic;
+  // biome-ignore lint/correctness/noPrecisionLoss: Cody-Waite ln2 hi/lo as the kernel spells them
   let r = x - n * 6.93147180369123816490e-01;
+  // biome-ignore lint/correctness/noPrecisionLoss: (see above)
   r = r - n * 1.90821492927058770002e-10;
   let p = 1 / 362880;
   for (const c of [1 / 40320, 1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1]) p = p * r + c;

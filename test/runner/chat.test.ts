@@ -92,7 +92,7 @@ for (const flavour of ['llama', 'gemma2'] as const) {
       expect(s.output).toBe(base.output.slice(0, base.output.indexOf(stop)));
       const ctl = new AbortController();
       let pieces = 0;
-      let result;
+      let result: unknown;
       for await (const e of r.chat([first], { maxNewTokens: 10_000, signal: ctl.signal })) {
         if (e.type === 'text' && ++pieces === 2) ctl.abort();
         if (e.type === 'done') result = e.result;

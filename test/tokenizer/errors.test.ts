@@ -75,7 +75,7 @@ describe('streaming decode holds split UTF-8', () => {
     // vocab with only byte tokens: "é" = C3 A9, "😀" = F0 9F 98 80
     const vocab: Record<string, number> = {};
     for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`] = b;
-    vocab['x'] = 256;
+    vocab.x = 256;
     const t = Tokenizer.fromJSON({ model: { type: 'BPE', vocab, merges: [], byte_fallback: true }, decoder: { type: 'Sequence', decoders: [{ type: 'ByteFallback' }, { type: 'Fuse' }] } });
     const ids = t.encode('xé😀x');
     expect(ids).toEqual([256, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 256]);

@@ -127,7 +127,7 @@ type NameOf<S> = S extends `${infer A}: ${string}` ? A : never;
 export type ArgName<N extends KernelName> = NameOf<Spec<N>['args'][number]>;
 /** Kernel N's arguments by name (all numbers: pointers, sizes, scalars). */
 export type KernelArgs<N extends KernelName> = { readonly [A in ArgName<N>]: number };
-type Result<R> = R extends 'void' ? void : number;
+type Result<R> = R extends 'void' ? undefined : number;
 type Numbers<T extends readonly unknown[]> = { -readonly [I in keyof T]: number };
 /** Kernel N as a function of positional arguments (one number per parameter). */
 export type KernelFn<N extends KernelName> = (...args: Numbers<Spec<N>['args']>) => Result<Spec<N>['returns']>;

@@ -78,7 +78,7 @@ export function taskRange(job: Pick<TaskJob, 'step' | 'total'>, t: number): [num
 /** The worker body. Self-contained (it is serialised with Function.prototype.toString). */
 function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): void }): void {
   let ctl: Int32Array, args: Float64Array, slot = 0, seen = 0, fns: [string, string][] = [];
-  let kmods: Record<string, WebAssembly.Module> = {};
+  const kmods: Record<string, WebAssembly.Module> = {};
   const inst: Record<string, any>[] = [];
   const attach = (memory: WebAssembly.Memory) => {
     const e: Record<string, any> = {};
@@ -298,7 +298,7 @@ export class WorkerPool {
     this.postYield();
     this.waitIdle();
     const want = before + this.workers.length;
-    for (let a; (a = Atomics.load(this.ctl, ATTACHED)) < want;) {
+    for (let a: number; (a = Atomics.load(this.ctl, ATTACHED)) < want;) {
       if (Atomics.wait(this.ctl, ATTACHED, a, 30_000) === 'timed-out') {
         throw new BackendError('pool: workers did not attach a new memory within 30 s');
       }
@@ -314,7 +314,7 @@ export class WorkerPool {
     if (this.workers.length) {
       this.postYield();
       const deadline = Date.now() + 5000;
-      for (let p; (p = Atomics.load(this.ctl, PENDING)) !== 0 && Date.now() < deadline;) Atomics.wait(this.ctl, PENDING, p, 50);
+      for (let p: number; (p = Atomics.load(this.ctl, PENDING)) !== 0 && Date.now() < deadline;) Atomics.wait(this.ctl, PENDING, p, 50);
     }
     for (const w of this.workers) w.terminate();
   }

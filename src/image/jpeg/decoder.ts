@@ -36,7 +36,7 @@ export function exactDecodeBytes(width: number, height: number, sampling: Array<
   let total = width * height * 3 + wasmIdctOverhead(mcusX * maxH, width); // + the WebAssembly IDCT's fixed area and coefficient row
   for (const [h, v] of sampling) {
     const wib = Math.ceil((width * h) / (8 * maxH)), hib = Math.ceil((height * v) / (8 * maxV));
-    total += mcusX * h * mcusY * v * 64 * 2 + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH;
+    total += mcusX * h * mcusY * v * (64 * 2 + 1) + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH; // + lastNz (progressive)
   }
   return total;
 }
@@ -144,6 +144,7 @@ function parseFrame(seg: Uint8Array, progressive: boolean, label: string) {
       ...c, bw, bh,
       wib: Math.ceil((w * c.h) / (8 * maxH)), hib: Math.ceil((h * c.v) / (8 * maxV)),
       coefs: new Int16Array(bw * bh * 64), // [bh, bw, 64]
+      lastNz: new Uint8Array(progressive ? bw * bh : 0),
       coefBits: new Int32Array(64).fill(-1),
       prevCoefBits: new Int32Array(64),
     };
@@ -245,6 +246,11 @@ function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | '
     // 4:2:0, the usual case: upsampling fused with the colour conversion, no row buffers
     if (wasm) { wasm.yccH2v2(w, h, Y.stride, cb.stride, cb.dw, cb.dh, out); return { width: w, height: h, data: out }; }
     for (let y = 0; y < h; y++) yccH2v2Row(Y.data, y * Y.stride, cb.data, cr.data, cb.stride, cb.dw, cb.dh, y, w, out, y * w * 3);
+    return { width: w, height: h, data: out };
+  }
+  if (wasm && planes.every((p) => p.method === 'fullsize')) {
+    // 4:4:4, RGB or gray on WebAssembly: straight from the planes
+    wasm.fullsize(space, w, h, planes.map((p) => p.stride), out);
     return { width: w, height: h, data: out };
   }
   if (space === 'ycc' && Y.method === 'fullsize' && cb.method === 'fullsize' && cr.method === 'fullsize') {
