@@ -11,9 +11,9 @@ import { QuantizationError } from '../../src/errors.js';
 import {
   dequantize, isQuantizedModule, parseGptqConfig, prepareGptqLinear, resolveQuantization, type GptqConfig,
 } from '../../src/quant/gptq.js';
+import { FIXTURES, GPTQ_VARIANTS } from './fixture.js';
 
-export const GPTQ_FIXTURES = join(__dirname, '..', '..', 'reference', 'fixtures', 'tiny-gptq');
-export const VARIANTS = ['llama-int4-g16', 'llama-int8-gall', 'gemma2-int4-g8-act'] as const;
+const GPTQ_FIXTURES = join(FIXTURES, 'tiny-gptq');
 
 async function load(variant: string) {
   const dir = join(GPTQ_FIXTURES, variant);
@@ -24,7 +24,7 @@ async function load(variant: string) {
 }
 
 describe('GPTQ tensors vs torch (reference/make_gptq.py)', () => {
-  for (const variant of VARIANTS) {
+  for (const variant of GPTQ_VARIANTS) {
     it(`${variant}: every Linear dequantizes to torch's f32 weights bit for bit`, async () => {
       const { q, shard, deq } = await load(variant);
       let n = 0, permuted = 0;

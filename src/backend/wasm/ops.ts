@@ -21,7 +21,7 @@ import { KvArenaAllocator } from './kv-arena.js';
 import { Memories, type KernelMemory } from './memory.js';
 import type { JobPart, WorkerPool } from './pool.js';
 import { measurePeakGflops, measureReadGBps, timeGemmBlocking, warmUp } from './probes.js';
-import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, type WasmQuantWeight, type WasmWeight, WeightStore } from './weights.js';
+import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, type WasmWeight, WeightStore } from './weights.js';
 import type { QuantLinearData, QuantWeight } from '../../quant/gptq.js';
 import type { WasmBackendOptions } from './create.js';
 
