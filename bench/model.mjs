@@ -4,7 +4,7 @@
 //
 //   node bench/model.mjs [--model /tmp/synth3b] [--backend wasm|ts] [--threads 2]
 //                        [--parts decode,crop,prefill] [--prefill 200] [--decode 8] [--context N] [--ops] [--json FILE]
-//                        [--kernels simd|relaxed] [--dist DIR]   (DIR = another build's dist/, for A/B runs)
+//                        [--kernels simd|relaxed] [--quant-dot] [--dist DIR]   (DIR = another build's dist/, for A/B runs)
 //
 // Loads only what the asked parts need (crop: SigLIP + visual head + VTE; decode/prefill: the
 // LLM) once, then times:
@@ -47,9 +47,16 @@ const jsonOut = opt('--json', undefined);
 const showOps = args.includes('--ops');
 const log = (s) => process.stderr.write(s + '\n');
 
-const be = await createBackend(backendName, { threads, kernels });
+// --quant-dot: quantized Linears with >= 4 rows through integer dot products (opt-in, changes numerics)
+const quantPrefill = args.includes('--quant-dot') ? 'int16-dot' : undefined;
+const be = await createBackend(backendName, { threads, kernels, quantPrefill });
 const ckpt = await Checkpoint.open(modelDir);
 const rows = [];
+const metrics = {}; // numbers for --json (bench/quant-model.mjs reads them)
+// CPU seconds of the whole process (all worker threads) since c0: on a shared machine the wall
+// time grows with other processes' load, the CPU time much less (the pool spins only ~20k loads
+// before it waits)
+const cpuS = (c0) => { const c = process.cpuUsage(c0); return (c.user + c.system) / 1e6; };
 const sec = (ms) => (ms / 1000).toFixed(2);
 
 // Per-method timing: wrap every Backend method (wall ms and, for wasm, kernel-job ms).
@@ -88,11 +95,13 @@ const r = rng(1);
 if (parts.includes('crop')) {
   let t0 = performance.now();
   const vision = await loadVision(ckpt.config, ckpt, be);
+  metrics.visionLoadS = (performance.now() - t0) / 1000;
   log(`vision loaded in ${sec(performance.now() - t0)} s`);
   const S = ckpt.config.visual_tokenizer_config.backbone_config.image_size;
   const px = new Float32Array(3 * S * S).map(() => r() * 2 - 1); // [1, 3, S, S] in [-1, 1)
   // the three stages of encodeImages, timed one by one (the speed bar, docs/kernels.md, is on the SigLIP forward)
   t0 = performance.now();
+  const c0 = process.cpuUsage();
   const hidden = siglipForward(be, vision.tower, { shape: [1, 3, S, S], data: px }); // [1, 729, 1152]
   const t1 = performance.now();
   const tokens = visualTokenize(be, vision.head, hidden); // [1, 196, 65536]
@@ -102,6 +111,8 @@ if (parts.includes('crop')) {
   if (!Number.isFinite(e.data[0])) throw new Error('crop: non-finite output');
   rows.push(['crop: SigLIP forward', `${sec(t1 - t0)} s`], ['crop: visual head', `${sec(t2 - t1)} s`],
     ['crop: VTE', `${sec(t3 - t2)} s`], ['crop (1 x 384x384)', `${sec(t3 - t0)} s`]);
+  metrics.cropS = (t3 - t0) / 1000;
+  metrics.cropCpuS = cpuS(c0);
   log(`crop: ${sec(t3 - t0)} s (SigLIP ${sec(t1 - t0)} s, visual head ${sec(t2 - t1)} s, VTE ${sec(t3 - t2)} s)`);
   flushOps('crop');
 }
@@ -109,6 +120,7 @@ if (parts.includes('crop')) {
 if (parts.includes('decode') || parts.includes('prefill')) {
   let t0 = performance.now();
   const llm = await loadLlm(ckpt.config.llm_config, ckpt, be);
+  metrics.llmLoadS = (performance.now() - t0) / 1000;
   log(`LLM loaded in ${sec(performance.now() - t0)} s`);
   const V = llm.vocabSize;
   const ids = (n) => Int32Array.from({ length: n }, () => Math.floor(r() * 1000) + 1000);
@@ -126,8 +138,11 @@ if (parts.includes('decode') || parts.includes('prefill')) {
     out = llm.forward(llm.embedTokens(Int32Array.of(argmax(out.logits))), cache);
     opStats.clear();
     t0 = performance.now();
+    const c0 = process.cpuUsage();
     for (let i = 0; i < decodeN; i++) out = llm.forward(llm.embedTokens(Int32Array.of(argmax(out.logits))), cache);
     const ms = performance.now() - t0;
+    metrics.decodeTokS = decodeN / (ms / 1000);
+    metrics.decodeCpuSPerToken = cpuS(c0) / decodeN;
     rows.push([`decode (${decodeN} tokens${contextN ? `, context ${contextN}` : ''})`, `${(decodeN / (ms / 1000)).toFixed(2)} tok/s`]);
     log(`decode: ${(decodeN / (ms / 1000)).toFixed(2)} tok/s (${(ms / decodeN).toFixed(0)} ms/token)`);
     flushOps('decode');
@@ -136,9 +151,12 @@ if (parts.includes('decode') || parts.includes('prefill')) {
     const cache = llm.newCache(prefillT + 8);
     const x = llm.embedTokens(ids(prefillT));
     t0 = performance.now();
+    const c0 = process.cpuUsage();
     llm.forward(x, cache);
     const ms = performance.now() - t0;
-    rows.push([`prefill (${prefillT} tokens)`, `${sec(ms)} s`]);
+    metrics.prefillTokS = prefillT / (ms / 1000);
+    metrics.prefillCpuS = cpuS(c0);
+    rows.push([`prefill (${prefillT} tokens)`, `${sec(ms)} s (${(prefillT / (ms / 1000)).toFixed(1)} tok/s)`]);
     log(`prefill: ${sec(ms)} s`);
     flushOps('prefill');
   }
@@ -146,8 +164,11 @@ if (parts.includes('decode') || parts.includes('prefill')) {
 
 const mem = process.memoryUsage();
 rows.push(['rss now', `${(mem.rss / 1e9).toFixed(2)} GB`]);
+// peak resident set of the whole process (worker threads included), in kB from getrusage
+metrics.peakRssGB = process.resourceUsage().maxRSS * 1024 / 1e9;
+rows.push(['peak rss', `${metrics.peakRssGB.toFixed(2)} GB`]);
 console.log(`\nbackend ${backendName}${kernels ? ` (${kernels})` : ''}, threads ${threads}, model ${modelDir}${dist ? `, dist ${dist}` : ''}`);
 for (const [k, v] of rows) console.log(`  ${k.padEnd(24)} ${v}`);
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ backend: backendName, threads, rows }, null, 2));
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ backend: backendName, threads, model: modelDir, rows, metrics }, null, 2));
 be.dispose();
 await ckpt.close();

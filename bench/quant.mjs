@@ -104,26 +104,30 @@ for (const [N, K, what] of [[8192, 3072, 'gate/up_proj'], [3072, 8192, 'down_pro
 }
 
 log('\nprefill GEMM, kernel time (kc/mc/nc 256/128/1024):');
-log('| M x N x K | bf16 gemm_blocked | int4 gemm_q | of which dequant_cols | int8 gemm_q |');
-log('| --- | ---: | ---: | ---: | ---: |');
-for (const [M, N, K] of quick ? [[229, 3072, 3072]] : [[229, 3072, 3072], [229, 8192, 3072], [16, 3072, 3072]]) {
+log('int8/int4 dot = gemm_q_dot (opt-in integer dot products: x quantized per row to int16 by quant_rows_i16, included; i32x4.dot_i16x8_s)');
+log('| M x N x K | bf16 gemm_blocked | int4 gemm_q | of which dequant_cols | int8 gemm_q | int8 dot | int4 dot | int8 dot vs bf16 |');
+log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const [M, N, K] of quick ? [[229, 3072, 3072]] : [[229, 3072, 3072], [229, 8192, 3072], [16, 3072, 3072], [1024, 3072, 3072]]) {
   const px = alloc(M * K * 4), py = alloc(M * N * 4);
   fillF32(px, M * K, (i) => Math.sin(i));
   const pw = alloc(N * K * 2); fillRandom(pw, N * K * 2);
   // bf16 bits from random words can be NaN/huge: keep the exponent sane for a fair FP pipeline
   { const u = new Uint16Array(mem.buffer, pw, N * K); for (let i = 0; i < u.length; i++) u[i] = (u[i] & 0x807f) | 0x3c00; }
-  const psc = alloc(quant.gemm_q_scratch_bytes(K, 256, 128, 1024));
+  const psc = alloc(Math.max(quant.gemm_q_scratch_bytes(K, 256, 128, 1024), quant.gemm_q_dot_scratch_bytes()));
+  const pxi = alloc(M * K * 2), pax = alloc(M * 4);
   const gf = 2 * M * N * K / 1e9;
   const G = K / GS, ps = alloc(G * N * 4), pz = alloc(G * N * 4);
   fillF32(ps, G * N, () => 0.01); fillF32(pz, G * N, () => 8);
   const pq = { 8: alloc(K * N), 4: alloc(K * N / 2) };
   fillRandom(pq[8], K * N); fillRandom(pq[4], K * N / 2);
-  const [tb, t4, t8, tdeq] = timeAll([
+  const [tb, t4, t8, tdeq, td8, td4] = timeAll([
     () => gemm.gemm_blocked(M, N, K, px, K, 1, pw, K, py, N, 0, N, psc, 256, 128, 1024),
     () => quant.gemm_q(4, M, K, N, GS, px, pq[4], ps, pz, py, 0, N, psc, 256, 128, 1024),
     () => quant.gemm_q(8, M, K, N, GS, px, pq[8], ps, pz, py, 0, N, psc, 256, 128, 1024),
     () => { for (let b = 0; b < N; b += 64) quant.dequant_cols(4, K, N, GS, pq[4], ps, pz, b, 64, psc); },
-  ], quick ? 2 : 3);
+    () => { quant.quant_rows_i16(M, K, px, pxi, K, pax); quant.gemm_q_dot(8, M, K, N, GS, pxi, K, pax, pq[8], ps, pz, py, 0, N, psc); },
+    () => { quant.quant_rows_i16(M, K, px, pxi, K, pax); quant.gemm_q_dot(4, M, K, N, GS, pxi, K, pax, pq[4], ps, pz, py, 0, N, psc); },
+  ], quick || M > 512 ? 2 : 3);
   const res = { 4: t4, 8: t8, deq: tdeq };
-  log(`| ${M}x${N}x${K} | ${tb.toFixed(1)} ms (${(gf / tb * 1e3).toFixed(1)} GFLOP/s) | ${res[4].toFixed(1)} ms (${(gf / res[4] * 1e3).toFixed(1)}) | ${res.deq.toFixed(1)} ms (${(100 * res.deq / res[4]).toFixed(0)}%) | ${res[8].toFixed(1)} ms (${(gf / res[8] * 1e3).toFixed(1)}) |`);
+  log(`| ${M}x${N}x${K} | ${tb.toFixed(1)} ms (${(gf / tb * 1e3).toFixed(1)} GFLOP/s) | ${res[4].toFixed(1)} ms (${(gf / res[4] * 1e3).toFixed(1)}) | ${res.deq.toFixed(1)} ms (${(100 * res.deq / res[4]).toFixed(0)}%) | ${res[8].toFixed(1)} ms (${(gf / res[8] * 1e3).toFixed(1)}) | ${td8.toFixed(1)} ms (${(gf / td8 * 1e3).toFixed(1)}) | ${td4.toFixed(1)} ms (${(gf / td4 * 1e3).toFixed(1)}) | ${(tb / td8).toFixed(2)}x |`);
 }

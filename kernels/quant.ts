@@ -244,3 +244,240 @@ export function gemm_q(bits: i32, M: i32, K: i32, N: i32, gs: i32, x: usize, qp:
     gemm_blocked(M, nb, K, x, K, B_F32_NK, dq, K, c + <usize>b0 * 4, N, 0, nb, gsc, KC, MC, NC);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Integer-dot GEMM (opt-in, changes numerics): activations quantized per row to int16, weights
+// widened to int16 (q − zero), products summed in i32 by i32x4.dot_i16x8_s (8 multiply-adds per
+// instruction, against 4 per mul + add pair in f32), one f32 scale per group and column applied to
+// each block's integer sum.
+//
+//   quant_rows_i16: per row r, amax = max|x|, ax[r] = fl(amax / 32767), inv = fl(32767 / amax),
+//     xq[r, i] = nearest_even(fl(x[r, i] · inv)) clamped to ±32767 (amax = 0: all 0, ax = 0);
+//     rows of ldq int16 (K rounded up to even, the pad 0).
+//   gemm_q_dot: per output (r, n), inputs in blocks of at most DOT_KB = 128 inside each group
+//     (blocks start at group starts): D = Σ xq·(q − zero) exactly in i32 (|D| <= 128·32767·256 <
+//     2^31), t = fl(scale · f32(D)); acc = t for the first block, else fl(acc + t), blocks
+//     ascending; y = fl(acc · ax[r]). Twin: linearQuantDotI16 (src/quant/gptq.ts).
+// The only error beyond the weights' own is rounding x to 16 bits of its row's max (relative
+// 1.5e-5 of amax per input) and the f32 sums of the blocks.
+
+/** Inputs per integer block: the i32 sums cannot overflow below 2^31 / (32767 · 256) = 256. */
+export const DOT_KB: i32 = 128;
+const DOT_NC: i32 = 512; // columns per packed B block (DOT_KB x 512 x 2 bytes = 128 KiB)
+const DOT_MC: i32 = 128; // rows per packed A block (128 x 128 x 2 bytes = 32 KiB)
+
+export function quant_rows_i16(M: i32, K: i32, x: usize, xq: usize, ldq: i32, ax: usize): void {
+  for (let r = 0; r < M; r++) {
+    const row = x + <usize>r * <usize>K * 4;
+    let amax: f32 = 0;
+    for (let i = 0; i < K; i++) amax = max(amax, abs<f32>(load<f32>(row + <usize>i * 4)));
+    const inv: f32 = amax > 0 ? <f32>32767 / amax : 0;
+    store<f32>(ax + <usize>r * 4, amax / <f32>32767);
+    const q = xq + <usize>r * <usize>ldq * 2;
+    for (let i = 0; i < K; i++) {
+      const v = min<f32>(32767, max<f32>(-32767, nearest<f32>(load<f32>(row + <usize>i * 4) * inv)));
+      store<i16>(q + <usize>i * 2, <i16>v);
+    }
+    for (let i = K; i < ldq; i++) store<i16>(q + <usize>i * 2, 0);
+  }
+}
+
+/** Scratch of gemm_q_dot: the packed B block, the packed A block, a 4x8 edge tile (i32). */
+export function gemm_q_dot_scratch_bytes(): i32 {
+  return DOT_KB * DOT_NC * 2 + DOT_MC * DOT_KB * 2 + 128;
+}
+
+// Inputs [k0, k0 + kc) of columns [j0, j0 + nc) (j0 a multiple of 8) as int16 pairs (q − zero):
+// per 8-column panel, per input pair p: 8 columns x (q[k0+2p], q[k0+2p+1]) = 32 bytes, columns
+// 0-3 then 4-7. Columns >= N (the padded half of the last panel) are 0. z: the group's zeros row.
+function packBDot(bits: i32, K: i32, N: i32, qp: usize, zrow: usize, k0: i32, kc: i32, j0: i32, nc: i32, bp: usize): void {
+  const per = 32 / bits;
+  const panelB = <usize>(K / per) * 32;
+  for (let jr = 0; jr < nc; jr += 8) {
+    const n = j0 + jr;
+    const pan = qp + <usize>(n >> 3) * panelB;
+    const dst = bp + <usize>(jr * kc) * 2;
+    // zeros as int16 pairs [z0, z0, z1, z1, z2, z2, z3, z3]; a missing half (n + 4 >= N) is 0
+    const zi0 = i32x4.trunc_sat_f32x4_s(v128.load(zrow + <usize>n * 4));
+    const z0 = i8x16.shuffle(zi0, zi0, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
+    const hasHi = n + 4 < N;
+    const zi1 = hasHi ? i32x4.trunc_sat_f32x4_s(v128.load(zrow + <usize>(n + 4) * 4)) : i32x4.splat(0);
+    const z1 = i8x16.shuffle(zi1, zi1, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
+    let p = pan + <usize>(k0 / per) * 32;
+    let d = dst;
+    const end = pan + <usize>((k0 + kc) / per) * 32;
+    if (bits == 8) {
+      // a word = inputs k..k+3 of one column in its bytes: pairs (k, k+1) then (k+2, k+3)
+      while (p < end) {
+        const v0 = v128.load(p);
+        const s0 = i8x16.shuffle(v0, v0, 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+        v128.store(d, i16x8.sub(i16x8.extend_low_i8x16_u(s0), z0));
+        v128.store(d, i16x8.sub(i16x8.extend_high_i8x16_u(s0), z0), 32);
+        if (hasHi) {
+          const v1 = v128.load(p, 16);
+          const s1 = i8x16.shuffle(v1, v1, 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+          v128.store(d, i16x8.sub(i16x8.extend_low_i8x16_u(s1), z1), 16);
+          v128.store(d, i16x8.sub(i16x8.extend_high_i8x16_u(s1), z1), 48);
+        } else {
+          v128.store(d, i32x4.splat(0), 16);
+          v128.store(d, i32x4.splat(0), 48);
+        }
+        p += 32;
+        d += 64;
+      }
+    } else {
+      // a word = inputs k..k+7 in its nibbles: byte m holds the pair (k+2m, k+2m+1), low nibble first
+      const m4 = i8x16.splat(0x0f);
+      while (p < end) {
+        for (let h = 0; h < 2; h++) {
+          const zz = h == 0 ? z0 : z1;
+          const o = <usize>h * 16;
+          if (h == 1 && !hasHi) {
+            for (let q = 0; q < 4; q++) v128.store(d + o + <usize>q * 32, i32x4.splat(0));
+            continue;
+          }
+          const v = v128.load(p + o);
+          const lo = v128.and(v, m4), hi = v128.and(i16x8.shr_u(v, 4), m4);
+          // bytes (lo, hi) of byte m of each word: pairs m = 0, 1 then 2, 3
+          const t01 = i8x16.shuffle(lo, hi, 0, 16, 4, 20, 8, 24, 12, 28, 1, 17, 5, 21, 9, 25, 13, 29);
+          const t23 = i8x16.shuffle(lo, hi, 2, 18, 6, 22, 10, 26, 14, 30, 3, 19, 7, 23, 11, 27, 15, 31);
+          v128.store(d + o, i16x8.sub(i16x8.extend_low_i8x16_u(t01), zz));
+          v128.store(d + o, i16x8.sub(i16x8.extend_high_i8x16_u(t01), zz), 32);
+          v128.store(d + o, i16x8.sub(i16x8.extend_low_i8x16_u(t23), zz), 64);
+          v128.store(d + o, i16x8.sub(i16x8.extend_high_i8x16_u(t23), zz), 96);
+        }
+        p += 32;
+        d += 128;
+      }
+    }
+  }
+}
+
+// Rows [i0, i0 + mc) x input pairs [k0/2, (k0 + kc)/2) of xq into tiles of 4 rows:
+// ap[t·kc/2·4 + p·4 + r] = pair p of row i0 + t + r (an i32: two int16); rows >= M are 0.
+function packADot(xq: usize, ldq: i32, M: i32, i0: i32, mc: i32, k0: i32, kc: i32, ap: usize): void {
+  const np = kc >> 1;
+  for (let t = 0; t < mc; t += 4) {
+    const tile = ap + <usize>(t * np) * 4; // tile t/4 starts at (t/4)·np·16 bytes
+    for (let r = 0; r < 4; r++) {
+      const i = i0 + t + r;
+      if (i < M) {
+        const src = xq + (<usize>i * <usize>ldq + <usize>k0) * 2;
+        for (let p = 0; p < np; p++) store<u32>(tile + <usize>(p * 4 + r) * 4, load<u32>(src + <usize>p * 4));
+      } else {
+        for (let p = 0; p < np; p++) store<u32>(tile + <usize>(p * 4 + r) * 4, 0);
+      }
+    }
+  }
+}
+
+// 4x8 tile of D (i32) = A tile (np pairs x 4 rows) · B panel (np pairs x 8 columns), then
+// C = [C +] fl(scale · f32(D)) with the group's scales s0 (columns 0-3), s1 (4-7).
+// @ts-ignore: decorator
+@inline function microDot(np: i32, ap: usize, bp: usize, c: usize, ldc: usize, acc: i32, s0: v128, s1: v128): void {
+  let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
+  let c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+  let c20 = i32x4.splat(0), c21 = i32x4.splat(0);
+  let c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+  const bend = bp + <usize>np * 32;
+  while (bp < bend) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = i32x4.add(c00, i32x4.dot_i16x8_s(a, b0)); c01 = i32x4.add(c01, i32x4.dot_i16x8_s(a, b1));
+    a = v128.load32_splat(ap, 4);
+    c10 = i32x4.add(c10, i32x4.dot_i16x8_s(a, b0)); c11 = i32x4.add(c11, i32x4.dot_i16x8_s(a, b1));
+    a = v128.load32_splat(ap, 8);
+    c20 = i32x4.add(c20, i32x4.dot_i16x8_s(a, b0)); c21 = i32x4.add(c21, i32x4.dot_i16x8_s(a, b1));
+    a = v128.load32_splat(ap, 12);
+    c30 = i32x4.add(c30, i32x4.dot_i16x8_s(a, b0)); c31 = i32x4.add(c31, i32x4.dot_i16x8_s(a, b1));
+    ap += 16;
+    bp += 32;
+  }
+  if (acc) {
+    v128.store(c, f32x4.add(v128.load(c), f32x4.mul(s0, f32x4.convert_i32x4_s(c00))));
+    v128.store(c, f32x4.add(v128.load(c, 16), f32x4.mul(s1, f32x4.convert_i32x4_s(c01))), 16);
+    v128.store(c + ldc, f32x4.add(v128.load(c + ldc), f32x4.mul(s0, f32x4.convert_i32x4_s(c10))));
+    v128.store(c + ldc, f32x4.add(v128.load(c + ldc, 16), f32x4.mul(s1, f32x4.convert_i32x4_s(c11))), 16);
+    v128.store(c + 2 * ldc, f32x4.add(v128.load(c + 2 * ldc), f32x4.mul(s0, f32x4.convert_i32x4_s(c20))));
+    v128.store(c + 2 * ldc, f32x4.add(v128.load(c + 2 * ldc, 16), f32x4.mul(s1, f32x4.convert_i32x4_s(c21))), 16);
+    v128.store(c + 3 * ldc, f32x4.add(v128.load(c + 3 * ldc), f32x4.mul(s0, f32x4.convert_i32x4_s(c30))));
+    v128.store(c + 3 * ldc, f32x4.add(v128.load(c + 3 * ldc, 16), f32x4.mul(s1, f32x4.convert_i32x4_s(c31))), 16);
+  } else {
+    v128.store(c, f32x4.mul(s0, f32x4.convert_i32x4_s(c00)));
+    v128.store(c, f32x4.mul(s1, f32x4.convert_i32x4_s(c01)), 16);
+    v128.store(c + ldc, f32x4.mul(s0, f32x4.convert_i32x4_s(c10)));
+    v128.store(c + ldc, f32x4.mul(s1, f32x4.convert_i32x4_s(c11)), 16);
+    v128.store(c + 2 * ldc, f32x4.mul(s0, f32x4.convert_i32x4_s(c20)));
+    v128.store(c + 2 * ldc, f32x4.mul(s1, f32x4.convert_i32x4_s(c21)), 16);
+    v128.store(c + 3 * ldc, f32x4.mul(s0, f32x4.convert_i32x4_s(c30)));
+    v128.store(c + 3 * ldc, f32x4.mul(s1, f32x4.convert_i32x4_s(c31)), 16);
+  }
+}
+
+/**
+ * C[:, n0:n1] = x · Wᵀ (n0 a multiple of 8) through integer dot products: xq [M, ldq] int16 and
+ * ax [M] from quant_rows_i16 (x permuted), W in the panel layout, C [M, N] f32. `scratch` holds
+ * gemm_q_dot_scratch_bytes(). Values do not depend on the split of the columns.
+ */
+export function gemm_q_dot(bits: i32, M: i32, K: i32, N: i32, gs: i32, xq: usize, ldq: i32, ax: usize, qp: usize,
+  scales: usize, zeros: usize, c: usize, n0: i32, n1: i32, scratch: usize): void {
+  if (M <= 0 || n1 <= n0) return;
+  const bp = scratch;
+  const ap = bp + <usize>(DOT_KB * DOT_NC) * 2;
+  const ct = ap + <usize>(DOT_MC * DOT_KB) * 2; // 4x8 f32 tile for edges
+  const ldcB = <usize>N * 4;
+  for (let jc = n0; jc < n1; jc += DOT_NC) {
+    const nc = min(DOT_NC, n1 - jc);
+    const ncp = (nc + 7) & ~7; // whole panels
+    // blocks of <= DOT_KB inputs inside each group, ascending
+    for (let pc = 0; pc < K;) {
+      const g = pc / gs;
+      const kc = min(DOT_KB, min(K, (g + 1) * gs) - pc);
+      const acc = pc > 0 ? 1 : 0;
+      const srow = scales + <usize>g * <usize>N * 4;
+      packBDot(bits, K, N, qp, zeros + <usize>g * <usize>N * 4, pc, kc, jc, ncp, bp);
+      const np = kc >> 1;
+      for (let ic = 0; ic < M; ic += DOT_MC) {
+        const mc = min(DOT_MC, M - ic);
+        packADot(xq, ldq, M, ic, (mc + 3) & ~3, pc, kc, ap);
+        for (let jr = 0; jr < nc; jr += 8) {
+          const bpanel = bp + <usize>(jr * kc) * 2;
+          const cols = min(8, nc - jr);
+          const n = jc + jr;
+          let s0: v128, s1: v128;
+          if (cols == 8) { s0 = v128.load(srow + <usize>n * 4); s1 = v128.load(srow + <usize>n * 4, 16); }
+          else {
+            // only the valid columns' scales are read (the scales row has N entries)
+            for (let q = 0; q < 8; q++) store<f32>(ct + <usize>q * 4, q < cols ? load<f32>(srow + <usize>(n + q) * 4) : 0);
+            s0 = v128.load(ct); s1 = v128.load(ct, 16);
+          }
+          for (let ir = 0; ir < mc; ir += 4) {
+            const atile = ap + <usize>(ir * np) * 4;
+            const rows = min(4, mc - ir);
+            const cptr = c + <usize>(ic + ir) * ldcB + <usize>n * 4;
+            if (rows == 4 && cols == 8) {
+              microDot(np, atile, bpanel, cptr, ldcB, acc, s0, s1);
+            } else {
+              for (let r = 0; r < 4; r++) for (let q = 0; q < 8; q++) {
+                const v: f32 = acc && r < rows && q < cols ? load<f32>(cptr + <usize>r * ldcB + <usize>q * 4) : 0;
+                store<f32>(ct + <usize>(r * 8 + q) * 4, v);
+              }
+              microDot(np, atile, bpanel, ct, 32, acc, s0, s1);
+              for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) {
+                store<f32>(cptr + <usize>r * ldcB + <usize>q * 4, load<f32>(ct + <usize>(r * 8 + q) * 4));
+              }
+            }
+          }
+        }
+      }
+      pc += kc;
+    }
+    // the rows' activation scales, last
+    for (let i = 0; i < M; i++) {
+      const a = load<f32>(ax + <usize>i * 4);
+      const row = c + <usize>i * ldcB;
+      for (let j = jc; j < jc + nc; j++) store<f32>(row + <usize>j * 4, load<f32>(row + <usize>j * 4) * a);
+    }
+  }
+}

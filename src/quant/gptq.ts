@@ -349,6 +349,62 @@ export function linearQuantGemvF32(x: Float32Array, M: number, d: QuantLinearDat
   return y;
 }
 
+/** Inputs per integer block of the integer-dot GEMM (kernels/quant.ts DOT_KB): its i32 sums stay < 2^31. */
+export const DOT_KB = 128;
+
+/**
+ * One row of activations as int16 for the integer-dot GEMM (kernels/quant.ts quant_rows_i16):
+ * ax = f32(amax / 32767), xq_i = round-half-even(f32(x_i · f32(32767 / amax))) clamped to ±32767;
+ * amax = 0 gives ax = 0 and all zeros.
+ */
+export function quantRowI16(x: Float32Array): { xq: Int16Array; ax: number } {
+  const f = Math.fround;
+  let amax = 0;
+  for (const v of x) amax = Math.max(amax, Math.abs(v));
+  const inv = amax > 0 ? f(32767 / amax) : 0;
+  const xq = new Int16Array(x.length);
+  for (let i = 0; i < x.length; i++) xq[i] = Math.min(32767, Math.max(-32767, roundHalfEven(f(x[i] * inv))));
+  return { xq, ax: f(amax / 32767) };
+}
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v); // half up
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * The integer-dot GEMM's result (kernels/quant.ts gemm_q_dot; opt-in, it rounds x to 16 bits): per
+ * row, x (in perm order) as int16 (quantRowI16); per output, blocks of at most DOT_KB inputs inside
+ * each group, ascending: D = Σ xq_i·(q_i − zero) exactly (an integer < 2^31), t = f32(scale ·
+ * f32(D)), acc = t for the first block else f32(acc + t); y = f32(acc · ax), then f32(y + b).
+ */
+export function linearQuantDotI16(x: Float32Array, M: number, d: QuantLinearData): Float32Array {
+  const { K, N, groupSize: gs } = d;
+  const f = Math.fround;
+  const y = new Float32Array(M * N);
+  const xp = new Float32Array(K);
+  for (let m = 0; m < M; m++) {
+    for (let i = 0; i < K; i++) xp[i] = x[m * K + (d.perm ? d.perm[i] : i)];
+    const { xq, ax } = quantRowI16(xp);
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let k0 = 0; k0 < K;) {
+        const g = (k0 / gs) | 0;
+        const k1 = Math.min(k0 + DOT_KB, K, (g + 1) * gs);
+        const z = d.zeros[g * N + n];
+        let D = 0;
+        for (let i = k0; i < k1; i++) D += xq[i] * (qAt(d, i, n) - z);
+        const t = f(d.scales[g * N + n] * f(D));
+        acc = k0 === 0 ? t : f(acc + t);
+        k0 = k1;
+      }
+      const v = f(acc * ax);
+      y[m * N + n] = d.bias ? f(v + d.bias[n]) : v;
+    }
+  }
+  return y;
+}
+
 /** Bytes a quantized Linear takes in memory (qweight + f32 scales and zeros + perm). */
 export function quantLinearBytes(d: QuantLinearData): number {
   return d.qweight.byteLength + d.scales.byteLength + d.zeros.byteLength + (d.perm?.byteLength ?? 0) + (d.bias?.byteLength ?? 0);

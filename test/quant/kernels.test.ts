@@ -6,7 +6,7 @@
 // held to torch's dequantized weights in gptq.test.ts, and to an f64 product here.
 import { describe, expect, it } from 'vitest';
 import { EMBEDDED_KERNELS } from '../../src/backend/wasm/generated/kernels-wasm.js';
-import { linearQuantF32, linearQuantGemvF32, dequantize, toPanels, type QuantLinearData } from '../../src/quant/gptq.js';
+import { DOT_KB, linearQuantDotI16, linearQuantF32, linearQuantGemvF32, dequantize, quantRowI16, toPanels, type QuantLinearData } from '../../src/quant/gptq.js';
 import { rng, randF32 } from '../ops/helpers.js';
 
 interface QuantExports {
@@ -15,6 +15,10 @@ interface QuantExports {
   gemm_q(bits: number, M: number, K: number, N: number, gs: number, x: number, qw: number, s: number, z: number,
     c: number, n0: number, n1: number, scratch: number, kc: number, mc: number, nc: number): void;
   gemm_q_scratch_bytes(K: number, kc: number, mc: number, nc: number): number;
+  quant_rows_i16(M: number, K: number, x: number, xq: number, ldq: number, ax: number): void;
+  gemm_q_dot(bits: number, M: number, K: number, N: number, gs: number, xq: number, ldq: number, ax: number, qw: number, s: number, z: number,
+    c: number, n0: number, n1: number, scratch: number): void;
+  gemm_q_dot_scratch_bytes(): number;
 }
 
 function instantiate(): { e: QuantExports; mem: WebAssembly.Memory } {
@@ -45,7 +49,7 @@ function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number
   return { name: 't', bits, K, N, groupSize: gs, qweight, scales, zeros, perm, bias: null };
 }
 
-function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Float32Array, M: number, how: 'gemv' | 'gemm', splits: number[]): Float32Array {
+function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Float32Array, M: number, how: 'gemv' | 'gemm' | 'dot', splits: number[]): Float32Array {
   const { K, N } = d;
   const xp = new Float32Array(M * K);
   for (let m = 0; m < M; m++) for (let i = 0; i < K; i++) xp[m * K + i] = x[m * K + (d.perm ? d.perm[i] : i)];
@@ -56,7 +60,8 @@ function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Fl
   const px = at(xp.byteLength), pq = at(qp.byteLength), ps = at(d.scales.byteLength), pz = at(d.zeros.byteLength);
   const py = at(M * N * 4), pxs = at(M * Math.ceil(K / d.groupSize) * 4), pab = at(N * 4), pxq = at(K * 4);
   const [kc, mc, nc] = [256, 128, 1024];
-  const psc = at(e.gemm_q_scratch_bytes(K, kc, mc, nc));
+  const psc = at(Math.max(e.gemm_q_scratch_bytes(K, kc, mc, nc), e.gemm_q_dot_scratch_bytes()));
+  const ldq = K + (K & 1), pxi = at(M * ldq * 2), pax = at(M * 4);
   const need = Math.ceil(p / 65536) - mem.buffer.byteLength / 65536;
   if (need > 0) mem.grow(need);
   const buf = mem.buffer;
@@ -68,7 +73,10 @@ function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Fl
   const bounds = [0, ...splits, N];
   for (let t = 0; t + 1 < bounds.length; t++) {
     const [n0, n1] = [bounds[t], bounds[t + 1]];
-    if (how === 'gemm') e.gemm_q(d.bits, M, K, N, d.groupSize, px, pq, ps, pz, py, n0, n1, psc, kc, mc, nc);
+    if (how === 'dot') {
+      e.quant_rows_i16(M, K, px, pxi, ldq, pax);
+      e.gemm_q_dot(d.bits, M, K, N, d.groupSize, pxi, ldq, pax, pq, ps, pz, py, n0, n1, psc);
+    } else if (how === 'gemm') e.gemm_q(d.bits, M, K, N, d.groupSize, px, pq, ps, pz, py, n0, n1, psc, kc, mc, nc);
     else {
       for (let m = 0; m < M; m++) {
         const xs = pxs + m * Math.ceil(K / d.groupSize) * 4;
@@ -142,6 +150,45 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
         }
         expect(Math.abs(y[m * N + n] - s)).toBeLessThanOrEqual((K + 2) * 2 ** -24 * a);
         expect(Math.abs(yv[m * N + n] - s)).toBeLessThanOrEqual(bv + (G + 1) * 2 ** -24 * a);
+      }
+    }
+  });
+
+  // the opt-in integer-dot GEMM: its own twin, bit for bit (blocks of DOT_KB inside groups,
+  // edge tiles in rows and columns, the padded half panel, groups of 4 to K, act order)
+  const dotShapes: [4 | 8, number, number, number, boolean][] = [
+    [8, 4, 4, 4, false], [8, 12, 12, 4, true], [4, 16, 12, 8, false], [4, 64, 36, 16, true], [8, 132, 68, 132, false],
+    [8, 256, 40, 128, true], [4, 384, 20, 384, false], [8, 520, 524, 8, false], [4, 1024, 8, 256, false],
+  ];
+  for (const [bits, K, N, gs, act] of dotShapes) {
+    it(`gemm_q_dot int${bits} K=${K} N=${N} gs=${gs}${act ? ' act-order' : ''}`, () => {
+      const d = randomQuant(K * 37 + N + bits, bits, K, N, gs, act);
+      for (const M of [1, 4, 7, 131]) {
+        const x = randF32(rng(M * 7 + K), M * K, 2);
+        const want = linearQuantDotI16(x, M, d);
+        expectBits(run(e, mem, d, x, M, 'dot', []), want, `dot M=${M}`);
+        if (N > 8) expectBits(run(e, mem, d, x, M, 'dot', [8 * Math.floor(N / 24)]), want, `dot M=${M} split`);
+      }
+    });
+  }
+
+  it('the integer-dot twin is x · dequantize(W)ᵀ within the int16 rounding of x plus its f32 sums (f64 reference)', () => {
+    for (const [bits, gs] of [[4, 32], [8, 256]] as const) {
+      const K = 512, N = 16, M = 3;
+      const d = randomQuant(11 + bits, bits, K, N, gs, true);
+      const x = randF32(rng(12), M * K, 1);
+      x[5] = 40; // an outlier: the other inputs of row 0 lose resolution
+      const W = dequantize(d);
+      const y = linearQuantDotI16(x, M, d);
+      const blocks = K / Math.min(gs, DOT_KB);
+      for (let m = 0; m < M; m++) {
+        const { ax } = quantRowI16(x.subarray(m * K, (m + 1) * K));
+        for (let n = 0; n < N; n++) {
+          let s = 0, a = 0, w1 = 0;
+          for (let k = 0; k < K; k++) { s += x[m * K + k] * W[n * K + k]; a += Math.abs(x[m * K + k] * W[n * K + k]); w1 += Math.abs(W[n * K + k]); }
+          // |x_i − xq_i·ax| <= 0.5·ax (+ the f32 rounding of x·inv), then blocks + 2 f32 roundings
+          expect(Math.abs(y[m * N + n] - s)).toBeLessThanOrEqual(0.5 * (1 + 1e-4) * ax * w1 + (blocks + 3) * 2 ** -24 * (a + 0.5 * ax * w1));
+        }
       }
     }
   });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
 import { TsBackend } from '../../src/backend/ts.js';
-import { dequantize, linearQuantF32, linearQuantGemvF32, type QuantLinearData } from '../../src/quant/gptq.js';
+import { dequantize, linearQuantDotI16, linearQuantF32, linearQuantGemvF32, type QuantLinearData } from '../../src/quant/gptq.js';
 import { rng, randF32 } from '../ops/helpers.js';
 
 function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number, act: boolean, bias: boolean): QuantLinearData {
@@ -59,6 +59,28 @@ describe('wasm linearQuant: the twins\' bits at 1, 2, 3 threads', () => {
       }
     });
   }
+
+  it('quantPrefill int16-dot (opt-in): >= 4 rows give linearQuantDotI16\'s bits at 1, 2, 3 threads, <= 3 rows still the GEMV', async () => {
+    const dots: WasmBackend[] = [];
+    for (const threads of [1, 2, 3]) dots.push(await createWasmBackend({ threads, quantPrefill: 'int16-dot' }));
+    try {
+      for (const [bits, K, N, gs0, act, bias] of CASES) {
+        const gs = gs0 === -1 ? K : gs0;
+        const d = randomQuant(K + N + bits, bits, K, N, gs, act, bias);
+        for (const M of [3, 4, 37]) {
+          const x = randF32(rng(M * 7 + K), M * K, 2);
+          const want = M <= 3 ? linearQuantGemvF32(x, M, d) : linearQuantDotI16(x, M, d);
+          for (const be of dots) {
+            const y = be.linearQuant({ shape: [M, K], data: x }, be.loadQuantLinear(d));
+            const i = firstDiff(y.data, want);
+            if (i >= 0) expect.fail(`int${bits} ${N}x${K} M=${M}, ${be.threads} threads: first difference at ${i}: got ${y.data[i]}, twin ${want[i]}`);
+          }
+        }
+      }
+    } finally {
+      for (const b of dots) b.dispose();
+    }
+  });
 
   it('the ts backend: f64 accumulation on the dequantized weight, one rounding', () => {
     const d = randomQuant(3, 4, 256, 64, 32, true, true);

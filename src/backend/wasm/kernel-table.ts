@@ -110,6 +110,13 @@ export const KERNELS = {
     args: ['bits: i32', 'M: i32', 'K: i32', 'N: i32', 'gs: i32', 'x: usize', 'qp: usize', 'scales: usize', 'zeros: usize',
       'c: usize', 'n0: i32', 'n1: i32', 'scratch: usize', 'KC: i32', 'MC: i32', 'NC: i32'],
   },
+  quant_rows_i16: { group: 'quant', returns: 'void', args: ['M: i32', 'K: i32', 'x: usize', 'xq: usize', 'ldq: i32', 'ax: usize'] },
+  gemm_q_dot_scratch_bytes: { group: 'quant', returns: 'i32', args: [] },
+  gemm_q_dot: {
+    group: 'quant', returns: 'void', range: ['n0', 'n1'], perThread: 'scratch',
+    args: ['bits: i32', 'M: i32', 'K: i32', 'N: i32', 'gs: i32', 'xq: usize', 'ldq: i32', 'ax: usize', 'qp: usize',
+      'scales: usize', 'zeros: usize', 'c: usize', 'n0: i32', 'n1: i32', 'scratch: usize'],
+  },
 } as const satisfies Record<string, KernelSpec>;
 
 /** Exported constants the backend reads from a module (kernels.ts, at instantiation). */

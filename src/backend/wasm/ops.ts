@@ -21,7 +21,7 @@ import { KvArenaAllocator } from './kv-arena.js';
 import { Memories, type KernelMemory } from './memory.js';
 import type { JobPart, WorkerPool } from './pool.js';
 import { measurePeakGflops, measureReadGBps, timeGemmBlocking, warmUp } from './probes.js';
-import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, type WasmWeight, WeightStore } from './weights.js';
+import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, type WasmQuantWeight, type WasmWeight, WeightStore } from './weights.js';
 import type { QuantLinearData, QuantWeight } from '../../quant/gptq.js';
 import type { WasmBackendOptions } from './create.js';
 
@@ -53,6 +53,8 @@ export class WasmBackend implements Backend {
   private readonly id = ++backendIds;
   private disposed = false;
   private readonly scratchCap: number;
+  /** linearQuant with >= 4 rows through gemm_q_dot (opt-in, WasmBackendOptions.quantPrefill). */
+  private readonly quantDot: boolean;
   private arena?: KVArena;
   /** The GEMM blocking of linear/matmul/patchEmbed (set by createWasmBackend). */
   private blocking: ChosenGemmBlocking = { ...DEFAULT_GEMM_BLOCKING, source: 'default' };
@@ -65,6 +67,7 @@ export class WasmBackend implements Backend {
     this.weights = new WeightStore(this.mems, this.id, weightCap);
     this.kv = new KvArenaAllocator(this.mems, weightCap);
     this.scratchCap = opts.scratchBytes ?? 512 * 2 ** 20;
+    this.quantDot = opts.quantPrefill === 'int16-dot';
   }
 
   /** Which build is live, threads, and the memories of the weight store. */
@@ -231,6 +234,7 @@ export class WasmBackend implements Backend {
       }
       return { shape: outShape, data: y };
     }
+    if (this.quantDot) return this.linearQuantDot(xd, M, W, mem, y, outShape);
     const { kc, mc, nc } = this.blocking;
     const qs = mem.call('gemm_q_scratch_bytes', { K, KC: kc, MC: mc, NC: nc });
     const parts = M * N * K * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(N / 8)) : 1;
@@ -246,6 +250,34 @@ export class WasmBackend implements Backend {
       const yp = mem.scratch(m * N * 4);
       const scratch = Array.from({ length: parts }, () => mem.scratch(qs));
       this.jobs.runTasks(tasks('gemm_q', mem.index, { ...args, M: m, x: xp, c: yp, KC: kc, MC: mc, NC: nc }, { total: N, step, scratch }), parts);
+      if (W.bias) mem.call('add_bias', { M: m, c: yp, ldc: N, b: W.bias, n0: 0, n1: N });
+      y.set(mem.f32(yp, m * N), m0 * N);
+    }
+    return { shape: outShape, data: y };
+  }
+
+  /** linearQuant's >= 4-row path through integer dot products (quantPrefill 'int16-dot'): per row
+   *  chunk, x rounded per row to int16 (quant_rows_i16, one thread), then gemm_q_dot column tasks. */
+  private linearQuantDot(xd: Float32Array, M: number, W: WasmQuantWeight, mem: KernelMemory, y: Float32Array, outShape: number[]): Tensor {
+    const [N, K] = W.shape;
+    const ldq = K + (K & 1);
+    const args = { bits: W.bits, K, N, gs: W.groupSize, qp: W.qp, scales: W.scales, zeros: W.zeros, ldq };
+    const qs = mem.call('gemm_q_dot_scratch_bytes', {});
+    const parts = M * N * K * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(N / 8)) : 1;
+    const budget = Math.min(this.scratchCap, mem.scratchFree) - parts * (qs + 64) - 4096;
+    const perRow = K * 4 + ldq * 2 + N * 4 + 4;
+    if (budget < 4 * perRow) throw new BackendError(`linearQuant: scratch budget too small for K=${K}, N=${N}`, 'raise scratchBytes');
+    const chunk = Math.max(4, Math.floor(budget / perRow));
+    // column tasks: ~4 per thread, multiples of 8 columns (a panel)
+    const step = Math.max(8, Math.ceil(N / (parts * 4) / 8) * 8);
+    for (let m0 = 0; m0 < M; m0 += chunk) {
+      const m = Math.min(chunk, M - m0);
+      mem.resetScratch();
+      const xp = mem.put(xd.subarray(m0 * K, (m0 + m) * K));
+      const xq = mem.scratch(m * ldq * 2), ax = mem.scratch(m * 4), yp = mem.scratch(m * N * 4);
+      mem.call('quant_rows_i16', { M: m, K, x: xp, xq, ldq, ax });
+      const scratch = Array.from({ length: parts }, () => mem.scratch(qs));
+      this.jobs.runTasks(tasks('gemm_q_dot', mem.index, { ...args, M: m, xq, ax, c: yp }, { total: N, step, scratch }), parts);
       if (W.bias) mem.call('add_bias', { M: m, c: yp, ldc: N, b: W.bias, n0: 0, n1: N });
       y.set(mem.f32(yp, m * N), m0 * N);
     }
