@@ -3,19 +3,25 @@
 // int8 vs int4, 2 threads, one child process per variant and round (`npm run bench:quant`;
 // imports nothing itself, the children run dist/).
 //
-//   node bench/quant-model.mjs [--dir /tmp/quant-bench] [--rounds 2] [--threads 2]
-//                              [--prefill 128] [--decode 16] [--no-mp9] [--big] [--keep]
+//   node bench/quant-model.mjs [--dir /tmp/quant-bench] [--rounds 4] [--threads 2]
+//                              [--prefill 128] [--decode 16] [--dot-prefill 512]
+//                              [--sections 3b,mp9,dot[,big]] [--keep]
 //
 // Per variant of the 3B (bf16, int8 g128, int4 g128, made in --dir when missing), in rounds
 // (bf16, int8, int4, bf16, …: a busy period of the shared machine hits them alike), a child
-// `bench/model.mjs --parts crop,prefill,decode` loads the whole model and times one 384x384 crop
-// (SigLIP + visual head + VTE), one prefill of --prefill tokens and --decode greedy steps; the
-// best of the rounds is kept (max tok/s, min crop time), and the child's peak RSS
-// (getrusage maxRSS, worker threads included).
-// --mp9 (on by default): `ovis run` of the int4 3B on a 901x860 image at max_partition 9
+// `bench/model.mjs --parts prefill,decode` loads the LLM and times one prefill of --prefill tokens
+// and --decode greedy steps; the best of the rounds is kept (max tok/s, min CPU time). In round 1
+// the child also loads the vision stack and times one 384x384 crop (SigLIP + visual head + VTE,
+// float in every variant), and its peak RSS (getrusage maxRSS, worker threads included) is the
+// whole model's.
+// Sections (--sections, default 3b,mp9,dot; `big` is opt-in):
+// 3b: the table above.
+// mp9: `ovis run` of the int4 3B on a 901x860 image at max_partition 9
 // (10 crops, ~2000 prompt tokens, 4 new tokens) under /usr/bin/time: the peak RSS of a real
 // request, the one the issue's 3.5 GB target is about.
-// --big: the 9B and the 27B in int4 (synth, one child with --parts crop,decode so the vision
+// dot: prefill of --dot-prefill tokens (LLM only), bf16 vs int8 and int4 through the default
+// f32 path (gemm_q) vs the opt-in integer dot products (--quant-dot: gemm_q_dot), interleaved rounds.
+// big: the 9B and the 27B in int4 (synth, one child with --parts crop,decode so the vision
 // stack is resident too, then deleted unless --keep): decode tok/s and peak RSS.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -25,10 +31,12 @@ import { join } from 'node:path';
 const args = process.argv.slice(2);
 const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
 const dir = opt('--dir', '/tmp/quant-bench');
-const rounds = Number(opt('--rounds', '2'));
+const rounds = Number(opt('--rounds', '4'));
 const threads = opt('--threads', '2');
 const prefillT = opt('--prefill', '128');
 const decodeN = opt('--decode', '16');
+const dotPrefill = opt('--dot-prefill', '512');
+const sections = opt('--sections', '3b,mp9,dot').split(',');
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'dist', 'cli', 'main.js');
 const log = (s) => process.stderr.write(`${s}\n`);
@@ -59,11 +67,11 @@ function ensure(name) {
 }
 
 /** One child bench/model.mjs run; its --json metrics. */
-function child(name, parts) {
+function child(name, parts, extra = []) {
   const json = join(dir, `${name}.json`);
   rmSync(json, { force: true });
   const r = spawnSync('node', [join(root, 'bench', 'model.mjs'), '--model', join(dir, name), '--threads', threads,
-    '--parts', parts, '--prefill', prefillT, '--decode', decodeN, '--json', json], { stdio: ['ignore', 'ignore', 'inherit'] });
+    '--parts', parts, '--prefill', prefillT, '--decode', decodeN, '--json', json, ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error(`bench/model.mjs on ${name} exited with ${r.status ?? r.signal}`);
   return JSON.parse(readFileSync(json, 'utf8')).metrics;
 }
@@ -72,40 +80,47 @@ log(`node ${process.versions.node}, ${new Date().toISOString()}, ${threads} thre
 
 // --- the 3B: bf16 vs int8 vs int4, interleaved rounds ---
 const small = ['3b-bf16', '3b-int8', '3b-int4'];
-for (const n of small) ensure(n);
+if (sections.includes('3b') || sections.includes('dot')) for (const n of small) ensure(n);
+if (sections.includes('3b')) {
 const best = {};
 for (let r = 0; r < rounds; r++) {
   for (const n of small) {
-    log(`round ${r + 1}/${rounds}: ${n}`);
-    const m = child(n, 'crop,prefill,decode');
-    const b = best[n] ??= { decodeTokS: 0, decodeCpu: Infinity, prefillTokS: 0, prefillCpu: Infinity, cropS: Infinity, cropCpu: Infinity, peakRssGB: 0, loadS: Infinity };
+    // the crop (float in every variant: the same work) and the peak RSS of the whole model in round 1
+    const parts = r === 0 ? 'crop,prefill,decode' : 'prefill,decode';
+    log(`round ${r + 1}/${rounds}: ${n} (${parts})`);
+    const m = child(n, parts);
+    const b = best[n] ??= { decodeTokS: 0, decodeStep: 0, decodeCpu: Infinity, prefillTokS: 0, prefillCpu: Infinity, cropS: Infinity, cropCpu: Infinity, peakRssGB: 0, loadS: Infinity };
     b.decodeTokS = Math.max(b.decodeTokS, m.decodeTokS);
+    b.decodeStep = Math.max(b.decodeStep, m.decodeBestStepTokS);
     b.decodeCpu = Math.min(b.decodeCpu, m.decodeCpuSPerToken);
     b.prefillTokS = Math.max(b.prefillTokS, m.prefillTokS);
     b.prefillCpu = Math.min(b.prefillCpu, m.prefillCpuS);
-    b.cropS = Math.min(b.cropS, m.cropS);
-    b.cropCpu = Math.min(b.cropCpu, m.cropCpuS);
-    b.peakRssGB = Math.max(b.peakRssGB, m.peakRssGB);
-    b.loadS = Math.min(b.loadS, m.visionLoadS + m.llmLoadS);
+    if (r === 0) {
+      b.cropS = m.cropS;
+      b.cropCpu = m.cropCpuS;
+      b.peakRssGB = m.peakRssGB;
+      b.loadS = m.visionLoadS + m.llmLoadS;
+    }
   }
 }
 const base = best['3b-bf16'];
 const x = (v, b) => `${(v / b).toFixed(2)}x`;
 const out = [];
 out.push(`\nOvis1.6-Llama3.2-3B (synthetic), ${threads} threads, best of ${rounds} interleaved rounds; ratios to bf16 in the same run.`);
-out.push('Wall = tok/s as measured (grows with the other processes on the machine); CPU = CPU time of the process, all threads (what the work costs)');
-out.push(`| variant | decode tok/s (wall) | vs bf16 | decode CPU ms/token | vs bf16 | prefill ${prefillT} tokens, tok/s (wall) | vs bf16 | prefill CPU s | vs bf16 | one crop, wall (CPU) | peak RSS | load |`);
-out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+out.push(`Wall = tok/s over ${decodeN} steps as measured (falls with the other processes' load); best step = 1 / the fastest single step; CPU = CPU time of the process, all threads`);
+out.push(`| variant | decode tok/s (wall) | vs bf16 | best step tok/s | vs bf16 | decode CPU ms/token | vs bf16 | prefill ${prefillT} tokens, tok/s (wall) | vs bf16 | prefill CPU s | vs bf16 | one crop, wall (CPU) | peak RSS | load |`);
+out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const n of small) {
   const b = best[n];
-  out.push(`| ${n} | ${b.decodeTokS.toFixed(2)} | ${x(b.decodeTokS, base.decodeTokS)} | ${(b.decodeCpu * 1000).toFixed(0)} | ${x(base.decodeCpu, b.decodeCpu)} | ` +
+  out.push(`| ${n} | ${b.decodeTokS.toFixed(2)} | ${x(b.decodeTokS, base.decodeTokS)} | ${b.decodeStep.toFixed(2)} | ${x(b.decodeStep, base.decodeStep)} | ${(b.decodeCpu * 1000).toFixed(0)} | ${x(base.decodeCpu, b.decodeCpu)} | ` +
     `${b.prefillTokS.toFixed(1)} | ${x(b.prefillTokS, base.prefillTokS)} | ${b.prefillCpu.toFixed(1)} | ${x(base.prefillCpu, b.prefillCpu)} | ` +
     `${b.cropS.toFixed(1)} s (${b.cropCpu.toFixed(1)} s) | ${b.peakRssGB.toFixed(2)} GB | ${b.loadS.toFixed(1)} s |`);
 }
 console.log(out.join('\n'));
+}
 
 // --- a real request at max_partition 9 on the int4 3B: its peak RSS ---
-if (!args.includes('--no-mp9')) {
+if (sections.includes('mp9')) {
   const img = join(root, 'reference', 'fixtures', 'images', 'large.png');
   const timeFile = join(dir, 'mp9.time');
   log('3b-int4: ovis run at max_partition 9 (~2000 prompt tokens)');
@@ -120,7 +135,27 @@ if (!args.includes('--no-mp9')) {
 }
 
 // --- 9B and 27B in int4 ---
-if (args.includes('--big')) {
+// --- prefill: the f32 path vs the opt-in integer dot products ---
+if (sections.includes('dot')) {
+  const runs = [['3b-bf16', []], ['3b-int8', []], ['3b-int8', ['--quant-dot']], ['3b-int4', []], ['3b-int4', ['--quant-dot']]];
+  const bestP = runs.map(() => ({ tokS: 0, cpu: Infinity }));
+  for (let r = 0; r < rounds; r++) {
+    runs.forEach(([n, extra], i) => {
+      log(`prefill round ${r + 1}/${rounds}: ${n} ${extra.join(' ')}`);
+      const m = child(n, 'prefill', ['--prefill', dotPrefill, ...extra]);
+      bestP[i].tokS = Math.max(bestP[i].tokS, m.prefillTokS);
+      bestP[i].cpu = Math.min(bestP[i].cpu, m.prefillCpuS);
+    });
+  }
+  const lines = [`\nprefill of ${dotPrefill} tokens (LLM only), ${threads} threads, best of ${rounds} interleaved rounds`,
+    '| weights | path | tok/s (wall) | vs bf16 | CPU s | vs bf16 (CPU) |', '| --- | --- | ---: | ---: | ---: | ---: |'];
+  runs.forEach(([n, extra], i) => {
+    lines.push(`| ${n} | ${extra.length ? 'integer dot (gemm_q_dot, opt-in)' : n === '3b-bf16' ? 'bf16 GEMM' : 'dequantize + f32 GEMM (gemm_q)'} | ${bestP[i].tokS.toFixed(1)} | ${(bestP[i].tokS / bestP[0].tokS).toFixed(2)}x | ${bestP[i].cpu.toFixed(1)} | ${(bestP[0].cpu / bestP[i].cpu).toFixed(2)}x |`);
+  });
+  console.log(lines.join('\n'));
+}
+
+if (sections.includes('big')) {
   const lines = ['\n| model (int4 g128, synthetic) | decode tok/s (wall) | decode CPU ms/token | peak RSS (vision + LLM resident, one crop, decode) | on disk |', '| --- | ---: | ---: | ---: | ---: |'];
   for (const n of ['9b-int4', '27b-int4']) {
     const d = ensure(n);

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Quantized Linear kernels vs the bf16 ones, one thread, same run (imports dist/: `npm run bench:quant`).
+// Quantized Linear kernels vs the bf16 ones, one thread, same run (imports dist/: `npm run bench:quant-kernels`;
+// the model-level table is bench/quant-model.mjs, `npm run bench:quant`).
 //
 //   node bench/quant.mjs [--quick]
 //   node bench/quant.mjs --error     the quantization error of `ovis quantize`'s scheme (below)
+//   node bench/quant.mjs --dot-error the opt-in integer-dot GEMM's error against the f32 path (below)
 //
 // Kernel time only (the modules are instantiated directly on one shared memory; no backend, no
 // copies): decode GEMVs on the 3B's shapes (bf16 gemv_bf16 vs gemv_q4 / gemv_q8, GPTQ group 128),
@@ -12,12 +14,43 @@
 // minimum of reps calls, the variants of a row interleaved in rounds. Weights are random bits (speed does not depend on the values).
 import { EMBEDDED_KERNELS } from '../dist/backend/wasm/generated/kernels-wasm.js';
 import { RtnQuantizer } from '../dist/quant/rtn.js';
-import { dequantize, prepareGptqLinear } from '../dist/quant/gptq.js';
+import { dequantize, linearQuantDotI16, linearQuantF32, prepareGptqLinear } from '../dist/quant/gptq.js';
 
 // --error: round-to-nearest (src/quant/rtn.ts) on real-shaped random weights, N(0, 0.02) rounded
 // to bf16 (the synthetic checkpoints' distribution; real weights have heavier tails, so expect
 // somewhat more), against those bf16 weights: relative Frobenius error of W, and of y = x·Wᵀ for
 // x ~ N(0, 1) rows; the bf16 rounding of the same weights from f32 is printed for scale.
+// --dot-error: gemm_q_dot's result (its twin linearQuantDotI16: x rounded per row to int16) against
+// the default f32 path (linearQuantF32) on the same int4/int8 g128 weights, relative Frobenius error
+// of y and the largest relative error of one output (to its row's largest |y|), for x ~ N(0, 1) and
+// for x with outlier channels (1 % of the channels x 50, as LLM hidden states have), 16 rows.
+if (process.argv.includes('--dot-error')) {
+  let st = 777;
+  const uni = () => { st = (Math.imul(st, 1664525) + 1013904223) >>> 0; return st / 2 ** 32; };
+  const gauss = () => Math.sqrt(-2 * Math.log(uni() || 1e-12)) * Math.cos(2 * Math.PI * uni());
+  const M = 16, K = 3072, N = 1024;
+  process.stdout.write('| weights | x | ‖Δy‖/‖y‖ | max |Δy| / max|y| of the row |\n| --- | --- | ---: | ---: |\n');
+  for (const bits of [8, 4]) {
+    const G = K / 128, per = 32 / bits;
+    const qweight = Int32Array.from({ length: (K / per) * N }, () => (uni() * 2 ** 32) | 0);
+    const scales = Float32Array.from({ length: G * N }, () => Math.fround(0.02 * 6 / 2 ** bits * (0.5 + uni())));
+    const zeros = new Float32Array(G * N).fill(2 ** (bits - 1));
+    const d = { name: 'w', bits, K, N, groupSize: 128, qweight, scales, zeros, perm: null, bias: null };
+    for (const outliers of [false, true]) {
+      const x = Float32Array.from({ length: M * K }, (_, i) => gauss() * (outliers && (i % K) % 100 === 7 ? 50 : 1));
+      const yf = linearQuantF32(x, M, d), yd = linearQuantDotI16(x, M, d);
+      let num = 0, den = 0, worst = 0;
+      for (let m = 0; m < M; m++) {
+        let ymax = 0;
+        for (let n = 0; n < N; n++) ymax = Math.max(ymax, Math.abs(yf[m * N + n]));
+        for (let n = 0; n < N; n++) { const e = yd[m * N + n] - yf[m * N + n]; num += e * e; den += yf[m * N + n] ** 2; worst = Math.max(worst, Math.abs(e) / ymax); }
+      }
+      process.stdout.write(`| int${bits} g128 ${N}x${K} | ${outliers ? 'N(0, 1), 1 % channels x50' : 'N(0, 1)'} | ${Math.sqrt(num / den).toExponential(2)} | ${worst.toExponential(2)} |\n`);
+    }
+  }
+  process.exit(0);
+}
+
 if (process.argv.includes('--error')) {
   let st = 12345;
   const gauss = () => { let u = 0, v = 0; while (u === 0) { st = (Math.imul(st, 1664525) + 1013904223) >>> 0; u = st / 2 ** 32; } st = (Math.imul(st, 1664525) + 1013904223) >>> 0; v = st / 2 ** 32; return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v); };
@@ -82,8 +115,9 @@ log(`node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}, 1 
 
 const GS = 128;
 log('\ndecode GEMV (M = 1), kernel time; each call on the next of several copies of the weights (>= 96 MiB per variant, so they come from DRAM as in the model, not from L3):');
-log('| shape (N x K) | bf16 | int8 g128 | int4 g128 | int4 vs bf16 |');
-log('| --- | ---: | ---: | ---: | ---: |');
+log('int8/int4 dot = gemv_q_dot (opt-in: x rounded to int16 by quant_rows_i16 + dot_block_sums + dot_pair_order, included; i32x4.dot_i16x8_s)');
+log('| shape (N x K) | bf16 | int8 g128 | int4 g128 | int4 vs bf16 | int8 dot | int4 dot | int8 dot vs bf16 | int4 dot vs bf16 |');
+log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const [N, K, what] of [[8192, 3072, 'gate/up_proj'], [3072, 8192, 'down_proj'], [3072, 3072, 'q/o_proj']]) {
   const px = alloc(K * 4), pxd = alloc(K * 4), py = alloc(N * 4);
   fillF32(px, K, (i) => Math.sin(i));
@@ -97,10 +131,16 @@ for (const [N, K, what] of [[8192, 3072, 'gate/up_proj'], [3072, 8192, 'down_pro
   fillF32(ps, G * N, () => 0.01); fillF32(pz, G * N, () => 8);
   const pxs = alloc(G * 4), pab = alloc(N * 4), pxq = alloc(K * 4);
   const q = (bits, next) => () => { quant.group_sums(bits, K, GS, px, pxs, pxq); quant.gemv_q(bits, K, N, GS, pxq, pxs, next(), ps, pz, py, pab, 0, N); };
-  const [tb, t8, t4] = timeAll([() => gemv.gemv_bf16(K, px, pxd, wb(), py, 0, N), q(8, q8), q(4, q4)]);
+  const pxi = alloc(K * 2), pxr = alloc(K * 2), pax = alloc(4), pbs = alloc((K / 128 + G) * 4);
+  const dq = (bits, next) => () => {
+    quant.quant_rows_i16(1, K, px, pxi, K, pax); quant.dot_block_sums(K, GS, pxi, pbs); quant.dot_pair_order(bits, K, pxi, pxr);
+    quant.gemv_q_dot(bits, K, N, GS, pxr, pax, pbs, next(), ps, pz, py, 0, N);
+  };
+  const [tb, t8, t4, td8, td4] = timeAll([() => gemv.gemv_bf16(K, px, pxd, wb(), py, 0, N), q(8, q8), q(4, q4), dq(8, q8), dq(4, q4)]);
   const row = [[8, t8], [4, t4]].map(([bits, tq]) => ({ tq, gbs: (K * N * bits / 8 + 2 * G * N * 4) / tq / 1e6, gw: N * K / tq / 1e6 }));
   log(`| ${N}x${K} ${what} | ${tb.toFixed(2)} ms (${(N * K * 2 / tb / 1e6).toFixed(1)} GB/s, ${(N * K / tb / 1e6).toFixed(1)} Gw/s) | ` +
-    row.map((r) => `${r.tq.toFixed(2)} ms (${r.gbs.toFixed(1)} GB/s, ${r.gw.toFixed(1)} Gw/s)`).join(' | ') + ` | ${(tb / row[1].tq).toFixed(2)}x |`);
+    row.map((r) => `${r.tq.toFixed(2)} ms (${r.gbs.toFixed(1)} GB/s, ${r.gw.toFixed(1)} Gw/s)`).join(' | ') + ` | ${(tb / row[1].tq).toFixed(2)}x | ` +
+    `${td8.toFixed(2)} ms (${(N * K / td8 / 1e6).toFixed(1)} Gw/s) | ${td4.toFixed(2)} ms (${(N * K / td4 / 1e6).toFixed(1)} Gw/s) | ${(tb / td8).toFixed(2)}x | ${(tb / td4).toFixed(2)}x |`);
 }
 
 log('\nprefill GEMM, kernel time (kc/mc/nc 256/128/1024):');

@@ -19,7 +19,7 @@
 // gemv_q (decode, M <= 3): one panel (8 columns, two v128 accumulators) per pass; the scale and the
 //   zero are taken out of the inner loop: per group, A = Σ x_i·q_i (q converted to f32, exact), then
 //   y += scale · (A − zero · Σ x_i) with Σ x_i per group computed once per call (group_sums). Five
-//   vector ops per 4 weights instead of seven (measured 1.3-1.5x, bench:quant). The inner loop masks
+//   vector ops per 4 weights instead of seven (measured 1.3-1.5x, bench:quant-kernels). The inner loop masks
 //   each input's bits nearly in place (q·2^e, see qScaled) and multiplies by x pre-scaled by 2^-e
 //   (group_sums): the same product x·q with fewer shifts.
 // gemm_q (prefill, M >= 4): per block of QNB columns, dequantize the block into scratch as f32 rows
@@ -479,5 +479,112 @@ export function gemm_q_dot(bits: i32, M: i32, K: i32, N: i32, gs: i32, xq: usize
       const row = c + <usize>i * ldcB;
       for (let j = jc; j < jc + nc; j++) store<f32>(row + <usize>j * 4, load<f32>(row + <usize>j * 4) * a);
     }
+  }
+}
+
+/**
+ * Decode (M <= 3 rows, one row per call) through integer dot products: y[n] for n in [n0, n1)
+ * (n0 a multiple of 8, n1 one of 8 or N). xr [K] is xq (quant_rows_i16) in the pair order of
+ * dot_pair_order, ax the row's scale, bsum [B] i32 the sums of xq over the blocks gemm_q_dot uses
+ * (<= DOT_KB inputs inside each group, ascending). Per block D = Σ xq·q − zero·Σ xq: the same
+ * integer as gemm_q_dot's Σ xq·(q − zero), hence the same bits (twin linearQuantDotI16).
+ * The columns are the lanes and the words are read as int16 lanes, masked in place: a word's low
+ * and high halves give the pairs (q[k+j], q[k+j+per/2]) of one column (int8: j = 0, 1 by & 0xFF and
+ * >> 8; int4: j = 0..3 by >> 4j and & 0xF), dotted with the pair (xq[k+j], xq[k+j+per/2]).
+ */
+export function gemv_q_dot(bits: i32, K: i32, N: i32, gs: i32, xr: usize, ax: usize, bsum: usize, qp: usize,
+  scales: usize, zeros: usize, y: usize, n0: i32, n1: i32): void {
+  const per = 32 / bits;
+  const panelB = <usize>(K / per) * 32;
+  const a = load<f32>(ax);
+  const m8 = i16x8.splat(0xff), m4 = i16x8.splat(0xf);
+  for (let n = n0; n < n1; n += 8) {
+    const pan = qp + <usize>(n >> 3) * panelB;
+    const full = n + 8 <= n1;
+    let y0 = f32x4.splat(0), y1 = f32x4.splat(0);
+    let b = 0;
+    for (let k0 = 0; k0 < K;) {
+      const g = k0 / gs;
+      const k1 = min(k0 + DOT_KB, min(K, (g + 1) * gs));
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0);
+      let p = pan + <usize>(k0 / per) * 32;
+      const end = pan + <usize>(k1 / per) * 32;
+      let xp = xr + <usize>k0 * 2;
+      if (bits == 8) {
+        while (p < end) {
+          const x02 = v128.load32_splat(xp), x13 = v128.load32_splat(xp, 4);
+          const v0 = v128.load(p);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.and(v0, m8), x02));
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.shr_u(v0, 8), x13));
+          if (full) {
+            const v1 = v128.load(p, 16);
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.and(v1, m8), x02));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.shr_u(v1, 8), x13));
+          }
+          p += 32;
+          xp += 8;
+        }
+      } else {
+        while (p < end) {
+          const x04 = v128.load32_splat(xp), x15 = v128.load32_splat(xp, 4);
+          const x26 = v128.load32_splat(xp, 8), x37 = v128.load32_splat(xp, 12);
+          const v0 = v128.load(p);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.and(v0, m4), x04));
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v0, 4), m4), x15));
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v0, 8), m4), x26));
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.shr_u(v0, 12), x37));
+          if (full) {
+            const v1 = v128.load(p, 16);
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.and(v1, m4), x04));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v1, 4), m4), x15));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v1, 8), m4), x26));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.shr_u(v1, 12), x37));
+          }
+          p += 32;
+          xp += 16;
+        }
+      }
+      // D = Σ xq·q − zero·Σ xq (exact: both terms < 2^30), then y += fl(scale · f32(D))
+      const sx = i32x4.splat(load<i32>(bsum + <usize>b * 4));
+      const gOff = (<usize>g * <usize>N + <usize>n) * 4;
+      const d0 = i32x4.sub(a0, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(zeros + gOff)), sx));
+      const t0 = f32x4.mul(v128.load(scales + gOff), f32x4.convert_i32x4_s(d0));
+      y0 = k0 == 0 ? t0 : f32x4.add(y0, t0);
+      if (full) {
+        const d1 = i32x4.sub(a1, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(zeros + gOff, 16)), sx));
+        const t1 = f32x4.mul(v128.load(scales + gOff, 16), f32x4.convert_i32x4_s(d1));
+        y1 = k0 == 0 ? t1 : f32x4.add(y1, t1);
+      }
+      b++;
+      k0 = k1;
+    }
+    const av = f32x4.splat(a);
+    v128.store(y + <usize>n * 4, f32x4.mul(y0, av));
+    if (full) v128.store(y + <usize>n * 4, f32x4.mul(y1, av), 16);
+  }
+}
+
+/** xr = xq in gemv_q_dot's pair order, per word of 32/b inputs: int8 [x0, x2, x1, x3],
+ *  int4 [x0, x4, x1, x5, x2, x6, x3, x7] (K a multiple of 32/b). */
+export function dot_pair_order(bits: i32, K: i32, xq: usize, xr: usize): void {
+  const per = 32 / bits, half = per >> 1;
+  for (let k = 0; k < K; k += per) {
+    for (let j = 0; j < half; j++) {
+      store<i16>(xr + <usize>(k + 2 * j) * 2, load<i16>(xq + <usize>(k + j) * 2));
+      store<i16>(xr + <usize>(k + 2 * j + 1) * 2, load<i16>(xq + <usize>(k + j + half) * 2));
+    }
+  }
+}
+
+/** bsum[b] = Σ xq over gemv_q_dot's blocks (<= DOT_KB inputs inside each group, ascending). */
+export function dot_block_sums(K: i32, gs: i32, xq: usize, bsum: usize): void {
+  let b = 0;
+  for (let k0 = 0; k0 < K;) {
+    const k1 = min(k0 + DOT_KB, min(K, (k0 / gs + 1) * gs));
+    let s = 0;
+    for (let i = k0; i < k1; i++) s += <i32>load<i16>(xq + <usize>i * 2);
+    store<i32>(bsum + <usize>b * 4, s);
+    b++;
+    k0 = k1;
   }
 }

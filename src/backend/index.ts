@@ -11,9 +11,9 @@ export interface BackendOptions {
   /** wasm kernel build: 'simd' (default, the parity build) or 'relaxed' (relaxed-SIMD madd,
    *  may fuse to FMA; throws where the engine does not validate it). Ignored by `ts`. */
   kernels?: 'simd' | 'relaxed';
-  /** wasm, quantized Linears with >= 4 rows: 'f32' (default, the parity path) or 'int16-dot'
-   *  (opt-in integer dot products; docs/quantization.md). Ignored by `ts`. */
-  quantPrefill?: 'f32' | 'int16-dot';
+  /** wasm: quantized Linears through integer dot products (x rounded per row to int16; opt-in,
+   *  changes numerics, docs/quantization.md). Ignored by `ts`. */
+  quantDot?: boolean;
 }
 
 export async function createBackend(name: BackendName = 'ts', opts: BackendOptions = {}): Promise<Backend> {

@@ -19,6 +19,10 @@ interface QuantExports {
   gemm_q_dot(bits: number, M: number, K: number, N: number, gs: number, xq: number, ldq: number, ax: number, qw: number, s: number, z: number,
     c: number, n0: number, n1: number, scratch: number): void;
   gemm_q_dot_scratch_bytes(): number;
+  dot_block_sums(K: number, gs: number, xq: number, bsum: number): void;
+  dot_pair_order(bits: number, K: number, xq: number, xr: number): void;
+  gemv_q_dot(bits: number, K: number, N: number, gs: number, xr: number, ax: number, bsum: number, qw: number, s: number, z: number,
+    y: number, n0: number, n1: number): void;
 }
 
 function instantiate(): { e: QuantExports; mem: WebAssembly.Memory } {
@@ -49,7 +53,7 @@ function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number
   return { name: 't', bits, K, N, groupSize: gs, qweight, scales, zeros, perm, bias: null };
 }
 
-function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Float32Array, M: number, how: 'gemv' | 'gemm' | 'dot', splits: number[]): Float32Array {
+function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Float32Array, M: number, how: 'gemv' | 'gemm' | 'dot' | 'gemvdot', splits: number[]): Float32Array {
   const { K, N } = d;
   const xp = new Float32Array(M * K);
   for (let m = 0; m < M; m++) for (let i = 0; i < K; i++) xp[m * K + i] = x[m * K + (d.perm ? d.perm[i] : i)];
@@ -61,7 +65,7 @@ function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Fl
   const py = at(M * N * 4), pxs = at(M * Math.ceil(K / d.groupSize) * 4), pab = at(N * 4), pxq = at(K * 4);
   const [kc, mc, nc] = [256, 128, 1024];
   const psc = at(Math.max(e.gemm_q_scratch_bytes(K, kc, mc, nc), e.gemm_q_dot_scratch_bytes()));
-  const ldq = K + (K & 1), pxi = at(M * ldq * 2), pax = at(M * 4);
+  const ldq = K + (K & 1), pxi = at(M * ldq * 2), pax = at(M * 4), pbs = at((K + 128) * 4), pxr = at(ldq * 2);
   const need = Math.ceil(p / 65536) - mem.buffer.byteLength / 65536;
   if (need > 0) mem.grow(need);
   const buf = mem.buffer;
@@ -73,7 +77,14 @@ function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Fl
   const bounds = [0, ...splits, N];
   for (let t = 0; t + 1 < bounds.length; t++) {
     const [n0, n1] = [bounds[t], bounds[t + 1]];
-    if (how === 'dot') {
+    if (how === 'gemvdot') {
+      e.quant_rows_i16(M, K, px, pxi, ldq, pax);
+      for (let m = 0; m < M; m++) {
+        e.dot_block_sums(K, d.groupSize, pxi + m * ldq * 2, pbs);
+        e.dot_pair_order(d.bits, K, pxi + m * ldq * 2, pxr);
+        e.gemv_q_dot(d.bits, K, N, d.groupSize, pxr, pax + m * 4, pbs, pq, ps, pz, py + m * N * 4, n0, n1);
+      }
+    } else if (how === 'dot') {
       e.quant_rows_i16(M, K, px, pxi, ldq, pax);
       e.gemm_q_dot(d.bits, M, K, N, d.groupSize, pxi, ldq, pax, pq, ps, pz, py, n0, n1, psc);
     } else if (how === 'gemm') e.gemm_q(d.bits, M, K, N, d.groupSize, px, pq, ps, pz, py, n0, n1, psc, kc, mc, nc);
@@ -154,7 +165,7 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
     }
   });
 
-  // the opt-in integer-dot GEMM: its own twin, bit for bit (blocks of DOT_KB inside groups,
+  // the opt-in integer-dot GEMM and GEMV: their own twin, bit for bit (blocks of DOT_KB inside groups,
   // edge tiles in rows and columns, the padded half panel, groups of 4 to K, act order)
   const dotShapes: [4 | 8, number, number, number, boolean][] = [
     [8, 4, 4, 4, false], [8, 12, 12, 4, true], [4, 16, 12, 8, false], [4, 64, 36, 16, true], [8, 132, 68, 132, false],
@@ -168,6 +179,11 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
         const want = linearQuantDotI16(x, M, d);
         expectBits(run(e, mem, d, x, M, 'dot', []), want, `dot M=${M}`);
         if (N > 8) expectBits(run(e, mem, d, x, M, 'dot', [8 * Math.floor(N / 24)]), want, `dot M=${M} split`);
+        if (M <= 7) {
+          // the GEMV forms Σ xq·q − zero·Σ xq: the same integers, so the same bits
+          expectBits(run(e, mem, d, x, M, 'gemvdot', []), want, `gemv dot M=${M}`);
+          if (N > 8) expectBits(run(e, mem, d, x, M, 'gemvdot', [8 * Math.floor(N / 24)]), want, `gemv dot M=${M} split`);
+        }
       }
     });
   }

@@ -60,16 +60,16 @@ describe('wasm linearQuant: the twins\' bits at 1, 2, 3 threads', () => {
     });
   }
 
-  it('quantPrefill int16-dot (opt-in): >= 4 rows give linearQuantDotI16\'s bits at 1, 2, 3 threads, <= 3 rows still the GEMV', async () => {
+  it('quantDot (opt-in): gemv_q_dot (<= 3 rows) and gemm_q_dot (>= 4) give linearQuantDotI16\'s bits at 1, 2, 3 threads', async () => {
     const dots: WasmBackend[] = [];
-    for (const threads of [1, 2, 3]) dots.push(await createWasmBackend({ threads, quantPrefill: 'int16-dot' }));
+    for (const threads of [1, 2, 3]) dots.push(await createWasmBackend({ threads, quantDot: true }));
     try {
       for (const [bits, K, N, gs0, act, bias] of CASES) {
         const gs = gs0 === -1 ? K : gs0;
         const d = randomQuant(K + N + bits, bits, K, N, gs, act, bias);
-        for (const M of [3, 4, 37]) {
+        for (const M of [1, 3, 4, 37]) {
           const x = randF32(rng(M * 7 + K), M * K, 2);
-          const want = M <= 3 ? linearQuantGemvF32(x, M, d) : linearQuantDotI16(x, M, d);
+          const want = linearQuantDotI16(x, M, d);
           for (const be of dots) {
             const y = be.linearQuant({ shape: [M, K], data: x }, be.loadQuantLinear(d));
             const i = firstDiff(y.data, want);

@@ -28,10 +28,10 @@ export interface WasmBackendOptions {
   /** GEMM blocking kc, mc, nc (speed only, never values). Default: OVIS_GEMM_BLOCKING=kc,mc,nc,
    *  else a short probe at the first backend of the process (docs/kernels.md "GEMM blocking"). */
   gemmBlocking?: GemmBlocking;
-  /** Quantized Linears with >= 4 rows (prefill, vision): 'f32' (default: dequantize a block, f32
-   *  GEMM; the parity path) or 'int16-dot' (opt-in: x rounded per row to int16, integer dot
-   *  products, gemm_q_dot; changes outputs by ~1e-5-1e-4 relative, docs/quantization.md). */
-  quantPrefill?: 'f32' | 'int16-dot';
+  /** Quantized Linears through integer dot products (opt-in, default false = the f32 parity
+   *  path): x rounded per row to int16, gemv_q_dot / gemm_q_dot; changes outputs by ~3e-5
+   *  relative (~2e-4 with outlier channels), docs/quantization.md. */
+  quantDot?: boolean;
 }
 
 async function defaultThreads(): Promise<number> {

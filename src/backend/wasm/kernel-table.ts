@@ -112,6 +112,13 @@ export const KERNELS = {
   },
   quant_rows_i16: { group: 'quant', returns: 'void', args: ['M: i32', 'K: i32', 'x: usize', 'xq: usize', 'ldq: i32', 'ax: usize'] },
   gemm_q_dot_scratch_bytes: { group: 'quant', returns: 'i32', args: [] },
+  dot_block_sums: { group: 'quant', returns: 'void', args: ['K: i32', 'gs: i32', 'xq: usize', 'bsum: usize'] },
+  dot_pair_order: { group: 'quant', returns: 'void', args: ['bits: i32', 'K: i32', 'xq: usize', 'xr: usize'] },
+  gemv_q_dot: {
+    group: 'quant', returns: 'void', range: ['n0', 'n1'],
+    args: ['bits: i32', 'K: i32', 'N: i32', 'gs: i32', 'xr: usize', 'ax: usize', 'bsum: usize', 'qp: usize',
+      'scales: usize', 'zeros: usize', 'y: usize', 'n0: i32', 'n1: i32'],
+  },
   gemm_q_dot: {
     group: 'quant', returns: 'void', range: ['n0', 'n1'], perThread: 'scratch',
     args: ['bits: i32', 'M: i32', 'K: i32', 'N: i32', 'gs: i32', 'xq: usize', 'ldq: i32', 'ax: usize', 'qp: usize',

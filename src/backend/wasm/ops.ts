@@ -53,7 +53,7 @@ export class WasmBackend implements Backend {
   private readonly id = ++backendIds;
   private disposed = false;
   private readonly scratchCap: number;
-  /** linearQuant with >= 4 rows through gemm_q_dot (opt-in, WasmBackendOptions.quantPrefill). */
+  /** linearQuant through gemv_q_dot / gemm_q_dot (opt-in, WasmBackendOptions.quantDot). */
   private readonly quantDot: boolean;
   private arena?: KVArena;
   /** The GEMM blocking of linear/matmul/patchEmbed (set by createWasmBackend). */
@@ -67,7 +67,7 @@ export class WasmBackend implements Backend {
     this.weights = new WeightStore(this.mems, this.id, weightCap);
     this.kv = new KvArenaAllocator(this.mems, weightCap);
     this.scratchCap = opts.scratchBytes ?? 512 * 2 ** 20;
-    this.quantDot = opts.quantPrefill === 'int16-dot';
+    this.quantDot = opts.quantDot === true;
   }
 
   /** Which build is live, threads, and the memories of the weight store. */
@@ -219,6 +219,23 @@ export class WasmBackend implements Backend {
     const gs = W.groupSize, G = Math.ceil(K / gs), bits = W.bits;
     const args = { bits, K, N, gs, qp: W.qp, scales: W.scales, zeros: W.zeros };
     const wBytes = (N * K * bits) / 8;
+    if (M <= GEMV_MAX_ROWS && this.quantDot) {
+      const parts = wBytes >= PAR_MIN_BYTES ? this.threads : 1;
+      const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), (8 * 2 ** 20) / (K * bits)) / 8) * 8);
+      const ldq = K + (K & 1), blocks = Math.ceil(K / 128) + G; // >= the DOT_KB blocks inside the groups
+      for (let i = 0; i < M; i++) {
+        mem.resetScratch();
+        const xp = mem.put(xd.subarray(i * K, (i + 1) * K));
+        const xq = mem.scratch(ldq * 2), xr = mem.scratch(ldq * 2), ax = mem.scratch(4), bsum = mem.scratch(blocks * 4), yp = mem.scratch(N * 4);
+        mem.call('quant_rows_i16', { M: 1, K, x: xp, xq, ldq, ax });
+        mem.call('dot_block_sums', { K, gs, xq, bsum });
+        mem.call('dot_pair_order', { bits, K, xq, xr });
+        this.jobs.runTasks(tasks('gemv_q_dot', mem.index, { ...args, xr, ax, bsum, y: yp }, { total: N, step }), parts);
+        if (W.bias) mem.call('add_bias', { M: 1, c: yp, ldc: N, b: W.bias, n0: 0, n1: N });
+        y.set(mem.f32(yp, N), i * N);
+      }
+      return { shape: outShape, data: y };
+    }
     if (M <= GEMV_MAX_ROWS) {
       const parts = wBytes >= PAR_MIN_BYTES ? this.threads : 1;
       // tasks of <= ~1 MiB of packed weights, multiples of 8 columns (one panel)
@@ -256,7 +273,7 @@ export class WasmBackend implements Backend {
     return { shape: outShape, data: y };
   }
 
-  /** linearQuant's >= 4-row path through integer dot products (quantPrefill 'int16-dot'): per row
+  /** linearQuant's >= 4-row path through integer dot products (quantDot): per row
    *  chunk, x rounded per row to int16 (quant_rows_i16, one thread), then gemm_q_dot column tasks. */
   private linearQuantDot(xd: Float32Array, M: number, W: WasmQuantWeight, mem: KernelMemory, y: Float32Array, outShape: number[]): Tensor {
     const [N, K] = W.shape;
