@@ -3,7 +3,7 @@
 // int8 vs int4, 2 threads, one child process per variant and round (`npm run bench:quant`;
 // imports nothing itself, the children run dist/).
 //
-//   node bench/quant-model.mjs [--dir /tmp/quant-bench] [--rounds 4] [--threads 2]
+//   node bench/quant-model.mjs [--dir /tmp/quant-bench] [--rounds 3] [--threads 2]
 //                              [--prefill 128] [--decode 16] [--dot-prefill 512]
 //                              [--sections 3b,mp9,dot[,big]] [--keep]
 //
@@ -31,7 +31,7 @@ import { join } from 'node:path';
 const args = process.argv.slice(2);
 const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
 const dir = opt('--dir', '/tmp/quant-bench');
-const rounds = Number(opt('--rounds', '4'));
+const rounds = Number(opt('--rounds', '3'));
 const threads = opt('--threads', '2');
 const prefillT = opt('--prefill', '128');
 const decodeN = opt('--decode', '16');
@@ -68,7 +68,7 @@ function ensure(name) {
 
 /** One child bench/model.mjs run; its --json metrics. */
 function child(name, parts, extra = []) {
-  const json = join(dir, `${name}.json`);
+  const json = join(dir, `${name}${extra.join('')}.json`);
   rmSync(json, { force: true });
   const r = spawnSync('node', [join(root, 'bench', 'model.mjs'), '--model', join(dir, name), '--threads', threads,
     '--parts', parts, '--prefill', prefillT, '--decode', decodeN, '--json', json, ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -78,45 +78,49 @@ function child(name, parts, extra = []) {
 
 log(`node ${process.versions.node}, ${new Date().toISOString()}, ${threads} threads, RAM ${gb(totalmem())} (${gb(freemem())} free at start)`);
 
-// --- the 3B: bf16 vs int8 vs int4, interleaved rounds ---
+// --- the 3B: bf16 vs int8 vs int4 (f32 path, and the opt-in integer dot products), interleaved rounds ---
 const small = ['3b-bf16', '3b-int8', '3b-int4'];
-if (sections.includes('3b') || sections.includes('dot')) for (const n of small) ensure(n);
+// [label, checkpoint, extra bench/model.mjs args]
+const variants = [['bf16', '3b-bf16', []], ['int8', '3b-int8', []], ['int4', '3b-int4', []],
+  ['int8 + dot', '3b-int8', ['--quant-dot']], ['int4 + dot', '3b-int4', ['--quant-dot']]];
+if (sections.includes('3b') || sections.includes('dot') || sections.includes('mp9')) for (const n of small) ensure(n);
 if (sections.includes('3b')) {
-const best = {};
-for (let r = 0; r < rounds; r++) {
-  for (const n of small) {
-    // the crop (float in every variant: the same work) and the peak RSS of the whole model in round 1
-    const parts = r === 0 ? 'crop,prefill,decode' : 'prefill,decode';
-    log(`round ${r + 1}/${rounds}: ${n} (${parts})`);
-    const m = child(n, parts);
-    const b = best[n] ??= { decodeTokS: 0, decodeStep: 0, decodeCpu: Infinity, prefillTokS: 0, prefillCpu: Infinity, cropS: Infinity, cropCpu: Infinity, peakRssGB: 0, loadS: Infinity };
-    b.decodeTokS = Math.max(b.decodeTokS, m.decodeTokS);
-    b.decodeStep = Math.max(b.decodeStep, m.decodeBestStepTokS);
-    b.decodeCpu = Math.min(b.decodeCpu, m.decodeCpuSPerToken);
-    b.prefillTokS = Math.max(b.prefillTokS, m.prefillTokS);
-    b.prefillCpu = Math.min(b.prefillCpu, m.prefillCpuS);
-    if (r === 0) {
-      b.cropS = m.cropS;
-      b.cropCpu = m.cropCpuS;
-      b.peakRssGB = m.peakRssGB;
-      b.loadS = m.visionLoadS + m.llmLoadS;
+  const best = {};
+  for (let r = 0; r < rounds; r++) {
+    for (const [label, n, extra] of variants) {
+      // the crop (float in every variant: the same work) and the peak RSS of the whole model in
+      // round 1, for the three checkpoints (the dot variants hold the same weights)
+      const parts = r === 0 && !extra.length ? 'crop,prefill,decode' : 'prefill,decode';
+      log(`round ${r + 1}/${rounds}: ${label} (${parts})`);
+      const m = child(n, parts, extra);
+      const b = best[label] ??= { decodeTokS: 0, decodeStep: 0, decodeCpu: Infinity, prefillTokS: 0, prefillCpu: Infinity, cropS: NaN, cropCpu: NaN, peakRssGB: NaN, loadS: NaN };
+      b.decodeTokS = Math.max(b.decodeTokS, m.decodeTokS);
+      b.decodeStep = Math.max(b.decodeStep, m.decodeBestStepTokS);
+      b.decodeCpu = Math.min(b.decodeCpu, m.decodeCpuSPerToken);
+      b.prefillTokS = Math.max(b.prefillTokS, m.prefillTokS);
+      b.prefillCpu = Math.min(b.prefillCpu, m.prefillCpuS);
+      if (parts.startsWith('crop')) {
+        b.cropS = m.cropS;
+        b.cropCpu = m.cropCpuS;
+        b.peakRssGB = m.peakRssGB;
+        b.loadS = m.visionLoadS + m.llmLoadS;
+      }
     }
   }
-}
-const base = best['3b-bf16'];
-const x = (v, b) => `${(v / b).toFixed(2)}x`;
-const out = [];
-out.push(`\nOvis1.6-Llama3.2-3B (synthetic), ${threads} threads, best of ${rounds} interleaved rounds; ratios to bf16 in the same run.`);
-out.push(`Wall = tok/s over ${decodeN} steps as measured (falls with the other processes' load); best step = 1 / the fastest single step; CPU = CPU time of the process, all threads`);
-out.push(`| variant | decode tok/s (wall) | vs bf16 | best step tok/s | vs bf16 | decode CPU ms/token | vs bf16 | prefill ${prefillT} tokens, tok/s (wall) | vs bf16 | prefill CPU s | vs bf16 | one crop, wall (CPU) | peak RSS | load |`);
-out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const n of small) {
-  const b = best[n];
-  out.push(`| ${n} | ${b.decodeTokS.toFixed(2)} | ${x(b.decodeTokS, base.decodeTokS)} | ${b.decodeStep.toFixed(2)} | ${x(b.decodeStep, base.decodeStep)} | ${(b.decodeCpu * 1000).toFixed(0)} | ${x(base.decodeCpu, b.decodeCpu)} | ` +
-    `${b.prefillTokS.toFixed(1)} | ${x(b.prefillTokS, base.prefillTokS)} | ${b.prefillCpu.toFixed(1)} | ${x(base.prefillCpu, b.prefillCpu)} | ` +
-    `${b.cropS.toFixed(1)} s (${b.cropCpu.toFixed(1)} s) | ${b.peakRssGB.toFixed(2)} GB | ${b.loadS.toFixed(1)} s |`);
-}
-console.log(out.join('\n'));
+  const base = best.bf16;
+  const x = (v, b) => `${(v / b).toFixed(2)}x`;
+  const out = [];
+  out.push(`\nOvis1.6-Llama3.2-3B (synthetic), ${threads} threads, best of ${rounds} interleaved rounds; ratios to bf16 in the same run.`);
+  out.push(`Wall = tok/s over ${decodeN} steps as measured (falls with the other processes' load); best step = 1 / the fastest single step; CPU = CPU time of the process, all threads`);
+  out.push(`| variant | decode tok/s (wall) | vs bf16 | best step tok/s | vs bf16 | decode CPU ms/token | vs bf16 | prefill ${prefillT} tokens, tok/s (wall) | vs bf16 | prefill CPU s | vs bf16 | one crop, wall (CPU) | peak RSS | load |`);
+  out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const [label] of variants) {
+    const b = best[label];
+    out.push(`| ${label} | ${b.decodeTokS.toFixed(2)} | ${x(b.decodeTokS, base.decodeTokS)} | ${b.decodeStep.toFixed(2)} | ${x(b.decodeStep, base.decodeStep)} | ${(b.decodeCpu * 1000).toFixed(0)} | ${x(base.decodeCpu, b.decodeCpu)} | ` +
+      `${b.prefillTokS.toFixed(1)} | ${x(b.prefillTokS, base.prefillTokS)} | ${b.prefillCpu.toFixed(1)} | ${x(base.prefillCpu, b.prefillCpu)} | ` +
+      (Number.isNaN(b.cropS) ? '(same weights) | | |' : `${b.cropS.toFixed(1)} s (${b.cropCpu.toFixed(1)} s) | ${b.peakRssGB.toFixed(2)} GB | ${b.loadS.toFixed(1)} s |`));
+  }
+  console.log(out.join('\n'));
 }
 
 // --- a real request at max_partition 9 on the int4 3B: its peak RSS ---
@@ -138,16 +142,17 @@ if (sections.includes('mp9')) {
 // --- prefill: the f32 path vs the opt-in integer dot products ---
 if (sections.includes('dot')) {
   const runs = [['3b-bf16', []], ['3b-int8', []], ['3b-int8', ['--quant-dot']], ['3b-int4', []], ['3b-int4', ['--quant-dot']]];
+  const dotRounds = Math.min(rounds, 2);
   const bestP = runs.map(() => ({ tokS: 0, cpu: Infinity }));
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < dotRounds; r++) {
     runs.forEach(([n, extra], i) => {
-      log(`prefill round ${r + 1}/${rounds}: ${n} ${extra.join(' ')}`);
+      log(`prefill round ${r + 1}/${dotRounds}: ${n} ${extra.join(' ')}`);
       const m = child(n, 'prefill', ['--prefill', dotPrefill, ...extra]);
       bestP[i].tokS = Math.max(bestP[i].tokS, m.prefillTokS);
       bestP[i].cpu = Math.min(bestP[i].cpu, m.prefillCpuS);
     });
   }
-  const lines = [`\nprefill of ${dotPrefill} tokens (LLM only), ${threads} threads, best of ${rounds} interleaved rounds`,
+  const lines = [`\nprefill of ${dotPrefill} tokens (LLM only), ${threads} threads, best of ${dotRounds} interleaved rounds`,
     '| weights | path | tok/s (wall) | vs bf16 | CPU s | vs bf16 (CPU) |', '| --- | --- | ---: | ---: | ---: | ---: |'];
   runs.forEach(([n, extra], i) => {
     lines.push(`| ${n} | ${extra.length ? 'integer dot (gemm_q_dot, opt-in)' : n === '3b-bf16' ? 'bf16 GEMM' : 'dequantize + f32 GEMM (gemm_q)'} | ${bestP[i].tokS.toFixed(1)} | ${(bestP[i].tokS / bestP[0].tokS).toFixed(2)}x | ${bestP[i].cpu.toFixed(1)} | ${(bestP[0].cpu / bestP[i].cpu).toFixed(2)}x |`);
@@ -156,13 +161,15 @@ if (sections.includes('dot')) {
 }
 
 if (sections.includes('big')) {
-  const lines = ['\n| model (int4 g128, synthetic) | decode tok/s (wall) | decode CPU ms/token | peak RSS (vision + LLM resident, one crop, decode) | on disk |', '| --- | ---: | ---: | ---: | ---: |'];
+  const lines = ['\n| model (int4 g128, synthetic) | decode tok/s (wall, 8 steps) | best step tok/s | decode CPU ms/token | peak RSS (vision + LLM resident, one crop, decode) | on disk |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
   for (const n of ['9b-int4', '27b-int4']) {
     const d = ensure(n);
     const disk = Number(execFileSync('du', ['-sb', d], { encoding: 'utf8' }).split('\t')[0]);
-    log(`${n}: ${gb(freemem())} free before loading`);
-    const m = child(n, 'crop,decode');
-    lines.push(`| ${n} | ${m.decodeTokS.toFixed(2)} | ${(m.decodeCpuSPerToken * 1000).toFixed(0)} | ${m.peakRssGB.toFixed(2)} GB | ${gb(disk)} |`);
+    for (const extra of [[], ['--quant-dot']]) {
+      log(`${n} ${extra.join(' ')}: ${gb(freemem())} free before loading`);
+      const m = child(n, 'crop,decode', ['--decode', '8', ...extra]);
+      lines.push(`| ${n}${extra.length ? ' + dot' : ''} | ${m.decodeTokS.toFixed(2)} | ${m.decodeBestStepTokS.toFixed(2)} | ${(m.decodeCpuSPerToken * 1000).toFixed(0)} | ${m.peakRssGB.toFixed(2)} GB | ${gb(disk)} |`);
+    }
     if (!args.includes('--keep')) rmSync(d, { recursive: true, force: true });
   }
   console.log(lines.join('\n'));

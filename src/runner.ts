@@ -52,6 +52,8 @@ export interface RunnerOptions {
   threads?: number;
   /** wasm kernel build: 'simd' (default) or 'relaxed' (FMA where the engine allows; docs/kernels.md). */
   kernels?: 'simd' | 'relaxed';
+  /** wasm: GPTQ Linears through integer dot products (opt-in; docs/quantization.md). */
+  quantDot?: boolean;
   /** tokenizer.json (or a directory holding one); default: the checkpoint's own. */
   tokenizer?: string;
   /** Progress messages (weights loading, crops encoded, prefill, tokens/s). */
@@ -186,7 +188,7 @@ export class OvisRunner {
     const formatter = createFormatter(ckpt.config.conversation_formatter_class, tokenizer);
     const memWarning = await memoryWarning(ckpt, model); // refuses (before any weight is read) what cannot fit
     if (memWarning) say(memWarning);
-    const backend = await createBackend(opts.backend ?? 'wasm', { threads: opts.threads, kernels: opts.kernels });
+    const backend = await createBackend(opts.backend ?? 'wasm', { threads: opts.threads, kernels: opts.kernels, quantDot: opts.quantDot });
     say(`backend: ${backend.name}`);
     try {
       const model = await OvisModel.load(ckpt, backend, { onProgress: say });

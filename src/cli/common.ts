@@ -158,6 +158,7 @@ export const ENGINE_OPTIONS = {
     help: 'worker threads for the wasm backend (results do not depend on it)' },
   kernels: { type: 'string', arg: 'simd|relaxed', default: 'simd, the parity build',
     help: 'wasm kernel build: SIMD128 mul+add, or relaxed-SIMD FMA\n(Deno, Bun, node --experimental-wasm-relaxed-simd)' },
+  'quant-dot': { type: 'boolean', help: 'GPTQ checkpoints on the wasm backend: integer dot products (activations rounded\nto int16 per token; faster, ~3e-5 relative change; docs/quantization.md)' },
   tokenizer: { type: 'string', arg: 'PATH', default: "the checkpoint's tokenizer.json", help: 'tokenizer.json, or a directory holding one' },
   quiet: { type: 'boolean', short: 'q', help: 'no progress on stderr' },
 } as const satisfies OptionSpecs;
@@ -212,9 +213,10 @@ export function threadsOption(v: string | undefined): number | undefined {
 }
 
 /** The backend options of a model command, checked. */
-export function engineValues(v: { backend?: string; threads?: string; kernels?: string; tokenizer?: string }) {
+export function engineValues(v: { backend?: string; threads?: string; kernels?: string; tokenizer?: string; 'quant-dot'?: boolean }) {
   const backend = backendOption(v.backend);
-  return { backend, kernels: kernelsOption(v.kernels, backend), threads: threadsOption(v.threads), tokenizer: v.tokenizer };
+  if (v['quant-dot'] && backend !== 'wasm') throw new UsageError(`--quant-dot applies to the wasm backend, not '${backend}'`);
+  return { backend, kernels: kernelsOption(v.kernels, backend), threads: threadsOption(v.threads), tokenizer: v.tokenizer, ...(v['quant-dot'] ? { quantDot: true } : {}) };
 }
 
 /** --prompt, with `-` meaning stdin. */
