@@ -2,7 +2,7 @@
 // Quantized Linear kernels vs the bf16 ones, one thread, same run (imports dist/: `npm run bench:quant-kernels`;
 // the model-level table is bench/quant-model.mjs, `npm run bench:quant`).
 //
-//   node bench/quant.mjs [--quick]
+//   node bench/quant.mjs [--quick] [--wall]
 //   node bench/quant.mjs --error     the quantization error of `ovis quantize`'s scheme (below)
 //   node bench/quant.mjs --dot-error the opt-in integer-dot GEMM's error against the f32 path (below)
 //
@@ -93,10 +93,15 @@ const fillF32 = (p, n, f) => { const a = new Float32Array(mem.buffer, p, n); for
 /** Minimum over reps calls after one warm-up: on a shared machine (other processes on both cores)
  *  the least disturbed call is the best estimate of the kernel's own speed; the variants of one row
  *  are timed interleaved (rounds), so a busy period hits them alike. */
+// --wall: wall-clock time; default: the process's CPU time (process.cpuUsage, µs): one thread runs
+// here, so it is the kernel's own time and does not count the periods the OS gave the core to other
+// processes (on the shared 2-core machine, load 6-10, wall minima still varied 2-3x between runs)
+const useWall = process.argv.includes('--wall');
+const now = useWall ? () => performance.now() : () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
 function time(fn) {
   fn();
   let best = Infinity;
-  for (let r = 0; r < reps; r++) { const t0 = performance.now(); fn(); best = Math.min(best, performance.now() - t0); }
+  for (let r = 0; r < reps; r++) { const t0 = now(); fn(); best = Math.min(best, now() - t0); }
   return best;
 }
 /** Interleaved rounds of several timed functions; the minimum of each. */
@@ -111,7 +116,7 @@ const log = (s) => process.stdout.write(s + '\n');
 const RS = 512 << 20, prs = alloc(RS);
 fillRandom(prs, RS);
 const bw = RS / time(() => gemv.read_stream(prs, RS)) / 1e6;
-log(`node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}, 1 thread; read_stream ${bw.toFixed(1)} GB/s`);
+log(`node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}, 1 thread, ${useWall ? 'wall' : 'CPU'} time (min of ${reps}); read_stream ${bw.toFixed(1)} GB/s`);
 
 const GS = 128;
 log('\ndecode GEMV (M = 1), kernel time; each call on the next of several copies of the weights (>= 96 MiB per variant, so they come from DRAM as in the model, not from L3):');
