@@ -29,7 +29,10 @@ import { freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
-const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
 const dir = opt('--dir', '/tmp/quant-bench');
 const rounds = Number(opt('--rounds', '3'));
 const threads = opt('--threads', '2');
@@ -43,7 +46,11 @@ const log = (s) => process.stderr.write(`${s}\n`);
 const gb = (b) => `${(b / 1e9).toFixed(1)} GB`;
 /** MemAvailable of /proc/meminfo (free + reclaimable page cache), else os.freemem(). */
 function available() {
-  try { return Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))[1]) * 1024; } catch { return freemem(); }
+  try {
+    return Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))[1]) * 1024;
+  } catch {
+    return freemem();
+  }
 }
 mkdirSync(dir, { recursive: true });
 
@@ -60,13 +67,26 @@ const VARIANTS = {
 
 /** The variant's checkpoint directory, synthesized (seed 0) when it is not there yet. */
 function ensure(name) {
-  const v = VARIANTS[name], out = join(dir, name);
+  const v = VARIANTS[name],
+    out = join(dir, name);
   if (existsSync(join(out, 'config.json'))) return out;
   rmSync(out, { recursive: true, force: true });
   log(`synth ${name} -> ${out}`);
   const tok = TOKENIZERS[v.tok] && join(root, TOKENIZERS[v.tok]);
-  execFileSync('node', [cli, 'synth', '--preset', v.preset, ...(v.quant ? ['--quant', v.quant] : []),
-    ...(tok && existsSync(tok) ? ['--tokenizer', tok] : []), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    'node',
+    [
+      cli,
+      'synth',
+      '--preset',
+      v.preset,
+      ...(v.quant ? ['--quant', v.quant] : []),
+      ...(tok && existsSync(tok) ? ['--tokenizer', tok] : []),
+      '--out',
+      out,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   return out;
 }
 
@@ -74,19 +94,44 @@ function ensure(name) {
 function child(name, parts, extra = []) {
   const json = join(dir, `${name}${extra.join('')}.json`);
   rmSync(json, { force: true });
-  const r = spawnSync('node', [join(root, 'bench', 'model.mjs'), '--model', join(dir, name), '--threads', threads,
-    '--parts', parts, '--prefill', prefillT, '--decode', decodeN, '--json', json, ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(
+    'node',
+    [
+      join(root, 'bench', 'model.mjs'),
+      '--model',
+      join(dir, name),
+      '--threads',
+      threads,
+      '--parts',
+      parts,
+      '--prefill',
+      prefillT,
+      '--decode',
+      decodeN,
+      '--json',
+      json,
+      ...extra,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   if (r.status !== 0) throw new Error(`bench/model.mjs on ${name} exited with ${r.status ?? r.signal}`);
   return JSON.parse(readFileSync(json, 'utf8')).metrics;
 }
 
-log(`node ${process.versions.node}, ${new Date().toISOString()}, ${threads} threads, RAM ${gb(totalmem())} (${gb(freemem())} free at start)`);
+log(
+  `node ${process.versions.node}, ${new Date().toISOString()}, ${threads} threads, RAM ${gb(totalmem())} (${gb(freemem())} free at start)`,
+);
 
 // --- the 3B: bf16 vs int8 vs int4 (f32 path, and the opt-in integer dot products), interleaved rounds ---
 const small = ['3b-bf16', '3b-int8', '3b-int4'];
 // [label, checkpoint, extra bench/model.mjs args]
-const variants = [['bf16', '3b-bf16', []], ['int8', '3b-int8', []], ['int4', '3b-int4', []],
-  ['int8 + dot', '3b-int8', ['--quant-dot']], ['int4 + dot', '3b-int4', ['--quant-dot']]];
+const variants = [
+  ['bf16', '3b-bf16', []],
+  ['int8', '3b-int8', []],
+  ['int4', '3b-int4', []],
+  ['int8 + dot', '3b-int8', ['--quant-dot']],
+  ['int4 + dot', '3b-int4', ['--quant-dot']],
+];
 if (sections.includes('3b') || sections.includes('dot') || sections.includes('mp9')) for (const n of small) ensure(n);
 if (sections.includes('3b')) {
   const best = {};
@@ -97,7 +142,17 @@ if (sections.includes('3b')) {
       const parts = r === 0 && !extra.length ? 'crop,prefill,decode' : 'prefill,decode';
       log(`round ${r + 1}/${rounds}: ${label} (${parts})`);
       const m = child(n, parts, extra);
-      const b = best[label] ??= { decodeTokS: 0, decodeStep: 0, decodeCpu: Infinity, prefillTokS: 0, prefillCpu: Infinity, cropS: NaN, cropCpu: NaN, peakRssGB: NaN, loadS: NaN };
+      const b = (best[label] ??= {
+        decodeTokS: 0,
+        decodeStep: 0,
+        decodeCpu: Infinity,
+        prefillTokS: 0,
+        prefillCpu: Infinity,
+        cropS: NaN,
+        cropCpu: NaN,
+        peakRssGB: NaN,
+        loadS: NaN,
+      });
       b.decodeTokS = Math.max(b.decodeTokS, m.decodeTokS);
       b.decodeStep = Math.max(b.decodeStep, m.decodeBestStepTokS);
       b.decodeCpu = Math.min(b.decodeCpu, m.decodeCpuSPerToken);
@@ -115,14 +170,22 @@ if (sections.includes('3b')) {
   const x = (v, b) => `${(v / b).toFixed(2)}x`;
   const out = [];
   out.push(`\nOvis1.6-Llama3.2-3B (synthetic), ${threads} threads, best of ${rounds} interleaved rounds; ratios to bf16 in the same run.`);
-  out.push(`Wall = tok/s over ${decodeN} steps as measured (falls with the other processes' load); best step = 1 / the fastest single step; CPU = CPU time of the process, all threads`);
-  out.push(`| variant | decode tok/s (wall) | vs bf16 | best step tok/s | vs bf16 | decode CPU ms/token | vs bf16 | prefill ${prefillT} tokens, tok/s (wall) | vs bf16 | prefill CPU s | vs bf16 | one crop, wall (CPU) | peak RSS | load |`);
+  out.push(
+    `Wall = tok/s over ${decodeN} steps as measured (falls with the other processes' load); best step = 1 / the fastest single step; CPU = CPU time of the process, all threads`,
+  );
+  out.push(
+    `| variant | decode tok/s (wall) | vs bf16 | best step tok/s | vs bf16 | decode CPU ms/token | vs bf16 | prefill ${prefillT} tokens, tok/s (wall) | vs bf16 | prefill CPU s | vs bf16 | one crop, wall (CPU) | peak RSS | load |`,
+  );
   out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [label] of variants) {
     const b = best[label];
-    out.push(`| ${label} | ${b.decodeTokS.toFixed(2)} | ${x(b.decodeTokS, base.decodeTokS)} | ${b.decodeStep.toFixed(2)} | ${x(b.decodeStep, base.decodeStep)} | ${(b.decodeCpu * 1000).toFixed(0)} | ${x(base.decodeCpu, b.decodeCpu)} | ` +
-      `${b.prefillTokS.toFixed(1)} | ${x(b.prefillTokS, base.prefillTokS)} | ${b.prefillCpu.toFixed(1)} | ${x(base.prefillCpu, b.prefillCpu)} | ` +
-      (Number.isNaN(b.cropS) ? '(same weights) | | |' : `${b.cropS.toFixed(1)} s (${b.cropCpu.toFixed(1)} s) | ${b.peakRssGB.toFixed(2)} GB | ${b.loadS.toFixed(1)} s |`));
+    out.push(
+      `| ${label} | ${b.decodeTokS.toFixed(2)} | ${x(b.decodeTokS, base.decodeTokS)} | ${b.decodeStep.toFixed(2)} | ${x(b.decodeStep, base.decodeStep)} | ${(b.decodeCpu * 1000).toFixed(0)} | ${x(base.decodeCpu, b.decodeCpu)} | ` +
+        `${b.prefillTokS.toFixed(1)} | ${x(b.prefillTokS, base.prefillTokS)} | ${b.prefillCpu.toFixed(1)} | ${x(base.prefillCpu, b.prefillCpu)} | ` +
+        (Number.isNaN(b.cropS)
+          ? '(same weights) | | |'
+          : `${b.cropS.toFixed(1)} s (${b.cropCpu.toFixed(1)} s) | ${b.peakRssGB.toFixed(2)} GB | ${b.loadS.toFixed(1)} s |`),
+    );
   }
   console.log(out.join('\n'));
 }
@@ -132,20 +195,52 @@ if (sections.includes('mp9')) {
   const img = join(root, 'reference', 'fixtures', 'images', 'large.png');
   const timeFile = join(dir, 'mp9.time');
   log('3b-int4: ovis run at max_partition 9 (~2000 prompt tokens)');
-  const r = spawnSync('/usr/bin/time', ['-f', '%M %e', '-o', timeFile, 'node', cli, 'run', '--model', join(dir, '3b-int4'),
-    '--image', img, '--prompt', 'Describe the picture.', '--max-partition', '9', '--max-new-tokens', '4', '--threads', threads, '--json', '-q'],
-  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  const r = spawnSync(
+    '/usr/bin/time',
+    [
+      '-f',
+      '%M %e',
+      '-o',
+      timeFile,
+      'node',
+      cli,
+      'run',
+      '--model',
+      join(dir, '3b-int4'),
+      '--image',
+      img,
+      '--prompt',
+      'Describe the picture.',
+      '--max-partition',
+      '9',
+      '--max-new-tokens',
+      '4',
+      '--threads',
+      threads,
+      '--json',
+      '-q',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
+  );
   if (r.status !== 0) throw new Error(`ovis run exited with ${r.status ?? r.signal}`);
   const res = JSON.parse(r.stdout);
   const [kb, wall] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number);
-  console.log(`\n3b-int4, ovis run, max_partition 9 (901x860 image): ${res.prompt_tokens} prompt tokens, peak RSS ${(kb * 1024 / 1e9).toFixed(2)} GB, ` +
-    `wall ${wall.toFixed(0)} s (load ${(res.timings.load_ms / 1000).toFixed(1)} s, prefill incl. vision ${((res.timings.total_ms - res.timings.load_ms - res.timings.decode_ms) / 1000).toFixed(1)} s)`);
+  console.log(
+    `\n3b-int4, ovis run, max_partition 9 (901x860 image): ${res.prompt_tokens} prompt tokens, peak RSS ${((kb * 1024) / 1e9).toFixed(2)} GB, ` +
+      `wall ${wall.toFixed(0)} s (load ${(res.timings.load_ms / 1000).toFixed(1)} s, prefill incl. vision ${((res.timings.total_ms - res.timings.load_ms - res.timings.decode_ms) / 1000).toFixed(1)} s)`,
+  );
 }
 
 // --- 9B and 27B in int4 ---
 // --- prefill: the f32 path vs the opt-in integer dot products ---
 if (sections.includes('dot')) {
-  const runs = [['3b-bf16', []], ['3b-int8', []], ['3b-int8', ['--quant-dot']], ['3b-int4', []], ['3b-int4', ['--quant-dot']]];
+  const runs = [
+    ['3b-bf16', []],
+    ['3b-int8', []],
+    ['3b-int8', ['--quant-dot']],
+    ['3b-int4', []],
+    ['3b-int4', ['--quant-dot']],
+  ];
   const dotRounds = Math.min(rounds, 2);
   const bestP = runs.map(() => ({ tokS: 0, cpu: Infinity }));
   for (let r = 0; r < dotRounds; r++) {
@@ -156,27 +251,45 @@ if (sections.includes('dot')) {
       bestP[i].cpu = Math.min(bestP[i].cpu, m.prefillCpuS);
     });
   }
-  const lines = [`\nprefill of ${dotPrefill} tokens (LLM only), ${threads} threads, best of ${dotRounds} interleaved rounds`,
-    '| weights | path | tok/s (wall) | vs bf16 | CPU s | vs bf16 (CPU) |', '| --- | --- | ---: | ---: | ---: | ---: |'];
+  const lines = [
+    `\nprefill of ${dotPrefill} tokens (LLM only), ${threads} threads, best of ${dotRounds} interleaved rounds`,
+    '| weights | path | tok/s (wall) | vs bf16 | CPU s | vs bf16 (CPU) |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+  ];
   runs.forEach(([n, extra], i) => {
-    lines.push(`| ${n} | ${extra.length ? 'integer dot (gemm_q_dot, opt-in)' : n === '3b-bf16' ? 'bf16 GEMM' : 'dequantize + f32 GEMM (gemm_q)'} | ${bestP[i].tokS.toFixed(1)} | ${(bestP[i].tokS / bestP[0].tokS).toFixed(2)}x | ${bestP[i].cpu.toFixed(1)} | ${(bestP[0].cpu / bestP[i].cpu).toFixed(2)}x |`);
+    lines.push(
+      `| ${n} | ${extra.length ? 'integer dot (gemm_q_dot, opt-in)' : n === '3b-bf16' ? 'bf16 GEMM' : 'dequantize + f32 GEMM (gemm_q)'} | ${bestP[i].tokS.toFixed(1)} | ${(bestP[i].tokS / bestP[0].tokS).toFixed(2)}x | ${bestP[i].cpu.toFixed(1)} | ${(bestP[0].cpu / bestP[i].cpu).toFixed(2)}x |`,
+    );
   });
   console.log(lines.join('\n'));
 }
 
 if (sections.includes('big')) {
-  const lines = ['\n| model (int4 g128, synthetic) | decode tok/s (wall, 8 steps) | best step tok/s | decode CPU ms/token | peak RSS (vision + LLM resident, one crop, decode) | on disk |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+  const lines = [
+    '\n| model (int4 g128, synthetic) | decode tok/s (wall, 8 steps) | best step tok/s | decode CPU ms/token | peak RSS (vision + LLM resident, one crop, decode) | on disk |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
   for (const n of ['9b-int4', '27b-int4']) {
     const d = ensure(n);
     const disk = Number(execFileSync('du', ['-sb', d], { encoding: 'utf8' }).split('\t')[0]);
     for (const extra of [[], ['--quant-dot']]) {
       // on a shared machine, wait (up to 10 min) until the model fits in what is available
       const need = n.startsWith('27b') ? 21e9 : 10e9;
-      for (let t = 0; available() < need && t < 120; t++) { if (t % 12 === 0) log(`${n}: ${gb(available())} available, waiting for ${gb(need)}`); await new Promise((r) => setTimeout(r, 5000)); }
-      if (available() < need) { lines.push(`| ${n}${extra.length ? ' + dot' : ''} | not run: ${gb(available())} available (other processes), ${gb(need)} needed | | | | |`); continue; }
+      for (let t = 0; available() < need && t < 120; t++) {
+        if (t % 12 === 0) log(`${n}: ${gb(available())} available, waiting for ${gb(need)}`);
+        await new Promise((r) => setTimeout(r, 5000));
+      }
+      if (available() < need) {
+        lines.push(
+          `| ${n}${extra.length ? ' + dot' : ''} | not run: ${gb(available())} available (other processes), ${gb(need)} needed | | | | |`,
+        );
+        continue;
+      }
       log(`${n} ${extra.join(' ')}: ${gb(available())} available before loading`);
       const m = child(n, 'crop,decode', ['--decode', '8', ...extra]);
-      lines.push(`| ${n}${extra.length ? ' + dot' : ''} | ${m.decodeTokS.toFixed(2)} | ${m.decodeBestStepTokS.toFixed(2)} | ${(m.decodeCpuSPerToken * 1000).toFixed(0)} | ${m.peakRssGB.toFixed(2)} GB | ${gb(disk)} |`);
+      lines.push(
+        `| ${n}${extra.length ? ' + dot' : ''} | ${m.decodeTokS.toFixed(2)} | ${m.decodeBestStepTokS.toFixed(2)} | ${(m.decodeCpuSPerToken * 1000).toFixed(0)} | ${m.peakRssGB.toFixed(2)} GB | ${gb(disk)} |`,
+      );
     }
     if (!args.includes('--keep')) rmSync(d, { recursive: true, force: true });
   }

@@ -3,4 +3,11 @@
 // named by OVIS_FUZZ_RSS_FILE. Changes nothing else.
 import { writeFileSync } from 'node:fs';
 const file = process.env.OVIS_FUZZ_RSS_FILE;
-if (file) process.on('exit', () => { try { writeFileSync(file, String(process.resourceUsage().maxRSS)); } catch { /* best effort */ } });
+if (file)
+  process.on('exit', () => {
+    try {
+      writeFileSync(file, String(process.resourceUsage().maxRSS));
+    } catch {
+      /* best effort */
+    }
+  });

@@ -122,7 +122,18 @@ function isImageInput(x: unknown): x is ImageInput {
   return typeof r.width === 'number' && typeof r.height === 'number' && r.data instanceof Uint8Array;
 }
 
-const kindOf = (x: unknown): string => x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'object' ? `an object (${Object.keys(x as object).slice(0, 4).join(', ') || 'no keys'})` : typeof x;
+const kindOf = (x: unknown): string =>
+  x === null
+    ? 'null'
+    : Array.isArray(x)
+      ? 'an array'
+      : typeof x === 'object'
+        ? `an object (${
+            Object.keys(x as object)
+              .slice(0, 4)
+              .join(', ') || 'no keys'
+          })`
+        : typeof x;
 
 /** A Query from a JavaScript caller, checked at the door (TypeScript types do not exist at run time). */
 function checkQuery(q: unknown): Query {
@@ -133,8 +144,10 @@ function checkQuery(q: unknown): Query {
     if (!Array.isArray(images)) throw new InputError(`query.images must be an array of images, got ${kindOf(images)}`);
     images.forEach((im, i) => {
       if (!isImageInput(im)) {
-        throw new InputError(`query.images[${i}] must be an image file's bytes (Uint8Array) or a decoded RgbImage {width, height, data}, got ${kindOf(im)}`,
-          'read files with readImageFile(path)');
+        throw new InputError(
+          `query.images[${i}] must be an image file's bytes (Uint8Array) or a decoded RgbImage {width, height, data}, got ${kindOf(im)}`,
+          'read files with readImageFile(path)',
+        );
       }
     });
   }
@@ -143,10 +156,17 @@ function checkQuery(q: unknown): Query {
 
 /** Ovis runner.py's list convention: each image adds `<image>\n`, each string its text with markers removed. */
 export function queryFromInputs(inputs: readonly RunnerInput[]): Query {
-  if (!Array.isArray(inputs)) throw new InputError(`run/stream take an array of strings and images, got ${kindOf(inputs)}`, "e.g. runner.run([image, 'What is in this picture?'])");
+  if (!Array.isArray(inputs))
+    throw new InputError(
+      `run/stream take an array of strings and images, got ${kindOf(inputs)}`,
+      "e.g. runner.run([image, 'What is in this picture?'])",
+    );
   inputs.forEach((x, i) => {
     if (typeof x !== 'string' && !isImageInput(x)) {
-      throw new InputError(`inputs[${i}] must be a string or an image (Uint8Array bytes or an RgbImage), got ${kindOf(x)}`, 'read files with readImageFile(path)');
+      throw new InputError(
+        `inputs[${i}] must be a string or an image (Uint8Array bytes or an RgbImage), got ${kindOf(x)}`,
+        'read files with readImageFile(path)',
+      );
     }
   });
   let list = [...inputs];
@@ -237,7 +257,10 @@ export class OvisRunner {
     if (crops.length) {
       pixelValues = new Float32Array(n * 3 * S * S); // [n, 3, S, S]
       let o = 0;
-      for (const c of crops) { pixelValues.set(c, o); o += c.length; }
+      for (const c of crops) {
+        pixelValues.set(c, o);
+        o += c.length;
+      }
     }
     return { prompt, textIds, inputIds, pixelValues, n, grids };
   }
@@ -247,8 +270,9 @@ export class OvisRunner {
     const say = this.options.onProgress ?? (() => {});
     const t0 = performance.now();
     const tick = throttled(3000, say);
-    const x = this.model.embed(p.inputIds, p.pixelValues ? { pixelValues: p.pixelValues, n: p.n } : undefined, tap,
-      (done, n) => { if (done < n) tick(() => `crop ${done}/${n} encoded (${((performance.now() - t0) / 1000).toFixed(1)} s)`); });
+    const x = this.model.embed(p.inputIds, p.pixelValues ? { pixelValues: p.pixelValues, n: p.n } : undefined, tap, (done, n) => {
+      if (done < n) tick(() => `crop ${done}/${n} encoded (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    });
     if (p.n) say(`${p.n} crop(s) encoded in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     return x;
   }
@@ -265,7 +289,10 @@ export class OvisRunner {
     let prompt = '';
     let promptTokens = 0;
     for await (const ev of this.streamQuery(q)) {
-      if (ev.type === 'start') { prompt = ev.prompt; promptTokens = ev.promptTokens; }
+      if (ev.type === 'start') {
+        prompt = ev.prompt;
+        promptTokens = ev.promptTokens;
+      }
       if (ev.type === 'text') output += ev.text;
       if (ev.type === 'done') result = ev.generation;
     }
@@ -275,10 +302,18 @@ export class OvisRunner {
 
   /** Streams text pieces of the answer (never broken UTF-8), Ovis runner list convention. */
   async *stream(inputs: readonly RunnerInput[]): AsyncGenerator<string, RunResult, void> {
-    let prompt = '', promptTokens = 0, output = '';
+    let prompt = '',
+      promptTokens = 0,
+      output = '';
     for await (const ev of this.streamQuery(queryFromInputs(inputs))) {
-      if (ev.type === 'start') { prompt = ev.prompt; promptTokens = ev.promptTokens; }
-      if (ev.type === 'text') { output += ev.text; yield ev.text; }
+      if (ev.type === 'start') {
+        prompt = ev.prompt;
+        promptTokens = ev.promptTokens;
+      }
+      if (ev.type === 'text') {
+        output += ev.text;
+        yield ev.text;
+      }
       if (ev.type === 'done') {
         return { prompt, output, promptTokens, totalTokens: promptTokens + ev.generation.ids.length, generation: ev.generation };
       }
@@ -305,12 +340,19 @@ export class OvisRunner {
       topP: o.topP,
       repetitionPenalty: o.repetitionPenalty,
       seed: o.seed,
-      onResult: (r) => { generation = r; },
-      onPrefillLayer: (done, n) => { if (done < n) tick(() => `prefill of ${embeds.shape[0]} tokens: layer ${done}/${n}`); },
+      onResult: (r) => {
+        generation = r;
+      },
+      onPrefillLayer: (done, n) => {
+        if (done < n) tick(() => `prefill of ${embeds.shape[0]} tokens: layer ${done}/${n}`);
+      },
     });
     let first = true;
     for await (const id of it) {
-      if (first) { say(`prefill of ${embeds.shape[0]} tokens done`); first = false; }
+      if (first) {
+        say(`prefill of ${embeds.shape[0]} tokens done`);
+        first = false;
+      }
       const text = decoder.push(id);
       if (text) yield { type: 'text', text, id };
     }
@@ -319,7 +361,9 @@ export class OvisRunner {
     const g = generation!;
     yield { type: 'done', generation: g };
     // after the consumer has handled 'done' (e.g. ended its output line)
-    say(`prefill ${(g.prefillMs / 1000).toFixed(2)} s, ${g.ids.length} token(s) at ${g.tokensPerSecond.toFixed(2)} tokens/s (${g.stopReason})`);
+    say(
+      `prefill ${(g.prefillMs / 1000).toFixed(2)} s, ${g.ids.length} token(s) at ${g.tokensPerSecond.toFixed(2)} tokens/s (${g.stopReason})`,
+    );
   }
 
   /**
@@ -330,12 +374,27 @@ export class OvisRunner {
   trace(q: Query, o: { recorder: Recorder; maxPartition?: number; maxNewTokens: number; logitsRows?: LogitsRows }): TraceResult {
     const tap = makeTap(o.recorder);
     const prepared = this.prepare(q, { maxPartition: o.maxPartition });
-    const embeds = this.model.embed(prepared.inputIds, prepared.pixelValues ? { pixelValues: prepared.pixelValues, n: prepared.n } : undefined, tap);
+    const embeds = this.model.embed(
+      prepared.inputIds,
+      prepared.pixelValues ? { pixelValues: prepared.pixelValues, n: prepared.n } : undefined,
+      tap,
+    );
     const T = embeds.shape[0];
-    const rows = o.logitsRows === undefined || o.logitsRows === 'last' ? [T - 1]
-      : o.logitsRows === 'all' ? Array.from({ length: T }, (_, i) => i)
-      : o.logitsRows === 'none' ? [T - 1] : [...new Set([...o.logitsRows, T - 1])].sort((a, b) => a - b);
-    const generation = generate(this.model.llm, embeds, { eosTokenIds: this.model.eosTokenIds, maxNewTokens: o.maxNewTokens, doSample: false, prefillLogitsRows: rows, tap });
+    const rows =
+      o.logitsRows === undefined || o.logitsRows === 'last'
+        ? [T - 1]
+        : o.logitsRows === 'all'
+          ? Array.from({ length: T }, (_, i) => i)
+          : o.logitsRows === 'none'
+            ? [T - 1]
+            : [...new Set([...o.logitsRows, T - 1])].sort((a, b) => a - b);
+    const generation = generate(this.model.llm, embeds, {
+      eosTokenIds: this.model.eosTokenIds,
+      maxNewTokens: o.maxNewTokens,
+      doSample: false,
+      prefillLogitsRows: rows,
+      tap,
+    });
     return { prepared, generation, logitsPositions: rows };
   }
 
@@ -350,9 +409,19 @@ export class OvisRunner {
   chat(messages: readonly ChatMessage[], options: GenerationOptions = {}): AsyncGenerator<ChatEvent, ChatResult, void> {
     const o = this.options;
     this.conversations ??= new Conversations({
-      model: this.model, tokenizer: this.tokenizer, formatter: this.formatter,
-      defaults: { maxNewTokens: o.maxNewTokens, doSample: o.doSample, temperature: o.temperature, topP: o.topP, topK: o.topK,
-        repetitionPenalty: o.repetitionPenalty, seed: o.seed, maxPartition: o.maxPartition },
+      model: this.model,
+      tokenizer: this.tokenizer,
+      formatter: this.formatter,
+      defaults: {
+        maxNewTokens: o.maxNewTokens,
+        doSample: o.doSample,
+        temperature: o.temperature,
+        topP: o.topP,
+        topK: o.topK,
+        repetitionPenalty: o.repetitionPenalty,
+        seed: o.seed,
+        maxPartition: o.maxPartition,
+      },
       visualCacheBytes: o.cacheMb === undefined ? undefined : Math.max(0, o.cacheMb) * 2 ** 20,
     });
     return this.conversations.chat(messages, options);
@@ -417,7 +486,10 @@ export async function readImageFile(path: string, opts: { decode?: boolean } = {
       throw new InputError(`image ${path}: is not a regular file (a FIFO, socket or device)`, 'give the path of an image file');
     }
     if (st.size > MAX_IMAGE_FILE_BYTES) {
-      throw new InputError(`image ${path}: ${st.size} bytes; an image file has at most ${MAX_IMAGE_FILE_BYTES} (1 GiB)`, 'downscale or recompress it');
+      throw new InputError(
+        `image ${path}: ${st.size} bytes; an image file has at most ${MAX_IMAGE_FILE_BYTES} (1 GiB)`,
+        'downscale or recompress it',
+      );
     }
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
@@ -425,13 +497,23 @@ export async function readImageFile(path: string, opts: { decode?: boolean } = {
     const code = (e as { code?: string }).code;
     if (code === 'EISDIR') {
       let inside: string[] = [];
-      try { inside = (await readdir(path)).filter((f) => /\.(png|jpe?g|webp|gif|bmp)$/i.test(f)).slice(0, 3); } catch { /* only for the hint */ }
-      throw new InputError(`image ${path}: is a directory, expected an image file`,
-        inside.length ? `give one file per image, e.g. ${inside.map((f) => `--image ${join(path, f)}`).join(' ')}` : `give one image file per image (${SUPPORTED_FORMATS})`);
+      try {
+        inside = (await readdir(path)).filter((f) => /\.(png|jpe?g|webp|gif|bmp)$/i.test(f)).slice(0, 3);
+      } catch {
+        /* only for the hint */
+      }
+      throw new InputError(
+        `image ${path}: is a directory, expected an image file`,
+        inside.length
+          ? `give one file per image, e.g. ${inside.map((f) => `--image ${join(path, f)}`).join(' ')}`
+          : `give one image file per image (${SUPPORTED_FORMATS})`,
+      );
     }
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new InputError(`image ${path}: cannot read it: ${why}${code ? ` (${code})` : ''}`,
-      code === 'ENOENT' ? `check the path; a relative path starts at the current directory, ${process.cwd()}` : undefined);
+    throw new InputError(
+      `image ${path}: cannot read it: ${why}${code ? ` (${code})` : ''}`,
+      code === 'ENOENT' ? `check the path; a relative path starts at the current directory, ${process.cwd()}` : undefined,
+    );
   }
   if (!opts.decode) {
     // decodeImage refuses an unrecognised format (a text file, an empty one) before decoding anything
@@ -465,7 +547,8 @@ export function residentWeightBytes(ckpt: { tensors: ReadonlyMap<string, TensorI
   for (const [name, t] of ckpt.tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (name.endsWith('.qzeros') || name.endsWith('.g_idx')) continue; // unpacked into f32 zeros (counted with scales) / a permutation at most
-    if (name.endsWith('.scales') && ckpt.quantization) bytes += n * 8; // f32 scale + f32 zero per (group, column)
+    if (name.endsWith('.scales') && ckpt.quantization)
+      bytes += n * 8; // f32 scale + f32 zero per (group, column)
     else bytes += t.dtype === 'F16' ? n * 4 : t.byteLength;
   }
   return bytes;
@@ -473,24 +556,47 @@ export function residentWeightBytes(ckpt: { tensors: ReadonlyMap<string, TensorI
 
 /** The refusal when a checkpoint's weights alone exceed the machine's RAM: how much it needs, and
  *  (for a float checkpoint) the int4 size and the command that makes it. */
-export function weightsExceedRam(bytes: number, total: number, ckpt: Pick<Checkpoint, 'config' | 'quantization'>, model: string): InputError {
+export function weightsExceedRam(
+  bytes: number,
+  total: number,
+  ckpt: Pick<Checkpoint, 'config' | 'quantization'>,
+  model: string,
+): InputError {
   const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
   const what = ckpt.quantization ? `${ckpt.quantization.bits}-bit GPTQ` : 'float (bf16)';
   if (ckpt.quantization) {
-    return new InputError(`${model}: the ${what} weights need about ${gb(bytes)} of RAM and this machine has ${gb(total)}`,
-      'use a machine with more memory, or a smaller model');
+    return new InputError(
+      `${model}: the ${what} weights need about ${gb(bytes)} of RAM and this machine has ${gb(total)}`,
+      'use a machine with more memory, or a smaller model',
+    );
   }
-  const q4 = residentWeightBytes({ tensors: new Map(expectedTensors(ckpt.config, { bits: 4, group_size: 128 }).map((e) => [e.name, {
-    name: e.name, dtype: e.dtype ?? 'BF16', shape: e.shape, file: '', dataOffset: 0,
-    byteLength: e.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[e.dtype ?? 'BF16'],
-  }])), quantization: { quant_method: 'gptq', bits: 4, group_size: 128, sym: true, desc_act: false, checkpoint_format: 'gptq', source: '' } });
-  return new InputError(`${model}: the ${what} weights need about ${gb(bytes)} of RAM (plus ~1 GB for activations) and this machine has ${gb(total)}: refused before loading`,
-    `quantize the LLM to int4 (about ${gb(q4)} in memory): ovis quantize --model ${model} --to int4 --out DIR, then ovis run --model DIR`);
+  const q4 = residentWeightBytes({
+    tensors: new Map(
+      expectedTensors(ckpt.config, { bits: 4, group_size: 128 }).map((e) => [
+        e.name,
+        {
+          name: e.name,
+          dtype: e.dtype ?? 'BF16',
+          shape: e.shape,
+          file: '',
+          dataOffset: 0,
+          byteLength: e.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[e.dtype ?? 'BF16'],
+        },
+      ]),
+    ),
+    quantization: { quant_method: 'gptq', bits: 4, group_size: 128, sym: true, desc_act: false, checkpoint_format: 'gptq', source: '' },
+  });
+  return new InputError(
+    `${model}: the ${what} weights need about ${gb(bytes)} of RAM (plus ~1 GB for activations) and this machine has ${gb(total)}: refused before loading`,
+    `quantize the LLM to int4 (about ${gb(q4)} in memory): ovis quantize --model ${model} --to int4 --out DIR, then ovis run --model DIR`,
+  );
 }
 
 /** The warning text when `bytes` of weights exceed 90% of `total` bytes of RAM, else undefined. */
 export function weightsVsRam(bytes: number, total: number): string | undefined {
   if (!(bytes > 0.9 * total)) return undefined;
-  return `warning: the weights take ${(bytes / 1e9).toFixed(1)} GB and this machine has ${(total / 1e9).toFixed(1)} GB of RAM; ` +
-    'loading may be killed by the OS (bf16 weights stay bf16; `ovis quantize --to int4` makes a ~3.5x smaller checkpoint)';
+  return (
+    `warning: the weights take ${(bytes / 1e9).toFixed(1)} GB and this machine has ${(total / 1e9).toFixed(1)} GB of RAM; ` +
+    'loading may be killed by the OS (bf16 weights stay bf16; `ovis quantize --to int4` makes a ~3.5x smaller checkpoint)'
+  );
 }

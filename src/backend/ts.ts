@@ -10,14 +10,16 @@ import { linearQuant } from '../ops/quant-linear.js';
 import type { QuantLinearData, QuantWeight } from '../quant/gptq.js';
 
 /** A quantized Linear of the `ts` backend: the prepared GPTQ data, in the JS heap. */
-interface TsQuantWeight extends QuantWeight { readonly data: QuantLinearData }
+interface TsQuantWeight extends QuantWeight {
+  readonly data: QuantLinearData;
+}
 
 export class TsBackend implements Backend {
   readonly name = 'ts' as const;
   /** Keeps `data` by reference (no copy): the caller hands it over. */
   loadWeight(name: string, dtype: WeightDType, shape: readonly number[], data: Float32Array | Uint16Array): Weight {
     const wantArray = dtype === 'F32' ? 'Float32Array' : 'Uint16Array';
-    if ((dtype === 'F32') !== (data instanceof Float32Array)) {
+    if ((dtype === 'F32') !== data instanceof Float32Array) {
       throw new BackendError(`loadWeight ${name}: dtype ${dtype} needs a ${wantArray}, got ${data.constructor.name}`);
     }
     if (dtype !== 'F32' && dtype !== 'BF16' && dtype !== 'F16') {

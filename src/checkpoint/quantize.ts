@@ -30,11 +30,24 @@ export interface QuantizeOptions {
   onProgress?: (p: { done: number; total: number; tensor: string; seconds: number }) => void;
 }
 
-export interface QuantizeResult { tensors: number; quantized: number; bytesIn: number; bytesOut: number; shards: string[]; seconds: number }
+export interface QuantizeResult {
+  tensors: number;
+  quantized: number;
+  bytesIn: number;
+  bytesOut: number;
+  shards: string[];
+  seconds: number;
+}
 
 /** Extra files copied next to the weights when present. */
-const COPY_FILES = ['generation_config.json', 'preprocessor_config.json', 'tokenizer_config.json', 'tokenizer.json',
-  'special_tokens_map.json', 'tokenizer.source.json'];
+const COPY_FILES = [
+  'generation_config.json',
+  'preprocessor_config.json',
+  'tokenizer_config.json',
+  'tokenizer.json',
+  'special_tokens_map.json',
+  'tokenizer.source.json',
+];
 
 const ROWS_PER_BLOCK = 256;
 const COPY_CHUNK = 64 << 20;
@@ -43,7 +56,8 @@ export async function quantizeCheckpoint(o: QuantizeOptions): Promise<QuantizeRe
   const t0 = performance.now();
   const ck = await Checkpoint.open(o.model);
   try {
-    if (ck.quantization) throw new InputError(`${o.model} is already quantized (${ck.quantization.bits}-bit GPTQ)`, 'quantize the float (bf16) release');
+    if (ck.quantization)
+      throw new InputError(`${o.model} is already quantized (${ck.quantization.bits}-bit GPTQ)`, 'quantize the float (bf16) release');
     ck.assertRunnable();
     const q = { bits: o.bits, group_size: o.groupSize };
     const plan = expectedTensors(ck.config, q).filter((e) => ck.tensors.has(e.name) || e.init === 'gptq');
@@ -59,8 +73,12 @@ export async function quantizeCheckpoint(o: QuantizeOptions): Promise<QuantizeRe
     for (let i = 0; i < specs.length; i++) {
       let j = i + 1;
       if (plan[i].init === 'gptq') while (j < specs.length && plan[j].init === 'gptq' && sameModule(plan[j].name, plan[i].name)) j++;
-      const group = specs.slice(i, j), b = group.reduce((a, s) => a + bytesOf(s), 0);
-      if (size + b > maxShard && shards[shards.length - 1].length) { shards.push([]); size = 0; }
+      const group = specs.slice(i, j),
+        b = group.reduce((a, s) => a + bytesOf(s), 0);
+      if (size + b > maxShard && shards[shards.length - 1].length) {
+        shards.push([]);
+        size = 0;
+      }
       shards[shards.length - 1].push(...group);
       size += b;
       i = j - 1;
@@ -69,7 +87,8 @@ export async function quantizeCheckpoint(o: QuantizeOptions): Promise<QuantizeRe
 
     await mkdir(o.out, { recursive: true });
     const existing = (await readdir(o.out)).filter((f) => f.endsWith('.safetensors') || f === SAFE_WEIGHTS_INDEX_NAME);
-    if (existing.length) throw new InputError(`${o.out} already holds weights (${existing.join(', ')})`, 'choose an empty output directory');
+    if (existing.length)
+      throw new InputError(`${o.out} already holds weights (${existing.join(', ')})`, 'choose an empty output directory');
     const json = (x: unknown) => JSON.stringify(x, null, 2) + '\n';
     const cfg = await readJsonFile(join(o.model, 'config.json'));
     if (!isPlainObject(cfg)) throw new CheckpointError(`${o.model}/config.json: not an object`);
@@ -77,18 +96,26 @@ export async function quantizeCheckpoint(o: QuantizeOptions): Promise<QuantizeRe
     await writeFile(join(o.out, 'config.json'), json({ ...cfg, quantization_config: qc }));
     await writeFile(join(o.out, QUANTIZE_CONFIG_FILE), json(qc));
     for (const f of COPY_FILES) {
-      try { await copyFile(join(o.model, f), join(o.out, f)); } catch { /* optional */ }
+      try {
+        await copyFile(join(o.model, f), join(o.out, f));
+      } catch {
+        /* optional */
+      }
     }
     const bytesTotal = specs.reduce((a, s) => a + bytesOf(s), 0);
     if (shards.length > 1) {
       const wm: Record<string, string> = {};
-      const pairs = shards.flatMap((s, k) => s.map((t) => [t.name, names[k]] as const)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      const pairs = shards
+        .flatMap((s, k) => s.map((t) => [t.name, names[k]] as const))
+        .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       for (const [n, f] of pairs) wm[n] = f;
       await writeFile(join(o.out, SAFE_WEIGHTS_INDEX_NAME), json({ metadata: { total_size: bytesTotal }, weight_map: wm }));
     }
 
     const byName = new Map(plan.map((e) => [e.name, e]));
-    let done = 0, quantized = 0, bytesIn = 0;
+    let done = 0,
+      quantized = 0,
+      bytesIn = 0;
     for (let k = 0; k < shards.length; k++) {
       const w = await SafetensorsWriter.create(join(o.out, names[k]), shards[k], { format: 'pt' });
       try {
@@ -114,7 +141,12 @@ export async function quantizeCheckpoint(o: QuantizeOptions): Promise<QuantizeRe
               rq.addRows(n0, await readRowsF32(ck, wname, n0, rows, K));
             }
             bytesIn += info.byteLength;
-            const parts: Record<string, ArrayBufferView> = { qweight: rq.t.qweight, qzeros: rq.t.qzeros, scales: rq.t.scales, g_idx: rq.t.g_idx };
+            const parts: Record<string, ArrayBufferView> = {
+              qweight: rq.t.qweight,
+              qzeros: rq.t.qzeros,
+              scales: rq.t.scales,
+              g_idx: rq.t.g_idx,
+            };
             for (let j = 0; j < 4; j++) {
               const sj = shards[k][i + j];
               const v = parts[sj.name.slice(prefix.length + 1)];
@@ -176,7 +208,8 @@ async function readRowsF32(ck: Checkpoint, name: string, n0: number, rows: numbe
   const out = new Float32Array(rows * K);
   if (info.dtype === 'F32') out.set(new Float32Array(raw.buffer));
   else if (info.dtype === 'BF16') {
-    const u = new Uint16Array(raw.buffer), o = new Uint32Array(out.buffer);
+    const u = new Uint16Array(raw.buffer),
+      o = new Uint32Array(out.buffer);
     for (let i = 0; i < u.length; i++) o[i] = u[i] << 16;
   } else {
     const { widenF16 } = await import('../dtype.js');

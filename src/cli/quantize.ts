@@ -9,7 +9,12 @@ import { resolveModel } from '../hub/cache.js';
 import { quantizeCheckpoint } from '../checkpoint/quantize.js';
 
 const OPTIONS = {
-  model: { type: 'string', arg: 'DIR|REPO', required: true, help: 'the float (bf16) checkpoint: a folder or a Hugging Face repo id in the cache' },
+  model: {
+    type: 'string',
+    arg: 'DIR|REPO',
+    required: true,
+    help: 'the float (bf16) checkpoint: a folder or a Hugging Face repo id in the cache',
+  },
   to: { type: 'string', arg: 'int8|int4', required: true, help: 'bits per weight of the decoder Linears' },
   'group-size': { type: 'string', arg: 'N', default: '128', help: 'inputs per scale: 32, 64, 128 or -1 (one per output row)' },
   sym: { type: 'boolean', help: 'symmetric (zero point 2^(bits-1), as most GPTQ releases); default asymmetric (a zero point per group)' },
@@ -40,7 +45,8 @@ export async function main(argv: string[]): Promise<number> {
   const bits = o.to === 'int4' ? 4 : o.to === 'int8' ? 8 : undefined;
   if (!bits) throw new UsageError(`--to must be int8 or int4, got ${JSON.stringify(o.to)}`);
   const gs = Number(o['group-size'] ?? '128');
-  if (![32, 64, 128, -1].includes(gs)) throw new UsageError(`--group-size must be 32, 64, 128 or -1, got ${JSON.stringify(o['group-size'])}`);
+  if (![32, 64, 128, -1].includes(gs))
+    throw new UsageError(`--group-size must be 32, 64, 128 or -1, got ${JSON.stringify(o['group-size'])}`);
   const shard = Number(o['shard-size'] ?? '5000000000');
   if (!(shard > 0)) throw new UsageError('--shard-size must be a positive number of bytes');
   await checkOutputDir('out', o.out);
@@ -48,14 +54,21 @@ export async function main(argv: string[]): Promise<number> {
   process.stderr.write(`ovis quantize: ${model} -> ${o.out}: int${bits}, group size ${gs}, ${o.sym ? 'symmetric' : 'asymmetric'}\n`);
   let last = 0;
   const r = await quantizeCheckpoint({
-    model, out: o.out, bits, groupSize: gs, sym: !!o.sym, maxShardBytes: shard,
+    model,
+    out: o.out,
+    bits,
+    groupSize: gs,
+    sym: !!o.sym,
+    maxShardBytes: shard,
     onProgress: (p) => {
       if (p.seconds - last < 2 && p.done < p.total) return;
       last = p.seconds;
       process.stderr.write(`  ${p.done}/${p.total} tensors  ${p.tensor}  ${p.seconds.toFixed(1)} s\n`);
     },
   });
-  process.stderr.write(`ovis quantize: ${r.quantized} Linears quantized, ${r.tensors} tensors in ${r.shards.length} file(s): ` +
-    `${(r.bytesIn / 1e9).toFixed(2)} GB read, ${(r.bytesOut / 1e9).toFixed(2)} GB written in ${r.seconds.toFixed(1)} s; run it with: ovis run --model ${o.out}\n`);
+  process.stderr.write(
+    `ovis quantize: ${r.quantized} Linears quantized, ${r.tensors} tensors in ${r.shards.length} file(s): ` +
+      `${(r.bytesIn / 1e9).toFixed(2)} GB read, ${(r.bytesOut / 1e9).toFixed(2)} GB written in ${r.seconds.toFixed(1)} s; run it with: ovis run --model ${o.out}\n`,
+  );
   return 0;
 }

@@ -16,11 +16,21 @@ import { DTYPE_BYTES } from '../dtype.js';
 const OPTIONS = {
   preset: { type: 'string', arg: 'NAME', required: true, help: 'one of the presets below' },
   out: { type: 'string', arg: 'DIR', required: true, help: 'output directory; must be empty or new unless --force' },
-  tokenizer: { type: 'string', arg: 'PATH', default: 'none', help: "tokenizer.json (or a folder holding one) copied into DIR, so that `ovis run --model DIR` needs no --tokenizer; give the real model's" },
+  tokenizer: {
+    type: 'string',
+    arg: 'PATH',
+    default: 'none',
+    help: "tokenizer.json (or a folder holding one) copied into DIR, so that `ovis run --model DIR` needs no --tokenizer; give the real model's",
+  },
   dtype: { type: 'string', arg: 'bf16|f32', default: 'bf16, like the release', help: 'stored dtype' },
   seed: { type: 'string', arg: 'S', default: '0', help: 'PRNG seed' },
   'shard-size': { type: 'string', arg: 'BYTES', default: '5000000000, HF\'s "5GB"', help: 'max bytes per shard; accepts 5GB, 200MB' },
-  quant: { type: 'string', arg: 'gptq-int4|gptq-int8', default: 'none (float)', help: "the decoder Linears as a GPTQ checkpoint (AutoGPTQ layout, symmetric; random q with the float weights' std)" },
+  quant: {
+    type: 'string',
+    arg: 'gptq-int4|gptq-int8',
+    default: 'none (float)',
+    help: "the decoder Linears as a GPTQ checkpoint (AutoGPTQ layout, symmetric; random q with the float weights' std)",
+  },
   'group-size': { type: 'string', arg: 'N', default: '128', help: 'GPTQ group size with --quant (32, 64, 128 or -1)' },
   force: { type: 'boolean', help: 'write into a non-empty directory' },
 } as const satisfies OptionSpecs;
@@ -38,7 +48,9 @@ options:
 ${formatOptions(OPTIONS)}
 
 presets:
-${Object.values(PRESETS).map((p) => `  ${p.name.padEnd(w)}  ${p.description}`).join('\n')}`;
+${Object.values(PRESETS)
+  .map((p) => `  ${p.name.padEnd(w)}  ${p.description}`)
+  .join('\n')}`;
 }
 
 const DTYPES: Record<string, SynthDType> = { bf16: 'BF16', f32: 'F32' };
@@ -58,7 +70,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!o.preset) throw new UsageError('--preset is required', `one of: ${Object.keys(PRESETS).join(', ')}`);
-  if (!Object.hasOwn(PRESETS, o.preset)) throw new UsageError(`unknown preset ${JSON.stringify(o.preset)}`, `one of: ${Object.keys(PRESETS).join(', ')}`);
+  if (!Object.hasOwn(PRESETS, o.preset))
+    throw new UsageError(`unknown preset ${JSON.stringify(o.preset)}`, `one of: ${Object.keys(PRESETS).join(', ')}`);
   if (!o.out) throw new UsageError('--out DIR is required');
   await checkOutputDir('out', o.out);
   const dtypeName = o.dtype ?? 'bf16';
@@ -72,7 +85,8 @@ export async function main(argv: string[]): Promise<number> {
     const bits = o.quant === 'gptq-int4' ? 4 : o.quant === 'gptq-int8' ? 8 : undefined;
     if (!bits) throw new UsageError(`--quant must be gptq-int4 or gptq-int8, got ${JSON.stringify(o.quant)}`);
     const gs = Number(o['group-size'] ?? '128');
-    if (![32, 64, 128, -1].includes(gs)) throw new UsageError(`--group-size must be 32, 64, 128 or -1, got ${JSON.stringify(o['group-size'])}`);
+    if (![32, 64, 128, -1].includes(gs))
+      throw new UsageError(`--group-size must be 32, 64, 128 or -1, got ${JSON.stringify(o['group-size'])}`);
     quant = { bits, groupSize: gs };
   } else if (o['group-size']) throw new UsageError('--group-size needs --quant');
   if (!(maxShardBytes > 0)) throw new UsageError('--shard-size must be > 0');
@@ -80,7 +94,9 @@ export async function main(argv: string[]): Promise<number> {
   let existing: string[] = [];
   try {
     existing = await readdir(o.out);
-  } catch { /* new directory */ }
+  } catch {
+    /* new directory */
+  }
   if (existing.length && !o.force) {
     throw new UsageError(`${o.out} is not empty (${existing.length} entries)`, 'choose a new directory or pass --force');
   }
@@ -88,8 +104,10 @@ export async function main(argv: string[]): Promise<number> {
   // Refuse early if the disk cannot hold the checkpoint (the disk may be shared).
   const files = PRESETS[o.preset].files();
   const cfg = parseOvisConfig(files['config.json'], `preset ${o.preset}`);
-  const bytes = expectedTensors(cfg, quant ? { bits: quant.bits, group_size: quant.groupSize } : null)
-    .reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1) * DTYPE_BYTES[t.dtype ?? dtype], 0);
+  const bytes = expectedTensors(cfg, quant ? { bits: quant.bits, group_size: quant.groupSize } : null).reduce(
+    (a, t) => a + t.shape.reduce((x, y) => x * y, 1) * DTYPE_BYTES[t.dtype ?? dtype],
+    0,
+  );
   try {
     const st = await statfs(existing.length || (await dirExists(o.out)) ? o.out : parentOf(o.out));
     const free = Number(st.bavail) * Number(st.bsize);
@@ -108,23 +126,41 @@ export async function main(argv: string[]): Promise<number> {
     const tok = await Tokenizer.fromFile(tokenizer);
     const vocab = cfg.llm_config.vocab_size;
     if (tok.vocabSize > vocab) {
-      throw new UsageError(`--tokenizer ${o.tokenizer}: ${tok.vocabSize} tokens, but preset ${o.preset} has vocab_size ${vocab}`,
-        'give the tokenizer of the model the preset copies');
+      throw new UsageError(
+        `--tokenizer ${o.tokenizer}: ${tok.vocabSize} tokens, but preset ${o.preset} has vocab_size ${vocab}`,
+        'give the tokenizer of the model the preset copies',
+      );
     }
   }
 
-  process.stderr.write(`ovis synth: ${o.preset} (${dtype}${quant ? `, GPTQ int${quant.bits} g${quant.groupSize}` : ''}) -> ${o.out}: ${(bytes / 1e9).toFixed(2)} GB\n`);
+  process.stderr.write(
+    `ovis synth: ${o.preset} (${dtype}${quant ? `, GPTQ int${quant.bits} g${quant.groupSize}` : ''}) -> ${o.out}: ${(bytes / 1e9).toFixed(2)} GB\n`,
+  );
   const r = await synthCheckpoint({
-    out: o.out, files, dtype, seed, maxShardBytes, quant,
-    onProgress: (p) => process.stderr.write(`  shard ${p.shard}/${p.shards}  ${(p.bytesDone / 1e9).toFixed(2)}/${(p.bytesTotal / 1e9).toFixed(2)} GB  ${(p.bytesDone / 1e6 / p.seconds).toFixed(0)} MB/s\n`),
+    out: o.out,
+    files,
+    dtype,
+    seed,
+    maxShardBytes,
+    quant,
+    onProgress: (p) =>
+      process.stderr.write(
+        `  shard ${p.shard}/${p.shards}  ${(p.bytesDone / 1e9).toFixed(2)}/${(p.bytesTotal / 1e9).toFixed(2)} GB  ${(p.bytesDone / 1e6 / p.seconds).toFixed(0)} MB/s\n`,
+      ),
   });
-  process.stderr.write(`ovis synth: wrote ${r.tensors} tensors in ${r.shards.length} file(s), ${(r.bytes / 1e9).toFixed(3)} GB in ${r.seconds.toFixed(1)} s (${(r.bytes / 1e6 / r.seconds).toFixed(0)} MB/s)\n`);
+  process.stderr.write(
+    `ovis synth: wrote ${r.tensors} tensors in ${r.shards.length} file(s), ${(r.bytes / 1e9).toFixed(3)} GB in ${r.seconds.toFixed(1)} s (${(r.bytes / 1e6 / r.seconds).toFixed(0)} MB/s)\n`,
+  );
   if (tokenizer) {
     await copyFile(tokenizer, join(o.out, 'tokenizer.json'));
-    process.stderr.write(`ovis synth: copied ${tokenizer} to ${join(o.out, 'tokenizer.json')}; run it with: ovis run --model ${o.out} --prompt "..."\n`);
+    process.stderr.write(
+      `ovis synth: copied ${tokenizer} to ${join(o.out, 'tokenizer.json')}; run it with: ovis run --model ${o.out} --prompt "..."\n`,
+    );
   } else {
-    process.stderr.write(`ovis synth: ${o.out} has no tokenizer.json, so \`ovis run --model ${o.out}\` needs --tokenizer PATH; ` +
-      `to make the folder complete, copy the real model's tokenizer.json into it (or synth again with --tokenizer PATH)\n`);
+    process.stderr.write(
+      `ovis synth: ${o.out} has no tokenizer.json, so \`ovis run --model ${o.out}\` needs --tokenizer PATH; ` +
+        `to make the folder complete, copy the real model's tokenizer.json into it (or synth again with --tokenizer PATH)\n`,
+    );
   }
   return 0;
 }

@@ -11,8 +11,10 @@ import { numel, type HostWeight, type Weight } from '../tensor.js';
 export function host(w: Weight): HostWeight {
   const h = w as HostWeight;
   if (!h.data || !(h.data instanceof Float32Array || h.data instanceof Uint16Array)) {
-    throw new ShapeError(`weight ${w.name}: not a host weight (no data array)`,
-      'pass weights created by the same backend (TsBackend.loadWeight)');
+    throw new ShapeError(
+      `weight ${w.name}: not a host weight (no data array)`,
+      'pass weights created by the same backend (TsBackend.loadWeight)',
+    );
   }
   return h;
 }

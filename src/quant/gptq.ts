@@ -44,20 +44,54 @@ export const QUANTIZE_CONFIG_FILE = 'quantize_config.json';
 /** AutoGPTQ's quantize_config.json fields for our RTN output. */
 export function gptqConfigJson(bits: QuantBits, groupSize: number, sym: boolean): Record<string, unknown> {
   return {
-    bits, group_size: groupSize, damp_percent: 0.01, desc_act: false, static_groups: false, sym, true_sequential: true,
-    model_name_or_path: null, model_file_base_name: 'model', quant_method: 'gptq', checkpoint_format: 'gptq',
+    bits,
+    group_size: groupSize,
+    damp_percent: 0.01,
+    desc_act: false,
+    static_groups: false,
+    sym,
+    true_sequential: true,
+    model_name_or_path: null,
+    model_file_base_name: 'model',
+    quant_method: 'gptq',
+    checkpoint_format: 'gptq',
   };
 }
-
 
 /** Keys that only steer how GPTQ quantized (or which CUDA kernel runs it): no effect on the stored
  *  values or their meaning, so they are accepted and not used. */
 const QUANTIZE_TIME_KEYS = new Set([
-  'damp_percent', 'true_sequential', 'static_groups', 'model_name_or_path', 'model_file_base_name',
-  'use_exllama', 'exllama_config', 'use_cuda_fp16', 'disable_exllama', 'cache_block_outputs', 'batch_size',
-  'pad_token_id', 'dataset', 'tokenizer', 'module_name_preceding_first_block', 'modules_in_block_to_quantize',
-  'max_input_length', 'use_marlin' /* false checked below */, 'backend', 'meta', 'quantizer', 'damp_auto_increment',
-  'mse', 'lm_head', 'pack_dtype', 'format', 'adapter', 'v2', 'v2_alpha', 'rotation', 'act_group_aware',
+  'damp_percent',
+  'true_sequential',
+  'static_groups',
+  'model_name_or_path',
+  'model_file_base_name',
+  'use_exllama',
+  'exllama_config',
+  'use_cuda_fp16',
+  'disable_exllama',
+  'cache_block_outputs',
+  'batch_size',
+  'pad_token_id',
+  'dataset',
+  'tokenizer',
+  'module_name_preceding_first_block',
+  'modules_in_block_to_quantize',
+  'max_input_length',
+  'use_marlin' /* false checked below */,
+  'backend',
+  'meta',
+  'quantizer',
+  'damp_auto_increment',
+  'mse',
+  'lm_head',
+  'pack_dtype',
+  'format',
+  'adapter',
+  'v2',
+  'v2_alpha',
+  'rotation',
+  'act_group_aware',
 ]);
 
 /** Parse a GPTQ config object; every unsupported variant is a QuantizationError naming the field and value. */
@@ -66,32 +100,59 @@ export function parseGptqConfig(json: unknown, file: string): GptqConfig {
   const j = json as Record<string, unknown>;
   const method = j.quant_method ?? 'gptq'; // AutoGPTQ < 0.5 wrote no quant_method
   if (method !== 'gptq') {
-    const hint = method === 'exl2' ? 'ExLlamaV2 (EXL2) checkpoints use their own tensor format; use a GPTQ release or `ovis quantize`'
-      : method === 'awq' ? 'AWQ packs its nibbles in another order; use a GPTQ release or `ovis quantize`'
-        : 'ovis-ts reads GPTQ (quant_method "gptq") checkpoints; or quantize the bf16 release with `ovis quantize`';
+    const hint =
+      method === 'exl2'
+        ? 'ExLlamaV2 (EXL2) checkpoints use their own tensor format; use a GPTQ release or `ovis quantize`'
+        : method === 'awq'
+          ? 'AWQ packs its nibbles in another order; use a GPTQ release or `ovis quantize`'
+          : 'ovis-ts reads GPTQ (quant_method "gptq") checkpoints; or quantize the bf16 release with `ovis quantize`';
     throw new QuantizationError(file, 'quant_method', method, 'only "gptq" is supported', hint);
   }
   const fmt = j.checkpoint_format ?? (j.is_marlin_format === true ? 'marlin' : 'gptq');
   if (j.is_marlin_format === true) {
-    throw new QuantizationError(file, 'is_marlin_format', true, 'Marlin-repacked weights are not supported',
-      'use the checkpoint before Marlin repacking (checkpoint_format "gptq")');
+    throw new QuantizationError(
+      file,
+      'is_marlin_format',
+      true,
+      'Marlin-repacked weights are not supported',
+      'use the checkpoint before Marlin repacking (checkpoint_format "gptq")',
+    );
   }
   if (fmt !== 'gptq' && fmt !== 'gptq_v2') {
-    throw new QuantizationError(file, 'checkpoint_format', fmt, 'only "gptq" and "gptq_v2" are supported',
-      fmt === 'marlin' || fmt === 'bitblas' ? 'this is a kernel-specific repacking; use the plain GPTQ checkpoint' : undefined);
+    throw new QuantizationError(
+      file,
+      'checkpoint_format',
+      fmt,
+      'only "gptq" and "gptq_v2" are supported',
+      fmt === 'marlin' || fmt === 'bitblas' ? 'this is a kernel-specific repacking; use the plain GPTQ checkpoint' : undefined,
+    );
   }
   if (j.use_marlin === true) throw new QuantizationError(file, 'use_marlin', true, 'Marlin-repacked weights are not supported');
   const bits = j.bits;
   if (bits !== 4 && bits !== 8) {
-    throw new QuantizationError(file, 'bits', bits, 'only 4 and 8 are supported',
-      bits === 3 ? '3-bit GPTQ packs values across word boundaries; not implemented' : bits === 2 ? '2-bit GPTQ is not implemented' : undefined);
+    throw new QuantizationError(
+      file,
+      'bits',
+      bits,
+      'only 4 and 8 are supported',
+      bits === 3
+        ? '3-bit GPTQ packs values across word boundaries; not implemented'
+        : bits === 2
+          ? '2-bit GPTQ is not implemented'
+          : undefined,
+    );
   }
   const gs = j.group_size ?? -1;
   if (typeof gs !== 'number' || !Number.isInteger(gs) || (gs !== -1 && gs < 1)) {
     throw new QuantizationError(file, 'group_size', gs, 'expected -1 (one group over all inputs) or a positive integer');
   }
   if (gs !== -1 && gs % (32 / bits) !== 0) {
-    throw new QuantizationError(file, 'group_size', gs, `must be a multiple of ${32 / bits} for ${bits}-bit (a group must start on a qweight word)`);
+    throw new QuantizationError(
+      file,
+      'group_size',
+      gs,
+      `must be a multiple of ${32 / bits} for ${bits}-bit (a group must start on a qweight word)`,
+    );
   }
   const sym = j.sym ?? true;
   if (typeof sym !== 'boolean') throw new QuantizationError(file, 'sym', sym, 'expected true or false');
@@ -100,8 +161,13 @@ export function parseGptqConfig(json: unknown, file: string): GptqConfig {
   const known = new Set(['quant_method', 'checkpoint_format', 'is_marlin_format', 'bits', 'group_size', 'sym', 'desc_act']);
   for (const k of Object.keys(j)) {
     if (!known.has(k) && !QUANTIZE_TIME_KEYS.has(k)) {
-      throw new QuantizationError(file, k, j[k], 'unknown GPTQ config key (it might change how the stored values are read)',
-        'if this key is harmless, it needs adding to QUANTIZE_TIME_KEYS in src/quant/gptq.ts');
+      throw new QuantizationError(
+        file,
+        k,
+        j[k],
+        'unknown GPTQ config key (it might change how the stored values are read)',
+        'if this key is harmless, it needs adding to QUANTIZE_TIME_KEYS in src/quant/gptq.ts',
+      );
     }
   }
   return { quant_method: 'gptq', bits, group_size: gs, sym, desc_act: desc, checkpoint_format: fmt as 'gptq' | 'gptq_v2', source: file };
@@ -109,14 +175,24 @@ export function parseGptqConfig(json: unknown, file: string): GptqConfig {
 
 /** The quantization of a checkpoint from config.json's quantization_config and/or quantize_config.json
  *  (AutoGPTQ writes both); null when neither exists. When both exist they must agree. */
-export function resolveQuantization(fromConfig: unknown, configFile: string, fromQuantizeConfig: unknown, quantizeFile: string): GptqConfig | null {
+export function resolveQuantization(
+  fromConfig: unknown,
+  configFile: string,
+  fromQuantizeConfig: unknown,
+  quantizeFile: string,
+): GptqConfig | null {
   const a = fromConfig === undefined || fromConfig === null ? null : parseGptqConfig(fromConfig, `${configFile} quantization_config`);
   const b = fromQuantizeConfig === undefined ? null : parseGptqConfig(fromQuantizeConfig, quantizeFile);
   if (a && b) {
     for (const k of ['bits', 'group_size', 'sym', 'desc_act', 'checkpoint_format'] as const) {
       if (a[k] !== b[k]) {
-        throw new QuantizationError(quantizeFile, k, b[k], `differs from ${configFile} quantization_config.${k} = ${JSON.stringify(a[k])}`,
-          'the two files come from different quantizations');
+        throw new QuantizationError(
+          quantizeFile,
+          k,
+          b[k],
+          `differs from ${configFile} quantization_config.${k} = ${JSON.stringify(a[k])}`,
+          'the two files come from different quantizations',
+        );
       }
     }
   }
@@ -128,8 +204,13 @@ export function resolveQuantization(fromConfig: unknown, configFile: string, fro
 
 /** The nn.Linear modules GPTQ quantizes in each decoder layer (Ovis's inside_layer_modules). */
 export const QUANTIZED_MODULES = [
-  'self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj',
-  'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj',
+  'self_attn.q_proj',
+  'self_attn.k_proj',
+  'self_attn.v_proj',
+  'self_attn.o_proj',
+  'mlp.gate_proj',
+  'mlp.up_proj',
+  'mlp.down_proj',
 ] as const;
 
 const LINEAR_RE = /^llm\.model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)$/;
@@ -140,8 +221,13 @@ export function isQuantizedModule(prefix: string): boolean {
 }
 
 /** The stored tensors of one quantized Linear (out N, in K) with their dtypes and shapes. */
-export function gptqTensorSpecs(prefix: string, N: number, K: number, q: Pick<GptqConfig, 'bits' | 'group_size'>, bias: boolean):
-  { name: string; dtype: 'I32' | 'F16'; shape: number[] }[] {
+export function gptqTensorSpecs(
+  prefix: string,
+  N: number,
+  K: number,
+  q: Pick<GptqConfig, 'bits' | 'group_size'>,
+  bias: boolean,
+): { name: string; dtype: 'I32' | 'F16'; shape: number[] }[] {
   const G = groupCount(K, q.group_size);
   const specs: { name: string; dtype: 'I32' | 'F16'; shape: number[] }[] = [
     { name: `${prefix}.qweight`, dtype: 'I32', shape: [(K * q.bits) / 32, N] },
@@ -185,7 +271,13 @@ function expectTensor(t: HostTensor | undefined, file: string, name: string, dty
   if (!t) throw new QuantizationError(file, name, 'missing', `a GPTQ Linear needs this tensor (${dtype} [${shape}])`);
   if (t.dtype !== dtype) throw new QuantizationError(file, name, t.dtype, `expected dtype ${dtype}`);
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new QuantizationError(file, name, t.shape, `expected shape [${shape}]`, 'the quantization config (bits, group_size) and the tensors disagree, or config.json belongs to another model');
+    throw new QuantizationError(
+      file,
+      name,
+      t.shape,
+      `expected shape [${shape}]`,
+      'the quantization config (bits, group_size) and the tensors disagree, or config.json belongs to another model',
+    );
   }
   return t;
 }
@@ -196,14 +288,23 @@ function expectTensor(t: HostTensor | undefined, file: string, name: string, dty
  * repacked along the stable sort of g_idx. `file` names the checkpoint in messages.
  */
 export function prepareGptqLinear(
-  prefix: string, N: number, K: number, q: GptqConfig,
+  prefix: string,
+  N: number,
+  K: number,
+  q: GptqConfig,
   t: { qweight?: HostTensor; qzeros?: HostTensor; scales?: HostTensor; g_idx?: HostTensor; bias?: HostTensor },
-  file: string, wantBias: boolean,
+  file: string,
+  wantBias: boolean,
 ): QuantLinearData {
-  const b = q.bits, per = 32 / b, mask = (1 << b) - 1;
-  if (K % per !== 0) throw new QuantizationError(file, `${prefix}.qweight`, K, `in_features must be a multiple of ${per} for ${b}-bit packing`);
-  if (N % per !== 0) throw new QuantizationError(file, `${prefix}.qzeros`, N, `out_features must be a multiple of ${per} for ${b}-bit zero packing`);
-  const gs = groupSize(K, q.group_size), G = groupCount(K, q.group_size);
+  const b = q.bits,
+    per = 32 / b,
+    mask = (1 << b) - 1;
+  if (K % per !== 0)
+    throw new QuantizationError(file, `${prefix}.qweight`, K, `in_features must be a multiple of ${per} for ${b}-bit packing`);
+  if (N % per !== 0)
+    throw new QuantizationError(file, `${prefix}.qzeros`, N, `out_features must be a multiple of ${per} for ${b}-bit zero packing`);
+  const gs = groupSize(K, q.group_size),
+    G = groupCount(K, q.group_size);
   const qw = expectTensor(t.qweight, file, `${prefix}.qweight`, 'I32', [K / per, N]).data as Int32Array;
   const qz = expectTensor(t.qzeros, file, `${prefix}.qzeros`, 'I32', [G, N / per]).data as Int32Array;
   const sc = expectTensor(t.scales, file, `${prefix}.scales`, 'F16', [G, N]).data as Uint16Array;
@@ -227,8 +328,13 @@ export function prepareGptqLinear(
   for (let g = 0; g < G; g++) {
     const want = Math.min(gs, K - g * gs);
     if (count[g] !== want) {
-      throw new QuantizationError(file, `${prefix}.g_idx`, `group ${g} has ${count[g]} inputs`, `expected ${want} (group_size ${q.group_size})`,
-        'groups of unequal size are not supported');
+      throw new QuantizationError(
+        file,
+        `${prefix}.g_idx`,
+        `group ${g} has ${count[g]} inputs`,
+        `expected ${want} (group_size ${q.group_size})`,
+        'groups of unequal size are not supported',
+      );
     }
   }
   let identity = true;
@@ -242,8 +348,10 @@ export function prepareGptqLinear(
     qweight = new Int32Array(qw.length);
     for (let i = 0; i < K; i++) {
       const k = perm[i];
-      const src = (k / per) | 0, sh = b * (k % per);
-      const dst = (i / per) | 0, dh = b * (i % per);
+      const src = (k / per) | 0,
+        sh = b * (k % per);
+      const dst = (i / per) | 0,
+        dh = b * (i % per);
       for (let n = 0; n < N; n++) qweight[dst * N + n] |= ((qw[src * N + n] >>> sh) & mask) << dh;
     }
   }
@@ -255,7 +363,8 @@ export function prepareGptqLinear(
   }
   const scales = f16Widen(sc);
   for (let i = 0; i < scales.length; i++) {
-    if (!Number.isFinite(scales[i])) throw new QuantizationError(file, `${prefix}.scales[${(i / N) | 0}, ${i % N}]`, scales[i], 'expected a finite scale');
+    if (!Number.isFinite(scales[i]))
+      throw new QuantizationError(file, `${prefix}.scales[${(i / N) | 0}, ${i % N}]`, scales[i], 'expected a finite scale');
   }
   return { name: prefix, bits: b, K, N, groupSize: gs, qweight, scales, zeros, perm, bias };
 }
@@ -288,7 +397,8 @@ export function dequantize(d: QuantLinearData): Float32Array {
   const { K, N, groupSize: gs } = d;
   const W = new Float32Array(N * K);
   for (let i = 0; i < K; i++) {
-    const k = d.perm ? d.perm[i] : i, g = (i / gs) | 0;
+    const k = d.perm ? d.perm[i] : i,
+      g = (i / gs) | 0;
     for (let n = 0; n < N; n++) W[n * K + k] = Math.fround(d.scales[g * N + n] * (qAt(d, i, n) - d.zeros[g * N + n]));
   }
   return W;
@@ -327,18 +437,24 @@ export function linearQuantF32(x: Float32Array, M: number, d: QuantLinearData): 
 export function linearQuantGemvF32(x: Float32Array, M: number, d: QuantLinearData): Float32Array {
   const { K, N, groupSize: gs } = d;
   const f = Math.fround;
-  const G = Math.ceil(K / gs), per = 32 / d.bits;
+  const G = Math.ceil(K / gs),
+    per = 32 / d.bits;
   const y = new Float32Array(M * N);
   for (let m = 0; m < M; m++) {
     const xp = (i: number) => x[m * K + (d.perm ? d.perm[i] : i)];
     const xs = new Float32Array(G);
-    for (let g = 0; g < G; g++) { let s = 0; for (let i = g * gs; i < Math.min(K, (g + 1) * gs); i++) s = f(s + xp(i)); xs[g] = s; }
+    for (let g = 0; g < G; g++) {
+      let s = 0;
+      for (let i = g * gs; i < Math.min(K, (g + 1) * gs); i++) s = f(s + xp(i));
+      xs[g] = s;
+    }
     for (let n = 0; n < N; n++) {
       let acc = 0;
       for (let g = 0; g < G; g++) {
         let A = 0;
         for (let i = g * gs; i < Math.min(K, (g + 1) * gs); i++) {
-          const j = i % per, sc = 2 ** (d.bits === 4 ? 4 * (j & 1) : j === 3 ? 0 : 8 * j);
+          const j = i % per,
+            sc = 2 ** (d.bits === 4 ? 4 * (j & 1) : j === 3 ? 0 : 8 * j);
           A = f(A + f(f(xp(i) / sc) * (qAt(d, i, n) * sc)));
         }
         acc = f(acc + f(d.scales[g * N + n] * f(A - f(d.zeros[g * N + n] * xs[g]))));
@@ -388,7 +504,7 @@ export function linearQuantDotI16(x: Float32Array, M: number, d: QuantLinearData
     const { xq, ax } = quantRowI16(xp);
     for (let n = 0; n < N; n++) {
       let acc = 0;
-      for (let k0 = 0; k0 < K;) {
+      for (let k0 = 0; k0 < K; ) {
         const g = (k0 / gs) | 0;
         const k1 = Math.min(k0 + DOT_KB, K, (g + 1) * gs);
         const z = d.zeros[g * N + n];
@@ -416,11 +532,13 @@ export function quantLinearBytes(d: QuantLinearData): number {
  * The same words, reordered (no value changes): one panel is one sequential stream for the GEMV.
  */
 export function toPanels(qweight: Int32Array, K: number, N: number, bits: QuantBits): Int32Array {
-  const R = (K * bits) / 32, P = Math.ceil(N / 8);
+  const R = (K * bits) / 32,
+    P = Math.ceil(N / 8);
   const out = new Int32Array(P * R * 8);
   let o = 0;
   for (let p = 0; p < P; p++) {
-    const n0 = p * 8, w = Math.min(8, N - n0);
+    const n0 = p * 8,
+      w = Math.min(8, N - n0);
     for (let r = 0; r < R; r++, o += 8) {
       const src = r * N + n0;
       for (let c = 0; c < w; c++) out[o + c] = qweight[src + c];

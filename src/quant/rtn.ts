@@ -30,13 +30,16 @@ export function f32ToF16(x: number): number {
     if (e < -10) return sign; // below half of the smallest subnormal -> 0 (ties handled below)
     const m = man | 0x800000; // 24-bit significand
     const shift = 14 - e; // 24-bit significand -> 10-bit at 2^-24
-    const q = m >>> shift, rem = m & ((1 << shift) - 1), half = 1 << (shift - 1);
-    const r = rem > half || (rem === half && (q & 1)) ? q + 1 : q;
+    const q = m >>> shift,
+      rem = m & ((1 << shift) - 1),
+      half = 1 << (shift - 1);
+    const r = rem > half || (rem === half && q & 1) ? q + 1 : q;
     return sign | r;
   }
-  const q = man >>> 13, rem = man & 0x1fff;
+  const q = man >>> 13,
+    rem = man & 0x1fff;
   let h = (e << 10) | q;
-  if (rem > 0x1000 || (rem === 0x1000 && (q & 1))) h++; // carries into the exponent correctly
+  if (rem > 0x1000 || (rem === 0x1000 && q & 1)) h++; // carries into the exponent correctly
   return sign | h;
 }
 
@@ -60,12 +63,22 @@ export class RtnQuantizer {
   readonly t: GptqTensors;
   private readonly maxq: number;
 
-  constructor(readonly N: number, readonly K: number, readonly bits: QuantBits, groupSizeOpt: number, readonly sym: boolean, readonly name = 'weight') {
+  constructor(
+    readonly N: number,
+    readonly K: number,
+    readonly bits: QuantBits,
+    groupSizeOpt: number,
+    readonly sym: boolean,
+    readonly name = 'weight',
+  ) {
     const per = 32 / bits;
     this.gs = groupSize(K, groupSizeOpt);
     this.G = groupCount(K, groupSizeOpt);
     if (K % per || N % per || this.gs % per) {
-      throw new InputError(`${name}: (${N}, ${K}) with group size ${this.gs} cannot be packed at ${bits} bits`, `in/out features and the group size must be multiples of ${per}`);
+      throw new InputError(
+        `${name}: (${N}, ${K}) with group size ${this.gs} cannot be packed at ${bits} bits`,
+        `in/out features and the group size must be multiples of ${per}`,
+      );
     }
     this.maxq = 2 ** bits - 1;
     this.t = {
@@ -83,17 +96,31 @@ export class RtnQuantizer {
     const per = 32 / bits;
     const rows = w.length / K;
     for (let r = 0; r < rows; r++) {
-      const n = n0 + r, row = r * K;
+      const n = n0 + r,
+        row = r * K;
       for (let g = 0; g < G; g++) {
-        const k0 = g * gs, k1 = Math.min(K, k0 + gs);
-        let lo = 0, hi = 0;
-        for (let k = k0; k < k1; k++) { const v = w[row + k]; if (v < lo) lo = v; if (v > hi) hi = v; }
+        const k0 = g * gs,
+          k1 = Math.min(K, k0 + gs);
+        let lo = 0,
+          hi = 0;
+        for (let k = k0; k < k1; k++) {
+          const v = w[row + k];
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
         if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new InputError(`${this.name}: row ${n} has a non-finite value`);
-        if (sym) { hi = Math.max(-lo, hi); lo = -hi; }
-        if (lo === hi) { lo = -1; hi = 1; }
+        if (sym) {
+          hi = Math.max(-lo, hi);
+          lo = -hi;
+        }
+        if (lo === hi) {
+          lo = -1;
+          hi = 1;
+        }
         let sh = f32ToF16(f(f(hi - lo) / maxq));
         if ((sh & 0x7fff) === 0) sh = 1; // 2^-24
-        if ((sh & 0x7c00) === 0x7c00) throw new InputError(`${this.name}: group ${g} of row ${n} needs a scale beyond fp16 (|w| up to ${Math.max(-lo, hi)})`);
+        if ((sh & 0x7c00) === 0x7c00)
+          throw new InputError(`${this.name}: group ${g} of row ${n} needs a scale beyond fp16 (|w| up to ${Math.max(-lo, hi)})`);
         const s = f16ToF32(sh);
         const z = sym ? 2 ** (bits - 1) : Math.min(maxq, Math.max(1, roundHalfEven(f(-lo / s))));
         this.t.scales[g * N + n] = sh;

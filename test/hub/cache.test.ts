@@ -30,7 +30,10 @@ function makeCache(cache: string): string {
 }
 
 async function hubError(p: Promise<unknown>): Promise<HubError> {
-  const e = await p.then(() => undefined, (e: unknown) => e);
+  const e = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(e).toBeInstanceOf(HubError);
   return e as HubError;
 }

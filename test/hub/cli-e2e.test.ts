@@ -26,11 +26,18 @@ function ovis(args: string[], env: Record<string, string> = {}): Promise<{ statu
     const p = spawn(process.execPath, [CLI, ...args], { cwd: tmp, env: { ...base, HF_HUB_CACHE: cache, HF_ENDPOINT: hub!.url, ...env } });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => p.kill(), 150_000);
     p.on('error', fail);
-    p.on('close', (status) => { clearTimeout(timer); ok({ status, stdout, stderr }); });
+    p.on('close', (status) => {
+      clearTimeout(timer);
+      ok({ status, stdout, stderr });
+    });
   });
 }
 

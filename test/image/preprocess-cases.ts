@@ -46,4 +46,3 @@ export function check(c: PreprocessCase) {
   expect(p.pixelValues.length).toBe(c.n! * 3 * 384 * 384);
   expect(sha256(p.pixelValues)).toBe(c.sha256);
 }
-

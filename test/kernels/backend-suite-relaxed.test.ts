@@ -24,9 +24,13 @@ describe('relaxed SIMD under the test runner', () => {
 });
 
 if (relaxedSimdAvailable()) {
-  backendSuite('wasm', async () => {
-    const be = await createWasmBackend({ threads: 2, kernels: 'relaxed' });
-    if (be.info().variant !== 'relaxed') throw new Error(`expected the relaxed build, got ${be.info().variant}`);
-    return be;
-  }, { accum: 'f32' });
+  backendSuite(
+    'wasm',
+    async () => {
+      const be = await createWasmBackend({ threads: 2, kernels: 'relaxed' });
+      if (be.info().variant !== 'relaxed') throw new Error(`expected the relaxed build, got ${be.info().variant}`);
+      return be;
+    },
+    { accum: 'f32' },
+  );
 }

@@ -46,7 +46,13 @@ export class MemorySource implements TensorSource {
  * 1 + N(0, 0.1) / N(0, 0.1), so a wrong offset (Gemma2's 1 + w) or a dropped bias shows.
  * `llmOnly` (default) skips the vision tower, visual head and VTE.
  */
-export function randomLlm(cfg: OvisConfig, seed = 1, dtype: 'F32' | 'BF16' = 'F32', extra: (src: MemorySource) => void = () => {}, llmOnly = true): MemorySource {
+export function randomLlm(
+  cfg: OvisConfig,
+  seed = 1,
+  dtype: 'F32' | 'BF16' = 'F32',
+  extra: (src: MemorySource) => void = () => {},
+  llmOnly = true,
+): MemorySource {
   const r = randn(seed);
   const src = new MemorySource();
   for (const t of expectedTensors(cfg)) {
@@ -78,7 +84,8 @@ export function randomEmbeds(T: number, H: number, seed = 2): { shape: number[];
 
 /** Max |a-b| / max(1, max|b|). */
 export function relErr(a: Float32Array, b: Float32Array): number {
-  let m = 0, s = 1;
+  let m = 0,
+    s = 1;
   for (let i = 0; i < a.length; i++) {
     m = Math.max(m, Math.abs(a[i] - b[i]));
     s = Math.max(s, Math.abs(b[i]));

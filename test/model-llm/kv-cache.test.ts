@@ -52,7 +52,8 @@ describe('KVCache', () => {
   });
   it('window 1 sees only the token itself', () => {
     const c = new KVCache({ windows: [1], kvDim: D });
-    c.update(0, chunk(0, 4, 0), chunk(0, 4, 0)); c.commit(4);
+    c.update(0, chunk(0, 4, 0), chunk(0, 4, 0));
+    c.commit(4);
     const kv = c.update(0, chunk(4, 1, 0), chunk(4, 1, 0));
     expect(kv.kPos0).toBe(4);
     expect(positions(kv.k)).toEqual([4]);

@@ -13,7 +13,12 @@ const FIXTURES = join(__dirname, '..', '..', 'reference', 'fixtures');
 
 function f32Dumps(flavour: string): string[] {
   const dir = join(FIXTURES, 'dumps', flavour);
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('__f32.safetensors')).sort().map((f) => join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('__f32.safetensors'))
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
 }
 
 for (const flavour of ['llama', 'gemma2']) {

@@ -21,7 +21,10 @@ export async function materializeGptq(variant: GptqVariant): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), `ovis-gptq-${variant}-`));
   for (const f of readdirSync(src)) if (f !== 'dequantized.safetensors') copyFileSync(join(src, f), join(dir, f));
   const index = JSON.parse(readFileSync(join(src, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
-  const floats = Object.entries(index.weight_map).filter(([, f]) => f === 'model-00002-of-00002.safetensors').map(([n]) => n).sort();
+  const floats = Object.entries(index.weight_map)
+    .filter(([, f]) => f === 'model-00002-of-00002.safetensors')
+    .map(([n]) => n)
+    .sort();
   const tiny = await Checkpoint.open(join(FIXTURES, 'tiny', flavourOf(variant)));
   try {
     const entries = [];

@@ -9,7 +9,12 @@ import { readFileSync } from 'node:fs';
 import { SafetensorsFile } from '../../src/io/safetensors.js';
 import { QuantizationError } from '../../src/errors.js';
 import {
-  dequantize, isQuantizedModule, parseGptqConfig, prepareGptqLinear, resolveQuantization, type GptqConfig,
+  dequantize,
+  isQuantizedModule,
+  parseGptqConfig,
+  prepareGptqLinear,
+  resolveQuantization,
+  type GptqConfig,
 } from '../../src/quant/gptq.js';
 import { FIXTURES, GPTQ_VARIANTS } from './fixture.js';
 
@@ -27,15 +32,18 @@ describe('GPTQ tensors vs torch (reference/make_gptq.py)', () => {
   for (const variant of GPTQ_VARIANTS) {
     it(`${variant}: every Linear dequantizes to torch's f32 weights bit for bit`, async () => {
       const { q, shard, deq } = await load(variant);
-      let n = 0, permuted = 0;
+      let n = 0,
+        permuted = 0;
       try {
         for (const [name, info] of deq.tensors) {
           const prefix = name.slice(0, -'.weight'.length);
           expect(isQuantizedModule(prefix)).toBe(true);
           const [N, K] = info.shape;
           const t = {
-            qweight: await shard.read(`${prefix}.qweight`), qzeros: await shard.read(`${prefix}.qzeros`),
-            scales: await shard.read(`${prefix}.scales`), g_idx: await shard.read(`${prefix}.g_idx`),
+            qweight: await shard.read(`${prefix}.qweight`),
+            qzeros: await shard.read(`${prefix}.qzeros`),
+            scales: await shard.read(`${prefix}.scales`),
+            g_idx: await shard.read(`${prefix}.g_idx`),
           };
           const d = prepareGptqLinear(prefix, N, K, q, t, variant, false);
           if (d.perm) permuted++;
@@ -44,7 +52,8 @@ describe('GPTQ tensors vs torch (reference/make_gptq.py)', () => {
           expect(got.length).toBe(want.length);
           let bad = -1;
           for (let i = 0; i < got.length && bad < 0; i++) if (!Object.is(got[i], want[i])) bad = i;
-          if (bad >= 0) expect.fail(`${name}: first difference at (${Math.floor(bad / K)}, ${bad % K}): got ${got[bad]}, torch ${want[bad]}`);
+          if (bad >= 0)
+            expect.fail(`${name}: first difference at (${Math.floor(bad / K)}, ${bad % K}): got ${got[bad]}, torch ${want[bad]}`);
           n++;
         }
       } finally {
@@ -58,8 +67,17 @@ describe('GPTQ tensors vs torch (reference/make_gptq.py)', () => {
   }
 
   it('the classic zero − 1 offset: a stored 2^bits − 1 reads back as zero 2^bits (AutoGPTQ semantics)', () => {
-    const q: GptqConfig = { quant_method: 'gptq', bits: 4, group_size: -1, sym: false, desc_act: false, checkpoint_format: 'gptq', source: 't' };
-    const N = 8, K = 8;
+    const q: GptqConfig = {
+      quant_method: 'gptq',
+      bits: 4,
+      group_size: -1,
+      sym: false,
+      desc_act: false,
+      checkpoint_format: 'gptq',
+      source: 't',
+    };
+    const N = 8,
+      K = 8;
     const t = {
       qweight: { dtype: 'I32' as const, shape: [1, N], data: new Int32Array(N).fill(0x76543210) }, // q[k] = k
       qzeros: { dtype: 'I32' as const, shape: [1, 1], data: new Int32Array([0xf]) }, // column 0: stored 15 -> zero 16; others stored 0 -> zero 1
@@ -93,7 +111,9 @@ describe('GPTQ config: typed errors name the field and value', () => {
       let err: unknown;
       try {
         parseGptqConfig({ ...base, ...patch }, 'quantize_config.json');
-      } catch (e) { err = e; }
+      } catch (e) {
+        err = e;
+      }
       expect(err).toBeInstanceOf(QuantizationError);
       const q = err as QuantizationError;
       expect(q.field).toBe(field);
@@ -103,9 +123,24 @@ describe('GPTQ config: typed errors name the field and value', () => {
   }
 
   it('accepts the release fields, defaults as AutoGPTQ, and checks the two files agree', () => {
-    const c = parseGptqConfig({ bits: 4, group_size: 128, damp_percent: 0.01, desc_act: false, static_groups: false, sym: true, true_sequential: true, model_name_or_path: null, model_file_base_name: 'model' }, 'q');
+    const c = parseGptqConfig(
+      {
+        bits: 4,
+        group_size: 128,
+        damp_percent: 0.01,
+        desc_act: false,
+        static_groups: false,
+        sym: true,
+        true_sequential: true,
+        model_name_or_path: null,
+        model_file_base_name: 'model',
+      },
+      'q',
+    );
     expect(c).toMatchObject({ bits: 4, group_size: 128, sym: true, desc_act: false, checkpoint_format: 'gptq' });
-    expect(() => resolveQuantization({ ...base, group_size: 64 }, 'config.json', base, 'quantize_config.json')).toThrow(/group_size = 128: differs from config.json quantization_config.group_size = 64/);
+    expect(() => resolveQuantization({ ...base, group_size: 64 }, 'config.json', base, 'quantize_config.json')).toThrow(
+      /group_size = 128: differs from config.json quantization_config.group_size = 64/,
+    );
     expect(resolveQuantization(undefined, 'c', undefined, 'q')).toBeNull();
   });
 
@@ -118,6 +153,8 @@ describe('GPTQ config: typed errors name the field and value', () => {
     };
     expect(() => prepareGptqLinear('p', 64, 128, q, t, 'f', false)).toThrow(/p.scales = "BF16": expected dtype F16/);
     expect(() => prepareGptqLinear('p', 64, 128, q, { ...t, qweight: undefined }, 'f', false)).toThrow(/p.qweight = "missing"/);
-    expect(() => prepareGptqLinear('p', 64, 128, q, { ...t, scales: { dtype: 'F16', shape: [1, 64], data: new Uint16Array(64) } }, 'f', true)).toThrow(/p.bias = "missing"/);
+    expect(() =>
+      prepareGptqLinear('p', 64, 128, q, { ...t, scales: { dtype: 'F16', shape: [1, 64], data: new Uint16Array(64) } }, 'f', true),
+    ).toThrow(/p.bias = "missing"/);
   });
 });

@@ -6,23 +6,90 @@
 // held to torch's dequantized weights in gptq.test.ts, and to an f64 product here.
 import { describe, expect, it } from 'vitest';
 import { EMBEDDED_KERNELS } from '../../src/backend/wasm/generated/kernels-wasm.js';
-import { DOT_KB, linearQuantDotI16, linearQuantF32, linearQuantGemvF32, dequantize, quantRowI16, toPanels, type QuantLinearData } from '../../src/quant/gptq.js';
+import {
+  DOT_KB,
+  linearQuantDotI16,
+  linearQuantF32,
+  linearQuantGemvF32,
+  dequantize,
+  quantRowI16,
+  toPanels,
+  type QuantLinearData,
+} from '../../src/quant/gptq.js';
 import { rng, randF32 } from '../ops/helpers.js';
 
 interface QuantExports {
-  gemv_q(bits: number, K: number, N: number, gs: number, x: number, xs: number, qp: number, s: number, z: number, y: number, ab: number, n0: number, n1: number): void;
+  gemv_q(
+    bits: number,
+    K: number,
+    N: number,
+    gs: number,
+    x: number,
+    xs: number,
+    qp: number,
+    s: number,
+    z: number,
+    y: number,
+    ab: number,
+    n0: number,
+    n1: number,
+  ): void;
   group_sums(bits: number, K: number, gs: number, x: number, xs: number, xq: number): void;
-  gemm_q(bits: number, M: number, K: number, N: number, gs: number, x: number, qw: number, s: number, z: number,
-    c: number, n0: number, n1: number, scratch: number, kc: number, mc: number, nc: number): void;
+  gemm_q(
+    bits: number,
+    M: number,
+    K: number,
+    N: number,
+    gs: number,
+    x: number,
+    qw: number,
+    s: number,
+    z: number,
+    c: number,
+    n0: number,
+    n1: number,
+    scratch: number,
+    kc: number,
+    mc: number,
+    nc: number,
+  ): void;
   gemm_q_scratch_bytes(K: number, kc: number, mc: number, nc: number): number;
   quant_rows_i16(M: number, K: number, x: number, xq: number, ldq: number, ax: number): void;
-  gemm_q_dot(bits: number, M: number, K: number, N: number, gs: number, xq: number, ldq: number, ax: number, qw: number, s: number, z: number,
-    c: number, n0: number, n1: number, scratch: number): void;
+  gemm_q_dot(
+    bits: number,
+    M: number,
+    K: number,
+    N: number,
+    gs: number,
+    xq: number,
+    ldq: number,
+    ax: number,
+    qw: number,
+    s: number,
+    z: number,
+    c: number,
+    n0: number,
+    n1: number,
+    scratch: number,
+  ): void;
   gemm_q_dot_scratch_bytes(): number;
   dot_block_sums(K: number, gs: number, xq: number, bsum: number): void;
   dot_pair_order(bits: number, K: number, xq: number, xr: number): void;
-  gemv_q_dot(bits: number, K: number, N: number, gs: number, xr: number, ax: number, bsum: number, qw: number, s: number, z: number,
-    y: number, n0: number, n1: number): void;
+  gemv_q_dot(
+    bits: number,
+    K: number,
+    N: number,
+    gs: number,
+    xr: number,
+    ax: number,
+    bsum: number,
+    qw: number,
+    s: number,
+    z: number,
+    y: number,
+    n0: number,
+    n1: number,
+  ): void;
 }
 
 function instantiate(): { e: QuantExports; mem: WebAssembly.Memory } {
@@ -37,10 +104,12 @@ function instantiate(): { e: QuantExports; mem: WebAssembly.Memory } {
 /** Random GPTQ Linear: q uniform in [0, 2^b), zeros in [1, 2^b], fp16-representable scales, optional permutation. */
 function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number, act: boolean): QuantLinearData {
   const r = rng(seed);
-  const per = 32 / bits, G = Math.ceil(K / gs);
+  const per = 32 / bits,
+    G = Math.ceil(K / gs);
   const qweight = new Int32Array((K / per) * N);
   for (let i = 0; i < qweight.length; i++) qweight[i] = (r() * 2 ** 32) | 0;
-  const scales = new Float32Array(G * N), zeros = new Float32Array(G * N);
+  const scales = new Float32Array(G * N),
+    zeros = new Float32Array(G * N);
   for (let i = 0; i < G * N; i++) {
     scales[i] = Math.fround((1 + Math.floor(r() * 1024) / 1024) * 2 ** (-8 - Math.floor(r() * 4))); // 11-bit mantissa
     zeros[i] = 1 + Math.floor(r() * 2 ** bits);
@@ -48,24 +117,49 @@ function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number
   let perm: Int32Array | null = null;
   if (act) {
     perm = Int32Array.from({ length: K }, (_, i) => i);
-    for (let i = K - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [perm[i], perm[j]] = [perm[j], perm[i]]; }
+    for (let i = K - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
   }
   return { name: 't', bits, K, N, groupSize: gs, qweight, scales, zeros, perm, bias: null };
 }
 
-function run(e: QuantExports, mem: WebAssembly.Memory, d: QuantLinearData, x: Float32Array, M: number, how: 'gemv' | 'gemm' | 'dot' | 'gemvdot', splits: number[]): Float32Array {
+function run(
+  e: QuantExports,
+  mem: WebAssembly.Memory,
+  d: QuantLinearData,
+  x: Float32Array,
+  M: number,
+  how: 'gemv' | 'gemm' | 'dot' | 'gemvdot',
+  splits: number[],
+): Float32Array {
   const { K, N } = d;
   const xp = new Float32Array(M * K);
   for (let m = 0; m < M; m++) for (let i = 0; i < K; i++) xp[m * K + i] = x[m * K + (d.perm ? d.perm[i] : i)];
   const align = (n: number) => Math.ceil(n / 64) * 64;
   let p = 1024;
-  const at = (bytes: number) => { const a = p; p = align(p + bytes); return a; };
+  const at = (bytes: number) => {
+    const a = p;
+    p = align(p + bytes);
+    return a;
+  };
   const qp = toPanels(d.qweight, K, N, d.bits);
-  const px = at(xp.byteLength), pq = at(qp.byteLength), ps = at(d.scales.byteLength), pz = at(d.zeros.byteLength);
-  const py = at(M * N * 4), pxs = at(M * Math.ceil(K / d.groupSize) * 4), pab = at(N * 4), pxq = at(K * 4);
+  const px = at(xp.byteLength),
+    pq = at(qp.byteLength),
+    ps = at(d.scales.byteLength),
+    pz = at(d.zeros.byteLength);
+  const py = at(M * N * 4),
+    pxs = at(M * Math.ceil(K / d.groupSize) * 4),
+    pab = at(N * 4),
+    pxq = at(K * 4);
   const [kc, mc, nc] = [256, 128, 1024];
   const psc = at(Math.max(e.gemm_q_scratch_bytes(K, kc, mc, nc), e.gemm_q_dot_scratch_bytes()));
-  const ldq = K + (K & 1), pxi = at(M * ldq * 2), pax = at(M * 4), pbs = at((K + 128) * 4), pxr = at(ldq * 2);
+  const ldq = K + (K & 1),
+    pxi = at(M * ldq * 2),
+    pax = at(M * 4),
+    pbs = at((K + 128) * 4),
+    pxr = at(ldq * 2);
   const need = Math.ceil(p / 65536) - mem.buffer.byteLength / 65536;
   if (need > 0) mem.grow(need);
   const buf = mem.buffer;
@@ -110,16 +204,31 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
   const { e, mem } = instantiate();
   // [bits, K, N, gs, act]
   const shapes: [4 | 8, number, number, number, boolean][] = [
-    [4, 8, 4, 8, false], [4, 8, 8, 8, false], [4, 16, 12, 8, false], [4, 24, 20, 8, true], [4, 64, 36, 16, false],
-    [4, 128, 68, 32, true], [4, 256, 132, 128, false], [4, 200, 8, 200, false], [4, 136, 16, 64, false],
-    [4, 4096, 16, 4096, false], [4, 2176, 24, 128, true], [8, 2060, 12, 2060, false], [8, 4, 4, 4, false], [8, 12, 12, 4, true], [8, 64, 36, 16, false], [8, 132, 68, 132, false], [8, 256, 40, 128, true],
+    [4, 8, 4, 8, false],
+    [4, 8, 8, 8, false],
+    [4, 16, 12, 8, false],
+    [4, 24, 20, 8, true],
+    [4, 64, 36, 16, false],
+    [4, 128, 68, 32, true],
+    [4, 256, 132, 128, false],
+    [4, 200, 8, 200, false],
+    [4, 136, 16, 64, false],
+    [4, 4096, 16, 4096, false],
+    [4, 2176, 24, 128, true],
+    [8, 2060, 12, 2060, false],
+    [8, 4, 4, 4, false],
+    [8, 12, 12, 4, true],
+    [8, 64, 36, 16, false],
+    [8, 132, 68, 132, false],
+    [8, 256, 40, 128, true],
   ];
   for (const [bits, K, N, gs, act] of shapes) {
     for (const M of [1, 2, 3, 4, 5, 9]) {
       it(`int${bits} K=${K} N=${N} gs=${gs}${act ? ' act-order' : ''} M=${M}`, () => {
         const d = randomQuant(K * 131 + N * 7 + bits + (act ? 1 : 0), bits, K, N, gs, act);
         const x = randF32(rng(M * 1000 + K), M * K, 2);
-        const want = linearQuantF32(x, M, d), wantV = linearQuantGemvF32(x, M, d);
+        const want = linearQuantF32(x, M, d),
+          wantV = linearQuantGemvF32(x, M, d);
         expectBits(run(e, mem, d, x, M, 'gemv', []), wantV, 'gemv');
         expectBits(run(e, mem, d, x, M, 'gemm', []), want, 'gemm');
         if (N > 8) {
@@ -146,30 +255,48 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
   it('both twins are x · dequantize(W)ᵀ within their f32 bounds (f64 reference)', () => {
     for (const bits of [4, 8] as const) {
       const d = randomQuant(7 + bits, bits, 256, 64, 32, true);
-      const M = 3, K = 256, N = 64, gs = 32, G = K / gs;
+      const M = 3,
+        K = 256,
+        N = 64,
+        gs = 32,
+        G = K / gs;
       const x = randF32(rng(8), M * K, 1);
       const W = dequantize(d);
-      const y = linearQuantF32(x, M, d), yv = linearQuantGemvF32(x, M, d);
-      for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
-        let s = 0, a = 0, bv = 0;
-        for (let k = 0; k < K; k++) { s += x[m * K + k] * W[n * K + k]; a += Math.abs(x[m * K + k] * W[n * K + k]); }
-        // GEMV bound: per group (gs + 3)·u·Σ|x|·max(q, z)·s, plus the G adds of the groups
-        for (let g = 0; g < G; g++) {
-          let sx = 0;
-          for (let i = g * gs; i < (g + 1) * gs; i++) sx += Math.abs(x[m * K + (d.perm ? d.perm[i] : i)]);
-          bv += (gs + 3) * 2 ** -24 * sx * 2 ** bits * d.scales[g * N + n];
+      const y = linearQuantF32(x, M, d),
+        yv = linearQuantGemvF32(x, M, d);
+      for (let m = 0; m < M; m++)
+        for (let n = 0; n < N; n++) {
+          let s = 0,
+            a = 0,
+            bv = 0;
+          for (let k = 0; k < K; k++) {
+            s += x[m * K + k] * W[n * K + k];
+            a += Math.abs(x[m * K + k] * W[n * K + k]);
+          }
+          // GEMV bound: per group (gs + 3)·u·Σ|x|·max(q, z)·s, plus the G adds of the groups
+          for (let g = 0; g < G; g++) {
+            let sx = 0;
+            for (let i = g * gs; i < (g + 1) * gs; i++) sx += Math.abs(x[m * K + (d.perm ? d.perm[i] : i)]);
+            bv += (gs + 3) * 2 ** -24 * sx * 2 ** bits * d.scales[g * N + n];
+          }
+          expect(Math.abs(y[m * N + n] - s)).toBeLessThanOrEqual((K + 2) * 2 ** -24 * a);
+          expect(Math.abs(yv[m * N + n] - s)).toBeLessThanOrEqual(bv + (G + 1) * 2 ** -24 * a);
         }
-        expect(Math.abs(y[m * N + n] - s)).toBeLessThanOrEqual((K + 2) * 2 ** -24 * a);
-        expect(Math.abs(yv[m * N + n] - s)).toBeLessThanOrEqual(bv + (G + 1) * 2 ** -24 * a);
-      }
     }
   });
 
   // the opt-in integer-dot GEMM and GEMV: their own twin, bit for bit (blocks of DOT_KB inside groups,
   // edge tiles in rows and columns, the padded half panel, groups of 4 to K, act order)
   const dotShapes: [4 | 8, number, number, number, boolean][] = [
-    [8, 4, 4, 4, false], [8, 12, 12, 4, true], [4, 16, 12, 8, false], [4, 64, 36, 16, true], [8, 132, 68, 132, false],
-    [8, 256, 40, 128, true], [4, 384, 20, 384, false], [8, 520, 524, 8, false], [4, 1024, 8, 256, false],
+    [8, 4, 4, 4, false],
+    [8, 12, 12, 4, true],
+    [4, 16, 12, 8, false],
+    [4, 64, 36, 16, true],
+    [8, 132, 68, 132, false],
+    [8, 256, 40, 128, true],
+    [4, 384, 20, 384, false],
+    [8, 520, 524, 8, false],
+    [4, 1024, 8, 256, false],
   ];
   for (const [bits, K, N, gs, act] of dotShapes) {
     it(`gemm_q_dot int${bits} K=${K} N=${N} gs=${gs}${act ? ' act-order' : ''}`, () => {
@@ -189,8 +316,13 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
   }
 
   it('the integer-dot twin is x · dequantize(W)ᵀ within the int16 rounding of x plus its f32 sums (f64 reference)', () => {
-    for (const [bits, gs] of [[4, 32], [8, 256]] as const) {
-      const K = 512, N = 16, M = 3;
+    for (const [bits, gs] of [
+      [4, 32],
+      [8, 256],
+    ] as const) {
+      const K = 512,
+        N = 16,
+        M = 3;
       const d = randomQuant(11 + bits, bits, K, N, gs, true);
       const x = randF32(rng(12), M * K, 1);
       x[5] = 40; // an outlier: the other inputs of row 0 lose resolution
@@ -200,10 +332,18 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
       for (let m = 0; m < M; m++) {
         const { ax } = quantRowI16(x.subarray(m * K, (m + 1) * K));
         for (let n = 0; n < N; n++) {
-          let s = 0, a = 0, w1 = 0;
-          for (let k = 0; k < K; k++) { s += x[m * K + k] * W[n * K + k]; a += Math.abs(x[m * K + k] * W[n * K + k]); w1 += Math.abs(W[n * K + k]); }
+          let s = 0,
+            a = 0,
+            w1 = 0;
+          for (let k = 0; k < K; k++) {
+            s += x[m * K + k] * W[n * K + k];
+            a += Math.abs(x[m * K + k] * W[n * K + k]);
+            w1 += Math.abs(W[n * K + k]);
+          }
           // |x_i − xq_i·ax| <= 0.5·ax (+ the f32 rounding of x·inv), then blocks + 2 f32 roundings
-          expect(Math.abs(y[m * N + n] - s)).toBeLessThanOrEqual(0.5 * (1 + 1e-4) * ax * w1 + (blocks + 3) * 2 ** -24 * (a + 0.5 * ax * w1));
+          expect(Math.abs(y[m * N + n] - s)).toBeLessThanOrEqual(
+            0.5 * (1 + 1e-4) * ax * w1 + (blocks + 3) * 2 ** -24 * (a + 0.5 * ax * w1),
+          );
         }
       }
     }

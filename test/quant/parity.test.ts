@@ -11,11 +11,20 @@ import { loadReference, runParity } from '../../src/parity.js';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
 import { FIXTURES, GPTQ_VARIANTS, materializeGptq } from './fixture.js';
 
-const BACKENDS: { backend: 'ts' | 'wasm'; threads?: number }[] = [{ backend: 'ts' }, { backend: 'wasm', threads: 1 }, { backend: 'wasm', threads: 2 }, { backend: 'wasm', threads: 3 }];
+const BACKENDS: { backend: 'ts' | 'wasm'; threads?: number }[] = [
+  { backend: 'ts' },
+  { backend: 'wasm', threads: 1 },
+  { backend: 'wasm', threads: 2 },
+  { backend: 'wasm', threads: 3 },
+];
 
 for (const variant of GPTQ_VARIANTS) {
   const dumpDir = join(FIXTURES, 'dumps-gptq', variant);
-  const dumps = existsSync(dumpDir) ? readdirSync(dumpDir).filter((f) => f.endsWith('__f32.safetensors')).sort() : [];
+  const dumps = existsSync(dumpDir)
+    ? readdirSync(dumpDir)
+        .filter((f) => f.endsWith('__f32.safetensors'))
+        .sort()
+    : [];
   for (const be of BACKENDS) {
     describe(`GPTQ ${variant} (${be.backend}${be.threads ? `, ${be.threads} threads` : ''})`, () => {
       let dir: string;
@@ -37,7 +46,13 @@ for (const variant of GPTQ_VARIANTS) {
         } finally {
           await ck.close();
         }
-        const layers = (runner.model.llm as unknown as { weights: { layers: { self_attn: { q_proj: { weight: { kind?: string } } }; mlp: { down_proj: { weight: { kind?: string } } } }[] } }).weights.layers;
+        const layers = (
+          runner.model.llm as unknown as {
+            weights: {
+              layers: { self_attn: { q_proj: { weight: { kind?: string } } }; mlp: { down_proj: { weight: { kind?: string } } } }[];
+            };
+          }
+        ).weights.layers;
         expect(layers.every((L) => L.self_attn.q_proj.weight.kind === 'gptq' && L.mlp.down_proj.weight.kind === 'gptq')).toBe(true);
       });
 

@@ -15,16 +15,28 @@ import { loadReference, runParity } from '../../src/parity.js';
 import { FIXTURES, flavourOf, type GptqVariant } from './fixture.js';
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
-const CASES: [GptqVariant, 4 | 8, number, boolean][] = [['llama-int4-g16', 4, 16, false], ['llama-int8-gall', 8, -1, true]];
+const CASES: [GptqVariant, 4 | 8, number, boolean][] = [
+  ['llama-int4-g16', 4, 16, false],
+  ['llama-int8-gall', 8, -1, true],
+];
 
 describe('ovis quantize vs make_gptq.py', () => {
   for (const [variant, bits, gs, sym] of CASES) {
     it(`${variant}: every GPTQ tensor equals torch's, and the folder runs with parity`, async () => {
       const out = mkdtempSync(join(tmpdir(), 'ovis-quantize-'));
       dirs.push(out);
-      const r = await quantizeCheckpoint({ model: join(FIXTURES, 'tiny', flavourOf(variant)), out, bits, groupSize: gs, sym, maxShardBytes: 1e6 });
+      const r = await quantizeCheckpoint({
+        model: join(FIXTURES, 'tiny', flavourOf(variant)),
+        out,
+        bits,
+        groupSize: gs,
+        sym,
+        maxShardBytes: 1e6,
+      });
       expect(r.quantized).toBe(14);
       expect(r.shards.length).toBeGreaterThan(1); // sharded + index (the 8 MB embedding alone exceeds 1 MB)
       const ck = await Checkpoint.open(out);
@@ -34,7 +46,8 @@ describe('ovis quantize vs make_gptq.py', () => {
         expect(ck.check().ok).toBe(true);
         let n = 0;
         for (const name of ref.tensors.keys()) {
-          const want = await ref.read(name), got = await ck.read(name);
+          const want = await ref.read(name),
+            got = await ck.read(name);
           expect(got.dtype, name).toBe(want.dtype);
           expect(got.shape, name).toEqual(want.shape);
           const a = new Uint8Array(got.data.buffer, got.data.byteOffset, got.data.byteLength);

@@ -15,7 +15,9 @@ import { dequantize, prepareGptqLinear } from '../../src/quant/gptq.js';
 import { DTYPE_BYTES } from '../../src/dtype.js';
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe('synth --quant gptq-int4', () => {
   it('micro-llama: a GPTQ checkpoint whose weights have the float std and which runs', async () => {
@@ -27,9 +29,20 @@ describe('synth --quant gptq-int4', () => {
       expect(ck.quantization).toMatchObject({ bits: 4, group_size: 32, sym: true });
       expect(ck.check().ok).toBe(true);
       const p = 'llm.model.layers.1.mlp.down_proj';
-      const d = prepareGptqLinear(p, 64, 128, ck.quantization!, {
-        qweight: await ck.read(`${p}.qweight`), qzeros: await ck.read(`${p}.qzeros`), scales: await ck.read(`${p}.scales`), g_idx: await ck.read(`${p}.g_idx`),
-      }, out, false);
+      const d = prepareGptqLinear(
+        p,
+        64,
+        128,
+        ck.quantization!,
+        {
+          qweight: await ck.read(`${p}.qweight`),
+          qzeros: await ck.read(`${p}.qzeros`),
+          scales: await ck.read(`${p}.scales`),
+          g_idx: await ck.read(`${p}.g_idx`),
+        },
+        out,
+        false,
+      );
       const W = dequantize(d);
       const mean = W.reduce((a, b) => a + b, 0) / W.length;
       const std = Math.sqrt(W.reduce((a, b) => a + (b - mean) ** 2, 0) / W.length);
@@ -49,15 +62,34 @@ describe('Ovis1.6-Gemma2-27B', () => {
   const cfg = parseOvisConfig(PRESETS['ovis1.6-gemma2-27b'].files()['config.json'], '27b');
   const asCheckpoint = (q: { bits: 4; group_size: number } | null) => ({
     config: cfg,
-    quantization: q ? { quant_method: 'gptq' as const, ...q, sym: true, desc_act: false, checkpoint_format: 'gptq' as const, source: '' } : null,
-    tensors: new Map(expectedTensors(cfg, q).map((e) => [e.name, {
-      name: e.name, dtype: e.dtype ?? ('BF16' as const), shape: e.shape, file: '', dataOffset: 0,
-      byteLength: e.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[e.dtype ?? 'BF16'],
-    }])),
+    quantization: q
+      ? { quant_method: 'gptq' as const, ...q, sym: true, desc_act: false, checkpoint_format: 'gptq' as const, source: '' }
+      : null,
+    tensors: new Map(
+      expectedTensors(cfg, q).map((e) => [
+        e.name,
+        {
+          name: e.name,
+          dtype: e.dtype ?? ('BF16' as const),
+          shape: e.shape,
+          file: '',
+          dataOffset: 0,
+          byteLength: e.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[e.dtype ?? 'BF16'],
+        },
+      ]),
+    ),
   });
 
   it('preset: gemma-2-27b-it shapes, ~28.2 B parameters', () => {
-    expect(cfg.llm_config).toMatchObject({ hidden_size: 4608, intermediate_size: 36864, num_hidden_layers: 46, num_attention_heads: 32, num_key_value_heads: 16, head_dim: 128, query_pre_attn_scalar: 144 });
+    expect(cfg.llm_config).toMatchObject({
+      hidden_size: 4608,
+      intermediate_size: 36864,
+      num_hidden_layers: 46,
+      num_attention_heads: 32,
+      num_key_value_heads: 16,
+      head_dim: 128,
+      query_pre_attn_scalar: 144,
+    });
     const params = expectedTensors(cfg).reduce((a, e) => a + e.shape.reduce((x, y) => x * y, 1), 0);
     expect(params / 1e9).toBeGreaterThan(28.0);
     expect(params / 1e9).toBeLessThan(28.5);

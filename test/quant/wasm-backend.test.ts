@@ -11,10 +11,12 @@ import { rng, randF32 } from '../ops/helpers.js';
 
 function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number, act: boolean, bias: boolean): QuantLinearData {
   const r = rng(seed);
-  const per = 32 / bits, G = Math.ceil(K / gs);
+  const per = 32 / bits,
+    G = Math.ceil(K / gs);
   const qweight = new Int32Array((K / per) * N);
   for (let i = 0; i < qweight.length; i++) qweight[i] = (r() * 2 ** 32) | 0;
-  const scales = new Float32Array(G * N), zeros = new Float32Array(G * N);
+  const scales = new Float32Array(G * N),
+    zeros = new Float32Array(G * N);
   for (let i = 0; i < G * N; i++) {
     scales[i] = Math.fround((1 + Math.floor(r() * 1024) / 1024) * 2 ** (-8 - Math.floor(r() * 4)));
     zeros[i] = 1 + Math.floor(r() * 2 ** bits);
@@ -22,7 +24,10 @@ function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number
   let perm: Int32Array | null = null;
   if (act) {
     perm = Int32Array.from({ length: K }, (_, i) => i);
-    for (let i = K - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [perm[i], perm[j]] = [perm[j], perm[i]]; }
+    for (let i = K - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
   }
   return { name: `q${seed}`, bits, K, N, groupSize: gs, qweight, scales, zeros, perm, bias: bias ? randF32(r, N, 0.1) : null };
 }
@@ -34,13 +39,20 @@ function firstDiff(a: Float32Array, b: Float32Array): number {
 }
 
 const CASES: [4 | 8, number, number, number, boolean, boolean][] = [
-  [4, 3072, 1024, 128, false, false], [4, 1024, 2056, 64, true, true], [8, 2048, 1032, 128, true, false], [8, 512, 768, -1, false, true],
+  [4, 3072, 1024, 128, false, false],
+  [4, 1024, 2056, 64, true, true],
+  [8, 2048, 1032, 128, true, false],
+  [8, 512, 768, -1, false, true],
 ];
 
-describe('wasm linearQuant: the twins\' bits at 1, 2, 3 threads', () => {
+describe("wasm linearQuant: the twins' bits at 1, 2, 3 threads", () => {
   const backends: WasmBackend[] = [];
-  beforeAll(async () => { for (const threads of [1, 2, 3]) backends.push(await createWasmBackend({ threads })); });
-  afterAll(() => { for (const b of backends) b.dispose(); });
+  beforeAll(async () => {
+    for (const threads of [1, 2, 3]) backends.push(await createWasmBackend({ threads }));
+  });
+  afterAll(() => {
+    for (const b of backends) b.dispose();
+  });
 
   for (const [bits, K, N, gs0, act, bias] of CASES) {
     it(`int${bits} ${N}x${K} g${gs0}${act ? ' act-order' : ''}${bias ? ' bias' : ''}`, () => {
@@ -60,7 +72,7 @@ describe('wasm linearQuant: the twins\' bits at 1, 2, 3 threads', () => {
     });
   }
 
-  it('quantDot (opt-in): gemv_q_dot (<= 3 rows) and gemm_q_dot (>= 4) give linearQuantDotI16\'s bits at 1, 2, 3 threads', async () => {
+  it("quantDot (opt-in): gemv_q_dot (<= 3 rows) and gemm_q_dot (>= 4) give linearQuantDotI16's bits at 1, 2, 3 threads", async () => {
     const dots: WasmBackend[] = [];
     for (const threads of [1, 2, 3]) dots.push(await createWasmBackend({ threads, quantDot: true }));
     try {
@@ -73,7 +85,10 @@ describe('wasm linearQuant: the twins\' bits at 1, 2, 3 threads', () => {
           for (const be of dots) {
             const y = be.linearQuant({ shape: [M, K], data: x }, be.loadQuantLinear(d));
             const i = firstDiff(y.data, want);
-            if (i >= 0) expect.fail(`int${bits} ${N}x${K} M=${M}, ${be.threads} threads: first difference at ${i}: got ${y.data[i]}, twin ${want[i]}`);
+            if (i >= 0)
+              expect.fail(
+                `int${bits} ${N}x${K} M=${M}, ${be.threads} threads: first difference at ${i}: got ${y.data[i]}, twin ${want[i]}`,
+              );
           }
         }
       }
@@ -88,10 +103,11 @@ describe('wasm linearQuant: the twins\' bits at 1, 2, 3 threads', () => {
     const x = randF32(rng(4), 5 * 256, 1);
     const ts = new TsBackend();
     const y = ts.linearQuant({ shape: [5, 256], data: x }, ts.loadQuantLinear(d));
-    for (let m = 0; m < 5; m++) for (let n = 0; n < 64; n++) {
-      let s = 0;
-      for (let k = 0; k < 256; k++) s += x[m * 256 + k] * W[n * 256 + k];
-      expect(y.data[m * 64 + n]).toBe(Math.fround(s + d.bias![n]));
-    }
+    for (let m = 0; m < 5; m++)
+      for (let n = 0; n < 64; n++) {
+        let s = 0;
+        for (let k = 0; k < 256; k++) s += x[m * 256 + k] * W[n * 256 + k];
+        expect(y.data[m * 64 + n]).toBe(Math.fround(s + d.bias![n]));
+      }
   });
 });

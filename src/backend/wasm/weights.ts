@@ -52,21 +52,29 @@ export class WasmQuantWeight implements QuantWeight {
     readonly perm: Int32Array | null,
     readonly owner: number,
   ) {}
-  get hasBias(): boolean { return this.bias !== 0; }
+  get hasBias(): boolean {
+    return this.bias !== 0;
+  }
 }
 
 export class WeightStore {
   /** The memory new weights go to (KV-arena memories never hold weights). */
   private weightMem = 0;
 
-  constructor(private readonly mems: Memories, private readonly owner: number, private readonly weightCap: number) {}
+  constructor(
+    private readonly mems: Memories,
+    private readonly owner: number,
+    private readonly weightCap: number,
+  ) {}
 
   load(name: string, dtype: WeightDType, shape: readonly number[], data: Float32Array | Uint16Array): WasmWeight {
     const n = numel(shape);
     if (data.length !== n) throw new ShapeError(`loadWeight ${name}: shape ${fmtShape(shape)} needs ${n} values, got ${data.length}`);
     const isF32 = dtype === 'F32';
     if (isF32 !== data instanceof Float32Array) {
-      throw new InputError(`loadWeight ${name}: dtype ${dtype} expects ${isF32 ? 'Float32Array' : 'Uint16Array (raw bits)'}, got ${data.constructor.name}`);
+      throw new InputError(
+        `loadWeight ${name}: dtype ${dtype} expects ${isF32 ? 'Float32Array' : 'Uint16Array (raw bits)'}, got ${data.constructor.name}`,
+      );
     }
     const stored = dtype === 'BF16' ? 'BF16' : 'F32';
     const bytes = n * (stored === 'BF16' ? 2 : 4);
@@ -83,8 +91,14 @@ export class WeightStore {
 
   /** Reserve the weight's bytes and let `fill` write them in place (a file read straight into
    *  wasm memory). */
-  async loadFrom(name: string, dtype: 'BF16' | 'F32', shape: readonly number[], fill: (dst: Uint8Array) => Promise<void>): Promise<WasmWeight> {
-    if (dtype !== 'BF16' && dtype !== 'F32') throw new InputError(`loadWeightFrom ${name}: dtype must be BF16 or F32 (kept as stored), got ${dtype as string}`);
+  async loadFrom(
+    name: string,
+    dtype: 'BF16' | 'F32',
+    shape: readonly number[],
+    fill: (dst: Uint8Array) => Promise<void>,
+  ): Promise<WasmWeight> {
+    if (dtype !== 'BF16' && dtype !== 'F32')
+      throw new InputError(`loadWeightFrom ${name}: dtype must be BF16 or F32 (kept as stored), got ${dtype as string}`);
     const n = numel(shape);
     const bytes = n * (dtype === 'BF16' ? 2 : 4);
     const { mem, ptr } = this.place(name, bytes);
@@ -103,21 +117,37 @@ export class WeightStore {
     const panels = toPanels(d.qweight, K, N, d.bits);
     const G = d.scales.length / N;
     const a16 = (n: number) => Math.ceil(n / 16) * 16;
-    const oS = a16(panels.byteLength), oZ = oS + a16(G * N * 4), oB = oZ + a16(G * N * 4);
+    const oS = a16(panels.byteLength),
+      oZ = oS + a16(G * N * 4),
+      oB = oZ + a16(G * N * 4);
     const bytes = oB + (d.bias ? a16(N * 4) : 0);
     const { mem, ptr } = this.place(d.name, bytes);
     new Int32Array(mem.memory.buffer, ptr, panels.length).set(panels);
     mem.f32(ptr + oS, G * N).set(d.scales);
     mem.f32(ptr + oZ, G * N).set(d.zeros);
     if (d.bias) mem.f32(ptr + oB, N).set(d.bias);
-    return new WasmQuantWeight(d.name, d.bits, [N, K], d.groupSize, mem.index, ptr, ptr + oS, ptr + oZ, d.bias ? ptr + oB : 0, d.perm, this.owner);
+    return new WasmQuantWeight(
+      d.name,
+      d.bits,
+      [N, K],
+      d.groupSize,
+      mem.index,
+      ptr,
+      ptr + oS,
+      ptr + oZ,
+      d.bias ? ptr + oB : 0,
+      d.perm,
+      this.owner,
+    );
   }
 
   /** `q` as this store's quantized weight, or a BackendError naming the op. */
   ownQuant(q: QuantWeight, op: string): WasmQuantWeight {
     if (!(q instanceof WasmQuantWeight) || q.owner !== this.owner) {
-      throw new BackendError(`${op}: quantized weight '${q.name}' was not loaded by this wasm backend`,
-        'load it with backend.loadQuantLinear() of the backend that runs the model');
+      throw new BackendError(
+        `${op}: quantized weight '${q.name}' was not loaded by this wasm backend`,
+        'load it with backend.loadQuantLinear() of the backend that runs the model',
+      );
     }
     return q;
   }
@@ -125,8 +155,10 @@ export class WeightStore {
   /** `w` as this store's weight, or a BackendError naming the op. */
   own(w: Weight, op: string): WasmWeight {
     if (!(w instanceof WasmWeight) || w.owner !== this.owner) {
-      throw new BackendError(`${op}: weight '${w.name}' was not loaded by this wasm backend`,
-        'load weights with backend.loadWeight() of the backend that runs the model');
+      throw new BackendError(
+        `${op}: weight '${w.name}' was not loaded by this wasm backend`,
+        'load weights with backend.loadWeight() of the backend that runs the model',
+      );
     }
     return w;
   }
