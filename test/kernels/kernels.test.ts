@@ -214,6 +214,9 @@ describe('wasm backend: results independent of threads, chunking and memory plac
     const big = randF32(r, 3 * 65531, 20);
     const q = randF32(r, T * 16 * H), kk = randF32(r, T * 16 * H), v = randF32(r, T * 16 * H);
     const px = randF32(r, 3 * 3 * 112 * 112), pw = narrowToBf16(randF32(r, 16 * 588, 0.1)), pb = randF32(r, 16); // 3 crops: >= 2 chunks at 3 MiB
+    // decode attention: key-range score tasks and kv-head P·V tasks; the second case's score
+    // rows (5 queries x 16 heads x 12000 keys = 3.7 MiB) go in query groups at 3 MiB of scratch
+    const dq = randF32(r, 5 * 16 * 64), dk = randF32(r, 12000 * 4 * 64), dv = randF32(r, 12000 * 4 * 64);
     const outs: Float32Array[][] = [];
     for (const cfg of configs) {
       const be = await createWasmBackend(cfg);
@@ -232,6 +235,10 @@ describe('wasm backend: results independent of threads, chunking and memory plac
         be.gatedAct(t([big.length], big), t([big.length], big), 'gelu_tanh').data,
         be.attention(t([T, 16 * H], q), t([T, 16 * H], kk), t([T, 16 * H], v), { nHeads: 16, nKvHeads: 16, headDim: H, scale: H ** -0.5, causal: false }).data,
         be.attention(t([T, 16 * H], q), t([T, 4 * H * 4], kk), t([T, 4 * H * 4], v), { nHeads: 16, nKvHeads: 16, headDim: H, scale: 0.1, causal: true, window: 30, softcap: 5 }).data,
+        be.attention(t([1, 24 * 64], dq.subarray(0, 24 * 64)), t([1500, 8 * 64], dk.subarray(0, 1500 * 512)), t([1500, 8 * 64], dv.subarray(0, 1500 * 512)),
+          { nHeads: 24, nKvHeads: 8, headDim: 64, scale: 0.125, causal: true, qPos0: 1499 }).data,
+        be.attention(t([5, 16 * 64], dq), t([12000, 4 * 64], dk), t([12000, 4 * 64], dv),
+          { nHeads: 16, nKvHeads: 4, headDim: 64, scale: 0.125, causal: true, qPos0: 11995, window: 9000, softcap: 30 }).data,
         be.patchEmbed(t([3, 3, 112, 112], px), be.loadWeight('pw', 'BF16', [16, 588], pw), be.loadWeight('pb', 'F32', [16], pb), 14).data,
       ]);
       be.dispose();

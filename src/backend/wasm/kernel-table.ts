@@ -81,11 +81,16 @@ export const KERNELS = {
     group: 'ops', returns: 'void', range: ['t0', 't1'],
     args: ['x: usize', 'nHeads: i32', 'hd: i32', 'cos: usize', 'sin: usize', 't0: i32', 't1: i32'],
   },
-  attention_scratch_bytes: { group: 'ops', returns: 'i32', args: ['Tk: i32', 'Dh: i32', 'G: i32'] },
-  attention: {
-    group: 'ops', returns: 'void', range: ['r0', 'r1'], perThread: 'scratch',
-    args: ['q: usize', 'k: usize', 'v: usize', 'o: usize', 'Tq: i32', 'Tk: i32', 'Nq: i32', 'Nkv: i32', 'Dh: i32',
-      'scl: f32', 'causal: i32', 'qPos0: i32', 'kPos0: i32', 'window: i32', 'cap: f32', 'r0: i32', 'r1: i32', 'scratch: usize'],
+  attention_decode_scratch_bytes: { group: 'ops', returns: 'i32', args: ['Tq: i32', 'Tk: i32', 'Nq: i32'] },
+  attention_decode_scores: {
+    group: 'ops', returns: 'void', range: ['j0', 'j1'],
+    args: ['q: usize', 'k: usize', 's: usize', 'Tq: i32', 'Tk: i32', 'Nq: i32', 'Nkv: i32', 'Dh: i32',
+      'scl: f32', 'causal: i32', 'qPos0: i32', 'kPos0: i32', 'window: i32', 'j0: i32', 'j1: i32'],
+  },
+  attention_decode_pv: {
+    group: 'ops', returns: 'void', range: ['g0', 'g1'],
+    args: ['v: usize', 's: usize', 'o: usize', 'Tq: i32', 'Tk: i32', 'Nq: i32', 'Nkv: i32', 'Dh: i32',
+      'causal: i32', 'qPos0: i32', 'kPos0: i32', 'window: i32', 'cap: f32', 'g0: i32', 'g1: i32'],
   },
   attention_blocked_scratch_bytes: { group: 'ops', returns: 'i32', args: ['Tk: i32'] },
   attention_blocked: {

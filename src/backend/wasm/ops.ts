@@ -448,21 +448,47 @@ export class WasmBackend implements Backend {
     const qp = mem.put(q.data);
     const kp = kvMem ? k.data.byteOffset : mem.put(k.data), vp = kvMem ? v.data.byteOffset : mem.put(v.data);
     const op = mem.scratch(out.length * 4);
-    const flops = Tq * Nq * Tk * Dh * 4;
-    // prefill / vision (Tq >= 16): (query block, head) tasks, two GEMMs per task; decode:
-    // (query, kv head) tasks — the kv head's G query heads together, keys 4 at a time
-    const blocked = Tq >= BLOCKED_ATTENTION_MIN_TQ;
-    const QB = mem.globals.ATT_QB;
-    const ntasks = blocked ? Math.ceil(Tq / QB) * Nq : Tq * Nkv;
-    const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, ntasks) : 1;
-    const sb = blocked ? mem.call('attention_blocked_scratch_bytes', { Tk }) : mem.call('attention_scratch_bytes', { Tk, Dh, G: Nq / Nkv });
-    const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
-    const step = Math.max(1, Math.ceil(ntasks / (parts * 4)));
-    const args = { q: qp, k: kp, v: vp, o: op, Tq, Tk, Nq, Nkv, Dh, scl: o.scale, causal: o.causal ? 1 : 0, qPos0, kPos0, window, cap };
-    const work = { total: ntasks, step, scratch };
-    this.jobs.runTasks(blocked ? tasks('attention_blocked', mem.index, args, work) : tasks('attention', mem.index, args, work), parts);
+    const args = { Tk, Nq, Nkv, Dh, causal: o.causal ? 1 : 0, kPos0, window };
+    if (Tq >= BLOCKED_ATTENTION_MIN_TQ) {
+      // prefill / vision: (query block, head) tasks, two GEMMs per task
+      const ntasks = Math.ceil(Tq / mem.globals.ATT_QB) * Nq;
+      const parts = Tq * Nq * Tk * Dh * 4 >= PAR_MIN_FLOPS ? Math.min(this.threads, ntasks) : 1;
+      const sb = mem.call('attention_blocked_scratch_bytes', { Tk });
+      const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
+      this.jobs.runTasks(tasks('attention_blocked', mem.index, { ...args, q: qp, k: kp, v: vp, o: op, Tq, scl: o.scale, qPos0, cap },
+        { total: ntasks, step: Math.max(1, Math.ceil(ntasks / (parts * 4))), scratch }), parts);
+    } else {
+      this.decodeAttention(mem, { ...args, q: qp, k: kp, v: vp, o: op, Tq, qPos0, scl: o.scale, cap });
+    }
     out.set(mem.f32(op, out.length));
     return { shape: [...q.shape], data: out };
+  }
+
+  /** Decode attention (Tq < 16) in two jobs (kernels/ops.ts attention_decode_*): scores over
+   *  key ranges (each task streams whole cache rows), then softmax and P·V over kv-head
+   *  ranges, the score rows S [queries, Nq, Tk] in shared scratch between them. Queries go
+   *  in groups whose S fits the scratch budget (each query is independent). */
+  private decodeAttention(mem: KernelMemory, a: { q: number; k: number; v: number; o: number; Tq: number; Tk: number; Nq: number; Nkv: number;
+    Dh: number; causal: number; qPos0: number; kPos0: number; window: number; scl: number; cap: number }): void {
+    const { Tq, Tk, Nq, Nkv, Dh, causal, qPos0, kPos0, window } = a;
+    const perQuery = mem.call('attention_decode_scratch_bytes', { Tq: 1, Tk, Nq });
+    const budget = Math.min(this.scratchCap, mem.scratchFree) - 4096;
+    const qg = Math.min(Tq, Math.floor(budget / perQuery));
+    if (qg < 1) throw new BackendError(`attention: scratch budget too small for ${Nq} score rows of ${Tk} keys`, 'raise scratchBytes');
+    const s = mem.scratch(qg * perQuery);
+    const rowBytes = Nq * Dh * 4;
+    for (let i0 = 0; i0 < Tq; i0 += qg) {
+      const n = Math.min(qg, Tq - i0), p0 = qPos0 + i0;
+      // keys seen by some query of the group: [lo of the first, hi of the last)
+      const jlo = window > 0 ? Math.max(0, p0 - window - kPos0 + 1) : 0;
+      const jhi = causal ? Math.min(Tk, p0 + n - 1 - kPos0 + 1) : Tk;
+      const parts = n * Nq * (jhi - jlo) * Dh * 4 >= PAR_MIN_FLOPS ? this.threads : 1;
+      const g = { q: a.q + i0 * rowBytes, o: a.o + i0 * rowBytes, s, Tq: n, Tk, Nq, Nkv, Dh, causal, qPos0: p0, kPos0, window };
+      // ~4 key tasks per thread, multiples of 4 keys (the kernel's key block; values do not depend on it)
+      const step = Math.max(64, Math.ceil((jhi - jlo) / (parts * 4) / 4) * 4);
+      this.jobs.runTasks(tasks('attention_decode_scores', mem.index, { ...g, k: a.k, scl: a.scl }, { total: jhi, step }), parts);
+      this.jobs.runTasks(tasks('attention_decode_pv', mem.index, { ...g, v: a.v, cap: a.cap }, { total: Nkv, step: Math.ceil(Nkv / parts) }), parts);
+    }
   }
 
   // ---- plumbing -----------------------------------------------------------------------------
