@@ -470,7 +470,30 @@ export function attention_decode_scratch_bytes(Tq: i32, Tk: i32, Nq: i32): i32 {
   const k1 = k0 + ks, k2 = k1 + ks, k3 = k2 + ks;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-  for (let d = 0; d < d4; d += 4) {
+  // two vectors per iteration: the second at a constant offset (no extra address arithmetic)
+  let d = 0;
+  for (; d + 8 <= d4; d += 8) {
+    const p = <usize>d * 4;
+    let x = v128.load(qa + p), y = v128.load(qb + p);
+    let kv = v128.load(k0 + p);
+    a0 = madd(x, kv, a0); b0 = madd(y, kv, b0);
+    kv = v128.load(k1 + p);
+    a1 = madd(x, kv, a1); b1 = madd(y, kv, b1);
+    kv = v128.load(k2 + p);
+    a2 = madd(x, kv, a2); b2 = madd(y, kv, b2);
+    kv = v128.load(k3 + p);
+    a3 = madd(x, kv, a3); b3 = madd(y, kv, b3);
+    x = v128.load(qa + p, 16); y = v128.load(qb + p, 16);
+    kv = v128.load(k0 + p, 16);
+    a0 = madd(x, kv, a0); b0 = madd(y, kv, b0);
+    kv = v128.load(k1 + p, 16);
+    a1 = madd(x, kv, a1); b1 = madd(y, kv, b1);
+    kv = v128.load(k2 + p, 16);
+    a2 = madd(x, kv, a2); b2 = madd(y, kv, b2);
+    kv = v128.load(k3 + p, 16);
+    a3 = madd(x, kv, a3); b3 = madd(y, kv, b3);
+  }
+  if (d < d4) {
     const p = <usize>d * 4;
     const x = v128.load(qa + p), y = v128.load(qb + p);
     let kv = v128.load(k0 + p);
@@ -493,7 +516,21 @@ export function attention_decode_scratch_bytes(Tq: i32, Tk: i32, Nq: i32): i32 {
 @inline function score4x1(qa: usize, k0: usize, ks: usize, Dh: i32, d4: i32, sa: usize, sv: v128): void {
   const k1 = k0 + ks, k2 = k1 + ks, k3 = k2 + ks;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  for (let d = 0; d < d4; d += 4) {
+  let d = 0;
+  for (; d + 8 <= d4; d += 8) {
+    const p = <usize>d * 4;
+    let x = v128.load(qa + p);
+    a0 = madd(x, v128.load(k0 + p), a0);
+    a1 = madd(x, v128.load(k1 + p), a1);
+    a2 = madd(x, v128.load(k2 + p), a2);
+    a3 = madd(x, v128.load(k3 + p), a3);
+    x = v128.load(qa + p, 16);
+    a0 = madd(x, v128.load(k0 + p, 16), a0);
+    a1 = madd(x, v128.load(k1 + p, 16), a1);
+    a2 = madd(x, v128.load(k2 + p, 16), a2);
+    a3 = madd(x, v128.load(k3 + p, 16), a3);
+  }
+  if (d < d4) {
     const p = <usize>d * 4;
     const x = v128.load(qa + p);
     a0 = madd(x, v128.load(k0 + p), a0);
@@ -557,6 +594,29 @@ export function attention_decode_scores(q: usize, k: usize, s: usize, Tq: i32, T
   const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa, 4), a2 = v128.load32_splat(pa, 8), a3 = v128.load32_splat(pa, 12);
   const b0 = v128.load32_splat(pb), b1 = v128.load32_splat(pb, 4), b2 = v128.load32_splat(pb, 8), b3 = v128.load32_splat(pb, 12);
   let d = 0;
+  for (; d + 8 <= d4; d += 8) {
+    const p = <usize>d * 4;
+    let ya = v128.load(oa + p), yb = v128.load(ob + p);
+    let x = v128.load(v0 + p);
+    ya = madd(a0, x, ya); yb = madd(b0, x, yb);
+    x = v128.load(v1 + p);
+    ya = madd(a1, x, ya); yb = madd(b1, x, yb);
+    x = v128.load(v2 + p);
+    ya = madd(a2, x, ya); yb = madd(b2, x, yb);
+    x = v128.load(v3 + p);
+    ya = madd(a3, x, ya); yb = madd(b3, x, yb);
+    v128.store(oa + p, ya); v128.store(ob + p, yb);
+    ya = v128.load(oa + p, 16); yb = v128.load(ob + p, 16);
+    x = v128.load(v0 + p, 16);
+    ya = madd(a0, x, ya); yb = madd(b0, x, yb);
+    x = v128.load(v1 + p, 16);
+    ya = madd(a1, x, ya); yb = madd(b1, x, yb);
+    x = v128.load(v2 + p, 16);
+    ya = madd(a2, x, ya); yb = madd(b2, x, yb);
+    x = v128.load(v3 + p, 16);
+    ya = madd(a3, x, ya); yb = madd(b3, x, yb);
+    v128.store(oa + p, ya, 16); v128.store(ob + p, yb, 16);
+  }
   for (; d < d4; d += 4) {
     const p = <usize>d * 4;
     let ya = v128.load(oa + p), yb = v128.load(ob + p);
@@ -582,6 +642,15 @@ export function attention_decode_scores(q: usize, k: usize, s: usize, Tq: i32, T
   const v1 = v0 + vs, v2 = v1 + vs, v3 = v2 + vs;
   const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa, 4), a2 = v128.load32_splat(pa, 8), a3 = v128.load32_splat(pa, 12);
   let d = 0;
+  for (; d + 8 <= d4; d += 8) {
+    const p = <usize>d * 4;
+    let ya = v128.load(oa + p), yb = v128.load(oa + p, 16);
+    ya = madd(a0, v128.load(v0 + p), ya); yb = madd(a0, v128.load(v0 + p, 16), yb);
+    ya = madd(a1, v128.load(v1 + p), ya); yb = madd(a1, v128.load(v1 + p, 16), yb);
+    ya = madd(a2, v128.load(v2 + p), ya); yb = madd(a2, v128.load(v2 + p, 16), yb);
+    ya = madd(a3, v128.load(v3 + p), ya); yb = madd(a3, v128.load(v3 + p, 16), yb);
+    v128.store(oa + p, ya); v128.store(oa + p, yb, 16);
+  }
   for (; d < d4; d += 4) {
     const p = <usize>d * 4;
     let ya = v128.load(oa + p);
