@@ -400,40 +400,46 @@ export function rope(x: usize, nHeads: i32, hd: i32, cos: usize, sin: usize, t0:
 }
 
 // ---------------------------------------------------------------------------------------
-// Attention for decode (Tq < 16), in two passes over the cache, each walking the rows of
-// K or V in address order (every kv head of a row, then the next row), which is the order
-// the hardware prefetchers follow — the cache rows are Nkv·Dh floats wide, and a loop over
-// one kv head at a time reads Dh floats out of each row (512 B of 4 KiB on Llama 3.2 3B),
-// a new page per row, which ran at a third of the read bandwidth.
+// Attention for decode (Tq < 16) in passes that each walk the rows of K or V in address
+// order (every kv head of a row, then the next row) — the order the hardware prefetchers
+// follow. The cache rows are Nkv·Dh floats wide; a loop over one kv head at a time reads Dh
+// floats out of each row (512 B of 4 KiB on Llama 3.2 3B), a new page per row, and ran at a
+// third of the read bandwidth; half rows per thread (a kv-head split) still lost a third.
 //   1. attention_decode_scores, tasks = key ranges [j0, j1): s_j = scale·(q·k_j) for every
 //      query i, head h and visible key j, into the shared score rows S[i, h, :].
-//   2. attention_decode_pv, tasks = kv-head ranges [g0, g1): per row (i, h) of those heads
-//      softcap c·tanh(s/c) when c > 0 and an exact softmax over the visible range (as
-//      softmax_rows), then o_h = Σ_j p_j·v_j with the heads' output rows as accumulators.
-// q [Tq, Nq·Dh], k/v [Tk, Nkv·Dh], o [Tq, Nq·Dh], S [Tq, Nq, srow(Tk)] (scratch).
-// Query head h uses kv head h / G, G = Nq/Nkv. Visible keys form one range [jlo, jhi)
-// (qpos = qPos0 + i, kpos = kPos0 + j): causal kpos <= qpos; window W > 0: qpos - kpos < W.
-// The whole score row fits in scratch, so no online rescaling is needed: the kernels keep
-// HF's order of operations (scores, softcap, softmax, P·V).
+//   2. attention_decode_softmax, tasks = score rows (i, h): softcap c·tanh(s/c) when c > 0,
+//      then an exact softmax over the visible range (softmax_rows), p in place of s.
+//   3. attention_decode_pv, tasks = key blocks of ATT_PVB keys [b·PVB, (b+1)·PVB): per block,
+//      query and head the partial sum Σ_j p_j·v_j over the block's visible keys.
+//   4. attention_decode_combine: o = the partials of a row's visible blocks added in block order.
+// q [Tq, Nq·Dh], k/v [Tk, Nkv·Dh], o [Tq, Nq·Dh]; scratch: S [Tq, Nq, srow(Tk)] then the
+// partials [nblocks, Tq, Nq, Dh]. Query head h uses kv head h / G, G = Nq/Nkv. Visible keys
+// form one range [jlo, jhi) (qpos = qPos0 + i, kpos = kPos0 + j): causal kpos <= qpos;
+// window W > 0: qpos - kpos < W. The whole score row fits in scratch, so no online
+// rescaling is needed: the kernels keep HF's order (scores, softcap, softmax, P·V).
 //
-// Numerics (per score and per output element; no value depends on how keys or heads are
-// grouped into tasks, on the thread count or on the 4-key blocking): q·k_j with 4-lane
-// accumulation (lane l sums d ≡ l mod 4, mul then add), then (l0+l2)+(l1+l3), tail d in
-// order, times scale (one f32 mul); softmax as softmax_rows; P·V accumulated per output
-// element sequentially in j (mul then add). Bounds: scores <= (Dh/4+2)·u·Σ|q·k| + 1 ulp;
+// Numerics (no value depends on the thread count or on how tasks are cut: blocks are fixed
+// by key index): q·k_j with 4-lane accumulation (lane l sums d ≡ l mod 4, mul then add),
+// then (l0+l2)+(l1+l3), tail d in order, times scale (one f32 mul); softmax as softmax_rows;
+// P·V per output element sequentially in j within each block of ATT_PVB keys (mul then add,
+// from 0), the block sums added in block order. Bounds: scores <= (Dh/4+2)·u·Σ|q·k| + 1 ulp;
 // probabilities <= 4 ulp + the score error's effect (|Δp/p| <= 2·max|Δs|); output <=
-// Tk·u·Σ|p·v| + that.
+// (min(Tk, PVB) + Tk/PVB)·u·Σ|p·v| + that.
 // Speed: 4 keys at a time; query heads in pairs, so each key (value) vector loaded from L1
 // feeds two heads; the 4 dot products of a head end in one 4x4 transpose-add (hsum4x4: the
-// same sums as four hsum4) and one 4-score store.
+// same sums as four hsum4) and one 4-score store; inner loops two vectors per iteration.
+
+/** Keys per P·V block (the unit of P·V tasks; partial sums of Nq·Dh floats per block and query). */
+export const ATT_PVB: i32 = 256;
 
 /** Floats per score row: Tk rounded up to 4 (rows start 16-byte aligned). */
 // @ts-ignore: decorator
 @inline function att_srow(Tk: i32): i32 { return (Tk + 3) & ~3; }
 
-/** Scratch bytes of attention_decode_*: the score rows S [Tq, Nq, srow(Tk)], shared by the threads. */
-export function attention_decode_scratch_bytes(Tq: i32, Tk: i32, Nq: i32): i32 {
-  return Tq * Nq * att_srow(Tk) * 4;
+/** Scratch bytes of attention_decode_*, shared by the threads: the score rows S [Tq, Nq, srow(Tk)]
+ *  and the P·V partials [ceil(Tk / ATT_PVB), Tq, Nq, Dh]. */
+export function attention_decode_scratch_bytes(Tq: i32, Tk: i32, Nq: i32, Dh: i32): i32 {
+  return Tq * Nq * (att_srow(Tk) + (Tk + ATT_PVB - 1) / ATT_PVB * Dh) * 4;
 }
 
 // @ts-ignore: decorator
@@ -675,55 +681,86 @@ export function attention_decode_scores(q: usize, k: usize, s: usize, Tq: i32, T
   store<f32>(oa + p, y);
 }
 
-export function attention_decode_pv(v: usize, s: usize, o: usize, Tq: i32, Tk: i32, Nq: i32, Nkv: i32, Dh: i32,
-  causal: i32, qPos0: i32, kPos0: i32, window: i32, cap: f32, g0: i32, g1: i32): void {
+export function attention_decode_softmax(s: usize, Tq: i32, Tk: i32, Nq: i32, causal: i32, qPos0: i32, kPos0: i32, window: i32,
+  cap: f32, r0: i32, r1: i32): void {
+  const sRow = <usize>att_srow(Tk) * 4;
+  for (let r = r0; r < r1; r++) {
+    const qpos = qPos0 + r / Nq;
+    const lo = vis_lo(qpos, kPos0, window), hi = vis_hi(qpos, kPos0, causal, Tk);
+    if (hi <= lo) continue; // (the backend refuses such a row before dispatch)
+    const sr = s + <usize>r * sRow + <usize>lo * 4;
+    if (cap > 0) softcap(sr, sr, cap, 0, hi - lo);
+    softmax_rows(sr, sr, 1, hi - lo);
+  }
+}
+
+export function attention_decode_pv(v: usize, s: usize, Tq: i32, Tk: i32, Nq: i32, Nkv: i32, Dh: i32,
+  causal: i32, qPos0: i32, kPos0: i32, window: i32, b0: i32, b1: i32): void {
   const G = Nq / Nkv;
   const d4 = Dh & ~3;
   const hB = <usize>Dh * 4;
   const vStride = <usize>Nkv * hB;
   const sRow = <usize>att_srow(Tk) * 4;
+  const part = s + <usize>Tq * <usize>Nq * sRow; // partials [block, i, h, d]
+  for (let b = b0; b < b1; b++) {
+    for (let i = 0; i < Tq; i++) {
+      const qpos = qPos0 + i;
+      const lo = max(b * ATT_PVB, vis_lo(qpos, kPos0, window)), hi = min((b + 1) * ATT_PVB, vis_hi(qpos, kPos0, causal, Tk));
+      if (hi <= lo) continue; // combine skips the blocks a query does not see
+      const si = s + <usize>i * <usize>Nq * sRow;
+      const oi = part + (<usize>b * <usize>Tq + <usize>i) * <usize>Nq * hB;
+      for (let d = 0; d < Nq * Dh; d++) store<f32>(oi + <usize>d * 4, 0);
+      let j = lo;
+      for (; j + 4 <= hi; j += 4) {
+        const vj = v + <usize>j * vStride;
+        for (let g = 0; g < Nkv; g++) {
+          const v0 = vj + <usize>g * hB;
+          const pg = si + <usize>(g * G) * sRow + <usize>j * 4;
+          const og = oi + <usize>(g * G) * hB;
+          let hh = 0;
+          for (; hh + 2 <= G; hh += 2) pv4x2(v0, vStride, Dh, d4, pg + <usize>hh * sRow, sRow, og + <usize>hh * hB);
+          if (hh < G) pv4x1(v0, vStride, Dh, d4, pg + <usize>hh * sRow, og + <usize>hh * hB);
+        }
+      }
+      for (; j < hi; j++) {
+        const vj = v + <usize>j * vStride;
+        for (let h = 0; h < Nq; h++) {
+          const pj = load<f32>(si + <usize>h * sRow + <usize>j * 4);
+          const v0 = vj + <usize>(h / G) * hB, oh = oi + <usize>h * hB;
+          const pv = f32x4.splat(pj);
+          let d = 0;
+          for (; d < d4; d += 4) {
+            const p = <usize>d * 4;
+            v128.store(oh + p, madd(pv, v128.load(v0 + p), v128.load(oh + p)));
+          }
+          for (; d < Dh; d++) {
+            const p = <usize>d * 4;
+            store<f32>(oh + p, load<f32>(oh + p) + pj * load<f32>(v0 + p));
+          }
+        }
+      }
+    }
+  }
+}
+
+export function attention_decode_combine(s: usize, o: usize, Tq: i32, Tk: i32, Nq: i32, Dh: i32, causal: i32, qPos0: i32, kPos0: i32,
+  window: i32): void {
+  const n = Nq * Dh, n4 = n & ~3;
+  const part = s + <usize>Tq * <usize>Nq * <usize>att_srow(Tk) * 4;
+  const blockB = <usize>Tq * <usize>n * 4;
   for (let i = 0; i < Tq; i++) {
     const qpos = qPos0 + i;
     const lo = vis_lo(qpos, kPos0, window), hi = vis_hi(qpos, kPos0, causal, Tk);
-    const si = s + <usize>i * <usize>Nq * sRow;
-    const oi = o + <usize>i * <usize>Nq * hB;
-    // the heads' output rows start at 0 and are the accumulators
-    for (let d = g0 * G * Dh; d < g1 * G * Dh; d++) store<f32>(oi + <usize>d * 4, 0);
-    if (hi <= lo) continue; // (the backend refuses such a row before dispatch)
-    const n = hi - lo;
-    for (let h = g0 * G; h < g1 * G; h++) {
-      const sr = si + <usize>h * sRow + <usize>lo * 4;
-      if (cap > 0) softcap(sr, sr, cap, 0, n);
-      softmax_rows(sr, sr, 1, n);
-    }
-    let j = lo;
-    for (; j + 4 <= hi; j += 4) {
-      const vj = v + <usize>j * vStride;
-      for (let g = g0; g < g1; g++) {
-        const v0 = vj + <usize>g * hB;
-        const pg = si + <usize>(g * G) * sRow + <usize>j * 4;
-        const og = oi + <usize>(g * G) * hB;
-        let hh = 0;
-        for (; hh + 2 <= G; hh += 2) pv4x2(v0, vStride, Dh, d4, pg + <usize>hh * sRow, sRow, og + <usize>hh * hB);
-        if (hh < G) pv4x1(v0, vStride, Dh, d4, pg + <usize>hh * sRow, og + <usize>hh * hB);
-      }
-    }
-    for (; j < hi; j++) {
-      const vj = v + <usize>j * vStride;
-      for (let h = g0 * G; h < g1 * G; h++) {
-        const pj = load<f32>(si + <usize>h * sRow + <usize>j * 4);
-        const v0 = vj + <usize>(h / G) * hB, oh = oi + <usize>h * hB;
-        const pv = f32x4.splat(pj);
-        let d = 0;
-        for (; d < d4; d += 4) {
-          const p = <usize>d * 4;
-          v128.store(oh + p, madd(pv, v128.load(v0 + p), v128.load(oh + p)));
-        }
-        for (; d < Dh; d++) {
-          const p = <usize>d * 4;
-          store<f32>(oh + p, load<f32>(oh + p) + pj * load<f32>(v0 + p));
-        }
-      }
+    const oi = o + <usize>i * <usize>n * 4;
+    if (hi <= lo) { for (let d = 0; d < n; d++) store<f32>(oi + <usize>d * 4, 0); continue; }
+    const bLo = lo / ATT_PVB, bHi = (hi - 1) / ATT_PVB;
+    const first = part + <usize>bLo * blockB + <usize>i * <usize>n * 4;
+    for (let d = 0; d < n; d++) store<f32>(oi + <usize>d * 4, load<f32>(first + <usize>d * 4));
+    for (let b = bLo + 1; b <= bHi; b++) {
+      const pb = part + <usize>b * blockB + <usize>i * <usize>n * 4;
+      let d = 0;
+      for (; d < n4; d += 4) v128.store(oi + <usize>d * 4, f32x4.add(v128.load(oi + <usize>d * 4), v128.load(pb + <usize>d * 4)));
+      for (; d < n; d++) store<f32>(oi + <usize>d * 4, load<f32>(oi + <usize>d * 4) + load<f32>(pb + <usize>d * 4));
     }
   }
 }

@@ -102,9 +102,13 @@ function vtanh64(z: number): number {
   return z < 0 || Object.is(z, -0) ? -tt : tt;
 }
 
+/** Keys per P·V block (kernels/ops.ts ATT_PVB). */
+const PVB = 256;
+
 /** Decode attention as its Numerics note says: per score a 4-lane f32 dot (lane l sums
  *  d ≡ l mod 4, mul then add), (l0+l2)+(l1+l3), tail in order, times f32(scale); softcap
- *  f32(c·vtanh64(s/c)) in f64; softmaxTwin over the visible range; P·V sequential in j. */
+ *  f32(c·vtanh64(s/c)) in f64; softmaxTwin over the visible range; P·V sequential in j within
+ *  blocks of PVB keys (by key index), the block sums added in block order. */
 function decodeAttentionTwin(q: Float32Array, k: Float32Array, v: Float32Array, c: { Tq: number; Tk: number; Nq: number; Nkv: number; Dh: number;
   scale: number; causal: boolean; qPos0: number; kPos0: number; window?: number; softcap?: number }): Float32Array {
   const { Tq, Tk, Nq, Nkv, Dh } = c, G = Nq / Nkv, d4 = Dh & ~3, scl = f(c.scale);
@@ -126,9 +130,13 @@ function decodeAttentionTwin(q: Float32Array, k: Float32Array, v: Float32Array, 
       }
       const p = softmaxTwin(s, 1, hi - lo);
       for (let d = 0; d < Dh; d++) {
-        let acc = 0;
-        for (let j = lo; j < hi; j++) acc = f(acc + f(p[j - lo] * v[j * Nkv * Dh + kvo + d]));
-        o[qo + d] = acc;
+        let out = 0;
+        for (let b0 = Math.floor(lo / PVB) * PVB; b0 < hi; b0 += PVB) { // blocks of PVB keys by key index
+          let acc = 0;
+          for (let j = Math.max(lo, b0); j < Math.min(hi, b0 + PVB); j++) acc = f(acc + f(p[j - lo] * v[j * Nkv * Dh + kvo + d]));
+          out = b0 <= lo ? acc : f(out + acc);
+        }
+        o[qo + d] = out;
       }
     }
   }
@@ -182,13 +190,13 @@ describe('row ops bit for bit vs their step-by-step twins (wasm, 1 and 2 threads
     expect(fails, fails.slice(0, 5).join('\n')).toEqual([]);
   });
 
-  it('decode attention (Tq < 16) = 4-lane dots, scale, softcap, softmax twin, P·V in key order (key and head splits, 1 and 2 threads)', () => {
+  it('decode attention (Tq < 16) = 4-lane dots, scale, softcap, softmax twin, P·V in key order per 256-key block (1 and 2 threads)', () => {
     const r = rng(184), fails: string[] = [];
     // Tq, Tk, Nq, Nkv, Dh, causal, qPos0, kPos0, window, softcap: GQA groups 1-4 (head pairs and
     // a single head), Dh with and without a tail, sliding windows, long enough to split keys
     const cases: [number, number, number, number, number, boolean, number, number, number?, number?][] = [
-      [1, 1500, 24, 8, 128, true, 1499, 0], // Llama 3.2 3B decode
-      [1, 700, 16, 8, 256, true, 750, 40, 600, 50], // Gemma2 9B sliding layer with softcap
+      [1, 1500, 24, 8, 128, true, 1499, 0], // Llama 3.2 3B decode (6 key blocks)
+      [1, 700, 16, 8, 256, true, 750, 40, 600, 50], // Gemma2 9B sliding layer with softcap (starts mid-block)
       [3, 257, 32, 8, 64, true, 256, 2], // G = 4
       [15, 90, 6, 2, 12, true, 80, 0, 20, 3], // G = 3, 15 queries, window
       [2, 45, 5, 5, 5, false, 0, 0], // MHA, tails in d and in keys

@@ -464,30 +464,32 @@ export class WasmBackend implements Backend {
     return { shape: [...q.shape], data: out };
   }
 
-  /** Decode attention (Tq < 16) in two jobs (kernels/ops.ts attention_decode_*): scores over
-   *  key ranges (each task streams whole cache rows), then softmax and P·V over kv-head
-   *  ranges, the score rows S [queries, Nq, Tk] in shared scratch between them. Queries go
-   *  in groups whose S fits the scratch budget (each query is independent). */
+  /** Decode attention (Tq < 16, kernels/ops.ts attention_decode_*): scores over key ranges,
+   *  softmax over score rows, P·V partials over fixed key blocks (every task streams whole
+   *  cache rows), then the block sums in order; S and the partials in shared scratch. Queries
+   *  go in groups whose scratch fits the budget (each query is independent). */
   private decodeAttention(mem: KernelMemory, a: { q: number; k: number; v: number; o: number; Tq: number; Tk: number; Nq: number; Nkv: number;
     Dh: number; causal: number; qPos0: number; kPos0: number; window: number; scl: number; cap: number }): void {
     const { Tq, Tk, Nq, Nkv, Dh, causal, qPos0, kPos0, window } = a;
-    const perQuery = mem.call('attention_decode_scratch_bytes', { Tq: 1, Tk, Nq });
+    const perQuery = mem.call('attention_decode_scratch_bytes', { Tq: 1, Tk, Nq, Dh });
     const budget = Math.min(this.scratchCap, mem.scratchFree) - 4096;
     const qg = Math.min(Tq, Math.floor(budget / perQuery));
     if (qg < 1) throw new BackendError(`attention: scratch budget too small for ${Nq} score rows of ${Tk} keys`, 'raise scratchBytes');
     const s = mem.scratch(qg * perQuery);
-    const rowBytes = Nq * Dh * 4;
+    const rowBytes = Nq * Dh * 4, PVB = mem.globals.ATT_PVB;
     for (let i0 = 0; i0 < Tq; i0 += qg) {
       const n = Math.min(qg, Tq - i0), p0 = qPos0 + i0;
       // keys seen by some query of the group: [lo of the first, hi of the last)
       const jlo = window > 0 ? Math.max(0, p0 - window - kPos0 + 1) : 0;
       const jhi = causal ? Math.min(Tk, p0 + n - 1 - kPos0 + 1) : Tk;
       const parts = n * Nq * (jhi - jlo) * Dh * 4 >= PAR_MIN_FLOPS ? this.threads : 1;
-      const g = { q: a.q + i0 * rowBytes, o: a.o + i0 * rowBytes, s, Tq: n, Tk, Nq, Nkv, Dh, causal, qPos0: p0, kPos0, window };
+      const g = { s, Tq: n, Tk, Nq, Dh, causal, qPos0: p0, kPos0, window };
       // ~4 key tasks per thread, multiples of 4 keys (the kernel's key block; values do not depend on it)
       const step = Math.max(64, Math.ceil((jhi - jlo) / (parts * 4) / 4) * 4);
-      this.jobs.runTasks(tasks('attention_decode_scores', mem.index, { ...g, k: a.k, scl: a.scl }, { total: jhi, step }), parts);
-      this.jobs.runTasks(tasks('attention_decode_pv', mem.index, { ...g, v: a.v, cap: a.cap }, { total: Nkv, step: Math.ceil(Nkv / parts) }), parts);
+      this.jobs.runTasks(tasks('attention_decode_scores', mem.index, { ...g, q: a.q + i0 * rowBytes, k: a.k, Nkv, scl: a.scl }, { total: jhi, step }), parts);
+      this.jobs.runTasks(tasks('attention_decode_softmax', mem.index, { ...g, cap: a.cap }, { total: n * Nq, step: Math.ceil(n * Nq / parts) }), parts);
+      this.jobs.runTasks(tasks('attention_decode_pv', mem.index, { ...g, v: a.v, Nkv }, { total: Math.ceil(jhi / PVB), step: 1 }), parts);
+      this.jobs.run([part('attention_decode_combine', mem.index, { ...g, o: a.o + i0 * rowBytes })]);
     }
   }
 
