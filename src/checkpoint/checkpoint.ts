@@ -11,17 +11,20 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CheckpointError, ConfigError } from '../errors.js';
-import type { HostTensor } from '../tensor.js';
-import { SafetensorsFile, type TensorInfo } from '../io/safetensors.js';
-import { findDuplicateKeys, isPlainObject, jsonKind } from '../io/json.js';
-import { describeFsError, fileProblem, pathExists } from '../io/fs.js';
-import { parseOvisConfig, type OvisConfig } from '../config/ovis-config.js';
-import {
-  generationConfigFromLlm, parseGenerationConfig, parsePreprocessorConfig,
-  type GenerationConfig, type PreprocessorConfig,
-} from '../config/generation-config.js';
 import { checkTensors, describeCheck, type TensorCheck } from '../config/expected-tensors.js';
+import {
+  type GenerationConfig,
+  generationConfigFromLlm,
+  type PreprocessorConfig,
+  parseGenerationConfig,
+  parsePreprocessorConfig,
+} from '../config/generation-config.js';
+import { type OvisConfig, parseOvisConfig } from '../config/ovis-config.js';
+import { CheckpointError, ConfigError } from '../errors.js';
+import { describeFsError, fileProblem, pathExists } from '../io/fs.js';
+import { findDuplicateKeys, isPlainObject, jsonKind } from '../io/json.js';
+import { SafetensorsFile, type TensorInfo } from '../io/safetensors.js';
+import type { HostTensor } from '../tensor.js';
 
 export const CONFIG_FILE = 'config.json';
 export const GENERATION_CONFIG_FILE = 'generation_config.json';
@@ -83,8 +86,14 @@ export class Checkpoint {
   private readonly shardOf: Map<string, SafetensorsFile>;
 
   private constructor(init: {
-    dir: string; config: OvisConfig; generationConfig: GenerationConfig; preprocessorConfig?: PreprocessorConfig;
-    tokenizerConfig?: Record<string, unknown>; weightFiles: WeightFiles; shards: SafetensorsFile[]; shardOf: Map<string, SafetensorsFile>;
+    dir: string;
+    config: OvisConfig;
+    generationConfig: GenerationConfig;
+    preprocessorConfig?: PreprocessorConfig;
+    tokenizerConfig?: Record<string, unknown>;
+    weightFiles: WeightFiles;
+    shards: SafetensorsFile[];
+    shardOf: Map<string, SafetensorsFile>;
   }) {
     this.dir = init.dir;
     this.config = init.config;
@@ -102,7 +111,10 @@ export class Checkpoint {
   static async open(dir: string): Promise<Checkpoint> {
     const configPath = join(dir, CONFIG_FILE);
     if (!(await exists(configPath))) {
-      throw new CheckpointError(`${dir}: no ${CONFIG_FILE}`, 'pass a Hugging Face checkpoint directory (the one containing config.json and the .safetensors files)');
+      throw new CheckpointError(
+        `${dir}: no ${CONFIG_FILE}`,
+        'pass a Hugging Face checkpoint directory (the one containing config.json and the .safetensors files)',
+      );
     }
     const config = parseOvisConfig(await readJsonFile(configPath), configPath);
     const genPath = join(dir, GENERATION_CONFIG_FILE);
@@ -114,7 +126,9 @@ export class Checkpoint {
     if (preprocessorConfig) {
       const side = config.visual_tokenizer_config.backbone_config.image_size;
       if (preprocessorConfig.size.height !== side) {
-        throw new ConfigError(ppPath, [`size.height ${preprocessorConfig.size.height} differs from visual_tokenizer_config.backbone_config.image_size ${side} in ${CONFIG_FILE}`]);
+        throw new ConfigError(ppPath, [
+          `size.height ${preprocessorConfig.size.height} differs from visual_tokenizer_config.backbone_config.image_size ${side} in ${CONFIG_FILE}`,
+        ]);
       }
     }
     const tcPath = join(dir, TOKENIZER_CONFIG_FILE);
@@ -131,7 +145,8 @@ export class Checkpoint {
   /** Metadata of one tensor (throws CheckpointError if absent). */
   info(name: string): TensorInfo {
     const t = this.tensors.get(name);
-    if (!t) throw new CheckpointError(`${this.dir}: no tensor named ${JSON.stringify(name)} in the checkpoint (${this.tensors.size} tensors)`);
+    if (!t)
+      throw new CheckpointError(`${this.dir}: no tensor named ${JSON.stringify(name)} in the checkpoint (${this.tensors.size} tensors)`);
     return t;
   }
 
@@ -141,21 +156,31 @@ export class Checkpoint {
   }
 
   /** Read one tensor as stored (see SafetensorsFile.read). */
-  async read(name: string): Promise<HostTensor> { return this.fileOf(name).read(name); }
+  async read(name: string): Promise<HostTensor> {
+    return this.fileOf(name).read(name);
+  }
   /** Read one tensor widened to f32. */
-  async readF32(name: string): Promise<Float32Array> { return this.fileOf(name).readF32(name); }
+  async readF32(name: string): Promise<Float32Array> {
+    return this.fileOf(name).readF32(name);
+  }
   /** Read one tensor's raw bytes into `dst` (e.g. wasm memory). */
-  async readInto(name: string, dst: Uint8Array): Promise<void> { return this.fileOf(name).readInto(name, dst); }
+  async readInto(name: string, dst: Uint8Array): Promise<void> {
+    return this.fileOf(name).readInto(name, dst);
+  }
 
   /** Compare the tensors with what the config's architecture needs. */
-  check(): TensorCheck { return checkTensors(this.config, this.tensors); }
+  check(): TensorCheck {
+    return checkTensors(this.config, this.tensors);
+  }
 
   /** Throw CheckpointError listing every problem if the model cannot run from these tensors. */
   assertRunnable(): void {
     const r = this.check();
     if (r.ok) return;
-    throw new CheckpointError(`${this.dir}: the tensors do not match config.json:\n${describeCheck(r).join('\n')}`,
-      'config.json and the .safetensors files come from different checkpoints, or a download is incomplete');
+    throw new CheckpointError(
+      `${this.dir}: the tensors do not match config.json:\n${describeCheck(r).join('\n')}`,
+      'config.json and the .safetensors files come from different checkpoints, or a download is incomplete',
+    );
   }
 
   async close(): Promise<void> {
@@ -163,7 +188,9 @@ export class Checkpoint {
   }
 }
 
-async function openWeights(dir: string): Promise<{ weightFiles: WeightFiles; shards: SafetensorsFile[]; shardOf: Map<string, SafetensorsFile> }> {
+async function openWeights(
+  dir: string,
+): Promise<{ weightFiles: WeightFiles; shards: SafetensorsFile[]; shardOf: Map<string, SafetensorsFile> }> {
   const single = join(dir, SAFE_WEIGHTS_NAME);
   const indexPath = join(dir, SAFE_WEIGHTS_INDEX_NAME);
   if (await exists(single)) {
@@ -172,8 +199,10 @@ async function openWeights(dir: string): Promise<{ weightFiles: WeightFiles; sha
     return { weightFiles: { kind: 'single', shards: [SAFE_WEIGHTS_NAME] }, shards: [f], shardOf };
   }
   if (!(await exists(indexPath))) {
-    throw new CheckpointError(`${dir}: neither ${SAFE_WEIGHTS_NAME} nor ${SAFE_WEIGHTS_INDEX_NAME} found`,
-      'only safetensors checkpoints are supported (no pytorch_model.bin); is the download complete?');
+    throw new CheckpointError(
+      `${dir}: neither ${SAFE_WEIGHTS_NAME} nor ${SAFE_WEIGHTS_INDEX_NAME} found`,
+      'only safetensors checkpoints are supported (no pytorch_model.bin); is the download complete?',
+    );
   }
   const text = await readSmallText(indexPath, (msg) => new CheckpointError(`${indexPath}: ${msg}`));
   let json: unknown;
@@ -183,17 +212,28 @@ async function openWeights(dir: string): Promise<{ weightFiles: WeightFiles; sha
     throw new CheckpointError(`${indexPath}: invalid JSON: ${(e as Error).message}`);
   }
   if (!isPlainObject(json) || !isPlainObject(json.weight_map)) {
-    throw new CheckpointError(`${indexPath}: expected an object with a "weight_map" object, got ${isPlainObject(json) ? 'weight_map ' + jsonKind(json.weight_map) : jsonKind(json)}`);
+    throw new CheckpointError(
+      `${indexPath}: expected an object with a "weight_map" object, got ${isPlainObject(json) ? 'weight_map ' + jsonKind(json.weight_map) : jsonKind(json)}`,
+    );
   }
   const dups = findDuplicateKeys(text);
   if (dups.length) {
-    throw new CheckpointError(`${indexPath}: tensor listed twice in the index: ${dups.join(', ')}`, 'the index file is corrupt; re-download it');
+    throw new CheckpointError(
+      `${indexPath}: tensor listed twice in the index: ${dups.join(', ')}`,
+      'the index file is corrupt; re-download it',
+    );
   }
   const weightMap = json.weight_map;
   const problems: string[] = [];
   const shardNames: string[] = [];
   for (const [name, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== 'string' || !shard.endsWith('.safetensors') || shard.includes('/') || shard.includes('\\') || shard.startsWith('.')) {
+    if (
+      typeof shard !== 'string' ||
+      !shard.endsWith('.safetensors') ||
+      shard.includes('/') ||
+      shard.includes('\\') ||
+      shard.startsWith('.')
+    ) {
       problems.push(`weight_map[${JSON.stringify(name)}]: expected a .safetensors file name in the same directory, got ${jsonKind(shard)}`);
       continue;
     }
@@ -209,8 +249,10 @@ async function openWeights(dir: string): Promise<{ weightFiles: WeightFiles; sha
     const absent: string[] = [];
     for (const s of shardNames) if (!(await exists(join(dir, s)))) absent.push(s);
     if (absent.length) {
-      throw new CheckpointError(`${dir}: ${absent.length} shard(s) named in ${SAFE_WEIGHTS_INDEX_NAME} do not exist: ${absent.join(', ')}`,
-        'the download is incomplete: fetch every model-*.safetensors file listed in the index');
+      throw new CheckpointError(
+        `${dir}: ${absent.length} shard(s) named in ${SAFE_WEIGHTS_INDEX_NAME} do not exist: ${absent.join(', ')}`,
+        'the download is incomplete: fetch every model-*.safetensors file listed in the index',
+      );
     }
     for (const s of shardNames) {
       const f = await SafetensorsFile.open(join(dir, s));
@@ -237,13 +279,19 @@ async function openWeights(dir: string): Promise<{ weightFiles: WeightFiles; sha
     if (problems.length) {
       const shown = problems.slice(0, 20);
       if (problems.length > 20) shown.push(`... and ${problems.length - 20} more`);
-      throw new CheckpointError(`${indexPath} and its shards disagree:\n  ${shown.join('\n  ')}`,
-        'the index and the shard files come from different uploads; re-download them together');
+      throw new CheckpointError(
+        `${indexPath} and its shards disagree:\n  ${shown.join('\n  ')}`,
+        'the index and the shard files come from different uploads; re-download them together',
+      );
     }
     // Keep shard order, then file order inside each shard.
     const ordered = new Map<string, SafetensorsFile>();
     for (const f of opened) for (const name of f.tensors.keys()) ordered.set(name, shardOf.get(name)!);
-    return { weightFiles: { kind: 'index', index: { file: SAFE_WEIGHTS_INDEX_NAME, totalSize }, shards: shardNames }, shards: opened, shardOf: ordered };
+    return {
+      weightFiles: { kind: 'index', index: { file: SAFE_WEIGHTS_INDEX_NAME, totalSize }, shards: shardNames },
+      shards: opened,
+      shardOf: ordered,
+    };
   } catch (e) {
     await Promise.all(opened.map((f) => f.close()));
     throw e;

@@ -19,19 +19,29 @@ import { ImageError } from '../errors.js';
 export const DECODE_SLACK = 32 << 20;
 
 /** 8-bit RGB, row-major, 3 bytes per pixel: data.length = width * height * 3. */
-export interface RgbImage { width: number; height: number; data: Uint8Array }
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
 
 /** How one decoded sample maps to an 8-bit Pillow value. */
 export type SampleRule = 'u8' | 'u16-high-byte' | 'u16-clamp' | 'scale-1bit' | 'scale-2bit' | 'scale-4bit';
 
 function mapSample(rule: SampleRule): (v: number) => number {
   switch (rule) {
-    case 'u8': return (v) => v;
-    case 'u16-high-byte': return (v) => v >>> 8;
-    case 'u16-clamp': return (v) => (v > 255 ? 255 : v);
-    case 'scale-1bit': return (v) => v * 255;
-    case 'scale-2bit': return (v) => v * 85;
-    case 'scale-4bit': return (v) => v * 17;
+    case 'u8':
+      return (v) => v;
+    case 'u16-high-byte':
+      return (v) => v >>> 8;
+    case 'u16-clamp':
+      return (v) => (v > 255 ? 255 : v);
+    case 'scale-1bit':
+      return (v) => v * 255;
+    case 'scale-2bit':
+      return (v) => v * 85;
+    case 'scale-4bit':
+      return (v) => v * 17;
   }
 }
 
@@ -47,12 +57,16 @@ export function rgbaSamplesToRgb(samples: ArrayLike<number>, width: number, heig
   const out = new Uint8Array(n * 3); // [H, W, 3]
   if (rule === 'u8') {
     for (let i = 0, j = 0; i < n; i++, j += 4) {
-      out[i * 3] = samples[j]; out[i * 3 + 1] = samples[j + 1]; out[i * 3 + 2] = samples[j + 2];
+      out[i * 3] = samples[j];
+      out[i * 3 + 1] = samples[j + 1];
+      out[i * 3 + 2] = samples[j + 2];
     }
   } else {
     const f = mapSample(rule);
     for (let i = 0, j = 0; i < n; i++, j += 4) {
-      out[i * 3] = f(samples[j]); out[i * 3 + 1] = f(samples[j + 1]); out[i * 3 + 2] = f(samples[j + 2]);
+      out[i * 3] = f(samples[j]);
+      out[i * 3 + 1] = f(samples[j + 1]);
+      out[i * 3 + 2] = f(samples[j + 2]);
     }
   }
   return { width, height, data: out };
@@ -65,7 +79,9 @@ export function checkRgbImage(img: RgbImage, label = 'image'): void {
     throw new ImageError(`${label}: size ${width}x${height} is not a positive integer size`, 'width and height must be integers >= 1');
   }
   if (!(data instanceof Uint8Array) || data.length !== width * height * 3) {
-    throw new ImageError(`${label}: RGB data has ${data?.length} bytes, expected ${width}*${height}*3 = ${width * height * 3}`,
-      'RgbImage.data is 8-bit RGB, row-major, 3 bytes per pixel (no alpha)');
+    throw new ImageError(
+      `${label}: RGB data has ${data?.length} bytes, expected ${width}*${height}*3 = ${width * height * 3}`,
+      'RgbImage.data is 8-bit RGB, row-major, 3 bytes per pixel (no alpha)',
+    );
   }
 }

@@ -8,15 +8,77 @@
 
 import { ImageError } from '../../errors.js';
 import type { BitReader } from './bitreader.js';
-import { decodeHuffman, extend, FAST_BITS, LOOKAHEAD, type HuffmanTable } from './huffman.js';
+import { decodeHuffman, extend, FAST_BITS, type HuffmanTable, LOOKAHEAD } from './huffman.js';
 
 const FAST_MASK = (1 << FAST_BITS) - 1;
 
 /** jpeg_natural_order: zigzag index -> natural index, plus 16 extra 63s so a corrupt run that
  *  overshoots k = 63 lands on coefficient 63, as in libjpeg. */
 export const NATURAL_ORDER = Int32Array.from([
-  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
-  35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+  0,
+  1,
+  8,
+  16,
+  9,
+  2,
+  3,
+  10,
+  17,
+  24,
+  32,
+  25,
+  18,
+  11,
+  4,
+  5,
+  12,
+  19,
+  26,
+  33,
+  40,
+  48,
+  41,
+  34,
+  27,
+  20,
+  13,
+  6,
+  7,
+  14,
+  21,
+  28,
+  35,
+  42,
+  49,
+  56,
+  57,
+  50,
+  43,
+  36,
+  29,
+  22,
+  15,
+  23,
+  30,
+  37,
+  44,
+  51,
+  58,
+  59,
+  52,
+  45,
+  38,
+  31,
+  39,
+  46,
+  53,
+  60,
+  61,
+  54,
+  47,
+  55,
+  62,
+  63,
   ...new Array(16).fill(63),
 ]);
 
@@ -81,8 +143,9 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
   let nextRestart = 0;
   br.insufficient = false;
 
-  const kind = !f.progressive ? 'seq' : s.ss === 0 ? (s.ah === 0 ? 'dcFirst' : 'dcRefine') : (s.ah === 0 ? 'acFirst' : 'acRefine');
-  const p1 = 1 << s.al, m1 = -1 << s.al;
+  const kind = !f.progressive ? 'seq' : s.ss === 0 ? (s.ah === 0 ? 'dcFirst' : 'dcRefine') : s.ah === 0 ? 'acFirst' : 'acRefine';
+  const p1 = 1 << s.al,
+    m1 = -1 << s.al;
 
   // jdhuff.c decode_mcu's fast path: a block whose every possible byte lies before the next
   // marker is decoded by decodeBlockFast (sequential) or decodeDcFirstFast / decodeAcFirstFast /
@@ -105,14 +168,16 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
       return;
     }
     if (kind === 'seq') {
-      const dc = s.dc[ci]!, ac = s.ac[ci]!;
+      const dc = s.dc[ci]!,
+        ac = s.ac[ci]!;
       let t = decodeHuffman(br, dc);
       if (t) t = extend(br.getBits(t), t);
       pred[ci] = (pred[ci] + t) | 0;
       blk[o] = pred[ci];
       for (let k = 1; k < 64; k++) {
         const rs = decodeHuffman(br, ac);
-        const r = rs >> 4, sz = rs & 15;
+        const r = rs >> 4,
+          sz = rs & 15;
         if (sz) {
           k += r;
           blk[o + NATURAL_ORDER[k]] = extend(br.getBits(sz), sz);
@@ -129,11 +194,14 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
     } else if (kind === 'dcRefine') {
       if (br.getBit()) blk[o] |= p1;
     } else if (kind === 'acFirst') {
-      if (eobrun > 0) { eobrun--; return; }
+      if (eobrun > 0) {
+        eobrun--;
+        return;
+      }
       const ac = s.ac[ci]!;
       for (let k = s.ss; k <= s.se; k++) {
         const rs = decodeHuffman(br, ac);
-        let r = rs >> 4;
+        const r = rs >> 4;
         const sz = rs & 15;
         if (sz) {
           k += r;
@@ -191,7 +259,6 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
     }
   };
 
-
   const single = n === 1;
   const mcusX = single ? comps[0].wib : f.mcusX;
   const mcusY = single ? comps[0].hib : f.mcusY;
@@ -242,26 +309,66 @@ const MAX_BLOCK_BYTES = 512 + 8;
  * block's last possible byte (decodeScan checks markerFreeEnd). Same tables, same results,
  * including the bad-code case (17 bits, symbol 0). Coefficients land in blk[o..o+64).
  */
-function decodeBlockFast(br: BitReader, dc: HuffmanTable, ac: HuffmanTable, pred: Int32Array, ci: number, blk: Int16Array, o: number): void {
+function decodeBlockFast(
+  br: BitReader,
+  dc: HuffmanTable,
+  ac: HuffmanTable,
+  pred: Int32Array,
+  ci: number,
+  blk: Int16Array,
+  o: number,
+): void {
   const d = br.data;
-  let buf = br.buf, bits = br.bits, pos = br.pos;
+  let buf = br.buf,
+    bits = br.bits,
+    pos = br.pos;
   // DC: size category, then the extra bits of the difference (HUFF_EXTEND)
-  if (bits < 16) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+  if (bits < 16)
+    while (bits <= 24) {
+      const c = d[pos++];
+      if (c === 0xff) pos++;
+      buf = (buf << 8) | c;
+      bits += 8;
+    }
   // code + extra bits in one lookup when they fit in FAST_BITS (huffman.ts `fast`)
   let f = dc.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
-  let t = 0, sym: number;
-  if (f !== 0) { bits -= f & 0xff; t = f >> 16; }
-  else {
+  let t = 0,
+    sym: number;
+  if (f !== 0) {
+    bits -= f & 0xff;
+    t = f >> 16;
+  } else {
     const e = dc.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
-    if (e !== 0) { bits -= e >> 8; sym = e & 0xff; }
-    else {
+    if (e !== 0) {
+      bits -= e >> 8;
+      sym = e & 0xff;
+    } else {
       let l = LOOKAHEAD + 1;
       while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > dc.maxcode[l]) l++;
-      if (l <= 16) { sym = dc.huffval[((((buf >>> (bits - l)) & ((1 << l) - 1)) + dc.valoffset[l]) & 0xff)]; bits -= l; }
-      else { bits -= 16; if (bits < 1) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; } bits -= 1; sym = 0; }
+      if (l <= 16) {
+        sym = dc.huffval[(((buf >>> (bits - l)) & ((1 << l) - 1)) + dc.valoffset[l]) & 0xff];
+        bits -= l;
+      } else {
+        bits -= 16;
+        if (bits < 1)
+          while (bits <= 24) {
+            const c = d[pos++];
+            if (c === 0xff) pos++;
+            buf = (buf << 8) | c;
+            bits += 8;
+          }
+        bits -= 1;
+        sym = 0;
+      }
     }
     if (sym) {
-      if (bits < sym) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+      if (bits < sym)
+        while (bits <= 24) {
+          const c = d[pos++];
+          if (c === 0xff) pos++;
+          buf = (buf << 8) | c;
+          bits += 8;
+        }
       bits -= sym;
       const r = (buf >>> bits) & ((1 << sym) - 1);
       t = r < 1 << (sym - 1) ? r + (-1 << sym) + 1 : r;
@@ -271,28 +378,60 @@ function decodeBlockFast(br: BitReader, dc: HuffmanTable, ac: HuffmanTable, pred
   blk[o] = pred[ci];
   // AC: (run, size) symbols in zigzag order until EOB or k = 63
   for (let k = 1; k < 64; k++) {
-    if (bits < 16) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+    if (bits < 16)
+      while (bits <= 24) {
+        const c = d[pos++];
+        if (c === 0xff) pos++;
+        buf = (buf << 8) | c;
+        bits += 8;
+      }
     f = ac.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
     if (f !== 0) {
       bits -= f & 0xff;
       const v = f >> 16;
-      if (v !== 0) { k += (f >> 12) & 15; blk[o + NATURAL_ORDER[k]] = v; continue; }
+      if (v !== 0) {
+        k += (f >> 12) & 15;
+        blk[o + NATURAL_ORDER[k]] = v;
+        continue;
+      }
       if ((f & 0xf000) !== 0xf000) break; // EOB (sz = 0, run != 15)
       k += 15; // ZRL
       continue;
     }
     const e = ac.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
-    if (e !== 0) { bits -= e >> 8; sym = e & 0xff; }
-    else {
+    if (e !== 0) {
+      bits -= e >> 8;
+      sym = e & 0xff;
+    } else {
       let l = LOOKAHEAD + 1;
       while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > ac.maxcode[l]) l++;
-      if (l <= 16) { sym = ac.huffval[((((buf >>> (bits - l)) & ((1 << l) - 1)) + ac.valoffset[l]) & 0xff)]; bits -= l; }
-      else { bits -= 16; if (bits < 1) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; } bits -= 1; sym = 0; }
+      if (l <= 16) {
+        sym = ac.huffval[(((buf >>> (bits - l)) & ((1 << l) - 1)) + ac.valoffset[l]) & 0xff];
+        bits -= l;
+      } else {
+        bits -= 16;
+        if (bits < 1)
+          while (bits <= 24) {
+            const c = d[pos++];
+            if (c === 0xff) pos++;
+            buf = (buf << 8) | c;
+            bits += 8;
+          }
+        bits -= 1;
+        sym = 0;
+      }
     }
-    const run = sym >> 4, sz = sym & 15;
+    const run = sym >> 4,
+      sz = sym & 15;
     if (sz) {
       k += run;
-      if (bits < sz) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+      if (bits < sz)
+        while (bits <= 24) {
+          const c = d[pos++];
+          if (c === 0xff) pos++;
+          buf = (buf << 8) | c;
+          bits += 8;
+        }
       bits -= sz;
       const r = (buf >>> bits) & ((1 << sz) - 1);
       blk[o + NATURAL_ORDER[k]] = r < 1 << (sz - 1) ? r + (-1 << sz) + 1 : r;
@@ -301,7 +440,9 @@ function decodeBlockFast(br: BitReader, dc: HuffmanTable, ac: HuffmanTable, pred
       k += 15;
     }
   }
-  br.buf = buf; br.bits = bits; br.pos = pos;
+  br.buf = buf;
+  br.bits = bits;
+  br.pos = pos;
 }
 
 /** The symbol of the next code for the fast decoders when the combined lookup missed: the
@@ -312,16 +453,29 @@ function fastSymbol(br: BitReader, t: HuffmanTable): number {
   const buf = br.buf;
   let bits = br.bits;
   const e = t.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
-  if (e !== 0) { br.bits = bits - (e >> 8); return e & 0xff; }
+  if (e !== 0) {
+    br.bits = bits - (e >> 8);
+    return e & 0xff;
+  }
   let l = LOOKAHEAD + 1;
   while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > t.maxcode[l]) l++;
-  if (l <= 16) { br.bits = bits - l; return t.huffval[((((buf >>> (bits - l)) & ((1 << l) - 1)) + t.valoffset[l]) & 0xff)]; }
+  if (l <= 16) {
+    br.bits = bits - l;
+    return t.huffval[(((buf >>> (bits - l)) & ((1 << l) - 1)) + t.valoffset[l]) & 0xff];
+  }
   bits -= 16;
   if (bits < 1) {
     const d = br.data;
-    let b = buf, pos = br.pos;
-    while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; b = (b << 8) | c; bits += 8; }
-    br.buf = b; br.pos = pos;
+    let b = buf,
+      pos = br.pos;
+    while (bits <= 24) {
+      const c = d[pos++];
+      if (c === 0xff) pos++;
+      b = (b << 8) | c;
+      bits += 8;
+    }
+    br.buf = b;
+    br.pos = pos;
   }
   br.bits = bits - 1;
   return 0;
@@ -330,24 +484,46 @@ function fastSymbol(br: BitReader, t: HuffmanTable): number {
 /** jdphuff.c decode_mcu_DC_first for one block, bit buffer in locals (see decodeBlockFast). */
 function decodeDcFirstFast(br: BitReader, dc: HuffmanTable, pred: Int32Array, ci: number, al: number, blk: Int16Array, o: number): void {
   const d = br.data;
-  let buf = br.buf, bits = br.bits, pos = br.pos;
-  if (bits < 16) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+  let buf = br.buf,
+    bits = br.bits,
+    pos = br.pos;
+  if (bits < 16)
+    while (bits <= 24) {
+      const c = d[pos++];
+      if (c === 0xff) pos++;
+      buf = (buf << 8) | c;
+      bits += 8;
+    }
   const f = dc.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
   let t = 0;
-  if (f !== 0) bits -= f & 0xff, t = f >> 16;
-  else {
-    br.buf = buf; br.bits = bits; br.pos = pos;
+  if (f !== 0) {
+    bits -= f & 0xff;
+    t = f >> 16;
+  } else {
+    br.buf = buf;
+    br.bits = bits;
+    br.pos = pos;
     const sz = fastSymbol(br, dc);
-    buf = br.buf; bits = br.bits; pos = br.pos;
+    buf = br.buf;
+    bits = br.bits;
+    pos = br.pos;
     if (sz) {
-      if (bits < sz) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+      if (bits < sz)
+        while (bits <= 24) {
+          const c = d[pos++];
+          if (c === 0xff) pos++;
+          buf = (buf << 8) | c;
+          bits += 8;
+        }
       bits -= sz;
       t = extend((buf >>> bits) & ((1 << sz) - 1), sz);
     }
   }
   pred[ci] = (pred[ci] + t) | 0;
   blk[o] = pred[ci] << al;
-  br.buf = buf; br.bits = bits; br.pos = pos;
+  br.buf = buf;
+  br.bits = bits;
+  br.pos = pos;
 }
 
 /** jdphuff.c decode_mcu_DC_refine for one block: one bit. */
@@ -355,9 +531,16 @@ function decodeDcRefineFast(br: BitReader, p1: number, blk: Int16Array, o: numbe
   let bits = br.bits;
   if (bits < 1) {
     const d = br.data;
-    let buf = br.buf, pos = br.pos;
-    while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
-    br.buf = buf; br.pos = pos;
+    let buf = br.buf,
+      pos = br.pos;
+    while (bits <= 24) {
+      const c = d[pos++];
+      if (c === 0xff) pos++;
+      buf = (buf << 8) | c;
+      bits += 8;
+    }
+    br.buf = buf;
+    br.pos = pos;
   }
   bits--;
   br.bits = bits;
@@ -366,28 +549,60 @@ function decodeDcRefineFast(br: BitReader, p1: number, blk: Int16Array, o: numbe
 
 /** jdphuff.c decode_mcu_AC_first for one block that starts no inside an EOB run (the caller
  *  counts those down), bit buffer in locals; returns the new EOB run. */
-function decodeAcFirstFast(br: BitReader, ac: HuffmanTable, ss: number, se: number, p1: number, blk: Int16Array, o: number,
-  lastNz: Uint8Array): number {
+function decodeAcFirstFast(
+  br: BitReader,
+  ac: HuffmanTable,
+  ss: number,
+  se: number,
+  p1: number,
+  blk: Int16Array,
+  o: number,
+  lastNz: Uint8Array,
+): number {
   const d = br.data;
-  let buf = br.buf, bits = br.bits, pos = br.pos;
-  let eobrun = 0, last = lastNz[o >> 6];
+  let buf = br.buf,
+    bits = br.bits,
+    pos = br.pos;
+  let eobrun = 0,
+    last = lastNz[o >> 6];
   for (let k = ss; k <= se; k++) {
-    if (bits < 16) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+    if (bits < 16)
+      while (bits <= 24) {
+        const c = d[pos++];
+        if (c === 0xff) pos++;
+        buf = (buf << 8) | c;
+        bits += 8;
+      }
     const f = ac.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
     let sym: number;
     if (f !== 0) {
       bits -= f & 0xff;
       const v = f >> 16;
-      if (v !== 0) { k += (f >> 12) & 15; blk[o + NATURAL_ORDER[k]] = v * p1; last = k; continue; }
+      if (v !== 0) {
+        k += (f >> 12) & 15;
+        blk[o + NATURAL_ORDER[k]] = v * p1;
+        last = k;
+        continue;
+      }
       sym = (f >> 8) & 0xff;
     } else {
-      br.buf = buf; br.bits = bits; br.pos = pos;
+      br.buf = buf;
+      br.bits = bits;
+      br.pos = pos;
       sym = fastSymbol(br, ac);
-      buf = br.buf; bits = br.bits; pos = br.pos;
+      buf = br.buf;
+      bits = br.bits;
+      pos = br.pos;
       const sz = sym & 15;
       if (sz) {
         k += sym >> 4;
-        if (bits < sz) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+        if (bits < sz)
+          while (bits <= 24) {
+            const c = d[pos++];
+            if (c === 0xff) pos++;
+            buf = (buf << 8) | c;
+            bits += 8;
+          }
         bits -= sz;
         blk[o + NATURAL_ORDER[k]] = extend((buf >>> bits) & ((1 << sz) - 1), sz) * p1;
         last = k;
@@ -395,10 +610,19 @@ function decodeAcFirstFast(br: BitReader, ac: HuffmanTable, ss: number, se: numb
       }
     }
     const r = sym >> 4;
-    if (r === 15) { k += 15; continue; } // ZRL
+    if (r === 15) {
+      k += 15;
+      continue;
+    } // ZRL
     eobrun = 1 << r; // EOBr: this block and 2^r + extra bits - 1 more end here
     if (r) {
-      if (bits < r) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+      if (bits < r)
+        while (bits <= 24) {
+          const c = d[pos++];
+          if (c === 0xff) pos++;
+          buf = (buf << 8) | c;
+          bits += 8;
+        }
       bits -= r;
       eobrun += (buf >>> bits) & ((1 << r) - 1);
     }
@@ -406,32 +630,66 @@ function decodeAcFirstFast(br: BitReader, ac: HuffmanTable, ss: number, se: numb
     break;
   }
   if (last > lastNz[o >> 6]) lastNz[o >> 6] = last; // k only grows in a block: the last write is the largest
-  br.buf = buf; br.bits = bits; br.pos = pos;
+  br.buf = buf;
+  br.bits = bits;
+  br.pos = pos;
   return eobrun;
 }
 
 /** jdphuff.c decode_mcu_AC_refine for one block, bit buffer in locals; `eobrun` on entry, the new
  *  EOB run returned (the same steps as the careful path in decodeScan). */
-function decodeAcRefineFast(br: BitReader, ac: HuffmanTable, ss: number, se: number, p1: number, m1: number,
-  blk: Int16Array, o: number, eobrun: number, lastNz: Uint8Array): number {
+function decodeAcRefineFast(
+  br: BitReader,
+  ac: HuffmanTable,
+  ss: number,
+  se: number,
+  p1: number,
+  m1: number,
+  blk: Int16Array,
+  o: number,
+  eobrun: number,
+  lastNz: Uint8Array,
+): number {
   const d = br.data;
-  let buf = br.buf, bits = br.bits, pos = br.pos;
-  let k = ss, last = lastNz[o >> 6];
+  let buf = br.buf,
+    bits = br.bits,
+    pos = br.pos;
+  let k = ss,
+    last = lastNz[o >> 6];
   if (eobrun === 0) {
     for (; k <= se; k++) {
-      if (bits < 16) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+      if (bits < 16)
+        while (bits <= 24) {
+          const c = d[pos++];
+          if (c === 0xff) pos++;
+          buf = (buf << 8) | c;
+          bits += 8;
+        }
       const f = ac.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
-      let sym: number, s = 0;
-      if (f !== 0 && (f & 0xe00) === 0) { // size 0 or 1: the combined entry's extra bit is the sign bit
+      let sym: number,
+        s = 0;
+      if (f !== 0 && (f & 0xe00) === 0) {
+        // size 0 or 1: the combined entry's extra bit is the sign bit
         bits -= f & 0xff;
         sym = (f >> 8) & 0xff;
         if (f >> 16) s = f > 0 ? p1 : m1;
       } else {
-        br.buf = buf; br.bits = bits; br.pos = pos;
+        br.buf = buf;
+        br.bits = bits;
+        br.pos = pos;
         sym = fastSymbol(br, ac);
-        buf = br.buf; bits = br.bits; pos = br.pos;
-        if (sym & 15) { // libjpeg warns if the size is not 1, and reads one bit
-          if (bits < 1) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+        buf = br.buf;
+        bits = br.bits;
+        pos = br.pos;
+        if (sym & 15) {
+          // libjpeg warns if the size is not 1, and reads one bit
+          if (bits < 1)
+            while (bits <= 24) {
+              const c = d[pos++];
+              if (c === 0xff) pos++;
+              buf = (buf << 8) | c;
+              bits += 8;
+            }
           bits--;
           s = (buf >>> bits) & 1 ? p1 : m1;
         }
@@ -440,7 +698,13 @@ function decodeAcRefineFast(br: BitReader, ac: HuffmanTable, ss: number, se: num
       if (!(sym & 15) && r !== 15) {
         eobrun = 1 << r;
         if (r) {
-          if (bits < r) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+          if (bits < r)
+            while (bits <= 24) {
+              const c = d[pos++];
+              if (c === 0xff) pos++;
+              buf = (buf << 8) | c;
+              bits += 8;
+            }
           bits -= r;
           eobrun += (buf >>> bits) & ((1 << r) - 1);
         }
@@ -451,13 +715,22 @@ function decodeAcRefineFast(br: BitReader, ac: HuffmanTable, ss: number, se: num
         const at = o + NATURAL_ORDER[k];
         const c = blk[at];
         if (c !== 0) {
-          if (bits < 1) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+          if (bits < 1)
+            while (bits <= 24) {
+              const c = d[pos++];
+              if (c === 0xff) pos++;
+              buf = (buf << 8) | c;
+              bits += 8;
+            }
           bits--;
           if ((buf >>> bits) & 1 && (c & p1) === 0) blk[at] = c >= 0 ? c + p1 : c + m1;
         } else if (--r < 0) break;
         k++;
       } while (k <= se);
-      if (s) { blk[o + NATURAL_ORDER[k]] = s; if (k > last) last = k; }
+      if (s) {
+        blk[o + NATURAL_ORDER[k]] = s;
+        if (k > last) last = k;
+      }
     }
     lastNz[o >> 6] = last;
   }
@@ -467,14 +740,22 @@ function decodeAcRefineFast(br: BitReader, ac: HuffmanTable, ss: number, se: num
       const at = o + NATURAL_ORDER[k];
       const c = blk[at];
       if (c !== 0) {
-        if (bits < 1) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+        if (bits < 1)
+          while (bits <= 24) {
+            const c = d[pos++];
+            if (c === 0xff) pos++;
+            buf = (buf << 8) | c;
+            bits += 8;
+          }
         bits--;
         if ((buf >>> bits) & 1 && (c & p1) === 0) blk[at] = c >= 0 ? c + p1 : c + m1;
       }
     }
     eobrun--;
   }
-  br.buf = buf; br.bits = bits; br.pos = pos;
+  br.buf = buf;
+  br.bits = bits;
+  br.pos = pos;
   return eobrun;
 }
 
@@ -483,16 +764,19 @@ function decodeAcRefineFast(br: BitReader, ac: HuffmanTable, ss: number, se: num
 function checkProgression(s: Scan, scanNumber: number, label: string): void {
   const dcBand = s.ss === 0;
   let bad = false;
-  if (dcBand) { if (s.se !== 0) bad = true; }
-  else {
+  if (dcBand) {
+    if (s.se !== 0) bad = true;
+  } else {
     if (s.ss > s.se || s.se > 63) bad = true;
     if (s.comps.length !== 1) bad = true;
   }
   if (s.ah !== 0 && s.al !== s.ah - 1) bad = true;
   if (s.al > 13) bad = true;
   if (bad) {
-    throw new ImageError(`${label}: JPEG progressive scan has an invalid band (Ss=${s.ss}, Se=${s.se}, Ah=${s.ah}, Al=${s.al})`,
-      'the file is corrupt (libjpeg, and so Pillow, refuses it: "Invalid progressive parameters")');
+    throw new ImageError(
+      `${label}: JPEG progressive scan has an invalid band (Ss=${s.ss}, Se=${s.se}, Ah=${s.ah}, Al=${s.al})`,
+      'the file is corrupt (libjpeg, and so Pillow, refuses it: "Invalid progressive parameters")',
+    );
   }
   for (const c of s.comps) {
     for (let k = Math.min(s.ss, 1); k <= Math.max(s.se, 9); k++) c.prevCoefBits[k] = scanNumber > 1 ? c.coefBits[k] : 0;
