@@ -32,6 +32,25 @@ export interface WasmBackendInfo extends KernelInfo {
   memories: { index: number; kind: 'weights' | 'kv'; weightBytes: number; byteLength: number }[];
 }
 
+/** attention_decode_* arguments: pointers (q, k, v, o) into one memory, shapes, mask, scale, softcap. */
+interface DecodeAttentionArgs {
+  q: number;
+  k: number;
+  v: number;
+  o: number;
+  Tq: number;
+  Tk: number;
+  Nq: number;
+  Nkv: number;
+  Dh: number;
+  causal: number;
+  qPos0: number;
+  kPos0: number;
+  window: number;
+  scl: number;
+  cap: number;
+}
+
 let backendIds = 0;
 /** Below these amounts of work an op runs on the calling thread only (waking a worker costs
  *  ~5-50 µs). They change speed only, never values. */
@@ -584,32 +603,13 @@ export class WasmBackend implements Backend {
    *  softmax over score rows, P·V partials over fixed key blocks (every task streams whole
    *  cache rows), then the block sums in order; S and the partials in shared scratch. Queries
    *  go in groups whose scratch fits the budget (each query is independent). */
-  private decodeAttention(
-    mem: KernelMemory,
-    a: {
-      q: number;
-      k: number;
-      v: number;
-      o: number;
-      Tq: number;
-      Tk: number;
-      Nq: number;
-      Nkv: number;
-      Dh: number;
-      causal: number;
-      qPos0: number;
-      kPos0: number;
-      window: number;
-      scl: number;
-      cap: number;
-    },
-  ): void {
+  private decodeAttention(mem: KernelMemory, a: DecodeAttentionArgs): void {
     const { Tq, Tk, Nq, Nkv, Dh, causal, qPos0, kPos0, window } = a;
     const perQuery = mem.call('attention_decode_scratch_bytes', { Tq: 1, Tk, Nq, Dh });
     const budget = Math.min(this.scratchCap, mem.scratchFree) - 4096;
     const qg = Math.min(Tq, Math.floor(budget / perQuery));
     if (qg < 1) throw new BackendError(`attention: scratch budget too small for ${Nq} score rows of ${Tk} keys`, 'raise scratchBytes');
-    const s = mem.scratch(qg * perQuery);
+    const s = mem.scratch(qg * perQuery); // S [qg, Nq, Tk rounded to 4], then partials [ceil(Tk / ATT_PVB), qg, Nq, Dh]
     const rowBytes = Nq * Dh * 4;
     const PVB = mem.globals.ATT_PVB;
     for (let i0 = 0; i0 < Tq; i0 += qg) {
