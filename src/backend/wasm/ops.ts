@@ -19,7 +19,7 @@ import { Dispatcher, part, split, tasks } from './jobs.js';
 import { B_BF16_KN, B_BF16_NK, B_F32_KN, B_F32_NK } from './kernel-table.js';
 import type { CompiledKernels, KernelInfo } from './kernels.js';
 import { KvArenaAllocator } from './kv-arena.js';
-import { type KernelMemory, Memories } from './memory.js';
+import { DEFAULT_SCRATCH_BYTES, type KernelMemory, Memories } from './memory.js';
 import type { JobPart, WorkerPool } from './pool.js';
 import { measurePeakGflops, measureReadGBps, timeGemmBlocking, warmUp } from './probes.js';
 import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, type WasmWeight, WeightStore } from './weights.js';
@@ -87,7 +87,7 @@ export class WasmBackend implements Backend {
     const weightCap = opts.weightBytesPerMemory ?? DEFAULT_WEIGHT_BYTES_PER_MEMORY;
     this.weights = new WeightStore(this.mems, this.id, weightCap);
     this.kv = new KvArenaAllocator(this.mems, weightCap);
-    this.scratchCap = opts.scratchBytes ?? 512 * 2 ** 20;
+    this.scratchCap = opts.scratchBytes ?? DEFAULT_SCRATCH_BYTES;
   }
 
   /** Which build is live, threads, and the memories of the weight store. */
