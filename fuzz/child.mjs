@@ -9,10 +9,10 @@
 // reads VmHWM afterwards, so each result carries that case's own peak RSS (which includes this
 // process's baseline: node, the library, the target's seed inputs).
 
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { classifyError, loadTarget, ROOT } from './common.mjs';
 import { rngFor } from './prng.mjs';
-import { loadTarget, classifyError, ROOT } from './common.mjs';
 
 const lib = await import(new URL('../dist/index.js', import.meta.url).href);
 
@@ -88,7 +88,8 @@ if (process.argv[2] === '--dump') {
   });
   process.on('message', async (msg) => {
     if (msg.type === 'batch') {
-      let T, state;
+      let T;
+      let state;
       try {
         T = await loadTarget(msg.target);
         state = await T.setup({ lib, root: ROOT });

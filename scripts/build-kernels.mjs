@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createHash } from 'node:crypto';
 // Build the AssemblyScript kernels (kernels/*.ts) into WebAssembly and embed the bytes in a
 // generated TypeScript module, so the package never looks up a .wasm file at run time
 // (works the same in Node, Deno, Bun and browsers).
@@ -11,8 +12,7 @@
 // (SIMD128, mul+add — the default and the parity build) and `relaxed` (adds relaxed-SIMD,
 // f32x4.relaxed_madd), which the backend selects only on request and only where the engine
 // validates it. The .wasm files are also written to dist/kernels/ for inspection.
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';

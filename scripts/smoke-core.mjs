@@ -4,10 +4,10 @@
 // whose greedy ids must equal the Hugging Face dump's.
 // Prints one JSON line; the driver compares the runtimes' lines.
 
-import { encodeSafetensors, SafetensorsFile } from '../dist/io/safetensors.js';
-import { createBackend } from '../dist/backend/index.js';
-import { OvisRunner } from '../dist/runner.js';
 import { readFile } from 'node:fs/promises';
+import { createBackend } from '../dist/backend/index.js';
+import { encodeSafetensors, SafetensorsFile } from '../dist/io/safetensors.js';
+import { OvisRunner } from '../dist/runner.js';
 
 const root = new URL('..', import.meta.url).pathname;
 

@@ -13,16 +13,16 @@
 // Positions are compared by key, not by id: every visual position of a crop has the id of the
 // atom placeholder, so the key of a crop's 196 positions is its image's hash and crop index.
 
-import { IMAGE_ATOM_ID, IMAGE_TOKEN_ID } from './constants.js';
-import { InputError } from './errors.js';
-import { generateStream, type GenerateResult } from './generate/generate.js';
-import type { KVCache } from './model/kv-cache.js';
-import { preprocessImage, type RgbImage } from './image/index.js';
-import { checkMergedLength, type OvisModel } from './model/ovis.js';
 import type { ConversationFormatter, Turn } from './chat/index.js';
-import type { Tokenizer } from './tokenizer/index.js';
-import type { Tensor } from './tensor.js';
+import { IMAGE_ATOM_ID, IMAGE_TOKEN_ID } from './constants.js';
 import type { ChatEvent, ChatMessage, ChatResult, ContentPart, GenerationOptions, ImageInput, ImageSummary } from './conversation-types.js';
+import { InputError } from './errors.js';
+import { type GenerateResult, generateStream } from './generate/generate.js';
+import { preprocessImage, type RgbImage } from './image/index.js';
+import type { KVCache } from './model/kv-cache.js';
+import { checkMergedLength, type OvisModel } from './model/ovis.js';
+import type { Tensor } from './tensor.js';
+import type { Tokenizer } from './tokenizer/index.js';
 
 /** Prefill chunk: progress and cancellation between chunks, and attention scores of
  *  [heads, 256, T] instead of [heads, T, T] for a long prompt. */
@@ -352,10 +352,10 @@ export class Conversations {
       const onAbort = () => stopCtl.abort();
       signal?.addEventListener('abort', onAbort);
       let result: GenerateResult | undefined;
-      let output = '',
-        emitted = 0,
-        stopped = false,
-        tFirst = 0;
+      let output = '';
+      let emitted = 0;
+      let stopped = false;
+      let tFirst = 0;
       const decoder = tokenizer.decodeStream({ skipSpecialTokens: true });
       try {
         const last = { shape: [T - pos, H], data: embeds.data.subarray(pos * H, T * H) };

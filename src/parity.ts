@@ -4,15 +4,15 @@
 //   isolated:   each stage from the reference's previous stage (errors do not compound).
 
 import { readFile } from 'node:fs/promises';
-import { fileProblem, pathExists } from './io/fs.js';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { SafetensorsFile } from './io/safetensors.js';
 import { FixtureError, OvisError } from './errors.js';
-import { StageRecorder } from './trace/recorder.js';
-import { compare } from './trace/metrics.js';
-import { evaluate, formatReport, type ParityMode, type StageResult } from './trace/tolerances.js';
+import { fileProblem, pathExists } from './io/fs.js';
+import { SafetensorsFile } from './io/safetensors.js';
 import type { OvisRunner, TraceResult } from './runner.js';
 import type { Tensor } from './tensor.js';
+import { compare } from './trace/metrics.js';
+import { StageRecorder } from './trace/recorder.js';
+import { evaluate, formatReport, type ParityMode, type StageResult } from './trace/tolerances.js';
 
 /** What a dump's sidecar JSON must hold for a recompute. */
 export interface ReferenceSidecar {

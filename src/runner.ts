@@ -9,29 +9,29 @@
 //   OvisModel.embed: SigLIP -> visual tokens -> VTE -> merge -> inputs_embeds [T, H]
 //   generate: prefill + KV-cached decode -> ids -> tokenizer.decode(skip_special_tokens)
 
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type BackendName, createBackend } from './backend/index.js';
+import { type ConversationFormatter, createFormatter } from './chat/index.js';
 import { Checkpoint } from './checkpoint/checkpoint.js';
-import { resolveTokenizerPath } from './io/tokenizer-source.js';
-import { resolveModel } from './hub/cache.js';
-import { createBackend, type BackendName } from './backend/index.js';
-import { OvisModel } from './model/ovis.js';
-import { decodeImage, preprocessImage, sniffFormat, SUPPORTED_FORMATS, type RgbImage } from './image/index.js';
-import { Tokenizer } from './tokenizer/index.js';
-import { createFormatter, type ConversationFormatter } from './chat/index.js';
+import { expectedTensors } from './config/expected-tensors.js';
 import { IMAGE_TOKEN, IMAGE_TOKEN_ID } from './constants.js';
-import { InputError } from './errors.js';
-import { throttled } from './progress.js';
 import { Conversations } from './conversation.js';
 import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions, ImageInput } from './conversation-types.js';
-import { makeTap, type Recorder, type Tap } from './trace/tap.js';
-import type { LogitsRows } from './model/causal-lm.js';
-import { type Tensor } from './tensor.js';
 import { DTYPE_BYTES } from './dtype.js';
+import { InputError } from './errors.js';
+import { type GenerateResult, generate, generateStream } from './generate/generate.js';
+import { resolveModel } from './hub/cache.js';
+import { decodeImage, preprocessImage, type RgbImage, SUPPORTED_FORMATS, sniffFormat } from './image/index.js';
 import type { TensorInfo } from './io/safetensors.js';
+import { resolveTokenizerPath } from './io/tokenizer-source.js';
+import type { LogitsRows } from './model/causal-lm.js';
+import { OvisModel } from './model/ovis.js';
+import { throttled } from './progress.js';
 import type { GptqConfig } from './quant/gptq.js';
-import { expectedTensors } from './config/expected-tensors.js';
-import { generate, generateStream, type GenerateResult } from './generate/generate.js';
+import type { Tensor } from './tensor.js';
+import { Tokenizer } from './tokenizer/index.js';
+import { makeTap, type Recorder, type Tap } from './trace/tap.js';
 
 /** Runner options; names follow Ovis's RunnerArguments (snake_case -> camelCase). */
 export interface RunnerOptions {
@@ -302,9 +302,9 @@ export class OvisRunner {
 
   /** Streams text pieces of the answer (never broken UTF-8), Ovis runner list convention. */
   async *stream(inputs: readonly RunnerInput[]): AsyncGenerator<string, RunResult, void> {
-    let prompt = '',
-      promptTokens = 0,
-      output = '';
+    let prompt = '';
+    let promptTokens = 0;
+    let output = '';
     for await (const ev of this.streamQuery(queryFromInputs(inputs))) {
       if (ev.type === 'start') {
         prompt = ev.prompt;

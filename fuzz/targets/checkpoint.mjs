@@ -6,10 +6,10 @@
 // files in reference/fixtures/tiny (Checkpoint.open reads headers only). An accepted checkpoint is
 // then checked (check()) and one tensor is read. Seeds: reference/fixtures/tiny/{llama,gemma2}.
 
-import { readFileSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mutateJson, mutateJsonText, mutateBytes } from '../mutate.mjs';
+import { mutateBytes, mutateJson, mutateJsonText } from '../mutate.mjs';
 
 export const name = 'checkpoint';
 const JSONS = ['config.json', 'generation_config.json', 'preprocessor_config.json', 'tokenizer_config.json'];

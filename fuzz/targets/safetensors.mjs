@@ -9,7 +9,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mutateBytes, mutateJson, mutateJsonText, concat } from '../mutate.mjs';
+import { concat, mutateBytes, mutateJson, mutateJsonText } from '../mutate.mjs';
 
 export const name = 'safetensors';
 const DTYPE_BYTES = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };

@@ -11,7 +11,7 @@
 // sequences (types unknown, nested deep, Split regexes that backtrack: `(a+)+$`), post_processor.
 // GARBAGE: on the byte-level Llama 3 tokenizer, decode(encode(text)) must give text back.
 
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mutateJson } from '../mutate.mjs';
 import { randomText } from '../strings.mjs';

@@ -11,8 +11,8 @@
 // return new tensors unless the name says `InPlace`.
 
 import type { AttentionOptions } from '../ops/attention.js';
-import type { Tensor, Weight, WeightDType } from '../tensor.js';
 import type { QuantLinearData, QuantWeight } from '../quant/gptq.js';
+import type { Tensor, Weight, WeightDType } from '../tensor.js';
 
 // The attention options are defined with the operator that gives them meaning (src/ops/attention.ts).
 export type { AttentionOptions };

@@ -2,12 +2,12 @@
 // definitions). Weights stay in their stored dtype in the JS heap (HostWeight: F32 values or
 // BF16/F16 raw bits) and are widened row by row inside the operators.
 
-import type { AttentionOptions, Backend } from './backend.js';
 import { BackendError, ShapeError } from '../errors.js';
-import { numel, type HostWeight, type Tensor, type Weight, type WeightDType } from '../tensor.js';
 import * as ops from '../ops/index.js';
 import { linearQuant } from '../ops/quant-linear.js';
 import type { QuantLinearData, QuantWeight } from '../quant/gptq.js';
+import { type HostWeight, numel, type Tensor, type Weight, type WeightDType } from '../tensor.js';
+import type { AttentionOptions, Backend } from './backend.js';
 
 /** A quantized Linear of the `ts` backend: the prepared GPTQ data, in the JS heap. */
 interface TsQuantWeight extends QuantWeight {

@@ -11,21 +11,21 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CheckpointError, ConfigError } from '../errors.js';
-import type { HostTensor } from '../tensor.js';
-import { SafetensorsFile, type TensorInfo } from '../io/safetensors.js';
-import { findDuplicateKeys, isPlainObject, jsonKind } from '../io/json.js';
-import { describeFsError, fileProblem, pathExists } from '../io/fs.js';
-import { parseOvisConfig, type OvisConfig } from '../config/ovis-config.js';
+import { checkTensors, describeCheck, type TensorCheck } from '../config/expected-tensors.js';
 import {
+  type GenerationConfig,
   generationConfigFromLlm,
+  type PreprocessorConfig,
   parseGenerationConfig,
   parsePreprocessorConfig,
-  type GenerationConfig,
-  type PreprocessorConfig,
 } from '../config/generation-config.js';
-import { checkTensors, describeCheck, type TensorCheck } from '../config/expected-tensors.js';
-import { QUANTIZE_CONFIG_FILE, resolveQuantization, type GptqConfig } from '../quant/gptq.js';
+import { type OvisConfig, parseOvisConfig } from '../config/ovis-config.js';
+import { CheckpointError, ConfigError } from '../errors.js';
+import { describeFsError, fileProblem, pathExists } from '../io/fs.js';
+import { findDuplicateKeys, isPlainObject, jsonKind } from '../io/json.js';
+import { SafetensorsFile, type TensorInfo } from '../io/safetensors.js';
+import { type GptqConfig, QUANTIZE_CONFIG_FILE, resolveQuantization } from '../quant/gptq.js';
+import type { HostTensor } from '../tensor.js';
 
 export const CONFIG_FILE = 'config.json';
 export const GENERATION_CONFIG_FILE = 'generation_config.json';

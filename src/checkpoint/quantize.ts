@@ -9,15 +9,15 @@
 
 import { copyFile, mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type ExpectedTensor, expectedTensors } from '../config/expected-tensors.js';
 import { DTYPE_BYTES } from '../dtype.js';
 import { CheckpointError, InputError } from '../errors.js';
-import { Checkpoint, readJsonFile, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from './checkpoint.js';
-import { SafetensorsWriter, type TensorSpec } from '../io/safetensors.js';
-import { DEFAULT_SHARD_BYTES, shardName } from './synth.js';
-import { expectedTensors, type ExpectedTensor } from '../config/expected-tensors.js';
 import { isPlainObject } from '../io/json.js';
+import { SafetensorsWriter, type TensorSpec } from '../io/safetensors.js';
 import { gptqConfigJson, isQuantizedModule, QUANTIZE_CONFIG_FILE, type QuantBits } from '../quant/gptq.js';
 import { f32ToF16, RtnQuantizer } from '../quant/rtn.js';
+import { Checkpoint, readJsonFile, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from './checkpoint.js';
+import { DEFAULT_SHARD_BYTES, shardName } from './synth.js';
 
 export interface QuantizeOptions {
   model: string;
@@ -73,8 +73,8 @@ export async function quantizeCheckpoint(o: QuantizeOptions): Promise<QuantizeRe
     for (let i = 0; i < specs.length; i++) {
       let j = i + 1;
       if (plan[i].init === 'gptq') while (j < specs.length && plan[j].init === 'gptq' && sameModule(plan[j].name, plan[i].name)) j++;
-      const group = specs.slice(i, j),
-        b = group.reduce((a, s) => a + bytesOf(s), 0);
+      const group = specs.slice(i, j);
+      const b = group.reduce((a, s) => a + bytesOf(s), 0);
       if (size + b > maxShard && shards[shards.length - 1].length) {
         shards.push([]);
         size = 0;
@@ -113,9 +113,9 @@ export async function quantizeCheckpoint(o: QuantizeOptions): Promise<QuantizeRe
     }
 
     const byName = new Map(plan.map((e) => [e.name, e]));
-    let done = 0,
-      quantized = 0,
-      bytesIn = 0;
+    let done = 0;
+    let quantized = 0;
+    let bytesIn = 0;
     for (let k = 0; k < shards.length; k++) {
       const w = await SafetensorsWriter.create(join(o.out, names[k]), shards[k], { format: 'pt' });
       try {
@@ -208,8 +208,8 @@ async function readRowsF32(ck: Checkpoint, name: string, n0: number, rows: numbe
   const out = new Float32Array(rows * K);
   if (info.dtype === 'F32') out.set(new Float32Array(raw.buffer));
   else if (info.dtype === 'BF16') {
-    const u = new Uint16Array(raw.buffer),
-      o = new Uint32Array(out.buffer);
+    const u = new Uint16Array(raw.buffer);
+    const o = new Uint32Array(out.buffer);
     for (let i = 0; i < u.length; i++) o[i] = u[i] << 16;
   } else {
     const { widenF16 } = await import('../dtype.js');

@@ -11,15 +11,15 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type ExpectedTensor, expectedTensors } from '../config/expected-tensors.js';
+import { parseOvisConfig } from '../config/ovis-config.js';
+import { PRESETS, type PresetFiles } from '../config/presets.js';
 import { DTYPE_BYTES, f32ToBf16 } from '../dtype.js';
 import { CheckpointError } from '../errors.js';
-import { parseOvisConfig } from '../config/ovis-config.js';
-import { expectedTensors, type ExpectedTensor } from '../config/expected-tensors.js';
-import { PRESETS, type PresetFiles } from '../config/presets.js';
 import { SafetensorsWriter } from '../io/safetensors.js';
-import { SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from './checkpoint.js';
 import { gptqConfigJson, groupSize as gptqGroupSize, QUANTIZE_CONFIG_FILE, type QuantBits } from '../quant/gptq.js';
 import { f32ToF16 } from '../quant/rtn.js';
+import { SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from './checkpoint.js';
 
 export type SynthDType = 'BF16' | 'F32';
 
@@ -79,8 +79,8 @@ function normInv(p: number): number {
     return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
   }
   if (p > 1 - lo) return -normInv(1 - p);
-  const q = p - 0.5,
-    r = q * q;
+  const q = p - 0.5;
+  const r = q * q;
   return (
     ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
     (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
@@ -251,8 +251,8 @@ export async function synthCheckpoint(opts: SynthOptions): Promise<SynthResult> 
           if (kind === 'qzeros') word = q!.bits === 4 ? 0x77777777 : 0x7f7f7f7f; // stored zero − 1 = 2^(b−1) − 1
           if (kind === 'scales') word = synthGptqScale(q!.bits) * 0x10001;
           let k0 = 0;
-          const K = t.shape[0],
-            gs = kind === 'g_idx' ? gptqGroupSize(K, q!.groupSize) : 1;
+          const K = t.shape[0];
+          const gs = kind === 'g_idx' ? gptqGroupSize(K, q!.groupSize) : 1;
           while (left > 0) {
             const len = Math.min(left, chunkBytes);
             const buf = bufs[which];

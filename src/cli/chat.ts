@@ -14,30 +14,30 @@
 // node:readline, Ctrl-C) -> main (options, the model). Front ends depend only on the contract in
 // src/conversation-types.ts.
 
-import { createInterface } from 'node:readline';
 import { writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { OvisRunner, readImageFile } from '../runner.js';
-import { IoError, OvisError } from '../errors.js';
-import { throttled } from '../progress.js';
-import type { RgbImage } from '../image/index.js';
 import type { ChatEvent, ChatMessage, ChatResult, ContentPart, GenerationOptions } from '../conversation-types.js';
-import { didYouMean } from './suggest.js';
-import { samplingValues } from './run.js';
+import { IoError, OvisError } from '../errors.js';
+import type { RgbImage } from '../image/index.js';
+import { throttled } from '../progress.js';
+import { OvisRunner, readImageFile } from '../runner.js';
 import {
-  ENGINE_OPTIONS,
-  REQUEST_OPTIONS,
   checkOutputFile,
+  ENGINE_OPTIONS,
   embeddedCheckpoint,
   engineValues,
   formatOptions,
   intOption,
+  type OptionSpecs,
   parseOptions,
   progress,
-  type OptionSpecs,
+  REQUEST_OPTIONS,
 } from './common.js';
+import { samplingValues } from './run.js';
+import { didYouMean } from './suggest.js';
 
 const OPTIONS = {
   model: {

@@ -4,13 +4,13 @@
 
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { outputProblem, pathExists } from '../io/fs.js';
 import { fileURLToPath } from 'node:url';
-import { IoError, UsageError } from '../errors.js';
-import { didYouMean } from './suggest.js';
-import { readImageFile } from '../runner.js';
-import { SUPPORTED_FORMATS, type RgbImage } from '../image/index.js';
 import type { BackendName } from '../backend/index.js';
+import { IoError, UsageError } from '../errors.js';
+import { type RgbImage, SUPPORTED_FORMATS } from '../image/index.js';
+import { outputProblem, pathExists } from '../io/fs.js';
+import { readImageFile } from '../runner.js';
+import { didYouMean } from './suggest.js';
 
 /** The checkpoint `ovis run` uses when no --model is given: committed with the repository, not
  *  shipped in the npm package (which holds what runs), so an installed `ovis` asks for --model. */
@@ -73,7 +73,9 @@ export function parseOptions<T extends OptionSpecs>(
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    let name: string | undefined, inline: string | undefined, shown: string;
+    let name: string | undefined;
+    let inline: string | undefined;
+    let shown: string;
     if (a.startsWith('--') && a.length > 2) {
       const eq = a.indexOf('=');
       name = eq < 0 ? a.slice(2) : a.slice(2, eq);

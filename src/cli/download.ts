@@ -2,10 +2,10 @@
 // cache (the one huggingface_hub uses) with a model repo; prints the snapshot folder on stdout,
 // which `--model REPO` then finds. Progress on stderr, at most about once a second.
 
-import { downloadSnapshot, hubEndpoint, hubOffline, type DownloadEvent } from '../hub/download.js';
-import { hubCacheDir } from '../hub/cache.js';
 import { UsageError } from '../errors.js';
-import { formatOptions, parseOptions, progress, type OptionSpecs } from './common.js';
+import { hubCacheDir } from '../hub/cache.js';
+import { type DownloadEvent, downloadSnapshot, hubEndpoint, hubOffline } from '../hub/download.js';
+import { formatOptions, type OptionSpecs, parseOptions, progress } from './common.js';
 
 const OPTIONS = {
   revision: { type: 'string', arg: 'R', help: 'branch, tag or commit sha (REPO@R says the same)', default: 'main' },

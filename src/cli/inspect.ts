@@ -3,20 +3,20 @@
 // safetensors headers only (never weights), so it is fast on a 20 GB checkpoint.
 // Exit code: 0 = the model can run from these files, 1 = it cannot (problems listed).
 
-import { formatOptions, parseOptions, type OptionSpecs } from './common.js';
 import { Checkpoint } from '../checkpoint/checkpoint.js';
-import { resolveModel } from '../hub/cache.js';
-import { UsageError } from '../errors.js';
 import {
   COMPONENTS,
+  type Component,
   countParameters,
   describeCheck,
   expectedTensors,
   numPatches,
   visualTokensPerCrop,
-  type Component,
 } from '../config/index.js';
 import { DTYPE_BYTES, type DType } from '../dtype.js';
+import { UsageError } from '../errors.js';
+import { resolveModel } from '../hub/cache.js';
+import { formatOptions, type OptionSpecs, parseOptions } from './common.js';
 
 const OPTIONS = {
   json: { type: 'boolean', help: 'print one JSON object instead of text' },

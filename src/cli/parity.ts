@@ -3,10 +3,10 @@
 // verdict), then `overall: k/n OK`. Exit 1 if any stage is past its tolerance.
 
 import { writeFile } from 'node:fs/promises';
-import { OvisRunner } from '../runner.js';
-import { loadReference, runParity } from '../parity.js';
 import { UsageError } from '../errors.js';
-import { ENGINE_OPTIONS, engineValues, formatOptions, parseOptions, progress, type OptionSpecs, checkOutputFile } from './common.js';
+import { loadReference, runParity } from '../parity.js';
+import { OvisRunner } from '../runner.js';
+import { checkOutputFile, ENGINE_OPTIONS, engineValues, formatOptions, type OptionSpecs, parseOptions, progress } from './common.js';
 
 const OPTIONS = {
   model: { type: 'string', arg: 'DIR', required: true, help: 'the checkpoint the dump was made from' },

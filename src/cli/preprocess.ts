@@ -4,23 +4,23 @@
 // with the placeholders and crop boxes in the metadata. `--png DIR` writes every crop as a
 // viewable PNG (denormalised: x * 0.5 + 0.5, x255) so a person can see what the model sees.
 
-import { readImageFile } from '../runner.js';
-import { floatOption, formatOptions, parseOptions, type OptionSpecs, checkOutputDir, checkOutputFile } from './common.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import { IMAGE_ATOM_ID } from '../constants.js';
 import { UsageError } from '../errors.js';
-import { writeSafetensors } from '../io/safetensors.js';
 import {
-  decodeImage,
-  preprocessImage,
-  rankGrids,
   DEFAULT_COVERING_THRESHOLD,
   DEFAULT_IMAGE_SIZE,
   DEFAULT_MAX_PARTITION,
+  decodeImage,
   type Preprocessed,
+  preprocessImage,
+  rankGrids,
 } from '../image/index.js';
-import { IMAGE_ATOM_ID } from '../constants.js';
+import { writeSafetensors } from '../io/safetensors.js';
+import { readImageFile } from '../runner.js';
+import { checkOutputDir, checkOutputFile, floatOption, formatOptions, type OptionSpecs, parseOptions } from './common.js';
 
 const OPTIONS = {
   image: {
@@ -150,8 +150,8 @@ function explain(w: number, h: number, maxPartition: number, threshold: number, 
 
 async function writeCropPngs(dir: string, imageIndex: number, p: Preprocessed): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const S = DEFAULT_IMAGE_SIZE,
-    plane = S * S;
+  const S = DEFAULT_IMAGE_SIZE;
+  const plane = S * S;
   for (let i = 0; i < p.n; i++) {
     const rgba = Buffer.alloc(plane * 4); // [S, S, 4]
     const base = i * 3 * plane;

@@ -3,10 +3,10 @@
 // Ovis1.6 checkpoint by round to nearest with per-group fp16 scales (src/quant/rtn.ts; the scheme
 // and its measured error: docs/quantization.md). `ovis run --model OUT` runs the result.
 
-import { formatOptions, parseOptions, type OptionSpecs, checkOutputDir } from './common.js';
+import { quantizeCheckpoint } from '../checkpoint/quantize.js';
 import { UsageError } from '../errors.js';
 import { resolveModel } from '../hub/cache.js';
-import { quantizeCheckpoint } from '../checkpoint/quantize.js';
+import { checkOutputDir, formatOptions, type OptionSpecs, parseOptions } from './common.js';
 
 const OPTIONS = {
   model: {

@@ -1,23 +1,23 @@
 // `ovis run` — the main job: answer a question about images. The answer streams to stdout
 // (or, with --json, one JSON object at the end); progress goes to stderr.
 
-import { OvisRunner } from '../runner.js';
 import { InputError, UsageError } from '../errors.js';
 import type { GenerateResult } from '../generate/generate.js';
+import { OvisRunner } from '../runner.js';
 import {
   ENGINE_OPTIONS,
-  REQUEST_OPTIONS,
   embeddedCheckpoint,
   engineValues,
   floatOption,
   formatOptions,
   intOption,
+  type OptionSpecs,
+  type OptionValues,
   parseOptions,
   progress,
   promptOption,
+  REQUEST_OPTIONS,
   readImages,
-  type OptionSpecs,
-  type OptionValues,
 } from './common.js';
 
 const OPTIONS = {

@@ -2,12 +2,12 @@
 // OpenAI-compatible /v1/chat/completions, one generation at a time with a bounded queue
 // (src/server/). Runs under Node, Deno (--allow-net) and Bun with each runtime's own server.
 
-import { OvisRunner } from '../runner.js';
 import { UsageError } from '../errors.js';
-import { createServer, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_QUEUE } from '../server/handler.js';
+import { OvisRunner } from '../runner.js';
 import { listen } from '../server/adapters.js';
+import { createServer, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_QUEUE } from '../server/handler.js';
+import { ENGINE_OPTIONS, engineValues, floatOption, formatOptions, intOption, type OptionSpecs, parseOptions, progress } from './common.js';
 import { samplingValues } from './run.js';
-import { ENGINE_OPTIONS, engineValues, floatOption, formatOptions, intOption, parseOptions, progress, type OptionSpecs } from './common.js';
 
 const OPTIONS = {
   model: {

@@ -3,15 +3,15 @@
 // like the release (~5 GB shards + model.safetensors.index.json). Streams with bounded memory.
 // With --tokenizer the folder also gets a tokenizer.json, so `ovis run --model DIR` runs it as it is.
 
-import { formatOptions, parseOptions, type OptionSpecs, checkOutputDir } from './common.js';
 import { copyFile, readdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DEFAULT_SHARD_BYTES, type SynthDType, synthCheckpoint } from '../checkpoint/synth.js';
+import { expectedTensors, PRESETS, parseOvisConfig } from '../config/index.js';
+import { DTYPE_BYTES } from '../dtype.js';
 import { UsageError } from '../errors.js';
 import { resolveTokenizerPath } from '../io/tokenizer-source.js';
 import { Tokenizer } from '../tokenizer/index.js';
-import { PRESETS, parseOvisConfig, expectedTensors } from '../config/index.js';
-import { DEFAULT_SHARD_BYTES, synthCheckpoint, type SynthDType } from '../checkpoint/synth.js';
-import { DTYPE_BYTES } from '../dtype.js';
+import { checkOutputDir, formatOptions, type OptionSpecs, parseOptions } from './common.js';
 
 const OPTIONS = {
   preset: { type: 'string', arg: 'NAME', required: true, help: 'one of the presets below' },

@@ -2,10 +2,10 @@
 // usage: ovis tokenize --tokenizer PATH [--text T | --file F] [--json] [--no-special]
 
 import { readFile } from 'node:fs/promises';
+import { InputError, UsageError } from '../errors.js';
 import { describeFsError, fileProblem } from '../io/fs.js';
-import { UsageError, InputError } from '../errors.js';
 import { Tokenizer } from '../tokenizer/index.js';
-import { formatOptions, parseOptions, type OptionSpecs } from './common.js';
+import { formatOptions, type OptionSpecs, parseOptions } from './common.js';
 
 const OPTIONS = {
   tokenizer: { type: 'string', arg: 'PATH', required: true, help: 'tokenizer.json, or a directory holding one (a checkpoint directory)' },

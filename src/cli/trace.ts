@@ -3,25 +3,25 @@
 // trace can be compared with a Hugging Face dump by any tool.
 
 import { writeFile } from 'node:fs/promises';
-import { OvisRunner, type TraceResult } from '../runner.js';
-import { StageRecorder } from '../trace/recorder.js';
-import { writeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { InputError, UsageError } from '../errors.js';
+import { type TensorEntry, writeSafetensors } from '../io/safetensors.js';
+import type { LogitsRows } from '../model/causal-lm.js';
+import { OvisRunner, type TraceResult } from '../runner.js';
+import type { Tensor } from '../tensor.js';
+import { StageRecorder } from '../trace/recorder.js';
 import {
+  checkOutputFile,
   ENGINE_OPTIONS,
-  REQUEST_OPTIONS,
   engineValues,
   formatOptions,
   intOption,
+  type OptionSpecs,
   parseOptions,
   progress,
   promptOption,
+  REQUEST_OPTIONS,
   readImages,
-  type OptionSpecs,
-  checkOutputFile,
 } from './common.js';
-import type { LogitsRows } from '../model/causal-lm.js';
-import type { Tensor } from '../tensor.js';
 
 const OPTIONS = {
   model: { type: 'string', arg: 'DIR', required: true, help: 'Ovis1.6 checkpoint: a directory, or org/name[@rev] in the HF cache' },

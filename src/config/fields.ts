@@ -20,6 +20,7 @@ export class Problems {
 /** Marker: no default, the key is required. */
 const REQUIRED = Symbol('required');
 type Def<T> = T | typeof REQUIRED;
+
 export { REQUIRED };
 
 /** Reads keys of one JSON object at a path, recording problems instead of throwing. */

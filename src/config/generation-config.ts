@@ -2,8 +2,8 @@
 // generation_config mirrors transformers' GenerationConfig (defaults named after it);
 // preprocessor_config is SiglipImageProcessor's (Ovis1.6 ships the so400m processor config).
 
-import { Fields, Problems } from './fields.js';
 import { jsonPreview } from '../io/json.js';
+import { Fields, Problems } from './fields.js';
 import type { LlmConfig } from './ovis-config.js';
 
 export interface GenerationConfig {

@@ -9,10 +9,10 @@
 
 import { InputError } from '../errors.js';
 import type { CausalLM, LogitsRows } from '../model/causal-lm.js';
+import type { KVCache } from '../model/kv-cache.js';
 import type { Tensor } from '../tensor.js';
 import type { Tap } from '../trace/tap.js';
 import { Sampler, type SamplingOptions } from './samplers.js';
-import type { KVCache } from '../model/kv-cache.js';
 
 export interface GenerateOptions extends SamplingOptions {
   /** At most this many new tokens (HF `max_new_tokens`), eos included. 0 = prefill only. */

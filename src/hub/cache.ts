@@ -11,7 +11,7 @@
 //     blobs/<etag>.incomplete         a download in progress (resumed with an HTTP Range request)
 //     trees/<sha>.json                the commit's file listing (huggingface_hub >= 1.x), when known
 
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { HubError } from '../errors.js';

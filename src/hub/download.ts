@@ -11,20 +11,20 @@
 //   GET  location -> blobs/<etag>.incomplete (Range: bytes=N- resumes) -> checks -> blobs/<etag>
 //   snapshots/<sha>/<path> -> ../../blobs/<etag>;  refs/<rev> = sha when rev is a branch or tag.
 
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
-import { createHash, type Hash } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';
 import { HubError } from '../errors.js';
 import {
   COMMIT_HASH,
-  DEFAULT_REVISION,
   commitForRevision,
+  DEFAULT_REVISION,
+  type Env,
   expandPath,
   hubCacheDir,
   repoFolderName,
   repoIdProblem,
-  type Env,
 } from './cache.js';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';

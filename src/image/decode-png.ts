@@ -12,10 +12,10 @@
 //    16-bit gray) -> we ask pngjs for raw samples (skipRescale) and apply Pillow's rule.
 // Ancillary chunks are not passed on (Pillow's RGB conversion ignores gAMA, iCCP, ...).
 
-import { PNG } from 'pngjs';
 import { inflateSync } from 'node:zlib';
+import { PNG } from 'pngjs';
 import { ImageError } from '../errors.js';
-import { DECODE_SLACK, rgbaSamplesToRgb, type RgbImage, type SampleRule } from './rgb.js';
+import { DECODE_SLACK, type RgbImage, rgbaSamplesToRgb, type SampleRule } from './rgb.js';
 
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 

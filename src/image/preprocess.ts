@@ -10,17 +10,17 @@
 //   4. pad: centred in a zero [3, S, S] canvas, offset (S - len) // 2 on the short axis.
 // Step 3 is a 256-entry lookup table: the value depends only on the byte.
 
-import { ImageError, InputError } from '../errors.js';
 import { CONFIG_LIMITS } from '../config/limits.js';
-import { decodeImage, type DecodeOptions } from './decode.js';
+import { ImageError, InputError } from '../errors.js';
+import { type DecodeOptions, decodeImage } from './decode.js';
 import {
+  type Box,
   chooseGrid,
-  partition,
   DEFAULT_COVERING_THRESHOLD,
   DEFAULT_IMAGE_SIZE,
   DEFAULT_MAX_PARTITION,
-  type Box,
   type Grid,
+  partition,
 } from './partition.js';
 import { buildPlaceholders } from './placeholders.js';
 import { resizeRegionBicubic } from './resize.js';

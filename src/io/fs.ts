@@ -3,8 +3,8 @@
 // before it is opened: a directory gives EISDIR only at read time, and opening a FIFO or a
 // character device blocks forever (or reads without end), so those are refused by kind first.
 
-import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 /** True when `p` exists. `stat`, not `access`: Deno's node:fs `access` asks for the `sys`

@@ -11,9 +11,9 @@
 // an in-memory file and never touches the file system (Deno/Bun/browser, tests). The parser
 // itself uses only TextDecoder/DataView/JSON, so it runs unchanged in Node, Deno and Bun.
 
-import { DTYPE_BYTES, widenBf16, widenF16, type DType } from '../dtype.js';
-import type { HostTensor } from '../tensor.js';
+import { DTYPE_BYTES, type DType, widenBf16, widenF16 } from '../dtype.js';
 import { IoError, SafetensorsError } from '../errors.js';
+import type { HostTensor } from '../tensor.js';
 import { findDuplicateKeys, isPlainObject, jsonKind, jsonPreview } from './json.js';
 
 /** Default cap on the JSON header: the reference implementation refuses headers > 100 MB. */

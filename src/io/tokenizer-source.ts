@@ -7,8 +7,8 @@
 //      package name must be an npm package name and the file a relative path that stays inside
 //      the package (a crafted source file must not read arbitrary files).
 
-import { readFile, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointError } from '../errors.js';

@@ -18,8 +18,8 @@
 // in place) or a plain Float32Array. Arena blocks go back on growth, on dispose(), and — for a
 // cache dropped without dispose() — when it is garbage collected.
 
-import { InputError, ShapeError } from '../errors.js';
 import type { KVArena } from '../backend/backend.js';
+import { InputError, ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 
 /** The keys and values one layer attends over: rows [kPos0, kPos0 + rows) of the sequence. */
@@ -102,8 +102,8 @@ class LayerBuffer {
         // Grow geometrically (x2) so a long decode reallocates O(log n) times.
         const newCap = Math.max(need, cap * 2);
         const block = this.arena.alloc(2 * newCap * D);
-        const k2 = block.subarray(0, newCap * D),
-          v2 = block.subarray(newCap * D);
+        const k2 = block.subarray(0, newCap * D);
+        const v2 = block.subarray(newCap * D);
         k2.set(this.k.subarray(this.start * D, this.end * D));
         v2.set(this.v.subarray(this.start * D, this.end * D));
         this.release();

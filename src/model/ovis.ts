@@ -12,20 +12,20 @@
 // truncated prompt loses the question that follows the images.
 
 import type { Backend } from '../backend/backend.js';
-import { visualTokensPerCrop, type Gemma2Config, type LlmConfig, type OvisConfig } from '../config/ovis-config.js';
+import type { Checkpoint } from '../checkpoint/checkpoint.js';
 import type { GenerationConfig } from '../config/generation-config.js';
+import { type Gemma2Config, type LlmConfig, type OvisConfig, visualTokensPerCrop } from '../config/ovis-config.js';
 import { IMAGE_ATOM_ID, IMAGE_INDICATOR_IDS, IMAGE_TOKEN_ID } from '../constants.js';
 import { InputError, ShapeError } from '../errors.js';
-import type { Checkpoint } from '../checkpoint/checkpoint.js';
+import { throttled } from '../progress.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape, storedBytes } from '../tensor.js';
-import { throttled } from '../progress.js';
 import { noTap, type Tap } from '../trace/tap.js';
+import type { CausalLM } from './causal-lm.js';
 import { Gemma2ForCausalLM } from './gemma2.js';
 import { LlamaForCausalLM } from './llama.js';
-import type { CausalLM } from './causal-lm.js';
-import type { TensorSource } from './weights.js';
 import { encodeImages, indicatorEmbeds, loadVision, type OvisVision } from './vision.js';
+import type { TensorSource } from './weights.js';
 
 /** Load the LLM half of a checkpoint (`llm.*` tensors) for any supported model_type. */
 export async function loadLlm(config: LlmConfig, src: TensorSource, backend: Backend, prefix = 'llm.'): Promise<CausalLM> {

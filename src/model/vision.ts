@@ -12,10 +12,10 @@ import type { Backend } from '../backend/backend.js';
 import type { OvisConfig } from '../config/ovis-config.js';
 import type { Tensor } from '../tensor.js';
 import { noTap, type Tap } from '../trace/tap.js';
+import { loadSiglip, type SiglipVisionTower, siglipForward } from './siglip.js';
+import { loadVisualHead, type VisualHead, visualTokenize } from './visual-tokenizer.js';
+import { loadVte, type Vte, vteEmbed, vteIndicators } from './vte.js';
 import type { TensorSource } from './weights.js';
-import { loadSiglip, siglipForward, type SiglipVisionTower } from './siglip.js';
-import { loadVisualHead, visualTokenize, type VisualHead } from './visual-tokenizer.js';
-import { loadVte, vteEmbed, vteIndicators, type Vte } from './vte.js';
 
 /** The vision half: SigLIP backbone + visual head + VTE. */
 export interface OvisVision {
@@ -67,9 +67,9 @@ export function encodeImages(
     return embeds;
   }
   const per = 3 * S * S;
-  let out: Float32Array | undefined,
-    T = 0,
-    H = 0;
+  let out: Float32Array | undefined;
+  let T = 0;
+  let H = 0;
   for (let c = 0; c < n; c++) {
     const e = crops({ shape: [1, 3, S, S], data: pixelValues.data.subarray(c * per, (c + 1) * per) }, noTap);
     [, T, H] = e.shape;

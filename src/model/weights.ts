@@ -2,11 +2,11 @@
 // for every model file: presence and shape are checked against what config.json implies before
 // any byte is read, and the bytes go straight into the backend's memory when it can take them.
 
-import { CheckpointError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import type { DType } from '../dtype.js';
-import { fmtShape, type HostTensor, type Weight, type WeightDType } from '../tensor.js';
+import { CheckpointError } from '../errors.js';
 import type { GptqConfig } from '../quant/gptq.js';
+import { fmtShape, type HostTensor, type Weight, type WeightDType } from '../tensor.js';
 
 /** What the model needs from a checkpoint (checkpoint/checkpoint.ts `Checkpoint` satisfies it; tests
  *  build one in memory). */

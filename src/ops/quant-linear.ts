@@ -8,8 +8,8 @@
 // permuted order; both are held to the f32-compute reference on the dequantized weights.
 
 import { ShapeError } from '../errors.js';
+import { type QuantLinearData, qAt } from '../quant/gptq.js';
 import type { Tensor } from '../tensor.js';
-import { qAt, type QuantLinearData } from '../quant/gptq.js';
 
 export function linearQuant(x: Tensor, d: QuantLinearData): Tensor {
   const { K, N, groupSize: gs } = d;

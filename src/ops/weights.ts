@@ -5,7 +5,7 @@
 
 import { f16ToF32 } from '../dtype.js';
 import { ShapeError } from '../errors.js';
-import { numel, type HostWeight, type Weight } from '../tensor.js';
+import { type HostWeight, numel, type Weight } from '../tensor.js';
 
 /** The weight as a host weight (the `ts` backend's handles), checked for a consistent length. */
 export function host(w: Weight): HostWeight {

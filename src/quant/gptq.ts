@@ -20,8 +20,8 @@
 
 import { f16ToF32 } from '../dtype.js';
 import { QuantizationError } from '../errors.js';
-import type { HostTensor } from '../tensor.js';
 import { isPlainObject, jsonKind } from '../io/json.js';
+import type { HostTensor } from '../tensor.js';
 
 export type QuantBits = 4 | 8;
 
@@ -296,15 +296,15 @@ export function prepareGptqLinear(
   file: string,
   wantBias: boolean,
 ): QuantLinearData {
-  const b = q.bits,
-    per = 32 / b,
-    mask = (1 << b) - 1;
+  const b = q.bits;
+  const per = 32 / b;
+  const mask = (1 << b) - 1;
   if (K % per !== 0)
     throw new QuantizationError(file, `${prefix}.qweight`, K, `in_features must be a multiple of ${per} for ${b}-bit packing`);
   if (N % per !== 0)
     throw new QuantizationError(file, `${prefix}.qzeros`, N, `out_features must be a multiple of ${per} for ${b}-bit zero packing`);
-  const gs = groupSize(K, q.group_size),
-    G = groupCount(K, q.group_size);
+  const gs = groupSize(K, q.group_size);
+  const G = groupCount(K, q.group_size);
   const qw = expectTensor(t.qweight, file, `${prefix}.qweight`, 'I32', [K / per, N]).data as Int32Array;
   const qz = expectTensor(t.qzeros, file, `${prefix}.qzeros`, 'I32', [G, N / per]).data as Int32Array;
   const sc = expectTensor(t.scales, file, `${prefix}.scales`, 'F16', [G, N]).data as Uint16Array;
@@ -348,10 +348,10 @@ export function prepareGptqLinear(
     qweight = new Int32Array(qw.length);
     for (let i = 0; i < K; i++) {
       const k = perm[i];
-      const src = (k / per) | 0,
-        sh = b * (k % per);
-      const dst = (i / per) | 0,
-        dh = b * (i % per);
+      const src = (k / per) | 0;
+      const sh = b * (k % per);
+      const dst = (i / per) | 0;
+      const dh = b * (i % per);
       for (let n = 0; n < N; n++) qweight[dst * N + n] |= ((qw[src * N + n] >>> sh) & mask) << dh;
     }
   }
@@ -397,8 +397,8 @@ export function dequantize(d: QuantLinearData): Float32Array {
   const { K, N, groupSize: gs } = d;
   const W = new Float32Array(N * K);
   for (let i = 0; i < K; i++) {
-    const k = d.perm ? d.perm[i] : i,
-      g = (i / gs) | 0;
+    const k = d.perm ? d.perm[i] : i;
+    const g = (i / gs) | 0;
     for (let n = 0; n < N; n++) W[n * K + k] = Math.fround(d.scales[g * N + n] * (qAt(d, i, n) - d.zeros[g * N + n]));
   }
   return W;
@@ -437,8 +437,8 @@ export function linearQuantF32(x: Float32Array, M: number, d: QuantLinearData): 
 export function linearQuantGemvF32(x: Float32Array, M: number, d: QuantLinearData): Float32Array {
   const { K, N, groupSize: gs } = d;
   const f = Math.fround;
-  const G = Math.ceil(K / gs),
-    per = 32 / d.bits;
+  const G = Math.ceil(K / gs);
+  const per = 32 / d.bits;
   const y = new Float32Array(M * N);
   for (let m = 0; m < M; m++) {
     const xp = (i: number) => x[m * K + (d.perm ? d.perm[i] : i)];
@@ -453,8 +453,8 @@ export function linearQuantGemvF32(x: Float32Array, M: number, d: QuantLinearDat
       for (let g = 0; g < G; g++) {
         let A = 0;
         for (let i = g * gs; i < Math.min(K, (g + 1) * gs); i++) {
-          const j = i % per,
-            sc = 2 ** (d.bits === 4 ? 4 * (j & 1) : j === 3 ? 0 : 8 * j);
+          const j = i % per;
+          const sc = 2 ** (d.bits === 4 ? 4 * (j & 1) : j === 3 ? 0 : 8 * j);
           A = f(A + f(f(xp(i) / sc) * (qAt(d, i, n) * sc)));
         }
         acc = f(acc + f(d.scales[g * N + n] * f(A - f(d.zeros[g * N + n] * xs[g]))));
@@ -532,13 +532,13 @@ export function quantLinearBytes(d: QuantLinearData): number {
  * The same words, reordered (no value changes): one panel is one sequential stream for the GEMV.
  */
 export function toPanels(qweight: Int32Array, K: number, N: number, bits: QuantBits): Int32Array {
-  const R = (K * bits) / 32,
-    P = Math.ceil(N / 8);
+  const R = (K * bits) / 32;
+  const P = Math.ceil(N / 8);
   const out = new Int32Array(P * R * 8);
   let o = 0;
   for (let p = 0; p < P; p++) {
-    const n0 = p * 8,
-      w = Math.min(8, N - n0);
+    const n0 = p * 8;
+    const w = Math.min(8, N - n0);
     for (let r = 0; r < R; r++, o += 8) {
       const src = r * N + n0;
       for (let c = 0; c < w; c++) out[o + c] = qweight[src + c];

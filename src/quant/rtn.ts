@@ -30,14 +30,14 @@ export function f32ToF16(x: number): number {
     if (e < -10) return sign; // below half of the smallest subnormal -> 0 (ties handled below)
     const m = man | 0x800000; // 24-bit significand
     const shift = 14 - e; // 24-bit significand -> 10-bit at 2^-24
-    const q = m >>> shift,
-      rem = m & ((1 << shift) - 1),
-      half = 1 << (shift - 1);
+    const q = m >>> shift;
+    const rem = m & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
     const r = rem > half || (rem === half && q & 1) ? q + 1 : q;
     return sign | r;
   }
-  const q = man >>> 13,
-    rem = man & 0x1fff;
+  const q = man >>> 13;
+  const rem = man & 0x1fff;
   let h = (e << 10) | q;
   if (rem > 0x1000 || (rem === 0x1000 && q & 1)) h++; // carries into the exponent correctly
   return sign | h;
@@ -96,13 +96,13 @@ export class RtnQuantizer {
     const per = 32 / bits;
     const rows = w.length / K;
     for (let r = 0; r < rows; r++) {
-      const n = n0 + r,
-        row = r * K;
+      const n = n0 + r;
+      const row = r * K;
       for (let g = 0; g < G; g++) {
-        const k0 = g * gs,
-          k1 = Math.min(K, k0 + gs);
-        let lo = 0,
-          hi = 0;
+        const k0 = g * gs;
+        const k1 = Math.min(K, k0 + gs);
+        let lo = 0;
+        let hi = 0;
         for (let k = k0; k < k1; k++) {
           const v = w[row + k];
           if (v < lo) lo = v;

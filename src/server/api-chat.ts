@@ -8,8 +8,8 @@
 
 import type { ChatMessage, ContentPart, GenerationOptions } from '../conversation-types.js';
 import { badField } from './errors.js';
+import { array, kind, LIMITS, object, optBoolean, optNumber, string } from './fields.js';
 import { imageFromDataUrl } from './images.js';
-import { LIMITS, array, kind, object, optBoolean, optNumber, string } from './fields.js';
 
 const ROLES = ['system', 'user', 'assistant'] as const;
 const OPTION_KEYS = ['maxNewTokens', 'doSample', 'temperature', 'topP', 'topK', 'repetitionPenalty', 'seed', 'maxPartition'];

@@ -13,11 +13,11 @@
 
 import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions } from '../conversation-types.js';
 import { ImageError } from '../errors.js';
-import { HttpError, toHttpError } from './errors.js';
+import { type ChatJob, parseApiChat } from './api-chat.js';
 import { readJson } from './body.js';
-import { GenerationQueue, QueueCancelledError } from './queue.js';
-import { parseApiChat, type ChatJob } from './api-chat.js';
+import { HttpError, toHttpError } from './errors.js';
 import { chunk, completion, completionId, finishReason, parseCompletionRequest, usageChunk } from './openai.js';
+import { GenerationQueue, QueueCancelledError } from './queue.js';
 
 /** What the server needs of OvisRunner: its conversation API (src/conversation-types.ts). */
 export interface ChatEngine {

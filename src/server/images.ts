@@ -6,13 +6,13 @@
 
 import { Buffer } from 'node:buffer';
 import { ImageError } from '../errors.js';
-import { sniffFormat, MAX_IMAGE_PIXELS, SUPPORTED_FORMATS } from '../image/index.js';
-import { readPngHeader } from '../image/decode-png.js';
-import { readJpegHeader, checkJpegSupported } from '../image/decode-jpeg.js';
 import { readBmpHeader } from '../image/decode-bmp.js';
 import { readGifHeader } from '../image/decode-gif.js';
+import { checkJpegSupported, readJpegHeader } from '../image/decode-jpeg.js';
+import { readPngHeader } from '../image/decode-png.js';
 import { readWebpHeader } from '../image/decode-webp.js';
-import { HttpError, badField } from './errors.js';
+import { MAX_IMAGE_PIXELS, SUPPORTED_FORMATS, sniffFormat } from '../image/index.js';
+import { badField, HttpError } from './errors.js';
 
 const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
 
@@ -54,7 +54,8 @@ export function imageFromDataUrl(url: unknown, param: string): Uint8Array {
 export function checkImageHeader(bytes: Uint8Array, param: string): void {
   const format = sniffFormat(bytes);
   try {
-    let w: number, h: number;
+    let w: number;
+    let h: number;
     if (format === 'png') ({ width: w, height: h } = readPngHeader(bytes, param));
     else if (format === 'jpeg') {
       const hd = readJpegHeader(bytes, param);

@@ -7,10 +7,10 @@
 // Reference: https://platform.openai.com/docs/api-reference/chat
 
 import type { ChatMessage, ChatResult, ContentPart, GenerationOptions } from '../conversation-types.js';
-import { HttpError, badField } from './errors.js';
+import { type ChatJob, dropUndefined } from './api-chat.js';
+import { badField, HttpError } from './errors.js';
+import { array, isObject, kind, LIMITS, object, optBoolean, optNumber, string } from './fields.js';
 import { imageFromDataUrl } from './images.js';
-import { dropUndefined, type ChatJob } from './api-chat.js';
-import { LIMITS, array, isObject, kind, object, optBoolean, optNumber, string } from './fields.js';
 
 export interface CompletionJob extends ChatJob {
   stream: boolean;

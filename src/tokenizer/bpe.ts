@@ -8,8 +8,8 @@
 // cached (Rust caches words < 256 bytes; the cache changes speed only, never ids).
 
 import { TokenizerError } from '../errors.js';
+import { asArr, asObj, bool, describe, type Obj, optStr } from './json.js';
 import { utf8Encode } from './unicode.js';
-import { asArr, asObj, bool, describe, optStr, type Obj } from './json.js';
 
 // Heap key = rank * 2^31 + position, exact in a float64 while rank < 2^22 (checked when the
 // merges are read) and position < 2^31 (a JS string holds fewer than 2^30 code units). With
@@ -136,7 +136,8 @@ export class BPE {
     let rank = 0;
     for (let i = 0; i < merges.length; i++) {
       const m = merges[i];
-      let a: string, b: string;
+      let a: string;
+      let b: string;
       if (typeof m === 'string') {
         if (i === 0 && m.startsWith('#version')) continue;
         const sp = m.indexOf(' ');

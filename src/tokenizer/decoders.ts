@@ -3,9 +3,9 @@
 // (Strip, Metaspace's first-token rule) and some fuse (ByteLevel, ByteFallback runs, Fuse).
 
 import { TokenizerError } from '../errors.js';
-import { CHAR_TO_BYTE, utf8DecodeLossy, utf8DecodeStrict } from './unicode.js';
-import { compileOnig } from './regex.js';
 import { asArr, asObj, bool, int, pattern, str, unsupported } from './json.js';
+import { compileOnig } from './regex.js';
+import { CHAR_TO_BYTE, utf8DecodeLossy, utf8DecodeStrict } from './unicode.js';
 
 export type Decoder = (tokens: string[]) => string[];
 

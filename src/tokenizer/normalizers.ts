@@ -6,10 +6,10 @@
 //   - Strip uses Unicode White_Space.
 //   - Prepend only prepends to non-empty strings.
 
-import { byteLevelEncode, WS_CLASS_BODY } from './unicode.js';
-import { compileOnig } from './regex.js';
+import { asArr, asObj, bool, type Obj, pattern, str, unsupported } from './json.js';
 import { RUST_LOWER } from './onig-unicode.js';
-import { asArr, asObj, bool, pattern, str, unsupported, type Obj } from './json.js';
+import { compileOnig } from './regex.js';
+import { byteLevelEncode, WS_CLASS_BODY } from './unicode.js';
 
 export type Normalizer = (s: string) => string;
 

@@ -6,10 +6,10 @@
 // Empty pieces are dropped, as Rust's PreTokenizedString::split does.
 
 import { TokenizerError } from '../errors.js';
-import { byteLevelEncode } from './unicode.js';
+import { asArr, asObj, bool, type Obj, pattern, str, unsupported } from './json.js';
 import { RUST_NUMERIC, RUST_PUNCT, RUST_W } from './onig-unicode.js';
 import { compileOnig, findMatches, findStringMatches, type OnigRegex } from './regex.js';
-import { asArr, asObj, bool, pattern, str, unsupported, type Obj } from './json.js';
+import { byteLevelEncode } from './unicode.js';
 
 export type Emit = (s: string, first: boolean) => void;
 export type PreTokenizer = ((s: string, first: boolean, emit: Emit) => void) & {

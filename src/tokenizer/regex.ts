@@ -11,8 +11,8 @@
 // Anything we cannot translate faithfully throws, so we never split text differently in silence.
 
 import { TokenizerError } from '../errors.js';
-import { WS_CLASS_BODY } from './unicode.js';
 import { ONIG_L, ONIG_N } from './onig-unicode.js';
+import { WS_CLASS_BODY } from './unicode.js';
 
 /** `\p{L}` / `\p{N}` as Oniguruma's tables have them (its Unicode is older than V8's / JSC's). */
 const ONIG_PROPS: Record<string, string> = { L: ONIG_L, Letter: ONIG_L, N: ONIG_N, Number: ONIG_N };

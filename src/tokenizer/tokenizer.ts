@@ -6,7 +6,7 @@
 
 import { TokenizerError } from '../errors.js';
 import { nestedDeeperThan } from '../io/json.js';
-import { AddedTokenMatcher, assignIds, parseAddedTokens, type AddedToken, type Piece } from './added-tokens.js';
+import { type AddedToken, AddedTokenMatcher, assignIds, type Piece, parseAddedTokens } from './added-tokens.js';
 import { BPE } from './bpe.js';
 import { buildDecoder, type Decoder } from './decoders.js';
 import { asObj, describe } from './json.js';

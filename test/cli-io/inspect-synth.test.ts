@@ -1,11 +1,11 @@
 // `ovis synth` and `ovis inspect` through their main(argv): outputs, exit codes, usage errors.
 
-import { describe, expect, it, beforeAll, afterAll, vi } from 'vitest';
-import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main as synth } from '../../src/cli/synth.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main as inspect } from '../../src/cli/inspect.js';
+import { main as synth } from '../../src/cli/synth.js';
 import { UsageError } from '../../src/errors.js';
 
 let tmp: string;
@@ -18,8 +18,8 @@ afterAll(async () => {
 
 /** Run a CLI main, capturing stdout and stderr. */
 async function run(fn: (argv: string[]) => Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '',
-    err = '';
+  let out = '';
+  let err = '';
   const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
     out += String(s);
     return true;

@@ -3,15 +3,15 @@
 // bad /image path, SIGINT during a long answer, SIGINT at the prompt, EOF — and the session's
 // rules (history, rollback, Ctrl-C) in-process against a scripted runner.
 
-import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { ChatSession, startRepl, commandPath, type ChatRunner, type SavedConversation } from '../../src/cli/chat.js';
-import { InputError } from '../../src/errors.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type ChatRunner, ChatSession, commandPath, type SavedConversation, startRepl } from '../../src/cli/chat.js';
 import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions } from '../../src/conversation-types.js';
+import { InputError } from '../../src/errors.js';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -37,8 +37,8 @@ function statuses(stderr: string): Array<[number, number, string]> {
 /** A child process driven line by line: wait for output, send signals, write more. */
 function live(...args: string[]) {
   const c = spawn(process.execPath, [CLI, 'chat', '--backend', 'ts', ...args], { cwd: ROOT });
-  let out = '',
-    err = '';
+  let out = '';
+  let err = '';
   c.stdout.setEncoding('utf8').on('data', (d: string) => {
     out += d;
   });

@@ -3,13 +3,12 @@
 // before any weight is read; plus `run --json`, `--prompt -`, defaults in every --help,
 // negative numbers as option values, --threads above the core count, the sampling switch.
 
-import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { parseOptions, formatOptions, type OptionSpecs } from '../../src/cli/common.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatOptions, type OptionSpecs, parseOptions } from '../../src/cli/common.js';
 import { didYouMean } from '../../src/cli/suggest.js';
 import { OvisRunner, readImageFile } from '../../src/runner.js';
 

@@ -2,11 +2,11 @@
 // `ovis run` on the embedded checkpoint, `ovis trace` (its file holds the reference dump's stages
 // with equal values), `ovis parity` exit codes, and usage errors.
 
-import { describe, expect, it, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '../../src/io/safetensors.js';
 import { compare } from '../../src/trace/metrics.js';
 import { evaluate } from '../../src/trace/tolerances.js';

@@ -1,18 +1,18 @@
 // Typed configs: HF defaults (held to a transformers dump), every numerics key is read,
 // unsupported values are rejected with the reason, and all problems are reported at once.
 
-import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
 import {
-  PRESETS,
-  parseOvisConfig,
-  parseGenerationConfig,
-  parsePreprocessorConfig,
   expectedTensors,
   numPatches,
-  visualTokensPerCrop,
   type OvisConfig,
+  PRESETS,
+  parseGenerationConfig,
+  parseOvisConfig,
+  parsePreprocessorConfig,
+  visualTokensPerCrop,
 } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
 

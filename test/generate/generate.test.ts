@@ -3,10 +3,10 @@
 // seeded sampling reproducibility.
 import { describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
-import { loadLlm } from '../../src/model/ovis.js';
-import type { CausalLM } from '../../src/model/causal-lm.js';
-import { generate, generateStream, type GenerateResult } from '../../src/generate/generate.js';
 import { InputError } from '../../src/errors.js';
+import { type GenerateResult, generate, generateStream } from '../../src/generate/generate.js';
+import type { CausalLM } from '../../src/model/causal-lm.js';
+import { loadLlm } from '../../src/model/ovis.js';
 import type { Tensor } from '../../src/tensor.js';
 import { microConfig, randomEmbeds, randomLlm } from '../model-llm/helpers.js';
 

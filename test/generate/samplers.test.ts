@@ -1,19 +1,19 @@
 // Samplers against hand-computed small cases (HF logits_process.py semantics, worked by hand in
 // the comments) and statistical checks of the seeded PRNG.
 import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
 import {
-  Rng,
-  Sampler,
   applyRepetitionPenalty,
   applyTemperature,
   argmax,
+  Rng,
   resolveSampling,
+  Sampler,
   sampleFromProbs,
   softmaxF64,
   topKFilter,
   topPFilter,
 } from '../../src/generate/samplers.js';
-import { InputError } from '../../src/errors.js';
 
 const NI = -Infinity;
 const f32 = (xs: number[]) => Float32Array.from(xs);
@@ -112,9 +112,9 @@ describe('softmax and inverse-CDF draw', () => {
 
 describe('Rng (seeded xoshiro128**)', () => {
   it('is reproducible per seed and differs across seeds', () => {
-    const a = new Rng(42),
-      b = new Rng(42),
-      c = new Rng(43);
+    const a = new Rng(42);
+    const b = new Rng(42);
+    const c = new Rng(43);
     const xa = Array.from({ length: 5 }, () => a.next());
     const xb = Array.from({ length: 5 }, () => b.next());
     const xc = Array.from({ length: 5 }, () => c.next());

@@ -3,11 +3,11 @@
 // download` fills a temporary HF_HUB_CACHE, and `ovis run --model org/tiny-ovis` answers from it.
 // The CLI runs as a child process (async spawn: the fake Hub lives in this process's event loop).
 
-import { describe, expect, it, afterAll, beforeAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain JS test helper, no declarations
 import { startFakeHub } from './fake-hub.mjs';
 

@@ -2,16 +2,16 @@
 // writes, resume with Range after a cut or a stall, sha256 rejection, gated repos, offline mode,
 // the Hub's 4xx / 5xx answers. Every server is on 127.0.0.1 and closed in afterAll.
 
-import { describe, expect, it, afterAll, beforeAll } from 'vitest';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { downloadSnapshot, type DownloadEvent, type DownloadOptions } from '../../src/hub/download.js';
-import { resolveModel } from '../../src/hub/cache.js';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubError } from '../../src/errors.js';
+import { resolveModel } from '../../src/hub/cache.js';
+import { type DownloadEvent, type DownloadOptions, downloadSnapshot } from '../../src/hub/download.js';
 // @ts-expect-error plain JS test helper, no declarations
-import { startFakeHub, gitBlobSha1, sha256 } from './fake-hub.mjs';
+import { gitBlobSha1, sha256, startFakeHub } from './fake-hub.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ovis-hub-dl-'));
 let hub: Awaited<ReturnType<typeof startFakeHub>>;

@@ -4,11 +4,11 @@
 // (b) reference/hf_cache_compat.py --only b: huggingface_hub reads a cache `ovis download` made
 // (runs when reference/.venv exists; `npm run reference:setup` creates it).
 
-import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { resolveModel } from '../../src/hub/cache.js';
 import { SafetensorsFile } from '../../src/io/safetensors.js';
 

@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_JPEG_IDCT, decodeJpegExact } from '../../src/image/jpeg/decoder.js';
 import { grayRow, rgbRow, yccH2v2Row, yccToRgbRow } from '../../src/image/jpeg/color.js';
+import { DEFAULT_JPEG_IDCT, decodeJpegExact } from '../../src/image/jpeg/decoder.js';
 import { idctIslow } from '../../src/image/jpeg/idct.js';
 import { createWasmIdct, wasmIdctAvailable } from '../../src/image/jpeg/idct-wasm.js';
 import { ROOT } from './golden.js';
@@ -72,15 +72,15 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
     const bad: string[] = [];
     for (const w of [5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 18, 19, 31, 32, 33, 64, 101]) {
       for (const h of [1, 2, 3, 7]) {
-        const dw = Math.ceil(w / 2),
-          dh = Math.ceil(h / 2);
-        const yStride = w + 3,
-          cStride = dw + 2; // planes are wider than the image, as in the decoder
+        const dw = Math.ceil(w / 2);
+        const dh = Math.ceil(h / 2);
+        const yStride = w + 3;
+        const cStride = dw + 2; // planes are wider than the image, as in the decoder
         const k = createWasmIdct([yStride * h, cStride * dh, cStride * dh], 1, w)!;
         const [Y, cb, cr] = [k.plane(0), k.plane(1), k.plane(2)];
         for (const p of [Y, cb, cr]) for (let i = 0; i < p.length; i++) p[i] = r() < 0.1 ? (r() < 0.5 ? 0 : 255) : Math.floor(r() * 256);
-        const want = new Uint8Array(w * h * 3),
-          got = new Uint8Array(w * h * 3);
+        const want = new Uint8Array(w * h * 3);
+        const got = new Uint8Array(w * h * 3);
         for (let y = 0; y < h; y++) yccH2v2Row(Y, y * yStride, cb, cr, cStride, dw, dh, y, w, want, y * w * 3);
         k.yccH2v2(w, h, yStride, cStride, dw, dh, got);
         const i = want.findIndex((v, j) => got[j] !== v);
@@ -107,8 +107,8 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
           )!;
           const planes = strides.map((_, i) => k.plane(i));
           for (const p of planes) for (let i = 0; i < p.length; i++) p[i] = r() < 0.1 ? (r() < 0.5 ? 0 : 255) : Math.floor(r() * 256);
-          const want = new Uint8Array(w * h * 3),
-            got = new Uint8Array(w * h * 3);
+          const want = new Uint8Array(w * h * 3);
+          const got = new Uint8Array(w * h * 3);
           for (let y = 0; y < h; y++) {
             const row = (i: number) => planes[i].subarray(y * strides[i]);
             if (space === 'gray') grayRow(row(0), w, want, y * w * 3);

@@ -4,11 +4,11 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ImageError } from '../../src/errors.js';
-import { bmpDecodeBytes, type BmpHeader } from '../../src/image/decode-bmp.js';
-import { gifDecodeBytes, type GifHeader } from '../../src/image/decode-gif.js';
-import { jpegDecodeBytes, type JpegHeader } from '../../src/image/decode-jpeg.js';
-import { pngDecodeBytes, type PngHeader } from '../../src/image/decode-png.js';
-import { moduleWithMaxMemory, webpDecodeBytes, type WebpHeader } from '../../src/image/decode-webp.js';
+import { type BmpHeader, bmpDecodeBytes } from '../../src/image/decode-bmp.js';
+import { type GifHeader, gifDecodeBytes } from '../../src/image/decode-gif.js';
+import { type JpegHeader, jpegDecodeBytes } from '../../src/image/decode-jpeg.js';
+import { type PngHeader, pngDecodeBytes } from '../../src/image/decode-png.js';
+import { moduleWithMaxMemory, type WebpHeader, webpDecodeBytes } from '../../src/image/decode-webp.js';
 import { decodeImage, MAX_DECODE_BYTES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, preprocessImage, sniffFormat } from '../../src/image/index.js';
 import { png as pngBytes } from './png-bytes.js';
 

@@ -4,7 +4,7 @@
 // identical grid, placeholders, crop count and pixel_values bytes (max |diff| = 0).
 import { expect } from 'vitest';
 import { decodeImage, preprocessImage, type RgbImage } from '../../src/image/index.js';
-import { loadGolden, readFixtureChecked, sha256, type PreprocessCase } from './golden.js';
+import { loadGolden, type PreprocessCase, readFixtureChecked, sha256 } from './golden.js';
 import { synth } from './synth.js';
 
 export const golden = loadGolden();

@@ -1,14 +1,14 @@
 // safetensors reader/writer: a file written by the reference Python package, round trips of
 // every dtype, and one test per corruption — each must fail fast with a clear SafetensorsError.
 
-import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile, open } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SafetensorsFile, SafetensorsWriter, encodeSafetensors, writeSafetensors, type TensorEntry } from '../../src/io/safetensors.js';
-import { SafetensorsError } from '../../src/errors.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DType } from '../../src/dtype.js';
+import { SafetensorsError } from '../../src/errors.js';
+import { encodeSafetensors, SafetensorsFile, SafetensorsWriter, type TensorEntry, writeSafetensors } from '../../src/io/safetensors.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 let tmp: string;

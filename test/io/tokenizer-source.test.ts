@@ -2,12 +2,12 @@
 // lookup, the fixture checkpoints' tokenizer.source.json, hostile source files, and hints that
 // name something the reader can do.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rm, writeFile, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { resolveTokenizerPath } from '../../src/io/tokenizer-source.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/errors.js';
+import { resolveTokenizerPath } from '../../src/io/tokenizer-source.js';
 
 let tmp: string;
 beforeAll(async () => {

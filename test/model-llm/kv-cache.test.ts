@@ -2,8 +2,8 @@
 // checked against the positions each chunk must see (full layers: all; sliding layers: the last
 // W-1 before the chunk plus the chunk — HF's mask q - k < W needs no more).
 import { describe, expect, it } from 'vitest';
-import { KVCache } from '../../src/model/kv-cache.js';
 import { ShapeError } from '../../src/errors.js';
+import { KVCache } from '../../src/model/kv-cache.js';
 import type { Tensor } from '../../src/tensor.js';
 
 const D = 3;

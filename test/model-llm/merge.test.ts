@@ -1,9 +1,9 @@
 // merge_multimodal semantics (Ovis @831b595) on hand-built inputs: which row lands where.
 import { describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
-import { loadLlm, mergeMultimodal } from '../../src/model/ovis.js';
-import type { CausalLM } from '../../src/model/causal-lm.js';
 import { InputError } from '../../src/errors.js';
+import type { CausalLM } from '../../src/model/causal-lm.js';
+import { loadLlm, mergeMultimodal } from '../../src/model/ovis.js';
 import type { Tensor } from '../../src/tensor.js';
 import { microConfig, randomLlm } from './helpers.js';
 

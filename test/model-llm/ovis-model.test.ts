@@ -3,9 +3,9 @@
 // merge, the context guard uses multimodal_max_length, eos ids default to generation_config.
 import { describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
-import { OvisModel } from '../../src/model/ovis.js';
-import { generate } from '../../src/generate/generate.js';
 import { InputError } from '../../src/errors.js';
+import { generate } from '../../src/generate/generate.js';
+import { OvisModel } from '../../src/model/ovis.js';
 import type { Tensor } from '../../src/tensor.js';
 import { microConfig, randn, randomOvis } from './helpers.js';
 

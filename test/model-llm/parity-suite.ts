@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
+import { generate } from '../../src/generate/generate.js';
 import { SafetensorsFile, toF32 } from '../../src/io/safetensors.js';
 import { OvisModel } from '../../src/model/ovis.js';
-import { generate } from '../../src/generate/generate.js';
+import type { Tensor } from '../../src/tensor.js';
 import { compare } from '../../src/trace/metrics.js';
 import { evaluate, formatReport, type StageResult } from '../../src/trace/tolerances.js';
-import type { Tensor } from '../../src/tensor.js';
 
 const FIXTURES = 'reference/fixtures';
 const DUMPS = join(FIXTURES, 'dumps');

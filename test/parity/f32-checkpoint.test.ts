@@ -2,14 +2,14 @@
 // an F32 checkpoint is derived here by upcasting (exact) and written with our safetensors writer
 // (one unsharded model.safetensors); it must match the f32-mode dumps like the BF16 one does.
 
-import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
-import { writeSafetensors, type TensorEntry } from '../../src/io/safetensors.js';
-import { OvisRunner } from '../../src/runner.js';
+import { type TensorEntry, writeSafetensors } from '../../src/io/safetensors.js';
 import { loadReference, runParity } from '../../src/parity.js';
+import { OvisRunner } from '../../src/runner.js';
 
 const FIXTURES = join(__dirname, '..', '..', 'reference', 'fixtures');
 

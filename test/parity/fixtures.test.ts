@@ -4,11 +4,11 @@
 // structure is checked. Runs on the `ts` backend; test/parity/backends.test.ts repeats a
 // subset with the wasm backend at 1 and 2 threads.
 
-import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { readdirSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { OvisRunner } from '../../src/runner.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadReference, runParity } from '../../src/parity.js';
+import { OvisRunner } from '../../src/runner.js';
 
 const FIXTURES = join(__dirname, '..', '..', 'reference', 'fixtures');
 const FLAVOURS = ['llama', 'gemma2'] as const;

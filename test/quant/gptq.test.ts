@@ -3,18 +3,19 @@
 // and unpacked by src/quant/gptq.ts, and its dequantized weight must equal, bit for bit, the one
 // make_gptq.py computed in torch from the same stored tensors (dequantized.safetensors).
 // Plus: every unsupported variant is a QuantizationError naming the field and its value.
-import { describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+
 import { readFileSync } from 'node:fs';
-import { SafetensorsFile } from '../../src/io/safetensors.js';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { QuantizationError } from '../../src/errors.js';
+import { SafetensorsFile } from '../../src/io/safetensors.js';
 import {
   dequantize,
+  type GptqConfig,
   isQuantizedModule,
   parseGptqConfig,
   prepareGptqLinear,
   resolveQuantization,
-  type GptqConfig,
 } from '../../src/quant/gptq.js';
 import { FIXTURES, GPTQ_VARIANTS } from './fixture.js';
 
@@ -32,8 +33,8 @@ describe('GPTQ tensors vs torch (reference/make_gptq.py)', () => {
   for (const variant of GPTQ_VARIANTS) {
     it(`${variant}: every Linear dequantizes to torch's f32 weights bit for bit`, async () => {
       const { q, shard, deq } = await load(variant);
-      let n = 0,
-        permuted = 0;
+      let n = 0;
+      let permuted = 0;
       try {
         for (const [name, info] of deq.tensors) {
           const prefix = name.slice(0, -'.weight'.length);
@@ -76,8 +77,8 @@ describe('GPTQ tensors vs torch (reference/make_gptq.py)', () => {
       checkpoint_format: 'gptq',
       source: 't',
     };
-    const N = 8,
-      K = 8;
+    const N = 8;
+    const K = 8;
     const t = {
       qweight: { dtype: 'I32' as const, shape: [1, N], data: new Int32Array(N).fill(0x76543210) }, // q[k] = k
       qzeros: { dtype: 'I32' as const, shape: [1, 1], data: new Int32Array([0xf]) }, // column 0: stored 15 -> zero 16; others stored 0 -> zero 1

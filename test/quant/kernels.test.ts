@@ -8,15 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { EMBEDDED_KERNELS } from '../../src/backend/wasm/generated/kernels-wasm.js';
 import {
   DOT_KB,
+  dequantize,
   linearQuantDotI16,
   linearQuantF32,
   linearQuantGemvF32,
-  dequantize,
+  type QuantLinearData,
   quantRowI16,
   toPanels,
-  type QuantLinearData,
 } from '../../src/quant/gptq.js';
-import { rng, randF32 } from '../ops/helpers.js';
+import { randF32, rng } from '../ops/helpers.js';
 
 interface QuantExports {
   gemv_q(
@@ -104,12 +104,12 @@ function instantiate(): { e: QuantExports; mem: WebAssembly.Memory } {
 /** Random GPTQ Linear: q uniform in [0, 2^b), zeros in [1, 2^b], fp16-representable scales, optional permutation. */
 function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number, act: boolean): QuantLinearData {
   const r = rng(seed);
-  const per = 32 / bits,
-    G = Math.ceil(K / gs);
+  const per = 32 / bits;
+  const G = Math.ceil(K / gs);
   const qweight = new Int32Array((K / per) * N);
   for (let i = 0; i < qweight.length; i++) qweight[i] = (r() * 2 ** 32) | 0;
-  const scales = new Float32Array(G * N),
-    zeros = new Float32Array(G * N);
+  const scales = new Float32Array(G * N);
+  const zeros = new Float32Array(G * N);
   for (let i = 0; i < G * N; i++) {
     scales[i] = Math.fround((1 + Math.floor(r() * 1024) / 1024) * 2 ** (-8 - Math.floor(r() * 4))); // 11-bit mantissa
     zeros[i] = 1 + Math.floor(r() * 2 ** bits);
@@ -145,21 +145,21 @@ function run(
     return a;
   };
   const qp = toPanels(d.qweight, K, N, d.bits);
-  const px = at(xp.byteLength),
-    pq = at(qp.byteLength),
-    ps = at(d.scales.byteLength),
-    pz = at(d.zeros.byteLength);
-  const py = at(M * N * 4),
-    pxs = at(M * Math.ceil(K / d.groupSize) * 4),
-    pab = at(N * 4),
-    pxq = at(K * 4);
+  const px = at(xp.byteLength);
+  const pq = at(qp.byteLength);
+  const ps = at(d.scales.byteLength);
+  const pz = at(d.zeros.byteLength);
+  const py = at(M * N * 4);
+  const pxs = at(M * Math.ceil(K / d.groupSize) * 4);
+  const pab = at(N * 4);
+  const pxq = at(K * 4);
   const [kc, mc, nc] = [256, 128, 1024];
   const psc = at(Math.max(e.gemm_q_scratch_bytes(K, kc, mc, nc), e.gemm_q_dot_scratch_bytes()));
-  const ldq = K + (K & 1),
-    pxi = at(M * ldq * 2),
-    pax = at(M * 4),
-    pbs = at((K + 128) * 4),
-    pxr = at(ldq * 2);
+  const ldq = K + (K & 1);
+  const pxi = at(M * ldq * 2);
+  const pax = at(M * 4);
+  const pbs = at((K + 128) * 4);
+  const pxr = at(ldq * 2);
   const need = Math.ceil(p / 65536) - mem.buffer.byteLength / 65536;
   if (need > 0) mem.grow(need);
   const buf = mem.buffer;
@@ -227,8 +227,8 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
       it(`int${bits} K=${K} N=${N} gs=${gs}${act ? ' act-order' : ''} M=${M}`, () => {
         const d = randomQuant(K * 131 + N * 7 + bits + (act ? 1 : 0), bits, K, N, gs, act);
         const x = randF32(rng(M * 1000 + K), M * K, 2);
-        const want = linearQuantF32(x, M, d),
-          wantV = linearQuantGemvF32(x, M, d);
+        const want = linearQuantF32(x, M, d);
+        const wantV = linearQuantGemvF32(x, M, d);
         expectBits(run(e, mem, d, x, M, 'gemv', []), wantV, 'gemv');
         expectBits(run(e, mem, d, x, M, 'gemm', []), want, 'gemm');
         if (N > 8) {
@@ -255,20 +255,20 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
   it('both twins are x · dequantize(W)ᵀ within their f32 bounds (f64 reference)', () => {
     for (const bits of [4, 8] as const) {
       const d = randomQuant(7 + bits, bits, 256, 64, 32, true);
-      const M = 3,
-        K = 256,
-        N = 64,
-        gs = 32,
-        G = K / gs;
+      const M = 3;
+      const K = 256;
+      const N = 64;
+      const gs = 32;
+      const G = K / gs;
       const x = randF32(rng(8), M * K, 1);
       const W = dequantize(d);
-      const y = linearQuantF32(x, M, d),
-        yv = linearQuantGemvF32(x, M, d);
+      const y = linearQuantF32(x, M, d);
+      const yv = linearQuantGemvF32(x, M, d);
       for (let m = 0; m < M; m++)
         for (let n = 0; n < N; n++) {
-          let s = 0,
-            a = 0,
-            bv = 0;
+          let s = 0;
+          let a = 0;
+          let bv = 0;
           for (let k = 0; k < K; k++) {
             s += x[m * K + k] * W[n * K + k];
             a += Math.abs(x[m * K + k] * W[n * K + k]);
@@ -320,9 +320,9 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
       [4, 32],
       [8, 256],
     ] as const) {
-      const K = 512,
-        N = 16,
-        M = 3;
+      const K = 512;
+      const N = 16;
+      const M = 3;
       const d = randomQuant(11 + bits, bits, K, N, gs, true);
       const x = randF32(rng(12), M * K, 1);
       x[5] = 40; // an outlier: the other inputs of row 0 lose resolution
@@ -332,9 +332,9 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
       for (let m = 0; m < M; m++) {
         const { ax } = quantRowI16(x.subarray(m * K, (m + 1) * K));
         for (let n = 0; n < N; n++) {
-          let s = 0,
-            a = 0,
-            w1 = 0;
+          let s = 0;
+          let a = 0;
+          let w1 = 0;
           for (let k = 0; k < K; k++) {
             s += x[m * K + k] * W[n * K + k];
             a += Math.abs(x[m * K + k] * W[n * K + k]);

@@ -3,12 +3,13 @@
 // qweight/qzeros/scales/g_idx — and run; every stage must match the dumps of HF's model run on the
 // dequantized weights in f32 (reference/fixtures/dumps-gptq) within the f32 tolerance table, and the
 // greedy ids must be identical. Backends: ts, and wasm at 1, 2 and 3 threads where it runs GPTQ.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { OvisRunner } from '../../src/runner.js';
-import { loadReference, runParity } from '../../src/parity.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
+import { loadReference, runParity } from '../../src/parity.js';
+import { OvisRunner } from '../../src/runner.js';
 import { FIXTURES, GPTQ_VARIANTS, materializeGptq } from './fixture.js';
 
 const BACKENDS: { backend: 'ts' | 'wasm'; threads?: number }[] = [

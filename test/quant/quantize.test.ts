@@ -2,16 +2,17 @@
 // tiny checkpoints with the fixtures' settings must give torch's GPTQ tensors bit for bit (scales in
 // fp16, zero − 1 packing, round half to even), and the written folder must load and run (greedy ids
 // and every stage equal to the dumps of HF on the dequantized weights).
-import { afterAll, describe, expect, it } from 'vitest';
+
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quantizeCheckpoint } from '../../src/checkpoint/quantize.js';
-import { f32ToF16, roundHalfEven } from '../../src/quant/rtn.js';
-import { SafetensorsFile } from '../../src/io/safetensors.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
-import { OvisRunner } from '../../src/runner.js';
+import { quantizeCheckpoint } from '../../src/checkpoint/quantize.js';
+import { SafetensorsFile } from '../../src/io/safetensors.js';
 import { loadReference, runParity } from '../../src/parity.js';
+import { f32ToF16, roundHalfEven } from '../../src/quant/rtn.js';
+import { OvisRunner } from '../../src/runner.js';
 import { FIXTURES, flavourOf, type GptqVariant } from './fixture.js';
 
 const dirs: string[] = [];
@@ -46,8 +47,8 @@ describe('ovis quantize vs make_gptq.py', () => {
         expect(ck.check().ok).toBe(true);
         let n = 0;
         for (const name of ref.tensors.keys()) {
-          const want = await ref.read(name),
-            got = await ck.read(name);
+          const want = await ref.read(name);
+          const got = await ck.read(name);
           expect(got.dtype, name).toBe(want.dtype);
           expect(got.shape, name).toEqual(want.shape);
           const a = new Uint8Array(got.data.buffer, got.data.byteOffset, got.data.byteLength);

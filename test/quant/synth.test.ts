@@ -1,18 +1,19 @@
 // `ovis synth --quant` and the 27B preset: a synthetic GPTQ checkpoint loads as GPTQ and runs; the
 // Ovis1.6-Gemma2-27B preset has the release's parameter count; a float checkpoint larger than the
 // machine's RAM is refused before loading, saying how much it needs and how to make the int4 one.
-import { afterAll, describe, expect, it } from 'vitest';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { synthCheckpoint } from '../../src/checkpoint/synth.js';
-import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
-import { OvisModel } from '../../src/model/ovis.js';
-import { PRESETS, parseOvisConfig, expectedTensors } from '../../src/config/index.js';
-import { residentWeightBytes, weightsExceedRam } from '../../src/runner.js';
-import { dequantize, prepareGptqLinear } from '../../src/quant/gptq.js';
+import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
+import { synthCheckpoint } from '../../src/checkpoint/synth.js';
+import { expectedTensors, PRESETS, parseOvisConfig } from '../../src/config/index.js';
 import { DTYPE_BYTES } from '../../src/dtype.js';
+import { OvisModel } from '../../src/model/ovis.js';
+import { dequantize, prepareGptqLinear } from '../../src/quant/gptq.js';
+import { residentWeightBytes, weightsExceedRam } from '../../src/runner.js';
 
 const dirs: string[] = [];
 afterAll(() => {

@@ -4,19 +4,19 @@
 // and int8, sizes large enough that the work is split across threads. The ts backend's readable
 // op (f64 accumulation) is held to an f64 product of the dequantized weight.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
 import { TsBackend } from '../../src/backend/ts.js';
+import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
 import { dequantize, linearQuantDotI16, linearQuantF32, linearQuantGemvF32, type QuantLinearData } from '../../src/quant/gptq.js';
-import { rng, randF32 } from '../ops/helpers.js';
+import { randF32, rng } from '../ops/helpers.js';
 
 function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number, act: boolean, bias: boolean): QuantLinearData {
   const r = rng(seed);
-  const per = 32 / bits,
-    G = Math.ceil(K / gs);
+  const per = 32 / bits;
+  const G = Math.ceil(K / gs);
   const qweight = new Int32Array((K / per) * N);
   for (let i = 0; i < qweight.length; i++) qweight[i] = (r() * 2 ** 32) | 0;
-  const scales = new Float32Array(G * N),
-    zeros = new Float32Array(G * N);
+  const scales = new Float32Array(G * N);
+  const zeros = new Float32Array(G * N);
   for (let i = 0; i < G * N; i++) {
     scales[i] = Math.fround((1 + Math.floor(r() * 1024) / 1024) * 2 ** (-8 - Math.floor(r() * 4)));
     zeros[i] = 1 + Math.floor(r() * 2 ** bits);

@@ -2,13 +2,13 @@
 // a hang or silent garbage: marker/image count mismatch, empty prompt, context longer than
 // multimodal_max_length, a mis-shaped tensor, wrong types from JavaScript callers.
 
-import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { OvisRunner, weightsVsRam } from '../../src/runner.js';
-import { SafetensorsFile, writeSafetensors, type TensorEntry } from '../../src/io/safetensors.js';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, InputError } from '../../src/errors.js';
+import { SafetensorsFile, type TensorEntry, writeSafetensors } from '../../src/io/safetensors.js';
+import { OvisRunner, weightsVsRam } from '../../src/runner.js';
 
 const TINY = join(__dirname, '..', '..', 'reference', 'fixtures', 'tiny', 'llama');
 const IMAGES = join(__dirname, '..', '..', 'reference', 'fixtures', 'images');

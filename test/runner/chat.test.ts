@@ -4,14 +4,14 @@
 // layers (window 16 in the tiny checkpoint) must keep the rows the next turn attends to — and the
 // logits of a reused prefill agree with a full prefill within the f32 logits tolerance.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OvisRunner } from '../../src/runner.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatEvent, ChatMessage } from '../../src/conversation-types.js';
 import { InputError } from '../../src/errors.js';
+import { OvisRunner } from '../../src/runner.js';
 import { compare } from '../../src/trace/metrics.js';
 import { evaluate } from '../../src/trace/tolerances.js';
-import type { ChatMessage, ChatEvent } from '../../src/conversation-types.js';
 
 const FIX = join(__dirname, '..', '..', 'reference', 'fixtures');
 const square = new Uint8Array(readFileSync(join(FIX, 'images', 'square.png')));

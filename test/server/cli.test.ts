@@ -1,11 +1,11 @@
 // `ovis serve` options through the built CLI: --help lists them with defaults; bad values are
 // usage errors (exit 2) before any weight is read; a port in use says so.
 
-import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');

@@ -3,10 +3,10 @@
 // positions, 429), client disconnects (leave the queue / abort the generation) and shutdown.
 // The real model behind the real openai client is test/server/openai-client.test.ts.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeEngine, live, sseEvents, until, type Live } from './helpers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeEngine, type Live, live, sseEvents, until } from './helpers.js';
 
 const ROOT = join(__dirname, '..', '..');
 const PNG = readFileSync(join(ROOT, 'reference', 'fixtures', 'images', 'square.png'));

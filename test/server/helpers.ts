@@ -1,10 +1,10 @@
 // Shared by the server tests: a scripted fake engine (what each request does is chosen by the
 // last user message's text), and a live node:http server on 127.0.0.1:0.
 
-import { ImageError, InputError } from '../../src/errors.js';
 import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions } from '../../src/conversation-types.js';
-import { createServer, type ChatEngine, type OvisServer, type ServerOptions } from '../../src/server/handler.js';
-import { listenNode, type Listening } from '../../src/server/adapters.js';
+import { ImageError, InputError } from '../../src/errors.js';
+import { type Listening, listenNode } from '../../src/server/adapters.js';
+import { type ChatEngine, createServer, type OvisServer, type ServerOptions } from '../../src/server/handler.js';
 
 const tick = (ms = 0) => new Promise<void>((r) => setTimeout(r, ms));
 

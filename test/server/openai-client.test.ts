@@ -4,16 +4,16 @@
 // Deno and Bun (each runtime's own server; the client runs under Node), each stopped by SIGTERM
 // with exit code 0.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { OvisRunner, readImageFile } from '../../src/runner.js';
-import { createServer, type OvisServer } from '../../src/server/handler.js';
-import { listenNode, type Listening } from '../../src/server/adapters.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error an .mjs module without types
 import { runtimeCommands } from '../../scripts/runtimes.mjs';
+import { OvisRunner, readImageFile } from '../../src/runner.js';
+import { type Listening, listenNode } from '../../src/server/adapters.js';
+import { createServer, type OvisServer } from '../../src/server/handler.js';
 
 const ROOT = join(__dirname, '..', '..');
 const MODEL = join(ROOT, 'reference', 'fixtures', 'tiny', 'llama');
@@ -32,7 +32,9 @@ beforeAll(async () => {
 });
 
 describe('openai client, in process (node adapter)', () => {
-  let runner: OvisRunner, server: OvisServer, listening: Listening;
+  let runner: OvisRunner;
+  let server: OvisServer;
+  let listening: Listening;
   beforeAll(async () => {
     runner = await OvisRunner.load(MODEL, { maxNewTokens: 64 });
     server = createServer(runner, { model: MODEL });

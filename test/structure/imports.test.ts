@@ -1,6 +1,6 @@
 // The layer order of scripts/check-imports.mjs holds for src/, and the check catches an import
 // that runs up (so a passing run means something).
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,9 +1,9 @@
 // The golden-id suite, run once per real tokenizer file (see *.golden.test.ts).
 // Expected ids/texts are the Rust `tokenizers` library's (fixtures), never our own output.
 
-import { describe, expect, it, beforeAll } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tokenizer } from '../../src/tokenizer/index.js';
-import { corpus, loadTokenizer, Mismatches, type Golden } from './fixtures.js';
+import { corpus, type Golden, loadTokenizer, Mismatches } from './fixtures.js';
 
 export function goldenSuite(
   name: string,

@@ -10,14 +10,14 @@
 // Which thread runs a part or a task never changes a value (pool.ts header).
 
 import {
-  KERNELS,
-  paramIndex,
-  positional,
   type ArgName,
   type FilledArg,
   type HasPerThread,
+  KERNELS,
   type KernelArgs,
   type KernelName,
+  paramIndex,
+  positional,
   type RangeKernel,
 } from './kernel-table.js';
 import type { Memories } from './memory.js';

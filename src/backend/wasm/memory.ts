@@ -13,9 +13,13 @@
 // is attached to every worker before it is used. docs/kernels.md has the picture.
 
 import { BackendError } from '../../errors.js';
-import { instantiate, MAX_PAGES, PAGE, type CompiledKernels } from './kernels.js';
-import { positional, type KernelArgs, type KernelFns, type KernelGlobals, type KernelName } from './kernel-table.js';
+import { type KernelArgs, type KernelFns, type KernelGlobals, type KernelName, positional } from './kernel-table.js';
+import { type CompiledKernels, instantiate, MAX_PAGES, PAGE } from './kernels.js';
 import type { WorkerPool } from './pool.js';
+
+/** Scratch budget per op (activations in and out, GEMM packing) unless `scratchBytes` says
+ *  otherwise; larger inputs are processed in row chunks. */
+export const DEFAULT_SCRATCH_BYTES = 512 * 2 ** 20;
 
 const RESERVED = 65536;
 const ALIGN = 64;

@@ -5,11 +5,11 @@
 // run there); otherwise a new memory is started and attached to the workers. An op that uses
 // a weight runs in the memory holding it. docs/kernels.md "Weight store beyond 4 GiB".
 
-import { BackendError, InputError, ShapeError } from '../../errors.js';
 import { f16ToF32 } from '../../dtype.js';
+import { BackendError, InputError, ShapeError } from '../../errors.js';
+import { type QuantBits, type QuantLinearData, type QuantWeight, toPanels } from '../../quant/gptq.js';
 import { fmtShape, numel, type Weight, type WeightDType } from '../../tensor.js';
 import type { KernelMemory, Memories } from './memory.js';
-import { toPanels, type QuantBits, type QuantLinearData, type QuantWeight } from '../../quant/gptq.js';
 
 const GIB = 2 ** 30;
 /** Default weight bytes per memory before a new memory is started. */
@@ -117,9 +117,9 @@ export class WeightStore {
     const panels = toPanels(d.qweight, K, N, d.bits);
     const G = d.scales.length / N;
     const a16 = (n: number) => Math.ceil(n / 16) * 16;
-    const oS = a16(panels.byteLength),
-      oZ = oS + a16(G * N * 4),
-      oB = oZ + a16(G * N * 4);
+    const oS = a16(panels.byteLength);
+    const oZ = oS + a16(G * N * 4);
+    const oB = oZ + a16(G * N * 4);
     const bytes = oB + (d.bias ? a16(N * 4) : 0);
     const { mem, ptr } = this.place(d.name, bytes);
     new Int32Array(mem.memory.buffer, ptr, panels.length).set(panels);

@@ -8,7 +8,7 @@
 
 import { ImageError } from '../../errors.js';
 import type { BitReader } from './bitreader.js';
-import { decodeHuffman, extend, FAST_BITS, LOOKAHEAD, type HuffmanTable } from './huffman.js';
+import { decodeHuffman, extend, FAST_BITS, type HuffmanTable, LOOKAHEAD } from './huffman.js';
 
 const FAST_MASK = (1 << FAST_BITS) - 1;
 
@@ -144,8 +144,8 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
   br.insufficient = false;
 
   const kind = !f.progressive ? 'seq' : s.ss === 0 ? (s.ah === 0 ? 'dcFirst' : 'dcRefine') : s.ah === 0 ? 'acFirst' : 'acRefine';
-  const p1 = 1 << s.al,
-    m1 = -1 << s.al;
+  const p1 = 1 << s.al;
+  const m1 = -1 << s.al;
 
   // jdhuff.c decode_mcu's fast path: a block whose every possible byte lies before the next
   // marker is decoded by decodeBlockFast (sequential) or decodeDcFirstFast / decodeAcFirstFast /
@@ -168,16 +168,16 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
       return;
     }
     if (kind === 'seq') {
-      const dc = s.dc[ci]!,
-        ac = s.ac[ci]!;
+      const dc = s.dc[ci]!;
+      const ac = s.ac[ci]!;
       let t = decodeHuffman(br, dc);
       if (t) t = extend(br.getBits(t), t);
       pred[ci] = (pred[ci] + t) | 0;
       blk[o] = pred[ci];
       for (let k = 1; k < 64; k++) {
         const rs = decodeHuffman(br, ac);
-        const r = rs >> 4,
-          sz = rs & 15;
+        const r = rs >> 4;
+        const sz = rs & 15;
         if (sz) {
           k += r;
           blk[o + NATURAL_ORDER[k]] = extend(br.getBits(sz), sz);
@@ -201,7 +201,7 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
       const ac = s.ac[ci]!;
       for (let k = s.ss; k <= s.se; k++) {
         const rs = decodeHuffman(br, ac);
-        let r = rs >> 4;
+        const r = rs >> 4;
         const sz = rs & 15;
         if (sz) {
           k += r;
@@ -319,9 +319,9 @@ function decodeBlockFast(
   o: number,
 ): void {
   const d = br.data;
-  let buf = br.buf,
-    bits = br.bits,
-    pos = br.pos;
+  let buf = br.buf;
+  let bits = br.bits;
+  let pos = br.pos;
   // DC: size category, then the extra bits of the difference (HUFF_EXTEND)
   if (bits < 16)
     while (bits <= 24) {
@@ -332,8 +332,8 @@ function decodeBlockFast(
     }
   // code + extra bits in one lookup when they fit in FAST_BITS (huffman.ts `fast`)
   let f = dc.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
-  let t = 0,
-    sym: number;
+  let t = 0;
+  let sym: number;
   if (f !== 0) {
     bits -= f & 0xff;
     t = f >> 16;
@@ -421,8 +421,8 @@ function decodeBlockFast(
         sym = 0;
       }
     }
-    const run = sym >> 4,
-      sz = sym & 15;
+    const run = sym >> 4;
+    const sz = sym & 15;
     if (sz) {
       k += run;
       if (bits < sz)
@@ -466,8 +466,8 @@ function fastSymbol(br: BitReader, t: HuffmanTable): number {
   bits -= 16;
   if (bits < 1) {
     const d = br.data;
-    let b = buf,
-      pos = br.pos;
+    let b = buf;
+    let pos = br.pos;
     while (bits <= 24) {
       const c = d[pos++];
       if (c === 0xff) pos++;
@@ -484,9 +484,9 @@ function fastSymbol(br: BitReader, t: HuffmanTable): number {
 /** jdphuff.c decode_mcu_DC_first for one block, bit buffer in locals (see decodeBlockFast). */
 function decodeDcFirstFast(br: BitReader, dc: HuffmanTable, pred: Int32Array, ci: number, al: number, blk: Int16Array, o: number): void {
   const d = br.data;
-  let buf = br.buf,
-    bits = br.bits,
-    pos = br.pos;
+  let buf = br.buf;
+  let bits = br.bits;
+  let pos = br.pos;
   if (bits < 16)
     while (bits <= 24) {
       const c = d[pos++];
@@ -496,8 +496,10 @@ function decodeDcFirstFast(br: BitReader, dc: HuffmanTable, pred: Int32Array, ci
     }
   const f = dc.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
   let t = 0;
-  if (f !== 0) (bits -= f & 0xff), (t = f >> 16);
-  else {
+  if (f !== 0) {
+    bits -= f & 0xff;
+    t = f >> 16;
+  } else {
     br.buf = buf;
     br.bits = bits;
     br.pos = pos;
@@ -529,8 +531,8 @@ function decodeDcRefineFast(br: BitReader, p1: number, blk: Int16Array, o: numbe
   let bits = br.bits;
   if (bits < 1) {
     const d = br.data;
-    let buf = br.buf,
-      pos = br.pos;
+    let buf = br.buf;
+    let pos = br.pos;
     while (bits <= 24) {
       const c = d[pos++];
       if (c === 0xff) pos++;
@@ -558,11 +560,11 @@ function decodeAcFirstFast(
   lastNz: Uint8Array,
 ): number {
   const d = br.data;
-  let buf = br.buf,
-    bits = br.bits,
-    pos = br.pos;
-  let eobrun = 0,
-    last = lastNz[o >> 6];
+  let buf = br.buf;
+  let bits = br.bits;
+  let pos = br.pos;
+  let eobrun = 0;
+  let last = lastNz[o >> 6];
   for (let k = ss; k <= se; k++) {
     if (bits < 16)
       while (bits <= 24) {
@@ -649,11 +651,11 @@ function decodeAcRefineFast(
   lastNz: Uint8Array,
 ): number {
   const d = br.data;
-  let buf = br.buf,
-    bits = br.bits,
-    pos = br.pos;
-  let k = ss,
-    last = lastNz[o >> 6];
+  let buf = br.buf;
+  let bits = br.bits;
+  let pos = br.pos;
+  let k = ss;
+  let last = lastNz[o >> 6];
   if (eobrun === 0) {
     for (; k <= se; k++) {
       if (bits < 16)
@@ -664,8 +666,8 @@ function decodeAcRefineFast(
           bits += 8;
         }
       const f = ac.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
-      let sym: number,
-        s = 0;
+      let sym: number;
+      let s = 0;
       if (f !== 0 && (f & 0xe00) === 0) {
         // size 0 or 1: the combined entry's extra bit is the sign bit
         bits -= f & 0xff;

@@ -40,9 +40,9 @@ export function wasmIdctAvailable(): boolean {
   return jpegModule() !== null;
 }
 
-const SCRATCH = 0,
-  QUANT = 768,
-  COEFS = 1024;
+const SCRATCH = 0;
+const QUANT = 768;
+const COEFS = 1024;
 
 /** Bytes an instance needs besides the planes: fixed area, one block row of `maxBw` blocks, one RGB row of `w` pixels, page rounding. */
 export function wasmIdctOverhead(maxBw: number, w: number): number {
