@@ -75,7 +75,7 @@ describe('wasm kernels: live build and toolchain', () => {
   it('the SIMD128 build is live (no silent fallback) and every group is embedded', async () => {
     const k = loadKernels('simd');
     expect(k.info.variant).toBe('simd');
-    expect(k.info.groups.map((g) => g.group)).toEqual(['gemm', 'gemv', 'ops']);
+    expect(k.info.groups.map((g) => g.group)).toEqual(['gemm', 'gemv', 'ops', 'quant']);
     for (const g of k.info.groups) expect(g.opt).toMatch(/^O[0-3]$/);
     const be = await createWasmBackend({ threads: 1 });
     expect(be.name).toBe('wasm');
