@@ -1,7 +1,7 @@
 // Image pipeline: bytes -> RGB (decode, like PIL convert('RGB')) -> Ovis1.6 grid + crops ->
 // Pillow-exact bicubic resize -> normalised, padded pixel_values [n, 3, 384, 384].
 export type { RgbImage } from './rgb.js';
-export { decodeImage, sniffFormat, MAX_IMAGE_PIXELS, MAX_DECODE_BYTES, MAX_JPEG_SCANS, SUPPORTED_FORMATS, type DecodeOptions } from './decode.js';
+export { decodeImage, decodeImageAsync, sniffFormat, MAX_IMAGE_PIXELS, MAX_DECODE_BYTES, MAX_JPEG_SCANS, SUPPORTED_FORMATS, type DecodeOptions } from './decode.js';
 export { resizeBicubic, resizeRegionBicubic, bicubicCoeffs, bicubicFilter } from './resize.js';
 export {
   chooseGrid, partition, rankGrids, coveringArea,
