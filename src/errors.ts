@@ -60,7 +60,8 @@ export class FixtureError extends OvisError {
   constructor(message: string, hint?: string) { super('FIXTURE', message, hint); }
 }
 export class IoError extends OvisError {
-  constructor(readonly path: string, message: string, hint?: string) { super('IO', `${path}: ${message}`, hint); }
+  /** `reason`: the message without the path (a reader that wraps it names the file its own way). */
+  constructor(readonly path: string, readonly reason: string, hint?: string) { super('IO', `${path}: ${reason}`, hint); }
 }
 export class UsageError extends OvisError {
   constructor(message: string, hint?: string) { super('USAGE', message, hint); }

@@ -7,13 +7,17 @@ export type { ChatMessage, ContentPart, GenerationOptions, ChatEvent, ChatResult
 export type { RunnerOptions, RunnerInput, ImageInput, Query, Prepared, RunResult, RunnerEvent, TraceResult } from './runner.js';
 
 export { SafetensorsFile, SafetensorsWriter, encodeSafetensors, writeSafetensors } from './io/safetensors.js';
+export type { ModelSource, Probe } from './io/source.js';
+export { FolderSource } from './io/folder-source.js';
+export { HttpSource, type HttpSourceOptions } from './io/http-source.js';
+export { BlobSource, filesFromDirectoryHandle, type NamedBlob } from './io/blob-source.js';
 export type { TensorInfo, TensorEntry } from './io/safetensors.js';
 export { Checkpoint } from './checkpoint/checkpoint.js';
 export * from './hub/index.js';
 export { synthCheckpoint } from './checkpoint/synth.js';
 export * from './config/index.js';
 
-export { decodeImage, resizeBicubic, chooseGrid, partition, preprocessImage, preprocessImages, buildPlaceholders } from './image/index.js';
+export { decodeImage, decodeImageAsync, resizeBicubic, chooseGrid, partition, preprocessImage, preprocessImages, buildPlaceholders } from './image/index.js';
 export type { RgbImage, Preprocessed, PreprocessOptions } from './image/index.js';
 
 export { Tokenizer } from './tokenizer/index.js';

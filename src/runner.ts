@@ -9,11 +9,13 @@
 //   OvisModel.embed: SigLIP -> visual tokens -> VTE -> merge -> inputs_embeds [T, H]
 //   generate: prefill + KV-cached decode -> ids -> tokenizer.decode(skip_special_tokens)
 
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+//
+// Shared by every runtime: nothing Node-only is imported at the top. A model given as a path or
+// Hub repo id loads the Hub cache and file helpers on use (Node, Deno, Bun); a ModelSource (a
+// URL with Range requests, files picked in a browser: io/source.ts) needs neither.
+
 import { Checkpoint } from './checkpoint/checkpoint.js';
-import { resolveTokenizerPath } from './io/tokenizer-source.js';
-import { resolveModel } from './hub/cache.js';
+import type { ModelSource } from './io/source.js';
 import { createBackend, type BackendName } from './backend/index.js';
 import { OvisModel } from './model/ovis.js';
 import { decodeImage, preprocessImage, sniffFormat, SUPPORTED_FORMATS, type RgbImage } from './image/index.js';
@@ -48,8 +50,8 @@ export interface RunnerOptions {
   threads?: number;
   /** wasm kernel build: 'simd' (default) or 'relaxed' (FMA where the engine allows; docs/kernels.md). */
   kernels?: 'simd' | 'relaxed';
-  /** tokenizer.json (or a directory holding one); default: the checkpoint's own. */
-  tokenizer?: string;
+  /** tokenizer.json (or a directory holding one), or a Tokenizer; default: the checkpoint's own. */
+  tokenizer?: string | Tokenizer;
   /** Progress messages (weights loading, crops encoded, prefill, tokens/s). */
   onProgress?: (message: string) => void;
   /** Bound of chat()'s visual-embedding cache in MB (default 512): images reused across turns
@@ -168,17 +170,33 @@ export class OvisRunner {
     readonly options: Readonly<RunnerOptions>,
   ) {}
 
-  /** Open a checkpoint (a folder, or a Hub repo id `org/name[@rev]` already in the Hugging Face
-   *  cache: see src/hub/cache.ts), load its weights into the chosen backend and its tokenizer. */
-  static async load(model: string, opts: RunnerOptions = {}): Promise<OvisRunner> {
+  /** Open a checkpoint — a folder, a Hub repo id `org/name[@rev]` already in the Hugging Face
+   *  cache (src/hub/cache.ts), or a ModelSource (HttpSource, BlobSource) — and load its weights
+   *  into the chosen backend and its tokenizer. */
+  static async load(model: string | ModelSource, opts: RunnerOptions = {}): Promise<OvisRunner> {
     const say = opts.onProgress ?? (() => {});
     const t0 = performance.now();
-    const dir = await resolveModel(model);
-    if (dir !== model) say(`model: ${model} -> ${dir}`);
-    const ckpt = await Checkpoint.open(dir);
-    const tokPath = await resolveTokenizerPath(dir, opts.tokenizer);
-    say(`tokenizer: ${tokPath}`);
-    const tokenizer = await Tokenizer.fromFile(tokPath);
+    let ckpt: Checkpoint;
+    let tokenizer: Tokenizer;
+    if (typeof model === 'string') {
+      const { resolveModel } = await import('./hub/cache.js'); // node-only, loaded on use
+      const dir = await resolveModel(model);
+      if (dir !== model) say(`model: ${model} -> ${dir}`);
+      ckpt = await Checkpoint.open(dir);
+      if (opts.tokenizer instanceof Tokenizer) tokenizer = opts.tokenizer;
+      else {
+        const { resolveTokenizerPath } = await import('./io/tokenizer-source.js');
+        const tokPath = await resolveTokenizerPath(dir, opts.tokenizer);
+        say(`tokenizer: ${tokPath}`);
+        tokenizer = await Tokenizer.fromFile(tokPath);
+      }
+    } else {
+      ckpt = await Checkpoint.open(model);
+      if (opts.tokenizer instanceof Tokenizer) tokenizer = opts.tokenizer;
+      else if (opts.tokenizer !== undefined) throw new InputError('RunnerOptions.tokenizer: with a ModelSource, give a Tokenizer (Tokenizer.fromSource / fromJSON), not a path');
+      else tokenizer = await Tokenizer.fromSource(model);
+    }
+    const dir = ckpt.dir;
     const formatter = createFormatter(ckpt.config.conversation_formatter_class, tokenizer);
     const backend = await createBackend(opts.backend ?? 'wasm', { threads: opts.threads, kernels: opts.kernels });
     say(`backend: ${backend.name}`);
@@ -403,6 +421,8 @@ const imageLabels = new WeakMap<ImageInput, string>();
 export async function readImageFile(path: string): Promise<Uint8Array>;
 export async function readImageFile(path: string, opts: { decode: true }): Promise<RgbImage>;
 export async function readImageFile(path: string, opts: { decode?: boolean } = {}): Promise<ImageInput> {
+  const { readFile, readdir, stat } = await import('node:fs/promises'); // node-only, loaded on use
+  const { join } = await import('node:path');
   let bytes: Uint8Array;
   try {
     // a FIFO or device would block the read (or never end): refuse by kind first

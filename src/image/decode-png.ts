@@ -15,7 +15,7 @@
 import { ImageError } from '../errors.js';
 import { DECODE_SLACK, type RgbImage } from './rgb.js';
 import { inflateSync, type Inflate } from './inflate.js';
-import { CHANNELS, inflatedSize, pngPixels, type PngHeader } from './png-pixels.js';
+import { inflatedSize, pngPixels, type PngHeader } from './png-pixels.js';
 
 export type { PngHeader } from './png-pixels.js';
 export { inflatedSize } from './png-pixels.js';
