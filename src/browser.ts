@@ -2,8 +2,9 @@
 // needs a file system or a socket — no `ovis serve`, no Hub cache, no file paths. Models come
 // from a ModelSource: HttpSource (a base URL, HTTP Range requests) or BlobSource (a folder the
 // user picked); images are decoded with decodeImageAsync (PNG inflate by DecompressionStream).
-// No module this file reaches imports `node:*` at its top (test/browser/bundle.test.ts walks the
-// graph of dist/browser.js). Run the model in a Worker: the wasm backend blocks with
+// No module this file reaches imports `node:*` at its top, nor any package: the build loads as
+// plain ES modules, with no import map (which module workers would not see anyway);
+// test/browser/bundle.test.ts walks the graph of dist/browser.js. Run the model in a Worker: the wasm backend blocks with
 // Atomics.wait, which a page's main thread may not do. docs/browser.md.
 
 export { OvisRunner, buildQuery, queryFromInputs } from './runner.js';
@@ -22,7 +23,9 @@ export { decodeImage, decodeImageAsync, resizeBicubic, chooseGrid, partition, pr
 export type { RgbImage, Preprocessed, PreprocessOptions } from './image/index.js';
 
 export { Tokenizer } from './tokenizer/index.js';
-export { createFormatter, renderChatTemplate } from './chat/index.js';
+// Ovis's own conversation formatters; not renderChatTemplate (the tokenizer's HF Jinja template,
+// which would pull @huggingface/jinja into the graph: import it from 'ovis-ts' in a bundler).
+export { createFormatter } from './chat/formatters.js';
 
 export type { Backend, AttentionOptions, KVArena } from './backend/backend.js';
 export { createBackend, type BackendName, type BackendOptions } from './backend/index.js';

@@ -19,7 +19,7 @@ import { generateStream, type GenerateResult } from './generate/generate.js';
 import type { KVCache } from './model/kv-cache.js';
 import { preprocessImage, type RgbImage } from './image/index.js';
 import { checkMergedLength, type OvisModel } from './model/ovis.js';
-import type { ConversationFormatter, Turn } from './chat/index.js';
+import type { ConversationFormatter, Turn } from './chat/formatters.js';
 import type { Tokenizer } from './tokenizer/index.js';
 import type { Tensor } from './tensor.js';
 import type { ChatEvent, ChatMessage, ChatResult, ContentPart, GenerationOptions, ImageInput, ImageSummary } from './conversation-types.js';

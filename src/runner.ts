@@ -20,9 +20,10 @@ import { createBackend, type BackendName } from './backend/index.js';
 import { OvisModel } from './model/ovis.js';
 import { decodeImage, preprocessImage, sniffFormat, SUPPORTED_FORMATS, type RgbImage } from './image/index.js';
 import { Tokenizer } from './tokenizer/index.js';
-import { createFormatter, type ConversationFormatter } from './chat/index.js';
+import { createFormatter, type ConversationFormatter } from './chat/formatters.js'; // not chat/index: its HF-template renderer needs @huggingface/jinja
 import { IMAGE_TOKEN, IMAGE_TOKEN_ID } from './constants.js';
 import { InputError } from './errors.js';
+import { nodeBuiltin } from './io/builtin.js';
 import { throttled } from './progress.js';
 import { Conversations } from './conversation.js';
 import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions, ImageInput } from './conversation-types.js';
@@ -461,12 +462,10 @@ export async function readImageFile(path: string, opts: { decode?: boolean } = {
 /** A warning when the weights alone approach the machine's RAM: the OS would kill the process
  *  part-way through loading (no catchable error), so say it before reading any weight. */
 async function memoryWarning(ckpt: Checkpoint): Promise<string | undefined> {
-  let total: number;
-  try {
-    total = (await import('node:os')).totalmem();
-  } catch {
-    return undefined; // a runtime without node:os: nothing to compare with
-  }
+  // synchronous lookup, not import('node:os'): a browser would request 'node:os' as a URL
+  const os = nodeBuiltin<{ totalmem(): number }>('node:os');
+  if (!os) return undefined; // a runtime without node:os (a browser): nothing to compare with
+  const total = os.totalmem();
   return weightsVsRam(storedBytes(ckpt.tensors.values()), total);
 }
 

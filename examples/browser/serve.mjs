@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// A tiny static server for the browser example: the page, dist/ (native ES modules), the two
-// runtime packages the import map names, and checkpoint folders under /models/<name>/ — with
+// A tiny static server for the browser example: the page, dist/ (native ES modules), webp.wasm
+// (which dist/image/decode-webp.js fetches from ../../node_modules/@cwasm/webp/, as the
+// repository lays it out), and checkpoint folders under /models/<name>/ — with
 // HEAD, single-range GET (206 + Content-Range), and the headers the page needs:
 //   Cross-Origin-Opener-Policy: same-origin + Cross-Origin-Embedder-Policy: require-corp
 //     -> the page is cross-origin isolated: SharedArrayBuffer, shared wasm memory, threads;
@@ -35,7 +36,6 @@ function mounts(models) {
   const m = {
     '/dist/': join(ROOT, 'dist'),
     '/examples/browser/': join(ROOT, 'examples', 'browser'),
-    '/node_modules/@huggingface/jinja/': join(ROOT, 'node_modules', '@huggingface', 'jinja'),
     '/node_modules/@cwasm/webp/': join(ROOT, 'node_modules', '@cwasm', 'webp'),
     '/fixtures/images/': join(ROOT, 'reference', 'fixtures', 'images'),
   };

@@ -204,14 +204,19 @@ const WEBP_WASM = '@cwasm/webp/webp.wasm';
 /** True once webp.wasm's bytes are in hand (read from disk or fetched). */
 export function webpWasmLoaded(): boolean { return wasmBytes !== undefined; }
 
-/** Fetch webp.wasm (browsers: by the URL the import map gives '@cwasm/webp/webp.wasm', or
- *  `url`); in Node, Deno and Bun it is read from disk on first use instead. */
+/** Fetch webp.wasm in a browser: from `url`, else where an import map puts
+ *  '@cwasm/webp/webp.wasm', else next to this package as the repository lays it out
+ *  (<package>/node_modules/@cwasm/webp/webp.wasm; a Worker has no import map). In Node, Deno
+ *  and Bun it is read from disk on first use instead. */
 export async function loadWebpWasm(url?: string): Promise<void> {
   if (wasmBytes) return;
   if (nodeBuiltin('node:fs')) return; // read synchronously on first use
   let where = url;
   try {
-    where ??= import.meta.resolve(WEBP_WASM);
+    if (!where) {
+      try { where = import.meta.resolve(WEBP_WASM); } catch { /* no import map here */ }
+      if (!where || where.startsWith(WEBP_WASM)) where = new URL(`../../node_modules/${WEBP_WASM}`, import.meta.url).href;
+    }
     const r = await fetch(where);
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     wasmBytes = new Uint8Array(await r.arrayBuffer());
