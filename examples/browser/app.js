@@ -6,6 +6,9 @@
 const $ = (id) => document.getElementById(id);
 const isolated = self.crossOriginIsolated === true;
 const cores = navigator.hardwareConcurrency || 1;
+// ?budget=GB: refuse models that need more (memory.js); default: what the device reports
+const budget = Number(new URLSearchParams(location.search).get('budget'));
+const budgetGb = budget > 0 ? budget : undefined;
 
 const threads = $('threads');
 for (let t = 1; t <= Math.max(1, cores); t++) threads.add(new Option(String(t), String(t)));
@@ -34,7 +37,7 @@ worker.onmessage = (e) => {
   const m = e.data;
   switch (m.type) {
     case 'ready': setState('idle'); break;
-    case 'memory': $('memory').textContent = `This model ${m.text}.`; break;
+    case 'memory': $('memory').textContent = `This model ${m.text}.`; $('memory').classList.toggle('error', Boolean(m.refuse)); break;
     case 'bytes': $('bytes').hidden = false; $('bytes').max = m.total || 1; $('bytes').value = m.done; break;
     case 'progress': status(m.text); break;
     case 'loaded':
@@ -49,8 +52,8 @@ worker.onmessage = (e) => {
       const t = m.timings;
       $('answer').dataset.ids = JSON.stringify(m.ids);
       $('answer').dataset.state = 'done';
-      $('stats').textContent = `${m.ids.length} tokens (${m.stopReason}); prefill of ${m.promptTokens} tokens ${(t.prefillMs / 1000).toFixed(2)} s, ` +
-        `${t.tokensPerSecond.toFixed(2)} tokens/s; image decode ${m.decodeMs.toFixed(0)} ms`;
+      $('stats').textContent = `${m.ids.length} tokens (${m.stopReason}); LLM prefill of ${m.promptTokens} tokens ${(t.prefillMs / 1000).toFixed(2)} s, ` +
+        `${t.tokensPerSecond.toFixed(2)} tokens/s; image decode ${m.decodeMs.toFixed(0)} ms; wasm memory now ${(m.wasmBytes / 2 ** 20).toFixed(0)} MiB`;
       $('stats').dataset.tokensPerSecond = String(t.tokensPerSecond);
       status('Done.');
       setState('answered');
@@ -75,7 +78,7 @@ $('load').addEventListener('click', () => {
   status('Reading the checkpoint headers…');
   delete document.body.dataset.error;
   setState('loading');
-  worker.postMessage({ type: 'load', source, threads: Number(threads.value) });
+  worker.postMessage({ type: 'load', source, threads: Number(threads.value), budgetGb });
 });
 
 async function useImage(bytes) {

@@ -7,6 +7,7 @@
 //     -> the page is cross-origin isolated: SharedArrayBuffer, shared wasm memory, threads;
 //   Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:
 //     -> no eval; WebAssembly compiles; the kernel workers start from blob: URLs (docs/browser.md).
+//     Sent with the page and with every script (worker.js runs under its own response's policy).
 // A checkpoint folder with tokenizer.source.json instead of tokenizer.json (the repository's
 // tiny fixtures) gets a tokenizer.json resolved in Node (src/io/tokenizer-source.ts).
 // Listens on 127.0.0.1 only. Counts what it serves (tests check "only the bytes needed").
@@ -23,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; " +
-  "connect-src 'self' https: http://127.0.0.1:* http://localhost:*; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'";
+  "connect-src 'self' https: http://127.0.0.1:* http://localhost:*; img-src 'self' blob: data:; style-src 'self'";
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -110,7 +111,9 @@ async function handle(req, res, table, stats, opts) {
   try { st = await stat(await realpath(file)); } catch { return send(404, 'not found'); }
   if (!st.isFile()) return send(404, 'not a file');
   const type = TYPES[extname(file)] ?? 'application/octet-stream';
-  if (type.startsWith('text/html')) headers['content-security-policy'] = CSP;
+  // on scripts too: a worker started from a URL runs under its own response's policy, not the
+  // page's (workers started from blob: URLs inherit their creator's)
+  if (type.startsWith('text/html') || type.startsWith('text/javascript')) headers['content-security-policy'] = CSP;
   let start = 0, end = st.size - 1, status = 200;
   const range = opts.ignoreRange ? undefined : req.headers.range;
   if (range) {
