@@ -33,8 +33,9 @@ const TYPES = {
 };
 
 /** URL prefix -> folder. Longest prefix wins. */
-function mounts(models) {
+function mounts(models, extra) {
   const m = {
+    ...extra,
     '/dist/': join(ROOT, 'dist'),
     '/examples/browser/': join(ROOT, 'examples', 'browser'),
     '/node_modules/@cwasm/webp/': join(ROOT, 'node_modules', '@cwasm', 'webp'),
@@ -46,11 +47,12 @@ function mounts(models) {
 
 /**
  * Start the server. `models`: name -> checkpoint folder. `isolated` (default true): send
- * COOP/COEP. `ignoreRange`: answer Range requests with the whole file (tests).
+ * COOP/COEP. `ignoreRange`: answer Range requests with the whole file (tests). `mounts`: more
+ * URL prefix -> folder pairs (bench/browser.mjs serves bench/ this way).
  * Resolves with { url, stats, close }; stats: { bytes, requests: [{ method, path, range, status, bytes }] }.
  */
-export function startStaticServer({ port = 0, models = defaultModels(), isolated = true, ignoreRange = false } = {}) {
-  const table = mounts(models);
+export function startStaticServer({ port = 0, models = defaultModels(), isolated = true, ignoreRange = false, mounts: extra = {} } = {}) {
+  const table = mounts(models, extra);
   const stats = { bytes: 0, requests: [] };
   const server = createServer((req, res) => {
     handle(req, res, table, stats, { isolated, ignoreRange }).catch((e) => {
