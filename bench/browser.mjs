@@ -25,7 +25,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as api from '../dist/index.js';
-import * as work from './browser-work.mjs';
+import { gemm, load, memoryCeiling, tiny } from './browser-work.mjs';
 import { startStaticServer } from '../examples/browser/serve.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,7 +61,8 @@ async function inTab(kind, opts) {
   if (!r.ok) throw new Error(`tab ${kind}: ${r.error}`);
   return r.result;
 }
-const inNode = (kind, opts) => work[kind](api, opts);
+const WORK = { gemm, tiny, load, memoryCeiling };
+const inNode = (kind, opts) => WORK[kind](api, opts);
 
 const machine = `${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM`;
 log(`${machine}; Node ${process.version}; Chromium ${version}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
