@@ -41,7 +41,8 @@ worker.onmessage = (e) => {
     case 'bytes': $('bytes').hidden = false; $('bytes').max = m.total || 1; $('bytes').value = m.done; break;
     case 'progress': status(m.text); break;
     case 'loaded':
-      status(`Loaded ${m.label} in ${(m.ms / 1000).toFixed(1)} s (${(m.bytesRead / 1e6).toFixed(1)} MB read${m.requests ? ` in ${m.requests} requests` : ''}), ${m.threads} thread(s).`);
+      $('loaded').textContent = `Loaded ${m.label} in ${(m.ms / 1000).toFixed(1)} s (${(m.bytesRead / 1e6).toFixed(1)} MB read${m.requests ? ` in ${m.requests} requests` : ''}), ${m.threads} thread(s); wasm memory ${(m.wasmBytes / 2 ** 20).toFixed(0)} MiB.`;
+      status('Ready: pick an image and ask.');
       document.body.dataset.loadedThreads = String(m.threads);
       setState('loaded');
       break;
@@ -76,6 +77,7 @@ $('load').addEventListener('click', () => {
   else source = { url: new URL(choice, document.baseURI).href };
   if (source.files && source.files.length === 0) return status('Pick the checkpoint folder first.', true);
   status('Reading the checkpoint headers…');
+  $('loaded').textContent = 'No model loaded.';
   delete document.body.dataset.error;
   setState('loading');
   worker.postMessage({ type: 'load', source, threads: Number(threads.value), budgetGb });

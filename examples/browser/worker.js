@@ -23,7 +23,8 @@ async function load({ source, threads, budgetGb }) {
   // the headers first (configs + every shard's header: a few KB), then the verdict, then the weights
   const ck = await Checkpoint.open(src);
   const verdict = memoryVerdict(ck.config, ck.tensors, { budgetGb });
-  total = 0;
+  // what the load will read: every tensor's bytes and tokenizer.json (the headers are read)
+  total = (await src.probe('tokenizer.json'))?.size ?? 0;
   for (const t of ck.tensors.values()) total += t.byteLength;
   await ck.close();
   post({ type: 'memory', bytes: total, ...verdict });

@@ -5,7 +5,7 @@
 // wasm memory: the page is cross-origin isolated), a fixture image is picked through the file
 // input and the answer streams in; the greedy ids equal Node's (the same chat in this process,
 // wasm backend) and the Hugging Face dump's (reference/fixtures/dumps, f32 mode). Also: the
-// page without COOP/COEP says so and runs one thread, same ids; a checkpoint picked as a folder
+// page without COOP/COEP says so and runs one thread, same ids, and Stop ends an answer; a checkpoint picked as a folder
 // (BlobSource) gives the same ids; a model whose memory verdict refuses is not loaded.
 // Every script runs under the CSP serve.mjs sends (no eval; 'wasm-unsafe-eval' for the kernels).
 // Writes docs/img/browser-page.png. Skipped (with the reason in its name) only when there is no
@@ -174,6 +174,16 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await load(page, 'models/tiny-llama/', undefined);
       expect(await page.evaluate(() => document.body.dataset.loadedThreads)).toBe('1');
       expect(await ask(page, c)).toEqual(c.hfIds);
+      // Stop ends a long answer part-way: the worker takes the message between tokens
+      await page.fill('#max-new', '2000');
+      await page.click('#ask');
+      await page.waitForFunction(() => (document.getElementById('answer')?.textContent ?? '').length > 0, null, { timeout: 60_000 });
+      await page.click('#stop');
+      await page.waitForFunction(() => document.body.dataset.state === 'answered', null, { timeout: 60_000 });
+      expect(await page.textContent('#stats')).toMatch(/^\d+ tokens \(aborted\)/);
+      const stopped = JSON.parse((await page.getAttribute('#answer', 'data-ids'))!);
+      expect(stopped.length).toBeLessThan(2000);
+      expect(stopped.slice(0, 20)).toEqual(c.hfIds.slice(0, Math.min(20, stopped.length)));
     } finally {
       await page.close();
     }
@@ -194,7 +204,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await page.locator('#folder').setInputFiles(dir);
       const before = isolated.stats.requests.filter((r) => r.path.startsWith('/models/')).length;
       await load(page, 'folder', 2);
-      expect(await page.textContent('#status')).toMatch(/Loaded folder 'tiny-gemma2'/);
+      expect(await page.textContent('#loaded')).toMatch(/^Loaded folder 'tiny-gemma2' in .*, 2 thread\(s\)/);
       expect(isolated.stats.requests.filter((r) => r.path.startsWith('/models/')).length).toBe(before); // nothing fetched
       expect(await ask(page, c)).toEqual(c.hfIds);
     } finally {
