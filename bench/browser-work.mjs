@@ -11,11 +11,33 @@
 
 function rng(seed) {
   let s = seed >>> 0;
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32 - 0.5; };
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32 - 0.5;
+  };
 }
-const randF32 = (r, n) => { const a = new Float32Array(n); for (let i = 0; i < n; i++) a[i] = r(); return a; };
-const randBf16 = (r, n) => { const a = new Uint16Array(n); const f = new Float32Array(1), u = new Uint32Array(f.buffer); for (let i = 0; i < n; i++) { f[0] = r() * 0.1; a[i] = u[0] >>> 16; } return a; };
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const randF32 = (r, n) => {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = r();
+  return a;
+};
+const randBf16 = (r, n) => {
+  const a = new Uint16Array(n);
+  const f = new Float32Array(1),
+    u = new Uint32Array(f.buffer);
+  for (let i = 0; i < n; i++) {
+    f[0] = r() * 0.1;
+    a[i] = u[0] >>> 16;
+  }
+  return a;
+};
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 
 /** GEMM GFLOP/s (kernel time) of linear 729x1152x4304, f32 and bf16 weights, and the ceiling. */
 export async function gemm(api, { threads, reps = 4 }) {
@@ -24,7 +46,9 @@ export async function gemm(api, { threads, reps = 4 }) {
     for (let i = 0; i < 40; i++) be.measurePeakGflops(2e5); // tier-up first (see bench/kernels.mjs)
     const ceiling = Math.max(be.measurePeakGflops(2e7), be.measurePeakGflops(2e7));
     const r = rng(1);
-    const M = 729, K = 1152, N = 4304;
+    const M = 729,
+      K = 1152,
+      N = 4304;
     const x = { shape: [M, K], data: randF32(r, M * K) };
     const out = { threads, ceiling, rows: [] };
     for (const dtype of ['F32', 'BF16']) {
@@ -46,14 +70,30 @@ export async function gemm(api, { threads, reps = 4 }) {
 }
 
 /** Decode tokens/s of the tiny checkpoint at `url` (best of `reps`), and its greedy ids. */
-export async function tiny(api, { url, threads, imageUrl, prompt = 'Describe the image in detail.', maxNew = 64, maxPartition = 9, reps = 3 }) {
+export async function tiny(
+  api,
+  { url, threads, imageUrl, prompt = 'Describe the image in detail.', maxNew = 64, maxPartition = 9, reps = 3 },
+) {
   const runner = await api.OvisRunner.load(new api.HttpSource(url), { backend: 'wasm', threads });
   try {
     const rgb = await api.decodeImageAsync(new Uint8Array(await (await fetch(imageUrl)).arrayBuffer()));
-    let best = 0, ids, prefillMs = Infinity;
+    let best = 0,
+      ids,
+      prefillMs = Infinity;
     for (let i = 0; i < reps; i++) {
       runner.resetConversation();
-      const it = runner.chat([{ role: 'user', content: [{ type: 'image', image: rgb }, { type: 'text', text: prompt }] }], { maxNewTokens: maxNew, maxPartition });
+      const it = runner.chat(
+        [
+          {
+            role: 'user',
+            content: [
+              { type: 'image', image: rgb },
+              { type: 'text', text: prompt },
+            ],
+          },
+        ],
+        { maxNewTokens: maxNew, maxPartition },
+      );
       let r;
       while (!(r = await it.next()).done);
       best = Math.max(best, r.value.timings.tokensPerSecond);
@@ -74,7 +114,13 @@ export async function load(api, { url, threads = 1 }) {
   const seconds = (performance.now() - t0) / 1e3;
   const mems = runner.model.backend.info().memories;
   runner.dispose();
-  return { seconds, bytesRead: src.bytesRead, requests: src.requests, memories: mems.length, wasmBytes: mems.reduce((s, m) => s + m.byteLength, 0) };
+  return {
+    seconds,
+    bytesRead: src.bytesRead,
+    requests: src.requests,
+    memories: mems.length,
+    wasmBytes: mems.reduce((s, m) => s + m.byteLength, 0),
+  };
 }
 
 /** How many 4 GiB shared wasm32 memories this engine lets one thread create (untouched: address

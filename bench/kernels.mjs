@@ -27,13 +27,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createWasmBackend } from '../dist/backend/wasm.js';
-import { relaxedSimdAvailable } from '../dist/backend/wasm/kernels.js';
 import { describeCpu } from '../dist/backend/wasm/blocking.js';
+import { relaxedSimdAvailable } from '../dist/backend/wasm/kernels.js';
+import { createWasmBackend } from '../dist/backend/wasm.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
 const threadList = opt('--threads', '1,2').split(',').map(Number);
 const quick = args.includes('--quick');
 const jsonOut = opt('--json', undefined);
@@ -51,24 +54,49 @@ log(`cpu: ${cpuLine}`);
 
 function rng(seed) {
   let s = seed >>> 0;
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32 - 0.5; };
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32 - 0.5;
+  };
 }
-const randF32 = (r, n) => { const a = new Float32Array(n); for (let i = 0; i < n; i++) a[i] = r(); return a; };
+const randF32 = (r, n) => {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = r();
+  return a;
+};
 /** bf16 bits of random values in [-0.5, 0.5) without building an f32 copy of huge weights. */
-const randBf16 = (r, n) => { const a = new Uint16Array(n); const f = new Float32Array(1), u = new Uint32Array(f.buffer); for (let i = 0; i < n; i++) { f[0] = r() * 0.1; a[i] = u[0] >>> 16; } return a; };
+const randBf16 = (r, n) => {
+  const a = new Uint16Array(n);
+  const f = new Float32Array(1),
+    u = new Uint32Array(f.buffer);
+  for (let i = 0; i < n; i++) {
+    f[0] = r() * 0.1;
+    a[i] = u[0] >>> 16;
+  }
+  return a;
+};
 const t = (shape, data) => ({ shape, data });
 
-function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
 /** Median op time and median kernel-only time (be.kernelMs: inside the wasm jobs, without
  *  copying activations in/out and allocating the result — which on VMs with costly page
  *  faults can dominate memory-bound ops). */
 function time(be, f, reps) {
   f(); // warm-up (tier-up)
-  const ts = [], ks = [];
+  const ts = [],
+    ks = [];
   for (let i = 0; i < reps; i++) {
-    const k0 = be.kernelMs, t0 = performance.now();
+    const k0 = be.kernelMs,
+      t0 = performance.now();
     f();
-    ts.push(performance.now() - t0); ks.push(be.kernelMs - k0);
+    ts.push(performance.now() - t0);
+    ks.push(be.kernelMs - k0);
   }
   return [median(ts) / 1e3, median(ks) / 1e3]; // seconds
 }
@@ -81,8 +109,16 @@ function cases(be, r) {
     if (!want(kind)) return;
     const x = t([M, K], randF32(r, M * K));
     const shape = kind === 'linear' ? [N, K] : [K, N];
-    const w = dtype === 'F32' ? be.loadWeight(label, 'F32', shape, randF32(r, N * K)) : be.loadWeight(label, 'BF16', shape, randBf16(r, N * K));
-    out.push({ kernel: `${kind} ${dtype}`, shape: `${M}x${K}x${N}`, unit: 'GFLOP/s', work: 2 * M * N * K, run: () => (kind === 'linear' ? be.linear(x, w) : be.matmul(x, w)), reps: quick ? 2 : 4 });
+    const w =
+      dtype === 'F32' ? be.loadWeight(label, 'F32', shape, randF32(r, N * K)) : be.loadWeight(label, 'BF16', shape, randBf16(r, N * K));
+    out.push({
+      kernel: `${kind} ${dtype}`,
+      shape: `${M}x${K}x${N}`,
+      unit: 'GFLOP/s',
+      work: 2 * M * N * K,
+      run: () => (kind === 'linear' ? be.linear(x, w) : be.matmul(x, w)),
+      reps: quick ? 2 : 4,
+    });
   };
   gemm('g1', 729, 1152, 4304, 'F32');
   gemm('g2', 729, 1152, 4304, 'BF16');
@@ -105,24 +141,56 @@ function cases(be, r) {
   }
   if (want('layerNorm')) {
     const ln = t([729, 1152], randF32(r, 729 * 1152));
-    const lw = be.loadWeight('lw', 'BF16', [1152], randBf16(r, 1152)), lb = be.loadWeight('lb', 'BF16', [1152], randBf16(r, 1152));
-    out.push({ kernel: 'layerNorm', shape: '729x1152', unit: 'GB/s', work: 729 * 1152 * 8, run: () => be.layerNorm(ln, lw, lb, 1e-6), reps: 9 });
+    const lw = be.loadWeight('lw', 'BF16', [1152], randBf16(r, 1152)),
+      lb = be.loadWeight('lb', 'BF16', [1152], randBf16(r, 1152));
+    out.push({
+      kernel: 'layerNorm',
+      shape: '729x1152',
+      unit: 'GB/s',
+      work: 729 * 1152 * 8,
+      run: () => be.layerNorm(ln, lw, lb, 1e-6),
+      reps: 9,
+    });
     // the visual head's LayerNorm over the 65531 visual-vocabulary logits (196 merged tokens)
     const lh = t([196, 65531], randF32(r, 196 * 65531));
-    const hw = be.loadWeight('hw', 'BF16', [65531], randBf16(r, 65531)), hb = be.loadWeight('hb', 'BF16', [65531], randBf16(r, 65531));
-    out.push({ kernel: 'layerNorm', shape: '196x65531', unit: 'GB/s', work: 196 * 65531 * 8, run: () => be.layerNorm(lh, hw, hb, 1e-5), reps: 5 });
+    const hw = be.loadWeight('hw', 'BF16', [65531], randBf16(r, 65531)),
+      hb = be.loadWeight('hb', 'BF16', [65531], randBf16(r, 65531));
+    out.push({
+      kernel: 'layerNorm',
+      shape: '196x65531',
+      unit: 'GB/s',
+      work: 196 * 65531 * 8,
+      run: () => be.layerNorm(lh, hw, hb, 1e-5),
+      reps: 5,
+    });
   }
   if (want('geluTanh')) {
     const g = t([729, 4304], randF32(r, 729 * 4304));
     out.push({ kernel: 'geluTanh', shape: '729x4304', unit: 'GB/s', work: 729 * 4304 * 8, run: () => be.geluTanh(g), reps: 7 });
   }
   if (!want('attention')) return out;
-  const q = t([729, 1152], randF32(r, 729 * 1152)), k = t([729, 1152], randF32(r, 729 * 1152)), v = t([729, 1152], randF32(r, 729 * 1152));
-  out.push({ kernel: 'attention', shape: 'SigLIP 729x16x72', unit: 'GFLOP/s', work: 729 * 729 * 16 * 72 * 4,
-    run: () => be.attention(q, k, v, { nHeads: 16, nKvHeads: 16, headDim: 72, scale: 72 ** -0.5, causal: false }), reps: quick ? 2 : 3 });
-  const qd = t([1, 24 * 128], randF32(r, 24 * 128)), kd = t([2048, 8 * 128], randF32(r, 2048 * 1024)), vd = t([2048, 8 * 128], randF32(r, 2048 * 1024));
-  out.push({ kernel: 'attention', shape: 'decode 1x2048 24/8x128', unit: 'GFLOP/s', work: 2048 * 24 * 128 * 4,
-    run: () => be.attention(qd, kd, vd, { nHeads: 24, nKvHeads: 8, headDim: 128, scale: 128 ** -0.5, causal: true, qPos0: 2047 }), reps: 9 });
+  const q = t([729, 1152], randF32(r, 729 * 1152)),
+    k = t([729, 1152], randF32(r, 729 * 1152)),
+    v = t([729, 1152], randF32(r, 729 * 1152));
+  out.push({
+    kernel: 'attention',
+    shape: 'SigLIP 729x16x72',
+    unit: 'GFLOP/s',
+    work: 729 * 729 * 16 * 72 * 4,
+    run: () => be.attention(q, k, v, { nHeads: 16, nKvHeads: 16, headDim: 72, scale: 72 ** -0.5, causal: false }),
+    reps: quick ? 2 : 3,
+  });
+  const qd = t([1, 24 * 128], randF32(r, 24 * 128)),
+    kd = t([2048, 8 * 128], randF32(r, 2048 * 1024)),
+    vd = t([2048, 8 * 128], randF32(r, 2048 * 1024));
+  out.push({
+    kernel: 'attention',
+    shape: 'decode 1x2048 24/8x128',
+    unit: 'GFLOP/s',
+    work: 2048 * 24 * 128 * 4,
+    run: () => be.attention(qd, kd, vd, { nHeads: 24, nKvHeads: 8, headDim: 128, scale: 128 ** -0.5, causal: true, qPos0: 2047 }),
+    reps: 9,
+  });
   return out;
 }
 
@@ -140,13 +208,18 @@ for _ in range(5):
     t0 = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t0)
 ts.sort(); print(2 * 729 * 1152 * 4304 / ts[2] / 1e9)`;
   const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-  delete env.OPENBLAS_CORETYPE; delete env.OPENBLAS_L2_SIZE;
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
   const res = spawnSync(py, ['-c', code], { env, encoding: 'utf8', timeout: 120_000 });
   const v = parseFloat(res.stdout);
   return Number.isFinite(v) ? v : undefined;
 }
 
-const runtime = globalThis.Deno ? `deno ${globalThis.Deno.version.deno}` : process.versions.bun ? `bun ${process.versions.bun}` : `node ${process.versions.node}`;
+const runtime = globalThis.Deno
+  ? `deno ${globalThis.Deno.version.deno}`
+  : process.versions.bun
+    ? `bun ${process.versions.bun}`
+    : `node ${process.versions.node}`;
 if (sweep) {
   await runSweep();
   process.exit(0);
@@ -162,56 +235,95 @@ async function runSweep() {
   log(`gemm blocking: ${fmtBlocking(chosen)}`);
   for (let i = 0; i < 40; i++) be.measurePeakGflops(2e5);
   const peaks = [be.measurePeakGflops(2e7), be.measurePeakGflops(2e7)];
-  const r = rng(1), M = 729, K = 1152, N = 4304;
+  const r = rng(1),
+    M = 729,
+    K = 1152,
+    N = 4304;
   const x = t([M, K], randF32(r, M * K));
   const W = { F32: be.loadWeight('f', 'F32', [N, K], randF32(r, N * K)), BF16: be.loadWeight('b', 'BF16', [N, K], randBf16(r, N * K)) };
   const flops = 2 * M * N * K;
-  const rate = (w) => { // best of 2 kernel-only times (a neighbour's burst slows one call, not both)
+  const rate = (w) => {
+    // best of 2 kernel-only times (a neighbour's burst slows one call, not both)
     let best = Infinity;
-    for (let i = 0; i < 2; i++) { const k0 = be.kernelMs; be.linear(x, w); best = Math.min(best, be.kernelMs - k0); }
+    for (let i = 0; i < 2; i++) {
+      const k0 = be.kernelMs;
+      be.linear(x, w);
+      best = Math.min(best, be.kernelMs - k0);
+    }
     return flops / (best * 1e6);
   };
-  rate(W.F32); rate(W.BF16); // warm-up
+  rate(W.F32);
+  rate(W.BF16); // warm-up
   const grid = [];
   for (const kc of KCS) for (const nc of NCS) for (const mc of MCS) grid.push({ kc, mc, nc });
   for (const b of grid) {
     be.setGemmBlocking(b);
     b.f32 = rate(W.F32);
     b.bf16 = rate(W.BF16);
-    log(`  kc=${String(b.kc).padStart(3)} mc=${String(b.mc).padStart(3)} nc=${String(b.nc).padStart(4)}: f32 ${b.f32.toFixed(1)}, bf16 ${b.bf16.toFixed(1)} GFLOP/s`);
+    log(
+      `  kc=${String(b.kc).padStart(3)} mc=${String(b.mc).padStart(3)} nc=${String(b.nc).padStart(4)}: f32 ${b.f32.toFixed(1)}, bf16 ${b.bf16.toFixed(1)} GFLOP/s`,
+    );
   }
   peaks.push(be.measurePeakGflops(2e7));
   const peak = Math.max(...peaks);
   be.dispose();
   const isChosen = (b) => b.kc === chosen.kc && b.mc === chosen.mc && b.nc === chosen.nc;
   const best = (k) => grid.reduce((a, b) => (b[k] > a[k] ? b : a));
-  const lines = ['kc | mc | nc | f32 GFLOP/s | f32 % ceiling | bf16 GFLOP/s | bf16 % ceiling | ', '---: | ---: | ---: | ---: | ---: | ---: | ---: | ---'];
+  const lines = [
+    'kc | mc | nc | f32 GFLOP/s | f32 % ceiling | bf16 GFLOP/s | bf16 % ceiling | ',
+    '---: | ---: | ---: | ---: | ---: | ---: | ---: | ---',
+  ];
   for (const b of grid) {
-    const mark = [isChosen(b) ? 'chosen' : '', b === best('f32') ? 'best f32' : '', b === best('bf16') ? 'best bf16' : ''].filter(Boolean).join(', ');
-    lines.push(`${b.kc} | ${b.mc} | ${b.nc} | ${b.f32.toFixed(1)} | ${(100 * b.f32 / peak).toFixed(0)}% | ${b.bf16.toFixed(1)} | ${(100 * b.bf16 / peak).toFixed(0)}% | ${mark}`);
+    const mark = [isChosen(b) ? 'chosen' : '', b === best('f32') ? 'best f32' : '', b === best('bf16') ? 'best bf16' : '']
+      .filter(Boolean)
+      .join(', ');
+    lines.push(
+      `${b.kc} | ${b.mc} | ${b.nc} | ${b.f32.toFixed(1)} | ${((100 * b.f32) / peak).toFixed(0)}% | ${b.bf16.toFixed(1)} | ${((100 * b.bf16) / peak).toFixed(0)}% | ${mark}`,
+    );
   }
   console.log(`cpu: ${cpuLine}\n${runtime}, 1 thread, linear 729x1152x4304 (SigLIP fc1), kernel time, best of 2 per blocking`);
-  console.log(`chosen blocking: ${fmtBlocking(chosen)}; same-run ceiling ${peak.toFixed(1)} GFLOP/s (peak_madd, max of ${peaks.map((p) => p.toFixed(1)).join(' / ')})\n`);
+  console.log(
+    `chosen blocking: ${fmtBlocking(chosen)}; same-run ceiling ${peak.toFixed(1)} GFLOP/s (peak_madd, max of ${peaks.map((p) => p.toFixed(1)).join(' / ')})\n`,
+  );
   console.log(lines.join('\n'));
-  const spread = (k) => { const v = grid.map((b) => b[k]); return `${Math.min(...v).toFixed(1)}-${Math.max(...v).toFixed(1)}`; };
+  const spread = (k) => {
+    const v = grid.map((b) => b[k]);
+    return `${Math.min(...v).toFixed(1)}-${Math.max(...v).toFixed(1)}`;
+  };
   console.log(`\nrange over the grid: f32 ${spread('f32')}, bf16 ${spread('bf16')} GFLOP/s`);
-  if (jsonOut) { mkdirSync(dirname(jsonOut), { recursive: true }); writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), runtime, cpu, chosen, peak, peaks, grid }, null, 2)); log(`wrote ${jsonOut}`); }
+  if (jsonOut) {
+    mkdirSync(dirname(jsonOut), { recursive: true });
+    writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), runtime, cpu, chosen, peak, peaks, grid }, null, 2));
+    log(`wrote ${jsonOut}`);
+  }
   if (sweepSvgOut) {
     // one heat map per (dtype, mc): rows kc, columns nc, colour = GFLOP/s (shared scale)
-    const cell = 62, ch = 30, gap = 40, left = 70, top = 74;
+    const cell = 62,
+      ch = 30,
+      gap = 40,
+      left = 70,
+      top = 74;
     const panels = [];
     for (const dt of ['f32', 'bf16']) for (const mc of MCS) panels.push({ dt, mc });
-    const pw = NCS.length * cell, ph = KCS.length * ch;
-    const W = left + panels.length * (pw + gap), H = top + ph + 78;
+    const pw = NCS.length * cell,
+      ph = KCS.length * ch;
+    const W = left + panels.length * (pw + gap),
+      H = top + ph + 78;
     const vals = grid.flatMap((b) => [b.f32, b.bf16]);
-    const lo = Math.min(...vals), hi = Math.max(...vals);
-    const colour = (v) => { const u = hi > lo ? (v - lo) / (hi - lo) : 1; return `hsl(${Math.round(220 - 180 * u)}, 70%, ${Math.round(85 - 35 * u)}%)`; };
+    const lo = Math.min(...vals),
+      hi = Math.max(...vals);
+    const colour = (v) => {
+      const u = hi > lo ? (v - lo) / (hi - lo) : 1;
+      return `hsl(${Math.round(220 - 180 * u)}, 70%, ${Math.round(85 - 35 * u)}%)`;
+    };
     const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
-    const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+    const out = [
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
       `<rect width="${W}" height="${H}" fill="white"/>`,
       `<text x="10" y="20" font-size="15" font-weight="bold">GEMM blocking sweep: linear 729x1152x4304, 1 thread, GFLOP/s over kc x nc</text>`,
       `<text x="10" y="38" fill="#555">${esc(cpuLine)}</text>`,
-      `<text x="10" y="54" fill="#555">${esc(runtime)}, ${new Date().toISOString().slice(0, 10)}; same-run ceiling ${peak.toFixed(1)} GFLOP/s; chosen (outlined): ${esc(fmtBlocking(chosen))}</text>`];
+      `<text x="10" y="54" fill="#555">${esc(runtime)}, ${new Date().toISOString().slice(0, 10)}; same-run ceiling ${peak.toFixed(1)} GFLOP/s; chosen (outlined): ${esc(fmtBlocking(chosen))}</text>`,
+    ];
     panels.forEach((p, i) => {
       const x0 = left + i * (pw + gap);
       out.push(`<text x="${x0}" y="${top - 6}" font-weight="bold">${p.dt} weights, mc=${p.mc}</text>`);
@@ -220,14 +332,21 @@ async function runSweep() {
         NCS.forEach((nc, ci) => {
           const b = grid.find((g) => g.kc === kc && g.nc === nc && g.mc === p.mc);
           const v = b[p.dt];
-          out.push(`<rect x="${x0 + ci * cell}" y="${top + ri * ch}" width="${cell - 2}" height="${ch - 2}" fill="${colour(v)}"${isChosen(b) ? ' stroke="#000" stroke-width="2.5"' : ''}/>`,
-            `<text x="${x0 + ci * cell + cell / 2 - 1}" y="${top + ri * ch + ch / 2 + 3}" text-anchor="middle">${v.toFixed(1)}</text>`);
+          out.push(
+            `<rect x="${x0 + ci * cell}" y="${top + ri * ch}" width="${cell - 2}" height="${ch - 2}" fill="${colour(v)}"${isChosen(b) ? ' stroke="#000" stroke-width="2.5"' : ''}/>`,
+            `<text x="${x0 + ci * cell + cell / 2 - 1}" y="${top + ri * ch + ch / 2 + 3}" text-anchor="middle">${v.toFixed(1)}</text>`,
+          );
         });
       });
-      NCS.forEach((nc, ci) => out.push(`<text x="${x0 + ci * cell + cell / 2 - 1}" y="${top + ph + 14}" text-anchor="middle">nc=${nc}</text>`));
+      NCS.forEach((nc, ci) =>
+        out.push(`<text x="${x0 + ci * cell + cell / 2 - 1}" y="${top + ph + 14}" text-anchor="middle">nc=${nc}</text>`),
+      );
     });
-    out.push(`<text x="10" y="${H - 30}" fill="#555">colour: ${lo.toFixed(1)} (blue) .. ${hi.toFixed(1)} GFLOP/s (orange); % of ceiling = GFLOP/s / ${peak.toFixed(1)}</text>`,
-      `<text x="10" y="${H - 12}" fill="#555">generated by \`npm run bench:kernels -- --sweep\` (bench/kernels.mjs); values never depend on the blocking, only speed</text>`, '</svg>');
+    out.push(
+      `<text x="10" y="${H - 30}" fill="#555">colour: ${lo.toFixed(1)} (blue) .. ${hi.toFixed(1)} GFLOP/s (orange); % of ceiling = GFLOP/s / ${peak.toFixed(1)}</text>`,
+      `<text x="10" y="${H - 12}" fill="#555">generated by \`npm run bench:kernels -- --sweep\` (bench/kernels.mjs); values never depend on the blocking, only speed</text>`,
+      '</svg>',
+    );
     mkdirSync(dirname(sweepSvgOut), { recursive: true });
     writeFileSync(sweepSvgOut, out.join('\n'));
     log(`wrote ${sweepSvgOut}`);
@@ -245,28 +364,66 @@ for (const threads of threadList) {
   const peak = Math.max(be.measurePeakGflops(2e7), be.measurePeakGflops(2e7));
   const readBw = be.measureReadGBps(512 * 2 ** 20, threads);
   const numpy = numpyBaseline(threads);
-  results.threads[threads] = { peakGflops: peak, readGBps: readBw, numpyGemmGflops: numpy, variant: info.variant, opt: info.groups, gemmBlocking: info.gemmBlocking };
+  results.threads[threads] = {
+    peakGflops: peak,
+    readGBps: readBw,
+    numpyGemmGflops: numpy,
+    variant: info.variant,
+    opt: info.groups,
+    gemmBlocking: info.gemmBlocking,
+  };
   log(`gemm blocking: ${fmtBlocking(info.gemmBlocking)}`);
-  log(`ceiling ${peak.toFixed(1)} GFLOP/s (SIMD128 mul+add), read ${readBw.toFixed(1)} GB/s${numpy ? `, numpy GEMM ${numpy.toFixed(1)} GFLOP/s` : ''}`);
+  log(
+    `ceiling ${peak.toFixed(1)} GFLOP/s (SIMD128 mul+add), read ${readBw.toFixed(1)} GB/s${numpy ? `, numpy GEMM ${numpy.toFixed(1)} GFLOP/s` : ''}`,
+  );
   for (const c of cases(be, rng(1))) {
     const [s, ks] = time(be, c.run, c.reps);
-    const rate = c.work / ks / 1e9, opRate = c.work / s / 1e9;
+    const rate = c.work / ks / 1e9,
+      opRate = c.work / s / 1e9;
     const ref = c.unit === 'GFLOP/s' ? peak : readBw;
-    const row = { kernel: c.kernel, shape: c.shape, threads, unit: c.unit, rate, opRate, ms: ks * 1e3, opMs: s * 1e3, ratio: rate / ref,
-      vsNumpy: c.kernel === 'linear F32' && c.shape === '729x1152x4304' && numpy ? rate / numpy : undefined };
+    const row = {
+      kernel: c.kernel,
+      shape: c.shape,
+      threads,
+      unit: c.unit,
+      rate,
+      opRate,
+      ms: ks * 1e3,
+      opMs: s * 1e3,
+      ratio: rate / ref,
+      vsNumpy: c.kernel === 'linear F32' && c.shape === '729x1152x4304' && numpy ? rate / numpy : undefined,
+    };
     results.rows.push(row);
-    log(`  ${c.kernel.padEnd(12)} ${c.shape.padEnd(24)} kernel ${rate.toFixed(1).padStart(7)} ${c.unit.padEnd(8)} ${(row.ms).toFixed(2).padStart(9)} ms ${(100 * row.ratio).toFixed(0).padStart(4)}% of ${c.unit === 'GFLOP/s' ? 'ceiling' : 'read bw'} | op ${opRate.toFixed(1)} ${c.unit} ${s * 1e3 < 10 ? (s * 1e3).toFixed(2) : (s * 1e3).toFixed(0)} ms`);
+    log(
+      `  ${c.kernel.padEnd(12)} ${c.shape.padEnd(24)} kernel ${rate.toFixed(1).padStart(7)} ${c.unit.padEnd(8)} ${row.ms.toFixed(2).padStart(9)} ms ${(100 * row.ratio).toFixed(0).padStart(4)}% of ${c.unit === 'GFLOP/s' ? 'ceiling' : 'read bw'} | op ${opRate.toFixed(1)} ${c.unit} ${s * 1e3 < 10 ? (s * 1e3).toFixed(2) : (s * 1e3).toFixed(0)} ms`,
+    );
   }
   be.dispose();
   if (relaxedSimdAvailable()) {
     // the optional relaxed-SIMD build (f32x4.relaxed_madd: FMA where the engine fuses), same GEMM
     const bx = await createWasmBackend({ threads, kernels: 'relaxed' });
-    const r = rng(1), M = 729, K = 1152, N = 4304;
-    const x = t([M, K], randF32(r, M * K)), w = bx.loadWeight('g', 'F32', [N, K], randF32(r, N * K));
+    const r = rng(1),
+      M = 729,
+      K = 1152,
+      N = 4304;
+    const x = t([M, K], randF32(r, M * K)),
+      w = bx.loadWeight('g', 'F32', [N, K], randF32(r, N * K));
     const [s, ks] = time(bx, () => bx.linear(x, w), quick ? 2 : 4);
-    const rate = 2 * M * N * K / ks / 1e9;
-    results.rows.push({ kernel: 'linear F32 relaxed', shape: `${M}x${K}x${N}`, threads, unit: 'GFLOP/s', rate, opRate: 2 * M * N * K / s / 1e9, ms: ks * 1e3, opMs: s * 1e3, ratio: rate / peak });
-    log(`  relaxed-SIMD linear F32 ${M}x${K}x${N}: ${rate.toFixed(1)} GFLOP/s (${(100 * rate / peak).toFixed(0)}% of the mul+add ceiling)`);
+    const rate = (2 * M * N * K) / ks / 1e9;
+    results.rows.push({
+      kernel: 'linear F32 relaxed',
+      shape: `${M}x${K}x${N}`,
+      threads,
+      unit: 'GFLOP/s',
+      rate,
+      opRate: (2 * M * N * K) / s / 1e9,
+      ms: ks * 1e3,
+      opMs: s * 1e3,
+      ratio: rate / peak,
+    });
+    log(
+      `  relaxed-SIMD linear F32 ${M}x${K}x${N}: ${rate.toFixed(1)} GFLOP/s (${((100 * rate) / peak).toFixed(0)}% of the mul+add ceiling)`,
+    );
     bx.dispose();
   }
 }
@@ -278,12 +435,22 @@ if (threadList.length > 1) head.push(`${threadList[1]}T/${threadList[0]}T`);
 const lines = [head.join(' | '), head.map(() => '---').join(' | ')];
 for (const key of keys) {
   const rows = threadList.map((n) => results.rows.find((r) => `${r.kernel}|${r.shape}` === key && r.threads === n));
-  const cells = [rows[0].kernel, rows[0].shape, rows[0].unit, ...rows.flatMap((r) => [r.rate.toFixed(1), `${(100 * r.ratio).toFixed(0)}%`, r.opRate.toFixed(1)])];
+  const cells = [
+    rows[0].kernel,
+    rows[0].shape,
+    rows[0].unit,
+    ...rows.flatMap((r) => [r.rate.toFixed(1), `${(100 * r.ratio).toFixed(0)}%`, r.opRate.toFixed(1)]),
+  ];
   if (threadList.length > 1) cells.push((rows[1].rate / rows[0].rate).toFixed(2));
   lines.push(cells.join(' | '));
 }
-const refs = threadList.map((n) => `${n}T: ceiling ${results.threads[n].peakGflops.toFixed(1)} GFLOP/s, read ${results.threads[n].readGBps.toFixed(1)} GB/s` +
-  (results.threads[n].numpyGemmGflops ? `, numpy ${results.threads[n].numpyGemmGflops.toFixed(1)} GFLOP/s` : '')).join('; ');
+const refs = threadList
+  .map(
+    (n) =>
+      `${n}T: ceiling ${results.threads[n].peakGflops.toFixed(1)} GFLOP/s, read ${results.threads[n].readGBps.toFixed(1)} GB/s` +
+      (results.threads[n].numpyGemmGflops ? `, numpy ${results.threads[n].numpyGemmGflops.toFixed(1)} GFLOP/s` : ''),
+  )
+  .join('; ');
 console.log(`cpu: ${cpuLine}`);
 console.log(`gemm blocking: ${threadList.map((n) => `${n}T ${fmtBlocking(results.threads[n].gemmBlocking)}`).join('; ')}\n`);
 console.log(lines.join('\n'));
@@ -295,11 +462,17 @@ console.log(`\nreferences (same run): ${refs}`);
 // about the GEMM, so its scaling is reported against the ceiling's, and the cause is named.
 if (threadList.length > 1) {
   const [n0, n1] = threadList;
-  const p0 = results.threads[n0].peakGflops, p1 = results.threads[n1].peakGflops, ceilScale = p1 / p0;
+  const p0 = results.threads[n0].peakGflops,
+    p1 = results.threads[n1].peakGflops,
+    ceilScale = p1 / p0;
   const ideal = n1 / n0;
-  const notes = [`thread scaling ${n1}T/${n0}T: ceiling ${p0.toFixed(1)} -> ${p1.toFixed(1)} GFLOP/s = ${ceilScale.toFixed(2)}x (ideal ${ideal.toFixed(1)}x)`];
+  const notes = [
+    `thread scaling ${n1}T/${n0}T: ceiling ${p0.toFixed(1)} -> ${p1.toFixed(1)} GFLOP/s = ${ceilScale.toFixed(2)}x (ideal ${ideal.toFixed(1)}x)`,
+  ];
   if (ceilScale < 0.9 * ideal) {
-    notes.push(`  the ceiling itself does not scale (${ceilScale.toFixed(2)}x < ${(0.9 * ideal).toFixed(1)}x): the cores are shared or contended (another process, SMT siblings, a throttled VM); GEMM scaling below ${ideal.toFixed(1)}x is not the GEMM's doing — read it against the ${ceilScale.toFixed(2)}x of the ceiling`);
+    notes.push(
+      `  the ceiling itself does not scale (${ceilScale.toFixed(2)}x < ${(0.9 * ideal).toFixed(1)}x): the cores are shared or contended (another process, SMT siblings, a throttled VM); GEMM scaling below ${ideal.toFixed(1)}x is not the GEMM's doing — read it against the ${ceilScale.toFixed(2)}x of the ceiling`,
+    );
   }
   results.scaling = { ceiling: ceilScale, ideal, rows: [] };
   for (const key of keys.filter((k) => k.startsWith('linear') || k.startsWith('matmul'))) {
@@ -308,26 +481,42 @@ if (threadList.length > 1) {
     if (!r0 || !r1) continue;
     const s = r1.rate / r0.rate;
     results.scaling.rows.push({ kernel: r0.kernel, shape: r0.shape, scaling: s, ofCeiling: r1.ratio, vsCeilingScaling: s / ceilScale });
-    notes.push(`  ${`${r0.kernel} ${r0.shape}`.padEnd(32)} ${n1}T ${r1.rate.toFixed(1)} GFLOP/s = ${(100 * r1.ratio).toFixed(0)}% of the ${n1}-thread ceiling; ${s.toFixed(2)}x the ${n0}T figure = ${(100 * s / ceilScale).toFixed(0)}% of the ceiling's ${ceilScale.toFixed(2)}x`);
+    notes.push(
+      `  ${`${r0.kernel} ${r0.shape}`.padEnd(32)} ${n1}T ${r1.rate.toFixed(1)} GFLOP/s = ${(100 * r1.ratio).toFixed(0)}% of the ${n1}-thread ceiling; ${s.toFixed(2)}x the ${n0}T figure = ${((100 * s) / ceilScale).toFixed(0)}% of the ceiling's ${ceilScale.toFixed(2)}x`,
+    );
   }
   console.log('\n' + notes.join('\n'));
 }
 
-if (jsonOut) { mkdirSync(dirname(jsonOut), { recursive: true }); writeFileSync(jsonOut, JSON.stringify(results, null, 2)); log(`wrote ${jsonOut}`); }
+if (jsonOut) {
+  mkdirSync(dirname(jsonOut), { recursive: true });
+  writeFileSync(jsonOut, JSON.stringify(results, null, 2));
+  log(`wrote ${jsonOut}`);
+}
 
 // ---- SVG chart: % of the same-run reference per kernel, one bar per thread count ----------
 if (svgOut) {
-  const W = 860, rowH = 26, top = 56, left = 300, barW = 460;
+  const W = 860,
+    rowH = 26,
+    top = 56,
+    left = 300,
+    barW = 460;
   const H = top + keys.length * rowH + 60;
   const colors = ['#4878a8', '#e08a3c', '#59a14f', '#b07aa1'];
   const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const maxPct = Math.max(120, ...results.rows.map((r) => 100 * r.ratio));
   const x = (p) => left + (p / maxPct) * barW;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="10" y="20" font-size="15" font-weight="bold">ovis-ts wasm kernels: % of the same-run reference</text>`,
-    `<text x="10" y="38" fill="#555">GFLOP/s kernels vs the SIMD128 mul+add ceiling; GB/s kernels vs streaming read bandwidth (${esc(results.runtime)}, ${results.date.slice(0, 10)})</text>`];
-  for (const p of [0, 50, 100]) parts.push(`<line x1="${x(p)}" y1="${top - 6}" x2="${x(p)}" y2="${top + keys.length * rowH}" stroke="${p === 100 ? '#c00' : '#ccc'}" stroke-dasharray="${p === 100 ? '4,3' : ''}"/>`, `<text x="${x(p) - 8}" y="${top + keys.length * rowH + 14}" fill="#555">${p}%</text>`);
+    `<text x="10" y="38" fill="#555">GFLOP/s kernels vs the SIMD128 mul+add ceiling; GB/s kernels vs streaming read bandwidth (${esc(results.runtime)}, ${results.date.slice(0, 10)})</text>`,
+  ];
+  for (const p of [0, 50, 100])
+    parts.push(
+      `<line x1="${x(p)}" y1="${top - 6}" x2="${x(p)}" y2="${top + keys.length * rowH}" stroke="${p === 100 ? '#c00' : '#ccc'}" stroke-dasharray="${p === 100 ? '4,3' : ''}"/>`,
+      `<text x="${x(p) - 8}" y="${top + keys.length * rowH + 14}" fill="#555">${p}%</text>`,
+    );
   keys.forEach((key, i) => {
     const y0 = top + i * rowH;
     const [kernel, shape] = key.split('|');
@@ -336,12 +525,18 @@ if (svgOut) {
       const r = results.rows.find((rr) => `${rr.kernel}|${rr.shape}` === key && rr.threads === n);
       const h = (rowH - 6) / threadList.length;
       const pct = 100 * r.ratio;
-      parts.push(`<rect x="${left}" y="${y0 + 2 + j * h}" width="${Math.max(1, x(pct) - left)}" height="${h - 1}" fill="${colors[j % colors.length]}"/>`,
-        `<text x="${x(pct) + 4}" y="${y0 + 2 + j * h + h - 2}" font-size="10" fill="#333">${r.rate.toFixed(1)} ${r.unit} (${pct.toFixed(0)}%)</text>`);
+      parts.push(
+        `<rect x="${left}" y="${y0 + 2 + j * h}" width="${Math.max(1, x(pct) - left)}" height="${h - 1}" fill="${colors[j % colors.length]}"/>`,
+        `<text x="${x(pct) + 4}" y="${y0 + 2 + j * h + h - 2}" font-size="10" fill="#333">${r.rate.toFixed(1)} ${r.unit} (${pct.toFixed(0)}%)</text>`,
+      );
     });
   });
-  threadList.forEach((n, j) => parts.push(`<rect x="${left + j * 110}" y="${H - 28}" width="12" height="12" fill="${colors[j % colors.length]}"/>`,
-    `<text x="${left + j * 110 + 16}" y="${H - 18}">${n} thread${n > 1 ? 's' : ''}</text>`));
+  threadList.forEach((n, j) =>
+    parts.push(
+      `<rect x="${left + j * 110}" y="${H - 28}" width="12" height="12" fill="${colors[j % colors.length]}"/>`,
+      `<text x="${left + j * 110 + 16}" y="${H - 18}">${n} thread${n > 1 ? 's' : ''}</text>`,
+    ),
+  );
   parts.push(`<text x="10" y="${H - 8}" fill="#555" font-size="10">${esc(refs)}</text>`, '</svg>');
   mkdirSync(dirname(svgOut), { recursive: true });
   writeFileSync(svgOut, parts.join('\n'));

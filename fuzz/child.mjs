@@ -9,23 +9,29 @@
 // reads VmHWM afterwards, so each result carries that case's own peak RSS (which includes this
 // process's baseline: node, the library, the target's seed inputs).
 
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { classifyError, loadTarget, ROOT } from './common.mjs';
 import { rngFor } from './prng.mjs';
-import { loadTarget, classifyError, ROOT } from './common.mjs';
 
 const lib = await import(new URL('../dist/index.js', import.meta.url).href);
 
 let canReset = true;
 function resetPeak() {
   if (!canReset) return;
-  try { writeFileSync('/proc/self/clear_refs', '5'); } catch { canReset = false; }
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    canReset = false;
+  }
 }
 function peakKB() {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
     if (m) return Number(m[1]);
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return process.resourceUsage().maxRSS; // kB, cumulative over the process
 }
 
@@ -35,7 +41,13 @@ async function runCase(T, state, seed, index) {
     kase = T.generate(rngFor(seed, T.name, index), state);
   } catch (e) {
     // a generator bug must not pass silently: it is reported as UNTYPED with code HARNESS
-    return { outcome: 'untyped', code: 'HARNESS', message: `harness: the generator threw ${e?.name}: ${e?.message}`, stack: String(e?.stack).split('\n').slice(1, 4).join(' | '), recipe: '' };
+    return {
+      outcome: 'untyped',
+      code: 'HARNESS',
+      message: `harness: the generator threw ${e?.name}: ${e?.message}`,
+      stack: String(e?.stack).split('\n').slice(1, 4).join(' | '),
+      recipe: '',
+    };
   }
   let result;
   try {
@@ -68,8 +80,12 @@ if (process.argv[2] === '--dump') {
   let current = -1;
   // resolves once the message is handed to the pipe, so `begin` is out before a case can block
   const send = (m) => new Promise((r) => process.send(m, r));
-  process.on('uncaughtException', (e) => { send({ type: 'stray', index: current, result: classifyError(e, lib) }); });
-  process.on('unhandledRejection', (e) => { send({ type: 'stray', index: current, result: classifyError(e, lib) }); });
+  process.on('uncaughtException', (e) => {
+    send({ type: 'stray', index: current, result: classifyError(e, lib) });
+  });
+  process.on('unhandledRejection', (e) => {
+    send({ type: 'stray', index: current, result: classifyError(e, lib) });
+  });
   process.on('message', async (msg) => {
     if (msg.type === 'batch') {
       let T, state;

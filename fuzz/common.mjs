@@ -1,8 +1,8 @@
 // Shared by the fuzz harness (run.mjs) and its worker (child.mjs): the target registry and the
 // outcome classifier.
 
-import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -32,7 +32,12 @@ export async function loadTarget(name) {
 /** The top frames of a stack, without the message line(s). */
 export function stackTop(e, n = 4) {
   const s = typeof e?.stack === 'string' ? e.stack : '';
-  return s.split('\n').filter((l) => /^\s+at /.test(l)).slice(0, n).map((l) => l.trim()).join(' | ');
+  return s
+    .split('\n')
+    .filter((l) => /^\s+at /.test(l))
+    .slice(0, n)
+    .map((l) => l.trim())
+    .join(' | ');
 }
 
 /** A thrown value -> typed (an OvisError with a code: the expected rejection) or untyped (a bug). */
@@ -41,5 +46,12 @@ export function classifyError(e, lib) {
     return { outcome: 'typed', code: e.code, message: String(e.message).split('\n')[0].slice(0, 300) };
   }
   const name = e?.constructor?.name ?? typeof e;
-  return { outcome: 'untyped', code: name, message: `${name}: ${String(e?.message ?? e).split('\n')[0].slice(0, 300)}`, stack: stackTop(e) };
+  return {
+    outcome: 'untyped',
+    code: name,
+    message: `${name}: ${String(e?.message ?? e)
+      .split('\n')[0]
+      .slice(0, 300)}`,
+    stack: stackTop(e),
+  };
 }

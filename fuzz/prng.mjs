@@ -4,7 +4,10 @@
 
 /** cyrb128: a 128-bit string hash, four 32-bit words (public domain, bryc). */
 function cyrb128(str) {
-  let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
+  let h1 = 1779033703,
+    h2 = 3144134277,
+    h3 = 1013904242,
+    h4 = 2773480762;
   for (let i = 0; i < str.length; i++) {
     const k = str.charCodeAt(i);
     h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
@@ -33,29 +36,52 @@ export class Rng {
     b = (c + (c << 3)) | 0;
     c = (c << 21) | (c >>> 11);
     c = (c + t) | 0;
-    this.a = a; this.b = b; this.c = c; this.d = d;
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
     return t >>> 0;
   }
   /** uniform in [0, 1) */
-  float() { return this.u32() / 4294967296; }
+  float() {
+    return this.u32() / 4294967296;
+  }
   /** uniform integer in [0, n) (n >= 1) */
-  int(n) { return Math.floor(this.float() * n); }
+  int(n) {
+    return Math.floor(this.float() * n);
+  }
   /** uniform integer in [lo, hi] */
-  range(lo, hi) { return lo + this.int(hi - lo + 1); }
-  bool(p = 0.5) { return this.float() < p; }
-  pick(arr) { return arr[this.int(arr.length)]; }
+  range(lo, hi) {
+    return lo + this.int(hi - lo + 1);
+  }
+  bool(p = 0.5) {
+    return this.float() < p;
+  }
+  pick(arr) {
+    return arr[this.int(arr.length)];
+  }
   /** pick by weight: [[weight, value], ...] */
   weighted(pairs) {
     let total = 0;
     for (const [w] of pairs) total += w;
     let x = this.float() * total;
-    for (const [w, v] of pairs) { if ((x -= w) < 0) return v; }
+    for (const [w, v] of pairs) {
+      if ((x -= w) < 0) return v;
+    }
     return pairs[pairs.length - 1][1];
   }
-  bytes(n) { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = this.u32() & 0xff; return b; }
+  bytes(n) {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = this.u32() & 0xff;
+    return b;
+  }
   /** a small count skewed towards 1 (1..max) */
-  small(max = 8) { return Math.min(max, 1 + Math.floor(-Math.log(1 - this.float()) * 1.5)); }
+  small(max = 8) {
+    return Math.min(max, 1 + Math.floor(-Math.log(1 - this.float()) * 1.5));
+  }
 }
 
 /** The generator of case `index` of `target` under `seed`. */
-export function rngFor(seed, target, index) { return new Rng(`${seed}/${target}/${index}`); }
+export function rngFor(seed, target, index) {
+  return new Rng(`${seed}/${target}/${index}`);
+}

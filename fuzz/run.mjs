@@ -22,11 +22,11 @@
 // Needs only `npm run build` (imports ../dist).
 
 import { fork, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TARGET_FILES, loadTarget, classifyError, ROOT } from './common.mjs';
+import { classifyError, loadTarget, ROOT, TARGET_FILES } from './common.mjs';
 import { rngFor } from './prng.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -61,7 +61,13 @@ export const BUDGETS = {
   chat: { timeoutMs: 20_000, rssMB: 1024, heapMB: 768, batch: 200, why: 'two real tokenizers resident (~450 MB) + slack' },
   // One `ovis` process per case on the tiny checkpoints (--max-new-tokens <= 2): ~1 s, ~250 MB.
   // rssMB here is the CLI process's own peak (reported by fuzz/cli-rss.mjs), not the child's.
-  cli: { timeoutMs: 30_000, rssMB: 1024, heapMB: 256, batch: 25, why: 'tiny checkpoints load in ~1 s at ~250 MB; slack for --max-partition 9' },
+  cli: {
+    timeoutMs: 30_000,
+    rssMB: 1024,
+    heapMB: 256,
+    batch: 25,
+    why: 'tiny checkpoints load in ~1 s at ~250 MB; slack for --max-partition 9',
+  },
   // OvisServer.handle in process on the tiny Llama checkpoint (~250 MB resident), bodies <= 1 MiB
   // (maxBodyBytes), answers of <= 2 tokens.
   server: { timeoutMs: 20_000, rssMB: 1024, heapMB: 512, batch: 100, why: 'tiny checkpoint resident (~250 MB), bodies <= 1 MiB + slack' },
@@ -72,16 +78,32 @@ const FAIL = ['untyped', 'hang', 'over-budget', 'garbage'];
 const SHOWN = { ok: 'ok', typed: 'typed', untyped: 'UNTYPED', hang: 'HANG', 'over-budget': 'OVER-BUDGET', garbage: 'GARBAGE' };
 
 function usage(msg) {
-  process.stderr.write(`fuzz: ${msg}\nusage: node fuzz/run.mjs --seed S --cases N [--target NAME[,NAME]] [--jobs J] [--batch B] [--json FILE] [--out DIR] [--replay K]\n` +
-    `targets: ${Object.keys(TARGET_FILES).join(', ')}\n`);
+  process.stderr.write(
+    `fuzz: ${msg}\nusage: node fuzz/run.mjs --seed S --cases N [--target NAME[,NAME]] [--jobs J] [--batch B] [--json FILE] [--out DIR] [--replay K]\n` +
+      `targets: ${Object.keys(TARGET_FILES).join(', ')}\n`,
+  );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { seed: '1', cases: 2000, targets: Object.keys(BUDGETS), jobs: Math.max(1, Math.min(availableParallelism(), 4)), out: join(ROOT, 'fuzz', 'out'), replay: undefined, json: undefined, batch: undefined, quiet: false };
+  const o = {
+    seed: '1',
+    cases: 2000,
+    targets: Object.keys(BUDGETS),
+    jobs: Math.max(1, Math.min(availableParallelism(), 4)),
+    out: join(ROOT, 'fuzz', 'out'),
+    replay: undefined,
+    json: undefined,
+    batch: undefined,
+    quiet: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const val = () => { const v = argv[++i]; if (v === undefined) usage(`${a} needs a value`); return v; };
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${a} needs a value`);
+      return v;
+    };
     if (a === '--seed') o.seed = val();
     else if (a === '--cases') o.cases = Number(val());
     else if (a === '--target') o.targets = val().split(',').filter(Boolean);
@@ -97,12 +119,18 @@ function parseArgs(argv) {
   for (const t of o.targets) if (!BUDGETS[t]) usage(`unknown target '${t}'`);
   if (!Number.isInteger(o.cases) || o.cases < 1) usage('--cases must be a positive integer');
   if (!Number.isInteger(o.jobs) || o.jobs < 1) usage('--jobs must be a positive integer');
-  if (o.replay !== undefined && (!Number.isInteger(o.replay) || o.replay < 0 || o.targets.length !== 1)) usage('--replay K needs one --target and an integer K >= 0');
+  if (o.replay !== undefined && (!Number.isInteger(o.replay) || o.replay < 0 || o.targets.length !== 1))
+    usage('--replay K needs one --target and an integer K >= 0');
   return o;
 }
 
 function rssKBof(pid) {
-  try { const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8')); return m ? Number(m[1]) : 0; } catch { return 0; }
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -118,23 +146,37 @@ function runBatch(target, seed, from, to, budget) {
     });
     const results = new Map();
     let stderr = '';
-    child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+    child.stderr.on('data', (d) => {
+      stderr = (stderr + d).slice(-4000);
+    });
     let inflight = -1;
     let ready = false;
     let killedFor = null;
     let finished = false;
     let timer = setTimeout(() => kill('hang', 'setup'), 180_000);
     const strays = new Map();
-    const armCase = () => { clearTimeout(timer); timer = setTimeout(() => kill('hang'), budget.timeoutMs); };
-    const kill = (why) => { if (!killedFor) { killedFor = why; child.kill('SIGKILL'); } };
-    const poll = setInterval(() => { if (rssKBof(child.pid) > budget.rssMB * 1024 && target !== 'cli') kill('over-budget'); }, 50);
+    const armCase = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => kill('hang'), budget.timeoutMs);
+    };
+    const kill = (why) => {
+      if (!killedFor) {
+        killedFor = why;
+        child.kill('SIGKILL');
+      }
+    };
+    const poll = setInterval(() => {
+      if (rssKBof(child.pid) > budget.rssMB * 1024 && target !== 'cli') kill('over-budget');
+    }, 50);
     child.on('message', (m) => {
       if (m.type === 'hello') child.send({ type: 'batch', target, seed, from, to });
       // cases run in order, so after `ready` the case in flight is always the one after the last
       // `end`: its watchdog starts then, not at `begin` (a case that blocks the event loop at once
       // may never get its `begin` out)
-      else if (m.type === 'ready') { ready = true; armCase(); }
-      else if (m.type === 'begin') inflight = m.index;
+      else if (m.type === 'ready') {
+        ready = true;
+        armCase();
+      } else if (m.type === 'begin') inflight = m.index;
       else if (m.type === 'end') {
         const r = m.result;
         const stray = strays.get(m.index);
@@ -151,7 +193,11 @@ function runBatch(target, seed, from, to, budget) {
         if (results.has(idx) && !FAIL.includes(results.get(idx).outcome)) {
           Object.assign(results.get(idx), m.result, { message: `stray error after the case: ${m.result.message}` });
         } else strays.set(idx, m.result);
-      } else if (m.type === 'done') { finished = true; clearTimeout(timer); child.kill('SIGKILL'); }
+      } else if (m.type === 'done') {
+        finished = true;
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+      }
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
@@ -159,14 +205,21 @@ function runBatch(target, seed, from, to, budget) {
       if (finished) return resolve({ results, next: to });
       if (!ready) {
         // died before the first case: setup failed — a harness or fixture problem, not a finding
-        return resolve({ results, next: to, setupError: `child exited (code ${code}, signal ${signal}${killedFor ? `, killed: ${killedFor}` : ""}) during setup (batch ${from}..${to}):\n${stderr}` });
+        return resolve({
+          results,
+          next: to,
+          setupError: `child exited (code ${code}, signal ${signal}${killedFor ? `, killed: ${killedFor}` : ''}) during setup (batch ${from}..${to}):\n${stderr}`,
+        });
       }
       const index = inflight >= 0 ? inflight : results.size ? Math.max(...results.keys()) + 1 : from;
       const heapOom = /heap out of memory|Allocation failed/i.test(stderr);
       const outcome = killedFor === 'hang' ? 'hang' : killedFor === 'over-budget' || heapOom ? 'over-budget' : 'untyped';
-      const message = killedFor === 'hang' ? `no result after ${budget.timeoutMs} ms (child killed)`
-        : killedFor === 'over-budget' ? `child RSS passed ${budget.rssMB} MB (child killed)`
-          : `child died (exit code ${code}, signal ${signal}): ${stderr.trim().split('\n').slice(-3).join(' / ').slice(0, 400)}`;
+      const message =
+        killedFor === 'hang'
+          ? `no result after ${budget.timeoutMs} ms (child killed)`
+          : killedFor === 'over-budget'
+            ? `child RSS passed ${budget.rssMB} MB (child killed)`
+            : `child died (exit code ${code}, signal ${signal}): ${stderr.trim().split('\n').slice(-3).join(' / ').slice(0, 400)}`;
       resolve({ results, died: { index, outcome, message }, next: index + 1 });
     });
   });
@@ -183,7 +236,10 @@ async function runTarget(name, o, pool) {
     while (from < to) {
       const r = await pool(() => runBatch(name, o.seed, from, to, budget));
       for (const [k, v] of r.results) results.set(k, v);
-      if (r.setupError) { setupError = r.setupError; return; }
+      if (r.setupError) {
+        setupError = r.setupError;
+        return;
+      }
       if (r.died) {
         // confirm the culprit alone in a fresh process (state left by earlier cases can't matter)
         const alone = await pool(() => runBatch(name, o.seed, r.died.index, r.died.index + 1, budget));
@@ -198,8 +254,14 @@ async function runTarget(name, o, pool) {
   if (setupError) throw new Error(`${name}: ${setupError}`);
   const counts = { cases: results.size, ok: 0, typed: 0, untyped: 0, hang: 0, 'over-budget': 0, garbage: 0 };
   let peak = 0;
-  for (const r of results.values()) { counts[r.outcome] = (counts[r.outcome] ?? 0) + 1; peak = Math.max(peak, r.rssKB ?? 0); }
-  const failures = [...results.entries()].filter(([, r]) => FAIL.includes(r.outcome)).sort((a, b) => a[0] - b[0]).map(([index, r]) => ({ index, ...r }));
+  for (const r of results.values()) {
+    counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+    peak = Math.max(peak, r.rssKB ?? 0);
+  }
+  const failures = [...results.entries()]
+    .filter(([, r]) => FAIL.includes(r.outcome))
+    .sort((a, b) => a[0] - b[0])
+    .map(([index, r]) => ({ index, ...r }));
   return { name, counts, peakMB: Math.round(peak / 1024), seconds: (Date.now() - t0) / 1000, failures, budget };
 }
 
@@ -209,13 +271,21 @@ function makePool(jobs) {
   return async (fn) => {
     if (active >= jobs) await new Promise((r) => waiting.push(r));
     active++;
-    try { return await fn(); } finally { active--; waiting.shift()?.(); }
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
   };
 }
 
 /** One line per distinct defect: outcome + code + first stack frame. */
 function defectKey(f) {
-  const frame = (f.stack ?? '').split(' | ')[0].replace(/:\d+:\d+\)?$/, '').replace(/\(file:\/\/.*\/(dist|node_modules)\//, '($1/');
+  const frame = (f.stack ?? '')
+    .split(' | ')[0]
+    .replace(/:\d+:\d+\)?$/, '')
+    .replace(/\(file:\/\/.*\/(dist|node_modules)\//, '($1/');
   return `${f.outcome} ${f.code ?? ''} ${frame || f.message?.replace(/\d+/g, 'N').slice(0, 80)}`;
 }
 
@@ -223,13 +293,29 @@ function writeFailure(target, seed, f, outDir) {
   const dir = join(outDir, target, `seed${seed}-case${f.index}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const dump = spawnSync(process.execPath, [fileURLToPath(new URL('./child.mjs', import.meta.url)), '--dump', target, seed, String(f.index), dir], { encoding: 'utf8', timeout: 120_000 });
+  const dump = spawnSync(
+    process.execPath,
+    [fileURLToPath(new URL('./child.mjs', import.meta.url)), '--dump', target, seed, String(f.index), dir],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   const replay = `node fuzz/run.mjs --target ${target} --seed ${seed} --replay ${f.index}`;
-  writeFileSync(join(dir, 'report.txt'), [
-    `target:  ${target}`, `seed:    ${seed}`, `case:    ${f.index}`, `outcome: ${SHOWN[f.outcome]}${f.note ? ` (${f.note})` : ''}`,
-    `code:    ${f.code ?? ''}`, `message: ${f.message ?? ''}`, `stack:   ${f.stack ?? ''}`, `peakRSS: ${Math.round((f.rssKB ?? 0) / 1024)} MB`,
-    `recipe:  ${f.recipe ?? ''}`, `replay:  ${replay}`, dump.status === 0 ? '' : `(dumping the input failed: ${dump.stderr})`, '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'report.txt'),
+    [
+      `target:  ${target}`,
+      `seed:    ${seed}`,
+      `case:    ${f.index}`,
+      `outcome: ${SHOWN[f.outcome]}${f.note ? ` (${f.note})` : ''}`,
+      `code:    ${f.code ?? ''}`,
+      `message: ${f.message ?? ''}`,
+      `stack:   ${f.stack ?? ''}`,
+      `peakRSS: ${Math.round((f.rssKB ?? 0) / 1024)} MB`,
+      `recipe:  ${f.recipe ?? ''}`,
+      `replay:  ${replay}`,
+      dump.status === 0 ? '' : `(dumping the input failed: ${dump.stderr})`,
+      '',
+    ].join('\n'),
+  );
   return relative(ROOT, dir);
 }
 
@@ -246,7 +332,9 @@ async function replay(o) {
     return FAIL.includes(r.outcome) ? 1 : 0;
   } catch (e) {
     const c = classifyError(e, lib);
-    process.stdout.write(`outcome: ${SHOWN[c.outcome]}${c.code ? ` [${c.code}]` : ''}\n${c.outcome === 'typed' ? c.message : e?.stack ?? e}\n`);
+    process.stdout.write(
+      `outcome: ${SHOWN[c.outcome]}${c.code ? ` [${c.code}]` : ''}\n${c.outcome === 'typed' ? c.message : (e?.stack ?? e)}\n`,
+    );
     if (T.teardown) await T.teardown(state);
     return c.outcome === 'typed' ? 0 : 1;
   }
@@ -256,16 +344,26 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (o.replay !== undefined) return replay(o);
   const pool = makePool(o.jobs);
-  const log = (s) => { if (!o.quiet) process.stderr.write(s + '\n'); };
+  const log = (s) => {
+    if (!o.quiet) process.stderr.write(s + '\n');
+  };
   log(`fuzz: seed ${o.seed}, ${o.cases} cases per target, ${o.jobs} job(s), targets ${o.targets.join(', ')}`);
-  const reports = await Promise.all(o.targets.map(async (t) => {
-    const r = await runTarget(t, o, pool);
-    log(`  ${t}: ${r.counts.cases} cases in ${r.seconds.toFixed(1)} s, ${r.failures.length} failure(s)`);
-    return r;
-  }));
+  const reports = await Promise.all(
+    o.targets.map(async (t) => {
+      const r = await runTarget(t, o, pool);
+      log(`  ${t}: ${r.counts.cases} cases in ${r.seconds.toFixed(1)} s, ${r.failures.length} failure(s)`);
+      return r;
+    }),
+  );
   const cols = ['cases', 'ok', 'typed', 'untyped', 'hang', 'over-budget', 'garbage'];
   const head = ['target', ...cols.map((c) => SHOWN[c] ?? c), 'peak MB', 'ceiling MB', 'seconds'];
-  const rows = reports.map((r) => [r.name, ...cols.map((c) => String(r.counts[c] ?? 0)), String(r.peakMB), String(r.budget.rssMB), r.seconds.toFixed(1)]);
+  const rows = reports.map((r) => [
+    r.name,
+    ...cols.map((c) => String(r.counts[c] ?? 0)),
+    String(r.peakMB),
+    String(r.budget.rssMB),
+    r.seconds.toFixed(1),
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   process.stdout.write([line(head), ...rows.map(line)].join('\n') + '\n');
@@ -283,13 +381,36 @@ async function main() {
   if (defects.size) {
     process.stdout.write(`\n${failures} failing case(s), ${defects.size} distinct:\n`);
     for (const [key, d] of defects) {
-      process.stdout.write(`- ${key}  x${d.n}\n    case ${d.first.index}: ${d.first.message ?? ''}\n    recipe: ${d.first.recipe ?? ''}\n    ${d.dir}  (replay: node fuzz/run.mjs --target ${d.target} --seed ${o.seed} --replay ${d.first.index})\n`);
+      process.stdout.write(
+        `- ${key}  x${d.n}\n    case ${d.first.index}: ${d.first.message ?? ''}\n    recipe: ${d.first.recipe ?? ''}\n    ${d.dir}  (replay: node fuzz/run.mjs --target ${d.target} --seed ${o.seed} --replay ${d.first.index})\n`,
+      );
     }
   } else process.stdout.write(`\noverall: ${reports.reduce((a, r) => a + r.counts.cases, 0)} cases, 0 failures\n`);
   if (o.json) {
-    writeFileSync(o.json, JSON.stringify({ seed: o.seed, cases: o.cases, targets: Object.fromEntries(reports.map((r) => [r.name, { counts: r.counts, peakMB: r.peakMB, seconds: r.seconds, failures: r.failures }])) }, null, 1));
+    writeFileSync(
+      o.json,
+      JSON.stringify(
+        {
+          seed: o.seed,
+          cases: o.cases,
+          targets: Object.fromEntries(
+            reports.map((r) => [r.name, { counts: r.counts, peakMB: r.peakMB, seconds: r.seconds, failures: r.failures }]),
+          ),
+        },
+        null,
+        1,
+      ),
+    );
   }
   return failures ? 1 : 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (e) => { process.stderr.write(`fuzz: harness error: ${e?.stack ?? e}\n`); process.exitCode = 2; });
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`fuzz: harness error: ${e?.stack ?? e}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createHash } from 'node:crypto';
 // Build the AssemblyScript kernels (kernels/*.ts) into WebAssembly and embed the bytes in a
 // generated TypeScript module, so the package never looks up a .wasm file at run time
 // (works the same in Node, Deno, Bun and browsers).
@@ -11,8 +12,7 @@
 // (SIMD128, mul+add — the default and the parity build) and `relaxed` (adds relaxed-SIMD,
 // f32x4.relaxed_madd), which the backend selects only on request and only where the engine
 // validates it. The .wasm files are also written to dist/kernels/ for inspection.
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
@@ -28,7 +28,14 @@ const GROUPS = [
 /** Standalone groups: their own (non-shared) memory, imported as env.memory, which the caller
  *  creates; SIMD128 only; embedded in their own generated module next to their user. */
 const STANDALONE = [
-  { name: 'jpeg', entry: 'kernels/jpeg.ts', opt: 'O3', config: 'asconfig.jpeg.json', out: 'src/image/jpeg/generated/jpeg-wasm.ts', user: 'src/image/jpeg/idct-wasm.ts' },
+  {
+    name: 'jpeg',
+    entry: 'kernels/jpeg.ts',
+    opt: 'O3',
+    config: 'asconfig.jpeg.json',
+    out: 'src/image/jpeg/generated/jpeg-wasm.ts',
+    user: 'src/image/jpeg/idct-wasm.ts',
+  },
 ];
 const VARIANTS = [
   { name: 'simd', extra: [] },
@@ -41,7 +48,8 @@ for (let i = 0; i < args.length; i++) {
   if (args[i] === '--opt') {
     const [g, o] = String(args[++i]).split('=');
     const grp = [...GROUPS, ...STANDALONE].find((x) => x.name === g);
-    if (!grp || !/^O[0-3]$/.test(o)) throw new Error(`--opt expects GROUP=O0..O3 with GROUP in ${[...GROUPS, ...STANDALONE].map((x) => x.name)}, got '${args[i]}'`);
+    if (!grp || !/^O[0-3]$/.test(o))
+      throw new Error(`--opt expects GROUP=O0..O3 with GROUP in ${[...GROUPS, ...STANDALONE].map((x) => x.name)}, got '${args[i]}'`);
     grp.opt = o;
   } else if (args[i] === '--out') outDir = args[++i];
   else throw new Error(`build-kernels: unknown argument '${args[i]}'`);
@@ -52,9 +60,24 @@ async function compile(group, variant) {
   const outFile = join(outDir, `${group.name}-${variant.name}.wasm`);
   let stderr = '';
   const { error } = await asc.main(
-    [join(root, group.entry), '--config', join(root, group.config ?? 'asconfig.json'), '--target', group.opt,
-      ...variant.extra, '--outFile', outFile],
-    { stdout: { write() {} }, stderr: { write(s) { stderr += s; } } },
+    [
+      join(root, group.entry),
+      '--config',
+      join(root, group.config ?? 'asconfig.json'),
+      '--target',
+      group.opt,
+      ...variant.extra,
+      '--outFile',
+      outFile,
+    ],
+    {
+      stdout: { write() {} },
+      stderr: {
+        write(s) {
+          stderr += s;
+        },
+      },
+    },
   );
   if (error) throw new Error(`asc failed for ${group.entry} (${variant.name}, ${group.opt}):\n${stderr}`);
   return readFileSync(outFile);
@@ -66,7 +89,14 @@ for (const variant of VARIANTS) {
   for (const group of GROUPS) {
     const bytes = await compile(group, variant);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    entries.push({ variant: variant.name, group: group.name, opt: group.opt, bytes: bytes.length, sha256, base64: bytes.toString('base64') });
+    entries.push({
+      variant: variant.name,
+      group: group.name,
+      opt: group.opt,
+      bytes: bytes.length,
+      sha256,
+      base64: bytes.toString('base64'),
+    });
   }
 }
 
@@ -88,7 +118,10 @@ const lines = [
   '}',
   '',
   'export const EMBEDDED_KERNELS: readonly EmbeddedKernel[] = [',
-  ...entries.map((e) => `  { variant: '${e.variant}', group: '${e.group}', opt: '${e.opt}', bytes: ${e.bytes}, sha256: '${e.sha256}',\n    base64: '${e.base64}' },`),
+  ...entries.map(
+    (e) =>
+      `  { variant: '${e.variant}', group: '${e.group}', opt: '${e.opt}', bytes: ${e.bytes}, sha256: '${e.sha256}',\n    base64: '${e.base64}' },`,
+  ),
   '];',
   '',
 ];
@@ -116,4 +149,6 @@ for (const group of STANDALONE) {
   if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text);
 }
 
-process.stderr.write(`build-kernels: ${entries.map((e) => `${e.group}-${e.variant} ${e.opt} ${e.bytes} B`).join(', ')} (${Date.now() - t0} ms)\n`);
+process.stderr.write(
+  `build-kernels: ${entries.map((e) => `${e.group}-${e.variant} ${e.opt} ${e.bytes} B`).join(', ')} (${Date.now() - t0} ms)\n`,
+);

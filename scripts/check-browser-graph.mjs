@@ -38,16 +38,25 @@ export function browserGraph(entry = join(ROOT, 'dist', 'browser.js'), mapped = 
     if (seen.has(file)) continue;
     seen.add(file);
     let text;
-    try { text = readFileSync(file, 'utf8'); } catch (e) { offences.push(`${relative(ROOT, file)}: cannot read (${e.code ?? e.message})`); continue; }
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      offences.push(`${relative(ROOT, file)}: cannot read (${e.code ?? e.message})`);
+      continue;
+    }
     // comments may quote imports: drop them first (line and block; strings with // are rare in import lines)
     const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
     for (const m of code.matchAll(STATIC_RE)) {
       const spec = m[1] ?? m[2];
       const where = `${relative(ROOT, file)}: import '${spec}'`;
       if (spec.startsWith('./') || spec.startsWith('../')) stack.push(resolve(dirname(file), spec));
-      else if (spec.startsWith('node:') || builtins.has(spec)) offences.push(`${where}: a Node built-in at the top of a module the browser loads`);
+      else if (spec.startsWith('node:') || builtins.has(spec))
+        offences.push(`${where}: a Node built-in at the top of a module the browser loads`);
       else if (mapped.some((p) => spec === p || spec.startsWith(`${p}/`))) bare.add(spec);
-      else offences.push(`${where}: a package import (bare specifier${mapped.length ? ` other than ${mapped.join(', ')}` : ''}): a Worker has no import map to resolve it`);
+      else
+        offences.push(
+          `${where}: a package import (bare specifier${mapped.length ? ` other than ${mapped.join(', ')}` : ''}): a Worker has no import map to resolve it`,
+        );
     }
     for (const m of code.matchAll(DYNAMIC_RE)) {
       const spec = m[1];
@@ -71,5 +80,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   for (const o of g.offences) console.error(o);
   if (g.offences.length) process.exit(1);
-  console.log(`browser graph: ${g.modules.length} modules from dist/browser.js, no node: import, bare specifiers ${[...g.bare].join(', ') || 'none'}`);
+  console.log(
+    `browser graph: ${g.modules.length} modules from dist/browser.js, no node: import, bare specifiers ${[...g.bare].join(', ') || 'none'}`,
+  );
 }

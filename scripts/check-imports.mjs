@@ -8,7 +8,7 @@
 //   node scripts/check-imports.mjs [--graph]    exit 1 and one line per offending import
 //
 // `--graph` prints the folder-level graph (edges with their import counts) instead.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,7 +51,9 @@ export function importsOf(srcDir) {
   const out = [];
   for (const file of walk(srcDir)) {
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/^\s*(?:import|export)\b[^'";]*?from\s+['"](\.{1,2}\/[^'"]+)['"]|^\s*import\s+['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/gm)) {
+    for (const m of text.matchAll(
+      /^\s*(?:import|export)\b[^'";]*?from\s+['"](\.{1,2}\/[^'"]+)['"]|^\s*import\s+['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/gm,
+    )) {
       const spec = m[1] ?? m[2] ?? m[3];
       const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
       const line = text.slice(0, m.index + m[0].indexOf(spec)).split('\n').length;
@@ -65,9 +67,11 @@ export function importsOf(srcDir) {
 export function violations(srcDir) {
   const bad = [];
   for (const imp of importsOf(srcDir)) {
-    const a = unitOf(imp.from), b = unitOf(imp.to);
+    const a = unitOf(imp.from),
+      b = unitOf(imp.to);
     if (a === b) continue;
-    const ra = rank.get(a), rb = rank.get(b);
+    const ra = rank.get(a),
+      rb = rank.get(b);
     if (ra === undefined) bad.push({ ...imp, why: `src/${imp.from} is in no layer (add '${a}' to LAYERS in scripts/check-imports.mjs)` });
     else if (rb === undefined) bad.push({ ...imp, why: `'${b}' is in no layer (add it to LAYERS in scripts/check-imports.mjs)` });
     else if (rb >= ra) bad.push({ ...imp, why: `${a} (layer ${ra}) imports ${b} (layer ${rb}): imports must run to a lower layer` });
@@ -80,7 +84,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--graph')) {
     const edges = new Map();
     for (const imp of importsOf(srcDir)) {
-      const a = unitOf(imp.from), b = unitOf(imp.to);
+      const a = unitOf(imp.from),
+        b = unitOf(imp.to);
       if (a !== b) edges.set(`${a} -> ${b}`, (edges.get(`${a} -> ${b}`) ?? 0) + 1);
     }
     for (const [e, n] of [...edges].sort()) console.log(`${e}  (${n})`);

@@ -28,7 +28,9 @@ const CODE_EXT = /\.(ts|mts|mjs|js|cjs)$/;
 // trailing punctuation. `{i}` and `*` are kept (placeholders / globs).
 const SEG = String.raw`(?:[\w.*-]|\{[\w.,-]*\})+`;
 const PATH_RE = new RegExp(
-  String.raw`(?<![\w@.\/-])((?:\.\.?\/)+${SEG}(?:\/${SEG})*\/?|(?:${TOP.join('|')})\/(?:${SEG}\/?)*)(#[\w-]+)?(?![\w(/{*-])`, 'g');
+  String.raw`(?<![\w@.\/-])((?:\.\.?\/)+${SEG}(?:\/${SEG})*\/?|(?:${TOP.join('|')})\/(?:${SEG}\/?)*)(#[\w-]+)?(?![\w(/{*-])`,
+  'g',
+);
 const SECTION_RE = /(?<![\w/.-])((?:[\w-]+\/)*[\w-]+\.md) §\s?(\d+)/g;
 
 /** Files under `dir` (relative to root), recursively, skipping node_modules, .git, dist. */
@@ -51,7 +53,10 @@ export function slugs(markdown) {
   let fence = null;
   for (const line of markdown.split('\n')) {
     const f = /^\s*(```+|~~~+)/.exec(line);
-    if (f) { fence = fence === null ? f[1][0] : (f[1][0] === fence ? null : fence); continue; }
+    if (f) {
+      fence = fence === null ? f[1][0] : f[1][0] === fence ? null : fence;
+      continue;
+    }
     if (fence !== null) continue;
     for (const m of line.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) ids.add(m[1]);
     const h = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
@@ -79,7 +84,9 @@ function sectionNumbers(markdown) {
 /** The comments of a JS/TS source, as [line, text] pieces (strings, templates, regexes skipped). */
 export function comments(src) {
   const out = [];
-  let i = 0, line = 1, prev = ''; // prev: last significant code char, to tell a regex from a division
+  let i = 0,
+    line = 1,
+    prev = ''; // prev: last significant code char, to tell a regex from a division
   const n = src.length;
   const push = (start, end, startLine) => {
     const text = src.slice(start, end).split('\n');
@@ -87,7 +94,11 @@ export function comments(src) {
   };
   while (i < n) {
     const c = src[i];
-    if (c === '\n') { line++; i++; continue; }
+    if (c === '\n') {
+      line++;
+      i++;
+      continue;
+    }
     if (c === '/' && src[i + 1] === '/') {
       const end = src.indexOf('\n', i);
       const e = end < 0 ? n : end;
@@ -104,16 +115,25 @@ export function comments(src) {
       i = e + 2;
       continue;
     }
-    if (c === '\'' || c === '"' || c === '`') {
+    if (c === "'" || c === '"' || c === '`') {
       i = skipString(src, i, c, () => line++);
       prev = 'a';
       continue;
     }
-    if (c === '/' && (prev === '' || /[(,=:[!&|?{};+\-*%<>~^]/.test(prev) || /\b(return|typeof|case|of|in)$/.test(src.slice(Math.max(0, i - 8), i).trimEnd()))) {
+    if (
+      c === '/' &&
+      (prev === '' ||
+        /[(,=:[!&|?{};+\-*%<>~^]/.test(prev) ||
+        /\b(return|typeof|case|of|in)$/.test(src.slice(Math.max(0, i - 8), i).trimEnd()))
+    ) {
       // a regex literal: up to the unescaped / outside a class
-      let k = i + 1, cls = false;
+      let k = i + 1,
+        cls = false;
       while (k < n && src[k] !== '\n') {
-        if (src[k] === '\\') { k += 2; continue; }
+        if (src[k] === '\\') {
+          k += 2;
+          continue;
+        }
         if (src[k] === '[') cls = true;
         else if (src[k] === ']') cls = false;
         else if (src[k] === '/' && !cls) break;
@@ -134,14 +154,25 @@ function skipString(src, i, q, nl) {
   let k = i + 1;
   while (k < src.length) {
     const c = src[k];
-    if (c === '\\') { if (src[k + 1] === '\n') nl(); k += 2; continue; }
-    if (c === '\n') { nl(); if (q !== '`') return k; }
+    if (c === '\\') {
+      if (src[k + 1] === '\n') nl();
+      k += 2;
+      continue;
+    }
+    if (c === '\n') {
+      nl();
+      if (q !== '`') return k;
+    }
     if (c === q) return k + 1;
     if (q === '`' && c === '$' && src[k + 1] === '{') {
-      let depth = 1; k += 2;
+      let depth = 1;
+      k += 2;
       while (k < src.length && depth > 0) {
         const d = src[k];
-        if (d === '\'' || d === '"' || d === '`') { k = skipString(src, k, d, nl); continue; }
+        if (d === "'" || d === '"' || d === '`') {
+          k = skipString(src, k, d, nl);
+          continue;
+        }
         if (d === '\n') nl();
         if (d === '{') depth++;
         else if (d === '}') depth--;
@@ -187,7 +218,11 @@ export function checkLinks(root) {
 
   // Folders .gitignore names (dist/, fuzz/out/, ...): cited as outputs, absent from a checkout.
   const ignored = existsSync(join(root, '.gitignore'))
-    ? readFileSync(join(root, '.gitignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => /^\/?[\w./-]+\/$/.test(l)).map((l) => l.replace(/^\//, ''))
+    ? readFileSync(join(root, '.gitignore'), 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => /^\/?[\w./-]+\/$/.test(l))
+        .map((l) => l.replace(/^\//, ''))
     : [];
 
   /** Does `p` (absolute; may hold `*`, `{a,b}` alternatives or a `{i}` placeholder) exist? */
@@ -197,7 +232,14 @@ export function checkLinks(root) {
     const alt = /\{([^}]*,[^}]*)\}/.exec(rel);
     if (alt) return alt[1].split(',').every((a) => exists(join(root, rel.slice(0, alt.index) + a + rel.slice(alt.index + alt[0].length))));
     if (!/[*{]/.test(rel)) return existsSync(p) || (p.endsWith('.js') && existsSync(p.slice(0, -3) + '.ts')); // ESM import names
-    const re = new RegExp('^' + rel.replace(/[.+^$()|[\]\\]/g, '\\$&').replace(/\{[^}]*\}/g, '[^/]+').replace(/\*/g, '[^/]*') + '(/|$)');
+    const re = new RegExp(
+      '^' +
+        rel
+          .replace(/[.+^$()|[\]\\]/g, '\\$&')
+          .replace(/\{[^}]*\}/g, '[^/]+')
+          .replace(/\*/g, '[^/]*') +
+        '(/|$)',
+    );
     for (const f of files) if (re.test(f)) return true;
     return false;
   };
@@ -220,7 +262,10 @@ export function checkLinks(root) {
     for (const m of text.matchAll(SECTION_RE)) {
       checked++;
       const p = [resolve(base, m[1]), resolve(root, m[1]), resolve(root, 'docs', m[1])].find((x) => existsSync(x));
-      if (!p) { report(file, line, `${m[1]} §${m[2]}`, 'no such file'); continue; }
+      if (!p) {
+        report(file, line, `${m[1]} §${m[2]}`, 'no such file');
+        continue;
+      }
       if (!page(p).sections.has(m[2])) report(file, line, `${m[1]} §${m[2]}`, `no heading numbered ${m[2]}`);
     }
     if (/\bDESIGN\.md\b(?! §)/.test(text)) report(file, line, 'DESIGN.md', 'not in the repository (the design notes are docs/design.md)');

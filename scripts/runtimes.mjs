@@ -17,7 +17,9 @@ function bunBinary() {
   const arch = process.arch === 'x64' ? 'x64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
   const want = `bun-${process.platform}-${arch}`;
   if (existsSync(oven)) {
-    const dirs = readdirSync(oven).filter((d) => d.startsWith(want)).sort((a, b) => a.length - b.length);
+    const dirs = readdirSync(oven)
+      .filter((d) => d.startsWith(want))
+      .sort((a, b) => a.length - b.length);
     for (const d of dirs) {
       const p = join(oven, d, 'bin', 'bun');
       if (existsSync(p)) return p;

@@ -12,12 +12,17 @@ const ref = JSON.parse(readFileSync(root + 'reference/fixtures/dumps/llama/squar
 const image = new Uint8Array(readFileSync(root + 'reference/fixtures/images/square.png'));
 
 OvisRunner.load(root + 'reference/fixtures/tiny/llama', { maxNewTokens: 8, maxPartition: ref.max_partition })
-  .then((runner) => runner.run([image, ref.user_prompt]).then((r) => {
-    runner.dispose();
-    const want = ref.generated_ids.slice(0, 8);
-    if (JSON.stringify(r.generation.ids) !== JSON.stringify(want)) {
-      throw new Error(`greedy ids ${JSON.stringify(r.generation.ids)} differ from Hugging Face's ${JSON.stringify(want)}`);
-    }
-    console.log(JSON.stringify({ ids: r.generation.ids, output: r.output }));
-  }))
-  .catch((e) => { console.error(e); process.exitCode = 1; });
+  .then((runner) =>
+    runner.run([image, ref.user_prompt]).then((r) => {
+      runner.dispose();
+      const want = ref.generated_ids.slice(0, 8);
+      if (JSON.stringify(r.generation.ids) !== JSON.stringify(want)) {
+        throw new Error(`greedy ids ${JSON.stringify(r.generation.ids)} differ from Hugging Face's ${JSON.stringify(want)}`);
+      }
+      console.log(JSON.stringify({ ids: r.generation.ids, output: r.output }));
+    }),
+  )
+  .catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });

@@ -4,10 +4,10 @@
 // whose greedy ids must equal the Hugging Face dump's.
 // Prints one JSON line; the driver compares the runtimes' lines.
 
-import { encodeSafetensors, SafetensorsFile } from '../dist/io/safetensors.js';
-import { createBackend } from '../dist/backend/index.js';
-import { OvisRunner } from '../dist/runner.js';
 import { readFile } from 'node:fs/promises';
+import { createBackend } from '../dist/backend/index.js';
+import { encodeSafetensors, SafetensorsFile } from '../dist/io/safetensors.js';
+import { OvisRunner } from '../dist/runner.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -37,7 +37,12 @@ const ids = {};
 let promptTokens = 0;
 for (const flavour of ['llama', 'gemma2']) {
   const ref = JSON.parse(await readFile(root + `reference/fixtures/dumps/${flavour}/square__f32.json`, 'utf8'));
-  const runner = await OvisRunner.load(root + `reference/fixtures/tiny/${flavour}`, { backend: 'wasm', threads: 2, maxNewTokens: 8, maxPartition: ref.max_partition });
+  const runner = await OvisRunner.load(root + `reference/fixtures/tiny/${flavour}`, {
+    backend: 'wasm',
+    threads: 2,
+    maxNewTokens: 8,
+    maxPartition: ref.max_partition,
+  });
   const r = await runner.ask({ prompt: ref.user_prompt, images: [image] });
   runner.dispose();
   const want = ref.generated_ids.slice(0, 8);

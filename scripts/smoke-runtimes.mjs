@@ -16,25 +16,53 @@ import { root, runtimeCommands } from './runtimes.mjs';
 
 const ref = JSON.parse(readFileSync(join(root, 'reference/fixtures/dumps/llama/square__f32.json'), 'utf8'));
 const CLI_RUNS = 3;
-const cliArgs = ['run', '--image', 'reference/fixtures/images/square.png', '--prompt', ref.user_prompt,
-  '--max-new-tokens', String(ref.generated_ids.length), '--max-partition', String(ref.max_partition), '--quiet'];
+const cliArgs = [
+  'run',
+  '--image',
+  'reference/fixtures/images/square.png',
+  '--prompt',
+  ref.user_prompt,
+  '--max-new-tokens',
+  String(ref.generated_ids.length),
+  '--max-partition',
+  String(ref.max_partition),
+  '--quiet',
+];
 
 /** [label, script, args, check(stdout) -> problem | undefined] */
 const checks = [
-  ['core', join(root, 'scripts', 'smoke-core.mjs'), [], (out, first) => {
-    const o = JSON.parse(out.trim().split('\n').pop());
-    if (first && JSON.stringify(o.ids) !== JSON.stringify(first.ids)) return `ids ${JSON.stringify(o.ids)} differ from node's`;
-    return undefined;
-  }],
-  ['callbacks', join(root, 'scripts', 'smoke-callbacks.mjs'), [], (out) => {
-    const o = JSON.parse(out.trim().split('\n').pop());
-    return o.ids.length === 8 ? undefined : `expected 8 ids, got ${JSON.stringify(o.ids)}`;
-  }],
-  ...Array.from({ length: CLI_RUNS }, (_, i) => [`cli ${i + 1}/${CLI_RUNS}`, join(root, 'dist', 'cli', 'main.js'), cliArgs, (out) =>
-    out === ref.generated_text + '\n' ? undefined : `stdout ${JSON.stringify(out.slice(0, 120))} is not Hugging Face's text ${JSON.stringify(ref.generated_text)}`]),
+  [
+    'core',
+    join(root, 'scripts', 'smoke-core.mjs'),
+    [],
+    (out, first) => {
+      const o = JSON.parse(out.trim().split('\n').pop());
+      if (first && JSON.stringify(o.ids) !== JSON.stringify(first.ids)) return `ids ${JSON.stringify(o.ids)} differ from node's`;
+      return undefined;
+    },
+  ],
+  [
+    'callbacks',
+    join(root, 'scripts', 'smoke-callbacks.mjs'),
+    [],
+    (out) => {
+      const o = JSON.parse(out.trim().split('\n').pop());
+      return o.ids.length === 8 ? undefined : `expected 8 ids, got ${JSON.stringify(o.ids)}`;
+    },
+  ],
+  ...Array.from({ length: CLI_RUNS }, (_, i) => [
+    `cli ${i + 1}/${CLI_RUNS}`,
+    join(root, 'dist', 'cli', 'main.js'),
+    cliArgs,
+    (out) =>
+      out === ref.generated_text + '\n'
+        ? undefined
+        : `stdout ${JSON.stringify(out.slice(0, 120))} is not Hugging Face's text ${JSON.stringify(ref.generated_text)}`,
+  ]),
 ];
 
-let passed = 0, failed = 0;
+let passed = 0,
+  failed = 0;
 const coreByNode = {};
 for (const [label, script, args, check] of checks) {
   // Deno gets exactly the permissions README documents: read files, and the environment (HF_*
@@ -47,7 +75,11 @@ for (const [label, script, args, check] of checks) {
     if (r.status !== 0 || r.error) problem = `exit ${r.status}${r.error ? ' ' + r.error.message : ''}`;
     else if (!r.stdout) problem = 'exit 0 but nothing on stdout';
     else {
-      try { problem = check(r.stdout, label === 'core' ? coreByNode.core : undefined); } catch (e) { problem = `unreadable output (${e.message}): ${r.stdout.slice(0, 200)}`; }
+      try {
+        problem = check(r.stdout, label === 'core' ? coreByNode.core : undefined);
+      } catch (e) {
+        problem = `unreadable output (${e.message}): ${r.stdout.slice(0, 200)}`;
+      }
       if (!problem && label === 'core' && name === 'node') coreByNode.core = JSON.parse(r.stdout.trim().split('\n').pop());
     }
     if (problem) {

@@ -7,32 +7,36 @@
 // test/browser/bundle.test.ts walks the graph of dist/browser.js. Run the model in a Worker: the wasm backend blocks with
 // Atomics.wait, which a page's main thread may not do. docs/browser.md.
 
-export { OvisRunner, buildQuery, queryFromInputs } from './runner.js';
-export type { RunnerOptions, RunnerInput, ImageInput, Query, Prepared, RunResult, RunnerEvent, TraceResult } from './runner.js';
-export type { ChatMessage, ContentPart, GenerationOptions, ChatEvent, ChatResult, ImageSummary } from './conversation-types.js';
-
-export type { ModelSource, Probe } from './io/source.js';
-export { HttpSource, type HttpSourceOptions } from './io/http-source.js';
-export { BlobSource, filesFromDirectoryHandle, type NamedBlob } from './io/blob-source.js';
-export { SafetensorsFile, encodeSafetensors } from './io/safetensors.js';
-export type { TensorInfo, TensorEntry } from './io/safetensors.js';
-export { Checkpoint } from './checkpoint/checkpoint.js';
-export * from './config/index.js';
-
-export { decodeImage, decodeImageAsync, resizeBicubic, chooseGrid, partition, preprocessImage, preprocessImages, buildPlaceholders } from './image/index.js';
-export type { RgbImage, Preprocessed, PreprocessOptions } from './image/index.js';
-
-export { Tokenizer } from './tokenizer/index.js';
+export type { AttentionOptions, Backend, KVArena } from './backend/backend.js';
+export { type BackendName, type BackendOptions, createBackend } from './backend/index.js';
 // Ovis's own conversation formatters; not renderChatTemplate (the tokenizer's HF Jinja template,
 // which would pull @huggingface/jinja into the graph: import it from 'ovis-ts' in a bundler).
 export { createFormatter } from './chat/formatters.js';
-
-export type { Backend, AttentionOptions, KVArena } from './backend/backend.js';
-export { createBackend, type BackendName, type BackendOptions } from './backend/index.js';
-export { OvisModel } from './model/ovis.js';
-export { generate, generateStream } from './generate/generate.js';
-
-export * from './errors.js';
+export { Checkpoint } from './checkpoint/checkpoint.js';
+export * from './config/index.js';
 export * from './constants.js';
-export type { Tensor, Weight, HostTensor } from './tensor.js';
+export type { ChatEvent, ChatMessage, ChatResult, ContentPart, GenerationOptions, ImageSummary } from './conversation-types.js';
 export type { DType } from './dtype.js';
+export * from './errors.js';
+export { generate, generateStream } from './generate/generate.js';
+export type { Preprocessed, PreprocessOptions, RgbImage } from './image/index.js';
+export {
+  buildPlaceholders,
+  chooseGrid,
+  decodeImage,
+  decodeImageAsync,
+  partition,
+  preprocessImage,
+  preprocessImages,
+  resizeBicubic,
+} from './image/index.js';
+export { BlobSource, filesFromDirectoryHandle, type NamedBlob } from './io/blob-source.js';
+export { HttpSource, type HttpSourceOptions } from './io/http-source.js';
+export type { TensorEntry, TensorInfo } from './io/safetensors.js';
+export { encodeSafetensors, SafetensorsFile } from './io/safetensors.js';
+export type { ModelSource, Probe } from './io/source.js';
+export { OvisModel } from './model/ovis.js';
+export type { ImageInput, Prepared, Query, RunnerEvent, RunnerInput, RunnerOptions, RunResult, TraceResult } from './runner.js';
+export { buildQuery, OvisRunner, queryFromInputs } from './runner.js';
+export type { HostTensor, Tensor, Weight } from './tensor.js';
+export { Tokenizer } from './tokenizer/index.js';

@@ -7,9 +7,7 @@ import type { RgbImage } from './image/index.js';
 /** An image as encoded file bytes (PNG/JPEG/BMP/GIF/WebP) or decoded RGB. */
 export type ImageInput = Uint8Array | RgbImage;
 
-export type ContentPart =
-  | { type: 'text'; text: string }
-  | { type: 'image'; image: ImageInput };
+export type ContentPart = { type: 'text'; text: string } | { type: 'image'; image: ImageInput };
 
 /**
  * One message of a conversation. `content` is text, or parts in order; an image part stands

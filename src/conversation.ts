@@ -13,16 +13,16 @@
 // Positions are compared by key, not by id: every visual position of a crop has the id of the
 // atom placeholder, so the key of a crop's 196 positions is its image's hash and crop index.
 
-import { IMAGE_ATOM_ID, IMAGE_TOKEN_ID } from './constants.js';
-import { InputError } from './errors.js';
-import { generateStream, type GenerateResult } from './generate/generate.js';
-import type { KVCache } from './model/kv-cache.js';
-import { preprocessImage, type RgbImage } from './image/index.js';
-import { checkMergedLength, type OvisModel } from './model/ovis.js';
 import type { ConversationFormatter, Turn } from './chat/formatters.js';
-import type { Tokenizer } from './tokenizer/index.js';
-import type { Tensor } from './tensor.js';
+import { IMAGE_ATOM_ID, IMAGE_TOKEN_ID } from './constants.js';
 import type { ChatEvent, ChatMessage, ChatResult, ContentPart, GenerationOptions, ImageInput, ImageSummary } from './conversation-types.js';
+import { InputError } from './errors.js';
+import { type GenerateResult, generateStream } from './generate/generate.js';
+import { preprocessImage, type RgbImage } from './image/index.js';
+import type { KVCache } from './model/kv-cache.js';
+import { checkMergedLength, type OvisModel } from './model/ovis.js';
+import type { Tensor } from './tensor.js';
+import type { Tokenizer } from './tokenizer/index.js';
 
 /** Prefill chunk: progress and cancellation between chunks, and attention scores of
  *  [heads, 256, T] instead of [heads, T, T] for a long prompt. */
@@ -45,11 +45,18 @@ export class VisualCache {
   private readonly map = new Map<string, VisualEntry>();
   private bytes = 0;
   constructor(readonly maxBytes: number) {}
-  get size(): number { return this.map.size; }
-  get usedBytes(): number { return this.bytes; }
+  get size(): number {
+    return this.map.size;
+  }
+  get usedBytes(): number {
+    return this.bytes;
+  }
   get(key: string): VisualEntry | undefined {
     const e = this.map.get(key);
-    if (e) { this.map.delete(key); this.map.set(key, e); } // most recent last
+    if (e) {
+      this.map.delete(key);
+      this.map.set(key, e);
+    } // most recent last
     return e;
   }
   set(key: string, e: VisualEntry): void {
@@ -64,7 +71,10 @@ export class VisualCache {
       this.bytes -= old.embeds.data.byteLength;
     }
   }
-  clear(): void { this.map.clear(); this.bytes = 0; }
+  clear(): void {
+    this.map.clear();
+    this.bytes = 0;
+  }
 }
 
 export interface ConversationDeps {
@@ -93,7 +103,8 @@ export function toTurns(messages: readonly ChatMessage[]): { turns: Turn[]; imag
       throw new InputError(`messages[${i}].role is ${JSON.stringify(role)}, expected "system", "user" or "assistant"`);
     }
     if (role === 'system' && i !== 0) throw new InputError(`messages[${i}]: a system message may only come first`);
-    const parts: ContentPart[] = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : Array.isArray(m.content) ? m.content : [];
+    const parts: ContentPart[] =
+      typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : Array.isArray(m.content) ? m.content : [];
     if (typeof m.content !== 'string' && !Array.isArray(m.content)) {
       throw new InputError(`messages[${i}].content must be a string or an array of parts`);
     }
@@ -112,7 +123,9 @@ export function toTurns(messages: readonly ChatMessage[]): { turns: Turn[]; imag
     turns.push({ from: role === 'user' ? 'human' : role === 'assistant' ? 'gpt' : 'system', value: text });
   });
   if (messages[messages.length - 1].role !== 'user') {
-    throw new InputError(`the last message is the ${messages[messages.length - 1].role}'s; the last message must be the user's (its answer is generated)`);
+    throw new InputError(
+      `the last message is the ${messages[messages.length - 1].role}'s; the last message must be the user's (its answer is generated)`,
+    );
   }
   return { turns, images };
 }
@@ -156,7 +169,10 @@ function partialStop(text: string, stops: readonly string[]): number {
   let hold = 0;
   for (const s of stops) {
     for (let k = Math.min(s.length - 1, text.length); k > hold; k--) {
-      if (text.endsWith(s.slice(0, k))) { hold = k; break; }
+      if (text.endsWith(s.slice(0, k))) {
+        hold = k;
+        break;
+      }
     }
   }
   return hold;
@@ -185,8 +201,10 @@ export class Conversations {
 
   async *chat(messages: readonly ChatMessage[], options: GenerationOptions = {}): AsyncGenerator<ChatEvent, ChatResult, void> {
     if (this.busy) {
-      throw new InputError('OvisRunner.chat: another chat is running on this runner (one generation at a time)',
-        'await the previous chat first; `ovis serve` queues requests');
+      throw new InputError(
+        'OvisRunner.chat: another chat is running on this runner (one generation at a time)',
+        'await the previous chat first; `ovis serve` queues requests',
+      );
     }
     this.busy = true;
     try {
@@ -209,7 +227,8 @@ export class Conversations {
     // 1. format every turn, as Ovis formats a `conversations` list, with an open assistant turn
     const { turns, images } = toTurns(messages);
     const { inputIds: textIds } = formatter.format(turns, { generationPreface: '' });
-    if (images.length && !model.vision) throw new InputError('this checkpoint was loaded without its vision half; the conversation has images');
+    if (images.length && !model.vision)
+      throw new InputError('this checkpoint was loaded without its vision half; the conversation has images');
 
     // 2. each image: its cached vision result, or preprocessing now (vision comes after the
     //    context-length check, so a conversation that cannot fit costs no vision work)
@@ -224,14 +243,27 @@ export class Conversations {
       if (hit) return;
       const p = preprocessImage(im, { maxPartition, imageSize: S, label: `image ${i + 1}` });
       const [, , W, H] = p.boxes[0]; // the first box is the whole image (the global view, or the one cell)
-      pending.push({ i, pixelValues: p.pixelValues, n: p.n, entry: { width: W, height: H, grid: p.grid, boxes: p.boxes, placeholders: p.placeholders } });
+      pending.push({
+        i,
+        pixelValues: p.pixelValues,
+        n: p.n,
+        entry: { width: W, height: H, grid: p.grid, boxes: p.boxes, placeholders: p.placeholders },
+      });
     });
     const perCrop = model.tokensPerCrop;
     const summary = (i: number): ImageSummary => {
       const e = entries[i] ?? pending.find((x) => x.i === i)!.entry;
       const crops = e.boxes.length;
-      return { index: i, width: e.width, height: e.height, grid: e.grid, crops, boxes: e.boxes,
-        tokens: e.placeholders.length - crops + crops * perCrop, cached: entries[i] !== undefined };
+      return {
+        index: i,
+        width: e.width,
+        height: e.height,
+        grid: e.grid,
+        crops,
+        boxes: e.boxes,
+        tokens: e.placeholders.length - crops + crops * perCrop,
+        cached: entries[i] !== undefined,
+      };
     };
     if (images.length) yield { type: 'images', images: images.map((_, i) => summary(i)) };
 
@@ -240,12 +272,19 @@ export class Conversations {
     const posKeys: string[] = [];
     let img = 0;
     for (const id of textIds) {
-      if (id !== IMAGE_TOKEN_ID) { inputIds.push(id); posKeys.push(String(id)); continue; }
+      if (id !== IMAGE_TOKEN_ID) {
+        inputIds.push(id);
+        posKeys.push(String(id));
+        continue;
+      }
       const ph = (entries[img] ?? pending.find((x) => x.i === img)!.entry).placeholders;
       let crop = 0;
       for (const p of ph) {
         inputIds.push(p);
-        if (p === IMAGE_ATOM_ID) { for (let k = 0; k < perCrop; k++) posKeys.push(`${keys[img]}#${crop}`); crop++; } else posKeys.push(String(p));
+        if (p === IMAGE_ATOM_ID) {
+          for (let k = 0; k < perCrop; k++) posKeys.push(`${keys[img]}#${crop}`);
+          crop++;
+        } else posKeys.push(String(p));
       }
       img++;
     }
@@ -313,18 +352,27 @@ export class Conversations {
       const onAbort = () => stopCtl.abort();
       signal?.addEventListener('abort', onAbort);
       let result: GenerateResult | undefined;
-      let output = '', emitted = 0, stopped = false, tFirst = 0;
+      let output = '',
+        emitted = 0,
+        stopped = false,
+        tFirst = 0;
       const decoder = tokenizer.decodeStream({ skipSpecialTokens: true });
       try {
         const last = { shape: [T - pos, H], data: embeds.data.subarray(pos * H, T * H) };
         const it = generateStream(model.llm, last, {
           maxNewTokens: o.maxNewTokens ?? 512,
           doSample: o.doSample ?? false,
-          temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty, seed: o.seed,
+          temperature: o.temperature,
+          topK: o.topK,
+          topP: o.topP,
+          repetitionPenalty: o.repetitionPenalty,
+          seed: o.seed,
           eosTokenIds: model.eosTokenIds,
           cache,
           signal: stopCtl.signal,
-          onResult: (r) => { result = r; },
+          onResult: (r) => {
+            result = r;
+          },
         });
         for await (const id of it) {
           if (!tFirst) tFirst = now();
@@ -337,12 +385,18 @@ export class Conversations {
             stopCtl.abort(); // the loop ends before sampling another token
           }
           const safe = stopped ? output.length : output.length - partialStop(output, stops);
-          if (safe > emitted) { yield { type: 'text', text: output.slice(emitted, safe) }; emitted = safe; }
+          if (safe > emitted) {
+            yield { type: 'text', text: output.slice(emitted, safe) };
+            emitted = safe;
+          }
         }
         if (!stopped) {
           output += decoder.flush();
           const at = stops.length ? findStop(output, stops) : -1;
-          if (at >= 0) { output = output.slice(0, at); stopped = true; }
+          if (at >= 0) {
+            output = output.slice(0, at);
+            stopped = true;
+          }
           if (output.length > emitted) yield { type: 'text', text: output.slice(emitted) };
         }
       } finally {
@@ -353,11 +407,19 @@ export class Conversations {
       this.slot.keys = [...posKeys, ...g.ids.map(String)].slice(0, cache.length);
       const tEnd = now();
       const res: ChatResult = {
-        output, ids: g.ids, promptTokens: T, completionTokens: g.ids.length, cachedTokens: cached,
+        output,
+        ids: g.ids,
+        promptTokens: T,
+        completionTokens: g.ids.length,
+        cachedTokens: cached,
         stopReason: stopped ? 'stop' : g.stopReason === 'aborted' ? 'aborted' : g.stopReason,
         timings: {
-          visionMs, prefillMs: tPrefill ? (now() - tPrefill) - g.decodeMs : 0, decodeMs: g.decodeMs,
-          firstTokenMs: (tFirst || tEnd) - t0, totalMs: tEnd - t0, tokensPerSecond: g.tokensPerSecond,
+          visionMs,
+          prefillMs: tPrefill ? now() - tPrefill - g.decodeMs : 0,
+          decodeMs: g.decodeMs,
+          firstTokenMs: (tFirst || tEnd) - t0,
+          totalMs: tEnd - t0,
+          tokensPerSecond: g.tokensPerSecond,
         },
       };
       yield { type: 'done', result: res };
@@ -372,7 +434,12 @@ export class Conversations {
   private async *aborted(t0: number, T: number, cached: number, visionMs = 0): AsyncGenerator<ChatEvent, ChatResult, void> {
     const totalMs = now() - t0;
     const res: ChatResult = {
-      output: '', ids: [], promptTokens: T, completionTokens: 0, cachedTokens: cached, stopReason: 'aborted',
+      output: '',
+      ids: [],
+      promptTokens: T,
+      completionTokens: 0,
+      cachedTokens: cached,
+      stopReason: 'aborted',
       timings: { visionMs, prefillMs: 0, decodeMs: 0, firstTokenMs: totalMs, totalMs, tokensPerSecond: 0 },
     };
     yield { type: 'done', result: res };
@@ -387,7 +454,10 @@ function concatCrops(entries: readonly VisualEntry[], perCrop: number, H: number
   if (entries.length === 1) return entries[0].embeds;
   const data = new Float32Array(n * perCrop * H); // [N, 196, H]
   let o = 0;
-  for (const e of entries) { data.set(e.embeds.data, o); o += e.embeds.data.length; }
+  for (const e of entries) {
+    data.set(e.embeds.data, o);
+    o += e.embeds.data.length;
+  }
   return { shape: [n, perCrop, H], data };
 }
 

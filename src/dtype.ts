@@ -5,7 +5,16 @@
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 export const DTYPE_BYTES: Record<DType, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 const f32 = new Float32Array(1);
@@ -53,7 +62,7 @@ export function narrowToBf16(src: Float32Array, out = new Uint16Array(src.length
   const s = new Uint32Array(src.buffer, src.byteOffset, src.length);
   for (let i = 0; i < src.length; i++) {
     const b = s[i];
-    out[i] = (b & 0x7fffffff) > 0x7f800000 ? ((b >>> 16) | 0x40) : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+    out[i] = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x40 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
   }
   return out;
 }

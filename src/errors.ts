@@ -28,48 +28,83 @@ export class OvisError extends Error {
 }
 
 export class SafetensorsError extends OvisError {
-  constructor(readonly file: string, message: string, hint?: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+    hint?: string,
+  ) {
     super('SAFETENSORS', `${file}: ${message}`, hint);
   }
 }
 export class CheckpointError extends OvisError {
-  constructor(message: string, hint?: string) { super('CHECKPOINT', message, hint); }
+  constructor(message: string, hint?: string) {
+    super('CHECKPOINT', message, hint);
+  }
 }
 export class ConfigError extends OvisError {
   /** `problems` lists every problem found (validation reports all at once). */
-  constructor(readonly file: string, readonly problems: string[], hint?: string) {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+    hint?: string,
+  ) {
     super('CONFIG', `${file}: ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`, hint);
   }
 }
 export class ImageError extends OvisError {
-  constructor(message: string, hint?: string) { super('IMAGE', message, hint); }
+  constructor(message: string, hint?: string) {
+    super('IMAGE', message, hint);
+  }
 }
 export class TokenizerError extends OvisError {
-  constructor(message: string, hint?: string) { super('TOKENIZER', message, hint); }
+  constructor(message: string, hint?: string) {
+    super('TOKENIZER', message, hint);
+  }
 }
 export class InputError extends OvisError {
-  constructor(message: string, hint?: string) { super('INPUT', message, hint); }
+  constructor(message: string, hint?: string) {
+    super('INPUT', message, hint);
+  }
 }
 export class ShapeError extends OvisError {
-  constructor(message: string, hint?: string) { super('SHAPE', message, hint); }
+  constructor(message: string, hint?: string) {
+    super('SHAPE', message, hint);
+  }
 }
 export class BackendError extends OvisError {
-  constructor(message: string, hint?: string) { super('BACKEND', message, hint); }
+  constructor(message: string, hint?: string) {
+    super('BACKEND', message, hint);
+  }
 }
 export class FixtureError extends OvisError {
-  constructor(message: string, hint?: string) { super('FIXTURE', message, hint); }
+  constructor(message: string, hint?: string) {
+    super('FIXTURE', message, hint);
+  }
 }
 export class IoError extends OvisError {
   /** `reason`: the message without the path (a reader that wraps it names the file its own way). */
-  constructor(readonly path: string, readonly reason: string, hint?: string) { super('IO', `${path}: ${reason}`, hint); }
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    hint?: string,
+  ) {
+    super('IO', `${path}: ${reason}`, hint);
+  }
 }
 export class UsageError extends OvisError {
-  constructor(message: string, hint?: string) { super('USAGE', message, hint); }
+  constructor(message: string, hint?: string) {
+    super('USAGE', message, hint);
+  }
 }
 /** Hub cache lookups and downloads. `status` / `hubCode` carry the HTTP status and the Hub's
  *  X-Error-Code header (RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo) when there was one. */
 export class HubError extends OvisError {
-  constructor(message: string, hint?: string, readonly status?: number, readonly hubCode?: string) {
+  constructor(
+    message: string,
+    hint?: string,
+    readonly status?: number,
+    readonly hubCode?: string,
+  ) {
     super('HUB', message, hint);
   }
 }

@@ -4,15 +4,15 @@
 //   isolated:   each stage from the reference's previous stage (errors do not compound).
 
 import { readFile } from 'node:fs/promises';
-import { fileProblem, pathExists } from './io/fs.js';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { SafetensorsFile } from './io/safetensors.js';
 import { FixtureError, OvisError } from './errors.js';
-import { StageRecorder } from './trace/recorder.js';
-import { compare } from './trace/metrics.js';
-import { evaluate, formatReport, type ParityMode, type StageResult } from './trace/tolerances.js';
+import { fileProblem, pathExists } from './io/fs.js';
+import { SafetensorsFile } from './io/safetensors.js';
 import type { OvisRunner, TraceResult } from './runner.js';
 import type { Tensor } from './tensor.js';
+import { compare } from './trace/metrics.js';
+import { StageRecorder } from './trace/recorder.js';
+import { evaluate, formatReport, type ParityMode, type StageResult } from './trace/tolerances.js';
 
 /** What a dump's sidecar JSON must hold for a recompute. */
 export interface ReferenceSidecar {
@@ -54,8 +54,10 @@ async function resolveRelative(p: string, dumpPath: string): Promise<string> {
     if (up === d) break;
     d = up;
   }
-  throw new FixtureError(`${dumpPath}: file '${p}' named by the sidecar was not found (cwd or the dump's folders)`,
-    'run from the directory the dump was made in');
+  throw new FixtureError(
+    `${dumpPath}: file '${p}' named by the sidecar was not found (cwd or the dump's folders)`,
+    'run from the directory the dump was made in',
+  );
 }
 
 export async function loadReference(path: string): Promise<ReferenceDump> {
@@ -66,12 +68,16 @@ export async function loadReference(path: string): Promise<ReferenceDump> {
     if (problem) throw new Error(problem);
     sidecar = JSON.parse(await readFile(sidePath, 'utf8')) as ReferenceSidecar;
   } catch (e) {
-    throw new FixtureError(`${sidePath}: cannot read the dump's JSON sidecar (${(e as Error).message})`,
-      'a dump is FILE.safetensors + FILE.json, as written by reference/dump.py or ovis trace');
+    throw new FixtureError(
+      `${sidePath}: cannot read the dump's JSON sidecar (${(e as Error).message})`,
+      'a dump is FILE.safetensors + FILE.json, as written by reference/dump.py or ovis trace',
+    );
   }
   if (sidecar.format_version !== SUPPORTED_FORMAT) {
-    throw new FixtureError(`${sidePath}: format_version ${sidecar.format_version}, this ovis-ts reads ${SUPPORTED_FORMAT}`,
-      'regenerate the fixtures (npm run fixtures) or update ovis-ts');
+    throw new FixtureError(
+      `${sidePath}: format_version ${sidecar.format_version}, this ovis-ts reads ${SUPPORTED_FORMAT}`,
+      'regenerate the fixtures (npm run fixtures) or update ovis-ts',
+    );
   }
   for (const k of ['user_prompt', 'images', 'max_partition', 'generated_ids'] as const) {
     if (sidecar[k] === undefined) throw new FixtureError(`${sidePath}: missing field '${k}'`);
@@ -136,11 +142,13 @@ export async function runParity(runner: OvisRunner, ref: ReferenceDump, opts: Pa
   for (const n of from) {
     if (!ref.stages.has(n)) throw new FixtureError(`${ref.path}: --from-reference ${n}: the dump has no stage '${n}'`);
   }
-  const images = await Promise.all(ref.imagePaths.map(async (p) => {
-    const problem = await fileProblem(p);
-    if (problem) throw new FixtureError(`${ref.path}: image ${p} named by the sidecar: ${problem}`);
-    return new Uint8Array(await readFile(p));
-  }));
+  const images = await Promise.all(
+    ref.imagePaths.map(async (p) => {
+      const problem = await fileProblem(p);
+      if (problem) throw new FixtureError(`${ref.path}: image ${p} named by the sidecar: ${problem}`);
+      return new Uint8Array(await readFile(p));
+    }),
+  );
   const positions = ref.ids.get('logits.positions')?.values;
   const isolated = opts.isolated ?? false;
   const rec = new StageRecorder({
@@ -149,10 +157,15 @@ export async function runParity(runner: OvisRunner, ref: ReferenceDump, opts: Pa
   });
   let trace: TraceResult;
   try {
-    trace = runner.trace({ prompt: ref.sidecar.user_prompt, images }, {
-      recorder: rec, maxPartition: ref.sidecar.max_partition,
-      maxNewTokens: ref.sidecar.generated_ids.length, logitsRows: positions ?? 'last',
-    });
+    trace = runner.trace(
+      { prompt: ref.sidecar.user_prompt, images },
+      {
+        recorder: rec,
+        maxPartition: ref.sidecar.max_partition,
+        maxNewTokens: ref.sidecar.generated_ids.length,
+        logitsRows: positions ?? 'last',
+      },
+    );
   } catch (e) {
     if (e instanceof OvisError) throw notThisModelsDump(runner, ref, images, e);
     throw e;
@@ -172,16 +185,26 @@ export async function runParity(runner: OvisRunner, ref: ReferenceDump, opts: Pa
   const exact = { kind: 'exact' as const, value: 0, reason: 'ids are integers' };
   const inputIds = ref.ids.get('input_ids');
   if (inputIds) {
-    const m = compare('input_ids', idTensor(trace.prepared.inputIds, [trace.prepared.inputIds.length]), idTensor(inputIds.values, inputIds.shape));
+    const m = compare(
+      'input_ids',
+      idTensor(trace.prepared.inputIds, [trace.prepared.inputIds.length]),
+      idTensor(inputIds.values, inputIds.shape),
+    );
     results.push({ metrics: m, tolerance: exact, verdict: m.shapeMatch && m.maxAbsErr === 0 ? 'OK' : 'NOT OK' });
   }
   const grids = ref.ids.get('grids');
   if (grids) {
-    const m = compare('grids', idTensor(trace.prepared.grids.flat(), [trace.prepared.grids.length, 2]), idTensor(grids.values, grids.shape));
+    const m = compare(
+      'grids',
+      idTensor(trace.prepared.grids.flat(), [trace.prepared.grids.length, 2]),
+      idTensor(grids.values, grids.shape),
+    );
     results.push({ metrics: m, tolerance: exact, verdict: m.shapeMatch && m.maxAbsErr === 0 ? 'OK' : 'NOT OK' });
   }
   const gen = ref.sidecar.generated_ids;
-  results.push(evaluate(compare('generated_ids', idTensor(trace.generation.ids, [trace.generation.ids.length]), idTensor(gen, [gen.length])), mode));
+  results.push(
+    evaluate(compare('generated_ids', idTensor(trace.generation.ids, [trace.generation.ids.length]), idTensor(gen, [gen.length])), mode),
+  );
   const { text, ok } = formatReport(results);
   const idsDiffer = results.some((r) => r.metrics.name === 'input_ids' && r.verdict !== 'OK');
   const report = idsDiffer ? `${text}\nhint: input_ids differ: ${mismatchHint(ref)}` : text;
@@ -191,8 +214,10 @@ export async function runParity(runner: OvisRunner, ref: ReferenceDump, opts: Pa
 /** What to do when the model and the dump do not belong together. */
 function mismatchHint(ref: ReferenceDump): string {
   const made = ref.sidecar.checkpoint ? ` (its sidecar names ${ref.sidecar.checkpoint})` : '';
-  return `the dump was made with another checkpoint, tokenizer or prompt${made}: pass the --model (and --tokenizer) ` +
-    'it was made with, or dump this model anew (reference/dump.py, or ovis trace)';
+  return (
+    `the dump was made with another checkpoint, tokenizer or prompt${made}: pass the --model (and --tokenizer) ` +
+    'it was made with, or dump this model anew (reference/dump.py, or ovis trace)'
+  );
 }
 
 /** A recompute that throws (a logits row past the prompt's end, a vocabulary of another size)
@@ -205,16 +230,22 @@ function notThisModelsDump(runner: OvisRunner, ref: ReferenceDump, images: Uint8
     const ours = runner.prepare({ prompt: ref.sidecar.user_prompt, images }, { maxPartition: ref.sidecar.max_partition }).inputIds;
     if (theirs && (ours.length !== theirs.length || ours.some((id, i) => id !== theirs[i]))) {
       const k = ours.findIndex((id, i) => id !== theirs[i]);
-      facts.push(`its input_ids has ${theirs.length} tokens, this model's tokenizer and chat format give ${ours.length}` +
-        (k >= 0 && k < theirs.length ? `, first different at position ${k} (${theirs[k]} vs ${ours[k]})` : ''));
+      facts.push(
+        `its input_ids has ${theirs.length} tokens, this model's tokenizer and chat format give ${ours.length}` +
+          (k >= 0 && k < theirs.length ? `, first different at position ${k} (${theirs[k]} vs ${ours[k]})` : ''),
+      );
     }
-  } catch { /* the facts are a courtesy; the error below stands without them */ }
+  } catch {
+    /* the facts are a courtesy; the error below stands without them */
+  }
   const logits = ref.stages.get('logits');
   const vocab = runner.model.llm.vocabSize;
   if (logits && logits.shape[logits.shape.length - 1] !== vocab) {
     facts.push(`its logits have ${logits.shape[logits.shape.length - 1]} columns, this model's vocabulary has ${vocab}`);
   }
   const what = e.message.split('\nHint: ')[0];
-  return new FixtureError(`${ref.path}: this model cannot recompute the dump's request: ${what}` +
-    (facts.length ? `\n  - ${facts.join('\n  - ')}` : ''), mismatchHint(ref));
+  return new FixtureError(
+    `${ref.path}: this model cannot recompute the dump's request: ${what}` + (facts.length ? `\n  - ${facts.join('\n  - ')}` : ''),
+    mismatchHint(ref),
+  );
 }

@@ -7,6 +7,9 @@ export function throttled(ms: number, say: (msg: string) => void): (msg: () => s
   let last = performance.now();
   return (msg) => {
     const now = performance.now();
-    if (now - last >= ms) { last = now; say(msg()); }
+    if (now - last >= ms) {
+      last = now;
+      say(msg());
+    }
   };
 }

@@ -14,23 +14,23 @@
 // Hub repo id loads the Hub cache and file helpers on use (Node, Deno, Bun); a ModelSource (a
 // URL with Range requests, files picked in a browser: io/source.ts) needs neither.
 
+import { type BackendName, createBackend } from './backend/index.js';
+import { type ConversationFormatter, createFormatter } from './chat/formatters.js'; // not chat/index: its HF-template renderer needs @huggingface/jinja
 import { Checkpoint } from './checkpoint/checkpoint.js';
-import type { ModelSource } from './io/source.js';
-import { createBackend, type BackendName } from './backend/index.js';
-import { OvisModel } from './model/ovis.js';
-import { decodeImage, preprocessImage, sniffFormat, SUPPORTED_FORMATS, type RgbImage } from './image/index.js';
-import { Tokenizer } from './tokenizer/index.js';
-import { createFormatter, type ConversationFormatter } from './chat/formatters.js'; // not chat/index: its HF-template renderer needs @huggingface/jinja
 import { IMAGE_TOKEN, IMAGE_TOKEN_ID } from './constants.js';
-import { InputError } from './errors.js';
-import { nodeBuiltin } from './io/builtin.js';
-import { throttled } from './progress.js';
 import { Conversations } from './conversation.js';
 import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions, ImageInput } from './conversation-types.js';
-import { makeTap, type Recorder, type Tap } from './trace/tap.js';
+import { InputError } from './errors.js';
+import { type GenerateResult, generate, generateStream } from './generate/generate.js';
+import { decodeImage, preprocessImage, type RgbImage, SUPPORTED_FORMATS, sniffFormat } from './image/index.js';
+import { nodeBuiltin } from './io/builtin.js';
+import type { ModelSource } from './io/source.js';
 import type { LogitsRows } from './model/causal-lm.js';
+import { OvisModel } from './model/ovis.js';
+import { throttled } from './progress.js';
 import { storedBytes, type Tensor } from './tensor.js';
-import { generate, generateStream, type GenerateResult } from './generate/generate.js';
+import { Tokenizer } from './tokenizer/index.js';
+import { makeTap, type Recorder, type Tap } from './trace/tap.js';
 
 /** Runner options; names follow Ovis's RunnerArguments (snake_case -> camelCase). */
 export interface RunnerOptions {
@@ -119,7 +119,18 @@ function isImageInput(x: unknown): x is ImageInput {
   return typeof r.width === 'number' && typeof r.height === 'number' && r.data instanceof Uint8Array;
 }
 
-const kindOf = (x: unknown): string => x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'object' ? `an object (${Object.keys(x as object).slice(0, 4).join(', ') || 'no keys'})` : typeof x;
+const kindOf = (x: unknown): string =>
+  x === null
+    ? 'null'
+    : Array.isArray(x)
+      ? 'an array'
+      : typeof x === 'object'
+        ? `an object (${
+            Object.keys(x as object)
+              .slice(0, 4)
+              .join(', ') || 'no keys'
+          })`
+        : typeof x;
 
 /** A Query from a JavaScript caller, checked at the door (TypeScript types do not exist at run time). */
 function checkQuery(q: unknown): Query {
@@ -130,8 +141,10 @@ function checkQuery(q: unknown): Query {
     if (!Array.isArray(images)) throw new InputError(`query.images must be an array of images, got ${kindOf(images)}`);
     images.forEach((im, i) => {
       if (!isImageInput(im)) {
-        throw new InputError(`query.images[${i}] must be an image file's bytes (Uint8Array) or a decoded RgbImage {width, height, data}, got ${kindOf(im)}`,
-          'read files with readImageFile(path)');
+        throw new InputError(
+          `query.images[${i}] must be an image file's bytes (Uint8Array) or a decoded RgbImage {width, height, data}, got ${kindOf(im)}`,
+          'read files with readImageFile(path)',
+        );
       }
     });
   }
@@ -140,10 +153,17 @@ function checkQuery(q: unknown): Query {
 
 /** Ovis runner.py's list convention: each image adds `<image>\n`, each string its text with markers removed. */
 export function queryFromInputs(inputs: readonly RunnerInput[]): Query {
-  if (!Array.isArray(inputs)) throw new InputError(`run/stream take an array of strings and images, got ${kindOf(inputs)}`, "e.g. runner.run([image, 'What is in this picture?'])");
+  if (!Array.isArray(inputs))
+    throw new InputError(
+      `run/stream take an array of strings and images, got ${kindOf(inputs)}`,
+      "e.g. runner.run([image, 'What is in this picture?'])",
+    );
   inputs.forEach((x, i) => {
     if (typeof x !== 'string' && !isImageInput(x)) {
-      throw new InputError(`inputs[${i}] must be a string or an image (Uint8Array bytes or an RgbImage), got ${kindOf(x)}`, 'read files with readImageFile(path)');
+      throw new InputError(
+        `inputs[${i}] must be a string or an image (Uint8Array bytes or an RgbImage), got ${kindOf(x)}`,
+        'read files with readImageFile(path)',
+      );
     }
   });
   let list = [...inputs];
@@ -194,7 +214,8 @@ export class OvisRunner {
     } else {
       ckpt = await Checkpoint.open(model);
       if (opts.tokenizer instanceof Tokenizer) tokenizer = opts.tokenizer;
-      else if (opts.tokenizer !== undefined) throw new InputError('RunnerOptions.tokenizer: with a ModelSource, give a Tokenizer (Tokenizer.fromSource / fromJSON), not a path');
+      else if (opts.tokenizer !== undefined)
+        throw new InputError('RunnerOptions.tokenizer: with a ModelSource, give a Tokenizer (Tokenizer.fromSource / fromJSON), not a path');
       else tokenizer = await Tokenizer.fromSource(model);
     }
     const dir = ckpt.dir;
@@ -250,7 +271,10 @@ export class OvisRunner {
     if (crops.length) {
       pixelValues = new Float32Array(n * 3 * S * S); // [n, 3, S, S]
       let o = 0;
-      for (const c of crops) { pixelValues.set(c, o); o += c.length; }
+      for (const c of crops) {
+        pixelValues.set(c, o);
+        o += c.length;
+      }
     }
     return { prompt, textIds, inputIds, pixelValues, n, grids };
   }
@@ -260,8 +284,9 @@ export class OvisRunner {
     const say = this.options.onProgress ?? (() => {});
     const t0 = performance.now();
     const tick = throttled(3000, say);
-    const x = this.model.embed(p.inputIds, p.pixelValues ? { pixelValues: p.pixelValues, n: p.n } : undefined, tap,
-      (done, n) => { if (done < n) tick(() => `crop ${done}/${n} encoded (${((performance.now() - t0) / 1000).toFixed(1)} s)`); });
+    const x = this.model.embed(p.inputIds, p.pixelValues ? { pixelValues: p.pixelValues, n: p.n } : undefined, tap, (done, n) => {
+      if (done < n) tick(() => `crop ${done}/${n} encoded (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    });
     if (p.n) say(`${p.n} crop(s) encoded in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     return x;
   }
@@ -278,7 +303,10 @@ export class OvisRunner {
     let prompt = '';
     let promptTokens = 0;
     for await (const ev of this.streamQuery(q)) {
-      if (ev.type === 'start') { prompt = ev.prompt; promptTokens = ev.promptTokens; }
+      if (ev.type === 'start') {
+        prompt = ev.prompt;
+        promptTokens = ev.promptTokens;
+      }
       if (ev.type === 'text') output += ev.text;
       if (ev.type === 'done') result = ev.generation;
     }
@@ -288,10 +316,18 @@ export class OvisRunner {
 
   /** Streams text pieces of the answer (never broken UTF-8), Ovis runner list convention. */
   async *stream(inputs: readonly RunnerInput[]): AsyncGenerator<string, RunResult, void> {
-    let prompt = '', promptTokens = 0, output = '';
+    let prompt = '',
+      promptTokens = 0,
+      output = '';
     for await (const ev of this.streamQuery(queryFromInputs(inputs))) {
-      if (ev.type === 'start') { prompt = ev.prompt; promptTokens = ev.promptTokens; }
-      if (ev.type === 'text') { output += ev.text; yield ev.text; }
+      if (ev.type === 'start') {
+        prompt = ev.prompt;
+        promptTokens = ev.promptTokens;
+      }
+      if (ev.type === 'text') {
+        output += ev.text;
+        yield ev.text;
+      }
       if (ev.type === 'done') {
         return { prompt, output, promptTokens, totalTokens: promptTokens + ev.generation.ids.length, generation: ev.generation };
       }
@@ -318,12 +354,19 @@ export class OvisRunner {
       topP: o.topP,
       repetitionPenalty: o.repetitionPenalty,
       seed: o.seed,
-      onResult: (r) => { generation = r; },
-      onPrefillLayer: (done, n) => { if (done < n) tick(() => `prefill of ${embeds.shape[0]} tokens: layer ${done}/${n}`); },
+      onResult: (r) => {
+        generation = r;
+      },
+      onPrefillLayer: (done, n) => {
+        if (done < n) tick(() => `prefill of ${embeds.shape[0]} tokens: layer ${done}/${n}`);
+      },
     });
     let first = true;
     for await (const id of it) {
-      if (first) { say(`prefill of ${embeds.shape[0]} tokens done`); first = false; }
+      if (first) {
+        say(`prefill of ${embeds.shape[0]} tokens done`);
+        first = false;
+      }
       const text = decoder.push(id);
       if (text) yield { type: 'text', text, id };
     }
@@ -332,7 +375,9 @@ export class OvisRunner {
     const g = generation!;
     yield { type: 'done', generation: g };
     // after the consumer has handled 'done' (e.g. ended its output line)
-    say(`prefill ${(g.prefillMs / 1000).toFixed(2)} s, ${g.ids.length} token(s) at ${g.tokensPerSecond.toFixed(2)} tokens/s (${g.stopReason})`);
+    say(
+      `prefill ${(g.prefillMs / 1000).toFixed(2)} s, ${g.ids.length} token(s) at ${g.tokensPerSecond.toFixed(2)} tokens/s (${g.stopReason})`,
+    );
   }
 
   /**
@@ -343,12 +388,27 @@ export class OvisRunner {
   trace(q: Query, o: { recorder: Recorder; maxPartition?: number; maxNewTokens: number; logitsRows?: LogitsRows }): TraceResult {
     const tap = makeTap(o.recorder);
     const prepared = this.prepare(q, { maxPartition: o.maxPartition });
-    const embeds = this.model.embed(prepared.inputIds, prepared.pixelValues ? { pixelValues: prepared.pixelValues, n: prepared.n } : undefined, tap);
+    const embeds = this.model.embed(
+      prepared.inputIds,
+      prepared.pixelValues ? { pixelValues: prepared.pixelValues, n: prepared.n } : undefined,
+      tap,
+    );
     const T = embeds.shape[0];
-    const rows = o.logitsRows === undefined || o.logitsRows === 'last' ? [T - 1]
-      : o.logitsRows === 'all' ? Array.from({ length: T }, (_, i) => i)
-      : o.logitsRows === 'none' ? [T - 1] : [...new Set([...o.logitsRows, T - 1])].sort((a, b) => a - b);
-    const generation = generate(this.model.llm, embeds, { eosTokenIds: this.model.eosTokenIds, maxNewTokens: o.maxNewTokens, doSample: false, prefillLogitsRows: rows, tap });
+    const rows =
+      o.logitsRows === undefined || o.logitsRows === 'last'
+        ? [T - 1]
+        : o.logitsRows === 'all'
+          ? Array.from({ length: T }, (_, i) => i)
+          : o.logitsRows === 'none'
+            ? [T - 1]
+            : [...new Set([...o.logitsRows, T - 1])].sort((a, b) => a - b);
+    const generation = generate(this.model.llm, embeds, {
+      eosTokenIds: this.model.eosTokenIds,
+      maxNewTokens: o.maxNewTokens,
+      doSample: false,
+      prefillLogitsRows: rows,
+      tap,
+    });
     return { prepared, generation, logitsPositions: rows };
   }
 
@@ -363,9 +423,19 @@ export class OvisRunner {
   chat(messages: readonly ChatMessage[], options: GenerationOptions = {}): AsyncGenerator<ChatEvent, ChatResult, void> {
     const o = this.options;
     this.conversations ??= new Conversations({
-      model: this.model, tokenizer: this.tokenizer, formatter: this.formatter,
-      defaults: { maxNewTokens: o.maxNewTokens, doSample: o.doSample, temperature: o.temperature, topP: o.topP, topK: o.topK,
-        repetitionPenalty: o.repetitionPenalty, seed: o.seed, maxPartition: o.maxPartition },
+      model: this.model,
+      tokenizer: this.tokenizer,
+      formatter: this.formatter,
+      defaults: {
+        maxNewTokens: o.maxNewTokens,
+        doSample: o.doSample,
+        temperature: o.temperature,
+        topP: o.topP,
+        topK: o.topK,
+        repetitionPenalty: o.repetitionPenalty,
+        seed: o.seed,
+        maxPartition: o.maxPartition,
+      },
       visualCacheBytes: o.cacheMb === undefined ? undefined : Math.max(0, o.cacheMb) * 2 ** 20,
     });
     return this.conversations.chat(messages, options);
@@ -432,7 +502,10 @@ export async function readImageFile(path: string, opts: { decode?: boolean } = {
       throw new InputError(`image ${path}: is not a regular file (a FIFO, socket or device)`, 'give the path of an image file');
     }
     if (st.size > MAX_IMAGE_FILE_BYTES) {
-      throw new InputError(`image ${path}: ${st.size} bytes; an image file has at most ${MAX_IMAGE_FILE_BYTES} (1 GiB)`, 'downscale or recompress it');
+      throw new InputError(
+        `image ${path}: ${st.size} bytes; an image file has at most ${MAX_IMAGE_FILE_BYTES} (1 GiB)`,
+        'downscale or recompress it',
+      );
     }
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
@@ -440,13 +513,23 @@ export async function readImageFile(path: string, opts: { decode?: boolean } = {
     const code = (e as { code?: string }).code;
     if (code === 'EISDIR') {
       let inside: string[] = [];
-      try { inside = (await readdir(path)).filter((f) => /\.(png|jpe?g|webp|gif|bmp)$/i.test(f)).slice(0, 3); } catch { /* only for the hint */ }
-      throw new InputError(`image ${path}: is a directory, expected an image file`,
-        inside.length ? `give one file per image, e.g. ${inside.map((f) => `--image ${join(path, f)}`).join(' ')}` : `give one image file per image (${SUPPORTED_FORMATS})`);
+      try {
+        inside = (await readdir(path)).filter((f) => /\.(png|jpe?g|webp|gif|bmp)$/i.test(f)).slice(0, 3);
+      } catch {
+        /* only for the hint */
+      }
+      throw new InputError(
+        `image ${path}: is a directory, expected an image file`,
+        inside.length
+          ? `give one file per image, e.g. ${inside.map((f) => `--image ${join(path, f)}`).join(' ')}`
+          : `give one image file per image (${SUPPORTED_FORMATS})`,
+      );
     }
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new InputError(`image ${path}: cannot read it: ${why}${code ? ` (${code})` : ''}`,
-      code === 'ENOENT' ? `check the path; a relative path starts at the current directory, ${process.cwd()}` : undefined);
+    throw new InputError(
+      `image ${path}: cannot read it: ${why}${code ? ` (${code})` : ''}`,
+      code === 'ENOENT' ? `check the path; a relative path starts at the current directory, ${process.cwd()}` : undefined,
+    );
   }
   if (!opts.decode) {
     // decodeImage refuses an unrecognised format (a text file, an empty one) before decoding anything
@@ -472,6 +555,8 @@ async function memoryWarning(ckpt: Checkpoint): Promise<string | undefined> {
 /** The warning text when `bytes` of weights exceed 90% of `total` bytes of RAM, else undefined. */
 export function weightsVsRam(bytes: number, total: number): string | undefined {
   if (!(bytes > 0.9 * total)) return undefined;
-  return `warning: the weights take ${(bytes / 1e9).toFixed(1)} GB and this machine has ${(total / 1e9).toFixed(1)} GB of RAM; ` +
-    'loading may be killed by the OS (bf16 weights stay bf16: there is no smaller in-memory form)';
+  return (
+    `warning: the weights take ${(bytes / 1e9).toFixed(1)} GB and this machine has ${(total / 1e9).toFixed(1)} GB of RAM; ` +
+    'loading may be killed by the OS (bf16 weights stay bf16: there is no smaller in-memory form)'
+  );
 }

@@ -18,7 +18,9 @@ export async function setup({ lib, root }) {
     const dir = join(root, 'reference/fixtures/tiny', m);
     for (const f of FILES) seeds.push({ file: f, model: m, json: JSON.parse(readFileSync(join(dir, f), 'utf8')) });
   }
-  const llm = Object.fromEntries(seeds.filter((s) => s.file === 'config.json').map((s) => [s.model, lib.parseOvisConfig(s.json, 'config.json').llm_config]));
+  const llm = Object.fromEntries(
+    seeds.filter((s) => s.file === 'config.json').map((s) => [s.model, lib.parseOvisConfig(s.json, 'config.json').llm_config]),
+  );
   return { seeds, llm };
 }
 
@@ -27,10 +29,29 @@ export function generate(rng, { seeds }) {
   const recipe = [`seed ${seed.model}/${seed.file}`];
   let json = structuredClone(seed.json);
   // config.json is big: aim half of the edits at the fields the model is built from
-  const hot = (p) => p.some((k) => typeof k === 'string' && /size|layers|heads|dim|vocab|stride|window|rope|theta|eps|token_id|max|softcap|scal|patch|image|partition|type|class/.test(k));
+  const hot = (p) =>
+    p.some(
+      (k) =>
+        typeof k === 'string' &&
+        /size|layers|heads|dim|vocab|stride|window|rope|theta|eps|token_id|max|softcap|scal|patch|image|partition|type|class/.test(k),
+    );
   for (let k = rng.small(5); k > 0; k--) json = mutateJson(rng, json, recipe, rng.bool() ? hot : undefined);
   // files are serialised only when a failing case is dumped (a blown-up tree can be too big to stringify)
-  return { recipe, file: seed.file, model: seed.model, json, get files() { let t; try { t = JSON.stringify(json, null, 1) ?? 'undefined'; } catch (e) { t = `"<not serialisable: ${e.message}>"`; } return { [seed.file]: t }; } };
+  return {
+    recipe,
+    file: seed.file,
+    model: seed.model,
+    json,
+    get files() {
+      let t;
+      try {
+        t = JSON.stringify(json, null, 1) ?? 'undefined';
+      } catch (e) {
+        t = `"<not serialisable: ${e.message}>"`;
+      }
+      return { [seed.file]: t };
+    },
+  };
 }
 
 export async function run(kase, { llm }, lib) {

@@ -9,7 +9,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mutateBytes, mutateJson, mutateJsonText, concat } from '../mutate.mjs';
+import { concat, mutateBytes, mutateJson, mutateJsonText } from '../mutate.mjs';
 
 export const name = 'safetensors';
 const DTYPE_BYTES = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
@@ -18,7 +18,11 @@ function splitFile(bytes) {
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
   return { header: JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))), data: bytes.subarray(8 + n) };
 }
-function prefix(n) { const p = new Uint8Array(8); new DataView(p.buffer).setBigUint64(0, BigInt(n), true); return p; }
+function prefix(n) {
+  const p = new Uint8Array(8);
+  new DataView(p.buffer).setBigUint64(0, BigInt(n), true);
+  return p;
+}
 function assemble(headerText, data, pad = 0) {
   const h = new TextEncoder().encode(headerText + ' '.repeat(pad));
   return concat([prefix(h.length), h, data]);
@@ -51,7 +55,13 @@ export function generate(rng, { seeds }) {
   const seed = rng.pick(seeds);
   const recipe = [`seed file ${seeds.indexOf(seed)} (${seed.length} bytes)`];
   let out;
-  const mode = rng.weighted([[5, 'json'], [2, 'text'], [2, 'prefix'], [3, 'bytes'], [1, 'data']]);
+  const mode = rng.weighted([
+    [5, 'json'],
+    [2, 'text'],
+    [2, 'prefix'],
+    [3, 'bytes'],
+    [1, 'data'],
+  ]);
   const { header, data } = splitFile(seed);
   if (mode === 'json') {
     const h = structuredClone(header);
@@ -86,17 +96,22 @@ export async function run(kase, _state, lib) {
   for (const t of infos) {
     const want = t.shape.reduce((a, d) => a * d, 1) * DTYPE_BYTES[t.dtype];
     if (t.dataOffset !== pos || t.byteLength !== want || !(t.dtype in DTYPE_BYTES)) {
-      return { outcome: 'garbage', message: `accepted tensor ${t.name} ${t.dtype} [${t.shape}] at ${t.dataOffset}+${t.byteLength} (expected at ${pos}, ${want} bytes)` };
+      return {
+        outcome: 'garbage',
+        message: `accepted tensor ${t.name} ${t.dtype} [${t.shape}] at ${t.dataOffset}+${t.byteLength} (expected at ${pos}, ${want} bytes)`,
+      };
     }
     pos += t.byteLength;
   }
-  if (pos !== kase.bytes.length) return { outcome: 'garbage', message: `accepted: tensors end at ${pos}, file is ${kase.bytes.length} bytes` };
+  if (pos !== kase.bytes.length)
+    return { outcome: 'garbage', message: `accepted: tensors end at ${pos}, file is ${kase.bytes.length} bytes` };
   let k = 0;
   for (const t of infos) {
     if (k++ >= 64) break;
     const host = await f.read(t.name);
     if (['F32', 'F16', 'BF16'].includes(t.dtype)) await f.readF32(t.name);
-    if (host.data.byteLength !== t.byteLength) return { outcome: 'garbage', message: `read ${t.name}: ${host.data.byteLength} bytes, expected ${t.byteLength}` };
+    if (host.data.byteLength !== t.byteLength)
+      return { outcome: 'garbage', message: `read ${t.name}: ${host.data.byteLength} bytes, expected ${t.byteLength}` };
   }
   await f.close();
   return { outcome: 'ok' };

@@ -17,7 +17,13 @@ const OK = new Set([200, 400, 401, 404, 405, 413, 415, 429, 503]);
 
 export async function setup({ lib, root }) {
   const runner = await lib.OvisRunner.load(join(root, 'reference/fixtures/tiny/llama'), { threads: 1, maxNewTokens: 2, maxPartition: 1 });
-  const server = lib.createServer(runner, { model: 'tiny', apiKey: KEY, maxQueue: 2, maxBodyBytes: 1 << 20, pageHtml: '<!doctype html><title>fuzz</title>' });
+  const server = lib.createServer(runner, {
+    model: 'tiny',
+    apiKey: KEY,
+    maxQueue: 2,
+    maxBodyBytes: 1 << 20,
+    pageHtml: '<!doctype html><title>fuzz</title>',
+  });
   const images = ['square.png', 'tiny.png'].map((f) => new Uint8Array(readFileSync(join(root, 'reference/fixtures/images', f))));
   return { server, images };
 }
@@ -28,21 +34,53 @@ function seedBody(rng, images) {
   const img = rng.pick(images);
   const text = rng.pick(['What is this?', 'Describe it.', '', '<image>', '\u0000\ud800 x']);
   if (rng.bool()) {
-    return { path: '/v1/chat/completions', json: {
-      model: rng.pick(['tiny', 'tiny', 'other']),
-      messages: [
-        ...(rng.bool(0.3) ? [{ role: 'system', content: 'Be brief.' }] : []),
-        { role: 'user', content: rng.bool() ? text : [{ type: 'image_url', image_url: { url: dataUrl(img) } }, { type: 'text', text }] },
-        ...(rng.bool(0.3) ? [{ role: 'assistant', content: 'ok' }, { role: 'user', content: 'and?' }] : []),
-      ],
-      max_tokens: rng.pick([1, 2, 0, -1, 1e9]), temperature: rng.pick([0, 0.7, undefined]), stream: rng.bool(), seed: 1,
-      ...(rng.bool(0.2) ? { stop: ['x'], top_p: 0.9 } : {}),
-    } };
+    return {
+      path: '/v1/chat/completions',
+      json: {
+        model: rng.pick(['tiny', 'tiny', 'other']),
+        messages: [
+          ...(rng.bool(0.3) ? [{ role: 'system', content: 'Be brief.' }] : []),
+          {
+            role: 'user',
+            content: rng.bool()
+              ? text
+              : [
+                  { type: 'image_url', image_url: { url: dataUrl(img) } },
+                  { type: 'text', text },
+                ],
+          },
+          ...(rng.bool(0.3)
+            ? [
+                { role: 'assistant', content: 'ok' },
+                { role: 'user', content: 'and?' },
+              ]
+            : []),
+        ],
+        max_tokens: rng.pick([1, 2, 0, -1, 1e9]),
+        temperature: rng.pick([0, 0.7, undefined]),
+        stream: rng.bool(),
+        seed: 1,
+        ...(rng.bool(0.2) ? { stop: ['x'], top_p: 0.9 } : {}),
+      },
+    };
   }
-  return { path: '/api/chat', json: {
-    messages: [{ role: 'user', content: rng.bool() ? text : [{ type: 'image', data: dataUrl(img) }, { type: 'text', text }] }],
-    options: { maxNewTokens: rng.pick([1, 2]), maxPartition: rng.pick([1, 2, 100]), doSample: rng.bool(0.2) },
-  } };
+  return {
+    path: '/api/chat',
+    json: {
+      messages: [
+        {
+          role: 'user',
+          content: rng.bool()
+            ? text
+            : [
+                { type: 'image', data: dataUrl(img) },
+                { type: 'text', text },
+              ],
+        },
+      ],
+      options: { maxNewTokens: rng.pick([1, 2]), maxPartition: rng.pick([1, 2, 100]), doSample: rng.bool(0.2) },
+    },
+  };
 }
 
 export function generate(rng, { images }) {
@@ -63,10 +101,30 @@ export function generate(rng, { images }) {
   for (let k = rng.small(4) - 1; k > 0; k--) json = mutateJson(rng, json, recipe);
   let body = JSON.stringify(json) ?? 'null';
   if (rng.bool(0.2)) body = mutateJsonText(rng, body, recipe);
-  const method = rng.weighted([[12, 'POST'], [1, 'GET'], [1, 'PUT'], [1, 'DELETE']]);
-  const path = rng.weighted([[10, seed.path], [1, '/v1/models'], [1, '/health'], [1, '/nope'], [1, '/v1/chat/completions/../x']]);
-  const auth = rng.weighted([[10, `Bearer ${KEY}`], [1, 'Bearer wrong'], [1, ''], [1, KEY]]);
-  const contentType = rng.weighted([[10, 'application/json'], [1, 'text/plain'], [1, '']]);
+  const method = rng.weighted([
+    [12, 'POST'],
+    [1, 'GET'],
+    [1, 'PUT'],
+    [1, 'DELETE'],
+  ]);
+  const path = rng.weighted([
+    [10, seed.path],
+    [1, '/v1/models'],
+    [1, '/health'],
+    [1, '/nope'],
+    [1, '/v1/chat/completions/../x'],
+  ]);
+  const auth = rng.weighted([
+    [10, `Bearer ${KEY}`],
+    [1, 'Bearer wrong'],
+    [1, ''],
+    [1, KEY],
+  ]);
+  const contentType = rng.weighted([
+    [10, 'application/json'],
+    [1, 'text/plain'],
+    [1, ''],
+  ]);
   if (method !== 'POST' || path !== seed.path || auth !== `Bearer ${KEY}` || contentType !== 'application/json') {
     recipe.push(`${method} ${path} authorization=${JSON.stringify(auth)} content-type=${JSON.stringify(contentType)}`);
   }
@@ -83,7 +141,10 @@ async function readCapped(res) {
     const { done, value } = await reader.read();
     if (done) break;
     n += value.length;
-    if (n > 4 << 20) { await reader.cancel(); throw new Error('response body over 4 MB'); }
+    if (n > 4 << 20) {
+      await reader.cancel();
+      throw new Error('response body over 4 MB');
+    }
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -99,13 +160,25 @@ export async function run(kase, { server }) {
   const text = await readCapped(res);
   const ct = res.headers.get('content-type') ?? '';
   if (!OK.has(res.status)) {
-    return { outcome: 'untyped', code: `HTTP ${res.status}`, message: `status ${res.status} (only ${[...OK].join(' ')} are documented): ${text.slice(0, 200)}` };
+    return {
+      outcome: 'untyped',
+      code: `HTTP ${res.status}`,
+      message: `status ${res.status} (only ${[...OK].join(' ')} are documented): ${text.slice(0, 200)}`,
+    };
   }
   if (res.status === 200) {
     if (/event-stream/.test(ct)) {
       const last = text.trim().split('\n\n').pop() ?? '';
-      if (!/^data: (\[DONE\]|\{.*"type":"(done|error)")/s.test(last) && !/^data: \{.*"finish_reason"/s.test(last) && !/"usage"/.test(last)) {
-        return { outcome: 'garbage', code: 'SSE', message: `a 200 event stream that ends without done/error/[DONE]: ${last.slice(0, 200)}` };
+      if (
+        !/^data: (\[DONE\]|\{.*"type":"(done|error)")/s.test(last) &&
+        !/^data: \{.*"finish_reason"/s.test(last) &&
+        !/"usage"/.test(last)
+      ) {
+        return {
+          outcome: 'garbage',
+          code: 'SSE',
+          message: `a 200 event stream that ends without done/error/[DONE]: ${last.slice(0, 200)}`,
+        };
       }
     }
     return { outcome: 'ok' };

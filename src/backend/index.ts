@@ -1,8 +1,8 @@
 // Backend selection. `ts` = the readable operators; `wasm` = SIMD kernels (default once built).
 // The choice is explicit (API option / --backend flag), never an environment variable.
 
-import type { Backend } from './backend.js';
 import { BackendError } from '../errors.js';
+import type { Backend } from './backend.js';
 
 export type BackendName = 'ts' | 'wasm';
 export interface BackendOptions {

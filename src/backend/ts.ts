@@ -2,17 +2,17 @@
 // definitions). Weights stay in their stored dtype in the JS heap (HostWeight: F32 values or
 // BF16/F16 raw bits) and are widened row by row inside the operators.
 
-import type { AttentionOptions, Backend } from './backend.js';
 import { BackendError, ShapeError } from '../errors.js';
-import { numel, type HostWeight, type Tensor, type Weight, type WeightDType } from '../tensor.js';
 import * as ops from '../ops/index.js';
+import { type HostWeight, numel, type Tensor, type Weight, type WeightDType } from '../tensor.js';
+import type { AttentionOptions, Backend } from './backend.js';
 
 export class TsBackend implements Backend {
   readonly name = 'ts' as const;
   /** Keeps `data` by reference (no copy): the caller hands it over. */
   loadWeight(name: string, dtype: WeightDType, shape: readonly number[], data: Float32Array | Uint16Array): Weight {
     const wantArray = dtype === 'F32' ? 'Float32Array' : 'Uint16Array';
-    if ((dtype === 'F32') !== (data instanceof Float32Array)) {
+    if ((dtype === 'F32') !== data instanceof Float32Array) {
       throw new BackendError(`loadWeight ${name}: dtype ${dtype} needs a ${wantArray}, got ${data.constructor.name}`);
     }
     if (dtype !== 'F32' && dtype !== 'BF16' && dtype !== 'F16') {

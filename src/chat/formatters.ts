@@ -19,7 +19,10 @@ export interface FormatOptions {
    *  open assistant turn starting with it (its end marker is not appended). */
   generationPreface?: string | null;
 }
-export interface Formatted { prompt: string; inputIds: number[] }
+export interface Formatted {
+  prompt: string;
+  inputIds: number[];
+}
 
 export interface ConversationFormatter {
   format(conversations: Turn[], opts?: FormatOptions): Formatted;
@@ -53,7 +56,11 @@ interface Style {
 const STYLES: Record<FormatterClass, Style> = {
   QwenConversationFormatter: {
     from2role: { system: '<|im_start|>system\n', human: '<|im_start|>user\n', gpt: '<|im_start|>assistant\n' },
-    imEnd: '<|im_end|>\n', bos: null, defaultSystem: 'You are a helpful assistant.', strip: false, rejectSystem: false,
+    imEnd: '<|im_end|>\n',
+    bos: null,
+    defaultSystem: 'You are a helpful assistant.',
+    strip: false,
+    rejectSystem: false,
   },
   Llama3ConversationFormatter: {
     from2role: {
@@ -61,23 +68,39 @@ const STYLES: Record<FormatterClass, Style> = {
       human: '<|start_header_id|>user<|end_header_id|>\n\n',
       gpt: '<|start_header_id|>assistant<|end_header_id|>\n\n',
     },
-    imEnd: '<|eot_id|>', bos: '<|begin_of_text|>', defaultSystem: 'You are a helpful and honest multimodal assistant.', strip: true, rejectSystem: false,
+    imEnd: '<|eot_id|>',
+    bos: '<|begin_of_text|>',
+    defaultSystem: 'You are a helpful and honest multimodal assistant.',
+    strip: true,
+    rejectSystem: false,
   },
   GemmaConversationFormatter: {
     from2role: { human: '<start_of_turn>user\n', gpt: '<start_of_turn>model\n' },
-    imEnd: '<end_of_turn>\n', bos: '<bos>', defaultSystem: null, strip: true, rejectSystem: true,
+    imEnd: '<end_of_turn>\n',
+    bos: '<bos>',
+    defaultSystem: null,
+    strip: true,
+    rejectSystem: true,
   },
 };
 
 class OvisFormatter implements ConversationFormatter {
-  constructor(readonly name: FormatterClass, private readonly style: Style, private readonly tok: Tokenizer) {}
+  constructor(
+    readonly name: FormatterClass,
+    private readonly style: Style,
+    private readonly tok: Tokenizer,
+  ) {}
 
   format(conversations: Turn[], opts: FormatOptions = {}): Formatted {
     const st = this.style;
-    if (conversations.length === 0) throw new InputError(`${this.name}.format: conversations is empty`, 'pass at least one {from: "human", value} turn');
+    if (conversations.length === 0)
+      throw new InputError(`${this.name}.format: conversations is empty`, 'pass at least one {from: "human", value} turn');
     const convs = conversations.slice(); // Python mutates its argument; we do not
     if (st.rejectSystem && convs[0]!.from === 'system') {
-      throw new InputError(`${this.name}: Gemma does not support system prompt (conversations[0].from is "system")`, 'fold the system text into the first human turn');
+      throw new InputError(
+        `${this.name}: Gemma does not support system prompt (conversations[0].from is "system")`,
+        'fold the system text into the first human turn',
+      );
     }
     if (st.defaultSystem !== null && convs[0]!.from !== 'system') convs.unshift({ from: 'system', value: st.defaultSystem });
     const preface = opts.generationPreface;
@@ -93,7 +116,11 @@ class OvisFormatter implements ConversationFormatter {
       // own keys only: `from: "toString"` must not find Object.prototype.toString
       const role = Object.hasOwn(st.from2role, c.from) ? st.from2role[c.from] : undefined;
       if (role === undefined) {
-        throw new InputError(`${this.name}: conversations[${i}].from is ${JSON.stringify(c.from)}, expected one of ${Object.keys(st.from2role).map((k) => JSON.stringify(k)).join(', ')}`);
+        throw new InputError(
+          `${this.name}: conversations[${i}].from is ${JSON.stringify(c.from)}, expected one of ${Object.keys(st.from2role)
+            .map((k) => JSON.stringify(k))
+            .join(', ')}`,
+        );
       }
       if (typeof c.value !== 'string') throw new InputError(`${this.name}: conversations[${i}].value must be a string`);
       let text = role + (st.strip ? pyStrip(c.value) : c.value);
@@ -106,7 +133,10 @@ class OvisFormatter implements ConversationFormatter {
     // a turn boundary falls inside a merge); we keep the check so we fail where Python fails.
     const again = tokenizeWithImageSymbol(this.tok, prompt);
     if (again.length !== inputIds.length || again.some((x, k) => x !== inputIds[k])) {
-      throw new InputError(`${this.name}: tokenizing the whole prompt differs from tokenizing turn by turn (Ovis asserts they are equal)`, 'a turn probably ends or starts with text that merges across the boundary');
+      throw new InputError(
+        `${this.name}: tokenizing the whole prompt differs from tokenizing turn by turn (Ovis asserts they are equal)`,
+        'a turn probably ends or starts with text that merges across the boundary',
+      );
     }
     return { prompt, inputIds };
   }
@@ -119,7 +149,10 @@ class OvisFormatter implements ConversationFormatter {
 /** `conversation_formatter_class` from the Ovis config.json -> a formatter bound to `tokenizer`. */
 export function createFormatter(conversationFormatterClass: string, tokenizer: Tokenizer): ConversationFormatter {
   if (!(FORMATTER_CLASSES as readonly string[]).includes(conversationFormatterClass)) {
-    throw new InputError(`conversation_formatter_class ${JSON.stringify(conversationFormatterClass)} is not supported`, `expected one of ${FORMATTER_CLASSES.join(', ')} (Ovis1.6)`);
+    throw new InputError(
+      `conversation_formatter_class ${JSON.stringify(conversationFormatterClass)} is not supported`,
+      `expected one of ${FORMATTER_CLASSES.join(', ')} (Ovis1.6)`,
+    );
   }
   const name = conversationFormatterClass as FormatterClass;
   return new OvisFormatter(name, STYLES[name], tokenizer);

@@ -21,7 +21,10 @@ export function renderChatTemplate(template: string, messages: ChatMessage[], op
   try {
     t = new Template(template);
   } catch (e) {
-    throw new InputError(`chat_template does not parse: ${(e as Error).message}`, 'is this a Jinja chat template from tokenizer_config.json?');
+    throw new InputError(
+      `chat_template does not parse: ${(e as Error).message}`,
+      'is this a Jinja chat template from tokenizer_config.json?',
+    );
   }
   // A template from a checkpoint is code from an unknown source: its render gets a budget. Every
   // node the interpreter evaluates and every variable it binds (each loop iteration binds its
@@ -32,10 +35,16 @@ export function renderChatTemplate(template: string, messages: ChatMessage[], op
   // exactly this render.
   let steps = 0;
   let rangeElements = 0;
-  const budgetError = (what: string) => new InputError(`chat_template exceeded its budget: ${what}`,
-    'a chat template renders a conversation in far fewer steps; is it from a trusted tokenizer_config.json?');
+  const budgetError = (what: string) =>
+    new InputError(
+      `chat_template exceeded its budget: ${what}`,
+      'a chat template renders a conversation in far fewer steps; is it from a trusted tokenizer_config.json?',
+    );
   const boundedRange = (start: number, stop?: number, step = 1): number[] => {
-    if (stop === undefined) { stop = start; start = 0; }
+    if (stop === undefined) {
+      stop = start;
+      start = 0;
+    }
     if (step === 0) throw new Error('range() step must not be zero');
     const n = Math.max(0, Math.ceil((stop - start) / step));
     if (!Number.isFinite(n) || (rangeElements += n) > TEMPLATE_BUDGET.rangeElements) {
@@ -52,7 +61,8 @@ export function renderChatTemplate(template: string, messages: ChatMessage[], op
   const evaluate = proto.evaluate;
   const set = envProto.set;
   const setVariable = envProto.setVariable;
-  envProto.setVariable = function (this: unknown, ...a: unknown[]) { // loop variables, {% set %}
+  envProto.setVariable = function (this: unknown, ...a: unknown[]) {
+    // loop variables, {% set %}
     if (++steps > TEMPLATE_BUDGET.steps) throw budgetError(`more than ${TEMPLATE_BUDGET.steps} evaluation steps`);
     return setVariable.apply(this, a);
   };

@@ -11,17 +11,20 @@
 // The files come from a ModelSource (io/source.ts): a folder path (Node, Deno, Bun), a URL read
 // with Range requests, or files picked in a browser; the checks and the errors are the same.
 
-import { CheckpointError, ConfigError } from '../errors.js';
-import type { HostTensor } from '../tensor.js';
-import { SafetensorsFile, type TensorInfo } from '../io/safetensors.js';
-import { findDuplicateKeys, isPlainObject, jsonKind } from '../io/json.js';
-import { readSmallText as readSourceText, type ModelSource } from '../io/source.js';
-import { parseOvisConfig, type OvisConfig } from '../config/ovis-config.js';
-import {
-  generationConfigFromLlm, parseGenerationConfig, parsePreprocessorConfig,
-  type GenerationConfig, type PreprocessorConfig,
-} from '../config/generation-config.js';
 import { checkTensors, describeCheck, type TensorCheck } from '../config/expected-tensors.js';
+import {
+  type GenerationConfig,
+  generationConfigFromLlm,
+  type PreprocessorConfig,
+  parseGenerationConfig,
+  parsePreprocessorConfig,
+} from '../config/generation-config.js';
+import { type OvisConfig, parseOvisConfig } from '../config/ovis-config.js';
+import { CheckpointError, ConfigError } from '../errors.js';
+import { findDuplicateKeys, isPlainObject, jsonKind } from '../io/json.js';
+import { SafetensorsFile, type TensorInfo } from '../io/safetensors.js';
+import { type ModelSource, readSmallText as readSourceText } from '../io/source.js';
+import type { HostTensor } from '../tensor.js';
 
 export const CONFIG_FILE = 'config.json';
 export const GENERATION_CONFIG_FILE = 'generation_config.json';
@@ -81,8 +84,15 @@ export class Checkpoint {
   private readonly shardOf: Map<string, SafetensorsFile>;
 
   private constructor(init: {
-    source: ModelSource; ownsSource: boolean; config: OvisConfig; generationConfig: GenerationConfig; preprocessorConfig?: PreprocessorConfig;
-    tokenizerConfig?: Record<string, unknown>; weightFiles: WeightFiles; shards: SafetensorsFile[]; shardOf: Map<string, SafetensorsFile>;
+    source: ModelSource;
+    ownsSource: boolean;
+    config: OvisConfig;
+    generationConfig: GenerationConfig;
+    preprocessorConfig?: PreprocessorConfig;
+    tokenizerConfig?: Record<string, unknown>;
+    weightFiles: WeightFiles;
+    shards: SafetensorsFile[];
+    shardOf: Map<string, SafetensorsFile>;
   }) {
     this.dir = init.source.label;
     this.source = init.source;
@@ -112,7 +122,10 @@ export class Checkpoint {
 
   private static async openSource(src: ModelSource, ownsSource: boolean): Promise<Checkpoint> {
     if (!(await exists(src, CONFIG_FILE))) {
-      throw new CheckpointError(`${src.label}: no ${CONFIG_FILE}`, 'pass a Hugging Face checkpoint directory (the one containing config.json and the .safetensors files)');
+      throw new CheckpointError(
+        `${src.label}: no ${CONFIG_FILE}`,
+        'pass a Hugging Face checkpoint directory (the one containing config.json and the .safetensors files)',
+      );
     }
     const configPath = src.where(CONFIG_FILE);
     const config = parseOvisConfig(await readJson(src, CONFIG_FILE), configPath);
@@ -121,11 +134,15 @@ export class Checkpoint {
       ? parseGenerationConfig(await readJson(src, GENERATION_CONFIG_FILE), genPath, config.llm_config)
       : generationConfigFromLlm(config.llm_config);
     const ppPath = src.where(PREPROCESSOR_CONFIG_FILE);
-    const preprocessorConfig = (await exists(src, PREPROCESSOR_CONFIG_FILE)) ? parsePreprocessorConfig(await readJson(src, PREPROCESSOR_CONFIG_FILE), ppPath) : undefined;
+    const preprocessorConfig = (await exists(src, PREPROCESSOR_CONFIG_FILE))
+      ? parsePreprocessorConfig(await readJson(src, PREPROCESSOR_CONFIG_FILE), ppPath)
+      : undefined;
     if (preprocessorConfig) {
       const side = config.visual_tokenizer_config.backbone_config.image_size;
       if (preprocessorConfig.size.height !== side) {
-        throw new ConfigError(ppPath, [`size.height ${preprocessorConfig.size.height} differs from visual_tokenizer_config.backbone_config.image_size ${side} in ${CONFIG_FILE}`]);
+        throw new ConfigError(ppPath, [
+          `size.height ${preprocessorConfig.size.height} differs from visual_tokenizer_config.backbone_config.image_size ${side} in ${CONFIG_FILE}`,
+        ]);
       }
     }
     const tcPath = src.where(TOKENIZER_CONFIG_FILE);
@@ -136,13 +153,24 @@ export class Checkpoint {
       tokenizerConfig = j;
     }
     const { weightFiles, shards, shardOf } = await openWeights(src);
-    return new Checkpoint({ source: src, ownsSource, config, generationConfig, preprocessorConfig, tokenizerConfig, weightFiles, shards, shardOf });
+    return new Checkpoint({
+      source: src,
+      ownsSource,
+      config,
+      generationConfig,
+      preprocessorConfig,
+      tokenizerConfig,
+      weightFiles,
+      shards,
+      shardOf,
+    });
   }
 
   /** Metadata of one tensor (throws CheckpointError if absent). */
   info(name: string): TensorInfo {
     const t = this.tensors.get(name);
-    if (!t) throw new CheckpointError(`${this.dir}: no tensor named ${JSON.stringify(name)} in the checkpoint (${this.tensors.size} tensors)`);
+    if (!t)
+      throw new CheckpointError(`${this.dir}: no tensor named ${JSON.stringify(name)} in the checkpoint (${this.tensors.size} tensors)`);
     return t;
   }
 
@@ -152,21 +180,31 @@ export class Checkpoint {
   }
 
   /** Read one tensor as stored (see SafetensorsFile.read). */
-  async read(name: string): Promise<HostTensor> { return this.fileOf(name).read(name); }
+  async read(name: string): Promise<HostTensor> {
+    return this.fileOf(name).read(name);
+  }
   /** Read one tensor widened to f32. */
-  async readF32(name: string): Promise<Float32Array> { return this.fileOf(name).readF32(name); }
+  async readF32(name: string): Promise<Float32Array> {
+    return this.fileOf(name).readF32(name);
+  }
   /** Read one tensor's raw bytes into `dst` (e.g. wasm memory). */
-  async readInto(name: string, dst: Uint8Array): Promise<void> { return this.fileOf(name).readInto(name, dst); }
+  async readInto(name: string, dst: Uint8Array): Promise<void> {
+    return this.fileOf(name).readInto(name, dst);
+  }
 
   /** Compare the tensors with what the config's architecture needs. */
-  check(): TensorCheck { return checkTensors(this.config, this.tensors); }
+  check(): TensorCheck {
+    return checkTensors(this.config, this.tensors);
+  }
 
   /** Throw CheckpointError listing every problem if the model cannot run from these tensors. */
   assertRunnable(): void {
     const r = this.check();
     if (r.ok) return;
-    throw new CheckpointError(`${this.dir}: the tensors do not match config.json:\n${describeCheck(r).join('\n')}`,
-      'config.json and the .safetensors files come from different checkpoints, or a download is incomplete');
+    throw new CheckpointError(
+      `${this.dir}: the tensors do not match config.json:\n${describeCheck(r).join('\n')}`,
+      'config.json and the .safetensors files come from different checkpoints, or a download is incomplete',
+    );
   }
 
   async close(): Promise<void> {
@@ -175,7 +213,9 @@ export class Checkpoint {
   }
 }
 
-async function openWeights(src: ModelSource): Promise<{ weightFiles: WeightFiles; shards: SafetensorsFile[]; shardOf: Map<string, SafetensorsFile> }> {
+async function openWeights(
+  src: ModelSource,
+): Promise<{ weightFiles: WeightFiles; shards: SafetensorsFile[]; shardOf: Map<string, SafetensorsFile> }> {
   const dir = src.label;
   const indexPath = src.where(SAFE_WEIGHTS_INDEX_NAME);
   if (await exists(src, SAFE_WEIGHTS_NAME)) {
@@ -184,10 +224,17 @@ async function openWeights(src: ModelSource): Promise<{ weightFiles: WeightFiles
     return { weightFiles: { kind: 'single', shards: [SAFE_WEIGHTS_NAME] }, shards: [f], shardOf };
   }
   if (!(await exists(src, SAFE_WEIGHTS_INDEX_NAME))) {
-    throw new CheckpointError(`${dir}: neither ${SAFE_WEIGHTS_NAME} nor ${SAFE_WEIGHTS_INDEX_NAME} found`,
-      'only safetensors checkpoints are supported (no pytorch_model.bin); is the download complete?');
+    throw new CheckpointError(
+      `${dir}: neither ${SAFE_WEIGHTS_NAME} nor ${SAFE_WEIGHTS_INDEX_NAME} found`,
+      'only safetensors checkpoints are supported (no pytorch_model.bin); is the download complete?',
+    );
   }
-  const text = await readSourceText(src, SAFE_WEIGHTS_INDEX_NAME, MAX_JSON_FILE_BYTES, (msg) => new CheckpointError(`${indexPath}: ${msg}`));
+  const text = await readSourceText(
+    src,
+    SAFE_WEIGHTS_INDEX_NAME,
+    MAX_JSON_FILE_BYTES,
+    (msg) => new CheckpointError(`${indexPath}: ${msg}`),
+  );
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -195,17 +242,28 @@ async function openWeights(src: ModelSource): Promise<{ weightFiles: WeightFiles
     throw new CheckpointError(`${indexPath}: invalid JSON: ${(e as Error).message}`);
   }
   if (!isPlainObject(json) || !isPlainObject(json.weight_map)) {
-    throw new CheckpointError(`${indexPath}: expected an object with a "weight_map" object, got ${isPlainObject(json) ? 'weight_map ' + jsonKind(json.weight_map) : jsonKind(json)}`);
+    throw new CheckpointError(
+      `${indexPath}: expected an object with a "weight_map" object, got ${isPlainObject(json) ? 'weight_map ' + jsonKind(json.weight_map) : jsonKind(json)}`,
+    );
   }
   const dups = findDuplicateKeys(text);
   if (dups.length) {
-    throw new CheckpointError(`${indexPath}: tensor listed twice in the index: ${dups.join(', ')}`, 'the index file is corrupt; re-download it');
+    throw new CheckpointError(
+      `${indexPath}: tensor listed twice in the index: ${dups.join(', ')}`,
+      'the index file is corrupt; re-download it',
+    );
   }
   const weightMap = json.weight_map;
   const problems: string[] = [];
   const shardNames: string[] = [];
   for (const [name, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== 'string' || !shard.endsWith('.safetensors') || shard.includes('/') || shard.includes('\\') || shard.startsWith('.')) {
+    if (
+      typeof shard !== 'string' ||
+      !shard.endsWith('.safetensors') ||
+      shard.includes('/') ||
+      shard.includes('\\') ||
+      shard.startsWith('.')
+    ) {
       problems.push(`weight_map[${JSON.stringify(name)}]: expected a .safetensors file name in the same directory, got ${jsonKind(shard)}`);
       continue;
     }
@@ -221,8 +279,10 @@ async function openWeights(src: ModelSource): Promise<{ weightFiles: WeightFiles
     const absent: string[] = [];
     for (const s of shardNames) if (!(await exists(src, s))) absent.push(s);
     if (absent.length) {
-      throw new CheckpointError(`${dir}: ${absent.length} shard(s) named in ${SAFE_WEIGHTS_INDEX_NAME} do not exist: ${absent.join(', ')}`,
-        'the download is incomplete: fetch every model-*.safetensors file listed in the index');
+      throw new CheckpointError(
+        `${dir}: ${absent.length} shard(s) named in ${SAFE_WEIGHTS_INDEX_NAME} do not exist: ${absent.join(', ')}`,
+        'the download is incomplete: fetch every model-*.safetensors file listed in the index',
+      );
     }
     for (const s of shardNames) {
       const f = await SafetensorsFile.fromSource(src, s);
@@ -249,13 +309,19 @@ async function openWeights(src: ModelSource): Promise<{ weightFiles: WeightFiles
     if (problems.length) {
       const shown = problems.slice(0, 20);
       if (problems.length > 20) shown.push(`... and ${problems.length - 20} more`);
-      throw new CheckpointError(`${indexPath} and its shards disagree:\n  ${shown.join('\n  ')}`,
-        'the index and the shard files come from different uploads; re-download them together');
+      throw new CheckpointError(
+        `${indexPath} and its shards disagree:\n  ${shown.join('\n  ')}`,
+        'the index and the shard files come from different uploads; re-download them together',
+      );
     }
     // Keep shard order, then file order inside each shard.
     const ordered = new Map<string, SafetensorsFile>();
     for (const f of opened) for (const name of f.tensors.keys()) ordered.set(name, shardOf.get(name)!);
-    return { weightFiles: { kind: 'index', index: { file: SAFE_WEIGHTS_INDEX_NAME, totalSize }, shards: shardNames }, shards: opened, shardOf: ordered };
+    return {
+      weightFiles: { kind: 'index', index: { file: SAFE_WEIGHTS_INDEX_NAME, totalSize }, shards: shardNames },
+      shards: opened,
+      shardOf: ordered,
+    };
   } catch (e) {
     await Promise.all(opened.map((f) => f.close()));
     throw e;

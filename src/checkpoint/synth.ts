@@ -11,11 +11,11 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type ExpectedTensor, expectedTensors } from '../config/expected-tensors.js';
+import { parseOvisConfig } from '../config/ovis-config.js';
+import { PRESETS, type PresetFiles } from '../config/presets.js';
 import { DTYPE_BYTES, f32ToBf16 } from '../dtype.js';
 import { CheckpointError } from '../errors.js';
-import { parseOvisConfig } from '../config/ovis-config.js';
-import { expectedTensors, type ExpectedTensor } from '../config/expected-tensors.js';
-import { PRESETS, type PresetFiles } from '../config/presets.js';
 import { SafetensorsWriter } from '../io/safetensors.js';
 import { SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from './checkpoint.js';
 
@@ -24,7 +24,13 @@ export type SynthDType = 'BF16' | 'F32';
 /** HF save_pretrained's default max_shard_size "5GB" (decimal). */
 export const DEFAULT_SHARD_BYTES = 5_000_000_000;
 
-export interface SynthProgress { shard: number; shards: number; bytesDone: number; bytesTotal: number; seconds: number }
+export interface SynthProgress {
+  shard: number;
+  shards: number;
+  bytesDone: number;
+  bytesTotal: number;
+  seconds: number;
+}
 
 export interface SynthOptions {
   out: string;
@@ -63,8 +69,12 @@ function normInv(p: number): number {
     return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
   }
   if (p > 1 - lo) return -normInv(1 - p);
-  const q = p - 0.5, r = q * q;
-  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  const q = p - 0.5,
+    r = q * q;
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
 }
 
 let TABLE_F32: Float32Array | null = null;
@@ -102,18 +112,24 @@ function fillNormal(out: Uint32Array, words: number, dtype: SynthDType, state: n
   if (dtype === 'BF16') {
     const t = normalTables().bf16;
     for (let i = 0; i < words; i++) {
-      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
       out[i] = t[x & 0xffff] | (t[x >>> 16] << 16);
     }
   } else {
     const t = new Uint32Array(normalTables().f32.buffer);
     for (let i = 0; i + 1 < words; i += 2) {
-      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
       out[i] = t[x & 0xffff];
       out[i + 1] = t[x >>> 16];
     }
     if (words & 1) {
-      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
       out[words - 1] = t[x & 0xffff];
     }
   }
@@ -161,7 +177,8 @@ export async function synthCheckpoint(opts: SynthOptions): Promise<SynthResult> 
 
   await mkdir(opts.out, { recursive: true });
   // Python writes these keys as floats ("factor": 32.0); HF's rope validation warns on ints.
-  const FLOAT_KEYS = /^(\s*"(?:rope_theta|factor|low_freq_factor|high_freq_factor|attn_logit_softcapping|final_logit_softcapping|attention_dropout|tau|temperature|top_p)": -?\d+)(,?)$/gm;
+  const FLOAT_KEYS =
+    /^(\s*"(?:rope_theta|factor|low_freq_factor|high_freq_factor|attn_logit_softcapping|final_logit_softcapping|attention_dropout|tau|temperature|top_p)": -?\d+)(,?)$/gm;
   const json = (o: unknown): string => JSON.stringify(o, null, 2).replace(FLOAT_KEYS, '$1.0$2') + '\n';
   await writeFile(join(opts.out, 'config.json'), json(config));
   await writeFile(join(opts.out, 'generation_config.json'), json(files['generation_config.json']));
@@ -187,7 +204,8 @@ export async function synthCheckpoint(opts: SynthOptions): Promise<SynthResult> 
   // Two chunk buffers (generate one while the other is written) + constant chunks for 0 and 1.
   // Buffers are no larger than the largest tensor of their kind (tiny checkpoints stay cheap).
   const roundUp8 = (n: number): number => Math.max(8, Math.ceil(n / 8) * 8);
-  const biggest = (init: string): number => Math.max(0, ...tensors.filter((t) => t.init === init).map((t) => t.shape.reduce((a, b) => a * b, 1) * elt));
+  const biggest = (init: string): number =>
+    Math.max(0, ...tensors.filter((t) => t.init === init).map((t) => t.shape.reduce((a, b) => a * b, 1) * elt));
   const chunkBytes = Math.min(roundUp8(opts.chunkBytes ?? 16 << 20), roundUp8(biggest('normal')));
   const bufs = [new Uint32Array(chunkBytes / 4), new Uint32Array(chunkBytes / 4)];
   const zeros = new Uint8Array(Math.min(chunkBytes, roundUp8(biggest('zeros'))));
@@ -197,7 +215,11 @@ export async function synthCheckpoint(opts: SynthOptions): Promise<SynthResult> 
   let bytesDone = 0;
   let lastReport = performance.now();
   for (let k = 0; k < plan.length; k++) {
-    const w = await SafetensorsWriter.create(join(opts.out, names[k]), plan[k].map((t) => ({ name: t.name, dtype, shape: t.shape })), { format: 'pt' });
+    const w = await SafetensorsWriter.create(
+      join(opts.out, names[k]),
+      plan[k].map((t) => ({ name: t.name, dtype, shape: t.shape })),
+      { format: 'pt' },
+    );
     let pending: Promise<void> | null = null;
     let which = 0;
     try {

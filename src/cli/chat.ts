@@ -14,31 +14,62 @@
 // node:readline, Ctrl-C) -> main (options, the model). Front ends depend only on the contract in
 // src/conversation-types.ts.
 
-import { createInterface } from 'node:readline';
 import { writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { OvisRunner, readImageFile } from '../runner.js';
-import { IoError, OvisError } from '../errors.js';
-import { throttled } from '../progress.js';
-import type { RgbImage } from '../image/index.js';
 import type { ChatEvent, ChatMessage, ChatResult, ContentPart, GenerationOptions } from '../conversation-types.js';
-import { didYouMean } from './suggest.js';
-import { samplingValues } from './run.js';
+import { IoError, OvisError } from '../errors.js';
+import type { RgbImage } from '../image/index.js';
+import { throttled } from '../progress.js';
+import { OvisRunner, readImageFile } from '../runner.js';
 import {
-  ENGINE_OPTIONS, REQUEST_OPTIONS, checkOutputFile, embeddedCheckpoint, engineValues, formatOptions, intOption, parseOptions,
-  progress, type OptionSpecs,
+  checkOutputFile,
+  ENGINE_OPTIONS,
+  embeddedCheckpoint,
+  engineValues,
+  formatOptions,
+  intOption,
+  type OptionSpecs,
+  parseOptions,
+  progress,
+  REQUEST_OPTIONS,
 } from './common.js';
+import { samplingValues } from './run.js';
+import { didYouMean } from './suggest.js';
 
 const OPTIONS = {
-  model: { type: 'string', arg: 'DIR', default: 'the embedded tiny checkpoint, random weights', help: 'Ovis1.6 checkpoint: a directory, or org/name[@rev] in the HF cache' },
-  system: { type: 'string', arg: 'TEXT', default: 'none', help: "a system message before the conversation (Gemma2's format has none: refused)" },
+  model: {
+    type: 'string',
+    arg: 'DIR',
+    default: 'the embedded tiny checkpoint, random weights',
+    help: 'Ovis1.6 checkpoint: a directory, or org/name[@rev] in the HF cache',
+  },
+  system: {
+    type: 'string',
+    arg: 'TEXT',
+    default: 'none',
+    help: "a system message before the conversation (Gemma2's format has none: refused)",
+  },
   'max-partition': REQUEST_OPTIONS['max-partition'],
-  'max-new-tokens': { type: 'string', arg: 'K', default: '512, 24 with the embedded checkpoint', help: 'at most K generated tokens per answer' },
-  'do-sample': { type: 'boolean', default: 'off (greedy, as Ovis), on with --temperature/--top-k/--top-p',
-    help: 'sample instead of greedy decoding' },
-  temperature: { type: 'string', arg: 'T', default: '1 when sampling', help: 'sampling temperature; giving one turns sampling on, 0 means greedy' },
+  'max-new-tokens': {
+    type: 'string',
+    arg: 'K',
+    default: '512, 24 with the embedded checkpoint',
+    help: 'at most K generated tokens per answer',
+  },
+  'do-sample': {
+    type: 'boolean',
+    default: 'off (greedy, as Ovis), on with --temperature/--top-k/--top-p',
+    help: 'sample instead of greedy decoding',
+  },
+  temperature: {
+    type: 'string',
+    arg: 'T',
+    default: '1 when sampling',
+    help: 'sampling temperature; giving one turns sampling on, 0 means greedy',
+  },
   'top-k': { type: 'string', arg: 'K', default: '0 = off', help: 'sample from the K likeliest tokens; turns sampling on' },
   'top-p': { type: 'string', arg: 'P', default: '1 = off', help: 'sample from the smallest set with probability >= P; turns sampling on' },
   'repetition-penalty': { type: 'string', arg: 'R', default: '1 = off', help: 'HF repetition_penalty (greedy decoding too)' },
@@ -65,7 +96,9 @@ const REPL_HELP = [
 const HELP = `usage: ovis chat [--model DIR] [--system TEXT] [options]
 
 A conversation with the model in the terminal. Each line is a message, or a command:
-${Object.entries(COMMANDS).map(([c, h]) => `  ${c.padEnd(12)} ${h}`).join('\n')}
+${Object.entries(COMMANDS)
+  .map(([c, h]) => `  ${c.padEnd(12)} ${h}`)
+  .join('\n')}
 Answers stream to stdout; progress and a status line per answer (prompt tokens, how many came
 from the KV cache, tokens/s) go to stderr. Each turn reuses the cache of the conversation so far:
 only the new message is computed. Ctrl-C stops an answer and returns to the prompt; Ctrl-C at an
@@ -84,10 +117,17 @@ export interface ChatRunner {
 
 /** An image attached with /image: the decoded pixels (the same object every turn, so the runner's
  *  cache recognises it) and the absolute path (what /save writes). */
-interface Attached { path: string; image: RgbImage }
+interface Attached {
+  path: string;
+  image: RgbImage;
+}
 
 /** A message as the session keeps it: text plus the images that go before it. */
-interface Turn { role: 'system' | 'user' | 'assistant'; text: string; images: Attached[] }
+interface Turn {
+  role: 'system' | 'user' | 'assistant';
+  text: string;
+  images: Attached[];
+}
 
 /** The JSON that /save writes: ChatMessage with each image as its path. */
 export interface SavedConversation {
@@ -130,12 +170,17 @@ export class ChatSession {
   private answer: AbortController | undefined;
   private readonly say: (text: string) => void;
 
-  constructor(private readonly runner: ChatRunner, private readonly o: SessionOptions) {
+  constructor(
+    private readonly runner: ChatRunner,
+    private readonly o: SessionOptions,
+  ) {
     this.say = o.say ?? (() => {});
   }
 
   /** True while an answer is being generated. */
-  get busy(): boolean { return this.answer !== undefined; }
+  get busy(): boolean {
+    return this.answer !== undefined;
+  }
 
   /** The conversation as sent to the runner: the system message, the turns so far. */
   messages(): ChatMessage[] {
@@ -147,10 +192,14 @@ export class ChatSession {
   saved(): SavedConversation {
     const system: Turn[] = this.o.system !== undefined ? [{ role: 'system', text: this.o.system, images: [] }] : [];
     return {
-      format: 'ovis-chat', version: 1, model: this.o.model,
+      format: 'ovis-chat',
+      version: 1,
+      model: this.o.model,
       messages: [...system, ...this.turns].map((t) => ({
         role: t.role,
-        content: t.images.length ? [...t.images.map((a) => ({ type: 'image' as const, path: a.path })), { type: 'text' as const, text: t.text }] : t.text,
+        content: t.images.length
+          ? [...t.images.map((a) => ({ type: 'image' as const, path: a.path })), { type: 'text' as const, text: t.text }]
+          : t.text,
       })),
     };
   }
@@ -159,18 +208,36 @@ export class ChatSession {
   async handle(line: string): Promise<'continue' | 'quit'> {
     const text = line.replace(/\r$/, '');
     if (text.trim() === '') return 'continue';
-    if (text.startsWith('//')) { await this.ask(text.slice(1)); return 'continue'; }
-    if (!text.startsWith('/')) { await this.ask(text); return 'continue'; }
+    if (text.startsWith('//')) {
+      await this.ask(text.slice(1));
+      return 'continue';
+    }
+    if (!text.startsWith('/')) {
+      await this.ask(text);
+      return 'continue';
+    }
     const [, name, arg = ''] = /^(\S+)\s*(.*)$/s.exec(text.trim())!;
     switch (name) {
-      case '/image': await this.attach(arg); break;
-      case '/reset': this.reset(); break;
-      case '/save': await this.save(arg); break;
-      case '/help': this.o.err(REPL_HELP + '\n'); break;
-      case '/quit': case '/exit': return 'quit';
+      case '/image':
+        await this.attach(arg);
+        break;
+      case '/reset':
+        this.reset();
+        break;
+      case '/save':
+        await this.save(arg);
+        break;
+      case '/help':
+        this.o.err(REPL_HELP + '\n');
+        break;
+      case '/quit':
+      case '/exit':
+        return 'quit';
       default: {
         const guess = didYouMean(name, COMMAND_NAMES);
-        this.o.err(`unknown command '${name}'${guess ? `: did you mean ${guess}?` : ''} (/help lists them; a message that starts with / is written //…)\n`);
+        this.o.err(
+          `unknown command '${name}'${guess ? `: did you mean ${guess}?` : ''} (/help lists them; a message that starts with / is written //…)\n`,
+        );
       }
     }
     return 'continue';
@@ -188,7 +255,11 @@ export class ChatSession {
 
   private async attach(arg: string): Promise<void> {
     if (arg.trim() === '') {
-      this.o.err(this.pending.length ? `attached: ${this.pending.map((a) => a.path).join(', ')}\n` : 'usage: /image PATH (attaches an image to your next message)\n');
+      this.o.err(
+        this.pending.length
+          ? `attached: ${this.pending.map((a) => a.path).join(', ')}\n`
+          : 'usage: /image PATH (attaches an image to your next message)\n',
+      );
       return;
     }
     const path = resolve(commandPath(arg));
@@ -210,7 +281,10 @@ export class ChatSession {
   }
 
   private async save(arg: string): Promise<void> {
-    if (arg.trim() === '') { this.o.err('usage: /save FILE (writes the conversation as JSON)\n'); return; }
+    if (arg.trim() === '') {
+      this.o.err('usage: /save FILE (writes the conversation as JSON)\n');
+      return;
+    }
     const path = resolve(commandPath(arg));
     try {
       await checkOutputFile('save', path);
@@ -219,7 +293,9 @@ export class ChatSession {
     } catch (e) {
       const fsErr = e as NodeJS.ErrnoException;
       // a write that fails after the check (no space, permissions): still a typed message
-      this.showError(e instanceof OvisError || typeof fsErr?.code !== 'string' ? e : new IoError(path, `cannot write it: ${fsErr.message}`));
+      this.showError(
+        e instanceof OvisError || typeof fsErr?.code !== 'string' ? e : new IoError(path, `cannot write it: ${fsErr.message}`),
+      );
     }
   }
 
@@ -235,12 +311,16 @@ export class ChatSession {
     let result: ChatResult | undefined;
     try {
       for await (const ev of this.runner.chat(messages, { ...this.o.generation, signal: ac.signal })) {
-        if (ev.type === 'text') { output += ev.text; this.o.out(ev.text); }
-        else if (ev.type === 'start') this.say(`prompt: ${ev.promptTokens} tokens, ${ev.cachedTokens} from the cache`);
+        if (ev.type === 'text') {
+          output += ev.text;
+          this.o.out(ev.text);
+        } else if (ev.type === 'start') this.say(`prompt: ${ev.promptTokens} tokens, ${ev.cachedTokens} from the cache`);
         else if (ev.type === 'progress') tick(() => `${ev.stage}: ${ev.done}/${ev.total}${ev.stage === 'vision' ? ' crops' : ' layers'}`);
         else if (ev.type === 'images') {
           for (const im of ev.images.filter((i) => !i.cached)) {
-            this.say(`image ${im.index + 1}: ${im.width}x${im.height}, grid ${im.grid[0]}x${im.grid[1]}, ${im.crops} crop(s), ${im.tokens} tokens`);
+            this.say(
+              `image ${im.index + 1}: ${im.width}x${im.height}, grid ${im.grid[0]}x${im.grid[1]}, ${im.crops} crop(s), ${im.tokens} tokens`,
+            );
           }
         } else if (ev.type === 'done') result = ev.result;
       }
@@ -248,7 +328,9 @@ export class ChatSession {
       if (output) this.o.out('\n');
       // a runner that throws on abort (instead of returning stopReason 'aborted') is a stop too
       if (!ac.signal.aborted || e instanceof OvisError) this.showError(e);
-      this.o.err(`the message was not added to the conversation${user.images.length ? ` (its ${user.images.length} image(s) are attached again)` : ''}\n`);
+      this.o.err(
+        `the message was not added to the conversation${user.images.length ? ` (its ${user.images.length} image(s) are attached again)` : ''}\n`,
+      );
       this.pending = [...user.images, ...this.pending];
       return;
     } finally {
@@ -257,7 +339,9 @@ export class ChatSession {
     this.o.out('\n');
     if (!result) throw new Error('OvisRunner.chat ended without a done event');
     if (result.stopReason === 'aborted' && result.output === '') {
-      this.o.err(`stopped before the first token: the message was not added${user.images.length ? ` (its ${user.images.length} image(s) are attached again)` : ''}\n`);
+      this.o.err(
+        `stopped before the first token: the message was not added${user.images.length ? ` (its ${user.images.length} image(s) are attached again)` : ''}\n`,
+      );
       this.pending = [...user.images, ...this.pending];
       return;
     }
@@ -276,8 +360,10 @@ export class ChatSession {
 export function statusLine(r: ChatResult): string {
   const t = r.timings;
   const why = r.stopReason === 'aborted' ? 'stopped by Ctrl-C' : r.stopReason === 'length' ? 'max-new-tokens reached' : r.stopReason;
-  return `[${r.promptTokens} prompt tokens, ${r.cachedTokens} cached · ${r.completionTokens} tokens at ${t.tokensPerSecond.toFixed(1)} tokens/s · ` +
-    `first token ${(t.firstTokenMs / 1000).toFixed(2)} s · ${why}]`;
+  return (
+    `[${r.promptTokens} prompt tokens, ${r.cachedTokens} cached · ${r.completionTokens} tokens at ${t.tokensPerSecond.toFixed(1)} tokens/s · ` +
+    `first token ${(t.firstTokenMs / 1000).toFixed(2)} s · ${why}]`
+  );
 }
 
 function toMessage(t: Turn): ChatMessage {
@@ -306,10 +392,22 @@ export function startRepl(session: ChatSession, io: ReplIO): { done: Promise<voi
   let eof = false; // the input ended: the lines already queued still run
   let quit = false; // Ctrl-C at the prompt: leave now, queued lines dropped
   let wake: (() => void) | undefined;
-  const poke = () => { const w = wake; wake = undefined; w?.(); };
-  rl.on('line', (l) => { queue.push(l); poke(); });
-  rl.on('close', () => { eof = true; poke(); });
-  const prompt = () => { if (io.terminal && !eof && !quit) rl.prompt(); };
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  rl.on('line', (l) => {
+    queue.push(l);
+    poke();
+  });
+  rl.on('close', () => {
+    eof = true;
+    poke();
+  });
+  const prompt = () => {
+    if (io.terminal && !eof && !quit) rl.prompt();
+  };
 
   const interrupt = () => {
     if (quit) return;
@@ -333,11 +431,14 @@ export function startRepl(session: ChatSession, io: ReplIO): { done: Promise<voi
     prompt();
     try {
       while (!quit) {
-        if (!queue.length && !eof) await new Promise<void>((r) => { wake = r; });
+        if (!queue.length && !eof)
+          await new Promise<void>((r) => {
+            wake = r;
+          });
         if (quit) break;
         const line = queue.shift();
         if (line === undefined) break; // EOF and nothing left
-        if (await session.handle(line) === 'quit') break;
+        if ((await session.handle(line)) === 'quit') break;
         prompt();
       }
       if (io.terminal && eof && !quit) io.output.write('\n'); // Ctrl-D: the shell's prompt on a line of its own
@@ -350,29 +451,46 @@ export function startRepl(session: ChatSession, io: ReplIO): { done: Promise<voi
 
 export async function main(argv: string[]): Promise<number> {
   const { values: v } = parseOptions('chat', argv, OPTIONS);
-  if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
+  if (v.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
   // every option is checked before the weights are read
   const engine = engineValues(v);
   const maxPartition = intOption('max-partition', v['max-partition'], 9, 1, 9);
   const maxNewTokens = intOption('max-new-tokens', v['max-new-tokens'], v.model ? 512 : 24, 0, 1 << 20);
   const { note, ...sampling } = samplingValues(v);
   const say = progress(v.quiet);
-  const model = v.model ?? await embeddedCheckpoint();
+  const model = v.model ?? (await embeddedCheckpoint());
   if (!v.model) say(`no --model: using the embedded tiny checkpoint ${model} (random weights)`);
   if (note) say(note);
   const runner = await OvisRunner.load(model, { ...engine, maxPartition, maxNewTokens, ...sampling, onProgress: say });
   const terminal = !!process.stdin.isTTY && !!process.stdout.isTTY;
-  const ignoreEpipe = (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') throw e; };
+  const ignoreEpipe = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  };
   process.stdout.on('error', ignoreEpipe);
   let repl: ReturnType<typeof startRepl> | undefined;
   const onSigint = () => repl?.interrupt();
   process.on('SIGINT', onSigint);
   try {
     // Gemma2's format has no system turn: refused now, not at every message
-    if (v.system !== undefined) runner.formatter.format([{ from: 'system', value: v.system }, { from: 'human', value: '' }]);
+    if (v.system !== undefined)
+      runner.formatter.format([
+        { from: 'system', value: v.system },
+        { from: 'human', value: '' },
+      ]);
     const session = new ChatSession(runner, {
-      model, system: v.system, generation: { maxNewTokens, maxPartition, ...sampling },
-      out: (t) => { process.stdout.write(t); }, err: (t) => { process.stderr.write(t); }, say,
+      model,
+      system: v.system,
+      generation: { maxNewTokens, maxPartition, ...sampling },
+      out: (t) => {
+        process.stdout.write(t);
+      },
+      err: (t) => {
+        process.stderr.write(t);
+      },
+      say,
     });
     if (terminal) process.stderr.write(`ovis chat — ${model}. /help lists the commands; Ctrl-C stops an answer, Ctrl-D quits.\n`);
     repl = startRepl(session, { input: process.stdin, output: process.stdout, terminal });

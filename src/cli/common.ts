@@ -4,13 +4,13 @@
 
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { outputProblem, pathExists } from '../io/fs.js';
 import { fileURLToPath } from 'node:url';
-import { IoError, UsageError } from '../errors.js';
-import { didYouMean } from './suggest.js';
-import { readImageFile } from '../runner.js';
-import { SUPPORTED_FORMATS, type RgbImage } from '../image/index.js';
 import type { BackendName } from '../backend/index.js';
+import { IoError, UsageError } from '../errors.js';
+import { type RgbImage, SUPPORTED_FORMATS } from '../image/index.js';
+import { outputProblem, pathExists } from '../io/fs.js';
+import { readImageFile } from '../runner.js';
+import { didYouMean } from './suggest.js';
 
 /** The checkpoint `ovis run` uses when no --model is given: committed with the repository, not
  *  shipped in the npm package (which holds what runs), so an installed `ovis` asks for --model. */
@@ -18,9 +18,11 @@ export async function embeddedCheckpoint(): Promise<string> {
   // dist/cli/common.js or src/cli/common.ts -> <package root>/reference/fixtures/tiny/llama
   const dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'reference', 'fixtures', 'tiny', 'llama');
   if (await pathExists(join(dir, 'config.json'))) return dir;
-  throw new UsageError('--model is required (the embedded tiny checkpoint exists only in a clone of the ovis-ts repository)',
+  throw new UsageError(
+    '--model is required (the embedded tiny checkpoint exists only in a clone of the ovis-ts repository)',
     'pass --model DIR (a checkpoint folder) or --model ORG/NAME from the Hugging Face cache, e.g. ' +
-    '`ovis download AIDC-AI/Ovis1.6-Llama3.2-3B` then --model AIDC-AI/Ovis1.6-Llama3.2-3B');
+      '`ovis download AIDC-AI/Ovis1.6-Llama3.2-3B` then --model AIDC-AI/Ovis1.6-Llama3.2-3B',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -51,8 +53,12 @@ const HELP_OPTION: OptionSpec = { type: 'boolean', short: 'h', help: 'this help'
  * `--prompt -`), so a negative number gets the range check instead of "argument is ambiguous".
  * `--name=value` works for any value.
  */
-export function parseOptions<T extends OptionSpecs>(cmd: string, argv: readonly string[], specs: T, o: { positionals?: boolean } = {}):
-  { values: OptionValues<T> & { help?: boolean }; positionals: string[] } {
+export function parseOptions<T extends OptionSpecs>(
+  cmd: string,
+  argv: readonly string[],
+  specs: T,
+  o: { positionals?: boolean } = {},
+): { values: OptionValues<T> & { help?: boolean }; positionals: string[] } {
   const all: OptionSpecs = { help: HELP_OPTION, ...specs };
   const values: Record<string, string | boolean | string[]> = {};
   const positionals: string[] = [];
@@ -63,25 +69,43 @@ export function parseOptions<T extends OptionSpecs>(cmd: string, argv: readonly 
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--') { positionals.push(...argv.slice(i + 1)); break; }
+    if (a === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
     let name: string | undefined, inline: string | undefined, shown: string;
     if (a.startsWith('--') && a.length > 2) {
       const eq = a.indexOf('=');
       name = eq < 0 ? a.slice(2) : a.slice(2, eq);
       inline = eq < 0 ? undefined : a.slice(eq + 1);
       shown = `--${name}`;
-      if (!all[name]) throw unknownOption(shown, Object.keys(all).map((k) => `--${k}`), hint);
+      if (!all[name])
+        throw unknownOption(
+          shown,
+          Object.keys(all).map((k) => `--${k}`),
+          hint,
+        );
     } else if (looksLikeOption(a)) {
       shown = a.slice(0, 2);
       name = Object.keys(all).find((k) => all[k].short === a[1]);
-      if (!name) throw unknownOption(shown, Object.keys(all).map((k) => `--${k}`), hint);
+      if (!name)
+        throw unknownOption(
+          shown,
+          Object.keys(all).map((k) => `--${k}`),
+          hint,
+        );
       if (a.length > 2) {
-        if (all[name].type === 'boolean') { argv = [...argv.slice(0, i + 1), `-${a.slice(2)}`, ...argv.slice(i + 1)]; } // -qh
+        if (all[name].type === 'boolean') {
+          argv = [...argv.slice(0, i + 1), `-${a.slice(2)}`, ...argv.slice(i + 1)];
+        } // -qh
         else inline = a.slice(2);
       }
     } else {
       if (!o.positionals) {
-        throw new UsageError(`unexpected argument '${a}'`, `options start with --: ${hint}${all.prompt && !a.startsWith('-') ? ` (a prompt is given as --prompt '${a}')` : ''}`);
+        throw new UsageError(
+          `unexpected argument '${a}'`,
+          `options start with --: ${hint}${all.prompt && !a.startsWith('-') ? ` (a prompt is given as --prompt '${a}')` : ''}`,
+        );
       }
       positionals.push(a);
       continue;
@@ -95,8 +119,10 @@ export function parseOptions<T extends OptionSpecs>(cmd: string, argv: readonly 
     if (inline === undefined) {
       const next = argv[i + 1];
       if (next === undefined || looksLikeOption(next)) {
-        throw new UsageError(`${shown} needs a value${next === undefined ? '' : `, got the option '${next}'`}`,
-          next === undefined ? hint : `for a value that starts with '-', write ${shown}=VALUE; ${hint}`);
+        throw new UsageError(
+          `${shown} needs a value${next === undefined ? '' : `, got the option '${next}'`}`,
+          next === undefined ? hint : `for a value that starts with '-', write ${shown}=VALUE; ${hint}`,
+        );
       }
       inline = next;
       i++;
@@ -121,17 +147,28 @@ function unknownOption(shown: string, names: string[], hint: string): UsageError
 export function formatOptions(specs: OptionSpecs): string {
   const rows = Object.entries({ ...specs, help: HELP_OPTION }).map(([name, s]) => {
     const left = `${s.short ? `-${s.short}, ` : ''}--${name}${s.arg ? ` ${s.arg}` : ''}`;
-    const tail = name === 'help' ? '' : s.required ? '(required)' : s.default !== undefined ? `(default: ${s.default})` : s.type === 'boolean' ? '(default: off)' : '';
+    const tail =
+      name === 'help'
+        ? ''
+        : s.required
+          ? '(required)'
+          : s.default !== undefined
+            ? `(default: ${s.default})`
+            : s.type === 'boolean'
+              ? '(default: off)'
+              : '';
     return [left, s.help.split('\n'), tail] as const;
   });
   const w = Math.max(...rows.map(([l]) => l.length)) + 4;
-  return rows.map(([l, help, tail]) => {
-    const lines = [...help];
-    // the default goes on the last line if it fits in 100 columns, else on a line of its own
-    if (tail && w + lines[lines.length - 1].length + 1 + tail.length <= 100) lines[lines.length - 1] += ' ' + tail;
-    else if (tail) lines.push(tail);
-    return `  ${l.padEnd(w - 2)}${lines.join('\n' + ' '.repeat(w))}`;
-  }).join('\n');
+  return rows
+    .map(([l, help, tail]) => {
+      const lines = [...help];
+      // the default goes on the last line if it fits in 100 columns, else on a line of its own
+      if (tail && w + lines[lines.length - 1].length + 1 + tail.length <= 100) lines[lines.length - 1] += ' ' + tail;
+      else if (tail) lines.push(tail);
+      return `  ${l.padEnd(w - 2)}${lines.join('\n' + ' '.repeat(w))}`;
+    })
+    .join('\n');
 }
 
 /** node:util parseArgs errors -> UsageError (exit code 2) with a hint; for commands still on parseArgs. */
@@ -154,19 +191,36 @@ export function availableCores(): number {
 /** Options every model command takes. */
 export const ENGINE_OPTIONS = {
   backend: { type: 'string', arg: 'ts|wasm', default: 'wasm', help: 'readable TypeScript operators or WASM SIMD kernels' },
-  threads: { type: 'string', arg: 'N', default: `the available cores, ${availableCores()} here`,
-    help: 'worker threads for the wasm backend (results do not depend on it)' },
-  kernels: { type: 'string', arg: 'simd|relaxed', default: 'simd, the parity build',
-    help: 'wasm kernel build: SIMD128 mul+add, or relaxed-SIMD FMA\n(Deno, Bun, node --experimental-wasm-relaxed-simd)' },
-  tokenizer: { type: 'string', arg: 'PATH', default: "the checkpoint's tokenizer.json", help: 'tokenizer.json, or a directory holding one' },
+  threads: {
+    type: 'string',
+    arg: 'N',
+    default: `the available cores, ${availableCores()} here`,
+    help: 'worker threads for the wasm backend (results do not depend on it)',
+  },
+  kernels: {
+    type: 'string',
+    arg: 'simd|relaxed',
+    default: 'simd, the parity build',
+    help: 'wasm kernel build: SIMD128 mul+add, or relaxed-SIMD FMA\n(Deno, Bun, node --experimental-wasm-relaxed-simd)',
+  },
+  tokenizer: {
+    type: 'string',
+    arg: 'PATH',
+    default: "the checkpoint's tokenizer.json",
+    help: 'tokenizer.json, or a directory holding one',
+  },
   quiet: { type: 'boolean', short: 'q', help: 'no progress on stderr' },
 } as const satisfies OptionSpecs;
 
 /** The request options of run and trace. */
 export const REQUEST_OPTIONS = {
   image: { type: 'string', multiple: true, arg: 'PATH', default: 'none', help: `an image, repeat for several:\n${SUPPORTED_FORMATS}` },
-  prompt: { type: 'string', arg: 'TEXT', required: true,
-    help: 'the question; `<image>` marks each image\'s place (else images come first);\n`-` reads it from stdin (one trailing newline dropped)' },
+  prompt: {
+    type: 'string',
+    arg: 'TEXT',
+    required: true,
+    help: "the question; `<image>` marks each image's place (else images come first);\n`-` reads it from stdin (one trailing newline dropped)",
+  },
   'max-partition': { type: 'string', arg: 'N', default: '9', help: 'at most N crops per image, 1..9' },
 } as const satisfies OptionSpecs;
 
@@ -182,7 +236,8 @@ export function intOption(name: string, v: string | undefined, def: number | und
 export function floatOption(name: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got '${v}'`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a number in [${min}, ${max}], got '${v}'`);
   return n;
 }
 
@@ -205,8 +260,9 @@ export function threadsOption(v: string | undefined): number | undefined {
   const n = intOption('threads', v, undefined, 1, 256);
   const cores = availableCores();
   if (n !== undefined && n > cores) {
-    process.stderr.write(`warning: --threads ${n} is more than the ${cores} available core(s): threads will share cores ` +
-      '(slower, same results)\n');
+    process.stderr.write(
+      `warning: --threads ${n} is more than the ${cores} available core(s): threads will share cores ` + '(slower, same results)\n',
+    );
   }
   return n;
 }
@@ -220,11 +276,14 @@ export function engineValues(v: { backend?: string; threads?: string; kernels?: 
 /** --prompt, with `-` meaning stdin. */
 export async function promptOption(v: string | undefined): Promise<string | undefined> {
   if (v !== '-') return v;
-  if (process.stdin.isTTY) throw new UsageError('--prompt -: stdin is a terminal, not a pipe', 'pipe the prompt in: echo "What is this?" | ovis run --prompt -');
+  if (process.stdin.isTTY)
+    throw new UsageError('--prompt -: stdin is a terminal, not a pipe', 'pipe the prompt in: echo "What is this?" | ovis run --prompt -');
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   // `echo` and editors end the text with a newline the user did not mean as part of the prompt
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** Read and decode every --image before the model loads: a typo or a corrupt file fails in
@@ -253,7 +312,8 @@ export async function checkOutputFile(flag: string, path: string): Promise<void>
 export async function checkOutputDir(flag: string, path: string): Promise<void> {
   const { stat } = await import('node:fs/promises');
   const st = await stat(path).catch(() => undefined);
-  if (st && !st.isDirectory()) throw new IoError(path, `--${flag}: exists and is not a folder`, 'give a new folder name, or an existing folder');
+  if (st && !st.isDirectory())
+    throw new IoError(path, `--${flag}: exists and is not a folder`, 'give a new folder name, or an existing folder');
   if (!st) {
     const problem = await outputProblem(path);
     if (problem) throw new IoError(path, `--${flag}: cannot create the folder: ${problem}`, 'give a folder name in an existing folder');

@@ -2,15 +2,25 @@
 // cache (the one huggingface_hub uses) with a model repo; prints the snapshot folder on stdout,
 // which `--model REPO` then finds. Progress on stderr, at most about once a second.
 
-import { downloadSnapshot, hubEndpoint, hubOffline, type DownloadEvent } from '../hub/download.js';
-import { hubCacheDir } from '../hub/cache.js';
 import { UsageError } from '../errors.js';
-import { formatOptions, parseOptions, progress, type OptionSpecs } from './common.js';
+import { hubCacheDir } from '../hub/cache.js';
+import { type DownloadEvent, downloadSnapshot, hubEndpoint, hubOffline } from '../hub/download.js';
+import { formatOptions, type OptionSpecs, parseOptions, progress } from './common.js';
 
 const OPTIONS = {
   revision: { type: 'string', arg: 'R', help: 'branch, tag or commit sha (REPO@R says the same)', default: 'main' },
-  'cache-dir': { type: 'string', arg: 'D', help: 'the cache folder', default: 'HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub' },
-  include: { type: 'string', arg: 'GLOB', multiple: true, help: "only files matching GLOB (fnmatch, as huggingface_hub's allow_patterns); repeatable" },
+  'cache-dir': {
+    type: 'string',
+    arg: 'D',
+    help: 'the cache folder',
+    default: 'HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub',
+  },
+  include: {
+    type: 'string',
+    arg: 'GLOB',
+    multiple: true,
+    help: "only files matching GLOB (fnmatch, as huggingface_hub's allow_patterns); repeatable",
+  },
   quiet: { type: 'boolean', short: 'q', help: 'no progress on stderr' },
 } as const satisfies OptionSpecs;
 
@@ -36,13 +46,21 @@ function size(n: number): string {
 
 export async function main(argv: string[]): Promise<number> {
   const { values: v, positionals } = parseOptions('download', argv, OPTIONS, { positionals: true });
-  if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
-  if (positionals.length !== 1) throw new UsageError(`expected exactly one repo id, got ${positionals.length}`, 'usage: ovis download AIDC-AI/Ovis1.6-Llama3.2-3B [--revision R]');
+  if (v.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (positionals.length !== 1)
+    throw new UsageError(
+      `expected exactly one repo id, got ${positionals.length}`,
+      'usage: ovis download AIDC-AI/Ovis1.6-Llama3.2-3B [--revision R]',
+    );
   let [repoId] = positionals;
   let revision = v.revision;
   const at = repoId.indexOf('@');
   if (at >= 0) {
-    if (revision !== undefined) throw new UsageError(`the revision is given twice: ${repoId} and --revision ${revision}`, 'use one of them');
+    if (revision !== undefined)
+      throw new UsageError(`the revision is given twice: ${repoId} and --revision ${revision}`, 'use one of them');
     revision = repoId.slice(at + 1);
     repoId = repoId.slice(0, at);
   }
@@ -60,8 +78,10 @@ export async function main(argv: string[]): Promise<number> {
       t0 = performance.now();
       say(`commit ${e.commit}: ${e.files} file(s)${e.bytes !== undefined ? `, ${mb(e.bytes)} MB` : ''}`);
     } else if (e.type === 'file') {
-      if (e.status === 'downloading') { base = undefined; say(`${e.path}: downloading${e.size !== undefined ? ` ${size(e.size)}` : ''}`); }
-      else say(`${e.path}: ${e.status === 'cached' ? 'already in the snapshot' : 'blob already in the cache, linked'}`);
+      if (e.status === 'downloading') {
+        base = undefined;
+        say(`${e.path}: downloading${e.size !== undefined ? ` ${size(e.size)}` : ''}`);
+      } else say(`${e.path}: ${e.status === 'cached' ? 'already in the snapshot' : 'blob already in the cache, linked'}`);
     } else if (e.type === 'bytes') {
       const now = performance.now();
       base ??= { bytes: e.fileDone, t: now };
@@ -75,7 +95,9 @@ export async function main(argv: string[]): Promise<number> {
     } else if (e.type === 'retry') {
       say(`${e.path}: ${e.reason}; retry ${e.attempt}${e.offset ? ` from byte ${e.offset}` : ''}`);
     } else if (e.type === 'done') {
-      say(`done: ${e.downloaded} downloaded, ${e.cached} already cached, ${mb(e.bytes)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      say(
+        `done: ${e.downloaded} downloaded, ${e.cached} already cached, ${mb(e.bytes)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
     } else {
       say(e.message);
     }

@@ -3,12 +3,20 @@
 // safetensors headers only (never weights), so it is fast on a 20 GB checkpoint.
 // Exit code: 0 = the model can run from these files, 1 = it cannot (problems listed).
 
-import { formatOptions, parseOptions, type OptionSpecs } from './common.js';
 import { Checkpoint } from '../checkpoint/checkpoint.js';
-import { resolveModel } from '../hub/cache.js';
-import { UsageError } from '../errors.js';
-import { COMPONENTS, countParameters, describeCheck, expectedTensors, numPatches, visualTokensPerCrop, type Component } from '../config/index.js';
+import {
+  COMPONENTS,
+  type Component,
+  countParameters,
+  describeCheck,
+  expectedTensors,
+  numPatches,
+  visualTokensPerCrop,
+} from '../config/index.js';
 import { DTYPE_BYTES, type DType } from '../dtype.js';
+import { UsageError } from '../errors.js';
+import { resolveModel } from '../hub/cache.js';
+import { formatOptions, type OptionSpecs, parseOptions } from './common.js';
 
 const OPTIONS = {
   json: { type: 'boolean', help: 'print one JSON object instead of text' },
@@ -40,7 +48,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  if (parsed.positionals.length !== 1) throw new UsageError(`expected exactly one directory, got ${parsed.positionals.length}`, 'usage: ovis inspect DIR [--json]');
+  if (parsed.positionals.length !== 1)
+    throw new UsageError(`expected exactly one directory, got ${parsed.positionals.length}`, 'usage: ovis inspect DIR [--json]');
   const dir = parsed.positionals[0];
 
   const ck = await Checkpoint.open(await resolveModel(dir));
@@ -93,22 +102,39 @@ export async function main(argv: string[]): Promise<number> {
     }
     lines.push(`checkpoint   ${dir}`);
     lines.push(`model        Ovis1.6 · ${cfg.conversation_formatter_class} · multimodal_max_length ${cfg.multimodal_max_length}`);
-    lines.push(`LLM          ${l.model_type}: ${l.num_hidden_layers} layers, hidden ${l.hidden_size}, mlp ${l.intermediate_size}, heads ${l.num_attention_heads}/${l.num_key_value_heads} x ${l.head_dim}, vocab ${l.vocab_size}, rope_theta ${l.rope_theta}${rope}, rms_norm_eps ${l.rms_norm_eps}, ${l.tie_word_embeddings ? 'tied' : 'separate'} lm_head${extra}`);
-    lines.push(`vision       ${v.model_type}: ${v.num_hidden_layers} layers, hidden ${v.hidden_size}, mlp ${v.intermediate_size}, heads ${v.num_attention_heads}, image ${v.image_size}, patch ${v.patch_size} -> ${numPatches(v)} patches, layer_norm_eps ${v.layer_norm_eps}`);
-    lines.push(`visual tok.  hidden_stride ${vt.hidden_stride} -> ${visualTokensPerCrop(vt)} tokens/crop, vocab ${vt.vocab_size} (${vt.vocab_size - 5} + 5 indicators), tokenize ${vt.tokenize_function}`);
-    lines.push(`generation   eos ${JSON.stringify(ck.generationConfig.eos_token_id)}, bos ${ck.generationConfig.bos_token_id} (${ck.generationConfig.source.split(/[\\/]/).pop()})`);
-    lines.push(`weights      ${ck.weightFiles.kind === 'index' ? 'index + ' : ''}${shards.length} file(s), ${ck.tensors.size} tensors, ${fmtBytes(shards.reduce((a, s) => a + s.bytes, 0))}`);
+    lines.push(
+      `LLM          ${l.model_type}: ${l.num_hidden_layers} layers, hidden ${l.hidden_size}, mlp ${l.intermediate_size}, heads ${l.num_attention_heads}/${l.num_key_value_heads} x ${l.head_dim}, vocab ${l.vocab_size}, rope_theta ${l.rope_theta}${rope}, rms_norm_eps ${l.rms_norm_eps}, ${l.tie_word_embeddings ? 'tied' : 'separate'} lm_head${extra}`,
+    );
+    lines.push(
+      `vision       ${v.model_type}: ${v.num_hidden_layers} layers, hidden ${v.hidden_size}, mlp ${v.intermediate_size}, heads ${v.num_attention_heads}, image ${v.image_size}, patch ${v.patch_size} -> ${numPatches(v)} patches, layer_norm_eps ${v.layer_norm_eps}`,
+    );
+    lines.push(
+      `visual tok.  hidden_stride ${vt.hidden_stride} -> ${visualTokensPerCrop(vt)} tokens/crop, vocab ${vt.vocab_size} (${vt.vocab_size - 5} + 5 indicators), tokenize ${vt.tokenize_function}`,
+    );
+    lines.push(
+      `generation   eos ${JSON.stringify(ck.generationConfig.eos_token_id)}, bos ${ck.generationConfig.bos_token_id} (${ck.generationConfig.source.split(/[\\/]/).pop()})`,
+    );
+    lines.push(
+      `weights      ${ck.weightFiles.kind === 'index' ? 'index + ' : ''}${shards.length} file(s), ${ck.tensors.size} tensors, ${fmtBytes(shards.reduce((a, s) => a + s.bytes, 0))}`,
+    );
     for (const s of shards) lines.push(`               ${s.file}  ${s.tensors} tensors  ${fmtBytes(s.bytes)}`);
-    lines.push(`dtypes       ${Object.entries(dtypes).map(([d, x]) => `${d} x${x!.tensors} (${fmtBytes(x!.bytes)}, ${DTYPE_BYTES[d as DType]} B/elt)`).join(', ')}`);
+    lines.push(
+      `dtypes       ${Object.entries(dtypes)
+        .map(([d, x]) => `${d} x${x!.tensors} (${fmtBytes(x!.bytes)}, ${DTYPE_BYTES[d as DType]} B/elt)`)
+        .join(', ')}`,
+    );
     lines.push('parameters');
     for (const c of COMPONENTS) {
-      const note = c === 'vision' && ignoredParams.total ? `   (incl. ${fmtParams(ignoredParams.total)} unused: post_layernorm + pooling head)` : '';
+      const note =
+        c === 'vision' && ignoredParams.total ? `   (incl. ${fmtParams(ignoredParams.total)} unused: post_layernorm + pooling head)` : '';
       lines.push(`  ${LABEL[c].padEnd(13)}${fmtParams(params[c]).padStart(12)}${note}`);
     }
     if (params.other) lines.push(`  ${'other'.padEnd(13)}${fmtParams(params.other).padStart(12)}`);
     lines.push(`  ${'total'.padEnd(13)}${fmtParams(params.total).padStart(12)}`);
     if (check.ok) {
-      lines.push(`check        OK: all ${expected.filter((e) => !e.ignored).length} required tensors present with the right shapes and dtypes; ${check.ignored.length} stored-but-unused tensors ignored`);
+      lines.push(
+        `check        OK: all ${expected.filter((e) => !e.ignored).length} required tensors present with the right shapes and dtypes; ${check.ignored.length} stored-but-unused tensors ignored`,
+      );
     } else {
       lines.push('check        FAILED: the model cannot run from these files');
       for (const x of describeCheck(check)) lines.push('  ' + x);

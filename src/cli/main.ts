@@ -54,7 +54,9 @@ export async function cli(argv: string[]): Promise<number> {
     // write, a file removed mid-run): still a message with the path, not a stack trace.
     const fsErr = e as NodeJS.ErrnoException;
     if (typeof fsErr?.code === 'string' && typeof fsErr.syscall === 'string') {
-      process.stderr.write(`ovis ${cmd}: error [IO]: ${fsErr.path ?? ''}${fsErr.path ? ': ' : ''}${describeFsError(fsErr)} (${fsErr.syscall})\n`);
+      process.stderr.write(
+        `ovis ${cmd}: error [IO]: ${fsErr.path ?? ''}${fsErr.path ? ': ' : ''}${describeFsError(fsErr)} (${fsErr.syscall})\n`,
+      );
       return 1;
     }
     throw e;
@@ -71,5 +73,7 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  cli(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  cli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -3,17 +3,22 @@
 // verdict), then `overall: k/n OK`. Exit 1 if any stage is past its tolerance.
 
 import { writeFile } from 'node:fs/promises';
-import { OvisRunner } from '../runner.js';
-import { loadReference, runParity } from '../parity.js';
 import { UsageError } from '../errors.js';
-import { ENGINE_OPTIONS, engineValues, formatOptions, parseOptions, progress, type OptionSpecs, checkOutputFile } from './common.js';
+import { loadReference, runParity } from '../parity.js';
+import { OvisRunner } from '../runner.js';
+import { checkOutputFile, ENGINE_OPTIONS, engineValues, formatOptions, type OptionSpecs, parseOptions, progress } from './common.js';
 
 const OPTIONS = {
   model: { type: 'string', arg: 'DIR', required: true, help: 'the checkpoint the dump was made from' },
   reference: { type: 'string', arg: 'FILE', required: true, help: 'a dump from reference/dump.py (or from ovis trace)' },
   isolated: { type: 'boolean', help: "feed each stage the reference's own input (errors do not compound)" },
-  'from-reference': { type: 'string', multiple: true, arg: 'S', default: 'none',
-    help: "take stage S from the reference (repeatable); e.g. pixel_values, to check the model\nfrom the reference's own pixels" },
+  'from-reference': {
+    type: 'string',
+    multiple: true,
+    arg: 'S',
+    default: 'none',
+    help: "take stage S from the reference (repeatable); e.g. pixel_values, to check the model\nfrom the reference's own pixels",
+  },
   mode: { type: 'string', arg: 'f32|bf16', default: "the dump's mode, else f32", help: 'which tolerance table' },
   json: { type: 'string', arg: 'FILE', default: 'none', help: 'also write the results as JSON' },
   ...ENGINE_OPTIONS,
@@ -29,7 +34,10 @@ ${formatOptions(OPTIONS)}`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values: v } = parseOptions('parity', argv, OPTIONS);
-  if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
+  if (v.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
   if (!v.model) throw new UsageError('--model DIR is required');
   if (!v.reference) throw new UsageError('--reference DUMP.safetensors is required');
   if (v.json) await checkOutputFile('json', v.json);
@@ -39,17 +47,28 @@ export async function main(argv: string[]): Promise<number> {
   const ref = await loadReference(v.reference);
   const runner = await OvisRunner.load(v.model, { ...engine, onProgress: say });
   try {
-    const r = await runParity(runner, ref, { isolated: v.isolated, fromReference: v['from-reference'], mode: v.mode as 'f32' | 'bf16' | undefined });
-    process.stdout.write(`parity of ${v.reference} (${r.mode} tolerances, ${v.isolated ? 'isolated' : 'end to end'}, backend ${runner.model.backend.name})\n`);
+    const r = await runParity(runner, ref, {
+      isolated: v.isolated,
+      fromReference: v['from-reference'],
+      mode: v.mode as 'f32' | 'bf16' | undefined,
+    });
+    process.stdout.write(
+      `parity of ${v.reference} (${r.mode} tolerances, ${v.isolated ? 'isolated' : 'end to end'}, backend ${runner.model.backend.name})\n`,
+    );
     process.stdout.write(r.report + '\n');
     const px = r.results.find((x) => x.metrics.name === 'pixel_values');
     if (px?.verdict === 'NOT OK' && ref.imagePaths.some((p) => /\.jpe?g$/i.test(p))) {
       // the JPEG decoder is bit-exact with Pillow except for the rare files docs/image.md §4 lists
-      process.stdout.write('hint: a JPEG input whose pixels differ: one of the rare JPEG variants not decoded exactly (docs/image.md §4), or another Pillow; add --from-reference pixel_values to check the model from the same pixels\n');
+      process.stdout.write(
+        'hint: a JPEG input whose pixels differ: one of the rare JPEG variants not decoded exactly (docs/image.md §4), or another Pillow; add --from-reference pixel_values to check the model from the same pixels\n',
+      );
     }
     if (v.json) {
       const rows = r.results.map((x) => ({ ...x.metrics, tolerance: x.tolerance, verdict: x.verdict }));
-      await writeFile(v.json, JSON.stringify({ reference: v.reference, mode: r.mode, isolated: !!v.isolated, ok: r.ok, stages: rows }, null, 1) + '\n');
+      await writeFile(
+        v.json,
+        JSON.stringify({ reference: v.reference, mode: r.mode, isolated: !!v.isolated, ok: r.ok, stages: rows }, null, 1) + '\n',
+      );
     }
     return r.ok ? 0 : 1;
   } finally {

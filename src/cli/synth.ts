@@ -3,19 +3,24 @@
 // like the release (~5 GB shards + model.safetensors.index.json). Streams with bounded memory.
 // With --tokenizer the folder also gets a tokenizer.json, so `ovis run --model DIR` runs it as it is.
 
-import { formatOptions, parseOptions, type OptionSpecs, checkOutputDir } from './common.js';
 import { copyFile, readdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DEFAULT_SHARD_BYTES, type SynthDType, synthCheckpoint } from '../checkpoint/synth.js';
+import { expectedTensors, PRESETS, parseOvisConfig } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { resolveTokenizerPath } from '../io/tokenizer-source.js';
 import { Tokenizer } from '../tokenizer/index.js';
-import { PRESETS, parseOvisConfig, expectedTensors } from '../config/index.js';
-import { DEFAULT_SHARD_BYTES, synthCheckpoint, type SynthDType } from '../checkpoint/synth.js';
+import { checkOutputDir, formatOptions, type OptionSpecs, parseOptions } from './common.js';
 
 const OPTIONS = {
   preset: { type: 'string', arg: 'NAME', required: true, help: 'one of the presets below' },
   out: { type: 'string', arg: 'DIR', required: true, help: 'output directory; must be empty or new unless --force' },
-  tokenizer: { type: 'string', arg: 'PATH', default: 'none', help: "tokenizer.json (or a folder holding one) copied into DIR, so that `ovis run --model DIR` needs no --tokenizer; give the real model's" },
+  tokenizer: {
+    type: 'string',
+    arg: 'PATH',
+    default: 'none',
+    help: "tokenizer.json (or a folder holding one) copied into DIR, so that `ovis run --model DIR` needs no --tokenizer; give the real model's",
+  },
   dtype: { type: 'string', arg: 'bf16|f32', default: 'bf16, like the release', help: 'stored dtype' },
   seed: { type: 'string', arg: 'S', default: '0', help: 'PRNG seed' },
   'shard-size': { type: 'string', arg: 'BYTES', default: '5000000000, HF\'s "5GB"', help: 'max bytes per shard; accepts 5GB, 200MB' },
@@ -35,7 +40,9 @@ options:
 ${formatOptions(OPTIONS)}
 
 presets:
-${Object.values(PRESETS).map((p) => `  ${p.name.padEnd(w)}  ${p.description}`).join('\n')}`;
+${Object.values(PRESETS)
+  .map((p) => `  ${p.name.padEnd(w)}  ${p.description}`)
+  .join('\n')}`;
 }
 
 const DTYPES: Record<string, SynthDType> = { bf16: 'BF16', f32: 'F32' };
@@ -55,7 +62,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!o.preset) throw new UsageError('--preset is required', `one of: ${Object.keys(PRESETS).join(', ')}`);
-  if (!Object.hasOwn(PRESETS, o.preset)) throw new UsageError(`unknown preset ${JSON.stringify(o.preset)}`, `one of: ${Object.keys(PRESETS).join(', ')}`);
+  if (!Object.hasOwn(PRESETS, o.preset))
+    throw new UsageError(`unknown preset ${JSON.stringify(o.preset)}`, `one of: ${Object.keys(PRESETS).join(', ')}`);
   if (!o.out) throw new UsageError('--out DIR is required');
   await checkOutputDir('out', o.out);
   const dtypeName = o.dtype ?? 'bf16';
@@ -69,7 +77,9 @@ export async function main(argv: string[]): Promise<number> {
   let existing: string[] = [];
   try {
     existing = await readdir(o.out);
-  } catch { /* new directory */ }
+  } catch {
+    /* new directory */
+  }
   if (existing.length && !o.force) {
     throw new UsageError(`${o.out} is not empty (${existing.length} entries)`, 'choose a new directory or pass --force');
   }
@@ -96,23 +106,38 @@ export async function main(argv: string[]): Promise<number> {
     const tok = await Tokenizer.fromFile(tokenizer);
     const vocab = cfg.llm_config.vocab_size;
     if (tok.vocabSize > vocab) {
-      throw new UsageError(`--tokenizer ${o.tokenizer}: ${tok.vocabSize} tokens, but preset ${o.preset} has vocab_size ${vocab}`,
-        'give the tokenizer of the model the preset copies');
+      throw new UsageError(
+        `--tokenizer ${o.tokenizer}: ${tok.vocabSize} tokens, but preset ${o.preset} has vocab_size ${vocab}`,
+        'give the tokenizer of the model the preset copies',
+      );
     }
   }
 
   process.stderr.write(`ovis synth: ${o.preset} (${dtype}) -> ${o.out}: ${(bytes / 1e9).toFixed(2)} GB\n`);
   const r = await synthCheckpoint({
-    out: o.out, files, dtype, seed, maxShardBytes,
-    onProgress: (p) => process.stderr.write(`  shard ${p.shard}/${p.shards}  ${(p.bytesDone / 1e9).toFixed(2)}/${(p.bytesTotal / 1e9).toFixed(2)} GB  ${(p.bytesDone / 1e6 / p.seconds).toFixed(0)} MB/s\n`),
+    out: o.out,
+    files,
+    dtype,
+    seed,
+    maxShardBytes,
+    onProgress: (p) =>
+      process.stderr.write(
+        `  shard ${p.shard}/${p.shards}  ${(p.bytesDone / 1e9).toFixed(2)}/${(p.bytesTotal / 1e9).toFixed(2)} GB  ${(p.bytesDone / 1e6 / p.seconds).toFixed(0)} MB/s\n`,
+      ),
   });
-  process.stderr.write(`ovis synth: wrote ${r.tensors} tensors in ${r.shards.length} file(s), ${(r.bytes / 1e9).toFixed(3)} GB in ${r.seconds.toFixed(1)} s (${(r.bytes / 1e6 / r.seconds).toFixed(0)} MB/s)\n`);
+  process.stderr.write(
+    `ovis synth: wrote ${r.tensors} tensors in ${r.shards.length} file(s), ${(r.bytes / 1e9).toFixed(3)} GB in ${r.seconds.toFixed(1)} s (${(r.bytes / 1e6 / r.seconds).toFixed(0)} MB/s)\n`,
+  );
   if (tokenizer) {
     await copyFile(tokenizer, join(o.out, 'tokenizer.json'));
-    process.stderr.write(`ovis synth: copied ${tokenizer} to ${join(o.out, 'tokenizer.json')}; run it with: ovis run --model ${o.out} --prompt "..."\n`);
+    process.stderr.write(
+      `ovis synth: copied ${tokenizer} to ${join(o.out, 'tokenizer.json')}; run it with: ovis run --model ${o.out} --prompt "..."\n`,
+    );
   } else {
-    process.stderr.write(`ovis synth: ${o.out} has no tokenizer.json, so \`ovis run --model ${o.out}\` needs --tokenizer PATH; ` +
-      `to make the folder complete, copy the real model's tokenizer.json into it (or synth again with --tokenizer PATH)\n`);
+    process.stderr.write(
+      `ovis synth: ${o.out} has no tokenizer.json, so \`ovis run --model ${o.out}\` needs --tokenizer PATH; ` +
+        `to make the folder complete, copy the real model's tokenizer.json into it (or synth again with --tokenizer PATH)\n`,
+    );
   }
   return 0;
 }

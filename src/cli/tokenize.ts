@@ -2,10 +2,10 @@
 // usage: ovis tokenize --tokenizer PATH [--text T | --file F] [--json] [--no-special]
 
 import { readFile } from 'node:fs/promises';
+import { InputError, UsageError } from '../errors.js';
 import { describeFsError, fileProblem } from '../io/fs.js';
-import { UsageError, InputError } from '../errors.js';
 import { Tokenizer } from '../tokenizer/index.js';
-import { formatOptions, parseOptions, type OptionSpecs } from './common.js';
+import { formatOptions, type OptionSpecs, parseOptions } from './common.js';
 
 const OPTIONS = {
   tokenizer: { type: 'string', arg: 'PATH', required: true, help: 'tokenizer.json, or a directory holding one (a checkpoint directory)' },
@@ -22,7 +22,10 @@ ${formatOptions(OPTIONS)}`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values: v } = parseOptions('tokenize', argv, OPTIONS);
-  if (v.help) { process.stdout.write(USAGE + '\n'); return 0; }
+  if (v.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
   const { tokenizer: tokPath, file } = v;
   let text = v.text;
   const json = !!v.json;
@@ -32,7 +35,11 @@ export async function main(argv: string[]): Promise<number> {
   if (file !== undefined) {
     const problem = await fileProblem(file); // a FIFO would block the read
     if (problem) throw new InputError(`--file ${file}: cannot read: ${problem}`);
-    try { text = await readFile(file, 'utf8'); } catch (e) { throw new InputError(`--file ${file}: cannot read: ${describeFsError(e)}`); }
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new InputError(`--file ${file}: cannot read: ${describeFsError(e)}`);
+    }
   }
   if (text === undefined) {
     if (process.stdin.isTTY) throw new UsageError(`no input: give --text, --file, or pipe text on stdin\n${USAGE}`);
@@ -48,7 +55,9 @@ export async function main(argv: string[]): Promise<number> {
   } else {
     process.stdout.write(`${ids.length} tokens\n`);
     const w = String(ids.reduce((m, id) => Math.max(m, id), 0)).length; // not Math.max(...ids): a long text overflows the call stack
-    ids.forEach((id, i) => process.stdout.write(`${String(id).padStart(w)}  ${JSON.stringify(tokens[i])}${tok.specialIds.has(id) ? '  (special)' : ''}\n`));
+    ids.forEach((id, i) =>
+      process.stdout.write(`${String(id).padStart(w)}  ${JSON.stringify(tokens[i])}${tok.specialIds.has(id) ? '  (special)' : ''}\n`),
+    );
   }
   return 0;
 }

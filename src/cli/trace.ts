@@ -3,15 +3,25 @@
 // trace can be compared with a Hugging Face dump by any tool.
 
 import { writeFile } from 'node:fs/promises';
-import { OvisRunner, type TraceResult } from '../runner.js';
-import { StageRecorder } from '../trace/recorder.js';
-import { writeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { InputError, UsageError } from '../errors.js';
-import {
-  ENGINE_OPTIONS, REQUEST_OPTIONS, engineValues, formatOptions, intOption, parseOptions, progress, promptOption, readImages,
-  type OptionSpecs, checkOutputFile } from './common.js';
+import { type TensorEntry, writeSafetensors } from '../io/safetensors.js';
 import type { LogitsRows } from '../model/causal-lm.js';
+import { OvisRunner, type TraceResult } from '../runner.js';
 import type { Tensor } from '../tensor.js';
+import { StageRecorder } from '../trace/recorder.js';
+import {
+  checkOutputFile,
+  ENGINE_OPTIONS,
+  engineValues,
+  formatOptions,
+  intOption,
+  type OptionSpecs,
+  parseOptions,
+  progress,
+  promptOption,
+  REQUEST_OPTIONS,
+  readImages,
+} from './common.js';
 
 const OPTIONS = {
   model: { type: 'string', arg: 'DIR', required: true, help: 'Ovis1.6 checkpoint: a directory, or org/name[@rev] in the HF cache' },
@@ -60,7 +70,10 @@ export function traceEntries(stages: Map<string, Tensor>, r: TraceResult): Tenso
 
 export async function main(argv: string[]): Promise<number> {
   const { values: v } = parseOptions('trace', argv, OPTIONS);
-  if (v.help) { process.stdout.write(HELP + '\n'); return 0; }
+  if (v.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
   if (!v.model) throw new UsageError('--model DIR is required');
   if (!v.out) throw new UsageError('--out FILE.safetensors is required');
   await checkOutputFile('out', v.out);
@@ -81,10 +94,20 @@ export async function main(argv: string[]): Promise<number> {
     const meta = { format_version: String(TRACE_FORMAT_VERSION), producer: 'ovis-ts trace', backend: runner.model.backend.name };
     await writeSafetensors(v.out, entries, meta);
     const sidecar = {
-      format_version: TRACE_FORMAT_VERSION, producer: 'ovis-ts trace', checkpoint: v.model, backend: runner.model.backend.name,
-      user_prompt: prompt, images: imagePaths.map((path) => ({ path })), max_partition: maxPartition, max_new_tokens: maxNewTokens,
-      prompt: r.prepared.prompt, input_ids: r.prepared.inputIds, num_tokens: r.prepared.inputIds.length, grids: r.prepared.grids,
-      generated_ids: r.generation.ids, generated_text: runner.tokenizer.decode(r.generation.ids, { skipSpecialTokens: true }),
+      format_version: TRACE_FORMAT_VERSION,
+      producer: 'ovis-ts trace',
+      checkpoint: v.model,
+      backend: runner.model.backend.name,
+      user_prompt: prompt,
+      images: imagePaths.map((path) => ({ path })),
+      max_partition: maxPartition,
+      max_new_tokens: maxNewTokens,
+      prompt: r.prepared.prompt,
+      input_ids: r.prepared.inputIds,
+      num_tokens: r.prepared.inputIds.length,
+      grids: r.prepared.grids,
+      generated_ids: r.generation.ids,
+      generated_text: runner.tokenizer.decode(r.generation.ids, { skipSpecialTokens: true }),
       logits_positions: r.logitsPositions,
       stages: entries.map((e) => ({ name: e.name, shape: e.shape, dtype: e.dtype })),
     };

@@ -44,8 +44,11 @@ export function expectedTensors(cfg: OvisConfig): ExpectedTensor[] {
 
   // --- LLM ---------------------------------------------------------------------------------
   const l = cfg.llm_config;
-  const H = l.hidden_size, F = l.intermediate_size, Dh = l.head_dim;
-  const q = l.num_attention_heads * Dh, kv = l.num_key_value_heads * Dh;
+  const H = l.hidden_size,
+    F = l.intermediate_size,
+    Dh = l.head_dim;
+  const q = l.num_attention_heads * Dh,
+    kv = l.num_key_value_heads * Dh;
   // Gemma2 RMSNorm multiplies by (1 + weight): zeros are the identity. Llama/Qwen2 multiply by weight.
   const normInit: Init = l.model_type === 'gemma2' ? 'zeros' : 'ones';
   const attnBias = l.model_type === 'qwen2' ? 'qkv' : l.attention_bias ? 'qkvo' : '';
@@ -80,7 +83,9 @@ export function expectedTensors(cfg: OvisConfig): ExpectedTensor[] {
   // --- Vision tower (SigLIP) ---------------------------------------------------------------
   const vt = cfg.visual_tokenizer_config;
   const v = vt.backbone_config;
-  const D = v.hidden_size, Fv = v.intermediate_size, P = v.patch_size;
+  const D = v.hidden_size,
+    Fv = v.intermediate_size,
+    P = v.patch_size;
   const grid = Math.floor(v.image_size / P);
   const vp = VISION_PREFIX;
   add('vision', vp + 'embeddings.patch_embedding.weight', [D, v.num_channels, P, P], 'normal'); // Conv2d (D, 3, P, P)
@@ -120,7 +125,8 @@ export function expectedTensors(cfg: OvisConfig): ExpectedTensor[] {
   }
 
   // --- Visual head: Linear(s*s*D -> V-5, bias=False), LayerNorm(V-5) -----------------------
-  const s = vt.hidden_stride, V = vt.vocab_size;
+  const s = vt.hidden_stride,
+    V = vt.vocab_size;
   add('visual_head', 'visual_tokenizer.head.0.weight', [V - 5, s * s * D], 'normal'); // (V-5, s*s*D)
   add('visual_head', 'visual_tokenizer.head.1.weight', [V - 5], 'ones');
   add('visual_head', 'visual_tokenizer.head.1.bias', [V - 5], 'zeros');
@@ -172,16 +178,32 @@ export function describeCheck(r: TensorCheck, limit = 10): string[] {
   const lines: string[] = [];
   const more = (n: number): string[] => (n > limit ? [`  ... and ${n - limit} more`] : []);
   if (r.missing.length) {
-    lines.push(`missing (${r.missing.length}):`, ...r.missing.slice(0, limit).map((e) => `  ${e.name} ${fmtShape(e.shape)}`), ...more(r.missing.length));
+    lines.push(
+      `missing (${r.missing.length}):`,
+      ...r.missing.slice(0, limit).map((e) => `  ${e.name} ${fmtShape(e.shape)}`),
+      ...more(r.missing.length),
+    );
   }
   if (r.misshaped.length) {
-    lines.push(`mis-shaped (${r.misshaped.length}):`, ...r.misshaped.slice(0, limit).map((m) => `  ${m.name}: expected ${fmtShape(m.expected)}, got ${fmtShape(m.got)} (${m.file})`), ...more(r.misshaped.length));
+    lines.push(
+      `mis-shaped (${r.misshaped.length}):`,
+      ...r.misshaped.slice(0, limit).map((m) => `  ${m.name}: expected ${fmtShape(m.expected)}, got ${fmtShape(m.got)} (${m.file})`),
+      ...more(r.misshaped.length),
+    );
   }
   if (r.wrongDtype.length) {
-    lines.push(`wrong dtype (${r.wrongDtype.length}; expected ${WEIGHT_DTYPES.join('/')}):`, ...r.wrongDtype.slice(0, limit).map((m) => `  ${m.name}: ${m.dtype}`), ...more(r.wrongDtype.length));
+    lines.push(
+      `wrong dtype (${r.wrongDtype.length}; expected ${WEIGHT_DTYPES.join('/')}):`,
+      ...r.wrongDtype.slice(0, limit).map((m) => `  ${m.name}: ${m.dtype}`),
+      ...more(r.wrongDtype.length),
+    );
   }
   if (r.unexpected.length) {
-    lines.push(`unexpected (${r.unexpected.length}):`, ...r.unexpected.slice(0, limit).map((t) => `  ${t.name} ${fmtShape(t.shape)} (${t.file})`), ...more(r.unexpected.length));
+    lines.push(
+      `unexpected (${r.unexpected.length}):`,
+      ...r.unexpected.slice(0, limit).map((t) => `  ${t.name} ${fmtShape(t.shape)} (${t.file})`),
+      ...more(r.unexpected.length),
+    );
   }
   return lines;
 }
@@ -202,11 +224,12 @@ export type ParamCounts = Record<Component | 'other' | 'total', number>;
  * or from the expected list of a config. Ignored tensors (SigLIP's pooling head) count toward
  * `vision`, like the release's own parameter totals.
  */
-export function countParameters(tensors: Map<string, { shape: readonly number[] }> | readonly { name: string; shape: readonly number[] }[]): ParamCounts {
+export function countParameters(
+  tensors: Map<string, { shape: readonly number[] }> | readonly { name: string; shape: readonly number[] }[],
+): ParamCounts {
   const c: ParamCounts = { vision: 0, visual_head: 0, vte: 0, llm: 0, other: 0, total: 0 };
-  const items: [string, readonly number[]][] = tensors instanceof Map
-    ? [...tensors].map(([n, t]) => [n, t.shape])
-    : tensors.map((t) => [t.name, t.shape]);
+  const items: [string, readonly number[]][] =
+    tensors instanceof Map ? [...tensors].map(([n, t]) => [n, t.shape]) : tensors.map((t) => [t.name, t.shape]);
   for (const [name, shape] of items) {
     let n = 1;
     for (const d of shape) n *= d;

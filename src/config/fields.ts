@@ -8,7 +8,9 @@ import { isPlainObject, jsonKind, jsonPath } from '../io/json.js';
 export class Problems {
   readonly list: string[] = [];
   constructor(readonly file: string) {}
-  add(path: string, msg: string): void { this.list.push(path ? `${path}: ${msg}` : msg); }
+  add(path: string, msg: string): void {
+    this.list.push(path ? `${path}: ${msg}` : msg);
+  }
   /** Throw a ConfigError with every problem, if any. */
   throwIfAny(hint?: string): void {
     if (this.list.length) throw new ConfigError(this.file, this.list, hint);
@@ -18,11 +20,16 @@ export class Problems {
 /** Marker: no default, the key is required. */
 const REQUIRED = Symbol('required');
 type Def<T> = T | typeof REQUIRED;
+
 export { REQUIRED };
 
 /** Reads keys of one JSON object at a path, recording problems instead of throwing. */
 export class Fields {
-  constructor(readonly p: Problems, readonly o: Record<string, unknown>, readonly path: string) {}
+  constructor(
+    readonly p: Problems,
+    readonly o: Record<string, unknown>,
+    readonly path: string,
+  ) {}
 
   static root(p: Problems, json: unknown): Fields | undefined {
     if (!isPlainObject(json)) {
@@ -32,9 +39,15 @@ export class Fields {
     return new Fields(p, json, '');
   }
 
-  at(key: string): string { return jsonPath(this.path, key); }
-  has(key: string): boolean { return this.o[key] !== undefined; }
-  raw(key: string): unknown { return this.o[key]; }
+  at(key: string): string {
+    return jsonPath(this.path, key);
+  }
+  has(key: string): boolean {
+    return this.o[key] !== undefined;
+  }
+  raw(key: string): unknown {
+    return this.o[key];
+  }
 
   private missing<T>(key: string, def: Def<T>, expected: string): T | undefined {
     if (this.o[key] !== undefined) return undefined;
@@ -122,11 +135,15 @@ export class Fields {
    * not implemented by ovis-ts, each with the reason — reported as "unsupported", not "invalid".
    */
   oneOf<T extends string>(key: string, allowed: readonly T[], def: Def<T>, unsupported: Record<string, string> = {}): T {
-    if (this.o[key] === undefined) return this.missing(key, def, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`) ?? allowed[0];
+    if (this.o[key] === undefined)
+      return this.missing(key, def, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`) ?? allowed[0];
     const v = this.o[key];
     if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
     if (typeof v === 'string' && Object.hasOwn(unsupported, v)) {
-      this.p.add(this.at(key), `${JSON.stringify(v)} is not supported by ovis-ts: ${unsupported[v]} (supported: ${allowed.map((a) => JSON.stringify(a)).join(', ')})`);
+      this.p.add(
+        this.at(key),
+        `${JSON.stringify(v)} is not supported by ovis-ts: ${unsupported[v]} (supported: ${allowed.map((a) => JSON.stringify(a)).join(', ')})`,
+      );
     } else {
       this.p.add(this.at(key), `expected one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${jsonKind(v)}`);
     }

@@ -2,8 +2,8 @@
 // generation_config mirrors transformers' GenerationConfig (defaults named after it);
 // preprocessor_config is SiglipImageProcessor's (Ovis1.6 ships the so400m processor config).
 
-import { Fields, Problems } from './fields.js';
 import { jsonPreview } from '../io/json.js';
+import { Fields, Problems } from './fields.js';
 import type { LlmConfig } from './ovis-config.js';
 
 export interface GenerationConfig {
@@ -28,10 +28,17 @@ export interface GenerationConfig {
  * `fallback` (from llm_config) fills ids the file does not give, as HF's
  * GenerationConfig.from_model_config does.
  */
-export function parseGenerationConfig(json: unknown, file: string, fallback?: Pick<LlmConfig, 'bos_token_id' | 'eos_token_id' | 'pad_token_id'>): GenerationConfig {
+export function parseGenerationConfig(
+  json: unknown,
+  file: string,
+  fallback?: Pick<LlmConfig, 'bos_token_id' | 'eos_token_id' | 'pad_token_id'>,
+): GenerationConfig {
   const p = new Problems(file);
   const f = Fields.root(p, json);
-  if (!f) { p.throwIfAny(); throw new Error('unreachable'); }
+  if (!f) {
+    p.throwIfAny();
+    throw new Error('unreachable');
+  }
   const g: GenerationConfig = {
     bos_token_id: f.idOrNull('bos_token_id', fallback?.bos_token_id ?? null),
     eos_token_id: f.ids('eos_token_id', fallback?.eos_token_id ?? []),
@@ -53,8 +60,16 @@ export function parseGenerationConfig(json: unknown, file: string, fallback?: Pi
 /** A GenerationConfig derived from llm_config when the directory has no generation_config.json. */
 export function generationConfigFromLlm(llm: LlmConfig): GenerationConfig {
   return {
-    bos_token_id: llm.bos_token_id, eos_token_id: llm.eos_token_id.slice(), pad_token_id: llm.pad_token_id,
-    do_sample: false, temperature: 1.0, top_p: 1.0, top_k: 50, repetition_penalty: 1.0, max_new_tokens: null, max_length: 20,
+    bos_token_id: llm.bos_token_id,
+    eos_token_id: llm.eos_token_id.slice(),
+    pad_token_id: llm.pad_token_id,
+    do_sample: false,
+    temperature: 1.0,
+    top_p: 1.0,
+    top_k: 50,
+    repetition_penalty: 1.0,
+    max_new_tokens: null,
+    max_length: 20,
     source: 'config.json llm_config (no generation_config.json)',
   };
 }
@@ -78,12 +93,16 @@ export interface PreprocessorConfig {
 export function parsePreprocessorConfig(json: unknown, file: string): PreprocessorConfig {
   const p = new Problems(file);
   const f = Fields.root(p, json);
-  if (!f) { p.throwIfAny(); throw new Error('unreachable'); }
+  if (!f) {
+    p.throwIfAny();
+    throw new Error('unreachable');
+  }
   const triple = (key: string, def: [number, number, number]): [number, number, number] => {
     const v = f.raw(key);
     if (v === undefined) return def;
     if (typeof v === 'number' && Number.isFinite(v)) return [v, v, v];
-    if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x))) return v as [number, number, number];
+    if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x)))
+      return v as [number, number, number];
     p.add(f.at(key), `expected a number or 3 numbers, got ${jsonPreview(v)}`);
     return def;
   };
@@ -117,9 +136,12 @@ export function parsePreprocessorConfig(json: unknown, file: string): Preprocess
   // The pixel normalisation (image/preprocess.ts NORMALIZE_LUT) is SigLIP's: x * (1/255), then
   // (x - 0.5) / 0.5. These keys would change it; a value we would not apply is refused, not ignored.
   const SIGLIP = { rescale_factor: 1 / 255, mean: 0.5, std: 0.5 };
-  if (c.rescale_factor !== SIGLIP.rescale_factor) p.add('rescale_factor', `only SigLIP's 1/255 (${SIGLIP.rescale_factor}) is implemented, got ${c.rescale_factor}`);
-  if (c.image_mean.some((m) => m !== SIGLIP.mean)) p.add('image_mean', `only SigLIP's [0.5, 0.5, 0.5] is implemented, got [${c.image_mean.join(', ')}]`);
-  if (c.image_std.some((s) => s !== SIGLIP.std)) p.add('image_std', `only SigLIP's [0.5, 0.5, 0.5] is implemented, got [${c.image_std.join(', ')}]`);
+  if (c.rescale_factor !== SIGLIP.rescale_factor)
+    p.add('rescale_factor', `only SigLIP's 1/255 (${SIGLIP.rescale_factor}) is implemented, got ${c.rescale_factor}`);
+  if (c.image_mean.some((m) => m !== SIGLIP.mean))
+    p.add('image_mean', `only SigLIP's [0.5, 0.5, 0.5] is implemented, got [${c.image_mean.join(', ')}]`);
+  if (c.image_std.some((s) => s !== SIGLIP.std))
+    p.add('image_std', `only SigLIP's [0.5, 0.5, 0.5] is implemented, got [${c.image_std.join(', ')}]`);
   p.throwIfAny();
   return c;
 }

@@ -13,9 +13,9 @@
 //       tokenize_function, drop_cls_token, depths,
 //       backbone_config: { model_type: "siglip_vision_model", hidden_size, ... } } }
 
-import { CONFIG_LIMITS as L } from './limits.js';
-import { Fields, Problems, REQUIRED } from './fields.js';
 import { jsonKind, jsonPreview } from '../io/json.js';
+import { Fields, Problems, REQUIRED } from './fields.js';
+import { CONFIG_LIMITS as L } from './limits.js';
 
 // ------------------------------------------------------------------------------------------
 // Types
@@ -174,7 +174,8 @@ function parseRopeScaling(f: Fields): RopeScaling {
 
 function parseLayerTypes(f: Fields, n: number, dflt: (i: number) => LayerType): LayerType[] {
   const raw = f.raw('layer_types');
-  if (Array.isArray(raw) && raw.length > L.layers) { // before walking it entry by entry
+  if (Array.isArray(raw) && raw.length > L.layers) {
+    // before walking it entry by entry
     f.p.add(f.at('layer_types'), `has ${raw.length} entries; at most ${L.layers} layers are supported`);
     return [];
   }
@@ -186,15 +187,26 @@ function parseLayerTypes(f: Fields, n: number, dflt: (i: number) => LayerType): 
 
 function checkHeads(f: Fields, c: { hidden_size: number; num_attention_heads: number; num_key_value_heads: number }): void {
   if (c.num_attention_heads > 0 && c.num_key_value_heads > 0 && c.num_attention_heads % c.num_key_value_heads !== 0) {
-    f.p.add(f.at('num_key_value_heads'), `num_attention_heads (${c.num_attention_heads}) must be a multiple of num_key_value_heads (${c.num_key_value_heads}) for grouped-query attention`);
+    f.p.add(
+      f.at('num_key_value_heads'),
+      `num_attention_heads (${c.num_attention_heads}) must be a multiple of num_key_value_heads (${c.num_key_value_heads}) for grouped-query attention`,
+    );
   }
 }
 
 /** The keys shared by Llama/Gemma2/Qwen2 with each class's HF defaults. */
 interface CommonDefaults {
-  vocab_size: number; hidden_size: number; intermediate_size: number; num_hidden_layers: number;
-  num_attention_heads: number; max_position_embeddings: number; rms_norm_eps: number;
-  tie_word_embeddings: boolean; bos: number | null; eos: number[]; pad: number | null;
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  max_position_embeddings: number;
+  rms_norm_eps: number;
+  tie_word_embeddings: boolean;
+  bos: number | null;
+  eos: number[];
+  pad: number | null;
 }
 
 function parseCommon(f: Fields, d: CommonDefaults): Omit<LlmCommon, 'num_key_value_heads' | 'head_dim'> {
@@ -220,8 +232,17 @@ function parseLlama(f: Fields): LlamaConfig {
   // HF LlamaConfig defaults (Llama-2-7B): vocab 32000, hidden 4096, intermediate 11008, 32 layers,
   // 32 heads, max_position_embeddings 2048, rms_norm_eps 1e-6, tie false, bos 1, eos 2, pad null.
   const c = parseCommon(f, {
-    vocab_size: 32000, hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32,
-    max_position_embeddings: 2048, rms_norm_eps: 1e-6, tie_word_embeddings: false, bos: 1, eos: [2], pad: null,
+    vocab_size: 32000,
+    hidden_size: 4096,
+    intermediate_size: 11008,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    max_position_embeddings: 2048,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: false,
+    bos: 1,
+    eos: [2],
+    pad: null,
   });
   const cfg: LlamaConfig = {
     model_type: 'llama',
@@ -229,7 +250,10 @@ function parseLlama(f: Fields): LlamaConfig {
     // HF LlamaConfig: num_key_value_heads defaults to num_attention_heads (MHA); head_dim to hidden/heads.
     num_key_value_heads: f.intOrNull('num_key_value_heads', null, 1, L.heads) ?? c.num_attention_heads,
     head_dim: f.intOrNull('head_dim', null, 1, L.headDim) ?? Math.floor(c.hidden_size / c.num_attention_heads),
-    hidden_act: f.oneOf('hidden_act', ['silu'] as const, 'silu', { gelu: 'only SwiGLU (silu) Llama MLPs are implemented', gelu_pytorch_tanh: 'only SwiGLU (silu) Llama MLPs are implemented' }),
+    hidden_act: f.oneOf('hidden_act', ['silu'] as const, 'silu', {
+      gelu: 'only SwiGLU (silu) Llama MLPs are implemented',
+      gelu_pytorch_tanh: 'only SwiGLU (silu) Llama MLPs are implemented',
+    }),
     attention_bias: f.bool('attention_bias', false), // HF default false
     mlp_bias: f.bool('mlp_bias', false), // HF default false
   };
@@ -242,8 +266,17 @@ function parseGemma2(f: Fields): Gemma2Config {
   // HF Gemma2Config defaults (gemma-2-2b): vocab 256000, hidden 2304, intermediate 9216, 26 layers,
   // 8 heads, 4 kv heads, head_dim 256, max_position 8192, rms_norm_eps 1e-6, tie true, bos 2, eos 1, pad 0.
   const c = parseCommon(f, {
-    vocab_size: 256000, hidden_size: 2304, intermediate_size: 9216, num_hidden_layers: 26, num_attention_heads: 8,
-    max_position_embeddings: 8192, rms_norm_eps: 1e-6, tie_word_embeddings: true, bos: 2, eos: [1], pad: 0,
+    vocab_size: 256000,
+    hidden_size: 2304,
+    intermediate_size: 9216,
+    num_hidden_layers: 26,
+    num_attention_heads: 8,
+    max_position_embeddings: 8192,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: true,
+    bos: 2,
+    eos: [1],
+    pad: 0,
   });
   // Note: Gemma2's own config.json also carries `hidden_act`; transformers' Gemma2MLP ignores it
   // and uses `hidden_activation`, so do we.
@@ -252,7 +285,9 @@ function parseGemma2(f: Fields): Gemma2Config {
     ...c,
     num_key_value_heads: f.int('num_key_value_heads', 4, 1, L.heads), // HF default 4
     head_dim: f.int('head_dim', 256, 1, L.headDim), // HF default 256 (NOT hidden/heads)
-    hidden_activation: f.oneOf('hidden_activation', ['gelu_pytorch_tanh'] as const, 'gelu_pytorch_tanh', { gelu: 'exact-erf GELU for Gemma2 is not implemented (the release uses gelu_pytorch_tanh)' }),
+    hidden_activation: f.oneOf('hidden_activation', ['gelu_pytorch_tanh'] as const, 'gelu_pytorch_tanh', {
+      gelu: 'exact-erf GELU for Gemma2 is not implemented (the release uses gelu_pytorch_tanh)',
+    }),
     attention_bias: f.bool('attention_bias', false), // HF default false
     query_pre_attn_scalar: f.num('query_pre_attn_scalar', 256, { positive: true }), // HF default 256
     attn_logit_softcapping: f.numOrNull('attn_logit_softcapping', 50.0, { positive: true }), // HF default 50.0
@@ -273,8 +308,17 @@ function parseQwen2(f: Fields): Qwen2Config {
   // HF Qwen2Config defaults: vocab 151936, hidden 4096, intermediate 22016, 32 layers, 32 heads,
   // max_position 32768, rms_norm_eps 1e-6, tie false, bos/eos/pad null (eos -> []).
   const c = parseCommon(f, {
-    vocab_size: 151936, hidden_size: 4096, intermediate_size: 22016, num_hidden_layers: 32, num_attention_heads: 32,
-    max_position_embeddings: 32768, rms_norm_eps: 1e-6, tie_word_embeddings: false, bos: null, eos: [], pad: null,
+    vocab_size: 151936,
+    hidden_size: 4096,
+    intermediate_size: 22016,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    max_position_embeddings: 32768,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: false,
+    bos: null,
+    eos: [],
+    pad: null,
   });
   const use_sliding_window = f.bool('use_sliding_window', false); // HF default false
   const sw = f.intOrNull('sliding_window', 4096, 1, L.positions); // HF default 4096, then nulled unless use_sliding_window
@@ -291,8 +335,9 @@ function parseQwen2(f: Fields): Qwen2Config {
     layer_types: [],
   };
   // HF default: sliding for layers i >= max_window_layers when a window is set.
-  cfg.layer_types = parseLayerTypes(f, cfg.num_hidden_layers,
-    (i) => (cfg.sliding_window !== null && i >= cfg.max_window_layers ? 'sliding_attention' : 'full_attention'));
+  cfg.layer_types = parseLayerTypes(f, cfg.num_hidden_layers, (i) =>
+    cfg.sliding_window !== null && i >= cfg.max_window_layers ? 'sliding_attention' : 'full_attention',
+  );
   checkHeads(f, cfg);
   return cfg;
 }
@@ -300,13 +345,19 @@ function parseQwen2(f: Fields): Qwen2Config {
 function parseLlmConfig(f: Fields): LlmConfig | undefined {
   const mt = f.raw('model_type');
   switch (mt) {
-    case 'llama': return parseLlama(f);
-    case 'gemma2': return parseGemma2(f);
-    case 'qwen2': return parseQwen2(f);
+    case 'llama':
+      return parseLlama(f);
+    case 'gemma2':
+      return parseGemma2(f);
+    case 'qwen2':
+      return parseQwen2(f);
     default:
-      f.p.add(f.at('model_type'), mt === undefined
-        ? `missing (required; expected "llama", "gemma2" or "qwen2")`
-        : `unknown LLM model_type ${jsonKind(mt)}; expected "llama", "gemma2" or "qwen2"`);
+      f.p.add(
+        f.at('model_type'),
+        mt === undefined
+          ? `missing (required; expected "llama", "gemma2" or "qwen2")`
+          : `unknown LLM model_type ${jsonKind(mt)}; expected "llama", "gemma2" or "qwen2"`,
+      );
       return undefined;
   }
 }
@@ -314,8 +365,12 @@ function parseLlmConfig(f: Fields): LlmConfig | undefined {
 function parseSiglip(f: Fields): SiglipVisionConfig | undefined {
   const mt = f.raw('model_type');
   if (mt !== 'siglip_vision_model') {
-    f.p.add(f.at('model_type'), mt === undefined ? 'missing (required; expected "siglip_vision_model")'
-      : `unknown backbone model_type ${jsonKind(mt)}; expected "siglip_vision_model" (Ovis1.6 uses SigLIP so400m)`);
+    f.p.add(
+      f.at('model_type'),
+      mt === undefined
+        ? 'missing (required; expected "siglip_vision_model")'
+        : `unknown backbone model_type ${jsonKind(mt)}; expected "siglip_vision_model" (Ovis1.6 uses SigLIP so400m)`,
+    );
     return undefined;
   }
   // HF SiglipVisionConfig defaults (siglip-base-patch16-224): hidden 768, intermediate 3072,
@@ -329,7 +384,9 @@ function parseSiglip(f: Fields): SiglipVisionConfig | undefined {
     num_channels: f.int('num_channels', 3, 1),
     image_size: f.int('image_size', 224, 1, L.imageSize),
     patch_size: f.int('patch_size', 16, 1, L.imageSize),
-    hidden_act: f.oneOf('hidden_act', ['gelu_pytorch_tanh'] as const, 'gelu_pytorch_tanh', { gelu: 'exact-erf GELU in SigLIP is not implemented (so400m uses gelu_pytorch_tanh)' }),
+    hidden_act: f.oneOf('hidden_act', ['gelu_pytorch_tanh'] as const, 'gelu_pytorch_tanh', {
+      gelu: 'exact-erf GELU in SigLIP is not implemented (so400m uses gelu_pytorch_tanh)',
+    }),
     layer_norm_eps: f.num('layer_norm_eps', 1e-6, { positive: true }),
     // SiglipVisionTransformer: use_head = True if the attribute is absent.
     vision_use_head: f.bool('vision_use_head', true),
@@ -347,8 +404,12 @@ function parseSiglip(f: Fields): SiglipVisionConfig | undefined {
 function parseVisualTokenizer(f: Fields): VisualTokenizerConfig | undefined {
   const mt = f.raw('model_type');
   if (mt !== 'siglip_visual_tokenizer') {
-    f.p.add(f.at('model_type'), mt === undefined ? 'missing (required; expected "siglip_visual_tokenizer")'
-      : `unknown visual tokenizer model_type ${jsonKind(mt)}; expected "siglip_visual_tokenizer" (Ovis1.6); clip/aimv2 tokenizers are not supported`);
+    f.p.add(
+      f.at('model_type'),
+      mt === undefined
+        ? 'missing (required; expected "siglip_visual_tokenizer")'
+        : `unknown visual tokenizer model_type ${jsonKind(mt)}; expected "siglip_visual_tokenizer" (Ovis1.6); clip/aimv2 tokenizers are not supported`,
+    );
   }
   const bb = f.obj('backbone_config');
   const backbone = bb ? parseSiglip(bb) : undefined;
@@ -361,14 +422,20 @@ function parseVisualTokenizer(f: Fields): VisualTokenizerConfig | undefined {
   else if (Array.isArray(rd)) depths = rd as number[];
   else if (rd !== undefined && rd !== null) f.p.add(f.at('depths'), `expected null, a list of integers or "a|b", got ${jsonKind(rd)}`);
   if (depths) {
-    if (!depths.every((d) => Number.isSafeInteger(d) && d > 0)) f.p.add(f.at('depths'), `expected positive integers, got ${jsonPreview(rd)}`);
-    else if (depths.length !== 1) f.p.add(f.at('depths'), `Ovis's SiglipVisualTokenizerConfig requires exactly one depth, got ${depths.length}`);
+    if (!depths.every((d) => Number.isSafeInteger(d) && d > 0))
+      f.p.add(f.at('depths'), `expected positive integers, got ${jsonPreview(rd)}`);
+    else if (depths.length !== 1)
+      f.p.add(f.at('depths'), `Ovis's SiglipVisualTokenizerConfig requires exactly one depth, got ${depths.length}`);
     else if (backbone && depths[0] !== backbone.num_hidden_layers) {
-      f.p.add(f.at('depths'), `[${depths[0]}] disagrees with backbone_config.num_hidden_layers (${backbone.num_hidden_layers}); ovis-ts does not support truncating the vision tower`);
+      f.p.add(
+        f.at('depths'),
+        `[${depths[0]}] disagrees with backbone_config.num_hidden_layers (${backbone.num_hidden_layers}); ovis-ts does not support truncating the vision tower`,
+      );
     }
   }
   const vocab_size = f.int('vocab_size', 16384, 6, L.visualVocab); // Ovis BaseVisualTokenizerConfig default 16384
-  const tokenize_function = f.oneOf('tokenize_function', ['softmax'] as const, 'softmax', { // Ovis default "softmax"
+  const tokenize_function = f.oneOf('tokenize_function', ['softmax'] as const, 'softmax', {
+    // Ovis default "softmax"
     gumbel_argmax: 'gumbel_argmax samples Gumbel noise (a training-time option); ovis-ts implements the softmax tokenizer only',
     st_argmax: 'st_argmax (straight-through one-hot) is a training-time option; ovis-ts implements the softmax tokenizer only',
   });
@@ -379,8 +446,14 @@ function parseVisualTokenizer(f: Fields): VisualTokenizerConfig | undefined {
   const hidden_stride = f.int('hidden_stride', 1, 1, L.hiddenStride); // Ovis default 1
   if (!backbone) return undefined;
   return {
-    model_type: 'siglip_visual_tokenizer', vocab_size, tokenize_function, tau, drop_cls_token: false,
-    depths, hidden_stride, backbone_config: backbone,
+    model_type: 'siglip_visual_tokenizer',
+    vocab_size,
+    tokenize_function,
+    tau,
+    drop_cls_token: false,
+    depths,
+    hidden_stride,
+    backbone_config: backbone,
   };
 }
 
@@ -393,7 +466,10 @@ const FORMATTERS = ['Llama3ConversationFormatter', 'GemmaConversationFormatter',
 export function parseOvisConfig(json: unknown, file: string): OvisConfig {
   const p = new Problems(file);
   const f = Fields.root(p, json);
-  if (!f) { p.throwIfAny(); throw new Error('unreachable'); }
+  if (!f) {
+    p.throwIfAny();
+    throw new Error('unreachable');
+  }
   const mt = f.raw('model_type');
   if (mt !== 'ovis') {
     p.add('model_type', mt === undefined ? 'missing (required; expected "ovis")' : `expected "ovis", got ${jsonKind(mt)}`);
@@ -417,7 +493,10 @@ export function parseOvisConfig(json: unknown, file: string): OvisConfig {
     torch_dtype: f.strOrNull('torch_dtype', null),
   };
   if (cfg.disable_tie_weight && llm?.tie_word_embeddings) {
-    p.add('disable_tie_weight', 'true together with llm_config.tie_word_embeddings true is not supported (which lm_head wins depends on load order in HF)');
+    p.add(
+      'disable_tie_weight',
+      'true together with llm_config.tie_word_embeddings true is not supported (which lm_head wins depends on load order in HF)',
+    );
   }
   p.throwIfAny('compare with the config.json of AIDC-AI/Ovis1.6-Llama3.2-3B or Ovis1.6-Gemma2-9B');
   return { ...cfg, llm_config: llm!, visual_tokenizer_config: vt! };

@@ -102,7 +102,13 @@ function llama32_3b(): Record<string, unknown> {
     num_key_value_heads: 8,
     pretraining_tp: 1,
     rms_norm_eps: 1e-5,
-    rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+    rope_scaling: {
+      factor: 32.0,
+      high_freq_factor: 4.0,
+      low_freq_factor: 1.0,
+      original_max_position_embeddings: 8192,
+      rope_type: 'llama3',
+    },
     rope_theta: 500000.0,
     tie_word_embeddings: true,
     torch_dtype: 'bfloat16',
@@ -145,13 +151,47 @@ function gemma2_9b(): Record<string, unknown> {
   };
 }
 
-const LLAMA_GEN = { bos_token_id: 128000, do_sample: true, eos_token_id: [128001, 128008, 128009], temperature: 0.6, top_p: 0.9, transformers_version: '4.44.2' };
-const GEMMA_GEN = { bos_token_id: 2, cache_implementation: 'hybrid', eos_token_id: [1, 107], pad_token_id: 0, transformers_version: '4.44.2' };
-const LLAMA_TOK = { tokenizer_class: 'PreTrainedTokenizerFast', bos_token: '<|begin_of_text|>', eos_token: '<|eot_id|>', model_max_length: 131072, clean_up_tokenization_spaces: true };
-const GEMMA_TOK = { tokenizer_class: 'GemmaTokenizer', bos_token: '<bos>', eos_token: '<eos>', pad_token: '<pad>', unk_token: '<unk>', add_bos_token: true, add_eos_token: false };
+const LLAMA_GEN = {
+  bos_token_id: 128000,
+  do_sample: true,
+  eos_token_id: [128001, 128008, 128009],
+  temperature: 0.6,
+  top_p: 0.9,
+  transformers_version: '4.44.2',
+};
+const GEMMA_GEN = {
+  bos_token_id: 2,
+  cache_implementation: 'hybrid',
+  eos_token_id: [1, 107],
+  pad_token_id: 0,
+  transformers_version: '4.44.2',
+};
+const LLAMA_TOK = {
+  tokenizer_class: 'PreTrainedTokenizerFast',
+  bos_token: '<|begin_of_text|>',
+  eos_token: '<|eot_id|>',
+  model_max_length: 131072,
+  clean_up_tokenization_spaces: true,
+};
+const GEMMA_TOK = {
+  tokenizer_class: 'GemmaTokenizer',
+  bos_token: '<bos>',
+  eos_token: '<eos>',
+  pad_token: '<pad>',
+  unk_token: '<unk>',
+  add_bos_token: true,
+  add_eos_token: false,
+};
 
 /** A tiny SigLIP with the real 384/14 geometry (27x27 patches -> 196 visual tokens). */
-const TINY_SIGLIP = { ...SO400M, _name_or_path: 'tiny', hidden_size: 32, intermediate_size: 48, num_attention_heads: 4, num_hidden_layers: 2 };
+const TINY_SIGLIP = {
+  ...SO400M,
+  _name_or_path: 'tiny',
+  hidden_size: 32,
+  intermediate_size: 48,
+  num_attention_heads: 4,
+  num_hidden_layers: 2,
+};
 
 function tiny(llm: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   return { ...llm, _name_or_path: 'tiny', ...over };
@@ -182,9 +222,18 @@ export const PRESETS: Record<string, Preset> = {
     name: 'tiny-llama',
     description: 'Llama3.2 layout, real vocab (128256) and ids, hidden 64, 2 layers; tiny SigLIP at 384/14 (~17 MB bf16)',
     files: () => ({
-      'config.json': ovis(tiny(llama32_3b(), {
-        hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16,
-      }), visualTokenizer(TINY_SIGLIP, 256), 'Llama3ConversationFormatter'),
+      'config.json': ovis(
+        tiny(llama32_3b(), {
+          hidden_size: 64,
+          intermediate_size: 128,
+          num_hidden_layers: 2,
+          num_attention_heads: 4,
+          num_key_value_heads: 2,
+          head_dim: 16,
+        }),
+        visualTokenizer(TINY_SIGLIP, 256),
+        'Llama3ConversationFormatter',
+      ),
       'generation_config.json': LLAMA_GEN,
       'preprocessor_config.json': preprocessor(384),
       'tokenizer_config.json': LLAMA_TOK,
@@ -192,12 +241,24 @@ export const PRESETS: Record<string, Preset> = {
   },
   'tiny-gemma2': {
     name: 'tiny-gemma2',
-    description: 'Gemma2 layout, real vocab (256000) and ids, hidden 64, 4 layers (sliding/full), window 16; tiny SigLIP at 384/14 (~33 MB bf16)',
+    description:
+      'Gemma2 layout, real vocab (256000) and ids, hidden 64, 4 layers (sliding/full), window 16; tiny SigLIP at 384/14 (~33 MB bf16)',
     files: () => ({
-      'config.json': ovis(tiny(gemma2_9b(), {
-        hidden_size: 64, intermediate_size: 128, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16,
-        query_pre_attn_scalar: 16, sliding_window: 16, sliding_window_size: 16,
-      }), visualTokenizer(TINY_SIGLIP, 256), 'GemmaConversationFormatter'),
+      'config.json': ovis(
+        tiny(gemma2_9b(), {
+          hidden_size: 64,
+          intermediate_size: 128,
+          num_hidden_layers: 4,
+          num_attention_heads: 4,
+          num_key_value_heads: 2,
+          head_dim: 16,
+          query_pre_attn_scalar: 16,
+          sliding_window: 16,
+          sliding_window_size: 16,
+        }),
+        visualTokenizer(TINY_SIGLIP, 256),
+        'GemmaConversationFormatter',
+      ),
       'generation_config.json': GEMMA_GEN,
       'preprocessor_config.json': preprocessor(384),
       'tokenizer_config.json': GEMMA_TOK,
@@ -209,7 +270,11 @@ export const PRESETS: Record<string, Preset> = {
     files: () => {
       const f = PRESETS['tiny-llama'].files();
       const llm = { ...(f['config.json'].llm_config as Record<string, unknown>), vocab_size: 512, bos_token_id: 1, eos_token_id: [2] };
-      return { ...f, 'config.json': { ...f['config.json'], llm_config: llm }, 'generation_config.json': { bos_token_id: 1, eos_token_id: [2] } };
+      return {
+        ...f,
+        'config.json': { ...f['config.json'], llm_config: llm },
+        'generation_config.json': { bos_token_id: 1, eos_token_id: [2] },
+      };
     },
   },
   'micro-gemma2': {

@@ -9,10 +9,10 @@
 
 import { InputError } from '../errors.js';
 import type { CausalLM, LogitsRows } from '../model/causal-lm.js';
+import type { KVCache } from '../model/kv-cache.js';
 import type { Tensor } from '../tensor.js';
 import type { Tap } from '../trace/tap.js';
 import { Sampler, type SamplingOptions } from './samplers.js';
-import type { KVCache } from '../model/kv-cache.js';
 
 export interface GenerateOptions extends SamplingOptions {
   /** At most this many new tokens (HF `max_new_tokens`), eos included. 0 = prefill only. */
@@ -60,12 +60,16 @@ function validate(lm: CausalLM, embeds: Tensor, o: GenerateOptions): void {
   }
   const badEos = o.eosTokenIds.filter((id) => !Number.isInteger(id) || id < 0 || id >= lm.vocabSize);
   if (badEos.length) {
-    throw new InputError(`eos token ids ${JSON.stringify(badEos)} are outside the vocabulary [0, ${lm.vocabSize})`,
-      'generation_config.json and config.json come from different checkpoints?');
+    throw new InputError(
+      `eos token ids ${JSON.stringify(badEos)} are outside the vocabulary [0, ${lm.vocabSize})`,
+      'generation_config.json and config.json come from different checkpoints?',
+    );
   }
   if (embeds.shape.length !== 2 || embeds.shape[1] !== lm.hiddenSize || embeds.shape[0] < 1) {
-    throw new InputError(`inputs_embeds has shape [${embeds.shape}], expected [T, ${lm.hiddenSize}] with T >= 1`,
-      'an empty prompt cannot be continued: the prompt needs at least one token');
+    throw new InputError(
+      `inputs_embeds has shape [${embeds.shape}], expected [T, ${lm.hiddenSize}] with T >= 1`,
+      'an empty prompt cannot be continued: the prompt needs at least one token',
+    );
   }
 }
 
@@ -88,8 +92,16 @@ function* steps(lm: CausalLM, inputsEmbeds: Tensor, o: GenerateOptions): Generat
   }
 }
 
-function* run(lm: CausalLM, inputsEmbeds: Tensor, o: GenerateOptions, cache: KVCache, sampler: Sampler, eos: Set<number>,
-  T: number, V: number): Generator<number, GenerateResult, void> {
+function* run(
+  lm: CausalLM,
+  inputsEmbeds: Tensor,
+  o: GenerateOptions,
+  cache: KVCache,
+  sampler: Sampler,
+  eos: Set<number>,
+  T: number,
+  V: number,
+): Generator<number, GenerateResult, void> {
   // --- prefill: logits for the last row (+ any rows a trace asked for)
   let rows: readonly number[] = [T - 1];
   const extra = o.prefillLogitsRows;
@@ -105,12 +117,18 @@ function* run(lm: CausalLM, inputsEmbeds: Tensor, o: GenerateOptions, cache: KVC
   const ids: number[] = [];
   let stopReason: GenerateResult['stopReason'] = 'length';
   while (ids.length < o.maxNewTokens) {
-    if (o.signal?.aborted) { stopReason = 'aborted'; break; }
+    if (o.signal?.aborted) {
+      stopReason = 'aborted';
+      break;
+    }
     const id = sampler.next(logits, ids);
     ids.push(id);
     o.onToken?.(id, ids.length - 1);
     yield id;
-    if (eos.has(id)) { stopReason = 'eos'; break; }
+    if (eos.has(id)) {
+      stopReason = 'eos';
+      break;
+    }
     if (ids.length >= o.maxNewTokens) break;
     const e = lm.embedTokens(Int32Array.of(id)); // [1, H]
     logits = lm.forward(e, cache, { logitsRows: 'last' }).logits.data; // [1, V]
@@ -119,8 +137,11 @@ function* run(lm: CausalLM, inputsEmbeds: Tensor, o: GenerateOptions, cache: KVC
   const decodeMs = tEnd - tPrefill;
   const steps1 = Math.max(0, ids.length - 1);
   return {
-    ids, stopReason, promptTokens: T,
-    prefillMs: tPrefill - t0, decodeMs,
+    ids,
+    stopReason,
+    promptTokens: T,
+    prefillMs: tPrefill - t0,
+    decodeMs,
     tokensPerSecond: steps1 > 0 && decodeMs > 0 ? (steps1 * 1000) / decodeMs : 0,
   };
 }
@@ -141,7 +162,9 @@ export function generate(lm: CausalLM, inputsEmbeds: Tensor, opts: GenerateOptio
  * signals/timers run while the CPU-bound forward passes go on.
  */
 export async function* generateStream(
-  lm: CausalLM, inputsEmbeds: Tensor, opts: GenerateOptions & { onResult?: (r: GenerateResult) => void },
+  lm: CausalLM,
+  inputsEmbeds: Tensor,
+  opts: GenerateOptions & { onResult?: (r: GenerateResult) => void },
 ): AsyncGenerator<number, GenerateResult, void> {
   const it = steps(lm, inputsEmbeds, opts);
   for (;;) {

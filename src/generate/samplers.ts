@@ -47,7 +47,10 @@ export function resolveSampling(o: SamplingOptions): Required<SamplingOptions> {
     bad.push(`repetitionPenalty must be a number > 0 (1 = off), got ${r.repetitionPenalty}`);
   }
   if (bad.length) {
-    throw new InputError(`invalid sampling options: ${bad.join('; ')}`, 'for greedy decoding leave doSample false; temperature 0 is not a sampling temperature');
+    throw new InputError(
+      `invalid sampling options: ${bad.join('; ')}`,
+      'for greedy decoding leave doSample false; temperature 0 is not a sampling temperature',
+    );
   }
   return r;
 }
@@ -186,7 +189,8 @@ export function softmaxF64(scores: Float32Array): Float64Array {
   let max = -Infinity;
   for (let i = 0; i < scores.length; i++) if (scores[i] > max) max = scores[i];
   const out = new Float64Array(scores.length);
-  if (max === -Infinity) throw new InputError(`softmax over ${scores.length} scores: every score is -Inf`, 'the filters removed every token');
+  if (max === -Infinity)
+    throw new InputError(`softmax over ${scores.length} scores: every score is -Inf`, 'the filters removed every token');
   let total = 0;
   for (let i = 0; i < scores.length; i++) {
     const e = scores[i] === -Infinity ? 0 : Math.exp(scores[i] - max);

@@ -11,7 +11,7 @@
 //     blobs/<etag>.incomplete         a download in progress (resumed with an HTTP Range request)
 //     trees/<sha>.json                the commit's file listing (huggingface_hub >= 1.x), when known
 
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { HubError } from '../errors.js';
@@ -68,20 +68,38 @@ export function parseRepoSpec(spec: string): { repoId: string; revision: string 
 /** True when `spec` can only be a file-system path: absolute, ./ ../ ~, backslashes, a drive
  *  letter, a trailing slash, or more than one slash (a repo id has at most one). */
 export function looksLikePath(spec: string): boolean {
-  return isAbsolute(spec) || /^(\.{1,2}|~)([\\/]|$)/.test(spec) || spec.includes('\\') || /^[A-Za-z]:/.test(spec)
-    || spec.endsWith('/') || spec.split('/').length > 2;
+  return (
+    isAbsolute(spec) ||
+    /^(\.{1,2}|~)([\\/]|$)/.test(spec) ||
+    spec.includes('\\') ||
+    /^[A-Za-z]:/.test(spec) ||
+    spec.endsWith('/') ||
+    spec.split('/').length > 2
+  );
 }
 
 async function statOrUndefined(p: string) {
-  try { return await stat(p); } catch { return undefined; }
+  try {
+    return await stat(p);
+  } catch {
+    return undefined;
+  }
 }
 
 async function readRef(storage: string, revision: string): Promise<string | undefined> {
-  try { return (await readFile(join(storage, 'refs', revision), 'utf8')).trim(); } catch { return undefined; }
+  try {
+    return (await readFile(join(storage, 'refs', revision), 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
 }
 
 async function listDir(p: string): Promise<string[]> {
-  try { return (await readdir(p)).sort(); } catch { return []; }
+  try {
+    return (await readdir(p)).sort();
+  } catch {
+    return [];
+  }
 }
 
 /** The commit a revision names in a repo's storage folder: itself for a full sha, else refs/<rev>. */
@@ -113,7 +131,11 @@ export async function resolveModel(spec: string, opts: ResolveOptions = {}): Pro
     }
     return asPath;
   }
-  if (st) throw new HubError(`--model ${spec}: ${asPath} is a file, expected a checkpoint folder or a repo id`, 'pass the folder that holds config.json and the *.safetensors files');
+  if (st)
+    throw new HubError(
+      `--model ${spec}: ${asPath} is a file, expected a checkpoint folder or a repo id`,
+      'pass the folder that holds config.json and the *.safetensors files',
+    );
   if (spec.startsWith('~') || looksLikePath(spec) || !spec.includes('/')) {
     throw new HubError(
       `no such folder: ${asPath}`,
@@ -123,8 +145,10 @@ export async function resolveModel(spec: string, opts: ResolveOptions = {}): Pro
   const parsed = parseRepoSpec(spec);
   if (!parsed) {
     const repoId = spec.split('@')[0];
-    throw new HubError(`--model ${spec}: neither an existing folder nor a repo id: ${repoIdProblem(repoId) ?? 'empty revision after @'}`,
-      'pass a checkpoint folder, or a repo id org/name[@revision] such as AIDC-AI/Ovis1.6-Llama3.2-3B');
+    throw new HubError(
+      `--model ${spec}: neither an existing folder nor a repo id: ${repoIdProblem(repoId) ?? 'empty revision after @'}`,
+      'pass a checkpoint folder, or a repo id org/name[@revision] such as AIDC-AI/Ovis1.6-Llama3.2-3B',
+    );
   }
   return cachedSnapshot(parsed.repoId, parsed.revision, { ...opts, env, require });
 }
@@ -135,8 +159,10 @@ async function cacheFolderSnapshot(storage: string, require: string[]): Promise<
   const snaps = await listDir(join(storage, 'snapshots'));
   const pick = sha ?? (snaps.length === 1 ? snaps[0] : undefined);
   if (!pick) {
-    throw new HubError(`${storage}: no refs/main and ${snaps.length} snapshots (${snaps.join(', ') || 'none'})`,
-      `pass one snapshot folder, e.g. ${join(storage, 'snapshots', snaps[0] ?? '<sha>')}`);
+    throw new HubError(
+      `${storage}: no refs/main and ${snaps.length} snapshots (${snaps.join(', ') || 'none'})`,
+      `pass one snapshot folder, e.g. ${join(storage, 'snapshots', snaps[0] ?? '<sha>')}`,
+    );
   }
   return checkSnapshot(join(storage, 'snapshots', pick), `${storage} (refs/main = ${pick})`, require, `ovis download <org>/<name>`);
 }
@@ -148,8 +174,9 @@ export async function cachedSnapshot(repoId: string, revision = DEFAULT_REVISION
   const storage = join(cacheDir, repoFolderName(repoId));
   const rev = revision === DEFAULT_REVISION ? '' : ` --revision ${revision}`;
   const cmd = `ovis download ${repoId}${rev}`;
-  const hint = `run \`${cmd}\` (it fills this cache; so do \`hf download ${repoId}${rev}\` and \`huggingface-cli download\`), `
-    + `or set HF_HUB_CACHE / HF_HOME to the cache that holds it`;
+  const hint =
+    `run \`${cmd}\` (it fills this cache; so do \`hf download ${repoId}${rev}\` and \`huggingface-cli download\`), ` +
+    `or set HF_HUB_CACHE / HF_HOME to the cache that holds it`;
   const where = `${repoId}@${revision}`;
   if (!(await statOrUndefined(storage))?.isDirectory()) {
     throw new HubError(`${where} is not in the Hugging Face cache: no ${storage} (cache dir ${cacheDir})`, hint);
@@ -170,8 +197,10 @@ async function checkSnapshot(dir: string, what: string, require: string[], cmd: 
   const missing: string[] = [];
   for (const f of require) if (!(await statOrUndefined(join(dir, f)))?.isFile()) missing.push(f);
   if (missing.length) {
-    throw new HubError(`${what}: the snapshot ${dir} lacks ${missing.join(', ')} (an interrupted or filtered download?)`, `run \`${cmd}\` to complete it`);
+    throw new HubError(
+      `${what}: the snapshot ${dir} lacks ${missing.join(', ')} (an interrupted or filtered download?)`,
+      `run \`${cmd}\` to complete it`,
+    );
   }
   return dir;
 }
-

@@ -11,17 +11,27 @@
 //   GET  location -> blobs/<etag>.incomplete (Range: bytes=N- resumes) -> checks -> blobs/<etag>
 //   snapshots/<sha>/<path> -> ../../blobs/<etag>;  refs/<rev> = sha when rev is a branch or tag.
 
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
-import { createHash, type Hash } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';
 import { HubError } from '../errors.js';
-import { COMMIT_HASH, DEFAULT_REVISION, commitForRevision, expandPath, hubCacheDir, repoFolderName, repoIdProblem, type Env } from './cache.js';
+import {
+  COMMIT_HASH,
+  commitForRevision,
+  DEFAULT_REVISION,
+  type Env,
+  expandPath,
+  hubCacheDir,
+  repoFolderName,
+  repoIdProblem,
+} from './cache.js';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 const SHA256 = /^[0-9a-f]{64}$/;
 /** huggingface_hub's CACHEDIR_TAG_CONTENT (backup tools skip the folder). */
-const CACHEDIR_TAG = 'Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by huggingface_hub.\n# For information about cache directory tags, see:\n#\thttps://bford.info/cachedir/\n';
+const CACHEDIR_TAG =
+  'Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by huggingface_hub.\n# For information about cache directory tags, see:\n#\thttps://bford.info/cachedir/\n';
 
 /** huggingface_hub's _is_true: 1 / ON / YES / TRUE, any case. */
 function isTrue(v: string | undefined): boolean {
@@ -40,7 +50,11 @@ export async function hubToken(env: Env = process.env): Promise<string | undefin
   if (fromEnv) return fromEnv;
   const home = env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(expandPath('~', env), '.cache'), 'huggingface');
   const file = expandPath(env.HF_TOKEN_PATH ?? join(expandPath(home, env), 'token'), env);
-  try { return (await readFile(file, 'utf8')).trim() || undefined; } catch { return undefined; }
+  try {
+    return (await readFile(file, 'utf8')).trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Python's fnmatch (huggingface_hub's filter_repo_objects): `*` also crosses '/', a pattern
@@ -54,7 +68,10 @@ export function globToRegExp(glob: string): RegExp {
     else if (c === '?') re += '.';
     else if (c === '[') {
       const j = g.indexOf(']', i + 2);
-      if (j < 0) { re += '\\['; continue; }
+      if (j < 0) {
+        re += '\\[';
+        continue;
+      }
       let set = g.slice(i + 1, j).replace(/\\/g, '\\\\');
       if (set.startsWith('!')) set = '^' + set.slice(1);
       re += `[${set}]`;
@@ -101,17 +118,36 @@ export interface DownloadOptions {
   onEvent?: (e: DownloadEvent) => void;
 }
 
-interface Sibling { rfilename: string; size?: number; blobId?: string; lfs?: { sha256?: string; size?: number } }
-interface FileMeta { etag: string; size?: number; commit?: string; location: string }
+interface Sibling {
+  rfilename: string;
+  size?: number;
+  blobId?: string;
+  lfs?: { sha256?: string; size?: number };
+}
+interface FileMeta {
+  etag: string;
+  size?: number;
+  commit?: string;
+  location: string;
+}
 
 /** A failure worth retrying (a connection that failed or stalled, a 5xx), as opposed to a
  *  definite answer. `connect`: the server was never reached. */
 class TransientError extends Error {
-  constructor(message: string, readonly connect = false) { super(message); }
+  constructor(
+    message: string,
+    readonly connect = false,
+  ) {
+    super(message);
+  }
 }
 
 function hostOf(u: string): string {
-  try { return new URL(u).hostname.toLowerCase(); } catch { return ''; }
+  try {
+    return new URL(u).hostname.toLowerCase();
+  } catch {
+    return '';
+  }
 }
 function normalizeEtag(e: string | null): string | undefined {
   return e ? e.replace(/^W\//, '').replace(/^"|"$/g, '') : undefined;
@@ -121,7 +157,12 @@ function intOrUndefined(v: string | null): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 async function exists(p: string): Promise<boolean> {
-  try { await stat(p); return true; } catch { return false; }
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -173,43 +214,87 @@ class Hub {
     const tokenState = this.token ? 'a token is set (HF_TOKEN or the `hf auth login` file)' : 'no token is set';
     const at = `${what}: HTTP ${res.status} from ${url}${msg ? ` (${msg})` : ''}`;
     if (code === 'GatedRepo' || ((res.status === 401 || res.status === 403) && code !== 'RepoNotFound' && what.startsWith('file'))) {
-      return new HubError(`${this.repoId} is gated: ${at}; ${tokenState}`,
+      return new HubError(
+        `${this.repoId} is gated: ${at}; ${tokenState}`,
         `accept the licence on ${page} while logged in, then set HF_TOKEN to a token of that account (https://huggingface.co/settings/tokens) and run the command again`,
-        res.status, code);
+        res.status,
+        code,
+      );
     }
     if (code === 'RepoNotFound' || (res.status === 401 && !code)) {
-      return new HubError(`repository ${this.repoId} not found at ${this.endpoint}: ${at}; ${tokenState}`,
+      return new HubError(
+        `repository ${this.repoId} not found at ${this.endpoint}: ${at}; ${tokenState}`,
         `check the spelling (org/name as on ${page}); a private or gated repo needs HF_TOKEN set to a token with access`,
-        res.status, code);
+        res.status,
+        code,
+      );
     }
     if (code === 'RevisionNotFound') {
-      return new HubError(`revision '${this.revision}' not found in ${this.repoId}: ${at}`,
-        `use a branch, tag or full commit sha that exists on ${page}/tree/main (default: main)`, res.status, code);
+      return new HubError(
+        `revision '${this.revision}' not found in ${this.repoId}: ${at}`,
+        `use a branch, tag or full commit sha that exists on ${page}/tree/main (default: main)`,
+        res.status,
+        code,
+      );
     }
     if (code === 'EntryNotFound') {
-      return new HubError(`${at}: no such file in ${this.repoId}@${this.revision}`, `see the files on ${page}/tree/${this.revision}`, res.status, code);
+      return new HubError(
+        `${at}: no such file in ${this.repoId}@${this.revision}`,
+        `see the files on ${page}/tree/${this.revision}`,
+        res.status,
+        code,
+      );
     }
     if (res.status === 403) {
-      return new HubError(`${at}: forbidden; ${tokenState}`, `the token needs read access to ${this.repoId} (https://huggingface.co/settings/tokens)`, res.status, code);
+      return new HubError(
+        `${at}: forbidden; ${tokenState}`,
+        `the token needs read access to ${this.repoId} (https://huggingface.co/settings/tokens)`,
+        res.status,
+        code,
+      );
     }
     if (res.status >= 500 || res.status === 429) {
-      return new HubError(`${at}: the Hub is failing or rate-limiting`, 'try again later: `ovis download` resumes where it stopped', res.status, code);
+      return new HubError(
+        `${at}: the Hub is failing or rate-limiting`,
+        'try again later: `ovis download` resumes where it stopped',
+        res.status,
+        code,
+      );
     }
-    return new HubError(`${at}: unexpected answer`, `check HF_ENDPOINT (now ${this.endpoint}) points at a Hugging Face Hub`, res.status, code);
+    return new HubError(
+      `${at}: unexpected answer`,
+      `check HF_ENDPOINT (now ${this.endpoint}) points at a Hugging Face Hub`,
+      res.status,
+      code,
+    );
   }
 
   /** model_info: the commit a revision names and its files. */
   async modelInfo(): Promise<{ sha: string; siblings: Sibling[] }> {
     const url = `${this.endpoint}/api/models/${this.repoId}/revision/${encodeURIComponent(this.revision)}?blobs=true`;
     const res = await this.fetch(url, { headers: { ...this.headers(url), Accept: 'application/json' } });
-    if (res.status >= 500 || res.status === 429) { await res.body?.cancel(); throw new TransientError(this.httpError(res, url, 'model info').message); }
-    if (!res.ok) { await res.body?.cancel(); throw this.httpError(res, url, 'model info'); }
+    if (res.status >= 500 || res.status === 429) {
+      await res.body?.cancel();
+      throw new TransientError(this.httpError(res, url, 'model info').message);
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw this.httpError(res, url, 'model info');
+    }
     let info: { sha?: unknown; siblings?: unknown };
-    try { info = await res.json(); } catch (e) {
-      throw new HubError(`model info from ${url}: not JSON (${(e as Error).message})`, `check HF_ENDPOINT (now ${this.endpoint}) points at a Hugging Face Hub`);
+    try {
+      info = await res.json();
+    } catch (e) {
+      throw new HubError(
+        `model info from ${url}: not JSON (${(e as Error).message})`,
+        `check HF_ENDPOINT (now ${this.endpoint}) points at a Hugging Face Hub`,
+      );
     }
     if (typeof info.sha !== 'string' || !COMMIT_HASH.test(info.sha) || !Array.isArray(info.siblings)) {
-      throw new HubError(`model info from ${url}: expected {sha: <40 hex>, siblings: [...]}, got sha=${JSON.stringify(info.sha)}`, `check HF_ENDPOINT (now ${this.endpoint}) points at a Hugging Face Hub`);
+      throw new HubError(
+        `model info from ${url}: expected {sha: <40 hex>, siblings: [...]}, got sha=${JSON.stringify(info.sha)}`,
+        `check HF_ENDPOINT (now ${this.endpoint}) points at a Hugging Face Hub`,
+      );
     }
     return { sha: info.sha, siblings: info.siblings as Sibling[] };
   }
@@ -225,7 +310,10 @@ class Hub {
       const linkedEtag = res.headers.get('x-linked-etag');
       if (res.status >= 300 && res.status < 400 && loc) {
         const target = new URL(loc, url).href;
-        if (!linkedEtag && hostOf(target) === hostOf(url)) { url = target; continue; }
+        if (!linkedEtag && hostOf(target) === hostOf(url)) {
+          url = target;
+          continue;
+        }
         return this.meta(res, target, `file ${path}`);
       }
       if (res.status >= 500 || res.status === 429) throw new TransientError(this.httpError(res, url, `file ${path}`).message);
@@ -238,32 +326,59 @@ class Hub {
   private meta(res: Response, location: string, what: string): FileMeta {
     const etag = normalizeEtag(res.headers.get('x-linked-etag') ?? res.headers.get('etag'));
     const commit = res.headers.get('x-repo-commit') ?? undefined;
-    if (!etag) throw new HubError(`${what}: the answer from ${this.endpoint} has no ETag`, `check HF_ENDPOINT (now ${this.endpoint}) points at a Hugging Face Hub, not a proxy that strips headers`);
-    if (!commit) throw new HubError(`${what}: the answer has no X-Repo-Commit header, so it does not come from a Hugging Face Hub`, `check HF_ENDPOINT (now ${this.endpoint}), proxies and firewalls`);
-    if (/[\\/]|^\.\.?$/.test(etag)) throw new HubError(`${what}: ETag ${JSON.stringify(etag)} cannot name a blob file`, `check HF_ENDPOINT (now ${this.endpoint})`);
+    if (!etag)
+      throw new HubError(
+        `${what}: the answer from ${this.endpoint} has no ETag`,
+        `check HF_ENDPOINT (now ${this.endpoint}) points at a Hugging Face Hub, not a proxy that strips headers`,
+      );
+    if (!commit)
+      throw new HubError(
+        `${what}: the answer has no X-Repo-Commit header, so it does not come from a Hugging Face Hub`,
+        `check HF_ENDPOINT (now ${this.endpoint}), proxies and firewalls`,
+      );
+    if (/[\\/]|^\.\.?$/.test(etag))
+      throw new HubError(`${what}: ETag ${JSON.stringify(etag)} cannot name a blob file`, `check HF_ENDPOINT (now ${this.endpoint})`);
     const isRedirect = res.status >= 300 && res.status < 400;
-    const size = intOrUndefined(res.headers.get('x-linked-size')) ?? (isRedirect ? undefined : intOrUndefined(res.headers.get('content-length')));
+    const size =
+      intOrUndefined(res.headers.get('x-linked-size')) ?? (isRedirect ? undefined : intOrUndefined(res.headers.get('content-length')));
     return { etag, size, commit, location };
   }
 }
 
 /** The snapshot folder for `repoId@revision` when the cache holds every file the commit's
  *  listing (trees/<sha>.json, when present) names; else a HubError saying what is missing. */
-async function cachedComplete(storage: string, cacheDir: string, repoId: string, revision: string, include: string[] | undefined, why: string, hint: string): Promise<{ dir: string; checked: boolean }> {
+async function cachedComplete(
+  storage: string,
+  cacheDir: string,
+  repoId: string,
+  revision: string,
+  include: string[] | undefined,
+  why: string,
+  hint: string,
+): Promise<{ dir: string; checked: boolean }> {
   const sha = await commitForRevision(storage, revision);
-  if (!sha) throw new HubError(`${why}, and ${repoId}@${revision} is not in the cache ${cacheDir} (no ${join(storage, 'refs', revision)})`, hint);
+  if (!sha)
+    throw new HubError(`${why}, and ${repoId}@${revision} is not in the cache ${cacheDir} (no ${join(storage, 'refs', revision)})`, hint);
   const dir = join(storage, 'snapshots', sha);
   if (!(await exists(dir))) throw new HubError(`${why}, and the cache has no snapshot ${dir}`, hint);
   let listing: string[] | undefined;
   try {
-    const tree = JSON.parse(await readFile(join(storage, 'trees', `${sha}.json`), 'utf8')) as { format_version?: number; files?: Record<string, unknown> };
+    const tree = JSON.parse(await readFile(join(storage, 'trees', `${sha}.json`), 'utf8')) as {
+      format_version?: number;
+      files?: Record<string, unknown>;
+    };
     if (tree.format_version === 1 && tree.files) listing = Object.keys(tree.files);
-  } catch { /* no listing: like huggingface_hub, the folder is taken as it is */ }
+  } catch {
+    /* no listing: like huggingface_hub, the folder is taken as it is */
+  }
   if (listing) {
     const missing: string[] = [];
     for (const f of filterFiles(listing, include)) if (!(await exists(join(dir, f)))) missing.push(f);
     if (missing.length) {
-      throw new HubError(`${why}, and the cached snapshot ${dir} lacks ${missing.length} file(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`, hint);
+      throw new HubError(
+        `${why}, and the cached snapshot ${dir} lacks ${missing.length} file(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
+        hint,
+      );
     }
   }
   return { dir, checked: !!listing };
@@ -272,7 +387,11 @@ async function cachedComplete(storage: string, cacheDir: string, repoId: string,
 /** Make `pointer` a relative symlink to `blob` (copy where symlinks are refused, as huggingface_hub). */
 async function linkPointer(blob: string, pointer: string): Promise<void> {
   await mkdir(dirname(pointer), { recursive: true });
-  try { await unlink(pointer); } catch { /* absent */ }
+  try {
+    await unlink(pointer);
+  } catch {
+    /* absent */
+  }
   try {
     await symlink(relative(dirname(pointer), blob), pointer);
   } catch (e) {
@@ -296,16 +415,27 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
   const revision = opts.revision ?? DEFAULT_REVISION;
   const problem = repoIdProblem(repoId);
   if (problem) throw new HubError(`ovis download: ${problem}`, 'e.g. `ovis download AIDC-AI/Ovis1.6-Llama3.2-3B`');
-  if (!revision || revision.includes('..') || revision.startsWith('/')) throw new HubError(`ovis download: invalid revision '${revision}'`, 'a branch, tag or commit sha, e.g. main');
+  if (!revision || revision.includes('..') || revision.startsWith('/'))
+    throw new HubError(`ovis download: invalid revision '${revision}'`, 'a branch, tag or commit sha, e.g. main');
   const cacheDir = opts.cacheDir ?? hubCacheDir(env);
   const storage = join(cacheDir, repoFolderName(repoId));
   const say = opts.onEvent ?? (() => {});
   const cmd = `ovis download ${repoId}${revision === DEFAULT_REVISION ? '' : ` --revision ${revision}`}`;
 
   if (opts.offline ?? hubOffline(env)) {
-    const { dir, checked } = await cachedComplete(storage, cacheDir, repoId, revision, opts.include, 'offline mode (HF_HUB_OFFLINE=1) never touches the network',
-      `unset HF_HUB_OFFLINE and run \`${cmd}\` while online`);
-    say({ type: 'note', message: `offline: using the cached snapshot ${dir}${checked ? ' (complete)' : ' (no file listing in the cache to check it against)'}` });
+    const { dir, checked } = await cachedComplete(
+      storage,
+      cacheDir,
+      repoId,
+      revision,
+      opts.include,
+      'offline mode (HF_HUB_OFFLINE=1) never touches the network',
+      `unset HF_HUB_OFFLINE and run \`${cmd}\` while online`,
+    );
+    say({
+      type: 'note',
+      message: `offline: using the cached snapshot ${dir}${checked ? ' (complete)' : ' (no file listing in the cache to check it against)'}`,
+    });
     return dir;
   }
 
@@ -324,8 +454,10 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
       } catch (e) {
         if (!(e instanceof TransientError) || attempt >= retries || (e.connect && !retryConnect)) {
           if (e instanceof TransientError) {
-            throw new HubError(`${what}: ${e.message} ${attempt ? ` (after ${attempt + 1} attempts)` : ''}`,
-              `check the network and HF_ENDPOINT (now ${endpoint}); run \`${cmd}\` again later (it resumes), or use a cached model with HF_HUB_OFFLINE=1`);
+            throw new HubError(
+              `${what}: ${e.message} ${attempt ? ` (after ${attempt + 1} attempts)` : ''}`,
+              `check the network and HF_ENDPOINT (now ${endpoint}); run \`${cmd}\` again later (it resumes), or use a cached model with HF_HUB_OFFLINE=1`,
+            );
           }
           throw e;
         }
@@ -353,12 +485,32 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
   }
   const { sha, siblings } = info;
   const snapshot = join(storage, 'snapshots', sha);
-  const bad = siblings.find((s) => typeof s?.rfilename !== 'string' || s.rfilename.split('/').some((p) => p === '..' || p === '.' || p === '') || s.rfilename.includes('\\'));
-  if (bad) throw new HubError(`model info of ${repoId}: unsafe file name ${JSON.stringify(bad?.rfilename)}`, `check HF_ENDPOINT (now ${endpoint})`);
-  const wanted = new Set(filterFiles(siblings.map((s) => s.rfilename), opts.include));
+  const bad = siblings.find(
+    (s) =>
+      typeof s?.rfilename !== 'string' ||
+      s.rfilename.split('/').some((p) => p === '..' || p === '.' || p === '') ||
+      s.rfilename.includes('\\'),
+  );
+  if (bad)
+    throw new HubError(
+      `model info of ${repoId}: unsafe file name ${JSON.stringify(bad?.rfilename)}`,
+      `check HF_ENDPOINT (now ${endpoint})`,
+    );
+  const wanted = new Set(
+    filterFiles(
+      siblings.map((s) => s.rfilename),
+      opts.include,
+    ),
+  );
   const files = siblings.filter((s) => wanted.has(s.rfilename));
   if (opts.include?.length && files.length === 0) {
-    throw new HubError(`--include ${opts.include.join(' ')} matches none of the ${siblings.length} files of ${repoId}@${revision}`, `the files are: ${siblings.slice(0, 8).map((s) => s.rfilename).join(', ')}${siblings.length > 8 ? ', …' : ''}`);
+    throw new HubError(
+      `--include ${opts.include.join(' ')} matches none of the ${siblings.length} files of ${repoId}@${revision}`,
+      `the files are: ${siblings
+        .slice(0, 8)
+        .map((s) => s.rfilename)
+        .join(', ')}${siblings.length > 8 ? ', …' : ''}`,
+    );
   }
 
   await mkdir(join(storage, 'blobs'), { recursive: true });
@@ -375,7 +527,11 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
   if (siblings.every((s) => Number.isSafeInteger(s.size) && typeof s.blobId === 'string') && !(await exists(treeFile))) {
     const filesJson: Record<string, Record<string, unknown>> = {};
     for (const s of [...siblings].sort((a, b) => (a.rfilename < b.rfilename ? -1 : 1))) {
-      filesJson[s.rfilename] = { size: s.size, blob_id: s.blobId, ...(s.lfs?.sha256 ? { lfs_sha256: s.lfs.sha256, lfs_size: s.lfs.size ?? s.size } : {}) };
+      filesJson[s.rfilename] = {
+        size: s.size,
+        blob_id: s.blobId,
+        ...(s.lfs?.sha256 ? { lfs_sha256: s.lfs.sha256, lfs_size: s.lfs.size ?? s.size } : {}),
+      };
     }
     await writeAtomic(treeFile, JSON.stringify({ format_version: 1, files: filesJson }, null, 1));
   }
@@ -389,7 +545,8 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
   for (const s of files) {
     const path = s.rfilename;
     const pointer = join(snapshot, ...path.split('/'));
-    if (await exists(pointer)) { // stat follows the link: a dangling one is re-made below
+    if (await exists(pointer)) {
+      // stat follows the link: a dangling one is re-made below
       cached++;
       done += s.size ?? 0;
       say({ type: 'file', path, size: s.size, status: 'cached' });
@@ -401,13 +558,18 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
     }
     const expectedSha = s.lfs?.sha256;
     if (expectedSha && SHA256.test(meta.etag) && expectedSha !== meta.etag) {
-      throw new HubError(`file ${path}: the file listing says sha256 ${expectedSha}, the file's ETag is ${meta.etag}`, `run \`${cmd}\` again; if it persists, the Hub is inconsistent`);
+      throw new HubError(
+        `file ${path}: the file listing says sha256 ${expectedSha}, the file's ETag is ${meta.etag}`,
+        `run \`${cmd}\` again; if it persists, the Hub is inconsistent`,
+      );
     }
     const blob = join(storage, 'blobs', meta.etag);
     if (!(await exists(blob))) {
       say({ type: 'file', path, size: meta.size, status: 'downloading' });
       const base = done;
-      await fetchBlob(meta, blob, path, (fileDone) => say({ type: 'bytes', path, fileDone, fileTotal: meta.size, done: base + fileDone, total }));
+      await fetchBlob(meta, blob, path, (fileDone) =>
+        say({ type: 'bytes', path, fileDone, fileTotal: meta.size, done: base + fileDone, total }),
+      );
       downloaded++;
     } else {
       cached++;
@@ -428,8 +590,12 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
     let noProgress = 0;
     for (let attempt = 1; ; attempt++) {
       let offset = (await stat(incomplete).catch(() => undefined))?.size ?? 0;
-      if (meta.size !== undefined && offset > meta.size) { await rm(incomplete, { force: true }); offset = 0; }
-      if (st.lfs && st.hashed !== offset) { // (re)hash what an earlier run left, so the check covers every byte
+      if (meta.size !== undefined && offset > meta.size) {
+        await rm(incomplete, { force: true });
+        offset = 0;
+      }
+      if (st.lfs && st.hashed !== offset) {
+        // (re)hash what an earlier run left, so the check covers every byte
         st.hash = createHash('sha256');
         if (offset) await hashFile(incomplete, st.hash);
         st.hashed = offset;
@@ -445,8 +611,10 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
         const now = (await stat(incomplete).catch(() => undefined))?.size ?? 0;
         noProgress = now > before ? 0 : noProgress + 1;
         if (noProgress > retries) {
-          throw new HubError(`file ${path}: download stopped at ${now} of ${meta.size ?? '?'} bytes: ${e.message}`,
-            `run \`${cmd}\` again: it resumes from ${incomplete}`);
+          throw new HubError(
+            `file ${path}: download stopped at ${now} of ${meta.size ?? '?'} bytes: ${e.message}`,
+            `run \`${cmd}\` again: it resumes from ${incomplete}`,
+          );
         }
         say({ type: 'retry', path, attempt, offset: now, reason: e.message });
         await sleep(retryDelayMs);
@@ -461,8 +629,10 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
       const got = st.hash.digest('hex');
       if (got !== meta.etag) {
         await rm(incomplete, { force: true }); // wrong bytes cannot be resumed from
-        throw new HubError(`file ${path}: sha256 of the downloaded content is ${got}, expected ${meta.etag} (the file's LFS oid); the partial file was deleted`,
-          `run \`${cmd}\` again; if it fails the same way, a proxy or mirror at ${endpoint} is altering the file`);
+        throw new HubError(
+          `file ${path}: sha256 of the downloaded content is ${got}, expected ${meta.etag} (the file's LFS oid); the partial file was deleted`,
+          `run \`${cmd}\` again; if it fails the same way, a proxy or mirror at ${endpoint} is altering the file`,
+        );
       }
     }
     await rename(incomplete, blob);
@@ -483,8 +653,12 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
       } catch (e) {
         throw new TransientError(ac.signal.aborted ? `no answer within ${stallMs / 1000} s` : describeFetchError(e));
       }
-      if (res.status >= 500 || res.status === 429) throw new TransientError(hub.httpError(res, meta.location, `file ${meta.location}`).message);
-      if (res.status === 416) { await rm(file, { force: true }); throw new TransientError('the server refused the resume range (416); starting over'); }
+      if (res.status >= 500 || res.status === 429)
+        throw new TransientError(hub.httpError(res, meta.location, `file ${meta.location}`).message);
+      if (res.status === 416) {
+        await rm(file, { force: true });
+        throw new TransientError('the server refused the resume range (416); starting over');
+      }
       if (!res.ok) throw hub.httpError(res, meta.location, `file ${meta.location}`);
       if (offset > 0 && res.status === 206) {
         const start = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '');
@@ -496,7 +670,10 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
         // 200 (also to a Range request, when a server ignores it): the whole file from byte 0.
         fh = await open(file, 'w');
         offset = 0;
-        if (st.lfs) { st.hash = createHash('sha256'); st.hashed = 0; }
+        if (st.lfs) {
+          st.hash = createHash('sha256');
+          st.hashed = 0;
+        }
       }
       const reader = res.body!.getReader();
       for (;;) {
@@ -525,4 +702,8 @@ export async function downloadSnapshot(repoId: string, opts: DownloadOptions = {
   }
 }
 
-interface HashState { hash: Hash | undefined; hashed: number; lfs: boolean }
+interface HashState {
+  hash: Hash | undefined;
+  hashed: number;
+  lfs: boolean;
+}

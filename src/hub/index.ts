@@ -1,3 +1,3 @@
 // Hugging Face Hub: `--model org/name[@rev]` from the shared HF cache (cache.ts) and `ovis download` (download.ts).
-export { resolveModel, cachedSnapshot, hubCacheDir, repoFolderName, parseRepoSpec, type ResolveOptions } from './cache.js';
-export { downloadSnapshot, hubEndpoint, hubOffline, type DownloadOptions, type DownloadEvent } from './download.js';
+export { cachedSnapshot, hubCacheDir, parseRepoSpec, type ResolveOptions, repoFolderName, resolveModel } from './cache.js';
+export { type DownloadEvent, type DownloadOptions, downloadSnapshot, hubEndpoint, hubOffline } from './download.js';

@@ -23,11 +23,12 @@
 import { ImageError } from '../errors.js';
 import { DECODE_SLACK, type RgbImage } from './rgb.js';
 
-const RLE8 = 1, RLE4 = 2, BITFIELDS = 3;
+const RLE8 = 1,
+  RLE4 = 2,
+  BITFIELDS = 3;
 
 /** How a row of stored bytes maps to pixels (Pillow's raw mode names). */
-type RawMode = 'P;1' | 'P;4' | 'P' | '1' | 'L' | 'BGR;15' | 'BGR;16' | 'BGR'
-  | 'BGRX' | 'XBGR' | 'BGXR' | 'ABGR' | 'RGBA' | 'BGRA' | 'BGAR';
+type RawMode = 'P;1' | 'P;4' | 'P' | '1' | 'L' | 'BGR;15' | 'BGR;16' | 'BGR' | 'BGRX' | 'XBGR' | 'BGXR' | 'ABGR' | 'RGBA' | 'BGRA' | 'BGAR';
 
 export interface BmpHeader {
   width: number;
@@ -60,31 +61,64 @@ const MASK_MODES_32: Array<[number[], RawMode]> = [
 ];
 /** Byte positions of R, G, B inside a 4-byte pixel, per 32-bit raw mode. */
 const RGB_POS_32: Record<string, [number, number, number]> = {
-  BGRX: [2, 1, 0], XBGR: [3, 2, 1], BGXR: [3, 1, 0], ABGR: [3, 2, 1], RGBA: [0, 1, 2], BGRA: [2, 1, 0], BGAR: [3, 1, 0],
+  BGRX: [2, 1, 0],
+  XBGR: [3, 2, 1],
+  BGXR: [3, 1, 0],
+  ABGR: [3, 2, 1],
+  RGBA: [0, 1, 2],
+  BGRA: [2, 1, 0],
+  BGAR: [3, 1, 0],
 };
 const RAW_BITS: Record<RawMode, number> = {
-  'P;1': 1, 'P;4': 4, P: 8, 1: 1, L: 8, 'BGR;15': 16, 'BGR;16': 16, BGR: 24,
-  BGRX: 32, XBGR: 32, BGXR: 32, ABGR: 32, RGBA: 32, BGRA: 32, BGAR: 32,
+  'P;1': 1,
+  'P;4': 4,
+  P: 8,
+  1: 1,
+  L: 8,
+  'BGR;15': 16,
+  'BGR;16': 16,
+  BGR: 24,
+  BGRX: 32,
+  XBGR: 32,
+  BGXR: 32,
+  ABGR: 32,
+  RGBA: 32,
+  BGRA: 32,
+  BGAR: 32,
 };
 
 const sameMasks = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /** Parse and validate the headers (and read the palette: at most 65536 entries). No pixel buffers. */
 export function readBmpHeader(bytes: Uint8Array, label: string): BmpHeader {
-  const fail = (what: string, hint?: string): never => { throw new ImageError(`${label}: BMP ${what}`, hint); };
+  const fail = (what: string, hint?: string): never => {
+    throw new ImageError(`${label}: BMP ${what}`, hint);
+  };
   if (bytes.length < 18) fail(`truncated: ${bytes.length} bytes, the file and DIB headers need at least 18`, 'the file is incomplete');
   let offset = u32(bytes, 10);
   const headerSize = u32(bytes, 14);
   if (14 + headerSize > bytes.length) {
-    fail(`truncated inside its ${headerSize}-byte DIB header (file has ${bytes.length} bytes)`, 'the file is incomplete (Pillow: "Truncated File Read")');
+    fail(
+      `truncated inside its ${headerSize}-byte DIB header (file has ${bytes.length} bytes)`,
+      'the file is incomplete (Pillow: "Truncated File Read")',
+    );
   }
   const hd = 18; // header_data starts here (after the size field)
   let pos = 14 + headerSize;
-  let width: number, height: number, bits: number, compression: number, colors = 0, paletteEntrySize: number, topDown = false;
+  let width: number,
+    height: number,
+    bits: number,
+    compression: number,
+    colors = 0,
+    paletteEntrySize: number,
+    topDown = false;
   let masks: number[] | undefined;
   if (headerSize === 12) {
-    width = u16(bytes, hd); height = u16(bytes, hd + 2); bits = u16(bytes, hd + 6);
-    compression = 0; paletteEntrySize = 3;
+    width = u16(bytes, hd);
+    height = u16(bytes, hd + 2);
+    bits = u16(bytes, hd + 6);
+    compression = 0;
+    paletteEntrySize = 3;
   } else if ([40, 52, 56, 64, 108, 124].includes(headerSize)) {
     topDown = bytes[hd + 7] === 0xff; // Pillow's test for a negative height
     width = u32(bytes, hd);
@@ -104,8 +138,10 @@ export function readBmpHeader(bytes: Uint8Array, label: string): BmpHeader {
       }
     }
   } else {
-    return fail(`header type ${headerSize} is not supported (expected a DIB header of 12, 40, 52, 56, 64, 108 or 124 bytes)`,
-      'Pillow refuses it too ("Unsupported BMP header type")');
+    return fail(
+      `header type ${headerSize} is not supported (expected a DIB header of 12, 40, 52, 56, 64, 108 or 124 bytes)`,
+      'Pillow refuses it too ("Unsupported BMP header type")',
+    );
   }
   if (width === 0 || height === 0) fail(`header says ${width}x${height}: an image needs at least 1x1 pixels`);
   if (bits >= 1 && bits <= 8) {
@@ -116,19 +152,41 @@ export function readBmpHeader(bytes: Uint8Array, label: string): BmpHeader {
   let mode: string;
   let rawMode: RawMode;
   switch (bits) {
-    case 1: mode = 'P'; rawMode = 'P;1'; break;
-    case 4: mode = 'P'; rawMode = 'P;4'; break;
-    case 8: mode = 'P'; rawMode = 'P'; break;
-    case 16: mode = 'RGB'; rawMode = 'BGR;15'; break;
-    case 24: mode = 'RGB'; rawMode = 'BGR'; break;
-    case 32: mode = 'RGB'; rawMode = 'BGRX'; break;
-    default: return fail(`pixel depth ${bits} is not supported (expected 1, 4, 8, 16, 24 or 32 bits)`, 'Pillow refuses it too');
+    case 1:
+      mode = 'P';
+      rawMode = 'P;1';
+      break;
+    case 4:
+      mode = 'P';
+      rawMode = 'P;4';
+      break;
+    case 8:
+      mode = 'P';
+      rawMode = 'P';
+      break;
+    case 16:
+      mode = 'RGB';
+      rawMode = 'BGR;15';
+      break;
+    case 24:
+      mode = 'RGB';
+      rawMode = 'BGR';
+      break;
+    case 32:
+      mode = 'RGB';
+      rawMode = 'BGRX';
+      break;
+    default:
+      return fail(`pixel depth ${bits} is not supported (expected 1, 4, 8, 16, 24 or 32 bits)`, 'Pillow refuses it too');
   }
   if (compression === BITFIELDS) {
     const m = masks!;
     const hexm = m.map((v) => '0x' + v.toString(16)).join(', ');
-    const bad = () => fail(`BI_BITFIELDS layout (${hexm}) at ${bits} bits is not one Pillow reads`,
-      'Pillow supports 32-bit byte-aligned masks, 24-bit BGR, 16-bit 565 and 555; convert the image');
+    const bad = () =>
+      fail(
+        `BI_BITFIELDS layout (${hexm}) at ${bits} bits is not one Pillow reads`,
+        'Pillow supports 32-bit byte-aligned masks, 24-bit BGR, 16-bit 565 and 555; convert the image',
+      );
     if (bits === 32) {
       const hit = MASK_MODES_32.find(([mm]) => sameMasks(mm, m));
       if (!hit) bad();
@@ -145,8 +203,10 @@ export function readBmpHeader(bytes: Uint8Array, label: string): BmpHeader {
     }
   } else if (compression !== 0 && compression !== RLE8 && compression !== RLE4) {
     const names: Record<number, string> = { 4: 'BI_JPEG', 5: 'BI_PNG' };
-    fail(`compression ${compression}${names[compression] ? ` (${names[compression]})` : ''} is not supported`,
-      'Pillow reads uncompressed, RLE8, RLE4 and BI_BITFIELDS BMPs only; convert the image');
+    fail(
+      `compression ${compression}${names[compression] ? ` (${names[compression]})` : ''} is not supported`,
+      'Pillow reads uncompressed, RLE8, RLE4 and BI_BITFIELDS BMPs only; convert the image',
+    );
   }
 
   let palette: Uint8Array | undefined;
@@ -165,7 +225,10 @@ export function readBmpHeader(bytes: Uint8Array, label: string): BmpHeader {
       rawMode = mode as RawMode;
       palette = undefined;
     } else if (Math.floor(palette.length / paletteEntrySize) > 256) {
-      fail(`palette has ${Math.floor(palette.length / paletteEntrySize)} entries, more than 256`, 'Pillow refuses it too ("invalid palette size")');
+      fail(
+        `palette has ${Math.floor(palette.length / paletteEntrySize)} entries, more than 256`,
+        'Pillow refuses it too ("invalid palette size")',
+      );
     }
   }
   return { width, height, bits, compression, topDown, mode, rawMode, palette, paletteEntrySize, dataOffset: offset || pos };
@@ -184,8 +247,10 @@ export function decodeBmp(bytes: Uint8Array, h: BmpHeader, label: string): RgbIm
   const out = new Uint8Array(w * ht * 3); // [H, W, 3]
   if (h.compression === RLE8 || h.compression === RLE4) {
     if (h.mode !== 'P' && h.mode !== 'L') {
-      throw new ImageError(`${label}: BMP is RLE-compressed but ${h.bits}-bit (Pillow mode ${h.mode})`,
-        'Pillow refuses it too ("unknown raw mode"): RLE needs a palette image');
+      throw new ImageError(
+        `${label}: BMP is RLE-compressed but ${h.bits}-bit (Pillow mode ${h.mode})`,
+        'Pillow refuses it too ("unknown raw mode"): RLE needs a palette image',
+      );
     }
     const idx = rleIndices(bytes, h, label);
     for (let y = 0; y < ht; y++) {
@@ -200,26 +265,32 @@ export function decodeBmp(bytes: Uint8Array, h: BmpHeader, label: string): RgbIm
   const strideRaw = Math.floor((w * h.bits + 31) / 8);
   const stride = strideRaw - (strideRaw % 4);
   if (stride < rowBytes) {
-    throw new ImageError(`${label}: BMP rows of ${stride} bytes cannot hold ${w} pixels of raw mode ${h.rawMode} (${rowBytes} bytes)`,
-      'Pillow fails on this too ("codec configuration error"): a gray palette made Pillow re-read the pixels at another depth');
+    throw new ImageError(
+      `${label}: BMP rows of ${stride} bytes cannot hold ${w} pixels of raw mode ${h.rawMode} (${rowBytes} bytes)`,
+      'Pillow fails on this too ("codec configuration error"): a gray palette made Pillow re-read the pixels at another depth',
+    );
   }
   const need = h.dataOffset + stride * (ht - 1) + rowBytes;
   if (need > bytes.length) {
-    throw new ImageError(`${label}: BMP pixel data truncated: needs ${need} bytes, the file has ${bytes.length}`,
-      'the file is incomplete (Pillow: "image file is truncated")');
+    throw new ImageError(
+      `${label}: BMP pixel data truncated: needs ${need} bytes, the file has ${bytes.length}`,
+      'the file is incomplete (Pillow: "image file is truncated")',
+    );
   }
   const b = bytes;
   for (let y = 0; y < ht; y++) {
     let s = h.dataOffset + y * stride;
     let o = (h.topDown ? y : ht - 1 - y) * w * 3;
     switch (h.rawMode) {
-      case 'P;1': case '1':
+      case 'P;1':
+      case '1':
         for (let x = 0; x < w; x++, o += 3) putIndex(out, o, (b[s + (x >> 3)] >> (7 - (x & 7))) & 1, h);
         break;
       case 'P;4':
         for (let x = 0; x < w; x++, o += 3) putIndex(out, o, (b[s + (x >> 1)] >> (x & 1 ? 0 : 4)) & 15, h);
         break;
-      case 'P': case 'L':
+      case 'P':
+      case 'L':
         for (let x = 0; x < w; x++, o += 3) putIndex(out, o, b[s + x], h);
         break;
       case 'BGR;15':
@@ -239,11 +310,19 @@ export function decodeBmp(bytes: Uint8Array, h: BmpHeader, label: string): RgbIm
         }
         break;
       case 'BGR':
-        for (let x = 0; x < w; x++, o += 3, s += 3) { out[o] = b[s + 2]; out[o + 1] = b[s + 1]; out[o + 2] = b[s]; }
+        for (let x = 0; x < w; x++, o += 3, s += 3) {
+          out[o] = b[s + 2];
+          out[o + 1] = b[s + 1];
+          out[o + 2] = b[s];
+        }
         break;
       default: {
         const [r, g, bl] = RGB_POS_32[h.rawMode];
-        for (let x = 0; x < w; x++, o += 3, s += 4) { out[o] = b[s + r]; out[o + 1] = b[s + g]; out[o + 2] = b[s + bl]; }
+        for (let x = 0; x < w; x++, o += 3, s += 4) {
+          out[o] = b[s + r];
+          out[o + 1] = b[s + g];
+          out[o + 2] = b[s + bl];
+        }
       }
     }
   }
@@ -252,12 +331,23 @@ export function decodeBmp(bytes: Uint8Array, h: BmpHeader, label: string): RgbIm
 
 /** One pixel from an index: gray for modes 'L' / '1', a palette entry for 'P' (black past the end). */
 function putIndex(out: Uint8Array, o: number, v: number, h: BmpHeader): void {
-  if (h.mode === 'L') { out[o] = out[o + 1] = out[o + 2] = v; return; }
-  if (h.mode === '1') { out[o] = out[o + 1] = out[o + 2] = v ? 255 : 0; return; }
+  if (h.mode === 'L') {
+    out[o] = out[o + 1] = out[o + 2] = v;
+    return;
+  }
+  if (h.mode === '1') {
+    out[o] = out[o + 1] = out[o + 2] = v ? 255 : 0;
+    return;
+  }
   const pal = h.palette!;
   const e = h.paletteEntrySize;
-  if ((v + 1) * e > pal.length) { out[o] = out[o + 1] = out[o + 2] = 0; return; }
-  out[o] = pal[v * e + 2]; out[o + 1] = pal[v * e + 1]; out[o + 2] = pal[v * e];
+  if ((v + 1) * e > pal.length) {
+    out[o] = out[o + 1] = out[o + 2] = 0;
+    return;
+  }
+  out[o] = pal[v * e + 2];
+  out[o + 1] = pal[v * e + 1];
+  out[o + 2] = pal[v * e];
 }
 
 /** BmpRleDecoder, statement for statement: palette indices in file row order (bottom-up unless top-down). */
@@ -270,7 +360,10 @@ function rleIndices(bytes: Uint8Array, h: BmpHeader, label: string): Uint8Array 
   let fp = Math.min(h.dataOffset, end); // the file position (alignment is by absolute offset)
   let n = 0; // len(data): may run past `dest`, writes beyond it are dropped
   let x = 0;
-  const push = (v: number) => { if (n < dest) data[n] = v; n++; };
+  const push = (v: number) => {
+    if (n < dest) data[n] = v;
+    n++;
+  };
   while (n < dest) {
     if (fp + 2 > end) break;
     let count = bytes[fp];
@@ -278,8 +371,13 @@ function rleIndices(bytes: Uint8Array, h: BmpHeader, label: string): Uint8Array 
     fp += 2;
     if (count) {
       if (x + count > xsize) count = Math.max(0, xsize - x);
-      if (rle4) { for (let i = 0; i < count; i++) push(i % 2 === 0 ? byte >> 4 : byte & 15); }
-      else { const m = Math.min(count, Math.max(0, dest - n)); data.fill(byte, n, n + m); n += count; }
+      if (rle4) {
+        for (let i = 0; i < count; i++) push(i % 2 === 0 ? byte >> 4 : byte & 15);
+      } else {
+        const m = Math.min(count, Math.max(0, dest - n));
+        data.fill(byte, n, n + m);
+        n += count;
+      }
       x += count;
     } else if (byte === 0) {
       if (n % xsize) n += xsize - (n % xsize); // end of line: pad the row with index 0
@@ -291,8 +389,10 @@ function rleIndices(bytes: Uint8Array, h: BmpHeader, label: string): Uint8Array 
       if (fp + 2 > end) break;
       fp += 2;
       if (fp + 2 > end) {
-        throw new ImageError(`${label}: BMP RLE delta code at byte ${fp - 4} runs past the end of the file`,
-          'the file is truncated (Pillow fails with "not enough values to unpack")');
+        throw new ImageError(
+          `${label}: BMP RLE delta code at byte ${fp - 4} runs past the end of the file`,
+          'the file is truncated (Pillow fails with "not enough values to unpack")',
+        );
       }
       n += bytes[fp] + bytes[fp + 1] * xsize;
       fp += 2;
@@ -303,7 +403,10 @@ function rleIndices(bytes: Uint8Array, h: BmpHeader, label: string): Uint8Array 
       const got = Math.min(byteCount, end - fp);
       for (let i = 0; i < got; i++) {
         const v = bytes[fp + i];
-        if (rle4) { push(v >> 4); push(v & 15); } else push(v);
+        if (rle4) {
+          push(v >> 4);
+          push(v & 15);
+        } else push(v);
       }
       fp += got;
       if (got < byteCount) break;
@@ -312,8 +415,10 @@ function rleIndices(bytes: Uint8Array, h: BmpHeader, label: string): Uint8Array 
     }
   }
   if (n < dest) {
-    throw new ImageError(`${label}: BMP RLE data ends after ${n} of ${dest} pixels`,
-      'the file is truncated, or its RLE stream ends early (Pillow fails too: "not enough image data")');
+    throw new ImageError(
+      `${label}: BMP RLE data ends after ${n} of ${dest} pixels`,
+      'the file is truncated, or its RLE stream ends early (Pillow fails too: "not enough image data")',
+    );
   }
   return data;
 }

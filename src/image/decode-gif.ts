@@ -45,12 +45,20 @@ export function readGifHeader(bytes: Uint8Array, label: string): GifHeader {
   const sig = String.fromCharCode(...bytes.subarray(0, 6));
   if (sig !== 'GIF87a' && sig !== 'GIF89a') fail(`signature is '${sig}', expected 'GIF87a' or 'GIF89a'`);
   if (bytes.length < 13) fail(`truncated inside the screen descriptor (${bytes.length} bytes)`);
-  let width = u16(bytes, 6), height = u16(bytes, 8);
+  let width = u16(bytes, 6),
+    height = u16(bytes, 8);
   let pos = 13;
-  const take = (n: number) => { const s = bytes.subarray(pos, Math.min(bytes.length, pos + n)); pos += s.length; return s; };
+  const take = (n: number) => {
+    const s = bytes.subarray(pos, Math.min(bytes.length, pos + n));
+    pos += s.length;
+    return s;
+  };
   const byte = (): number | undefined => (pos < bytes.length ? bytes[pos++] : undefined);
   /** One data sub-block (Pillow's `data()`): undefined at a 0 terminator or end of file. */
-  const subBlock = (): Uint8Array | undefined => { const n = byte(); return n ? take(n) : undefined; };
+  const subBlock = (): Uint8Array | undefined => {
+    const n = byte();
+    return n ? take(n) : undefined;
+  };
   const palette = (n: number): Uint8Array | false => {
     const p = take(n);
     return paletteNeeded(p, label) ? p : false;
@@ -69,7 +77,7 @@ export function readGifHeader(bytes: Uint8Array, label: string): GifHeader {
       if (kind === undefined) fail('truncated inside an extension');
       let block = subBlock();
       if (kind === 0xf9 && block !== undefined) {
-        if (block.length < 3 || ((block[0] & 1) && block.length < 4)) fail(`graphic control extension has only ${block.length} bytes`);
+        if (block.length < 3 || (block[0] & 1 && block.length < 4)) fail(`graphic control extension has only ${block.length} bytes`);
         if (block[0] & 1) transparency = block[3];
       } else if (kind === 0xfe) {
         while (block?.length) block = subBlock();
@@ -81,7 +89,10 @@ export function readGifHeader(bytes: Uint8Array, label: string): GifHeader {
       for (let b = subBlock(); b?.length; b = subBlock());
     } else if (s === 0x2c) {
       if (pos + 9 > bytes.length) fail('truncated inside the image descriptor');
-      const x = u16(bytes, pos), y = u16(bytes, pos + 2), w = u16(bytes, pos + 4), h = u16(bytes, pos + 6);
+      const x = u16(bytes, pos),
+        y = u16(bytes, pos + 2),
+        w = u16(bytes, pos + 4),
+        h = u16(bytes, pos + 6);
       const flags = bytes[pos + 8];
       pos += 9;
       width = Math.max(width, x + w);
@@ -95,7 +106,10 @@ export function readGifHeader(bytes: Uint8Array, label: string): GifHeader {
       // attaches the global palette (putpalette turns L into P): its colours are used.
       const pal = local || globalPalette;
       return {
-        width, height, transparency, palette: pal || undefined,
+        width,
+        height,
+        transparency,
+        palette: pal || undefined,
         frame: { x, y, w, h, interlaced: (flags & 0x40) !== 0, minCodeSize: minCodeSize!, dataOffset: pos },
       };
     }
@@ -131,8 +145,12 @@ export function decodeGif(bytes: Uint8Array, hd: GifHeader, label: string): RgbI
   const entries = pal ? Math.floor(pal.length / 3) : 0;
   for (let i = 0, o = 0; i < W * H; i++, o += 3) {
     const v = index[i];
-    if (!pal) { out[o] = out[o + 1] = out[o + 2] = v; } else if (v < entries) {
-      out[o] = pal[v * 3]; out[o + 1] = pal[v * 3 + 1]; out[o + 2] = pal[v * 3 + 2];
+    if (!pal) {
+      out[o] = out[o + 1] = out[o + 2] = v;
+    } else if (v < entries) {
+      out[o] = pal[v * 3];
+      out[o + 1] = pal[v * 3 + 1];
+      out[o + 2] = pal[v * 3 + 2];
     } // else black: out is zero-filled
   }
   return { width: W, height: H, data: out };
@@ -143,32 +161,45 @@ function lzwFrame(bytes: Uint8Array, hd: GifHeader, index: Uint8Array, label: st
   const { x: x0, y: y0, w: xsize, h: ysize, minCodeSize: bits, dataOffset } = hd.frame;
   const W = hd.width;
   if (bits > 12) {
-    throw new ImageError(`${label}: GIF LZW minimum code size is ${bits}, at most 12 is possible`,
-      'the file is corrupt (Pillow: "codec configuration error")');
+    throw new ImageError(
+      `${label}: GIF LZW minimum code size is ${bits}, at most 12 is possible`,
+      'the file is corrupt (Pillow: "codec configuration error")',
+    );
   }
   const broken = (why: string): never => {
     throw new ImageError(`${label}: GIF LZW data is broken: ${why}`, 'the file is corrupt (Pillow: "broken data stream")');
   };
-  const GIFTABLE = 4096, GIFBUFFER = 4096, GIFBITS = 12;
-  const clear = 1 << bits, end = clear + 1;
+  const GIFTABLE = 4096,
+    GIFBUFFER = 4096,
+    GIFBITS = 12;
+  const clear = 1 << bits,
+    end = clear + 1;
   let interlace = hd.frame.interlaced ? 1 : 0;
   let step = interlace ? 8 : 1;
-  let x = 0, y = 0;
+  let x = 0,
+    y = 0;
   let state = 1;
-  let next = 0, codesize = 0, codemask = 0;
-  let lastcode = 0, lastdata = 0;
+  let next = 0,
+    codesize = 0,
+    codemask = 0;
+  let lastcode = 0,
+    lastdata = 0;
   const buffer = new Uint8Array(GIFBUFFER);
   const data = new Uint8Array(GIFTABLE);
   const link = new Uint16Array(GIFTABLE);
   let bufferindex = GIFBUFFER;
-  let bitbuffer = 0, bitcount = 0, blocksize = 0;
+  let bitbuffer = 0,
+    bitcount = 0,
+    blocksize = 0;
   let ptr = dataOffset;
   let avail = Math.min(bytes.length, dataOffset + READ_BLOCK);
   const len = bytes.length;
   const more = (): void => {
     if (avail >= len) {
-      throw new ImageError(`${label}: GIF image data ends before the first frame is complete (${y} of ${ysize} rows)`,
-        'the file is truncated (Pillow: "image file is truncated")');
+      throw new ImageError(
+        `${label}: GIF image data ends before the first frame is complete (${y} of ${ysize} rows)`,
+        'the file is truncated (Pillow: "image file is truncated")',
+      );
     }
     avail = Math.min(len, avail + READ_BLOCK);
   };
@@ -180,10 +211,22 @@ function lzwFrame(bytes: Uint8Array, hd: GifHeader, index: Uint8Array, label: st
     y += step;
     while (y >= ysize) {
       switch (interlace) {
-        case 1: y = 4; interlace = 2; break;
-        case 2: step = 4; y = 2; interlace = 3; break;
-        case 3: step = 2; y = 1; interlace = 0; break;
-        default: return true;
+        case 1:
+          y = 4;
+          interlace = 2;
+          break;
+        case 2:
+          step = 4;
+          y = 2;
+          interlace = 3;
+          break;
+        case 3:
+          step = 2;
+          y = 1;
+          interlace = 0;
+          break;
+        default:
+          return true;
       }
     }
     return false;

@@ -30,10 +30,18 @@ export interface JpegHeader {
 }
 
 const SOF_NAMES: Record<number, string> = {
-  0xc0: 'baseline', 0xc1: 'extended sequential', 0xc2: 'progressive', 0xc3: 'lossless',
-  0xc5: 'differential sequential', 0xc6: 'differential progressive', 0xc7: 'differential lossless',
-  0xc9: 'arithmetic sequential', 0xca: 'arithmetic progressive', 0xcb: 'arithmetic lossless',
-  0xcd: 'differential arithmetic sequential', 0xce: 'differential arithmetic progressive',
+  0xc0: 'baseline',
+  0xc1: 'extended sequential',
+  0xc2: 'progressive',
+  0xc3: 'lossless',
+  0xc5: 'differential sequential',
+  0xc6: 'differential progressive',
+  0xc7: 'differential lossless',
+  0xc9: 'arithmetic sequential',
+  0xca: 'arithmetic progressive',
+  0xcb: 'arithmetic lossless',
+  0xcd: 'differential arithmetic sequential',
+  0xce: 'differential arithmetic progressive',
   0xcf: 'differential arithmetic lossless',
 };
 
@@ -56,18 +64,27 @@ export function readJpegHeader(bytes: Uint8Array, label: string, maxScans = MAX_
     // skip fill bytes (0xFF padding) before a marker
     while (o < bytes.length && bytes[o] === 0xff && bytes[o + 1] === 0xff) o++;
     if (o + 4 > bytes.length) {
-      throw new ImageError(`${label}: JPEG truncated at byte ${o} of ${bytes.length} before the frame header (SOF)`, 'the file is incomplete');
+      throw new ImageError(
+        `${label}: JPEG truncated at byte ${o} of ${bytes.length} before the frame header (SOF)`,
+        'the file is incomplete',
+      );
     }
-    if (bytes[o] !== 0xff) throw new ImageError(`${label}: JPEG marker expected at byte ${o}, found 0x${bytes[o].toString(16)}`, 'the file is corrupt');
+    if (bytes[o] !== 0xff)
+      throw new ImageError(`${label}: JPEG marker expected at byte ${o}, found 0x${bytes[o].toString(16)}`, 'the file is corrupt');
     const marker = bytes[o + 1];
     if (marker === 0xd9 || marker === 0xda) {
       throw new ImageError(`${label}: JPEG has no frame header (SOF) before ${marker === 0xd9 ? 'EOI' : 'SOS'}`, 'the file is corrupt');
     }
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { o += 2; continue; } // no length
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      o += 2;
+      continue;
+    } // no length
     const len = (bytes[o + 2] << 8) | bytes[o + 3];
     if (len < 2 || o + 2 + len > bytes.length) {
-      throw new ImageError(`${label}: JPEG segment 0xFF${marker.toString(16).toUpperCase()} at byte ${o} claims ${len} bytes, ${bytes.length - o - 2} remain`,
-        'the file is truncated or corrupt');
+      throw new ImageError(
+        `${label}: JPEG segment 0xFF${marker.toString(16).toUpperCase()} at byte ${o} claims ${len} bytes, ${bytes.length - o - 2} remain`,
+        'the file is truncated or corrupt',
+      );
     }
     const seg = bytes.subarray(o + 4, o + 2 + len);
     if (marker === 0xe0 && seg.length >= 5 && String.fromCharCode(...seg.subarray(0, 4)) === 'JFIF') jfif = true;
@@ -81,15 +98,31 @@ export function readJpegHeader(bytes: Uint8Array, label: string, maxScans = MAX_
       const height = (seg[1] << 8) | seg[2];
       const width = (seg[3] << 8) | seg[4];
       const components = seg[5];
-      if (seg.length < 6 + 3 * components) throw new ImageError(`${label}: JPEG frame header too short for ${components} components`, 'the file is corrupt');
+      if (seg.length < 6 + 3 * components)
+        throw new ImageError(`${label}: JPEG frame header too short for ${components} components`, 'the file is corrupt');
       const componentIds = Array.from({ length: components }, (_, i) => seg[6 + 3 * i]);
       if (marker !== 0xc0 && marker !== 0xc1 && marker !== 0xc2) {
-        throw new ImageError(`${label}: ${SOF_NAMES[marker]} JPEG (SOF 0xFF${marker.toString(16).toUpperCase()}) is not supported`,
-          'supported: baseline and progressive Huffman JPEG; re-encode the image (e.g. as PNG)');
+        throw new ImageError(
+          `${label}: ${SOF_NAMES[marker]} JPEG (SOF 0xFF${marker.toString(16).toUpperCase()}) is not supported`,
+          'supported: baseline and progressive Huffman JPEG; re-encode the image (e.g. as PNG)',
+        );
       }
       const sampling = Array.from({ length: components }, (_, i): [number, number] => [seg[7 + 3 * i] >> 4, seg[7 + 3 * i] & 15]);
       const { scans, secondSof } = countScans(bytes, o + 2 + len, maxScans);
-      return { width, height, components, precision, progressive: marker === 0xc2, adobeTransform, jfif, componentIds, sampling, scans, secondSof, exif };
+      return {
+        width,
+        height,
+        components,
+        precision,
+        progressive: marker === 0xc2,
+        adobeTransform,
+        jfif,
+        componentIds,
+        sampling,
+        scans,
+        secondSof,
+        exif,
+      };
     }
     o += 2 + len;
   }
@@ -107,7 +140,10 @@ function countScans(bytes: Uint8Array, o: number, stop: number): { scans: number
     o = bytes.indexOf(0xff, o);
     if (o < 0 || o + 1 >= bytes.length) break;
     const m = bytes[o + 1];
-    if (m === 0x00 || m === 0xff || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { o += m === 0xff ? 1 : 2; continue; }
+    if (m === 0x00 || m === 0xff || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      o += m === 0xff ? 1 : 2;
+      continue;
+    }
     if (m === 0xd9 || o + 4 > bytes.length) break;
     const len = (bytes[o + 2] << 8) | bytes[o + 3];
     if (len < 2) break;
@@ -122,13 +158,17 @@ function countScans(bytes: Uint8Array, o: number, stop: number): { scans: number
  *  memory estimate (which trusts the sampling factors). */
 export function checkJpegSupported(h: JpegHeader, label: string, maxScans = MAX_JPEG_SCANS): void {
   if (h.width === 0 || h.height === 0) {
-    throw new ImageError(`${label}: JPEG frame says ${h.width}x${h.height}` + (h.height === 0 ? ' (height deferred to a DNL marker, not supported)' : ''),
-      'an image needs at least 1x1 pixels');
+    throw new ImageError(
+      `${label}: JPEG frame says ${h.width}x${h.height}` + (h.height === 0 ? ' (height deferred to a DNL marker, not supported)' : ''),
+      'an image needs at least 1x1 pixels',
+    );
   }
   if (h.precision !== 8) throw new ImageError(`${label}: ${h.precision}-bit JPEG is not supported (8-bit only)`);
   if (h.components === 4) {
-    throw new ImageError(`${label}: CMYK/YCCK JPEG (4 components) is not supported`,
-      "Pillow opens it as mode CMYK and converts with its own formula; convert it to RGB first (e.g. PIL: Image.open(p).convert('RGB').save('x.png'))");
+    throw new ImageError(
+      `${label}: CMYK/YCCK JPEG (4 components) is not supported`,
+      "Pillow opens it as mode CMYK and converts with its own formula; convert it to RGB first (e.g. PIL: Image.open(p).convert('RGB').save('x.png'))",
+    );
   }
   if (h.components !== 1 && h.components !== 3) {
     throw new ImageError(`${label}: JPEG with ${h.components} components is not supported (1 = gray, 3 = YCbCr/RGB)`);
@@ -137,19 +177,25 @@ export function checkJpegSupported(h: JpegHeader, label: string, maxScans = MAX_
   // does too.
   const bad = h.sampling.findIndex(([sh, sv]) => sh < 1 || sh > 4 || sv < 1 || sv > 4);
   if (bad >= 0) {
-    throw new ImageError(`${label}: JPEG component ${bad + 1} has sampling factors ${h.sampling[bad].join('x')}, expected 1..4 each`,
-      'the file is corrupt (libjpeg, and so Pillow, refuses it: "Bogus sampling factors")');
+    throw new ImageError(
+      `${label}: JPEG component ${bad + 1} has sampling factors ${h.sampling[bad].join('x')}, expected 1..4 each`,
+      'the file is corrupt (libjpeg, and so Pillow, refuses it: "Bogus sampling factors")',
+    );
   }
   if (h.secondSof !== undefined) {
     // refused before decoding anything; libjpeg fails too (JERR_SOF_DUPLICATE)
-    throw new ImageError(`${label}: JPEG has a second frame header (SOF) at byte ${h.secondSof}`,
-      'the file is corrupt (libjpeg, and so Pillow, refuses it: "Invalid JPEG file structure: two SOF markers")');
+    throw new ImageError(
+      `${label}: JPEG has a second frame header (SOF) at byte ${h.secondSof}`,
+      'the file is corrupt (libjpeg, and so Pillow, refuses it: "Invalid JPEG file structure: two SOF markers")',
+    );
   }
   if (h.scans > maxScans) {
-    throw new ImageError(`${label}: JPEG has more than ${maxScans} scans (counted ${h.scans} SOS markers before stopping; ` +
-      `a progressive JPEG normally has ~10), refused before decoding`,
+    throw new ImageError(
+      `${label}: JPEG has more than ${maxScans} scans (counted ${h.scans} SOS markers before stopping; ` +
+        `a progressive JPEG normally has ~10), refused before decoding`,
       `each scan re-walks every block of the ${h.width}x${h.height} frame, so thousands of scans take minutes: a decoding-time bomb, ` +
-      'or raise maxJpegScans (libjpeg-turbo suggests 500)');
+        'or raise maxJpegScans (libjpeg-turbo suggests 500)',
+    );
   }
 }
 

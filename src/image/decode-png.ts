@@ -13,16 +13,20 @@
 // are the same — test/image goldens — and no CommonJS package or node:zlib import is left.)
 
 import { ImageError } from '../errors.js';
+import { type Inflate, inflateSync } from './inflate.js';
+import { inflatedSize, type PngHeader, pngPixels } from './png-pixels.js';
 import { DECODE_SLACK, type RgbImage } from './rgb.js';
-import { inflateSync, type Inflate } from './inflate.js';
-import { inflatedSize, pngPixels, type PngHeader } from './png-pixels.js';
 
 export type { PngHeader } from './png-pixels.js';
 export { inflatedSize } from './png-pixels.js';
 
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
-interface Chunk { type: string; start: number; length: number } // data = bytes[start, start+length)
+interface Chunk {
+  type: string;
+  start: number;
+  length: number;
+} // data = bytes[start, start+length)
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -49,7 +53,8 @@ export function readPngHeader(bytes: Uint8Array, label: string): PngHeader {
   for (let i = 0; i < 8; i++) {
     if (bytes[i] !== PNG_SIGNATURE[i]) throw new ImageError(`${label}: not a PNG (bad signature)`);
   }
-  if (bytes.length < 33) throw new ImageError(`${label}: PNG truncated inside the IHDR chunk (${bytes.length} bytes)`, 'the file is incomplete');
+  if (bytes.length < 33)
+    throw new ImageError(`${label}: PNG truncated inside the IHDR chunk (${bytes.length} bytes)`, 'the file is incomplete');
   const len = u32(bytes, 8);
   const type = String.fromCharCode(bytes[12], bytes[13], bytes[14], bytes[15]);
   if (type !== 'IHDR' || len !== 13) {
@@ -57,7 +62,11 @@ export function readPngHeader(bytes: Uint8Array, label: string): PngHeader {
   }
   if (crc32(bytes, 12, 29) !== u32(bytes, 29)) throw new ImageError(`${label}: PNG IHDR checksum mismatch`, 'the file is corrupt');
   const h: PngHeader = {
-    width: u32(bytes, 16), height: u32(bytes, 20), bitDepth: bytes[24], colorType: bytes[25], interlace: bytes[28],
+    width: u32(bytes, 16),
+    height: u32(bytes, 20),
+    bitDepth: bytes[24],
+    colorType: bytes[25],
+    interlace: bytes[28],
   };
   if (h.width === 0 || h.height === 0) {
     throw new ImageError(`${label}: PNG header says ${h.width}x${h.height}: an image needs at least 1x1 pixels`);
@@ -68,7 +77,9 @@ export function readPngHeader(bytes: Uint8Array, label: string): PngHeader {
     throw new ImageError(`${label}: PNG bit depth ${h.bitDepth} is invalid for colour type ${h.colorType} (allowed: ${depths.join(', ')})`);
   }
   if (bytes[26] !== 0 || bytes[27] !== 0 || h.interlace > 1) {
-    throw new ImageError(`${label}: PNG compression/filter/interlace method ${bytes[26]}/${bytes[27]}/${h.interlace} is invalid (expected 0/0/0-1)`);
+    throw new ImageError(
+      `${label}: PNG compression/filter/interlace method ${bytes[26]}/${bytes[27]}/${h.interlace} is invalid (expected 0/0/0-1)`,
+    );
   }
   return h;
 }
@@ -83,8 +94,10 @@ function readChunks(bytes: Uint8Array, label: string): Chunk[] {
     const length = u32(bytes, o);
     const type = String.fromCharCode(bytes[o + 4], bytes[o + 5], bytes[o + 6], bytes[o + 7]);
     if (length > 0x7fffffff || o + 12 + length > bytes.length) {
-      throw new ImageError(`${label}: PNG chunk '${type}' at byte ${o} claims ${length} bytes, only ${bytes.length - o - 12} remain`,
-        'the file is truncated or corrupt');
+      throw new ImageError(
+        `${label}: PNG chunk '${type}' at byte ${o} claims ${length} bytes, only ${bytes.length - o - 12} remain`,
+        'the file is truncated or corrupt',
+      );
     }
     if (crc32(bytes, o + 4, o + 8 + length) !== u32(bytes, o + 8 + length)) {
       throw new ImageError(`${label}: PNG chunk '${type}' at byte ${o} fails its CRC check`, 'the file is corrupt (Pillow refuses it too)');
@@ -96,7 +109,15 @@ function readChunks(bytes: Uint8Array, label: string): Chunk[] {
 }
 
 /** Adam7 passes: [x0, y0, dx, dy]. */
-const ADAM7_PASSES = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+const ADAM7_PASSES = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
 
 /** Rows pngjs unfiltered (each became its own Buffer): the image's, or every Adam7 pass's. */
 function filteredRows(h: PngHeader): number {
@@ -130,7 +151,9 @@ const ROW_OVERHEAD = 250;
  */
 export function pngDecodeBytes(h: PngHeader, fileBytes: number): number {
   const px = h.width * h.height;
-  return 3 * fileBytes + 6 * inflatedSize(h) + filteredRows(h) * ROW_OVERHEAD + px * 4 * (h.bitDepth === 16 ? 2 : 1) + px * 3 + DECODE_SLACK;
+  return (
+    3 * fileBytes + 6 * inflatedSize(h) + filteredRows(h) * ROW_OVERHEAD + px * 4 * (h.bitDepth === 16 ? 2 : 1) + px * 3 + DECODE_SLACK
+  );
 }
 
 /** The image data must inflate to exactly what the header implies: the bound on the output
@@ -142,8 +165,10 @@ function inflateExact(data: Uint8Array, header: PngHeader, label: string, inflat
     inflated = inflate(data, expected + 1);
   } catch (e) {
     if (e === INFLATE_PENDING) throw e;
-    throw new ImageError(`${label}: PNG image data does not inflate to the ${expected} bytes its header implies (${(e as Error).message})`,
-      'the file is truncated or corrupt');
+    throw new ImageError(
+      `${label}: PNG image data does not inflate to the ${expected} bytes its header implies (${(e as Error).message})`,
+      'the file is truncated or corrupt',
+    );
   }
   if (inflated.length !== expected) {
     throw new ImageError(`${label}: PNG image data is truncated: ${inflated.length} of ${expected} bytes`, 'the file is incomplete');
@@ -166,7 +191,10 @@ export function decodePng(bytes: Uint8Array, header: PngHeader, label: string, i
 
   const data = new Uint8Array(idat.reduce((a, c) => a + c.length, 0));
   let o = 0;
-  for (const c of idat) { data.set(bytes.subarray(c.start, c.start + c.length), o); o += c.length; }
+  for (const c of idat) {
+    data.set(bytes.subarray(c.start, c.start + c.length), o);
+    o += c.length;
+  }
 
   const inflated = inflateExact(data, header, label, inflate);
   return pngPixels(inflated, header, plte ? bytes.subarray(plte.start, plte.start + plte.length) : undefined, label);

@@ -33,14 +33,25 @@ const u24 = (b: Uint8Array, o: number) => b[o] | (b[o + 1] << 8) | (b[o + 2] << 
 const u32 = (b: Uint8Array, o: number) => (u24(b, o) | (b[o + 3] << 24)) >>> 0;
 const fourcc = (b: Uint8Array, o: number) => String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]);
 const MAX_CHUNK_PAYLOAD = 0xfffffff6; // ~0U - CHUNK_HEADER_SIZE - 1
-const ALPHA_FLAG = 0x10, ANIMATION_FLAG = 0x02;
+const ALPHA_FLAG = 0x10,
+  ANIMATION_FLAG = 0x02;
 
 /** Size from a VP8 / VP8L bitstream header (WebPGetFeatures' checks that matter here). */
 function bitstreamSize(b: Uint8Array, tag: string, o: number, n: number): [number, number] | undefined {
   const bits = b[o] | (b[o + 1] << 8) | (b[o + 2] << 16); // VP8 frame tag: key frame, profile, shown, partition size
-  if (tag === 'VP8 ' && n >= 10 && !(bits & 1) && ((bits >> 1) & 7) <= 3 && (bits >> 4) & 1 && bits >> 5 < n
-    && b[o + 3] === 0x9d && b[o + 4] === 0x01 && b[o + 5] === 0x2a) {
-    const w = u16(b, o + 6) & 0x3fff, h = u16(b, o + 8) & 0x3fff;
+  if (
+    tag === 'VP8 ' &&
+    n >= 10 &&
+    !(bits & 1) &&
+    ((bits >> 1) & 7) <= 3 &&
+    (bits >> 4) & 1 &&
+    bits >> 5 < n &&
+    b[o + 3] === 0x9d &&
+    b[o + 4] === 0x01 &&
+    b[o + 5] === 0x2a
+  ) {
+    const w = u16(b, o + 6) & 0x3fff,
+      h = u16(b, o + 8) & 0x3fff;
     return w && h ? [w, h] : undefined;
   }
   if (tag === 'VP8L' && n >= 5 && b[o] === 0x2f && !(b[o + 4] >> 5)) {
@@ -60,7 +71,8 @@ export function readWebpHeader(bytes: Uint8Array, label: string): WebpHeader {
   const fail = (what: string, hint = 'the file is truncated or corrupt (Pillow: "could not create decoder object")'): never => {
     throw new ImageError(`${label}: WebP ${what}`, hint);
   };
-  if (bytes.length < 20 || fourcc(bytes, 0) !== 'RIFF' || fourcc(bytes, 8) !== 'WEBP') fail('header is not RIFF....WEBP', 'not a WebP file');
+  if (bytes.length < 20 || fourcc(bytes, 0) !== 'RIFF' || fourcc(bytes, 8) !== 'WEBP')
+    fail('header is not RIFF....WEBP', 'not a WebP file');
   const riffSize = u32(bytes, 4);
   if (riffSize < 8 || riffSize > MAX_CHUNK_PAYLOAD) fail(`RIFF size ${riffSize} is invalid`);
   const end = 8 + riffSize; // bytes past the RIFF chunk are ignored
@@ -71,7 +83,8 @@ export function readWebpHeader(bytes: Uint8Array, label: string): WebpHeader {
     if (o + 8 > end) fail(`chunk header at byte ${o} runs past the end`);
     const n = u32(bytes, o + 4);
     const padded = n + (n & 1);
-    if (n > MAX_CHUNK_PAYLOAD || padded > end - o - 8) fail(`chunk '${fourcc(bytes, o)}' at byte ${o} claims ${n} bytes, only ${end - o - 8} remain`);
+    if (n > MAX_CHUNK_PAYLOAD || padded > end - o - 8)
+      fail(`chunk '${fourcc(bytes, o)}' at byte ${o} claims ${n} bytes, only ${end - o - 8} remain`);
     return [fourcc(bytes, o), o + 8, n, o + 8 + padded];
   };
   /** After a chunk: at the RIFF end, or at least a chunk header left (else "need more data"). */
@@ -79,7 +92,13 @@ export function readWebpHeader(bytes: Uint8Array, label: string): WebpHeader {
     if (o !== end && end - o < 8) fail(`has ${end - o} stray bytes at its end`);
     return o;
   };
-  interface Stored { alpha?: [number, number]; image?: [number, number]; w: number; h: number; next: number }
+  interface Stored {
+    alpha?: [number, number];
+    image?: [number, number];
+    w: number;
+    h: number;
+    next: number;
+  }
   /** demux.c StoreFrame: at most one ALPH and one VP8/VP8L chunk, stopping at anything else. */
   const storeFrame = (o: number): Stored => {
     const st: Stored = { w: 0, h: 0, next: o };
@@ -113,7 +132,8 @@ export function readWebpHeader(bytes: Uint8Array, label: string): WebpHeader {
   if (vn < 10) fail(`VP8X chunk is ${vn} bytes, expected 10`);
   const flags = bytes[vp];
   if (flags & ~0x3e) fail(`VP8X flags 0x${flags.toString(16)} set reserved bits`);
-  const width = u24(bytes, vp + 4) + 1, height = u24(bytes, vp + 7) + 1;
+  const width = u24(bytes, vp + 4) + 1,
+    height = u24(bytes, vp + 7) + 1;
   if (width * height >= 2 ** 32) fail(`canvas ${width}x${height} is too large`);
   const animated = (flags & ANIMATION_FLAG) !== 0;
   type F = { x: number; y: number; st: Stored };
@@ -139,7 +159,8 @@ export function readWebpHeader(bytes: Uint8Array, label: string): WebpHeader {
     if (tag === 'ANMF') {
       if (animChunks === 0) fail(`ANMF chunk at byte ${o} comes before any ANIM chunk`);
       if (n + (n & 1) < 16) fail(`ANMF chunk at byte ${o} is ${n} bytes, expected at least 16`);
-      const x = u24(bytes, p) * 2, y = u24(bytes, p + 3) * 2;
+      const x = u24(bytes, p) * 2,
+        y = u24(bytes, p + 3) * 2;
       if ((u24(bytes, p + 6) + 1) * (u24(bytes, p + 9) + 1) >= 2 ** 32) fail(`ANMF frame at byte ${o} is too large`);
       const st = storeFrame(p + 16);
       if (st.next > next) fail(`ANMF chunk at byte ${o} is shorter than the frame data it holds`);
@@ -202,7 +223,9 @@ let wasmBytes: Uint8Array | undefined;
 const WEBP_WASM = '@cwasm/webp/webp.wasm';
 
 /** True once webp.wasm's bytes are in hand (read from disk or fetched). */
-export function webpWasmLoaded(): boolean { return wasmBytes !== undefined; }
+export function webpWasmLoaded(): boolean {
+  return wasmBytes !== undefined;
+}
 
 /** Fetch webp.wasm in a browser: from `url`, else where an import map puts
  *  '@cwasm/webp/webp.wasm', else next to this package as the repository lays it out
@@ -214,15 +237,21 @@ export async function loadWebpWasm(url?: string): Promise<void> {
   let where = url;
   try {
     if (!where) {
-      try { where = import.meta.resolve(WEBP_WASM); } catch { /* no import map here */ }
+      try {
+        where = import.meta.resolve(WEBP_WASM);
+      } catch {
+        /* no import map here */
+      }
       if (!where || where.startsWith(WEBP_WASM)) where = new URL(`../../node_modules/${WEBP_WASM}`, import.meta.url).href;
     }
     const r = await fetch(where);
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     wasmBytes = new Uint8Array(await r.arrayBuffer());
   } catch (e) {
-    throw new ImageError(`WebP decoder (${where ?? WEBP_WASM}) could not be fetched: ${(e as Error).message}`,
-      `map '${WEBP_WASM}' in the page's import map (examples/browser/index.html does)`);
+    throw new ImageError(
+      `WebP decoder (${where ?? WEBP_WASM}) could not be fetched: ${(e as Error).message}`,
+      `map '${WEBP_WASM}' in the page's import map (examples/browser/index.html does)`,
+    );
   }
 }
 /** Compiled modules by memory maximum (pages); a few sizes at most in practice. */
@@ -242,14 +271,18 @@ export function moduleWithMaxMemory(maxPages: number): WebAssembly.Module {
     const fs = nodeBuiltin<typeof import('node:fs')>('node:fs');
     const mod = nodeBuiltin<typeof import('node:module')>('node:module');
     if (!fs || !mod) {
-      throw new ImageError('WebP decoder (@cwasm/webp/webp.wasm) is not loaded: this runtime cannot read it from disk',
-        'in a browser, decode images with `await decodeImageAsync(bytes)`, which fetches it once');
+      throw new ImageError(
+        'WebP decoder (@cwasm/webp/webp.wasm) is not loaded: this runtime cannot read it from disk',
+        'in a browser, decode images with `await decodeImageAsync(bytes)`, which fetches it once',
+      );
     }
     try {
       wasmBytes = fs.readFileSync(mod.createRequire(import.meta.url).resolve(WEBP_WASM));
     } catch (e) {
-      throw new ImageError(`WebP decoder (${WEBP_WASM}) could not be loaded: ${(e as Error).message}`,
-        'reinstall the package dependencies (npm ci)');
+      throw new ImageError(
+        `WebP decoder (${WEBP_WASM}) could not be loaded: ${(e as Error).message}`,
+        'reinstall the package dependencies (npm ci)',
+      );
     }
   }
   m = new WebAssembly.Module(setMemoryMax(wasmBytes, maxPages) as Uint8Array<ArrayBuffer>);
@@ -261,7 +294,9 @@ export function moduleWithMaxMemory(maxPages: number): WebAssembly.Module {
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
 
 function leb(b: Uint8Array, o: number): [value: number, length: number] {
-  let v = 0, n = 0, shift = 1;
+  let v = 0,
+    n = 0,
+    shift = 1;
   for (;;) {
     const x = b[o + n++];
     v += (x & 0x7f) * shift;
@@ -271,13 +306,20 @@ function leb(b: Uint8Array, o: number): [value: number, length: number] {
 }
 function lebBytes(v: number): number[] {
   const out: number[] = [];
-  do { let x = v % 128; v = Math.floor(v / 128); if (v) x |= 0x80; out.push(x); } while (v);
+  do {
+    let x = v % 128;
+    v = Math.floor(v / 128);
+    if (v) x |= 0x80;
+    out.push(x);
+  } while (v);
   return out;
 }
 
 /** webp.wasm with its one memory's limits set to (min, maxPages). */
 function setMemoryMax(wasm: Uint8Array, maxPages: number): Uint8Array {
-  const broken = (why: string): never => { throw new ImageError(`WebP decoder (webp.wasm): ${why}`, 'reinstall the package dependencies (npm ci)'); };
+  const broken = (why: string): never => {
+    throw new ImageError(`WebP decoder (webp.wasm): ${why}`, 'reinstall the package dependencies (npm ci)');
+  };
   let o = 8; // magic + version
   while (o < wasm.length) {
     const id = wasm[o];
@@ -285,11 +327,13 @@ function setMemoryMax(wasm: Uint8Array, maxPages: number): Uint8Array {
     const start = o + 1 + n;
     if (id === 5) {
       let p = start;
-      const [count, c] = leb(wasm, p); p += c;
+      const [count, c] = leb(wasm, p);
+      p += c;
       if (count !== 1) broken(`${count} memories, expected 1`);
       const flags = wasm[p++];
       if (flags & ~1) broken(`memory flags 0x${flags.toString(16)} (shared or 64-bit) unexpected`);
-      const [min, cm] = leb(wasm, p); p += cm;
+      const [min, cm] = leb(wasm, p);
+      p += cm;
       if (flags & 1) p += leb(wasm, p)[1];
       const payload = [1, 1, ...lebBytes(min), ...lebBytes(Math.max(min, maxPages)), ...wasm.subarray(p, start + size)];
       const head = [5, ...lebBytes(payload.length)];
@@ -306,9 +350,12 @@ function setMemoryMax(wasm: Uint8Array, maxPages: number): Uint8Array {
 }
 
 function codec(maxBytes: number): WebpExports {
-  const stub = () => { throw new Error('WASI call from the WebP decoder'); };
-  const inst = new WebAssembly.Instance(moduleWithMaxMemory(Math.ceil(maxBytes / WASM_PAGE)),
-    { wasi_snapshot_preview1: { fd_close: stub, fd_seek: stub, fd_write: stub } });
+  const stub = () => {
+    throw new Error('WASI call from the WebP decoder');
+  };
+  const inst = new WebAssembly.Instance(moduleWithMaxMemory(Math.ceil(maxBytes / WASM_PAGE)), {
+    wasi_snapshot_preview1: { fd_close: stub, fd_seek: stub, fd_write: stub },
+  });
   return inst.exports as unknown as WebpExports;
 }
 
@@ -323,17 +370,23 @@ function decodeStill(file: Uint8Array, maxBytes: number, label: string): [number
     new Uint8Array(wasm.memory.buffer).set(file, inp);
     out = wasm.WebPDecodeRGBA(inp, file.length, dims, dims + 4);
     const dv = new DataView(wasm.memory.buffer);
-    const w = dv.getUint32(dims, true), h = dv.getUint32(dims + 4, true);
+    const w = dv.getUint32(dims, true),
+      h = dv.getUint32(dims + 4, true);
     if (!out) {
       // NULL is corrupt data, or a malloc refused at the memory maximum: say which is likely
-      const used = wasm.memory.buffer.byteLength, cap = Math.ceil(maxBytes / WASM_PAGE) * WASM_PAGE;
-      throw new Error(`WebPDecodeRGBA returned NULL; wasm memory ${mib(used)} of at most ${mib(cap)}` +
-        (used + (16 << 20) > cap ? ', nearly all used: the frame needs more memory than its size explains (huge Huffman tables?)' : ''));
+      const used = wasm.memory.buffer.byteLength,
+        cap = Math.ceil(maxBytes / WASM_PAGE) * WASM_PAGE;
+      throw new Error(
+        `WebPDecodeRGBA returned NULL; wasm memory ${mib(used)} of at most ${mib(cap)}` +
+          (used + (16 << 20) > cap ? ', nearly all used: the frame needs more memory than its size explains (huge Huffman tables?)' : ''),
+      );
     }
     return [w, h, new Uint8Array(wasm.memory.buffer, out, w * h * 4).slice()];
   } catch (e) {
-    throw new ImageError(`${label}: WebP data could not be decoded (libwebp: ${(e as Error).message})`,
-      'the file is truncated or corrupt (Pillow fails too)');
+    throw new ImageError(
+      `${label}: WebP data could not be decoded (libwebp: ${(e as Error).message})`,
+      'the file is truncated or corrupt (Pillow fails too)',
+    );
   }
 }
 
@@ -342,11 +395,14 @@ export function decodeWebp(bytes: Uint8Array, h: WebpHeader, label: string): Rgb
   const f = h.frame;
   // exactly the bytes WebPAnimDecoder hands WebPDecode: [ALPH ...] VP8/VP8L, no RIFF around them
   const [w, ht, rgba] = decodeStill(bytes.subarray(f.start, f.end), webpWasmBytes(f.w, f.h, f.end - f.start), label);
-  if (w !== f.w || ht !== f.h) throw new ImageError(`${label}: WebP frame decoded to ${w}x${ht}, expected ${f.w}x${f.h}`, 'the file is corrupt');
+  if (w !== f.w || ht !== f.h)
+    throw new ImageError(`${label}: WebP frame decoded to ${w}x${ht}, expected ${f.w}x${f.h}`, 'the file is corrupt');
   const rgb = new Uint8Array(h.width * h.height * 3); // [H, W, 3]; zero: the canvas is cleared to transparent black
   for (let y = 0; y < ht; y++) {
     for (let x = 0, j = y * w * 4, i = ((f.y + y) * h.width + f.x) * 3; x < w; x++, j += 4, i += 3) {
-      rgb[i] = rgba[j]; rgb[i + 1] = rgba[j + 1]; rgb[i + 2] = rgba[j + 2];
+      rgb[i] = rgba[j];
+      rgb[i + 1] = rgba[j + 1];
+      rgb[i + 2] = rgba[j + 2];
     }
   }
   return { width: h.width, height: h.height, data: rgb };

@@ -10,8 +10,8 @@ import { decodeGif, gifDecodeBytes, readGifHeader } from './decode-gif.js';
 import { checkJpegSupported, decodeJpeg, jpegDecodeBytes, MAX_JPEG_SCANS, readJpegHeader } from './decode-jpeg.js';
 import { decodePng, INFLATE_PENDING, pngDecodeBytes, pngExif, readPngHeader } from './decode-png.js';
 import { decodeWebp, loadWebpWasm, readWebpHeader, webpDecodeBytes, webpWasmLoaded } from './decode-webp.js';
-import { hasInflateSync, inflateAsync, type Inflate } from './inflate.js';
 import { applyOrientation, exifOrientation } from './exif.js';
+import { hasInflateSync, type Inflate, inflateAsync } from './inflate.js';
 import type { RgbImage } from './rgb.js';
 
 export { MAX_JPEG_SCANS };
@@ -83,10 +83,13 @@ function checkOptions(opts: unknown): Required<Omit<DecodeOptions, 'label'>> & {
   if (o.applyExifOrientation !== undefined && typeof o.applyExifOrientation !== 'boolean') {
     problems.push(`applyExifOrientation: expected a boolean, got ${describe(o.applyExifOrientation)}`);
   }
-  for (const k of Object.keys(o)) if (!OPTION_KEYS.includes(k)) problems.push(`${k}: not a decode option (known: ${OPTION_KEYS.join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!OPTION_KEYS.includes(k)) problems.push(`${k}: not a decode option (known: ${OPTION_KEYS.join(', ')})`);
   if (problems.length) {
-    throw new ImageError(`${label}: invalid decode options:\n  - ${problems.join('\n  - ')}`,
-      'a limit switched off by NaN or a negative number would let a decompression bomb through; to raise one, give a larger finite number');
+    throw new ImageError(
+      `${label}: invalid decode options:\n  - ${problems.join('\n  - ')}`,
+      'a limit switched off by NaN or a negative number would let a decompression bomb through; to raise one, give a larger finite number',
+    );
   }
   return { label, maxPixels, maxDecodeBytes, maxJpegScans, applyExifOrientation: o.applyExifOrientation === true };
 }
@@ -125,7 +128,10 @@ export async function decodeImageAsync(bytes: Uint8Array, opts: DecodeOptions = 
   if (format !== 'png' || hasInflateSync()) return decodeWith(bytes, opts);
   let pending: { data: Uint8Array; max: number } | undefined;
   try {
-    return decodeWith(bytes, opts, (data, max) => { pending = { data, max }; throw INFLATE_PENDING; });
+    return decodeWith(bytes, opts, (data, max) => {
+      pending = { data, max };
+      throw INFLATE_PENDING;
+    });
   } catch (e) {
     if (e !== INFLATE_PENDING || !pending) throw e;
   }
@@ -135,30 +141,41 @@ export async function decodeImageAsync(bytes: Uint8Array, opts: DecodeOptions = 
   } catch (e) {
     inflated = e as Error;
   }
-  return decodeWith(bytes, opts, () => { if (inflated instanceof Error) throw inflated; return inflated; });
+  return decodeWith(bytes, opts, () => {
+    if (inflated instanceof Error) throw inflated;
+    return inflated;
+  });
 }
 
 function decodeWith(bytes: Uint8Array, opts: DecodeOptions, inflate?: Inflate): RgbImage {
   const { label, maxPixels, maxDecodeBytes, maxJpegScans, applyExifOrientation } = checkOptions(opts);
   if (!(bytes instanceof Uint8Array)) {
-    throw new ImageError(`${label}: expected the file's bytes as a Uint8Array, got ${describe(bytes)}`,
-      (bytes as unknown) instanceof ArrayBuffer ? 'wrap it: new Uint8Array(buffer)' : 'read the file first, e.g. new Uint8Array(readFileSync(path))');
+    throw new ImageError(
+      `${label}: expected the file's bytes as a Uint8Array, got ${describe(bytes)}`,
+      (bytes as unknown) instanceof ArrayBuffer
+        ? 'wrap it: new Uint8Array(buffer)'
+        : 'read the file first, e.g. new Uint8Array(readFileSync(path))',
+    );
   }
   if (bytes.length === 0) throw new ImageError(`${label}: the file is empty (0 bytes)`, `expected ${SUPPORTED_FORMATS}`);
   const format = sniffFormat(bytes);
   const guard = (w: number, h: number) => {
     if (w * h > maxPixels) {
-      throw new ImageError(`${label}: ${w}x${h} = ${w * h} pixels exceeds the limit of ${maxPixels} (checked from the header, nothing decoded)`,
-        'a decompression bomb, or a genuinely huge image: downscale it, or raise maxPixels');
+      throw new ImageError(
+        `${label}: ${w}x${h} = ${w * h} pixels exceeds the limit of ${maxPixels} (checked from the header, nothing decoded)`,
+        'a decompression bomb, or a genuinely huge image: downscale it, or raise maxPixels',
+      );
     }
   };
   /** The byte budget, on the decoder's header-only estimate of what it will allocate. */
   const budget = (what: string, estimate: number) => {
     if (estimate > maxDecodeBytes) {
-      throw new ImageError(`${label}: decoding this ${what} would allocate up to ${gb(estimate)} (estimated from the header, nothing decoded), ` +
-        `above the limit of ${gb(maxDecodeBytes)} (maxDecodeBytes = ${maxDecodeBytes})`,
-        'deep samples (16-bit), alpha and the decoder libraries\' own copies multiply the bytes per pixel: ' +
-        'convert it to 8-bit RGB or downscale it, or raise maxDecodeBytes');
+      throw new ImageError(
+        `${label}: decoding this ${what} would allocate up to ${gb(estimate)} (estimated from the header, nothing decoded), ` +
+          `above the limit of ${gb(maxDecodeBytes)} (maxDecodeBytes = ${maxDecodeBytes})`,
+        "deep samples (16-bit), alpha and the decoder libraries' own copies multiply the bytes per pixel: " +
+          'convert it to 8-bit RGB or downscale it, or raise maxDecodeBytes',
+      );
     }
   };
   let img: RgbImage;
@@ -174,8 +191,10 @@ function decodeWith(bytes: Uint8Array, opts: DecodeOptions, inflate?: Inflate): 
     const h = readJpegHeader(bytes, label, maxJpegScans);
     guard(h.width, h.height);
     checkJpegSupported(h, label, maxJpegScans); // sampling factors and scans, before the estimate trusts them
-    budget(`${h.width}x${h.height} ${h.components}-component JPEG (sampling ${h.sampling.map((s) => s.join('x')).join(', ')})`,
-      jpegDecodeBytes(h, bytes.length));
+    budget(
+      `${h.width}x${h.height} ${h.components}-component JPEG (sampling ${h.sampling.map((s) => s.join('x')).join(', ')})`,
+      jpegDecodeBytes(h, bytes.length),
+    );
     img = decodeJpeg(bytes, h, label, maxJpegScans);
     exif = h.exif;
   } else if (format === 'bmp') {
@@ -195,8 +214,11 @@ function decodeWith(bytes: Uint8Array, opts: DecodeOptions, inflate?: Inflate): 
     img = decodeWebp(bytes, h, label);
   } else {
     throw new ImageError(
-      format === 'unknown' ? `${label}: not a recognised image (first bytes ${hex(bytes.subarray(0, 8))})` : `${label}: ${format} images are not supported`,
-      `supported formats: ${SUPPORTED_FORMATS}; convert the image (e.g. to PNG) first`);
+      format === 'unknown'
+        ? `${label}: not a recognised image (first bytes ${hex(bytes.subarray(0, 8))})`
+        : `${label}: ${format} images are not supported`,
+      `supported formats: ${SUPPORTED_FORMATS}; convert the image (e.g. to PNG) first`,
+    );
   }
   return applyExifOrientation ? applyOrientation(img, exifOrientation(exif)) : img;
 }

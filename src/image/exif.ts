@@ -10,8 +10,10 @@ export function exifOrientation(tiff: Uint8Array | undefined): number | undefine
   const le = tiff[0] === 0x49 && tiff[1] === 0x49; // 'II' little-endian, 'MM' big-endian
   if (!le && !(tiff[0] === 0x4d && tiff[1] === 0x4d)) return undefined;
   const u16 = (o: number) => (le ? tiff[o] | (tiff[o + 1] << 8) : (tiff[o] << 8) | tiff[o + 1]);
-  const u32 = (o: number) => (le ? (tiff[o] | (tiff[o + 1] << 8) | (tiff[o + 2] << 16)) + tiff[o + 3] * 2 ** 24
-    : tiff[o] * 2 ** 24 + ((tiff[o + 1] << 16) | (tiff[o + 2] << 8) | tiff[o + 3]));
+  const u32 = (o: number) =>
+    le
+      ? (tiff[o] | (tiff[o + 1] << 8) | (tiff[o + 2] << 16)) + tiff[o + 3] * 2 ** 24
+      : tiff[o] * 2 ** 24 + ((tiff[o + 1] << 16) | (tiff[o + 2] << 8) | tiff[o + 3]);
   if (u16(2) !== 42) return undefined;
   const ifd = u32(4);
   if (ifd + 2 > tiff.length) return undefined;
@@ -49,7 +51,9 @@ export function applyOrientation(img: RgbImage, orientation: number | undefined)
     for (let X = 0; X < w; X++) {
       const s = src(X, Y) * 3;
       const o = (Y * w + X) * 3;
-      out[o] = data[s]; out[o + 1] = data[s + 1]; out[o + 2] = data[s + 2];
+      out[o] = data[s];
+      out[o + 1] = data[s + 1];
+      out[o + 2] = data[s + 2];
     }
   }
   return { width: w, height: h, data: out };

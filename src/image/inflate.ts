@@ -21,8 +21,10 @@ export function hasInflateSync(): boolean {
 export const inflateSync: Inflate = (data, maxOutput) => {
   const zlib = nodeBuiltin<Zlib>('node:zlib');
   if (!zlib) {
-    throw new ImageError('PNG: this runtime has no synchronous inflate (node:zlib)',
-      'in a browser, decode images with `await decodeImageAsync(bytes)` (DecompressionStream) and pass the RgbImage');
+    throw new ImageError(
+      'PNG: this runtime has no synchronous inflate (node:zlib)',
+      'in a browser, decode images with `await decodeImageAsync(bytes)` (DecompressionStream) and pass the RgbImage',
+    );
   }
   const out = zlib.inflateSync(data, { maxOutputLength: maxOutput });
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
@@ -33,7 +35,10 @@ export async function inflateAsync(data: Uint8Array, maxOutput: number): Promise
   const ds = new DecompressionStream('deflate');
   const writer = ds.writable.getWriter();
   // the write's promise settles only as the output is read: do not await it before reading
-  const written = writer.write(data as Uint8Array<ArrayBuffer>).then(() => writer.close()).catch(() => {});
+  const written = writer
+    .write(data as Uint8Array<ArrayBuffer>)
+    .then(() => writer.close())
+    .catch(() => {});
   const reader = ds.readable.getReader();
   const parts: Uint8Array[] = [];
   let total = 0;
@@ -54,6 +59,9 @@ export async function inflateAsync(data: Uint8Array, maxOutput: number): Promise
   if (parts.length === 1) return parts[0];
   const out = new Uint8Array(total);
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }

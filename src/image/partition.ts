@@ -57,14 +57,23 @@ export function coveringArea(box: Box, side: number): number {
   return w * h;
 }
 
-export interface GridCandidate { grid: Grid; ratio: number; good: boolean }
+export interface GridCandidate {
+  grid: Grid;
+  ratio: number;
+  good: boolean;
+}
 
 /**
  * Every candidate grid (rows-major from (1,1), rows*cols <= maxPartition) with its covering
  * ratio = sum of cell covering areas / image area, and whether it beats the threshold.
  */
-export function rankGrids(width: number, height: number, maxPartition: number,
-  coveringThreshold = DEFAULT_COVERING_THRESHOLD, side = DEFAULT_IMAGE_SIZE): GridCandidate[] {
+export function rankGrids(
+  width: number,
+  height: number,
+  maxPartition: number,
+  coveringThreshold = DEFAULT_COVERING_THRESHOLD,
+  side = DEFAULT_IMAGE_SIZE,
+): GridCandidate[] {
   checkPartitionArgs(width, height, maxPartition, coveringThreshold);
   const area = width * height;
   const out: GridCandidate[] = [];
@@ -87,8 +96,13 @@ export function rankGrids(width: number, height: number, maxPartition: number,
  * cells. Python's sort is stable, so remaining ties go to the earliest candidate; a strict
  * "better than" scan in candidate order reproduces that.
  */
-export function chooseGrid(width: number, height: number, maxPartition: number,
-  coveringThreshold = DEFAULT_COVERING_THRESHOLD, side = DEFAULT_IMAGE_SIZE): Grid {
+export function chooseGrid(
+  width: number,
+  height: number,
+  maxPartition: number,
+  coveringThreshold = DEFAULT_COVERING_THRESHOLD,
+  side = DEFAULT_IMAGE_SIZE,
+): Grid {
   const all = rankGrids(width, height, maxPartition, coveringThreshold, side);
   const cells = (c: GridCandidate) => c.grid[0] * c.grid[1];
   const good = all.filter((c) => c.good);
@@ -112,7 +126,10 @@ function checkPartitionArgs(width: number, height: number, maxPartition: number,
     throw new InputError(`image size ${width}x${height}: width and height must be integers >= 1`);
   }
   if (!Number.isInteger(maxPartition) || maxPartition < 1 || maxPartition > MAX_MAX_PARTITION) {
-    throw new InputError(`maxPartition = ${maxPartition}: expected an integer in [1, ${MAX_MAX_PARTITION}]`, 'Ovis1.6 uses max_partition = 9');
+    throw new InputError(
+      `maxPartition = ${maxPartition}: expected an integer in [1, ${MAX_MAX_PARTITION}]`,
+      'Ovis1.6 uses max_partition = 9',
+    );
   }
   if (!Number.isFinite(coveringThreshold)) {
     throw new InputError(`coveringThreshold = ${coveringThreshold}: expected a finite number`, 'Ovis1.6 uses covering_threshold = 0.9');

@@ -25,13 +25,27 @@ export interface PngHeader {
 export const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
 /** Adam7 passes: [x0, y0, dx, dy]. */
-export const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+export const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
 
 /** The sub-images that are stored: the whole image, or each non-empty Adam7 pass. */
 function passes(h: PngHeader): { x0: number; y0: number; dx: number; dy: number; w: number; h: number }[] {
   if (h.interlace === 0) return [{ x0: 0, y0: 0, dx: 1, dy: 1, w: h.width, h: h.height }];
-  return ADAM7.map(([x0, y0, dx, dy]) => ({ x0, y0, dx, dy, w: Math.ceil((h.width - x0) / dx), h: Math.ceil((h.height - y0) / dy) }))
-    .filter((p) => p.w > 0 && p.h > 0);
+  return ADAM7.map(([x0, y0, dx, dy]) => ({
+    x0,
+    y0,
+    dx,
+    dy,
+    w: Math.ceil((h.width - x0) / dx),
+    h: Math.ceil((h.height - y0) / dy),
+  })).filter((p) => p.w > 0 && p.h > 0);
 }
 
 /** Bytes of the inflated image data: (filter byte + packed row) per row of each pass. */
@@ -51,12 +65,18 @@ export function pillowRule(h: PngHeader): SampleRule {
 /** A 256-entry lookup (or, for 16 bits, a function) from a stored sample to Pillow's 8-bit value. */
 function sampleTo8(rule: SampleRule): (v: number) => number {
   switch (rule) {
-    case 'u8': return (v) => v;
-    case 'u16-high-byte': return (v) => v >>> 8;
-    case 'u16-clamp': return (v) => (v > 255 ? 255 : v);
-    case 'scale-1bit': return (v) => v * 255;
-    case 'scale-2bit': return (v) => v * 85;
-    case 'scale-4bit': return (v) => v * 17;
+    case 'u8':
+      return (v) => v;
+    case 'u16-high-byte':
+      return (v) => v >>> 8;
+    case 'u16-clamp':
+      return (v) => (v > 255 ? 255 : v);
+    case 'scale-1bit':
+      return (v) => v * 255;
+    case 'scale-2bit':
+      return (v) => v * 85;
+    case 'scale-4bit':
+      return (v) => v * 17;
   }
 }
 
@@ -65,9 +85,14 @@ function sampleTo8(rule: SampleRule): (v: number) => number {
 function unfilterRow(type: number, cur: Uint8Array, prev: Uint8Array, bpp: number): boolean {
   const n = cur.length;
   switch (type) {
-    case 0: return true;
-    case 1: for (let i = bpp; i < n; i++) cur[i] = (cur[i] + cur[i - bpp]) & 255; return true;
-    case 2: for (let i = 0; i < n; i++) cur[i] = (cur[i] + prev[i]) & 255; return true;
+    case 0:
+      return true;
+    case 1:
+      for (let i = bpp; i < n; i++) cur[i] = (cur[i] + cur[i - bpp]) & 255;
+      return true;
+    case 2:
+      for (let i = 0; i < n; i++) cur[i] = (cur[i] + prev[i]) & 255;
+      return true;
     case 3:
       for (let i = 0; i < bpp && i < n; i++) cur[i] = (cur[i] + (prev[i] >> 1)) & 255;
       for (let i = bpp; i < n; i++) cur[i] = (cur[i] + ((cur[i - bpp] + prev[i]) >> 1)) & 255;
@@ -75,12 +100,18 @@ function unfilterRow(type: number, cur: Uint8Array, prev: Uint8Array, bpp: numbe
     case 4:
       for (let i = 0; i < bpp && i < n; i++) cur[i] = (cur[i] + prev[i]) & 255; // Paeth(0, b, 0) = b
       for (let i = bpp; i < n; i++) {
-        const a = cur[i - bpp], b = prev[i], c = prev[i - bpp];
-        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        const a = cur[i - bpp],
+          b = prev[i],
+          c = prev[i - bpp];
+        const p = a + b - c,
+          pa = Math.abs(p - a),
+          pb = Math.abs(p - b),
+          pc = Math.abs(p - c);
         cur[i] = (cur[i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
       }
       return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -89,7 +120,8 @@ function unfilterRow(type: number, cur: Uint8Array, prev: Uint8Array, bpp: numbe
  * on an unknown filter type; the length was checked by the caller.
  */
 export function pngPixels(data: Uint8Array, h: PngHeader, palette: Uint8Array | undefined, label: string): RgbImage {
-  const C = CHANNELS[h.colorType], d = h.bitDepth;
+  const C = CHANNELS[h.colorType],
+    d = h.bitDepth;
   const bpp = Math.max(1, (C * d) >> 3);
   const to8 = sampleTo8(pillowRule(h));
   const pal = new Uint8Array(256 * 3); // Pillow reads indices past the palette as black
@@ -106,12 +138,16 @@ export function pngPixels(data: Uint8Array, h: PngHeader, palette: Uint8Array | 
       cur.set(data.subarray(pos + 1, pos + 1 + rowBytes));
       pos += rowBytes + 1;
       if (!unfilterRow(type, cur, prev, bpp)) {
-        throw new ImageError(`${label}: PNG row ${y}${h.interlace ? ' of an Adam7 pass' : ''} has filter type ${type} (0-4 exist)`, 'the file is corrupt');
+        throw new ImageError(
+          `${label}: PNG row ${y}${h.interlace ? ' of an Adam7 pass' : ''} has filter type ${type} (0-4 exist)`,
+          'the file is corrupt',
+        );
       }
       if (d === 8) samples.set(cur);
       else if (d === 16) for (let i = 0; i < samples.length; i++) samples[i] = (cur[2 * i] << 8) | cur[2 * i + 1];
       else {
-        const perByte = 8 / d, mask = (1 << d) - 1;
+        const perByte = 8 / d,
+          mask = (1 << d) - 1;
         for (let i = 0; i < samples.length; i++) samples[i] = (cur[(i / perByte) | 0] >> (8 - d - (i % perByte) * d)) & mask;
       }
       let o = ((p.y0 + y * p.dy) * h.width + p.x0) * 3;
@@ -119,11 +155,15 @@ export function pngPixels(data: Uint8Array, h: PngHeader, palette: Uint8Array | 
       for (let x = 0, s = 0; x < p.w; x++, s += C, o += step) {
         if (h.colorType === 3) {
           const k = samples[s] * 3;
-          out[o] = pal[k]; out[o + 1] = pal[k + 1]; out[o + 2] = pal[k + 2];
+          out[o] = pal[k];
+          out[o + 1] = pal[k + 1];
+          out[o + 2] = pal[k + 2];
         } else if (C <= 2) {
           out[o] = out[o + 1] = out[o + 2] = to8(samples[s]);
         } else {
-          out[o] = to8(samples[s]); out[o + 1] = to8(samples[s + 1]); out[o + 2] = to8(samples[s + 2]);
+          out[o] = to8(samples[s]);
+          out[o + 1] = to8(samples[s + 1]);
+          out[o + 2] = to8(samples[s + 2]);
         }
       }
       [prev, cur] = [cur, prev];

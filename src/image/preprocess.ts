@@ -10,12 +10,17 @@
 //   4. pad: centred in a zero [3, S, S] canvas, offset (S - len) // 2 on the short axis.
 // Step 3 is a 256-entry lookup table: the value depends only on the byte.
 
-import { ImageError, InputError } from '../errors.js';
 import { CONFIG_LIMITS } from '../config/limits.js';
-import { decodeImage, type DecodeOptions } from './decode.js';
+import { ImageError, InputError } from '../errors.js';
+import { type DecodeOptions, decodeImage } from './decode.js';
 import {
-  chooseGrid, partition, DEFAULT_COVERING_THRESHOLD, DEFAULT_IMAGE_SIZE, DEFAULT_MAX_PARTITION,
-  type Box, type Grid,
+  type Box,
+  chooseGrid,
+  DEFAULT_COVERING_THRESHOLD,
+  DEFAULT_IMAGE_SIZE,
+  DEFAULT_MAX_PARTITION,
+  type Grid,
+  partition,
 } from './partition.js';
 import { buildPlaceholders } from './placeholders.js';
 import { resizeRegionBicubic } from './resize.js';
@@ -90,12 +95,18 @@ export function preprocessImage(input: Uint8Array | RgbImage, opts: PreprocessOp
   const side = opts.imageSize ?? DEFAULT_IMAGE_SIZE;
   // bounded like config.json's image_size (config/limits.ts): each crop allocates 3 x side^2 floats
   if (!Number.isInteger(side) || side < 1 || side > CONFIG_LIMITS.imageSize) {
-    throw new InputError(`${label}: imageSize = ${side}: expected an integer in [1, ${CONFIG_LIMITS.imageSize}]`, 'SigLIP in Ovis1.6 uses 384');
+    throw new InputError(
+      `${label}: imageSize = ${side}: expected an integer in [1, ${CONFIG_LIMITS.imageSize}]`,
+      'SigLIP in Ovis1.6 uses 384',
+    );
   }
   let img: RgbImage;
   if (input instanceof Uint8Array) {
     const dopts: DecodeOptions = {
-      label, maxPixels: opts.maxPixels, maxDecodeBytes: opts.maxDecodeBytes, maxJpegScans: opts.maxJpegScans,
+      label,
+      maxPixels: opts.maxPixels,
+      maxDecodeBytes: opts.maxDecodeBytes,
+      maxJpegScans: opts.maxJpegScans,
       applyExifOrientation: opts.applyExifOrientation,
     };
     img = decodeImage(input, dopts);
@@ -120,13 +131,18 @@ export function preprocessImage(input: Uint8Array | RgbImage, opts: PreprocessOp
 }
 
 /** Several images for one prompt: pixel_values concatenated in order, one grid/placeholders each. */
-export function preprocessImages(inputs: Array<Uint8Array | RgbImage>, opts: PreprocessOptions = {}):
-  { pixelValues: Float32Array; n: number; images: Preprocessed[] } {
+export function preprocessImages(
+  inputs: Array<Uint8Array | RgbImage>,
+  opts: PreprocessOptions = {},
+): { pixelValues: Float32Array; n: number; images: Preprocessed[] } {
   const images = inputs.map((x, i) => preprocessImage(x, { ...opts, label: opts.label ? `${opts.label}[${i}]` : `image ${i}` }));
   const n = images.reduce((a, p) => a + p.n, 0);
   const pixelValues = new Float32Array(images.reduce((a, p) => a + p.pixelValues.length, 0)); // [n, 3, S, S]
   let o = 0;
-  for (const p of images) { pixelValues.set(p.pixelValues, o); o += p.pixelValues.length; }
+  for (const p of images) {
+    pixelValues.set(p.pixelValues, o);
+    o += p.pixelValues.length;
+  }
   return { pixelValues, n, images };
 }
 
@@ -150,14 +166,16 @@ function resizeCrop(img: RgbImage, box: Box, side: number, label: string): RgbIm
   if (tw < 1 || th < 1 || w < 1 || h < 1) {
     throw new ImageError(
       `${label}: crop ${w}x${h} (box ${box.join(',')}) of the ${img.width}x${img.height} image resizes to ${tw}x${th}: ` +
-      `a side of 0 px (Ovis1.6's reference preprocessing fails here too: Pillow "height and width must be > 0")`,
-      'the aspect ratio is beyond 384:1; pad or crop the image first');
+        `a side of 0 px (Ovis1.6's reference preprocessing fails here too: Pillow "height and width must be > 0")`,
+      'the aspect ratio is beyond 384:1; pad or crop the image first',
+    );
   }
   if (h === 1) {
     throw new ImageError(
       `${label}: crop ${w}x${h} (box ${box.join(',')}) is 1 px tall: the reference (transformers SiglipImageProcessor) ` +
-      `takes a [1, w, 3] array for channels-first and fails ("mean must have 1 elements")`,
-      'images (and crops) 1 px tall cannot be preprocessed by Ovis1.6; pad the image to at least 2 px');
+        `takes a [1, w, 3] array for channels-first and fails ("mean must have 1 elements")`,
+      'images (and crops) 1 px tall cannot be preprocessed by Ovis1.6; pad the image to at least 2 px',
+    );
   }
   if (h === 3) {
     const q = channelsFirstQuirkImage(img, box); // [w, 3, 3] read as a w x 3 RGB image

@@ -84,7 +84,12 @@ function clip8(ss: number): number {
 }
 
 /** A rectangle of an RGB image (Pillow's crop box: right and bottom exclusive). */
-export interface Region { left: number; top: number; width: number; height: number }
+export interface Region {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
 
 /**
  * Resize an RGB image with Pillow's BICUBIC filter. Equal to
@@ -104,10 +109,14 @@ export function resizeRegionBicubic(img: RgbImage, r: Region, width: number, hei
     throw new ShapeError(`resizeBicubic: output size ${width}x${height} must be integers >= 1 (Pillow: "height and width must be > 0")`);
   }
   if (r.width < 1 || r.height < 1 || r.left < 0 || r.top < 0 || r.left + r.width > img.width || r.top + r.height > img.height) {
-    throw new ShapeError(`resizeBicubic: region ${r.left},${r.top} ${r.width}x${r.height} is empty or outside the ${img.width}x${img.height} image`);
+    throw new ShapeError(
+      `resizeBicubic: region ${r.left},${r.top} ${r.width}x${r.height} is empty or outside the ${img.width}x${img.height} image`,
+    );
   }
   if (img.data.length !== img.width * img.height * 3) {
-    throw new ShapeError(`resizeBicubic: data has ${img.data.length} bytes, expected ${img.width}*${img.height}*3 = ${img.width * img.height * 3}`);
+    throw new ShapeError(
+      `resizeBicubic: data has ${img.data.length} bytes, expected ${img.width}*${img.height}*3 = ${img.width * img.height * 3}`,
+    );
   }
   const needH = width !== r.width;
   const needV = height !== r.height;
@@ -157,8 +166,14 @@ function copyRegion(img: RgbImage, r: Region): RgbImage {
  * sums are exactly Pillow's Int32 sums; V8 runs this ~1.5x faster than `(s + p * w) | 0`.
  */
 function horizontalPass(
-  src: Uint8Array, stride: number, x0: number, y0: number, inW: number,
-  out: Uint8Array, outW: number, rows: number,
+  src: Uint8Array,
+  stride: number,
+  x0: number,
+  y0: number,
+  inW: number,
+  out: Uint8Array,
+  outW: number,
+  rows: number,
 ): void {
   const { ksize, first, count, k } = bicubicCoeffs(inW, 0, inW, outW);
   const kf = Float64Array.from(k); // [outW, K] same integers as k
@@ -177,14 +192,29 @@ function horizontalPass(
       const end = kp + count[xx];
       let p = rowA + offs[xx];
       let q = rowB + offs[xx];
-      let a0 = HALF, a1 = HALF, a2 = HALF, b0 = HALF, b1 = HALF, b2 = HALF;
+      let a0 = HALF,
+        a1 = HALF,
+        a2 = HALF,
+        b0 = HALF,
+        b1 = HALF,
+        b2 = HALF;
       for (; kp < end; kp++, p += 3, q += 3) {
         const w = kf[kp];
-        a0 += src[p] * w; a1 += src[p + 1] * w; a2 += src[p + 2] * w;
-        b0 += src[q] * w; b1 += src[q + 1] * w; b2 += src[q + 2] * w;
+        a0 += src[p] * w;
+        a1 += src[p + 1] * w;
+        a2 += src[p + 2] * w;
+        b0 += src[q] * w;
+        b1 += src[q + 1] * w;
+        b2 += src[q + 2] * w;
       }
-      out[o] = clip8(a0); out[o + 1] = clip8(a1); out[o + 2] = clip8(a2);
-      if (two) { out[o + rowBytes] = clip8(b0); out[o + rowBytes + 1] = clip8(b1); out[o + rowBytes + 2] = clip8(b2); }
+      out[o] = clip8(a0);
+      out[o + 1] = clip8(a1);
+      out[o + 2] = clip8(a2);
+      if (two) {
+        out[o + rowBytes] = clip8(b0);
+        out[o + rowBytes + 1] = clip8(b1);
+        out[o + rowBytes + 2] = clip8(b2);
+      }
     }
   }
 }
@@ -195,8 +225,14 @@ function horizontalPass(
  * than accumulating whole rows in an array. Same integer sums as Pillow (exact in float64).
  */
 function verticalPass(
-  src: Uint8Array, stride: number, x0: number, y0: number, inW: number,
-  cv: AxisCoeffs, out: Uint8Array, outH: number,
+  src: Uint8Array,
+  stride: number,
+  x0: number,
+  y0: number,
+  inW: number,
+  cv: AxisCoeffs,
+  out: Uint8Array,
+  outH: number,
 ): void {
   const { ksize, first, count } = cv;
   const kf = Float64Array.from(cv.k); // [outH, K]
@@ -208,17 +244,31 @@ function verticalPass(
     const o = yy * rowLen;
     let i = 0;
     for (; i + 6 <= rowLen; i += 6) {
-      let s0 = HALF, s1 = HALF, s2 = HALF, s3 = HALF, s4 = HALF, s5 = HALF;
+      let s0 = HALF,
+        s1 = HALF,
+        s2 = HALF,
+        s3 = HALF,
+        s4 = HALF,
+        s5 = HALF;
       let p = rb + i;
       for (let t = 0; t < n; t++, p += stride) {
         const w = kf[kb + t];
-        s0 += src[p] * w; s1 += src[p + 1] * w; s2 += src[p + 2] * w;
-        s3 += src[p + 3] * w; s4 += src[p + 4] * w; s5 += src[p + 5] * w;
+        s0 += src[p] * w;
+        s1 += src[p + 1] * w;
+        s2 += src[p + 2] * w;
+        s3 += src[p + 3] * w;
+        s4 += src[p + 4] * w;
+        s5 += src[p + 5] * w;
       }
-      out[o + i] = clip8(s0); out[o + i + 1] = clip8(s1); out[o + i + 2] = clip8(s2);
-      out[o + i + 3] = clip8(s3); out[o + i + 4] = clip8(s4); out[o + i + 5] = clip8(s5);
+      out[o + i] = clip8(s0);
+      out[o + i + 1] = clip8(s1);
+      out[o + i + 2] = clip8(s2);
+      out[o + i + 3] = clip8(s3);
+      out[o + i + 4] = clip8(s4);
+      out[o + i + 5] = clip8(s5);
     }
-    for (; i < rowLen; i++) { // the odd last pixel
+    for (; i < rowLen; i++) {
+      // the odd last pixel
       let s0 = HALF;
       let p = rb + i;
       for (let t = 0; t < n; t++, p += stride) s0 += src[p] * kf[kb + t];

@@ -19,7 +19,11 @@ import { ImageError } from '../errors.js';
 export const DECODE_SLACK = 32 << 20;
 
 /** 8-bit RGB, row-major, 3 bytes per pixel: data.length = width * height * 3. */
-export interface RgbImage { width: number; height: number; data: Uint8Array }
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
 
 /** How one decoded sample maps to an 8-bit Pillow value. */
 export type SampleRule = 'u8' | 'u16-high-byte' | 'u16-clamp' | 'scale-1bit' | 'scale-2bit' | 'scale-4bit';
@@ -31,7 +35,9 @@ export function checkRgbImage(img: RgbImage, label = 'image'): void {
     throw new ImageError(`${label}: size ${width}x${height} is not a positive integer size`, 'width and height must be integers >= 1');
   }
   if (!(data instanceof Uint8Array) || data.length !== width * height * 3) {
-    throw new ImageError(`${label}: RGB data has ${data?.length} bytes, expected ${width}*${height}*3 = ${width * height * 3}`,
-      'RgbImage.data is 8-bit RGB, row-major, 3 bytes per pixel (no alpha)');
+    throw new ImageError(
+      `${label}: RGB data has ${data?.length} bytes, expected ${width}*${height}*3 = ${width * height * 3}`,
+      'RgbImage.data is 8-bit RGB, row-major, 3 bytes per pixel (no alpha)',
+    );
   }
 }

@@ -4,10 +4,15 @@
 // Blob.slice(...).stream(), chunk by chunk into their destination: a shard is never held whole.
 
 import { IoError } from '../errors.js';
-import { streamInto, type ModelSource, type Probe } from './source.js';
+import { type ModelSource, type Probe, streamInto } from './source.js';
 
 /** The little of File that is used (a Blob with a name; webkitRelativePath when from a folder pick). */
-export interface NamedBlob { readonly name: string; readonly size: number; readonly webkitRelativePath?: string; slice(start?: number, end?: number): Blob }
+export interface NamedBlob {
+  readonly name: string;
+  readonly size: number;
+  readonly webkitRelativePath?: string;
+  slice(start?: number, end?: number): Blob;
+}
 
 export class BlobSource implements ModelSource {
   readonly label: string;
@@ -33,7 +38,9 @@ export class BlobSource implements ModelSource {
 
   private readonly onBytes?: (chunk: number, total: number) => void;
 
-  where(name: string): string { return `${this.label}/${name}`; }
+  where(name: string): string {
+    return `${this.label}/${name}`;
+  }
 
   async probe(name: string): Promise<Probe | undefined> {
     const f = this.files.get(name);
@@ -45,23 +52,40 @@ export class BlobSource implements ModelSource {
     if (this.closed) throw new IoError(this.where(name), 'read after close()');
     if (!f) throw new IoError(this.where(name), 'no such file in the picked folder');
     if (offset + dst.length > f.size) {
-      throw new IoError(this.where(name), `unexpected end of file at byte ${f.size} (wanted bytes ${offset}-${offset + dst.length - 1})`, 'the file is truncated');
+      throw new IoError(
+        this.where(name),
+        `unexpected end of file at byte ${f.size} (wanted bytes ${offset}-${offset + dst.length - 1})`,
+        'the file is truncated',
+      );
     }
     let stream: ReadableStream<Uint8Array>;
     try {
       stream = f.slice(offset, offset + dst.length).stream();
     } catch (e) {
-      throw new IoError(this.where(name), `cannot read: ${(e as Error).message}`, 'was the file changed or removed after it was picked? pick the folder again');
+      throw new IoError(
+        this.where(name),
+        `cannot read: ${(e as Error).message}`,
+        'was the file changed or removed after it was picked? pick the folder again',
+      );
     }
-    await streamInto(stream, dst, this.where(name), (n) => { this.bytesRead += n; this.onBytes?.(n, this.bytesRead); });
+    await streamInto(stream, dst, this.where(name), (n) => {
+      this.bytesRead += n;
+      this.onBytes?.(n, this.bytesRead);
+    });
   }
 
-  async close(): Promise<void> { this.closed = true; this.files.clear(); }
+  async close(): Promise<void> {
+    this.closed = true;
+    this.files.clear();
+  }
 }
 
 /** The files of a directory picked with the File System Access API (`showDirectoryPicker()`),
  *  top level only, as BlobSource takes them. */
-export async function filesFromDirectoryHandle(dir: { name: string; values(): AsyncIterable<{ kind: string; name: string; getFile?: () => Promise<File> }> }): Promise<NamedBlob[]> {
+export async function filesFromDirectoryHandle(dir: {
+  name: string;
+  values(): AsyncIterable<{ kind: string; name: string; getFile?: () => Promise<File> }>;
+}): Promise<NamedBlob[]> {
   const out: NamedBlob[] = [];
   for await (const h of dir.values()) {
     if (h.kind === 'file' && h.getFile) {

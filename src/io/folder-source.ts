@@ -3,7 +3,7 @@
 // Each file is opened once, on its first read, and kept open until close() (a shard is read
 // tensor by tensor with positional reads; a 5 GB shard is never read whole).
 
-import { open, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { IoError } from '../errors.js';
 import { describeFsError, fileProblem } from './fs.js';
@@ -18,9 +18,13 @@ export class FolderSource implements ModelSource {
   private readonly handles = new Map<string, Promise<FileHandle>>();
   private closed = false;
 
-  constructor(readonly dir: string) { this.label = dir; }
+  constructor(readonly dir: string) {
+    this.label = dir;
+  }
 
-  where(name: string): string { return join(this.dir, name); }
+  where(name: string): string {
+    return join(this.dir, name);
+  }
 
   async probe(name: string): Promise<Probe | undefined> {
     const problem = await fileProblem(this.where(name));
@@ -38,8 +42,11 @@ export class FolderSource implements ModelSource {
       const len = Math.min(READ_CHUNK, dst.length - done);
       const { bytesRead } = await fh.read(dst, done, len, offset + done);
       if (bytesRead === 0) {
-        throw new IoError(this.where(name), `unexpected end of file at byte ${offset + done} (wanted ${dst.length - done} more bytes)`,
-          'the file shrank after it was opened, or is truncated');
+        throw new IoError(
+          this.where(name),
+          `unexpected end of file at byte ${offset + done} (wanted ${dst.length - done} more bytes)`,
+          'the file shrank after it was opened, or is truncated',
+        );
       }
       done += bytesRead;
       this.bytesRead += bytesRead;
@@ -51,7 +58,10 @@ export class FolderSource implements ModelSource {
     let h = this.handles.get(name);
     if (!h) {
       const path = this.where(name);
-      h = open(path, 'r').catch((e) => { this.handles.delete(name); throw new IoError(path, `cannot open: ${describeFsError(e)}`); });
+      h = open(path, 'r').catch((e) => {
+        this.handles.delete(name);
+        throw new IoError(path, `cannot open: ${describeFsError(e)}`);
+      });
       this.handles.set(name, h);
     }
     return h;
@@ -61,7 +71,14 @@ export class FolderSource implements ModelSource {
     this.closed = true;
     const all = [...this.handles.values()];
     this.handles.clear();
-    await Promise.all(all.map((h) => h.then((fh) => fh.close(), () => {})));
+    await Promise.all(
+      all.map((h) =>
+        h.then(
+          (fh) => fh.close(),
+          () => {},
+        ),
+      ),
+    );
   }
 }
 

@@ -3,23 +3,36 @@
 // before it is opened: a directory gives EISDIR only at read time, and opening a FIFO or a
 // character device blocks forever (or reads without end), so those are refused by kind first.
 
-import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 /** True when `p` exists. `stat`, not `access`: Deno's node:fs `access` asks for the `sys`
  *  permission (it reads the uid), so `deno run --allow-read` would fail on a plain lookup. */
 export async function pathExists(p: string): Promise<boolean> {
-  try { await stat(p); return true; } catch { return false; }
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Node's errno codes in words, for messages ("no such file or directory (ENOENT)"). */
 export function describeFsError(e: unknown): string {
   const code = (e as { code?: string })?.code;
   const words: Record<string, string> = {
-    ENOENT: 'no such file or directory', EISDIR: 'is a directory', ENOTDIR: 'a part of the path is not a directory',
-    EACCES: 'permission denied', EPERM: 'operation not permitted', EEXIST: 'already exists', ENOSPC: 'no space left on the device',
-    EROFS: 'read-only file system', EMFILE: 'too many open files', ENAMETOOLONG: 'the name is too long', ELOOP: 'too many symbolic links',
+    ENOENT: 'no such file or directory',
+    EISDIR: 'is a directory',
+    ENOTDIR: 'a part of the path is not a directory',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EEXIST: 'already exists',
+    ENOSPC: 'no space left on the device',
+    EROFS: 'read-only file system',
+    EMFILE: 'too many open files',
+    ENAMETOOLONG: 'the name is too long',
+    ELOOP: 'too many symbolic links',
   };
   if (code && Object.hasOwn(words, code)) return `${words[code]} (${code})`;
   return code ? `${(e as Error).message} (${code})` : String((e as Error)?.message ?? e);
@@ -29,7 +42,11 @@ export function describeFsError(e: unknown): string {
  *  undefined when it can. Follows symlinks, so a link to a FIFO is refused too. */
 export async function fileProblem(p: string): Promise<string | undefined> {
   let st: Stats;
-  try { st = await stat(p); } catch (e) { return describeFsError(e); }
+  try {
+    st = await stat(p);
+  } catch (e) {
+    return describeFsError(e);
+  }
   if (st.isDirectory()) return 'is a directory, expected a file';
   if (!st.isFile()) return 'is not a regular file (a FIFO, socket or device): refused, reading it could block or never end';
   return undefined;

@@ -7,7 +7,7 @@
 // allow the Range header (CORS) and expose Content-Length.
 
 import { IoError } from '../errors.js';
-import { streamInto, type ModelSource, type Probe } from './source.js';
+import { type ModelSource, type Probe, streamInto } from './source.js';
 
 export interface HttpSourceOptions {
   /** fetch to use (default globalThis.fetch); e.g. one that adds an Authorization header. */
@@ -28,7 +28,10 @@ export class HttpSource implements ModelSource {
   private readonly fetch: typeof fetch;
   private closed = false;
 
-  constructor(base: string | URL, private readonly opts: HttpSourceOptions = {}) {
+  constructor(
+    base: string | URL,
+    private readonly opts: HttpSourceOptions = {},
+  ) {
     const b = new URL(String(base));
     if (!b.pathname.endsWith('/')) b.pathname += '/';
     this.base = b;
@@ -36,7 +39,9 @@ export class HttpSource implements ModelSource {
     this.fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
-  where(name: string): string { return new URL(encodeURIComponent(name), this.base).href; }
+  where(name: string): string {
+    return new URL(encodeURIComponent(name), this.base).href;
+  }
 
   probe(name: string): Promise<Probe | undefined> {
     let p = this.sizes.get(name);
@@ -60,7 +65,9 @@ export class HttpSource implements ModelSource {
     const len = r.headers.get('content-length');
     const size = len === null ? Number.NaN : Number(len);
     if (!Number.isSafeInteger(size) || size < 0) {
-      return { problem: `the server gave no Content-Length (got ${JSON.stringify(len)}); a cross-origin server must expose it (Access-Control-Expose-Headers)` };
+      return {
+        problem: `the server gave no Content-Length (got ${JSON.stringify(len)}); a cross-origin server must expose it (Access-Control-Expose-Headers)`,
+      };
     }
     return { size };
   }
@@ -75,15 +82,22 @@ export class HttpSource implements ModelSource {
       this.requests++;
       r = await this.fetch(url, { headers: { ...this.opts.headers, Range: `bytes=${offset}-${last}` } });
     } catch (e) {
-      throw new IoError(url, `request failed: ${(e as Error).message}`, 'offline, or the server does not allow this origin (CORS) or the Range header');
+      throw new IoError(
+        url,
+        `request failed: ${(e as Error).message}`,
+        'offline, or the server does not allow this origin (CORS) or the Range header',
+      );
     }
     if (r.status === 200) {
       // the whole file: fine only when that is what was asked for
       const size = Number(r.headers.get('content-length'));
       if (offset !== 0 || size !== dst.length) {
         await r.body?.cancel();
-        throw new IoError(url, `the server ignored the Range request (HTTP 200 for bytes ${offset}-${last})`,
-          'serve the checkpoint from a server that supports Range requests (any static server does; examples/browser/serve.mjs)');
+        throw new IoError(
+          url,
+          `the server ignored the Range request (HTTP 200 for bytes ${offset}-${last})`,
+          'serve the checkpoint from a server that supports Range requests (any static server does; examples/browser/serve.mjs)',
+        );
       }
     } else if (r.status === 206) {
       const cr = r.headers.get('content-range');
@@ -97,8 +111,13 @@ export class HttpSource implements ModelSource {
       throw new IoError(url, `HTTP ${r.status} ${r.statusText} for bytes ${offset}-${last}`.trim());
     }
     if (!r.body) throw new IoError(url, 'the response has no body');
-    await streamInto(r.body, dst, url, (n) => { this.bytesRead += n; this.opts.onBytes?.(n, this.bytesRead); });
+    await streamInto(r.body, dst, url, (n) => {
+      this.bytesRead += n;
+      this.opts.onBytes?.(n, this.bytesRead);
+    });
   }
 
-  async close(): Promise<void> { this.closed = true; }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 }

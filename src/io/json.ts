@@ -88,7 +88,10 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
  */
 export function jsonPreview(v: unknown, max = 80): string {
   let out = '';
-  const put = (s: string): boolean => { out += s; return out.length <= max; };
+  const put = (s: string): boolean => {
+    out += s;
+    return out.length <= max;
+  };
   const walk = (x: unknown, depth: number): boolean => {
     if (Array.isArray(x)) {
       if (depth >= 4) return put(x.length ? '[…]' : '[]');

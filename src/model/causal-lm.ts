@@ -9,12 +9,12 @@
 // KV cache, and returns the final-norm hidden states and the logits of the rows asked for.
 // Prefill = the whole prompt (T = prompt length); decode = one token (T = 1).
 
-import { InputError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import type { LlmConfig } from '../config/ovis-config.js';
-import type { KVCache } from './kv-cache.js';
+import { InputError } from '../errors.js';
 import { fmtShape, type Tensor } from '../tensor.js';
 import type { Tap } from '../trace/tap.js';
+import type { KVCache } from './kv-cache.js';
 
 /** Which rows of the chunk get logits. Computing [T, V] logits (V = 128256) for a long prompt is
  *  wasteful, so the default is the last row only — all the decode loop needs. */

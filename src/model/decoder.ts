@@ -16,18 +16,21 @@
 
 import type { Backend } from '../backend/backend.js';
 import type { LlmConfig } from '../config/ovis-config.js';
-import { KVCache } from './kv-cache.js';
 import { ropeCosSin } from '../ops/rope.js';
 import type { Tensor, Weight } from '../tensor.js';
 import { noTap } from '../trace/tap.js';
-import { checkEmbeds, gatherRows, positionsFrom, resolveRows, type ForwardOptions, type ForwardResult } from './causal-lm.js';
+import { checkEmbeds, type ForwardOptions, type ForwardResult, gatherRows, positionsFrom, resolveRows } from './causal-lm.js';
+import { KVCache } from './kv-cache.js';
 import { loadOptional, loadWeight, type TensorSource } from './weights.js';
 
 // ------------------------------------------------------------------------------------------
 // Weights, by HF module path
 
 /** One nn.Linear: weight (out, in) as HF stores it, optional bias [out]. */
-export interface Linear { weight: Weight; bias?: Weight }
+export interface Linear {
+  weight: Weight;
+  bias?: Weight;
+}
 
 /** `layers.{i}.self_attn` (LlamaAttention / Qwen2Attention / Gemma2Attention). */
 export interface AttentionWeights {
@@ -61,11 +64,18 @@ export function linear(b: Backend, x: Tensor, l: Linear): Tensor {
 // Loading by HF key
 
 /** Which biases a checkpoint carries, and the config key that says so (for error messages). */
-export interface BiasSpec { present: boolean; what: string }
+export interface BiasSpec {
+  present: boolean;
+  what: string;
+}
 
 /** Loads one checkpoint's tensors by HF key onto a backend, checking shapes against the config. */
 export class WeightLoader {
-  constructor(readonly src: TensorSource, readonly backend: Backend, readonly c: LlmConfig) {}
+  constructor(
+    readonly src: TensorSource,
+    readonly backend: Backend,
+    readonly c: LlmConfig,
+  ) {}
 
   /** A required tensor; `what` names the config keys its expected shape comes from. */
   weight(key: string, shape: number[], what: string): Promise<Weight> {
@@ -91,7 +101,9 @@ export class WeightLoader {
     const hs = `hidden_size ${c.hidden_size}`;
     const qs = `num_attention_heads ${c.num_attention_heads} x head_dim ${c.head_dim}`;
     const ks = `num_key_value_heads ${c.num_key_value_heads} x head_dim ${c.head_dim}`;
-    const qDim = c.num_attention_heads * c.head_dim, kvDim = c.num_key_value_heads * c.head_dim, H = c.hidden_size;
+    const qDim = c.num_attention_heads * c.head_dim,
+      kvDim = c.num_key_value_heads * c.head_dim,
+      H = c.hidden_size;
     return {
       q_proj: await this.linear(`${p}q_proj`, qDim, H, [qs, hs], qkv),
       k_proj: await this.linear(`${p}k_proj`, kvDim, H, [ks, hs], qkv),
@@ -102,8 +114,10 @@ export class WeightLoader {
 
   /** `${p}` = `...layers.{i}.mlp.`: gate/up (F, H), down (H, F). */
   async mlp(p: string, bias: BiasSpec): Promise<MlpWeights> {
-    const H = this.c.hidden_size, F = this.c.intermediate_size;
-    const hs = `hidden_size ${H}`, fs = `intermediate_size ${F}`;
+    const H = this.c.hidden_size,
+      F = this.c.intermediate_size;
+    const hs = `hidden_size ${H}`,
+      fs = `intermediate_size ${F}`;
     return {
       gate_proj: await this.linear(`${p}gate_proj`, F, H, [fs, hs], bias),
       up_proj: await this.linear(`${p}up_proj`, F, H, [fs, hs], bias),
@@ -118,7 +132,8 @@ export class WeightLoader {
    * tie_word_embeddings is false, when the checkpoint must carry its own.
    */
   async decoder<L>(prefix: string, layer: (key: string, i: number) => Promise<L>): Promise<DecoderWeights<L>> {
-    const c = this.c, m = `${prefix}model.`;
+    const c = this.c,
+      m = `${prefix}model.`;
     const vh = `vocab_size ${c.vocab_size}, hidden_size ${c.hidden_size}`;
     const embed_tokens = await this.weight(`${m}embed_tokens.weight`, [c.vocab_size, c.hidden_size], vh);
     const layers: L[] = [];
@@ -186,7 +201,12 @@ export abstract class DecoderForCausalLM<C extends LlmConfig, L> {
   /** A fresh cache: Nkv*Dh values per token and layer; sliding layers keep only their window. */
   newCache(reserveTokens?: number): KVCache {
     const c = this.config;
-    return new KVCache({ windows: this.windows, kvDim: c.num_key_value_heads * c.head_dim, reserveTokens, arena: this.backend.kvArena?.() });
+    return new KVCache({
+      windows: this.windows,
+      kvDim: c.num_key_value_heads * c.head_dim,
+      reserveTokens,
+      arena: this.backend.kvArena?.(),
+    });
   }
 
   /** Run T new positions through the decoder: `causalLmForward` with this model's steps. */
@@ -206,7 +226,10 @@ export abstract class DecoderForCausalLM<C extends LlmConfig, L> {
  */
 export function causalLmForward(
   m: { config: LlmConfig; hiddenSize: number; vocabSize: number; numLayers: number; windows: readonly (number | undefined)[] },
-  s: DecoderSteps, inputsEmbeds: Tensor, cache: KVCache, opts: ForwardOptions,
+  s: DecoderSteps,
+  inputsEmbeds: Tensor,
+  cache: KVCache,
+  opts: ForwardOptions,
 ): ForwardResult {
   const c = m.config;
   const tap = opts.tap ?? noTap;
@@ -226,8 +249,6 @@ export function causalLmForward(
   cache.commit(T);
   const hidden = tap('llm.norm', s.norm(x)); // [T, H]
   // lm_head only on the rows asked for: [k, H] x (V, H)ᵀ -> [k, V]
-  const logits = rows.length
-    ? tap('logits', s.lmHead(gatherRows(hidden, rows)))
-    : { shape: [0, m.vocabSize], data: new Float32Array(0) };
+  const logits = rows.length ? tap('logits', s.lmHead(gatherRows(hidden, rows))) : { shape: [0, m.vocabSize], data: new Float32Array(0) };
   return { hidden, logits, rows };
 }

@@ -29,11 +29,17 @@ import type { Backend } from '../backend/backend.js';
 import type { Gemma2Config } from '../config/ovis-config.js';
 import type { Tensor, Weight } from '../tensor.js';
 import type { CausalLM } from './causal-lm.js';
-import type { TensorSource } from './weights.js';
 import {
-  DecoderForCausalLM, linear, WeightLoader,
-  type AttentionWeights, type DecoderSteps, type DecoderWeights, type LayerStep, type MlpWeights,
+  type AttentionWeights,
+  DecoderForCausalLM,
+  type DecoderSteps,
+  type DecoderWeights,
+  type LayerStep,
+  linear,
+  type MlpWeights,
+  WeightLoader,
 } from './decoder.js';
+import type { TensorSource } from './weights.js';
 
 /** `llm.model.layers.{i}.` — Gemma2DecoderLayer's submodules by their HF names. */
 export interface Gemma2LayerWeights {
@@ -62,10 +68,17 @@ export function selfAttention(b: Backend, c: Gemma2Config, A: AttentionWeights, 
   b.ropeInPlace(k, c.num_key_value_heads, c.head_dim, s.cos, s.sin);
   const kv = s.cache.update(s.layer, k, v); //              [Tk, Nkv*Dh]; Tk <= W-1+T on sliding layers
   // softmax(softcap(q·kᵀ·query_pre_attn_scalar^-0.5) + causal/sliding mask)·v
-  const a = b.attention(q, kv.k, kv.v, { //                 [T, Nq*Dh]
-    nHeads: c.num_attention_heads, nKvHeads: c.num_key_value_heads, headDim: c.head_dim,
-    scale: c.query_pre_attn_scalar ** -0.5, softcap: c.attn_logit_softcapping ?? undefined, // config null = no softcap
-    causal: true, qPos0: s.P0, kPos0: kv.kPos0, window: s.window,
+  const a = b.attention(q, kv.k, kv.v, {
+    //                 [T, Nq*Dh]
+    nHeads: c.num_attention_heads,
+    nKvHeads: c.num_key_value_heads,
+    headDim: c.head_dim,
+    scale: c.query_pre_attn_scalar ** -0.5,
+    softcap: c.attn_logit_softcapping ?? undefined, // config null = no softcap
+    causal: true,
+    qPos0: s.P0,
+    kPos0: kv.kPos0,
+    window: s.window,
   });
   return linear(b, a, A.o_proj); //                         [T, H]
 }
@@ -88,8 +101,12 @@ export function decoderLayer(b: Backend, c: Gemma2Config, L: Gemma2LayerWeights,
 
 export class Gemma2ForCausalLM extends DecoderForCausalLM<Gemma2Config, Gemma2LayerWeights> implements CausalLM {
   constructor(config: Gemma2Config, backend: Backend, weights: Gemma2Weights) {
-    super(config, backend, weights, config.layer_types.map((t) =>
-      t === 'sliding_attention' && config.sliding_window !== null ? config.sliding_window : undefined));
+    super(
+      config,
+      backend,
+      weights,
+      config.layer_types.map((t) => (t === 'sliding_attention' && config.sliding_window !== null ? config.sliding_window : undefined)),
+    );
   }
 
   /** Load from a checkpoint; `prefix` is where the HF Gemma2ForCausalLM lives (`llm.` in Ovis). */
@@ -98,24 +115,30 @@ export class Gemma2ForCausalLM extends DecoderForCausalLM<Gemma2Config, Gemma2La
     const attnBias = { present: c.attention_bias, what: 'attention_bias' };
     const noMlpBias = { present: false, what: 'Gemma2MLP (bias=False)' };
     const ld = new WeightLoader(src, backend, c);
-    const weights = await ld.decoder(prefix, async (L): Promise<Gemma2LayerWeights> => ({
-      input_layernorm: await ld.norm(`${L}input_layernorm`),
-      self_attn: await ld.selfAttention(`${L}self_attn.`, attnBias, attnBias),
-      post_attention_layernorm: await ld.norm(`${L}post_attention_layernorm`),
-      pre_feedforward_layernorm: await ld.norm(`${L}pre_feedforward_layernorm`),
-      mlp: await ld.mlp(`${L}mlp.`, noMlpBias),
-      post_feedforward_layernorm: await ld.norm(`${L}post_feedforward_layernorm`),
-    }));
+    const weights = await ld.decoder(
+      prefix,
+      async (L): Promise<Gemma2LayerWeights> => ({
+        input_layernorm: await ld.norm(`${L}input_layernorm`),
+        self_attn: await ld.selfAttention(`${L}self_attn.`, attnBias, attnBias),
+        post_attention_layernorm: await ld.norm(`${L}post_attention_layernorm`),
+        pre_feedforward_layernorm: await ld.norm(`${L}pre_feedforward_layernorm`),
+        mlp: await ld.mlp(`${L}mlp.`, noMlpBias),
+        post_feedforward_layernorm: await ld.norm(`${L}post_feedforward_layernorm`),
+      }),
+    );
     return new Gemma2ForCausalLM(c, backend, weights);
   }
 
   protected steps(): DecoderSteps {
-    const b = this.backend, c = this.config, W = this.weights;
+    const b = this.backend,
+      c = this.config,
+      W = this.weights;
     return {
       embed: (x) => b.scale(x, gemma2Normalizer(c.hidden_size)), //         Gemma2Model: inputs_embeds * sqrt(H)
       decoderLayer: (x, s) => decoderLayer(b, c, W.layers[s.layer], x, s), // [T, H]
       norm: (x) => b.rmsNorm(x, W.norm, c.rms_norm_eps, 1), //              [T, H]
-      lmHead: (h) => { //                                                   [k, V], then c·tanh(l/c)
+      lmHead: (h) => {
+        //                                                   [k, V], then c·tanh(l/c)
         const logits = b.linear(h, W.lm_head);
         return c.final_logit_softcapping !== null ? b.softcap(logits, c.final_logit_softcapping) : logits;
       },

@@ -18,8 +18,8 @@
 // in place) or a plain Float32Array. Arena blocks go back on growth, on dispose(), and — for a
 // cache dropped without dispose() — when it is garbage collected.
 
-import { InputError, ShapeError } from '../errors.js';
 import type { KVArena } from '../backend/backend.js';
+import { InputError, ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 
 /** The keys and values one layer attends over: rows [kPos0, kPos0 + rows) of the sequence. */
@@ -55,7 +55,12 @@ class LayerBuffer {
   private end = 0;
   pos0 = 0;
 
-  constructor(private readonly D: number, private readonly window: number | undefined, capRows: number, private readonly arena: KVArena) {
+  constructor(
+    private readonly D: number,
+    private readonly window: number | undefined,
+    capRows: number,
+    private readonly arena: KVArena,
+  ) {
     this.block = arena.alloc(2 * capRows * D);
     this.k = this.block.subarray(0, capRows * D);
     this.v = this.block.subarray(capRows * D);
@@ -67,9 +72,13 @@ class LayerBuffer {
     this.block = undefined;
   }
 
-  get rows(): number { return this.end - this.start; }
+  get rows(): number {
+    return this.end - this.start;
+  }
   /** Absolute position the next appended row will get. */
-  get nextPos(): number { return this.pos0 + this.rows; }
+  get nextPos(): number {
+    return this.pos0 + this.rows;
+  }
 
   append(k: Tensor, v: Tensor): LayerKV {
     if (!this.block) throw new InputError('KVCache: used after dispose()', 'create a new cache with model.newCache()');
@@ -93,7 +102,8 @@ class LayerBuffer {
         // Grow geometrically (x2) so a long decode reallocates O(log n) times.
         const newCap = Math.max(need, cap * 2);
         const block = this.arena.alloc(2 * newCap * D);
-        const k2 = block.subarray(0, newCap * D), v2 = block.subarray(newCap * D);
+        const k2 = block.subarray(0, newCap * D),
+          v2 = block.subarray(newCap * D);
         k2.set(this.k.subarray(this.start * D, this.end * D));
         v2.set(this.v.subarray(this.start * D, this.end * D));
         this.release();
@@ -130,13 +140,18 @@ class LayerBuffer {
   }
 
   truncate(n: number): void {
-    if (n === 0) { this.reset(); return; }
+    if (n === 0) {
+      this.reset();
+      return;
+    }
     this.end = this.start + (n - this.pos0);
   }
 }
 
 /** Frees the arena blocks of caches that were dropped without dispose(). */
-const unreleased = new FinalizationRegistry<LayerBuffer[]>((layers) => { for (const l of layers) l.release(); });
+const unreleased = new FinalizationRegistry<LayerBuffer[]>((layers) => {
+  for (const l of layers) l.release();
+});
 
 export class KVCache {
   private readonly layers: LayerBuffer[];
@@ -166,11 +181,17 @@ export class KVCache {
     unreleased.unregister(this);
   }
 
-  get numLayers(): number { return this.layers.length; }
+  get numLayers(): number {
+    return this.layers.length;
+  }
   /** Tokens processed so far = absolute position of the next token. */
-  get length(): number { return this.committed; }
+  get length(): number {
+    return this.committed;
+  }
   /** Rows currently held by a layer (<= length; < length only for a sliding layer that dropped rows). */
-  rows(layer: number): number { return this.layers[layer].rows; }
+  rows(layer: number): number {
+    return this.layers[layer].rows;
+  }
 
   /**
    * Append a chunk's keys/values (already RoPE-rotated) for one layer, and return everything that
@@ -196,7 +217,9 @@ export class KVCache {
   commit(T: number): void {
     for (let i = 0; i < this.layers.length; i++) {
       if (this.layers[i].nextPos !== this.committed + T) {
-        throw new ShapeError(`KVCache.commit(${T}): layer ${i} holds positions up to ${this.layers[i].nextPos}, expected ${this.committed + T}`);
+        throw new ShapeError(
+          `KVCache.commit(${T}): layer ${i} holds positions up to ${this.layers[i].nextPos}, expected ${this.committed + T}`,
+        );
       }
     }
     this.committed += T;

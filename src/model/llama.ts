@@ -18,11 +18,17 @@ import type { LlamaConfig, Qwen2Config } from '../config/ovis-config.js';
 import { ConfigError } from '../errors.js';
 import type { Tensor, Weight } from '../tensor.js';
 import type { CausalLM } from './causal-lm.js';
-import type { TensorSource } from './weights.js';
 import {
-  DecoderForCausalLM, linear, WeightLoader,
-  type AttentionWeights, type DecoderSteps, type DecoderWeights, type LayerStep, type MlpWeights,
+  type AttentionWeights,
+  DecoderForCausalLM,
+  type DecoderSteps,
+  type DecoderWeights,
+  type LayerStep,
+  linear,
+  type MlpWeights,
+  WeightLoader,
 } from './decoder.js';
+import type { TensorSource } from './weights.js';
 
 type Config = LlamaConfig | Qwen2Config;
 
@@ -45,9 +51,16 @@ export function selfAttention(b: Backend, c: Config, A: AttentionWeights, x: Ten
   b.ropeInPlace(q, c.num_attention_heads, c.head_dim, s.cos, s.sin); // apply_rotary_pos_emb
   b.ropeInPlace(k, c.num_key_value_heads, c.head_dim, s.cos, s.sin);
   const kv = s.cache.update(s.layer, k, v); //              [Tk, Nkv*Dh], Tk = P0+T (or window)
-  const a = b.attention(q, kv.k, kv.v, { //                 [T, Nq*Dh]  softmax(q·kᵀ·Dh^-0.5 + causal mask)·v
-    nHeads: c.num_attention_heads, nKvHeads: c.num_key_value_heads, headDim: c.head_dim,
-    scale: c.head_dim ** -0.5, causal: true, qPos0: s.P0, kPos0: kv.kPos0, window: s.window,
+  const a = b.attention(q, kv.k, kv.v, {
+    //                 [T, Nq*Dh]  softmax(q·kᵀ·Dh^-0.5 + causal mask)·v
+    nHeads: c.num_attention_heads,
+    nKvHeads: c.num_key_value_heads,
+    headDim: c.head_dim,
+    scale: c.head_dim ** -0.5,
+    causal: true,
+    qPos0: s.P0,
+    kPos0: kv.kPos0,
+    window: s.window,
   });
   return linear(b, a, A.o_proj); //                         [T, H]
 }
@@ -68,7 +81,8 @@ export function decoderLayer(b: Backend, c: Config, L: LlamaLayerWeights, x: Ten
 /** Per-layer sliding window (Qwen2 with use_sliding_window); Llama never slides. */
 function layerWindows(c: Config): (number | undefined)[] {
   return Array.from({ length: c.num_hidden_layers }, (_, i) =>
-    c.model_type === 'qwen2' && c.layer_types[i] === 'sliding_attention' && c.sliding_window !== null ? c.sliding_window : undefined);
+    c.model_type === 'qwen2' && c.layer_types[i] === 'sliding_attention' && c.sliding_window !== null ? c.sliding_window : undefined,
+  );
 }
 
 export class LlamaForCausalLM extends DecoderForCausalLM<Config, LlamaLayerWeights> implements CausalLM {
@@ -84,8 +98,11 @@ export class LlamaForCausalLM extends DecoderForCausalLM<Config, LlamaLayerWeigh
     const c = config;
     if (c.model_type === 'qwen2' && c.use_sliding_window && c.layer_types.some((t) => t === 'sliding_attention')) {
       // Qwen2 with a window is untested against HF here; refuse rather than guess.
-      throw new ConfigError('config.json', ['llm_config.use_sliding_window: true is not supported for qwen2 by ovis-ts'],
-        'Ovis1.6 Qwen2 checkpoints use full attention (use_sliding_window false)');
+      throw new ConfigError(
+        'config.json',
+        ['llm_config.use_sliding_window: true is not supported for qwen2 by ovis-ts'],
+        'Ovis1.6 Qwen2 checkpoints use full attention (use_sliding_window false)',
+      );
     }
     // Qwen2: q/k/v always biased, o_proj never; Llama: attention_bias on all four, mlp_bias on the MLP.
     const qwen2 = c.model_type === 'qwen2';
@@ -94,17 +111,22 @@ export class LlamaForCausalLM extends DecoderForCausalLM<Config, LlamaLayerWeigh
     const oBias = { present: qwen2 ? false : c.attention_bias, what };
     const mlpBias = { present: c.model_type === 'llama' ? c.mlp_bias : false, what: 'mlp_bias' };
     const ld = new WeightLoader(src, backend, c);
-    const weights = await ld.decoder(prefix, async (L): Promise<LlamaLayerWeights> => ({
-      input_layernorm: await ld.norm(`${L}input_layernorm`),
-      self_attn: await ld.selfAttention(`${L}self_attn.`, qkvBias, oBias),
-      post_attention_layernorm: await ld.norm(`${L}post_attention_layernorm`),
-      mlp: await ld.mlp(`${L}mlp.`, mlpBias),
-    }));
+    const weights = await ld.decoder(
+      prefix,
+      async (L): Promise<LlamaLayerWeights> => ({
+        input_layernorm: await ld.norm(`${L}input_layernorm`),
+        self_attn: await ld.selfAttention(`${L}self_attn.`, qkvBias, oBias),
+        post_attention_layernorm: await ld.norm(`${L}post_attention_layernorm`),
+        mlp: await ld.mlp(`${L}mlp.`, mlpBias),
+      }),
+    );
     return new LlamaForCausalLM(c, backend, weights);
   }
 
   protected steps(): DecoderSteps {
-    const b = this.backend, c = this.config, W = this.weights;
+    const b = this.backend,
+      c = this.config,
+      W = this.weights;
     return {
       embed: (x) => x, //                                                  LlamaModel takes inputs_embeds as they are
       decoderLayer: (x, s) => decoderLayer(b, c, W.layers[s.layer], x, s), // [T, H]

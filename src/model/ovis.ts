@@ -12,20 +12,20 @@
 // truncated prompt loses the question that follows the images.
 
 import type { Backend } from '../backend/backend.js';
-import { visualTokensPerCrop, type Gemma2Config, type LlmConfig, type OvisConfig } from '../config/ovis-config.js';
+import type { Checkpoint } from '../checkpoint/checkpoint.js';
 import type { GenerationConfig } from '../config/generation-config.js';
+import { type Gemma2Config, type LlmConfig, type OvisConfig, visualTokensPerCrop } from '../config/ovis-config.js';
 import { IMAGE_ATOM_ID, IMAGE_INDICATOR_IDS, IMAGE_TOKEN_ID } from '../constants.js';
 import { InputError, ShapeError } from '../errors.js';
-import type { Checkpoint } from '../checkpoint/checkpoint.js';
+import { throttled } from '../progress.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape, storedBytes } from '../tensor.js';
-import { throttled } from '../progress.js';
 import { noTap, type Tap } from '../trace/tap.js';
+import type { CausalLM } from './causal-lm.js';
 import { Gemma2ForCausalLM } from './gemma2.js';
 import { LlamaForCausalLM } from './llama.js';
-import type { CausalLM } from './causal-lm.js';
-import type { TensorSource } from './weights.js';
 import { encodeImages, indicatorEmbeds, loadVision, type OvisVision } from './vision.js';
+import type { TensorSource } from './weights.js';
 
 /** Load the LLM half of a checkpoint (`llm.*` tensors) for any supported model_type. */
 export async function loadLlm(config: LlmConfig, src: TensorSource, backend: Backend, prefix = 'llm.'): Promise<CausalLM> {
@@ -51,8 +51,9 @@ export function checkMergedLength(inputIds: readonly number[], perCrop: number, 
   if (T > maxLength) {
     throw new InputError(
       `the merged prompt is ${T} positions long (${inputIds.length - atoms} text/indicator tokens + ${atoms} crops x ${perCrop} visual tokens), ` +
-      `more than multimodal_max_length ${maxLength}`,
-      'use fewer or smaller images, a lower max_partition (fewer crops per image), or a shorter prompt');
+        `more than multimodal_max_length ${maxLength}`,
+      'use fewer or smaller images, a lower max_partition (fewer crops per image), or a shorter prompt',
+    );
   }
   return T;
 }
@@ -77,7 +78,9 @@ export function mergeMultimodal(
   const L = inputIds.length;
   if (L === 0) throw new InputError('mergeMultimodal: the prompt has no tokens', 'an empty prompt cannot be continued');
   if (indicatorEmbeds.shape.length !== 2 || indicatorEmbeds.shape[0] !== IMAGE_INDICATOR_IDS.length || indicatorEmbeds.shape[1] !== H) {
-    throw new ShapeError(`mergeMultimodal: indicator embeddings have shape ${fmtShape(indicatorEmbeds.shape)}, expected [5, ${H}] (hidden_size ${H})`);
+    throw new ShapeError(
+      `mergeMultimodal: indicator embeddings have shape ${fmtShape(indicatorEmbeds.shape)}, expected [5, ${H}] (hidden_size ${H})`,
+    );
   }
   const n = visualEmbeds ? visualEmbeds.shape[0] : 0;
   const perCrop = visualEmbeds ? visualEmbeds.shape[1] : 0;
@@ -95,17 +98,23 @@ export function mergeMultimodal(
     }
     if (id === IMAGE_ATOM_ID) atoms++;
     else if (id === IMAGE_TOKEN_ID) {
-      throw new InputError(`mergeMultimodal: position ${i} holds the <image> marker (${IMAGE_TOKEN_ID}), not expanded placeholders`,
-        'expand each <image> into indicator/atom placeholders (image preprocessing) before merging');
+      throw new InputError(
+        `mergeMultimodal: position ${i} holds the <image> marker (${IMAGE_TOKEN_ID}), not expanded placeholders`,
+        'expand each <image> into indicator/atom placeholders (image preprocessing) before merging',
+      );
     } else if (id < 0 && !(IMAGE_INDICATOR_IDS as readonly number[]).includes(id)) {
-      throw new InputError(`mergeMultimodal: unknown placeholder id ${id} at position ${i}`,
-        `expected ${IMAGE_ATOM_ID} (atom) or ${IMAGE_INDICATOR_IDS.join(', ')} (indicators)`);
+      throw new InputError(
+        `mergeMultimodal: unknown placeholder id ${id} at position ${i}`,
+        `expected ${IMAGE_ATOM_ID} (atom) or ${IMAGE_INDICATOR_IDS.join(', ')} (indicators)`,
+      );
     }
     safeIds[i] = id < 0 ? 0 : id;
   }
   if (atoms !== n) {
-    throw new InputError(`mergeMultimodal: the ids hold ${atoms} image atom(s) but ${n} crop embedding block(s) were given`,
-      'each atom stands for one crop, in order: the placeholders and the pixel values must come from the same preprocessing');
+    throw new InputError(
+      `mergeMultimodal: the ids hold ${atoms} image atom(s) but ${n} crop embedding block(s) were given`,
+      'each atom stands for one crop, in order: the placeholders and the pixel values must come from the same preprocessing',
+    );
   }
 
   const T = checkMergedLength(inputIds, perCrop, maxLength);
@@ -154,8 +163,13 @@ export class OvisModel {
   }
 
   /** Load from any tensor source (tests build one in memory). */
-  static async fromSource(config: OvisConfig, generationConfig: GenerationConfig | undefined, src: TensorSource,
-    backend: Backend, opts: OvisLoadOptions = {}): Promise<OvisModel> {
+  static async fromSource(
+    config: OvisConfig,
+    generationConfig: GenerationConfig | undefined,
+    src: TensorSource,
+    backend: Backend,
+    opts: OvisLoadOptions = {},
+  ): Promise<OvisModel> {
     const say = opts.onProgress ?? (() => {});
     src = withReadProgress(src, say);
     const vision = opts.textOnly ? undefined : await loadVision(config, src, backend, say);
@@ -171,8 +185,12 @@ export class OvisModel {
   }
 
   /** Side of a crop (image_size, 384) and visual tokens per crop (196). */
-  get cropSize(): number { return this.config.visual_tokenizer_config.backbone_config.image_size; }
-  get tokensPerCrop(): number { return visualTokensPerCrop(this.config.visual_tokenizer_config); }
+  get cropSize(): number {
+    return this.config.visual_tokenizer_config.backbone_config.image_size;
+  }
+  get tokensPerCrop(): number {
+    return visualTokensPerCrop(this.config.visual_tokenizer_config);
+  }
 
   /** Crops -> visual embeddings: pixel_values [n, 3, S, S] as one flat array -> [n, 196, H];
    *  see vision.ts `encodeImages` (batched with a tap, one crop at a time without). */
@@ -201,8 +219,12 @@ export class OvisModel {
    * -> inputs_embeds [T, H]. A text-only prompt (no atoms) needs no pixel values; indicator rows
    * still come from the VTE when present.
    */
-  embed(inputIds: readonly number[], pixels?: { pixelValues: Float32Array; n: number }, tap: Tap = noTap,
-    onCrop?: (done: number, crops: number) => void): Tensor {
+  embed(
+    inputIds: readonly number[],
+    pixels?: { pixelValues: Float32Array; n: number },
+    tap: Tap = noTap,
+    onCrop?: (done: number, crops: number) => void,
+  ): Tensor {
     const hasPlaceholders = inputIds.some((id) => id < 0);
     if (!hasPlaceholders && !pixels) {
       // Pure text: merge reduces to the embedding lookup. Ovis's merge_multimodal still computes
@@ -241,11 +263,23 @@ function withReadProgress(src: TensorSource, say: (msg: string) => void): Tensor
   const count = (name: string) => {
     const t = src.tensors.get(name);
     if (t) done += storedBytes([t]);
-    tick(() => `weights: ${(done / 1e9).toFixed(2)} of ${(total / 1e9).toFixed(2)} GB read (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    tick(
+      () =>
+        `weights: ${(done / 1e9).toFixed(2)} of ${(total / 1e9).toFixed(2)} GB read (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    );
   };
   return {
     tensors: src.tensors,
-    read: async (name) => { const r = await src.read(name); count(name); return r; },
-    readInto: src.readInto ? async (name, dst) => { await src.readInto!(name, dst); count(name); } : undefined,
+    read: async (name) => {
+      const r = await src.read(name);
+      count(name);
+      return r;
+    },
+    readInto: src.readInto
+      ? async (name, dst) => {
+          await src.readInto!(name, dst);
+          count(name);
+        }
+      : undefined,
   };
 }

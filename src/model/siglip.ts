@@ -24,9 +24,15 @@ import { loadWeight, type TensorSource } from './weights.js';
 export const SIGLIP_PREFIX = 'visual_tokenizer.backbone.vision_model.';
 
 /** One nn.Linear: weight (out, in), bias [out]. */
-export interface LinearWeights { weight: Weight; bias: Weight }
+export interface LinearWeights {
+  weight: Weight;
+  bias: Weight;
+}
 /** One nn.LayerNorm: weight [D], bias [D]. */
-export interface NormWeights { weight: Weight; bias: Weight }
+export interface NormWeights {
+  weight: Weight;
+  bias: Weight;
+}
 
 /** SiglipAttention: `encoder.layers.{i}.self_attn.*`. */
 export interface SiglipAttentionWeights {
@@ -66,11 +72,18 @@ export interface SiglipVisionTower {
 }
 
 /** Load the tower's weights (checked against the config) onto a backend. */
-export async function loadSiglip(config: SiglipVisionConfig, src: TensorSource, be: Backend, prefix = SIGLIP_PREFIX): Promise<SiglipVisionTower> {
+export async function loadSiglip(
+  config: SiglipVisionConfig,
+  src: TensorSource,
+  be: Backend,
+  prefix = SIGLIP_PREFIX,
+): Promise<SiglipVisionTower> {
   const { hidden_size: D, intermediate_size: Fv, patch_size: P, num_channels: C, image_size: S } = config;
   if (D % config.num_attention_heads !== 0) {
-    throw new CheckpointError(`SigLIP: hidden_size ${D} is not divisible by num_attention_heads ${config.num_attention_heads}`,
-      'visual_tokenizer_config.backbone_config in config.json is inconsistent');
+    throw new CheckpointError(
+      `SigLIP: hidden_size ${D} is not divisible by num_attention_heads ${config.num_attention_heads}`,
+      'visual_tokenizer_config.backbone_config in config.json is inconsistent',
+    );
   }
   const g = Math.floor(S / P);
   const cfg = 'visual_tokenizer_config.backbone_config';
@@ -84,8 +97,14 @@ export async function loadSiglip(config: SiglipVisionConfig, src: TensorSource, 
     bias: await w(name + '.bias', [D], 'hidden_size'),
   });
   const patch_embedding: LinearWeights = {
-    weight: await loadAs(src, be, prefix + 'embeddings.patch_embedding.weight', [D, C, P, P], [D, C * P * P],
-      `${cfg}.hidden_size/num_channels/patch_size`),
+    weight: await loadAs(
+      src,
+      be,
+      prefix + 'embeddings.patch_embedding.weight',
+      [D, C, P, P],
+      [D, C * P * P],
+      `${cfg}.hidden_size/num_channels/patch_size`,
+    ),
     bias: await w('embeddings.patch_embedding.bias', [D], 'hidden_size'),
   };
   const position_embedding = await w('embeddings.position_embedding.weight', [g * g, D], '(image_size // patch_size)² and hidden_size');
@@ -115,12 +134,16 @@ export async function loadSiglip(config: SiglipVisionConfig, src: TensorSource, 
 async function loadAs(src: TensorSource, be: Backend, name: string, hfShape: number[], asShape: number[], what: string): Promise<Weight> {
   const info = src.tensors.get(name);
   if (!info) {
-    throw new CheckpointError(`missing tensor ${name} (expected shape ${fmtShape(hfShape)} from ${what})`,
-      'the shards do not match config.json — is the checkpoint complete (all shards downloaded)?');
+    throw new CheckpointError(
+      `missing tensor ${name} (expected shape ${fmtShape(hfShape)} from ${what})`,
+      'the shards do not match config.json — is the checkpoint complete (all shards downloaded)?',
+    );
   }
   if (info.shape.length !== hfShape.length || info.shape.some((d, i) => d !== hfShape[i])) {
-    throw new CheckpointError(`tensor ${name} has shape ${fmtShape(info.shape)}, expected ${fmtShape(hfShape)} from ${what}`,
-      'config.json and the shards come from different checkpoints?');
+    throw new CheckpointError(
+      `tensor ${name} has shape ${fmtShape(info.shape)}, expected ${fmtShape(hfShape)} from ${what}`,
+      'config.json and the shards come from different checkpoints?',
+    );
   }
   const t = await src.read(name);
   if (t.dtype === 'F32' && t.data instanceof Float32Array) return be.loadWeight(name, 'F32', asShape, t.data);
@@ -144,14 +167,20 @@ function view(x: Tensor, shape: number[]): Tensor {
  * scale Dh^-0.5 (SiglipAttention.scale, is_causal=False) -> [n·N, D] (after out_proj).
  */
 export function selfAttention(be: Backend, cfg: SiglipVisionConfig, A: SiglipAttentionWeights, h: Tensor, n: number, N: number): Tensor {
-  const D = cfg.hidden_size, Nh = cfg.num_attention_heads, Dh = D / Nh;
+  const D = cfg.hidden_size,
+    Nh = cfg.num_attention_heads,
+    Dh = D / Nh;
   const q = be.linear(h, A.q_proj.weight, A.q_proj.bias); //                     [n·N, Nh·Dh]
   const k = be.linear(h, A.k_proj.weight, A.k_proj.bias); //                     [n·N, Nh·Dh]
   const v = be.linear(h, A.v_proj.weight, A.v_proj.bias); //                     [n·N, Nh·Dh]
   const o = new Float32Array(n * N * D); //                                      [n·N, Nh·Dh]
   for (let c = 0; c < n; c++) {
     const oc = be.attention(rows(q, c * N, (c + 1) * N), rows(k, c * N, (c + 1) * N), rows(v, c * N, (c + 1) * N), {
-      nHeads: Nh, nKvHeads: Nh, headDim: Dh, scale: Dh ** -0.5, causal: false,
+      nHeads: Nh,
+      nKvHeads: Nh,
+      headDim: Dh,
+      scale: Dh ** -0.5,
+      causal: false,
     }); //                                                                       [N, Nh·Dh]
     o.set(oc.data, c * N * D);
   }
@@ -168,8 +197,15 @@ export function mlp(be: Backend, M: SiglipMlpWeights, h: Tensor): Tensor {
 export type SubTap = (module: 'self_attn' | 'mlp', y: Tensor) => Tensor;
 
 /** SiglipEncoderLayer (pre-LN) on x [n·N, D] -> [n·N, D]. */
-export function encoderLayer(be: Backend, cfg: SiglipVisionConfig, L: SiglipLayerWeights, x: Tensor, n: number, N: number,
-  tap: SubTap = (_, y) => y): Tensor {
+export function encoderLayer(
+  be: Backend,
+  cfg: SiglipVisionConfig,
+  L: SiglipLayerWeights,
+  x: Tensor,
+  n: number,
+  N: number,
+  tap: SubTap = (_, y) => y,
+): Tensor {
   const eps = cfg.layer_norm_eps;
   const h = be.layerNorm(x, L.layer_norm1.weight, L.layer_norm1.bias, eps); //   [n·N, D]
   x = be.add(x, tap('self_attn', selfAttention(be, cfg, L.self_attn, h, n, N))); // [n·N, D]
@@ -183,7 +219,9 @@ export function encoderLayer(be: Backend, cfg: SiglipVisionConfig, L: SiglipLaye
  */
 export function embeddings(be: Backend, cfg: SiglipVisionConfig, E: SiglipWeights['embeddings'], pixelValues: Tensor): Tensor {
   const { hidden_size: D, patch_size: P, image_size: S } = cfg;
-  const n = pixelValues.shape[0], g = Math.floor(S / P), N = g * g;
+  const n = pixelValues.shape[0],
+    g = Math.floor(S / P),
+    N = g * g;
   const pe = be.patchEmbed(pixelValues, E.patch_embedding.weight, E.patch_embedding.bias, P); // [n·N, D]
   const pos = be.readWeight(E.position_embedding.weight); //                        [N, D]
   const posTiled = new Float32Array(n * N * D); //                                  [n·N, D]
@@ -197,13 +235,18 @@ export function embeddings(be: Backend, cfg: SiglipVisionConfig, E: SiglipWeight
  * and inside each layer vit.layers.{i}.self_attn / .mlp (the submodule outputs, before the residual add).
  */
 export function siglipForward(be: Backend, tower: SiglipVisionTower, pixelValues: Tensor, tap: Tap = noTap): Tensor {
-  const cfg = tower.config, W = tower.weights;
+  const cfg = tower.config,
+    W = tower.weights;
   const { hidden_size: D, patch_size: P, num_channels: C, image_size: S } = cfg;
   const ps = pixelValues.shape;
   if (ps.length !== 4 || ps[1] !== C || ps[2] !== S || ps[3] !== S) {
-    throw new ShapeError(`SigLIP: pixel_values ${fmtShape(ps)}, expected [n, ${C}, ${S}, ${S}] (num_channels, image_size from config.json)`);
+    throw new ShapeError(
+      `SigLIP: pixel_values ${fmtShape(ps)}, expected [n, ${C}, ${S}, ${S}] (num_channels, image_size from config.json)`,
+    );
   }
-  const n = ps[0], g = Math.floor(S / P), N = g * g;
+  const n = ps[0],
+    g = Math.floor(S / P),
+    N = g * g;
   let x = embeddings(be, cfg, W.embeddings, pixelValues); //                        [n·N, D]
   x = view(tap('vit.embeddings', view(x, [n, N, D])), [n * N, D]);
   for (let i = 0; i < W.encoder.layers.length; i++) {

@@ -12,10 +12,10 @@ import type { Backend } from '../backend/backend.js';
 import type { OvisConfig } from '../config/ovis-config.js';
 import type { Tensor } from '../tensor.js';
 import { noTap, type Tap } from '../trace/tap.js';
+import { loadSiglip, type SiglipVisionTower, siglipForward } from './siglip.js';
+import { loadVisualHead, type VisualHead, visualTokenize } from './visual-tokenizer.js';
+import { loadVte, type Vte, vteEmbed, vteIndicators } from './vte.js';
 import type { TensorSource } from './weights.js';
-import { loadSiglip, siglipForward, type SiglipVisionTower } from './siglip.js';
-import { loadVisualHead, visualTokenize, type VisualHead } from './visual-tokenizer.js';
-import { loadVte, vteEmbed, vteIndicators, type Vte } from './vte.js';
 
 /** The vision half: SigLIP backbone + visual head + VTE. */
 export interface OvisVision {
@@ -25,8 +25,12 @@ export interface OvisVision {
 }
 
 /** Load the SigLIP tower, the visual head and the VTE (shapes checked against config.json). */
-export async function loadVision(config: OvisConfig, src: TensorSource, be: Backend,
-  say: (message: string) => void = () => {}): Promise<OvisVision> {
+export async function loadVision(
+  config: OvisConfig,
+  src: TensorSource,
+  be: Backend,
+  say: (message: string) => void = () => {},
+): Promise<OvisVision> {
   const vt = config.visual_tokenizer_config;
   say(`loading vision tower (SigLIP, ${vt.backbone_config.num_hidden_layers} layers)`);
   const tower = await loadSiglip(vt.backbone_config, src, be);
@@ -44,8 +48,13 @@ export async function loadVision(config: OvisConfig, src: TensorSource, be: Back
  * results are identical (crops never interact) and the peak memory is one crop's
  * [196, 65536] token matrix (51 MB) instead of n of them.
  */
-export function encodeImages(be: Backend, vision: OvisVision, pixelValues: Tensor, tap?: Tap,
-  onCrop?: (done: number, crops: number) => void): Tensor {
+export function encodeImages(
+  be: Backend,
+  vision: OvisVision,
+  pixelValues: Tensor,
+  tap?: Tap,
+  onCrop?: (done: number, crops: number) => void,
+): Tensor {
   const [n, , S] = pixelValues.shape;
   const crops = (pv: Tensor, t: Tap): Tensor => {
     const hidden = siglipForward(be, vision.tower, t('pixel_values', pv), t); // [k, 729, D]
@@ -58,7 +67,9 @@ export function encodeImages(be: Backend, vision: OvisVision, pixelValues: Tenso
     return embeds;
   }
   const per = 3 * S * S;
-  let out: Float32Array | undefined, T = 0, H = 0;
+  let out: Float32Array | undefined,
+    T = 0,
+    H = 0;
   for (let c = 0; c < n; c++) {
     const e = crops({ shape: [1, 3, S, S], data: pixelValues.data.subarray(c * per, (c + 1) * per) }, noTap);
     [, T, H] = e.shape;

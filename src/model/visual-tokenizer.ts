@@ -11,11 +11,11 @@
 
 import type { Backend } from '../backend/backend.js';
 import type { VisualTokenizerConfig } from '../config/ovis-config.js';
+import { IMAGE_INDICATOR_IDS } from '../constants.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { fmtShape, type Tensor, type Weight } from '../tensor.js';
 import { noTap, type Tap } from '../trace/tap.js';
 import { loadWeight, type TensorSource } from './weights.js';
-import { IMAGE_INDICATOR_IDS } from '../constants.js';
 
 /** Indicator rows reserved at the end of the visual vocabulary (I0..I4). */
 export const NUM_INDICATORS = IMAGE_INDICATOR_IDS.length;
@@ -36,20 +36,38 @@ export interface VisualHead {
   weights: VisualHeadWeights;
 }
 
-export async function loadVisualHead(config: VisualTokenizerConfig, src: TensorSource, be: Backend, prefix = 'visual_tokenizer.'): Promise<VisualHead> {
+export async function loadVisualHead(
+  config: VisualTokenizerConfig,
+  src: TensorSource,
+  be: Backend,
+  prefix = 'visual_tokenizer.',
+): Promise<VisualHead> {
   if (config.tokenize_function !== 'softmax') {
-    throw new ConfigError('config.json', [`visual_tokenizer_config.tokenize_function: expected "softmax" (inference), got ${JSON.stringify(config.tokenize_function)}`]);
+    throw new ConfigError('config.json', [
+      `visual_tokenizer_config.tokenize_function: expected "softmax" (inference), got ${JSON.stringify(config.tokenize_function)}`,
+    ]);
   }
-  const V = config.vocab_size, s = config.hidden_stride, D = config.backbone_config.hidden_size;
+  const V = config.vocab_size,
+    s = config.hidden_stride,
+    D = config.backbone_config.hidden_size;
   const what = 'visual_tokenizer_config.vocab_size - 5';
   return {
     config,
     weights: {
       head: [
-        { weight: await loadWeight(src, be, prefix + 'head.0.weight', [V - NUM_INDICATORS, s * s * D],
-          `${what} and hidden_stride² · backbone_config.hidden_size`) },
-        { weight: await loadWeight(src, be, prefix + 'head.1.weight', [V - NUM_INDICATORS], what),
-          bias: await loadWeight(src, be, prefix + 'head.1.bias', [V - NUM_INDICATORS], what) },
+        {
+          weight: await loadWeight(
+            src,
+            be,
+            prefix + 'head.0.weight',
+            [V - NUM_INDICATORS, s * s * D],
+            `${what} and hidden_stride² · backbone_config.hidden_size`,
+          ),
+        },
+        {
+          weight: await loadWeight(src, be, prefix + 'head.1.weight', [V - NUM_INDICATORS], what),
+          bias: await loadWeight(src, be, prefix + 'head.1.bias', [V - NUM_INDICATORS], what),
+        },
       ],
     },
   };
@@ -76,7 +94,8 @@ export function hiddenStrideMerge(x: Tensor, s: number): Tensor {
         const tokenBase = ((b * m + R) * m + Cc) * s * s * D;
         for (let dr = 0; dr < s; dr++) {
           for (let dc = 0; dc < s; dc++) {
-            const row = R * s + dr, col = Cc * s + dc;
+            const row = R * s + dr,
+              col = Cc * s + dc;
             if (row >= g || col >= g) continue; // zero padding
             const from = ((b * g + row) * g + col) * D;
             out.set(src.subarray(from, from + D), tokenBase + (dr * s + dc) * D);
@@ -90,7 +109,8 @@ export function hiddenStrideMerge(x: Tensor, s: number): Tensor {
 
 /** Append `k` zero columns to the last dim: [R, C] -> [R, C + k] (the indicator slots). */
 export function appendZeroColumns(x: Tensor, k: number): Tensor {
-  const C = x.shape[x.shape.length - 1], R = C === 0 ? 0 : x.data.length / C;
+  const C = x.shape[x.shape.length - 1],
+    R = C === 0 ? 0 : x.data.length / C;
   const out = new Float32Array(R * (C + k)); // [R, C + k]
   for (let r = 0; r < R; r++) out.set(x.data.subarray(r * C, (r + 1) * C), r * (C + k));
   return { shape: [...x.shape.slice(0, -1), C + k], data: out };
@@ -101,15 +121,15 @@ export function appendZeroColumns(x: Tensor, k: number): Tensor {
  * (probabilities over the visual vocabulary; the 5 indicator columns are 0).
  */
 export function visualTokenize(be: Backend, head: VisualHead, hidden: Tensor, tap: Tap = noTap): Tensor {
-  const s = head.config.hidden_stride, V = head.config.vocab_size;
+  const s = head.config.hidden_stride,
+    V = head.config.vocab_size;
   const features = tap('vt.features', hiddenStrideMerge(hidden, s)); //            [n, m², s²·D]
   const [n, T, F] = features.shape;
   const x2 = { shape: [n * T, F], data: features.data }; //                         [n·m², s²·D]
   const [linear, norm] = head.weights.head;
   const lin = be.linear(x2, linear.weight); //                                     [n·m², V-5]
   const headLinear = tap('vt.head_linear', { shape: [n, T, V - NUM_INDICATORS], data: lin.data });
-  const ln = be.layerNorm({ shape: [n * T, V - NUM_INDICATORS], data: headLinear.data },
-    norm.weight, norm.bias, HEAD_LAYER_NORM_EPS); //                                [n·m², V-5]
+  const ln = be.layerNorm({ shape: [n * T, V - NUM_INDICATORS], data: headLinear.data }, norm.weight, norm.bias, HEAD_LAYER_NORM_EPS); //                                [n·m², V-5]
   const logits = tap('vt.logits', { shape: [n, T, V - NUM_INDICATORS], data: ln.data });
   const probs = be.softmax({ shape: [n * T, V - NUM_INDICATORS], data: logits.data }); // [n·m², V-5]
   const tokens = appendZeroColumns(probs, NUM_INDICATORS); //                       [n·m², V]

@@ -10,8 +10,8 @@ import type { OvisConfig } from '../config/ovis-config.js';
 import { ShapeError } from '../errors.js';
 import { fmtShape, type Tensor, type Weight } from '../tensor.js';
 import { noTap, type Tap } from '../trace/tap.js';
-import { loadWeight, type TensorSource } from './weights.js';
 import { NUM_INDICATORS } from './visual-tokenizer.js';
+import { loadWeight, type TensorSource } from './weights.js';
 
 export interface Vte {
   weight: Weight; // vte.weight [V, H]
@@ -20,7 +20,8 @@ export interface Vte {
 }
 
 export async function loadVte(config: OvisConfig, src: TensorSource, be: Backend, name = 'vte.weight'): Promise<Vte> {
-  const V = config.visual_tokenizer_config.vocab_size, H = config.hidden_size;
+  const V = config.visual_tokenizer_config.vocab_size,
+    H = config.hidden_size;
   const weight = await loadWeight(src, be, name, [V, H], 'visual_tokenizer_config.vocab_size and hidden_size');
   return { weight, V, H };
 }

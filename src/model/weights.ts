@@ -2,9 +2,9 @@
 // for every model file: presence and shape are checked against what config.json implies before
 // any byte is read, and the bytes go straight into the backend's memory when it can take them.
 
-import { CheckpointError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import type { DType } from '../dtype.js';
+import { CheckpointError } from '../errors.js';
 import { fmtShape, type HostTensor, type Weight, type WeightDType } from '../tensor.js';
 
 /** What the model needs from a checkpoint (checkpoint/checkpoint.ts `Checkpoint` satisfies it; tests
@@ -28,23 +28,35 @@ function storedData(name: string, t: HostTensor): { dtype: WeightDType; data: Fl
     if (d instanceof Uint16Array) return { dtype: t.dtype, data: d };
     return { dtype: t.dtype, data: new Uint16Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)) };
   }
-  throw new CheckpointError(`tensor ${name}: dtype ${t.dtype} is not a float weight type (expected BF16, F16 or F32)`,
-    'the checkpoint is not an Ovis1.6 model, or it is quantised (not supported)');
+  throw new CheckpointError(
+    `tensor ${name}: dtype ${t.dtype} is not a float weight type (expected BF16, F16 or F32)`,
+    'the checkpoint is not an Ovis1.6 model, or it is quantised (not supported)',
+  );
 }
 
 /**
  * Load one weight by its HF name, checking presence and shape before reading any bytes.
  * `what` says which config keys the expected shape comes from, for the error message.
  */
-export async function loadWeight(src: TensorSource, backend: Backend, name: string, shape: readonly number[], what: string): Promise<Weight> {
+export async function loadWeight(
+  src: TensorSource,
+  backend: Backend,
+  name: string,
+  shape: readonly number[],
+  what: string,
+): Promise<Weight> {
   const info = src.tensors.get(name);
   if (!info) {
-    throw new CheckpointError(`missing tensor ${name} (expected shape ${fmtShape(shape)} from ${what})`,
-      'the shards do not match config.json — is the checkpoint complete (all shards downloaded)?');
+    throw new CheckpointError(
+      `missing tensor ${name} (expected shape ${fmtShape(shape)} from ${what})`,
+      'the shards do not match config.json — is the checkpoint complete (all shards downloaded)?',
+    );
   }
   if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
-    throw new CheckpointError(`tensor ${name} has shape ${fmtShape(info.shape)}, expected ${fmtShape(shape)} from ${what}`,
-      'config.json and the shards come from different checkpoints?');
+    throw new CheckpointError(
+      `tensor ${name} has shape ${fmtShape(info.shape)}, expected ${fmtShape(shape)} from ${what}`,
+      'config.json and the shards come from different checkpoints?',
+    );
   }
   if ((info.dtype === 'BF16' || info.dtype === 'F32') && src.readInto && backend.loadWeightFrom) {
     return backend.loadWeightFrom(name, info.dtype, shape, (dst) => src.readInto!(name, dst));
@@ -56,11 +68,20 @@ export async function loadWeight(src: TensorSource, backend: Backend, name: stri
 
 /** Like loadWeight, but returns undefined when `present` is false and complains if the tensor
  *  exists anyway (a bias the config says is absent would otherwise be silently ignored). */
-export async function loadOptional(src: TensorSource, backend: Backend, present: boolean, name: string, shape: readonly number[], what: string): Promise<Weight | undefined> {
+export async function loadOptional(
+  src: TensorSource,
+  backend: Backend,
+  present: boolean,
+  name: string,
+  shape: readonly number[],
+  what: string,
+): Promise<Weight | undefined> {
   if (present) return loadWeight(src, backend, name, shape, what);
   if (src.tensors.has(name)) {
-    throw new CheckpointError(`tensor ${name} is present but ${what} says it should not exist`,
-      'config.json and the shards come from different checkpoints?');
+    throw new CheckpointError(
+      `tensor ${name} is present but ${what} says it should not exist`,
+      'config.json and the shards come from different checkpoints?',
+    );
   }
   return undefined;
 }

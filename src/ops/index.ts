@@ -2,13 +2,13 @@
 // `HostWeight`s. Each file's header states its formula, the HF module it mirrors and its
 // numerics. The `ts` backend (src/backend/ts.ts) is a thin wrapper over these.
 
-export { linear, matmul, embedding } from './linear.js';
-export { layerNorm, rmsNorm } from './norm.js';
-export { geluTanh, silu, gatedAct, softcap, geluTanhScalar, siluScalar } from './activation.js';
-export { add, scale } from './elementwise.js';
-export { softmax, softmaxRow } from './softmax.js';
-export { ropeInvFreq, ropeCosSin, ropeTables, ropeInPlace } from './rope.js';
-export type { RopeScaling, Llama3RopeScaling } from './rope.js';
+export { gatedAct, geluTanh, geluTanhScalar, silu, siluScalar, softcap } from './activation.js';
 export { attention, visible, visibleRange } from './attention.js';
-export { unfoldPatches, patchEmbed } from './patch-embed.js';
-export { host, widenRow, widenRange, widenAll } from './weights.js';
+export { add, scale } from './elementwise.js';
+export { embedding, linear, matmul } from './linear.js';
+export { layerNorm, rmsNorm } from './norm.js';
+export { patchEmbed, unfoldPatches } from './patch-embed.js';
+export type { Llama3RopeScaling, RopeScaling } from './rope.js';
+export { ropeCosSin, ropeInPlace, ropeInvFreq, ropeTables } from './rope.js';
+export { softmax, softmaxRow } from './softmax.js';
+export { host, widenAll, widenRange, widenRow } from './weights.js';

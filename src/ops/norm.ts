@@ -7,14 +7,16 @@
 // (the Ovis head's LayerNorm) that is where the difference is largest, still ~1e-6 relative.
 
 import { ShapeError } from '../errors.js';
-import { numel, type HostWeight, type Tensor } from '../tensor.js';
+import { type HostWeight, numel, type Tensor } from '../tensor.js';
 import { widenAll } from './weights.js';
 
 function rowsOf(op: string, x: Tensor, w: HostWeight): [number, number] {
   const C = x.shape.length ? x.shape[x.shape.length - 1] : -1;
   if (numel(w.shape) !== C) {
-    throw new ShapeError(`${op}: weight ${w.name} has ${numel(w.shape)} values, input [${x.shape}] has last dim ${C}`,
-      'config.json and the shards come from different checkpoints?');
+    throw new ShapeError(
+      `${op}: weight ${w.name} has ${numel(w.shape)} values, input [${x.shape}] has last dim ${C}`,
+      'config.json and the shards come from different checkpoints?',
+    );
   }
   return [numel(x.shape.slice(0, -1)), C];
 }
@@ -26,15 +28,20 @@ function rowsOf(op: string, x: Tensor, w: HostWeight): [number, number] {
 export function layerNorm(x: Tensor, w: HostWeight, b: HostWeight, eps: number): Tensor {
   const [R, C] = rowsOf('layerNorm', x, w);
   if (numel(b.shape) !== C) throw new ShapeError(`layerNorm: bias ${b.name} has ${numel(b.shape)} values, expected ${C}`);
-  const g = widenAll(w), beta = widenAll(b);
-  const xd = x.data, y = new Float32Array(xd.length); // [R, C]
+  const g = widenAll(w),
+    beta = widenAll(b);
+  const xd = x.data,
+    y = new Float32Array(xd.length); // [R, C]
   for (let r = 0; r < R; r++) {
     const o = r * C;
     let s = 0;
     for (let c = 0; c < C; c++) s += xd[o + c];
     const mean = s / C;
     let v = 0;
-    for (let c = 0; c < C; c++) { const d = xd[o + c] - mean; v += d * d; }
+    for (let c = 0; c < C; c++) {
+      const d = xd[o + c] - mean;
+      v += d * d;
+    }
     const rstd = 1 / Math.sqrt(v / C + eps);
     for (let c = 0; c < C; c++) y[o + c] = (xd[o + c] - mean) * rstd * g[c] + beta[c];
   }
@@ -55,7 +62,8 @@ export function rmsNorm(x: Tensor, w: HostWeight, eps: number, offset: 0 | 1): T
   const g = widenAll(w);
   // Gemma2: (1 + weight) is an f32 op in torch; g is a Float32Array, so the store rounds it.
   if (offset) for (let c = 0; c < C; c++) g[c] = 1 + g[c];
-  const xd = x.data, y = new Float32Array(xd.length); // [R, C]
+  const xd = x.data,
+    y = new Float32Array(xd.length); // [R, C]
   for (let r = 0; r < R; r++) {
     const o = r * C;
     let ss = 0;

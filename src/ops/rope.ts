@@ -9,9 +9,9 @@
 // and ours (f64 Math.pow then round) can differ by 1 ulp in rare cases; the test compares
 // against inverse frequencies captured from torch for the real configs.
 
+import type { Llama3RopeScaling, RopeScaling } from '../config/ovis-config.js';
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import type { Llama3RopeScaling, RopeScaling } from '../config/ovis-config.js';
 
 const f = Math.fround;
 
@@ -40,7 +40,10 @@ export function ropeInvFreq(headDim: number, theta: number, scaling?: RopeScalin
   }
   if (!scaling || scaling.rope_type === 'default') return inv;
   if (scaling.rope_type !== 'llama3') {
-    throw new ShapeError(`rope: rope_type '${(scaling as { rope_type: string }).rope_type}' is not supported`, "supported: 'default', 'llama3'");
+    throw new ShapeError(
+      `rope: rope_type '${(scaling as { rope_type: string }).rope_type}' is not supported`,
+      "supported: 'default', 'llama3'",
+    );
   }
   const { factor, low_freq_factor: low, high_freq_factor: high, original_max_position_embeddings: oldCtx } = scaling;
   const lowWavelen = oldCtx / low; // python floats, compared against an f32 tensor
@@ -64,22 +67,33 @@ export function ropeInvFreq(headDim: number, theta: number, scaling?: RopeScalin
  * freqs = pos.float() * inv_freq (an f32 product; K=1 matmul), emb = cat(freqs, freqs),
  * cos = emb.cos(), sin = emb.sin() (attention_scaling is 1.0 for default and llama3).
  */
-export function ropeCosSin(positions: ArrayLike<number>, headDim: number, theta: number, scaling?: RopeScaling): { cos: Float32Array; sin: Float32Array } {
+export function ropeCosSin(
+  positions: ArrayLike<number>,
+  headDim: number,
+  theta: number,
+  scaling?: RopeScaling,
+): { cos: Float32Array; sin: Float32Array } {
   const inv = ropeInvFreq(headDim, theta, scaling);
   return ropeTables(positions, inv);
 }
 
 /** cos/sin [T, Dh] from precomputed inverse frequencies [Dh/2]. */
 export function ropeTables(positions: ArrayLike<number>, inv: Float32Array): { cos: Float32Array; sin: Float32Array } {
-  const half = inv.length, D = 2 * half, T = positions.length;
-  const cos = new Float32Array(T * D), sin = new Float32Array(T * D); // [T, Dh]
+  const half = inv.length,
+    D = 2 * half,
+    T = positions.length;
+  const cos = new Float32Array(T * D),
+    sin = new Float32Array(T * D); // [T, Dh]
   for (let t = 0; t < T; t++) {
     const p = f(positions[t]);
     for (let i = 0; i < half; i++) {
       const fr = f(p * inv[i]);
-      const c = Math.cos(fr), s = Math.sin(fr);
-      cos[t * D + i] = c; cos[t * D + half + i] = c;
-      sin[t * D + i] = s; sin[t * D + half + i] = s;
+      const c = Math.cos(fr),
+        s = Math.sin(fr);
+      cos[t * D + i] = c;
+      cos[t * D + half + i] = c;
+      sin[t * D + i] = s;
+      sin[t * D + half + i] = s;
     }
   }
   return { cos, sin };
@@ -101,13 +115,15 @@ export function ropeInPlace(x: Tensor, nHeads: number, headDim: number, cos: Flo
   if (cos.length < T * headDim || sin.length < T * headDim) {
     throw new ShapeError(`rope: cos/sin have ${cos.length}/${sin.length} values, need ${T}·${headDim}`);
   }
-  const d = x.data, half = headDim / 2;
+  const d = x.data,
+    half = headDim / 2;
   for (let t = 0; t < T; t++) {
     const co = t * headDim;
     for (let h = 0; h < nHeads; h++) {
       const o = t * W + h * headDim;
       for (let i = 0; i < half; i++) {
-        const x1 = d[o + i], x2 = d[o + half + i];
+        const x1 = d[o + i],
+          x2 = d[o + half + i];
         d[o + i] = f(x1 * cos[co + i]) - f(x2 * sin[co + i]);
         d[o + half + i] = f(x2 * cos[co + half + i]) + f(x1 * sin[co + half + i]);
       }

@@ -9,7 +9,10 @@ import { numel } from '../tensor.js';
 
 export function softmaxRow(x: Float32Array | Float64Array, off: number, C: number, y: Float32Array | Float64Array): void {
   let mx = -Infinity;
-  for (let c = 0; c < C; c++) { const v = x[off + c]; if (v > mx || Number.isNaN(v)) mx = v; }
+  for (let c = 0; c < C; c++) {
+    const v = x[off + c];
+    if (v > mx || Number.isNaN(v)) mx = v;
+  }
   let s = 0;
   for (let c = 0; c < C; c++) s += Math.exp(x[off + c] - mx);
   const inv = 1 / s;

@@ -5,14 +5,16 @@
 
 import { f16ToF32 } from '../dtype.js';
 import { ShapeError } from '../errors.js';
-import { numel, type HostWeight, type Weight } from '../tensor.js';
+import { type HostWeight, numel, type Weight } from '../tensor.js';
 
 /** The weight as a host weight (the `ts` backend's handles), checked for a consistent length. */
 export function host(w: Weight): HostWeight {
   const h = w as HostWeight;
   if (!h.data || !(h.data instanceof Float32Array || h.data instanceof Uint16Array)) {
-    throw new ShapeError(`weight ${w.name}: not a host weight (no data array)`,
-      'pass weights created by the same backend (TsBackend.loadWeight)');
+    throw new ShapeError(
+      `weight ${w.name}: not a host weight (no data array)`,
+      'pass weights created by the same backend (TsBackend.loadWeight)',
+    );
   }
   return h;
 }

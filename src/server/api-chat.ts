@@ -8,8 +8,8 @@
 
 import type { ChatMessage, ContentPart, GenerationOptions } from '../conversation-types.js';
 import { badField } from './errors.js';
+import { array, kind, LIMITS, object, optBoolean, optNumber, string } from './fields.js';
 import { imageFromDataUrl } from './images.js';
-import { LIMITS, array, kind, object, optBoolean, optNumber, string } from './fields.js';
 
 const ROLES = ['system', 'user', 'assistant'] as const;
 const OPTION_KEYS = ['maxNewTokens', 'doSample', 'temperature', 'topP', 'topK', 'repetitionPenalty', 'seed', 'maxPartition'];
@@ -23,7 +23,8 @@ export interface ChatJob {
 }
 
 export function parseApiChat(body: Record<string, unknown>): ChatJob {
-  for (const k of Object.keys(body)) if (k !== 'messages' && k !== 'options') throw badField(k, 'unknown field (expected messages, options)');
+  for (const k of Object.keys(body))
+    if (k !== 'messages' && k !== 'options') throw badField(k, 'unknown field (expected messages, options)');
   const imageParams: string[] = [];
   const messages = array(body.messages, 'messages', 1).map((m, i) => parseMessage(m, `messages[${i}]`, imageParams));
   return { messages, options: parseOptions(body.options), imageParams };
@@ -54,16 +55,23 @@ function parseMessage(v: unknown, param: string, imageParams: string[]): ChatMes
 function parseOptions(v: unknown): GenerationOptions {
   if (v === undefined || v === null) return {};
   const o = object(v, 'options');
-  for (const k of Object.keys(o)) if (!OPTION_KEYS.includes(k)) throw badField(`options.${k}`, `unknown option (known: ${OPTION_KEYS.join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!OPTION_KEYS.includes(k)) throw badField(`options.${k}`, `unknown option (known: ${OPTION_KEYS.join(', ')})`);
   const n = (k: keyof typeof LIMITS, int = false) => optNumber(o[k], `options.${k}`, LIMITS[k][0], LIMITS[k][1], int);
   const out: GenerationOptions = {
-    maxNewTokens: n('maxNewTokens', true), temperature: n('temperature'), topP: n('topP'), topK: n('topK', true),
-    repetitionPenalty: n('repetitionPenalty'), seed: n('seed', true), maxPartition: n('maxPartition', true),
+    maxNewTokens: n('maxNewTokens', true),
+    temperature: n('temperature'),
+    topP: n('topP'),
+    topK: n('topK', true),
+    repetitionPenalty: n('repetitionPenalty'),
+    seed: n('seed', true),
+    maxPartition: n('maxPartition', true),
   };
   if (out.topP === 0) throw badField('options.topP', 'expected a number in (0, 1], got 0 (1 keeps every token)');
   const doSample = optBoolean(o.doSample, 'options.doSample');
-  out.doSample = doSample ?? (out.temperature === 0 ? false
-    : out.temperature !== undefined || out.topP !== undefined || out.topK !== undefined ? true : undefined);
+  out.doSample =
+    doSample ??
+    (out.temperature === 0 ? false : out.temperature !== undefined || out.topP !== undefined || out.topK !== undefined ? true : undefined);
   if (out.doSample && out.temperature === 0) throw badField('options.temperature', '0 means greedy decoding, but doSample is true');
   return dropUndefined(out);
 }
@@ -72,4 +80,3 @@ export function dropUndefined<T extends object>(o: T): T {
   for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
   return o;
 }
-

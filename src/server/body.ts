@@ -5,8 +5,13 @@
 import { HttpError } from './errors.js';
 
 export function tooLarge(limit: number, got: string): HttpError {
-  return new HttpError(413, `the request body is ${got}; this server accepts at most ${limit} bytes (${mb(limit)} MB, --max-body-mb)`,
-    'body_too_large', null, { Connection: 'close' });
+  return new HttpError(
+    413,
+    `the request body is ${got}; this server accepts at most ${limit} bytes (${mb(limit)} MB, --max-body-mb)`,
+    'body_too_large',
+    null,
+    { Connection: 'close' },
+  );
 }
 
 const mb = (n: number) => Math.round((n / 2 ** 20) * 100) / 100;
@@ -33,7 +38,10 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(total);
   let o = 0;
-  for (const c of chunks) { out.set(c, o); o += c.byteLength; }
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
   return out;
 }
 
@@ -54,7 +62,11 @@ export async function readJson(req: Request, limit: number): Promise<Record<stri
     throw new HttpError(400, `malformed JSON in the request body: ${(e as Error).message}`, 'invalid_json');
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new HttpError(400, `the request body must be a JSON object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`, 'invalid_json');
+    throw new HttpError(
+      400,
+      `the request body must be a JSON object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`,
+      'invalid_json',
+    );
   }
   return v as Record<string, unknown>;
 }

@@ -26,8 +26,15 @@ export class HttpError extends Error {
   }
 
   get type(): ErrorType {
-    return this.status === 401 ? 'authentication_error' : this.status === 404 && this.code !== 'model_not_found' ? 'not_found_error'
-      : this.status === 429 ? 'rate_limit_error' : this.status >= 500 ? 'server_error' : 'invalid_request_error';
+    return this.status === 401
+      ? 'authentication_error'
+      : this.status === 404 && this.code !== 'model_not_found'
+        ? 'not_found_error'
+        : this.status === 429
+          ? 'rate_limit_error'
+          : this.status >= 500
+            ? 'server_error'
+            : 'invalid_request_error';
   }
 
   /** OpenAI's error body. */
@@ -49,12 +56,25 @@ const CLIENT_CODES: Record<string, string> = { INPUT: 'invalid_input', IMAGE: 'i
 export function toHttpError(e: unknown, retryAfterSeconds = 1): { error: HttpError; internal: boolean } {
   if (e instanceof HttpError) return { error: e, internal: false };
   if (e instanceof QueueFullError) {
-    return { error: new HttpError(429, `the server is busy: ${e.waiting} request(s) are already waiting for the model; retry later`,
-      'queue_full', null, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) }), internal: false };
+    return {
+      error: new HttpError(
+        429,
+        `the server is busy: ${e.waiting} request(s) are already waiting for the model; retry later`,
+        'queue_full',
+        null,
+        { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+      ),
+      internal: false,
+    };
   }
   if (e instanceof QueueCancelledError) {
-    return { error: e.reason === 'closed' ? new HttpError(503, 'the server is shutting down', 'shutting_down')
-      : new HttpError(499, 'the client closed the request', 'client_closed'), internal: false };
+    return {
+      error:
+        e.reason === 'closed'
+          ? new HttpError(503, 'the server is shutting down', 'shutting_down')
+          : new HttpError(499, 'the client closed the request', 'client_closed'),
+      internal: false,
+    };
   }
   if (e instanceof OvisError) {
     const client = CLIENT_CODES[e.code];

@@ -4,7 +4,15 @@
 import { badField } from './errors.js';
 
 export const kind = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `the string ${JSON.stringify(v.length > 30 ? v.slice(0, 30) + '...' : v)}` : typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'an array'
+      : typeof v === 'string'
+        ? `the string ${JSON.stringify(v.length > 30 ? v.slice(0, 30) + '...' : v)}`
+        : typeof v === 'object'
+          ? 'an object'
+          : `${typeof v} ${String(v)}`;
 
 export function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);

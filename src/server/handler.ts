@@ -13,11 +13,11 @@
 
 import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions } from '../conversation-types.js';
 import { ImageError } from '../errors.js';
-import { HttpError, toHttpError } from './errors.js';
+import { type ChatJob, parseApiChat } from './api-chat.js';
 import { readJson } from './body.js';
-import { GenerationQueue, QueueCancelledError } from './queue.js';
-import { parseApiChat, type ChatJob } from './api-chat.js';
+import { HttpError, toHttpError } from './errors.js';
 import { chunk, completion, completionId, finishReason, parseCompletionRequest, usageChunk } from './openai.js';
+import { GenerationQueue, QueueCancelledError } from './queue.js';
 
 /** What the server needs of OvisRunner: its conversation API (src/conversation-types.ts). */
 export interface ChatEngine {
@@ -72,7 +72,10 @@ export class OvisServer {
   /** Mean generation time (ms), an exponential moving average: Retry-After's estimate. */
   private meanGenerationMs = 5000;
 
-  constructor(private readonly engine: ChatEngine, private readonly opts: ServerOptions) {
+  constructor(
+    private readonly engine: ChatEngine,
+    private readonly opts: ServerOptions,
+  ) {
     this.queue = new GenerationQueue(opts.maxQueue ?? DEFAULT_MAX_QUEUE);
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const m = opts.model.replace(/[\\/]+$/, '');
@@ -81,7 +84,9 @@ export class OvisServer {
     if (opts.pageHtml !== undefined) this.page = Promise.resolve(opts.pageHtml);
   }
 
-  get closing(): boolean { return this.shutdown.signal.aborted; }
+  get closing(): boolean {
+    return this.shutdown.signal.aborted;
+  }
 
   /** Stop: refuse new requests (503), cancel the waiting ones, abort the running generation.
    *  Resolves once the runner is free (within one decode or prefill step), so it can be disposed. */
@@ -94,7 +99,11 @@ export class OvisServer {
   readonly handle: Handler = async (req, ctx = {}) => {
     const t0 = performance.now();
     let path = '/';
-    try { path = new URL(req.url).pathname; } catch { /* a relative URL: keep '/' */ }
+    try {
+      path = new URL(req.url).pathname;
+    } catch {
+      /* a relative URL: keep '/' */
+    }
     const signal = ctx.signal ?? req.signal;
     const stats: Stats = { status: 0 };
     const done = () => this.logLine(req.method, path, stats, performance.now() - t0);
@@ -105,7 +114,10 @@ export class OvisServer {
       res = this.errorResponse(e, path, stats);
     }
     // streams log when they end (the stream calls `done`); everything else now
-    if (!(res as Response & { [STREAMING]?: true })[STREAMING]) { stats.status = res.status; done(); }
+    if (!(res as Response & { [STREAMING]?: true })[STREAMING]) {
+      stats.status = res.status;
+      done();
+    }
     return res;
   };
 
@@ -113,19 +125,36 @@ export class OvisServer {
     const m = req.method;
     const only = (allowed: string) => {
       if (m !== allowed && !(allowed === 'GET' && m === 'HEAD')) {
-        throw new HttpError(405, `${m} ${path}: method not allowed (use ${allowed})`, 'method_not_allowed', null, { Allow: allowed === 'GET' ? 'GET, HEAD' : allowed });
+        throw new HttpError(405, `${m} ${path}: method not allowed (use ${allowed})`, 'method_not_allowed', null, {
+          Allow: allowed === 'GET' ? 'GET, HEAD' : allowed,
+        });
       }
     };
-    if (path === '/' || path === '/index.html') { only('GET'); return this.pageResponse(); }
-    if (path === '/health') { only('GET'); return json(200, this.health()); }
+    if (path === '/' || path === '/index.html') {
+      only('GET');
+      return this.pageResponse();
+    }
+    if (path === '/health') {
+      only('GET');
+      return json(200, this.health());
+    }
     const known = path === '/api/chat' || path === '/v1/chat/completions' || path === '/v1/models' || path.startsWith('/v1/models/');
-    if (!known) throw new HttpError(404, `no route ${path} (routes: GET /, GET /health, GET /v1/models, POST /v1/chat/completions, POST /api/chat)`, 'not_found');
+    if (!known)
+      throw new HttpError(
+        404,
+        `no route ${path} (routes: GET /, GET /health, GET /v1/models, POST /v1/chat/completions, POST /api/chat)`,
+        'not_found',
+      );
     this.authorize(req);
-    if (path === '/v1/models') { only('GET'); return json(200, { object: 'list', data: [this.modelCard()] }); }
+    if (path === '/v1/models') {
+      only('GET');
+      return json(200, { object: 'list', data: [this.modelCard()] });
+    }
     if (path.startsWith('/v1/models/')) {
       only('GET');
       const id = decodeURIComponent(path.slice('/v1/models/'.length));
-      if (!this.modelIds.includes(id)) throw new HttpError(404, `The model '${id}' does not exist: this server serves '${this.modelIds[0]}'`, 'model_not_found');
+      if (!this.modelIds.includes(id))
+        throw new HttpError(404, `The model '${id}' does not exist: this server serves '${this.modelIds[0]}'`, 'model_not_found');
       return json(200, this.modelCard());
     }
     only('POST');
@@ -154,11 +183,19 @@ export class OvisServer {
       const { signal, dispose } = anySignal([reqSignal, this.shutdown.signal]);
       try {
         for await (const ev of this.engine.chat(job.messages, { ...job.options, signal })) {
-          if (ev.type === 'start') { stats.promptTokens = ev.promptTokens; stats.cachedTokens = ev.cachedTokens; }
+          if (ev.type === 'start') {
+            stats.promptTokens = ev.promptTokens;
+            stats.cachedTokens = ev.cachedTokens;
+          }
           if (ev.type === 'done') {
             const r = ev.result;
-            Object.assign(stats, { firstTokenMs: r.timings.firstTokenMs, tokensPerSecond: r.timings.tokensPerSecond, completionTokens: r.completionTokens,
-              promptTokens: r.promptTokens, cachedTokens: r.cachedTokens });
+            Object.assign(stats, {
+              firstTokenMs: r.timings.firstTokenMs,
+              tokensPerSecond: r.timings.tokensPerSecond,
+              completionTokens: r.completionTokens,
+              promptTokens: r.promptTokens,
+              cachedTokens: r.cachedTokens,
+            });
             // an answer cut short by shutdown is not an answer
             if (r.stopReason === 'aborted' && this.closing && !reqSignal.aborted) throw new QueueCancelledError('closed');
           }
@@ -190,14 +227,27 @@ export class OvisServer {
     const events = (async function* (self: OvisServer): AsyncGenerator<ServerEvent> {
       try {
         let r = await first;
-        while (!r.done) { yield r.value; r = await it.next(); }
+        while (!r.done) {
+          yield r.value;
+          r = await it.next();
+        }
       } catch (e) {
         const { error } = self.report(e, '/api/chat', stats);
         stats.status = error.status;
         yield { type: 'error', error: { message: error.message, code: error.code, status: error.status, param: error.param } };
       }
     })(this);
-    return peekThen(first, () => { stats.status = 200; return sseResponse(200, events, (ev) => JSON.stringify(ev), (ev) => ev.type === 'done' || ev.type === 'error', done, it); });
+    return peekThen(first, () => {
+      stats.status = 200;
+      return sseResponse(
+        200,
+        events,
+        (ev) => JSON.stringify(ev),
+        (ev) => ev.type === 'done' || ev.type === 'error',
+        done,
+        it,
+      );
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -244,7 +294,14 @@ export class OvisServer {
       yield '[DONE]';
     })(this);
     stats.status = 200;
-    return sseResponse(200, events, (ev) => (ev === '[DONE]' ? ev : JSON.stringify(ev)), (ev) => ev === '[DONE]', done, it);
+    return sseResponse(
+      200,
+      events,
+      (ev) => (ev === '[DONE]' ? ev : JSON.stringify(ev)),
+      (ev) => ev === '[DONE]',
+      done,
+      it,
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -255,15 +312,28 @@ export class OvisServer {
     const h = req.headers.get('authorization') ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(h.trim());
     if (!m || !sameString(m[1], key)) {
-      throw new HttpError(401, m ? 'Incorrect API key provided' : 'Missing API key: send the header Authorization: Bearer <key> (the server was started with --api-key)',
-        'invalid_api_key', null, { 'WWW-Authenticate': 'Bearer' });
+      throw new HttpError(
+        401,
+        m
+          ? 'Incorrect API key provided'
+          : 'Missing API key: send the header Authorization: Bearer <key> (the server was started with --api-key)',
+        'invalid_api_key',
+        null,
+        { 'WWW-Authenticate': 'Bearer' },
+      );
     }
   }
 
   health() {
     // resident memory: what an operator (and the load test) watches across many requests
     const rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
-    return { status: this.closing ? 'shutting_down' : 'ok', model: this.modelIds[0], queue: this.queue.length, busy: this.queue.busy, rssMb };
+    return {
+      status: this.closing ? 'shutting_down' : 'ok',
+      model: this.modelIds[0],
+      queue: this.queue.length,
+      busy: this.queue.busy,
+      rssMb,
+    };
   }
 
   private modelCard() {
@@ -272,7 +342,10 @@ export class OvisServer {
 
   private async pageResponse(): Promise<Response> {
     this.page ??= loadPage();
-    return new Response(await this.page, { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' } });
+    return new Response(await this.page, {
+      status: 200,
+      headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' },
+    });
   }
 
   /** The HttpError for `e`, logging it when it is a bug. */
@@ -288,8 +361,14 @@ export class OvisServer {
     const headers = { ...error.headers };
     // the page reads /api/chat as an event stream whatever the status: one error event
     if (path === '/api/chat') {
-      const ev: ServerEvent = { type: 'error', error: { message: error.message, code: error.code, status: error.status, param: error.param } };
-      return new Response(`data: ${JSON.stringify(ev)}\n\n`, { status: error.status, headers: { ...headers, 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache' } });
+      const ev: ServerEvent = {
+        type: 'error',
+        error: { message: error.message, code: error.code, status: error.status, param: error.param },
+      };
+      return new Response(`data: ${JSON.stringify(ev)}\n\n`, {
+        status: error.status,
+        headers: { ...headers, 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache' },
+      });
     }
     return json(error.status, error.toJSON(), headers);
   }
@@ -325,37 +404,58 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
  * client goes away the stream is cancelled: `session.return()` ends the generation (its finally
  * releases the queue) — the request's signal has already stopped the runner within a step.
  */
-function sseResponse<T>(status: number, events: AsyncGenerator<T>, encode: (ev: T) => string, isLast: (ev: T) => boolean,
-  done: () => void, session: AsyncGenerator<unknown>): Response {
+function sseResponse<T>(
+  status: number,
+  events: AsyncGenerator<T>,
+  encode: (ev: T) => string,
+  isLast: (ev: T) => boolean,
+  done: () => void,
+  session: AsyncGenerator<unknown>,
+): Response {
   const enc = new TextEncoder();
   let finished = false;
-  const finish = () => { if (!finished) { finished = true; done(); } };
-  const body = new ReadableStream<Uint8Array>({
-    async pull(c) {
-      try {
-        const r = await events.next();
-        if (r.done) { c.close(); finish(); return; }
-        c.enqueue(enc.encode(`data: ${encode(r.value)}\n\n`));
-        // close with the last event rather than on a further pull: a client that stops reading
-        // after it (openai's at [DONE]) must not leave the stream, and its log line, hanging
-        if (isLast(r.value)) {
-          // the slot is freed before the client sees the end, so its next request does not queue behind itself
-          await Promise.allSettled([events.return(undefined), session.return(undefined)]);
-          c.close();
+  const finish = () => {
+    if (!finished) {
+      finished = true;
+      done();
+    }
+  };
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        try {
+          const r = await events.next();
+          if (r.done) {
+            c.close();
+            finish();
+            return;
+          }
+          c.enqueue(enc.encode(`data: ${encode(r.value)}\n\n`));
+          // close with the last event rather than on a further pull: a client that stops reading
+          // after it (openai's at [DONE]) must not leave the stream, and its log line, hanging
+          if (isLast(r.value)) {
+            // the slot is freed before the client sees the end, so its next request does not queue behind itself
+            await Promise.allSettled([events.return(undefined), session.return(undefined)]);
+            c.close();
+            finish();
+          }
+        } catch (e) {
+          // events() turns every failure into an event; this is a bug in it: end the stream
+          c.error(e);
           finish();
         }
-      } catch (e) {
-        // events() turns every failure into an event; this is a bug in it: end the stream
-        c.error(e);
+      },
+      async cancel() {
         finish();
-      }
+        await Promise.allSettled([events.return(undefined), session.return(undefined)]);
+      },
     },
-    async cancel() {
-      finish();
-      await Promise.allSettled([events.return(undefined), session.return(undefined)]);
-    },
-  }, { highWaterMark: 0 });
-  const res = new Response(body, { status, headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' } });
+    { highWaterMark: 0 },
+  );
+  const res = new Response(body, {
+    status,
+    headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' },
+  });
   (res as Response & { [STREAMING]?: true })[STREAMING] = true;
   return res;
 }
@@ -383,7 +483,10 @@ function anySignal(signals: AbortSignal[]): { signal: AbortSignal; dispose(): vo
   const ac = new AbortController();
   const detach = new AbortController();
   for (const s of signals) {
-    if (s.aborted) { ac.abort(s.reason); break; }
+    if (s.aborted) {
+      ac.abort(s.reason);
+      break;
+    }
     s.addEventListener('abort', () => ac.abort(s.reason), { once: true, signal: detach.signal });
   }
   return { signal: ac.signal, dispose: () => detach.abort() };
@@ -392,7 +495,7 @@ function anySignal(signals: AbortSignal[]): { signal: AbortSignal; dispose(): vo
 /** Compare without an early exit on the first differing character (API keys). */
 function sameString(a: string, b: string): boolean {
   let diff = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) diff |= (a.charCodeAt(i % (a.length || 1)) ^ b.charCodeAt(i));
+  for (let i = 0; i < b.length; i++) diff |= a.charCodeAt(i % (a.length || 1)) ^ b.charCodeAt(i);
   return diff === 0;
 }
 
@@ -403,8 +506,12 @@ async function loadPage(): Promise<string> {
   try {
     const m = (await import(spec)) as { PAGE_HTML?: string };
     if (typeof m.PAGE_HTML === 'string') return m.PAGE_HTML;
-  } catch { /* not written yet */ }
-  return '<!doctype html><html><head><meta charset="utf-8"><title>ovis serve</title></head><body>' +
+  } catch {
+    /* not written yet */
+  }
+  return (
+    '<!doctype html><html><head><meta charset="utf-8"><title>ovis serve</title></head><body>' +
     '<h1>ovis serve</h1><p>The chat page is not built into this version. The API is up: POST /api/chat, ' +
-    'POST /v1/chat/completions, GET /v1/models, GET /health.</p></body></html>';
+    'POST /v1/chat/completions, GET /v1/models, GET /health.</p></body></html>'
+  );
 }

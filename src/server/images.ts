@@ -6,13 +6,13 @@
 
 import { Buffer } from 'node:buffer';
 import { ImageError } from '../errors.js';
-import { sniffFormat, MAX_IMAGE_PIXELS, SUPPORTED_FORMATS } from '../image/index.js';
-import { readPngHeader } from '../image/decode-png.js';
-import { readJpegHeader, checkJpegSupported } from '../image/decode-jpeg.js';
 import { readBmpHeader } from '../image/decode-bmp.js';
 import { readGifHeader } from '../image/decode-gif.js';
+import { checkJpegSupported, readJpegHeader } from '../image/decode-jpeg.js';
+import { readPngHeader } from '../image/decode-png.js';
 import { readWebpHeader } from '../image/decode-webp.js';
-import { HttpError, badField } from './errors.js';
+import { MAX_IMAGE_PIXELS, SUPPORTED_FORMATS, sniffFormat } from '../image/index.js';
+import { badField, HttpError } from './errors.js';
 
 const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
 
@@ -20,18 +20,30 @@ const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
 export function imageFromDataUrl(url: unknown, param: string): Uint8Array {
   if (typeof url !== 'string') throw badField(param, `expected a data: URL string, got ${url === null ? 'null' : typeof url}`);
   if (/^https?:/i.test(url)) {
-    throw new HttpError(400, `${param}: the server fetches nothing: send the image as a data: URL (data:image/png;base64,...)`, 'remote_image_url', param);
+    throw new HttpError(
+      400,
+      `${param}: the server fetches nothing: send the image as a data: URL (data:image/png;base64,...)`,
+      'remote_image_url',
+      param,
+    );
   }
   const m = /^data:([^,;]*)((?:;[^,;]*)*),/i.exec(url.slice(0, 256));
-  if (!m) throw badField(param, `expected a data: URL (data:image/png;base64,...), got '${url.slice(0, 40)}${url.length > 40 ? '...' : ''}'`);
+  if (!m)
+    throw badField(param, `expected a data: URL (data:image/png;base64,...), got '${url.slice(0, 40)}${url.length > 40 ? '...' : ''}'`);
   const mediaType = m[1].trim().toLowerCase();
-  if (!m[2].toLowerCase().split(';').includes('base64')) throw badField(param, 'the data: URL must be base64-encoded (data:image/png;base64,...)');
+  if (!m[2].toLowerCase().split(';').includes('base64'))
+    throw badField(param, 'the data: URL must be base64-encoded (data:image/png;base64,...)');
   if (mediaType && !mediaType.startsWith('image/')) {
-    throw new HttpError(415, `${param}: media type '${mediaType}' is not an image; supported: ${SUPPORTED_FORMATS}`, 'unsupported_image', param);
+    throw new HttpError(
+      415,
+      `${param}: media type '${mediaType}' is not an image; supported: ${SUPPORTED_FORMATS}`,
+      'unsupported_image',
+      param,
+    );
   }
   const payload = url.slice(m[0].length);
   if (payload.length === 0) throw badField(param, 'the data: URL holds no data');
-  if (payload.length % 4 === 1 || !BASE64.test(payload)) throw badField(param, 'the data: URL\'s payload is not valid base64');
+  if (payload.length % 4 === 1 || !BASE64.test(payload)) throw badField(param, "the data: URL's payload is not valid base64");
   const bytes = new Uint8Array(Buffer.from(payload, payload.includes('-') || payload.includes('_') ? 'base64url' : 'base64'));
   checkImageHeader(bytes, param);
   return bytes;
@@ -44,8 +56,11 @@ export function checkImageHeader(bytes: Uint8Array, param: string): void {
   try {
     let w: number, h: number;
     if (format === 'png') ({ width: w, height: h } = readPngHeader(bytes, param));
-    else if (format === 'jpeg') { const hd = readJpegHeader(bytes, param); checkJpegSupported(hd, param); ({ width: w, height: h } = hd); }
-    else if (format === 'bmp') ({ width: w, height: h } = readBmpHeader(bytes, param));
+    else if (format === 'jpeg') {
+      const hd = readJpegHeader(bytes, param);
+      checkJpegSupported(hd, param);
+      ({ width: w, height: h } = hd);
+    } else if (format === 'bmp') ({ width: w, height: h } = readBmpHeader(bytes, param));
     else if (format === 'gif') ({ width: w, height: h } = readGifHeader(bytes, param));
     else if (format === 'webp') ({ width: w, height: h } = readWebpHeader(bytes, param));
     else {

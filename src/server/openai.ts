@@ -7,10 +7,10 @@
 // Reference: https://platform.openai.com/docs/api-reference/chat
 
 import type { ChatMessage, ChatResult, ContentPart, GenerationOptions } from '../conversation-types.js';
-import { HttpError, badField } from './errors.js';
+import { type ChatJob, dropUndefined } from './api-chat.js';
+import { badField, HttpError } from './errors.js';
+import { array, isObject, kind, LIMITS, object, optBoolean, optNumber, string } from './fields.js';
 import { imageFromDataUrl } from './images.js';
-import { dropUndefined, type ChatJob } from './api-chat.js';
-import { LIMITS, array, isObject, kind, object, optBoolean, optNumber, string } from './fields.js';
 
 export interface CompletionJob extends ChatJob {
   stream: boolean;
@@ -22,7 +22,12 @@ export function parseCompletionRequest(body: Record<string, unknown>, modelIds: 
   const model = body.model;
   if (typeof model !== 'string') throw badField('model', `expected the model's id (${modelIds[0]}), got ${kind(model)}`);
   if (!modelIds.includes(model)) {
-    throw new HttpError(404, `The model '${model}' does not exist: this server serves '${modelIds[0]}' (GET /v1/models)`, 'model_not_found', 'model');
+    throw new HttpError(
+      404,
+      `The model '${model}' does not exist: this server serves '${modelIds[0]}' (GET /v1/models)`,
+      'model_not_found',
+      'model',
+    );
   }
   const n = optNumber(body.n, 'n', 1, 128, true);
   if (n !== undefined && n !== 1) throw badField('n', `only n = 1 is supported (one generation at a time), got ${n}`);
@@ -72,7 +77,9 @@ function parseStop(v: unknown): string[] | undefined {
   if (v === undefined || v === null) return undefined;
   const list = typeof v === 'string' ? [v] : array(v, 'stop').map((s, i) => string(s, `stop[${i}]`));
   if (list.length > 4) throw badField('stop', `at most 4 stop sequences, got ${list.length}`);
-  list.forEach((s, i) => { if (s === '') throw badField(typeof v === 'string' ? 'stop' : `stop[${i}]`, 'an empty stop sequence'); });
+  list.forEach((s, i) => {
+    if (s === '') throw badField(typeof v === 'string' ? 'stop' : `stop[${i}]`, 'an empty stop sequence');
+  });
   return list.length ? list : undefined;
 }
 
@@ -90,7 +97,8 @@ function parseMessage(v: unknown, param: string, imageParams: string[]): ChatMes
     const part = object(p, pp);
     if (part.type === 'text') return { type: 'text', text: string(part.text, `${pp}.text`) };
     if (part.type === 'image_url') {
-      if (role !== 'user') throw badField(pp, `images are accepted in user messages only, this is a${role === 'assistant' ? 'n' : ''} ${role} message`);
+      if (role !== 'user')
+        throw badField(pp, `images are accepted in user messages only, this is a${role === 'assistant' ? 'n' : ''} ${role} message`);
       // {image_url: {url, detail?}}, or the plain string some clients send
       const iu = part.image_url;
       const url = isObject(iu) ? iu.url : iu;
@@ -128,7 +136,10 @@ export function completionId(): string {
 
 export function completion(id: string, model: string, created: number, text: string, r: ChatResult) {
   return {
-    id, object: 'chat.completion', created, model,
+    id,
+    object: 'chat.completion',
+    created,
+    model,
     choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: finishReason(r) }],
     usage: usage(r),
   };

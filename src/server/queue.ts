@@ -33,7 +33,9 @@ export class Ticket {
   wait(): Promise<void> {
     if (this.cancelled) return Promise.reject(this.cancelled);
     if (this.state !== 'waiting') return Promise.resolve();
-    return new Promise<void>((resolve) => { this.wake = resolve; }).then(() => {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+    }).then(() => {
       if (this.cancelled) throw this.cancelled;
       if (this.state === 'done') throw new QueueCancelledError('aborted'); // released while waiting
     });
@@ -63,8 +65,12 @@ export class GenerationQueue {
   constructor(readonly maxWaiting: number) {}
 
   /** Requests waiting (not counting the running one). */
-  get length(): number { return this.waiting.length; }
-  get busy(): boolean { return this.running !== undefined; }
+  get length(): number {
+    return this.waiting.length;
+  }
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
 
   /** Take a place: running at once when idle, else at the back of the line. Throws
    *  QueueFullError when `maxWaiting` already wait; QueueCancelledError after close(). */
@@ -82,7 +88,12 @@ export class GenerationQueue {
     if (signal) {
       // a client gone while waiting leaves the line at once (the ones behind move up);
       // a running one is stopped by its own signal, through the runner
-      const onAbort = () => { if (t.state === 'waiting') { t.cancel('aborted'); this.leave(t); } };
+      const onAbort = () => {
+        if (t.state === 'waiting') {
+          t.cancel('aborted');
+          this.leave(t);
+        }
+      };
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     }
@@ -97,8 +108,12 @@ export class GenerationQueue {
     if (was === 'running') {
       this.running = undefined;
       const next = this.waiting.shift();
-      if (next) { next.state = 'running'; next.position = 0; this.running = next; next.notify(); }
-      else for (const w of this.idleWaiters.splice(0)) w();
+      if (next) {
+        next.state = 'running';
+        next.position = 0;
+        this.running = next;
+        next.notify();
+      } else for (const w of this.idleWaiters.splice(0)) w();
     } else {
       const i = this.waiting.indexOf(t);
       if (i >= 0) this.waiting.splice(i, 1);
@@ -111,7 +126,10 @@ export class GenerationQueue {
    *  Resolves when the running one has released its slot. */
   close(): Promise<void> {
     this.closed = true;
-    for (const t of this.waiting.splice(0)) { t.state = 'done'; t.cancel('closed'); }
+    for (const t of this.waiting.splice(0)) {
+      t.state = 'done';
+      t.cancel('closed');
+    }
     return this.idle();
   }
 
@@ -124,7 +142,10 @@ export class GenerationQueue {
 
   private renumber(): void {
     this.waiting.forEach((t, i) => {
-      if (t.position !== i + 1) { t.position = i + 1; t.notify(); }
+      if (t.position !== i + 1) {
+        t.position = i + 1;
+        t.notify();
+      }
     });
   }
 }

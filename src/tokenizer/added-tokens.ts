@@ -37,7 +37,10 @@ export function parseAddedTokens(v: unknown, path: string): AddedToken[] {
   });
 }
 
-interface TrieNode { next: Map<number, TrieNode>; token: AddedToken | null }
+interface TrieNode {
+  next: Map<number, TrieNode>;
+  token: AddedToken | null;
+}
 
 // Rust regex crate (Unicode): \w (its own table) and \s used by single_word / lstrip / rstrip
 const WORD_END = new RegExp(`[${RUST_W}]$`, 'u');
@@ -59,7 +62,10 @@ export class AddedTokenMatcher {
       for (let i = 0; i < pattern.length; i++) {
         const c = pattern.charCodeAt(i);
         let nx = node.next.get(c);
-        if (!nx) { nx = { next: new Map(), token: null }; node.next.set(c, nx); }
+        if (!nx) {
+          nx = { next: new Map(), token: null };
+          node.next.set(c, nx);
+        }
         node = nx;
       }
       // first registration wins for duplicate contents (same id in practice)
@@ -70,26 +76,42 @@ export class AddedTokenMatcher {
 
   /** Split `s` into pieces; `base` is s's offset in the original text (for Metaspace "first"). */
   split(s: string, base: number, out: Piece[]): void {
-    if (this.empty || s.length === 0) { if (s.length > 0) out.push({ id: -1, text: s, start: base }); return; }
+    if (this.empty || s.length === 0) {
+      if (s.length > 0) out.push({ id: -1, text: s, start: base });
+      return;
+    }
     // 1. non-overlapping leftmost-longest matches
     const matches: Array<[number, number, AddedToken]> = [];
     const root = this.root;
-    for (let i = 0; i < s.length;) {
+    for (let i = 0; i < s.length; ) {
       let node = root.next.get(s.charCodeAt(i));
-      if (node === undefined) { i++; continue; }
+      if (node === undefined) {
+        i++;
+        continue;
+      }
       let best: AddedToken | null = null;
       let bestEnd = -1;
       let j = i + 1;
       for (;;) {
-        if (node.token !== null) { best = node.token; bestEnd = j; }
+        if (node.token !== null) {
+          best = node.token;
+          bestEnd = j;
+        }
         if (j >= s.length) break;
         const nx: TrieNode | undefined = node.next.get(s.charCodeAt(j));
         if (nx === undefined) break;
-        node = nx; j++;
+        node = nx;
+        j++;
       }
-      if (best !== null) { matches.push([i, bestEnd, best]); i = bestEnd; } else i++;
+      if (best !== null) {
+        matches.push([i, bestEnd, best]);
+        i = bestEnd;
+      } else i++;
     }
-    if (matches.length === 0) { out.push({ id: -1, text: s, start: base }); return; }
+    if (matches.length === 0) {
+      out.push({ id: -1, text: s, start: base });
+      return;
+    }
     // 2. single_word / lstrip / rstrip, then cut
     let startOffset = 0;
     for (let [start, stop, tok] of matches) {

@@ -8,8 +8,8 @@
 // cached (Rust caches words < 256 bytes; the cache changes speed only, never ids).
 
 import { TokenizerError } from '../errors.js';
+import { asArr, asObj, bool, describe, type Obj, optStr } from './json.js';
 import { utf8Encode } from './unicode.js';
-import { asArr, asObj, bool, describe, optStr, type Obj } from './json.js';
 
 // Heap key = rank * 2^31 + position, exact in a float64 while rank < 2^22 (checked when the
 // merges are read) and position < 2^31 (a JS string holds fewer than 2^30 code units). With
@@ -49,7 +49,10 @@ class MergeTable {
   /** Later duplicates overwrite earlier ones, like Rust collecting into a HashMap. */
   set(a: number, b: number, rank: number, newId: number): void {
     const h = this.slot(a, b);
-    this.left[h] = a; this.right[h] = b; this.rank[h] = rank; this.newId[h] = newId;
+    this.left[h] = a;
+    this.right[h] = b;
+    this.rank[h] = rank;
+    this.newId[h] = newId;
   }
   /** Slot index of the pair, or -1. */
   find(a: number, b: number): number {
@@ -93,7 +96,10 @@ export class BPE {
     const o: Obj = asObj(spec, path);
     const dropout = o.dropout;
     if (dropout !== undefined && dropout !== null && dropout !== 0) {
-      throw new TokenizerError(`${path}.dropout: BPE dropout ${describe(dropout)} is random at encode time`, 'only null or 0 is supported (inference is deterministic)');
+      throw new TokenizerError(
+        `${path}.dropout: BPE dropout ${describe(dropout)} is random at encode time`,
+        'only null or 0 is supported (inference is deterministic)',
+      );
     }
     const vocabObj = asObj(o.vocab, `${path}.vocab`);
     this.vocab = new Map();
@@ -101,7 +107,8 @@ export class BPE {
     let maxId = -1;
     for (const k in vocabObj) {
       const id = vocabObj[k];
-      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new TokenizerError(`${path}.vocab[${JSON.stringify(k)}]: expected a non-negative integer id, got ${describe(id)}`);
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
+        throw new TokenizerError(`${path}.vocab[${JSON.stringify(k)}]: expected a non-negative integer id, got ${describe(id)}`);
       this.vocab.set(k, id);
       this.vocabR.set(id, k);
       if (id > maxId) maxId = id;
@@ -120,7 +127,9 @@ export class BPE {
     // pair overwrites an earlier one (Rust collects into a HashMap).
     const merges = asArr(o.merges ?? [], `${path}.merges`);
     if (merges.length >= MAX_MERGES) {
-      throw new TokenizerError(`${path}.merges: ${merges.length} merges; at most ${MAX_MERGES - 1} are supported (real tokenizers have < 300k)`);
+      throw new TokenizerError(
+        `${path}.merges: ${merges.length} merges; at most ${MAX_MERGES - 1} are supported (real tokenizers have < 300k)`,
+      );
     }
     this.merges = new MergeTable(merges.length);
     const prefixLen = this.prefix?.length ?? 0;
@@ -131,7 +140,8 @@ export class BPE {
       if (typeof m === 'string') {
         if (i === 0 && m.startsWith('#version')) continue;
         const sp = m.indexOf(' ');
-        if (sp < 0 || m.indexOf(' ', sp + 1) >= 0) throw new TokenizerError(`${path}.merges[${i}]: expected "left right" (exactly one space), got ${JSON.stringify(m)}`);
+        if (sp < 0 || m.indexOf(' ', sp + 1) >= 0)
+          throw new TokenizerError(`${path}.merges[${i}]: expected "left right" (exactly one space), got ${JSON.stringify(m)}`);
         a = m.slice(0, sp);
         b = m.slice(sp + 1);
       } else if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') {
@@ -145,12 +155,16 @@ export class BPE {
       const ni = this.vocab.get(merged);
       if (ai === undefined || bi === undefined || ni === undefined) {
         const missing = ai === undefined ? a : bi === undefined ? b : merged;
-        throw new TokenizerError(`${path}.merges[${i}]: merge ${JSON.stringify([a, b])} references ${JSON.stringify(missing)}, which is not in model.vocab`, 'vocab and merges come from different tokenizers, or the file is truncated');
+        throw new TokenizerError(
+          `${path}.merges[${i}]: merge ${JSON.stringify([a, b])} references ${JSON.stringify(missing)}, which is not in model.vocab`,
+          'vocab and merges come from different tokenizers, or the file is truncated',
+        );
       }
       this.merges.set(ai, bi, rank, ni);
       rank++;
     }
-    if (rank >= 2 ** 29 || maxId >= 2 ** 31 - 1) throw new TokenizerError(`${path}: ${rank} merges / max id ${maxId} exceed this implementation's packing (2^29 ranks)`);
+    if (rank >= 2 ** 29 || maxId >= 2 ** 31 - 1)
+      throw new TokenizerError(`${path}: ${rank} merges / max id ${maxId} exceed this implementation's packing (2^29 ranks)`);
 
     this.byteIds = new Int32Array(256).fill(-1);
     for (let b = 0; b < 256; b++) {
@@ -163,17 +177,25 @@ export class BPE {
     }
   }
 
-  get size(): number { return this.vocab.size; }
+  get size(): number {
+    return this.vocab.size;
+  }
 
   /** Encode one pre-tokenized word, appending ids to `out`. */
   tokenize(word: string, out: number[]): void {
     if (word.length === 0) return;
     if (this.ignoreMerges) {
       const id = this.vocab.get(word);
-      if (id !== undefined) { out.push(id); return; }
+      if (id !== undefined) {
+        out.push(id);
+        return;
+      }
     }
     const hit = this.cache.get(word);
-    if (hit !== undefined) { for (let i = 0; i < hit.length; i++) out.push(hit[i]!); return; }
+    if (hit !== undefined) {
+      for (let i = 0; i < hit.length; i++) out.push(hit[i]!);
+      return;
+    }
     const ids = this.mergeWord(word);
     if (word.length < CACHE_MAX_WORD) {
       if (this.cache.size >= CACHE_CAPACITY) this.cache.clear();
@@ -187,7 +209,7 @@ export class BPE {
     const syms: number[] = [];
     let unk = -1; // pending unk (fused while fuse_unk)
     const simple = this.prefix === null && this.suffix === null;
-    for (let i = 0; i < word.length;) {
+    for (let i = 0; i < word.length; ) {
       const cp = word.codePointAt(i)!;
       const w = cp > 0xffff ? 2 : 1;
       const isFirst = i === 0;
@@ -203,14 +225,21 @@ export class BPE {
       }
       i += w;
       if (id !== undefined) {
-        if (unk >= 0) { syms.push(unk); unk = -1; }
+        if (unk >= 0) {
+          syms.push(unk);
+          unk = -1;
+        }
         syms.push(id);
         continue;
       }
       if (this.byteFallback) {
         const bytes = utf8Encode(s ?? String.fromCodePoint(cp));
         let ok = true;
-        for (const b of bytes) if (this.byteIds[b]! < 0) { ok = false; break; }
+        for (const b of bytes)
+          if (this.byteIds[b]! < 0) {
+            ok = false;
+            break;
+          }
         if (ok) {
           // Rust does not flush a pending unk here: it stays pending and lands after these bytes
           for (const b of bytes) syms.push(this.byteIds[b]!);
@@ -218,7 +247,11 @@ export class BPE {
         }
       }
       if (this.unkToken !== null) {
-        if (this.unkId === undefined) throw new TokenizerError(`model.unk_token ${JSON.stringify(this.unkToken)} is not in model.vocab`, 'fix unk_token or add it to the vocab');
+        if (this.unkId === undefined)
+          throw new TokenizerError(
+            `model.unk_token ${JSON.stringify(this.unkToken)} is not in model.vocab`,
+            'fix unk_token or add it to the vocab',
+          );
         if (unk >= 0 && !this.fuseUnk) syms.push(unk);
         unk = this.unkId;
       }
@@ -244,42 +277,59 @@ export class BPE {
     const prev = this.sp;
     const next = this.sn;
     const alive = this.sa;
-    for (let i = 0; i < n; i++) { c[i] = syms[i]!; prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; alive[i] = 1; }
+    for (let i = 0; i < n; i++) {
+      c[i] = syms[i]!;
+      prev[i] = i - 1;
+      next[i] = i + 1 < n ? i + 1 : -1;
+      alive[i] = 1;
+    }
     // binary min-heap of (key = rank*2^24 + pos, newId); at most n-1 live + 2 per merge entries
     let hk = this.hk;
     let hv = this.hv;
     let size = 0;
     const push = (key: number, val: number): void => {
       if (size === hk.length) {
-        const k2 = new Float64Array(size * 2); k2.set(hk); hk = this.hk = k2;
-        const v2 = new Int32Array(size * 2); v2.set(hv); hv = this.hv = v2;
+        const k2 = new Float64Array(size * 2);
+        k2.set(hk);
+        hk = this.hk = k2;
+        const v2 = new Int32Array(size * 2);
+        v2.set(hv);
+        hv = this.hv = v2;
       }
       let i = size++;
       while (i > 0) {
         const p = (i - 1) >> 1;
         if (hk[p]! <= key) break;
-        hk[i] = hk[p]!; hv[i] = hv[p]!; i = p;
+        hk[i] = hk[p]!;
+        hv[i] = hv[p]!;
+        i = p;
       }
-      hk[i] = key; hv[i] = val;
+      hk[i] = key;
+      hv[i] = val;
     };
     const pop = (): void => {
-      const key = hk[--size]!; const val = hv[size]!;
+      const key = hk[--size]!;
+      const val = hv[size]!;
       let i = 0;
       for (;;) {
         let ch = 2 * i + 1;
         if (ch >= size) break;
         if (ch + 1 < size && hk[ch + 1]! < hk[ch]!) ch++;
         if (hk[ch]! >= key) break;
-        hk[i] = hk[ch]!; hv[i] = hv[ch]!; i = ch;
+        hk[i] = hk[ch]!;
+        hv[i] = hv[ch]!;
+        i = ch;
       }
-      hk[i] = key; hv[i] = val;
+      hk[i] = key;
+      hv[i] = val;
     };
     for (let i = 0; i + 1 < n; i++) {
       const h = merges.find(c[i]!, c[i + 1]!);
       if (h >= 0) push(mRank[h]! * POS_BITS + i, mNew[h]!);
     }
     while (size > 0) {
-      const key = hk[0]!; const newId = hv[0]!;
+      const key = hk[0]!;
+      const newId = hv[0]!;
       pop();
       const pos = key % POS_BITS;
       if (!alive[pos]) continue;

@@ -1,4 +1,5 @@
 // Public entry of the tokenizer: a from-scratch Hugging Face tokenizer.json reader.
-export { Tokenizer, type EncodeOptions, type DecodeOptions, type DecodeStream } from './tokenizer.js';
+
 export { onigToJs } from './regex.js';
+export { type DecodeOptions, type DecodeStream, type EncodeOptions, Tokenizer } from './tokenizer.js';
 export { toWellFormed } from './unicode.js';

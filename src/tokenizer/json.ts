@@ -40,7 +40,8 @@ export function bool(o: Obj, key: string, path: string, dflt: boolean): boolean 
 export function int(o: Obj, key: string, path: string, dflt?: number): number {
   const v = o[key];
   if (v === undefined && dflt !== undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new TokenizerError(`${path}.${key}: expected a non-negative integer, got ${describe(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw new TokenizerError(`${path}.${key}: expected a non-negative integer, got ${describe(v)}`);
   return v;
 }
 export function unsupported(kind: string, type: unknown, path: string, supported: string[]): never {

@@ -6,10 +6,10 @@
 //   - Strip uses Unicode White_Space.
 //   - Prepend only prepends to non-empty strings.
 
-import { byteLevelEncode, WS_CLASS_BODY } from './unicode.js';
-import { compileOnig } from './regex.js';
+import { asArr, asObj, bool, type Obj, pattern, str, unsupported } from './json.js';
 import { RUST_LOWER } from './onig-unicode.js';
-import { asArr, asObj, bool, pattern, str, unsupported, type Obj } from './json.js';
+import { compileOnig } from './regex.js';
+import { byteLevelEncode, WS_CLASS_BODY } from './unicode.js';
 
 export type Normalizer = (s: string) => string;
 
@@ -23,7 +23,8 @@ export type Normalizer = (s: string) => string;
  * normalize the pieces separately: a starter blocks reordering and composition across it, so
  * this reproduces Rust exactly. test/tokenizer/normalization.test.ts holds it to Rust.
  */
-const RUST_INERT = '\u{7fd}\u{897}-\u{89f}\u{8ca}-\u{8d3}\u{9fe}\u{c3c}\u{d3b}-\u{d3c}\u{eba}\u{1715}\u{1abf}-\u{1add}\u{1ae0}-\u{1aeb}\u{1df6}-\u{1dfa}\u{32ff}\u{a7f1}-\u{a7f4}\u{a82c}\u{ab69}\u{105c9}\u{105d2}\u{105da}\u{105e4}\u{10781}-\u{10785}\u{10787}-\u{107b0}\u{107b2}-\u{107ba}\u{10d24}-\u{10d27}\u{10d69}-\u{10d6d}\u{10eab}-\u{10eac}\u{10efa}-\u{10efb}\u{10efd}-\u{10eff}\u{10f46}-\u{10f50}\u{10f82}-\u{10f85}\u{11070}\u{1133b}\u{11382}-\u{11385}\u{1138b}\u{1138e}\u{11390}-\u{11391}\u{113b8}\u{113bb}\u{113c2}\u{113c5}\u{113c7}-\u{113c9}\u{113ce}-\u{113d0}\u{1145e}\u{11839}-\u{1183a}\u{11930}\u{11935}\u{11938}\u{1193d}-\u{1193e}\u{11943}\u{119e0}\u{11a34}\u{11a47}\u{11a99}\u{11d42}\u{11d44}-\u{11d45}\u{11d97}\u{11f41}-\u{11f42}\u{1611e}-\u{16129}\u{1612f}\u{16d63}\u{16d67}-\u{16d6a}\u{16ff0}-\u{16ff1}\u{1ccd6}-\u{1ccf9}\u{1e030}-\u{1e06d}\u{1e08f}\u{1e130}-\u{1e136}\u{1e2ae}\u{1e2ec}-\u{1e2ef}\u{1e4ec}-\u{1e4ef}\u{1e5ee}-\u{1e5ef}\u{1e6e3}\u{1e6e6}\u{1e6ee}-\u{1e6ef}\u{1e6f5}\u{1f16c}\u{1fbf0}-\u{1fbf9}';
+const RUST_INERT =
+  '\u{7fd}\u{897}-\u{89f}\u{8ca}-\u{8d3}\u{9fe}\u{c3c}\u{d3b}-\u{d3c}\u{eba}\u{1715}\u{1abf}-\u{1add}\u{1ae0}-\u{1aeb}\u{1df6}-\u{1dfa}\u{32ff}\u{a7f1}-\u{a7f4}\u{a82c}\u{ab69}\u{105c9}\u{105d2}\u{105da}\u{105e4}\u{10781}-\u{10785}\u{10787}-\u{107b0}\u{107b2}-\u{107ba}\u{10d24}-\u{10d27}\u{10d69}-\u{10d6d}\u{10eab}-\u{10eac}\u{10efa}-\u{10efb}\u{10efd}-\u{10eff}\u{10f46}-\u{10f50}\u{10f82}-\u{10f85}\u{11070}\u{1133b}\u{11382}-\u{11385}\u{1138b}\u{1138e}\u{11390}-\u{11391}\u{113b8}\u{113bb}\u{113c2}\u{113c5}\u{113c7}-\u{113c9}\u{113ce}-\u{113d0}\u{1145e}\u{11839}-\u{1183a}\u{11930}\u{11935}\u{11938}\u{1193d}-\u{1193e}\u{11943}\u{119e0}\u{11a34}\u{11a47}\u{11a99}\u{11d42}\u{11d44}-\u{11d45}\u{11d97}\u{11f41}-\u{11f42}\u{1611e}-\u{16129}\u{1612f}\u{16d63}\u{16d67}-\u{16d6a}\u{16ff0}-\u{16ff1}\u{1ccd6}-\u{1ccf9}\u{1e030}-\u{1e06d}\u{1e08f}\u{1e130}-\u{1e136}\u{1e2ae}\u{1e2ec}-\u{1e2ef}\u{1e4ec}-\u{1e4ef}\u{1e5ee}-\u{1e5ef}\u{1e6e3}\u{1e6e6}\u{1e6ee}-\u{1e6ef}\u{1e6f5}\u{1f16c}\u{1fbf0}-\u{1fbf9}';
 const RUST_INERT_TEST = new RegExp(`[${RUST_INERT}]`, 'u');
 const RUST_INERT_SPLIT = new RegExp(`([${RUST_INERT}])`, 'u');
 
@@ -64,7 +65,10 @@ export function buildNormalizer(spec: unknown, path: string): Normalizer | null 
       const parts = asArr(o.normalizers, `${path}.normalizers`)
         .map((n, i) => buildNormalizer(n, `${path}.normalizers[${i}]`))
         .filter((n): n is Normalizer => n !== null);
-      return (s) => { for (const n of parts) s = n(s); return s; };
+      return (s) => {
+        for (const n of parts) s = n(s);
+        return s;
+      };
     }
     case 'Replace': {
       const p = pattern(o.pattern, `${path}.pattern`);
@@ -83,19 +87,29 @@ export function buildNormalizer(spec: unknown, path: string): Normalizer | null 
       const pre = str(o, 'prepend', path);
       return (s) => (s.length > 0 ? pre + s : s);
     }
-    case 'NFC': return (s) => unicodeNormalize(s, 'NFC');
-    case 'NFD': return (s) => unicodeNormalize(s, 'NFD');
-    case 'NFKC': return (s) => unicodeNormalize(s, 'NFKC');
-    case 'NFKD': return (s) => unicodeNormalize(s, 'NFKD');
-    case 'Lowercase': return lowercase;
+    case 'NFC':
+      return (s) => unicodeNormalize(s, 'NFC');
+    case 'NFD':
+      return (s) => unicodeNormalize(s, 'NFD');
+    case 'NFKC':
+      return (s) => unicodeNormalize(s, 'NFKC');
+    case 'NFKD':
+      return (s) => unicodeNormalize(s, 'NFKD');
+    case 'Lowercase':
+      return lowercase;
     case 'Strip': {
       const left = bool(o, 'strip_left', path, true);
       const right = bool(o, 'strip_right', path, true);
       const l = new RegExp(`^[${WS_CLASS_BODY}]+`, 'u');
       const r = new RegExp(`[${WS_CLASS_BODY}]+$`, 'u');
-      return (s) => { if (left) s = s.replace(l, ''); if (right) s = s.replace(r, ''); return s; };
+      return (s) => {
+        if (left) s = s.replace(l, '');
+        if (right) s = s.replace(r, '');
+        return s;
+      };
     }
-    case 'ByteLevel': return byteLevelEncode;
+    case 'ByteLevel':
+      return byteLevelEncode;
     default:
       return unsupported('normalizer', type, path, SUPPORTED);
   }

@@ -15,12 +15,16 @@ export function buildPostProcessor(spec: unknown, path: string): PostProcessor |
   if (spec === null || spec === undefined) return null;
   const o = asObj(spec, path);
   switch (o.type) {
-    case 'ByteLevel': return (ids) => ids;
+    case 'ByteLevel':
+      return (ids) => ids;
     case 'Sequence': {
       const parts = asArr(o.processors, `${path}.processors`)
         .map((p, i) => buildPostProcessor(p, `${path}.processors[${i}]`))
         .filter((p): p is PostProcessor => p !== null);
-      return (ids) => { for (const p of parts) ids = p(ids); return ids; };
+      return (ids) => {
+        for (const p of parts) ids = p(ids);
+        return ids;
+      };
     }
     case 'TemplateProcessing': {
       const specials = asObj(o.special_tokens ?? {}, `${path}.special_tokens`);
@@ -30,14 +34,20 @@ export function buildPostProcessor(spec: unknown, path: string): PostProcessor |
         const it = asObj(item, p);
         if (it.Sequence !== undefined) {
           const id = asObj(it.Sequence, `${p}.Sequence`).id;
-          if (id !== 'A') throw new TokenizerError(`${p}.Sequence.id: a single-sequence template can only use "A", got ${JSON.stringify(id)}`);
+          if (id !== 'A')
+            throw new TokenizerError(`${p}.Sequence.id: a single-sequence template can only use "A", got ${JSON.stringify(id)}`);
           return 'A';
         }
         if (it.SpecialToken !== undefined) {
           const name = asObj(it.SpecialToken, `${p}.SpecialToken`).id;
-          if (typeof name !== 'string' || !Object.hasOwn(specials, name)) throw new TokenizerError(`${p}.SpecialToken.id: ${JSON.stringify(name)} is not in ${path}.special_tokens`);
-          const ids = asArr(asObj(specials[name], `${path}.special_tokens[${JSON.stringify(name)}]`).ids, `${path}.special_tokens[${JSON.stringify(name)}].ids`);
-          if (!ids.every(isId)) throw new TokenizerError(`${path}.special_tokens[${JSON.stringify(name)}].ids: expected non-negative integers`);
+          if (typeof name !== 'string' || !Object.hasOwn(specials, name))
+            throw new TokenizerError(`${p}.SpecialToken.id: ${JSON.stringify(name)} is not in ${path}.special_tokens`);
+          const ids = asArr(
+            asObj(specials[name], `${path}.special_tokens[${JSON.stringify(name)}]`).ids,
+            `${path}.special_tokens[${JSON.stringify(name)}].ids`,
+          );
+          if (!ids.every(isId))
+            throw new TokenizerError(`${path}.special_tokens[${JSON.stringify(name)}].ids: expected non-negative integers`);
           return ids as number[];
         }
         throw new TokenizerError(`${p}: expected {"Sequence": ...} or {"SpecialToken": ...}, got keys ${JSON.stringify(Object.keys(it))}`);
@@ -58,10 +68,17 @@ export function buildPostProcessor(spec: unknown, path: string): PostProcessor |
       const clsId = cls[1];
       const sepId = sep[1];
       if (!isId(clsId) || !isId(sepId)) {
-        throw new TokenizerError(`${path}: cls/sep must be [token, id] pairs with a non-negative integer id, got ${JSON.stringify([clsId, sepId])}`);
+        throw new TokenizerError(
+          `${path}: cls/sep must be [token, id] pairs with a non-negative integer id, got ${JSON.stringify([clsId, sepId])}`,
+        );
       }
       // not [clsId, ...ids, sepId]: a spread of a long prompt's ids overflows the call stack
-      return (ids) => { const out = [clsId]; for (let i = 0; i < ids.length; i++) out.push(ids[i]!); out.push(sepId); return out; };
+      return (ids) => {
+        const out = [clsId];
+        for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
+        out.push(sepId);
+        return out;
+      };
     }
     default:
       return unsupported('post-processor', o.type, path, SUPPORTED);

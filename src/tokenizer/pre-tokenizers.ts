@@ -6,10 +6,10 @@
 // Empty pieces are dropped, as Rust's PreTokenizedString::split does.
 
 import { TokenizerError } from '../errors.js';
-import { byteLevelEncode } from './unicode.js';
+import { asArr, asObj, bool, type Obj, pattern, str, unsupported } from './json.js';
 import { RUST_NUMERIC, RUST_PUNCT, RUST_W } from './onig-unicode.js';
 import { compileOnig, findMatches, findStringMatches, type OnigRegex } from './regex.js';
-import { asArr, asObj, bool, pattern, str, unsupported, type Obj } from './json.js';
+import { byteLevelEncode } from './unicode.js';
 
 export type Emit = (s: string, first: boolean) => void;
 export type PreTokenizer = ((s: string, first: boolean, emit: Emit) => void) & {
@@ -96,7 +96,8 @@ function charMatches(s: string, pred: (ch: string) => boolean): Array<[number, n
 
 function behaviorOf(o: Obj, path: string, dflt: Behavior): Behavior {
   const b = (o.behavior ?? dflt) as Behavior;
-  if (!BEHAVIORS.includes(b)) throw new TokenizerError(`${path}.behavior: expected one of ${BEHAVIORS.join(', ')}, got ${JSON.stringify(o.behavior)}`);
+  if (!BEHAVIORS.includes(b))
+    throw new TokenizerError(`${path}.behavior: expected one of ${BEHAVIORS.join(', ')}, got ${JSON.stringify(o.behavior)}`);
   return b;
 }
 
@@ -147,7 +148,10 @@ export function buildPreTokenizer(spec: unknown, path: string): PreTokenizer | n
       const re = useRegex ? compileOnig(GPT2_PATTERN, `${path} (GPT-2 pattern)`) : null;
       const bl: PreTokenizer = (s, first, emit) => {
         if (addPrefixSpace && s[0] !== ' ') s = ' ' + s;
-        if (!re) { emit(byteLevelEncode(s), first); return; }
+        if (!re) {
+          emit(byteLevelEncode(s), first);
+          return;
+        }
         for (const [a, b] of applyBehavior(findMatches(re.pick(s), s), 'Isolated')) {
           if (b > a) emit(byteLevelEncode(s.slice(a, b)), first && a === 0);
         }
@@ -158,16 +162,21 @@ export function buildPreTokenizer(spec: unknown, path: string): PreTokenizer | n
     }
     case 'Metaspace': {
       const replacement = str(o, 'replacement', path, '\u2581');
-      if ([...replacement].length !== 1) throw new TokenizerError(`${path}.replacement: expected one character, got ${JSON.stringify(replacement)}`);
+      if ([...replacement].length !== 1)
+        throw new TokenizerError(`${path}.replacement: expected one character, got ${JSON.stringify(replacement)}`);
       // Older files have add_prefix_space instead of prepend_scheme (true -> "always").
       let scheme = o.prepend_scheme as string | undefined;
       if (scheme === undefined) scheme = bool(o, 'add_prefix_space', path, true) ? 'always' : 'never';
-      if (!['always', 'first', 'never'].includes(scheme)) throw new TokenizerError(`${path}.prepend_scheme: expected "always", "first" or "never", got ${JSON.stringify(scheme)}`);
+      if (!['always', 'first', 'never'].includes(scheme))
+        throw new TokenizerError(`${path}.prepend_scheme: expected "always", "first" or "never", got ${JSON.stringify(scheme)}`);
       const split = bool(o, 'split', path, true);
       return (s, first, emit) => {
         s = s.replaceAll(' ', replacement);
         if (!s.startsWith(replacement) && (scheme === 'always' || (scheme === 'first' && first))) s = replacement + s;
-        if (!split) { if (s.length > 0) emit(s, first); return; }
+        if (!split) {
+          if (s.length > 0) emit(s, first);
+          return;
+        }
         emitRanges(s, first, applyBehavior(findStringMatches(replacement, s), 'MergedWithNext'), emit);
       };
     }
@@ -182,17 +191,44 @@ export function buildPreTokenizer(spec: unknown, path: string): PreTokenizer | n
     }
     case 'WhitespaceSplit': {
       const ws = /^\p{White_Space}$/u;
-      return (s, first, emit) => emitRanges(s, first, applyBehavior(charMatches(s, (c) => ws.test(c)), 'Removed'), emit);
+      return (s, first, emit) =>
+        emitRanges(
+          s,
+          first,
+          applyBehavior(
+            charMatches(s, (c) => ws.test(c)),
+            'Removed',
+          ),
+          emit,
+        );
     }
     case 'Digits': {
       const individual = bool(o, 'individual_digits', path, false);
       const num = new RegExp(`^[${RUST_NUMERIC}]$`, 'u'); // Rust char::is_numeric, Rust's table
-      return (s, first, emit) => emitRanges(s, first, applyBehavior(charMatches(s, (c) => num.test(c)), individual ? 'Isolated' : 'Contiguous'), emit);
+      return (s, first, emit) =>
+        emitRanges(
+          s,
+          first,
+          applyBehavior(
+            charMatches(s, (c) => num.test(c)),
+            individual ? 'Isolated' : 'Contiguous',
+          ),
+          emit,
+        );
     }
     case 'Punctuation': {
       const behavior = behaviorOf(o, path, 'Isolated');
       const punct = new RegExp(`^[${RUST_PUNCT}]$`, 'u'); // is_ascii_punctuation || category P*, Rust's table
-      return (s, first, emit) => emitRanges(s, first, applyBehavior(charMatches(s, (c) => punct.test(c)), behavior), emit);
+      return (s, first, emit) =>
+        emitRanges(
+          s,
+          first,
+          applyBehavior(
+            charMatches(s, (c) => punct.test(c)),
+            behavior,
+          ),
+          emit,
+        );
     }
     default:
       return unsupported('pre-tokenizer', type, path, SUPPORTED);

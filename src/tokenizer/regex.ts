@@ -11,8 +11,8 @@
 // Anything we cannot translate faithfully throws, so we never split text differently in silence.
 
 import { TokenizerError } from '../errors.js';
-import { WS_CLASS_BODY } from './unicode.js';
 import { ONIG_L, ONIG_N } from './onig-unicode.js';
+import { WS_CLASS_BODY } from './unicode.js';
 
 /** `\p{L}` / `\p{N}` as Oniguruma's tables have them (its Unicode is older than V8's / JSC's). */
 const ONIG_PROPS: Record<string, string> = { L: ONIG_L, Letter: ONIG_L, N: ONIG_N, Number: ONIG_N };
@@ -37,14 +37,29 @@ function caseClass(ch: string, inClass: boolean): string {
 export function nestedQuantifier(src: string): string | undefined {
   const open: Array<{ start: number; repeats: boolean }> = []; // repeats: an unbounded quantifier inside
   let inClass = false;
-  const unboundedAt = (i: number): boolean => src[i] === '*' || src[i] === '+' || (src[i] === '{' && /^\{\d*,\}/.test(src.slice(i)))
-    || (src[i] === '{' && /^\{(\d+),(\d+)\}/.test(src.slice(i)) && Number(/^\{\d+,(\d+)\}/.exec(src.slice(i))![1]) > 1);
+  const unboundedAt = (i: number): boolean =>
+    src[i] === '*' ||
+    src[i] === '+' ||
+    (src[i] === '{' && /^\{\d*,\}/.test(src.slice(i))) ||
+    (src[i] === '{' && /^\{(\d+),(\d+)\}/.test(src.slice(i)) && Number(/^\{\d+,(\d+)\}/.exec(src.slice(i))![1]) > 1);
   for (let i = 0; i < src.length; i++) {
     const c = src[i];
-    if (c === '\\') { i++; continue; }
-    if (inClass) { if (c === ']') inClass = false; continue; }
-    if (c === '[') { inClass = true; continue; }
-    if (c === '(') { open.push({ start: i, repeats: false }); continue; }
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      continue;
+    }
+    if (c === '(') {
+      open.push({ start: i, repeats: false });
+      continue;
+    }
     if (c === ')') {
       const g = open.pop();
       if (!g) continue;
@@ -61,8 +76,10 @@ export function nestedQuantifier(src: string): string | undefined {
 export function onigToJs(src: string, where: string, exactTables = true): string {
   const nested = nestedQuantifier(src);
   if (nested) {
-    throw new TokenizerError(`${where}: the pattern repeats a repetition (${nested}): matching it can take exponential time`,
-      'no released tokenizer uses such a pattern; is this tokenizer.json from a trusted source?');
+    throw new TokenizerError(
+      `${where}: the pattern repeats a repetition (${nested}): matching it can take exponential time`,
+      'no released tokenizer uses such a pattern; is this tokenizer.json from a trusted source?',
+    );
   }
   let out = '';
   let inClass = false;
@@ -75,15 +92,34 @@ export function onigToJs(src: string, where: string, exactTables = true): string
       const n = src[i + 1];
       if (n === undefined) throw new TokenizerError(`${where}: regex ends with a lone backslash: ${JSON.stringify(src)}`);
       i++;
-      if (n === 's') { out += inClass ? WS_CLASS_BODY : `[${WS_CLASS_BODY}]`; continue; }
-      if (n === 'S') {
-        if (inClass) throw new TokenizerError(`${where}: unsupported regex construct \\S inside a character class in ${JSON.stringify(src)}`);
-        out += `[^${WS_CLASS_BODY}]`; continue;
+      if (n === 's') {
+        out += inClass ? WS_CLASS_BODY : `[${WS_CLASS_BODY}]`;
+        continue;
       }
-      if (n === 'd') { out += inClass ? '\\p{Nd}' : '\\p{Nd}'; continue; }
-      if (n === 'D') { if (inClass) throw new TokenizerError(`${where}: unsupported \\D inside a class in ${JSON.stringify(src)}`); out += '\\P{Nd}'; continue; }
-      if (n === 'w') { out += inClass ? W_BODY : `[${W_BODY}]`; continue; }
-      if (n === 'W') { if (inClass) throw new TokenizerError(`${where}: unsupported \\W inside a class in ${JSON.stringify(src)}`); out += `[^${W_BODY}]`; continue; }
+      if (n === 'S') {
+        if (inClass)
+          throw new TokenizerError(`${where}: unsupported regex construct \\S inside a character class in ${JSON.stringify(src)}`);
+        out += `[^${WS_CLASS_BODY}]`;
+        continue;
+      }
+      if (n === 'd') {
+        out += inClass ? '\\p{Nd}' : '\\p{Nd}';
+        continue;
+      }
+      if (n === 'D') {
+        if (inClass) throw new TokenizerError(`${where}: unsupported \\D inside a class in ${JSON.stringify(src)}`);
+        out += '\\P{Nd}';
+        continue;
+      }
+      if (n === 'w') {
+        out += inClass ? W_BODY : `[${W_BODY}]`;
+        continue;
+      }
+      if (n === 'W') {
+        if (inClass) throw new TokenizerError(`${where}: unsupported \\W inside a class in ${JSON.stringify(src)}`);
+        out += `[^${W_BODY}]`;
+        continue;
+      }
       if (n === 'p' || n === 'P') {
         const close = src.indexOf('}', i);
         if (src[i + 1] !== '{' || close < 0) throw new TokenizerError(`${where}: malformed \\${n} in ${JSON.stringify(src)}`);
@@ -100,8 +136,14 @@ export function onigToJs(src: string, where: string, exactTables = true): string
         i = close;
         continue;
       }
-      if (n === 'A') { out += '^'; continue; }
-      if (n === 'z') { out += '$'; continue; }
+      if (n === 'A') {
+        out += '^';
+        continue;
+      }
+      if (n === 'z') {
+        out += '$';
+        continue;
+      }
       if (n === 'h' || n === 'H' || n === 'G' || n === 'K' || n === 'R' || n === 'X') {
         throw new TokenizerError(`${where}: unsupported Oniguruma escape \\${n} in ${JSON.stringify(src)}`);
       }
@@ -127,14 +169,29 @@ export function onigToJs(src: string, where: string, exactTables = true): string
     if (c === '[') {
       inClass = true;
       out += c;
-      if (src[i + 1] === '^') { out += '^'; i++; }
-      if (src[i + 1] === ']') { out += '\\]'; i++; } // a leading ] is literal in Onig
+      if (src[i + 1] === '^') {
+        out += '^';
+        i++;
+      }
+      if (src[i + 1] === ']') {
+        out += '\\]';
+        i++;
+      } // a leading ] is literal in Onig
       continue;
     }
     if (c === '(') {
-      if (src.startsWith('(?i:', i)) { groups.push(true); ci++; out += '(?:'; i += 3; continue; }
+      if (src.startsWith('(?i:', i)) {
+        groups.push(true);
+        ci++;
+        out += '(?:';
+        i += 3;
+        continue;
+      }
       if (src.startsWith('(?', i) && !/^\(\?(?::|=|!|<=|<!|<[A-Za-z])/.test(src.slice(i, i + 4))) {
-        throw new TokenizerError(`${where}: unsupported regex group syntax at offset ${i} in ${JSON.stringify(src)}`, 'inline flags other than (?i:...) are not translated');
+        throw new TokenizerError(
+          `${where}: unsupported regex group syntax at offset ${i} in ${JSON.stringify(src)}`,
+          'inline flags other than (?i:...) are not translated',
+        );
       }
       groups.push(false);
       out += c;
@@ -168,7 +225,9 @@ export class OnigRegex {
       this.exact = new RegExp(exact, 'gu');
       this.fast = exact === fast ? this.exact : new RegExp(fast, 'gu');
     } catch (e) {
-      throw new TokenizerError(`${where}: cannot compile regex ${JSON.stringify(src)} (as JS ${JSON.stringify(exact.slice(0, 200))}): ${(e as Error).message}`);
+      throw new TokenizerError(
+        `${where}: cannot compile regex ${JSON.stringify(src)} (as JS ${JSON.stringify(exact.slice(0, 200))}): ${(e as Error).message}`,
+      );
     }
   }
   pick(s: string): RegExp {

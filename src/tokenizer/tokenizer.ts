@@ -6,8 +6,8 @@
 
 import { TokenizerError } from '../errors.js';
 import { nestedDeeperThan } from '../io/json.js';
-import { readSmallText, type ModelSource } from '../io/source.js';
-import { AddedTokenMatcher, assignIds, parseAddedTokens, type AddedToken, type Piece } from './added-tokens.js';
+import { type ModelSource, readSmallText } from '../io/source.js';
+import { type AddedToken, AddedTokenMatcher, assignIds, type Piece, parseAddedTokens } from './added-tokens.js';
 import { BPE } from './bpe.js';
 import { buildDecoder, type Decoder } from './decoders.js';
 import { asObj, describe } from './json.js';
@@ -16,9 +16,16 @@ import { buildPostProcessor, type PostProcessor } from './post-processors.js';
 import { buildPreTokenizer, type PreTokenizer } from './pre-tokenizers.js';
 import { toWellFormed } from './unicode.js';
 
-export interface EncodeOptions { addSpecialTokens?: boolean }
-export interface DecodeOptions { skipSpecialTokens?: boolean }
-export interface DecodeStream { push(id: number): string; flush(): string }
+export interface EncodeOptions {
+  addSpecialTokens?: boolean;
+}
+export interface DecodeOptions {
+  skipSpecialTokens?: boolean;
+}
+export interface DecodeStream {
+  push(id: number): string;
+  flush(): string;
+}
 
 /** Ids given to decode: an array (or typed array) of non-negative integers. Ids past the
  *  vocabulary are skipped, as tokenizers' id_to_token does; anything else is a caller's bug that
@@ -66,8 +73,10 @@ export class Tokenizer {
     // tokenizers infers BPE when "type" is absent but vocab+merges are present
     const mtype = m.type ?? (m.merges !== undefined ? 'BPE' : undefined);
     if (mtype !== 'BPE') {
-      throw new TokenizerError(`${label}: model.type: unsupported model type ${JSON.stringify(m.type)}`,
-        'only "BPE" is implemented (Llama 3, Gemma, Qwen2, Llama 2 all use it); WordPiece/Unigram/WordLevel are not');
+      throw new TokenizerError(
+        `${label}: model.type: unsupported model type ${JSON.stringify(m.type)}`,
+        'only "BPE" is implemented (Llama 3, Gemma, Qwen2, Llama 2 all use it); WordPiece/Unigram/WordLevel are not',
+      );
     }
     this.normalizer = buildNormalizer(root.normalizer, `${label}: normalizer`);
     this.preTokenizer = buildPreTokenizer(root.pre_tokenizer, `${label}: pre_tokenizer`);
@@ -75,7 +84,10 @@ export class Tokenizer {
     this.postProcessor = buildPostProcessor(root.post_processor, `${label}: post_processor`);
     this.decoder = buildDecoder(root.decoder, `${label}: decoder`);
     if (root.truncation != null || root.padding != null) {
-      throw new TokenizerError(`${label}: truncation/padding are set (${describe(root.truncation ?? root.padding)})`, 'they change encode output and are not implemented; set them to null');
+      throw new TokenizerError(
+        `${label}: truncation/padding are set (${describe(root.truncation ?? root.padding)})`,
+        'they change encode output and are not implemented; set them to null',
+      );
     }
 
     const raw = parseAddedTokens(root.added_tokens, `${label}: added_tokens`);
@@ -90,7 +102,9 @@ export class Tokenizer {
     // Rust orders the trie special-first; contents are unique here so order only matters for ties
     const ordered = [...this.addedTokens.filter((t) => t.special), ...this.addedTokens.filter((t) => !t.special)];
     this.rawMatcher = new AddedTokenMatcher(ordered.filter((t) => !t.normalized).map((t) => ({ token: t, pattern: t.content })));
-    this.normMatcher = new AddedTokenMatcher(ordered.filter((t) => t.normalized).map((t) => ({ token: t, pattern: this.normalizer ? this.normalizer(t.content) : t.content })));
+    this.normMatcher = new AddedTokenMatcher(
+      ordered.filter((t) => t.normalized).map((t) => ({ token: t, pattern: this.normalizer ? this.normalizer(t.content) : t.content })),
+    );
     // HF get_vocab_size(with_added_tokens=True): model vocab plus added tokens not in it
     let extra = 0;
     for (const t of this.addedTokens) if (this.model.vocabR.get(t.id) !== t.content) extra++;
@@ -104,20 +118,28 @@ export class Tokenizer {
     try {
       if ((await fs.stat(pathOrDir)).isDirectory()) file = pathOrDir.replace(/[\\/]+$/, '') + '/tokenizer.json';
     } catch (e) {
-      throw new TokenizerError(`${pathOrDir}: cannot read tokenizer (${(e as Error).message})`, 'pass a tokenizer.json file or a directory containing one');
+      throw new TokenizerError(
+        `${pathOrDir}: cannot read tokenizer (${(e as Error).message})`,
+        'pass a tokenizer.json file or a directory containing one',
+      );
     }
     // by kind (a FIFO would block) and size (Gemma3's 33 MB is the largest real one) before reading
     const { fileProblem } = await import('../io/fs.js');
     const problem = await fileProblem(file);
     if (problem) throw new TokenizerError(`${file}: cannot read tokenizer.json: ${problem}`);
     const size = (await fs.stat(file)).size;
-    if (size > MAX_TOKENIZER_BYTES) throw new TokenizerError(`${file}: ${size} bytes; a tokenizer.json has at most ${MAX_TOKENIZER_BYTES} (256 MiB)`);
+    if (size > MAX_TOKENIZER_BYTES)
+      throw new TokenizerError(`${file}: ${size} bytes; a tokenizer.json has at most ${MAX_TOKENIZER_BYTES} (256 MiB)`);
     let text: string;
-    try { text = await fs.readFile(file, 'utf8'); } catch (e) {
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (e) {
       throw new TokenizerError(`${file}: cannot read tokenizer.json (${(e as Error).message})`);
     }
     let json: unknown;
-    try { json = JSON.parse(text); } catch (e) {
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
       throw new TokenizerError(`${file}: not valid JSON (${(e as Error).message})`, 'is the file truncated, or a Git LFS pointer?');
     }
     return Tokenizer.fromJSON(json, file);
@@ -128,11 +150,16 @@ export class Tokenizer {
   static async fromSource(src: ModelSource, name = 'tokenizer.json'): Promise<Tokenizer> {
     const file = src.where(name);
     if (!(await src.probe(name))) {
-      throw new TokenizerError(`${src.label}: no ${name}`, "add the model's tokenizer.json (from its Hugging Face repo) next to config.json, or pass a Tokenizer");
+      throw new TokenizerError(
+        `${src.label}: no ${name}`,
+        "add the model's tokenizer.json (from its Hugging Face repo) next to config.json, or pass a Tokenizer",
+      );
     }
     const text = await readSmallText(src, name, MAX_TOKENIZER_BYTES, (msg) => new TokenizerError(`${file}: ${msg}`), 'a tokenizer.json');
     let json: unknown;
-    try { json = JSON.parse(text); } catch (e) {
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
       throw new TokenizerError(`${file}: not valid JSON (${(e as Error).message})`, 'is the file truncated, or a Git LFS pointer?');
     }
     return Tokenizer.fromJSON(json, file);
@@ -144,7 +171,10 @@ export class Tokenizer {
     if (json !== null && typeof json === 'object') {
       for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder']) {
         if (nestedDeeperThan((json as Record<string, unknown>)[key], MAX_PIPELINE_DEPTH)) {
-          throw new TokenizerError(`${label}: ${key} nests more than ${MAX_PIPELINE_DEPTH} levels deep`, 'real tokenizer.json files nest a few levels; is this file from a trusted source?');
+          throw new TokenizerError(
+            `${label}: ${key} nests more than ${MAX_PIPELINE_DEPTH} levels deep`,
+            'real tokenizer.json files nest a few levels; is this file from a trusted source?',
+          );
         }
       }
     }
@@ -167,10 +197,16 @@ export class Tokenizer {
     const pieces: Piece[] = [];
     this.rawMatcher.split(text, 0, pieces);
     for (const p of pieces) {
-      if (p.id >= 0) { ids.push(p.id); continue; }
+      if (p.id >= 0) {
+        ids.push(p.id);
+        continue;
+      }
       // 2. normalize, then cut on added tokens that match normalized text
       const norm = this.normalizer ? this.normalizer(p.text) : p.text;
-      if (this.normMatcher.empty) { this.encodePiece(norm, p.start === 0, ids); continue; }
+      if (this.normMatcher.empty) {
+        this.encodePiece(norm, p.start === 0, ids);
+        continue;
+      }
       const sub: Piece[] = [];
       this.normMatcher.split(norm, p.start, sub);
       for (const q of sub) {
@@ -186,9 +222,15 @@ export class Tokenizer {
   private encodePiece(s: string, first: boolean, out: number[]): void {
     if (s.length === 0) return;
     const pre = this.preTokenizer;
-    if (!pre) { this.model.tokenize(s, out); return; }
+    if (!pre) {
+      this.model.tokenize(s, out);
+      return;
+    }
     const fast = pre.fast;
-    if (!fast || fast.re === null) { pre(s, first, (w) => this.model.tokenize(w, out)); return; }
+    if (!fast || fast.re === null) {
+      pre(s, first, (w) => this.model.tokenize(w, out));
+      return;
+    }
     // fast path: same pieces as findMatches + Isolated (gaps between matches are pieces too)
     const re = fast.re.pick(s);
     const cache = this.pieceCache;
@@ -200,7 +242,8 @@ export class Tokenizer {
       if (start > prev) this.encodeWord(s.slice(prev, start), fast.map, cache, out);
       if (m === null) break;
       const w = m[0];
-      if (w.length === 0) { // empty match: step one code point (Onig's find_iter)
+      if (w.length === 0) {
+        // empty match: step one code point (Onig's find_iter)
         const c = s.charCodeAt(start);
         re.lastIndex = start + (c >= 0xd800 && c <= 0xdbff ? 2 : 1);
         prev = start;
@@ -231,7 +274,10 @@ export class Tokenizer {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       const added = this.addedById.get(id);
-      if (added) { if (!(skipSpecial && added.special)) toks.push(added.content); continue; }
+      if (added) {
+        if (!(skipSpecial && added.special)) toks.push(added.content);
+        continue;
+      }
       const t = this.model.vocabR.get(id);
       if (t !== undefined) toks.push(t);
     }
@@ -264,13 +310,21 @@ export class Tokenizer {
       if (!force && (full.endsWith('\uFFFD') || !full.startsWith(ctxText))) return '';
       const out = full.startsWith(ctxText) ? full.slice(ctxText.length) : full;
       // keep a context that decodes to something, so a first-token rule never re-applies
-      if (this.decode(pending, opts).length > 0) { ctx = pending; ctxText = this.decode(ctx, opts); }
-      else { ctx = all; ctxText = full; }
+      if (this.decode(pending, opts).length > 0) {
+        ctx = pending;
+        ctxText = this.decode(ctx, opts);
+      } else {
+        ctx = all;
+        ctxText = full;
+      }
       pending = [];
       return out;
     };
     return {
-      push: (id: number) => { pending.push(id); return emit(false); },
+      push: (id: number) => {
+        pending.push(id);
+        return emit(false);
+      },
       flush: () => emit(true),
     };
   }

@@ -30,10 +30,16 @@ export function byteLevelEncode(s: string): string {
   let out = '';
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
-    if (c < 0x80) { out += BYTE_TO_CHAR[c]; continue; }
+    if (c < 0x80) {
+      out += BYTE_TO_CHAR[c];
+      continue;
+    }
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
       const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) { c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00); i++; }
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      }
     }
     if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // lone surrogate (only if not pre-cleaned)
     if (c < 0x800) {
@@ -41,8 +47,11 @@ export function byteLevelEncode(s: string): string {
     } else if (c < 0x10000) {
       out += BYTE_TO_CHAR[0xe0 | (c >> 12)] + BYTE_TO_CHAR[0x80 | ((c >> 6) & 63)] + BYTE_TO_CHAR[0x80 | (c & 63)];
     } else {
-      out += BYTE_TO_CHAR[0xf0 | (c >> 18)] + BYTE_TO_CHAR[0x80 | ((c >> 12) & 63)] +
-        BYTE_TO_CHAR[0x80 | ((c >> 6) & 63)] + BYTE_TO_CHAR[0x80 | (c & 63)];
+      out +=
+        BYTE_TO_CHAR[0xf0 | (c >> 18)] +
+        BYTE_TO_CHAR[0x80 | ((c >> 12) & 63)] +
+        BYTE_TO_CHAR[0x80 | ((c >> 6) & 63)] +
+        BYTE_TO_CHAR[0x80 | (c & 63)];
     }
   }
   return out;
@@ -56,7 +65,11 @@ export const utf8Encode = (s: string): Uint8Array => encoder.encode(s);
 export const utf8DecodeLossy = (b: Uint8Array): string => decoder.decode(b);
 /** Like Rust `String::from_utf8(..).ok()`. */
 export function utf8DecodeStrict(b: Uint8Array): string | undefined {
-  try { return strictDecoder.decode(b); } catch { return undefined; }
+  try {
+    return strictDecoder.decode(b);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -36,29 +36,59 @@ export interface StageMetrics {
 
 type Num = ArrayLike<number>;
 
-export function compare(name: string, got: { shape: readonly number[]; data: Num }, want: { shape: readonly number[]; data: Num }): StageMetrics {
-  const shapeMatch = got.shape.length === want.shape.length && got.shape.every((d, i) => d === want.shape[i])
-    && got.data.length === want.data.length && got.data.length === numel(want.shape);
+export function compare(
+  name: string,
+  got: { shape: readonly number[]; data: Num },
+  want: { shape: readonly number[]; data: Num },
+): StageMetrics {
+  const shapeMatch =
+    got.shape.length === want.shape.length &&
+    got.shape.every((d, i) => d === want.shape[i]) &&
+    got.data.length === want.data.length &&
+    got.data.length === numel(want.shape);
   const m: StageMetrics = {
-    name, gotShape: [...got.shape], wantShape: [...want.shape], shapeMatch, n: 0,
-    maxAbsErr: shapeMatch ? 0 : Infinity, maxAbsIndex: -1, gotAtMax: NaN, wantAtMax: NaN,
-    maxMagnitude: 0, relToMax: shapeMatch ? 0 : Infinity, maxRelErr: shapeMatch ? 0 : Infinity,
-    cosine: shapeMatch ? 1 : NaN, nmse: shapeMatch ? 0 : NaN, nonFinite: 0,
+    name,
+    gotShape: [...got.shape],
+    wantShape: [...want.shape],
+    shapeMatch,
+    n: 0,
+    maxAbsErr: shapeMatch ? 0 : Infinity,
+    maxAbsIndex: -1,
+    gotAtMax: NaN,
+    wantAtMax: NaN,
+    maxMagnitude: 0,
+    relToMax: shapeMatch ? 0 : Infinity,
+    maxRelErr: shapeMatch ? 0 : Infinity,
+    cosine: shapeMatch ? 1 : NaN,
+    nmse: shapeMatch ? 0 : NaN,
+    nonFinite: 0,
   };
   if (!shapeMatch) return m;
-  const g = got.data, w = want.data, n = w.length;
+  const g = got.data,
+    w = want.data,
+    n = w.length;
   m.n = n;
   let maxMag = 0;
-  for (let i = 0; i < n; i++) { const a = Math.abs(w[i]); if (a > maxMag && a !== Infinity) maxMag = a; }
+  for (let i = 0; i < n; i++) {
+    const a = Math.abs(w[i]);
+    if (a > maxMag && a !== Infinity) maxMag = a;
+  }
   m.maxMagnitude = maxMag;
   const floor = 1e-6 * maxMag || Number.MIN_VALUE;
-  let dot = 0, gg = 0, ww = 0, se = 0;
+  let dot = 0,
+    gg = 0,
+    ww = 0,
+    se = 0;
   for (let i = 0; i < n; i++) {
-    const gi = g[i], wi = w[i];
+    const gi = g[i],
+      wi = w[i];
     let err: number;
     if (Number.isFinite(gi) && Number.isFinite(wi)) {
       err = Math.abs(gi - wi);
-      dot += gi * wi; gg += gi * gi; ww += wi * wi; se += (gi - wi) * (gi - wi);
+      dot += gi * wi;
+      gg += gi * gi;
+      ww += wi * wi;
+      se += (gi - wi) * (gi - wi);
       const rel = err / Math.max(Math.abs(wi), floor);
       if (rel > m.maxRelErr) m.maxRelErr = rel;
     } else if (gi === wi && !Number.isNaN(gi)) {
@@ -69,7 +99,10 @@ export function compare(name: string, got: { shape: readonly number[]; data: Num
       m.maxRelErr = Infinity;
     }
     if (err > m.maxAbsErr || (m.maxAbsIndex < 0 && err >= m.maxAbsErr)) {
-      m.maxAbsErr = err; m.maxAbsIndex = i; m.gotAtMax = gi; m.wantAtMax = wi;
+      m.maxAbsErr = err;
+      m.maxAbsIndex = i;
+      m.gotAtMax = gi;
+      m.wantAtMax = wi;
     }
   }
   m.cosine = gg === 0 && ww === 0 ? 1 : dot / Math.sqrt(gg * ww);
@@ -84,6 +117,10 @@ export function compare(name: string, got: { shape: readonly number[]; data: Num
 export function unravel(index: number, shape: readonly number[]): number[] {
   const out = new Array<number>(shape.length).fill(0);
   let r = index;
-  for (let i = shape.length - 1; i >= 0; i--) { const d = shape[i] || 1; out[i] = r % d; r = Math.floor(r / d); }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const d = shape[i] || 1;
+    out[i] = r % d;
+    r = Math.floor(r / d);
+  }
   return out;
 }

@@ -47,8 +47,10 @@ export class StageRecorder implements Recorder {
     const ref = this.opts.reference!.get(name);
     if (!ref) return undefined;
     if (ref.shape.length !== t.shape.length || ref.shape.some((d, i) => d !== t.shape[i])) {
-      throw new ShapeError(`isolated parity: reference ${name} has shape [${ref.shape}], the model produced [${t.shape}]`,
-        'the dump and the checkpoint/inputs differ (another image, prompt or max_partition?)');
+      throw new ShapeError(
+        `isolated parity: reference ${name} has shape [${ref.shape}], the model produced [${t.shape}]`,
+        'the dump and the checkpoint/inputs differ (another image, prompt or max_partition?)',
+      );
     }
     this.substituted.push(name);
     return { shape: [...ref.shape], data: ref.data.slice() }; // a copy: the model may write into it

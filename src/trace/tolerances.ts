@@ -28,34 +28,119 @@ const F32_REASON_LINEAR =
   'f32 vs f32, different summation order: |Δ| <= K·2^-24·Σ|aᵢbᵢ| per dot product (HF: MKL/oneDNN blocked f32; ours: f64 accumulation); ' +
   'observed errors are ~1e-6 of the stage magnitude, and compound over layers';
 
-interface Row { pattern: RegExp; f32: Tolerance; bf16?: Tolerance }
+interface Row {
+  pattern: RegExp;
+  f32: Tolerance;
+  bf16?: Tolerance;
+}
 
 /** Stage name pattern -> tolerance. First match wins; keep the order of docs/design.md#stage-names. */
 export const TOLERANCES: readonly Row[] = [
-  { pattern: /^pixel_values$/, f32: { kind: 'exact', value: 0, reason: 'Pillow BICUBIC on 8-bit RGB is integer arithmetic, reproduced bit-exactly; rescale in f64 then f32 normalise, same steps as SiglipImageProcessor' },
-    bf16: { kind: 'exact', value: 0, reason: 'preprocessing is f32 in both modes (the processor output, before the cast to the model dtype)' } },
-  { pattern: /^vit\.embeddings$/, f32: { kind: 'relmax', value: F32_REL, reason: 'Conv2d 14x14 as unfold + matmul (K = 588) + position embedding; ' + F32_REASON_LINEAR } },
-  { pattern: /^vit\.layers\.\d+\.(self_attn|mlp)$/, f32: { kind: 'relmax', value: F32_REL, reason: 'SiglipAttention (out_proj of softmax over 729 keys) / SiglipMLP (fc2 of gelu_tanh of fc1) output, before the residual add; ' + F32_REASON_LINEAR } },
-  { pattern: /^vit\.layers\.\d+$/, f32: { kind: 'relmax', value: F32_REL, reason: 'pre-LN SigLIP layer (LayerNorm f64 stats, K = D and Fv matmuls, softmax over 729 keys, gelu_tanh ulps); ' + F32_REASON_LINEAR } },
-  { pattern: /^vt\.features$/, f32: { kind: 'relmax', value: F32_REL, reason: 'a permutation (+ zero padding) of the last vit layer: inherits its error, adds none' } },
-  { pattern: /^vt\.head_linear$/, f32: { kind: 'relmax', value: F32_REL, reason: 'Linear 4D -> V-5 (K = 4608 for so400m); ' + F32_REASON_LINEAR } },
-  { pattern: /^vt\.logits$/, f32: { kind: 'relmax', value: F32_REL, reason: 'LayerNorm over V-5 = 65531 values (torch: f32 moments; ours: f64) of head_linear' } },
-  { pattern: /^vt\.tokens$/, f32: { kind: 'relmax', value: F32_REL, reason: 'softmax over V-5 (f32 exp ulps; ours f64) + 5 exact zero columns; |Δp| <= p·|Δlogit|' } },
-  { pattern: /^vte\.embeds$/, f32: { kind: 'relmax', value: F32_REL, reason: 'tokens [196, V] · vte [V, H], K = 65536 probability-weighted rows; ' + F32_REASON_LINEAR } },
-  { pattern: /^vte\.indicators$/, f32: { kind: 'exact', value: 0, reason: 'rows V-5..V-1 of the table, copied (bf16 -> f32 widening is exact)' },
-    bf16: { kind: 'info', value: 0, reason: 'bf16 reference rows (widened exactly); informational' } },
-  { pattern: /^inputs_embeds$/, f32: { kind: 'relmax', value: F32_REL, reason: 'text rows are exact table rows; visual rows carry vte.embeds error' } },
-  { pattern: /^llm\.layers\.\d+\.(self_attn|mlp)$/, f32: { kind: 'relmax', value: F32_REL, reason: 'attention (o_proj of GQA softmax·v, rope f32 tables) / gated MLP (down_proj) output, before the residual add (Gemma2: before its post-norm); ' + F32_REASON_LINEAR } },
-  { pattern: /^llm\.layers\.\d+$/, f32: { kind: 'relmax', value: F32_REL, reason: 'decoder layer (RMSNorm, rope f32 tables, GQA attention, MLP); ' + F32_REASON_LINEAR } },
+  {
+    pattern: /^pixel_values$/,
+    f32: {
+      kind: 'exact',
+      value: 0,
+      reason:
+        'Pillow BICUBIC on 8-bit RGB is integer arithmetic, reproduced bit-exactly; rescale in f64 then f32 normalise, same steps as SiglipImageProcessor',
+    },
+    bf16: {
+      kind: 'exact',
+      value: 0,
+      reason: 'preprocessing is f32 in both modes (the processor output, before the cast to the model dtype)',
+    },
+  },
+  {
+    pattern: /^vit\.embeddings$/,
+    f32: { kind: 'relmax', value: F32_REL, reason: 'Conv2d 14x14 as unfold + matmul (K = 588) + position embedding; ' + F32_REASON_LINEAR },
+  },
+  {
+    pattern: /^vit\.layers\.\d+\.(self_attn|mlp)$/,
+    f32: {
+      kind: 'relmax',
+      value: F32_REL,
+      reason:
+        'SiglipAttention (out_proj of softmax over 729 keys) / SiglipMLP (fc2 of gelu_tanh of fc1) output, before the residual add; ' +
+        F32_REASON_LINEAR,
+    },
+  },
+  {
+    pattern: /^vit\.layers\.\d+$/,
+    f32: {
+      kind: 'relmax',
+      value: F32_REL,
+      reason:
+        'pre-LN SigLIP layer (LayerNorm f64 stats, K = D and Fv matmuls, softmax over 729 keys, gelu_tanh ulps); ' + F32_REASON_LINEAR,
+    },
+  },
+  {
+    pattern: /^vt\.features$/,
+    f32: { kind: 'relmax', value: F32_REL, reason: 'a permutation (+ zero padding) of the last vit layer: inherits its error, adds none' },
+  },
+  {
+    pattern: /^vt\.head_linear$/,
+    f32: { kind: 'relmax', value: F32_REL, reason: 'Linear 4D -> V-5 (K = 4608 for so400m); ' + F32_REASON_LINEAR },
+  },
+  {
+    pattern: /^vt\.logits$/,
+    f32: { kind: 'relmax', value: F32_REL, reason: 'LayerNorm over V-5 = 65531 values (torch: f32 moments; ours: f64) of head_linear' },
+  },
+  {
+    pattern: /^vt\.tokens$/,
+    f32: { kind: 'relmax', value: F32_REL, reason: 'softmax over V-5 (f32 exp ulps; ours f64) + 5 exact zero columns; |Δp| <= p·|Δlogit|' },
+  },
+  {
+    pattern: /^vte\.embeds$/,
+    f32: {
+      kind: 'relmax',
+      value: F32_REL,
+      reason: 'tokens [196, V] · vte [V, H], K = 65536 probability-weighted rows; ' + F32_REASON_LINEAR,
+    },
+  },
+  {
+    pattern: /^vte\.indicators$/,
+    f32: { kind: 'exact', value: 0, reason: 'rows V-5..V-1 of the table, copied (bf16 -> f32 widening is exact)' },
+    bf16: { kind: 'info', value: 0, reason: 'bf16 reference rows (widened exactly); informational' },
+  },
+  {
+    pattern: /^inputs_embeds$/,
+    f32: { kind: 'relmax', value: F32_REL, reason: 'text rows are exact table rows; visual rows carry vte.embeds error' },
+  },
+  {
+    pattern: /^llm\.layers\.\d+\.(self_attn|mlp)$/,
+    f32: {
+      kind: 'relmax',
+      value: F32_REL,
+      reason:
+        'attention (o_proj of GQA softmax·v, rope f32 tables) / gated MLP (down_proj) output, before the residual add (Gemma2: before its post-norm); ' +
+        F32_REASON_LINEAR,
+    },
+  },
+  {
+    pattern: /^llm\.layers\.\d+$/,
+    f32: { kind: 'relmax', value: F32_REL, reason: 'decoder layer (RMSNorm, rope f32 tables, GQA attention, MLP); ' + F32_REASON_LINEAR },
+  },
   { pattern: /^llm\.norm$/, f32: { kind: 'relmax', value: F32_REL, reason: 'final RMSNorm of the last layer' } },
-  { pattern: /^logits$/, f32: { kind: 'abs', value: 1e-3, reason: 'logits within 1e-3 absolute, far below the logit gaps greedy decoding depends on (lm_head K = H dot products of the final norm; Gemma2 softcap 30 shrinks errors)' } },
-  { pattern: /^generated_ids$/, f32: { kind: 'exact', value: 0, reason: 'greedy decoding: the argmax must not flip (logit gaps >> 1e-3 on fixtures)' },
-    bf16: { kind: 'info', value: 0, reason: 'bf16 compute can flip near-tied argmaxes; informational' } },
+  {
+    pattern: /^logits$/,
+    f32: {
+      kind: 'abs',
+      value: 1e-3,
+      reason:
+        'logits within 1e-3 absolute, far below the logit gaps greedy decoding depends on (lm_head K = H dot products of the final norm; Gemma2 softcap 30 shrinks errors)',
+    },
+  },
+  {
+    pattern: /^generated_ids$/,
+    f32: { kind: 'exact', value: 0, reason: 'greedy decoding: the argmax must not flip (logit gaps >> 1e-3 on fixtures)' },
+    bf16: { kind: 'info', value: 0, reason: 'bf16 compute can flip near-tied argmaxes; informational' },
+  },
 ];
 
 const DEFAULT_F32: Tolerance = { kind: 'relmax', value: F32_REL, reason: 'unlisted f32 stage: the default f32 bar (1e-4 x max magnitude)' };
 const BF16_INFO: Tolerance = {
-  kind: 'info', value: 0,
+  kind: 'info',
+  value: 0,
   reason: 'bf16-compute reference: bf16 rounds every op to 8 mantissa bits (2^-9 relative), we compute in f32; errors printed, not judged',
 };
 
@@ -72,13 +157,20 @@ export function judge(m: StageMetrics, tol: Tolerance): Verdict {
   if (tol.kind === 'info') return 'INFO';
   if (!m.shapeMatch || m.nonFinite > 0) return 'NOT OK';
   switch (tol.kind) {
-    case 'exact': return m.maxAbsErr === 0 ? 'OK' : 'NOT OK';
-    case 'abs': return m.maxAbsErr <= tol.value ? 'OK' : 'NOT OK';
-    case 'relmax': return m.maxAbsErr <= tol.value * m.maxMagnitude ? 'OK' : 'NOT OK';
+    case 'exact':
+      return m.maxAbsErr === 0 ? 'OK' : 'NOT OK';
+    case 'abs':
+      return m.maxAbsErr <= tol.value ? 'OK' : 'NOT OK';
+    case 'relmax':
+      return m.maxAbsErr <= tol.value * m.maxMagnitude ? 'OK' : 'NOT OK';
   }
 }
 
-export interface StageResult { metrics: StageMetrics; tolerance: Tolerance; verdict: Verdict }
+export interface StageResult {
+  metrics: StageMetrics;
+  tolerance: Tolerance;
+  verdict: Verdict;
+}
 
 export function evaluate(m: StageMetrics, mode: ParityMode = 'f32'): StageResult {
   const tolerance = toleranceFor(m.name, mode);
@@ -87,8 +179,22 @@ export function evaluate(m: StageMetrics, mode: ParityMode = 'f32'): StageResult
 
 /** Order of stages in reports (docs/design.md#stage-names), then layer index. */
 export function stageOrder(name: string): [number, number] {
-  const order = ['pixel_values', 'vit.embeddings', 'vit.layers.', 'vt.features', 'vt.head_linear', 'vt.logits', 'vt.tokens',
-    'vte.embeds', 'vte.indicators', 'inputs_embeds', 'llm.layers.', 'llm.norm', 'logits', 'generated_ids'];
+  const order = [
+    'pixel_values',
+    'vit.embeddings',
+    'vit.layers.',
+    'vt.features',
+    'vt.head_linear',
+    'vt.logits',
+    'vt.tokens',
+    'vte.embeds',
+    'vte.indicators',
+    'inputs_embeds',
+    'llm.layers.',
+    'llm.norm',
+    'logits',
+    'generated_ids',
+  ];
   const k = order.findIndex((p) => (p.endsWith('.') ? name.startsWith(p) : name === p));
   // within a layer: self_attn, mlp, then the layer's output
   const layer = /\.(\d+)(?:\.(self_attn|mlp))?$/.exec(name);
@@ -98,7 +204,8 @@ export function stageOrder(name: string): [number, number] {
 
 export function sortStages<T>(items: T[], name: (t: T) => string): T[] {
   return [...items].sort((a, b) => {
-    const [x, i] = stageOrder(name(a)), [y, j] = stageOrder(name(b));
+    const [x, i] = stageOrder(name(a)),
+      [y, j] = stageOrder(name(b));
     return x - y || i - j || name(a).localeCompare(name(b));
   });
 }
@@ -108,10 +215,14 @@ const v = (x: number) => (Number.isFinite(x) ? x.toPrecision(7) : String(x));
 
 function fmtTol(t: Tolerance, m: StageMetrics): string {
   switch (t.kind) {
-    case 'exact': return 'exact';
-    case 'abs': return `abs ${e(t.value)}`;
-    case 'relmax': return `${e(t.value)}·max=${e(t.value * m.maxMagnitude)}`;
-    case 'info': return 'info';
+    case 'exact':
+      return 'exact';
+    case 'abs':
+      return `abs ${e(t.value)}`;
+    case 'relmax':
+      return `${e(t.value)}·max=${e(t.value * m.maxMagnitude)}`;
+    case 'info':
+      return 'info';
   }
 }
 

@@ -16,12 +16,29 @@ describe('the browser build', () => {
     const g = browserGraph();
     expect(g.offences).toEqual([]);
     // the walk reached the model, the readers and the kernels' host side
-    for (const m of ['dist/runner.js', 'dist/io/http-source.js', 'dist/io/blob-source.js', 'dist/checkpoint/checkpoint.js',
-      'dist/image/decode-png.js', 'dist/image/decode-webp.js', 'dist/backend/wasm/pool.js', 'dist/tokenizer/tokenizer.js', 'dist/chat/formatters.js']) {
+    for (const m of [
+      'dist/runner.js',
+      'dist/io/http-source.js',
+      'dist/io/blob-source.js',
+      'dist/checkpoint/checkpoint.js',
+      'dist/image/decode-png.js',
+      'dist/image/decode-webp.js',
+      'dist/backend/wasm/pool.js',
+      'dist/tokenizer/tokenizer.js',
+      'dist/chat/formatters.js',
+    ]) {
       expect(g.modules).toContain(m);
     }
     // and not the Node-only modules
-    for (const m of ['dist/io/folder-source.js', 'dist/io/fs.js', 'dist/hub/cache.js', 'dist/io/tokenizer-source.js', 'dist/server/index.js', 'dist/cli/main.js', 'dist/chat/template.js']) {
+    for (const m of [
+      'dist/io/folder-source.js',
+      'dist/io/fs.js',
+      'dist/hub/cache.js',
+      'dist/io/tokenizer-source.js',
+      'dist/server/index.js',
+      'dist/cli/main.js',
+      'dist/chat/template.js',
+    ]) {
       expect(g.modules).not.toContain(m);
     }
     expect(g.nodeOnly).toEqual(['dist/hub/cache.js', 'dist/io/folder-source.js', 'dist/io/fs.js', 'dist/io/tokenizer-source.js']);
@@ -32,10 +49,19 @@ describe('the browser build', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ovis-graph-'));
     try {
       mkdirSync(join(dir, 'sub'));
-      writeFileSync(join(dir, 'entry.js'), "export { a } from './sub/a.js';\nimport './side.js';\nconst f = () => import('node:os');\nconst g = () => import('./lazy.js');\n");
+      writeFileSync(
+        join(dir, 'entry.js'),
+        "export { a } from './sub/a.js';\nimport './side.js';\nconst f = () => import('node:os');\nconst g = () => import('./lazy.js');\n",
+      );
       writeFileSync(join(dir, 'lazy.js'), "import { Worker } from 'node:worker_threads';\n");
-      writeFileSync(join(dir, 'sub', 'a.js'), "import { readFileSync } from 'node:fs';\nimport { x } from '@huggingface/jinja';\nexport const a = 1;\n");
-      writeFileSync(join(dir, 'side.js'), "// import 'node:crypto' in a comment is not an import\nimport * as path from 'path';\nimport { PNG } from 'pngjs';\n");
+      writeFileSync(
+        join(dir, 'sub', 'a.js'),
+        "import { readFileSync } from 'node:fs';\nimport { x } from '@huggingface/jinja';\nexport const a = 1;\n",
+      );
+      writeFileSync(
+        join(dir, 'side.js'),
+        "// import 'node:crypto' in a comment is not an import\nimport * as path from 'path';\nimport { PNG } from 'pngjs';\n",
+      );
       const g = browserGraph(join(dir, 'entry.js'), ['@huggingface/jinja']);
       const lines = g.offences.map((o: string) => o.replace(/^.*?(sub\/a\.js|side\.js|lazy\.js)/, '$1')).sort();
       expect(lines).toEqual([

@@ -1,22 +1,33 @@
 // `ovis synth` and `ovis inspect` through their main(argv): outputs, exit codes, usage errors.
 
-import { describe, expect, it, beforeAll, afterAll, vi } from 'vitest';
-import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main as synth } from '../../src/cli/synth.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main as inspect } from '../../src/cli/inspect.js';
+import { main as synth } from '../../src/cli/synth.js';
 import { UsageError } from '../../src/errors.js';
 
 let tmp: string;
-beforeAll(async () => { tmp = await mkdtemp(join(tmpdir(), 'ovis-cli-')); });
-afterAll(async () => { await rm(tmp, { recursive: true, force: true }); });
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'ovis-cli-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
 
 /** Run a CLI main, capturing stdout and stderr. */
 async function run(fn: (argv: string[]) => Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
+  let out = '',
+    err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  });
   try {
     const code = await fn(argv);
     return { code, out, err };
@@ -97,19 +108,26 @@ describe('ovis synth + ovis inspect', () => {
 
     const bare = join(tmp, 'micro-no-tok');
     const b = await run(synth, ['--preset', 'micro-llama', '--out', bare]);
-    expect(b.err).toMatch(/has no tokenizer\.json, so `ovis run --model .*` needs --tokenizer PATH; to make the folder complete, copy the real model's tokenizer\.json into it/);
+    expect(b.err).toMatch(
+      /has no tokenizer\.json, so `ovis run --model .*` needs --tokenizer PATH; to make the folder complete, copy the real model's tokenizer\.json into it/,
+    );
     // a tokenizer whose ids do not fit the preset's embedding table is refused before any weight is written
     const small = join(tmp, 'micro-wrong-tok');
-    await expect(synth(['--preset', 'micro-llama', '--out', small, '--tokenizer', llama]))
-      .rejects.toThrow(/128256 tokens, but preset micro-llama has vocab_size 512/);
+    await expect(synth(['--preset', 'micro-llama', '--out', small, '--tokenizer', llama])).rejects.toThrow(
+      /128256 tokens, but preset micro-llama has vocab_size 512/,
+    );
     await expect(readFile(join(small, 'config.json'))).rejects.toThrow(/ENOENT/);
   });
 
   it('usage errors', async () => {
     await expect(synth(['--out', join(tmp, 'x')])).rejects.toThrow(UsageError);
     await expect(synth(['--preset', 'nope', '--out', join(tmp, 'x')])).rejects.toThrow(/unknown preset "nope"/);
-    await expect(synth(['--preset', 'micro-llama', '--out', join(tmp, 'x'), '--dtype', 'f16'])).rejects.toThrow(/--dtype must be bf16 or f32/);
-    await expect(synth(['--preset', 'micro-llama', '--out', join(tmp, 'micro')])).rejects.toThrow(/is not empty .*\nHint: choose a new directory or pass --force/);
+    await expect(synth(['--preset', 'micro-llama', '--out', join(tmp, 'x'), '--dtype', 'f16'])).rejects.toThrow(
+      /--dtype must be bf16 or f32/,
+    );
+    await expect(synth(['--preset', 'micro-llama', '--out', join(tmp, 'micro')])).rejects.toThrow(
+      /is not empty .*\nHint: choose a new directory or pass --force/,
+    );
     await expect(synth(['--bogus'])).rejects.toThrow(UsageError);
     await expect(inspect([])).rejects.toThrow(/expected exactly one directory, got 0/);
   });

@@ -3,15 +3,15 @@
 // bad /image path, SIGINT during a long answer, SIGINT at the prompt, EOF — and the session's
 // rules (history, rollback, Ctrl-C) in-process against a scripted runner.
 
-import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { ChatSession, startRepl, commandPath, type ChatRunner, type SavedConversation } from '../../src/cli/chat.js';
-import { InputError } from '../../src/errors.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type ChatRunner, ChatSession, commandPath, type SavedConversation, startRepl } from '../../src/cli/chat.js';
 import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions } from '../../src/conversation-types.js';
+import { InputError } from '../../src/errors.js';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -21,7 +21,12 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** `ovis chat` with `lines` piped in, then EOF. */
 function chat(lines: string[], ...args: string[]) {
-  return spawnSync(process.execPath, [CLI, 'chat', '--backend', 'ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 170_000, input: lines.join('\n') + '\n' });
+  return spawnSync(process.execPath, [CLI, 'chat', '--backend', 'ts', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 170_000,
+    input: lines.join('\n') + '\n',
+  });
 }
 
 /** The status lines on stderr: [prompt tokens, cached tokens, stop reason]. */
@@ -32,9 +37,14 @@ function statuses(stderr: string): Array<[number, number, string]> {
 /** A child process driven line by line: wait for output, send signals, write more. */
 function live(...args: string[]) {
   const c = spawn(process.execPath, [CLI, 'chat', '--backend', 'ts', ...args], { cwd: ROOT });
-  let out = '', err = '';
-  c.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  c.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  let out = '',
+    err = '';
+  c.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  c.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => c.on('exit', (code, sig) => r([code, sig])));
   const until = async (what: string, f: () => boolean, ms = 120_000) => {
     const t0 = Date.now();
@@ -50,15 +60,19 @@ function live(...args: string[]) {
 describe.skipIf(!existsSync(CLI))('ovis chat (built CLI, piped stdin)', () => {
   it('two turns with an /image: both answers stream, the second reuses the cache; /save, /reset, a bad /image; EOF exits 0', () => {
     const saved = join(tmp, 'two-turns.json');
-    const r = chat([
-      `/image ${SQUARE}`,
-      'What is in this picture?',
-      '/image no/such/file.png', // a typed error, and the REPL goes on
-      'And what colour is it?',
-      `/save ${saved}`,
-      '/reset',
-      'A new conversation.',
-    ], '--max-new-tokens', '6');
+    const r = chat(
+      [
+        `/image ${SQUARE}`,
+        'What is in this picture?',
+        '/image no/such/file.png', // a typed error, and the REPL goes on
+        'And what colour is it?',
+        `/save ${saved}`,
+        '/reset',
+        'A new conversation.',
+      ],
+      '--max-new-tokens',
+      '6',
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/attached .*square\.png \(300x300\)/);
     expect(r.stderr).toMatch(/error \[INPUT\]: image .*no\/such\/file\.png: cannot read it: no such file \(ENOENT\)/);
@@ -74,7 +88,10 @@ describe.skipIf(!existsSync(CLI))('ovis chat (built CLI, piped stdin)', () => {
     const j = JSON.parse(readFileSync(saved, 'utf8')) as SavedConversation;
     expect(j.format).toBe('ovis-chat');
     expect(j.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
-    expect(j.messages[0].content).toEqual([{ type: 'image', path: SQUARE }, { type: 'text', text: 'What is in this picture?' }]);
+    expect(j.messages[0].content).toEqual([
+      { type: 'image', path: SQUARE },
+      { type: 'text', text: 'What is in this picture?' },
+    ]);
     expect(j.messages[2].content).toBe('And what colour is it?');
     // stdout holds the answers only, each ended by a newline (noise: random weights)
     const [a1, a2] = [j.messages[1].content, j.messages[3].content] as string[];
@@ -133,7 +150,12 @@ describe.skipIf(!existsSync(CLI))('ovis chat (built CLI, piped stdin)', () => {
 // ---------------------------------------------------------------------------------------------
 // The session's rules, in-process, against a runner that answers from a script
 
-interface Scripted { pieces?: string[]; forever?: boolean; error?: Error; stopBeforeFirst?: boolean }
+interface Scripted {
+  pieces?: string[];
+  forever?: boolean;
+  error?: Error;
+  stopBeforeFirst?: boolean;
+}
 
 function fakeRunner(script: Scripted[]) {
   const calls: Array<{ messages: ChatMessage[]; opts: GenerationOptions }> = [];
@@ -143,7 +165,12 @@ function fakeRunner(script: Scripted[]) {
       const s = script.shift() ?? { pieces: ['ok'] };
       if (s.error) throw s.error;
       const result = (output: string, stopReason: ChatResult['stopReason']): ChatResult => ({
-        output, ids: [], promptTokens: 10 * calls.length, completionTokens: output.length, cachedTokens: 7, stopReason,
+        output,
+        ids: [],
+        promptTokens: 10 * calls.length,
+        completionTokens: output.length,
+        cachedTokens: 7,
+        stopReason,
         timings: { visionMs: 0, prefillMs: 0, decodeMs: 0, firstTokenMs: 0, totalMs: 0, tokensPerSecond: 12.5 },
       });
       if (s.stopBeforeFirst) {
@@ -154,7 +181,10 @@ function fakeRunner(script: Scripted[]) {
       }
       yield { type: 'start', promptTokens: 10, cachedTokens: 7 };
       let output = '';
-      for (const p of s.pieces ?? []) { output += p; yield { type: 'text', text: p }; }
+      for (const p of s.pieces ?? []) {
+        output += p;
+        yield { type: 'text', text: p };
+      }
       while (s.forever && !opts.signal?.aborted) {
         output += '.';
         yield { type: 'text', text: '.' };
@@ -171,7 +201,17 @@ function fakeRunner(script: Scripted[]) {
 function session(script: Scripted[], o: { system?: string } = {}) {
   const { runner, calls } = fakeRunner(script);
   const io = { out: '', err: '' };
-  const s = new ChatSession(runner, { model: 'fake', system: o.system, generation: { maxNewTokens: 5 }, out: (t) => { io.out += t; }, err: (t) => { io.err += t; } });
+  const s = new ChatSession(runner, {
+    model: 'fake',
+    system: o.system,
+    generation: { maxNewTokens: 5 },
+    out: (t) => {
+      io.out += t;
+    },
+    err: (t) => {
+      io.err += t;
+    },
+  });
   return { s, calls, io };
 }
 

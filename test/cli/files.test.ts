@@ -3,11 +3,11 @@
 // checked BEFORE the work that writes them. Every case: exit 1 or 2, `error [CODE]` naming the
 // path, no stack trace, and no hang (the spawn has a timeout).
 
-import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync, execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -40,17 +40,26 @@ function ckptWith(name: string, file: string, make: (p: string) => void): string
 
 describe('files named on the command line', () => {
   it('output paths are checked before the work', () => {
-    expectTyped(['preprocess', '--image', SQUARE, '--out', '/nonexistent-dir/x.safetensors'], /error \[IO\]: \/nonexistent-dir\/x\.safetensors: --out: cannot write here: its folder \/nonexistent-dir: no such file or directory/);
+    expectTyped(
+      ['preprocess', '--image', SQUARE, '--out', '/nonexistent-dir/x.safetensors'],
+      /error \[IO\]: \/nonexistent-dir\/x\.safetensors: --out: cannot write here: its folder \/nonexistent-dir: no such file or directory/,
+    );
     expectTyped(['preprocess', '--image', SQUARE, '--out', '.'], /--out: cannot write here: is a directory, expected a file name/);
     writeFileSync(join(tmp, 'afile'), 'x');
     expectTyped(['preprocess', '--image', SQUARE, '--png', 'afile'], /afile: --png: exists and is not a folder/);
     expectTyped(['synth', '--preset', 'micro-llama', '--out', 'afile'], /afile: --out: exists and is not a folder/);
-    expectTyped(['synth', '--preset', 'micro-llama', '--out', '/nonexistent-dir/sub'], /--out: cannot create the folder: its folder \/nonexistent-dir/);
+    expectTyped(
+      ['synth', '--preset', 'micro-llama', '--out', '/nonexistent-dir/sub'],
+      /--out: cannot create the folder: its folder \/nonexistent-dir/,
+    );
     // trace: refused before the model loads (no 'loaded' progress line)
     const r = ovis(['trace', '--model', TINY, '--prompt', 'hi', '--out', '/nonexistent-dir/t.safetensors']);
     expect(r.stderr).toMatch(/error \[IO\]: .*--out: cannot write here/);
     expect(r.stderr).not.toMatch(/loaded /);
-    expectTyped(['parity', '--model', TINY, '--reference', 'x.safetensors', '--json', '/nonexistent-dir/r.json'], /--json: cannot write here/);
+    expectTyped(
+      ['parity', '--model', TINY, '--reference', 'x.safetensors', '--json', '/nonexistent-dir/r.json'],
+      /--json: cannot write here/,
+    );
   });
 
   it('a FIFO as an image, a shard or a config is refused, not read (which would block forever)', () => {
@@ -70,7 +79,10 @@ describe('files named on the command line', () => {
   it('a directory where a file is expected (shard, single-file weights, config, index)', () => {
     const shard = ckptWith('dir-shard', 'model-00001-of-00002.safetensors', (p) => mkdirSync(p));
     expectTyped(['inspect', shard], /model-00001-of-00002\.safetensors: cannot open: is a directory, expected a file/);
-    const single = ckptWith('dir-single', 'model.safetensors.index.json', (p) => { rmSync(p, { force: true }); mkdirSync(p.replace('.index.json', '')); });
+    const single = ckptWith('dir-single', 'model.safetensors.index.json', (p) => {
+      rmSync(p, { force: true });
+      mkdirSync(p.replace('.index.json', ''));
+    });
     expectTyped(['inspect', single], /model\.safetensors: cannot open: is a directory/);
     const cfg = ckptWith('dir-config', 'config.json', (p) => mkdirSync(p));
     expectTyped(['inspect', cfg], /config\.json: 1 problem\(s\):\n\s+- cannot read: is a directory/);

@@ -3,13 +3,12 @@
 // before any weight is read; plus `run --json`, `--prompt -`, defaults in every --help,
 // negative numbers as option values, --threads above the core count, the sampling switch.
 
-import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { parseOptions, formatOptions, type OptionSpecs } from '../../src/cli/common.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatOptions, type OptionSpecs, parseOptions } from '../../src/cli/common.js';
 import { didYouMean } from '../../src/cli/suggest.js';
 import { OvisRunner, readImageFile } from '../../src/runner.js';
 
@@ -27,7 +26,14 @@ function ovis(args: string[], input?: string) {
 function runJson(...args: string[]) {
   const r = ovis(['run', '--backend', 'ts', '-q', '--json', '--max-new-tokens', '4', ...args]);
   expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as { output: string; ids: number[]; prompt_tokens: number; completion_tokens: number; stop_reason: string; timings: Record<string, number> };
+  return JSON.parse(r.stdout) as {
+    output: string;
+    ids: number[];
+    prompt_tokens: number;
+    completion_tokens: number;
+    stop_reason: string;
+    timings: Record<string, number>;
+  };
 }
 
 // a PNG whose header is fine and whose data stops half-way: only a decode finds it
@@ -81,7 +87,10 @@ describe.skipIf(!existsSync(CLI))('a forgiving CLI (built)', () => {
       [['parity', '--model', 'm', '--reference', 'r', '--threads', '-1'], /--threads must be an integer/],
       [['preprocess', '--image', SQUARE, '--out', 'o', '--max-partition', '-1'], /--max-partition: expected an integer >= 1, got "-1"/],
       [['preprocess', '--image', SQUARE, '--out', 'o', '--max-pixels', '-5'], /--max-pixels: expected an integer >= 1, got "-5"/],
-      [['preprocess', '--image', SQUARE, '--out', 'o', '--covering-threshold', '-0.1'], /--covering-threshold must be a number in \[0, 1\], got '-0.1'/],
+      [
+        ['preprocess', '--image', SQUARE, '--out', 'o', '--covering-threshold', '-0.1'],
+        /--covering-threshold must be a number in \[0, 1\], got '-0.1'/,
+      ],
     ];
     for (const [args, msg] of cases) {
       const r = ovis(['run', 'trace'].includes(args[0]) ? [...args, '--prompt', 'x'] : args);
@@ -129,7 +138,18 @@ describe.skipIf(!existsSync(CLI))('a forgiving CLI (built)', () => {
   });
 
   it('run --json: one JSON object and nothing else on stdout; --prompt - reads stdin', () => {
-    const r = ovis(['run', '--backend', 'ts', '--json', '--max-new-tokens', '3', '--image', SQUARE, '--prompt', 'What is in this picture?']);
+    const r = ovis([
+      'run',
+      '--backend',
+      'ts',
+      '--json',
+      '--max-new-tokens',
+      '3',
+      '--image',
+      SQUARE,
+      '--prompt',
+      'What is in this picture?',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     const j = JSON.parse(r.stdout);
@@ -139,7 +159,10 @@ describe.skipIf(!existsSync(CLI))('a forgiving CLI (built)', () => {
     expect(Object.keys(j.timings).sort()).toEqual(['decode_ms', 'load_ms', 'prefill_ms', 'tokens_per_second', 'total_ms']);
     expect(r.stderr).toMatch(/crop\(s\) encoded/); // progress still on stderr
     // stdin, its trailing newline dropped: the same request, the same greedy answer
-    const piped = ovis(['run', '--backend', 'ts', '-q', '--json', '--max-new-tokens', '3', '--image', SQUARE, '--prompt', '-'], 'What is in this picture?\n');
+    const piped = ovis(
+      ['run', '--backend', 'ts', '-q', '--json', '--max-new-tokens', '3', '--image', SQUARE, '--prompt', '-'],
+      'What is in this picture?\n',
+    );
     expect(piped.status, piped.stderr).toBe(0);
     expect(JSON.parse(piped.stdout)).toMatchObject({ ids: j.ids, prompt_tokens: j.prompt_tokens });
   });
@@ -167,7 +190,16 @@ describe.skipIf(!existsSync(CLI))('a forgiving CLI (built)', () => {
   });
 
   it('parity of a model with a dump made from another checkpoint: says so, with the facts', () => {
-    const r = ovis(['parity', '--backend', 'ts', '-q', '--model', join(FIX, 'tiny', 'gemma2'), '--reference', join(FIX, 'dumps', 'llama', 'text_only__f32.safetensors')]);
+    const r = ovis([
+      'parity',
+      '--backend',
+      'ts',
+      '-q',
+      '--model',
+      join(FIX, 'tiny', 'gemma2'),
+      '--reference',
+      join(FIX, 'dumps', 'llama', 'text_only__f32.safetensors'),
+    ]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("this model cannot recompute the dump's request: logits row");
     expect(r.stderr).toMatch(/its input_ids has \d+ tokens, this model's tokenizer and chat format give \d+/);
@@ -182,7 +214,9 @@ describe('image labels in the API: errors found late name the file', () => {
       const bytes = await readImageFile(truncated); // the header is fine: only decoding finds the damage
       expect(() => runner.prepare({ prompt: 'x', images: [bytes] })).toThrow(`${truncated}: PNG chunk 'IDAT' at byte 33 claims`);
       // images not read from a file keep the positional label
-      expect(() => runner.prepare({ prompt: 'x', images: [new Uint8Array(readFileSync(truncated))] })).toThrow(/^image 1: PNG chunk 'IDAT'/);
+      expect(() => runner.prepare({ prompt: 'x', images: [new Uint8Array(readFileSync(truncated))] })).toThrow(
+        /^image 1: PNG chunk 'IDAT'/,
+      );
     } finally {
       runner.dispose();
     }
@@ -198,9 +232,16 @@ describe('option parsing', () => {
     quiet: { type: 'boolean', short: 'q', help: 'quiet' },
   } as const satisfies OptionSpecs;
   it('values starting with - are values; --x=v; -qh; -- ends options', () => {
-    expect(parseOptions('t', ['--n', '-1', '--tag', '-', '--tag=-x', '-qh'], specs).values).toEqual({ n: '-1', tag: ['-', '-x'], quiet: true, help: true });
+    expect(parseOptions('t', ['--n', '-1', '--tag', '-', '--tag=-x', '-qh'], specs).values).toEqual({
+      n: '-1',
+      tag: ['-', '-x'],
+      quiet: true,
+      help: true,
+    });
     expect(parseOptions('t', ['a', '--', '--n'], specs, { positionals: true }).positionals).toEqual(['a', '--n']);
-    expect(() => parseOptions('t', ['--n', '--quiet'], specs)).toThrow(/--n needs a value, got the option '--quiet'\nHint: for a value that starts with '-', write --n=VALUE/);
+    expect(() => parseOptions('t', ['--n', '--quiet'], specs)).toThrow(
+      /--n needs a value, got the option '--quiet'\nHint: for a value that starts with '-', write --n=VALUE/,
+    );
     expect(() => parseOptions('t', ['--quiet=yes'], specs)).toThrow(/--quiet takes no value/);
     expect(() => parseOptions('t', ['stray'], specs)).toThrow(/unexpected argument 'stray'/);
     expect(() => parseOptions('t', ['-x'], specs)).toThrow(/unknown option "-x"/);

@@ -1,16 +1,25 @@
 // Typed configs: HF defaults (held to a transformers dump), every numerics key is read,
 // unsupported values are rejected with the reason, and all problems are reported at once.
 
-import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
 import {
-  PRESETS, parseOvisConfig, parseGenerationConfig, parsePreprocessorConfig, expectedTensors,
-  numPatches, visualTokensPerCrop, type OvisConfig,
+  expectedTensors,
+  numPatches,
+  type OvisConfig,
+  PRESETS,
+  parseGenerationConfig,
+  parseOvisConfig,
+  parsePreprocessorConfig,
+  visualTokensPerCrop,
 } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
 
-const HF = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/hf-config-defaults.json', import.meta.url)), 'utf8')) as Record<string, Record<string, unknown>>;
+const HF = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/hf-config-defaults.json', import.meta.url)), 'utf8')) as Record<
+  string,
+  Record<string, unknown>
+>;
 
 const llama3b = (): Record<string, any> => structuredClone(PRESETS['ovis1.6-llama3.2-3b'].files()['config.json']) as Record<string, any>;
 const gemma9b = (): Record<string, any> => structuredClone(PRESETS['ovis1.6-gemma2-9b'].files()['config.json']) as Record<string, any>;
@@ -43,18 +52,38 @@ describe('the release configs parse to the documented architecture', () => {
     const l = c.llm_config;
     expect(l.model_type).toBe('llama');
     if (l.model_type !== 'llama') return;
-    expect([l.hidden_size, l.intermediate_size, l.num_hidden_layers, l.num_attention_heads, l.num_key_value_heads, l.head_dim, l.vocab_size])
-      .toEqual([3072, 8192, 28, 24, 8, 128, 128256]);
+    expect([
+      l.hidden_size,
+      l.intermediate_size,
+      l.num_hidden_layers,
+      l.num_attention_heads,
+      l.num_key_value_heads,
+      l.head_dim,
+      l.vocab_size,
+    ]).toEqual([3072, 8192, 28, 24, 8, 128, 128256]);
     expect(l.rope_theta).toBe(500000);
-    expect(l.rope_scaling).toEqual({ rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 });
+    expect(l.rope_scaling).toEqual({
+      rope_type: 'llama3',
+      factor: 32,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 8192,
+    });
     expect(l.rms_norm_eps).toBe(1e-5);
     expect(l.tie_word_embeddings).toBe(true);
     expect(l.eos_token_id).toEqual([128001, 128008, 128009]);
     const v = c.visual_tokenizer_config;
     expect([v.vocab_size, v.hidden_stride, v.tokenize_function, v.drop_cls_token, v.depths]).toEqual([65536, 2, 'softmax', false, null]);
     const b = v.backbone_config;
-    expect([b.hidden_size, b.intermediate_size, b.num_hidden_layers, b.num_attention_heads, b.image_size, b.patch_size, b.layer_norm_eps])
-      .toEqual([1152, 4304, 27, 16, 384, 14, 1e-6]);
+    expect([
+      b.hidden_size,
+      b.intermediate_size,
+      b.num_hidden_layers,
+      b.num_attention_heads,
+      b.image_size,
+      b.patch_size,
+      b.layer_norm_eps,
+    ]).toEqual([1152, 4304, 27, 16, 384, 14, 1e-6]);
     expect(numPatches(b)).toBe(729);
     expect(visualTokensPerCrop(v)).toBe(196);
     expect(c.conversation_formatter_class).toBe('Llama3ConversationFormatter');
@@ -66,8 +95,15 @@ describe('the release configs parse to the documented architecture', () => {
     const c = parseOvisConfig(gemma9b(), 'gemma/config.json');
     const l = c.llm_config;
     if (l.model_type !== 'gemma2') throw new Error('expected gemma2');
-    expect([l.hidden_size, l.intermediate_size, l.num_hidden_layers, l.num_attention_heads, l.num_key_value_heads, l.head_dim, l.vocab_size])
-      .toEqual([3584, 14336, 42, 16, 8, 256, 256000]);
+    expect([
+      l.hidden_size,
+      l.intermediate_size,
+      l.num_hidden_layers,
+      l.num_attention_heads,
+      l.num_key_value_heads,
+      l.head_dim,
+      l.vocab_size,
+    ]).toEqual([3584, 14336, 42, 16, 8, 256, 256000]);
     expect([l.query_pre_attn_scalar, l.attn_logit_softcapping, l.final_logit_softcapping, l.sliding_window]).toEqual([256, 50, 30, 4096]);
     // HF default layer_types: even layer index -> sliding.
     expect(l.layer_types.slice(0, 4)).toEqual(['sliding_attention', 'full_attention', 'sliding_attention', 'full_attention']);
@@ -117,7 +153,12 @@ describe('each numerics key is read (change it -> the parsed value changes)', ()
     ['llm_config.rope_scaling.factor', 8.0, (c) => (get(c, 'rope_scaling') as any).factor, 8],
     ['llm_config.rope_scaling.low_freq_factor', 2.0, (c) => (get(c, 'rope_scaling') as any).low_freq_factor, 2],
     ['llm_config.rope_scaling.high_freq_factor', 8.0, (c) => (get(c, 'rope_scaling') as any).high_freq_factor, 8],
-    ['llm_config.rope_scaling.original_max_position_embeddings', 4096, (c) => (get(c, 'rope_scaling') as any).original_max_position_embeddings, 4096],
+    [
+      'llm_config.rope_scaling.original_max_position_embeddings',
+      4096,
+      (c) => (get(c, 'rope_scaling') as any).original_max_position_embeddings,
+      4096,
+    ],
     ['llm_config.rms_norm_eps', 1e-6, (c) => get(c, 'rms_norm_eps'), 1e-6],
     ['llm_config.head_dim', 64, (c) => get(c, 'head_dim'), 64],
     ['llm_config.num_key_value_heads', 24, (c) => get(c, 'num_key_value_heads'), 24],
@@ -132,7 +173,12 @@ describe('each numerics key is read (change it -> the parsed value changes)', ()
     ['visual_tokenizer_config.backbone_config.layer_norm_eps', 1e-5, (c) => c.visual_tokenizer_config.backbone_config.layer_norm_eps, 1e-5],
     ['visual_tokenizer_config.backbone_config.image_size', 224, (c) => c.visual_tokenizer_config.backbone_config.image_size, 224],
     ['visual_tokenizer_config.backbone_config.patch_size', 16, (c) => c.visual_tokenizer_config.backbone_config.patch_size, 16],
-    ['visual_tokenizer_config.backbone_config.vision_use_head', false, (c) => c.visual_tokenizer_config.backbone_config.vision_use_head, false],
+    [
+      'visual_tokenizer_config.backbone_config.vision_use_head',
+      false,
+      (c) => c.visual_tokenizer_config.backbone_config.vision_use_head,
+      false,
+    ],
     ['multimodal_max_length', 4096, (c) => c.multimodal_max_length, 4096],
     ['conversation_formatter_class', 'QwenConversationFormatter', (c) => c.conversation_formatter_class, 'QwenConversationFormatter'],
   ];
@@ -143,13 +189,21 @@ describe('each numerics key is read (change it -> the parsed value changes)', ()
     ['llm_config.final_logit_softcapping', null, (c) => get(c, 'final_logit_softcapping'), null],
     ['llm_config.final_logit_softcapping', 20.0, (c) => get(c, 'final_logit_softcapping'), 20],
     ['llm_config.sliding_window', 1024, (c) => get(c, 'sliding_window'), 1024],
-    ['llm_config.layer_types', Array(42).fill('full_attention'), (c) => (get(c, 'layer_types') as string[]).every((x) => x === 'full_attention'), true],
+    [
+      'llm_config.layer_types',
+      Array(42).fill('full_attention'),
+      (c) => (get(c, 'layer_types') as string[]).every((x) => x === 'full_attention'),
+      true,
+    ],
     ['llm_config.rms_norm_eps', 1e-5, (c) => get(c, 'rms_norm_eps'), 1e-5],
     ['llm_config.head_dim', 128, (c) => get(c, 'head_dim'), 128],
     ['llm_config.tie_word_embeddings', false, (c) => get(c, 'tie_word_embeddings'), false],
     ['llm_config.rope_theta', 20000.0, (c) => get(c, 'rope_theta'), 20000],
   ];
-  for (const [base, cases] of [[llama3b, llamaCases], [gemma9b, gemmaCases]] as const) {
+  for (const [base, cases] of [
+    [llama3b, llamaCases],
+    [gemma9b, gemmaCases],
+  ] as const) {
     for (const [path, value, read, want] of cases) {
       it(`${base === llama3b ? 'llama' : 'gemma2'}: ${path} = ${JSON.stringify(value)}`, () => {
         const before = read(parseOvisConfig(base(), 'c.json'));
@@ -177,7 +231,9 @@ describe('each numerics key is read (change it -> the parsed value changes)', ()
   });
 
   it('drop_cls_token true loads like false (Ovis SiglipVisualTokenizerConfig resets it)', () => {
-    expect(parseOvisConfig(set(llama3b(), 'visual_tokenizer_config.drop_cls_token', true), 'c.json').visual_tokenizer_config.drop_cls_token).toBe(false);
+    expect(
+      parseOvisConfig(set(llama3b(), 'visual_tokenizer_config.drop_cls_token', true), 'c.json').visual_tokenizer_config.drop_cls_token,
+    ).toBe(false);
   });
 });
 
@@ -189,25 +245,34 @@ describe('unsupported and invalid values are rejected with file, JSON path and e
 
   it('unknown top-level, visual tokenizer and backbone model_type', () => {
     expect(problems(set(llama3b(), 'model_type', 'llava'))).toEqual(['model_type: expected "ovis", got string "llava"']);
-    expect(problems(set(llama3b(), 'visual_tokenizer_config.model_type', 'clip_visual_tokenizer'))[0])
-      .toMatch(/^visual_tokenizer_config\.model_type: unknown visual tokenizer model_type string "clip_visual_tokenizer"; expected "siglip_visual_tokenizer"/);
-    expect(problems(set(llama3b(), 'visual_tokenizer_config.backbone_config.model_type', 'clip_vision_model'))[0])
-      .toMatch(/^visual_tokenizer_config\.backbone_config\.model_type: unknown backbone model_type string "clip_vision_model"; expected "siglip_vision_model"/);
+    expect(problems(set(llama3b(), 'visual_tokenizer_config.model_type', 'clip_visual_tokenizer'))[0]).toMatch(
+      /^visual_tokenizer_config\.model_type: unknown visual tokenizer model_type string "clip_visual_tokenizer"; expected "siglip_visual_tokenizer"/,
+    );
+    expect(problems(set(llama3b(), 'visual_tokenizer_config.backbone_config.model_type', 'clip_vision_model'))[0]).toMatch(
+      /^visual_tokenizer_config\.backbone_config\.model_type: unknown backbone model_type string "clip_vision_model"; expected "siglip_vision_model"/,
+    );
   });
 
   it('unsupported numerics: tokenize_function, rope types, activations, depths', () => {
-    expect(problems(set(llama3b(), 'visual_tokenizer_config.tokenize_function', 'gumbel_argmax'))[0])
-      .toMatch(/^visual_tokenizer_config\.tokenize_function: "gumbel_argmax" is not supported by ovis-ts: .*training-time/);
-    expect(problems(set(llama3b(), 'visual_tokenizer_config.tokenize_function', 'argmax'))[0])
-      .toMatch(/tokenize_function: expected one of "softmax", got string "argmax"/);
-    expect(problems(set(llama3b(), 'llm_config.rope_scaling.rope_type', 'yarn'))[0])
-      .toMatch(/^llm_config\.rope_scaling\.rope_type: "yarn" is not supported by ovis-ts: YaRN/);
+    expect(problems(set(llama3b(), 'visual_tokenizer_config.tokenize_function', 'gumbel_argmax'))[0]).toMatch(
+      /^visual_tokenizer_config\.tokenize_function: "gumbel_argmax" is not supported by ovis-ts: .*training-time/,
+    );
+    expect(problems(set(llama3b(), 'visual_tokenizer_config.tokenize_function', 'argmax'))[0]).toMatch(
+      /tokenize_function: expected one of "softmax", got string "argmax"/,
+    );
+    expect(problems(set(llama3b(), 'llm_config.rope_scaling.rope_type', 'yarn'))[0]).toMatch(
+      /^llm_config\.rope_scaling\.rope_type: "yarn" is not supported by ovis-ts: YaRN/,
+    );
     expect(problems(set(llama3b(), 'llm_config.hidden_act', 'gelu'))[0]).toMatch(/^llm_config\.hidden_act: "gelu" is not supported/);
-    expect(problems(set(gemma9b(), 'llm_config.hidden_activation', 'gelu'))[0]).toMatch(/^llm_config\.hidden_activation: "gelu" is not supported/);
-    expect(problems(set(llama3b(), 'visual_tokenizer_config.backbone_config.hidden_act', 'quick_gelu'))[0])
-      .toMatch(/backbone_config\.hidden_act: expected one of "gelu_pytorch_tanh"/);
-    expect(problems(set(llama3b(), 'visual_tokenizer_config.depths', [26]))[0])
-      .toMatch(/^visual_tokenizer_config\.depths: \[26\] disagrees with backbone_config\.num_hidden_layers \(27\)/);
+    expect(problems(set(gemma9b(), 'llm_config.hidden_activation', 'gelu'))[0]).toMatch(
+      /^llm_config\.hidden_activation: "gelu" is not supported/,
+    );
+    expect(problems(set(llama3b(), 'visual_tokenizer_config.backbone_config.hidden_act', 'quick_gelu'))[0]).toMatch(
+      /backbone_config\.hidden_act: expected one of "gelu_pytorch_tanh"/,
+    );
+    expect(problems(set(llama3b(), 'visual_tokenizer_config.depths', [26]))[0]).toMatch(
+      /^visual_tokenizer_config\.depths: \[26\] disagrees with backbone_config\.num_hidden_layers \(27\)/,
+    );
     expect(problems(set(llama3b(), 'visual_tokenizer_config.depths', [27, 27]))[0]).toMatch(/requires exactly one depth, got 2/);
   });
 
@@ -251,10 +316,18 @@ describe('unsupported and invalid values are rejected with file, JSON path and e
       'visual_tokenizer_config: expected an object, got array',
     ]);
     expect(problems([1])).toEqual(['expected a JSON object at the top level, got array']);
-    expect(problems(set(llama3b(), 'hidden_size', 4096))).toEqual(['hidden_size: 4096 differs from llm_config.hidden_size 3072 (Ovis asserts they are equal)']);
-    expect(problems(set(llama3b(), 'llm_config.num_key_value_heads', 7))[0]).toMatch(/num_attention_heads \(24\) must be a multiple of num_key_value_heads \(7\)/);
-    expect(problems(set(gemma9b(), 'llm_config.layer_types', ['full_attention']))[0]).toMatch(/^llm_config\.layer_types: has 1 entries, num_hidden_layers is 42/);
-    expect(problems(set(gemma9b(), 'llm_config.layer_types', Array(42).fill('local')))[0]).toMatch(/^llm_config\.layer_types\[0\]: expected one of "full_attention", "sliding_attention", got string "local"/);
+    expect(problems(set(llama3b(), 'hidden_size', 4096))).toEqual([
+      'hidden_size: 4096 differs from llm_config.hidden_size 3072 (Ovis asserts they are equal)',
+    ]);
+    expect(problems(set(llama3b(), 'llm_config.num_key_value_heads', 7))[0]).toMatch(
+      /num_attention_heads \(24\) must be a multiple of num_key_value_heads \(7\)/,
+    );
+    expect(problems(set(gemma9b(), 'llm_config.layer_types', ['full_attention']))[0]).toMatch(
+      /^llm_config\.layer_types: has 1 entries, num_hidden_layers is 42/,
+    );
+    expect(problems(set(gemma9b(), 'llm_config.layer_types', Array(42).fill('local')))[0]).toMatch(
+      /^llm_config\.layer_types\[0\]: expected one of "full_attention", "sliding_attention", got string "local"/,
+    );
   });
 });
 
@@ -287,23 +360,36 @@ describe('generation_config.json and preprocessor_config.json', () => {
     expect(c.size).toEqual({ height: 384, width: 384 });
     expect([c.resample, c.rescale_factor, c.image_mean, c.image_std]).toEqual([3, 1 / 255, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]);
     // values the pixel normalisation would not apply are refused, not parsed and ignored
-    expect(() => parsePreprocessorConfig({ ...pp, image_mean: [0.4, 0.5, 0.6] }, 'p.json'))
-      .toThrow(/image_mean: only SigLIP's \[0\.5, 0\.5, 0\.5\] is implemented, got \[0\.4, 0\.5, 0\.6\]/);
+    expect(() => parsePreprocessorConfig({ ...pp, image_mean: [0.4, 0.5, 0.6] }, 'p.json')).toThrow(
+      /image_mean: only SigLIP's \[0\.5, 0\.5, 0\.5\] is implemented, got \[0\.4, 0\.5, 0\.6\]/,
+    );
     expect(() => parsePreprocessorConfig({ ...pp, image_std: 0.25 }, 'p.json')).toThrow(/image_std: only SigLIP's/);
     expect(() => parsePreprocessorConfig({ ...pp, rescale_factor: 1 / 256 }, 'p.json')).toThrow(/rescale_factor: only SigLIP's 1\/255/);
     expect(parsePreprocessorConfig({ ...pp, image_mean: 0.5 }, 'p.json').image_mean).toEqual([0.5, 0.5, 0.5]);
     // prototype keys are not "unsupported values" with a reason taken from Object.prototype
-    expect(() => parseOvisConfig({ ...llama3b(), conversation_formatter_class: 'constructor' }, 'c.json'))
-      .toThrow(/conversation_formatter_class: expected one of .*, got string "constructor"/);
-    expect(() => parsePreprocessorConfig({ ...pp, resample: 2, do_center_crop: true, size: { height: 384, width: 380 } }, 'p.json'))
-      .toThrow(/size: Ovis needs a square crop side, got height 384 width 380[\s\S]*do_center_crop: must be false[\s\S]*resample: only 3 \(PIL BICUBIC\)/);
+    expect(() => parseOvisConfig({ ...llama3b(), conversation_formatter_class: 'constructor' }, 'c.json')).toThrow(
+      /conversation_formatter_class: expected one of .*, got string "constructor"/,
+    );
+    expect(() =>
+      parsePreprocessorConfig({ ...pp, resample: 2, do_center_crop: true, size: { height: 384, width: 380 } }, 'p.json'),
+    ).toThrow(
+      /size: Ovis needs a square crop side, got height 384 width 380[\s\S]*do_center_crop: must be false[\s\S]*resample: only 3 \(PIL BICUBIC\)/,
+    );
   });
 });
 
 describe('sizes read from config.json are bounded before anything is built from them (config/limits.ts)', () => {
   const cases: Array<[string, unknown, RegExp]> = [
-    ['llm_config.num_hidden_layers', 100_000_000, /llm_config\.num_hidden_layers: expected an integer in \[1, 1024\], got integer 100000000/],
-    ['visual_tokenizer_config.backbone_config.num_hidden_layers', 100_000_000, /backbone_config\.num_hidden_layers: expected an integer in \[1, 1024\]/],
+    [
+      'llm_config.num_hidden_layers',
+      100_000_000,
+      /llm_config\.num_hidden_layers: expected an integer in \[1, 1024\], got integer 100000000/,
+    ],
+    [
+      'visual_tokenizer_config.backbone_config.num_hidden_layers',
+      100_000_000,
+      /backbone_config\.num_hidden_layers: expected an integer in \[1, 1024\]/,
+    ],
     ['llm_config.vocab_size', 1e12, /llm_config\.vocab_size: expected an integer in \[1, 4194304\]/],
     ['llm_config.hidden_size', 1 << 20, /llm_config\.hidden_size: expected an integer in \[1, 65536\]/],
     ['llm_config.num_attention_heads', 1e7, /num_attention_heads: expected an integer in \[1, 1024\]/],

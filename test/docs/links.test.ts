@@ -31,29 +31,36 @@ describe('scripts/check-links.mjs', () => {
       writeFileSync(join(dir, path), text);
     };
     // Built from pieces so that this file's own comments cite nothing that does not exist.
-    const src = 'src', docs = 'docs';
+    const src = 'src',
+      docs = 'docs';
     write('.gitignore', 'dist/\n');
-    write(`${src}/a.ts`, [
-      '// ok: src/a.ts, ./b.js (b.ts), docs/page.md#a-heading, dist/out.js (ignored folder)',
-      `// broken: ${src}/missing.ts`,
-      `const s = '${src}/not-a-comment.ts'; // a string is not a pointer`,
-      `/* broken: ${docs}/page.md#no-such-heading */`,
-      `// broken: ./${'gone'}.js`,
-      '',
-    ].join('\n'));
+    write(
+      `${src}/a.ts`,
+      [
+        '// ok: src/a.ts, ./b.js (b.ts), docs/page.md#a-heading, dist/out.js (ignored folder)',
+        `// broken: ${src}/missing.ts`,
+        `const s = '${src}/not-a-comment.ts'; // a string is not a pointer`,
+        `/* broken: ${docs}/page.md#no-such-heading */`,
+        `// broken: ./${'gone'}.js`,
+        '',
+      ].join('\n'),
+    );
     write(`${src}/b.ts`, `// see ${docs}/page.md §2 (exists) and ${docs}/page.md §7 (does not)\n`);
-    write(`${docs}/page.md`, [
-      '# Page',
-      '## A heading',
-      '## 2. Numbered',
-      '[ok](#a-heading) [ok](../src/a.ts) [ok](other.md#sub-part-1)',
-      '[broken](missing.md) [broken anchor](other.md#nope) [url](https://example.com/x.md)',
-      `cited in text: \`${src}/nope/x.ts\`, and the old DESIGN${'.md'} name`,
-      '```',
-      '# not a heading',
-      '```',
-      '',
-    ].join('\n'));
+    write(
+      `${docs}/page.md`,
+      [
+        '# Page',
+        '## A heading',
+        '## 2. Numbered',
+        '[ok](#a-heading) [ok](../src/a.ts) [ok](other.md#sub-part-1)',
+        '[broken](missing.md) [broken anchor](other.md#nope) [url](https://example.com/x.md)',
+        `cited in text: \`${src}/nope/x.ts\`, and the old DESIGN${'.md'} name`,
+        '```',
+        '# not a heading',
+        '```',
+        '',
+      ].join('\n'),
+    );
     write(`${docs}/other.md`, '# Other\n## Sub part (1)\n[broken](#not-a-heading-in-a-fence)\n```\n# not a heading in a fence\n```\n');
     write('README.md', `[broken](${docs}/nowhere.md)\n`);
 

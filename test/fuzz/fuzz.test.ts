@@ -15,10 +15,23 @@ describe('fuzz suite (CI slice)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ovis-fuzz-ci-'));
     const json = join(dir, 'summary.json');
     try {
-      const r = spawnSync(process.execPath, ['fuzz/run.mjs', '--seed', SEED, '--cases', String(CASES), '--json', json, '--quiet'], { encoding: 'utf8', timeout: 600_000 });
+      const r = spawnSync(process.execPath, ['fuzz/run.mjs', '--seed', SEED, '--cases', String(CASES), '--json', json, '--quiet'], {
+        encoding: 'utf8',
+        timeout: 600_000,
+      });
       expect(r.status === 0 || r.status === 1, `harness did not run: exit ${r.status}\n${r.stderr}`).toBe(true);
-      const summary = JSON.parse(readFileSync(json, 'utf8')) as { targets: Record<string, { counts: { cases: number }; failures: { index: number; outcome: string; message?: string; recipe?: string }[] }> };
-      const failures = Object.entries(summary.targets).flatMap(([t, s]) => s.failures.map((f) => `${t} case ${f.index}: ${f.outcome}: ${f.message ?? ''}\n    recipe: ${f.recipe ?? ''}\n    replay: node fuzz/run.mjs --target ${t} --seed ${SEED} --replay ${f.index}`));
+      const summary = JSON.parse(readFileSync(json, 'utf8')) as {
+        targets: Record<
+          string,
+          { counts: { cases: number }; failures: { index: number; outcome: string; message?: string; recipe?: string }[] }
+        >;
+      };
+      const failures = Object.entries(summary.targets).flatMap(([t, s]) =>
+        s.failures.map(
+          (f) =>
+            `${t} case ${f.index}: ${f.outcome}: ${f.message ?? ''}\n    recipe: ${f.recipe ?? ''}\n    replay: node fuzz/run.mjs --target ${t} --seed ${SEED} --replay ${f.index}`,
+        ),
+      );
       for (const [t, s] of Object.entries(summary.targets)) expect(s.counts.cases, t).toBe(CASES);
       expect(failures, `${r.stdout}\n${failures.join('\n')}`).toEqual([]);
     } finally {

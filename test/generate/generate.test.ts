@@ -3,10 +3,10 @@
 // seeded sampling reproducibility.
 import { describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
-import { loadLlm } from '../../src/model/ovis.js';
-import type { CausalLM } from '../../src/model/causal-lm.js';
-import { generate, generateStream, type GenerateResult } from '../../src/generate/generate.js';
 import { InputError } from '../../src/errors.js';
+import { type GenerateResult, generate, generateStream } from '../../src/generate/generate.js';
+import type { CausalLM } from '../../src/model/causal-lm.js';
+import { loadLlm } from '../../src/model/ovis.js';
 import type { Tensor } from '../../src/tensor.js';
 import { microConfig, randomEmbeds, randomLlm } from '../model-llm/helpers.js';
 
@@ -69,12 +69,21 @@ describe('generate: stopping, callbacks, streaming, sampling', () => {
     const x = randomEmbeds(3, lm.hiddenSize, 23);
     expect(generate(lm, x, { maxNewTokens: 3, eosTokenIds: [] }).ids).toHaveLength(3);
     const seen: string[] = [];
-    const r0 = generate(lm, x, { maxNewTokens: 0, eosTokenIds: [], tap: (n, t) => { seen.push(n); return t; } });
+    const r0 = generate(lm, x, {
+      maxNewTokens: 0,
+      eosTokenIds: [],
+      tap: (n, t) => {
+        seen.push(n);
+        return t;
+      },
+    });
     expect(r0.ids).toEqual([]);
     expect(seen).toContain('logits');
     expect(() => generate(lm, x, { maxNewTokens: -1, eosTokenIds: [] })).toThrow(InputError);
     expect(() => generate(lm, x, { maxNewTokens: 2, eosTokenIds: [lm.vocabSize] })).toThrow(/outside the vocabulary/);
-    expect(() => generate(lm, { shape: [0, lm.hiddenSize], data: new Float32Array(0) }, { maxNewTokens: 2, eosTokenIds: [] })).toThrow(/empty prompt/);
+    expect(() => generate(lm, { shape: [0, lm.hiddenSize], data: new Float32Array(0) }, { maxNewTokens: 2, eosTokenIds: [] })).toThrow(
+      /empty prompt/,
+    );
   });
   it('onToken, the async iterator and the sync form agree', async () => {
     const lm = await tinyLm('gemma2');
@@ -84,7 +93,14 @@ describe('generate: stopping, callbacks, streaming, sampling', () => {
     expect(cb).toEqual(sync.ids.map((id, i) => [id, i]));
     const streamed: number[] = [];
     let result: GenerateResult | undefined;
-    for await (const id of generateStream(lm, x, { maxNewTokens: 5, eosTokenIds: [], onResult: (r) => { result = r; } })) streamed.push(id);
+    for await (const id of generateStream(lm, x, {
+      maxNewTokens: 5,
+      eosTokenIds: [],
+      onResult: (r) => {
+        result = r;
+      },
+    }))
+      streamed.push(id);
     expect(streamed).toEqual(sync.ids);
     expect(result?.ids).toEqual(sync.ids);
   });
@@ -92,7 +108,12 @@ describe('generate: stopping, callbacks, streaming, sampling', () => {
     const lm = await tinyLm('llama');
     const ac = new AbortController();
     const r = generate(lm, randomEmbeds(3, lm.hiddenSize, 25), {
-      maxNewTokens: 10, eosTokenIds: [], signal: ac.signal, onToken: (_id, i) => { if (i === 1) ac.abort(); },
+      maxNewTokens: 10,
+      eosTokenIds: [],
+      signal: ac.signal,
+      onToken: (_id, i) => {
+        if (i === 1) ac.abort();
+      },
     });
     expect(r.ids).toHaveLength(2);
     expect(r.stopReason).toBe('aborted');

@@ -1,11 +1,19 @@
 // Samplers against hand-computed small cases (HF logits_process.py semantics, worked by hand in
 // the comments) and statistical checks of the seeded PRNG.
 import { describe, expect, it } from 'vitest';
-import {
-  Rng, Sampler, applyRepetitionPenalty, applyTemperature, argmax, resolveSampling, sampleFromProbs,
-  softmaxF64, topKFilter, topPFilter,
-} from '../../src/generate/samplers.js';
 import { InputError } from '../../src/errors.js';
+import {
+  applyRepetitionPenalty,
+  applyTemperature,
+  argmax,
+  Rng,
+  resolveSampling,
+  Sampler,
+  sampleFromProbs,
+  softmaxF64,
+  topKFilter,
+  topPFilter,
+} from '../../src/generate/samplers.js';
 
 const NI = -Infinity;
 const f32 = (xs: number[]) => Float32Array.from(xs);
@@ -70,7 +78,9 @@ describe('top-p (HF: ascending cumsum, drop while cum <= 1-p, keep the top one)'
   const kept = (p: number) => {
     const s = logitsOf(probs);
     topPFilter(s, p);
-    return Array.from(s).map((v, i) => (v === NI ? -1 : i)).filter((i) => i >= 0);
+    return Array.from(s)
+      .map((v, i) => (v === NI ? -1 : i))
+      .filter((i) => i >= 0);
   };
   it('p=0.85: 1-p=0.15 removes only 0.05', () => expect(kept(0.85)).toEqual([0, 2, 3]));
   it('p=0.75: 1-p=0.25 removes 0.05 and 0.15 (cum 0.20)', () => expect(kept(0.75)).toEqual([0, 2]));
@@ -102,7 +112,9 @@ describe('softmax and inverse-CDF draw', () => {
 
 describe('Rng (seeded xoshiro128**)', () => {
   it('is reproducible per seed and differs across seeds', () => {
-    const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+    const a = new Rng(42),
+      b = new Rng(42),
+      c = new Rng(43);
     const xa = Array.from({ length: 5 }, () => a.next());
     const xb = Array.from({ length: 5 }, () => b.next());
     const xc = Array.from({ length: 5 }, () => c.next());
@@ -132,7 +144,7 @@ describe('Sampler (the whole step)', () => {
     expect(s.next(f32([3, 2.9]), [0])).toBe(1);
     expect(s.next(f32([3, 2.9]), [])).toBe(0);
   });
-  it('does not modify the caller\'s logits', () => {
+  it("does not modify the caller's logits", () => {
     const l = f32([3, 2.9]);
     new Sampler({ repetitionPenalty: 1.5, doSample: true, temperature: 0.7, topK: 1 }).next(l, [0]);
     expect(Array.from(l)).toEqual([Math.fround(3), Math.fround(2.9)]);

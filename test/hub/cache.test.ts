@@ -1,12 +1,12 @@
 // `--model` resolution (src/hub/cache.ts): folders, cache folders, path-shaped specs, repo ids
 // with revisions, and the cache-folder environment precedence of huggingface_hub's constants.py.
 
-import { describe, expect, it, afterAll } from 'vitest';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { hubCacheDir, parseRepoSpec, looksLikePath, repoFolderName, resolveModel } from '../../src/hub/cache.js';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { HubError } from '../../src/errors.js';
+import { hubCacheDir, looksLikePath, parseRepoSpec, repoFolderName, resolveModel } from '../../src/hub/cache.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ovis-hub-cache-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -30,7 +30,10 @@ function makeCache(cache: string): string {
 }
 
 async function hubError(p: Promise<unknown>): Promise<HubError> {
-  const e = await p.then(() => undefined, (e: unknown) => e);
+  const e = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(e).toBeInstanceOf(HubError);
   return e as HubError;
 }

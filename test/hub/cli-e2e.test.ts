@@ -3,11 +3,11 @@
 // download` fills a temporary HF_HUB_CACHE, and `ovis run --model org/tiny-ovis` answers from it.
 // The CLI runs as a child process (async spawn: the fake Hub lives in this process's event loop).
 
-import { describe, expect, it, afterAll, beforeAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain JS test helper, no declarations
 import { startFakeHub } from './fake-hub.mjs';
 
@@ -26,11 +26,18 @@ function ovis(args: string[], env: Record<string, string> = {}): Promise<{ statu
     const p = spawn(process.execPath, [CLI, ...args], { cwd: tmp, env: { ...base, HF_HUB_CACHE: cache, HF_ENDPOINT: hub!.url, ...env } });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => p.kill(), 150_000);
     p.on('error', fail);
-    p.on('close', (status) => { clearTimeout(timer); ok({ status, stdout, stderr }); });
+    p.on('close', (status) => {
+      clearTimeout(timer);
+      ok({ status, stdout, stderr });
+    });
   });
 }
 

@@ -2,16 +2,16 @@
 // writes, resume with Range after a cut or a stall, sha256 rejection, gated repos, offline mode,
 // the Hub's 4xx / 5xx answers. Every server is on 127.0.0.1 and closed in afterAll.
 
-import { describe, expect, it, afterAll, beforeAll } from 'vitest';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { downloadSnapshot, type DownloadEvent, type DownloadOptions } from '../../src/hub/download.js';
-import { resolveModel } from '../../src/hub/cache.js';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubError } from '../../src/errors.js';
+import { resolveModel } from '../../src/hub/cache.js';
+import { type DownloadEvent, type DownloadOptions, downloadSnapshot } from '../../src/hub/download.js';
 // @ts-expect-error plain JS test helper, no declarations
-import { startFakeHub, gitBlobSha1, sha256 } from './fake-hub.mjs';
+import { gitBlobSha1, sha256, startFakeHub } from './fake-hub.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ovis-hub-dl-'));
 let hub: Awaited<ReturnType<typeof startFakeHub>>;
@@ -52,7 +52,10 @@ function opts(cacheDir: string, o: Partial<DownloadOptions> = {}): DownloadOptio
   return { cacheDir, endpoint: hub.url, env: {}, retryDelayMs: 5, ...o };
 }
 async function hubError(p: Promise<unknown>): Promise<HubError> {
-  const e = await p.then(() => undefined, (e: unknown) => e);
+  const e = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(e).toBeInstanceOf(HubError);
   return e as HubError;
 }
@@ -71,10 +74,19 @@ describe('downloadSnapshot: cache layout', () => {
     expect(readlinkSync(join(snap, 'sub/dir/notes.txt'))).toBe(`../../../../blobs/${gitBlobSha1(FILES['sub/dir/notes.txt'])}`);
     expect(readlinkSync(join(snap, 'model.safetensors'))).toBe(`../../blobs/${sha256(big)}`);
     for (const [p, b] of Object.entries(FILES)) expect(readFileSync(join(snap, p)).equals(b), p).toBe(true);
-    expect(readdirSync(join(storage, 'blobs')).sort()).toEqual(Object.values(FILES).map((b) => (b.length > 1000 ? sha256(b) : gitBlobSha1(b))).sort());
+    expect(readdirSync(join(storage, 'blobs')).sort()).toEqual(
+      Object.values(FILES)
+        .map((b) => (b.length > 1000 ? sha256(b) : gitBlobSha1(b)))
+        .sort(),
+    );
     const tree = JSON.parse(readFileSync(join(storage, 'trees', `${sha}.json`), 'utf8'));
     expect(tree.format_version).toBe(1);
-    expect(tree.files['model.safetensors']).toEqual({ size: big.length, blob_id: expect.any(String), lfs_sha256: sha256(big), lfs_size: big.length });
+    expect(tree.files['model.safetensors']).toEqual({
+      size: big.length,
+      blob_id: expect.any(String),
+      lfs_sha256: sha256(big),
+      lfs_size: big.length,
+    });
     expect(existsSync(join(cache, 'CACHEDIR.TAG'))).toBe(true);
     // the LFS file went through the CDN redirect; progress reported bytes up to the total
     expect(hub.log.some((r: { path: string }) => r.path.startsWith('/cdn/'))).toBe(true);
@@ -85,7 +97,9 @@ describe('downloadSnapshot: cache layout', () => {
     // Again: every file is already in the snapshot -> no HEAD, no GET of a file.
     const before = hub.log.length;
     expect(await downloadSnapshot('org/model', opts(cache))).toBe(snap);
-    expect(hub.log.slice(before).map((r: { method: string; path: string }) => `${r.method} ${r.path}`)).toEqual(['GET /api/models/org/model/revision/main']);
+    expect(hub.log.slice(before).map((r: { method: string; path: string }) => `${r.method} ${r.path}`)).toEqual([
+      'GET /api/models/org/model/revision/main',
+    ]);
   });
 
   it('a branch writes refs/<branch>; a sha writes no ref; shared blobs are linked, not fetched again', async () => {
@@ -114,12 +128,14 @@ describe('downloadSnapshot: cache layout', () => {
     expect(e.message).toMatch(/matches none of the 3 files/);
   });
 
-  it('follows the Hub\'s relative redirect for a renamed repo', async () => {
+  it("follows the Hub's relative redirect for a renamed repo", async () => {
     const cache = freshCache();
     // the API redirect is followed by fetch; the cache folder is named as asked (as huggingface_hub)
     const snap = await downloadSnapshot('old/model', opts(cache, { include: ['config.json'] }));
     expect(readFileSync(join(snap, 'config.json'), 'utf8')).toContain('ovis');
-    expect(hub.log.some((r: { method: string; path: string }) => r.method === 'HEAD' && r.path.startsWith('/org/model/resolve/'))).toBe(true);
+    expect(hub.log.some((r: { method: string; path: string }) => r.method === 'HEAD' && r.path.startsWith('/org/model/resolve/'))).toBe(
+      true,
+    );
   });
 });
 
@@ -184,7 +200,7 @@ describe('downloadSnapshot: interruptions and integrity', () => {
   });
 });
 
-describe('downloadSnapshot: the Hub\'s refusals', () => {
+describe("downloadSnapshot: the Hub's refusals", () => {
   it('gated: 401 without a token, 403 with a wrong one (hint: HF_TOKEN + licence), OK with the right one', async () => {
     const cache = freshCache();
     const e1 = await hubError(downloadSnapshot('org/gated', opts(cache)));

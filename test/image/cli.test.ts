@@ -26,10 +26,21 @@ function readSafetensors(path: string) {
 
 describe('ovis preprocess', () => {
   it('writes pixel_values (F32) and grid (I64) equal to the golden, and crop PNGs', async () => {
-    const golden = loadGolden().preprocess.find((c) => c.source.kind === 'file' && c.source.file.endsWith('images/wide.png') && c.max_partition === 9)!;
+    const golden = loadGolden().preprocess.find(
+      (c) => c.source.kind === 'file' && c.source.file.endsWith('images/wide.png') && c.max_partition === 9,
+    )!;
     const out = join(dir, 'pv.safetensors');
     const pngDir = join(dir, 'png');
-    const code = await main(['--image', join(ROOT, 'reference/fixtures/images/wide.png'), '--max-partition', '9', '--out', out, '--png', pngDir]);
+    const code = await main([
+      '--image',
+      join(ROOT, 'reference/fixtures/images/wide.png'),
+      '--max-partition',
+      '9',
+      '--out',
+      out,
+      '--png',
+      pngDir,
+    ]);
     expect(code).toBe(0);
     const st = readSafetensors(out);
     const pv = st.get('pixel_values');
@@ -45,7 +56,9 @@ describe('ovis preprocess', () => {
   });
   it('usage errors are typed', async () => {
     await expect(main([])).rejects.toThrow(/--image is required/);
-    await expect(main(['--image', 'x.png', '--out', 'y', '--max-partition', '0'])).rejects.toThrow(/--max-partition: expected an integer >= 1/);
+    await expect(main(['--image', 'x.png', '--out', 'y', '--max-partition', '0'])).rejects.toThrow(
+      /--max-partition: expected an integer >= 1/,
+    );
     await expect(main(['--image', join(dir, 'missing.png'), '--out', join(dir, 'z')])).rejects.toThrow(/cannot read.*\(ENOENT\)/);
   });
 });

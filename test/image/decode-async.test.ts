@@ -3,8 +3,9 @@
 // decodeImageAsync, and decodeImageAsync inflates with DecompressionStream and gives Pillow's
 // exact bytes for every PNG golden (colour types, bit depths, interlace, palettes). The limits
 // run before anything is inflated, and corrupt data is still an ImageError.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { deflateSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageError } from '../../src/errors.js';
 import { decodeImage, decodeImageAsync } from '../../src/image/index.js';
 import { hasInflateSync, inflateAsync } from '../../src/image/inflate.js';
@@ -19,7 +20,9 @@ describe('PNG without node:zlib (the browser path)', () => {
   beforeEach(() => {
     process.getBuiltinModule = ((id: string) => (id === 'node:zlib' || id === 'zlib' ? undefined : real(id))) as typeof real;
   });
-  afterEach(() => { process.getBuiltinModule = real; });
+  afterEach(() => {
+    process.getBuiltinModule = real;
+  });
 
   it('hides zlib: decodeImage refuses a PNG and names decodeImageAsync', () => {
     expect(hasInflateSync()).toBe(false);
@@ -51,7 +54,7 @@ describe('PNG without node:zlib (the browser path)', () => {
 });
 
 describe('inflateAsync', () => {
-  it('returns zlib\'s bytes, and stops past the bound', async () => {
+  it("returns zlib's bytes, and stops past the bound", async () => {
     const raw = new Uint8Array(300_000).map((_, i) => (i * 7919) % 251);
     const z = deflateSync(raw);
     expect(Buffer.from(await inflateAsync(z, raw.length + 1)).equals(Buffer.from(raw))).toBe(true);

@@ -15,14 +15,27 @@ const FORMAT_VERSION = 1;
 const DIR = join(ROOT, 'reference/fixtures/image-formats');
 
 interface Case {
-  file: string; file_sha256: string; mode?: string; width?: number; height?: number;
-  rgb_sha256?: string; rgb_b64?: string; samples?: number[][]; error?: string;
+  file: string;
+  file_sha256: string;
+  mode?: string;
+  width?: number;
+  height?: number;
+  rgb_sha256?: string;
+  rgb_b64?: string;
+  samples?: number[][];
+  error?: string;
 }
 const golden = (() => {
-  const g = JSON.parse(readFileSync(join(DIR, 'golden.json'), 'utf8')) as { format_version: number; provenance: Record<string, string>; cases: Case[] };
+  const g = JSON.parse(readFileSync(join(DIR, 'golden.json'), 'utf8')) as {
+    format_version: number;
+    provenance: Record<string, string>;
+    cases: Case[];
+  };
   if (g.format_version !== FORMAT_VERSION) {
-    throw new FixtureError(`image-formats/golden.json: format_version ${g.format_version}, tests expect ${FORMAT_VERSION}`,
-      'regenerate: reference/.venv/bin/python reference/make_image_formats.py');
+    throw new FixtureError(
+      `image-formats/golden.json: format_version ${g.format_version}, tests expect ${FORMAT_VERSION}`,
+      'regenerate: reference/.venv/bin/python reference/make_image_formats.py',
+    );
   }
   return g;
 })();
@@ -31,13 +44,18 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 function read(c: Case): Uint8Array {
   const bytes = new Uint8Array(readFileSync(join(DIR, c.file)));
   if (sha256(bytes) !== c.file_sha256) {
-    throw new FixtureError(`${c.file}: bytes differ from golden.json`, 'regenerate: reference/.venv/bin/python reference/make_image_formats.py');
+    throw new FixtureError(
+      `${c.file}: bytes differ from golden.json`,
+      'regenerate: reference/.venv/bin/python reference/make_image_formats.py',
+    );
   }
   return bytes;
 }
 
 function imageError(f: () => unknown): ImageError {
-  try { f(); } catch (e) {
+  try {
+    f();
+  } catch (e) {
     if (!(e instanceof ImageError)) throw e;
     return e;
   }
@@ -73,10 +91,13 @@ for (const fmt of ['bmp', 'gif'] as const) {
   const cs = golden.cases.filter((c) => c.file.startsWith(fmt + '/'));
   describe(`${fmt.toUpperCase()} -> RGB equals Pillow ${golden.provenance.pillow} convert('RGB') (exact)`, () => {
     it.each(cs.filter((c) => !c.error).map((c) => [c.file.split('/')[1], c] as const))('%s', (_n, c) => checkExact(c));
-    it.each(cs.filter((c) => c.error).map((c) => [c.file.split('/')[1], c] as const))('%s: Pillow refuses, we throw ImageError', (_n, c) => {
-      const e = imageError(() => decodeImage(read(c), { label: c.file }));
-      expect(e.message).toContain(c.file);
-    });
+    it.each(cs.filter((c) => c.error).map((c) => [c.file.split('/')[1], c] as const))(
+      '%s: Pillow refuses, we throw ImageError',
+      (_n, c) => {
+        const e = imageError(() => decodeImage(read(c), { label: c.file }));
+        expect(e.message).toContain(c.file);
+      },
+    );
   });
 }
 
@@ -95,27 +116,41 @@ describe('WebP -> RGB vs Pillow (libwebp in wasm; measured)', () => {
   it.each(cs.filter((c) => !c.error).map((c) => [c.file.split('/')[1], c] as const))('%s', (_n, c) => {
     const img = decodeImage(read(c), { label: c.file });
     expect([img.width, img.height]).toEqual([c.width, c.height]);
-    let maxAbs = 0, exact = 0, n = 0;
-    const cmp = (got: number, want: number) => { const d = Math.abs(got - want); if (d > maxAbs) maxAbs = d; if (!d) exact++; n++; };
+    let maxAbs = 0,
+      exact = 0,
+      n = 0;
+    const cmp = (got: number, want: number) => {
+      const d = Math.abs(got - want);
+      if (d > maxAbs) maxAbs = d;
+      if (!d) exact++;
+      n++;
+    };
     if (c.rgb_b64) {
       const want = Buffer.from(c.rgb_b64, 'base64');
       for (let i = 0; i < want.length; i++) cmp(img.data[i], want[i]);
     } else {
       for (const [x, y, r, g, b] of c.samples!) {
         const o = (y * img.width + x) * 3;
-        cmp(img.data[o], r); cmp(img.data[o + 1], g); cmp(img.data[o + 2], b);
+        cmp(img.data[o], r);
+        cmp(img.data[o + 1], g);
+        cmp(img.data[o + 2], b);
       }
-      if (sha256(img.data) === c.rgb_sha256) exact = n; // whole image identical
+      if (sha256(img.data) === c.rgb_sha256)
+        exact = n; // whole image identical
       else exact = Math.min(exact, n - 1);
     }
-    rows.push(`${c.file.padEnd(42)} ${c.mode?.padEnd(5)} ${`${c.width}x${c.height}`.padEnd(8)} max|Δ| ${maxAbs}  exact ${(100 * exact / n).toFixed(2)}%  sha256 ${sha256(img.data) === c.rgb_sha256 ? 'equal' : 'differs'}`);
+    rows.push(
+      `${c.file.padEnd(42)} ${c.mode?.padEnd(5)} ${`${c.width}x${c.height}`.padEnd(8)} max|Δ| ${maxAbs}  exact ${((100 * exact) / n).toFixed(2)}%  sha256 ${sha256(img.data) === c.rgb_sha256 ? 'equal' : 'differs'}`,
+    );
     expect(maxAbs).toBeLessThanOrEqual(WEBP_TOLERANCE.maxAbs);
     expect(exact / n).toBeGreaterThanOrEqual(WEBP_TOLERANCE.exactShare);
   });
   it.each(cs.filter((c) => c.error).map((c) => [c.file.split('/')[1], c] as const))('%s: Pillow refuses, we throw ImageError', (_n, c) => {
     imageError(() => decodeImage(read(c), { label: c.file }));
   });
-  it('prints the measurement', () => { console.log(`WebP vs Pillow ${golden.provenance.pillow} (libwebp ${golden.provenance.libwebp}):\n  ${rows.join('\n  ')}`); });
+  it('prints the measurement', () => {
+    console.log(`WebP vs Pillow ${golden.provenance.pillow} (libwebp ${golden.provenance.libwebp}):\n  ${rows.join('\n  ')}`);
+  });
 });
 
 // ---- hostile inputs -------------------------------------------------------------------------
@@ -123,27 +158,74 @@ describe('WebP -> RGB vs Pillow (libwebp in wasm; measured)', () => {
 const le16 = (v: number) => [v & 255, (v >> 8) & 255];
 const le32 = (v: number) => [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255];
 function bmpHeader(w: number, h: number, bits: number, comp = 0, extra: number[] = []): Uint8Array {
-  const dib = [...le32(40), ...le32(w), ...le32(h), ...le16(1), ...le16(bits), ...le32(comp), ...le32(0), ...le32(0), ...le32(0), ...le32(0), ...le32(0)];
+  const dib = [
+    ...le32(40),
+    ...le32(w),
+    ...le32(h),
+    ...le16(1),
+    ...le16(bits),
+    ...le32(comp),
+    ...le32(0),
+    ...le32(0),
+    ...le32(0),
+    ...le32(0),
+    ...le32(0),
+  ];
   const pal = bits <= 8 ? Array.from({ length: 4 << bits }, (_, i) => (i * 37) & 255) : [];
   const off = 14 + dib.length + pal.length;
   return Uint8Array.from([0x42, 0x4d, ...le32(off + extra.length), 0, 0, 0, 0, ...le32(off), ...dib, ...pal, ...extra]);
 }
 function gifBytes(w: number, h: number, lzw: number[], minCode = 2): Uint8Array {
-  return Uint8Array.from([...new TextEncoder().encode('GIF89a'), ...le16(w), ...le16(h), 0x80, 0, 0, 0, 0, 0, 255, 255, 255,
-    0x2c, 0, 0, 0, 0, ...le16(w), ...le16(h), 0, minCode, lzw.length, ...lzw, 0, 0x3b]);
+  return Uint8Array.from([
+    ...new TextEncoder().encode('GIF89a'),
+    ...le16(w),
+    ...le16(h),
+    0x80,
+    0,
+    0,
+    0,
+    0,
+    0,
+    255,
+    255,
+    255,
+    0x2c,
+    0,
+    0,
+    0,
+    0,
+    ...le16(w),
+    ...le16(h),
+    0,
+    minCode,
+    lzw.length,
+    ...lzw,
+    0,
+    0x3b,
+  ]);
 }
 function webpVp8l(w: number, h: number): Uint8Array {
   const v = ((w - 1) & 0x3fff) | (((h - 1) & 0x3fff) << 14);
   const data = [0x2f, ...le32(v), 0, 0, 0];
-  return Uint8Array.from([...new TextEncoder().encode('RIFF'), ...le32(4 + 8 + data.length), ...new TextEncoder().encode('WEBPVP8L'), ...le32(data.length), ...data]);
+  return Uint8Array.from([
+    ...new TextEncoder().encode('RIFF'),
+    ...le32(4 + 8 + data.length),
+    ...new TextEncoder().encode('WEBPVP8L'),
+    ...le32(data.length),
+    ...data,
+  ]);
 }
 /** An animated WebP: a w x h canvas, ANIM, and one ANMF holding a 1x1 VP8L frame. */
 function webpVp8x(w: number, h: number): Uint8Array {
   const enc = (t: string) => [...new TextEncoder().encode(t)];
   const chunk = (t: string, d: number[]) => [...enc(t), ...le32(d.length), ...d, ...(d.length & 1 ? [0] : [])];
   const vp8l = [0x2f, 0, 0, 0, 0, 0, 0, 0];
-  const body = [...enc('WEBP'), ...chunk('VP8X', [0x02, 0, 0, 0, ...le32(w - 1).slice(0, 3), ...le32(h - 1).slice(0, 3)]),
-    ...chunk('ANIM', [0, 0, 0, 0, 0, 0]), ...chunk('ANMF', [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...chunk('VP8L', vp8l)])];
+  const body = [
+    ...enc('WEBP'),
+    ...chunk('VP8X', [0x02, 0, 0, 0, ...le32(w - 1).slice(0, 3), ...le32(h - 1).slice(0, 3)]),
+    ...chunk('ANIM', [0, 0, 0, 0, 0, 0]),
+    ...chunk('ANMF', [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...chunk('VP8L', vp8l)]),
+  ];
   return Uint8Array.from([...enc('RIFF'), ...le32(body.length), ...body]);
 }
 
@@ -178,12 +260,24 @@ describe('hostile BMP / GIF / WebP: typed ImageError, no hang, no allocation bef
     expect(imageError(() => decodeImage(small, { maxPixels: 2499 })).message).toMatch(/2500 pixels exceeds the limit of 2499/);
   });
   it('every cut point of a BMP / GIF / WebP file throws ImageError or decodes (never anything else)', () => {
-    for (const f of ['bmp/rle8.bmp', 'bmp/rle4.bmp', 'bmp/p4_full.bmp', 'bmp/rgb32_bitfields_bgra.bmp', 'gif/pil_p_interlaced.gif',
-      'gif/lzw_clear_every_5.gif', 'webp/lossy_alpha.webp', 'webp/animated_offset_lossless_alpha.webp']) {
+    for (const f of [
+      'bmp/rle8.bmp',
+      'bmp/rle4.bmp',
+      'bmp/p4_full.bmp',
+      'bmp/rgb32_bitfields_bgra.bmp',
+      'gif/pil_p_interlaced.gif',
+      'gif/lzw_clear_every_5.gif',
+      'webp/lossy_alpha.webp',
+      'webp/animated_offset_lossless_alpha.webp',
+    ]) {
       const c = golden.cases.find((x) => x.file === f)!;
       const bytes = read(c);
       for (let cut = 0; cut < bytes.length; cut += Math.max(1, Math.floor(bytes.length / 97))) {
-        try { decodeImage(bytes.subarray(0, cut), { label: `${f}[:${cut}]` }); } catch (e) { expect(e).toBeInstanceOf(ImageError); }
+        try {
+          decodeImage(bytes.subarray(0, cut), { label: `${f}[:${cut}]` });
+        } catch (e) {
+          expect(e).toBeInstanceOf(ImageError);
+        }
       }
     }
   });
@@ -204,13 +298,24 @@ describe('hostile BMP / GIF / WebP: typed ImageError, no hang, no allocation bef
     let s = 12345;
     const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 8) / (1 << 24);
     const t = performance.now();
-    for (const f of ['bmp/rle8.bmp', 'bmp/rle4.bmp', 'gif/lzw_full_table_clear.gif', 'gif/interlaced_h9.gif', 'webp/lossless.webp', 'webp/lossy_q80.webp']) {
+    for (const f of [
+      'bmp/rle8.bmp',
+      'bmp/rle4.bmp',
+      'gif/lzw_full_table_clear.gif',
+      'gif/interlaced_h9.gif',
+      'webp/lossless.webp',
+      'webp/lossy_q80.webp',
+    ]) {
       const c = golden.cases.find((x) => x.file === f)!;
       const orig = read(c);
       for (let k = 0; k < 60; k++) {
         const b = orig.slice();
         for (let j = 0; j < 1 + Math.floor(rnd() * 8); j++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
-        try { decodeImage(b, { label: f, maxPixels: 1 << 22 }); } catch (e) { expect(e).toBeInstanceOf(ImageError); }
+        try {
+          decodeImage(b, { label: f, maxPixels: 1 << 22 });
+        } catch (e) {
+          expect(e).toBeInstanceOf(ImageError);
+        }
       }
     }
     expect(performance.now() - t).toBeLessThan(20000);

@@ -12,12 +12,25 @@ export const FORMAT_VERSION = 1;
 export interface PreprocessCase {
   source: { kind: 'file'; file: string } | { kind: 'synth'; seed: number; width: number; height: number };
   max_partition: number;
-  n?: number; grid?: [number, number]; placeholders?: number[]; sha256?: string; error?: string;
+  n?: number;
+  grid?: [number, number];
+  placeholders?: number[];
+  sha256?: string;
+  error?: string;
 }
 export interface Golden {
   format_version: number;
   provenance: Record<string, string>;
-  decode: Array<{ file: string; file_sha256: string; mode: string; width: number; height: number; rgb_sha256?: string; pillow_decoded?: string; error?: string }>;
+  decode: Array<{
+    file: string;
+    file_sha256: string;
+    mode: string;
+    width: number;
+    height: number;
+    rgb_sha256?: string;
+    pillow_decoded?: string;
+    error?: string;
+  }>;
   preprocess: PreprocessCase[];
   resize: Array<{ seed: number; width: number; height: number; out_width: number; out_height: number; sha256: string; raw?: string }>;
   exif: Array<{ file: string; orientation: number; rgb_sha256: string; transposed_sha256: string; transposed_size: [number, number] }>;
@@ -33,8 +46,10 @@ export function loadGolden(): Golden {
     throw new FixtureError(`${path}: cannot read (${(e as Error).message})`, 'regenerate: npm run fixtures');
   }
   if (g.format_version !== FORMAT_VERSION) {
-    throw new FixtureError(`${path}: format_version ${g.format_version}, tests expect ${FORMAT_VERSION}`,
-      'regenerate with reference/image_golden.py, or update the tests');
+    throw new FixtureError(
+      `${path}: format_version ${g.format_version}, tests expect ${FORMAT_VERSION}`,
+      'regenerate with reference/image_golden.py, or update the tests',
+    );
   }
   return g;
 }
@@ -46,12 +61,16 @@ export function readFixtureChecked(g: Golden, rel: string): Uint8Array {
   const bytes = readFixture(rel);
   const want = g.decode.find((d) => d.file === rel)?.file_sha256;
   if (want && sha256(bytes) !== want) {
-    throw new FixtureError(`${rel}: sha256 ${sha256(bytes).slice(0, 16)}... differs from the ${want.slice(0, 16)}... recorded in golden.json`,
-      'the image fixtures were regenerated after the image goldens: rerun reference/image_golden.py');
+    throw new FixtureError(
+      `${rel}: sha256 ${sha256(bytes).slice(0, 16)}... differs from the ${want.slice(0, 16)}... recorded in golden.json`,
+      'the image fixtures were regenerated after the image goldens: rerun reference/image_golden.py',
+    );
   }
   return bytes;
 }
 
 export function sha256(data: ArrayBufferView): string {
-  return createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+  return createHash('sha256')
+    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    .digest('hex');
 }

@@ -7,7 +7,9 @@ import { readFixture } from './golden.js';
 import { png } from './png-bytes.js';
 
 function imageError(f: () => unknown): ImageError {
-  try { f(); } catch (e) {
+  try {
+    f();
+  } catch (e) {
     expect(e).toBeInstanceOf(ImageError);
     return e as ImageError;
   }
@@ -35,7 +37,10 @@ describe('decode guards', () => {
     const jpg = readFixture('reference/fixtures/image/jpeg/baseline420_q85.jpg').slice();
     // patch the SOF0 height/width
     for (let i = 2; i < jpg.length - 9; i++) {
-      if (jpg[i] === 0xff && jpg[i + 1] === 0xc0) { jpg.set([0xff, 0xff, 0xff, 0xff], i + 5); break; }
+      if (jpg[i] === 0xff && jpg[i + 1] === 0xc0) {
+        jpg.set([0xff, 0xff, 0xff, 0xff], i + 5);
+        break;
+      }
     }
     expect(imageError(() => decodeImage(jpg)).message).toMatch(/65535x65535 = 4294836225 pixels exceeds/);
   });
@@ -43,14 +48,17 @@ describe('decode guards', () => {
     expect(imageError(() => decodeImage(png(0, 5, deflateSync(new Uint8Array(0))))).message).toMatch(/0x5: an image needs at least 1x1/);
     const jpg = readFixture('reference/fixtures/image/jpeg/gray_q90.jpg').slice();
     for (let i = 2; i < jpg.length - 9; i++) {
-      if (jpg[i] === 0xff && jpg[i + 1] === 0xc0) { jpg.set([0, 0], i + 7); break; }
+      if (jpg[i] === 0xff && jpg[i + 1] === 0xc0) {
+        jpg.set([0, 0], i + 7);
+        break;
+      }
     }
     expect(imageError(() => decodeImage(jpg)).message).toMatch(/x0|0x/);
   });
   it('empty file, random bytes, and unsupported formats say what is supported', () => {
     expect(imageError(() => decodeImage(new Uint8Array(0), { label: 'e.png' })).message).toMatch(/e\.png: the file is empty/);
     let s = 12345;
-    const junk = Uint8Array.from({ length: 4096 }, () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 24));
+    const junk = Uint8Array.from({ length: 4096 }, () => (s = (s * 1103515245 + 12345) >>> 0) >>> 24);
     expect(imageError(() => decodeImage(junk)).message).toMatch(/not a recognised image.*\nHint: supported formats: PNG, JPEG/s);
     // formats that decode now (formats.test.ts) still refuse a header with no image in it
     const gif = new TextEncoder().encode('GIF89a\x01\x00\x01\x00\x00\x00\x00;');
@@ -75,14 +83,17 @@ describe('decode guards', () => {
     // a valid zlib stream cut in half (chunks and CRCs valid): refused on both layouts, not half-zero rows
     const rows = deflateSync(Uint8Array.from({ length: 64 * (1 + 64 * 3) }, (_, i) => (i * 7919) % 251));
     for (const interlace of [0, 1]) {
-      expect(imageError(() => decodeImage(png(64, 64, rows.subarray(0, rows.length >> 1), { interlace }))).message, `interlace ${interlace}`)
-        .toMatch(/does not inflate|truncated/);
+      expect(
+        imageError(() => decodeImage(png(64, 64, rows.subarray(0, rows.length >> 1), { interlace }))).message,
+        `interlace ${interlace}`,
+      ).toMatch(/does not inflate|truncated/);
     }
     // data for a larger image (over-long) is refused too
     expect(imageError(() => decodeImage(png(8, 8, deflateSync(new Uint8Array(400))))).message).toMatch(/does not inflate to the 200 bytes/);
     // interlaced zip bomb: a few KB inflating to 64 MB for a 4x4 image -> bounded inflate refuses
-    expect(imageError(() => decodeImage(png(4, 4, deflateSync(new Uint8Array(64 << 20)), { interlace: 1 }))).message)
-      .toMatch(/does not inflate to the \d+ bytes/);
+    expect(imageError(() => decodeImage(png(4, 4, deflateSync(new Uint8Array(64 << 20)), { interlace: 1 }))).message).toMatch(
+      /does not inflate to the \d+ bytes/,
+    );
     const bad = readFixture('reference/fixtures/image/png/gray8.png').slice();
     bad[bad.length - 20] ^= 0xff;
     expect(imageError(() => decodeImage(bad)).message).toMatch(/CRC|corrupt/);

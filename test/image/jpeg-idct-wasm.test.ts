@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_JPEG_IDCT, decodeJpegExact } from '../../src/image/jpeg/decoder.js';
 import { yccH2v2Row } from '../../src/image/jpeg/color.js';
+import { DEFAULT_JPEG_IDCT, decodeJpegExact } from '../../src/image/jpeg/decoder.js';
 import { idctIslow } from '../../src/image/jpeg/idct.js';
 import { createWasmIdct, wasmIdctAvailable } from '../../src/image/jpeg/idct-wasm.js';
 import { ROOT } from './golden.js';
@@ -17,7 +17,12 @@ import { ROOT } from './golden.js';
 /** xorshift32, seeded. */
 function rng(seed: number) {
   let s = seed >>> 0 || 1;
-  return () => { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; return (s >>> 0) / 2 ** 32; };
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
 }
 
 describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
@@ -55,7 +60,8 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
     const got = k.plane(0);
     const bad: string[] = [];
     for (let i = 0; i < want.length && bad.length < 5; i++) {
-      if (i % stride < n * 8 && got[i] !== want[i]) bad.push(`block ${Math.floor((i % stride) / 8)} row ${Math.floor(i / stride)} col ${i % 8}: ts ${want[i]} wasm ${got[i]}`);
+      if (i % stride < n * 8 && got[i] !== want[i])
+        bad.push(`block ${Math.floor((i % stride) / 8)} row ${Math.floor(i / stride)} col ${i % 8}: ts ${want[i]} wasm ${got[i]}`);
     }
     expect(bad).toEqual([]);
   });
@@ -65,28 +71,39 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
     const bad: string[] = [];
     for (const w of [5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 18, 19, 31, 32, 33, 64, 101]) {
       for (const h of [1, 2, 3, 7]) {
-        const dw = Math.ceil(w / 2), dh = Math.ceil(h / 2);
-        const yStride = w + 3, cStride = dw + 2; // planes are wider than the image, as in the decoder
+        const dw = Math.ceil(w / 2),
+          dh = Math.ceil(h / 2);
+        const yStride = w + 3,
+          cStride = dw + 2; // planes are wider than the image, as in the decoder
         const k = createWasmIdct([yStride * h, cStride * dh, cStride * dh], 1, w)!;
         const [Y, cb, cr] = [k.plane(0), k.plane(1), k.plane(2)];
         for (const p of [Y, cb, cr]) for (let i = 0; i < p.length; i++) p[i] = r() < 0.1 ? (r() < 0.5 ? 0 : 255) : Math.floor(r() * 256);
-        const want = new Uint8Array(w * h * 3), got = new Uint8Array(w * h * 3);
+        const want = new Uint8Array(w * h * 3),
+          got = new Uint8Array(w * h * 3);
         for (let y = 0; y < h; y++) yccH2v2Row(Y, y * yStride, cb, cr, cStride, dw, dh, y, w, want, y * w * 3);
         k.yccH2v2(w, h, yStride, cStride, dw, dh, got);
         const i = want.findIndex((v, j) => got[j] !== v);
-        if (i >= 0) bad.push(`${w}x${h}: pixel ${Math.floor(i / 3) % w},${Math.floor(i / 3 / w)} channel ${i % 3}: ts ${want[i]} wasm ${got[i]}`);
+        if (i >= 0)
+          bad.push(`${w}x${h}: pixel ${Math.floor(i / 3) % w},${Math.floor(i / 3 / w)} channel ${i % 3}: ts ${want[i]} wasm ${got[i]}`);
       }
     }
     expect(bad).toEqual([]);
   });
 
-  interface Entry { file: string; sha256?: string; error?: string }
+  interface Entry {
+    file: string;
+    sha256?: string;
+    error?: string;
+  }
   const doc = JSON.parse(readFileSync(join(ROOT, 'reference/fixtures/image/jpeg-exact/golden.json'), 'utf8')) as { files: Entry[] };
-  it.each(doc.files.filter((e) => !e.error).map((e) => [e.file.split('/').pop(), e] as const))('both paths give Pillow\'s bytes: %s', (_n, e) => {
-    const bytes = new Uint8Array(readFileSync(join(ROOT, e.file)));
-    for (const idct of ['ts', 'wasm'] as const) {
-      const img = decodeJpegExact(bytes, e.file, idct);
-      expect(createHash('sha256').update(img.data).digest('hex'), idct).toBe(e.sha256);
-    }
-  });
+  it.each(doc.files.filter((e) => !e.error).map((e) => [e.file.split('/').pop(), e] as const))(
+    "both paths give Pillow's bytes: %s",
+    (_n, e) => {
+      const bytes = new Uint8Array(readFileSync(join(ROOT, e.file)));
+      for (const idct of ['ts', 'wasm'] as const) {
+        const img = decodeJpegExact(bytes, e.file, idct);
+        expect(createHash('sha256').update(img.data).digest('hex'), idct).toBe(e.sha256);
+      }
+    },
+  );
 });

@@ -17,7 +17,8 @@ describe('ovis-ts vs Pillow (libjpeg-turbo) decoded pixels', () => {
     const ours = decodeImage(readFixture(d.file), { label: d.file });
     const pil = decodeImage(readFixture(d.pillow_decoded!), { label: d.pillow_decoded });
     expect([ours.width, ours.height]).toEqual([pil.width, pil.height]);
-    const max = [0, 0, 0], sum = [0, 0, 0];
+    const max = [0, 0, 0],
+      sum = [0, 0, 0];
     let exact = 0;
     for (let i = 0; i < pil.data.length; i++) {
       const diff = Math.abs(ours.data[i] - pil.data[i]);
@@ -28,14 +29,18 @@ describe('ovis-ts vs Pillow (libjpeg-turbo) decoded pixels', () => {
     }
     const n = pil.width * pil.height;
     const mean = sum.map((s) => s / n);
-    rows.push(`| ${d.file.split('/').pop()} | ${pil.width}x${pil.height} | ${max.join(' / ')} | ${mean.map((m) => m.toFixed(3)).join(' / ')} | ${((100 * exact) / pil.data.length).toFixed(1)}% |`);
+    rows.push(
+      `| ${d.file.split('/').pop()} | ${pil.width}x${pil.height} | ${max.join(' / ')} | ${mean.map((m) => m.toFixed(3)).join(' / ')} | ${((100 * exact) / pil.data.length).toFixed(1)}% |`,
+    );
     for (let c = 0; c < 3; c++) {
       expect(mean[c]).toBe(0);
       expect(max[c]).toBeLessThanOrEqual(bounds(d.file).max);
     }
   });
   it('prints the table', () => {
-    console.log(['| file | size | max abs diff R / G / B | mean abs diff R / G / B | exact samples |', '|---|---|---|---|---|', ...rows].join('\n'));
+    console.log(
+      ['| file | size | max abs diff R / G / B | mean abs diff R / G / B | exact samples |', '|---|---|---|---|---|', ...rows].join('\n'),
+    );
     expect(rows.length).toBe(jpegs.length);
   });
 });

@@ -4,18 +4,18 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ImageError } from '../../src/errors.js';
-import { bmpDecodeBytes, type BmpHeader } from '../../src/image/decode-bmp.js';
-import { gifDecodeBytes, type GifHeader } from '../../src/image/decode-gif.js';
-import { jpegDecodeBytes, type JpegHeader } from '../../src/image/decode-jpeg.js';
-import { pngDecodeBytes, type PngHeader } from '../../src/image/decode-png.js';
-import { moduleWithMaxMemory, webpDecodeBytes, type WebpHeader } from '../../src/image/decode-webp.js';
-import {
-  decodeImage, MAX_DECODE_BYTES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, preprocessImage, sniffFormat,
-} from '../../src/image/index.js';
+import { type BmpHeader, bmpDecodeBytes } from '../../src/image/decode-bmp.js';
+import { type GifHeader, gifDecodeBytes } from '../../src/image/decode-gif.js';
+import { type JpegHeader, jpegDecodeBytes } from '../../src/image/decode-jpeg.js';
+import { type PngHeader, pngDecodeBytes } from '../../src/image/decode-png.js';
+import { moduleWithMaxMemory, type WebpHeader, webpDecodeBytes } from '../../src/image/decode-webp.js';
+import { decodeImage, MAX_DECODE_BYTES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, preprocessImage, sniffFormat } from '../../src/image/index.js';
 import { png as pngBytes } from './png-bytes.js';
 
 function imageError(f: () => unknown): ImageError {
-  try { f(); } catch (e) {
+  try {
+    f();
+  } catch (e) {
     if (!(e instanceof ImageError)) throw e;
     return e;
   }
@@ -27,7 +27,10 @@ function imageError(f: () => unknown): ImageError {
 const concat = (parts: ArrayLike<number>[]) => {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 };
 /** A PNG with the given IHDR and IDAT (the IDAT need not match: guards fire before inflating). */
@@ -100,7 +103,9 @@ describe('JPEG: the number of scans is bounded before decoding (MAX_JPEG_SCANS)'
     // before the fix jpeg-js walked the 1M blocks 4001 times (minutes) and kept ~700 MB of blocks
     const bomb = eobScansJpeg(8192, 8192, 4000);
     const e = imageError(() => decodeImage(bomb, { label: 'scans.jpg' }));
-    expect(e.message).toMatch(/^scans\.jpg: JPEG has more than 500 scans \(counted 501 SOS markers before stopping; .*refused before decoding/);
+    expect(e.message).toMatch(
+      /^scans\.jpg: JPEG has more than 500 scans \(counted 501 SOS markers before stopping; .*refused before decoding/,
+    );
     expect(e.message).toMatch(/the 8192x8192 frame.*raise maxJpegScans/s);
   });
   it('the bound is the first refused count, and maxJpegScans raises it', () => {
@@ -122,14 +127,21 @@ describe('JPEG: the number of scans is bounded before decoding (MAX_JPEG_SCANS)'
 
 const tinyIdat = deflateSync(new Uint8Array(100));
 
-describe('maxDecodeBytes: the decoders\' allocations, estimated from the header, are bounded', () => {
+describe("maxDecodeBytes: the decoders' allocations, estimated from the header, are bounded", () => {
   it('a 9459x9459 16-bit RGBA PNG (inside the pixel limit) is refused before inflating, plain and interlaced', () => {
     // a 696 KB all-zero file of this size took 2.42 GB RSS (3.85 GB interlaced); the IDAT here is a
     // stub: the budget must fire from IHDR alone, so it is never inflated
     expect(9459 * 9459).toBeLessThanOrEqual(MAX_IMAGE_PIXELS);
-    for (const [interlace, name] of [[0, ''], [1, ' interlaced']] as const) {
+    for (const [interlace, name] of [
+      [0, ''],
+      [1, ' interlaced'],
+    ] as const) {
       const e = imageError(() => decodeImage(png(9459, 9459, 16, 6, interlace, tinyIdat), { label: 'deep.png' }));
-      expect(e.message).toMatch(new RegExp(`^deep\\.png: decoding this 9459x9459 16-bit RGBA${name} PNG would allocate up to \\d+\\.\\d\\d GB .*estimated from the header, nothing decoded.*above the limit of 4\\.29 GB`));
+      expect(e.message).toMatch(
+        new RegExp(
+          `^deep\\.png: decoding this 9459x9459 16-bit RGBA${name} PNG would allocate up to \\d+\\.\\d\\d GB .*estimated from the header, nothing decoded.*above the limit of 4\\.29 GB`,
+        ),
+      );
       expect(e.message).toMatch(/Hint: .*16-bit.*raise maxDecodeBytes/);
     }
   });
@@ -140,7 +152,19 @@ describe('maxDecodeBytes: the decoders\' allocations, estimated from the header,
     }
   });
   it('a 4:4:4 JPEG and a gray JPEG at the pixel limit pass the budget (and fail later: no scan data)', () => {
-    for (const s of [[[1, 1], [1, 1], [1, 1]], [[1, 1]], [[2, 2], [1, 1], [1, 1]]] as Array<Array<[number, number]>>) {
+    for (const s of [
+      [
+        [1, 1],
+        [1, 1],
+        [1, 1],
+      ],
+      [[1, 1]],
+      [
+        [2, 2],
+        [1, 1],
+        [1, 1],
+      ],
+    ] as Array<Array<[number, number]>>) {
       expect(imageError(() => decodeImage(jpegHeaderOnly(9459, 9459, s))).message).toMatch(/truncated \(no EOI/);
     }
   });
@@ -150,8 +174,9 @@ describe('maxDecodeBytes: the decoders\' allocations, estimated from the header,
     const h: PngHeader = { width: 4, height: 4, bitDepth: 16, colorType: 6, interlace: 0 };
     const est = pngDecodeBytes(h, small.length);
     expect(decodeImage(small, { maxDecodeBytes: est }).width).toBe(4);
-    expect(imageError(() => decodeImage(small, { maxDecodeBytes: est - 1 })).message)
-      .toMatch(new RegExp(`4x4 16-bit RGBA PNG would allocate up to \\d\\.\\d\\d GB \\(${est} bytes\\).*maxDecodeBytes = ${est - 1}`));
+    expect(imageError(() => decodeImage(small, { maxDecodeBytes: est - 1 })).message).toMatch(
+      new RegExp(`4x4 16-bit RGBA PNG would allocate up to \\d\\.\\d\\d GB \\(${est} bytes\\).*maxDecodeBytes = ${est - 1}`),
+    );
     // through preprocessImage too
     expect(() => preprocessImage(small, { maxDecodeBytes: 100 })).toThrow(/above the limit .*maxDecodeBytes = 100/);
   });
@@ -160,28 +185,82 @@ describe('maxDecodeBytes: the decoders\' allocations, estimated from the header,
     const rows: Array<[string, number]> = [];
     const side = Math.floor(Math.sqrt(MAX_IMAGE_PIXELS)); // 9459
     // PNG rows cost pngjs a JS object each: rows of 32+ pixels at the limit (2.8 million rows)
-    for (const [w, h] of [[side, side], [MAX_IMAGE_PIXELS, 1], [32, Math.floor(MAX_IMAGE_PIXELS / 32)]]) {
+    for (const [w, h] of [
+      [side, side],
+      [MAX_IMAGE_PIXELS, 1],
+      [32, Math.floor(MAX_IMAGE_PIXELS / 32)],
+    ]) {
       for (const interlace of [0, 1]) {
         // the IDAT can be at most what 8-bit RGB rows deflate to; 16 MB is generous for a file
-        rows.push([`PNG ${w}x${h} RGB8 interlace ${interlace}`, pngDecodeBytes({ width: w, height: h, bitDepth: 8, colorType: 2, interlace }, 16e6)]);
-        rows.push([`PNG ${w}x${h} RGBA8 interlace ${interlace}`, pngDecodeBytes({ width: w, height: h, bitDepth: 8, colorType: 6, interlace }, 16e6)]);
+        rows.push([
+          `PNG ${w}x${h} RGB8 interlace ${interlace}`,
+          pngDecodeBytes({ width: w, height: h, bitDepth: 8, colorType: 2, interlace }, 16e6),
+        ]);
+        rows.push([
+          `PNG ${w}x${h} RGBA8 interlace ${interlace}`,
+          pngDecodeBytes({ width: w, height: h, bitDepth: 8, colorType: 6, interlace }, 16e6),
+        ]);
       }
     }
     const jpeg = (w: number, h: number, sampling: Array<[number, number]>): JpegHeader => ({
-      width: w, height: h, components: sampling.length, precision: 8, progressive: true, jfif: true,
-      componentIds: [1, 2, 3], sampling, scans: 10,
+      width: w,
+      height: h,
+      components: sampling.length,
+      precision: 8,
+      progressive: true,
+      jfif: true,
+      componentIds: [1, 2, 3],
+      sampling,
+      scans: 10,
     });
     // a q100 4:4:4 JPEG at the limit is ~60 MB; 200 MB leaves room for EXIF/ICC and worse encoders
-    for (const [w, h] of [[side, side], [65535, Math.floor(MAX_IMAGE_PIXELS / 65535)], [Math.floor(MAX_IMAGE_PIXELS / 65535), 65535]]) {
-      rows.push([`JPEG ${w}x${h} 4:4:4`, jpegDecodeBytes(jpeg(w, h, [[1, 1], [1, 1], [1, 1]]), 200e6)]);
-      rows.push([`JPEG ${w}x${h} 4:2:0`, jpegDecodeBytes(jpeg(w, h, [[2, 2], [1, 1], [1, 1]]), 200e6)]);
-      rows.push([`JPEG ${w}x${h} 4x4/1x1/1x1`, jpegDecodeBytes(jpeg(w, h, [[4, 4], [1, 1], [1, 1]]), 200e6)]);
+    for (const [w, h] of [
+      [side, side],
+      [65535, Math.floor(MAX_IMAGE_PIXELS / 65535)],
+      [Math.floor(MAX_IMAGE_PIXELS / 65535), 65535],
+    ]) {
+      rows.push([
+        `JPEG ${w}x${h} 4:4:4`,
+        jpegDecodeBytes(
+          jpeg(w, h, [
+            [1, 1],
+            [1, 1],
+            [1, 1],
+          ]),
+          200e6,
+        ),
+      ]);
+      rows.push([
+        `JPEG ${w}x${h} 4:2:0`,
+        jpegDecodeBytes(
+          jpeg(w, h, [
+            [2, 2],
+            [1, 1],
+            [1, 1],
+          ]),
+          200e6,
+        ),
+      ]);
+      rows.push([
+        `JPEG ${w}x${h} 4x4/1x1/1x1`,
+        jpegDecodeBytes(
+          jpeg(w, h, [
+            [4, 4],
+            [1, 1],
+            [1, 1],
+          ]),
+          200e6,
+        ),
+      ]);
     }
     rows.push(['BMP 24-bit', bmpDecodeBytes({ width: side, height: side, compression: 0 } as BmpHeader)]);
     rows.push(['BMP RLE8', bmpDecodeBytes({ width: side, height: side, compression: 1 } as BmpHeader)]);
     rows.push(['GIF', gifDecodeBytes({ width: side, height: side } as GifHeader)]);
     const webp = (fw: number, fh: number, size: number): WebpHeader => ({
-      width: side, height: side, animated: false, frame: { x: 0, y: 0, w: fw, h: fh, start: 0, end: size },
+      width: side,
+      height: side,
+      animated: false,
+      frame: { x: 0, y: 0, w: fw, h: fh, start: 0, end: size },
     });
     rows.push(['WebP', webpDecodeBytes(webp(side, side, 200e6))]);
     const over = rows.filter(([, b]) => b > MAX_DECODE_BYTES);
@@ -190,9 +269,13 @@ describe('maxDecodeBytes: the decoders\' allocations, estimated from the header,
     // heap: a crash, not an exception): the budget refuses it, with the rows in the message
     const tall = pngDecodeBytes({ width: 1, height: MAX_IMAGE_PIXELS, bitDepth: 8, colorType: 2, interlace: 0 }, 1e6);
     expect(tall).toBeGreaterThan(MAX_DECODE_BYTES);
-    expect(imageError(() => decodeImage(png(1, MAX_IMAGE_PIXELS, 8, 2, 0, tinyIdat))).message).toMatch(/1x89478485 8-bit RGB PNG would allocate up to 2\d\.\d\d GB/);
+    expect(imageError(() => decodeImage(png(1, MAX_IMAGE_PIXELS, 8, 2, 0, tinyIdat))).message).toMatch(
+      /1x89478485 8-bit RGB PNG would allocate up to 2\d\.\d\d GB/,
+    );
     // and the 9459x9459 16-bit RGBA PNG is above it
-    expect(pngDecodeBytes({ width: 9459, height: 9459, bitDepth: 16, colorType: 6, interlace: 0 }, 696e3)).toBeGreaterThan(MAX_DECODE_BYTES);
+    expect(pngDecodeBytes({ width: 9459, height: 9459, bitDepth: 16, colorType: 6, interlace: 0 }, 696e3)).toBeGreaterThan(
+      MAX_DECODE_BYTES,
+    );
   });
 });
 
@@ -204,11 +287,15 @@ describe('DecodeOptions and the input are validated (typed errors, never a disab
     for (const v of [NaN, Infinity, -Infinity, 0, -1, '100', null]) {
       for (const key of ['maxPixels', 'maxDecodeBytes']) {
         const e = imageError(() => decodeImage(ok, { [key]: v } as never));
-        expect(e.message, `${key}=${String(v)}`).toMatch(new RegExp(`^image: invalid decode options:\\n  - ${key}: expected a positive finite number, got `));
+        expect(e.message, `${key}=${String(v)}`).toMatch(
+          new RegExp(`^image: invalid decode options:\\n  - ${key}: expected a positive finite number, got `),
+        );
       }
     }
     // a 9459x9459 header with maxPixels NaN is refused for the option, not decoded
-    expect(imageError(() => decodeImage(png(9459, 9459, 16, 6, 0, tinyIdat), { maxPixels: NaN })).message).toMatch(/maxPixels: expected a positive finite number, got the number NaN/);
+    expect(imageError(() => decodeImage(png(9459, 9459, 16, 6, 0, tinyIdat), { maxPixels: NaN })).message).toMatch(
+      /maxPixels: expected a positive finite number, got the number NaN/,
+    );
     expect(decodeImage(ok, { maxPixels: 4, maxDecodeBytes: 1e8 }).width).toBe(2);
   });
   it('every problem is reported at once: maxJpegScans integer, label string, boolean flag, unknown keys', () => {
@@ -224,11 +311,17 @@ describe('DecodeOptions and the input are validated (typed errors, never a disab
       expect(imageError(() => decodeImage(ok, opts as never)).message).toMatch(/decodeImage: options must be an object/);
     }
     const cases: Array<[unknown, RegExp]> = [
-      [null, /got null/], [undefined, /got undefined/], ['a.png', /got a string/], [[1, 2, 3], /got Array/],
-      [new ArrayBuffer(8), /got ArrayBuffer\nHint: wrap it: new Uint8Array\(buffer\)/], [new Uint16Array(4), /got Uint16Array/],
+      [null, /got null/],
+      [undefined, /got undefined/],
+      ['a.png', /got a string/],
+      [[1, 2, 3], /got Array/],
+      [new ArrayBuffer(8), /got ArrayBuffer\nHint: wrap it: new Uint8Array\(buffer\)/],
+      [new Uint16Array(4), /got Uint16Array/],
     ];
     for (const [input, re] of cases) {
-      expect(imageError(() => decodeImage(input as never, { label: 'in' })).message).toMatch(/^in: expected the file's bytes as a Uint8Array, got /);
+      expect(imageError(() => decodeImage(input as never, { label: 'in' })).message).toMatch(
+        /^in: expected the file's bytes as a Uint8Array, got /,
+      );
       expect(imageError(() => decodeImage(input as never)).message).toMatch(re);
       expect(imageError(() => sniffFormat(input as never)).message).toMatch(/sniffFormat: expected the file's bytes as a Uint8Array/);
     }
@@ -241,7 +334,16 @@ describe('DecodeOptions and the input are validated (typed errors, never a disab
 
 describe('other hostile sizes', () => {
   it('JPEG sampling factors outside 1..4 are refused before jpeg-js pads every MCU to them', () => {
-    const e = imageError(() => decodeImage(jpegHeaderOnly(64, 64, [[15, 15], [1, 1], [1, 1]]), { label: 's.jpg' }));
+    const e = imageError(() =>
+      decodeImage(
+        jpegHeaderOnly(64, 64, [
+          [15, 15],
+          [1, 1],
+          [1, 1],
+        ]),
+        { label: 's.jpg' },
+      ),
+    );
     expect(e.message).toMatch(/^s\.jpg: JPEG component 1 has sampling factors 15x15, expected 1\.\.4 each\nHint: .*Bogus sampling factors/);
     expect(imageError(() => decodeImage(eobScansJpeg(16, 16, 1, 0x50))).message).toMatch(/sampling factors 5x0/);
   });
@@ -249,19 +351,48 @@ describe('other hostile sizes', () => {
     const one = eobScansJpeg(16, 16, 2);
     const sof = Uint8Array.from(seg(0xc2, [8, 0xff, 0xff, 0xff, 0xff, 1, 1, 0x11, 0]));
     const two = concat([one.subarray(0, one.length - 2), sof, [0xff, 0xd9]]);
-    expect(imageError(() => decodeImage(two, { label: 'two.jpg' })).message).toMatch(/^two\.jpg: JPEG has a second frame header \(SOF\) at byte \d+\nHint: .*two SOF markers/);
+    expect(imageError(() => decodeImage(two, { label: 'two.jpg' })).message).toMatch(
+      /^two\.jpg: JPEG has a second frame header \(SOF\) at byte \d+\nHint: .*two SOF markers/,
+    );
   });
   it('a GIF frame far outside a 1x1 screen grows the image, and the guards see the grown size', () => {
     // screen 1x1; frame at (60000, 60000), 5000x5000: Pillow's image becomes 65000x65000
-    const b = [...new TextEncoder().encode('GIF89a'), 1, 0, 1, 0, 0, 0, 0,
-      0x2c, 0x60, 0xea, 0x60, 0xea, 0x88, 0x13, 0x88, 0x13, 0, 2, 2, 0x4c, 0x01, 0, 0x3b];
+    const b = [
+      ...new TextEncoder().encode('GIF89a'),
+      1,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0x2c,
+      0x60,
+      0xea,
+      0x60,
+      0xea,
+      0x88,
+      0x13,
+      0x88,
+      0x13,
+      0,
+      2,
+      2,
+      0x4c,
+      0x01,
+      0,
+      0x3b,
+    ];
     expect(imageError(() => decodeImage(Uint8Array.from(b))).message).toMatch(/65000x65000 = 4225000000 pixels exceeds/);
-    expect(imageError(() => decodeImage(Uint8Array.from(b), { maxPixels: 5e9, maxDecodeBytes: 1e9 })).message)
-      .toMatch(/decoding this 65000x65000 GIF would allocate up to 16\.9\d GB/);
+    expect(imageError(() => decodeImage(Uint8Array.from(b), { maxPixels: 5e9, maxDecodeBytes: 1e9 })).message).toMatch(
+      /decoding this 65000x65000 GIF would allocate up to 16\.9\d GB/,
+    );
   });
-  it('the WebP codec\'s wasm memory has a maximum (libwebp cannot grow past its estimate)', () => {
+  it("the WebP codec's wasm memory has a maximum (libwebp cannot grow past its estimate)", () => {
     const mod = moduleWithMaxMemory(512); // 32 MiB
-    const stub = () => { throw new Error('no WASI'); };
+    const stub = () => {
+      throw new Error('no WASI');
+    };
     const inst = new WebAssembly.Instance(mod, { wasi_snapshot_preview1: { fd_close: stub, fd_seek: stub, fd_write: stub } });
     const mem = inst.exports.memory as WebAssembly.Memory;
     const pages = mem.buffer.byteLength / 65536;

@@ -2,9 +2,13 @@
 // and chooseGrid against a literal transcription of Ovis's sort-based selection over many sizes.
 import { describe, expect, it } from 'vitest';
 import { IMAGE_ATOM_ID } from '../../src/constants.js';
-import { buildPlaceholders, chooseGrid, coveringArea, partition, rankGrids, targetSize, type Grid } from '../../src/image/index.js';
+import { buildPlaceholders, chooseGrid, coveringArea, type Grid, partition, rankGrids, targetSize } from '../../src/image/index.js';
 
-const tokens = (grid: Grid) => { const p = buildPlaceholders(grid); const atoms = p.filter((x) => x === IMAGE_ATOM_ID).length; return p.length - atoms + atoms * 196; };
+const tokens = (grid: Grid) => {
+  const p = buildPlaceholders(grid);
+  const atoms = p.filter((x) => x === IMAGE_ATOM_ID).length;
+  return p.length - atoms + atoms * 196;
+};
 
 describe('Ovis1.6 partitioning', () => {
   it('1280x720 -> (2,4): 9 crops, 1774 tokens; 4000x3000 -> (3,3): 1971; one crop: 199', () => {
@@ -26,7 +30,14 @@ describe('Ovis1.6 partitioning', () => {
     expect(r.size).toBe(23); // pairs with rows*cols <= 9
   });
   it('boxes: equal cells, remainder on the last row/col', () => {
-    expect(partition(10, 7, [2, 3])).toEqual([[0, 0, 3, 3], [3, 0, 6, 3], [6, 0, 10, 3], [0, 3, 3, 7], [3, 3, 6, 7], [6, 3, 10, 7]]);
+    expect(partition(10, 7, [2, 3])).toEqual([
+      [0, 0, 3, 3],
+      [3, 0, 6, 3],
+      [6, 0, 10, 3],
+      [0, 3, 3, 7],
+      [3, 3, 6, 7],
+      [6, 3, 10, 7],
+    ]);
     expect(coveringArea([0, 0, 800, 400], 384)).toBe(384 * 192);
     expect(coveringArea([0, 0, 100, 300], 384)).toBe(30000);
   });
@@ -40,20 +51,27 @@ describe('Ovis1.6 partitioning', () => {
   it('chooseGrid == a literal transcription of Ovis _get_best_grid (stable sorts), 2000 random sizes', () => {
     const ovis = (w: number, h: number, mp: number): Grid => {
       const all: Array<[Grid, number]> = [];
-      for (let i = 1; i <= mp; i++) for (let j = 1; j <= mp; j++) {
-        if (i * j > mp) continue;
-        const ratio = partition(w, h, [i, j]).map((b) => coveringArea(b, 384)).reduce((a, b) => a + b, 0) / (w * h);
-        all.push([[i, j], ratio]);
-      }
+      for (let i = 1; i <= mp; i++)
+        for (let j = 1; j <= mp; j++) {
+          if (i * j > mp) continue;
+          const ratio =
+            partition(w, h, [i, j])
+              .map((b) => coveringArea(b, 384))
+              .reduce((a, b) => a + b, 0) /
+            (w * h);
+          all.push([[i, j], ratio]);
+        }
       const good = all.filter(([, r]) => r > 0.9);
-      const cmp = (a: number[], b: number[]) => (a[0] - b[0]) || (a[1] - b[1]);
+      const cmp = (a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1];
       if (good.length) return good.slice().sort((a, b) => cmp([a[0][0] * a[0][1], -a[1]], [b[0][0] * b[0][1], -b[1]]))[0][0];
       return all.slice().sort((a, b) => cmp([-a[1], a[0][0] * a[0][1]], [-b[1], b[0][0] * b[0][1]]))[0][0];
     };
     let s = 42;
     const rnd = (n: number) => 1 + ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % n);
     for (let k = 0; k < 2000; k++) {
-      const w = k % 3 === 0 ? rnd(400) : rnd(5000), h = k % 5 === 0 ? rnd(400) : rnd(5000), mp = rnd(12);
+      const w = k % 3 === 0 ? rnd(400) : rnd(5000),
+        h = k % 5 === 0 ? rnd(400) : rnd(5000),
+        mp = rnd(12);
       expect(chooseGrid(w, h, mp), `${w}x${h} mp=${mp}`).toEqual(ovis(w, h, mp));
     }
   });

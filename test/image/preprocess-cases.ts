@@ -4,7 +4,7 @@
 // identical grid, placeholders, crop count and pixel_values bytes (max |diff| = 0).
 import { expect } from 'vitest';
 import { decodeImage, preprocessImage, type RgbImage } from '../../src/image/index.js';
-import { loadGolden, readFixtureChecked, sha256, type PreprocessCase } from './golden.js';
+import { loadGolden, type PreprocessCase, readFixtureChecked, sha256 } from './golden.js';
 import { synth } from './synth.js';
 
 export const golden = loadGolden();
@@ -46,4 +46,3 @@ export function check(c: PreprocessCase) {
   expect(p.pixelValues.length).toBe(c.n! * 3 * 384 * 384);
   expect(sha256(p.pixelValues)).toBe(c.sha256);
 }
-

@@ -20,7 +20,13 @@ describe('Pillow BICUBIC', () => {
   });
 
   it('fixed-point weights of every output sample sum to 2^22 within rounding', () => {
-    for (const [inS, outS] of [[4000, 384], [7, 9], [385, 384], [1, 384], [1000, 3]]) {
+    for (const [inS, outS] of [
+      [4000, 384],
+      [7, 9],
+      [385, 384],
+      [1, 384],
+      [1000, 3],
+    ]) {
       const c = bicubicCoeffs(inS, 0, inS, outS);
       for (let i = 0; i < outS; i++) {
         let s = 0;
@@ -34,8 +40,15 @@ describe('Pillow BICUBIC', () => {
     const out = resizeBicubic(synth(c.seed, c.width, c.height), c.out_width, c.out_height);
     if (c.raw) {
       const want = readFixture(c.raw);
-      let worst = 0, at = -1;
-      for (let i = 0; i < want.length; i++) { const d = Math.abs(out.data[i] - want[i]); if (d > worst) { worst = d; at = i; } }
+      let worst = 0,
+        at = -1;
+      for (let i = 0; i < want.length; i++) {
+        const d = Math.abs(out.data[i] - want[i]);
+        if (d > worst) {
+          worst = d;
+          at = i;
+        }
+      }
       expect(at === -1 ? 'equal' : `byte ${at}: ours ${out.data[at]} Pillow ${want[at]} (max |diff| ${worst})`).toBe('equal');
     }
     expect(sha256(out.data)).toBe(c.sha256);
@@ -45,7 +58,12 @@ describe('Pillow BICUBIC', () => {
     const img = synth(77, 50, 40);
     const crop = { width: 21, height: 13, data: new Uint8Array(21 * 13 * 3) };
     for (let y = 0; y < 13; y++) crop.data.set(img.data.subarray(((y + 9) * 50 + 17) * 3, ((y + 9) * 50 + 38) * 3), y * 21 * 3);
-    for (const [w, h] of [[7, 5], [21, 30], [40, 13], [21, 13]]) {
+    for (const [w, h] of [
+      [7, 5],
+      [21, 30],
+      [40, 13],
+      [21, 13],
+    ]) {
       expect(resizeRegionBicubic(img, { left: 17, top: 9, width: 21, height: 13 }, w, h).data).toEqual(resizeBicubic(crop, w, h).data);
     }
   });

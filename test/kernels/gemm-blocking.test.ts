@@ -6,27 +6,34 @@
 //    problem named; OVIS_GEMM_BLOCKING overrides the probe; the probe keeps the default
 //    unless a candidate is clearly faster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
 import {
-  DEFAULT_GEMM_BLOCKING, PROBE_KC, PROBE_MC, PROBE_NC, blockingProblems, parseBlocking, probeBlocking, resetProcessBlocking,
+  blockingProblems,
+  DEFAULT_GEMM_BLOCKING,
   type GemmBlocking,
+  PROBE_KC,
+  PROBE_MC,
+  PROBE_NC,
+  parseBlocking,
+  probeBlocking,
+  resetProcessBlocking,
 } from '../../src/backend/wasm/blocking.js';
-import { InputError } from '../../src/errors.js';
+import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
 import { narrowToBf16 } from '../../src/dtype.js';
+import { InputError } from '../../src/errors.js';
 import { randF32, rng } from '../ops/helpers.js';
 import { bf16Values, firstDiff, t } from './bits.js';
 
 const f = Math.fround;
 
-
 /** kernels/gemm.ts's order: acc = 0; for k ascending: acc = f32(acc + f32(a·b)). w is (N, K). */
 function gemmTwin(a: Float32Array, M: number, K: number, w: Float32Array, N: number): Float32Array {
   const y = new Float32Array(M * N);
-  for (let i = 0; i < M; i++) for (let n = 0; n < N; n++) {
-    let acc = 0;
-    for (let k = 0; k < K; k++) acc = f(acc + f(a[i * K + k] * w[n * K + k]));
-    y[i * N + n] = acc;
-  }
+  for (let i = 0; i < M; i++)
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc = f(acc + f(a[i * K + k] * w[n * K + k]));
+      y[i * N + n] = acc;
+    }
   return y;
 }
 
@@ -39,17 +46,33 @@ const transpose = (w: Float32Array | Uint16Array, N: number, K: number) => {
 /** The probe's grid plus degenerate and odd blockings (every one valid). */
 const BLOCKINGS: GemmBlocking[] = [
   ...PROBE_KC.flatMap((kc) => PROBE_NC.flatMap((nc) => PROBE_MC.map((mc) => ({ kc, mc, nc })))),
-  { kc: 1, mc: 4, nc: 8 }, { kc: 3, mc: 4, nc: 8 }, { kc: 7, mc: 12, nc: 24 }, { kc: 4, mc: 8, nc: 16 },
-  { kc: 257, mc: 132, nc: 1032 }, { kc: 100, mc: 20, nc: 40 }, { kc: 2048, mc: 256, nc: 2048 }, { kc: 1152, mc: 4, nc: 4304 },
+  { kc: 1, mc: 4, nc: 8 },
+  { kc: 3, mc: 4, nc: 8 },
+  { kc: 7, mc: 12, nc: 24 },
+  { kc: 4, mc: 8, nc: 16 },
+  { kc: 257, mc: 132, nc: 1032 },
+  { kc: 100, mc: 20, nc: 40 },
+  { kc: 2048, mc: 256, nc: 2048 },
+  { kc: 1152, mc: 4, nc: 4304 },
 ];
 // M around mc (4, 12, 64, 128, 132), K around kc (1, 3, 7, 128, 256, 257, 384), N around nc and 8
-const SHAPES: [number, number, number][] = [[4, 1, 1], [5, 9, 17], [13, 258, 25], [37, 385, 523], [133, 130, 1100], [129, 769, 41], [4, 1152, 1033]];
+const SHAPES: [number, number, number][] = [
+  [4, 1, 1],
+  [5, 9, 17],
+  [13, 258, 25],
+  [37, 385, 523],
+  [133, 130, 1100],
+  [129, 769, 41],
+  [4, 1152, 1033],
+];
 
 describe('GEMM blocking: every blocking gives the same bits (default blocking and the scalar twin)', () => {
   for (const threads of [1, 2]) {
     describe(`${threads} thread(s)`, () => {
       let be: WasmBackend;
-      beforeAll(async () => { be = await createWasmBackend({ threads }); });
+      beforeAll(async () => {
+        be = await createWasmBackend({ threads });
+      });
       afterAll(() => be.dispose());
 
       it(`linear and matmul, f32 and bf16, ${SHAPES.length} shapes x ${BLOCKINGS.length} blockings`, () => {
@@ -57,7 +80,9 @@ describe('GEMM blocking: every blocking gives the same bits (default blocking an
         const failures: string[] = [];
         let checked = 0;
         for (const [M, K, N] of SHAPES) {
-          const x = randF32(r, M * K), wf = randF32(r, N * K), wb = narrowToBf16(wf);
+          const x = randF32(r, M * K),
+            wf = randF32(r, N * K),
+            wb = narrowToBf16(wf);
           const twins = { F32: gemmTwin(x, M, K, wf, N), BF16: gemmTwin(x, M, K, bf16Values(wb), N) };
           const W = {
             F32: [be.loadWeight('w', 'F32', [N, K], wf), be.loadWeight('wt', 'F32', [K, N], transpose(wf, N, K) as Float32Array)],
@@ -74,10 +99,14 @@ describe('GEMM blocking: every blocking gives the same bits (default blocking an
             const live = be.info().gemmBlocking;
             expect([live.kc, live.mc, live.nc], 'the blocking asked for is live').toEqual([b.kc, b.mc, b.nc]);
             for (const dt of ['F32', 'BF16'] as const) {
-              for (const [what, y] of [['linear', be.linear(t([M, K], x), W[dt][0]).data], ['matmul', be.matmul(t([M, K], x), W[dt][1]).data]] as const) {
+              for (const [what, y] of [
+                ['linear', be.linear(t([M, K], x), W[dt][0]).data],
+                ['matmul', be.matmul(t([M, K], x), W[dt][1]).data],
+              ] as const) {
                 const i = firstDiff(y, want[dt]);
                 checked++;
-                if (i !== -1) failures.push(`${what} ${dt} ${M}x${K}x${N} kc=${b.kc} mc=${b.mc} nc=${b.nc} at ${i}: ${y[i]} vs ${want[dt][i]}`);
+                if (i !== -1)
+                  failures.push(`${what} ${dt} ${M}x${K}x${N} kc=${b.kc} mc=${b.mc} nc=${b.nc} at ${i}: ${y[i]} vs ${want[dt][i]}`);
               }
             }
           }
@@ -92,16 +121,22 @@ describe('GEMM blocking: every blocking gives the same bits (default blocking an
   it('SigLIP-sized linear (729x1152x4304 bf16) and patchEmbed: same bits under every probe blocking and odd ones', async () => {
     const be = await createWasmBackend({ threads: 2 });
     const r = rng(187);
-    const M = 729, K = 1152, N = 4304;
-    const x = randF32(r, M * K), W = be.loadWeight('fc1', 'BF16', [N, K], narrowToBf16(randF32(r, N * K, 0.05)));
-    const px = randF32(r, 3 * 56 * 56), pw = be.loadWeight('pw', 'BF16', [40, 588], narrowToBf16(randF32(r, 40 * 588, 0.1)));
+    const M = 729,
+      K = 1152,
+      N = 4304;
+    const x = randF32(r, M * K),
+      W = be.loadWeight('fc1', 'BF16', [N, K], narrowToBf16(randF32(r, N * K, 0.05)));
+    const px = randF32(r, 3 * 56 * 56),
+      pw = be.loadWeight('pw', 'BF16', [40, 588], narrowToBf16(randF32(r, 40 * 588, 0.1)));
     const pb = be.loadWeight('pb', 'F32', [40], randF32(r, 40));
     be.setGemmBlocking(DEFAULT_GEMM_BLOCKING);
-    const want = be.linear(t([M, K], x), W).data, wantP = be.patchEmbed(t([1, 3, 56, 56], px), pw, pb, 14).data;
+    const want = be.linear(t([M, K], x), W).data,
+      wantP = be.patchEmbed(t([1, 3, 56, 56], px), pw, pb, 14).data;
     const failures: string[] = [];
     for (const b of [...BLOCKINGS.filter((bb) => bb.kc >= 128), { kc: 5, mc: 4, nc: 8 }]) {
       be.setGemmBlocking(b);
-      const i = firstDiff(be.linear(t([M, K], x), W).data, want), j = firstDiff(be.patchEmbed(t([1, 3, 56, 56], px), pw, pb, 14).data, wantP);
+      const i = firstDiff(be.linear(t([M, K], x), W).data, want),
+        j = firstDiff(be.patchEmbed(t([1, 3, 56, 56], px), pw, pb, 14).data, wantP);
       if (i !== -1 || j !== -1) failures.push(`kc=${b.kc} mc=${b.mc} nc=${b.nc}: linear ${i}, patchEmbed ${j}`);
     }
     be.dispose();
@@ -117,7 +152,9 @@ describe('GEMM blocking: choice, override, validation', () => {
     expect(() => parseBlocking('256,128')).toThrow(InputError);
     expect(() => parseBlocking('256,130,1024')).toThrow(/mc must be a multiple of 4/);
     expect(parseBlocking(' 384, 64 ,512')).toEqual({ kc: 384, mc: 64, nc: 512 });
-    await expect(createWasmBackend({ threads: 1, gemmBlocking: { kc: 256, mc: 128, nc: 1001 } })).rejects.toThrow(/nc must be a multiple of 8/);
+    await expect(createWasmBackend({ threads: 1, gemmBlocking: { kc: 256, mc: 128, nc: 1001 } })).rejects.toThrow(
+      /nc must be a multiple of 8/,
+    );
     const be = await createWasmBackend({ threads: 1, gemmBlocking: { kc: 128, mc: 64, nc: 256 } });
     expect(be.info().gemmBlocking).toMatchObject({ kc: 128, mc: 64, nc: 256, source: 'option' });
     expect(() => be.setGemmBlocking({ kc: 1, mc: 2, nc: 8 })).toThrow(InputError);
@@ -148,7 +185,8 @@ describe('GEMM blocking: choice, override, validation', () => {
       expect(c.info().gemmBlocking).toEqual(g); // same measured GFLOP/s: not probed again
       c.dispose();
     } finally {
-      if (saved === undefined) delete process.env.OVIS_GEMM_BLOCKING; else process.env.OVIS_GEMM_BLOCKING = saved;
+      if (saved === undefined) delete process.env.OVIS_GEMM_BLOCKING;
+      else process.env.OVIS_GEMM_BLOCKING = saved;
       resetProcessBlocking();
     }
   });

@@ -15,23 +15,37 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { GROUPS, loadKernels } from '../../src/backend/wasm/kernels.js';
-import {
-  B_BF16_KN, B_BF16_NK, B_F32_KN, B_F32_NK, KERNEL_GLOBALS, KERNEL_LIST, KERNEL_NAMES, KERNELS, PARAMS, positional, type KernelName,
-} from '../../src/backend/wasm/kernel-table.js';
 import { tasks } from '../../src/backend/wasm/jobs.js';
+import {
+  B_BF16_KN,
+  B_BF16_NK,
+  B_F32_KN,
+  B_F32_NK,
+  KERNEL_GLOBALS,
+  KERNEL_LIST,
+  KERNEL_NAMES,
+  KERNELS,
+  type KernelName,
+  PARAMS,
+  positional,
+} from '../../src/backend/wasm/kernel-table.js';
+import { GROUPS, loadKernels } from '../../src/backend/wasm/kernels.js';
 import { MAX_ARGS } from '../../src/backend/wasm/pool.js';
 import { BackendError } from '../../src/errors.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const spec = (n: KernelName) => KERNELS[n] as { group: string; args: readonly string[]; returns: string; range?: readonly string[]; perThread?: string };
+const spec = (n: KernelName) =>
+  KERNELS[n] as { group: string; args: readonly string[]; returns: string; range?: readonly string[]; perThread?: string };
 
 /** `export function name(params): result` of an AssemblyScript file, params as 'name: type'. */
 function asSignatures(file: string): Map<string, { args: string[]; returns: string }> {
   const src = readFileSync(join(root, file), 'utf8');
   const out = new Map<string, { args: string[]; returns: string }>();
   for (const m of src.matchAll(/^export function (\w+)\(([^)]*)\)\s*:\s*(\w+)/gm)) {
-    const args = m[2].split(',').map((p) => p.replace(/\s+/g, ' ').trim()).filter((p) => p !== '');
+    const args = m[2]
+      .split(',')
+      .map((p) => p.replace(/\s+/g, ' ').trim())
+      .filter((p) => p !== '');
     out.set(m[1], { args, returns: m[3] });
   }
   return out;
@@ -44,13 +58,18 @@ describe('kernel table', () => {
       const sigs = asSignatures(`kernels/${g}.ts`);
       expect(sigs.size, `kernels/${g}.ts exports functions`).toBeGreaterThan(0);
       for (const [name, sig] of sigs) {
-        if (!(name in KERNELS)) { problems.push(`kernels/${g}.ts ${name}: not in the kernel table`); continue; }
+        if (!(name in KERNELS)) {
+          problems.push(`kernels/${g}.ts ${name}: not in the kernel table`);
+          continue;
+        }
         const k = spec(name as KernelName);
         if (k.group !== g) problems.push(`${name}: table group ${k.group}, exported by kernels/${g}.ts`);
-        if (JSON.stringify(k.args) !== JSON.stringify(sig.args)) problems.push(`${name}: table (${k.args.join(', ')}) vs kernels/${g}.ts (${sig.args.join(', ')})`);
+        if (JSON.stringify(k.args) !== JSON.stringify(sig.args))
+          problems.push(`${name}: table (${k.args.join(', ')}) vs kernels/${g}.ts (${sig.args.join(', ')})`);
         if (k.returns !== sig.returns) problems.push(`${name}: table returns ${k.returns}, kernels/${g}.ts ${sig.returns}`);
       }
-      for (const n of KERNEL_NAMES) if (spec(n).group === g && !sigs.has(n)) problems.push(`${n}: in the table, not exported by kernels/${g}.ts`);
+      for (const n of KERNEL_NAMES)
+        if (spec(n).group === g && !sigs.has(n)) problems.push(`${n}: in the table, not exported by kernels/${g}.ts`);
     }
     expect(problems).toEqual([]);
   });
@@ -65,12 +84,16 @@ describe('kernel table', () => {
         if (typeof v !== 'function') continue;
         if (!(name in KERNELS)) problems.push(`module ${g} exports ${name}: not in the table`);
         else if ((v as (...a: number[]) => unknown).length !== spec(name as KernelName).args.length) {
-          problems.push(`${name}: wasm takes ${(v as (...a: number[]) => unknown).length} arguments, the table lists ${spec(name as KernelName).args.length}`);
+          problems.push(
+            `${name}: wasm takes ${(v as (...a: number[]) => unknown).length} arguments, the table lists ${spec(name as KernelName).args.length}`,
+          );
         }
       }
     }
-    for (const n of KERNEL_NAMES) if (typeof ex[spec(n).group][n] !== 'function') problems.push(`${n}: not exported by module ${spec(n).group}`);
-    for (const [n, g] of Object.entries(KERNEL_GLOBALS)) if (!(ex[g][n] instanceof WebAssembly.Global)) problems.push(`global ${n}: not exported by ${g}`);
+    for (const n of KERNEL_NAMES)
+      if (typeof ex[spec(n).group][n] !== 'function') problems.push(`${n}: not exported by module ${spec(n).group}`);
+    for (const [n, g] of Object.entries(KERNEL_GLOBALS))
+      if (!(ex[g][n] instanceof WebAssembly.Global)) problems.push(`global ${n}: not exported by ${g}`);
     expect(problems).toEqual([]);
     const bKinds = { B_F32_NK, B_BF16_NK, B_F32_KN, B_BF16_KN };
     for (const [n, v] of Object.entries(bKinds)) expect((ex.gemm[n] as WebAssembly.Global).value, n).toBe(v);
@@ -90,16 +113,30 @@ describe('kernel table', () => {
     expect(() => positional('add', { a: 1, b: 2, y: 3, i0: 0 } as never)).toThrow(BackendError);
     expect(() => positional('add', { a: 1, b: 2, y: 3, i0: 0, i1: '4' } as never)).toThrow(/argument 'i1' is a string/);
     // a range job: the range spans the whole work and per-thread scratch is thread 0's in the template
-    const job = tasks('attention', 3, { q: 1, k: 2, v: 3, o: 4, Tq: 5, Tk: 6, Nq: 7, Nkv: 8, Dh: 9, scl: 0.5, causal: 1, qPos0: 10, kPos0: 11, window: 12, cap: 13 },
-      { total: 40, step: 7, scratch: [100, 200] });
-    expect(job).toEqual({ fn: 'attention', mem: 3, args: [1, 2, 3, 4, 5, 6, 7, 8, 9, 0.5, 1, 10, 11, 12, 13, 0, 40, 100], total: 40, step: 7, ntasks: 6,
-      ia: 15, ib: 16, perThread: { index: 17, values: [100, 200] } });
+    const job = tasks(
+      'attention',
+      3,
+      { q: 1, k: 2, v: 3, o: 4, Tq: 5, Tk: 6, Nq: 7, Nkv: 8, Dh: 9, scl: 0.5, causal: 1, qPos0: 10, kPos0: 11, window: 12, cap: 13 },
+      { total: 40, step: 7, scratch: [100, 200] },
+    );
+    expect(job).toEqual({
+      fn: 'attention',
+      mem: 3,
+      args: [1, 2, 3, 4, 5, 6, 7, 8, 9, 0.5, 1, 10, 11, 12, 13, 0, 40, 100],
+      total: 40,
+      step: 7,
+      ntasks: 6,
+      ia: 15,
+      ib: 16,
+      perThread: { index: 17, values: [100, 200] },
+    });
   });
 
   it('wrong kernel calls are type errors (type-checked with the project options)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kernel-table-'));
     try {
-      const jobs = join(root, 'src/backend/wasm/jobs.js'), memory = join(root, 'src/backend/wasm/memory.js');
+      const jobs = join(root, 'src/backend/wasm/jobs.js'),
+        memory = join(root, 'src/backend/wasm/memory.js');
       // each line ending in `// bad` must fail, every other line must pass
       const lines = [
         `import { part, tasks } from ${JSON.stringify(jobs)};`,

@@ -6,11 +6,11 @@
 //  - results do not depend on the thread count, the row chunking or the memory a weight
 //    lives in; the weight store spans several memories; dispose() ends the backend.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
 import { loadKernels, relaxedSimdAvailable } from '../../src/backend/wasm/kernels.js';
 import type { KernelMemory } from '../../src/backend/wasm/memory.js';
-import { BackendError } from '../../src/errors.js';
+import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
 import { narrowToBf16 } from '../../src/dtype.js';
+import { BackendError } from '../../src/errors.js';
 import { unfoldPatches } from '../../src/ops/patch-embed.js';
 import { randF32, rng } from '../ops/helpers.js';
 import { bf16Values, firstDiff, t } from './bits.js';
@@ -25,11 +25,12 @@ function expectBitEqual(got: Float32Array, want: Float32Array, what: string): vo
 /** GEMM twin: acc = 0; for k ascending: acc = f32(acc + f32(a·b)) — kernels/gemm.ts's order. */
 function gemmTwin(a: Float32Array, M: number, K: number, b: (k: number, n: number) => number, N: number): Float32Array {
   const y = new Float32Array(M * N);
-  for (let i = 0; i < M; i++) for (let n = 0; n < N; n++) {
-    let acc = 0;
-    for (let k = 0; k < K; k++) acc = f(acc + f(a[i * K + k] * b(k, n)));
-    y[i * N + n] = acc;
-  }
+  for (let i = 0; i < M; i++)
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc = f(acc + f(a[i * K + k] * b(k, n)));
+      y[i * N + n] = acc;
+    }
   return y;
 }
 
@@ -89,14 +90,23 @@ describe('wasm kernels: live build and toolchain', () => {
       const be = await createWasmBackend({ threads: 1, kernels: 'relaxed' });
       expect(be.info().variant).toBe('relaxed');
       // fused or not, each product differs by <= 1/2 ulp: bound K·u·Σ|ab| vs the f64 result
-      const r = rng(3), K = 300, N = 9, M = 5;
-      const a = randF32(r, M * K), w = randF32(r, N * K);
+      const r = rng(3),
+        K = 300,
+        N = 9,
+        M = 5;
+      const a = randF32(r, M * K),
+        w = randF32(r, N * K);
       const y = be.linear(t([M, K], a), be.loadWeight('w', 'F32', [N, K], w)).data;
-      for (let i = 0; i < M; i++) for (let n = 0; n < N; n++) {
-        let s = 0, sa = 0;
-        for (let k = 0; k < K; k++) { s += a[i * K + k] * w[n * K + k]; sa += Math.abs(a[i * K + k] * w[n * K + k]); }
-        expect(Math.abs(y[i * N + n] - s)).toBeLessThanOrEqual((K + 2) * 2 ** -24 * sa);
-      }
+      for (let i = 0; i < M; i++)
+        for (let n = 0; n < N; n++) {
+          let s = 0,
+            sa = 0;
+          for (let k = 0; k < K; k++) {
+            s += a[i * K + k] * w[n * K + k];
+            sa += Math.abs(a[i * K + k] * w[n * K + k]);
+          }
+          expect(Math.abs(y[i * N + n] - s)).toBeLessThanOrEqual((K + 2) * 2 ** -24 * sa);
+        }
       be.dispose();
     } else {
       await expect(createWasmBackend({ threads: 1, kernels: 'relaxed' })).rejects.toThrow(BackendError);
@@ -110,12 +120,18 @@ describe('wasm kernels: live build and toolchain', () => {
     const mem = (be as unknown as { mems: { get(i: number): KernelMemory } }).mems.get(0);
     const r = rng(7);
     for (const n of [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 72, 128, 1152, 4304]) {
-      const a = randF32(r, n), b = randF32(r, n);
+      const a = randF32(r, n),
+        b = randF32(r, n);
       mem.resetScratch();
       const got = mem.k.dot(mem.put(a), mem.put(b), n);
       // twin: lanes l (i ≡ l mod 8 for l < 4 -> e, i ≡ 4+l -> o), (s0+s2)+(s1+s3), tail
-      const e = [0, 0, 0, 0], o = [0, 0, 0, 0], n8 = n & ~7;
-      for (let i = 0; i < n8; i++) { const acc = i % 8 < 4 ? e : o; acc[i % 4] = f(acc[i % 4] + f(a[i] * b[i])); }
+      const e = [0, 0, 0, 0],
+        o = [0, 0, 0, 0],
+        n8 = n & ~7;
+      for (let i = 0; i < n8; i++) {
+        const acc = i % 8 < 4 ? e : o;
+        acc[i % 4] = f(acc[i % 4] + f(a[i] * b[i]));
+      }
       const s = e.map((v, l) => f(v + o[l]));
       let want = f(f(s[0] + s[2]) + f(s[1] + s[3]));
       for (let i = n8; i < n; i++) want = f(want + f(a[i] * b[i]));
@@ -127,36 +143,70 @@ describe('wasm kernels: live build and toolchain', () => {
 
 describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
   let be: WasmBackend;
-  beforeAll(async () => { be = await createWasmBackend({ threads: 2 }); });
+  beforeAll(async () => {
+    be = await createWasmBackend({ threads: 2 });
+  });
   afterAll(() => be.dispose());
 
   // M >= 4 takes the GEMM path in linear(); matmul() always does. Edges: tile 4x8, kc 256,
   // mc 128, nc 1024 (per thread: N is split over 2 threads in multiples of 8).
   const shapes: [number, number, number][] = [
-    [4, 1, 1], [4, 3, 8], [5, 4, 9], [15, 15, 15], [16, 16, 16], [17, 17, 17], [7, 255, 23],
-    [9, 256, 8], [6, 257, 31], [129, 40, 17], [4, 513, 2050], [33, 72, 129], [72, 1152, 24], [12, 4304, 16],
+    [4, 1, 1],
+    [4, 3, 8],
+    [5, 4, 9],
+    [15, 15, 15],
+    [16, 16, 16],
+    [17, 17, 17],
+    [7, 255, 23],
+    [9, 256, 8],
+    [6, 257, 31],
+    [129, 40, 17],
+    [4, 513, 2050],
+    [33, 72, 129],
+    [72, 1152, 24],
+    [12, 4304, 16],
   ];
   it(`linear f32 and bf16 weights (${shapes.length} shapes)`, () => {
     const r = rng(11);
     for (const [M, K, N] of shapes) {
-      const x = randF32(r, M * K), wf = randF32(r, N * K);
+      const x = randF32(r, M * K),
+        wf = randF32(r, N * K);
       const yf = be.linear(t([M, K], x), be.loadWeight('w', 'F32', [N, K], wf)).data;
-      expectBitEqual(yf, gemmTwin(x, M, K, (k, n) => wf[n * K + k], N), `linear f32 ${M}x${K}x${N}`);
-      const wb = narrowToBf16(wf), wv = bf16Values(wb);
+      expectBitEqual(
+        yf,
+        gemmTwin(x, M, K, (k, n) => wf[n * K + k], N),
+        `linear f32 ${M}x${K}x${N}`,
+      );
+      const wb = narrowToBf16(wf),
+        wv = bf16Values(wb);
       const yb = be.linear(t([M, K], x), be.loadWeight('w', 'BF16', [N, K], wb)).data;
-      expectBitEqual(yb, gemmTwin(x, M, K, (k, n) => wv[n * K + k], N), `linear bf16 ${M}x${K}x${N}`);
+      expectBitEqual(
+        yb,
+        gemmTwin(x, M, K, (k, n) => wv[n * K + k], N),
+        `linear bf16 ${M}x${K}x${N}`,
+      );
     }
   });
 
   it(`matmul (K, N) weights f32 and bf16, M from 1 (${shapes.length + 2} shapes)`, () => {
     const r = rng(12);
     for (const [M, K, N] of [[1, 5, 3], [3, 17, 9], ...shapes] as [number, number, number][]) {
-      const a = randF32(r, M * K), wf = randF32(r, K * N);
+      const a = randF32(r, M * K),
+        wf = randF32(r, K * N);
       const yf = be.matmul(t([M, K], a), be.loadWeight('v', 'F32', [K, N], wf)).data;
-      expectBitEqual(yf, gemmTwin(a, M, K, (k, n) => wf[k * N + n], N), `matmul f32 ${M}x${K}x${N}`);
-      const wb = narrowToBf16(wf), wv = bf16Values(wb);
+      expectBitEqual(
+        yf,
+        gemmTwin(a, M, K, (k, n) => wf[k * N + n], N),
+        `matmul f32 ${M}x${K}x${N}`,
+      );
+      const wb = narrowToBf16(wf),
+        wv = bf16Values(wb);
       const yb = be.matmul(t([M, K], a), be.loadWeight('v', 'BF16', [K, N], wb)).data;
-      expectBitEqual(yb, gemmTwin(a, M, K, (k, n) => wv[k * N + n], N), `matmul bf16 ${M}x${K}x${N}`);
+      expectBitEqual(
+        yb,
+        gemmTwin(a, M, K, (k, n) => wv[k * N + n], N),
+        `matmul bf16 ${M}x${K}x${N}`,
+      );
     }
   });
 
@@ -164,15 +214,28 @@ describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
     const r = rng(13);
     for (const K of [0, 1, 3, 7, 8, 9, 15, 16, 17, 40, 48, 56, 72, 95, 96, 1152, 3072, 4095, 4096, 4097, 4104, 8192]) {
       for (const N of K > 4096 ? [1, 9, 17, 33] : [1, 3, 4, 5, 8, 9, 13, 17, 129]) {
-        const x = randF32(r, 2 * K), wf = randF32(r, N * K);
-        const wb = narrowToBf16(wf), wv = bf16Values(wb);
+        const x = randF32(r, 2 * K),
+          wf = randF32(r, N * K);
+        const wb = narrowToBf16(wf),
+          wv = bf16Values(wb);
         const yb = be.linear(t([2, K], x), be.loadWeight('g', 'BF16', [N, K], wb)).data;
         const yf = be.linear(t([2, K], x), be.loadWeight('g', 'F32', [N, K], wf)).data;
         for (let i = 0; i < 2; i++) {
           const xi = x.subarray(i * K, (i + 1) * K);
-          if (K === 0) { expect(Array.from(yb.subarray(i * N, (i + 1) * N))).toEqual(new Array(N).fill(0)); continue; }
-          expectBitEqual(yb.subarray(i * N, (i + 1) * N), gemvTwin(xi, (n, k) => wv[n * K + k], N, K, true), `gemv bf16 K=${K} N=${N}`);
-          expectBitEqual(yf.subarray(i * N, (i + 1) * N), gemvTwin(xi, (n, k) => wf[n * K + k], N, K, false), `gemv f32 K=${K} N=${N}`);
+          if (K === 0) {
+            expect(Array.from(yb.subarray(i * N, (i + 1) * N))).toEqual(new Array(N).fill(0));
+            continue;
+          }
+          expectBitEqual(
+            yb.subarray(i * N, (i + 1) * N),
+            gemvTwin(xi, (n, k) => wv[n * K + k], N, K, true),
+            `gemv bf16 K=${K} N=${N}`,
+          );
+          expectBitEqual(
+            yf.subarray(i * N, (i + 1) * N),
+            gemvTwin(xi, (n, k) => wf[n * K + k], N, K, false),
+            `gemv f32 K=${K} N=${N}`,
+          );
         }
       }
     }
@@ -180,7 +243,9 @@ describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
 
   it('patchEmbed equals linear on the TS unfold bit for bit (SigLIP size, f32 and bf16)', () => {
     const r = rng(15);
-    const px = randF32(r, 2 * 3 * 384 * 384), wf = randF32(r, 40 * 588, 0.05), b = randF32(r, 40);
+    const px = randF32(r, 2 * 3 * 384 * 384),
+      wf = randF32(r, 40 * 588, 0.05),
+      b = randF32(r, 40);
     for (const W of [be.loadWeight('pe', 'F32', [40, 588], wf), be.loadWeight('pe', 'BF16', [40, 588], narrowToBf16(wf))]) {
       const B = be.loadWeight('pb', 'F32', [40], b);
       const y = be.patchEmbed(t([2, 3, 384, 384], px), W, B, 14);
@@ -190,10 +255,19 @@ describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
   });
 
   it('the twin can fail: a different order changes bits', () => {
-    const r = rng(14), K = 1152, N = 8;
-    const x = randF32(r, 4 * K), w = randF32(r, N * K);
+    const r = rng(14),
+      K = 1152,
+      N = 8;
+    const x = randF32(r, 4 * K),
+      w = randF32(r, N * K);
     const y = be.linear(t([4, K], x), be.loadWeight('w', 'F32', [N, K], w)).data;
-    const reversed = gemmTwin(x.map((_, i) => x[Math.floor(i / K) * K + K - 1 - (i % K)]), 4, K, (k, n) => w[n * K + K - 1 - k], N);
+    const reversed = gemmTwin(
+      x.map((_, i) => x[Math.floor(i / K) * K + K - 1 - (i % K)]),
+      4,
+      K,
+      (k, n) => w[n * K + K - 1 - k],
+      N,
+    );
     expect(firstDiff(y, reversed)).toBeGreaterThanOrEqual(0);
   });
 });
@@ -207,19 +281,33 @@ describe('wasm backend: results independent of threads, chunking and memory plac
       { threads: 2, scratchBytes: 3 << 20, weightBytesPerMemory: 1 << 16 },
     ];
     const r = rng(21);
-    const M = 40, K = 1152, N = 4304, H = 72, T = 97;
-    const x = randF32(r, M * K), wf = randF32(r, N * K, 0.05), b = randF32(r, N);
+    const M = 40,
+      K = 1152,
+      N = 4304,
+      H = 72,
+      T = 97;
+    const x = randF32(r, M * K),
+      wf = randF32(r, N * K, 0.05),
+      b = randF32(r, N);
     const wb = narrowToBf16(wf);
-    const xs = randF32(r, 2 * K), lnw = randF32(r, K), lnb = randF32(r, K);
+    const xs = randF32(r, 2 * K),
+      lnw = randF32(r, K),
+      lnb = randF32(r, K);
     const big = randF32(r, 3 * 65531, 20);
-    const q = randF32(r, T * 16 * H), kk = randF32(r, T * 16 * H), v = randF32(r, T * 16 * H);
-    const px = randF32(r, 3 * 3 * 112 * 112), pw = narrowToBf16(randF32(r, 16 * 588, 0.1)), pb = randF32(r, 16); // 3 crops: >= 2 chunks at 3 MiB
+    const q = randF32(r, T * 16 * H),
+      kk = randF32(r, T * 16 * H),
+      v = randF32(r, T * 16 * H);
+    const px = randF32(r, 3 * 3 * 112 * 112),
+      pw = narrowToBf16(randF32(r, 16 * 588, 0.1)),
+      pb = randF32(r, 16); // 3 crops: >= 2 chunks at 3 MiB
     const outs: Float32Array[][] = [];
     for (const cfg of configs) {
       const be = await createWasmBackend(cfg);
-      const W = be.loadWeight('w', 'BF16', [N, K], wb), Wf = be.loadWeight('wf', 'F32', [N, K], wf);
+      const W = be.loadWeight('w', 'BF16', [N, K], wb),
+        Wf = be.loadWeight('wf', 'F32', [N, K], wf);
       const B = be.loadWeight('b', 'F32', [N], b);
-      const LW = be.loadWeight('lnw', 'F32', [K], lnw), LB = be.loadWeight('lnb', 'BF16', [K], narrowToBf16(lnb));
+      const LW = be.loadWeight('lnw', 'F32', [K], lnw),
+        LB = be.loadWeight('lnb', 'BF16', [K], narrowToBf16(lnb));
       if (cfg.weightBytesPerMemory) expect(be.info().memories.length).toBeGreaterThanOrEqual(3);
       outs.push([
         be.linear(t([M, K], x), W, B).data,
@@ -230,8 +318,22 @@ describe('wasm backend: results independent of threads, chunking and memory plac
         be.rmsNorm(t([M, K], x), LW, 1e-5, 1).data,
         be.softmax(t([3, 65531], big)).data,
         be.gatedAct(t([big.length], big), t([big.length], big), 'gelu_tanh').data,
-        be.attention(t([T, 16 * H], q), t([T, 16 * H], kk), t([T, 16 * H], v), { nHeads: 16, nKvHeads: 16, headDim: H, scale: H ** -0.5, causal: false }).data,
-        be.attention(t([T, 16 * H], q), t([T, 4 * H * 4], kk), t([T, 4 * H * 4], v), { nHeads: 16, nKvHeads: 16, headDim: H, scale: 0.1, causal: true, window: 30, softcap: 5 }).data,
+        be.attention(t([T, 16 * H], q), t([T, 16 * H], kk), t([T, 16 * H], v), {
+          nHeads: 16,
+          nKvHeads: 16,
+          headDim: H,
+          scale: H ** -0.5,
+          causal: false,
+        }).data,
+        be.attention(t([T, 16 * H], q), t([T, 4 * H * 4], kk), t([T, 4 * H * 4], v), {
+          nHeads: 16,
+          nKvHeads: 16,
+          headDim: H,
+          scale: 0.1,
+          causal: true,
+          window: 30,
+          softcap: 5,
+        }).data,
         be.patchEmbed(t([3, 3, 112, 112], px), be.loadWeight('pw', 'BF16', [16, 588], pw), be.loadWeight('pb', 'F32', [16], pb), 14).data,
       ]);
       be.dispose();
@@ -244,9 +346,17 @@ describe('wasm backend: results independent of threads, chunking and memory plac
   it('loadWeightFrom (bytes written straight into wasm memory) equals loadWeight; a failed fill gives the space back', async () => {
     const be = await createWasmBackend({ threads: 1, weightBytesPerMemory: 1 << 16 });
     const r = rng(31);
-    const wf = randF32(r, 40 * 300), wb = narrowToBf16(wf), x = randF32(r, 5 * 300);
-    const viaBytes = (src: Uint16Array | Float32Array) => (dst: Uint8Array) => { dst.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength)); return Promise.resolve(); };
-    for (const [dtype, data] of [['BF16', wb], ['F32', wf]] as const) {
+    const wf = randF32(r, 40 * 300),
+      wb = narrowToBf16(wf),
+      x = randF32(r, 5 * 300);
+    const viaBytes = (src: Uint16Array | Float32Array) => (dst: Uint8Array) => {
+      dst.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+      return Promise.resolve();
+    };
+    for (const [dtype, data] of [
+      ['BF16', wb],
+      ['F32', wf],
+    ] as const) {
       const a = be.loadWeight('a', dtype, [40, 300], data);
       const b = await be.loadWeightFrom('b', dtype, [40, 300], viaBytes(data));
       expectBitEqual(be.readWeight(b), be.readWeight(a), `readWeight ${dtype}`);
@@ -255,7 +365,9 @@ describe('wasm backend: results independent of threads, chunking and memory plac
     expect(be.info().memories.length).toBeGreaterThanOrEqual(2); // 48 KiB weights at 64 KiB per memory
     const held = () => be.info().memories.reduce((s, m) => s + m.weightBytes, 0);
     const before = held();
-    await expect(be.loadWeightFrom('c', 'BF16', [40, 300], () => Promise.reject(new Error('disk on fire')))).rejects.toThrow(/disk on fire/);
+    await expect(be.loadWeightFrom('c', 'BF16', [40, 300], () => Promise.reject(new Error('disk on fire')))).rejects.toThrow(
+      /disk on fire/,
+    );
     expect(held()).toBe(before); // (an emptied new memory stays, for the next weight)
     be.dispose();
   });

@@ -10,15 +10,24 @@ import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
 import { rng, t } from '../ops/helpers.js';
 
 const f = Math.fround;
-const F = new Float32Array(1), I = new Int32Array(F.buffer);
-const bitsOf = (x: number) => { F[0] = x; return I[0]; };
-const fromBits = (b: number) => { I[0] = b; return F[0]; };
+const F = new Float32Array(1),
+  I = new Int32Array(F.buffer);
+const bitsOf = (x: number) => {
+  F[0] = x;
+  return I[0];
+};
+const fromBits = (b: number) => {
+  I[0] = b;
+  return F[0];
+};
 /** f32x4.pmin / pmax: b < a ? b : a / a < b ? b : a (NaN in a passes through). */
-const pmin = (a: number, b: number) => (b < a ? b : a), pmax = (a: number, b: number) => (a < b ? b : a);
+const pmin = (a: number, b: number) => (b < a ? b : a),
+  pmax = (a: number, b: number) => (a < b ? b : a);
 
 /** kernels/vmath.ts vexp, one lane. */
 function vexp(x: number): number {
-  const hi = f(88.7228391), lo = f(-87.3365479);
+  const hi = f(88.7228391),
+    lo = f(-87.3365479);
   if (Number.isNaN(x)) return x;
   if (x < lo) return 0;
   if (x > hi) return Infinity;
@@ -29,7 +38,7 @@ function vexp(x: number): number {
   const tn = f(f(xc * f(1.44269504088896341)) + magic);
   const n = f(tn - magic);
   let r = f(xc - f(n * f(0.693359375)));
-  r = f(r - f(n * f(-2.12194440e-4)));
+  r = f(r - f(n * f(-2.1219444e-4)));
   let p = f(1 / 5040);
   for (const c of [1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1]) p = f(f(p * r) + f(c));
   const ni = (bitsOf(tn) - 0x4b400000) | 0;
@@ -48,7 +57,7 @@ function vexp64(a: number): number {
   const tn = x * 1.4426950408889634 + magic;
   const n = tn - magic;
   // biome-ignore lint/correctness/noPrecisionLoss: Cody-Waite ln2 hi/lo as the kernel spells them
-  let r = x - n * 6.93147180369123816490e-01;
+  let r = x - n * 6.9314718036912381649e-1;
   // biome-ignore lint/correctness/noPrecisionLoss: (see above)
   r = r - n * 1.90821492927058770002e-10;
   let p = 1 / 362880;
@@ -57,13 +66,14 @@ function vexp64(a: number): number {
 }
 
 /** gelu_tanh: x / (1 + vexp64(-2u)), u = √(2/π)(x + 0.044715x³), f64, one f32 rounding. */
-const gelu = (x: number) => f(x / (1 + vexp64((0.7978845608028654 * (x + 0.044715 * (x * x * x))) * -2)));
+const gelu = (x: number) => f(x / (1 + vexp64(0.7978845608028654 * (x + 0.044715 * (x * x * x)) * -2)));
 
 /** f64 sum in the kernels' lane order: lane l sums i ≡ l (mod 4), (l0 + l2) + (l1 + l3), tail. */
 function laneSum(n: number, term: (i: number) => number): number {
-  const n4 = n & ~3, l = [0, 0, 0, 0];
+  const n4 = n & ~3,
+    l = [0, 0, 0, 0];
   for (let i = 0; i < n4; i++) l[i & 3] += term(i);
-  let s = (l[0] + l[2]) + (l[1] + l[3]);
+  let s = l[0] + l[2] + (l[1] + l[3]);
   for (let i = n4; i < n; i++) s += term(i);
   return s;
 }
@@ -72,8 +82,12 @@ function softmaxTwin(x: Float32Array, rows: number, n: number): Float32Array {
   const y = new Float32Array(rows * n);
   for (let r = 0; r < rows; r++) {
     const xr = x.subarray(r * n, (r + 1) * n);
-    let m = -Infinity, nan = false;
-    for (const v of xr) { if (Number.isNaN(v)) nan = true; else if (v > m) m = v; }
+    let m = -Infinity,
+      nan = false;
+    for (const v of xr) {
+      if (Number.isNaN(v)) nan = true;
+      else if (v > m) m = v;
+    }
     if (nan) m = NaN;
     const e = xr.map((v) => vexp(f(v - m)));
     const sf = f(laneSum(n, (i) => e[i]));
@@ -88,7 +102,8 @@ function layerNormTwin(x: Float32Array, rows: number, n: number, w: Float32Array
     const xr = x.subarray(r * n, (r + 1) * n);
     const mean = laneSum(n, (i) => xr[i]) / n;
     const ss = laneSum(n, (i) => (xr[i] - mean) * (xr[i] - mean));
-    const rstd = f(1 / Math.sqrt(ss / n + f(eps))), m32 = f(mean);
+    const rstd = f(1 / Math.sqrt(ss / n + f(eps))),
+      m32 = f(mean);
     for (let i = 0; i < n; i++) y[r * n + i] = f(f(f(f(xr[i] - m32) * rstd) * w[i]) + b[i]);
   }
   return y;
@@ -104,10 +119,16 @@ function data(r: () => number, len: number, amp: number, specials: boolean): Flo
 
 /** Collected failures: first k, each with index and both values. */
 function diffs(got: Float32Array, want: Float32Array): string | undefined {
-  const ug = new Uint32Array(got.buffer, got.byteOffset, got.length), uw = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  const ug = new Uint32Array(got.buffer, got.byteOffset, got.length),
+    uw = new Uint32Array(want.buffer, want.byteOffset, want.length);
   if (got.length !== want.length) return `length ${got.length} vs ${want.length}`;
-  let first = -1, count = 0;
-  for (let i = 0; i < ug.length; i++) if (ug[i] !== uw[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) { if (first < 0) first = i; count++; }
+  let first = -1,
+    count = 0;
+  for (let i = 0; i < ug.length; i++)
+    if (ug[i] !== uw[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) {
+      if (first < 0) first = i;
+      count++;
+    }
   return count ? `${count} of ${got.length} differ, first at ${first}: got ${got[first]}, want ${want[first]}` : undefined;
 }
 
@@ -115,40 +136,59 @@ const SIZES = [0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 31, 33, 729, 1152, 430
 
 describe('row ops bit for bit vs their step-by-step twins (wasm, 1 and 2 threads)', () => {
   let bes: WasmBackend[];
-  beforeAll(async () => { bes = [await createWasmBackend({ threads: 1 }), await createWasmBackend({ threads: 2 })]; });
+  beforeAll(async () => {
+    bes = [await createWasmBackend({ threads: 1 }), await createWasmBackend({ threads: 2 })];
+  });
   afterAll(() => bes.forEach((b) => b.dispose()));
 
   it('softmax_rows = max, vexp(x - max), lane-ordered f64 sum, one division', () => {
-    const r = rng(181), fails: string[] = [];
-    for (const be of bes) for (const n of SIZES) for (const [amp, sp] of [[1, false], [60, false], [400, false], [40, true]] as const) {
-      const rows = n > 4304 ? 3 : 5;
-      const x = data(r, rows * n, amp, sp);
-      if (sp && n > 2) x.fill(-Infinity, 0, n); // a row of -inf: NaN, as in torch
-      const d = diffs(be.softmax(t([rows, n], x)).data, softmaxTwin(x, rows, n));
-      if (d) fails.push(`T=${be.threads} n=${n} amp=${amp} specials=${sp}: ${d}`);
-    }
+    const r = rng(181),
+      fails: string[] = [];
+    for (const be of bes)
+      for (const n of SIZES)
+        for (const [amp, sp] of [
+          [1, false],
+          [60, false],
+          [400, false],
+          [40, true],
+        ] as const) {
+          const rows = n > 4304 ? 3 : 5;
+          const x = data(r, rows * n, amp, sp);
+          if (sp && n > 2) x.fill(-Infinity, 0, n); // a row of -inf: NaN, as in torch
+          const d = diffs(be.softmax(t([rows, n], x)).data, softmaxTwin(x, rows, n));
+          if (d) fails.push(`T=${be.threads} n=${n} amp=${amp} specials=${sp}: ${d}`);
+        }
     expect(fails, fails.slice(0, 5).join('\n')).toEqual([]);
   });
 
   it('layer_norm_rows = lane-ordered f64 mean and Σ(x-mean)², f32 affine (odd and even row counts)', () => {
-    const r = rng(182), fails: string[] = [];
-    for (const be of bes) for (const n of SIZES.filter((s) => s > 0)) for (const rows of [1, 2, 3, 6]) {
-      const x = data(r, rows * n, 8, false), w = data(r, n, 2, false), b = data(r, n, 1, false);
-      const W = be.loadWeight('w', 'F32', [n], w), B = be.loadWeight('b', 'F32', [n], b);
-      const d = diffs(be.layerNorm(t([rows, n], x), W, B, 1e-6).data, layerNormTwin(x, rows, n, w, b, 1e-6));
-      if (d) fails.push(`T=${be.threads} n=${n} rows=${rows}: ${d}`);
-    }
+    const r = rng(182),
+      fails: string[] = [];
+    for (const be of bes)
+      for (const n of SIZES.filter((s) => s > 0))
+        for (const rows of [1, 2, 3, 6]) {
+          const x = data(r, rows * n, 8, false),
+            w = data(r, n, 2, false),
+            b = data(r, n, 1, false);
+          const W = be.loadWeight('w', 'F32', [n], w),
+            B = be.loadWeight('b', 'F32', [n], b);
+          const d = diffs(be.layerNorm(t([rows, n], x), W, B, 1e-6).data, layerNormTwin(x, rows, n, w, b, 1e-6));
+          if (d) fails.push(`T=${be.threads} n=${n} rows=${rows}: ${d}`);
+        }
     expect(fails, fails.slice(0, 5).join('\n')).toEqual([]);
   });
 
   it('gelu_tanh = f64 x / (1 + vexp64(-2u)), one f32 rounding, every element through any loop', () => {
-    const r = rng(183), fails: string[] = [];
-    for (const be of bes) for (const n of [...SIZES, 729 * 4304]) for (const sp of [false, true]) {
-      const x = data(r, n, 12, sp);
-      const want = x.map(gelu);
-      const d = diffs(be.geluTanh(t([n], x)).data, want);
-      if (d) fails.push(`T=${be.threads} n=${n} specials=${sp}: ${d}`);
-    }
+    const r = rng(183),
+      fails: string[] = [];
+    for (const be of bes)
+      for (const n of [...SIZES, 729 * 4304])
+        for (const sp of [false, true]) {
+          const x = data(r, n, 12, sp);
+          const want = x.map(gelu);
+          const d = diffs(be.geluTanh(t([n], x)).data, want);
+          if (d) fails.push(`T=${be.threads} n=${n} specials=${sp}: ${d}`);
+        }
     expect(fails, fails.slice(0, 5).join('\n')).toEqual([]);
   });
 });

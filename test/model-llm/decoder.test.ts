@@ -6,9 +6,9 @@
 //  - loading reports missing / mis-shaped / unexpected tensors by name.
 import { describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
-import { loadLlm } from '../../src/model/ovis.js';
-import type { CausalLM } from '../../src/model/causal-lm.js';
 import { CheckpointError, InputError } from '../../src/errors.js';
+import type { CausalLM } from '../../src/model/causal-lm.js';
+import { loadLlm } from '../../src/model/ovis.js';
 import type { Tensor } from '../../src/tensor.js';
 import { microConfig, randomEmbeds, randomLlm, relErr } from './helpers.js';
 
@@ -69,7 +69,8 @@ describe('Gemma2 sliding window', () => {
     const slide = await model('gemma2', { sliding_window: W });
     const wide = await model('gemma2', { sliding_window: 1000 });
     const x = randomEmbeds(8, slide.hiddenSize, 6);
-    const a = fullLogits(slide, x), b = fullLogits(wide, x);
+    const a = fullLogits(slide, x),
+      b = fullLogits(wide, x);
     const V = slide.vocabSize;
     // Rows 0..W-1 see every key either way: identical computations.
     expect(Array.from(a.subarray(0, W * V))).toEqual(Array.from(b.subarray(0, W * V)));
@@ -107,14 +108,28 @@ describe('forward options and taps', () => {
     const full = fullLogits(lm, x);
     const V = lm.vocabSize;
     const seen: string[] = [];
-    const r = lm.forward(x, lm.newCache(), { logitsRows: [4, 1], tap: (n, t) => { seen.push(`${n}[${t.shape}]`); return t; } });
+    const r = lm.forward(x, lm.newCache(), {
+      logitsRows: [4, 1],
+      tap: (n, t) => {
+        seen.push(`${n}[${t.shape}]`);
+        return t;
+      },
+    });
     expect(r.rows).toEqual([4, 1]);
     expect(Array.from(r.logits.data.subarray(0, V))).toEqual(Array.from(full.subarray(4 * V, 5 * V)));
     expect(Array.from(r.logits.data.subarray(V))).toEqual(Array.from(full.subarray(V, 2 * V)));
     const H = lm.hiddenSize;
-    expect(seen).toEqual([`inputs_embeds[5,${H}]`,
-      `llm.layers.0.self_attn[5,${H}]`, `llm.layers.0.mlp[5,${H}]`, `llm.layers.0[5,${H}]`,
-      `llm.layers.1.self_attn[5,${H}]`, `llm.layers.1.mlp[5,${H}]`, `llm.layers.1[5,${H}]`, `llm.norm[5,${H}]`, `logits[2,${V}]`]);
+    expect(seen).toEqual([
+      `inputs_embeds[5,${H}]`,
+      `llm.layers.0.self_attn[5,${H}]`,
+      `llm.layers.0.mlp[5,${H}]`,
+      `llm.layers.0[5,${H}]`,
+      `llm.layers.1.self_attn[5,${H}]`,
+      `llm.layers.1.mlp[5,${H}]`,
+      `llm.layers.1[5,${H}]`,
+      `llm.norm[5,${H}]`,
+      `logits[2,${V}]`,
+    ]);
     expect(lm.forward(x, lm.newCache()).logits.shape).toEqual([1, V]); // default: last row
     expect(() => lm.forward(x, lm.newCache(), { logitsRows: [5] })).toThrow(InputError);
     expect(() => lm.forward({ shape: [2, H + 1], data: new Float32Array(2 * H + 2) }, lm.newCache())).toThrow(/inputs_embeds/);
@@ -135,14 +150,22 @@ describe('forward options and taps', () => {
 describe('loading errors name the tensor, expected and found', () => {
   it('mis-shaped tensor', async () => {
     const cfg = microConfig('llama');
-    const src = randomLlm(cfg, 1, 'F32', (s) => s.set('llm.model.layers.1.mlp.up_proj.weight', 'F32', [128, 63], new Float32Array(128 * 63)));
-    await expect(loadLlm(cfg.llm_config, src, backend)).rejects.toThrow(/llm\.model\.layers\.1\.mlp\.up_proj\.weight has shape \[128,63\], expected \[128,64\]/);
+    const src = randomLlm(cfg, 1, 'F32', (s) =>
+      s.set('llm.model.layers.1.mlp.up_proj.weight', 'F32', [128, 63], new Float32Array(128 * 63)),
+    );
+    await expect(loadLlm(cfg.llm_config, src, backend)).rejects.toThrow(
+      /llm\.model\.layers\.1\.mlp\.up_proj\.weight has shape \[128,63\], expected \[128,64\]/,
+    );
   });
   it('missing tensor', async () => {
     const cfg = microConfig('gemma2');
-    const src = randomLlm(cfg, 1, 'F32', (s) => { s.tensors.delete('llm.model.layers.2.pre_feedforward_layernorm.weight'); });
+    const src = randomLlm(cfg, 1, 'F32', (s) => {
+      s.tensors.delete('llm.model.layers.2.pre_feedforward_layernorm.weight');
+    });
     await expect(loadLlm(cfg.llm_config, src, backend)).rejects.toThrow(CheckpointError);
-    await expect(loadLlm(cfg.llm_config, src, backend)).rejects.toThrow(/missing tensor llm\.model\.layers\.2\.pre_feedforward_layernorm\.weight/);
+    await expect(loadLlm(cfg.llm_config, src, backend)).rejects.toThrow(
+      /missing tensor llm\.model\.layers\.2\.pre_feedforward_layernorm\.weight/,
+    );
   });
   it('a bias the config says does not exist', async () => {
     const cfg = microConfig('llama');

@@ -1,11 +1,12 @@
 // Test helpers: tiny Ovis configs from the `micro-*` presets (with overrides) and in-memory
 // checkpoints of seeded random weights in the real HF layout (names/shapes from expectedTensors).
-import { PRESETS } from '../../src/config/presets.js';
-import { parseOvisConfig, type OvisConfig } from '../../src/config/ovis-config.js';
+
 import { expectedTensors } from '../../src/config/expected-tensors.js';
-import { narrowToBf16, type DType } from '../../src/dtype.js';
-import type { HostTensor } from '../../src/tensor.js';
+import { type OvisConfig, parseOvisConfig } from '../../src/config/ovis-config.js';
+import { PRESETS } from '../../src/config/presets.js';
+import { type DType, narrowToBf16 } from '../../src/dtype.js';
 import type { TensorSource } from '../../src/model/weights.js';
+import type { HostTensor } from '../../src/tensor.js';
 
 /** Deterministic normal(0, 1) generator (mulberry32 + Box-Muller); test-only. */
 export function randn(seed: number): () => number {
@@ -46,7 +47,13 @@ export class MemorySource implements TensorSource {
  * 1 + N(0, 0.1) / N(0, 0.1), so a wrong offset (Gemma2's 1 + w) or a dropped bias shows.
  * `llmOnly` (default) skips the vision tower, visual head and VTE.
  */
-export function randomLlm(cfg: OvisConfig, seed = 1, dtype: 'F32' | 'BF16' = 'F32', extra: (src: MemorySource) => void = () => {}, llmOnly = true): MemorySource {
+export function randomLlm(
+  cfg: OvisConfig,
+  seed = 1,
+  dtype: 'F32' | 'BF16' = 'F32',
+  extra: (src: MemorySource) => void = () => {},
+  llmOnly = true,
+): MemorySource {
   const r = randn(seed);
   const src = new MemorySource();
   for (const t of expectedTensors(cfg)) {
@@ -78,7 +85,8 @@ export function randomEmbeds(T: number, H: number, seed = 2): { shape: number[];
 
 /** Max |a-b| / max(1, max|b|). */
 export function relErr(a: Float32Array, b: Float32Array): number {
-  let m = 0, s = 1;
+  let m = 0,
+    s = 1;
   for (let i = 0; i < a.length; i++) {
     m = Math.max(m, Math.abs(a[i] - b[i]));
     s = Math.max(s, Math.abs(b[i]));

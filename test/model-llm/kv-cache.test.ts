@@ -2,8 +2,8 @@
 // checked against the positions each chunk must see (full layers: all; sliding layers: the last
 // W-1 before the chunk plus the chunk — HF's mask q - k < W needs no more).
 import { describe, expect, it } from 'vitest';
-import { KVCache } from '../../src/model/kv-cache.js';
 import { ShapeError } from '../../src/errors.js';
+import { KVCache } from '../../src/model/kv-cache.js';
 import type { Tensor } from '../../src/tensor.js';
 
 const D = 3;
@@ -52,7 +52,8 @@ describe('KVCache', () => {
   });
   it('window 1 sees only the token itself', () => {
     const c = new KVCache({ windows: [1], kvDim: D });
-    c.update(0, chunk(0, 4, 0), chunk(0, 4, 0)); c.commit(4);
+    c.update(0, chunk(0, 4, 0), chunk(0, 4, 0));
+    c.commit(4);
     const kv = c.update(0, chunk(4, 1, 0), chunk(4, 1, 0));
     expect(kv.kPos0).toBe(4);
     expect(positions(kv.k)).toEqual([4]);

@@ -1,9 +1,9 @@
 // merge_multimodal semantics (Ovis @831b595) on hand-built inputs: which row lands where.
 import { describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
-import { loadLlm, mergeMultimodal } from '../../src/model/ovis.js';
-import type { CausalLM } from '../../src/model/causal-lm.js';
 import { InputError } from '../../src/errors.js';
+import type { CausalLM } from '../../src/model/causal-lm.js';
+import { loadLlm, mergeMultimodal } from '../../src/model/ovis.js';
 import type { Tensor } from '../../src/tensor.js';
 import { microConfig, randomLlm } from './helpers.js';
 
@@ -29,8 +29,19 @@ describe('mergeMultimodal', () => {
     const out = mergeMultimodal(m, ids, visual, ind);
     expect(out.shape).toEqual([7 - 2 + 2 * 3, H]);
     const emb = m.embedTokens(Int32Array.of(5, 7));
-    const want = [row(emb, 0, H), row(ind, 0, H), row(visual, 0, H), row(visual, 1, H), row(visual, 2, H), row(ind, 1, H),
-      row(visual, 3, H), row(visual, 4, H), row(visual, 5, H), row(ind, 4, H), row(emb, 1, H)];
+    const want = [
+      row(emb, 0, H),
+      row(ind, 0, H),
+      row(visual, 0, H),
+      row(visual, 1, H),
+      row(visual, 2, H),
+      row(ind, 1, H),
+      row(visual, 3, H),
+      row(visual, 4, H),
+      row(visual, 5, H),
+      row(ind, 4, H),
+      row(emb, 1, H),
+    ];
     want.forEach((w, r) => expect(row(out, r, H)).toEqual(w));
   });
   it('text-only ids are a plain lookup', async () => {
@@ -51,7 +62,13 @@ describe('mergeMultimodal', () => {
     expect(() => mergeMultimodal(m, [m.vocabSize], undefined, ind)).toThrow(/outside the vocabulary/);
     expect(() => mergeMultimodal(m, [], undefined, ind)).toThrow(InputError);
     // 2 text/indicator + 196 visual = 198 > 197
-    const err = (() => { try { mergeMultimodal(m, [1, -301, -300], one, ind, 197); } catch (e) { return e as Error; } })();
+    const err = (() => {
+      try {
+        mergeMultimodal(m, [1, -301, -300], one, ind, 197);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
     expect(err).toBeInstanceOf(InputError);
     expect(err?.message).toMatch(/198 positions.*multimodal_max_length 197/s);
     expect(err?.message).toMatch(/max_partition/);

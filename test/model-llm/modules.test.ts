@@ -9,11 +9,11 @@
 import { describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
 import type { Gemma2Config, LlamaConfig, Qwen2Config } from '../../src/config/ovis-config.js';
-import { loadLlm } from '../../src/model/ovis.js';
+import { positionsFrom } from '../../src/model/causal-lm.js';
+import type { AttentionWeights, DecoderForCausalLM, LayerStep, Linear, MlpWeights } from '../../src/model/decoder.js';
 import * as gemma2 from '../../src/model/gemma2.js';
 import * as llama from '../../src/model/llama.js';
-import type { AttentionWeights, DecoderForCausalLM, LayerStep, Linear, MlpWeights } from '../../src/model/decoder.js';
-import { positionsFrom } from '../../src/model/causal-lm.js';
+import { loadLlm } from '../../src/model/ovis.js';
 import { geluTanhScalar, siluScalar } from '../../src/ops/activation.js';
 import { ropeCosSin } from '../../src/ops/rope.js';
 import type { Tensor } from '../../src/tensor.js';
@@ -31,7 +31,8 @@ async function model(flavour: 'llama' | 'gemma2', over: Record<string, unknown> 
 
 /** The model file's module functions, bound to the model's backend and config. */
 function modules(lm: Lm) {
-  const b = lm.backend, c = lm.config;
+  const b = lm.backend,
+    c = lm.config;
   if (c.model_type === 'gemma2') {
     return {
       decoderLayer: (L: AnyLayer, x: Tensor, s: LayerStep) => gemma2.decoderLayer(b, c, L as gemma2.Gemma2LayerWeights, x, s),
@@ -50,7 +51,8 @@ function modules(lm: Lm) {
 function step(lm: Lm, layer: number, T: number): LayerStep {
   const c = lm.config;
   const cache = lm.newCache();
-  for (let j = 0; j < layer; j++) { // earlier layers must have appended first (cache invariant)
+  for (let j = 0; j < layer; j++) {
+    // earlier layers must have appended first (cache invariant)
     const kv = { shape: [T, c.num_key_value_heads * c.head_dim], data: new Float32Array(T * c.num_key_value_heads * c.head_dim) };
     cache.update(j, kv, kv);
   }
@@ -61,7 +63,8 @@ function step(lm: Lm, layer: number, T: number): LayerStep {
 /** f64 reference nn.Linear: x [T, in] -> [T, out]. */
 function linearRef(x: Float64Array, T: number, l: Linear): Float64Array {
   const [O, I] = l.weight.shape;
-  const w = backend.readWeight(l.weight), b = l.bias ? backend.readWeight(l.bias) : undefined;
+  const w = backend.readWeight(l.weight),
+    b = l.bias ? backend.readWeight(l.bias) : undefined;
   const y = new Float64Array(T * O);
   for (let t = 0; t < T; t++) {
     for (let o = 0; o < O; o++) {
@@ -86,17 +89,28 @@ const cases: [string, 'llama' | 'gemma2', Record<string, unknown>][] = [
 describe.each(cases)('HF modules: %s', (_name, flavour, over) => {
   it('forward = embed -> decoderLayer_i -> norm -> lm_head, bit for bit', async () => {
     const lm = await model(flavour, over);
-    const b = lm.backend, c = lm.config, T = 6;
+    const b = lm.backend,
+      c = lm.config,
+      T = 6;
     const x0 = randomEmbeds(T, lm.hiddenSize, 3);
     const taps = new Map<string, Tensor>();
-    const r = lm.forward(x0, lm.newCache(), { logitsRows: 'all', tap: (n, t) => { taps.set(n, { shape: [...t.shape], data: t.data.slice() }); return t; } });
+    const r = lm.forward(x0, lm.newCache(), {
+      logitsRows: 'all',
+      tap: (n, t) => {
+        taps.set(n, { shape: [...t.shape], data: t.data.slice() });
+        return t;
+      },
+    });
     const M = modules(lm);
     const cache = lm.newCache();
     const { cos, sin } = ropeCosSin(positionsFrom(0, T), c.head_dim, c.rope_theta, c.rope_scaling);
     let x = c.model_type === 'gemma2' ? b.scale(x0, gemma2.gemma2Normalizer(c.hidden_size)) : x0;
     for (let i = 0; i < lm.numLayers; i++) {
       const subs = new Map<string, Tensor>();
-      const tap = (m: string, y: Tensor) => { subs.set(`llm.layers.${i}.${m}`, y); return y; };
+      const tap = (m: string, y: Tensor) => {
+        subs.set(`llm.layers.${i}.${m}`, y);
+        return y;
+      };
       x = M.decoderLayer(lm.weights.layers[i], x, { layer: i, cache, P0: 0, cos, sin, window: lm.windows[i], tap });
       expect(Array.from(x.data), `llm.layers.${i}`).toEqual(Array.from(taps.get(`llm.layers.${i}`)!.data));
       // the submodule taps: what selfAttention and mlp returned inside this layer, before the residual add
@@ -110,12 +124,15 @@ describe.each(cases)('HF modules: %s', (_name, flavour, over) => {
 
   it('mlp = down_proj(act(gate_proj(x)) * up_proj(x)), f64 reference', async () => {
     const lm = await model(flavour, over);
-    const T = 3, H = lm.hiddenSize, F = lm.config.intermediate_size;
+    const T = 3,
+      H = lm.hiddenSize,
+      F = lm.config.intermediate_size;
     const x = randomEmbeds(T, H, 4);
     const L = lm.weights.layers[1];
     const act = lm.config.model_type === 'gemma2' ? geluTanhScalar : siluScalar;
     const xd = Float64Array.from(x.data);
-    const g = linearRef(xd, T, L.mlp.gate_proj), u = linearRef(xd, T, L.mlp.up_proj);
+    const g = linearRef(xd, T, L.mlp.gate_proj),
+      u = linearRef(xd, T, L.mlp.up_proj);
     const gu = g.map((gi, i) => act(gi) * u[i]); // [T, F]
     const want = linearRef(gu, T, L.mlp.down_proj); // [T, H]
     expect(gu.length).toBe(T * F);
@@ -126,15 +143,20 @@ describe.each(cases)('HF modules: %s', (_name, flavour, over) => {
 
   it('selfAttention = o_proj(softmax(softcap(rope(q)·rope(k)ᵀ·scale) + mask)·v), f64 reference', async () => {
     const lm = await model(flavour, over);
-    const c = lm.config, T = 6, H = lm.hiddenSize;
-    const Nq = c.num_attention_heads, Nkv = c.num_key_value_heads, Dh = c.head_dim;
+    const c = lm.config,
+      T = 6,
+      H = lm.hiddenSize;
+    const Nq = c.num_attention_heads,
+      Nkv = c.num_key_value_heads,
+      Dh = c.head_dim;
     const layer = 0; // gemma2: layer 0 slides (window 3 in the first case)
     const s = step(lm, layer, T);
     const A = lm.weights.layers[layer].self_attn;
     const x = randomEmbeds(T, H, 5);
     const xd = Float64Array.from(x.data);
     // projections in f64, RoPE by the reference op on f32 copies (rope has its own tests)
-    const q = f32(linearRef(xd, T, A.q_proj), [T, Nq * Dh]), k = f32(linearRef(xd, T, A.k_proj), [T, Nkv * Dh]);
+    const q = f32(linearRef(xd, T, A.q_proj), [T, Nq * Dh]),
+      k = f32(linearRef(xd, T, A.k_proj), [T, Nkv * Dh]);
     const v = linearRef(xd, T, A.v_proj);
     lm.backend.ropeInPlace(q, Nq, Dh, s.cos, s.sin);
     lm.backend.ropeInPlace(k, Nkv, Dh, s.cos, s.sin);
@@ -154,7 +176,9 @@ describe.each(cases)('HF modules: %s', (_name, flavour, over) => {
           const seen = j <= i && (s.window === undefined || i - j < s.window);
           sc.push(seen ? d : -Infinity);
         }
-        const m = Math.max(...sc), p = sc.map((z) => Math.exp(z - m)), Z = p.reduce((u, w) => u + w, 0);
+        const m = Math.max(...sc),
+          p = sc.map((z) => Math.exp(z - m)),
+          Z = p.reduce((u, w) => u + w, 0);
         for (let e = 0; e < Dh; e++) {
           let o = 0;
           for (let j = 0; j < T; j++) o += (p[j] / Z) * v[j * Nkv * Dh + kh * Dh + e];

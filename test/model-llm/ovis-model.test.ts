@@ -3,9 +3,9 @@
 // merge, the context guard uses multimodal_max_length, eos ids default to generation_config.
 import { describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
-import { OvisModel } from '../../src/model/ovis.js';
-import { generate } from '../../src/generate/generate.js';
 import { InputError } from '../../src/errors.js';
+import { generate } from '../../src/generate/generate.js';
+import { OvisModel } from '../../src/model/ovis.js';
 import type { Tensor } from '../../src/tensor.js';
 import { microConfig, randn, randomOvis } from './helpers.js';
 
@@ -19,15 +19,29 @@ function pixels(n: number, seed: number): Float32Array {
 }
 
 describe('OvisModel', async () => {
-  const gen = { bos_token_id: 1, eos_token_id: [2, 7], pad_token_id: null, do_sample: false, temperature: 1, top_p: 1, top_k: 50,
-    repetition_penalty: 1, max_new_tokens: null, max_length: 20, source: 'test' };
+  const gen = {
+    bos_token_id: 1,
+    eos_token_id: [2, 7],
+    pad_token_id: null,
+    do_sample: false,
+    temperature: 1,
+    top_p: 1,
+    top_k: 50,
+    repetition_penalty: 1,
+    max_new_tokens: null,
+    max_length: 20,
+    source: 'test',
+  };
   const model = await OvisModel.fromSource(cfg, gen, randomOvis(cfg, 5), backend);
   const H = cfg.hidden_size;
 
   it('encodes crops one at a time exactly like the traced batch, and taps every vision stage', () => {
     const px = pixels(2, 1);
     const seen: string[] = [];
-    const batched = model.encodeImages(px, 2, (n, t) => { seen.push(`${n}[${t.shape}]`); return t; });
+    const batched = model.encodeImages(px, 2, (n, t) => {
+      seen.push(`${n}[${t.shape}]`);
+      return t;
+    });
     const single = model.encodeImages(px, 2);
     expect(single.shape).toEqual([2, 196, H]);
     expect(Array.from(single.data)).toEqual(Array.from(batched.data));
@@ -44,7 +58,11 @@ describe('OvisModel', async () => {
     expect(crops).toEqual(['1/3', '2/3', '3/3']);
     const layers: string[] = [];
     const ids = Int32Array.from([5, 6, 7]);
-    const r = generate(model.llm, model.llm.embedTokens(ids), { maxNewTokens: 2, eosTokenIds: [], onPrefillLayer: (done, n) => layers.push(`${done}/${n}`) });
+    const r = generate(model.llm, model.llm.embedTokens(ids), {
+      maxNewTokens: 2,
+      eosTokenIds: [],
+      onPrefillLayer: (done, n) => layers.push(`${done}/${n}`),
+    });
     expect(r.ids.length).toBe(2);
     const L = cfg.llm_config.num_hidden_layers;
     expect(layers).toEqual(Array.from({ length: L }, (_, i) => `${i + 1}/${L}`)); // the prefill only, not the decode steps
@@ -58,7 +76,10 @@ describe('OvisModel', async () => {
     expect(e.shape).toEqual([ids.length - 1 + 196, H]);
     expect(Array.from(e.data)).toEqual(Array.from(want.data));
     const names: string[] = [];
-    model.embed(ids, { pixelValues: px, n: 1 }, (n, t: Tensor) => { names.push(n); return t; });
+    model.embed(ids, { pixelValues: px, n: 1 }, (n, t: Tensor) => {
+      names.push(n);
+      return t;
+    });
     expect(names).toContain('vte.indicators');
     expect(names).toContain('vit.layers.1');
     // text only: a plain lookup

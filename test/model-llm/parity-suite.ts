@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
+import { generate } from '../../src/generate/generate.js';
 import { SafetensorsFile, toF32 } from '../../src/io/safetensors.js';
 import { OvisModel } from '../../src/model/ovis.js';
-import { generate } from '../../src/generate/generate.js';
+import type { Tensor } from '../../src/tensor.js';
 import { compare } from '../../src/trace/metrics.js';
 import { evaluate, formatReport, type StageResult } from '../../src/trace/tolerances.js';
-import type { Tensor } from '../../src/tensor.js';
 
 const FIXTURES = 'reference/fixtures';
 const DUMPS = join(FIXTURES, 'dumps');
@@ -32,7 +32,10 @@ interface Dump {
 function listDumps(flavour: string): string[] {
   const dir = join(DUMPS, flavour);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort().map((f) => join(dir, f.slice(0, -'.safetensors'.length)));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort()
+    .map((f) => join(dir, f.slice(0, -'.safetensors'.length)));
 }
 
 async function openDump(base: string): Promise<Dump> {
@@ -55,11 +58,14 @@ const models = new Map<string, Promise<{ model: OvisModel; ckpt: Checkpoint }>>(
 function modelFor(checkpoint: string): Promise<{ model: OvisModel; ckpt: Checkpoint }> {
   const dir = join(FIXTURES, checkpoint);
   if (!models.has(dir)) {
-    models.set(dir, (async () => {
-      const ckpt = await Checkpoint.open(dir);
-      // The whole model: the merge needs embed_tokens + VTE, the end-to-end check the vision tower.
-      return { ckpt, model: await OvisModel.load(ckpt, backend) };
-    })());
+    models.set(
+      dir,
+      (async () => {
+        const ckpt = await Checkpoint.open(dir);
+        // The whole model: the merge needs embed_tokens + VTE, the end-to-end check the vision tower.
+        return { ckpt, model: await OvisModel.load(ckpt, backend) };
+      })(),
+    );
   }
   return models.get(dir)!;
 }
@@ -107,7 +113,10 @@ export function paritySuite(flavour: 'llama' | 'gemma2'): void {
       const got = new Map<string, Tensor>();
       lm.forward(want, lm.newCache(), {
         logitsRows: rows,
-        tap: (n, t) => { got.set(n, { shape: [...t.shape], data: Float32Array.from(t.data) }); return t; },
+        tap: (n, t) => {
+          got.set(n, { shape: [...t.shape], data: Float32Array.from(t.data) });
+          return t;
+        },
       });
       const names = [...have].filter((n) => /^llm\.layers\.\d+$/.test(n) || n === 'llm.norm' || n === 'logits');
       expect(names.filter((n) => n !== 'logits').length, 'every llm.layers.{i} and llm.norm').toBe(lm.numLayers + 1);
@@ -120,7 +129,9 @@ export function paritySuite(flavour: 'llama' | 'gemma2'): void {
       results.push(evaluate(genM, d.side.mode));
 
       const report = formatReport(results);
-      console.log(`${base}  (${d.side.mode}, T=${want.shape[0]})\n  merge: inputs_embeds maxabs ${mergeM.maxAbsErr}\n${report.text.replace(/^/gm, '  ')}`);
+      console.log(
+        `${base}  (${d.side.mode}, T=${want.shape[0]})\n  merge: inputs_embeds maxabs ${mergeM.maxAbsErr}\n${report.text.replace(/^/gm, '  ')}`,
+      );
       await d.file.close();
       expect(mergeM.shapeMatch && mergeM.maxAbsErr === 0, 'merge_multimodal output must equal the dump exactly').toBe(true);
       if (d.side.mode === 'f32') {

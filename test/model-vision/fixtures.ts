@@ -17,7 +17,16 @@ export interface DumpCase {
   name: string; // <case>__<mode>
   json: string;
   file: string;
-  sidecar: { case: string; mode: string; checkpoint: string; images: { path: string }[]; max_partition: number; grids: number[][]; stages: { name: string; shape: number[] }[]; omitted: { names: string[]; same_as?: string }[] };
+  sidecar: {
+    case: string;
+    mode: string;
+    checkpoint: string;
+    images: { path: string }[];
+    max_partition: number;
+    grids: number[][];
+    stages: { name: string; shape: number[] }[];
+    omitted: { names: string[]; same_as?: string }[];
+  };
 }
 
 export function listDumps(mode: 'f32' | 'bf16'): DumpCase[] {
@@ -27,7 +36,8 @@ export function listDumps(mode: 'f32' | 'bf16'): DumpCase[] {
     const dir = join(DUMPS, flavour);
     for (const f of readdirSync(dir).sort()) {
       if (!f.endsWith(`__${mode}.json`)) continue;
-      const json = join(dir, f), file = json.replace(/\.json$/, '.safetensors');
+      const json = join(dir, f),
+        file = json.replace(/\.json$/, '.safetensors');
       if (!existsSync(file)) continue;
       out.push({ flavour, name: f.replace(/\.json$/, ''), json, file, sidecar: JSON.parse(readFileSync(json, 'utf8')) });
     }

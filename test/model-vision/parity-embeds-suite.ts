@@ -21,16 +21,21 @@ const CROP = 3 * 384 * 384;
 /** FNV-1a over the crop's f32 bits (a cache key, not security). */
 function cropKey(px: Float32Array): string {
   const u = new Uint32Array(px.buffer, px.byteOffset, px.length);
-  let h1 = 0x811c9dc5, h2 = 0x12345678;
-  for (let i = 0; i < u.length; i++) { h1 = Math.imul(h1 ^ u[i], 16777619); h2 = Math.imul(h2 ^ u[u.length - 1 - i], 2246822519); }
+  let h1 = 0x811c9dc5,
+    h2 = 0x12345678;
+  for (let i = 0; i < u.length; i++) {
+    h1 = Math.imul(h1 ^ u[i], 16777619);
+    h2 = Math.imul(h2 ^ u[u.length - 1 - i], 2246822519);
+  }
   return `${(h1 >>> 0).toString(16)}${(h2 >>> 0).toString(16)}:${u.length}`;
 }
 const cache = new Map<string, Float32Array>(); // checkpoint:crop -> embeds [196, H]
 
 /** Define the tests for one flavour (one file per flavour: vitest runs files in parallel). */
 export function embedsParity(flavour: string): void {
-  const dumps = listDumps('f32').filter((d) => d.flavour === flavour && d.sidecar.images.length > 0
-    && !d.sidecar.stages.some((s) => /^(vit|vt)\./.test(s.name)));
+  const dumps = listDumps('f32').filter(
+    (d) => d.flavour === flavour && d.sidecar.images.length > 0 && !d.sidecar.stages.some((s) => /^(vit|vt)\./.test(s.name)),
+  );
   afterAll(closeAll);
 
   describe(`vision parity vs reference dumps (${flavour}, f32, vte.embeds of every image case)`, () => {
@@ -75,7 +80,9 @@ export function embedsParity(flavour: string): void {
             results.push(evaluate(compare('vte.indicators', indicatorEmbeds(be, vision), await readStage(f, 'vte.indicators')), 'f32'));
           }
           const report = formatReport(results);
-          console.log(`${d.flavour}/${d.name} (pixel_values from ${pvSource}, ${crops.length} crops, ${todo.length} computed)\n${report.text}`);
+          console.log(
+            `${d.flavour}/${d.name} (pixel_values from ${pvSource}, ${crops.length} crops, ${todo.length} computed)\n${report.text}`,
+          );
           expect(report.ok, report.text).toBe(true);
         } finally {
           await f.close();

@@ -42,51 +42,58 @@ describe.runIf(bf16Dumps.length > 0)('vision vs bf16-compute reference dumps (in
 
 function runCase(d: ReturnType<typeof listDumps>[number], mode: 'f32' | 'bf16'): void {
   const hasImages = d.sidecar.images.length > 0;
-  it.runIf(hasImages)(`${d.flavour}/${d.name}: every vision stage ${mode === 'f32' ? 'within tolerance' : 'reported'}`, async () => {
-    const f = await SafetensorsFile.open(d.file);
-    try {
-      const names = [...f.tensors.keys()].filter((n) => VISION_STAGE.test(n));
-      // pixel_values: the dump's (or its same_as dump's), else recomputed from its images (src/image).
-      let pv: Tensor;
-      let pvSource: string;
-      const kept = await dumpPixelValues(d, f);
-      if (kept) {
-        pv = kept.pv;
-        pvSource = kept.source;
-      } else {
-        const parts: Float32Array[] = [];
-        let n = 0;
-        for (const img of d.sidecar.images) {
-          const bytes = new Uint8Array(await readFile(join(FIXTURES, img.path)));
-          const p = preprocessImage(bytes, { maxPartition: d.sidecar.max_partition, label: img.path });
-          parts.push(p.pixelValues);
-          n += p.n;
+  it.runIf(hasImages)(
+    `${d.flavour}/${d.name}: every vision stage ${mode === 'f32' ? 'within tolerance' : 'reported'}`,
+    async () => {
+      const f = await SafetensorsFile.open(d.file);
+      try {
+        const names = [...f.tensors.keys()].filter((n) => VISION_STAGE.test(n));
+        // pixel_values: the dump's (or its same_as dump's), else recomputed from its images (src/image).
+        let pv: Tensor;
+        let pvSource: string;
+        const kept = await dumpPixelValues(d, f);
+        if (kept) {
+          pv = kept.pv;
+          pvSource = kept.source;
+        } else {
+          const parts: Float32Array[] = [];
+          let n = 0;
+          for (const img of d.sidecar.images) {
+            const bytes = new Uint8Array(await readFile(join(FIXTURES, img.path)));
+            const p = preprocessImage(bytes, { maxPartition: d.sidecar.max_partition, label: img.path });
+            parts.push(p.pixelValues);
+            n += p.n;
+          }
+          const data = new Float32Array(n * 3 * 384 * 384);
+          let o = 0;
+          for (const p of parts) {
+            data.set(p, o);
+            o += p.length;
+          }
+          pv = { shape: [n, 3, 384, 384], data };
+          pvSource = 'src/image';
         }
-        const data = new Float32Array(n * 3 * 384 * 384);
-        let o = 0;
-        for (const p of parts) { data.set(p, o); o += p.length; }
-        pv = { shape: [n, 3, 384, 384], data };
-        pvSource = 'src/image';
+        const { vision } = await visionFor(d.sidecar.checkpoint, be);
+        const rec = new StageRecorder({ keep: (n) => names.includes(n) });
+        const tap = makeTap(rec);
+        encodeImages(be, vision, pv, tap);
+        indicatorEmbeds(be, vision, tap);
+        const results = [];
+        for (const n of names) {
+          if (n === 'pixel_values') continue;
+          const got = rec.stages.get(n);
+          expect(got, `stage ${n} of the dump was not produced`).toBeDefined();
+          results.push(evaluate(compare(n, got!, await readStage(f, n)), mode));
+        }
+        const report = formatReport(results);
+        console.log(`${d.flavour}/${d.name} (pixel_values from ${pvSource}, ${pv.shape[0]} crops)\n${report.text}`);
+        expect(results.length).toBeGreaterThan(0);
+        expect(report.ok, report.text).toBe(true);
+        for (const r of results) expect(r.metrics.shapeMatch && r.metrics.nonFinite === 0, r.metrics.name).toBe(true);
+      } finally {
+        await f.close();
       }
-      const { vision } = await visionFor(d.sidecar.checkpoint, be);
-      const rec = new StageRecorder({ keep: (n) => names.includes(n) });
-      const tap = makeTap(rec);
-      encodeImages(be, vision, pv, tap);
-      indicatorEmbeds(be, vision, tap);
-      const results = [];
-      for (const n of names) {
-        if (n === 'pixel_values') continue;
-        const got = rec.stages.get(n);
-        expect(got, `stage ${n} of the dump was not produced`).toBeDefined();
-        results.push(evaluate(compare(n, got!, await readStage(f, n)), mode));
-      }
-      const report = formatReport(results);
-      console.log(`${d.flavour}/${d.name} (pixel_values from ${pvSource}, ${pv.shape[0]} crops)\n${report.text}`);
-      expect(results.length).toBeGreaterThan(0);
-      expect(report.ok, report.text).toBe(true);
-      for (const r of results) expect(r.metrics.shapeMatch && r.metrics.nonFinite === 0, r.metrics.name).toBe(true);
-    } finally {
-      await f.close();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 }

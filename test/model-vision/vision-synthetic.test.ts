@@ -8,10 +8,10 @@ import { TsBackend } from '../../src/backend/ts.js';
 import type { OvisConfig, SiglipVisionConfig, VisualTokenizerConfig } from '../../src/config/ovis-config.js';
 import type { DType } from '../../src/dtype.js';
 import { CheckpointError } from '../../src/errors.js';
-import type { TensorSource } from '../../src/model/weights.js';
 import { loadSiglip } from '../../src/model/siglip.js';
 import { encodeImages, indicatorEmbeds, loadVision } from '../../src/model/vision.js';
 import { hiddenStrideMerge, loadVisualHead } from '../../src/model/visual-tokenizer.js';
+import type { TensorSource } from '../../src/model/weights.js';
 import type { HostTensor } from '../../src/tensor.js';
 import { compare } from '../../src/trace/metrics.js';
 import { StageRecorder } from '../../src/trace/recorder.js';
@@ -20,13 +20,27 @@ import { randF32, rng, toBf16 } from '../ops/helpers.js';
 
 // ---- a tiny Ovis vision config: S=42, P=14 -> g=3 (odd: exercises the zero padding), m=2
 const VC = {
-  model_type: 'siglip_vision_model', hidden_size: 8, intermediate_size: 12, num_hidden_layers: 2,
-  num_attention_heads: 2, num_channels: 3, image_size: 42, patch_size: 14, hidden_act: 'gelu_pytorch_tanh',
-  layer_norm_eps: 1e-6, vision_use_head: false,
+  model_type: 'siglip_vision_model',
+  hidden_size: 8,
+  intermediate_size: 12,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_channels: 3,
+  image_size: 42,
+  patch_size: 14,
+  hidden_act: 'gelu_pytorch_tanh',
+  layer_norm_eps: 1e-6,
+  vision_use_head: false,
 } as SiglipVisionConfig;
 const VT = {
-  model_type: 'siglip_visual_tokenizer', vocab_size: 13, tokenize_function: 'softmax', tau: 1, drop_cls_token: false,
-  depths: null, hidden_stride: 2, backbone_config: VC,
+  model_type: 'siglip_visual_tokenizer',
+  vocab_size: 13,
+  tokenize_function: 'softmax',
+  tau: 1,
+  drop_cls_token: false,
+  depths: null,
+  hidden_stride: 2,
+  backbone_config: VC,
 } as VisualTokenizerConfig;
 const H = 6;
 const CFG = { visual_tokenizer_config: VT, hidden_size: H } as OvisConfig;
@@ -35,7 +49,11 @@ const VP = 'visual_tokenizer.backbone.vision_model.';
 /** Every tensor the vision half needs, BF16, random (norm weights around 1). */
 function makeSource(seed: number, override: Record<string, number[]> = {}): { src: TensorSource; f64: Map<string, Float64Array> } {
   const r = rng(seed);
-  const D = VC.hidden_size, F = VC.intermediate_size, P = VC.patch_size, g = 3, V = VT.vocab_size;
+  const D = VC.hidden_size,
+    F = VC.intermediate_size,
+    P = VC.patch_size,
+    g = 3,
+    V = VT.vocab_size;
   const shapes: Record<string, number[]> = {
     [VP + 'embeddings.patch_embedding.weight']: [D, 3, P, P],
     [VP + 'embeddings.patch_embedding.bias']: [D],
@@ -47,10 +65,18 @@ function makeSource(seed: number, override: Record<string, number[]> = {}): { sr
   };
   for (let i = 0; i < VC.num_hidden_layers; i++) {
     const p = `${VP}encoder.layers.${i}.`;
-    for (const n of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) { shapes[`${p}self_attn.${n}.weight`] = [D, D]; shapes[`${p}self_attn.${n}.bias`] = [D]; }
-    for (const n of ['layer_norm1', 'layer_norm2']) { shapes[`${p}${n}.weight`] = [D]; shapes[`${p}${n}.bias`] = [D]; }
-    shapes[`${p}mlp.fc1.weight`] = [F, D]; shapes[`${p}mlp.fc1.bias`] = [F];
-    shapes[`${p}mlp.fc2.weight`] = [D, F]; shapes[`${p}mlp.fc2.bias`] = [D];
+    for (const n of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
+      shapes[`${p}self_attn.${n}.weight`] = [D, D];
+      shapes[`${p}self_attn.${n}.bias`] = [D];
+    }
+    for (const n of ['layer_norm1', 'layer_norm2']) {
+      shapes[`${p}${n}.weight`] = [D];
+      shapes[`${p}${n}.bias`] = [D];
+    }
+    shapes[`${p}mlp.fc1.weight`] = [F, D];
+    shapes[`${p}mlp.fc1.bias`] = [F];
+    shapes[`${p}mlp.fc2.weight`] = [D, F];
+    shapes[`${p}mlp.fc2.bias`] = [D];
   }
   // Stored but unused by Ovis: must be tolerated (never read).
   shapes[VP + 'post_layernorm.weight'] = [D];
@@ -93,11 +119,12 @@ const layerNorm = (x: A, R: number, C: number, w: A, b: A, eps: number): A => {
 };
 const linearRef = (x: A, R: number, K: number, w: A, N: number, b?: A): A => {
   const y = new Float64Array(R * N);
-  for (let r = 0; r < R; r++) for (let n = 0; n < N; n++) {
-    let s = b ? b[n] : 0;
-    for (let k = 0; k < K; k++) s += x[r * K + k] * w[n * K + k];
-    y[r * N + n] = s;
-  }
+  for (let r = 0; r < R; r++)
+    for (let n = 0; n < N; n++) {
+      let s = b ? b[n] : 0;
+      for (let k = 0; k < K; k++) s += x[r * K + k] * w[n * K + k];
+      y[r * N + n] = s;
+    }
   return y;
 };
 const gelu = (x: number) => x / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
@@ -105,31 +132,49 @@ const gelu = (x: number) => x / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (x +
 /** torch-like: element of a contiguous tensor after permute, by strides. */
 function permute(data: A, shape: number[], perm: number[]): { data: A; shape: number[] } {
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  const ns = perm.map((p) => shape[p]), nst = perm.map((p) => strides[p]);
+  const ns = perm.map((p) => shape[p]),
+    nst = perm.map((p) => strides[p]);
   const out = new Float64Array(data.length);
   const idx = new Array(ns.length).fill(0);
   for (let o = 0; o < out.length; o++) {
     let off = 0;
     for (let d = 0; d < ns.length; d++) off += idx[d] * nst[d];
     out[o] = data[off];
-    for (let d = ns.length - 1; d >= 0; d--) { if (++idx[d] < ns[d]) break; idx[d] = 0; }
+    for (let d = ns.length - 1; d >= 0; d--) {
+      if (++idx[d] < ns[d]) break;
+      idx[d] = 0;
+    }
   }
   return { data: out, shape: ns };
 }
 
 function referenceVision(px: Float32Array, n: number, f64: Map<string, Float64Array>): Map<string, { shape: number[]; data: A }> {
   const out = new Map<string, { shape: number[]; data: A }>();
-  const D = VC.hidden_size, P = VC.patch_size, S = VC.image_size, g = 3, N = 9, Nh = 2, Dh = D / Nh, F = VC.intermediate_size;
+  const D = VC.hidden_size,
+    P = VC.patch_size,
+    S = VC.image_size,
+    g = 3,
+    N = 9,
+    Nh = 2,
+    Dh = D / Nh,
+    F = VC.intermediate_size;
   const W = (k: string) => f64.get(VP + k)!;
   // Conv2d by definition + position embedding.
   let x = new Float64Array(n * N * D);
-  for (let b = 0; b < n; b++) for (let oy = 0; oy < g; oy++) for (let ox = 0; ox < g; ox++) for (let o = 0; o < D; o++) {
-    let s = W('embeddings.patch_embedding.bias')[o];
-    for (let c = 0; c < 3; c++) for (let ky = 0; ky < P; ky++) for (let kx = 0; kx < P; kx++) {
-      s += px[((b * 3 + c) * S + oy * P + ky) * S + ox * P + kx] * W('embeddings.patch_embedding.weight')[((o * 3 + c) * P + ky) * P + kx];
-    }
-    x[(b * N + oy * g + ox) * D + o] = s + W('embeddings.position_embedding.weight')[(oy * g + ox) * D + o];
-  }
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < g; oy++)
+      for (let ox = 0; ox < g; ox++)
+        for (let o = 0; o < D; o++) {
+          let s = W('embeddings.patch_embedding.bias')[o];
+          for (let c = 0; c < 3; c++)
+            for (let ky = 0; ky < P; ky++)
+              for (let kx = 0; kx < P; kx++) {
+                s +=
+                  px[((b * 3 + c) * S + oy * P + ky) * S + ox * P + kx] *
+                  W('embeddings.patch_embedding.weight')[((o * 3 + c) * P + ky) * P + kx];
+              }
+          x[(b * N + oy * g + ox) * D + o] = s + W('embeddings.position_embedding.weight')[(oy * g + ox) * D + o];
+        }
   out.set('vit.embeddings', { shape: [n, N, D], data: x.slice() });
   for (let i = 0; i < VC.num_hidden_layers; i++) {
     const p = `encoder.layers.${i}.`;
@@ -138,20 +183,24 @@ function referenceVision(px: Float32Array, n: number, f64: Map<string, Float64Ar
     const k = linearRef(h, n * N, D, W(p + 'self_attn.k_proj.weight'), D, W(p + 'self_attn.k_proj.bias'));
     const v = linearRef(h, n * N, D, W(p + 'self_attn.v_proj.weight'), D, W(p + 'self_attn.v_proj.bias'));
     const att = new Float64Array(n * N * D);
-    for (let b = 0; b < n; b++) for (let hd = 0; hd < Nh; hd++) for (let a = 0; a < N; a++) {
-      const sc: number[] = [];
-      for (let c = 0; c < N; c++) {
-        let s = 0;
-        for (let d = 0; d < Dh; d++) s += q[(b * N + a) * D + hd * Dh + d] * k[(b * N + c) * D + hd * Dh + d];
-        sc.push(s / Math.sqrt(Dh));
-      }
-      const mx = Math.max(...sc), e = sc.map((s) => Math.exp(s - mx)), z = e.reduce((u, w) => u + w, 0);
-      for (let d = 0; d < Dh; d++) {
-        let s = 0;
-        for (let c = 0; c < N; c++) s += (e[c] / z) * v[(b * N + c) * D + hd * Dh + d];
-        att[(b * N + a) * D + hd * Dh + d] = s;
-      }
-    }
+    for (let b = 0; b < n; b++)
+      for (let hd = 0; hd < Nh; hd++)
+        for (let a = 0; a < N; a++) {
+          const sc: number[] = [];
+          for (let c = 0; c < N; c++) {
+            let s = 0;
+            for (let d = 0; d < Dh; d++) s += q[(b * N + a) * D + hd * Dh + d] * k[(b * N + c) * D + hd * Dh + d];
+            sc.push(s / Math.sqrt(Dh));
+          }
+          const mx = Math.max(...sc),
+            e = sc.map((s) => Math.exp(s - mx)),
+            z = e.reduce((u, w) => u + w, 0);
+          for (let d = 0; d < Dh; d++) {
+            let s = 0;
+            for (let c = 0; c < N; c++) s += (e[c] / z) * v[(b * N + c) * D + hd * Dh + d];
+            att[(b * N + a) * D + hd * Dh + d] = s;
+          }
+        }
     const ao = linearRef(att, n * N, D, W(p + 'self_attn.out_proj.weight'), D, W(p + 'self_attn.out_proj.bias'));
     out.set(`vit.layers.${i}.self_attn`, { shape: [n, N, D], data: ao });
     x = x.map((u, j) => u + ao[j]);
@@ -165,9 +214,12 @@ function referenceVision(px: Float32Array, n: number, f64: Map<string, Float64Ar
   // Merge exactly as Ovis writes it: reshape [n,3,3,D], pad to [n,4,4,D], reshape [n,2,2,2,2,D],
   // permute(0,1,3,2,4,5), flatten -> [n, 4, 4D].
   const padded = new Float64Array(n * 4 * 4 * D);
-  for (let b = 0; b < n; b++) for (let yy = 0; yy < 3; yy++) for (let xx = 0; xx < 3; xx++) for (let d = 0; d < D; d++) {
-    padded[((b * 4 + yy) * 4 + xx) * D + d] = x[((b * 3 + yy) * 3 + xx) * D + d];
-  }
+  for (let b = 0; b < n; b++)
+    for (let yy = 0; yy < 3; yy++)
+      for (let xx = 0; xx < 3; xx++)
+        for (let d = 0; d < D; d++) {
+          padded[((b * 4 + yy) * 4 + xx) * D + d] = x[((b * 3 + yy) * 3 + xx) * D + d];
+        }
   const merged = permute(padded, [n, 2, 2, 2, 2, D], [0, 1, 3, 2, 4, 5]).data;
   out.set('vt.features', { shape: [n, 4, 4 * D], data: merged });
   const V = VT.vocab_size;
@@ -178,13 +230,15 @@ function referenceVision(px: Float32Array, n: number, f64: Map<string, Float64Ar
   const tok = new Float64Array(n * 4 * V);
   for (let r = 0; r < n * 4; r++) {
     const row = lg.subarray(r * (V - 5), (r + 1) * (V - 5));
-    const mx = Math.max(...row), z = row.reduce((a, u) => a + Math.exp(u - mx), 0);
+    const mx = Math.max(...row),
+      z = row.reduce((a, u) => a + Math.exp(u - mx), 0);
     for (let c = 0; c < V - 5; c++) tok[r * V + c] = Math.exp(row[c] - mx) / z;
   }
   out.set('vt.tokens', { shape: [n, 4, V], data: tok });
   const vte = f64.get('vte.weight')!;
   const emb = new Float64Array(n * 4 * H);
-  for (let r = 0; r < n * 4; r++) for (let c = 0; c < V; c++) for (let hh = 0; hh < H; hh++) emb[r * H + hh] += tok[r * V + c] * vte[c * H + hh];
+  for (let r = 0; r < n * 4; r++)
+    for (let c = 0; c < V; c++) for (let hh = 0; hh < H; hh++) emb[r * H + hh] += tok[r * V + c] * vte[c * H + hh];
   out.set('vte.embeds', { shape: [n, 4, H], data: emb });
   out.set('vte.indicators', { shape: [5, H], data: vte.slice((V - 5) * H) });
   return out;
@@ -210,7 +264,10 @@ describe('vision half on random weights vs float64 reference', () => {
       const m = compare(name, rec.stages.get(name)!, want);
       expect(m.shapeMatch, name).toBe(true);
       const tol = name === 'vte.indicators' ? 0 : 1e-5 * m.maxMagnitude;
-      expect(m.maxAbsErr, `${name}: max abs err ${m.maxAbsErr} @${m.maxAbsIndex} (got ${m.gotAtMax}, want ${m.wantAtMax})`).toBeLessThanOrEqual(tol);
+      expect(
+        m.maxAbsErr,
+        `${name}: max abs err ${m.maxAbsErr} @${m.maxAbsIndex} (got ${m.gotAtMax}, want ${m.wantAtMax})`,
+      ).toBeLessThanOrEqual(tol);
     }
     // Probabilities: rows sum to 1 over V-5, indicator columns exactly 0.
     const tok = rec.stages.get('vt.tokens')!;

@@ -23,8 +23,10 @@ const EDGE = [0, 1, 3, 4, 5, 15, 16, 17];
 
 function expectOk(r: ReturnType<typeof check>, what: string): void {
   if (r.failures !== 0) {
-    const msg = r.failures < 0 ? 'length mismatch' :
-      `${r.failures} element(s) out of bound; worst @${r.worst!.index}: got ${r.worst!.got}, want ${r.worst!.want}, bound ${r.worst!.bound}; first: ${JSON.stringify(r.first)}`;
+    const msg =
+      r.failures < 0
+        ? 'length mismatch'
+        : `${r.failures} element(s) out of bound; worst @${r.worst!.index}: got ${r.worst!.got}, want ${r.worst!.want}, bound ${r.worst!.bound}; first: ${JSON.stringify(r.first)}`;
     expect.fail(`${what}: ${msg}`);
   }
 }
@@ -37,7 +39,9 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
 
   describe(`backend ${name}: operators vs float64 references`, () => {
     let be: Backend;
-    beforeAll(async () => { be = await create(); });
+    beforeAll(async () => {
+      be = await create();
+    });
     it('is the expected backend (no silent fallback)', () => {
       expect(be.name).toBe(name);
     });
@@ -57,13 +61,24 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
             const B = withBias ? makeWeight(be, 'b', dtype, [N], randF32(r, N)) : undefined;
             const y = be.linear(t([M, K], x), W.w, B?.w);
             expect(y.shape).toEqual([M, N]);
-            const want = new Float64Array(M * N), abs = new Float64Array(M * N);
-            for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
-              let s = B ? B.values[n] : 0, a = B ? Math.abs(B.values[n]) : 0;
-              for (let k = 0; k < K; k++) { const p = x[m * K + k] * W.values[n * K + k]; s += p; a += Math.abs(p); }
-              want[m * N + n] = s; abs[m * N + n] = a;
-            }
-            expectOk(check(y.data, want, (i) => dotBound(K + 1, abs[i], want[i])), `linear M=${M} K=${K} N=${N} bias=${withBias} ${dtype}`);
+            const want = new Float64Array(M * N),
+              abs = new Float64Array(M * N);
+            for (let m = 0; m < M; m++)
+              for (let n = 0; n < N; n++) {
+                let s = B ? B.values[n] : 0,
+                  a = B ? Math.abs(B.values[n]) : 0;
+                for (let k = 0; k < K; k++) {
+                  const p = x[m * K + k] * W.values[n * K + k];
+                  s += p;
+                  a += Math.abs(p);
+                }
+                want[m * N + n] = s;
+                abs[m * N + n] = a;
+              }
+            expectOk(
+              check(y.data, want, (i) => dotBound(K + 1, abs[i], want[i])),
+              `linear M=${M} K=${K} N=${N} bias=${withBias} ${dtype}`,
+            );
           }
         }
       });
@@ -87,48 +102,79 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
           const W = makeWeight(be, 'vte.weight', dtype, [K, N], randF32(r, K * N));
           const y = be.matmul(t([M, K], a), W.w);
           expect(y.shape).toEqual([M, N]);
-          const want = new Float64Array(M * N), abs = new Float64Array(M * N);
-          for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) {
-            const av = a[m * K + k];
-            for (let n = 0; n < N; n++) { const p = av * W.values[k * N + n]; want[m * N + n] += p; abs[m * N + n] += Math.abs(p); }
-          }
-          expectOk(check(y.data, want, (i) => dotBound(K, abs[i], want[i])), `matmul M=${M} K=${K} N=${N} ${dtype}`);
+          const want = new Float64Array(M * N),
+            abs = new Float64Array(M * N);
+          for (let m = 0; m < M; m++)
+            for (let k = 0; k < K; k++) {
+              const av = a[m * K + k];
+              for (let n = 0; n < N; n++) {
+                const p = av * W.values[k * N + n];
+                want[m * N + n] += p;
+                abs[m * N + n] += Math.abs(p);
+              }
+            }
+          expectOk(
+            check(y.data, want, (i) => dotBound(K, abs[i], want[i])),
+            `matmul M=${M} K=${K} N=${N} ${dtype}`,
+          );
         }
       });
     }
 
     // Conv2d(C, D, P, stride P, 'valid') written directly as a convolution (not unfold + linear)
     const peCases: [number, number, number, number, number][] = []; // n, C, S, P, D
-    for (const n of [0, 1, 2]) for (const [S, P] of [[1, 1], [5, 2], [16, 4], [17, 4], [30, 14]]) for (const D of [1, 5, 17]) peCases.push([n, 3, S, P, D]);
+    for (const n of [0, 1, 2])
+      for (const [S, P] of [
+        [1, 1],
+        [5, 2],
+        [16, 4],
+        [17, 4],
+        [30, 14],
+      ])
+        for (const D of [1, 5, 17]) peCases.push([n, 3, S, P, D]);
     peCases.push([1, 1, 7, 3, 4], [1, 3, 384, 14, 8]);
     for (const dtype of ['F32', 'BF16'] as WeightDType[]) {
       it(`patchEmbed = Conv2d(kernel P, stride P, valid) + bias, ${dtype}, ${peCases.length} shapes`, () => {
         const r = rng(dtype.length * 31 + 5);
         for (const [n, C, S, P, D] of peCases) {
           const px = randF32(r, n * C * S * S);
-          const L = C * P * P, g = Math.floor(S / P);
+          const L = C * P * P,
+            g = Math.floor(S / P);
           const W = makeWeight(be, 'patch_embedding.weight', dtype, [D, L], randF32(r, D * L, 0.5));
           const B = makeWeight(be, 'patch_embedding.bias', dtype, [D], randF32(r, D));
           const y = be.patchEmbed(t([n, C, S, S], px), W.w, B.w, P);
           expect(y.shape).toEqual([n * g * g, D]);
-          const want = new Float64Array(n * g * g * D), abs = new Float64Array(n * g * g * D);
-          for (let b = 0; b < n; b++) for (let gy = 0; gy < g; gy++) for (let gx = 0; gx < g; gx++) for (let d = 0; d < D; d++) {
-            const i = ((b * g + gy) * g + gx) * D + d;
-            let s = B.values[d], a = Math.abs(B.values[d]);
-            for (let c = 0; c < C; c++) for (let ky = 0; ky < P; ky++) for (let kx = 0; kx < P; kx++) {
-              const p = px[((b * C + c) * S + gy * P + ky) * S + gx * P + kx] * W.values[d * L + (c * P + ky) * P + kx];
-              s += p; a += Math.abs(p);
-            }
-            want[i] = s; abs[i] = a;
-          }
-          expectOk(check(y.data, want, (i) => dotBound(L + 1, abs[i], want[i])), `patchEmbed n=${n} C=${C} S=${S} P=${P} D=${D} ${dtype}`);
+          const want = new Float64Array(n * g * g * D),
+            abs = new Float64Array(n * g * g * D);
+          for (let b = 0; b < n; b++)
+            for (let gy = 0; gy < g; gy++)
+              for (let gx = 0; gx < g; gx++)
+                for (let d = 0; d < D; d++) {
+                  const i = ((b * g + gy) * g + gx) * D + d;
+                  let s = B.values[d],
+                    a = Math.abs(B.values[d]);
+                  for (let c = 0; c < C; c++)
+                    for (let ky = 0; ky < P; ky++)
+                      for (let kx = 0; kx < P; kx++) {
+                        const p = px[((b * C + c) * S + gy * P + ky) * S + gx * P + kx] * W.values[d * L + (c * P + ky) * P + kx];
+                        s += p;
+                        a += Math.abs(p);
+                      }
+                  want[i] = s;
+                  abs[i] = a;
+                }
+          expectOk(
+            check(y.data, want, (i) => dotBound(L + 1, abs[i], want[i])),
+            `patchEmbed n=${n} C=${C} S=${S} P=${P} D=${D} ${dtype}`,
+          );
         }
       });
     }
 
     it('patchEmbed rejects pixels that are not [n, C, S, S] and a weight of the wrong width', () => {
       const r = rng(9);
-      const W = makeWeight(be, 'w', 'F32', [4, 12], randF32(r, 48)), B = makeWeight(be, 'b', 'F32', [4], randF32(r, 4));
+      const W = makeWeight(be, 'w', 'F32', [4, 12], randF32(r, 48)),
+        B = makeWeight(be, 'b', 'F32', [4], randF32(r, 4));
       expect(() => be.patchEmbed(t([1, 3, 4, 5], randF32(r, 60)), W.w, B.w, 2)).toThrow(/not \[n, C, S, S\]/);
       expect(() => be.patchEmbed(t([1, 3, 4, 4], randF32(r, 48)), W.w, B.w, 3)).toThrow(/27|C·P·P/);
     });
@@ -143,7 +189,9 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
           const y = be.embedding(ids, T.w);
           expect(y.shape).toEqual([5, H]);
           const want = new Float64Array(5 * H);
-          ids.forEach((id, i) => { for (let h = 0; h < H; h++) want[i * H + h] = T.values[id * H + h]; });
+          ids.forEach((id, i) => {
+            for (let h = 0; h < H; h++) want[i * H + h] = T.values[id * H + h];
+          });
           expect(Array.from(y.data)).toEqual(Array.from(want));
           expect(be.embedding(new Int32Array(0), T.w).shape).toEqual([0, H]);
           expect(() => be.embedding(Int32Array.from([1, 37]), T.w)).toThrow(/37/);
@@ -164,22 +212,35 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
           const Wt = makeWeight(be, 'layer_norm1.weight', 'BF16', [C], randF32(r, C, 1.5));
           const Bt = makeWeight(be, 'layer_norm1.bias', 'BF16', [C], randF32(r, C, 0.5));
           const y = be.layerNorm(t([R, C], x), Wt.w, Bt.w, eps);
-          const want = new Float64Array(R * C), bnd = new Float64Array(R * C);
+          const want = new Float64Array(R * C),
+            bnd = new Float64Array(R * C);
           for (let row = 0; row < R; row++) {
-            let mean = 0; for (let c = 0; c < C; c++) mean += x[row * C + c]; mean /= C;
-            let v = 0, absMean = 0;
-            for (let c = 0; c < C; c++) { v += (x[row * C + c] - mean) ** 2; absMean += Math.abs(x[row * C + c]); }
-            v /= C; absMean /= C;
+            let mean = 0;
+            for (let c = 0; c < C; c++) mean += x[row * C + c];
+            mean /= C;
+            let v = 0,
+              absMean = 0;
+            for (let c = 0; c < C; c++) {
+              v += (x[row * C + c] - mean) ** 2;
+              absMean += Math.abs(x[row * C + c]);
+            }
+            v /= C;
+            absMean /= C;
             const rstd = 1 / Math.sqrt(v + eps);
             for (let c = 0; c < C; c++) {
-              const i = row * C + c, xh = (x[i] - mean) * rstd;
+              const i = row * C + c,
+                xh = (x[i] - mean) * rstd;
               want[i] = xh * Wt.values[c] + Bt.values[c];
               // f32: mean/var sums of C terms perturb (x-mean) by ~C·u·mean|x| and rstd by ~C·u.
-              bnd[i] = tight ? 4 * U * (Math.abs(xh * Wt.values[c]) + Math.abs(Bt.values[c]))
+              bnd[i] = tight
+                ? 4 * U * (Math.abs(xh * Wt.values[c]) + Math.abs(Bt.values[c]))
                 : (C + 8) * U * (Math.abs(Wt.values[c]) * (Math.abs(xh) + absMean * rstd) + Math.abs(Bt.values[c]));
             }
           }
-          expectOk(check(y.data, want, (i) => bnd[i] + 1e-40), `layerNorm C=${C} eps=${eps}`);
+          expectOk(
+            check(y.data, want, (i) => bnd[i] + 1e-40),
+            `layerNorm C=${C} eps=${eps}`,
+          );
         }
       }
       const W = makeWeight(be, 'ln.weight', 'F32', [4], new Float32Array(4));
@@ -195,9 +256,11 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
           const Wt = makeWeight(be, 'input_layernorm.weight', 'BF16', [C], randF32(r, C, 0.5));
           const eps = offset ? 1e-6 : 1e-5;
           const y = be.rmsNorm(t([R, C], x), Wt.w, eps, offset);
-          const want = new Float64Array(R * C), bnd = new Float64Array(R * C);
+          const want = new Float64Array(R * C),
+            bnd = new Float64Array(R * C);
           for (let row = 0; row < R; row++) {
-            let ss = 0; for (let c = 0; c < C; c++) ss += x[row * C + c] ** 2;
+            let ss = 0;
+            for (let c = 0; c < C; c++) ss += x[row * C + c] ** 2;
             const rinv = 1 / Math.sqrt(ss / C + eps);
             for (let c = 0; c < C; c++) {
               const i = row * C + c;
@@ -206,7 +269,10 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
               bnd[i] = (tight ? 4 : C + 8) * U * Math.abs(want[i]) + 1e-40;
             }
           }
-          expectOk(check(y.data, want, (i) => bnd[i]), `rmsNorm C=${C} offset=${offset}`);
+          expectOk(
+            check(y.data, want, (i) => bnd[i]),
+            `rmsNorm C=${C} offset=${offset}`,
+          );
         }
       });
     }
@@ -216,11 +282,13 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
       // every output by 1 + 2^-25 (a quarter ulp), which changes the f32 rounding of about a
       // quarter of random outputs. An f32 backend rounds rinv differently anyway, so only the
       // f64 backend is held to bit-exactness here.
-      const C = 256, r = rng(33);
+      const C = 256,
+        r = rng(33);
       const x = randF32(r, C, 3);
       const w = makeWeight(be, 'norm.weight', 'F32', [C], new Float32Array(C).fill(2 ** -25));
       const y = be.rmsNorm(t([1, C], x), w.w, 1e-6, 1);
-      let ss = 0; for (let c = 0; c < C; c++) ss += x[c] ** 2;
+      let ss = 0;
+      for (let c = 0; c < C; c++) ss += x[c] ** 2;
       const rinv = 1 / Math.sqrt(ss / C + 1e-6);
       const want = Float64Array.from(x, (v) => v * rinv);
       if (tight) {
@@ -228,7 +296,10 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
         expect(Array.from(wrong).some((v, i) => v !== Math.fround(want[i]))).toBe(true); // the test can fail
         expect(Array.from(y.data)).toEqual(Array.from(want, Math.fround));
       } else {
-        expectOk(check(y.data, want, (i) => (C + 8) * U * Math.abs(want[i])), 'rmsNorm (1 + 2^-25)');
+        expectOk(
+          check(y.data, want, (i) => (C + 8) * U * Math.abs(want[i])),
+          'rmsNorm (1 + 2^-25)',
+        );
       }
     });
 
@@ -237,23 +308,40 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
       const r = rng(41);
       const sig = (z: number) => 1 / (1 + Math.exp(-z));
       for (const n of [...EDGE, 4304, 14336]) {
-        const x = randF32(r, n, 8), u = randF32(r, n, 2);
+        const x = randF32(r, n, 8),
+          u = randF32(r, n, 2);
         // gelu_tanh = x·σ(2·√(2/π)(x + 0.044715x³)) — the same function, written via σ.
         const g = be.geluTanh(t([n], x));
         const gw = Float64Array.from(x, (v) => v * sig(2 * Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
-        expectOk(check(g.data, gw, (i) => 4 * U * Math.abs(gw[i]) + 8 * 2 ** -52 * Math.abs(x[i]) + 1e-40), `geluTanh n=${n}`);
+        expectOk(
+          check(g.data, gw, (i) => 4 * U * Math.abs(gw[i]) + 8 * 2 ** -52 * Math.abs(x[i]) + 1e-40),
+          `geluTanh n=${n}`,
+        );
         for (const act of ['silu', 'gelu_tanh'] as const) {
           const y = be.gatedAct(t([n], x), t([n], u), act);
           const yw = Float64Array.from(x, (v, i) => (act === 'silu' ? v * (0.5 + 0.5 * Math.tanh(v / 2)) : gw[i]) * u[i]);
-          expectOk(check(y.data, yw, (i) => 6 * U * Math.abs(yw[i]) + 8 * 2 ** -52 * Math.abs(x[i] * u[i]) + 1e-40), `gatedAct ${act} n=${n}`);
+          expectOk(
+            check(y.data, yw, (i) => 6 * U * Math.abs(yw[i]) + 8 * 2 ** -52 * Math.abs(x[i] * u[i]) + 1e-40),
+            `gatedAct ${act} n=${n}`,
+          );
         }
         const s = be.add(t([n], x), t([n], u));
-        expectOk(check(s.data, Float64Array.from(x, (v, i) => v + u[i]), (i) => U * Math.abs(x[i] + u[i])), `add n=${n}`);
+        expectOk(
+          check(
+            s.data,
+            Float64Array.from(x, (v, i) => v + u[i]),
+            (i) => U * Math.abs(x[i] + u[i]),
+          ),
+          `add n=${n}`,
+        );
         const sc = be.scale(t([n], x), 0.125);
         expect(Array.from(sc.data)).toEqual(Array.from(x, (v) => v * 0.125)); // power of two: exact
         const c = be.softcap(t([n], x), 3);
-        const cw = Float64Array.from(x, (v) => 3 * (2 * sig(2 * v / 3) - 1));
-        expectOk(check(c.data, cw, (i) => 4 * U * Math.abs(cw[i]) + 4 * 2 ** -52), `softcap n=${n}`);
+        const cw = Float64Array.from(x, (v) => 3 * (2 * sig((2 * v) / 3) - 1));
+        expectOk(
+          check(c.data, cw, (i) => 4 * U * Math.abs(cw[i]) + 4 * 2 ** -52),
+          `softcap n=${n}`,
+        );
       }
       expect(() => be.add(t([2], new Float32Array(2)), t([3], new Float32Array(3)))).toThrow(/differ/);
     });
@@ -265,45 +353,76 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
         const x = randF32(r, R * C, 30);
         x[0] = 1e30; // would overflow exp without the max subtraction
         const y = be.softmax(t([R, C], x));
-        const want = new Float64Array(R * C), bnd = new Float64Array(R * C);
+        const want = new Float64Array(R * C),
+          bnd = new Float64Array(R * C);
         for (let row = 0; row < R; row++) {
-          let mx = -Infinity; for (let c = 0; c < C; c++) mx = Math.max(mx, x[row * C + c]);
-          let s = 0; for (let c = 0; c < C; c++) s += Math.exp(x[row * C + c] - mx);
+          let mx = -Infinity;
+          for (let c = 0; c < C; c++) mx = Math.max(mx, x[row * C + c]);
+          let s = 0;
+          for (let c = 0; c < C; c++) s += Math.exp(x[row * C + c] - mx);
           for (let c = 0; c < C; c++) {
             const i = row * C + c;
             want[i] = Math.exp(x[i] - mx) / s;
             bnd[i] = (tight ? 4 * U : (C + 8 + 2 * Math.abs(x[i] - mx)) * U) * want[i] + 1e-44;
           }
         }
-        expectOk(check(y.data, want, (i) => bnd[i]), `softmax C=${C}`);
+        expectOk(
+          check(y.data, want, (i) => bnd[i]),
+          `softmax C=${C}`,
+        );
       }
     });
 
     // ---------------------------------------------------------------- rope
     it('ropeInPlace = x·cos + rotate_half(x)·sin per head', () => {
       const r = rng(61);
-      for (const [T, H, D] of [[1, 1, 2], [3, 2, 4], [5, 3, 16], [17, 2, 18], [4, 24, 128], [2, 16, 256]]) {
+      for (const [T, H, D] of [
+        [1, 1, 2],
+        [3, 2, 4],
+        [5, 3, 16],
+        [17, 2, 18],
+        [4, 24, 128],
+        [2, 16, 256],
+      ]) {
         const x = randF32(r, T * H * D, 2);
-        const cos = randF32(r, T * D), sin = randF32(r, T * D);
+        const cos = randF32(r, T * D),
+          sin = randF32(r, T * D);
         const y = { shape: [T, H * D], data: x.slice() };
         be.ropeInPlace(y, H, D, cos, sin);
-        const want = new Float64Array(T * H * D), bnd = new Float64Array(T * H * D);
-        for (let tt = 0; tt < T; tt++) for (let h = 0; h < H; h++) {
-          const base = tt * H * D + h * D;
-          const xs = Array.from(x.subarray(base, base + D));
-          const rot = [...xs.slice(D / 2).map((v) => -v), ...xs.slice(0, D / 2)]; // rotate_half
-          for (let d = 0; d < D; d++) {
-            const a = xs[d] * cos[tt * D + d], b = rot[d] * sin[tt * D + d];
-            want[base + d] = a + b;
-            bnd[base + d] = 2 * U * (Math.abs(a) + Math.abs(b)) + 1e-40;
+        const want = new Float64Array(T * H * D),
+          bnd = new Float64Array(T * H * D);
+        for (let tt = 0; tt < T; tt++)
+          for (let h = 0; h < H; h++) {
+            const base = tt * H * D + h * D;
+            const xs = Array.from(x.subarray(base, base + D));
+            const rot = [...xs.slice(D / 2).map((v) => -v), ...xs.slice(0, D / 2)]; // rotate_half
+            for (let d = 0; d < D; d++) {
+              const a = xs[d] * cos[tt * D + d],
+                b = rot[d] * sin[tt * D + d];
+              want[base + d] = a + b;
+              bnd[base + d] = 2 * U * (Math.abs(a) + Math.abs(b)) + 1e-40;
+            }
           }
-        }
-        expectOk(check(y.data, want, (i) => bnd[i]), `rope T=${T} H=${H} D=${D}`);
+        expectOk(
+          check(y.data, want, (i) => bnd[i]),
+          `rope T=${T} H=${H} D=${D}`,
+        );
       }
     });
 
     // ---------------------------------------------------------------- attention
-    interface AttnCase { Tq: number; Tk: number; Nq: number; Nkv: number; Dh: number; causal: boolean; qPos0?: number; kPos0?: number; window?: number; softcap?: number }
+    interface AttnCase {
+      Tq: number;
+      Tk: number;
+      Nq: number;
+      Nkv: number;
+      Dh: number;
+      causal: boolean;
+      qPos0?: number;
+      kPos0?: number;
+      window?: number;
+      softcap?: number;
+    }
     const attnCases: AttnCase[] = [];
     for (const T of [1, 3, 4, 5, 16, 17]) attnCases.push({ Tq: T, Tk: T, Nq: 2, Nkv: 2, Dh: 4, causal: false });
     for (const T of [1, 5, 17]) attnCases.push({ Tq: T, Tk: T, Nq: 4, Nkv: 2, Dh: 5, causal: true });
@@ -320,46 +439,74 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
       const r = rng(71);
       for (const c of attnCases) {
         const { Tq, Tk, Nq, Nkv, Dh } = c;
-        const q = randF32(r, Tq * Nq * Dh, 2), k = randF32(r, Tk * Nkv * Dh, 2), v = randF32(r, Tk * Nkv * Dh, 3);
-        const o: AttentionOptions = { nHeads: Nq, nKvHeads: Nkv, headDim: Dh, scale: Dh ** -0.5, causal: c.causal, qPos0: c.qPos0, kPos0: c.kPos0, window: c.window, softcap: c.softcap };
+        const q = randF32(r, Tq * Nq * Dh, 2),
+          k = randF32(r, Tk * Nkv * Dh, 2),
+          v = randF32(r, Tk * Nkv * Dh, 3);
+        const o: AttentionOptions = {
+          nHeads: Nq,
+          nKvHeads: Nkv,
+          headDim: Dh,
+          scale: Dh ** -0.5,
+          causal: c.causal,
+          qPos0: c.qPos0,
+          kPos0: c.kPos0,
+          window: c.window,
+          softcap: c.softcap,
+        };
         const y = be.attention(t([Tq, Nq * Dh], q), t([Tk, Nkv * Dh], k), t([Tk, Nkv * Dh], v), o);
         expect(y.shape).toEqual([Tq, Nq * Dh]);
         // Brute force: repeat_kv materialised, full [Tq, Tk] score matrix, additive -inf mask.
-        const want = new Float64Array(Tq * Nq * Dh), bnd = new Float64Array(Tq * Nq * Dh);
+        const want = new Float64Array(Tq * Nq * Dh),
+          bnd = new Float64Array(Tq * Nq * Dh);
         const rep = Nq / Nkv;
         for (let h = 0; h < Nq; h++) {
           const kvh = Math.floor(h / rep); // repeat_kv: kv head j serves query heads j·rep .. j·rep+rep-1
           for (let i = 0; i < Tq; i++) {
             const qp = (c.qPos0 ?? 0) + i;
-            const s: number[] = [], sAbs: number[] = [];
+            const s: number[] = [],
+              sAbs: number[] = [];
             for (let j = 0; j < Tk; j++) {
               const kp = (c.kPos0 ?? 0) + j;
-              let dot = 0, dabs = 0;
-              for (let d = 0; d < Dh; d++) { const p = q[i * Nq * Dh + h * Dh + d] * k[j * Nkv * Dh + kvh * Dh + d]; dot += p; dabs += Math.abs(p); }
+              let dot = 0,
+                dabs = 0;
+              for (let d = 0; d < Dh; d++) {
+                const p = q[i * Nq * Dh + h * Dh + d] * k[j * Nkv * Dh + kvh * Dh + d];
+                dot += p;
+                dabs += Math.abs(p);
+              }
               let sc = dot * o.scale;
               if (c.softcap) sc = c.softcap * Math.tanh(sc / c.softcap);
               const masked = (c.causal && kp > qp) || (c.window !== undefined && qp - kp >= c.window);
-              s.push(masked ? -Infinity : sc); sAbs.push(dabs * o.scale);
+              s.push(masked ? -Infinity : sc);
+              sAbs.push(dabs * o.scale);
             }
             const mx = Math.max(...s);
             const e = s.map((x) => Math.exp(x - mx));
             const z = e.reduce((a, b) => a + b, 0);
             const maxAbsScore = Math.max(...sAbs);
             for (let d = 0; d < Dh; d++) {
-              let acc = 0, accAbs = 0, vmax = 0;
+              let acc = 0,
+                accAbs = 0,
+                vmax = 0;
               for (let j = 0; j < Tk; j++) {
                 const vv = v[j * Nkv * Dh + kvh * Dh + d];
-                acc += (e[j] / z) * vv; accAbs += (e[j] / z) * Math.abs(vv);
+                acc += (e[j] / z) * vv;
+                accAbs += (e[j] / z) * Math.abs(vv);
                 if (e[j] > 0) vmax = Math.max(vmax, Math.abs(vv));
               }
               const idx = i * Nq * Dh + h * Dh + d;
               want[idx] = acc;
-              bnd[idx] = (tight ? 4 * U * accAbs + 16 * 2 ** -52 * (Tk + Dh) * (accAbs + maxAbsScore * vmax)
-                : U * ((Tk + 8) * accAbs + 2 * (Dh + 4) * maxAbsScore * vmax)) + 1e-40;
+              bnd[idx] =
+                (tight
+                  ? 4 * U * accAbs + 16 * 2 ** -52 * (Tk + Dh) * (accAbs + maxAbsScore * vmax)
+                  : U * ((Tk + 8) * accAbs + 2 * (Dh + 4) * maxAbsScore * vmax)) + 1e-40;
             }
           }
         }
-        expectOk(check(y.data, want, (i) => bnd[i]), `attention ${JSON.stringify(c)}`);
+        expectOk(
+          check(y.data, want, (i) => bnd[i]),
+          `attention ${JSON.stringify(c)}`,
+        );
       }
     });
 

@@ -34,7 +34,8 @@ export function t(shape: number[], data: Float32Array): Tensor {
  *  for a test input), and their exact f64 values (widened independently of src/dtype.ts). */
 export function toBf16(v: Float32Array): { bits: Uint16Array; values: Float64Array } {
   const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
-  const bits = new Uint16Array(v.length), values = new Float64Array(v.length);
+  const bits = new Uint16Array(v.length),
+    values = new Float64Array(v.length);
   const dv = new DataView(new ArrayBuffer(4));
   for (let i = 0; i < v.length; i++) {
     bits[i] = u[i] >>> 16;
@@ -46,10 +47,17 @@ export function toBf16(v: Float32Array): { bits: Uint16Array; values: Float64Arr
 
 /** f16 bits of small test values (normal range only, round toward zero) and exact values. */
 export function toF16(v: Float32Array): { bits: Uint16Array; values: Float64Array } {
-  const bits = new Uint16Array(v.length), values = new Float64Array(v.length);
+  const bits = new Uint16Array(v.length),
+    values = new Float64Array(v.length);
   for (let i = 0; i < v.length; i++) {
-    const x = v[i], s = x < 0 ? 1 : 0, a = Math.abs(x);
-    if (a < 2 ** -14) { bits[i] = s << 15; values[i] = s ? -0 : 0; continue; }
+    const x = v[i],
+      s = x < 0 ? 1 : 0,
+      a = Math.abs(x);
+    if (a < 2 ** -14) {
+      bits[i] = s << 15;
+      values[i] = s ? -0 : 0;
+      continue;
+    }
     const e = Math.floor(Math.log2(a));
     const m = Math.floor((a / 2 ** e - 1) * 1024);
     bits[i] = (s << 15) | ((e + 15) << 10) | m;
@@ -59,31 +67,52 @@ export function toF16(v: Float32Array): { bits: Uint16Array; values: Float64Arra
 }
 
 /** A weight in the given stored dtype on a backend, plus its exact f64 values. */
-export function makeWeight(be: Backend, name: string, dtype: WeightDType, shape: number[], v: Float32Array): { w: Weight; values: Float64Array } {
+export function makeWeight(
+  be: Backend,
+  name: string,
+  dtype: WeightDType,
+  shape: number[],
+  v: Float32Array,
+): { w: Weight; values: Float64Array } {
   if (dtype === 'F32') return { w: be.loadWeight(name, 'F32', shape, v.slice()), values: Float64Array.from(v) };
   const { bits, values } = dtype === 'BF16' ? toBf16(v) : toF16(v);
   return { w: be.loadWeight(name, dtype, shape, bits), values };
 }
 
-export interface Failure { index: number; got: number; want: number; bound: number }
+export interface Failure {
+  index: number;
+  got: number;
+  want: number;
+  bound: number;
+}
 
 /** Compare element-wise against a float64 reference with a per-element bound; collects the
  *  failures (first few + count) so a failing test prints the worst, not the whole array. */
-export function check(got: ArrayLike<number>, want: ArrayLike<number>, bound: (i: number) => number): { failures: number; worst?: Failure; first: Failure[] } {
+export function check(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  bound: (i: number) => number,
+): { failures: number; worst?: Failure; first: Failure[] } {
   if (got.length !== want.length) return { failures: -1, first: [] };
-  let failures = 0, worstRatio = 0;
+  let failures = 0,
+    worstRatio = 0;
   let worst: Failure | undefined;
   const first: Failure[] = [];
   for (let i = 0; i < got.length; i++) {
-    const g = got[i], w = want[i], b = bound(i);
+    const g = got[i],
+      w = want[i],
+      b = bound(i);
     const d = Math.abs(g - w);
-    const ok = d <= b || (Number.isNaN(g) && Number.isNaN(w)) || (g === w);
+    const ok = d <= b || (Number.isNaN(g) && Number.isNaN(w)) || g === w;
     if (!ok) {
       failures++;
       const f = { index: i, got: g, want: w, bound: b };
       if (first.length < 3) first.push(f);
       const ratio = Number.isFinite(d / b) ? d / b : Infinity;
-      if (!worst || ratio > worstRatio) { worst = f; worstRatio = ratio; }
+      if (!worst || ratio > worstRatio) {
+        worst = f;
+        worstRatio = ratio;
+      }
     }
   }
   return { failures, worst, first };

@@ -7,7 +7,12 @@ import { check, makeWeight, randF32, rng, U } from './helpers.js';
 
 describe('patchEmbed', () => {
   const be = new TsBackend();
-  for (const [n, C, S, P, D] of [[1, 3, 28, 14, 5], [2, 3, 30, 14, 4], [1, 1, 5, 2, 3], [1, 3, 384, 14, 3]]) {
+  for (const [n, C, S, P, D] of [
+    [1, 3, 28, 14, 5],
+    [2, 3, 30, 14, 4],
+    [1, 1, 5, 2, 3],
+    [1, 3, 384, 14, 3],
+  ]) {
     it(`n=${n} C=${C} S=${S} P=${P} D=${D}: conv by definition, (gy, gx) row-major patches`, () => {
       const r = rng(S * 7 + D);
       const px = randF32(r, n * C * S * S);
@@ -16,16 +21,25 @@ describe('patchEmbed', () => {
       const y = patchEmbed({ shape: [n, C, S, S], data: px }, W.w as HostWeight, B.w as HostWeight, P);
       const g = Math.floor(S / P);
       expect(y.shape).toEqual([n, g * g, D]);
-      const want = new Float64Array(n * g * g * D), abs = new Float64Array(n * g * g * D);
-      for (let b = 0; b < n; b++) for (let oy = 0; oy < g; oy++) for (let ox = 0; ox < g; ox++) for (let o = 0; o < D; o++) {
-        let s = B.values[o], a = Math.abs(B.values[o]);
-        for (let c = 0; c < C; c++) for (let ky = 0; ky < P; ky++) for (let kx = 0; kx < P; kx++) {
-          const p = px[((b * C + c) * S + oy * P + ky) * S + ox * P + kx] * W.values[((o * C + c) * P + ky) * P + kx];
-          s += p; a += Math.abs(p);
-        }
-        const i = ((b * g + oy) * g + ox) * D + o;
-        want[i] = s; abs[i] = a;
-      }
+      const want = new Float64Array(n * g * g * D),
+        abs = new Float64Array(n * g * g * D);
+      for (let b = 0; b < n; b++)
+        for (let oy = 0; oy < g; oy++)
+          for (let ox = 0; ox < g; ox++)
+            for (let o = 0; o < D; o++) {
+              let s = B.values[o],
+                a = Math.abs(B.values[o]);
+              for (let c = 0; c < C; c++)
+                for (let ky = 0; ky < P; ky++)
+                  for (let kx = 0; kx < P; kx++) {
+                    const p = px[((b * C + c) * S + oy * P + ky) * S + ox * P + kx] * W.values[((o * C + c) * P + ky) * P + kx];
+                    s += p;
+                    a += Math.abs(p);
+                  }
+              const i = ((b * g + oy) * g + ox) * D + o;
+              want[i] = s;
+              abs[i] = a;
+            }
       const res = check(y.data, want, (i) => 2 * U * Math.abs(want[i]) + (C * P * P + 2) * 2 ** -52 * abs[i]);
       expect(res.failures, JSON.stringify(res.worst)).toBe(0);
     });

@@ -2,18 +2,23 @@
 // within the same tolerance table as the ts backend, greedy ids identical. First asserts that the
 // SIMD kernels are what is live (no silent fallback can make this test vacuous).
 
-import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { readdirSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { OvisRunner } from '../../src/runner.js';
-import { loadReference, runParity } from '../../src/parity.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WasmBackend } from '../../src/backend/wasm.js';
+import { loadReference, runParity } from '../../src/parity.js';
+import { OvisRunner } from '../../src/runner.js';
 
 const FIXTURES = join(__dirname, '..', '..', 'reference', 'fixtures');
 
 function f32Dumps(flavour: string): string[] {
   const dir = join(FIXTURES, 'dumps', flavour);
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('__f32.safetensors')).sort().map((f) => join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('__f32.safetensors'))
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
 }
 
 for (const flavour of ['llama', 'gemma2']) {

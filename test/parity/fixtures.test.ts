@@ -4,18 +4,23 @@
 // structure is checked. Runs on the `ts` backend; test/parity/backends.test.ts repeats a
 // subset with the wasm backend at 1 and 2 threads.
 
-import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { readdirSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { OvisRunner } from '../../src/runner.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadReference, runParity } from '../../src/parity.js';
+import { OvisRunner } from '../../src/runner.js';
 
 const FIXTURES = join(__dirname, '..', '..', 'reference', 'fixtures');
 const FLAVOURS = ['llama', 'gemma2'] as const;
 
 function dumps(flavour: string): string[] {
   const dir = join(FIXTURES, 'dumps', flavour);
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort().map((f) => join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.safetensors'))
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
 }
 
 for (const flavour of FLAVOURS) {
@@ -28,7 +33,21 @@ for (const flavour of FLAVOURS) {
 
     it('has fixtures for every case of the dump table (reference/make_dumps.py)', () => {
       const names = dumps(flavour).map((p) => p.split('/').pop()!.replace('.safetensors', ''));
-      for (const c of ['text_only', 'square', 'wide', 'tall', 'tiny', 'gray', 'rgba', 'palette', 'jpeg', 'two_images', 'mp1', 'mp4', 'mp9']) {
+      for (const c of [
+        'text_only',
+        'square',
+        'wide',
+        'tall',
+        'tiny',
+        'gray',
+        'rgba',
+        'palette',
+        'jpeg',
+        'two_images',
+        'mp1',
+        'mp4',
+        'mp9',
+      ]) {
         expect(names, `missing ${c}__f32`).toContain(`${c}__f32`);
       }
       expect(names.some((n) => n.endsWith('__bf16'))).toBe(true);

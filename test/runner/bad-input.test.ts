@@ -2,13 +2,13 @@
 // a hang or silent garbage: marker/image count mismatch, empty prompt, context longer than
 // multimodal_max_length, a mis-shaped tensor, wrong types from JavaScript callers.
 
-import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { OvisRunner, weightsVsRam } from '../../src/runner.js';
-import { SafetensorsFile, writeSafetensors, type TensorEntry } from '../../src/io/safetensors.js';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, InputError } from '../../src/errors.js';
+import { SafetensorsFile, type TensorEntry, writeSafetensors } from '../../src/io/safetensors.js';
+import { OvisRunner, weightsVsRam } from '../../src/runner.js';
 
 const TINY = join(__dirname, '..', '..', 'reference', 'fixtures', 'tiny', 'llama');
 const IMAGES = join(__dirname, '..', '..', 'reference', 'fixtures', 'images');
@@ -28,12 +28,15 @@ function copyCheckpoint(edit?: (cfg: any) => void): string {
 
 describe('runner: bad requests', () => {
   let runner: OvisRunner;
-  beforeAll(async () => { runner = await OvisRunner.load(TINY, { backend: 'ts', maxNewTokens: 2 }); });
+  beforeAll(async () => {
+    runner = await OvisRunner.load(TINY, { backend: 'ts', maxNewTokens: 2 });
+  });
   afterAll(() => runner?.dispose());
 
   it('more <image> markers than images', async () => {
-    await expect(runner.ask({ prompt: '<image>\n<image>\nCompare.', images: [image()] }))
-      .rejects.toThrow(/2 <image> marker\(s\) but 1 image\(s\)/);
+    await expect(runner.ask({ prompt: '<image>\n<image>\nCompare.', images: [image()] })).rejects.toThrow(
+      /2 <image> marker\(s\) but 1 image\(s\)/,
+    );
   });
   it('fewer <image> markers than images', async () => {
     const err = await runner.ask({ prompt: '<image>\nCompare.', images: [image(), image()] }).catch((e) => e);
@@ -73,10 +76,14 @@ describe('runner: bad requests', () => {
 
 describe('runner: bad checkpoints', () => {
   const dirs: string[] = [];
-  afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
 
   it('context longer than multimodal_max_length', async () => {
-    const dir = copyCheckpoint((c) => { c.multimodal_max_length = 64; });
+    const dir = copyCheckpoint((c) => {
+      c.multimodal_max_length = 64;
+    });
     dirs.push(dir);
     const r = await OvisRunner.load(dir, { backend: 'ts', maxNewTokens: 2 });
     try {
@@ -90,13 +97,23 @@ describe('runner: bad checkpoints', () => {
   });
 
   it('the context length is checked before the vision tower encodes any crop (minutes of work otherwise)', async () => {
-    const dir = copyCheckpoint((c) => { c.multimodal_max_length = 300; });
+    const dir = copyCheckpoint((c) => {
+      c.multimodal_max_length = 300;
+    });
     dirs.push(dir);
     const r = await OvisRunner.load(dir, { backend: 'ts', maxNewTokens: 2, maxPartition: 1 });
     try {
       const p = r.prepare({ prompt: 'Compare them.', images: [image(), image(), image()] }); // 3 crops x 196 > 300
       let encoded = 0;
-      const err = (() => { try { r.model.embed(p.inputIds, { pixelValues: p.pixelValues!, n: p.n }, undefined, () => { encoded++; }); } catch (e) { return e as Error; } })();
+      const err = (() => {
+        try {
+          r.model.embed(p.inputIds, { pixelValues: p.pixelValues!, n: p.n }, undefined, () => {
+            encoded++;
+          });
+        } catch (e) {
+          return e as Error;
+        }
+      })();
       expect(err).toBeInstanceOf(InputError);
       expect(err!.message).toMatch(/\+ 3 crops x 196 visual tokens\), more than multimodal_max_length 300/);
       expect(encoded).toBe(0);

@@ -4,14 +4,14 @@
 // layers (window 16 in the tiny checkpoint) must keep the rows the next turn attends to — and the
 // logits of a reused prefill agree with a full prefill within the f32 logits tolerance.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OvisRunner } from '../../src/runner.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatEvent, ChatMessage } from '../../src/conversation-types.js';
 import { InputError } from '../../src/errors.js';
+import { OvisRunner } from '../../src/runner.js';
 import { compare } from '../../src/trace/metrics.js';
 import { evaluate } from '../../src/trace/tolerances.js';
-import type { ChatMessage, ChatEvent } from '../../src/conversation-types.js';
 
 const FIX = join(__dirname, '..', '..', 'reference', 'fixtures');
 const square = new Uint8Array(readFileSync(join(FIX, 'images', 'square.png')));
@@ -26,9 +26,17 @@ async function collect(it: AsyncGenerator<ChatEvent>): Promise<ChatEvent[]> {
 for (const flavour of ['llama', 'gemma2'] as const) {
   describe(`chat on tiny ${flavour}`, () => {
     let r: OvisRunner;
-    beforeAll(async () => { r = await OvisRunner.load(join(FIX, 'tiny', flavour), { threads: 2, maxNewTokens: 10, maxPartition: 4 }); });
+    beforeAll(async () => {
+      r = await OvisRunner.load(join(FIX, 'tiny', flavour), { threads: 2, maxNewTokens: 10, maxPartition: 4 });
+    });
     afterAll(() => r?.dispose());
-    const first: ChatMessage = { role: 'user', content: [{ type: 'image', image: square }, { type: 'text', text: 'Describe the image.' }] };
+    const first: ChatMessage = {
+      role: 'user',
+      content: [
+        { type: 'image', image: square },
+        { type: 'text', text: 'Describe the image.' },
+      ],
+    };
 
     it('one turn with an image = runner.run on the same prompt (ids and text)', async () => {
       r.resetConversation();
@@ -45,14 +53,28 @@ for (const flavour of ['llama', 'gemma2'] as const) {
       expect(kinds.indexOf('start')).toBeGreaterThan(kinds.lastIndexOf('progress'));
       const images = (events[0] as Extract<ChatEvent, { type: 'images' }>).images;
       expect(images[0]).toMatchObject({ index: 0, cached: false, crops: images[0].boxes.length });
-      expect(events.filter((e) => e.type === 'text').map((e) => (e as { text: string }).text).join('')).toBe(done.result.output);
+      expect(
+        events
+          .filter((e) => e.type === 'text')
+          .map((e) => (e as { text: string }).text)
+          .join(''),
+      ).toBe(done.result.output);
     });
 
     it('a follow-up turn prefills only the new positions, reuses the image, and equals the conversation from scratch', async () => {
       r.resetConversation();
       const t1 = await r.chatComplete([first]);
-      const conv: ChatMessage[] = [first, { role: 'assistant', content: t1.output },
-        { role: 'user', content: [{ type: 'text', text: 'And this one?' }, { type: 'image', image: wide }] }];
+      const conv: ChatMessage[] = [
+        first,
+        { role: 'assistant', content: t1.output },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'And this one?' },
+            { type: 'image', image: wide },
+          ],
+        },
+      ];
       const events = await collect(r.chat(conv));
       const t2 = (events.at(-1) as Extract<ChatEvent, { type: 'done' }>).result;
       expect(t2.cachedTokens).toBeGreaterThanOrEqual(t1.promptTokens); // the first prompt at least
@@ -107,17 +129,44 @@ for (const flavour of ['llama', 'gemma2'] as const) {
 
 describe('chat input errors', () => {
   let r: OvisRunner;
-  beforeAll(async () => { r = await OvisRunner.load(join(FIX, 'tiny', 'gemma2'), { threads: 1, maxNewTokens: 2 }); });
+  beforeAll(async () => {
+    r = await OvisRunner.load(join(FIX, 'tiny', 'gemma2'), { threads: 1, maxNewTokens: 2 });
+  });
   afterAll(() => r?.dispose());
   it('typed errors naming the message', async () => {
     const bad: Array<[unknown, RegExp]> = [
       [[], /messages must be a non-empty array/],
       [[{ role: 'bot', content: 'x' }], /messages\[0\]\.role is "bot"/],
-      [[{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }], /the last message must be the user's/],
-      [[{ role: 'user', content: 'a' }, { role: 'system', content: 'b' }, { role: 'user', content: 'c' }], /messages\[1\]: a system message may only come first/],
-      [[{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }], /Gemma does not support system prompt/],
+      [
+        [
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: 'yo' },
+        ],
+        /the last message must be the user's/,
+      ],
+      [
+        [
+          { role: 'user', content: 'a' },
+          { role: 'system', content: 'b' },
+          { role: 'user', content: 'c' },
+        ],
+        /messages\[1\]: a system message may only come first/,
+      ],
+      [
+        [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: 'hi' },
+        ],
+        /Gemma does not support system prompt/,
+      ],
       [[{ role: 'user', content: [{ type: 'video' }] }], /messages\[0\]\.content\[0\] must be/],
-      [[{ role: 'assistant', content: [{ type: 'image', image: square }] }, { role: 'user', content: 'x' }], /only user messages carry images/],
+      [
+        [
+          { role: 'assistant', content: [{ type: 'image', image: square }] },
+          { role: 'user', content: 'x' },
+        ],
+        /only user messages carry images/,
+      ],
     ];
     for (const [m, want] of bad) {
       const e = await r.chatComplete(m as ChatMessage[]).catch((x) => x);

@@ -3,22 +3,27 @@
 // positions, 429), client disconnects (leave the queue / abort the generation) and shutdown.
 // The real model behind the real openai client is test/server/openai-client.test.ts.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeEngine, live, sseEvents, until, type Live } from './helpers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeEngine, type Live, live, sseEvents, until } from './helpers.js';
 
 const ROOT = join(__dirname, '..', '..');
 const PNG = readFileSync(join(ROOT, 'reference', 'fixtures', 'images', 'square.png'));
 const PNG_URL = `data:image/png;base64,${PNG.toString('base64')}`;
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) =>
-  fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body), signal });
+  fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal,
+  });
 const user = (content: unknown) => ({ model: 'tiny-model', messages: [{ role: 'user', content }] });
 
 async function expectError(res: Response, status: number, code: string, param?: string | null) {
   expect(res.status).toBe(status);
-  const body = await res.json() as { error: { message: string; type: string; param: string | null; code: string } };
+  const body = (await res.json()) as { error: { message: string; type: string; param: string | null; code: string } };
   expect(body.error.code).toBe(code);
   expect(typeof body.error.message).toBe('string');
   expect(typeof body.error.type).toBe('string');
@@ -29,8 +34,12 @@ async function expectError(res: Response, status: number, code: string, param?: 
 describe('ovis serve handler (node adapter, fake engine)', () => {
   const engine = new FakeEngine();
   let s: Live;
-  beforeAll(async () => { s = await live(engine, { maxQueue: 2, maxBodyBytes: 64 * 1024 + PNG.length * 2 }); });
-  afterAll(async () => { await s.close(); });
+  beforeAll(async () => {
+    s = await live(engine, { maxQueue: 2, maxBodyBytes: 64 * 1024 + PNG.length * 2 });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
 
   it('GET / serves the page as self-contained HTML', async () => {
     const res = await fetch(s.url + '/');
@@ -58,15 +67,22 @@ describe('ovis serve handler (node adapter, fake engine)', () => {
       const res = await post(s.url + '/v1/chat/completions', { ...user('hi'), model });
       expect(res.status).toBe(200);
       const b = await res.json();
-      expect(b).toMatchObject({ object: 'chat.completion', model: 'test/tiny-model',
+      expect(b).toMatchObject({
+        object: 'chat.completion',
+        model: 'test/tiny-model',
         choices: [{ index: 0, message: { role: 'assistant', content: 'echo: hi' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 12, completion_tokens: 8, total_tokens: 20, prompt_tokens_details: { cached_tokens: 3 } } });
+        usage: { prompt_tokens: 12, completion_tokens: 8, total_tokens: 20, prompt_tokens_details: { cached_tokens: 3 } },
+      });
       expect(b.id).toMatch(/^chatcmpl-/);
     }
   });
 
   it('POST /v1/chat/completions stream: role chunk, deltas, finish_reason, usage chunk, [DONE]', async () => {
-    const res = await post(s.url + '/v1/chat/completions', { ...user([{ type: 'text', text: 'yo' }]), stream: true, stream_options: { include_usage: true } });
+    const res = await post(s.url + '/v1/chat/completions', {
+      ...user([{ type: 'text', text: 'yo' }]),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const evs = await sseEvents(res);
@@ -86,72 +102,177 @@ describe('ovis serve handler (node adapter, fake engine)', () => {
     expect((await post(s.url + '/v1/chat/completions', body)).status).toBe(200);
     expect(engine.calls.at(-1)!.opts).toMatchObject({ maxNewTokens: 7, doSample: false, stop: ['END'], maxPartition: 4, seed: 5 });
     expect(engine.calls.at(-1)!.opts.topP).toBeUndefined(); // greedy: no sampling settings
-    await post(s.url + '/v1/chat/completions', { ...user('x'), max_completion_tokens: 3, max_tokens: 9, temperature: 0.7, top_p: 0.9, stop: ['a', 'b'] });
+    await post(s.url + '/v1/chat/completions', {
+      ...user('x'),
+      max_completion_tokens: 3,
+      max_tokens: 9,
+      temperature: 0.7,
+      top_p: 0.9,
+      stop: ['a', 'b'],
+    });
     expect(engine.calls.at(-1)!.opts).toMatchObject({ maxNewTokens: 3, doSample: true, temperature: 0.7, topP: 0.9, stop: ['a', 'b'] });
-    await post(s.url + '/v1/chat/completions', { ...user([{ type: 'image_url', image_url: PNG_URL }, { type: 'text', text: 'q' }]) });
+    await post(s.url + '/v1/chat/completions', {
+      ...user([
+        { type: 'image_url', image_url: PNG_URL },
+        { type: 'text', text: 'q' },
+      ]),
+    });
     const parts = engine.calls.at(-1)!.messages[0].content as Array<{ type: string; image?: Uint8Array }>;
     expect(parts[0].type).toBe('image');
     expect(Buffer.from(parts[0].image!).equals(PNG)).toBe(true);
     expect(engine.calls.at(-1)!.messages).toHaveLength(1);
     // a developer message is a system message; the history is passed whole (the runner reuses its cache)
-    await post(s.url + '/v1/chat/completions', { model: 'tiny-model', messages: [{ role: 'developer', content: 'be brief' },
-      { role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }, { role: 'user', content: 'c' }] });
+    await post(s.url + '/v1/chat/completions', {
+      model: 'tiny-model',
+      messages: [
+        { role: 'developer', content: 'be brief' },
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: 'b' },
+        { role: 'user', content: 'c' },
+      ],
+    });
     expect(engine.calls.at(-1)!.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
   });
 
   it('POST /api/chat: SSE of the runner events, ending after done; options pass through', async () => {
-    const res = await post(s.url + '/api/chat', { messages: [{ role: 'user', content: [{ type: 'image', data: PNG_URL }, { type: 'text', text: 'hey' }] }],
-      options: { maxNewTokens: 5, temperature: 0, seed: 3, maxPartition: 1, repetitionPenalty: 1.1, topK: 4 } });
+    const res = await post(s.url + '/api/chat', {
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image', data: PNG_URL },
+            { type: 'text', text: 'hey' },
+          ],
+        },
+      ],
+      options: { maxNewTokens: 5, temperature: 0, seed: 3, maxPartition: 1, repetitionPenalty: 1.1, topK: 4 },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const evs = await sseEvents(res);
     expect(evs.map((e) => e.type)).toEqual(['start', 'text', 'text', 'done']);
     expect(evs[3].result.output).toBe('echo: hey');
-    expect(engine.calls.at(-1)!.opts).toMatchObject({ maxNewTokens: 5, doSample: false, seed: 3, maxPartition: 1, repetitionPenalty: 1.1, topK: 4 });
+    expect(engine.calls.at(-1)!.opts).toMatchObject({
+      maxNewTokens: 5,
+      doSample: false,
+      seed: 3,
+      maxPartition: 1,
+      repetitionPenalty: 1.1,
+      topK: 4,
+    });
   });
 
   describe('errors, in OpenAI shape with the right status', () => {
     it('400: malformed JSON, not an object, a bad field named by its path', async () => {
       await expectError(await post(s.url + '/v1/chat/completions', '{"model": '), 400, 'invalid_json');
       await expectError(await post(s.url + '/v1/chat/completions', '[1]'), 400, 'invalid_json');
-      await expectError(await post(s.url + '/v1/chat/completions', { model: 'tiny-model', messages: [{ role: 'user', content: 'a' },
-        { role: 'user', content: [{ type: 'image_url', image_url: 42 }] }] }), 400, 'invalid_field', 'messages[1].content[0].image_url');
+      await expectError(
+        await post(s.url + '/v1/chat/completions', {
+          model: 'tiny-model',
+          messages: [
+            { role: 'user', content: 'a' },
+            { role: 'user', content: [{ type: 'image_url', image_url: 42 }] },
+          ],
+        }),
+        400,
+        'invalid_field',
+        'messages[1].content[0].image_url',
+      );
       await expectError(await post(s.url + '/v1/chat/completions', { ...user('a'), n: 2 }), 400, 'invalid_field', 'n');
       await expectError(await post(s.url + '/v1/chat/completions', { ...user('a'), max_tokens: -1 }), 400, 'invalid_field', 'max_tokens');
-      await expectError(await post(s.url + '/v1/chat/completions', { ...user('a'), messages: [{ role: 'tool', content: 'a' }] }), 400, 'invalid_field', 'messages[0].role');
-      await expectError(await post(s.url + '/v1/chat/completions', { ...user('a'), stop: ['a', 'b', 'c', 'd', 'e'] }), 400, 'invalid_field', 'stop');
+      await expectError(
+        await post(s.url + '/v1/chat/completions', { ...user('a'), messages: [{ role: 'tool', content: 'a' }] }),
+        400,
+        'invalid_field',
+        'messages[0].role',
+      );
+      await expectError(
+        await post(s.url + '/v1/chat/completions', { ...user('a'), stop: ['a', 'b', 'c', 'd', 'e'] }),
+        400,
+        'invalid_field',
+        'stop',
+      );
     });
 
     it('400: a remote image URL (the server fetches nothing), a bad data: URL, a corrupt header', async () => {
-      const e = await expectError(await post(s.url + '/v1/chat/completions', user([{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }])),
-        400, 'remote_image_url', 'messages[0].content[0].image_url.url');
+      const e = await expectError(
+        await post(s.url + '/v1/chat/completions', user([{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }])),
+        400,
+        'remote_image_url',
+        'messages[0].content[0].image_url.url',
+      );
       expect(e.message).toMatch(/the server fetches nothing: send the image as a data: URL/);
-      await expectError(await post(s.url + '/v1/chat/completions', user([{ type: 'image_url', image_url: { url: 'data:image/png;base64,@@@' } }])),
-        400, 'invalid_field', 'messages[0].content[0].image_url.url');
+      await expectError(
+        await post(s.url + '/v1/chat/completions', user([{ type: 'image_url', image_url: { url: 'data:image/png;base64,@@@' } }])),
+        400,
+        'invalid_field',
+        'messages[0].content[0].image_url.url',
+      );
       const corrupt = Buffer.concat([PNG.subarray(0, 8), Buffer.from('not an IHDR chunk at all, just bytes')]);
-      const c = await expectError(await post(s.url + '/v1/chat/completions', user([{ type: 'image_url', image_url: { url: `data:image/png;base64,${corrupt.toString('base64')}` } }])),
-        400, 'invalid_image', 'messages[0].content[0].image_url.url');
+      const c = await expectError(
+        await post(
+          s.url + '/v1/chat/completions',
+          user([{ type: 'image_url', image_url: { url: `data:image/png;base64,${corrupt.toString('base64')}` } }]),
+        ),
+        400,
+        'invalid_image',
+        'messages[0].content[0].image_url.url',
+      );
       expect(c.message).toMatch(/^messages\[0\]\.content\[0\]\.image_url\.url/);
     });
 
     it('415: bytes that are no image we read, or a non-image media type', async () => {
       const txt = `data:image/png;base64,${Buffer.from('hello, I am text').toString('base64')}`;
-      const e = await expectError(await post(s.url + '/v1/chat/completions', user([{ type: 'image_url', image_url: { url: txt } }])), 415, 'unsupported_image', 'messages[0].content[0].image_url.url');
+      const e = await expectError(
+        await post(s.url + '/v1/chat/completions', user([{ type: 'image_url', image_url: { url: txt } }])),
+        415,
+        'unsupported_image',
+        'messages[0].content[0].image_url.url',
+      );
       expect(e.message).toMatch(/not a recognised image; supported: PNG/);
       const tiff = `data:image/tiff;base64,${Buffer.from('II*\0aaaaaaaaaaaa').toString('base64')}`;
-      expect((await expectError(await post(s.url + '/v1/chat/completions', user([{ type: 'image_url', image_url: { url: tiff } }])), 415, 'unsupported_image')).message).toMatch(/TIFF/);
-      await expectError(await post(s.url + '/v1/chat/completions', user([{ type: 'image_url', image_url: { url: 'data:text/plain;base64,aGVsbG8=' } }])), 415, 'unsupported_image');
+      expect(
+        (
+          await expectError(
+            await post(s.url + '/v1/chat/completions', user([{ type: 'image_url', image_url: { url: tiff } }])),
+            415,
+            'unsupported_image',
+          )
+        ).message,
+      ).toMatch(/TIFF/);
+      await expectError(
+        await post(s.url + '/v1/chat/completions', user([{ type: 'image_url', image_url: { url: 'data:text/plain;base64,aGVsbG8=' } }])),
+        415,
+        'unsupported_image',
+      );
     });
 
     it('400 from the runner: ImageError names the request part, InputError says why', async () => {
-      const img = await expectError(await post(s.url + '/v1/chat/completions', user([{ type: 'image_url', image_url: { url: PNG_URL } }, { type: 'text', text: 'throw image' }])),
-        400, 'invalid_image', 'messages[0].content[0].image_url.url');
+      const img = await expectError(
+        await post(
+          s.url + '/v1/chat/completions',
+          user([
+            { type: 'image_url', image_url: { url: PNG_URL } },
+            { type: 'text', text: 'throw image' },
+          ]),
+        ),
+        400,
+        'invalid_image',
+        'messages[0].content[0].image_url.url',
+      );
       expect(img.message).toBe('messages[0].content[0].image_url.url (image 1): truncated PNG data (IDAT ends early)');
-      expect((await expectError(await post(s.url + '/v1/chat/completions', user('throw input')), 400, 'invalid_input')).message).toMatch(/must end with a user message/);
+      expect((await expectError(await post(s.url + '/v1/chat/completions', user('throw input')), 400, 'invalid_input')).message).toMatch(
+        /must end with a user message/,
+      );
       // /api/chat: the same, as one error event with the status
       const res = await post(s.url + '/api/chat', { messages: [{ role: 'user', content: 'throw input' }] });
       expect(res.status).toBe(400);
-      expect(await sseEvents(res)).toEqual([{ type: 'error', error: { message: 'the conversation must end with a user message', code: 'invalid_input', status: 400, param: null } }]);
+      expect(await sseEvents(res)).toEqual([
+        {
+          type: 'error',
+          error: { message: 'the conversation must end with a user message', code: 'invalid_input', status: 400, param: null },
+        },
+      ]);
     });
 
     it('500: a non-Ovis error is generic to the client, logged, and the server stays up', async () => {
@@ -179,7 +300,14 @@ describe('ovis serve handler (node adapter, fake engine)', () => {
       // no Content-Length: a streamed body, cut when it passes the limit (1 MiB chunks, up to 8 MiB offered)
       let sent = 0;
       const body = new ReadableStream<Uint8Array>({
-        pull(c) { if (sent >= 8 << 20) { c.close(); return; } sent += 1 << 20; c.enqueue(new Uint8Array(1 << 20).fill(0x20)); },
+        pull(c) {
+          if (sent >= 8 << 20) {
+            c.close();
+            return;
+          }
+          sent += 1 << 20;
+          c.enqueue(new Uint8Array(1 << 20).fill(0x20));
+        },
       });
       // node:http keeps the connection and discards the rest of the upload unread, so the
       // client gets the 413 rather than a reset
@@ -247,8 +375,12 @@ describe('ovis serve handler (node adapter, fake engine)', () => {
 
 describe('--api-key', () => {
   let s: Live;
-  beforeAll(async () => { s = await live(new FakeEngine(), { apiKey: 'sekret' }); });
-  afterAll(async () => { await s.close(); });
+  beforeAll(async () => {
+    s = await live(new FakeEngine(), { apiKey: 'sekret' });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
 
   it('401 without or with a wrong key on /v1/* and /api/*; the page and /health stay open', async () => {
     const e = await expectError(await post(s.url + '/v1/chat/completions', user('a')), 401, 'invalid_api_key');

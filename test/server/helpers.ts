@@ -1,16 +1,21 @@
 // Shared by the server tests: a scripted fake engine (what each request does is chosen by the
 // last user message's text), and a live node:http server on 127.0.0.1:0.
 
-import { ImageError, InputError } from '../../src/errors.js';
 import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions } from '../../src/conversation-types.js';
-import { createServer, type ChatEngine, type OvisServer, type ServerOptions } from '../../src/server/handler.js';
-import { listenNode, type Listening } from '../../src/server/adapters.js';
+import { ImageError, InputError } from '../../src/errors.js';
+import { type Listening, listenNode } from '../../src/server/adapters.js';
+import { type ChatEngine, createServer, type OvisServer, type ServerOptions } from '../../src/server/handler.js';
 
 const tick = (ms = 0) => new Promise<void>((r) => setTimeout(r, ms));
 
 function lastText(messages: ChatMessage[]): string {
   const c = messages[messages.length - 1].content;
-  return typeof c === 'string' ? c : c.filter((p) => p.type === 'text').map((p) => (p as { text: string }).text).join('');
+  return typeof c === 'string'
+    ? c
+    : c
+        .filter((p) => p.type === 'text')
+        .map((p) => (p as { text: string }).text)
+        .join('');
 }
 
 /**
@@ -28,7 +33,10 @@ export class FakeEngine implements ChatEngine {
   private releaseHold: (() => void) | undefined;
   private held = false;
 
-  release(): void { this.held = true; this.releaseHold?.(); }
+  release(): void {
+    this.held = true;
+    this.releaseHold?.();
+  }
 
   async *chat(messages: ChatMessage[], opts: GenerationOptions = {}): AsyncGenerator<ChatEvent, ChatResult, void> {
     if (this.running) throw new InputError('OvisRunner.chat: another chat is running on this runner (one generation at a time)');
@@ -44,10 +52,15 @@ export class FakeEngine implements ChatEngine {
       let output = '';
       let stopReason: ChatResult['stopReason'] = 'eos';
       const pieces = text === 'hold' ? [] : ['echo: ', text];
-      for (const p of pieces) { output += p; yield { type: 'text', text: p }; }
+      for (const p of pieces) {
+        output += p;
+        yield { type: 'text', text: p };
+      }
       if (text === 'hold') {
         this.held = false;
-        const released = new Promise<void>((r) => { this.releaseHold = r; });
+        const released = new Promise<void>((r) => {
+          this.releaseHold = r;
+        });
         for (let i = 0; i < 4000 && !this.held; i++) {
           if (opts.signal?.aborted) break;
           output += '.';
@@ -55,10 +68,18 @@ export class FakeEngine implements ChatEngine {
           await Promise.race([released, tick(5)]);
         }
       }
-      if (opts.signal?.aborted) { stopReason = 'aborted'; this.aborted++; }
+      if (opts.signal?.aborted) {
+        stopReason = 'aborted';
+        this.aborted++;
+      }
       if (opts.maxNewTokens !== undefined && output.length >= opts.maxNewTokens && stopReason !== 'aborted') stopReason = 'length';
       const result: ChatResult = {
-        output, ids: [], promptTokens: 10 + text.length, completionTokens: output.length, cachedTokens: 3, stopReason,
+        output,
+        ids: [],
+        promptTokens: 10 + text.length,
+        completionTokens: output.length,
+        cachedTokens: 3,
+        stopReason,
         timings: { visionMs: 0, prefillMs: 1, decodeMs: 1, firstTokenMs: 1, totalMs: 2, tokensPerSecond: 100 },
       };
       yield { type: 'done', result };
@@ -82,8 +103,13 @@ export async function live(engine: ChatEngine, opts: Partial<ServerOptions> = {}
   const server = createServer(engine, { model: 'test/tiny-model', log: (l) => logs.push(l), ...opts });
   const listening = await listenNode(server.handle, { hostname: '127.0.0.1', port: 0 });
   return {
-    url: listening.url, server, listening, logs,
-    close: async () => { await Promise.all([server.close(), listening.close()]); },
+    url: listening.url,
+    server,
+    listening,
+    logs,
+    close: async () => {
+      await Promise.all([server.close(), listening.close()]);
+    },
   };
 }
 

@@ -6,10 +6,10 @@
 // back near where it was; after forced GC, heap and buffers do not grow round over round.
 // Numbers are printed (no timing assertions).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -26,12 +26,37 @@ async function oneRequest(url: string, client: number, i: number): Promise<Outco
   const k = client * PER_CLIENT + i;
   const kind = ['openai-stream', 'openai', 'api-chat'][k % 3];
   const leave = k % 5 === 2; // every fifth request leaves after its first event
-  const content = k % 2 ? [{ type: 'image_url', image_url: { url: PNG_URL } }, { type: 'text', text: `Describe it (${k}).` }] : `Say something (${k}).`;
+  const content =
+    k % 2
+      ? [
+          { type: 'image_url', image_url: { url: PNG_URL } },
+          { type: 'text', text: `Describe it (${k}).` },
+        ]
+      : `Say something (${k}).`;
   const ac = new AbortController();
-  const body = kind === 'api-chat'
-    ? { messages: [{ role: 'user', content: typeof content === 'string' ? content : [{ type: 'image', data: PNG_URL }, { type: 'text', text: `Describe it (${k}).` }] }], options: { maxNewTokens: 4 } }
-    : { model: 'llama', max_tokens: 4, stream: kind === 'openai-stream', messages: [{ role: 'user', content }] };
-  const res = await fetch(`${url}${kind === 'api-chat' ? '/api/chat' : '/v1/chat/completions'}`, { method: 'POST', body: JSON.stringify(body), signal: ac.signal });
+  const body =
+    kind === 'api-chat'
+      ? {
+          messages: [
+            {
+              role: 'user',
+              content:
+                typeof content === 'string'
+                  ? content
+                  : [
+                      { type: 'image', data: PNG_URL },
+                      { type: 'text', text: `Describe it (${k}).` },
+                    ],
+            },
+          ],
+          options: { maxNewTokens: 4 },
+        }
+      : { model: 'llama', max_tokens: 4, stream: kind === 'openai-stream', messages: [{ role: 'user', content }] };
+  const res = await fetch(`${url}${kind === 'api-chat' ? '/api/chat' : '/v1/chat/completions'}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    signal: ac.signal,
+  });
   if (leave && res.status === 200 && kind !== 'openai') {
     await res.body!.getReader().read();
     ac.abort();
@@ -50,7 +75,10 @@ describe.skipIf(!existsSync(CLI))('load: 16 clients x 4 requests on loopback', (
   let url: string;
   let stderr = '';
   beforeAll(async () => {
-    child = spawn(process.execPath, [CLI, 'serve', '--model', MODEL, '--port', '0', '--max-queue', '8', '-q'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(process.execPath, [CLI, 'serve', '--model', MODEL, '--port', '0', '--max-queue', '8', '-q'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     url = await new Promise<string>((resolve, reject) => {
       child.stderr!.on('data', (d: Buffer) => {
         stderr += d.toString();
@@ -72,14 +100,18 @@ describe.skipIf(!existsSync(CLI))('load: 16 clients x 4 requests on loopback', (
     const rss0 = await rssMb(url);
     const rounds: Array<{ outcomes: Outcome[]; rss: number }> = [];
     for (let round = 0; round < 2; round++) {
-      const outcomes = (await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
-        const out: Outcome[] = [];
-        for (let i = 0; i < PER_CLIENT; i++) out.push(await oneRequest(url, c, i));
-        return out;
-      }))).flat();
+      const outcomes = (
+        await Promise.all(
+          Array.from({ length: CLIENTS }, async (_, c) => {
+            const out: Outcome[] = [];
+            for (let i = 0; i < PER_CLIENT; i++) out.push(await oneRequest(url, c, i));
+            return out;
+          }),
+        )
+      ).flat();
       // the last aborted generations finish within a step; wait for the slot to be free
       for (let i = 0; i < 500; i++) {
-        const h = await (await fetch(`${url}/health`)).json() as { busy: boolean; queue: number };
+        const h = (await (await fetch(`${url}/health`)).json()) as { busy: boolean; queue: number };
         if (!h.busy && h.queue === 0) break;
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -90,8 +122,10 @@ describe.skipIf(!existsSync(CLI))('load: 16 clients x 4 requests on loopback', (
 
     const rows = rounds.map(({ outcomes, rss }, r) => {
       const n = (f: (o: Outcome) => boolean) => outcomes.filter(f).length;
-      return `round ${r + 1}: ${outcomes.length} requests: ${n((o) => o.status === 200 && !o.aborted)} answered 200, ` +
-        `${n((o) => o.aborted)} left early (200), ${n((o) => o.status === 429)} refused 429; RSS ${rss} MB`;
+      return (
+        `round ${r + 1}: ${outcomes.length} requests: ${n((o) => o.status === 200 && !o.aborted)} answered 200, ` +
+        `${n((o) => o.aborted)} left early (200), ${n((o) => o.status === 429)} refused 429; RSS ${rss} MB`
+      );
     });
     console.log(`load test (server RSS after warm-up ${rss0} MB)\n  ${rows.join('\n  ')}`);
     for (const { outcomes } of rounds) {
@@ -111,10 +145,16 @@ describe.skipIf(!existsSync(CLI))('load: memory retained per request, after forc
     // RSS alone cannot tell a leak from a heap V8 has not collected yet; with --expose-gc the
     // server process collects before each measurement. The leak this guards against (Node 20's
     // Request holding its AbortSignal) retained ~2.4 MB of heap and ~1.6 MB of buffers a round.
-    const r = spawnSync(process.execPath, ['--expose-gc', join(__dirname, 'leak-check.mjs'), '5'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
+    const r = spawnSync(process.execPath, ['--expose-gc', join(__dirname, 'leak-check.mjs'), '5'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 170_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const rounds = JSON.parse(r.stdout.trim().split('\n').pop()!) as Array<{ heapMb: number; arrayBuffersMb: number; rssMb: number }>;
-    console.log(`after forced GC, per round of 64 requests:\n${rounds.map((x, i) => `  round ${i + 1}: heap ${x.heapMb} MB, array buffers ${x.arrayBuffersMb} MB, RSS ${x.rssMb} MB`).join('\n')}`);
+    console.log(
+      `after forced GC, per round of 64 requests:\n${rounds.map((x, i) => `  round ${i + 1}: heap ${x.heapMb} MB, array buffers ${x.arrayBuffersMb} MB, RSS ${x.rssMb} MB`).join('\n')}`,
+    );
     // from round 2 on (round 1 includes first-use allocations): a generous 1 MB in 3 rounds
     expect(rounds[4].heapMb - rounds[1].heapMb).toBeLessThan(1);
     expect(rounds[4].arrayBuffersMb - rounds[1].arrayBuffersMb).toBeLessThan(1);

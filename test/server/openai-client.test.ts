@@ -4,16 +4,16 @@
 // Deno and Bun (each runtime's own server; the client runs under Node), each stopped by SIGTERM
 // with exit code 0.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { OvisRunner, readImageFile } from '../../src/runner.js';
-import { createServer, type OvisServer } from '../../src/server/handler.js';
-import { listenNode, type Listening } from '../../src/server/adapters.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error an .mjs module without types
 import { runtimeCommands } from '../../scripts/runtimes.mjs';
+import { OvisRunner, readImageFile } from '../../src/runner.js';
+import { type Listening, listenNode } from '../../src/server/adapters.js';
+import { createServer, type OvisServer } from '../../src/server/handler.js';
 
 const ROOT = join(__dirname, '..', '..');
 const MODEL = join(ROOT, 'reference', 'fixtures', 'tiny', 'llama');
@@ -38,19 +38,35 @@ describe('openai client, in process (node adapter)', () => {
     server = createServer(runner, { model: MODEL });
     listening = await listenNode(server.handle, { hostname: '127.0.0.1', port: 0 });
   });
-  afterAll(async () => { await Promise.all([server.close(), listening.close()]); runner.dispose(); });
+  afterAll(async () => {
+    await Promise.all([server.close(), listening.close()]);
+    runner.dispose();
+  });
 
   it('non-streamed and streamed completions equal runner.run', async () => {
     const client = new OpenAI({ baseURL: `${listening.url}/v1`, apiKey: 'none', maxRetries: 0 });
     const url = `data:image/png;base64,${readFileSync(IMAGE).toString('base64')}`;
     const request = {
-      model: 'llama', max_tokens: MAX_TOKENS, temperature: 0,
-      messages: [{ role: 'user' as const, content: [{ type: 'image_url' as const, image_url: { url } }, { type: 'text' as const, text: PROMPT }] }],
+      model: 'llama',
+      max_tokens: MAX_TOKENS,
+      temperature: 0,
+      messages: [
+        {
+          role: 'user' as const,
+          content: [
+            { type: 'image_url' as const, image_url: { url } },
+            { type: 'text' as const, text: PROMPT },
+          ],
+        },
+      ],
     };
     const r = await client.chat.completions.create(request);
     expect(r.choices[0].message.content).toBe(expected.output);
-    expect(r.usage).toMatchObject({ prompt_tokens: expected.promptTokens, completion_tokens: expected.completionTokens,
-      total_tokens: expected.promptTokens + expected.completionTokens });
+    expect(r.usage).toMatchObject({
+      prompt_tokens: expected.promptTokens,
+      completion_tokens: expected.completionTokens,
+      total_tokens: expected.promptTokens + expected.completionTokens,
+    });
     expect(r.choices[0].finish_reason).toBe(expected.completionTokens === MAX_TOKENS ? 'length' : 'stop');
     let text = '';
     let usage: OpenAI.CompletionUsage | undefined;
@@ -92,22 +108,36 @@ describe.skipIf(!existsSync(CLI))('openai client against `ovis serve` under each
       try {
         const url = await s.url;
         expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-        const r = spawnSync(process.execPath, [join(__dirname, 'openai-client.mjs'), url, IMAGE, PROMPT, String(MAX_TOKENS)], { encoding: 'utf8', timeout: 120_000 });
+        const r = spawnSync(process.execPath, [join(__dirname, 'openai-client.mjs'), url, IMAGE, PROMPT, String(MAX_TOKENS)], {
+          encoding: 'utf8',
+          timeout: 120_000,
+        });
         expect(r.status, r.stderr + s.stderr()).toBe(0);
         const out = JSON.parse(r.stdout);
         expect(out.models).toEqual([MODEL]);
         expect(out.nonStreamed.text).toBe(expected.output);
         expect(out.streamed.text).toBe(expected.output);
         const { prompt_tokens_details: cached, ...counts } = out.streamed.usage;
-        expect(counts).toEqual({ prompt_tokens: expected.promptTokens, completion_tokens: expected.completionTokens,
-          total_tokens: expected.promptTokens + expected.completionTokens });
+        expect(counts).toEqual({
+          prompt_tokens: expected.promptTokens,
+          completion_tokens: expected.completionTokens,
+          total_tokens: expected.promptTokens + expected.completionTokens,
+        });
         // the second request repeats the first: its prompt comes from the KV cache, all but the last position
         expect(cached.cached_tokens).toBe(expected.promptTokens - 1);
         expect(out.streamed.finish).toBe(out.nonStreamed.finish);
         // a client that disconnects mid-stream stops its generation (the runtime's request signal)
         const ac = new AbortController();
-        const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', signal: ac.signal, body: JSON.stringify({
-          model: 'llama', max_tokens: 1 << 20, stream: true, messages: [{ role: 'user', content: 'Count to a million.' }] }) });
+        const res = await fetch(`${url}/v1/chat/completions`, {
+          method: 'POST',
+          signal: ac.signal,
+          body: JSON.stringify({
+            model: 'llama',
+            max_tokens: 1 << 20,
+            stream: true,
+            messages: [{ role: 'user', content: 'Count to a million.' }],
+          }),
+        });
         const reader = res.body!.getReader();
         await reader.read();
         expect((await (await fetch(`${url}/health`)).json()).busy).toBe(true);
@@ -125,7 +155,10 @@ describe.skipIf(!existsSync(CLI))('openai client against `ovis serve` under each
       expect(await s.exited, s.stderr()).toBe(0);
       expect(s.stderr()).toMatch(/SIGTERM: shutting down/);
       // stderr read to its end: the request log, one line per request
-      const line = new RegExp(`POST /v1/chat/completions 200 prompt=${expected.promptTokens} cached=\\d+ completion=8 (queued=\\S+ )?ttft=\\d+\\.\\d\\ds [\\d.]+ tok/s`, 'g');
+      const line = new RegExp(
+        `POST /v1/chat/completions 200 prompt=${expected.promptTokens} cached=\\d+ completion=8 (queued=\\S+ )?ttft=\\d+\\.\\d\\ds [\\d.]+ tok/s`,
+        'g',
+      );
       expect(s.stderr().match(line), s.stderr()).toHaveLength(2);
       expect(s.stderr()).toMatch(/GET \/v1\/models 200/);
     });

@@ -19,7 +19,9 @@ const tiny = () => ({
 });
 
 function expectErr(j: unknown, re: RegExp): void {
-  try { Tokenizer.fromJSON(j, 'tiny.json'); } catch (e) {
+  try {
+    Tokenizer.fromJSON(j, 'tiny.json');
+  } catch (e) {
     expect(e).toBeInstanceOf(TokenizerError);
     expect((e as Error).message).toMatch(re);
     return;
@@ -43,29 +45,38 @@ describe('tokenizer.json errors', () => {
     await expect(Tokenizer.fromFile(join(dir, 'nope.json'))).rejects.toThrow(/nope\.json: cannot read tokenizer/);
   });
   it('unknown model type', () => {
-    const j = tiny(); (j.model as { type: string }).type = 'Unigram';
+    const j = tiny();
+    (j.model as { type: string }).type = 'Unigram';
     expectErr(j, /tiny\.json: model\.type: unsupported model type "Unigram"/);
   });
   it('merges referencing unknown tokens', () => {
-    const j = tiny(); j.model.merges = ['a b', ['ab', 'zz']];
+    const j = tiny();
+    j.model.merges = ['a b', ['ab', 'zz']];
     expectErr(j, /model\.merges\[1\]: merge \["ab","zz"\] references "zz", which is not in model\.vocab/);
-    const k = tiny(); k.model.merges = ['a b c'];
+    const k = tiny();
+    k.model.merges = ['a b c'];
     expectErr(k, /model\.merges\[0\]: expected "left right"/);
   });
   it('unsupported component types name the type and JSON path', () => {
-    const j = tiny(); (j as Record<string, unknown>).normalizer = { type: 'Sequence', normalizers: [{ type: 'Precompiled', precompiled_charsmap: '' }] };
+    const j = tiny();
+    (j as Record<string, unknown>).normalizer = { type: 'Sequence', normalizers: [{ type: 'Precompiled', precompiled_charsmap: '' }] };
     expectErr(j, /normalizer\.normalizers\[0\]: unsupported normalizer type "Precompiled"/);
-    const p = tiny(); (p as Record<string, unknown>).pre_tokenizer = { type: 'BertPreTokenizer' };
+    const p = tiny();
+    (p as Record<string, unknown>).pre_tokenizer = { type: 'BertPreTokenizer' };
     expectErr(p, /pre_tokenizer: unsupported pre-tokenizer type "BertPreTokenizer"/);
-    const d = tiny(); (d as Record<string, unknown>).decoder = { type: 'WordPiece' };
+    const d = tiny();
+    (d as Record<string, unknown>).decoder = { type: 'WordPiece' };
     expectErr(d, /decoder: unsupported decoder type "WordPiece"/);
   });
   it('dropout, bad version, bad vocab ids', () => {
-    const j = tiny(); (j.model as Record<string, unknown>).dropout = 0.1;
+    const j = tiny();
+    (j.model as Record<string, unknown>).dropout = 0.1;
     expectErr(j, /model\.dropout: BPE dropout number 0\.1/);
-    const v = tiny(); v.version = '2.0';
+    const v = tiny();
+    v.version = '2.0';
     expectErr(v, /unknown tokenizer\.json version "2\.0"/);
-    const w = tiny(); (w.model.vocab as Record<string, unknown>).b = 'one';
+    const w = tiny();
+    (w.model.vocab as Record<string, unknown>).b = 'one';
     expectErr(w, /model\.vocab\["b"\]: expected a non-negative integer id, got the string "one"/);
   });
 });
@@ -76,7 +87,10 @@ describe('streaming decode holds split UTF-8', () => {
     const vocab: Record<string, number> = {};
     for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`] = b;
     vocab.x = 256;
-    const t = Tokenizer.fromJSON({ model: { type: 'BPE', vocab, merges: [], byte_fallback: true }, decoder: { type: 'Sequence', decoders: [{ type: 'ByteFallback' }, { type: 'Fuse' }] } });
+    const t = Tokenizer.fromJSON({
+      model: { type: 'BPE', vocab, merges: [], byte_fallback: true },
+      decoder: { type: 'Sequence', decoders: [{ type: 'ByteFallback' }, { type: 'Fuse' }] },
+    });
     const ids = t.encode('xé😀x');
     expect(ids).toEqual([256, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 256]);
     const st = t.decodeStream();
@@ -116,7 +130,12 @@ describe('pre_tokenizer patterns that backtrack exponentially are refused (a hos
   }
   it('bounded repetitions of repetitions and the real patterns pass', () => {
     const j = tiny();
-    (j as Record<string, unknown>).pre_tokenizer = { type: 'Split', pattern: { Regex: "(?i:'s|'t)|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|(a+)?|(?:ab){2}" }, behavior: 'Isolated', invert: false };
+    (j as Record<string, unknown>).pre_tokenizer = {
+      type: 'Split',
+      pattern: { Regex: "(?i:'s|'t)|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|(a+)?|(?:ab){2}" },
+      behavior: 'Isolated',
+      invert: false,
+    };
     expect(() => Tokenizer.fromJSON(j, 'tiny.json')).not.toThrow();
   });
 });
@@ -125,23 +144,40 @@ describe('post-processor special ids (found by the fuzz suite)', () => {
   const withPost = (post: unknown) => ({ ...tiny(), post_processor: post });
   it('Roberta/Bert cls and sep ids must be non-negative integers', () => {
     for (const bad of [-1, 0.5, 1e300, 'x', null]) {
-      expectErr(withPost({ type: 'RobertaProcessing', cls: ['<s>', bad], sep: ['</s>', 2], trim_offsets: true, add_prefix_space: false }),
-        /post_processor: cls\/sep must be \[token, id\] pairs with a non-negative integer id/);
+      expectErr(
+        withPost({ type: 'RobertaProcessing', cls: ['<s>', bad], sep: ['</s>', 2], trim_offsets: true, add_prefix_space: false }),
+        /post_processor: cls\/sep must be \[token, id\] pairs with a non-negative integer id/,
+      );
     }
   });
   it('a template special token named like an Object.prototype key is not found', () => {
-    expectErr(withPost({ type: 'TemplateProcessing', single: [{ SpecialToken: { id: 'toString', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }], pair: [], special_tokens: {} }),
-      /post_processor\.single\[0\]\.SpecialToken\.id: "toString" is not in .*special_tokens/);
+    expectErr(
+      withPost({
+        type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: 'toString', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [],
+        special_tokens: {},
+      }),
+      /post_processor\.single\[0\]\.SpecialToken\.id: "toString" is not in .*special_tokens/,
+    );
   });
   it('a long input passes through Roberta processing (no call-stack spread)', () => {
-    const tok = Tokenizer.fromJSON(withPost({ type: 'RobertaProcessing', cls: ['<s>', 5], sep: ['</s>', 5], trim_offsets: true, add_prefix_space: false }), 'tiny.json');
+    const tok = Tokenizer.fromJSON(
+      withPost({ type: 'RobertaProcessing', cls: ['<s>', 5], sep: ['</s>', 5], trim_offsets: true, add_prefix_space: false }),
+      'tiny.json',
+    );
     const ids = tok.encode('abc '.repeat(200_000), { addSpecialTokens: true });
     expect(ids.length).toBe(200_002);
   });
 });
 
 describe('nesting depth read from a file is bounded (no stack overflow)', () => {
-  for (const [key, field] of [['normalizer', 'normalizers'], ['pre_tokenizer', 'pretokenizers'], ['decoder', 'decoders'], ['post_processor', 'processors']]) {
+  for (const [key, field] of [
+    ['normalizer', 'normalizers'],
+    ['pre_tokenizer', 'pretokenizers'],
+    ['decoder', 'decoders'],
+    ['post_processor', 'processors'],
+  ]) {
     it(`${key}: 100,000 nested Sequences are a TokenizerError, not a call-stack overflow`, () => {
       let v: unknown = null;
       for (let i = 0; i < 100_000; i++) v = { type: 'Sequence', [field]: v ? [v] : [] };

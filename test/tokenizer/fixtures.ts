@@ -14,15 +14,27 @@ export function readGz<T>(name: string): T {
   try {
     obj = JSON.parse(gunzipSync(readFileSync(FIXTURES + name)).toString('utf8'));
   } catch (e) {
-    throw new FixtureError(`${FIXTURES}${name}: cannot read (${(e as Error).message})`, 'run `reference/.venv/bin/python reference/tokenizer_golden.py --ovis-formatter ...` (see its docstring)');
+    throw new FixtureError(
+      `${FIXTURES}${name}: cannot read (${(e as Error).message})`,
+      'run `reference/.venv/bin/python reference/tokenizer_golden.py --ovis-formatter ...` (see its docstring)',
+    );
   }
   if (obj.format_version !== FORMAT_VERSION) {
-    throw new FixtureError(`${FIXTURES}${name}: format_version ${obj.format_version}, this test reads ${FORMAT_VERSION}`, 'regenerate with reference/tokenizer_golden.py');
+    throw new FixtureError(
+      `${FIXTURES}${name}: format_version ${obj.format_version}, this test reads ${FORMAT_VERSION}`,
+      'regenerate with reference/tokenizer_golden.py',
+    );
   }
   return obj as T;
 }
 
-export interface Corpus { corpus: string[]; heldout: string[]; long: string[]; main_seed: number; heldout_seed: number }
+export interface Corpus {
+  corpus: string[];
+  heldout: string[];
+  long: string[];
+  main_seed: number;
+  heldout_seed: number;
+}
 export interface Golden {
   file: string;
   vocab_size: number;
@@ -55,7 +67,10 @@ export class Mismatches {
   private n = 0;
   private total = 0;
   private shown: string[] = [];
-  constructor(readonly what: string, private readonly k = 5) {}
+  constructor(
+    readonly what: string,
+    private readonly k = 5,
+  ) {}
   check(label: string, input: string, got: ArrayLike<number> | string, exp: ArrayLike<number> | string): void {
     this.total++;
     const ok = typeof got === 'string' ? got === exp : sameIds(got, exp as ArrayLike<number>);
@@ -63,14 +78,22 @@ export class Mismatches {
     this.n++;
     if (this.shown.length < this.k) {
       let at = 0;
-      if (typeof got !== 'string') { const e = exp as ArrayLike<number>; while (at < got.length && got[at] === e[at]) at++; }
-      const win = (x: ArrayLike<number> | string) => typeof x === 'string' ? JSON.stringify(x.slice(0, 120)) : JSON.stringify(Array.from(x).slice(Math.max(0, at - 3), at + 8));
-      this.shown.push(`  ${label}: input ${JSON.stringify(input.slice(0, 80))}${input.length > 80 ? '…' : ''} (first diff at token ${at})\n    got ${win(got)}\n    exp ${win(exp)}`);
+      if (typeof got !== 'string') {
+        const e = exp as ArrayLike<number>;
+        while (at < got.length && got[at] === e[at]) at++;
+      }
+      const win = (x: ArrayLike<number> | string) =>
+        typeof x === 'string' ? JSON.stringify(x.slice(0, 120)) : JSON.stringify(Array.from(x).slice(Math.max(0, at - 3), at + 8));
+      this.shown.push(
+        `  ${label}: input ${JSON.stringify(input.slice(0, 80))}${input.length > 80 ? '…' : ''} (first diff at token ${at})\n    got ${win(got)}\n    exp ${win(exp)}`,
+      );
     }
   }
   /** '' when all equal, else a report. */
   report(): string {
     return this.n === 0 ? '' : `${this.what}: ${this.n}/${this.total} differ from the Rust golden\n${this.shown.join('\n')}`;
   }
-  get count(): number { return this.total; }
+  get count(): number {
+    return this.total;
+  }
 }

@@ -36,7 +36,9 @@ const FILES: Array<[string, string]> = [
 describe(`differential fuzz vs transformers.js (seed ${SEED})`, () => {
   for (const [name, dir] of FILES) {
     it(`${name}: ${N} random strings, encode (with/without specials) and decode agree`, async () => {
-      const { Tokenizer: TjsTokenizerClass } = (await import('@huggingface/tokenizers')) as unknown as { Tokenizer: new (j: unknown, c: unknown) => TjsTokenizer };
+      const { Tokenizer: TjsTokenizerClass } = (await import('@huggingface/tokenizers')) as unknown as {
+        Tokenizer: new (j: unknown, c: unknown) => TjsTokenizer;
+      };
       const json = JSON.parse(readFileSync(dir + 'tokenizer.json', 'utf8'));
       const config = JSON.parse(readFileSync(dir + 'tokenizer_config.json', 'utf8'));
       const ref = new TjsTokenizerClass(json, config);
@@ -51,11 +53,13 @@ describe(`differential fuzz vs transformers.js (seed ${SEED})`, () => {
         const special = i % 3 === 0;
         const a = ours.encode(s, { addSpecialTokens: special });
         const b = Array.from(ref.encode(s, { add_special_tokens: special }).ids);
-        if (JSON.stringify(a) !== JSON.stringify(b)) fails.push(`encode(${JSON.stringify(s)}, special=${special}): ours ${JSON.stringify(a)} transformers.js ${JSON.stringify(b)}`);
+        if (JSON.stringify(a) !== JSON.stringify(b))
+          fails.push(`encode(${JSON.stringify(s)}, special=${special}): ours ${JSON.stringify(a)} transformers.js ${JSON.stringify(b)}`);
         for (const skip of [false, true]) {
           const da = ours.decode(a, { skipSpecialTokens: skip });
           const db = ref.decode(a, { skip_special_tokens: skip, clean_up_tokenization_spaces: false });
-          if (da !== db) fails.push(`decode(${JSON.stringify(a)}, skip=${skip}): ours ${JSON.stringify(da)} transformers.js ${JSON.stringify(db)}`);
+          if (da !== db)
+            fails.push(`decode(${JSON.stringify(a)}, skip=${skip}): ours ${JSON.stringify(da)} transformers.js ${JSON.stringify(db)}`);
         }
       }
       expect(compared).toBeGreaterThan(N / 2);

@@ -1,15 +1,20 @@
 // The golden-id suite, run once per real tokenizer file (see *.golden.test.ts).
 // Expected ids/texts are the Rust `tokenizers` library's (fixtures), never our own output.
 
-import { describe, expect, it, beforeAll } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tokenizer } from '../../src/tokenizer/index.js';
-import { corpus, loadTokenizer, Mismatches, type Golden } from './fixtures.js';
+import { corpus, type Golden, loadTokenizer, Mismatches } from './fixtures.js';
 
-export function goldenSuite(name: string, opts: { lossless: (s: string, tok: Tokenizer) => boolean; normalizeForRoundTrip?: (s: string) => string }): void {
+export function goldenSuite(
+  name: string,
+  opts: { lossless: (s: string, tok: Tokenizer) => boolean; normalizeForRoundTrip?: (s: string) => string },
+): void {
   describe(`${name}: ids equal Hugging Face tokenizers (Rust)`, () => {
     let tok: Tokenizer;
     let g: Golden;
-    beforeAll(async () => { ({ tok, g } = await loadTokenizer(name)); });
+    beforeAll(async () => {
+      ({ tok, g } = await loadTokenizer(name));
+    });
 
     it('vocab size and token <-> id', () => {
       expect(tok.vocabSize).toBe(g.vocab_size);
@@ -64,7 +69,9 @@ export function goldenSuite(name: string, opts: { lossless: (s: string, tok: Tok
 
     it('streaming decode: concatenation equals full decode, never a U+FFFD the full text lacks', () => {
       const m = new Mismatches(`${name} stream`);
-      const strings = corpus().corpus.filter((_, i) => i % 7 === 0).concat(corpus().heldout.slice(0, 300));
+      const strings = corpus()
+        .corpus.filter((_, i) => i % 7 === 0)
+        .concat(corpus().heldout.slice(0, 300));
       let split = 0;
       for (const s of strings) {
         const ids = tok.encode(s);
@@ -89,7 +96,12 @@ export function goldenSuite(name: string, opts: { lossless: (s: string, tok: Tok
       for (const s of corpus().corpus.concat(corpus().heldout)) {
         if (!opts.lossless(s, tok)) continue;
         n++;
-        m.check('rt', s, tok.decode(tok.encode(s, { addSpecialTokens: false })), opts.normalizeForRoundTrip ? opts.normalizeForRoundTrip(s) : s);
+        m.check(
+          'rt',
+          s,
+          tok.decode(tok.encode(s, { addSpecialTokens: false })),
+          opts.normalizeForRoundTrip ? opts.normalizeForRoundTrip(s) : s,
+        );
       }
       expect(n).toBeGreaterThan(5000);
       expect(m.report()).toBe('');

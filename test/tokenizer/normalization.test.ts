@@ -19,7 +19,8 @@ describe('normalization equals Rust tokenizers on every code point', () => {
       const exp = rows.get(cp) ?? [c, c, c, c, '\u0345' + c, c + '\u0316'];
       const got = forms.map((f) => unicodeNormalize(c, f));
       got.push(unicodeNormalize('\u0345' + c, 'NFD'), unicodeNormalize(c + '\u0316', 'NFD'));
-      for (let k = 0; k < 6; k++) if (got[k] !== exp[k]) bad.push(`U+${cp.toString(16)} probe ${k}: got ${JSON.stringify(got[k])} exp ${JSON.stringify(exp[k])}`);
+      for (let k = 0; k < 6; k++)
+        if (got[k] !== exp[k]) bad.push(`U+${cp.toString(16)} probe ${k}: got ${JSON.stringify(got[k])} exp ${JSON.stringify(exp[k])}`);
     }
     expect(bad.slice(0, 5)).toEqual([]);
   });
@@ -39,7 +40,7 @@ describe('Oniguruma -> JS regex translation', () => {
     for (const ok of ["'s", "'S", "'\u017f", "'LL", "'lL", "'\u212a"]) expect(r.test(ok)).toBe(true);
     for (const no of ["'x", "'ß", 's']) expect(r.test(no)).toBe(false);
   });
-  it('\\s is White_Space (U+0085 yes, U+FEFF no), \\p{L} is Oniguruma\'s table', () => {
+  it("\\s is White_Space (U+0085 yes, U+FEFF no), \\p{L} is Oniguruma's table", () => {
     expect(re('\\s').test('\u0085')).toBe(true);
     expect(re('\\s').test('\ufeff')).toBe(false);
     expect(re('[^\\s\\p{L}]').test('\ufeff')).toBe(true);
@@ -63,6 +64,6 @@ describe('regex fast/exact selection', () => {
     // the two split "a\u088f's" differently (the golden corpus holds this string: Rust agrees with exact)
     const pieces = (re: RegExp) => [..."a\u088f's".matchAll(re)].map((m) => m[0]);
     expect(pieces(r.exact)).toEqual(['a', "\u088f'", 's']);
-    expect(pieces(r.fast)).toEqual(["a\u088f", "'s"]);
+    expect(pieces(r.fast)).toEqual(['a\u088f', "'s"]);
   });
 });

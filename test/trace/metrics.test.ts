@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compare, unravel } from '../../src/trace/metrics.js';
 import { StageRecorder } from '../../src/trace/recorder.js';
 import { makeTap } from '../../src/trace/tap.js';
-import { evaluate, formatLine, formatReport, judge, sortStages, toleranceFor, TOLERANCES } from '../../src/trace/tolerances.js';
+import { evaluate, formatLine, formatReport, judge, sortStages, TOLERANCES, toleranceFor } from '../../src/trace/tolerances.js';
 
 const T = (shape: number[], v: number[]) => ({ shape, data: Float32Array.from(v) });
 
@@ -17,7 +17,9 @@ describe('compare', () => {
     expect(m.maxMagnitude).toBe(4);
     expect(m.relToMax).toBe(0.125);
     expect(m.maxRelErr).toBe(0.125);
-    const dot = 1 + 4 + 9 + 18, ng = Math.sqrt(1 + 4 + 9 + 20.25), nw = Math.sqrt(30);
+    const dot = 1 + 4 + 9 + 18,
+      ng = Math.sqrt(1 + 4 + 9 + 20.25),
+      nw = Math.sqrt(30);
     expect(m.cosine).toBeCloseTo(dot / (ng * nw), 12);
     expect(m.nmse).toBeCloseTo(0.25 / 30, 12);
     expect(unravel(3, [2, 2])).toEqual([1, 1]);
@@ -85,7 +87,14 @@ describe('tolerance table', () => {
     ];
     const r = formatReport(rs);
     const lines = r.text.split('\n');
-    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['vit.embeddings', 'vit.layers.2', 'vit.layers.10', 'vte.embeds', 'logits', 'overall:']);
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([
+      'vit.embeddings',
+      'vit.layers.2',
+      'vit.layers.10',
+      'vte.embeds',
+      'logits',
+      'overall:',
+    ]);
     expect(lines[1]).toMatch(/maxabs 1\.00e\+0 @\[0\] got 2\.000000 want 1\.000000 .* NOT OK$/);
     expect(lines[3]).toMatch(/INFO$/);
     expect(lines.at(-1)).toBe('overall: 3/4 OK (1 informational)');
@@ -110,7 +119,10 @@ describe('StageRecorder', () => {
   });
 
   it('isolated mode substitutes reference values of the same shape, and rejects other shapes', () => {
-    const ref = new Map([['a', T([2], [7, 8])], ['c', T([3], [0, 0, 0])]]);
+    const ref = new Map([
+      ['a', T([2], [7, 8])],
+      ['c', T([3], [0, 0, 0])],
+    ]);
     const rec = new StageRecorder({ reference: ref, isolated: true });
     const tap = makeTap(rec);
     expect(Array.from(tap('a', T([2], [1, 2])).data)).toEqual([7, 8]);

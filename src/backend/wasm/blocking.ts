@@ -14,7 +14,11 @@
 
 import { InputError } from '../../errors.js';
 
-export interface GemmBlocking { kc: number; mc: number; nc: number }
+export interface GemmBlocking {
+  kc: number;
+  mc: number;
+  nc: number;
+}
 
 /** How the live blocking was chosen. */
 export type GemmBlockingSource = 'option' | 'env' | 'probe' | 'default';
@@ -54,7 +58,11 @@ export function blockingProblems(b: Partial<GemmBlocking>): string[] {
 /** Throws an InputError naming every problem of `b` (from `where`). */
 export function checkBlocking(b: Partial<GemmBlocking>, where: string): GemmBlocking {
   const p = blockingProblems(b);
-  if (p.length) throw new InputError(`${where}: invalid GEMM blocking ${JSON.stringify(b)}: ${p.join('; ')}`, 'kc >= 1, mc a multiple of 4, nc a multiple of 8, e.g. 256,128,1024');
+  if (p.length)
+    throw new InputError(
+      `${where}: invalid GEMM blocking ${JSON.stringify(b)}: ${p.join('; ')}`,
+      'kc >= 1, mc a multiple of 4, nc a multiple of 8, e.g. 256,128,1024',
+    );
   return { kc: b.kc!, mc: b.mc!, nc: b.nc! };
 }
 
@@ -75,7 +83,10 @@ export function parseBlocking(s: string, where = 'OVIS_GEMM_BLOCKING'): GemmBloc
 
 /** OVIS_GEMM_BLOCKING if set and readable (no permission in Deno, no env in browsers: undefined). */
 export function envBlocking(): string | undefined {
-  const g = globalThis as { process?: { env?: Record<string, string | undefined> }; Deno?: { env?: { get(k: string): string | undefined } } };
+  const g = globalThis as {
+    process?: { env?: Record<string, string | undefined> };
+    Deno?: { env?: { get(k: string): string | undefined } };
+  };
   try {
     const v = g.Deno?.env ? g.Deno.env.get('OVIS_GEMM_BLOCKING') : g.process?.env?.OVIS_GEMM_BLOCKING;
     return v === undefined || v === '' ? undefined : v;
@@ -97,14 +108,24 @@ export type TimeGemm = (b: GemmBlocking) => number;
 export function probeBlocking(time: TimeGemm, flops: number, rounds = 3, margin = 0.03, budgetMs = 800): ChosenGemmBlocking {
   const cands: GemmBlocking[] = [];
   for (const kc of PROBE_KC) for (const nc of PROBE_NC) for (const mc of PROBE_MC) cands.push({ kc, mc, nc });
-  const isDef = (b: GemmBlocking) => b.kc === DEFAULT_GEMM_BLOCKING.kc && b.mc === DEFAULT_GEMM_BLOCKING.mc && b.nc === DEFAULT_GEMM_BLOCKING.nc;
+  const isDef = (b: GemmBlocking) =>
+    b.kc === DEFAULT_GEMM_BLOCKING.kc && b.mc === DEFAULT_GEMM_BLOCKING.mc && b.nc === DEFAULT_GEMM_BLOCKING.nc;
   const best = new Array<number>(cands.length).fill(Infinity);
   const t0 = performance.now();
   const within = () => performance.now() - t0 < budgetMs;
   const defIdx = cands.findIndex(isDef);
   best[defIdx] = time(cands[defIdx]);
-  cands.forEach((b, i) => { if (i !== defIdx && within()) best[i] = time(b); });
-  const finalists = [...new Set([...cands.keys()].sort((i, j) => best[i] - best[j]).slice(0, 3).concat(defIdx))];
+  cands.forEach((b, i) => {
+    if (i !== defIdx && within()) best[i] = time(b);
+  });
+  const finalists = [
+    ...new Set(
+      [...cands.keys()]
+        .sort((i, j) => best[i] - best[j])
+        .slice(0, 3)
+        .concat(defIdx),
+    ),
+  ];
   for (let r = 0; r < rounds && within(); r++) for (const i of finalists) best[i] = Math.min(best[i], time(cands[i]));
   const candidates = cands.map((b, i) => ({ ...b, gflops: flops / best[i] / 1e9 }));
   const def = candidates[defIdx];
@@ -146,14 +167,29 @@ export interface CpuDescription {
 /** Vendor, model and cache sizes from /proc/cpuinfo and /sys (Linux); 'unknown' where the
  *  runtime has no file access or the OS does not report them (macOS, Windows, browsers). */
 export async function describeCpu(): Promise<CpuDescription> {
-  const out: CpuDescription = { vendor: 'unknown', model: 'unknown', family: 'unknown', modelId: 'unknown', l1d: 'unknown', l1i: 'unknown', l2: 'unknown', l3: 'unknown' };
+  const out: CpuDescription = {
+    vendor: 'unknown',
+    model: 'unknown',
+    family: 'unknown',
+    modelId: 'unknown',
+    l1d: 'unknown',
+    l1i: 'unknown',
+    l2: 'unknown',
+    l3: 'unknown',
+  };
   let fs: typeof import('node:fs');
   try {
     fs = await import('node:fs');
   } catch {
     return out;
   }
-  const read = (p: string): string | undefined => { try { return fs.readFileSync(p, 'utf8').trim(); } catch { return undefined; } };
+  const read = (p: string): string | undefined => {
+    try {
+      return fs.readFileSync(p, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
   const info = read('/proc/cpuinfo');
   if (info) {
     const field = (k: string) => info.match(new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm'))?.[1]?.trim();
@@ -164,7 +200,9 @@ export async function describeCpu(): Promise<CpuDescription> {
   }
   for (let i = 0; i < 8; i++) {
     const dir = `/sys/devices/system/cpu/cpu0/cache/index${i}`;
-    const level = read(`${dir}/level`), type = read(`${dir}/type`), size = read(`${dir}/size`);
+    const level = read(`${dir}/level`),
+      type = read(`${dir}/type`),
+      size = read(`${dir}/size`);
     if (!level || !size) continue;
     if (level === '1' && type === 'Data') out.l1d = size;
     else if (level === '1' && type === 'Instruction') out.l1i = size;

@@ -7,8 +7,8 @@
 // (pool.ts) are loaded lazily so Deno and Bun can import it.
 
 import { InputError } from '../../errors.js';
-import { checkBlocking, processBlocking, type GemmBlocking } from './blocking.js';
-import { loadKernels, type KernelVariant } from './kernels.js';
+import { checkBlocking, type GemmBlocking, processBlocking } from './blocking.js';
+import { type KernelVariant, loadKernels } from './kernels.js';
 import { KernelMemory } from './memory.js';
 import { WasmBackend } from './ops.js';
 import { WorkerPool } from './pool.js';

@@ -9,7 +9,17 @@
 //
 // Which thread runs a part or a task never changes a value (pool.ts header).
 
-import { KERNELS, paramIndex, positional, type ArgName, type FilledArg, type HasPerThread, type KernelArgs, type KernelName, type RangeKernel } from './kernel-table.js';
+import {
+  type ArgName,
+  type FilledArg,
+  type HasPerThread,
+  KERNELS,
+  type KernelArgs,
+  type KernelName,
+  paramIndex,
+  positional,
+  type RangeKernel,
+} from './kernel-table.js';
 import type { Memories } from './memory.js';
 import type { JobPart, TaskJob, WorkerPool } from './pool.js';
 
@@ -20,8 +30,9 @@ export function part<N extends KernelName>(fn: N, mem: number, args: KernelArgs<
 
 /** How a range job splits: `total` items in tasks of `step`, and the per-thread scratch
  *  pointers (one per thread) when the kernel takes some. */
-export type TaskSplit<N extends KernelName> = { total: number; step: number } &
-  (HasPerThread<N> extends true ? { scratch: number[] } : { scratch?: undefined });
+export type TaskSplit<N extends KernelName> = { total: number; step: number } & (HasPerThread<N> extends true
+  ? { scratch: number[] }
+  : { scratch?: undefined });
 
 /** A range job of kernel `fn`: `args` names every parameter except the range and the
  *  per-thread scratch. Its template holds the whole range and thread 0's scratch (what a
@@ -32,9 +43,14 @@ export function tasks<N extends RangeKernel>(fn: N, mem: number, args: Omit<Kern
   const full: Record<string, number> = { ...args, [lo]: 0, [hi]: split.total };
   if (spec.perThread) full[spec.perThread] = split.scratch![0];
   const job: TaskJob = {
-    fn, mem, args: positional(fn, full as KernelArgs<N>),
-    total: split.total, step: split.step, ntasks: Math.ceil(split.total / split.step),
-    ia: paramIndex(fn, lo as ArgName<N>), ib: paramIndex(fn, hi as ArgName<N>),
+    fn,
+    mem,
+    args: positional(fn, full as KernelArgs<N>),
+    total: split.total,
+    step: split.step,
+    ntasks: Math.ceil(split.total / split.step),
+    ia: paramIndex(fn, lo as ArgName<N>),
+    ib: paramIndex(fn, hi as ArgName<N>),
   };
   if (spec.perThread) job.perThread = { index: paramIndex(fn, spec.perThread as ArgName<N>), values: split.scratch! };
   return job;
@@ -54,10 +70,15 @@ export class Dispatcher {
    *  out and the allocation of result arrays; read by bench/kernels.mjs. */
   kernelMs = 0;
 
-  constructor(private readonly pool: WorkerPool, private readonly mems: Memories) {}
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly mems: Memories,
+  ) {}
 
   /** Threads including the calling one. */
-  get threads(): number { return this.pool.size + 1; }
+  get threads(): number {
+    return this.pool.size + 1;
+  }
 
   /** Static parts, one per thread (a part whose worker is late is run by the calling thread;
    *  `steal` false for the probes that need every thread at once). */
@@ -83,7 +104,9 @@ export class Dispatcher {
     this.kernelMs += performance.now() - t0;
   }
 
-  close(): void { this.pool.close(); }
+  close(): void {
+    this.pool.close();
+  }
 
   private runLocal(p: JobPart): void {
     (this.mems.get(p.mem).k[p.fn] as unknown as (...a: number[]) => unknown)(...p.args);

@@ -37,61 +37,161 @@ export const KERNELS = {
   gemm_blocked_scratch_bytes: { group: 'gemm', args: ['KC: i32', 'MC: i32', 'NC: i32'], returns: 'i32' },
   gemm_scratch_bytes: { group: 'gemm', args: [], returns: 'i32' },
   gemm: {
-    group: 'gemm', returns: 'void', range: ['n0', 'n1'], perThread: 'scratch',
-    args: ['M: i32', 'N: i32', 'K: i32', 'a: usize', 'lda: i32', 'bKind: i32', 'w: usize', 'ldb: i32',
-      'c: usize', 'ldc: i32', 'n0: i32', 'n1: i32', 'scratch: usize'],
+    group: 'gemm',
+    returns: 'void',
+    range: ['n0', 'n1'],
+    perThread: 'scratch',
+    args: [
+      'M: i32',
+      'N: i32',
+      'K: i32',
+      'a: usize',
+      'lda: i32',
+      'bKind: i32',
+      'w: usize',
+      'ldb: i32',
+      'c: usize',
+      'ldc: i32',
+      'n0: i32',
+      'n1: i32',
+      'scratch: usize',
+    ],
   },
   gemm_blocked: {
-    group: 'gemm', returns: 'void', range: ['n0', 'n1'], perThread: 'scratch',
-    args: ['M: i32', 'N: i32', 'K: i32', 'a: usize', 'lda: i32', 'bKind: i32', 'w: usize', 'ldb: i32',
-      'c: usize', 'ldc: i32', 'n0: i32', 'n1: i32', 'scratch: usize', 'KC: i32', 'MC: i32', 'NC: i32'],
+    group: 'gemm',
+    returns: 'void',
+    range: ['n0', 'n1'],
+    perThread: 'scratch',
+    args: [
+      'M: i32',
+      'N: i32',
+      'K: i32',
+      'a: usize',
+      'lda: i32',
+      'bKind: i32',
+      'w: usize',
+      'ldb: i32',
+      'c: usize',
+      'ldc: i32',
+      'n0: i32',
+      'n1: i32',
+      'scratch: usize',
+      'KC: i32',
+      'MC: i32',
+      'NC: i32',
+    ],
   },
-  add_bias: { group: 'gemm', returns: 'void', range: ['n0', 'n1'], args: ['M: i32', 'c: usize', 'ldc: i32', 'b: usize', 'n0: i32', 'n1: i32'] },
+  add_bias: {
+    group: 'gemm',
+    returns: 'void',
+    range: ['n0', 'n1'],
+    args: ['M: i32', 'c: usize', 'ldc: i32', 'b: usize', 'n0: i32', 'n1: i32'],
+  },
   peak_madd: { group: 'gemm', returns: 'f32', args: ['iters: i32', 'x: f32', 'm: f32', 'k: f32'] },
   // ---- kernels/gemv.ts ----------------------------------------------------------------------
   deinterleave8: { group: 'gemv', returns: 'void', args: ['x: usize', 'K: i32', 'xd: usize'] },
   gemv_bf16: {
-    group: 'gemv', returns: 'void', range: ['n0', 'n1'],
+    group: 'gemv',
+    returns: 'void',
+    range: ['n0', 'n1'],
     args: ['K: i32', 'x: usize', 'xd: usize', 'w: usize', 'y: usize', 'n0: i32', 'n1: i32'],
   },
-  gemv_f32: { group: 'gemv', returns: 'void', range: ['n0', 'n1'], args: ['K: i32', 'x: usize', 'w: usize', 'y: usize', 'n0: i32', 'n1: i32'] },
+  gemv_f32: {
+    group: 'gemv',
+    returns: 'void',
+    range: ['n0', 'n1'],
+    args: ['K: i32', 'x: usize', 'w: usize', 'y: usize', 'n0: i32', 'n1: i32'],
+  },
   read_stream: { group: 'gemv', returns: 'i32', args: ['p: usize', 'bytes: usize'] },
   // ---- kernels/ops.ts -----------------------------------------------------------------------
   dot: { group: 'ops', returns: 'f32', args: ['a: usize', 'b: usize', 'n: i32'] },
   widen_bf16: { group: 'ops', returns: 'void', args: ['src: usize', 'dst: usize', 'n: i32'] },
   softmax_rows: { group: 'ops', returns: 'void', args: ['x: usize', 'y: usize', 'rows: i32', 'n: i32'] },
   layer_norm_rows: {
-    group: 'ops', returns: 'void',
+    group: 'ops',
+    returns: 'void',
     args: ['x: usize', 'y: usize', 'rows: i32', 'n: i32', 'w: usize', 'b: usize', 'eps: f32'],
   },
   rms_norm_rows: {
-    group: 'ops', returns: 'void',
+    group: 'ops',
+    returns: 'void',
     args: ['x: usize', 'y: usize', 'rows: i32', 'n: i32', 'w: usize', 'eps: f32', 'offset: f32'],
   },
   gelu_tanh: { group: 'ops', returns: 'void', range: ['i0', 'i1'], args: ['x: usize', 'y: usize', 'i0: i32', 'i1: i32'] },
-  gated: { group: 'ops', returns: 'void', range: ['i0', 'i1'], args: ['g: usize', 'u: usize', 'y: usize', 'act: i32', 'i0: i32', 'i1: i32'] },
+  gated: {
+    group: 'ops',
+    returns: 'void',
+    range: ['i0', 'i1'],
+    args: ['g: usize', 'u: usize', 'y: usize', 'act: i32', 'i0: i32', 'i1: i32'],
+  },
   add: { group: 'ops', returns: 'void', range: ['i0', 'i1'], args: ['a: usize', 'b: usize', 'y: usize', 'i0: i32', 'i1: i32'] },
   unfold_patches: {
-    group: 'ops', returns: 'void', range: ['r0', 'r1'],
+    group: 'ops',
+    returns: 'void',
+    range: ['r0', 'r1'],
     args: ['px: usize', 'C: i32', 'S: i32', 'P: i32', 'y: usize', 'r0: i32', 'r1: i32'],
   },
   scale: { group: 'ops', returns: 'void', range: ['i0', 'i1'], args: ['x: usize', 'y: usize', 's: f32', 'i0: i32', 'i1: i32'] },
   softcap: { group: 'ops', returns: 'void', range: ['i0', 'i1'], args: ['x: usize', 'y: usize', 'c: f32', 'i0: i32', 'i1: i32'] },
   rope: {
-    group: 'ops', returns: 'void', range: ['t0', 't1'],
+    group: 'ops',
+    returns: 'void',
+    range: ['t0', 't1'],
     args: ['x: usize', 'nHeads: i32', 'hd: i32', 'cos: usize', 'sin: usize', 't0: i32', 't1: i32'],
   },
   attention_scratch_bytes: { group: 'ops', returns: 'i32', args: ['Tk: i32', 'Dh: i32', 'G: i32'] },
   attention: {
-    group: 'ops', returns: 'void', range: ['r0', 'r1'], perThread: 'scratch',
-    args: ['q: usize', 'k: usize', 'v: usize', 'o: usize', 'Tq: i32', 'Tk: i32', 'Nq: i32', 'Nkv: i32', 'Dh: i32',
-      'scl: f32', 'causal: i32', 'qPos0: i32', 'kPos0: i32', 'window: i32', 'cap: f32', 'r0: i32', 'r1: i32', 'scratch: usize'],
+    group: 'ops',
+    returns: 'void',
+    range: ['r0', 'r1'],
+    perThread: 'scratch',
+    args: [
+      'q: usize',
+      'k: usize',
+      'v: usize',
+      'o: usize',
+      'Tq: i32',
+      'Tk: i32',
+      'Nq: i32',
+      'Nkv: i32',
+      'Dh: i32',
+      'scl: f32',
+      'causal: i32',
+      'qPos0: i32',
+      'kPos0: i32',
+      'window: i32',
+      'cap: f32',
+      'r0: i32',
+      'r1: i32',
+      'scratch: usize',
+    ],
   },
   attention_blocked_scratch_bytes: { group: 'ops', returns: 'i32', args: ['Tk: i32'] },
   attention_blocked: {
-    group: 'ops', returns: 'void', range: ['t0', 't1'], perThread: 'scratch',
-    args: ['q: usize', 'k: usize', 'v: usize', 'o: usize', 'Tq: i32', 'Tk: i32', 'Nq: i32', 'Nkv: i32', 'Dh: i32',
-      'scl: f32', 'causal: i32', 'qPos0: i32', 'kPos0: i32', 'window: i32', 'cap: f32', 't0: i32', 't1: i32', 'scratch: usize'],
+    group: 'ops',
+    returns: 'void',
+    range: ['t0', 't1'],
+    perThread: 'scratch',
+    args: [
+      'q: usize',
+      'k: usize',
+      'v: usize',
+      'o: usize',
+      'Tq: i32',
+      'Tk: i32',
+      'Nq: i32',
+      'Nkv: i32',
+      'Dh: i32',
+      'scl: f32',
+      'causal: i32',
+      'qPos0: i32',
+      'kPos0: i32',
+      'window: i32',
+      'cap: f32',
+      't0: i32',
+      't1: i32',
+      'scratch: usize',
+    ],
   },
 } as const satisfies Record<string, KernelSpec>;
 
@@ -99,7 +199,10 @@ export const KERNELS = {
 export const KERNEL_GLOBALS = { ATT_QB: 'ops' } as const satisfies Record<string, KernelGroup>;
 
 /** bKind values of gemm / gemm_blocked (kernels/gemm.ts B_*; the test checks they match). */
-export const B_F32_NK = 0, B_BF16_NK = 1, B_F32_KN = 2, B_BF16_KN = 3;
+export const B_F32_NK = 0,
+  B_BF16_NK = 1,
+  B_F32_KN = 2,
+  B_BF16_KN = 3;
 
 // ---- types derived from the table -----------------------------------------------------------
 
@@ -158,7 +261,8 @@ export function positional<N extends KernelName>(name: N, args: KernelArgs<N>): 
   const out = new Array<number>(names.length);
   for (let i = 0; i < names.length; i++) {
     const v = (args as Record<string, number>)[names[i]];
-    if (typeof v !== 'number') throw new BackendError(`kernel ${name}: argument '${names[i]}' is ${v === undefined ? 'missing' : `a ${typeof v}`}`);
+    if (typeof v !== 'number')
+      throw new BackendError(`kernel ${name}: argument '${names[i]}' is ${v === undefined ? 'missing' : `a ${typeof v}`}`);
     out[i] = v;
   }
   return out;

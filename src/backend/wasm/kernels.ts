@@ -48,11 +48,16 @@ const cache = new Map<KernelVariant, CompiledKernels>();
 export function loadKernels(variant: KernelVariant = 'simd'): CompiledKernels {
   const hit = cache.get(variant);
   if (hit) return hit;
-  const pick = (v: KernelVariant) => GROUPS.map((g) => {
-    const e = EMBEDDED_KERNELS.find((k) => k.variant === v && k.group === g);
-    if (!e) throw new BackendError(`embedded kernels: module '${g}' (${v}) missing`, 'the build is incomplete: in an ovis-ts clone run `npm run build`; an installed package: reinstall ovis-ts');
-    return e;
-  });
+  const pick = (v: KernelVariant) =>
+    GROUPS.map((g) => {
+      const e = EMBEDDED_KERNELS.find((k) => k.variant === v && k.group === g);
+      if (!e)
+        throw new BackendError(
+          `embedded kernels: module '${g}' (${v}) missing`,
+          'the build is incomplete: in an ovis-ts clone run `npm run build`; an installed package: reinstall ovis-ts',
+        );
+      return e;
+    });
   const relaxedBytes = pick('relaxed').map((e) => decodeBase64(e.base64));
   const relaxedAvailable = relaxedBytes.every((b) => WebAssembly.validate(b));
   const entries = pick(variant);
@@ -88,7 +93,10 @@ export function relaxedSimdAvailable(): boolean {
 }
 
 /** One memory's kernels: every function of the kernel table, and the constants it lists. */
-export interface KernelExports { fns: KernelFns; globals: KernelGlobals }
+export interface KernelExports {
+  fns: KernelFns;
+  globals: KernelGlobals;
+}
 
 /** Instantiate all groups against one shared memory (main thread; workers do the same in
  *  pool.ts) and bind the kernel table's functions. A table entry the module does not export
@@ -97,8 +105,11 @@ export function instantiate(k: CompiledKernels, memory: WebAssembly.Memory): Ker
   const imports = { env: { memory } };
   const ex = {} as Record<KernelGroup, WebAssembly.Exports>;
   for (const g of GROUPS) ex[g] = new WebAssembly.Instance(k.modules[g], imports).exports;
-  const missing = (what: string, g: KernelGroup) => new BackendError(`kernels: module '${g}' does not export ${what} (listed in kernel-table.ts)`,
-    'the embedded kernels are out of date: run `npm run build`');
+  const missing = (what: string, g: KernelGroup) =>
+    new BackendError(
+      `kernels: module '${g}' does not export ${what} (listed in kernel-table.ts)`,
+      'the embedded kernels are out of date: run `npm run build`',
+    );
   const fns = {} as Record<string, unknown>;
   for (const n of KERNEL_NAMES) {
     const f = ex[KERNELS[n].group][n];

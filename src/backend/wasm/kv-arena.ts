@@ -10,7 +10,11 @@ import type { Tensor } from '../../tensor.js';
 import type { KernelMemory, Memories } from './memory.js';
 
 /** A KV-arena block: where it lives. */
-interface KvBlock { mem: KernelMemory; ptr: number; bytes: number }
+interface KvBlock {
+  mem: KernelMemory;
+  ptr: number;
+  bytes: number;
+}
 
 export class KvArenaAllocator {
   /** Arena memories, first-fit free lists sorted by address. */
@@ -21,7 +25,10 @@ export class KvArenaAllocator {
   private readonly kvBuffers = new WeakMap<ArrayBufferLike, KernelMemory>();
 
   /** `cap`: bytes per arena memory (the backend's weightBytesPerMemory). */
-  constructor(private readonly mems: Memories, private readonly cap: number) {}
+  constructor(
+    private readonly mems: Memories,
+    private readonly cap: number,
+  ) {}
 
   alloc(floats: number): Float32Array {
     const bytes = Math.ceil(Math.max(floats, 1) / 16) * 64;
@@ -58,8 +65,10 @@ export class KvArenaAllocator {
     if (i < 0) i = free.length;
     free.splice(i, 0, { ptr: blk.ptr, bytes: blk.bytes });
     // coalesce with the neighbours, and hand the top block back to the bump pointer
-    if (i + 1 < free.length && free[i].ptr + free[i].bytes === free[i + 1].ptr) free.splice(i, 2, { ptr: free[i].ptr, bytes: free[i].bytes + free[i + 1].bytes });
-    if (i > 0 && free[i - 1].ptr + free[i - 1].bytes === free[i].ptr) free.splice(i - 1, 2, { ptr: free[i - 1].ptr, bytes: free[i - 1].bytes + free[i].bytes });
+    if (i + 1 < free.length && free[i].ptr + free[i].bytes === free[i + 1].ptr)
+      free.splice(i, 2, { ptr: free[i].ptr, bytes: free[i].bytes + free[i + 1].bytes });
+    if (i > 0 && free[i - 1].ptr + free[i - 1].bytes === free[i].ptr)
+      free.splice(i - 1, 2, { ptr: free[i - 1].ptr, bytes: free[i - 1].bytes + free[i].bytes });
     const last = free[free.length - 1];
     if (last && last.ptr + last.bytes === blk.mem.weightTop) {
       blk.mem.weightTop = last.ptr;

@@ -13,8 +13,8 @@
 // is attached to every worker before it is used. docs/kernels.md has the picture.
 
 import { BackendError } from '../../errors.js';
-import { instantiate, MAX_PAGES, PAGE, type CompiledKernels } from './kernels.js';
-import { positional, type KernelArgs, type KernelFns, type KernelGlobals, type KernelName } from './kernel-table.js';
+import { type KernelArgs, type KernelFns, type KernelGlobals, type KernelName, positional } from './kernel-table.js';
+import { type CompiledKernels, instantiate, MAX_PAGES, PAGE } from './kernels.js';
 import type { WorkerPool } from './pool.js';
 
 const RESERVED = 65536;
@@ -34,7 +34,11 @@ export class KernelMemory {
   weightTop = RESERVED;
   private cursor = RESERVED;
 
-  constructor(readonly index: number, kernels: CompiledKernels, readonly kind: MemoryKind = 'weights') {
+  constructor(
+    readonly index: number,
+    kernels: CompiledKernels,
+    readonly kind: MemoryKind = 'weights',
+  ) {
     this.memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
     const { fns, globals } = instantiate(kernels, this.memory);
     this.k = fns;
@@ -46,7 +50,9 @@ export class KernelMemory {
     return (this.k[name] as unknown as (...a: number[]) => ReturnType<KernelFns[N]>)(...positional(name, args));
   }
 
-  get byteLength(): number { return this.memory.buffer.byteLength; }
+  get byteLength(): number {
+    return this.memory.buffer.byteLength;
+  }
 
   /** Grow so that [0, end) is addressable. */
   ensure(end: number): void {
@@ -71,9 +77,13 @@ export class KernelMemory {
   }
 
   /** Bytes of scratch an op can still get (below the 4 GiB limit). */
-  get scratchFree(): number { return MAX_PAGES * PAGE - align(this.weightTop) - ALIGN * 64; }
+  get scratchFree(): number {
+    return MAX_PAGES * PAGE - align(this.weightTop) - ALIGN * 64;
+  }
 
-  resetScratch(): void { this.cursor = align(this.weightTop); }
+  resetScratch(): void {
+    this.cursor = align(this.weightTop);
+  }
 
   scratch(bytes: number): number {
     const p = this.cursor;
@@ -82,9 +92,15 @@ export class KernelMemory {
     return p;
   }
 
-  f32(ptr: number, n: number): Float32Array { return new Float32Array(this.memory.buffer, ptr, n); }
-  u16(ptr: number, n: number): Uint16Array { return new Uint16Array(this.memory.buffer, ptr, n); }
-  u32(ptr: number, n: number): Uint32Array { return new Uint32Array(this.memory.buffer, ptr, n); }
+  f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, n);
+  }
+  u16(ptr: number, n: number): Uint16Array {
+    return new Uint16Array(this.memory.buffer, ptr, n);
+  }
+  u32(ptr: number, n: number): Uint32Array {
+    return new Uint32Array(this.memory.buffer, ptr, n);
+  }
 
   /** Copy f32 values into fresh scratch; returns the pointer. */
   put(data: Float32Array): number {
@@ -98,13 +114,21 @@ export class KernelMemory {
 export class Memories {
   private list: KernelMemory[];
 
-  constructor(private readonly kernels: CompiledKernels, private readonly pool: WorkerPool, mem0: KernelMemory) {
+  constructor(
+    private readonly kernels: CompiledKernels,
+    private readonly pool: WorkerPool,
+    mem0: KernelMemory,
+  ) {
     this.list = [mem0];
   }
 
-  get(index: number): KernelMemory { return this.list[index]; }
+  get(index: number): KernelMemory {
+    return this.list[index];
+  }
 
-  all(): readonly KernelMemory[] { return this.list; }
+  all(): readonly KernelMemory[] {
+    return this.list;
+  }
 
   /** A new memory, instantiated here and attached to every worker. */
   add(kind: MemoryKind): KernelMemory {
@@ -115,5 +139,7 @@ export class Memories {
   }
 
   /** Drop every memory (dispose). */
-  clear(): void { this.list = []; }
+  clear(): void {
+    this.list = [];
+  }
 }

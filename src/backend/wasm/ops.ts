@@ -10,19 +10,19 @@
 // output element is computed by exactly one thread, in a fixed order, so results do not
 // depend on the thread count), copy the result out into a fresh Float32Array.
 
-import type { AttentionOptions, Backend, KVArena } from '../backend.js';
 import { BackendError, InputError, ShapeError } from '../../errors.js';
 import { fmtShape, numel, type Tensor, type Weight, type WeightDType } from '../../tensor.js';
-import type { CompiledKernels, KernelInfo } from './kernels.js';
-import { B_BF16_KN, B_BF16_NK, B_F32_KN, B_F32_NK } from './kernel-table.js';
-import { checkBlocking, DEFAULT_GEMM_BLOCKING, type ChosenGemmBlocking, type GemmBlocking } from './blocking.js';
+import type { AttentionOptions, Backend, KVArena } from '../backend.js';
+import { type ChosenGemmBlocking, checkBlocking, DEFAULT_GEMM_BLOCKING, type GemmBlocking } from './blocking.js';
+import type { WasmBackendOptions } from './create.js';
 import { Dispatcher, part, split, tasks } from './jobs.js';
+import { B_BF16_KN, B_BF16_NK, B_F32_KN, B_F32_NK } from './kernel-table.js';
+import type { CompiledKernels, KernelInfo } from './kernels.js';
 import { KvArenaAllocator } from './kv-arena.js';
-import { Memories, type KernelMemory } from './memory.js';
+import { type KernelMemory, Memories } from './memory.js';
 import type { JobPart, WorkerPool } from './pool.js';
 import { measurePeakGflops, measureReadGBps, timeGemmBlocking, warmUp } from './probes.js';
 import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, type WasmWeight, WeightStore } from './weights.js';
-import type { WasmBackendOptions } from './create.js';
 
 export interface WasmBackendInfo extends KernelInfo {
   threads: number;
@@ -56,7 +56,12 @@ export class WasmBackend implements Backend {
   /** The GEMM blocking of linear/matmul/patchEmbed (set by createWasmBackend). */
   private blocking: ChosenGemmBlocking = { ...DEFAULT_GEMM_BLOCKING, source: 'default' };
 
-  constructor(private readonly kernels: CompiledKernels, pool: WorkerPool, mem0: KernelMemory, opts: WasmBackendOptions) {
+  constructor(
+    private readonly kernels: CompiledKernels,
+    pool: WorkerPool,
+    mem0: KernelMemory,
+    opts: WasmBackendOptions,
+  ) {
     this.mems = new Memories(kernels, pool, mem0);
     this.jobs = new Dispatcher(pool, this.mems);
     this.threads = this.jobs.threads;
@@ -78,7 +83,9 @@ export class WasmBackend implements Backend {
 
   /** Wall time spent inside kernel jobs (ms), excluding the copies of activations in and
    *  out and the allocation of result arrays; read by bench/kernels.mjs. */
-  get kernelMs(): number { return this.jobs.kernelMs; }
+  get kernelMs(): number {
+    return this.jobs.kernelMs;
+  }
 
   /** attention() calls that read k/v in place from the KV arena (tests check the path is live). */
   kvInPlaceCalls = 0;
@@ -123,7 +130,12 @@ export class WasmBackend implements Backend {
     return this.weights.load(name, dtype, shape, data);
   }
 
-  async loadWeightFrom(name: string, dtype: 'BF16' | 'F32', shape: readonly number[], fill: (dst: Uint8Array) => Promise<void>): Promise<Weight> {
+  async loadWeightFrom(
+    name: string,
+    dtype: 'BF16' | 'F32',
+    shape: readonly number[],
+    fill: (dst: Uint8Array) => Promise<void>,
+  ): Promise<Weight> {
     this.alive();
     return this.weights.loadFrom(name, dtype, shape, fill);
   }
@@ -139,8 +151,13 @@ export class WasmBackend implements Backend {
   kvArena(): KVArena {
     this.alive();
     return (this.arena ??= {
-      alloc: (n) => { this.alive(); return this.kv.alloc(n); },
-      free: (a) => { if (!this.disposed) this.kv.free(a); },
+      alloc: (n) => {
+        this.alive();
+        return this.kv.alloc(n);
+      },
+      free: (a) => {
+        if (!this.disposed) this.kv.free(a);
+      },
     });
   }
 
@@ -171,7 +188,7 @@ export class WasmBackend implements Backend {
         const yp = mem.scratch(N * 4);
         const parts = N * K * (W.stored === 'BF16' ? 2 : 4) >= PAR_MIN_BYTES ? this.threads : 1;
         // tasks of <= ~1 MiB of weights, multiples of 8 rows (the kernel's widest pass)
-        const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), 4 * 2 ** 20 / (K * (W.stored === 'BF16' ? 2 : 4))) / 8) * 8);
+        const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), (4 * 2 ** 20) / (K * (W.stored === 'BF16' ? 2 : 4))) / 8) * 8);
         if (W.stored === 'BF16') {
           const xd = mem.scratch(K * 4);
           mem.call('deinterleave8', { x: xp, K, xd });
@@ -201,8 +218,17 @@ export class WasmBackend implements Backend {
   }
 
   /** y[M, N] = x[M, K] · B (+ bias) in row chunks that fit the scratch budget. */
-  private gemm(mem: KernelMemory, x: Float32Array, M: number, K: number, N: number, bKind: number, wPtr: number,
-    y: Float32Array, B: WasmWeight | undefined): void {
+  private gemm(
+    mem: KernelMemory,
+    x: Float32Array,
+    M: number,
+    K: number,
+    N: number,
+    bKind: number,
+    wPtr: number,
+    y: Float32Array,
+    B: WasmWeight | undefined,
+  ): void {
     const gs = this.gemmScratch(mem);
     const parts = M * N * K * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(N / 8)) : 1;
     const budget = Math.min(this.scratchCap, mem.scratchFree) - parts * (gs + 64) - N * 4 - 4096;
@@ -222,7 +248,17 @@ export class WasmBackend implements Backend {
 
   /** yp[m, N] = xp[m, K] · B with both activations already in `mem` (scratch for the
    *  per-thread packing buffers is taken here). */
-  private gemmResident(mem: KernelMemory, xp: number, m: number, K: number, N: number, bKind: number, wPtr: number, yp: number, parts: number): void {
+  private gemmResident(
+    mem: KernelMemory,
+    xp: number,
+    m: number,
+    K: number,
+    N: number,
+    bKind: number,
+    wPtr: number,
+    yp: number,
+    parts: number,
+  ): void {
     const { kc, mc, nc } = this.blocking;
     const gs = this.gemmScratch(mem);
     const scratch = Array.from({ length: parts }, () => mem.scratch(gs));
@@ -230,9 +266,29 @@ export class WasmBackend implements Backend {
     // so not too narrow; nc is the kernel's column block)
     const step = Math.min(Math.max(128, nc), Math.max(128, Math.ceil(N / (parts * 4) / 8) * 8));
     const ldb = bKind === B_F32_NK || bKind === B_BF16_NK ? K : N;
-    this.jobs.runTasks(tasks('gemm_blocked', mem.index, {
-      M: m, N, K, a: xp, lda: K, bKind, w: wPtr, ldb, c: yp, ldc: N, KC: kc, MC: mc, NC: nc,
-    }, { total: N, step, scratch }), parts);
+    this.jobs.runTasks(
+      tasks(
+        'gemm_blocked',
+        mem.index,
+        {
+          M: m,
+          N,
+          K,
+          a: xp,
+          lda: K,
+          bKind,
+          w: wPtr,
+          ldb,
+          c: yp,
+          ldc: N,
+          KC: kc,
+          MC: mc,
+          NC: nc,
+        },
+        { total: N, step, scratch },
+      ),
+      parts,
+    );
   }
 
   /** Per-thread packing scratch of the live blocking (kernels/gemm.ts gemm_blocked_scratch_bytes). */
@@ -242,14 +298,20 @@ export class WasmBackend implements Backend {
   }
 
   patchEmbed(pixels: Tensor, w: Weight, b: Weight, patch: number): Tensor {
-    const W = this.weight(w, 'patchEmbed'), B = this.weight(b, 'patchEmbed bias');
+    const W = this.weight(w, 'patchEmbed'),
+      B = this.weight(b, 'patchEmbed bias');
     const ps = pixels.shape;
     if (ps.length !== 4 || ps[2] !== ps[3] || pixels.data.length !== numel(ps)) {
-      throw new ShapeError(`patchEmbed: pixel_values ${fmtShape(ps)} is not [n, C, S, S]` + (pixels.data.length !== numel(ps) ? ` (${pixels.data.length} values)` : ''));
+      throw new ShapeError(
+        `patchEmbed: pixel_values ${fmtShape(ps)} is not [n, C, S, S]` +
+          (pixels.data.length !== numel(ps) ? ` (${pixels.data.length} values)` : ''),
+      );
     }
     if (!(Number.isInteger(patch) && patch >= 1)) throw new InputError(`patchEmbed: patch size must be a positive integer, got ${patch}`);
     const [n, C, S] = ps;
-    const g = Math.floor(S / patch), L = C * patch * patch, gg = g * g;
+    const g = Math.floor(S / patch),
+      L = C * patch * patch,
+      gg = g * g;
     if (W.shape.length !== 2 || W.shape[1] !== L) {
       throw new ShapeError(`patchEmbed ${W.name}: weight must be (D, C·P·P) = (D, ${L}), got ${fmtShape(W.shape)}`);
     }
@@ -265,7 +327,8 @@ export class WasmBackend implements Backend {
     const crops = Math.floor(budget / perCrop);
     if (crops < 1) throw new BackendError(`patchEmbed: scratch budget too small for one ${S}x${S} crop`, 'raise scratchBytes');
     for (let c0 = 0; c0 < n; c0 += crops) {
-      const c = Math.min(crops, n - c0), m = c * gg;
+      const c = Math.min(crops, n - c0),
+        m = c * gg;
       mem.resetScratch();
       const bp = this.operandF32(mem, B);
       const pp = mem.put(pixels.data.subarray(c0 * C * S * S, (c0 + c) * C * S * S));
@@ -273,7 +336,17 @@ export class WasmBackend implements Backend {
       const parts = m * L * 8 >= PAR_MIN_BYTES ? Math.min(this.threads, m) : 1;
       this.jobs.run(split(m, parts, 1).map(([r0, r1]) => part('unfold_patches', mem.index, { px: pp, C, S, P: patch, y: up, r0, r1 })));
       const yp = mem.scratch(m * D * 4);
-      this.gemmResident(mem, up, m, L, D, W.stored === 'BF16' ? B_BF16_NK : B_F32_NK, W.ptr, yp, m * D * L * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(D / 8)) : 1);
+      this.gemmResident(
+        mem,
+        up,
+        m,
+        L,
+        D,
+        W.stored === 'BF16' ? B_BF16_NK : B_F32_NK,
+        W.ptr,
+        yp,
+        m * D * L * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(D / 8)) : 1,
+      );
       mem.call('add_bias', { M: m, c: yp, ldc: D, b: bp, n0: 0, n1: D });
       y.set(mem.f32(yp, m * D), c0 * gg * D);
     }
@@ -288,7 +361,11 @@ export class WasmBackend implements Backend {
     const mem = this.mems.get(W.mem);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      if (!(id >= 0 && id < V)) throw new InputError(`embedding ${W.name}: id ${id} at position ${i} is outside [0, ${V})`, 'negative ids (image placeholders) must be replaced before the lookup');
+      if (!(id >= 0 && id < V))
+        throw new InputError(
+          `embedding ${W.name}: id ${id} at position ${i} is outside [0, ${V})`,
+          'negative ids (image placeholders) must be replaced before the lookup',
+        );
       if (W.stored === 'F32') out.set(mem.f32(W.ptr + id * H * 4, H), i * H);
       else {
         const src = mem.u16(W.ptr + id * H * 2, H);
@@ -302,13 +379,20 @@ export class WasmBackend implements Backend {
   // ---- norms ------------------------------------------------------------------------------
 
   layerNorm(x: Tensor, w: Weight, b: Weight, eps: number): Tensor {
-    const W = this.weight(w, 'layerNorm'), B = this.weight(b, 'layerNorm bias');
+    const W = this.weight(w, 'layerNorm'),
+      B = this.weight(b, 'layerNorm bias');
     const n = W.numel;
     if (B.numel !== n) throw new ShapeError(`layerNorm ${W.name}: bias has ${B.numel} values, weight ${n}`);
     const rows = this.rows(x, n, `layerNorm ${W.name}`);
     const mem = this.mems.get(W.mem);
-    return this.rowwise(mem, x, rows, n, () => [this.operandF32(mem, W), this.operandF32(mem, B)],
-      (xp, yp, r, [wp, bp]) => part('layer_norm_rows', mem.index, { x: xp, y: yp, rows: r, n, w: wp, b: bp, eps }));
+    return this.rowwise(
+      mem,
+      x,
+      rows,
+      n,
+      () => [this.operandF32(mem, W), this.operandF32(mem, B)],
+      (xp, yp, r, [wp, bp]) => part('layer_norm_rows', mem.index, { x: xp, y: yp, rows: r, n, w: wp, b: bp, eps }),
+    );
   }
 
   rmsNorm(x: Tensor, w: Weight, eps: number, offset: 0 | 1): Tensor {
@@ -316,20 +400,39 @@ export class WasmBackend implements Backend {
     const n = W.numel;
     const rows = this.rows(x, n, `rmsNorm ${W.name}`);
     const mem = this.mems.get(W.mem);
-    return this.rowwise(mem, x, rows, n, () => [this.operandF32(mem, W)],
-      (xp, yp, r, [wp]) => part('rms_norm_rows', mem.index, { x: xp, y: yp, rows: r, n, w: wp, eps, offset }));
+    return this.rowwise(
+      mem,
+      x,
+      rows,
+      n,
+      () => [this.operandF32(mem, W)],
+      (xp, yp, r, [wp]) => part('rms_norm_rows', mem.index, { x: xp, y: yp, rows: r, n, w: wp, eps, offset }),
+    );
   }
 
   softmax(x: Tensor): Tensor {
     const n = x.shape.length ? x.shape[x.shape.length - 1] : 1;
     const rows = n === 0 ? 0 : x.data.length / n;
-    return this.rowwise(this.mems.get(0), x, rows, n, () => [], (xp, yp, r) => part('softmax_rows', 0, { x: xp, y: yp, rows: r, n }));
+    return this.rowwise(
+      this.mems.get(0),
+      x,
+      rows,
+      n,
+      () => [],
+      (xp, yp, r) => part('softmax_rows', 0, { x: xp, y: yp, rows: r, n }),
+    );
   }
 
   /** Row-chunked, row-parallel driver for kernels f(x, y, rows, n, ...): `mk` makes the call
    *  for `rows` rows at xp -> yp, given the pointers `operands` put into the chunk's scratch. */
-  private rowwise(mem: KernelMemory, x: Tensor, rows: number, n: number, operands: () => number[],
-    mk: (xp: number, yp: number, rows: number, ops: number[]) => JobPart): Tensor {
+  private rowwise(
+    mem: KernelMemory,
+    x: Tensor,
+    rows: number,
+    n: number,
+    operands: () => number[],
+    mk: (xp: number, yp: number, rows: number, ops: number[]) => JobPart,
+  ): Tensor {
     this.alive();
     const y = new Float32Array(rows * n);
     if (rows === 0 || n === 0) return { shape: [...x.shape], data: y };
@@ -407,7 +510,9 @@ export class WasmBackend implements Backend {
     if (T === 0 || width === 0) return;
     const mem = this.mems.get(0);
     mem.resetScratch();
-    const xp = mem.put(x.data), cp = mem.put(cos), sp = mem.put(sin);
+    const xp = mem.put(x.data),
+      cp = mem.put(cos),
+      sp = mem.put(sin);
     const parts = x.data.length * 12 >= PAR_MIN_BYTES ? Math.min(this.threads, T) : 1;
     this.jobs.run(split(T, parts, 1).map(([t0, t1]) => part('rope', 0, { x: xp, nHeads, hd: headDim, cos: cp, sin: sp, t0, t1 })));
     x.data.set(mem.f32(xp, x.data.length));
@@ -429,15 +534,18 @@ export class WasmBackend implements Backend {
     if (o.window !== undefined && !(o.window >= 1)) throw new InputError(`attention: window must be >= 1, got ${o.window}`);
     const cap = o.softcap ?? 0;
     if (o.softcap !== undefined && !(o.softcap > 0)) throw new InputError(`attention: softcap must be > 0, got ${o.softcap}`);
-    const qPos0 = o.qPos0 ?? 0, kPos0 = o.kPos0 ?? 0;
+    const qPos0 = o.qPos0 ?? 0,
+      kPos0 = o.kPos0 ?? 0;
     for (let i = 0; i < Tq; i++) {
       // visible keys form one range [jlo, jhi) (kernels/ops.ts); HF would give NaN for an empty one
       const qPos = qPos0 + i;
       const jhi = o.causal ? Math.min(Tk, qPos - kPos0 + 1) : Tk;
       const jlo = window > 0 ? Math.max(0, qPos - window - kPos0 + 1) : 0;
       if (jhi <= jlo) {
-        throw new ShapeError(`attention: query ${i} (position ${qPos}) sees no key (keys at ${kPos0}..${kPos0 + Tk - 1})`,
-          'check qPos0/kPos0 and the window against the KV cache');
+        throw new ShapeError(
+          `attention: query ${i} (position ${qPos}) sees no key (keys at ${kPos0}..${kPos0 + Tk - 1})`,
+          'check qPos0/kPos0 and the window against the KV cache',
+        );
       }
     }
     // k/v in the KV arena are read in place: the op runs in their memory
@@ -446,7 +554,8 @@ export class WasmBackend implements Backend {
     const mem = kvMem ?? this.mems.get(0);
     mem.resetScratch();
     const qp = mem.put(q.data);
-    const kp = kvMem ? k.data.byteOffset : mem.put(k.data), vp = kvMem ? v.data.byteOffset : mem.put(v.data);
+    const kp = kvMem ? k.data.byteOffset : mem.put(k.data),
+      vp = kvMem ? v.data.byteOffset : mem.put(v.data);
     const op = mem.scratch(out.length * 4);
     const flops = Tq * Nq * Tk * Dh * 4;
     // prefill / vision (Tq >= 16): (query block, head) tasks, two GEMMs per task; decode:
@@ -486,8 +595,10 @@ export class WasmBackend implements Backend {
   private rows(x: Tensor, width: number, what: string): number {
     const last = x.shape.length ? x.shape[x.shape.length - 1] : 1;
     if (last !== width || x.data.length !== numel(x.shape)) {
-      throw new ShapeError(`${what}: expects rows of ${width} values; input ${fmtShape(x.shape)} has last dim ${last}, needs ${width}` +
-        (x.data.length !== numel(x.shape) ? ` and ${x.data.length} values for ${numel(x.shape)} elements` : ''));
+      throw new ShapeError(
+        `${what}: expects rows of ${width} values; input ${fmtShape(x.shape)} has last dim ${last}, needs ${width}` +
+          (x.data.length !== numel(x.shape) ? ` and ${x.data.length} values for ${numel(x.shape)} elements` : ''),
+      );
     }
     return width === 0 ? numel(x.shape.slice(0, -1)) : x.data.length / width;
   }

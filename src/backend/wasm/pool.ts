@@ -36,22 +36,39 @@
 // worker even while the main thread is blocked). YIELD parts are never stolen.
 
 import { BackendError } from '../../errors.js';
-import type { CompiledKernels } from './kernels.js';
 import { KERNEL_LIST, KERNEL_NAMES, type KernelName } from './kernel-table.js';
+import type { CompiledKernels } from './kernels.js';
 
-const GEN = 0, PENDING = 1, ATTACHED = 2, FAILED = 3, NTASKS = 4, NEXT = 5, STEP = 6, TOTAL = 7, IA = 8, IB = 9;
-const SLOT0 = 16, SLOT_INTS = 48;
+const GEN = 0,
+  PENDING = 1,
+  ATTACHED = 2,
+  FAILED = 3,
+  NTASKS = 4,
+  NEXT = 5,
+  STEP = 6,
+  TOTAL = 7,
+  IA = 8,
+  IB = 9;
+const SLOT0 = 16,
+  SLOT_INTS = 48;
 /** Most arguments a job can carry (a slot holds them as f64 after its 4 header ints). */
 export const MAX_ARGS = 20;
-const FN_IDLE = -1, FN_YIELD = -2;
-const S_IDLE = 0, S_READY = 1, S_STOLEN = 3; // S_RUNNING = 2 is written by workerMain (literals there)
+const FN_IDLE = -1,
+  FN_YIELD = -2;
+const S_IDLE = 0,
+  S_READY = 1,
+  S_STOLEN = 3; // S_RUNNING = 2 is written by workerMain (literals there)
 
 // The kernels a worker may run are the kernel table's (kernel-table.ts): a job's fn id is the
 // kernel's index in KERNEL_NAMES, and the workers receive KERNEL_LIST ([group, name] per id)
 // at init. Jobs carry positional arguments; jobs.ts builds them from named ones.
 
 /** One thread's share of a job: the kernel, which memory's instance, and its arguments. */
-export interface JobPart { fn: KernelName; mem: number; args: number[] }
+export interface JobPart {
+  fn: KernelName;
+  mem: number;
+  args: number[];
+}
 
 /** A job of `ntasks` range tasks claimed dynamically by all threads. Task t runs `fn` with
  *  `args`, except args[ia] = t·step and args[ib] = min(total, (t+1)·step); when `perThread`
@@ -77,7 +94,11 @@ export function taskRange(job: Pick<TaskJob, 'step' | 'total'>, t: number): [num
 
 /** The worker body. Self-contained (it is serialised with Function.prototype.toString). */
 function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): void }): void {
-  let ctl: Int32Array, args: Float64Array, slot = 0, seen = 0, fns: [string, string][] = [];
+  let ctl: Int32Array,
+    args: Float64Array,
+    slot = 0,
+    seen = 0,
+    fns: [string, string][] = [];
   const kmods: Record<string, WebAssembly.Module> = {};
   const inst: Record<string, any>[] = [];
   const attach = (memory: WebAssembly.Memory) => {
@@ -89,7 +110,10 @@ function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): voi
     for (;;) {
       let g = Atomics.load(ctl, 0);
       for (let spin = 0; g === seen && spin < 20000; spin++) g = Atomics.load(ctl, 0);
-      if (g === seen) { Atomics.wait(ctl, 0, seen); continue; }
+      if (g === seen) {
+        Atomics.wait(ctl, 0, seen);
+        continue;
+      }
       seen = g;
       const base = 16 + slot * 48;
       // READY -> RUNNING, or the main thread already took this part (or there is none)
@@ -104,7 +128,10 @@ function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): voi
           const f = inst[ctl[base + 1]][grp][name];
           const ntasks = ctl[4];
           if (ntasks > 0) {
-            const step = ctl[6], total = ctl[7], ia = ctl[8], ib = ctl[9];
+            const step = ctl[6],
+              total = ctl[7],
+              ia = ctl[8],
+              ib = ctl[9];
             for (let t = Atomics.add(ctl, 5, 1); t < ntasks; t = Atomics.add(ctl, 5, 1)) {
               a[ia] = t * step;
               a[ib] = Math.min(total, t * step + step);
@@ -126,7 +153,9 @@ function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): voi
     if (m.type === 'init') {
       ctl = new Int32Array(m.ctl);
       args = new Float64Array(m.ctl);
-      slot = m.slot; seen = m.gen; fns = m.fns;
+      slot = m.slot;
+      seen = m.gen;
+      fns = m.fns;
       for (const g of Object.keys(m.bytes)) kmods[g] = new WebAssembly.Module(m.bytes[g]);
       for (const mem of m.memories) attach(mem);
       port.post({ type: 'ready' });
@@ -144,7 +173,12 @@ function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): voi
 // only after the ready handshake: until then the pending reply is the only thing the event loop
 // waits for, and Bun (whose loop, unlike Node's, does not count an in-flight worker start) ends
 // the process with exit status 0 before the first token.
-interface AnyWorker { post(m: unknown): void; onMessage(f: (m: any) => void): void; terminate(): void; unref(): void }
+interface AnyWorker {
+  post(m: unknown): void;
+  onMessage(f: (m: any) => void): void;
+  terminate(): void;
+  unref(): void;
+}
 
 async function spawn(code: string): Promise<AnyWorker> {
   const G = globalThis as any;
@@ -158,16 +192,29 @@ async function spawn(code: string): Promise<AnyWorker> {
     const w = new G.Worker(url, { type: 'module' });
     return {
       post: (m) => w.postMessage(m),
-      onMessage: (f) => { w.onmessage = (e: MessageEvent) => f(e.data); },
+      onMessage: (f) => {
+        w.onmessage = (e: MessageEvent) => f(e.data);
+      },
       terminate: () => w.terminate(),
-      unref: () => { if (typeof w.unref === 'function') w.unref(); },
+      unref: () => {
+        if (typeof w.unref === 'function') w.unref();
+      },
     };
   }
   // Node: worker_threads, imported lazily so this module has no Node-only top-level import.
   const wt = await import('node:worker_threads');
   const src = `const { parentPort } = require('node:worker_threads');\n(${code})({ on: (f) => parentPort.on('message', f), post: (m) => parentPort.postMessage(m) });`;
   const w = new wt.Worker(src, { eval: true });
-  return { post: (m) => w.postMessage(m), onMessage: (f) => { w.on('message', f); }, terminate: () => { void w.terminate(); }, unref: () => w.unref() };
+  return {
+    post: (m) => w.postMessage(m),
+    onMessage: (f) => {
+      w.on('message', f);
+    },
+    terminate: () => {
+      void w.terminate();
+    },
+    unref: () => w.unref(),
+  };
 }
 
 export class WorkerPool {
@@ -176,7 +223,10 @@ export class WorkerPool {
   private readonly fnIds = new Map<string, number>();
   private closed = false;
 
-  private constructor(private readonly workers: AnyWorker[], sab: ArrayBufferLike) {
+  private constructor(
+    private readonly workers: AnyWorker[],
+    sab: ArrayBufferLike,
+  ) {
     this.ctl = new Int32Array(sab);
     this.args = new Float64Array(sab);
     KERNEL_NAMES.forEach((n, i) => this.fnIds.set(n, i));
@@ -192,18 +242,25 @@ export class WorkerPool {
     const sab = n === 0 ? new ArrayBuffer(bytes) : new SharedArrayBuffer(bytes);
     const code = workerMain.toString();
     const workers = await Promise.all(Array.from({ length: n }, () => spawn(code)));
-    await Promise.all(workers.map((w, slot) => new Promise<void>((resolve, reject) => {
-      w.onMessage((m) => {
-        if (m?.type === 'ready') resolve();
-        else if (m?.type === 'error') reject(new BackendError(`worker ${slot}: ${m.message}`));
-      });
-      w.post({ type: 'init', ctl: sab, slot, gen: 0, fns: KERNEL_LIST, bytes: kernels.bytes, memories });
-    })));
+    await Promise.all(
+      workers.map(
+        (w, slot) =>
+          new Promise<void>((resolve, reject) => {
+            w.onMessage((m) => {
+              if (m?.type === 'ready') resolve();
+              else if (m?.type === 'error') reject(new BackendError(`worker ${slot}: ${m.message}`));
+            });
+            w.post({ type: 'init', ctl: sab, slot, gen: 0, fns: KERNEL_LIST, bytes: kernels.bytes, memories });
+          }),
+      ),
+    );
     for (const w of workers) w.unref();
     return new WorkerPool(workers, sab);
   }
 
-  get size(): number { return this.workers.length; }
+  get size(): number {
+    return this.workers.length;
+  }
 
   /** Run parts[0] on the calling thread via `runLocal` and parts[1..] on workers (a part
    *  whose worker has not started when the calling thread is done is run by the calling
@@ -213,9 +270,13 @@ export class WorkerPool {
     this.check(parts.length);
     Atomics.store(this.ctl, NTASKS, 0);
     this.post(parts.slice(1));
-    this.finish(() => {
-      if (parts[0]) runLocal(parts[0]);
-    }, steal ? (w) => runLocal(parts[w + 1]) : undefined, parts);
+    this.finish(
+      () => {
+        if (parts[0]) runLocal(parts[0]);
+      },
+      steal ? (w) => runLocal(parts[w + 1]) : undefined,
+      parts,
+    );
   }
 
   /** Run a task job on up to `threads` threads (the calling one included); each task calls
@@ -225,7 +286,10 @@ export class WorkerPool {
     const ctl = this.ctl;
     Atomics.store(ctl, NTASKS, job.ntasks);
     Atomics.store(ctl, NEXT, 0);
-    ctl[STEP] = job.step; ctl[TOTAL] = job.total; ctl[IA] = job.ia; ctl[IB] = job.ib;
+    ctl[STEP] = job.step;
+    ctl[TOTAL] = job.total;
+    ctl[IA] = job.ia;
+    ctl[IB] = job.ib;
     const argsFor = (thread: number): number[] => {
       const a = job.args.slice();
       if (job.perThread) a[job.perThread.index] = job.perThread.values[thread];
@@ -234,12 +298,16 @@ export class WorkerPool {
     const parts = Array.from({ length: threads }, (_, t): JobPart => ({ fn: job.fn, mem: job.mem, args: argsFor(t) }));
     this.post(parts.slice(1));
     const mine = parts[0].args;
-    this.finish(() => {
-      for (let t = Atomics.add(ctl, NEXT, 1); t < job.ntasks; t = Atomics.add(ctl, NEXT, 1)) {
-        [mine[job.ia], mine[job.ib]] = taskRange(job, t);
-        runLocal({ fn: job.fn, mem: job.mem, args: mine });
-      }
-    }, () => {}, parts);
+    this.finish(
+      () => {
+        for (let t = Atomics.add(ctl, NEXT, 1); t < job.ntasks; t = Atomics.add(ctl, NEXT, 1)) {
+          [mine[job.ia], mine[job.ib]] = taskRange(job, t);
+          runLocal({ fn: job.fn, mem: job.mem, args: mine });
+        }
+      },
+      () => {},
+      parts,
+    );
   }
 
   private check(n: number): void {
@@ -255,7 +323,11 @@ export class WorkerPool {
     for (let w = 0; w < this.workers.length; w++) {
       const base = SLOT0 + w * SLOT_INTS;
       const p = parts[w];
-      if (!p) { ctl[base] = FN_IDLE; Atomics.store(ctl, base + 3, S_IDLE); continue; }
+      if (!p) {
+        ctl[base] = FN_IDLE;
+        Atomics.store(ctl, base + 3, S_IDLE);
+        continue;
+      }
       const id = this.fnIds.get(p.fn);
       if (id === undefined || p.args.length > MAX_ARGS) throw new BackendError(`pool: cannot dispatch ${p.fn}`);
       ctl[base] = id;
@@ -289,8 +361,10 @@ export class WorkerPool {
       this.waitIdle();
     }
     if (Atomics.exchange(ctl, FAILED, 0) !== 0) {
-      throw new BackendError(`a worker's kernel trapped during ${parts.map((p) => p.fn).join(', ')}`,
-        'a kernel read or wrote outside its memory: report this with the op and shapes');
+      throw new BackendError(
+        `a worker's kernel trapped during ${parts.map((p) => p.fn).join(', ')}`,
+        'a kernel read or wrote outside its memory: report this with the op and shapes',
+      );
     }
   }
 
@@ -302,7 +376,7 @@ export class WorkerPool {
     this.postYield();
     this.waitIdle();
     const want = before + this.workers.length;
-    for (let a: number; (a = Atomics.load(this.ctl, ATTACHED)) < want;) {
+    for (let a: number; (a = Atomics.load(this.ctl, ATTACHED)) < want; ) {
       if (Atomics.wait(this.ctl, ATTACHED, a, 30_000) === 'timed-out') {
         throw new BackendError('pool: workers did not attach a new memory within 30 s');
       }
@@ -318,7 +392,7 @@ export class WorkerPool {
     if (this.workers.length) {
       this.postYield();
       const deadline = Date.now() + 5000;
-      for (let p: number; (p = Atomics.load(this.ctl, PENDING)) !== 0 && Date.now() < deadline;) Atomics.wait(this.ctl, PENDING, p, 50);
+      for (let p: number; (p = Atomics.load(this.ctl, PENDING)) !== 0 && Date.now() < deadline; ) Atomics.wait(this.ctl, PENDING, p, 50);
     }
     for (const w of this.workers) w.terminate();
   }

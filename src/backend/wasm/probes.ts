@@ -5,14 +5,16 @@
 // same-run references of bench/kernels.mjs. All run in memory 0's scratch.
 
 import { DEFAULT_GEMM_BLOCKING, type GemmBlocking } from './blocking.js';
+import { type Dispatcher, part } from './jobs.js';
 import { B_BF16_KN, B_BF16_NK, B_F32_KN, B_F32_NK, positional } from './kernel-table.js';
-import { part, type Dispatcher } from './jobs.js';
 import type { KernelMemory } from './memory.js';
 import type { JobPart } from './pool.js';
 
 /** The blocking probe's problem: a SigLIP-shaped bf16 linear (K = 1152) of PROBE_M rows and
  *  PROBE_N columns, on the calling thread (~5 ms per candidate at 60 GFLOP/s). */
-const PROBE_M = 128, PROBE_K = 1152, PROBE_N = 1024;
+const PROBE_M = 128,
+  PROBE_K = 1152,
+  PROBE_N = 1024;
 export const PROBE_FLOPS = 2 * PROBE_M * PROBE_K * PROBE_N;
 
 /** Run every kernel a few times on small inputs on every thread. V8 (and JSC) start wasm
@@ -30,17 +32,36 @@ export function warmUp(mem: KernelMemory, jobs: Dispatcher, rounds = 3): void {
   });
   const gs = Array.from({ length: T }, () => mem.scratch(mem.call('gemm_scratch_bytes', {})));
   const { kc, mc, nc } = DEFAULT_GEMM_BLOCKING;
-  const as = Array.from({ length: T }, () => mem.scratch(Math.max(
-    mem.call('attention_scratch_bytes', { Tk: 64, Dh: 16, G: 2 }), mem.call('attention_blocked_scratch_bytes', { Tk: 64 }))));
+  const as = Array.from({ length: T }, () =>
+    mem.scratch(
+      Math.max(mem.call('attention_scratch_bytes', { Tk: 64, Dh: 16, G: 2 }), mem.call('attention_blocked_scratch_bytes', { Tk: 64 })),
+    ),
+  );
   const m = mem.index;
   const F = n * 4; // byte offset of the second/third... array in a block
   // one part per (block b, thread t)
   const calls: ((b: number, t: number) => JobPart)[] = [];
   for (const bKind of [B_F32_NK, B_BF16_NK, B_F32_KN, B_BF16_KN]) {
-    calls.push((b, t) => part('gemm_blocked', m, {
-      M: 32, N: 32, K: 128, a: b, lda: 128, bKind, w: b + F, ldb: bKind < 2 ? 128 : 32, c: b + 2 * F, ldc: 32,
-      n0: 0, n1: 32, scratch: gs[t], KC: kc, MC: mc, NC: nc,
-    }));
+    calls.push((b, t) =>
+      part('gemm_blocked', m, {
+        M: 32,
+        N: 32,
+        K: 128,
+        a: b,
+        lda: 128,
+        bKind,
+        w: b + F,
+        ldb: bKind < 2 ? 128 : 32,
+        c: b + 2 * F,
+        ldc: 32,
+        n0: 0,
+        n1: 32,
+        scratch: gs[t],
+        KC: kc,
+        MC: mc,
+        NC: nc,
+      }),
+    );
   }
   calls.push((b) => part('gemv_bf16', m, { K: 1024, x: b, xd: b + F, w: b + 2 * F, y: b + 3 * F, n0: 0, n1: 12 }));
   calls.push((b) => part('gemv_f32', m, { K: 1024, x: b, w: b + F, y: b + 3 * F, n0: 0, n1: 12 }));
@@ -55,9 +76,15 @@ export function warmUp(mem: KernelMemory, jobs: Dispatcher, rounds = 3): void {
   calls.push((b) => part('softcap', m, { x: b, y: b + F, c: 30, i0: 0, i1: n }));
   calls.push((b) => part('rope', m, { x: b, nHeads: 4, hd: 64, cos: b + F, sin: b + 2 * F, t0: 0, t1: 16 }));
   const att = (b: number) => ({ q: b, k: b + F, v: b + 2 * F, o: b + 3 * F, Tq: 64, Tk: 64, Nq: 2, Nkv: 1, Dh: 16, scl: 0.25 });
-  calls.push((b, t) => part('attention', m, { ...att(b), causal: 1, qPos0: 0, kPos0: 0, window: 0, cap: 0, r0: 0, r1: 64, scratch: as[t] }));
-  calls.push((b, t) => part('attention', m, { ...att(b), causal: 0, qPos0: 0, kPos0: 0, window: 8, cap: 5, r0: 0, r1: 64, scratch: as[t] }));
-  calls.push((b, t) => part('attention_blocked', m, { ...att(b), causal: 1, qPos0: 0, kPos0: 0, window: 0, cap: 0, t0: 0, t1: 2, scratch: as[t] }));
+  calls.push((b, t) =>
+    part('attention', m, { ...att(b), causal: 1, qPos0: 0, kPos0: 0, window: 0, cap: 0, r0: 0, r1: 64, scratch: as[t] }),
+  );
+  calls.push((b, t) =>
+    part('attention', m, { ...att(b), causal: 0, qPos0: 0, kPos0: 0, window: 8, cap: 5, r0: 0, r1: 64, scratch: as[t] }),
+  );
+  calls.push((b, t) =>
+    part('attention_blocked', m, { ...att(b), causal: 1, qPos0: 0, kPos0: 0, window: 0, cap: 0, t0: 0, t1: 2, scratch: as[t] }),
+  );
   calls.push(() => part('peak_madd', m, { iters: 20000, x: 1, m: 0.999999, k: 1e-7 }));
   calls.push((b) => part('add_bias', m, { M: 16, c: b, ldc: 64, b: b + F, n0: 0, n1: 64 }));
   calls.push((b) => part('widen_bf16', m, { src: b, dst: b + F, n }));
@@ -73,14 +100,33 @@ export function warmUp(mem: KernelMemory, jobs: Dispatcher, rounds = 3): void {
  *  thread (the blocking probe; operands in `mem`'s scratch, values unused). */
 export function timeGemmBlocking(mem: KernelMemory, b: GemmBlocking): number {
   mem.resetScratch();
-  const M = PROBE_M, K = PROBE_K, N = PROBE_N;
-  const ap = mem.scratch(M * K * 4), wp = mem.scratch(N * K * 2), cp = mem.scratch(M * N * 4);
+  const M = PROBE_M,
+    K = PROBE_K,
+    N = PROBE_N;
+  const ap = mem.scratch(M * K * 4),
+    wp = mem.scratch(N * K * 2),
+    cp = mem.scratch(M * N * 4);
   const sp = mem.scratch(mem.call('gemm_blocked_scratch_bytes', { KC: b.kc, MC: b.mc, NC: b.nc }));
   mem.f32(ap, M * K).fill(0.5);
   mem.u16(wp, N * K).fill(0x3c00); // bf16 0.0078125
   const gemm = mem.k.gemm_blocked;
   const args = positional('gemm_blocked', {
-    M, N, K, a: ap, lda: K, bKind: B_BF16_NK, w: wp, ldb: K, c: cp, ldc: N, n0: 0, n1: N, scratch: sp, KC: b.kc, MC: b.mc, NC: b.nc,
+    M,
+    N,
+    K,
+    a: ap,
+    lda: K,
+    bKind: B_BF16_NK,
+    w: wp,
+    ldb: K,
+    c: cp,
+    ldc: N,
+    n0: 0,
+    n1: N,
+    scratch: sp,
+    KC: b.kc,
+    MC: b.mc,
+    NC: b.nc,
   }) as Parameters<typeof gemm>;
   const t0 = performance.now();
   gemm(...args);

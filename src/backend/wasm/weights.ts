@@ -5,8 +5,8 @@
 // run there); otherwise a new memory is started and attached to the workers. An op that uses
 // a weight runs in the memory holding it. docs/kernels.md "Weight store beyond 4 GiB".
 
-import { BackendError, InputError, ShapeError } from '../../errors.js';
 import { f16ToF32 } from '../../dtype.js';
+import { BackendError, InputError, ShapeError } from '../../errors.js';
 import { fmtShape, numel, type Weight, type WeightDType } from '../../tensor.js';
 import type { KernelMemory, Memories } from './memory.js';
 
@@ -36,14 +36,20 @@ export class WeightStore {
   /** The memory new weights go to (KV-arena memories never hold weights). */
   private weightMem = 0;
 
-  constructor(private readonly mems: Memories, private readonly owner: number, private readonly weightCap: number) {}
+  constructor(
+    private readonly mems: Memories,
+    private readonly owner: number,
+    private readonly weightCap: number,
+  ) {}
 
   load(name: string, dtype: WeightDType, shape: readonly number[], data: Float32Array | Uint16Array): WasmWeight {
     const n = numel(shape);
     if (data.length !== n) throw new ShapeError(`loadWeight ${name}: shape ${fmtShape(shape)} needs ${n} values, got ${data.length}`);
     const isF32 = dtype === 'F32';
     if (isF32 !== data instanceof Float32Array) {
-      throw new InputError(`loadWeight ${name}: dtype ${dtype} expects ${isF32 ? 'Float32Array' : 'Uint16Array (raw bits)'}, got ${data.constructor.name}`);
+      throw new InputError(
+        `loadWeight ${name}: dtype ${dtype} expects ${isF32 ? 'Float32Array' : 'Uint16Array (raw bits)'}, got ${data.constructor.name}`,
+      );
     }
     const stored = dtype === 'BF16' ? 'BF16' : 'F32';
     const bytes = n * (stored === 'BF16' ? 2 : 4);
@@ -60,8 +66,14 @@ export class WeightStore {
 
   /** Reserve the weight's bytes and let `fill` write them in place (a file read straight into
    *  wasm memory). */
-  async loadFrom(name: string, dtype: 'BF16' | 'F32', shape: readonly number[], fill: (dst: Uint8Array) => Promise<void>): Promise<WasmWeight> {
-    if (dtype !== 'BF16' && dtype !== 'F32') throw new InputError(`loadWeightFrom ${name}: dtype must be BF16 or F32 (kept as stored), got ${dtype as string}`);
+  async loadFrom(
+    name: string,
+    dtype: 'BF16' | 'F32',
+    shape: readonly number[],
+    fill: (dst: Uint8Array) => Promise<void>,
+  ): Promise<WasmWeight> {
+    if (dtype !== 'BF16' && dtype !== 'F32')
+      throw new InputError(`loadWeightFrom ${name}: dtype must be BF16 or F32 (kept as stored), got ${dtype as string}`);
     const n = numel(shape);
     const bytes = n * (dtype === 'BF16' ? 2 : 4);
     const { mem, ptr } = this.place(name, bytes);
@@ -77,8 +89,10 @@ export class WeightStore {
   /** `w` as this store's weight, or a BackendError naming the op. */
   own(w: Weight, op: string): WasmWeight {
     if (!(w instanceof WasmWeight) || w.owner !== this.owner) {
-      throw new BackendError(`${op}: weight '${w.name}' was not loaded by this wasm backend`,
-        'load weights with backend.loadWeight() of the backend that runs the model');
+      throw new BackendError(
+        `${op}: weight '${w.name}' was not loaded by this wasm backend`,
+        'load weights with backend.loadWeight() of the backend that runs the model',
+      );
     }
     return w;
   }

@@ -22,7 +22,13 @@ export class BitReader {
   /** libjpeg's entropy->insufficient_data: a decode consumed padding bits. */
   insufficient = false;
 
-  constructor(readonly data: Uint8Array, pos: number, private readonly label: string) { this.pos = pos; }
+  constructor(
+    readonly data: Uint8Array,
+    pos: number,
+    private readonly label: string,
+  ) {
+    this.pos = pos;
+  }
 
   /** The first byte from `pos` on that is 0xFF not followed by 0x00 (a marker, or fill bytes
    *  before one): up to there the data holds only entropy bytes and stuffed 0xFF 0x00 pairs, so
@@ -43,15 +49,26 @@ export class BitReader {
       let c = 0;
       if (this.marker === 0) {
         if (this.pos >= d.length) {
-          throw new ImageError(`${this.label}: JPEG is truncated inside the entropy-coded data (byte ${this.pos})`, 'the file is incomplete');
+          throw new ImageError(
+            `${this.label}: JPEG is truncated inside the entropy-coded data (byte ${this.pos})`,
+            'the file is incomplete',
+          );
         }
         c = d[this.pos];
         if (c === 0xff) {
           let p = this.pos + 1;
           while (p < d.length && d[p] === 0xff) p++; // fill bytes
-          if (p >= d.length) throw new ImageError(`${this.label}: JPEG is truncated inside the entropy-coded data (byte ${p})`, 'the file is incomplete');
-          if (d[p] === 0) { this.pos = p + 1; } // stuffed 0xFF
-          else { this.marker = d[p]; this.pos = p - 1; c = 0; this.pad += 8; }
+          if (p >= d.length)
+            throw new ImageError(`${this.label}: JPEG is truncated inside the entropy-coded data (byte ${p})`, 'the file is incomplete');
+          if (d[p] === 0) {
+            this.pos = p + 1;
+          } // stuffed 0xFF
+          else {
+            this.marker = d[p];
+            this.pos = p - 1;
+            c = 0;
+            this.pad += 8;
+          }
         } else this.pos++;
       } else this.pad += 8;
       this.buf = (this.buf << 8) | c;
@@ -61,7 +78,10 @@ export class BitReader {
 
   private consume(n: number): void {
     this.bits -= n;
-    if (this.bits < this.pad) { this.insufficient = true; this.pad = this.bits; }
+    if (this.bits < this.pad) {
+      this.insufficient = true;
+      this.pad = this.bits;
+    }
   }
 
   /** n bits (0..16) as an unsigned number. */
@@ -73,7 +93,9 @@ export class BitReader {
     return v;
   }
 
-  getBit(): number { return this.getBits(1); }
+  getBit(): number {
+    return this.getBits(1);
+  }
 
   /** Peek 16 bits (filling as needed) without consuming. */
   peek16(): number {
@@ -81,10 +103,16 @@ export class BitReader {
     return (this.buf >>> (this.bits - 16)) & 0xffff;
   }
 
-  skip(n: number): void { this.consume(n); }
+  skip(n: number): void {
+    this.consume(n);
+  }
 
   /** jdhuff.c process_restart / finish_pass: drop the buffered bits. */
-  discardBits(): void { this.bits = 0; this.pad = 0; this.buf = 0; }
+  discardBits(): void {
+    this.bits = 0;
+    this.pad = 0;
+    this.buf = 0;
+  }
 
   /** jdmarker.c next_marker: skip to the next marker (0xFF not followed by 0x00), leave it in `marker`. */
   nextMarker(): number {
@@ -95,14 +123,22 @@ export class BitReader {
       while (p < d.length && d[p] !== 0xff) p++;
       let q = p + 1;
       while (q < d.length && d[q] === 0xff) q++;
-      if (q >= d.length) throw new ImageError(`${this.label}: JPEG is truncated (no marker after byte ${this.pos})`, 'the file is incomplete');
-      if (d[q] !== 0) { this.marker = d[q]; this.pos = q - 1; return this.marker; }
+      if (q >= d.length)
+        throw new ImageError(`${this.label}: JPEG is truncated (no marker after byte ${this.pos})`, 'the file is incomplete');
+      if (d[q] !== 0) {
+        this.marker = d[q];
+        this.pos = q - 1;
+        return this.marker;
+      }
       p = q + 1;
     }
   }
 
   /** Consume the pending marker: `pos` moves past its code byte. */
-  takeMarker(): void { this.pos += 2; this.marker = 0; }
+  takeMarker(): void {
+    this.pos += 2;
+    this.marker = 0;
+  }
 
   /** jdmarker.c read_restart_marker + jpeg_resync_to_restart, expecting RST`want`. */
   readRestart(want: number): void {
@@ -112,12 +148,17 @@ export class BitReader {
       const m = this.marker;
       let action: 1 | 2 | 3;
       if (m === RST0 + want) action = 1;
-      else if (m < 0xc0) action = 2; // invalid marker: scan on
-      else if (m < RST0 || m > RST0 + 7) action = 3; // a real marker: leave it, empty segments follow
+      else if (m < 0xc0)
+        action = 2; // invalid marker: scan on
+      else if (m < RST0 || m > RST0 + 7)
+        action = 3; // a real marker: leave it, empty segments follow
       else if (m === RST0 + ((want + 1) & 7) || m === RST0 + ((want + 2) & 7)) action = 3;
       else if (m === RST0 + ((want - 1) & 7) || m === RST0 + ((want - 2) & 7)) action = 2;
       else action = 1;
-      if (action === 1) { this.takeMarker(); return; }
+      if (action === 1) {
+        this.takeMarker();
+        return;
+      }
       if (action === 3) return;
       this.takeMarker();
       this.nextMarker();

@@ -12,12 +12,12 @@ import { ImageError } from '../../errors.js';
 import type { RgbImage } from '../rgb.js';
 import { BitReader } from './bitreader.js';
 import { grayRow, rgbRow, yccH2v2Row, yccToRgbRow } from './color.js';
-import { decodeScan, NATURAL_ORDER, type Component, type FrameGeometry, type Scan } from './entropy.js';
-import { buildHuffmanTable, standardHuffmanTable, type HuffmanTable } from './huffman.js';
+import { type Component, decodeScan, type FrameGeometry, NATURAL_ORDER, type Scan } from './entropy.js';
+import { buildHuffmanTable, type HuffmanTable, standardHuffmanTable } from './huffman.js';
 import { idctIslow } from './idct.js';
 import { createWasmIdct, wasmIdctAvailable, wasmIdctOverhead } from './idct-wasm.js';
 import { idctSmoothed, smoothingOk } from './smooth.js';
-import { upsampleMethod, upsampleRow, type Plane } from './upsample.js';
+import { type Plane, upsampleMethod, upsampleRow } from './upsample.js';
 
 /** libjpeg's JPEG_MAX_DIMENSION. */
 const MAX_DIMENSION = 65500;
@@ -31,11 +31,14 @@ interface FrameComponent extends Component {
 
 /** Bytes this decoder allocates for a frame (coefficients, planes, RGB output, row buffers). */
 export function exactDecodeBytes(width: number, height: number, sampling: Array<[number, number]>): number {
-  const maxH = Math.max(...sampling.map((s) => s[0])), maxV = Math.max(...sampling.map((s) => s[1]));
-  const mcusX = Math.ceil(width / (8 * maxH)), mcusY = Math.ceil(height / (8 * maxV));
+  const maxH = Math.max(...sampling.map((s) => s[0])),
+    maxV = Math.max(...sampling.map((s) => s[1]));
+  const mcusX = Math.ceil(width / (8 * maxH)),
+    mcusY = Math.ceil(height / (8 * maxV));
   let total = width * height * 3 + wasmIdctOverhead(mcusX * maxH, width); // + the WebAssembly IDCT's fixed area and coefficient row
   for (const [h, v] of sampling) {
-    const wib = Math.ceil((width * h) / (8 * maxH)), hib = Math.ceil((height * v) / (8 * maxV));
+    const wib = Math.ceil((width * h) / (8 * maxH)),
+      hib = Math.ceil((height * v) / (8 * maxV));
     total += mcusX * h * mcusY * v * 64 * 2 + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH;
   }
   return total;
@@ -67,7 +70,11 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
     if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) continue; // TEM, stray RSTn: no length
     if (br.pos + 2 > bytes.length) throw new ImageError(`${label}: JPEG is truncated at byte ${at}`, 'the file is incomplete');
     const len = (bytes[br.pos] << 8) | bytes[br.pos + 1];
-    if (len < 2 || br.pos + len > bytes.length) throw new ImageError(`${label}: JPEG segment 0xFF${m.toString(16).toUpperCase()} at byte ${at} is truncated`, 'the file is incomplete');
+    if (len < 2 || br.pos + len > bytes.length)
+      throw new ImageError(
+        `${label}: JPEG segment 0xFF${m.toString(16).toUpperCase()} at byte ${at} is truncated`,
+        'the file is incomplete',
+      );
     const seg = bytes.subarray(br.pos + 2, br.pos + len);
     br.pos += len;
     if (m === 0xc0 || m === 0xc1 || m === 0xc2) {
@@ -93,8 +100,10 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
       if (scan.comps.length > 1) {
         const blocks = scan.comps.reduce((a, c) => a + c.h * c.v, 0);
         if (blocks > MAX_BLOCKS_IN_MCU) {
-          throw new ImageError(`${label}: JPEG interleaved scan has ${blocks} blocks per MCU, more than ${MAX_BLOCKS_IN_MCU}`,
-            'libjpeg, and so Pillow, refuses it ("Sampling factors too large for interleaved scan")');
+          throw new ImageError(
+            `${label}: JPEG interleaved scan has ${blocks} blocks per MCU, more than ${MAX_BLOCKS_IN_MCU}`,
+            'libjpeg, and so Pillow, refuses it ("Sampling factors too large for interleaved scan")',
+          );
         }
       }
       frame.geo.restartInterval = restartInterval;
@@ -109,13 +118,16 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
     } else if ((m >= 0xe1 && m <= 0xef) || m === 0xfe || m === 0xdc || m === 0xcc) {
       // APPn, COM, DNL (ignored by libjpeg too), DAC
     } else {
-      throw new ImageError(`${label}: JPEG marker 0xFF${m.toString(16).toUpperCase()} at byte ${at} is not supported`,
-        'libjpeg, and so Pillow, refuses it ("Unsupported marker type")');
+      throw new ImageError(
+        `${label}: JPEG marker 0xFF${m.toString(16).toUpperCase()} at byte ${at} is not supported`,
+        'libjpeg, and so Pillow, refuses it ("Unsupported marker type")',
+      );
     }
   }
   if (!frame) throw corrupt('has no frame header (SOF)');
   // jdcoefct.c start_output_pass: smooth if progressive and smoothing_ok
-  const smooth = frame.progressive && smoothingOk(frame.comps) ? { scans, lastGoodRow: frame.geo.lastGoodRow, iMcuRows: frame.geo.mcusY } : undefined;
+  const smooth =
+    frame.progressive && smoothingOk(frame.comps) ? { scans, lastGoodRow: frame.geo.lastGoodRow, iMcuRows: frame.geo.mcusY } : undefined;
   return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), idct, smooth);
 }
 
@@ -128,21 +140,38 @@ function colorSpace(comps: Component[], jfif: boolean, adobe: number | undefined
 }
 
 function parseFrame(seg: Uint8Array, progressive: boolean, label: string) {
-  const p = seg[0], h = (seg[1] << 8) | seg[2], w = (seg[3] << 8) | seg[4], n = seg[5];
+  const p = seg[0],
+    h = (seg[1] << 8) | seg[2],
+    w = (seg[3] << 8) | seg[4],
+    n = seg[5];
   if (p !== 8) throw new ImageError(`${label}: ${p}-bit JPEG is not supported (8-bit only)`);
   if (w > MAX_DIMENSION || h > MAX_DIMENSION) {
-    throw new ImageError(`${label}: JPEG is ${w}x${h}, libjpeg's limit is ${MAX_DIMENSION} pixels a side`, 'libjpeg, and so Pillow, refuses it ("Maximum supported image dimension is 65500 pixels")');
+    throw new ImageError(
+      `${label}: JPEG is ${w}x${h}, libjpeg's limit is ${MAX_DIMENSION} pixels a side`,
+      'libjpeg, and so Pillow, refuses it ("Maximum supported image dimension is 65500 pixels")',
+    );
   }
   if (n !== 1 && n !== 3) throw new ImageError(`${label}: JPEG with ${n} components is not supported (1 = gray, 3 = YCbCr/RGB)`);
   if (seg.length < 6 + 3 * n) throw new ImageError(`${label}: JPEG frame header too short for ${n} components`, 'the file is corrupt');
-  const raw = Array.from({ length: n }, (_, i) => ({ id: seg[6 + 3 * i], h: seg[7 + 3 * i] >> 4, v: seg[7 + 3 * i] & 15, tq: seg[8 + 3 * i] }));
-  const maxH = Math.max(...raw.map((c) => c.h)), maxV = Math.max(...raw.map((c) => c.v));
-  const mcusX = Math.ceil(w / (8 * maxH)), mcusY = Math.ceil(h / (8 * maxV));
+  const raw = Array.from({ length: n }, (_, i) => ({
+    id: seg[6 + 3 * i],
+    h: seg[7 + 3 * i] >> 4,
+    v: seg[7 + 3 * i] & 15,
+    tq: seg[8 + 3 * i],
+  }));
+  const maxH = Math.max(...raw.map((c) => c.h)),
+    maxV = Math.max(...raw.map((c) => c.v));
+  const mcusX = Math.ceil(w / (8 * maxH)),
+    mcusY = Math.ceil(h / (8 * maxV));
   const comps: FrameComponent[] = raw.map((c) => {
-    const bw = mcusX * c.h, bh = mcusY * c.v;
+    const bw = mcusX * c.h,
+      bh = mcusY * c.v;
     return {
-      ...c, bw, bh,
-      wib: Math.ceil((w * c.h) / (8 * maxH)), hib: Math.ceil((h * c.v) / (8 * maxV)),
+      ...c,
+      bw,
+      bh,
+      wib: Math.ceil((w * c.h) / (8 * maxH)),
+      hib: Math.ceil((h * c.v) / (8 * maxV)),
       coefs: new Int16Array(bw * bh * 64), // [bh, bw, 64]
       coefBits: new Int32Array(64).fill(-1),
       prevCoefBits: new Int32Array(64),
@@ -155,10 +184,15 @@ function parseDht(seg: Uint8Array, dc: Array<HuffmanTable | undefined>, ac: Arra
   let o = 0;
   while (o < seg.length) {
     if (o + 17 > seg.length) throw new ImageError(`${label}: JPEG Huffman table segment is truncated`, 'the file is corrupt');
-    const tc = seg[o] >> 4, th = seg[o] & 15;
+    const tc = seg[o] >> 4,
+      th = seg[o] & 15;
     const counts = seg.subarray(o + 1, o + 17);
     const total = counts.reduce((a, b) => a + b, 0);
-    if (total > 256 || o + 17 + total > seg.length) throw new ImageError(`${label}: JPEG Huffman table is corrupt (${total} symbols)`, 'the file is corrupt (libjpeg: "Bogus Huffman table definition")');
+    if (total > 256 || o + 17 + total > seg.length)
+      throw new ImageError(
+        `${label}: JPEG Huffman table is corrupt (${total} symbols)`,
+        'the file is corrupt (libjpeg: "Bogus Huffman table definition")',
+      );
     if (th > 3 || tc > 1) throw new ImageError(`${label}: JPEG Huffman table class/slot ${tc}/${th} is invalid`, 'the file is corrupt');
     const t = buildHuffmanTable(counts, seg.subarray(o + 17, o + 17 + total), tc === 0, label);
     (tc === 0 ? dc : ac)[th] = t;
@@ -169,7 +203,8 @@ function parseDht(seg: Uint8Array, dc: Array<HuffmanTable | undefined>, ac: Arra
 function parseDqt(seg: Uint8Array, qt: Array<Uint16Array | undefined>, label: string): void {
   let o = 0;
   while (o < seg.length) {
-    const pq = seg[o] >> 4, tq = seg[o] & 15;
+    const pq = seg[o] >> 4,
+      tq = seg[o] & 15;
     if (tq > 3) throw new ImageError(`${label}: JPEG quantization table slot ${tq} is invalid`, 'the file is corrupt');
     const size = pq ? 128 : 64;
     if (o + 1 + size > seg.length) throw new ImageError(`${label}: JPEG quantization table segment is truncated`, 'the file is corrupt');
@@ -180,15 +215,36 @@ function parseDqt(seg: Uint8Array, qt: Array<Uint16Array | undefined>, label: st
   }
 }
 
-function parseSos(seg: Uint8Array, comps: Component[], dc: Array<HuffmanTable | undefined>, ac: Array<HuffmanTable | undefined>,
-  progressive: boolean, label: string): Scan {
+function parseSos(
+  seg: Uint8Array,
+  comps: Component[],
+  dc: Array<HuffmanTable | undefined>,
+  ac: Array<HuffmanTable | undefined>,
+  progressive: boolean,
+  label: string,
+): Scan {
   const n = seg[0];
-  if (n < 1 || n > 4 || seg.length !== 4 + 2 * n) throw new ImageError(`${label}: JPEG scan header is corrupt (${n} components, ${seg.length} bytes)`, 'the file is corrupt');
-  const scan: Scan = { comps: [], dc: [], ac: [], ss: seg[1 + 2 * n], se: seg[2 + 2 * n], ah: seg[3 + 2 * n] >> 4, al: seg[3 + 2 * n] & 15 };
+  if (n < 1 || n > 4 || seg.length !== 4 + 2 * n)
+    throw new ImageError(`${label}: JPEG scan header is corrupt (${n} components, ${seg.length} bytes)`, 'the file is corrupt');
+  const scan: Scan = {
+    comps: [],
+    dc: [],
+    ac: [],
+    ss: seg[1 + 2 * n],
+    se: seg[2 + 2 * n],
+    ah: seg[3 + 2 * n] >> 4,
+    al: seg[3 + 2 * n] & 15,
+  };
   for (let i = 0; i < n; i++) {
-    const id = seg[1 + 2 * i], td = seg[2 + 2 * i] >> 4, ta = seg[2 + 2 * i] & 15;
+    const id = seg[1 + 2 * i],
+      td = seg[2 + 2 * i] >> 4,
+      ta = seg[2 + 2 * i] & 15;
     const c = comps.find((x) => x.id === id);
-    if (!c || scan.comps.includes(c)) throw new ImageError(`${label}: JPEG scan names component id ${id}, ${c ? 'twice' : 'which the frame does not have'}`, 'the file is corrupt');
+    if (!c || scan.comps.includes(c))
+      throw new ImageError(
+        `${label}: JPEG scan names component id ${id}, ${c ? 'twice' : 'which the frame does not have'}`,
+        'the file is corrupt',
+      );
     scan.comps.push(c);
     // which tables the scan needs: sequential both; progressive DC-first the DC one, AC scans the AC one
     const needDc = !progressive || (scan.ss === 0 && scan.ah === 0);
@@ -199,8 +255,10 @@ function parseSos(seg: Uint8Array, comps: Component[], dc: Array<HuffmanTable | 
     if (needAc && !ac[ta]) ac[ta] = standardHuffmanTable(false, ta, label);
     if ((needDc && !dc[td]) || (needAc && !ac[ta])) {
       const slot = needDc && !dc[td] ? td : ta;
-      throw new ImageError(`${label}: JPEG scan uses Huffman table ${needDc && !dc[td] ? 'DC' : 'AC'} ${slot}, which no DHT segment defines`,
-        `the file is corrupt (libjpeg, and so Pillow, refuses it: "Huffman table 0x${slot.toString(16).padStart(2, '0')} was not defined"; only slots 0 and 1 have standard tables)`);
+      throw new ImageError(
+        `${label}: JPEG scan uses Huffman table ${needDc && !dc[td] ? 'DC' : 'AC'} ${slot}, which no DHT segment defines`,
+        `the file is corrupt (libjpeg, and so Pillow, refuses it: "Huffman table 0x${slot.toString(16).padStart(2, '0')} was not defined"; only slots 0 and 1 have standard tables)`,
+      );
     }
     scan.dc.push(dc[td]);
     scan.ac.push(ac[ta]);
@@ -209,15 +267,28 @@ function parseSos(seg: Uint8Array, comps: Component[], dc: Array<HuffmanTable | 
 }
 
 /** IDCT every block to a component plane, then upsample and convert row by row. */
-function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | 'ycc' | 'rgb', idct: JpegIdct,
-  smooth?: { scans: number; lastGoodRow: number; iMcuRows: number }): RgbImage {
-  const maxH = Math.max(...comps.map((c) => c.h)), maxV = Math.max(...comps.map((c) => c.v));
+function output(
+  w: number,
+  h: number,
+  comps: FrameComponent[],
+  space: 'gray' | 'ycc' | 'rgb',
+  idct: JpegIdct,
+  smooth?: { scans: number; lastGoodRow: number; iMcuRows: number },
+): RgbImage {
+  const maxH = Math.max(...comps.map((c) => c.h)),
+    maxV = Math.max(...comps.map((c) => c.v));
   const zeroQ = new Uint16Array(64);
   // the planes live in the WebAssembly IDCT's memory when it runs (not for block smoothing)
-  const wasm = idct === 'wasm' && !smooth
-    ? createWasmIdct(comps.map((c) => c.wib * 8 * c.hib * 8), Math.max(...comps.map((c) => c.bw)), w)
-    : undefined;
-  if (idct === 'wasm' && !smooth && !wasm) throw new Error('JPEG: the WebAssembly IDCT was requested, but this engine has no WebAssembly SIMD128');
+  const wasm =
+    idct === 'wasm' && !smooth
+      ? createWasmIdct(
+          comps.map((c) => c.wib * 8 * c.hib * 8),
+          Math.max(...comps.map((c) => c.bw)),
+          w,
+        )
+      : undefined;
+  if (idct === 'wasm' && !smooth && !wasm)
+    throw new Error('JPEG: the WebAssembly IDCT was requested, but this engine has no WebAssembly SIMD128');
   const planes: Plane[] = comps.map((c, ci) => {
     const stride = c.wib * 8;
     const data = wasm ? wasm.plane(ci) : new Uint8Array(stride * c.hib * 8); // [hib * 8, wib * 8]
@@ -228,22 +299,36 @@ function output(w: number, h: number, comps: FrameComponent[], space: 'gray' | '
     } else {
       const coefs = c.coefs;
       for (let by = 0; by < c.hib; by++) {
-        for (let bx = 0, co = by * c.bw * 64, oo = by * 8 * stride; bx < c.wib; bx++, co += 64, oo += 8) idctIslow(coefs, co, q, data, oo, stride);
+        for (let bx = 0, co = by * c.bw * 64, oo = by * 8 * stride; bx < c.wib; bx++, co += 64, oo += 8)
+          idctIslow(coefs, co, q, data, oo, stride);
       }
     }
-    const dw = Math.ceil((w * c.h) / maxH), dh = Math.ceil((h * c.v) / maxV);
+    const dw = Math.ceil((w * c.h) / maxH),
+      dh = Math.ceil((h * c.v) / maxV);
     const method = upsampleMethod(c.h, c.v, maxH, maxV, dw);
     if (!method) {
-      throw new ImageError(`JPEG sampling factors ${comps.map((x) => `${x.h}x${x.v}`).join(', ')}: component ${c.id} is not an integer fraction of ${maxH}x${maxV}`,
-        'libjpeg, and so Pillow, refuses it ("Fractional sampling not implemented yet")');
+      throw new ImageError(
+        `JPEG sampling factors ${comps.map((x) => `${x.h}x${x.v}`).join(', ')}: component ${c.id} is not an integer fraction of ${maxH}x${maxV}`,
+        'libjpeg, and so Pillow, refuses it ("Fractional sampling not implemented yet")',
+      );
     }
     return { data, stride, dw, dh, hx: maxH / c.h, vx: maxV / c.v, method };
   });
   const out = new Uint8Array(w * h * 3); // [H, W, 3]
   const [Y, cb, cr] = planes;
-  if (space === 'ycc' && Y.method === 'fullsize' && cb.method === 'h2v2Fancy' && cr.method === 'h2v2Fancy' && cb.stride === cr.stride && cb.dh === cr.dh) {
+  if (
+    space === 'ycc' &&
+    Y.method === 'fullsize' &&
+    cb.method === 'h2v2Fancy' &&
+    cr.method === 'h2v2Fancy' &&
+    cb.stride === cr.stride &&
+    cb.dh === cr.dh
+  ) {
     // 4:2:0, the usual case: upsampling fused with the colour conversion, no row buffers
-    if (wasm) { wasm.yccH2v2(w, h, Y.stride, cb.stride, cb.dw, cb.dh, out); return { width: w, height: h, data: out }; }
+    if (wasm) {
+      wasm.yccH2v2(w, h, Y.stride, cb.stride, cb.dw, cb.dh, out);
+      return { width: w, height: h, data: out };
+    }
     for (let y = 0; y < h; y++) yccH2v2Row(Y.data, y * Y.stride, cb.data, cr.data, cb.stride, cb.dw, cb.dh, y, w, out, y * w * 3);
     return { width: w, height: h, data: out };
   }

@@ -8,13 +8,75 @@
 
 import { ImageError } from '../../errors.js';
 import type { BitReader } from './bitreader.js';
-import { decodeHuffman, extend, LOOKAHEAD, type HuffmanTable } from './huffman.js';
+import { decodeHuffman, extend, type HuffmanTable, LOOKAHEAD } from './huffman.js';
 
 /** jpeg_natural_order: zigzag index -> natural index, plus 16 extra 63s so a corrupt run that
  *  overshoots k = 63 lands on coefficient 63, as in libjpeg. */
 export const NATURAL_ORDER = Int32Array.from([
-  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
-  35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+  0,
+  1,
+  8,
+  16,
+  9,
+  2,
+  3,
+  10,
+  17,
+  24,
+  32,
+  25,
+  18,
+  11,
+  4,
+  5,
+  12,
+  19,
+  26,
+  33,
+  40,
+  48,
+  41,
+  34,
+  27,
+  20,
+  13,
+  6,
+  7,
+  14,
+  21,
+  28,
+  35,
+  42,
+  49,
+  56,
+  57,
+  50,
+  43,
+  36,
+  29,
+  22,
+  15,
+  23,
+  30,
+  37,
+  44,
+  51,
+  58,
+  59,
+  52,
+  45,
+  38,
+  31,
+  39,
+  46,
+  53,
+  60,
+  61,
+  54,
+  47,
+  55,
+  62,
+  63,
   ...new Array(16).fill(63),
 ]);
 
@@ -74,8 +136,9 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
   let nextRestart = 0;
   br.insufficient = false;
 
-  const kind = !f.progressive ? 'seq' : s.ss === 0 ? (s.ah === 0 ? 'dcFirst' : 'dcRefine') : (s.ah === 0 ? 'acFirst' : 'acRefine');
-  const p1 = 1 << s.al, m1 = -1 << s.al;
+  const kind = !f.progressive ? 'seq' : s.ss === 0 ? (s.ah === 0 ? 'dcFirst' : 'dcRefine') : s.ah === 0 ? 'acFirst' : 'acRefine';
+  const p1 = 1 << s.al,
+    m1 = -1 << s.al;
 
   // jdhuff.c decode_mcu's fast path: a sequential block whose every possible byte lies before the
   // next marker is decoded by decodeBlockFast (same result, bit buffer in locals, no marker checks)
@@ -87,14 +150,16 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
     if (fast && br.marker === 0 && br.pos + MAX_BLOCK_BYTES < safeEnd) {
       decodeBlockFast(br, s.dc[ci]!, s.ac[ci]!, pred, ci, blk, o);
     } else if (kind === 'seq') {
-      const dc = s.dc[ci]!, ac = s.ac[ci]!;
+      const dc = s.dc[ci]!,
+        ac = s.ac[ci]!;
       let t = decodeHuffman(br, dc);
       if (t) t = extend(br.getBits(t), t);
       pred[ci] = (pred[ci] + t) | 0;
       blk[o] = pred[ci];
       for (let k = 1; k < 64; k++) {
         const rs = decodeHuffman(br, ac);
-        const r = rs >> 4, sz = rs & 15;
+        const r = rs >> 4,
+          sz = rs & 15;
         if (sz) {
           k += r;
           blk[o + NATURAL_ORDER[k]] = extend(br.getBits(sz), sz);
@@ -111,11 +176,14 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
     } else if (kind === 'dcRefine') {
       if (br.getBit()) blk[o] |= p1;
     } else if (kind === 'acFirst') {
-      if (eobrun > 0) { eobrun--; return; }
+      if (eobrun > 0) {
+        eobrun--;
+        return;
+      }
       const ac = s.ac[ci]!;
       for (let k = s.ss; k <= s.se; k++) {
         const rs = decodeHuffman(br, ac);
-        let r = rs >> 4;
+        const r = rs >> 4;
         const sz = rs & 15;
         if (sz) {
           k += r;
@@ -169,7 +237,6 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
     }
   };
 
-
   const single = n === 1;
   const mcusX = single ? comps[0].wib : f.mcusX;
   const mcusY = single ? comps[0].hib : f.mcusY;
@@ -220,23 +287,60 @@ const MAX_BLOCK_BYTES = 512 + 8;
  * block's last possible byte (decodeScan checks markerFreeEnd). Same tables, same results,
  * including the bad-code case (17 bits, symbol 0). Coefficients land in blk[o..o+64).
  */
-function decodeBlockFast(br: BitReader, dc: HuffmanTable, ac: HuffmanTable, pred: Int32Array, ci: number, blk: Int16Array, o: number): void {
+function decodeBlockFast(
+  br: BitReader,
+  dc: HuffmanTable,
+  ac: HuffmanTable,
+  pred: Int32Array,
+  ci: number,
+  blk: Int16Array,
+  o: number,
+): void {
   const d = br.data;
-  let buf = br.buf, bits = br.bits, pos = br.pos;
+  let buf = br.buf,
+    bits = br.bits,
+    pos = br.pos;
   // DC: size category, then the extra bits of the difference (HUFF_EXTEND)
-  if (bits < 16) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+  if (bits < 16)
+    while (bits <= 24) {
+      const c = d[pos++];
+      if (c === 0xff) pos++;
+      buf = (buf << 8) | c;
+      bits += 8;
+    }
   let e = dc.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
   let sym: number;
-  if (e !== 0) { bits -= e >> 8; sym = e & 0xff; }
-  else {
+  if (e !== 0) {
+    bits -= e >> 8;
+    sym = e & 0xff;
+  } else {
     let l = LOOKAHEAD + 1;
     while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > dc.maxcode[l]) l++;
-    if (l <= 16) { sym = dc.huffval[((((buf >>> (bits - l)) & ((1 << l) - 1)) + dc.valoffset[l]) & 0xff)]; bits -= l; }
-    else { bits -= 16; if (bits < 1) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; } bits -= 1; sym = 0; }
+    if (l <= 16) {
+      sym = dc.huffval[(((buf >>> (bits - l)) & ((1 << l) - 1)) + dc.valoffset[l]) & 0xff];
+      bits -= l;
+    } else {
+      bits -= 16;
+      if (bits < 1)
+        while (bits <= 24) {
+          const c = d[pos++];
+          if (c === 0xff) pos++;
+          buf = (buf << 8) | c;
+          bits += 8;
+        }
+      bits -= 1;
+      sym = 0;
+    }
   }
   let t = 0;
   if (sym) {
-    if (bits < sym) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+    if (bits < sym)
+      while (bits <= 24) {
+        const c = d[pos++];
+        if (c === 0xff) pos++;
+        buf = (buf << 8) | c;
+        bits += 8;
+      }
     bits -= sym;
     const r = (buf >>> bits) & ((1 << sym) - 1);
     t = r < 1 << (sym - 1) ? r + (-1 << sym) + 1 : r;
@@ -245,19 +349,47 @@ function decodeBlockFast(br: BitReader, dc: HuffmanTable, ac: HuffmanTable, pred
   blk[o] = pred[ci];
   // AC: (run, size) symbols in zigzag order until EOB or k = 63
   for (let k = 1; k < 64; k++) {
-    if (bits < 16) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+    if (bits < 16)
+      while (bits <= 24) {
+        const c = d[pos++];
+        if (c === 0xff) pos++;
+        buf = (buf << 8) | c;
+        bits += 8;
+      }
     e = ac.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
-    if (e !== 0) { bits -= e >> 8; sym = e & 0xff; }
-    else {
+    if (e !== 0) {
+      bits -= e >> 8;
+      sym = e & 0xff;
+    } else {
       let l = LOOKAHEAD + 1;
       while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > ac.maxcode[l]) l++;
-      if (l <= 16) { sym = ac.huffval[((((buf >>> (bits - l)) & ((1 << l) - 1)) + ac.valoffset[l]) & 0xff)]; bits -= l; }
-      else { bits -= 16; if (bits < 1) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; } bits -= 1; sym = 0; }
+      if (l <= 16) {
+        sym = ac.huffval[(((buf >>> (bits - l)) & ((1 << l) - 1)) + ac.valoffset[l]) & 0xff];
+        bits -= l;
+      } else {
+        bits -= 16;
+        if (bits < 1)
+          while (bits <= 24) {
+            const c = d[pos++];
+            if (c === 0xff) pos++;
+            buf = (buf << 8) | c;
+            bits += 8;
+          }
+        bits -= 1;
+        sym = 0;
+      }
     }
-    const run = sym >> 4, sz = sym & 15;
+    const run = sym >> 4,
+      sz = sym & 15;
     if (sz) {
       k += run;
-      if (bits < sz) while (bits <= 24) { const c = d[pos++]; if (c === 0xff) pos++; buf = (buf << 8) | c; bits += 8; }
+      if (bits < sz)
+        while (bits <= 24) {
+          const c = d[pos++];
+          if (c === 0xff) pos++;
+          buf = (buf << 8) | c;
+          bits += 8;
+        }
       bits -= sz;
       const r = (buf >>> bits) & ((1 << sz) - 1);
       blk[o + NATURAL_ORDER[k]] = r < 1 << (sz - 1) ? r + (-1 << sz) + 1 : r;
@@ -266,7 +398,9 @@ function decodeBlockFast(br: BitReader, dc: HuffmanTable, ac: HuffmanTable, pred
       k += 15;
     }
   }
-  br.buf = buf; br.bits = bits; br.pos = pos;
+  br.buf = buf;
+  br.bits = bits;
+  br.pos = pos;
 }
 
 /** jdphuff.c start_pass_phuff_decoder: refuse an impossible band, track coef_bits (a mismatch
@@ -274,16 +408,19 @@ function decodeBlockFast(br: BitReader, dc: HuffmanTable, ac: HuffmanTable, pred
 function checkProgression(s: Scan, scanNumber: number, label: string): void {
   const dcBand = s.ss === 0;
   let bad = false;
-  if (dcBand) { if (s.se !== 0) bad = true; }
-  else {
+  if (dcBand) {
+    if (s.se !== 0) bad = true;
+  } else {
     if (s.ss > s.se || s.se > 63) bad = true;
     if (s.comps.length !== 1) bad = true;
   }
   if (s.ah !== 0 && s.al !== s.ah - 1) bad = true;
   if (s.al > 13) bad = true;
   if (bad) {
-    throw new ImageError(`${label}: JPEG progressive scan has an invalid band (Ss=${s.ss}, Se=${s.se}, Ah=${s.ah}, Al=${s.al})`,
-      'the file is corrupt (libjpeg, and so Pillow, refuses it: "Invalid progressive parameters")');
+    throw new ImageError(
+      `${label}: JPEG progressive scan has an invalid band (Ss=${s.ss}, Se=${s.se}, Ah=${s.ah}, Al=${s.al})`,
+      'the file is corrupt (libjpeg, and so Pillow, refuses it: "Invalid progressive parameters")',
+    );
   }
   for (const c of s.comps) {
     for (let k = Math.min(s.ss, 1); k <= Math.max(s.se, 9); k++) c.prevCoefBits[k] = scanNumber > 1 ? c.coefBits[k] : 0;

@@ -27,7 +27,8 @@ export function buildHuffmanTable(counts: Uint8Array, symbols: Uint8Array, isDC:
   const maxcode = new Int32Array(18).fill(-1);
   const valoffset = new Int32Array(17);
   const lookup = new Uint16Array(1 << LOOKAHEAD);
-  let code = 0, k = 0;
+  let code = 0,
+    k = 0;
   for (let l = 1; l <= 16; l++) {
     const n = counts[l - 1];
     if (n) {
@@ -41,13 +42,21 @@ export function buildHuffmanTable(counts: Uint8Array, symbols: Uint8Array, isDC:
       maxcode[l] = code - 1;
     }
     // libjpeg: "code >= 1 << si" means the counts over-fill the code space
-    if (code > 1 << l) throw new ImageError(`${label}: JPEG Huffman table is corrupt (over-full at length ${l})`, 'the file is corrupt (libjpeg: "Bogus Huffman table definition")');
+    if (code > 1 << l)
+      throw new ImageError(
+        `${label}: JPEG Huffman table is corrupt (over-full at length ${l})`,
+        'the file is corrupt (libjpeg: "Bogus Huffman table definition")',
+      );
     code <<= 1;
   }
   maxcode[17] = 0xfffff;
   if (isDC) {
     for (let i = 0; i < k; i++) {
-      if (huffval[i] > 15) throw new ImageError(`${label}: JPEG DC Huffman table has symbol ${huffval[i]} > 15`, 'the file is corrupt (libjpeg: "Bogus Huffman table definition")');
+      if (huffval[i] > 15)
+        throw new ImageError(
+          `${label}: JPEG DC Huffman table has symbol ${huffval[i]} > 15`,
+          'the file is corrupt (libjpeg: "Bogus Huffman table definition")',
+        );
     }
   }
   return { lookup, maxcode, valoffset, huffval };
@@ -64,15 +73,19 @@ const ANNEX_K = {
   ac: [
     {
       counts: hex('0002010303020403050504040000017d'),
-      symbols: hex('01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a' +
-        '535455565758595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9ca' +
-        'd2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9fa'),
+      symbols: hex(
+        '01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a' +
+          '535455565758595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9ca' +
+          'd2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9fa',
+      ),
     },
     {
       counts: hex('00020102040403040705040400010277'),
-      symbols: hex('000102031104052131061241510761711322328108144291a1b1c109233352f0156272d10a162434e125f11718191a262728292a35363738393a434445464748494a' +
-        '535455565758595a636465666768696a737475767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9ca' +
-        'd2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9fa'),
+      symbols: hex(
+        '000102031104052131061241510761711322328108144291a1b1c109233352f0156272d10a162434e125f11718191a262728292a35363738393a434445464748494a' +
+          '535455565758595a636465666768696a737475767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9ca' +
+          'd2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9fa',
+      ),
     },
   ],
 };
@@ -90,10 +103,16 @@ export function standardHuffmanTable(isDC: boolean, slot: number, label: string)
 export function decodeHuffman(br: BitReader, t: HuffmanTable): number {
   const bits16 = br.peek16();
   const e = t.lookup[bits16 >>> (16 - LOOKAHEAD)];
-  if (e !== 0) { br.skip(e >> 8); return e & 0xff; }
+  if (e !== 0) {
+    br.skip(e >> 8);
+    return e & 0xff;
+  }
   for (let l = LOOKAHEAD + 1; l <= 16; l++) {
     const code = bits16 >>> (16 - l);
-    if (code <= t.maxcode[l]) { br.skip(l); return t.huffval[(code + t.valoffset[l]) & 0xff]; }
+    if (code <= t.maxcode[l]) {
+      br.skip(l);
+      return t.huffval[(code + t.valoffset[l]) & 0xff];
+    }
   }
   br.skip(16);
   br.getBits(1);

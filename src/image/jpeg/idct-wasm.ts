@@ -32,12 +32,18 @@ function jpegModule(): WebAssembly.Module | null {
   return compiled;
 }
 
-export function wasmIdctAvailable(): boolean { return jpegModule() !== null; }
+export function wasmIdctAvailable(): boolean {
+  return jpegModule() !== null;
+}
 
-const SCRATCH = 0, QUANT = 768, COEFS = 1024;
+const SCRATCH = 0,
+  QUANT = 768,
+  COEFS = 1024;
 
 /** Bytes an instance needs besides the planes: fixed area, one block row of `maxBw` blocks, one RGB row of `w` pixels, page rounding. */
-export function wasmIdctOverhead(maxBw: number, w: number): number { return COEFS + maxBw * 128 + w * 3 + 64 + 65536; }
+export function wasmIdctOverhead(maxBw: number, w: number): number {
+  return COEFS + maxBw * 128 + w * 3 + 64 + 65536;
+}
 
 export interface WasmIdct {
   /** One plane of `bytes` bytes, a view into the instance's memory (zeroed). */
@@ -55,7 +61,11 @@ export function createWasmIdct(planeBytes: number[], maxBw: number, w = 0): Wasm
   const offsets: number[] = [];
   const rgbRow = COEFS + maxBw * 128;
   let end = rgbRow + w * 3 + 16;
-  for (const n of planeBytes) { end = (end + 15) & ~15; offsets.push(end); end += n; }
+  for (const n of planeBytes) {
+    end = (end + 15) & ~15;
+    offsets.push(end);
+    end += n;
+  }
   const pages = Math.ceil(end / 65536) || 1;
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages }); // the module declares a maximum, so must the import
   const k = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as JpegExports;
@@ -66,7 +76,10 @@ export function createWasmIdct(planeBytes: number[], maxBw: number, w = 0): Wasm
   return {
     plane: (i) => new Uint8Array(buf, offsets[i], planeBytes[i]),
     blockRow(coefs, bw, wib, by, q, i, stride) {
-      if (q !== lastQ) { quant.set(q); lastQ = q; }
+      if (q !== lastQ) {
+        quant.set(q);
+        lastQ = q;
+      }
       coefRow.set(coefs.subarray(by * bw * 64, (by * bw + wib) * 64));
       k.idct_islow_row(COEFS, QUANT, offsets[i] + by * 8 * stride, stride, wib, SCRATCH);
     },

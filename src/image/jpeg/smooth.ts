@@ -16,7 +16,15 @@ import type { Component } from './entropy.js';
 import { idctIslow } from './idct.js';
 
 /** Natural-order positions of zigzag coefficients 1..9 (Q01, Q10, Q20, Q11, Q02, Q03, Q12, Q21, Q30). */
-const Q01_POS = 1, Q10_POS = 8, Q20_POS = 16, Q11_POS = 9, Q02_POS = 2, Q03_POS = 3, Q12_POS = 10, Q21_POS = 17, Q30_POS = 24;
+const Q01_POS = 1,
+  Q10_POS = 8,
+  Q20_POS = 16,
+  Q11_POS = 9,
+  Q02_POS = 2,
+  Q03_POS = 3,
+  Q12_POS = 10,
+  Q21_POS = 17,
+  Q30_POS = 24;
 
 export interface SmoothComponent extends Component {
   /** Quantization table latched at the component's first scan, natural order. */
@@ -58,15 +66,32 @@ function estimate(num: number, qk: number, al: number): number {
  * smoothing, into `out` (row stride `stride`). `iMcuRows` is the frame's total_iMCU_rows,
  * `scans` the number of scans read, `lastGoodRow` master->last_good_iMCU_row.
  */
-export function idctSmoothed(c: SmoothComponent, q: Int32Array, iMcuRows: number, scans: number, lastGoodRow: number,
-  out: Uint8Array, stride: number): void {
-  const coefs = c.coefs, rowLen = c.bw * 64, v = c.v;
+export function idctSmoothed(
+  c: SmoothComponent,
+  q: Int32Array,
+  iMcuRows: number,
+  scans: number,
+  lastGoodRow: number,
+  out: Uint8Array,
+  stride: number,
+): void {
+  const coefs = c.coefs,
+    rowLen = c.bw * 64,
+    v = c.v;
   const ws = new Int16Array(64); // libjpeg's coef->workspace: the block being estimated
   // smoothing_ok's latches: coef_bits, and the bits before each component's latest scan
   const bitsNow = Int32Array.from(c.coefBits.subarray(0, 10));
   const bitsPrev = Int32Array.from(c.prevCoefBits.subarray(0, 10), (b) => (scans > 1 ? b : -1));
-  const Q00 = q[0], Q01 = q[Q01_POS], Q10 = q[Q10_POS], Q20 = q[Q20_POS], Q11 = q[Q11_POS], Q02 = q[Q02_POS];
-  const Q03 = q[Q03_POS], Q12 = q[Q12_POS], Q21 = q[Q21_POS], Q30 = q[Q30_POS];
+  const Q00 = q[0],
+    Q01 = q[Q01_POS],
+    Q10 = q[Q10_POS],
+    Q20 = q[Q20_POS],
+    Q11 = q[Q11_POS],
+    Q02 = q[Q02_POS];
+  const Q03 = q[Q03_POS],
+    Q12 = q[Q12_POS],
+    Q21 = q[Q21_POS],
+    Q30 = q[Q30_POS];
   const last = c.wib - 1; // last_block_column
   for (let r = 0; r < iMcuRows; r++) {
     // an iMCU row past the last good one (the last scan ran out of data there) uses the older bits
@@ -87,11 +112,31 @@ export function idctSmoothed(c: SmoothComponent, q: Int32Array, iMcuRows: number
       const next = ibr < imageBlockRows - 1 ? cur + rowLen : cur;
       const next2 = ibr < imageBlockRows - 2 ? cur + 2 * rowLen : next;
       // the 5x5 DC window as a sliding register; all 25 set so narrow images work
-      let DC01 = coefs[prev2], DC02 = DC01, DC03 = DC01, DC04 = DC01, DC05 = DC01;
-      let DC06 = coefs[prev], DC07 = DC06, DC08 = DC06, DC09 = DC06, DC10 = DC06;
-      let DC11 = coefs[cur], DC12 = DC11, DC13 = DC11, DC14 = DC11, DC15 = DC11;
-      let DC16 = coefs[next], DC17 = DC16, DC18 = DC16, DC19 = DC16, DC20 = DC16;
-      let DC21 = coefs[next2], DC22 = DC21, DC23 = DC21, DC24 = DC21, DC25 = DC21;
+      let DC01 = coefs[prev2],
+        DC02 = DC01,
+        DC03 = DC01,
+        DC04 = DC01,
+        DC05 = DC01;
+      let DC06 = coefs[prev],
+        DC07 = DC06,
+        DC08 = DC06,
+        DC09 = DC06,
+        DC10 = DC06;
+      let DC11 = coefs[cur],
+        DC12 = DC11,
+        DC13 = DC11,
+        DC14 = DC11,
+        DC15 = DC11;
+      let DC16 = coefs[next],
+        DC17 = DC16,
+        DC18 = DC16,
+        DC19 = DC16,
+        DC20 = DC16;
+      let DC21 = coefs[next2],
+        DC22 = DC21,
+        DC23 = DC21,
+        DC24 = DC21,
+        DC25 = DC21;
       for (let bx = 0; bx <= last; bx++) {
         const o = bx * 64;
         ws.set(coefs.subarray(cur + o, cur + o + 64));
@@ -111,60 +156,170 @@ export function idctSmoothed(c: SmoothComponent, q: Int32Array, iMcuRows: number
         }
         // each estimate only where the coefficient is still zero and not known to full precision
         let al: number;
-        if ((al = bits[1]) !== 0 && ws[Q01_POS] === 0) { // AC01
-          ws[Q01_POS] = estimate(Q00 * (changeDc
-            ? -DC01 - DC02 + DC04 + DC05 - 3 * DC06 + 13 * DC07 - 13 * DC09 + 3 * DC10 - 3 * DC11 + 38 * DC12 - 38 * DC14 +
-              3 * DC15 - 3 * DC16 + 13 * DC17 - 13 * DC19 + 3 * DC20 - DC21 - DC22 + DC24 + DC25
-            : -7 * DC11 + 50 * DC12 - 50 * DC14 + 7 * DC15), Q01, al);
+        if ((al = bits[1]) !== 0 && ws[Q01_POS] === 0) {
+          // AC01
+          ws[Q01_POS] = estimate(
+            Q00 *
+              (changeDc
+                ? -DC01 -
+                  DC02 +
+                  DC04 +
+                  DC05 -
+                  3 * DC06 +
+                  13 * DC07 -
+                  13 * DC09 +
+                  3 * DC10 -
+                  3 * DC11 +
+                  38 * DC12 -
+                  38 * DC14 +
+                  3 * DC15 -
+                  3 * DC16 +
+                  13 * DC17 -
+                  13 * DC19 +
+                  3 * DC20 -
+                  DC21 -
+                  DC22 +
+                  DC24 +
+                  DC25
+                : -7 * DC11 + 50 * DC12 - 50 * DC14 + 7 * DC15),
+            Q01,
+            al,
+          );
         }
-        if ((al = bits[2]) !== 0 && ws[Q10_POS] === 0) { // AC10
-          ws[Q10_POS] = estimate(Q00 * (changeDc
-            ? -DC01 - 3 * DC02 - 3 * DC03 - 3 * DC04 - DC05 - DC06 + 13 * DC07 + 38 * DC08 + 13 * DC09 - DC10 + DC16 -
-              13 * DC17 - 38 * DC18 - 13 * DC19 + DC20 + DC21 + 3 * DC22 + 3 * DC23 + 3 * DC24 + DC25
-            : -7 * DC03 + 50 * DC08 - 50 * DC18 + 7 * DC23), Q10, al);
+        if ((al = bits[2]) !== 0 && ws[Q10_POS] === 0) {
+          // AC10
+          ws[Q10_POS] = estimate(
+            Q00 *
+              (changeDc
+                ? -DC01 -
+                  3 * DC02 -
+                  3 * DC03 -
+                  3 * DC04 -
+                  DC05 -
+                  DC06 +
+                  13 * DC07 +
+                  38 * DC08 +
+                  13 * DC09 -
+                  DC10 +
+                  DC16 -
+                  13 * DC17 -
+                  38 * DC18 -
+                  13 * DC19 +
+                  DC20 +
+                  DC21 +
+                  3 * DC22 +
+                  3 * DC23 +
+                  3 * DC24 +
+                  DC25
+                : -7 * DC03 + 50 * DC08 - 50 * DC18 + 7 * DC23),
+            Q10,
+            al,
+          );
         }
-        if ((al = bits[3]) !== 0 && ws[Q20_POS] === 0) { // AC20
-          ws[Q20_POS] = estimate(Q00 * (changeDc
-            ? DC03 + 2 * DC07 + 7 * DC08 + 2 * DC09 - 5 * DC12 - 14 * DC13 - 5 * DC14 + 2 * DC17 + 7 * DC18 + 2 * DC19 + DC23
-            : -DC03 + 13 * DC08 - 24 * DC13 + 13 * DC18 - DC23), Q20, al);
+        if ((al = bits[3]) !== 0 && ws[Q20_POS] === 0) {
+          // AC20
+          ws[Q20_POS] = estimate(
+            Q00 *
+              (changeDc
+                ? DC03 + 2 * DC07 + 7 * DC08 + 2 * DC09 - 5 * DC12 - 14 * DC13 - 5 * DC14 + 2 * DC17 + 7 * DC18 + 2 * DC19 + DC23
+                : -DC03 + 13 * DC08 - 24 * DC13 + 13 * DC18 - DC23),
+            Q20,
+            al,
+          );
         }
-        if ((al = bits[4]) !== 0 && ws[Q11_POS] === 0) { // AC11
-          ws[Q11_POS] = estimate(Q00 * (changeDc
-            ? -DC01 + DC05 + 9 * DC07 - 9 * DC09 - 9 * DC17 + 9 * DC19 + DC21 - DC25
-            : DC10 + DC16 - 10 * DC17 + 10 * DC19 - DC02 - DC20 + DC22 - DC24 + DC04 - DC06 + 10 * DC07 - 10 * DC09), Q11, al);
+        if ((al = bits[4]) !== 0 && ws[Q11_POS] === 0) {
+          // AC11
+          ws[Q11_POS] = estimate(
+            Q00 *
+              (changeDc
+                ? -DC01 + DC05 + 9 * DC07 - 9 * DC09 - 9 * DC17 + 9 * DC19 + DC21 - DC25
+                : DC10 + DC16 - 10 * DC17 + 10 * DC19 - DC02 - DC20 + DC22 - DC24 + DC04 - DC06 + 10 * DC07 - 10 * DC09),
+            Q11,
+            al,
+          );
         }
-        if ((al = bits[5]) !== 0 && ws[Q02_POS] === 0) { // AC02
-          ws[Q02_POS] = estimate(Q00 * (changeDc
-            ? 2 * DC07 - 5 * DC08 + 2 * DC09 + DC11 + 7 * DC12 - 14 * DC13 + 7 * DC14 + DC15 + 2 * DC17 - 5 * DC18 + 2 * DC19
-            : -DC11 + 13 * DC12 - 24 * DC13 + 13 * DC14 - DC15), Q02, al);
+        if ((al = bits[5]) !== 0 && ws[Q02_POS] === 0) {
+          // AC02
+          ws[Q02_POS] = estimate(
+            Q00 *
+              (changeDc
+                ? 2 * DC07 - 5 * DC08 + 2 * DC09 + DC11 + 7 * DC12 - 14 * DC13 + 7 * DC14 + DC15 + 2 * DC17 - 5 * DC18 + 2 * DC19
+                : -DC11 + 13 * DC12 - 24 * DC13 + 13 * DC14 - DC15),
+            Q02,
+            al,
+          );
         }
         if (changeDc) {
-          if ((al = bits[6]) !== 0 && ws[Q03_POS] === 0) { // AC03
+          if ((al = bits[6]) !== 0 && ws[Q03_POS] === 0) {
+            // AC03
             ws[Q03_POS] = estimate(Q00 * (DC07 - DC09 + 2 * DC12 - 2 * DC14 + DC17 - DC19), Q03, al);
           }
-          if ((al = bits[7]) !== 0 && ws[Q12_POS] === 0) { // AC12
+          if ((al = bits[7]) !== 0 && ws[Q12_POS] === 0) {
+            // AC12
             ws[Q12_POS] = estimate(Q00 * (DC07 - 3 * DC08 + DC09 - DC17 + 3 * DC18 - DC19), Q12, al);
           }
-          if ((al = bits[8]) !== 0 && ws[Q21_POS] === 0) { // AC21
+          if ((al = bits[8]) !== 0 && ws[Q21_POS] === 0) {
+            // AC21
             ws[Q21_POS] = estimate(Q00 * (DC07 - DC09 - 3 * DC12 + 3 * DC14 + DC17 - DC19), Q21, al);
           }
-          if ((al = bits[9]) !== 0 && ws[Q30_POS] === 0) { // AC30
+          if ((al = bits[9]) !== 0 && ws[Q30_POS] === 0) {
+            // AC30
             ws[Q30_POS] = estimate(Q00 * (DC07 + 2 * DC08 + DC09 - DC17 - 2 * DC18 - DC19), Q30, al);
           }
           // DC: always re-estimated (no cap: coef_bits[0] is not consulted)
-          ws[0] = estimate(Q00 * (-2 * DC01 - 6 * DC02 - 8 * DC03 - 6 * DC04 - 2 * DC05 -
-            6 * DC06 + 6 * DC07 + 42 * DC08 + 6 * DC09 - 6 * DC10 -
-            8 * DC11 + 42 * DC12 + 152 * DC13 + 42 * DC14 - 8 * DC15 -
-            6 * DC16 + 6 * DC17 + 42 * DC18 + 6 * DC19 - 6 * DC20 -
-            2 * DC21 - 6 * DC22 - 8 * DC23 - 6 * DC24 - 2 * DC25), Q00, 0);
+          ws[0] = estimate(
+            Q00 *
+              (-2 * DC01 -
+                6 * DC02 -
+                8 * DC03 -
+                6 * DC04 -
+                2 * DC05 -
+                6 * DC06 +
+                6 * DC07 +
+                42 * DC08 +
+                6 * DC09 -
+                6 * DC10 -
+                8 * DC11 +
+                42 * DC12 +
+                152 * DC13 +
+                42 * DC14 -
+                8 * DC15 -
+                6 * DC16 +
+                6 * DC17 +
+                42 * DC18 +
+                6 * DC19 -
+                6 * DC20 -
+                2 * DC21 -
+                6 * DC22 -
+                8 * DC23 -
+                6 * DC24 -
+                2 * DC25),
+            Q00,
+            0,
+          );
         }
         idctIslow(ws, 0, q, out, (r * v + br) * 8 * stride + bx * 8, stride);
         // slide the window one column right
-        DC01 = DC02; DC02 = DC03; DC03 = DC04; DC04 = DC05;
-        DC06 = DC07; DC07 = DC08; DC08 = DC09; DC09 = DC10;
-        DC11 = DC12; DC12 = DC13; DC13 = DC14; DC14 = DC15;
-        DC16 = DC17; DC17 = DC18; DC18 = DC19; DC19 = DC20;
-        DC21 = DC22; DC22 = DC23; DC23 = DC24; DC24 = DC25;
+        DC01 = DC02;
+        DC02 = DC03;
+        DC03 = DC04;
+        DC04 = DC05;
+        DC06 = DC07;
+        DC07 = DC08;
+        DC08 = DC09;
+        DC09 = DC10;
+        DC11 = DC12;
+        DC12 = DC13;
+        DC13 = DC14;
+        DC14 = DC15;
+        DC16 = DC17;
+        DC17 = DC18;
+        DC18 = DC19;
+        DC19 = DC20;
+        DC21 = DC22;
+        DC22 = DC23;
+        DC23 = DC24;
+        DC24 = DC25;
       }
     }
   }

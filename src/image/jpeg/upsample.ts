@@ -43,7 +43,8 @@ export function upsampleRow(p: Plane, y: number, out: Uint8Array): void {
       out.set(data.subarray(y * stride, y * stride + dw));
       return;
     case 'replicate': {
-      const row = Math.floor(y / p.vx) * stride, hx = p.hx;
+      const row = Math.floor(y / p.vx) * stride,
+        hx = p.hx;
       for (let x = 0, o = 0; x < dw; x++) {
         const s = data[row + x];
         for (let k = 0; k < hx; k++) out[o++] = s;
@@ -68,28 +69,35 @@ export function upsampleRow(p: Plane, y: number, out: Uint8Array): void {
     }
     case 'h1v2Fancy': {
       // 3/4 of the nearer input row + 1/4 of the next nearest; bias 1 above, 2 below
-      const k = y >> 1, below = y & 1;
+      const k = y >> 1,
+        below = y & 1;
       const n = below ? Math.min(k + 1, dh - 1) : Math.max(k - 1, 0);
-      const r0 = k * stride, r1 = n * stride, bias = below ? 2 : 1;
+      const r0 = k * stride,
+        r1 = n * stride,
+        bias = below ? 2 : 1;
       for (let x = 0; x < dw; x++) out[x] = (data[r0 + x] * 3 + data[r1 + x] + bias) >> 2;
       return;
     }
     case 'h2v2Fancy': {
       // column sums 3 * near row + far row, then 3:1 horizontally, /16 with biases 8 and 7
-      const k = y >> 1, below = y & 1;
+      const k = y >> 1,
+        below = y & 1;
       const n = below ? Math.min(k + 1, dh - 1) : Math.max(k - 1, 0);
-      const r0 = k * stride, r1 = n * stride;
+      const r0 = k * stride,
+        r1 = n * stride;
       let last: number;
       let cur = data[r0] * 3 + data[r1];
       let next = data[r0 + 1] * 3 + data[r1 + 1];
       out[0] = (cur * 4 + 8) >> 4;
       out[1] = (cur * 3 + next + 7) >> 4;
-      last = cur; cur = next;
+      last = cur;
+      cur = next;
       for (let i = 1; i < dw - 1; i++) {
         next = data[r0 + i + 1] * 3 + data[r1 + i + 1];
         out[2 * i] = (cur * 3 + last + 8) >> 4;
         out[2 * i + 1] = (cur * 3 + next + 7) >> 4;
-        last = cur; cur = next;
+        last = cur;
+        cur = next;
       }
       out[2 * dw - 2] = (cur * 3 + last + 8) >> 4;
       out[2 * dw - 1] = (cur * 4 + 7) >> 4;
