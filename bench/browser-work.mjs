@@ -26,8 +26,8 @@ const randF32 = (r, n) => {
 };
 const randBf16 = (r, n) => {
   const a = new Uint16Array(n);
-  const f = new Float32Array(1),
-    u = new Uint32Array(f.buffer);
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
   for (let i = 0; i < n; i++) {
     f[0] = r() * 0.1;
     a[i] = u[0] >>> 16;
@@ -46,9 +46,9 @@ export async function gemm(api, { threads, reps = 4 }) {
     for (let i = 0; i < 40; i++) be.measurePeakGflops(2e5); // tier-up first (see bench/kernels.mjs)
     const ceiling = Math.max(be.measurePeakGflops(2e7), be.measurePeakGflops(2e7));
     const r = rng(1);
-    const M = 729,
-      K = 1152,
-      N = 4304;
+    const M = 729;
+    const K = 1152;
+    const N = 4304;
     const x = { shape: [M, K], data: randF32(r, M * K) };
     const out = { threads, ceiling, rows: [] };
     for (const dtype of ['F32', 'BF16']) {
@@ -77,9 +77,9 @@ export async function tiny(
   const runner = await api.OvisRunner.load(new api.HttpSource(url), { backend: 'wasm', threads });
   try {
     const rgb = await api.decodeImageAsync(new Uint8Array(await (await fetch(imageUrl)).arrayBuffer()));
-    let best = 0,
-      ids,
-      prefillMs = Infinity;
+    let best = 0;
+    let ids;
+    let prefillMs = Infinity;
     for (let i = 0; i < reps; i++) {
       runner.resetConversation();
       const it = runner.chat(

@@ -139,8 +139,8 @@ const gemmLines = [
 ];
 for (const threads of threadList) {
   for (const dtype of ['F32', 'BF16']) {
-    const n = best.get(`node|${threads}|${dtype}`),
-      c = best.get(`chromium|${threads}|${dtype}`);
+    const n = best.get(`node|${threads}|${dtype}`);
+    const c = best.get(`chromium|${threads}|${dtype}`);
     results.gemm.push({ threads, dtype, node: n, chromium: c });
     gemmLines.push(
       `| ${threads} | ${dtype} | ${n.gflops.toFixed(1)} (${(100 * n.ofCeiling).toFixed(0)}%) | ${c.gflops.toFixed(1)} (${(100 * c.ofCeiling).toFixed(0)}%) | ${(c.gflops / n.gflops).toFixed(2)} |`,

@@ -70,8 +70,8 @@ const randF32 = (r, n) => {
 /** bf16 bits of random values in [-0.5, 0.5) without building an f32 copy of huge weights. */
 const randBf16 = (r, n) => {
   const a = new Uint16Array(n);
-  const f = new Float32Array(1),
-    u = new Uint32Array(f.buffer);
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
   for (let i = 0; i < n; i++) {
     f[0] = r() * 0.1;
     a[i] = u[0] >>> 16;
@@ -89,11 +89,11 @@ function median(xs) {
  *  faults can dominate memory-bound ops). */
 function time(be, f, reps) {
   f(); // warm-up (tier-up)
-  const ts = [],
-    ks = [];
+  const ts = [];
+  const ks = [];
   for (let i = 0; i < reps; i++) {
-    const k0 = be.kernelMs,
-      t0 = performance.now();
+    const k0 = be.kernelMs;
+    const t0 = performance.now();
     f();
     ts.push(performance.now() - t0);
     ks.push(be.kernelMs - k0);
@@ -141,8 +141,8 @@ function cases(be, r) {
   }
   if (want('layerNorm')) {
     const ln = t([729, 1152], randF32(r, 729 * 1152));
-    const lw = be.loadWeight('lw', 'BF16', [1152], randBf16(r, 1152)),
-      lb = be.loadWeight('lb', 'BF16', [1152], randBf16(r, 1152));
+    const lw = be.loadWeight('lw', 'BF16', [1152], randBf16(r, 1152));
+    const lb = be.loadWeight('lb', 'BF16', [1152], randBf16(r, 1152));
     out.push({
       kernel: 'layerNorm',
       shape: '729x1152',
@@ -153,8 +153,8 @@ function cases(be, r) {
     });
     // the visual head's LayerNorm over the 65531 visual-vocabulary logits (196 merged tokens)
     const lh = t([196, 65531], randF32(r, 196 * 65531));
-    const hw = be.loadWeight('hw', 'BF16', [65531], randBf16(r, 65531)),
-      hb = be.loadWeight('hb', 'BF16', [65531], randBf16(r, 65531));
+    const hw = be.loadWeight('hw', 'BF16', [65531], randBf16(r, 65531));
+    const hb = be.loadWeight('hb', 'BF16', [65531], randBf16(r, 65531));
     out.push({
       kernel: 'layerNorm',
       shape: '196x65531',
@@ -169,9 +169,9 @@ function cases(be, r) {
     out.push({ kernel: 'geluTanh', shape: '729x4304', unit: 'GB/s', work: 729 * 4304 * 8, run: () => be.geluTanh(g), reps: 7 });
   }
   if (!want('attention')) return out;
-  const q = t([729, 1152], randF32(r, 729 * 1152)),
-    k = t([729, 1152], randF32(r, 729 * 1152)),
-    v = t([729, 1152], randF32(r, 729 * 1152));
+  const q = t([729, 1152], randF32(r, 729 * 1152));
+  const k = t([729, 1152], randF32(r, 729 * 1152));
+  const v = t([729, 1152], randF32(r, 729 * 1152));
   out.push({
     kernel: 'attention',
     shape: 'SigLIP 729x16x72',
@@ -180,15 +180,20 @@ function cases(be, r) {
     run: () => be.attention(q, k, v, { nHeads: 16, nKvHeads: 16, headDim: 72, scale: 72 ** -0.5, causal: false }),
     reps: quick ? 2 : 3,
   });
-  const qd = t([1, 24 * 128], randF32(r, 24 * 128)),
-    kd = t([2048, 8 * 128], randF32(r, 2048 * 1024)),
-    vd = t([2048, 8 * 128], randF32(r, 2048 * 1024));
+  const qd = t([1, 24 * 128], randF32(r, 24 * 128));
+  const kd = t([2048, 8 * 128], randF32(r, 2048 * 1024));
+  const vd = t([2048, 8 * 128], randF32(r, 2048 * 1024));
+  // Decode attention does 4 flops per cached f32 (q·k and p·v over G = 3 query heads per kv head)
+  // for every 4 bytes it must read once: 1.5 flop/byte, far below the ~3 flop/byte where the
+  // mul+add ceiling and the read bandwidth meet. It is bandwidth-bound, so it is measured in
+  // bytes of K and V read, against the read bandwidth.
+  const decode = { nHeads: 24, nKvHeads: 8, headDim: 128, scale: 128 ** -0.5, causal: true, qPos0: 2047 };
   out.push({
     kernel: 'attention',
     shape: 'decode 1x2048 24/8x128',
-    unit: 'GFLOP/s',
-    work: 2048 * 24 * 128 * 4,
-    run: () => be.attention(qd, kd, vd, { nHeads: 24, nKvHeads: 8, headDim: 128, scale: 128 ** -0.5, causal: true, qPos0: 2047 }),
+    unit: 'GB/s',
+    work: 2 * 2048 * 8 * 128 * 4,
+    run: () => be.attention(qd, kd, vd, decode),
     reps: 9,
   });
   return out;
@@ -235,10 +240,10 @@ async function runSweep() {
   log(`gemm blocking: ${fmtBlocking(chosen)}`);
   for (let i = 0; i < 40; i++) be.measurePeakGflops(2e5);
   const peaks = [be.measurePeakGflops(2e7), be.measurePeakGflops(2e7)];
-  const r = rng(1),
-    M = 729,
-    K = 1152,
-    N = 4304;
+  const r = rng(1);
+  const M = 729;
+  const K = 1152;
+  const N = 4304;
   const x = t([M, K], randF32(r, M * K));
   const W = { F32: be.loadWeight('f', 'F32', [N, K], randF32(r, N * K)), BF16: be.loadWeight('b', 'BF16', [N, K], randBf16(r, N * K)) };
   const flops = 2 * M * N * K;
@@ -298,20 +303,20 @@ async function runSweep() {
   }
   if (sweepSvgOut) {
     // one heat map per (dtype, mc): rows kc, columns nc, colour = GFLOP/s (shared scale)
-    const cell = 62,
-      ch = 30,
-      gap = 40,
-      left = 70,
-      top = 74;
+    const cell = 62;
+    const ch = 30;
+    const gap = 40;
+    const left = 70;
+    const top = 74;
     const panels = [];
     for (const dt of ['f32', 'bf16']) for (const mc of MCS) panels.push({ dt, mc });
-    const pw = NCS.length * cell,
-      ph = KCS.length * ch;
-    const W = left + panels.length * (pw + gap),
-      H = top + ph + 78;
+    const pw = NCS.length * cell;
+    const ph = KCS.length * ch;
+    const W = left + panels.length * (pw + gap);
+    const H = top + ph + 78;
     const vals = grid.flatMap((b) => [b.f32, b.bf16]);
-    const lo = Math.min(...vals),
-      hi = Math.max(...vals);
+    const lo = Math.min(...vals);
+    const hi = Math.max(...vals);
     const colour = (v) => {
       const u = hi > lo ? (v - lo) / (hi - lo) : 1;
       return `hsl(${Math.round(220 - 180 * u)}, 70%, ${Math.round(85 - 35 * u)}%)`;
@@ -378,8 +383,8 @@ for (const threads of threadList) {
   );
   for (const c of cases(be, rng(1))) {
     const [s, ks] = time(be, c.run, c.reps);
-    const rate = c.work / ks / 1e9,
-      opRate = c.work / s / 1e9;
+    const rate = c.work / ks / 1e9;
+    const opRate = c.work / s / 1e9;
     const ref = c.unit === 'GFLOP/s' ? peak : readBw;
     const row = {
       kernel: c.kernel,
@@ -402,12 +407,12 @@ for (const threads of threadList) {
   if (relaxedSimdAvailable()) {
     // the optional relaxed-SIMD build (f32x4.relaxed_madd: FMA where the engine fuses), same GEMM
     const bx = await createWasmBackend({ threads, kernels: 'relaxed' });
-    const r = rng(1),
-      M = 729,
-      K = 1152,
-      N = 4304;
-    const x = t([M, K], randF32(r, M * K)),
-      w = bx.loadWeight('g', 'F32', [N, K], randF32(r, N * K));
+    const r = rng(1);
+    const M = 729;
+    const K = 1152;
+    const N = 4304;
+    const x = t([M, K], randF32(r, M * K));
+    const w = bx.loadWeight('g', 'F32', [N, K], randF32(r, N * K));
     const [s, ks] = time(bx, () => bx.linear(x, w), quick ? 2 : 4);
     const rate = (2 * M * N * K) / ks / 1e9;
     results.rows.push({
@@ -462,9 +467,9 @@ console.log(`\nreferences (same run): ${refs}`);
 // about the GEMM, so its scaling is reported against the ceiling's, and the cause is named.
 if (threadList.length > 1) {
   const [n0, n1] = threadList;
-  const p0 = results.threads[n0].peakGflops,
-    p1 = results.threads[n1].peakGflops,
-    ceilScale = p1 / p0;
+  const p0 = results.threads[n0].peakGflops;
+  const p1 = results.threads[n1].peakGflops;
+  const ceilScale = p1 / p0;
   const ideal = n1 / n0;
   const notes = [
     `thread scaling ${n1}T/${n0}T: ceiling ${p0.toFixed(1)} -> ${p1.toFixed(1)} GFLOP/s = ${ceilScale.toFixed(2)}x (ideal ${ideal.toFixed(1)}x)`,
@@ -496,11 +501,11 @@ if (jsonOut) {
 
 // ---- SVG chart: % of the same-run reference per kernel, one bar per thread count ----------
 if (svgOut) {
-  const W = 860,
-    rowH = 26,
-    top = 56,
-    left = 300,
-    barW = 460;
+  const W = 860;
+  const rowH = 26;
+  const top = 56;
+  const left = 300;
+  const barW = 460;
   const H = top + keys.length * rowH + 60;
   const colors = ['#4878a8', '#e08a3c', '#59a14f', '#b07aa1'];
   const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');

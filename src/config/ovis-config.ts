@@ -434,8 +434,8 @@ function parseVisualTokenizer(f: Fields): VisualTokenizerConfig | undefined {
     }
   }
   const vocab_size = f.int('vocab_size', 16384, 6, L.visualVocab); // Ovis BaseVisualTokenizerConfig default 16384
+  // Ovis default "softmax"; the other two are training-time options
   const tokenize_function = f.oneOf('tokenize_function', ['softmax'] as const, 'softmax', {
-    // Ovis default "softmax"
     gumbel_argmax: 'gumbel_argmax samples Gumbel noise (a training-time option); ovis-ts implements the softmax tokenizer only',
     st_argmax: 'st_argmax (straight-through one-hot) is a training-time option; ovis-ts implements the softmax tokenizer only',
   });

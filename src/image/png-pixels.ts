@@ -100,13 +100,13 @@ function unfilterRow(type: number, cur: Uint8Array, prev: Uint8Array, bpp: numbe
     case 4:
       for (let i = 0; i < bpp && i < n; i++) cur[i] = (cur[i] + prev[i]) & 255; // Paeth(0, b, 0) = b
       for (let i = bpp; i < n; i++) {
-        const a = cur[i - bpp],
-          b = prev[i],
-          c = prev[i - bpp];
-        const p = a + b - c,
-          pa = Math.abs(p - a),
-          pb = Math.abs(p - b),
-          pc = Math.abs(p - c);
+        const a = cur[i - bpp];
+        const b = prev[i];
+        const c = prev[i - bpp];
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
         cur[i] = (cur[i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
       }
       return true;
@@ -120,8 +120,8 @@ function unfilterRow(type: number, cur: Uint8Array, prev: Uint8Array, bpp: numbe
  * on an unknown filter type; the length was checked by the caller.
  */
 export function pngPixels(data: Uint8Array, h: PngHeader, palette: Uint8Array | undefined, label: string): RgbImage {
-  const C = CHANNELS[h.colorType],
-    d = h.bitDepth;
+  const C = CHANNELS[h.colorType];
+  const d = h.bitDepth;
   const bpp = Math.max(1, (C * d) >> 3);
   const to8 = sampleTo8(pillowRule(h));
   const pal = new Uint8Array(256 * 3); // Pillow reads indices past the palette as black
@@ -146,8 +146,8 @@ export function pngPixels(data: Uint8Array, h: PngHeader, palette: Uint8Array | 
       if (d === 8) samples.set(cur);
       else if (d === 16) for (let i = 0; i < samples.length; i++) samples[i] = (cur[2 * i] << 8) | cur[2 * i + 1];
       else {
-        const perByte = 8 / d,
-          mask = (1 << d) - 1;
+        const perByte = 8 / d;
+        const mask = (1 << d) - 1;
         for (let i = 0; i < samples.length; i++) samples[i] = (cur[(i / perByte) | 0] >> (8 - d - (i % perByte) * d)) & mask;
       }
       let o = ((p.y0 + y * p.dy) * h.width + p.x0) * 3;

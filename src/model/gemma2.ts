@@ -25,7 +25,7 @@
 //     q - k < sliding_window.
 //   - final logits softcapped with final_logit_softcapping.
 
-import type { Backend } from '../backend/backend.js';
+import type { AttentionOptions, Backend } from '../backend/backend.js';
 import type { Gemma2Config } from '../config/ovis-config.js';
 import type { Tensor, Weight } from '../tensor.js';
 import type { CausalLM } from './causal-lm.js';
@@ -68,8 +68,7 @@ export function selfAttention(b: Backend, c: Gemma2Config, A: AttentionWeights, 
   b.ropeInPlace(k, c.num_key_value_heads, c.head_dim, s.cos, s.sin);
   const kv = s.cache.update(s.layer, k, v); //              [Tk, Nkv*Dh]; Tk <= W-1+T on sliding layers
   // softmax(softcap(q·kᵀ·query_pre_attn_scalar^-0.5) + causal/sliding mask)·v
-  const a = b.attention(q, kv.k, kv.v, {
-    //                 [T, Nq*Dh]
+  const opts: AttentionOptions = {
     nHeads: c.num_attention_heads,
     nKvHeads: c.num_key_value_heads,
     headDim: c.head_dim,
@@ -79,7 +78,8 @@ export function selfAttention(b: Backend, c: Gemma2Config, A: AttentionWeights, 
     qPos0: s.P0,
     kPos0: kv.kPos0,
     window: s.window,
-  });
+  };
+  const a = b.attention(q, kv.k, kv.v, opts); //            [T, Nq*Dh]
   return linear(b, a, A.o_proj); //                         [T, H]
 }
 
@@ -130,16 +130,15 @@ export class Gemma2ForCausalLM extends DecoderForCausalLM<Gemma2Config, Gemma2La
   }
 
   protected steps(): DecoderSteps {
-    const b = this.backend,
-      c = this.config,
-      W = this.weights;
+    const b = this.backend;
+    const c = this.config;
+    const W = this.weights;
     return {
       embed: (x) => b.scale(x, gemma2Normalizer(c.hidden_size)), //         Gemma2Model: inputs_embeds * sqrt(H)
       decoderLayer: (x, s) => decoderLayer(b, c, W.layers[s.layer], x, s), // [T, H]
       norm: (x) => b.rmsNorm(x, W.norm, c.rms_norm_eps, 1), //              [T, H]
       lmHead: (h) => {
-        //                                                   [k, V], then c·tanh(l/c)
-        const logits = b.linear(h, W.lm_head);
+        const logits = b.linear(h, W.lm_head); //                          [k, V], then c·tanh(l/c)
         return c.final_logit_softcapping !== null ? b.softcap(logits, c.final_logit_softcapping) : logits;
       },
     };

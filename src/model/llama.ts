@@ -13,7 +13,7 @@
 // scale Dh^-0.5. RoPE: rotate-half, theta = rope_theta, `llama3` frequency scaling per
 // rope_scaling. lm_head is tied to embed_tokens unless tie_word_embeddings is false.
 
-import type { Backend } from '../backend/backend.js';
+import type { AttentionOptions, Backend } from '../backend/backend.js';
 import type { LlamaConfig, Qwen2Config } from '../config/ovis-config.js';
 import { ConfigError } from '../errors.js';
 import type { Tensor, Weight } from '../tensor.js';
@@ -51,8 +51,8 @@ export function selfAttention(b: Backend, c: Config, A: AttentionWeights, x: Ten
   b.ropeInPlace(q, c.num_attention_heads, c.head_dim, s.cos, s.sin); // apply_rotary_pos_emb
   b.ropeInPlace(k, c.num_key_value_heads, c.head_dim, s.cos, s.sin);
   const kv = s.cache.update(s.layer, k, v); //              [Tk, Nkv*Dh], Tk = P0+T (or window)
-  const a = b.attention(q, kv.k, kv.v, {
-    //                 [T, Nq*Dh]  softmax(q·kᵀ·Dh^-0.5 + causal mask)·v
+  // softmax(q·kᵀ·Dh^-0.5 + causal mask)·v
+  const opts: AttentionOptions = {
     nHeads: c.num_attention_heads,
     nKvHeads: c.num_key_value_heads,
     headDim: c.head_dim,
@@ -61,7 +61,8 @@ export function selfAttention(b: Backend, c: Config, A: AttentionWeights, x: Ten
     qPos0: s.P0,
     kPos0: kv.kPos0,
     window: s.window,
-  });
+  };
+  const a = b.attention(q, kv.k, kv.v, opts); //            [T, Nq*Dh]
   return linear(b, a, A.o_proj); //                         [T, H]
 }
 
@@ -124,9 +125,9 @@ export class LlamaForCausalLM extends DecoderForCausalLM<Config, LlamaLayerWeigh
   }
 
   protected steps(): DecoderSteps {
-    const b = this.backend,
-      c = this.config,
-      W = this.weights;
+    const b = this.backend;
+    const c = this.config;
+    const W = this.weights;
     return {
       embed: (x) => x, //                                                  LlamaModel takes inputs_embeds as they are
       decoderLayer: (x, s) => decoderLayer(b, c, W.layers[s.layer], x, s), // [T, H]

@@ -97,13 +97,13 @@ export async function loadSiglip(
     bias: await w(name + '.bias', [D], 'hidden_size'),
   });
   const patch_embedding: LinearWeights = {
-    weight: await loadAs(
+    weight: await loadWeight(
       src,
       be,
       prefix + 'embeddings.patch_embedding.weight',
       [D, C, P, P],
-      [D, C * P * P],
       `${cfg}.hidden_size/num_channels/patch_size`,
+      [D, C * P * P],
     ),
     bias: await w('embeddings.patch_embedding.bias', [D], 'hidden_size'),
   };
@@ -129,28 +129,6 @@ export async function loadSiglip(
   return { config, weights: { embeddings: { patch_embedding, position_embedding: { weight: position_embedding } }, encoder: { layers } } };
 }
 
-/** Load a weight checked against its HF shape but handed to the backend under another shape
- *  with the same bytes (the Conv2d kernel (D, C, P, P) is the Linear (D, C·P·P)). */
-async function loadAs(src: TensorSource, be: Backend, name: string, hfShape: number[], asShape: number[], what: string): Promise<Weight> {
-  const info = src.tensors.get(name);
-  if (!info) {
-    throw new CheckpointError(
-      `missing tensor ${name} (expected shape ${fmtShape(hfShape)} from ${what})`,
-      'the shards do not match config.json — is the checkpoint complete (all shards downloaded)?',
-    );
-  }
-  if (info.shape.length !== hfShape.length || info.shape.some((d, i) => d !== hfShape[i])) {
-    throw new CheckpointError(
-      `tensor ${name} has shape ${fmtShape(info.shape)}, expected ${fmtShape(hfShape)} from ${what}`,
-      'config.json and the shards come from different checkpoints?',
-    );
-  }
-  const t = await src.read(name);
-  if (t.dtype === 'F32' && t.data instanceof Float32Array) return be.loadWeight(name, 'F32', asShape, t.data);
-  if ((t.dtype === 'BF16' || t.dtype === 'F16') && t.data instanceof Uint16Array) return be.loadWeight(name, t.dtype, asShape, t.data);
-  throw new CheckpointError(`tensor ${name}: dtype ${t.dtype} is not a float weight type (expected BF16, F16 or F32)`);
-}
-
 /** Rows [r0, r1) of a 2-D activation as a view (no copy). */
 function rows(x: Tensor, r0: number, r1: number): Tensor {
   const W = x.shape[x.shape.length - 1];
@@ -167,9 +145,9 @@ function view(x: Tensor, shape: number[]): Tensor {
  * scale Dh^-0.5 (SiglipAttention.scale, is_causal=False) -> [n·N, D] (after out_proj).
  */
 export function selfAttention(be: Backend, cfg: SiglipVisionConfig, A: SiglipAttentionWeights, h: Tensor, n: number, N: number): Tensor {
-  const D = cfg.hidden_size,
-    Nh = cfg.num_attention_heads,
-    Dh = D / Nh;
+  const D = cfg.hidden_size;
+  const Nh = cfg.num_attention_heads;
+  const Dh = D / Nh;
   const q = be.linear(h, A.q_proj.weight, A.q_proj.bias); //                     [n·N, Nh·Dh]
   const k = be.linear(h, A.k_proj.weight, A.k_proj.bias); //                     [n·N, Nh·Dh]
   const v = be.linear(h, A.v_proj.weight, A.v_proj.bias); //                     [n·N, Nh·Dh]
@@ -219,9 +197,9 @@ export function encoderLayer(
  */
 export function embeddings(be: Backend, cfg: SiglipVisionConfig, E: SiglipWeights['embeddings'], pixelValues: Tensor): Tensor {
   const { hidden_size: D, patch_size: P, image_size: S } = cfg;
-  const n = pixelValues.shape[0],
-    g = Math.floor(S / P),
-    N = g * g;
+  const n = pixelValues.shape[0];
+  const g = Math.floor(S / P);
+  const N = g * g;
   const pe = be.patchEmbed(pixelValues, E.patch_embedding.weight, E.patch_embedding.bias, P); // [n·N, D]
   const pos = be.readWeight(E.position_embedding.weight); //                        [N, D]
   const posTiled = new Float32Array(n * N * D); //                                  [n·N, D]
@@ -235,8 +213,8 @@ export function embeddings(be: Backend, cfg: SiglipVisionConfig, E: SiglipWeight
  * and inside each layer vit.layers.{i}.self_attn / .mlp (the submodule outputs, before the residual add).
  */
 export function siglipForward(be: Backend, tower: SiglipVisionTower, pixelValues: Tensor, tap: Tap = noTap): Tensor {
-  const cfg = tower.config,
-    W = tower.weights;
+  const cfg = tower.config;
+  const W = tower.weights;
   const { hidden_size: D, patch_size: P, num_channels: C, image_size: S } = cfg;
   const ps = pixelValues.shape;
   if (ps.length !== 4 || ps[1] !== C || ps[2] !== S || ps[3] !== S) {
@@ -244,9 +222,9 @@ export function siglipForward(be: Backend, tower: SiglipVisionTower, pixelValues
       `SigLIP: pixel_values ${fmtShape(ps)}, expected [n, ${C}, ${S}, ${S}] (num_channels, image_size from config.json)`,
     );
   }
-  const n = ps[0],
-    g = Math.floor(S / P),
-    N = g * g;
+  const n = ps[0];
+  const g = Math.floor(S / P);
+  const N = g * g;
   let x = embeddings(be, cfg, W.embeddings, pixelValues); //                        [n·N, D]
   x = view(tap('vit.embeddings', view(x, [n, N, D])), [n * N, D]);
   for (let i = 0; i < W.encoder.layers.length; i++) {

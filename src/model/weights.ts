@@ -36,7 +36,9 @@ function storedData(name: string, t: HostTensor): { dtype: WeightDType; data: Fl
 
 /**
  * Load one weight by its HF name, checking presence and shape before reading any bytes.
- * `what` says which config keys the expected shape comes from, for the error message.
+ * `what` says which config keys the expected shape comes from, for the error message. `as`
+ * hands the same bytes to the backend under another shape (SigLIP's Conv2d kernel
+ * (D, C, P, P) is the Linear (D, C·P·P) it is on unfolded patches).
  */
 export async function loadWeight(
   src: TensorSource,
@@ -44,6 +46,7 @@ export async function loadWeight(
   name: string,
   shape: readonly number[],
   what: string,
+  as: readonly number[] = shape,
 ): Promise<Weight> {
   const info = src.tensors.get(name);
   if (!info) {
@@ -59,11 +62,11 @@ export async function loadWeight(
     );
   }
   if ((info.dtype === 'BF16' || info.dtype === 'F32') && src.readInto && backend.loadWeightFrom) {
-    return backend.loadWeightFrom(name, info.dtype, shape, (dst) => src.readInto!(name, dst));
+    return backend.loadWeightFrom(name, info.dtype, as, (dst) => src.readInto!(name, dst));
   }
   const t = await src.read(name);
   const { dtype, data } = storedData(name, t);
-  return backend.loadWeight(name, dtype, shape, data);
+  return backend.loadWeight(name, dtype, as, data);
 }
 
 /** Like loadWeight, but returns undefined when `present` is false and complains if the tensor

@@ -195,6 +195,7 @@ export function stageOrder(name: string): [number, number] {
     'logits',
     'generated_ids',
   ];
+  // biome-ignore lint/complexity/useIndexOf: an entry ending in '.' matches a prefix, not by equality
   const k = order.findIndex((p) => (p.endsWith('.') ? name.startsWith(p) : name === p));
   // within a layer: self_attn, mlp, then the layer's output
   const layer = /\.(\d+)(?:\.(self_attn|mlp))?$/.exec(name);
@@ -204,8 +205,8 @@ export function stageOrder(name: string): [number, number] {
 
 export function sortStages<T>(items: T[], name: (t: T) => string): T[] {
   return [...items].sort((a, b) => {
-    const [x, i] = stageOrder(name(a)),
-      [y, j] = stageOrder(name(b));
+    const [x, i] = stageOrder(name(a));
+    const [y, j] = stageOrder(name(b));
     return x - y || i - j || name(a).localeCompare(name(b));
   });
 }

@@ -98,7 +98,8 @@ describe.skipIf(!HAVE_CHROMIUM)(
     : `the browser example in chromium (SKIPPED: no chromium at ${CHROMIUM}; apt-get install chromium, or set CHROMIUM_PATH)`,
   () => {
     type Served = Awaited<ReturnType<typeof startStaticServer>>;
-    let isolated: Served, plain: Served;
+    let isolated: Served;
+    let plain: Served;
     let browser: Browser;
     let tmp: string;
     const cases = {

@@ -88,8 +88,8 @@ describe('HttpSource (HTTP Range requests)', () => {
 
     const name = 'llm.model.embed_tokens.weight';
     const info = ck.info(name);
-    const n0 = srv.stats.requests.length,
-      b0 = srv.stats.bytes;
+    const n0 = srv.stats.requests.length;
+    const b0 = srv.stats.bytes;
     const viaHttp = await ck.read(name);
     const reqs = srv.stats.requests.slice(n0);
     expect(reqs.map((r) => [r.method, r.status, r.range])).toEqual([
@@ -109,8 +109,8 @@ describe('HttpSource (HTTP Range requests)', () => {
     const local = await Checkpoint.open(TINY);
     let data = 0;
     for (const [name, t] of local.tensors) {
-      const a = await local.read(name),
-        b = await ck.read(name);
+      const a = await local.read(name);
+      const b = await ck.read(name);
       expect(Buffer.from(b.data.buffer).equals(Buffer.from(a.data.buffer)), name).toBe(true);
       data += t.byteLength;
     }

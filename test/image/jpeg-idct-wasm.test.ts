@@ -1,14 +1,15 @@
 // The WebAssembly SIMD kernels (kernels/jpeg.ts via src/image/jpeg/idct-wasm.ts) against their
-// readable twins idctIslow (src/image/jpeg/idct.ts) and yccH2v2Row (color.ts), bit for bit: first that the WebAssembly path
+// readable twins idctIslow (src/image/jpeg/idct.ts) and yccH2v2Row, yccToRgbRow, rgbRow, grayRow (color.ts), bit for bit: first that the WebAssembly path
 // is live here (so nothing below passes by falling back), then seeded random blocks (valid
 // ranges, DC-only, zero columns and rows, absurd values where int32 wraps), random 4:2:0 planes
-// (widths around the 4-column step, saturated samples), then every golden
+// (widths around the 4-column step, saturated samples), random full-size planes (widths around
+// the 8- and 16-pixel steps), then every golden
 // decoded through both paths to Pillow's bytes.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { yccH2v2Row } from '../../src/image/jpeg/color.js';
+import { grayRow, rgbRow, yccH2v2Row, yccToRgbRow } from '../../src/image/jpeg/color.js';
 import { DEFAULT_JPEG_IDCT, decodeJpegExact } from '../../src/image/jpeg/decoder.js';
 import { idctIslow } from '../../src/image/jpeg/idct.js';
 import { createWasmIdct, wasmIdctAvailable } from '../../src/image/jpeg/idct-wasm.js';
@@ -71,15 +72,15 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
     const bad: string[] = [];
     for (const w of [5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 18, 19, 31, 32, 33, 64, 101]) {
       for (const h of [1, 2, 3, 7]) {
-        const dw = Math.ceil(w / 2),
-          dh = Math.ceil(h / 2);
-        const yStride = w + 3,
-          cStride = dw + 2; // planes are wider than the image, as in the decoder
+        const dw = Math.ceil(w / 2);
+        const dh = Math.ceil(h / 2);
+        const yStride = w + 3;
+        const cStride = dw + 2; // planes are wider than the image, as in the decoder
         const k = createWasmIdct([yStride * h, cStride * dh, cStride * dh], 1, w)!;
         const [Y, cb, cr] = [k.plane(0), k.plane(1), k.plane(2)];
         for (const p of [Y, cb, cr]) for (let i = 0; i < p.length; i++) p[i] = r() < 0.1 ? (r() < 0.5 ? 0 : 255) : Math.floor(r() * 256);
-        const want = new Uint8Array(w * h * 3),
-          got = new Uint8Array(w * h * 3);
+        const want = new Uint8Array(w * h * 3);
+        const got = new Uint8Array(w * h * 3);
         for (let y = 0; y < h; y++) yccH2v2Row(Y, y * yStride, cb, cr, cStride, dw, dh, y, w, want, y * w * 3);
         k.yccH2v2(w, h, yStride, cStride, dw, dh, got);
         const i = want.findIndex((v, j) => got[j] !== v);
@@ -89,6 +90,40 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
     }
     expect(bad).toEqual([]);
   });
+
+  it.each(['ycc', 'rgb', 'gray'] as const)(
+    'full-size planes -> RGB (%s): random planes, widths around the 8- and 16-pixel steps',
+    (space) => {
+      const r = rng(space === 'ycc' ? 11 : space === 'rgb' ? 12 : 13);
+      const bad: string[] = [];
+      for (const w of [1, 2, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 49, 100, 130]) {
+        for (const h of [1, 3]) {
+          const n = space === 'gray' ? 1 : 3;
+          const strides = Array.from({ length: n }, (_, i) => w + 1 + 4 * i); // planes wider than the image, each its own stride
+          const k = createWasmIdct(
+            strides.map((s) => s * h),
+            1,
+            w,
+          )!;
+          const planes = strides.map((_, i) => k.plane(i));
+          for (const p of planes) for (let i = 0; i < p.length; i++) p[i] = r() < 0.1 ? (r() < 0.5 ? 0 : 255) : Math.floor(r() * 256);
+          const want = new Uint8Array(w * h * 3);
+          const got = new Uint8Array(w * h * 3);
+          for (let y = 0; y < h; y++) {
+            const row = (i: number) => planes[i].subarray(y * strides[i]);
+            if (space === 'gray') grayRow(row(0), w, want, y * w * 3);
+            else if (space === 'rgb') rgbRow(row(0), row(1), row(2), w, want, y * w * 3);
+            else yccToRgbRow(planes[0], planes[1], planes[2], w, want, y * w * 3, y * strides[0], y * strides[1], y * strides[2]);
+          }
+          k.fullsize(space, w, h, strides, got);
+          const i = want.findIndex((v, j) => got[j] !== v);
+          if (i >= 0)
+            bad.push(`${w}x${h}: pixel ${Math.floor(i / 3) % w},${Math.floor(i / 3 / w)} channel ${i % 3}: ts ${want[i]} wasm ${got[i]}`);
+        }
+      }
+      expect(bad).toEqual([]);
+    },
+  );
 
   interface Entry {
     file: string;

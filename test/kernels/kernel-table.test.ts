@@ -135,8 +135,8 @@ describe('kernel table', () => {
   it('wrong kernel calls are type errors (type-checked with the project options)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kernel-table-'));
     try {
-      const jobs = join(root, 'src/backend/wasm/jobs.js'),
-        memory = join(root, 'src/backend/wasm/memory.js');
+      const jobs = join(root, 'src/backend/wasm/jobs.js');
+      const memory = join(root, 'src/backend/wasm/memory.js');
       // each line ending in `// bad` must fail, every other line must pass
       const lines = [
         `import { part, tasks } from ${JSON.stringify(jobs)};`,

@@ -10,8 +10,8 @@ import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
 import { rng, t } from '../ops/helpers.js';
 
 const f = Math.fround;
-const F = new Float32Array(1),
-  I = new Int32Array(F.buffer);
+const F = new Float32Array(1);
+const I = new Int32Array(F.buffer);
 const bitsOf = (x: number) => {
   F[0] = x;
   return I[0];
@@ -21,13 +21,13 @@ const fromBits = (b: number) => {
   return F[0];
 };
 /** f32x4.pmin / pmax: b < a ? b : a / a < b ? b : a (NaN in a passes through). */
-const pmin = (a: number, b: number) => (b < a ? b : a),
-  pmax = (a: number, b: number) => (a < b ? b : a);
+const pmin = (a: number, b: number) => (b < a ? b : a);
+const pmax = (a: number, b: number) => (a < b ? b : a);
 
 /** kernels/vmath.ts vexp, one lane. */
 function vexp(x: number): number {
-  const hi = f(88.7228391),
-    lo = f(-87.3365479);
+  const hi = f(88.7228391);
+  const lo = f(-87.3365479);
   if (Number.isNaN(x)) return x;
   if (x < lo) return 0;
   if (x > hi) return Infinity;
@@ -70,8 +70,8 @@ const gelu = (x: number) => f(x / (1 + vexp64(0.7978845608028654 * (x + 0.044715
 
 /** f64 sum in the kernels' lane order: lane l sums i ≡ l (mod 4), (l0 + l2) + (l1 + l3), tail. */
 function laneSum(n: number, term: (i: number) => number): number {
-  const n4 = n & ~3,
-    l = [0, 0, 0, 0];
+  const n4 = n & ~3;
+  const l = [0, 0, 0, 0];
   for (let i = 0; i < n4; i++) l[i & 3] += term(i);
   let s = l[0] + l[2] + (l[1] + l[3]);
   for (let i = n4; i < n; i++) s += term(i);
@@ -82,8 +82,8 @@ function softmaxTwin(x: Float32Array, rows: number, n: number): Float32Array {
   const y = new Float32Array(rows * n);
   for (let r = 0; r < rows; r++) {
     const xr = x.subarray(r * n, (r + 1) * n);
-    let m = -Infinity,
-      nan = false;
+    let m = -Infinity;
+    let nan = false;
     for (const v of xr) {
       if (Number.isNaN(v)) nan = true;
       else if (v > m) m = v;
@@ -102,8 +102,8 @@ function layerNormTwin(x: Float32Array, rows: number, n: number, w: Float32Array
     const xr = x.subarray(r * n, (r + 1) * n);
     const mean = laneSum(n, (i) => xr[i]) / n;
     const ss = laneSum(n, (i) => (xr[i] - mean) * (xr[i] - mean));
-    const rstd = f(1 / Math.sqrt(ss / n + f(eps))),
-      m32 = f(mean);
+    const rstd = f(1 / Math.sqrt(ss / n + f(eps)));
+    const m32 = f(mean);
     for (let i = 0; i < n; i++) y[r * n + i] = f(f(f(f(xr[i] - m32) * rstd) * w[i]) + b[i]);
   }
   return y;
@@ -119,11 +119,11 @@ function data(r: () => number, len: number, amp: number, specials: boolean): Flo
 
 /** Collected failures: first k, each with index and both values. */
 function diffs(got: Float32Array, want: Float32Array): string | undefined {
-  const ug = new Uint32Array(got.buffer, got.byteOffset, got.length),
-    uw = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  const ug = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const uw = new Uint32Array(want.buffer, want.byteOffset, want.length);
   if (got.length !== want.length) return `length ${got.length} vs ${want.length}`;
-  let first = -1,
-    count = 0;
+  let first = -1;
+  let count = 0;
   for (let i = 0; i < ug.length; i++)
     if (ug[i] !== uw[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) {
       if (first < 0) first = i;
@@ -142,8 +142,8 @@ describe('row ops bit for bit vs their step-by-step twins (wasm, 1 and 2 threads
   afterAll(() => bes.forEach((b) => b.dispose()));
 
   it('softmax_rows = max, vexp(x - max), lane-ordered f64 sum, one division', () => {
-    const r = rng(181),
-      fails: string[] = [];
+    const r = rng(181);
+    const fails: string[] = [];
     for (const be of bes)
       for (const n of SIZES)
         for (const [amp, sp] of [
@@ -162,16 +162,16 @@ describe('row ops bit for bit vs their step-by-step twins (wasm, 1 and 2 threads
   });
 
   it('layer_norm_rows = lane-ordered f64 mean and Σ(x-mean)², f32 affine (odd and even row counts)', () => {
-    const r = rng(182),
-      fails: string[] = [];
+    const r = rng(182);
+    const fails: string[] = [];
     for (const be of bes)
       for (const n of SIZES.filter((s) => s > 0))
         for (const rows of [1, 2, 3, 6]) {
-          const x = data(r, rows * n, 8, false),
-            w = data(r, n, 2, false),
-            b = data(r, n, 1, false);
-          const W = be.loadWeight('w', 'F32', [n], w),
-            B = be.loadWeight('b', 'F32', [n], b);
+          const x = data(r, rows * n, 8, false);
+          const w = data(r, n, 2, false);
+          const b = data(r, n, 1, false);
+          const W = be.loadWeight('w', 'F32', [n], w);
+          const B = be.loadWeight('b', 'F32', [n], b);
           const d = diffs(be.layerNorm(t([rows, n], x), W, B, 1e-6).data, layerNormTwin(x, rows, n, w, b, 1e-6));
           if (d) fails.push(`T=${be.threads} n=${n} rows=${rows}: ${d}`);
         }
@@ -179,8 +179,8 @@ describe('row ops bit for bit vs their step-by-step twins (wasm, 1 and 2 threads
   });
 
   it('gelu_tanh = f64 x / (1 + vexp64(-2u)), one f32 rounding, every element through any loop', () => {
-    const r = rng(183),
-      fails: string[] = [];
+    const r = rng(183);
+    const fails: string[] = [];
     for (const be of bes)
       for (const n of [...SIZES, 729 * 4304])
         for (const sp of [false, true]) {

@@ -74,15 +74,15 @@ function indexedPng(rgba: Uint8Array, width: number, height: number): Buffer {
   const boxes: number[][] = [[...hist.keys()].filter((k) => hist[k] > 0)];
   while (boxes.length < 256) {
     // split the box with the widest channel range, weighted by its pixels, at its weighted median
-    let best = -1,
-      bestScore = 0,
-      bestC = 0;
+    let best = -1;
+    let bestScore = 0;
+    let bestC = 0;
     boxes.forEach((b, i) => {
       if (b.length < 2) return;
       for (let c = 0; c < 3; c++) {
-        let lo = 31,
-          hi = 0,
-          w = 0;
+        let lo = 31;
+        let hi = 0;
+        let w = 0;
         for (const k of b) {
           const v = ch(k, c);
           lo = Math.min(lo, v);
@@ -101,8 +101,8 @@ function indexedPng(rgba: Uint8Array, width: number, height: number): Buffer {
     const b = boxes[best].sort((x, y) => ch(x, bestC) - ch(y, bestC));
     let total = 0;
     for (const k of b) total += hist[k];
-    let acc = 0,
-      cut = b.length - 1;
+    let acc = 0;
+    let cut = b.length - 1;
     for (let j = 0; j < b.length - 1; j++) {
       acc += hist[b[j]];
       if (acc >= total / 2) {

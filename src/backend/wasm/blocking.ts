@@ -200,9 +200,9 @@ export async function describeCpu(): Promise<CpuDescription> {
   }
   for (let i = 0; i < 8; i++) {
     const dir = `/sys/devices/system/cpu/cpu0/cache/index${i}`;
-    const level = read(`${dir}/level`),
-      type = read(`${dir}/type`),
-      size = read(`${dir}/size`);
+    const level = read(`${dir}/level`);
+    const type = read(`${dir}/type`);
+    const size = read(`${dir}/size`);
     if (!level || !size) continue;
     if (level === '1' && type === 'Data') out.l1d = size;
     else if (level === '1' && type === 'Instruction') out.l1i = size;

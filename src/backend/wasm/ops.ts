@@ -298,8 +298,8 @@ export class WasmBackend implements Backend {
   }
 
   patchEmbed(pixels: Tensor, w: Weight, b: Weight, patch: number): Tensor {
-    const W = this.weight(w, 'patchEmbed'),
-      B = this.weight(b, 'patchEmbed bias');
+    const W = this.weight(w, 'patchEmbed');
+    const B = this.weight(b, 'patchEmbed bias');
     const ps = pixels.shape;
     if (ps.length !== 4 || ps[2] !== ps[3] || pixels.data.length !== numel(ps)) {
       throw new ShapeError(
@@ -309,9 +309,9 @@ export class WasmBackend implements Backend {
     }
     if (!(Number.isInteger(patch) && patch >= 1)) throw new InputError(`patchEmbed: patch size must be a positive integer, got ${patch}`);
     const [n, C, S] = ps;
-    const g = Math.floor(S / patch),
-      L = C * patch * patch,
-      gg = g * g;
+    const g = Math.floor(S / patch);
+    const L = C * patch * patch;
+    const gg = g * g;
     if (W.shape.length !== 2 || W.shape[1] !== L) {
       throw new ShapeError(`patchEmbed ${W.name}: weight must be (D, C·P·P) = (D, ${L}), got ${fmtShape(W.shape)}`);
     }
@@ -327,8 +327,8 @@ export class WasmBackend implements Backend {
     const crops = Math.floor(budget / perCrop);
     if (crops < 1) throw new BackendError(`patchEmbed: scratch budget too small for one ${S}x${S} crop`, 'raise scratchBytes');
     for (let c0 = 0; c0 < n; c0 += crops) {
-      const c = Math.min(crops, n - c0),
-        m = c * gg;
+      const c = Math.min(crops, n - c0);
+      const m = c * gg;
       mem.resetScratch();
       const bp = this.operandF32(mem, B);
       const pp = mem.put(pixels.data.subarray(c0 * C * S * S, (c0 + c) * C * S * S));
@@ -379,8 +379,8 @@ export class WasmBackend implements Backend {
   // ---- norms ------------------------------------------------------------------------------
 
   layerNorm(x: Tensor, w: Weight, b: Weight, eps: number): Tensor {
-    const W = this.weight(w, 'layerNorm'),
-      B = this.weight(b, 'layerNorm bias');
+    const W = this.weight(w, 'layerNorm');
+    const B = this.weight(b, 'layerNorm bias');
     const n = W.numel;
     if (B.numel !== n) throw new ShapeError(`layerNorm ${W.name}: bias has ${B.numel} values, weight ${n}`);
     const rows = this.rows(x, n, `layerNorm ${W.name}`);
@@ -510,9 +510,9 @@ export class WasmBackend implements Backend {
     if (T === 0 || width === 0) return;
     const mem = this.mems.get(0);
     mem.resetScratch();
-    const xp = mem.put(x.data),
-      cp = mem.put(cos),
-      sp = mem.put(sin);
+    const xp = mem.put(x.data);
+    const cp = mem.put(cos);
+    const sp = mem.put(sin);
     const parts = x.data.length * 12 >= PAR_MIN_BYTES ? Math.min(this.threads, T) : 1;
     this.jobs.run(split(T, parts, 1).map(([t0, t1]) => part('rope', 0, { x: xp, nHeads, hd: headDim, cos: cp, sin: sp, t0, t1 })));
     x.data.set(mem.f32(xp, x.data.length));
@@ -534,8 +534,8 @@ export class WasmBackend implements Backend {
     if (o.window !== undefined && !(o.window >= 1)) throw new InputError(`attention: window must be >= 1, got ${o.window}`);
     const cap = o.softcap ?? 0;
     if (o.softcap !== undefined && !(o.softcap > 0)) throw new InputError(`attention: softcap must be > 0, got ${o.softcap}`);
-    const qPos0 = o.qPos0 ?? 0,
-      kPos0 = o.kPos0 ?? 0;
+    const qPos0 = o.qPos0 ?? 0;
+    const kPos0 = o.kPos0 ?? 0;
     for (let i = 0; i < Tq; i++) {
       // visible keys form one range [jlo, jhi) (kernels/ops.ts); HF would give NaN for an empty one
       const qPos = qPos0 + i;
@@ -554,8 +554,8 @@ export class WasmBackend implements Backend {
     const mem = kvMem ?? this.mems.get(0);
     mem.resetScratch();
     const qp = mem.put(q.data);
-    const kp = kvMem ? k.data.byteOffset : mem.put(k.data),
-      vp = kvMem ? v.data.byteOffset : mem.put(v.data);
+    const kp = kvMem ? k.data.byteOffset : mem.put(k.data);
+    const vp = kvMem ? v.data.byteOffset : mem.put(v.data);
     const op = mem.scratch(out.length * 4);
     const flops = Tq * Nq * Tk * Dh * 4;
     // prefill / vision (Tq >= 16): (query block, head) tasks, two GEMMs per task; decode:

@@ -12,9 +12,9 @@ import type { JobPart } from './pool.js';
 
 /** The blocking probe's problem: a SigLIP-shaped bf16 linear (K = 1152) of PROBE_M rows and
  *  PROBE_N columns, on the calling thread (~5 ms per candidate at 60 GFLOP/s). */
-const PROBE_M = 128,
-  PROBE_K = 1152,
-  PROBE_N = 1024;
+const PROBE_M = 128;
+const PROBE_K = 1152;
+const PROBE_N = 1024;
 export const PROBE_FLOPS = 2 * PROBE_M * PROBE_K * PROBE_N;
 
 /** Run every kernel a few times on small inputs on every thread. V8 (and JSC) start wasm
@@ -100,12 +100,12 @@ export function warmUp(mem: KernelMemory, jobs: Dispatcher, rounds = 3): void {
  *  thread (the blocking probe; operands in `mem`'s scratch, values unused). */
 export function timeGemmBlocking(mem: KernelMemory, b: GemmBlocking): number {
   mem.resetScratch();
-  const M = PROBE_M,
-    K = PROBE_K,
-    N = PROBE_N;
-  const ap = mem.scratch(M * K * 4),
-    wp = mem.scratch(N * K * 2),
-    cp = mem.scratch(M * N * 4);
+  const M = PROBE_M;
+  const K = PROBE_K;
+  const N = PROBE_N;
+  const ap = mem.scratch(M * K * 4);
+  const wp = mem.scratch(N * K * 2);
+  const cp = mem.scratch(M * N * 4);
   const sp = mem.scratch(mem.call('gemm_blocked_scratch_bytes', { KC: b.kc, MC: b.mc, NC: b.nc }));
   mem.f32(ap, M * K).fill(0.5);
   mem.u16(wp, N * K).fill(0x3c00); // bf16 0.0078125

@@ -31,15 +31,15 @@ interface FrameComponent extends Component {
 
 /** Bytes this decoder allocates for a frame (coefficients, planes, RGB output, row buffers). */
 export function exactDecodeBytes(width: number, height: number, sampling: Array<[number, number]>): number {
-  const maxH = Math.max(...sampling.map((s) => s[0])),
-    maxV = Math.max(...sampling.map((s) => s[1]));
-  const mcusX = Math.ceil(width / (8 * maxH)),
-    mcusY = Math.ceil(height / (8 * maxV));
+  const maxH = Math.max(...sampling.map((s) => s[0]));
+  const maxV = Math.max(...sampling.map((s) => s[1]));
+  const mcusX = Math.ceil(width / (8 * maxH));
+  const mcusY = Math.ceil(height / (8 * maxV));
   let total = width * height * 3 + wasmIdctOverhead(mcusX * maxH, width); // + the WebAssembly IDCT's fixed area and coefficient row
   for (const [h, v] of sampling) {
-    const wib = Math.ceil((width * h) / (8 * maxH)),
-      hib = Math.ceil((height * v) / (8 * maxV));
-    total += mcusX * h * mcusY * v * 64 * 2 + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH;
+    const wib = Math.ceil((width * h) / (8 * maxH));
+    const hib = Math.ceil((height * v) / (8 * maxV));
+    total += mcusX * h * mcusY * v * (64 * 2 + 1) + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH; // + lastNz (progressive)
   }
   return total;
 }
@@ -140,10 +140,10 @@ function colorSpace(comps: Component[], jfif: boolean, adobe: number | undefined
 }
 
 function parseFrame(seg: Uint8Array, progressive: boolean, label: string) {
-  const p = seg[0],
-    h = (seg[1] << 8) | seg[2],
-    w = (seg[3] << 8) | seg[4],
-    n = seg[5];
+  const p = seg[0];
+  const h = (seg[1] << 8) | seg[2];
+  const w = (seg[3] << 8) | seg[4];
+  const n = seg[5];
   if (p !== 8) throw new ImageError(`${label}: ${p}-bit JPEG is not supported (8-bit only)`);
   if (w > MAX_DIMENSION || h > MAX_DIMENSION) {
     throw new ImageError(
@@ -159,13 +159,13 @@ function parseFrame(seg: Uint8Array, progressive: boolean, label: string) {
     v: seg[7 + 3 * i] & 15,
     tq: seg[8 + 3 * i],
   }));
-  const maxH = Math.max(...raw.map((c) => c.h)),
-    maxV = Math.max(...raw.map((c) => c.v));
-  const mcusX = Math.ceil(w / (8 * maxH)),
-    mcusY = Math.ceil(h / (8 * maxV));
+  const maxH = Math.max(...raw.map((c) => c.h));
+  const maxV = Math.max(...raw.map((c) => c.v));
+  const mcusX = Math.ceil(w / (8 * maxH));
+  const mcusY = Math.ceil(h / (8 * maxV));
   const comps: FrameComponent[] = raw.map((c) => {
-    const bw = mcusX * c.h,
-      bh = mcusY * c.v;
+    const bw = mcusX * c.h;
+    const bh = mcusY * c.v;
     return {
       ...c,
       bw,
@@ -173,6 +173,7 @@ function parseFrame(seg: Uint8Array, progressive: boolean, label: string) {
       wib: Math.ceil((w * c.h) / (8 * maxH)),
       hib: Math.ceil((h * c.v) / (8 * maxV)),
       coefs: new Int16Array(bw * bh * 64), // [bh, bw, 64]
+      lastNz: new Uint8Array(progressive ? bw * bh : 0),
       coefBits: new Int32Array(64).fill(-1),
       prevCoefBits: new Int32Array(64),
     };
@@ -184,8 +185,8 @@ function parseDht(seg: Uint8Array, dc: Array<HuffmanTable | undefined>, ac: Arra
   let o = 0;
   while (o < seg.length) {
     if (o + 17 > seg.length) throw new ImageError(`${label}: JPEG Huffman table segment is truncated`, 'the file is corrupt');
-    const tc = seg[o] >> 4,
-      th = seg[o] & 15;
+    const tc = seg[o] >> 4;
+    const th = seg[o] & 15;
     const counts = seg.subarray(o + 1, o + 17);
     const total = counts.reduce((a, b) => a + b, 0);
     if (total > 256 || o + 17 + total > seg.length)
@@ -203,8 +204,8 @@ function parseDht(seg: Uint8Array, dc: Array<HuffmanTable | undefined>, ac: Arra
 function parseDqt(seg: Uint8Array, qt: Array<Uint16Array | undefined>, label: string): void {
   let o = 0;
   while (o < seg.length) {
-    const pq = seg[o] >> 4,
-      tq = seg[o] & 15;
+    const pq = seg[o] >> 4;
+    const tq = seg[o] & 15;
     if (tq > 3) throw new ImageError(`${label}: JPEG quantization table slot ${tq} is invalid`, 'the file is corrupt');
     const size = pq ? 128 : 64;
     if (o + 1 + size > seg.length) throw new ImageError(`${label}: JPEG quantization table segment is truncated`, 'the file is corrupt');
@@ -236,9 +237,9 @@ function parseSos(
     al: seg[3 + 2 * n] & 15,
   };
   for (let i = 0; i < n; i++) {
-    const id = seg[1 + 2 * i],
-      td = seg[2 + 2 * i] >> 4,
-      ta = seg[2 + 2 * i] & 15;
+    const id = seg[1 + 2 * i];
+    const td = seg[2 + 2 * i] >> 4;
+    const ta = seg[2 + 2 * i] & 15;
     const c = comps.find((x) => x.id === id);
     if (!c || scan.comps.includes(c))
       throw new ImageError(
@@ -275,8 +276,8 @@ function output(
   idct: JpegIdct,
   smooth?: { scans: number; lastGoodRow: number; iMcuRows: number },
 ): RgbImage {
-  const maxH = Math.max(...comps.map((c) => c.h)),
-    maxV = Math.max(...comps.map((c) => c.v));
+  const maxH = Math.max(...comps.map((c) => c.h));
+  const maxV = Math.max(...comps.map((c) => c.v));
   const zeroQ = new Uint16Array(64);
   // the planes live in the WebAssembly IDCT's memory when it runs (not for block smoothing)
   const wasm =
@@ -303,8 +304,8 @@ function output(
           idctIslow(coefs, co, q, data, oo, stride);
       }
     }
-    const dw = Math.ceil((w * c.h) / maxH),
-      dh = Math.ceil((h * c.v) / maxV);
+    const dw = Math.ceil((w * c.h) / maxH);
+    const dh = Math.ceil((h * c.v) / maxV);
     const method = upsampleMethod(c.h, c.v, maxH, maxV, dw);
     if (!method) {
       throw new ImageError(
@@ -330,6 +331,17 @@ function output(
       return { width: w, height: h, data: out };
     }
     for (let y = 0; y < h; y++) yccH2v2Row(Y.data, y * Y.stride, cb.data, cr.data, cb.stride, cb.dw, cb.dh, y, w, out, y * w * 3);
+    return { width: w, height: h, data: out };
+  }
+  if (wasm && planes.every((p) => p.method === 'fullsize')) {
+    // 4:4:4, RGB or gray on WebAssembly: straight from the planes
+    wasm.fullsize(
+      space,
+      w,
+      h,
+      planes.map((p) => p.stride),
+      out,
+    );
     return { width: w, height: h, data: out };
   }
   if (space === 'ycc' && Y.method === 'fullsize' && cb.method === 'fullsize' && cr.method === 'fullsize') {

@@ -8,7 +8,9 @@
 
 import { ImageError } from '../../errors.js';
 import type { BitReader } from './bitreader.js';
-import { decodeHuffman, extend, type HuffmanTable, LOOKAHEAD } from './huffman.js';
+import { decodeHuffman, extend, FAST_BITS, type HuffmanTable, LOOKAHEAD } from './huffman.js';
+
+const FAST_MASK = (1 << FAST_BITS) - 1;
 
 /** jpeg_natural_order: zigzag index -> natural index, plus 16 extra 63s so a corrupt run that
  *  overshoots k = 63 lands on coefficient 63, as in libjpeg. */
@@ -95,6 +97,11 @@ export interface Component {
   bh: number;
   /** [bh * bw * 64] dequantization-free coefficients, natural order. */
   coefs: Int16Array;
+  /** Progressive: [bh * bw] per block, an upper bound of the zigzag index of its last nonzero AC
+   *  coefficient (0 = none), kept by the AC scans, so an AC refinement walks a block's band only
+   *  up to there (past it every coefficient is zero and takes no correction bit); empty for
+   *  sequential frames. Not in libjpeg, which walks the whole band: same bits, same result. */
+  lastNz: Uint8Array;
   /** Progressive: coef_bits per zigzag coefficient (-1 = never sent), as libjpeg tracks it. */
   coefBits: Int32Array;
   /** Progressive: coef_bits[1..9] as they were before the component's latest scan (libjpeg's
@@ -137,29 +144,40 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
   br.insufficient = false;
 
   const kind = !f.progressive ? 'seq' : s.ss === 0 ? (s.ah === 0 ? 'dcFirst' : 'dcRefine') : s.ah === 0 ? 'acFirst' : 'acRefine';
-  const p1 = 1 << s.al,
-    m1 = -1 << s.al;
+  const p1 = 1 << s.al;
+  const m1 = -1 << s.al;
 
-  // jdhuff.c decode_mcu's fast path: a sequential block whose every possible byte lies before the
-  // next marker is decoded by decodeBlockFast (same result, bit buffer in locals, no marker checks)
-  const fast = kind === 'seq';
-  let safeEnd = fast ? br.markerFreeEnd() : 0;
+  // jdhuff.c decode_mcu's fast path: a block whose every possible byte lies before the next
+  // marker is decoded by decodeBlockFast (sequential) or decodeDcFirstFast / decodeAcFirstFast /
+  // decodeAcRefineFast (progressive): same results, bit buffer in locals, no marker checks
+  let safeEnd = br.markerFreeEnd();
+  // bytes one block may take (MAX_BLOCK_BYTES; a DC first block at most 31 bits, a DC refinement
+  // block 1 bit, + the bit buffer's read-ahead, every byte possibly stuffed)
+  const maxBytes = kind === 'dcRefine' ? 16 : kind === 'dcFirst' ? 24 : MAX_BLOCK_BYTES;
 
   /** One block of component ci (index in the scan) at coefficient offset o. */
   const block = (ci: number, blk: Int16Array, o: number): void => {
-    if (fast && br.marker === 0 && br.pos + MAX_BLOCK_BYTES < safeEnd) {
-      decodeBlockFast(br, s.dc[ci]!, s.ac[ci]!, pred, ci, blk, o);
-    } else if (kind === 'seq') {
-      const dc = s.dc[ci]!,
-        ac = s.ac[ci]!;
+    if (br.marker === 0 && br.pos + maxBytes < safeEnd) {
+      if (kind === 'seq') decodeBlockFast(br, s.dc[ci]!, s.ac[ci]!, pred, ci, blk, o);
+      else if (kind === 'acFirst') {
+        if (eobrun > 0) eobrun--;
+        else eobrun = decodeAcFirstFast(br, s.ac[ci]!, s.ss, s.se, p1, blk, o, comps[ci].lastNz);
+      } else if (kind === 'acRefine') eobrun = decodeAcRefineFast(br, s.ac[ci]!, s.ss, s.se, p1, m1, blk, o, eobrun, comps[ci].lastNz);
+      else if (kind === 'dcFirst') decodeDcFirstFast(br, s.dc[ci]!, pred, ci, s.al, blk, o);
+      else decodeDcRefineFast(br, p1, blk, o);
+      return;
+    }
+    if (kind === 'seq') {
+      const dc = s.dc[ci]!;
+      const ac = s.ac[ci]!;
       let t = decodeHuffman(br, dc);
       if (t) t = extend(br.getBits(t), t);
       pred[ci] = (pred[ci] + t) | 0;
       blk[o] = pred[ci];
       for (let k = 1; k < 64; k++) {
         const rs = decodeHuffman(br, ac);
-        const r = rs >> 4,
-          sz = rs & 15;
+        const r = rs >> 4;
+        const sz = rs & 15;
         if (sz) {
           k += r;
           blk[o + NATURAL_ORDER[k]] = extend(br.getBits(sz), sz);
@@ -188,6 +206,7 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
         if (sz) {
           k += r;
           blk[o + NATURAL_ORDER[k]] = extend(br.getBits(sz), sz) * p1;
+          if (k > comps[ci].lastNz[o >> 6]) comps[ci].lastNz[o >> 6] = k;
         } else if (r === 15) {
           k += 15;
         } else {
@@ -223,7 +242,10 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
             } else if (--r < 0) break;
             k++;
           } while (k <= s.se);
-          if (sz) blk[o + NATURAL_ORDER[k]] = sz;
+          if (sz) {
+            blk[o + NATURAL_ORDER[k]] = sz;
+            if (k > comps[ci].lastNz[o >> 6]) comps[ci].lastNz[o >> 6] = k;
+          }
         }
       }
       if (eobrun > 0) {
@@ -255,7 +277,7 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
           eobrun = 0;
           restartsToGo = f.restartInterval;
           if (br.marker === 0) br.insufficient = false;
-          if (fast) safeEnd = br.markerFreeEnd();
+          safeEnd = br.markerFreeEnd();
         }
       }
       // out of data: leave the rest of the restart interval as it is (zeros, or earlier scans')
@@ -297,9 +319,9 @@ function decodeBlockFast(
   o: number,
 ): void {
   const d = br.data;
-  let buf = br.buf,
-    bits = br.bits,
-    pos = br.pos;
+  let buf = br.buf;
+  let bits = br.bits;
+  let pos = br.pos;
   // DC: size category, then the extra bits of the difference (HUFF_EXTEND)
   if (bits < 16)
     while (bits <= 24) {
@@ -308,42 +330,49 @@ function decodeBlockFast(
       buf = (buf << 8) | c;
       bits += 8;
     }
-  let e = dc.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
+  // code + extra bits in one lookup when they fit in FAST_BITS (huffman.ts `fast`)
+  let f = dc.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
+  let t = 0;
   let sym: number;
-  if (e !== 0) {
-    bits -= e >> 8;
-    sym = e & 0xff;
+  if (f !== 0) {
+    bits -= f & 0xff;
+    t = f >> 16;
   } else {
-    let l = LOOKAHEAD + 1;
-    while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > dc.maxcode[l]) l++;
-    if (l <= 16) {
-      sym = dc.huffval[(((buf >>> (bits - l)) & ((1 << l) - 1)) + dc.valoffset[l]) & 0xff];
-      bits -= l;
+    const e = dc.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
+    if (e !== 0) {
+      bits -= e >> 8;
+      sym = e & 0xff;
     } else {
-      bits -= 16;
-      if (bits < 1)
+      let l = LOOKAHEAD + 1;
+      while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > dc.maxcode[l]) l++;
+      if (l <= 16) {
+        sym = dc.huffval[(((buf >>> (bits - l)) & ((1 << l) - 1)) + dc.valoffset[l]) & 0xff];
+        bits -= l;
+      } else {
+        bits -= 16;
+        if (bits < 1)
+          while (bits <= 24) {
+            const c = d[pos++];
+            if (c === 0xff) pos++;
+            buf = (buf << 8) | c;
+            bits += 8;
+          }
+        bits -= 1;
+        sym = 0;
+      }
+    }
+    if (sym) {
+      if (bits < sym)
         while (bits <= 24) {
           const c = d[pos++];
           if (c === 0xff) pos++;
           buf = (buf << 8) | c;
           bits += 8;
         }
-      bits -= 1;
-      sym = 0;
+      bits -= sym;
+      const r = (buf >>> bits) & ((1 << sym) - 1);
+      t = r < 1 << (sym - 1) ? r + (-1 << sym) + 1 : r;
     }
-  }
-  let t = 0;
-  if (sym) {
-    if (bits < sym)
-      while (bits <= 24) {
-        const c = d[pos++];
-        if (c === 0xff) pos++;
-        buf = (buf << 8) | c;
-        bits += 8;
-      }
-    bits -= sym;
-    const r = (buf >>> bits) & ((1 << sym) - 1);
-    t = r < 1 << (sym - 1) ? r + (-1 << sym) + 1 : r;
   }
   pred[ci] = (pred[ci] + t) | 0;
   blk[o] = pred[ci];
@@ -356,7 +385,20 @@ function decodeBlockFast(
         buf = (buf << 8) | c;
         bits += 8;
       }
-    e = ac.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
+    f = ac.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
+    if (f !== 0) {
+      bits -= f & 0xff;
+      const v = f >> 16;
+      if (v !== 0) {
+        k += (f >> 12) & 15;
+        blk[o + NATURAL_ORDER[k]] = v;
+        continue;
+      }
+      if ((f & 0xf000) !== 0xf000) break; // EOB (sz = 0, run != 15)
+      k += 15; // ZRL
+      continue;
+    }
+    const e = ac.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
     if (e !== 0) {
       bits -= e >> 8;
       sym = e & 0xff;
@@ -379,8 +421,8 @@ function decodeBlockFast(
         sym = 0;
       }
     }
-    const run = sym >> 4,
-      sz = sym & 15;
+    const run = sym >> 4;
+    const sz = sym & 15;
     if (sz) {
       k += run;
       if (bits < sz)
@@ -401,6 +443,320 @@ function decodeBlockFast(
   br.buf = buf;
   br.bits = bits;
   br.pos = pos;
+}
+
+/** The symbol of the next code for the fast decoders when the combined lookup missed: the
+ *  9-bit lookup, else the canonical search (codes of 10..16 bits), else a bad code (17 bits,
+ *  symbol 0), as decodeHuffman. br.buf holds at least 16 bits; no marker checks (the caller
+ *  made sure none is near). */
+function fastSymbol(br: BitReader, t: HuffmanTable): number {
+  const buf = br.buf;
+  let bits = br.bits;
+  const e = t.lookup[(buf >>> (bits - LOOKAHEAD)) & 511];
+  if (e !== 0) {
+    br.bits = bits - (e >> 8);
+    return e & 0xff;
+  }
+  let l = LOOKAHEAD + 1;
+  while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > t.maxcode[l]) l++;
+  if (l <= 16) {
+    br.bits = bits - l;
+    return t.huffval[(((buf >>> (bits - l)) & ((1 << l) - 1)) + t.valoffset[l]) & 0xff];
+  }
+  bits -= 16;
+  if (bits < 1) {
+    const d = br.data;
+    let b = buf;
+    let pos = br.pos;
+    while (bits <= 24) {
+      const c = d[pos++];
+      if (c === 0xff) pos++;
+      b = (b << 8) | c;
+      bits += 8;
+    }
+    br.buf = b;
+    br.pos = pos;
+  }
+  br.bits = bits - 1;
+  return 0;
+}
+
+/** jdphuff.c decode_mcu_DC_first for one block, bit buffer in locals (see decodeBlockFast). */
+function decodeDcFirstFast(br: BitReader, dc: HuffmanTable, pred: Int32Array, ci: number, al: number, blk: Int16Array, o: number): void {
+  const d = br.data;
+  let buf = br.buf;
+  let bits = br.bits;
+  let pos = br.pos;
+  if (bits < 16)
+    while (bits <= 24) {
+      const c = d[pos++];
+      if (c === 0xff) pos++;
+      buf = (buf << 8) | c;
+      bits += 8;
+    }
+  const f = dc.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
+  let t = 0;
+  if (f !== 0) {
+    bits -= f & 0xff;
+    t = f >> 16;
+  } else {
+    br.buf = buf;
+    br.bits = bits;
+    br.pos = pos;
+    const sz = fastSymbol(br, dc);
+    buf = br.buf;
+    bits = br.bits;
+    pos = br.pos;
+    if (sz) {
+      if (bits < sz)
+        while (bits <= 24) {
+          const c = d[pos++];
+          if (c === 0xff) pos++;
+          buf = (buf << 8) | c;
+          bits += 8;
+        }
+      bits -= sz;
+      t = extend((buf >>> bits) & ((1 << sz) - 1), sz);
+    }
+  }
+  pred[ci] = (pred[ci] + t) | 0;
+  blk[o] = pred[ci] << al;
+  br.buf = buf;
+  br.bits = bits;
+  br.pos = pos;
+}
+
+/** jdphuff.c decode_mcu_DC_refine for one block: one bit. */
+function decodeDcRefineFast(br: BitReader, p1: number, blk: Int16Array, o: number): void {
+  let bits = br.bits;
+  if (bits < 1) {
+    const d = br.data;
+    let buf = br.buf;
+    let pos = br.pos;
+    while (bits <= 24) {
+      const c = d[pos++];
+      if (c === 0xff) pos++;
+      buf = (buf << 8) | c;
+      bits += 8;
+    }
+    br.buf = buf;
+    br.pos = pos;
+  }
+  bits--;
+  br.bits = bits;
+  if ((br.buf >>> bits) & 1) blk[o] |= p1;
+}
+
+/** jdphuff.c decode_mcu_AC_first for one block that starts no inside an EOB run (the caller
+ *  counts those down), bit buffer in locals; returns the new EOB run. */
+function decodeAcFirstFast(
+  br: BitReader,
+  ac: HuffmanTable,
+  ss: number,
+  se: number,
+  p1: number,
+  blk: Int16Array,
+  o: number,
+  lastNz: Uint8Array,
+): number {
+  const d = br.data;
+  let buf = br.buf;
+  let bits = br.bits;
+  let pos = br.pos;
+  let eobrun = 0;
+  let last = lastNz[o >> 6];
+  for (let k = ss; k <= se; k++) {
+    if (bits < 16)
+      while (bits <= 24) {
+        const c = d[pos++];
+        if (c === 0xff) pos++;
+        buf = (buf << 8) | c;
+        bits += 8;
+      }
+    const f = ac.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
+    let sym: number;
+    if (f !== 0) {
+      bits -= f & 0xff;
+      const v = f >> 16;
+      if (v !== 0) {
+        k += (f >> 12) & 15;
+        blk[o + NATURAL_ORDER[k]] = v * p1;
+        last = k;
+        continue;
+      }
+      sym = (f >> 8) & 0xff;
+    } else {
+      br.buf = buf;
+      br.bits = bits;
+      br.pos = pos;
+      sym = fastSymbol(br, ac);
+      buf = br.buf;
+      bits = br.bits;
+      pos = br.pos;
+      const sz = sym & 15;
+      if (sz) {
+        k += sym >> 4;
+        if (bits < sz)
+          while (bits <= 24) {
+            const c = d[pos++];
+            if (c === 0xff) pos++;
+            buf = (buf << 8) | c;
+            bits += 8;
+          }
+        bits -= sz;
+        blk[o + NATURAL_ORDER[k]] = extend((buf >>> bits) & ((1 << sz) - 1), sz) * p1;
+        last = k;
+        continue;
+      }
+    }
+    const r = sym >> 4;
+    if (r === 15) {
+      k += 15;
+      continue;
+    } // ZRL
+    eobrun = 1 << r; // EOBr: this block and 2^r + extra bits - 1 more end here
+    if (r) {
+      if (bits < r)
+        while (bits <= 24) {
+          const c = d[pos++];
+          if (c === 0xff) pos++;
+          buf = (buf << 8) | c;
+          bits += 8;
+        }
+      bits -= r;
+      eobrun += (buf >>> bits) & ((1 << r) - 1);
+    }
+    eobrun--;
+    break;
+  }
+  if (last > lastNz[o >> 6]) lastNz[o >> 6] = last; // k only grows in a block: the last write is the largest
+  br.buf = buf;
+  br.bits = bits;
+  br.pos = pos;
+  return eobrun;
+}
+
+/** jdphuff.c decode_mcu_AC_refine for one block, bit buffer in locals; `eobrun` on entry, the new
+ *  EOB run returned (the same steps as the careful path in decodeScan). */
+function decodeAcRefineFast(
+  br: BitReader,
+  ac: HuffmanTable,
+  ss: number,
+  se: number,
+  p1: number,
+  m1: number,
+  blk: Int16Array,
+  o: number,
+  eobrun: number,
+  lastNz: Uint8Array,
+): number {
+  const d = br.data;
+  let buf = br.buf;
+  let bits = br.bits;
+  let pos = br.pos;
+  let k = ss;
+  let last = lastNz[o >> 6];
+  if (eobrun === 0) {
+    for (; k <= se; k++) {
+      if (bits < 16)
+        while (bits <= 24) {
+          const c = d[pos++];
+          if (c === 0xff) pos++;
+          buf = (buf << 8) | c;
+          bits += 8;
+        }
+      const f = ac.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
+      let sym: number;
+      let s = 0;
+      if (f !== 0 && (f & 0xe00) === 0) {
+        // size 0 or 1: the combined entry's extra bit is the sign bit
+        bits -= f & 0xff;
+        sym = (f >> 8) & 0xff;
+        if (f >> 16) s = f > 0 ? p1 : m1;
+      } else {
+        br.buf = buf;
+        br.bits = bits;
+        br.pos = pos;
+        sym = fastSymbol(br, ac);
+        buf = br.buf;
+        bits = br.bits;
+        pos = br.pos;
+        if (sym & 15) {
+          // libjpeg warns if the size is not 1, and reads one bit
+          if (bits < 1)
+            while (bits <= 24) {
+              const c = d[pos++];
+              if (c === 0xff) pos++;
+              buf = (buf << 8) | c;
+              bits += 8;
+            }
+          bits--;
+          s = (buf >>> bits) & 1 ? p1 : m1;
+        }
+      }
+      let r = sym >> 4;
+      if (!(sym & 15) && r !== 15) {
+        eobrun = 1 << r;
+        if (r) {
+          if (bits < r)
+            while (bits <= 24) {
+              const c = d[pos++];
+              if (c === 0xff) pos++;
+              buf = (buf << 8) | c;
+              bits += 8;
+            }
+          bits -= r;
+          eobrun += (buf >>> bits) & ((1 << r) - 1);
+        }
+        break;
+      }
+      // skip r zero coefficients, correcting the nonzero ones on the way
+      do {
+        const at = o + NATURAL_ORDER[k];
+        const c = blk[at];
+        if (c !== 0) {
+          if (bits < 1)
+            while (bits <= 24) {
+              const c = d[pos++];
+              if (c === 0xff) pos++;
+              buf = (buf << 8) | c;
+              bits += 8;
+            }
+          bits--;
+          if ((buf >>> bits) & 1 && (c & p1) === 0) blk[at] = c >= 0 ? c + p1 : c + m1;
+        } else if (--r < 0) break;
+        k++;
+      } while (k <= se);
+      if (s) {
+        blk[o + NATURAL_ORDER[k]] = s;
+        if (k > last) last = k;
+      }
+    }
+    lastNz[o >> 6] = last;
+  }
+  if (eobrun > 0) {
+    // past `last` every coefficient is zero: no correction bits there
+    for (const end = last < se ? last : se; k <= end; k++) {
+      const at = o + NATURAL_ORDER[k];
+      const c = blk[at];
+      if (c !== 0) {
+        if (bits < 1)
+          while (bits <= 24) {
+            const c = d[pos++];
+            if (c === 0xff) pos++;
+            buf = (buf << 8) | c;
+            bits += 8;
+          }
+        bits--;
+        if ((buf >>> bits) & 1 && (c & p1) === 0) blk[at] = c >= 0 ? c + p1 : c + m1;
+      }
+    }
+    eobrun--;
+  }
+  br.buf = buf;
+  br.bits = bits;
+  br.pos = pos;
+  return eobrun;
 }
 
 /** jdphuff.c start_pass_phuff_decoder: refuse an impossible band, track coef_bits (a mismatch

@@ -8,6 +8,8 @@ import type { BitReader } from './bitreader.js';
 
 /** Bits of the direct lookup table (libjpeg's HUFF_LOOKAHEAD is 8; any width gives the same symbols). */
 export const LOOKAHEAD = 9;
+/** Bits of the combined lookup `fast`: a code AND its extra bits in one step when both fit. */
+export const FAST_BITS = 10;
 
 export interface HuffmanTable {
   /** [1 << 9]: (code length << 8) | symbol, or 0 when the code is longer than 9 bits. */
@@ -18,6 +20,13 @@ export interface HuffmanTable {
   valoffset: Int32Array;
   /** [256]: symbols in code order. */
   huffval: Uint8Array;
+  /** [1 << FAST_BITS]: for the next FAST_BITS bits, when they hold a whole code of length l AND
+   *  its sz extra bits (sz = the symbol for DC, its low nibble for AC; l + sz <= FAST_BITS):
+   *  (HUFF_EXTEND of the extra bits << 16) | (symbol << 8) | (l + sz); else 0. The value is 0
+   *  exactly when sz = 0 (DC difference 0, AC EOB / ZRL / EOB runs). libjpeg-turbo's jdhuff.c
+   *  decodes code and extra bits one after the other; this only merges the two steps, same
+   *  result (entropy.ts decodeBlockFast, decodeAcFirstFast). */
+  fast: Int32Array;
 }
 
 /** Build a table from DHT's 16 counts and symbols; `isDC` checks symbols <= 15 like libjpeg. */
@@ -27,8 +36,8 @@ export function buildHuffmanTable(counts: Uint8Array, symbols: Uint8Array, isDC:
   const maxcode = new Int32Array(18).fill(-1);
   const valoffset = new Int32Array(17);
   const lookup = new Uint16Array(1 << LOOKAHEAD);
-  let code = 0,
-    k = 0;
+  let code = 0;
+  let k = 0;
   for (let l = 1; l <= 16; l++) {
     const n = counts[l - 1];
     if (n) {
@@ -59,7 +68,23 @@ export function buildHuffmanTable(counts: Uint8Array, symbols: Uint8Array, isDC:
         );
     }
   }
-  return { lookup, maxcode, valoffset, huffval };
+  const fast = new Int32Array(1 << FAST_BITS);
+  code = 0;
+  k = 0;
+  for (let l = 1; l <= FAST_BITS; l++) {
+    for (let i = 0; i < counts[l - 1]; i++, k++, code++) {
+      const sym = huffval[k];
+      const sz = isDC ? sym : sym & 15;
+      if (l + sz > FAST_BITS) continue;
+      const shift = FAST_BITS - l - sz;
+      for (let r = 0; r < 1 << sz; r++) {
+        const v = sz ? extend(r, sz) : 0;
+        for (let j = 0; j < 1 << shift; j++) fast[(((code << sz) | r) << shift) | j] = (v << 16) | (sym << 8) | (l + sz);
+      }
+    }
+    code <<= 1;
+  }
+  return { lookup, maxcode, valoffset, huffval, fast };
 }
 
 /** ITU T.81 Annex K.3 (K.3.1 DC, K.3.2 AC), the "typical" tables: DHT counts (codes of length

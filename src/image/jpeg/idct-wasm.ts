@@ -6,13 +6,17 @@
 // Memory layout (bytes): [0, 768) kernel scratch | [768, 1024) quant table, int32 [64] |
 // [1024, 1024 + 128 bw) one row of coefficient blocks, int16 [bw, 64] | one RGB row, [W, 3] |
 // the component planes. With the planes in its memory, the same instance also runs the fused
-// 4:2:0 upsampling + colour conversion (the twin of color.ts yccH2v2Row).
+// 4:2:0 upsampling + colour conversion (the twin of color.ts yccH2v2Row) and the full-size
+// (4:4:4, RGB, gray) conversions (yccToRgbRow, rgbRow, grayRow).
 
 import { JPEG_WASM } from './generated/jpeg-wasm.js';
 
 interface JpegExports {
   idct_islow_row(coef: number, q: number, out: number, stride: number, n: number, scratch: number): void;
   ycc_h2v2_row(yRow: number, cb: number, cr: number, stride: number, dw: number, dh: number, y: number, w: number, out: number): void;
+  ycc_row(y: number, cb: number, cr: number, w: number, out: number): void;
+  rgb_row(r: number, g: number, b: number, w: number, out: number): void;
+  gray_row(g: number, w: number, out: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -36,9 +40,9 @@ export function wasmIdctAvailable(): boolean {
   return jpegModule() !== null;
 }
 
-const SCRATCH = 0,
-  QUANT = 768,
-  COEFS = 1024;
+const SCRATCH = 0;
+const QUANT = 768;
+const COEFS = 1024;
 
 /** Bytes an instance needs besides the planes: fixed area, one block row of `maxBw` blocks, one RGB row of `w` pixels, page rounding. */
 export function wasmIdctOverhead(maxBw: number, w: number): number {
@@ -52,6 +56,9 @@ export interface WasmIdct {
   blockRow(coefs: Int16Array, bw: number, wib: number, by: number, q: Int32Array, i: number, stride: number): void;
   /** Rows 0..h) of a 4:2:0 image from planes 0 (Y), 1 (Cb), 2 (Cr) -> RGB [h, w, 3] into out (color.ts yccH2v2Row's twin). */
   yccH2v2(w: number, h: number, yStride: number, cStride: number, dw: number, dh: number, out: Uint8Array): void;
+  /** Rows 0..h) of full-size planes (rows strides[i] apart) -> RGB [h, w, 3] into out: 'ycc' planes
+   *  0, 1, 2 (color.ts yccToRgbRow's twin), 'rgb' stored as is (rgbRow's), 'gray' plane 0 (grayRow's). */
+  fullsize(space: 'gray' | 'ycc' | 'rgb', w: number, h: number, strides: number[], out: Uint8Array): void;
 }
 
 /** A fresh instance whose memory holds planes of the given sizes; undefined without SIMD128. */
@@ -87,6 +94,16 @@ export function createWasmIdct(planeBytes: number[], maxBw: number, w = 0): Wasm
       const row = new Uint8Array(buf, rgbRow, w * 3);
       for (let y = 0; y < h; y++) {
         k.ycc_h2v2_row(offsets[0] + y * yStride, offsets[1], offsets[2], cStride, dw, dh, y, w, rgbRow);
+        out.set(row, y * w * 3);
+      }
+    },
+    fullsize(space, w, h, strides, out) {
+      const row = new Uint8Array(buf, rgbRow, w * 3);
+      for (let y = 0; y < h; y++) {
+        if (space === 'gray') k.gray_row(offsets[0] + y * strides[0], w, rgbRow);
+        else if (space === 'ycc')
+          k.ycc_row(offsets[0] + y * strides[0], offsets[1] + y * strides[1], offsets[2] + y * strides[2], w, rgbRow);
+        else k.rgb_row(offsets[0] + y * strides[0], offsets[1] + y * strides[1], offsets[2] + y * strides[2], w, rgbRow);
         out.set(row, y * w * 3);
       }
     },
