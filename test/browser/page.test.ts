@@ -213,7 +213,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       }
     }
 
-    it('not cross-origin isolated: a visible notice, one thread, the same ids', async () => {
+    it('not cross-origin isolated: a visible notice, one thread; a model by the URL field; the same ids; Stop', async () => {
       const c = cases.llama[0];
       const page = await open(plain);
       try {
@@ -221,7 +221,12 @@ describe.skipIf(!HAVE_CHROMIUM)(
         expect(await page.locator('#isolation').isVisible()).toBe(true);
         expect(await page.textContent('#isolation')).toMatch(/not cross-origin isolated.*one thread/);
         expect(await page.locator('#threads').isDisabled()).toBe(true);
-        await load(page, 'models/tiny-llama/', undefined);
+        // by the URL field this time (no trailing slash: HttpSource adds it)
+        await page.selectOption('#model', 'url');
+        expect(await page.locator('#url').isVisible()).toBe(true);
+        await page.fill('#url', `${plain.url}/models/tiny-llama`);
+        await load(page, 'url', undefined);
+        expect(await page.textContent('#loaded')).toContain(`Loaded ${plain.url}/models/tiny-llama/ in `);
         expect(await page.evaluate(() => document.body.dataset.loadedThreads)).toBe('1');
         expect(await ask(page, c)).toEqual(c.hfIds);
         // Stop ends a long answer part-way: the worker takes the message between tokens
