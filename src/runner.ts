@@ -548,7 +548,12 @@ async function memoryWarning(ckpt: Checkpoint): Promise<string | undefined> {
   // synchronous lookup, not import('node:os'): a browser would request 'node:os' as a URL
   const os = nodeBuiltin<{ totalmem(): number }>('node:os');
   if (!os) return undefined; // a runtime without node:os (a browser): nothing to compare with
-  const total = os.totalmem();
+  let total: number;
+  try {
+    total = os.totalmem();
+  } catch {
+    return undefined; // Deno without --allow-sys: not allowed to ask
+  }
   return weightsVsRam(storedBytes(ckpt.tensors.values()), total);
 }
 
