@@ -106,21 +106,49 @@ export async function tiny(
   }
 }
 
-/** Load a checkpoint by URL: seconds, bytes read, requests, wasm memory held; then dispose. */
-export async function load(api, { url, threads = 1 }) {
+/** Load a checkpoint by URL: seconds, bytes read, requests, wasm memory held; with `imageUrl`,
+ *  then one answer (one crop: maxPartition 1, `maxNew` tokens) with its timings; then dispose. */
+export async function load(api, { url, threads = 1, imageUrl, maxNew = 8 }) {
   const src = new api.HttpSource(url);
   const t0 = performance.now();
   const runner = await api.OvisRunner.load(src, { backend: 'wasm', threads });
-  const seconds = (performance.now() - t0) / 1e3;
-  const mems = runner.model.backend.info().memories;
-  runner.dispose();
-  return {
-    seconds,
-    bytesRead: src.bytesRead,
-    requests: src.requests,
-    memories: mems.length,
-    wasmBytes: mems.reduce((s, m) => s + m.byteLength, 0),
-  };
+  try {
+    const seconds = (performance.now() - t0) / 1e3;
+    const out = { seconds, bytesRead: src.bytesRead, requests: src.requests };
+    if (imageUrl) {
+      const rgb = await api.decodeImageAsync(new Uint8Array(await (await fetch(imageUrl)).arrayBuffer()));
+      const t1 = performance.now();
+      const it = runner.chat(
+        [
+          {
+            role: 'user',
+            content: [
+              { type: 'image', image: rgb },
+              { type: 'text', text: 'Describe the image.' },
+            ],
+          },
+        ],
+        {
+          maxNewTokens: maxNew,
+          maxPartition: 1,
+        },
+      );
+      let r;
+      while (!(r = await it.next()).done);
+      out.answer = {
+        ids: r.value.ids,
+        promptTokens: r.value.promptTokens,
+        seconds: (performance.now() - t1) / 1e3,
+        timings: r.value.timings,
+      };
+    }
+    const mems = runner.model.backend.info().memories;
+    out.memories = mems.length;
+    out.wasmBytes = mems.reduce((s, m) => s + m.byteLength, 0);
+    return out;
+  } finally {
+    runner.dispose();
+  }
 }
 
 /** How many 4 GiB shared wasm32 memories this engine lets one thread create (untouched: address

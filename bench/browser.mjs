@@ -220,20 +220,37 @@ if (only.includes('ceiling')) {
 // --- the largest checkpoint
 if (largest) {
   const cfg = JSON.parse(readFileSync(join(largest, 'config.json'), 'utf8'));
-  log(`loading ${largest} in the tab by URL (1 thread)…`);
+  log(`loading ${largest} in the tab by URL (2 threads), then one answer (square.png, 1 crop, 8 tokens)…`);
   const before = chromiumRss();
   let peak = before;
   const sampler = setInterval(() => {
     peak = Math.max(peak, chromiumRss());
   }, 250);
   try {
-    const r = await inTab('load', { url: `${srv.url}/models/largest/`, threads: 1 });
+    const r = await inTab('load', { url: `${srv.url}/models/largest/`, threads: 2, imageUrl: `${srv.url}/fixtures/images/square.png` });
     clearInterval(sampler);
     results.largest = { dir: largest, ok: true, ...r, llm: cfg.llm_config?.model_type, rssBefore: before, rssPeak: peak };
     log(`Chromium's processes: RSS ${(before / 2 ** 30).toFixed(2)} GiB before, peak ${(peak / 2 ** 30).toFixed(2)} GiB while loading`);
     log(
       `loaded: ${(r.bytesRead / 1e9).toFixed(2)} GB in ${r.seconds.toFixed(1)} s (${(r.bytesRead / 1e6 / r.seconds).toFixed(0)} MB/s), ${r.requests} requests; ${r.memories} wasm memories, ${(r.wasmBytes / 2 ** 30).toFixed(2)} GiB`,
     );
+    if (r.answer) {
+      const a = r.answer;
+      log(
+        `answered: ${a.promptTokens} prompt tokens, ${a.ids.length} tokens in ${a.seconds.toFixed(1)} s (vision ${(a.timings.visionMs / 1e3).toFixed(1)} s, LLM prefill ${(a.timings.prefillMs / 1e3).toFixed(1)} s, decode ${a.timings.tokensPerSecond.toFixed(2)} tokens/s); ids ${JSON.stringify(a.ids)}`,
+      );
+    }
+    if (r.answer) {
+      // the same in Node, after the tab's worker has ended (one copy of the weights at a time)
+      log('the same load and answer in Node…');
+      const n = await inNode('load', { url: `${srv.url}/models/largest/`, threads: 2, imageUrl: `${srv.url}/fixtures/images/square.png` });
+      results.largest.node = n;
+      results.largest.sameIds = JSON.stringify(n.answer.ids) === JSON.stringify(r.answer.ids);
+      log(
+        `node: loaded in ${n.seconds.toFixed(1)} s; decode ${n.answer.timings.tokensPerSecond.toFixed(2)} tokens/s; ids ${results.largest.sameIds ? "equal to the tab's" : `DIFFER: ${JSON.stringify(n.answer.ids)}`}`,
+      );
+      if (!results.largest.sameIds) process.exitCode = 1;
+    }
   } catch (e) {
     clearInterval(sampler);
     results.largest = { dir: largest, ok: false, error: String(e.message ?? e), rssBefore: before, rssPeak: peak };
@@ -260,6 +277,15 @@ if (c.node)
   );
 if (results.largest) {
   const l = results.largest;
+  const a = l.answer;
+  if (a) {
+    console.log(
+      `Then one answer in the tab (2 threads, square.png, 1 crop): ${a.promptTokens} prompt tokens, vision ${(a.timings.visionMs / 1e3).toFixed(1)} s, LLM prefill ${(a.timings.prefillMs / 1e3).toFixed(1)} s, ${a.ids.length} tokens at ${a.timings.tokensPerSecond.toFixed(2)} tokens/s` +
+        (l.node
+          ? `; Node: load ${l.node.seconds.toFixed(1)} s, vision ${(l.node.answer.timings.visionMs / 1e3).toFixed(1)} s, LLM prefill ${(l.node.answer.timings.prefillMs / 1e3).toFixed(1)} s, ${l.node.answer.timings.tokensPerSecond.toFixed(2)} tokens/s; ids ${l.sameIds ? 'equal' : 'DIFFER'}`
+          : ''),
+    );
+  }
   console.log(
     l.ok
       ? `Largest checkpoint tried: ${l.dir}: loaded in the tab, ${(l.bytesRead / 1e9).toFixed(2)} GB read in ${l.seconds.toFixed(1)} s, ${l.memories} wasm memories holding ${(l.wasmBytes / 2 ** 30).toFixed(2)} GiB; Chromium's RSS ${(l.rssBefore / 2 ** 30).toFixed(2)} GiB before, peak ${(l.rssPeak / 2 ** 30).toFixed(2)} GiB`
