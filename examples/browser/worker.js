@@ -18,7 +18,14 @@ async function load({ source, threads, budgetGb }) {
   runner?.dispose();
   runner = undefined;
   let total = 0;
-  const onBytes = (_n, done) => post({ type: 'bytes', done, total });
+  // at most ~10 progress messages a second (a chunk is ~64 KB: a large model is 100k+ chunks)
+  let last = 0;
+  const onBytes = (_n, done) => {
+    const now = performance.now();
+    if (now - last < 100 && done < total) return;
+    last = now;
+    post({ type: 'bytes', done, total });
+  };
   const src = source.url ? new HttpSource(new URL(source.url, self.location.href), { onBytes }) : new BlobSource(source.files, { onBytes });
   // the headers first (configs + every shard's header: a few KB), then the verdict, then the weights
   const ck = await Checkpoint.open(src);
