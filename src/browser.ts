@@ -19,6 +19,8 @@ export type { ChatEvent, ChatMessage, ChatResult, ContentPart, GenerationOptions
 export type { DType } from './dtype.js';
 export * from './errors.js';
 export { generate, generateStream } from './generate/generate.js';
+// where a browser fetches libwebp's wasm from (default: beside the package; docs/browser.md §7)
+export { loadWebpWasm } from './image/decode-webp.js';
 export type { Preprocessed, PreprocessOptions, RgbImage } from './image/index.js';
 export {
   buildPlaceholders,
