@@ -3,6 +3,7 @@
 //
 //   node bench/kernels.mjs [--threads 1,2] [--quick] [--only softmax,layerNorm] [--json FILE] [--svg FILE] [--no-native]
 //   node bench/kernels.mjs --sweep [--quick] [--json FILE] [--sweep-svg FILE]
+//   node bench/kernels.mjs --only attention --baseline DIR   (DIR = another build's dist/)
 //
 // Both modes first print the CPU (vendor, model, family/model, L1/L2/L3 as /proc/cpuinfo and
 // /sys report them; 'unknown' elsewhere) and the GEMM blocking the backend chose (kc, mc, nc
@@ -20,13 +21,16 @@
 //   - a native baseline when available: numpy (OpenBLAS) from reference/.venv.
 // "kernel" = time inside the wasm jobs (threads included); "op" = the whole Backend call
 // (also copying activations in/out and allocating the result array).
+// --baseline DIR: the same cases (same data) also on another build, e.g. a copy of main's dist/,
+// each rep running this build then the baseline, so both see the same machine load; prints
+// the baseline's kernel figure and this build's ratio to it (same-run before/after).
 // Timing: wall clock, one warm-up call (V8 tiers wasm up from Liftoff to TurboFan after the
 // first calls), then the median of `reps` calls. On a shared machine the numbers are noisy:
 // the ratios, measured back to back, are the meaningful part.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeCpu } from '../dist/backend/wasm/blocking.js';
 import { relaxedSimdAvailable } from '../dist/backend/wasm/kernels.js';
 import { createWasmBackend } from '../dist/backend/wasm.js';
@@ -45,6 +49,8 @@ const sweep = args.includes('--sweep');
 /** --only k1,k2: rows whose kernel name starts with one of these (e.g. softmax,layerNorm,geluTanh). */
 const only = opt('--only', undefined)?.split(',');
 const native = !args.includes('--no-native') && (!only || only.some((o) => 'linear'.startsWith(o)));
+const baselineDir = opt('--baseline', undefined);
+const baseline = baselineDir ? await import(pathToFileURL(resolve(baselineDir, 'backend', 'wasm.js')).href) : undefined;
 const sweepSvgOut = opt('--sweep-svg', join(root, 'docs', 'img', 'gemm-blocking.svg'));
 const log = (s) => process.stderr.write(s + '\n');
 const cpu = await describeCpu();
@@ -87,18 +93,27 @@ function median(xs) {
 /** Median op time and median kernel-only time (be.kernelMs: inside the wasm jobs, without
  *  copying activations in/out and allocating the result — which on VMs with costly page
  *  faults can dominate memory-bound ops). */
-function time(be, f, reps) {
+function time(be, f, reps, bb, fb) {
   f(); // warm-up (tier-up)
+  fb?.();
   const ts = [];
   const ks = [];
+  const bts = [];
+  const bks = [];
   for (let i = 0; i < reps; i++) {
     const k0 = be.kernelMs;
     const t0 = performance.now();
     f();
     ts.push(performance.now() - t0);
     ks.push(be.kernelMs - k0);
+    if (!fb) continue;
+    const b0 = bb.kernelMs;
+    const u0 = performance.now();
+    fb();
+    bts.push(performance.now() - u0);
+    bks.push(bb.kernelMs - b0);
   }
-  return [median(ts) / 1e3, median(ks) / 1e3]; // seconds
+  return [median(ts) / 1e3, median(ks) / 1e3, fb ? median(bts) / 1e3 : undefined, fb ? median(bks) / 1e3 : undefined]; // seconds
 }
 
 /** Cases: unit 'GFLOP/s' (work = flops) or 'GB/s' (work = bytes that must be read). */
@@ -180,22 +195,34 @@ function cases(be, r) {
     run: () => be.attention(q, k, v, { nHeads: 16, nKvHeads: 16, headDim: 72, scale: 72 ** -0.5, causal: false }),
     reps: quick ? 2 : 3,
   });
-  const qd = t([1, 24 * 128], randF32(r, 24 * 128));
-  const kd = t([2048, 8 * 128], randF32(r, 2048 * 1024));
-  const vd = t([2048, 8 * 128], randF32(r, 2048 * 1024));
   // Decode attention does 4 flops per cached f32 (q·k and p·v over G = 3 query heads per kv head)
   // for every 4 bytes it must read once: 1.5 flop/byte, far below the ~3 flop/byte where the
   // mul+add ceiling and the read bandwidth meet. It is bandwidth-bound, so it is measured in
-  // bytes of K and V read, against the read bandwidth.
-  const decode = { nHeads: 24, nKvHeads: 8, headDim: 128, scale: 128 ** -0.5, causal: true, qPos0: 2047 };
-  out.push({
-    kernel: 'attention',
-    shape: 'decode 1x2048 24/8x128',
-    unit: 'GB/s',
-    work: 2 * 2048 * 8 * 128 * 4,
-    run: () => be.attention(qd, kd, vd, decode),
-    reps: 9,
-  });
+  // bytes of K and V read, against the read bandwidth. K and V live in the KV arena, as in the
+  // model (the op reads them in place: "op" is then the kernel plus q/o copies and dispatch).
+  const arena = be.kvArena();
+  const decode = (Tk, Nq, Nkv, Dh, extra = {}, label = '') => {
+    const qd = t([1, Nq * Dh], randF32(r, Nq * Dh));
+    const blk = arena.alloc(2 * Tk * Nkv * Dh); // K rows then V rows, [Tk, Nkv·Dh] each
+    blk.set(randF32(r, blk.length));
+    const kd = t([Tk, Nkv * Dh], blk.subarray(0, Tk * Nkv * Dh));
+    const vd = t([Tk, Nkv * Dh], blk.subarray(Tk * Nkv * Dh));
+    const o = { nHeads: Nq, nKvHeads: Nkv, headDim: Dh, scale: Dh ** -0.5, causal: true, qPos0: Tk - 1, ...extra };
+    out.push({
+      kernel: 'attention',
+      shape: `decode 1x${Tk} ${Nq}/${Nkv}x${Dh}${label}`,
+      unit: 'GB/s',
+      work: 2 * Tk * Nkv * Dh * 4,
+      run: () => be.attention(qd, kd, vd, o),
+      reps: 9,
+    });
+  };
+  // Llama 3.2 3B (24 query / 8 kv heads x 128) at 512, 2048 and 4096 cached tokens
+  if (!quick) decode(512, 24, 8, 128);
+  decode(2048, 24, 8, 128);
+  if (!quick) decode(4096, 24, 8, 128);
+  // Gemma2 9B (16 / 8 x 256): a sliding-window layer with the attention logit softcap
+  decode(4096, 16, 8, 256, { window: 4096, softcap: 50 }, ' softcap+window');
   return out;
 }
 
@@ -381,8 +408,10 @@ for (const threads of threadList) {
   log(
     `ceiling ${peak.toFixed(1)} GFLOP/s (SIMD128 mul+add), read ${readBw.toFixed(1)} GB/s${numpy ? `, numpy GEMM ${numpy.toFixed(1)} GFLOP/s` : ''}`,
   );
-  for (const c of cases(be, rng(1))) {
-    const [s, ks] = time(be, c.run, c.reps);
+  const bb = baseline ? await baseline.createWasmBackend({ threads }) : undefined;
+  const bcases = bb ? cases(bb, rng(1)) : [];
+  for (const [ci, c] of cases(be, rng(1)).entries()) {
+    const [s, ks, bs, bks] = time(be, c.run, c.reps, bb, bcases[ci]?.run);
     const rate = c.work / ks / 1e9;
     const opRate = c.work / s / 1e9;
     const ref = c.unit === 'GFLOP/s' ? peak : readBw;
@@ -397,12 +426,27 @@ for (const threads of threadList) {
       opMs: s * 1e3,
       ratio: rate / ref,
       vsNumpy: c.kernel === 'linear F32' && c.shape === '729x1152x4304' && numpy ? rate / numpy : undefined,
+      ...(bks
+        ? {
+            baseline: {
+              rate: c.work / bks / 1e9,
+              opRate: c.work / bs / 1e9,
+              ms: bks * 1e3,
+              opMs: bs * 1e3,
+              ratio: c.work / bks / 1e9 / ref,
+            },
+          }
+        : {}),
     };
     results.rows.push(row);
+    const vsBase = row.baseline
+      ? ` | baseline kernel ${row.baseline.rate.toFixed(1)} ${c.unit} (${(100 * row.baseline.ratio).toFixed(0)}%), op ${row.baseline.opRate.toFixed(1)}: x${(rate / row.baseline.rate).toFixed(2)}`
+      : '';
     log(
-      `  ${c.kernel.padEnd(12)} ${c.shape.padEnd(24)} kernel ${rate.toFixed(1).padStart(7)} ${c.unit.padEnd(8)} ${row.ms.toFixed(2).padStart(9)} ms ${(100 * row.ratio).toFixed(0).padStart(4)}% of ${c.unit === 'GFLOP/s' ? 'ceiling' : 'read bw'} | op ${opRate.toFixed(1)} ${c.unit} ${s * 1e3 < 10 ? (s * 1e3).toFixed(2) : (s * 1e3).toFixed(0)} ms`,
+      `  ${c.kernel.padEnd(12)} ${c.shape.padEnd(24)} kernel ${rate.toFixed(1).padStart(7)} ${c.unit.padEnd(8)} ${row.ms.toFixed(2).padStart(9)} ms ${(100 * row.ratio).toFixed(0).padStart(4)}% of ${c.unit === 'GFLOP/s' ? 'ceiling' : 'read bw'} | op ${opRate.toFixed(1)} ${c.unit} ${s * 1e3 < 10 ? (s * 1e3).toFixed(2) : (s * 1e3).toFixed(0)} ms${vsBase}`,
     );
   }
+  bb?.dispose();
   be.dispose();
   if (relaxedSimdAvailable()) {
     // the optional relaxed-SIMD build (f32x4.relaxed_madd: FMA where the engine fuses), same GEMM
@@ -437,6 +481,7 @@ for (const threads of threadList) {
 const keys = [...new Set(results.rows.map((r) => `${r.kernel}|${r.shape}`))];
 const head = ['kernel', 'shape', 'unit', ...threadList.flatMap((n) => [`${n}T kernel`, `${n}T %ref`, `${n}T op`])];
 if (threadList.length > 1) head.push(`${threadList[1]}T/${threadList[0]}T`);
+if (baseline) head.push(...threadList.map((n) => `${n}T baseline (x new)`));
 const lines = [head.join(' | '), head.map(() => '---').join(' | ')];
 for (const key of keys) {
   const rows = threadList.map((n) => results.rows.find((r) => `${r.kernel}|${r.shape}` === key && r.threads === n));
@@ -447,6 +492,12 @@ for (const key of keys) {
     ...rows.flatMap((r) => [r.rate.toFixed(1), `${(100 * r.ratio).toFixed(0)}%`, r.opRate.toFixed(1)]),
   ];
   if (threadList.length > 1) cells.push((rows[1].rate / rows[0].rate).toFixed(2));
+  if (baseline)
+    cells.push(
+      ...rows.map(
+        (r) => `${r.baseline.rate.toFixed(1)} ${(100 * r.baseline.ratio).toFixed(0)}% (x${(r.rate / r.baseline.rate).toFixed(2)})`,
+      ),
+    );
   lines.push(cells.join(' | '));
 }
 const refs = threadList

@@ -7,6 +7,7 @@
 //    unless a candidate is clearly faster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  blockingForScratch,
   blockingProblems,
   DEFAULT_GEMM_BLOCKING,
   type GemmBlocking,
@@ -200,5 +201,28 @@ describe('GEMM blocking: choice, override, validation', () => {
     const far = probeBlocking((b) => (b.kc === 384 && b.mc === 64 && b.nc === 512 ? 0.009 : 0.01), flops);
     expect([far.kc, far.mc, far.nc]).toEqual([384, 64, 512]);
     expect(far.probe!.candidates.find((c) => c.kc === 384 && c.mc === 64 && c.nc === 512)!.gflops).toBeCloseTo(flops / 0.009 / 1e9);
+  });
+
+  it("a probed blocking whose packing would take over half of a backend's scratch budget falls back to the default", async () => {
+    const probed = { kc: 384, mc: 128, nc: 1024, source: 'probe' as const }; // 1.77 MB of packing per thread
+    expect(blockingForScratch(probed, 2, 512 * 2 ** 20)).toBe(probed);
+    const small = blockingForScratch(probed, 2, 3 << 20);
+    expect([small.kc, small.mc, small.nc, small.source]).toEqual([256, 128, 1024, 'default']);
+    expect(blockingForScratch(probed, 1, 4 << 20)).toBe(probed);
+    // the user's own choice is kept (and a GEMM that cannot fit then says 'raise scratchBytes')
+    const env = { ...probed, source: 'env' as const };
+    expect(blockingForScratch(env, 2, 3 << 20)).toBe(env);
+    // end to end: whatever the process probed, a 3 MiB backend runs a GEMM
+    const be = await createWasmBackend({ threads: 2, scratchBytes: 3 << 20 });
+    try {
+      const x = randF32(rng(5), 40 * 300);
+      const w = randF32(rng(6), 300 * 200);
+      const y = be.linear(t([40, 300], x), be.loadWeight('w', 'F32', [200, 300], w));
+      expect(y.shape).toEqual([40, 200]);
+      const { kc, mc, nc } = be.info().gemmBlocking;
+      expect(2 * kc * (nc + mc) * 4).toBeLessThanOrEqual(3 << 19);
+    } finally {
+      be.dispose();
+    }
   });
 });

@@ -278,6 +278,7 @@ describe('wasm backend: results independent of threads, chunking and memory plac
       { threads: 1 },
       { threads: 2 },
       { threads: 3 }, // more threads than cores: uneven splits, stolen tasks
+      // small scratch: row chunks; a probed blocking too big for it falls back to the default
       { threads: 2, scratchBytes: 3 << 20, weightBytesPerMemory: 1 << 16 },
     ];
     const r = rng(21);
@@ -300,6 +301,11 @@ describe('wasm backend: results independent of threads, chunking and memory plac
     const px = randF32(r, 3 * 3 * 112 * 112);
     const pw = narrowToBf16(randF32(r, 16 * 588, 0.1));
     const pb = randF32(r, 16); // 3 crops: >= 2 chunks at 3 MiB
+    // decode attention: key-range score tasks and kv-head P·V tasks; the second case's score
+    // rows (5 queries x 16 heads x 12000 keys = 3.7 MiB) go in query groups at 3 MiB of scratch
+    const dq = randF32(r, 5 * 16 * 64);
+    const dk = randF32(r, 12000 * 4 * 64);
+    const dv = randF32(r, 12000 * 4 * 64);
     const outs: Float32Array[][] = [];
     for (const cfg of configs) {
       const be = await createWasmBackend(cfg);
@@ -333,6 +339,22 @@ describe('wasm backend: results independent of threads, chunking and memory plac
           causal: true,
           window: 30,
           softcap: 5,
+        }).data,
+        be.attention(
+          t([1, 24 * 64], dq.subarray(0, 24 * 64)),
+          t([1500, 8 * 64], dk.subarray(0, 1500 * 512)),
+          t([1500, 8 * 64], dv.subarray(0, 1500 * 512)),
+          { nHeads: 24, nKvHeads: 8, headDim: 64, scale: 0.125, causal: true, qPos0: 1499 },
+        ).data,
+        be.attention(t([5, 16 * 64], dq), t([12000, 4 * 64], dk), t([12000, 4 * 64], dv), {
+          nHeads: 16,
+          nKvHeads: 4,
+          headDim: 64,
+          scale: 0.125,
+          causal: true,
+          qPos0: 11995,
+          window: 9000,
+          softcap: 30,
         }).data,
         be.patchEmbed(t([3, 3, 112, 112], px), be.loadWeight('pw', 'BF16', [16, 588], pw), be.loadWeight('pb', 'F32', [16], pb), 14).data,
       ]);
