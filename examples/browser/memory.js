@@ -34,17 +34,27 @@ export function scratchBytes(config) {
 /** { text, need, refuse? } for a checkpoint's config and tensors (Checkpoint.open's).
  *  `budgetGb`: a limit the user set (the page's ?budget=GB), checked first. */
 export function memoryVerdict(config, tensors, { deviceMemoryGb = globalThis.navigator?.deviceMemory, budgetGb } = {}) {
-  let weights = 0, largest = 0, largestName = '';
+  let weights = 0;
+  let largest = 0;
+  let largestName = '';
   for (const [name, t] of tensors) {
     weights += t.byteLength;
-    if (t.byteLength > largest) { largest = t.byteLength; largestName = name; }
+    if (t.byteLength > largest) {
+      largest = t.byteLength;
+      largestName = name;
+    }
   }
-  const kv = kvBytes(config), scratch = scratchBytes(config);
+  const kv = kvBytes(config);
+  const scratch = scratchBytes(config);
   const need = weights + kv + scratch;
   const gb = (n) => `${(n / 1e9).toFixed(2)} GB`;
   const text = `needs about ${gb(need)}: weights ${gb(weights)} + KV cache ${gb(kv)} (${config.multimodal_max_length} positions) + scratch ${gb(scratch)}`;
   if (largest > TENSOR_MAX) {
-    return { text, need, refuse: `${largestName} is ${gb(largest)}: a tensor larger than 3 GiB does not fit one wasm32 memory of the weight store; not loading it` };
+    return {
+      text,
+      need,
+      refuse: `${largestName} is ${gb(largest)}: a tensor larger than 3 GiB does not fit one wasm32 memory of the weight store; not loading it`,
+    };
   }
   if (typeof budgetGb === 'number' && need > budgetGb * 1e9) {
     return { text, need, refuse: `this model ${text}, over the page's memory budget of ${budgetGb} GB: not loading it` };

@@ -8,7 +8,7 @@
 // Messages out: { type: 'progress', text } · { type: 'bytes', done, total } · { type: 'memory', bytes, refuse? }
 //               { type: 'loaded', … } · { type: 'text', text } · { type: 'done', ids, … } · { type: 'error', message }
 
-import { BlobSource, Checkpoint, HttpSource, OvisRunner, decodeImageAsync } from '../../dist/browser.js';
+import { BlobSource, Checkpoint, decodeImageAsync, HttpSource, OvisRunner } from '../../dist/browser.js';
 import { memoryVerdict } from './memory.js';
 
 let runner;
@@ -38,13 +38,26 @@ async function load({ source, threads, budgetGb }) {
   if (verdict.refuse) throw new Error(verdict.refuse);
   const t0 = performance.now();
   runner = await OvisRunner.load(src, { backend: 'wasm', threads, onProgress: (text) => post({ type: 'progress', text }) });
-  post({ type: 'loaded', label: src.label, threads, ms: performance.now() - t0, bytesRead: src.bytesRead, requests: src.requests ?? null, wasmBytes: wasmBytes() });
+  post({
+    type: 'loaded',
+    label: src.label,
+    threads,
+    ms: performance.now() - t0,
+    bytesRead: src.bytesRead,
+    requests: src.requests ?? null,
+    wasmBytes: wasmBytes(),
+  });
 }
 
 let abort;
 /** A macrotask turn: lets a 'stop' message in between tokens (the chat iterator's own awaits
  *  are microtasks, which never let the worker's message queue run). */
-const turn = () => new Promise((r) => { const c = new MessageChannel(); c.port1.onmessage = () => r(); c.port2.postMessage(0); });
+const turn = () =>
+  new Promise((r) => {
+    const c = new MessageChannel();
+    c.port1.onmessage = () => r();
+    c.port2.postMessage(0);
+  });
 /** The wasm memories' bytes (weights, KV arena, scratch): what the model really holds. */
 const wasmBytes = () => (runner?.model.backend.info?.().memories ?? []).reduce((s, m) => s + m.byteLength, 0);
 
@@ -53,18 +66,35 @@ async function ask({ image, prompt, maxNewTokens, maxPartition }) {
   const t0 = performance.now();
   const rgb = image ? await decodeImageAsync(new Uint8Array(image)) : undefined;
   const decodeMs = performance.now() - t0;
-  const content = rgb ? [{ type: 'image', image: rgb }, { type: 'text', text: prompt }] : prompt;
+  const content = rgb
+    ? [
+        { type: 'image', image: rgb },
+        { type: 'text', text: prompt },
+      ]
+    : prompt;
   runner.resetConversation(); // one question per page run: every answer is a fresh prefill
   abort = new AbortController();
   const it = runner.chat([{ role: 'user', content }], { maxNewTokens, maxPartition, signal: abort.signal });
   for (;;) {
     const { value: ev, done } = await it.next();
     if (done) break;
-    if (ev.type === 'images') post({ type: 'images', images: ev.images.map(({ grid, crops, tokens, width, height }) => ({ grid, crops, tokens, width, height })) });
+    if (ev.type === 'images')
+      post({ type: 'images', images: ev.images.map(({ grid, crops, tokens, width, height }) => ({ grid, crops, tokens, width, height })) });
     else if (ev.type === 'progress') post({ type: 'progress', text: `${ev.stage} ${ev.done}/${ev.total}` });
     else if (ev.type === 'start') post({ type: 'start', promptTokens: ev.promptTokens });
-    else if (ev.type === 'text') { post({ type: 'text', text: ev.text }); await turn(); }
-    else if (ev.type === 'done') post({ type: 'done', ids: ev.result.ids, promptTokens: ev.result.promptTokens, stopReason: ev.result.stopReason, timings: ev.result.timings, decodeMs, wasmBytes: wasmBytes() });
+    else if (ev.type === 'text') {
+      post({ type: 'text', text: ev.text });
+      await turn();
+    } else if (ev.type === 'done')
+      post({
+        type: 'done',
+        ids: ev.result.ids,
+        promptTokens: ev.result.promptTokens,
+        stopReason: ev.result.stopReason,
+        timings: ev.result.timings,
+        decodeMs,
+        wasmBytes: wasmBytes(),
+      });
   }
 }
 
