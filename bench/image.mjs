@@ -7,8 +7,11 @@
 //     below (no Python needed), plus Pillow-written baseline and progressive 4:2:0 when Python
 //     with Pillow is found; ovis-ts (src/image/jpeg/) vs jpeg-js (if installed) vs Pillow, each
 //     in its own process, and ours must equal Pillow's RGB (sha256).
+//  3. PNG decoding of the same image (written by Pillow, and by our encoder): ovis-ts with
+//     node:zlib's inflate (decodeImage) vs the browser's path (node:zlib hidden, inflate by the
+//     platform's DecompressionStream: decodeImageAsync) vs Pillow, RGB compared likewise.
 //
-// Usage: npm run bench:image        (builds, then: node bench/image.mjs [--reps N] [--only preprocess|jpeg])
+// Usage: npm run bench:image        (builds, then: node bench/image.mjs [--reps N] [--only preprocess|jpeg|png])
 //        node bench/image.mjs --save DIR   writes the bench-encoder JPEGs to DIR (for node --cpu-prof) and exits
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -315,6 +318,12 @@ async function jpegChild(impl, files) {
   if (impl === 'ovis-ts') {
     const { decodeImage } = await import(join(ROOT, 'dist/image/index.js'));
     decode = (b) => decodeImage(b, { label: 'bench' }).data;
+  } else if (impl === 'ovis-ts-stream') {
+    // what a browser runs: no node:zlib, so PNG data is inflated by DecompressionStream
+    const real = process.getBuiltinModule;
+    process.getBuiltinModule = (id) => (id === 'node:zlib' || id === 'zlib' ? undefined : real(id));
+    const { decodeImageAsync } = await import(join(ROOT, 'dist/image/index.js'));
+    decode = async (b) => (await decodeImageAsync(b, { label: 'bench' })).data;
   } else {
     const jpeg = (await import('jpeg-js')).default;
     decode = (b) => jpeg.decode(b, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 4096, maxResolutionInMP: 200 }).data;
@@ -325,7 +334,7 @@ async function jpegChild(impl, files) {
     let rgb;
     for (let i = 0; i < reps + 1; i++) {
       const t = performance.now();
-      rgb = decode(b);
+      rgb = await decode(b);
       if (i > 0) times.push(performance.now() - t);
     }
     times.sort((a, c) => a - c);
@@ -520,10 +529,71 @@ async function main() {
     if (!py)
       process.stderr.write('[bench:image] no Python with Pillow + numpy found (reference/.venv or python3): Pillow columns skipped\n');
     if (only !== 'jpeg') preprocessBench(raw, py);
-    if (only !== 'preprocess') await jpegBench(dir, rgb, py);
+    if (only === undefined || only === 'jpeg') await jpegBench(dir, rgb, py);
+    if (only === undefined || only === 'png') await pngBench(dir, rgb, py);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Runs `--jpeg-child impl` (any format decodeImage reads) over files; rows of [median, min, sha256]. */
+function decodeRuns(impl, files) {
+  const r = spawnSync(
+    process.execPath,
+    [fileURLToPath(import.meta.url), '--jpeg-child', impl, '--reps', String(reps), ...files.map((x) => x.f)],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) {
+    process.stderr.write(`[bench:image] ${impl} failed: ${r.stderr.split('\n').slice(0, 3).join(' ')}\n`);
+    return undefined;
+  }
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' '));
+}
+
+async function pngBench(dir, rgb, py) {
+  const { encodeRgbPng } = await import(join(ROOT, 'dist/image/encode-png.js'));
+  const { deflateSync } = await import('node:zlib');
+  const files = [];
+  const add = (name, f) => files.push({ name, f, size: readFileSync(f).length });
+  writeFileSync(join(dir, 'ours.png'), encodeRgbPng(W, H, rgb, deflateSync));
+  add('RGB, filter None (our encoder)', join(dir, 'ours.png'));
+  if (py) {
+    const r = spawnSync(py.py, [
+      '-c',
+      `import sys; from PIL import Image; Image.frombytes('RGB', (${W}, ${H}), open(sys.argv[1], 'rb').read()).save(sys.argv[2])`,
+      join(dir, 'img.rgb'),
+      join(dir, 'pillow.png'),
+    ]);
+    if (r.status === 0) add(`RGB, adaptive filters (Pillow ${py.pil})`, join(dir, 'pillow.png'));
+  }
+  process.stderr.write('[bench:image] PNG decode: ovis-ts (node:zlib), ovis-ts (DecompressionStream), Pillow...\n');
+  const zlib = decodeRuns('ovis-ts', files);
+  const stream = decodeRuns('ovis-ts-stream', files);
+  const pil = py ? spawnSync(py.py, ['-c', PY_JPEG, String(reps), ...files.map((x) => x.f)], { encoding: 'utf8' }) : undefined;
+  const p =
+    pil?.status === 0
+      ? pil.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' '))
+      : undefined;
+  const ms = (row) => (row ? `${(+row[0]).toFixed(0)} (${(+row[1]).toFixed(0)})` : 'n/a');
+  const ratio = (a, b) => (a && b ? `${(+a[0] / +b[0]).toFixed(2)}x` : 'n/a');
+  console.log(`\nPNG decode to RGB, ${W}x${H}, median (min) ms of ${reps} after 1 warm-up, each column in its own process\n`);
+  console.log(
+    '| file | bytes | ovis-ts, node:zlib | ovis-ts, DecompressionStream | Pillow | stream / zlib | zlib / Pillow | RGB vs Pillow |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---|');
+  files.forEach((x, i) => {
+    const a = zlib?.[i];
+    const b = stream?.[i];
+    const c = p?.[i];
+    const same = a && b && c ? (a[2] === c[2] && b[2] === c[2] ? 'identical (both paths)' : 'DIFFERENT') : 'n/a';
+    console.log(`| ${x.name} | ${x.size} | ${ms(a)} | ${ms(b)} | ${ms(c)} | ${ratio(b, a)} | ${ratio(a, c)} | ${same} |`);
+  });
 }
 
 function preprocessBench(raw, py) {

@@ -7,16 +7,16 @@
 // Output: config.json (+ quantization_config), quantize_config.json, the other JSON/tokenizer files
 // copied, model.safetensors or ~5 GB shards + model.safetensors.index.json, in expectedTensors order.
 
-import { copyFile, mkdir, open, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ExpectedTensor, expectedTensors } from '../config/expected-tensors.js';
 import { DTYPE_BYTES } from '../dtype.js';
-import { CheckpointError, InputError } from '../errors.js';
+import { CheckpointError, ConfigError, InputError } from '../errors.js';
 import { isPlainObject } from '../io/json.js';
 import { SafetensorsWriter, type TensorSpec } from '../io/safetensors.js';
 import { gptqConfigJson, isQuantizedModule, QUANTIZE_CONFIG_FILE, type QuantBits } from '../quant/gptq.js';
 import { f32ToF16, RtnQuantizer } from '../quant/rtn.js';
-import { Checkpoint, readJsonFile, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from './checkpoint.js';
+import { Checkpoint, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from './checkpoint.js';
 import { DEFAULT_SHARD_BYTES, shardName } from './synth.js';
 
 export interface QuantizeOptions {
@@ -90,7 +90,14 @@ export async function quantizeCheckpoint(o: QuantizeOptions): Promise<QuantizeRe
     if (existing.length)
       throw new InputError(`${o.out} already holds weights (${existing.join(', ')})`, 'choose an empty output directory');
     const json = (x: unknown) => JSON.stringify(x, null, 2) + '\n';
-    const cfg = await readJsonFile(join(o.model, 'config.json'));
+    // Checkpoint.open above already read and validated it: this copy keeps every key as written
+    const cfgPath = join(o.model, 'config.json');
+    let cfg: unknown;
+    try {
+      cfg = JSON.parse(await readFile(cfgPath, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(cfgPath, [`cannot read it as JSON: ${(e as Error).message}`]);
+    }
     if (!isPlainObject(cfg)) throw new CheckpointError(`${o.model}/config.json: not an object`);
     const qc = gptqConfigJson(o.bits, o.groupSize, o.sym);
     await writeFile(join(o.out, 'config.json'), json({ ...cfg, quantization_config: qc }));

@@ -6,9 +6,10 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
+import { deflateSync } from 'node:zlib';
 import { IMAGE_ATOM_ID } from '../constants.js';
 import { UsageError } from '../errors.js';
+import { encodeRgbPng } from '../image/encode-png.js';
 import {
   DEFAULT_COVERING_THRESHOLD,
   DEFAULT_IMAGE_SIZE,
@@ -153,15 +154,14 @@ async function writeCropPngs(dir: string, imageIndex: number, p: Preprocessed): 
   const S = DEFAULT_IMAGE_SIZE;
   const plane = S * S;
   for (let i = 0; i < p.n; i++) {
-    const rgba = Buffer.alloc(plane * 4); // [S, S, 4]
+    const rgb = new Uint8Array(plane * 3); // [S, S, 3]
     const base = i * 3 * plane;
     for (let j = 0; j < plane; j++) {
       for (let c = 0; c < 3; c++) {
         // invert (x/255 - 0.5) / 0.5; padding (0.0) shows as mid gray
         const v = Math.round((p.pixelValues[base + c * plane + j] * 0.5 + 0.5) * 255);
-        rgba[j * 4 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+        rgb[j * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
       }
-      rgba[j * 4 + 3] = 255;
     }
     let name: string;
     if (i === 0 && p.n > 1) name = 'global';
@@ -171,7 +171,7 @@ async function writeCropPngs(dir: string, imageIndex: number, p: Preprocessed): 
     }
     const prefix = imageIndex >= 0 ? `img${imageIndex}_` : '';
     const file = join(dir, `${prefix}crop${String(i).padStart(2, '0')}_${name}.png`);
-    await writeFile(file, PNG.sync.write({ width: S, height: S, data: rgba } as never, { colorType: 2 }));
+    await writeFile(file, encodeRgbPng(S, S, rgb, deflateSync));
     process.stderr.write(`  ${file} (box ${p.boxes[i].join(',')})\n`);
   }
 }
