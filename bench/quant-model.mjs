@@ -7,13 +7,15 @@
 //                              [--prefill 128] [--decode 16] [--dot-prefill 512]
 //                              [--sections 3b,mp9,dot[,big]] [--keep]
 //
-// Per variant of the 3B (bf16, int8 g128, int4 g128, made in --dir when missing), in rounds
-// (bf16, int8, int4, bf16, …: a busy period of the shared machine hits them alike), a child
+// Per variant of the 3B (bf16, int8 g128, int4 g128, made in --dir when missing; int8 and int4 also
+// with --quant-dot, the opt-in integer dot products), in rounds (bf16, int8, int4, int8 + dot,
+// int4 + dot, bf16, …: a busy period of the shared machine hits them alike), a child
 // `bench/model.mjs --parts prefill,decode` loads the LLM and times one prefill of --prefill tokens
 // and --decode greedy steps; the best of the rounds is kept (max tok/s, min CPU time). In round 1
 // the child also loads the vision stack and times one 384x384 crop (SigLIP + visual head + VTE,
 // float in every variant), and its peak RSS (getrusage maxRSS, worker threads included) is the
-// whole model's.
+// whole model's. Reported: wall tok/s, the best single decode step, and CPU time (all threads; on a
+// shared machine the column that varies least between runs).
 // Sections (--sections, default 3b,mp9,dot; `big` is opt-in):
 // 3b: the table above.
 // mp9: `ovis run` of the int4 3B on a 901x860 image at max_partition 9
@@ -21,8 +23,9 @@
 // request, the one the issue's 3.5 GB target is about.
 // dot: prefill of --dot-prefill tokens (LLM only), bf16 vs int8 and int4 through the default
 // f32 path (gemm_q) vs the opt-in integer dot products (--quant-dot: gemm_q_dot), interleaved rounds.
-// big: the 9B and the 27B in int4 (synth, one child with --parts crop,decode so the vision
-// stack is resident too, then deleted unless --keep): decode tok/s and peak RSS.
+// big: the 9B and the 27B in int4 (synth, one child per path with --parts crop,decode so the
+// vision stack is resident too, after waiting for enough MemAvailable; then deleted unless
+// --keep): decode tok/s and peak RSS.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
