@@ -107,10 +107,9 @@ function child(name, parts, extra = []) {
       threads,
       '--parts',
       parts,
-      '--prefill',
-      prefillT,
-      '--decode',
-      decodeN,
+      // extra may set its own --prefill / --decode (bench/model.mjs reads the first occurrence)
+      ...(extra.includes('--prefill') ? [] : ['--prefill', prefillT]),
+      ...(extra.includes('--decode') ? [] : ['--decode', decodeN]),
       '--json',
       json,
       ...extra,
