@@ -85,7 +85,22 @@ export const IDCT_SCRATCH_BYTES: i32 = 768;
 export function idct_islow_row(coef: usize, q: usize, out: usize, stride: i32, n: i32, scratch: usize): void {
   const ws = scratch, cols = scratch + 256, rows = scratch + 512;
   const zero = i32x4.splat(0);
+  const notDc = i16x8(0, -1, -1, -1, -1, -1, -1, -1);
   for (let b = 0; b < n; b++, coef += 128, out += 8) {
+    // A block whose 63 AC coefficients are all zero (most chroma blocks of a photo): both
+    // passes take their shortcuts everywhere (columns 1..7 are 0, column 0 is dc << PASS1_BITS,
+    // every row then (w0 + 16) >> 5), so the block is one value; same wrapping i32 operations.
+    const ac = v128.or(v128.or(v128.or(v128.and(v128.load(coef), notDc), v128.load(coef, 16)),
+      v128.or(v128.load(coef, 32), v128.load(coef, 48))),
+    v128.or(v128.or(v128.load(coef, 64), v128.load(coef, 80)), v128.or(v128.load(coef, 96), v128.load(coef, 112))));
+    if (!v128.any_true(ac)) {
+      const v = ((((<i32>load<i16>(coef) * load<i32>(q)) << PASS1_BITS) + (1 << (PASS1_BITS + 2))) >> (PASS1_BITS + 3));
+      const x = ((v << 22) >> 22) + 128; // post-IDCT range limit, as below
+      const px = i64x2.extract_lane(i8x16.splat(<i8>(x < 0 ? 0 : x > 255 ? 255 : x)), 0);
+      let o = out;
+      for (let r = 0; r < 8; r++, o += <usize>stride) store<i64>(o, px);
+      continue;
+    }
     // Pass 1: columns 0-3 then 4-7 (lanes = columns), dequantized, into ws rows
     for (let half: usize = 0; half < 16; half += 8) {
       const x0 = i32x4.mul(v128.load16x4_s(coef + half), v128.load(q + half * 2));

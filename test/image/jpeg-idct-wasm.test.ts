@@ -37,19 +37,21 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
     ['DC only', 2, 1],
     ['sparse (zero columns / rows)', 3, 2],
     ['absurd: full int16 x 16-bit quant (int32 wraps)', 4, 3],
+    ['DC only, absurd: full int16 DC x 16-bit quant (the whole-block shortcut where int32 wraps)', 5, 4],
   ])('random blocks, %s', (_name, seed, kind) => {
     const r = rng(seed);
     const n = 61; // blocks per row: not a multiple of anything
     const coefs = new Int16Array(n * 64);
     const q = new Int32Array(64);
-    for (let i = 0; i < 64; i++) q[i] = kind === 3 ? Math.floor(r() * 65536) : 1 + Math.floor(r() * 255);
+    for (let i = 0; i < 64; i++) q[i] = kind >= 3 ? Math.floor(r() * 65536) : 1 + Math.floor(r() * 255);
     for (let b = 0; b < n; b++) {
       for (let i = 0; i < 64; i++) {
         let v = 0;
         if (kind === 0) v = Math.round((r() - 0.5) * (i === 0 ? 4096 : 2048 / (1 + i)));
         else if (kind === 1) v = i === 0 ? Math.round((r() - 0.5) * 4096) : 0;
         else if (kind === 2) v = r() < 0.15 ? Math.round((r() - 0.5) * 400) : 0;
-        else v = Math.floor(r() * 65536) - 32768;
+        else if (kind === 3) v = Math.floor(r() * 65536) - 32768;
+        else v = i === 0 ? Math.floor(r() * 65536) - 32768 : 0;
         coefs[b * 64 + i] = v;
       }
     }
