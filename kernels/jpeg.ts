@@ -147,7 +147,7 @@ export function idct_islow_row(coef: usize, q: usize, out: usize, stride: i32, n
 // src/image/jpeg/color.ts yccH2v2Row (jdsample.c h2v2_fancy_upsample + jdcolor.c
 // ycc_rgb_convert). Numerics: exact integers. The colour tables of color.ts are the formulas
 // below evaluated per sample (CR_R = (FIX(1.402) x + 2^15) >> 16, ...), and its LIMIT table is a
-// clamp to 0..255, so each lane equals the table code. 4 chroma columns (8 pixels) per step;
+// clamp to 0..255, so each lane equals the table code. 8 chroma columns (16 pixels) per step;
 // the first and last chroma columns (whose neighbour is themselves) and the tail are scalar.
 
 const FIX_1_40200 = 91881, FIX_1_77200 = 116130, FIX_0_71414 = 46802, FIX_0_34414 = 22554, ONE_HALF = 1 << 15;
@@ -176,30 +176,6 @@ const FIX_1_40200 = 91881, FIX_1_77200 = 116130, FIX_0_71414 = 46802, FIX_0_3441
   if (2 * i + 1 < w) pixel(<i32>load<u8>(yRow + 2 * i + 1), (bC * 3 + bN + 7) >> 4, (rC * 3 + rN + 7) >> 4, o + 3);
 }
 
-/** 4 bytes at p, zero-extended to i32x4. */
-// @ts-ignore: decorator
-@inline function bytes4(p: usize): v128 { return i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(p))); }
-
-/** 4 chroma columns: 3 near + far, as i32x4. */
-// @ts-ignore: decorator
-@inline function colsum(near: usize, far: usize): v128 {
-  return i32x4.add(i32x4.mul(bytes4(near), i32x4.splat(3)), bytes4(far));
-}
-
-/** R, G, B of 4 pixels (i32x4 each), clamped, narrowed to bytes 0..3 of the returned vectors. */
-// @ts-ignore: decorator
-@inline function rgb4(Y: v128, b: v128, r: v128, c: i32): v128 {
-  const cb = i32x4.sub(b, i32x4.splat(128)), cr = i32x4.sub(r, i32x4.splat(128));
-  const half = i32x4.splat(ONE_HALF);
-  let v: v128;
-  if (c === 0) v = i32x4.shr_s(i32x4.add(i32x4.mul(cr, i32x4.splat(FIX_1_40200)), half), 16);
-  else if (c === 1) v = i32x4.shr_s(i32x4.sub(i32x4.add(i32x4.mul(cb, i32x4.splat(-FIX_0_34414)), half), i32x4.mul(cr, i32x4.splat(FIX_0_71414))), 16);
-  else v = i32x4.shr_s(i32x4.add(i32x4.mul(cb, i32x4.splat(FIX_1_77200)), half), 16);
-  const s = i32x4.add(Y, v);
-  const s16 = i16x8.narrow_i32x4_s(s, s);
-  return i8x16.narrow_i16x8_u(s16, s16); // clamps to 0..255
-}
-
 /** R, G, B bytes 0..7 of three vectors -> 24 interleaved bytes R0 G0 B0 R1 ... at o. */
 // @ts-ignore: decorator
 @inline function interleave8(R: v128, G: v128, B: v128, o: usize): void {
@@ -207,6 +183,68 @@ const FIX_1_40200 = 91881, FIX_1_77200 = 116130, FIX_0_71414 = 46802, FIX_0_3441
   v128.store(o, v128.shuffle<u8>(RG, B, 0, 8, 16, 1, 9, 17, 2, 10, 18, 3, 11, 19, 4, 12, 20, 5));
   store<i64>(o + 16, i64x2.extract_lane(v128.shuffle<u8>(RG, B, 13, 21, 6, 14, 22, 7, 15, 23, 0, 0, 0, 0, 0, 0, 0, 0), 0));
 }
+
+// 16 pixels a step on i16x8 lanes: the 16-bit fixed-point constants are split so every product
+// fits in i16 x i16 -> i32 (extmul, dot): with c' = c - 65536 m,
+//   (c x + 2^15) >> 16 = m x + ((c' x + 2^15) >> 16)   exactly (m x 2^16 is a multiple of 2^16), so
+//   R = Y + cr + ((26345 cr + 2^15) >> 16)                      (91881 = 65536 + 26345)
+//   G = Y - cr + ((-22554 cb + 18734 cr + 2^15) >> 16)          (-46802 = -65536 + 18734)
+//   B = Y + 2 cb + ((-14942 cb + 2^15) >> 16)                   (116130 = 2 x 65536 - 14942)
+// with cb, cr = sample - 128; every sum fits in i16 (-180..433) and the unsigned narrowing clamps
+// to 0..255 as LIMIT does. Exhaustively equal to color.ts (test/image/jpeg-idct-wasm.test.ts).
+
+/** (p + 2^15) >> 16 of two i32x4 products, narrowed to one i16x8. */
+// @ts-ignore: decorator
+@inline function hi16(lo: v128, hi: v128): v128 {
+  const h = i32x4.splat(ONE_HALF);
+  return i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.add(lo, h), 16), i32x4.shr_s(i32x4.add(hi, h), 16));
+}
+
+/** R, G, B (i16x8, before clamping) of 8 pixels from Y, Cb, Cr samples (i16x8, 0..255). */
+// @ts-ignore: decorator
+@inline function rTerm(Y: v128, cr: v128): v128 {
+  const c = i16x8.sub(cr, i16x8.splat(128)), k = i16x8.splat(26345);
+  return i16x8.add(i16x8.add(Y, c), hi16(i32x4.extmul_low_i16x8_s(c, k), i32x4.extmul_high_i16x8_s(c, k)));
+}
+// @ts-ignore: decorator
+@inline function gTerm(Y: v128, cb: v128, cr: v128): v128 {
+  const b = i16x8.sub(cb, i16x8.splat(128)), c = i16x8.sub(cr, i16x8.splat(128));
+  const k = i16x8(-22554, 18734, -22554, 18734, -22554, 18734, -22554, 18734);
+  const lo = i32x4.dot_i16x8_s(v128.shuffle<i16>(b, c, 0, 8, 1, 9, 2, 10, 3, 11), k);
+  const hi = i32x4.dot_i16x8_s(v128.shuffle<i16>(b, c, 4, 12, 5, 13, 6, 14, 7, 15), k);
+  return i16x8.add(i16x8.sub(Y, c), hi16(lo, hi));
+}
+// @ts-ignore: decorator
+@inline function bTerm(Y: v128, cb: v128): v128 {
+  const b = i16x8.sub(cb, i16x8.splat(128)), k = i16x8.splat(-14942);
+  return i16x8.add(i16x8.add(Y, i16x8.shl(b, 1)), hi16(i32x4.extmul_low_i16x8_s(b, k), i32x4.extmul_high_i16x8_s(b, k)));
+}
+
+/** R, G, B bytes of 16 pixels (u8x16 each) -> 48 interleaved bytes R0 G0 B0 R1 ... at o. */
+// @ts-ignore: decorator
+@inline function interleave16(R: v128, G: v128, B: v128, o: usize): void {
+  const lo = v128.shuffle<u8>(R, G, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23); // R0 G0 .. R7 G7
+  const hi = v128.shuffle<u8>(R, G, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31); // R8 G8 .. R15 G15
+  v128.store(o, v128.shuffle<u8>(lo, B, 0, 1, 16, 2, 3, 17, 4, 5, 18, 6, 7, 19, 8, 9, 20, 10));
+  const mid = v128.shuffle<u8>(lo, hi, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 0, 0, 0, 0, 0); // G5 R6 G6 R7 G7 R8 G8 R9 G9 R10 G10
+  v128.store(o, v128.shuffle<u8>(mid, B, 0, 21, 1, 2, 22, 3, 4, 23, 5, 6, 24, 7, 8, 25, 9, 10), 16);
+  v128.store(o, v128.shuffle<u8>(hi, B, 26, 6, 7, 27, 8, 9, 28, 10, 11, 29, 12, 13, 30, 14, 15, 31), 32);
+}
+
+/** 16 pixels: Y, Cb, Cr as two i16x8 halves each -> RGB, 48 bytes at o. */
+// @ts-ignore: decorator
+@inline function ycc16(yA: v128, yB: v128, bA: v128, bB: v128, rA: v128, rB: v128, o: usize): void {
+  interleave16(
+    i8x16.narrow_i16x8_u(rTerm(yA, rA), rTerm(yB, rB)),
+    i8x16.narrow_i16x8_u(gTerm(yA, bA, rA), gTerm(yB, bB, rB)),
+    i8x16.narrow_i16x8_u(bTerm(yA, bA), bTerm(yB, bB)),
+    o,
+  );
+}
+
+/** 8 bytes at p, zero-extended to i16x8. */
+// @ts-ignore: decorator
+@inline function bytes8(p: usize): v128 { return i16x8.extend_low_i8x16_u(v128.load64_zero(p)); }
 
 /**
  * Output row y of a 4:2:0 image: Y samples at yRow[0..w), chroma planes cb, cr (`stride` bytes a
@@ -219,22 +257,23 @@ export function ycc_h2v2_row(yRow: usize, cb: usize, cr: usize, stride: i32, dw:
   const cr0 = cr + <usize>(k * stride), cr1 = cr + <usize>(n * stride);
   column(yRow, cb0, cb1, cr0, cr1, 0, dw, w, out);
   let i = 1;
-  for (; i + 4 < dw; i += 4) { // columns i..i+3, their neighbours i-1..i+4 all real
+  for (; i + 8 < dw; i += 8) { // chroma columns i..i+7 (pixels 2i..2i+15), their neighbours i-1..i+8 all real
     const p = <usize>i;
-    const bC = colsum(cb0 + p, cb1 + p), bL = colsum(cb0 + p - 1, cb1 + p - 1), bN = colsum(cb0 + p + 1, cb1 + p + 1);
-    const rC = colsum(cr0 + p, cr1 + p), rL = colsum(cr0 + p - 1, cr1 + p - 1), rN = colsum(cr0 + p + 1, cr1 + p + 1);
-    const b3 = i32x4.mul(bC, i32x4.splat(3)), r3 = i32x4.mul(rC, i32x4.splat(3));
-    const bE = i32x4.shr_s(i32x4.add(i32x4.add(b3, bL), i32x4.splat(8)), 4), bO = i32x4.shr_s(i32x4.add(i32x4.add(b3, bN), i32x4.splat(7)), 4);
-    const rE = i32x4.shr_s(i32x4.add(i32x4.add(r3, rL), i32x4.splat(8)), 4), rO = i32x4.shr_s(i32x4.add(i32x4.add(r3, rN), i32x4.splat(7)), 4);
-    // Y of pixels 2i..2i+7, split into even and odd pixels
-    const y8 = v128.load64_zero(yRow + 2 * p); // Y of pixels 2i..2i+7
-    const y16 = i16x8.extend_low_i8x16_u(y8);
-    const yE = v128.and(y16, i32x4.splat(0xffff)), yO = i32x4.shr_u(y16, 16);
-    // 8 pixels: R, G, B bytes, even pixels in lanes 0..3, odd in 0..3 of the second
-    const R = v128.shuffle<u8>(rgb4(yE, bE, rE, 0), rgb4(yO, bO, rO, 0), 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-    const G = v128.shuffle<u8>(rgb4(yE, bE, rE, 1), rgb4(yO, bO, rO, 1), 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-    const B = v128.shuffle<u8>(rgb4(yE, bE, rE, 2), rgb4(yO, bO, rO, 2), 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-    interleave8(R, G, B, out + <usize>(6 * i)); // R0 G0 B0 R1 ... (24 bytes)
+    // vertical sums 3 near + far of columns i-1..i+6 (L) and i+1..i+8 (N); C = columns i..i+7
+    const bL = i16x8.add(i16x8.mul(bytes8(cb0 + p - 1), i16x8.splat(3)), bytes8(cb1 + p - 1));
+    const bN = i16x8.add(i16x8.mul(bytes8(cb0 + p + 1), i16x8.splat(3)), bytes8(cb1 + p + 1));
+    const rL = i16x8.add(i16x8.mul(bytes8(cr0 + p - 1), i16x8.splat(3)), bytes8(cr1 + p - 1));
+    const rN = i16x8.add(i16x8.mul(bytes8(cr0 + p + 1), i16x8.splat(3)), bytes8(cr1 + p + 1));
+    const b3 = i16x8.mul(v128.shuffle<i16>(bL, bN, 1, 2, 3, 4, 5, 6, 7, 14), i16x8.splat(3));
+    const r3 = i16x8.mul(v128.shuffle<i16>(rL, rN, 1, 2, 3, 4, 5, 6, 7, 14), i16x8.splat(3));
+    // even pixel 2j: (3 C + L + 8) >> 4, odd 2j+1: (3 C + N + 7) >> 4 (at most 4088: i16)
+    const bE = i16x8.shr_u(i16x8.add(i16x8.add(b3, bL), i16x8.splat(8)), 4), bO = i16x8.shr_u(i16x8.add(i16x8.add(b3, bN), i16x8.splat(7)), 4);
+    const rE = i16x8.shr_u(i16x8.add(i16x8.add(r3, rL), i16x8.splat(8)), 4), rO = i16x8.shr_u(i16x8.add(i16x8.add(r3, rN), i16x8.splat(7)), 4);
+    const yv = v128.load(yRow + 2 * p); // Y of pixels 2i..2i+15
+    ycc16(i16x8.extend_low_i8x16_u(yv), i16x8.extend_high_i8x16_u(yv),
+      v128.shuffle<i16>(bE, bO, 0, 8, 1, 9, 2, 10, 3, 11), v128.shuffle<i16>(bE, bO, 4, 12, 5, 13, 6, 14, 7, 15),
+      v128.shuffle<i16>(rE, rO, 0, 8, 1, 9, 2, 10, 3, 11), v128.shuffle<i16>(rE, rO, 4, 12, 5, 13, 6, 14, 7, 15),
+      out + <usize>(6 * i));
   }
   for (; i < dw; i++) column(yRow, cb0, cb1, cr0, cr1, i, dw, w, out);
 }
@@ -247,18 +286,11 @@ export function ycc_h2v2_row(yRow: usize, cb: usize, cr: usize, stride: i32, dw:
 /** One row of `w` pixels from full-size Y, Cb, Cr samples at y, cb, cr -> RGB at out[0..3w) (color.ts yccToRgbRow). */
 export function ycc_row(y: usize, cb: usize, cr: usize, w: i32, out: usize): void {
   let x = 0;
-  for (; x + 8 <= w; x += 8) {
+  for (; x + 16 <= w; x += 16) {
     const p = <usize>x;
-    const y16 = i16x8.extend_low_i8x16_u(v128.load64_zero(y + p));
-    const b16 = i16x8.extend_low_i8x16_u(v128.load64_zero(cb + p));
-    const r16 = i16x8.extend_low_i8x16_u(v128.load64_zero(cr + p));
-    const yA = i32x4.extend_low_i16x8_u(y16), yB = i32x4.extend_high_i16x8_u(y16);
-    const bA = i32x4.extend_low_i16x8_u(b16), bB = i32x4.extend_high_i16x8_u(b16);
-    const rA = i32x4.extend_low_i16x8_u(r16), rB = i32x4.extend_high_i16x8_u(r16);
-    const R = v128.shuffle<u8>(rgb4(yA, bA, rA, 0), rgb4(yB, bB, rB, 0), 0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-    const G = v128.shuffle<u8>(rgb4(yA, bA, rA, 1), rgb4(yB, bB, rB, 1), 0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-    const B = v128.shuffle<u8>(rgb4(yA, bA, rA, 2), rgb4(yB, bB, rB, 2), 0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-    interleave8(R, G, B, out + 3 * p);
+    const yv = v128.load(y + p), bv = v128.load(cb + p), rv = v128.load(cr + p);
+    ycc16(i16x8.extend_low_i8x16_u(yv), i16x8.extend_high_i8x16_u(yv), i16x8.extend_low_i8x16_u(bv), i16x8.extend_high_i8x16_u(bv),
+      i16x8.extend_low_i8x16_u(rv), i16x8.extend_high_i8x16_u(rv), out + 3 * p);
   }
   for (; x < w; x++) pixel(<i32>load<u8>(y + x), <i32>load<u8>(cb + x), <i32>load<u8>(cr + x), out + <usize>(3 * x));
 }

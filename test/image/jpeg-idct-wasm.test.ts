@@ -69,10 +69,10 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
     expect(bad).toEqual([]);
   });
 
-  it('4:2:0 upsampling + colour: random planes, widths around the 4-column step', () => {
+  it('4:2:0 upsampling + colour: random planes, widths around the 8-column (16-pixel) step', () => {
     const r = rng(9);
     const bad: string[] = [];
-    for (const w of [5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 18, 19, 31, 32, 33, 64, 101]) {
+    for (const w of [5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 21, 31, 32, 33, 34, 35, 36, 37, 38, 49, 50, 51, 52, 53, 64, 101]) {
       for (const h of [1, 2, 3, 7]) {
         const dw = Math.ceil(w / 2),
           dh = Math.ceil(h / 2);
@@ -126,6 +126,28 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
       expect(bad).toEqual([]);
     },
   );
+
+  it('YCbCr -> RGB, every (Y, Cb, Cr) triple: the 16-bit constants split for i16 lanes change no value', () => {
+    // 256^3 pixels as 256 rows of 65536 (Cb, Cr) pairs, one row per Y
+    const n = 65536;
+    const k = createWasmIdct([n, n, n], 1, n)!;
+    const [Y, cb, cr] = [k.plane(0), k.plane(1), k.plane(2)];
+    for (let i = 0; i < n; i++) {
+      cb[i] = i >> 8;
+      cr[i] = i & 255;
+    }
+    const want = new Uint8Array(n * 3),
+      got = new Uint8Array(n * 3);
+    const bad: string[] = [];
+    for (let y = 0; y < 256 && bad.length < 5; y++) {
+      Y.fill(y);
+      yccToRgbRow(Y, cb, cr, n, want, 0);
+      k.fullsize('ycc', n, 1, [n, n, n], got);
+      const i = want.findIndex((v, j) => got[j] !== v);
+      if (i >= 0) bad.push(`Y ${y} Cb ${cb[Math.floor(i / 3)]} Cr ${cr[Math.floor(i / 3)]} channel ${i % 3}: ts ${want[i]} wasm ${got[i]}`);
+    }
+    expect(bad).toEqual([]);
+  });
 
   interface Entry {
     file: string;
