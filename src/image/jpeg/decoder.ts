@@ -15,7 +15,7 @@ import { grayRow, rgbRow, yccH2v2Row, yccToRgbRow } from './color.js';
 import { type Component, decodeScan, type FrameGeometry, NATURAL_ORDER, type Scan } from './entropy.js';
 import { buildHuffmanTable, type HuffmanTable, standardHuffmanTable } from './huffman.js';
 import { idctIslow } from './idct.js';
-import { createWasmIdct, wasmIdctAvailable, wasmIdctOverhead } from './idct-wasm.js';
+import { createWasmIdct, type WasmIdct, wasmIdctAvailable, wasmIdctOverhead } from './idct-wasm.js';
 import { idctSmoothed, smoothingOk } from './smooth.js';
 import { type Plane, upsampleMethod, upsampleRow } from './upsample.js';
 
@@ -35,7 +35,10 @@ export function exactDecodeBytes(width: number, height: number, sampling: Array<
     maxV = Math.max(...sampling.map((s) => s[1]));
   const mcusX = Math.ceil(width / (8 * maxH)),
     mcusY = Math.ceil(height / (8 * maxV));
-  let total = width * height * 3 + wasmIdctOverhead(mcusX * maxH, width); // + the WebAssembly IDCT's fixed area and coefficient row
+  const mcuBlocks = sampling.reduce((a, [h, v]) => a + h * v, 0);
+  // + the WebAssembly instance's fixed area and coefficient blocks (one MCU row); a one-scan
+  // file decoded there needs no whole-image coefficients, counted below all the same
+  let total = width * height * 3 + wasmIdctOverhead(mcusX * mcuBlocks, width);
   for (const [h, v] of sampling) {
     const wib = Math.ceil((width * h) / (8 * maxH)),
       hib = Math.ceil((height * v) / (8 * maxV));
@@ -59,6 +62,7 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
   let adobeTransform: number | undefined;
   let frame: { w: number; h: number; progressive: boolean; comps: FrameComponent[]; geo: FrameGeometry } | undefined;
   let scans = 0;
+  let streamed: WasmIdct | undefined; // a one-scan file on WebAssembly: IDCT per MCU row, planes filled
 
   const br = new BitReader(bytes, 2, label);
   const corrupt = (what: string) => new ImageError(`${label}: JPEG ${what}`, 'the file is corrupt');
@@ -108,8 +112,17 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
       }
       frame.geo.restartInterval = restartInterval;
       const single = scans === 0 && !frame.progressive && scan.comps.length === frame.comps.length;
+      let onMcuRow: ((my: number) => void) | undefined;
+      if (scans === 0) {
+        // a one-scan file on WebAssembly decodes each MCU row into the instance's memory and runs
+        // the IDCT right after (libjpeg's decompress_onepass); every other file keeps whole-image
+        // coefficients for later scans, block smoothing or the TS IDCT
+        const s = single && idct === 'wasm' ? streamIdct(frame.w, frame.comps) : undefined;
+        if (s) [streamed, onMcuRow] = s;
+        else for (const c of frame.comps) c.coefs = new Int16Array(c.bw * c.bh * 64); // [bh, bw, 64]
+      }
       scans++;
-      decodeScan(br, frame.geo, scan, scans, label);
+      decodeScan(br, frame.geo, scan, scans, label, onMcuRow);
       if (single) break; // one-scan file: libjpeg outputs without reading on to EOI
     } else if (m === 0xe0) {
       if (seg.length >= 14 && seg[0] === 0x4a && seg[1] === 0x46 && seg[2] === 0x49 && seg[3] === 0x46 && seg[4] === 0) jfif = true;
@@ -128,7 +141,41 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
   // jdcoefct.c start_output_pass: smooth if progressive and smoothing_ok
   const smooth =
     frame.progressive && smoothingOk(frame.comps) ? { scans, lastGoodRow: frame.geo.lastGoodRow, iMcuRows: frame.geo.mcusY } : undefined;
-  return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), idct, smooth);
+  if (scans === 0) for (const c of frame.comps) c.coefs = new Int16Array(c.bw * c.bh * 64); // no scan: libjpeg's all-zero coefficients
+  return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), idct, smooth, streamed);
+}
+
+/** A WebAssembly instance holding the planes and one MCU row of coefficients, each component's
+ *  `coefs` a view of its part, and the callback that IDCTs MCU row my into the planes and zeroes
+ *  the row for the next; undefined without SIMD128. */
+function streamIdct(w: number, comps: FrameComponent[]): [WasmIdct, (my: number) => void] | undefined {
+  const wasm = createWasmIdct(
+    comps.map((c) => c.wib * 8 * c.hib * 8),
+    comps.reduce((a, c) => a + c.v * c.bw, 0),
+    w,
+  );
+  if (!wasm) return undefined;
+  const all = wasm.coefs();
+  const first: number[] = []; // block index of each component's part
+  let n = 0;
+  comps.forEach((c, i) => {
+    first.push(n);
+    c.coefs = all.subarray(n * 64, (n + c.v * c.bw) * 64); // [v, bw, 64]
+    n += c.v * c.bw;
+    wasm.setQuant(i, Int32Array.from(c.q!)); // latched at this scan, which names every component
+  });
+  // an MCU row is v block rows of each component, or one block row in a one-component scan
+  const rows = comps.length === 1 ? [1] : comps.map((c) => c.v);
+  const onMcuRow = (my: number) => {
+    comps.forEach((c, i) => {
+      for (let by = 0; by < rows[i]; by++) {
+        const gy = my * rows[i] + by;
+        if (gy < c.hib) wasm.idctInPlace(first[i] + by * c.bw, c.wib, i, i, gy, c.wib * 8);
+      }
+    });
+    all.fill(0);
+  };
+  return [wasm, onMcuRow];
 }
 
 /** jdapimin.c default_decompress_parms: gray, YCbCr or RGB. */
@@ -172,7 +219,7 @@ function parseFrame(seg: Uint8Array, progressive: boolean, label: string) {
       bh,
       wib: Math.ceil((w * c.h) / (8 * maxH)),
       hib: Math.ceil((h * c.v) / (8 * maxV)),
-      coefs: new Int16Array(bw * bh * 64), // [bh, bw, 64]
+      coefs: new Int16Array(0), // allocated at the first scan (or never: decodeJpegExact)
       lastNz: new Uint8Array(progressive ? bw * bh : 0),
       coefBits: new Int32Array(64).fill(-1),
       prevCoefBits: new Int32Array(64),
@@ -275,26 +322,30 @@ function output(
   space: 'gray' | 'ycc' | 'rgb',
   idct: JpegIdct,
   smooth?: { scans: number; lastGoodRow: number; iMcuRows: number },
+  streamed?: WasmIdct,
 ): RgbImage {
   const maxH = Math.max(...comps.map((c) => c.h)),
     maxV = Math.max(...comps.map((c) => c.v));
   const zeroQ = new Uint16Array(64);
   // the planes live in the WebAssembly IDCT's memory when it runs (not for block smoothing)
   const wasm =
-    idct === 'wasm' && !smooth
+    streamed ??
+    (idct === 'wasm' && !smooth
       ? createWasmIdct(
           comps.map((c) => c.wib * 8 * c.hib * 8),
           Math.max(...comps.map((c) => c.bw)),
           w,
         )
-      : undefined;
+      : undefined);
   if (idct === 'wasm' && !smooth && !wasm)
     throw new Error('JPEG: the WebAssembly IDCT was requested, but this engine has no WebAssembly SIMD128');
   const planes: Plane[] = comps.map((c, ci) => {
     const stride = c.wib * 8;
     const data = wasm ? wasm.plane(ci) : new Uint8Array(stride * c.hib * 8); // [hib * 8, wib * 8]
     const q = Int32Array.from(c.q ?? zeroQ); // a component no scan reached: libjpeg's all-zero multipliers
-    if (smooth) idctSmoothed(c, q, smooth.iMcuRows, smooth.scans, smooth.lastGoodRow, data, stride);
+    if (streamed) {
+      // done per MCU row while decoding
+    } else if (smooth) idctSmoothed(c, q, smooth.iMcuRows, smooth.scans, smooth.lastGoodRow, data, stride);
     else if (wasm) {
       for (let by = 0; by < c.hib; by++) wasm.blockRow(c.coefs, c.bw, c.wib, by, q, ci, stride);
     } else {

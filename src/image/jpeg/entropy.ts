@@ -131,8 +131,17 @@ export interface FrameGeometry {
 }
 
 /** Decode scan number `scanNumber` (1-based, libjpeg's input_scan_number); on return `br` is at
- *  the end of the scan's data. */
-export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber: number, label: string): void {
+ *  the end of the scan's data. With `onMcuRow`, each component's `coefs` holds one MCU row only
+ *  (its v block rows; one block row in a one-component scan), zeroed, and onMcuRow(my) is called
+ *  after MCU row my is decoded (libjpeg's decompress_onepass: the IDCT runs per iMCU row). */
+export function decodeScan(
+  br: BitReader,
+  f: FrameGeometry,
+  s: Scan,
+  scanNumber: number,
+  label: string,
+  onMcuRow?: (my: number) => void,
+): void {
   const comps = s.comps;
   const n = comps.length;
   if (f.progressive) checkProgression(s, scanNumber, label);
@@ -264,6 +273,7 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
   const mcusY = single ? comps[0].hib : f.mcusY;
   const rowsPerIMcu = single ? comps[0].v : 1;
   for (let my = 0; my < mcusY; my++) {
+    const row = onMcuRow ? 0 : my; // MCU row in `coefs`
     for (let mx = 0; mx < mcusX; mx++) {
       // jdcoefct.c consume_data/decompress_onepass, before decode_mcu (and so before its restart)
       if (!br.insufficient) f.lastGoodRow = Math.floor(my / rowsPerIMcu);
@@ -284,16 +294,17 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
       if (!br.insufficient) {
         for (let ci = 0; ci < n; ci++) {
           const c = comps[ci];
-          if (single) block(0, c.coefs, (my * c.bw + mx) * 64);
+          if (single) block(0, c.coefs, (row * c.bw + mx) * 64);
           else {
             for (let by = 0; by < c.v; by++) {
-              for (let bx = 0; bx < c.h; bx++) block(ci, c.coefs, ((my * c.v + by) * c.bw + mx * c.h + bx) * 64);
+              for (let bx = 0; bx < c.h; bx++) block(ci, c.coefs, ((row * c.v + by) * c.bw + mx * c.h + bx) * 64);
             }
           }
         }
       }
       if (f.restartInterval) restartsToGo--;
     }
+    onMcuRow?.(my);
   }
   br.discardBits();
 }
