@@ -272,6 +272,32 @@ export function decodeScan(
   const mcusX = single ? comps[0].wib : f.mcusX;
   const mcusY = single ? comps[0].hib : f.mcusY;
   const rowsPerIMcu = single ? comps[0].v : 1;
+  if (single && (kind === 'acFirst' || kind === 'acRefine') && !f.restartInterval && !onMcuRow) {
+    // A progressive AC scan of one component without restarts (most of a progressive file's
+    // blocks): the loop below without its per-MCU machinery, blocks inside an EOB run that need
+    // no bits skipped here (an AC first block always; a refinement block whose coefficients in
+    // the band are all zero, lastNz < Ss). Same order, same calls, same state as the loop below.
+    const c = comps[0],
+      ac = s.ac[0]!,
+      blk = c.coefs,
+      lastNz = c.lastNz;
+    const first = kind === 'acFirst';
+    for (let my = 0; my < mcusY && !br.insufficient; my++) {
+      f.lastGoodRow = Math.floor(my / rowsPerIMcu);
+      for (let mx = 0, o = my * c.bw * 64; mx < mcusX; mx++, o += 64) {
+        if (eobrun > 0 && (first || lastNz[o >> 6] < s.ss)) eobrun--;
+        else if (br.marker === 0 && br.pos + MAX_BLOCK_BYTES < safeEnd) {
+          if (first) eobrun = decodeAcFirstFast(br, ac, s.ss, s.se, p1, blk, o, lastNz);
+          else eobrun = decodeAcRefineFast(br, ac, s.ss, s.se, p1, m1, blk, o, eobrun, lastNz);
+        } else {
+          block(0, blk, o);
+          if (br.insufficient) break; // the rest of the scan keeps its coefficients
+        }
+      }
+    }
+    br.discardBits();
+    return;
+  }
   for (let my = 0; my < mcusY; my++) {
     const row = onMcuRow ? 0 : my; // MCU row in `coefs`
     for (let mx = 0; mx < mcusX; mx++) {
