@@ -74,15 +74,24 @@ const FIX_1_961570560 = 16069, FIX_2_053119869 = 16819, FIX_2_562915447 = 20995,
   v128.store(d + 48, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7));
 }
 
+/** The 128 bytes of a block = 0 (the entropy decoder writes only nonzero coefficients). */
+// @ts-ignore: decorator
+@inline function zeroBlock(p: usize): void {
+  const z = i32x4.splat(0);
+  v128.store(p, z); v128.store(p, z, 16); v128.store(p, z, 32); v128.store(p, z, 48);
+  v128.store(p, z, 64); v128.store(p, z, 80); v128.store(p, z, 96); v128.store(p, z, 112);
+}
+
 /** Scratch the caller leaves free: ws [8 rows, 8 cols] i32 (256 B), then 2 x [8 cols, 4 rows] i32 (256 B). */
 export const IDCT_SCRATCH_BYTES: i32 = 768;
 
 /**
  * `n` consecutive blocks at `coef` (n x 64 int16) x quant `q` (64 int32) -> samples: block b
  * fills 8 rows of 8 bytes at out + 8 b, rows `stride` bytes apart. `scratch`: IDCT_SCRATCH_BYTES.
- * Same values as idctIslow for each block.
+ * Same values as idctIslow for each block. `clear` != 0: each block's coefficients are zeroed
+ * once read (ready for the next MCU row).
  */
-export function idct_islow_row(coef: usize, q: usize, out: usize, stride: i32, n: i32, scratch: usize): void {
+export function idct_islow_row(coef: usize, q: usize, out: usize, stride: i32, n: i32, scratch: usize, clear: i32): void {
   const ws = scratch, cols = scratch + 256, rows = scratch + 512;
   const zero = i32x4.splat(0);
   const notDc = i16x8(0, -1, -1, -1, -1, -1, -1, -1);
@@ -99,6 +108,7 @@ export function idct_islow_row(coef: usize, q: usize, out: usize, stride: i32, n
       const px = i64x2.extract_lane(i8x16.splat(<i8>(x < 0 ? 0 : x > 255 ? 255 : x)), 0);
       let o = out;
       for (let r = 0; r < 8; r++, o += <usize>stride) store<i64>(o, px);
+      if (clear) zeroBlock(coef);
       continue;
     }
     // Pass 1: columns 0-3 then 4-7 (lanes = columns), dequantized, into ws rows
@@ -118,6 +128,7 @@ export function idct_islow_row(coef: usize, q: usize, out: usize, stride: i32, n
       pass(x0, x1, x2, x3, x4, x5, x6, x7, 1 << (CONST_BITS - PASS1_BITS - 1), CONST_BITS - PASS1_BITS,
         i32x4.eq(ac, zero), i32x4.shl(x0, PASS1_BITS), ws + half * 2, 32);
     }
+    if (clear) zeroBlock(coef);
     // Pass 2: rows 0-3 then 4-7 (lanes = rows), range-limited to bytes
     for (let half: usize = 0; half < 256; half += 128) {
       transpose4(ws + half, 32, cols); // ws[r][0..3] -> column vectors 0..3 over 4 rows
@@ -247,14 +258,11 @@ const FIX_1_40200 = 91881, FIX_1_77200 = 116130, FIX_0_71414 = 46802, FIX_0_3441
 @inline function bytes8(p: usize): v128 { return i16x8.extend_low_i8x16_u(v128.load64_zero(p)); }
 
 /**
- * Output row y of a 4:2:0 image: Y samples at yRow[0..w), chroma planes cb, cr (`stride` bytes a
- * row, dw > 2 real columns, dh rows) -> RGB at out[0..3w). Same bytes as color.ts yccH2v2Row.
+ * One output row of a 4:2:0 image: Y samples at yRow[0..w), the near chroma rows cb0, cr0 and
+ * the far ones cb1, cr1 (dw > 2 real columns; the caller picks them: color.ts yccH2v2Row's k and
+ * n) -> RGB at out[0..3w). Same bytes as color.ts yccH2v2Row.
  */
-export function ycc_h2v2_row(yRow: usize, cb: usize, cr: usize, stride: i32, dw: i32, dh: i32, y: i32, w: i32, out: usize): void {
-  const k = y >> 1, below = y & 1;
-  const n = below ? min(k + 1, dh - 1) : max(k - 1, 0);
-  const cb0 = cb + <usize>(k * stride), cb1 = cb + <usize>(n * stride);
-  const cr0 = cr + <usize>(k * stride), cr1 = cr + <usize>(n * stride);
+export function ycc_h2v2_row(yRow: usize, cb0: usize, cb1: usize, cr0: usize, cr1: usize, dw: i32, w: i32, out: usize): void {
   column(yRow, cb0, cb1, cr0, cr1, 0, dw, w, out);
   let i = 1;
   for (; i + 8 < dw; i += 8) { // chroma columns i..i+7 (pixels 2i..2i+15), their neighbours i-1..i+8 all real

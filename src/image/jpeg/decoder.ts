@@ -63,6 +63,7 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
   let frame: { w: number; h: number; progressive: boolean; comps: FrameComponent[]; geo: FrameGeometry } | undefined;
   let scans = 0;
   let streamed: WasmIdct | undefined; // a one-scan file on WebAssembly: IDCT per MCU row, planes filled
+  let rgbDone = false; // ... and the RGB made too (streamIdct)
 
   const br = new BitReader(bytes, 2, label);
   const corrupt = (what: string) => new ImageError(`${label}: JPEG ${what}`, 'the file is corrupt');
@@ -117,8 +118,11 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
         // a one-scan file on WebAssembly decodes each MCU row into the instance's memory and runs
         // the IDCT right after (libjpeg's decompress_onepass); every other file keeps whole-image
         // coefficients for later scans, block smoothing or the TS IDCT
-        const s = single && idct === 'wasm' ? streamIdct(frame.w, frame.comps) : undefined;
-        if (s) [streamed, onMcuRow] = s;
+        const s =
+          single && idct === 'wasm'
+            ? streamIdct(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), frame.geo.mcusY)
+            : undefined;
+        if (s) ({ wasm: streamed, onMcuRow, rgbDone } = s);
         else for (const c of frame.comps) c.coefs = new Int16Array(c.bw * c.bh * 64); // [bh, bw, 64]
       }
       scans++;
@@ -142,17 +146,50 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
   const smooth =
     frame.progressive && smoothingOk(frame.comps) ? { scans, lastGoodRow: frame.geo.lastGoodRow, iMcuRows: frame.geo.mcusY } : undefined;
   if (scans === 0) for (const c of frame.comps) c.coefs = new Int16Array(c.bw * c.bh * 64); // no scan: libjpeg's all-zero coefficients
+  if (streamed && rgbDone) return { width: frame.w, height: frame.h, data: streamed.rgb() }; // a view of the instance's memory
   return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), idct, smooth, streamed);
 }
 
-/** A WebAssembly instance holding the planes and one MCU row of coefficients, each component's
- *  `coefs` a view of its part, and the callback that IDCTs MCU row my into the planes and zeroes
- *  the row for the next; undefined without SIMD128. */
-function streamIdct(w: number, comps: FrameComponent[]): [WasmIdct, (my: number) => void] | undefined {
+/** The output paths that need no row buffers: 'h2v2' = 4:2:0 YCbCr (h2v2 fancy upsampling fused
+ *  with the colour conversion), 'full' = every component full size (4:4:4, RGB, gray); else
+ *  undefined (upsampled row by row). */
+function fusedPath(w: number, comps: Component[], space: 'gray' | 'ycc' | 'rgb'): 'h2v2' | 'full' | undefined {
+  const maxH = Math.max(...comps.map((c) => c.h)),
+    maxV = Math.max(...comps.map((c) => c.v));
+  const m = comps.map((c) => upsampleMethod(c.h, c.v, maxH, maxV, Math.ceil((w * c.h) / maxH)));
+  if (space === 'ycc' && m[0] === 'fullsize' && m[1] === 'h2v2Fancy' && m[2] === 'h2v2Fancy' && comps[1].wib === comps[2].wib)
+    return 'h2v2';
+  return m.every((x) => x === 'fullsize') ? 'full' : undefined;
+}
+
+interface Stream {
+  wasm: WasmIdct;
+  /** IDCT of MCU row my (and, on a fused path, the RGB rows that are complete). */
+  onMcuRow: (my: number) => void;
+  /** The RGB is in wasm.rgb() once the last MCU row is done (a fused path). */
+  rgbDone: boolean;
+}
+
+/**
+ * A one-scan file on WebAssembly, libjpeg's decompress_onepass: a fresh instance holding one MCU
+ * row of coefficients (each component's `coefs` a view of its part, zeroed after each row), the
+ * component planes and, on a fused output path, the RGB output. onMcuRow(my) runs the IDCT of
+ * MCU row my; on a fused path the planes are rings of a few MCU rows (4:2:0: 2 of Y, 3 of chroma,
+ * the rows above and below that fancy upsampling reads; full size: 1) and the RGB rows are made
+ * as soon as their samples exist (4:2:0 one MCU row behind), straight into the output area, so
+ * no plane is kept whole and the RGB is not copied. Undefined without SIMD128.
+ */
+function streamIdct(w: number, h: number, comps: FrameComponent[], space: 'gray' | 'ycc' | 'rgb', mcusY: number): Stream | undefined {
+  const path = fusedPath(w, comps, space);
+  // an MCU row is v block rows of each component, or one block row in a one-component scan
+  const rows = comps.length === 1 ? [1] : comps.map((c) => c.v);
+  // plane rows kept: a ring of MCU rows on a fused path, else the whole plane
+  const ring = comps.map((c, i) => (path === 'h2v2' ? (i === 0 ? 2 : 3) * 8 * rows[i] : path === 'full' ? 8 * rows[i] : c.hib * 8));
   const wasm = createWasmIdct(
-    comps.map((c) => c.wib * 8 * c.hib * 8),
+    comps.map((c, i) => c.wib * 8 * ring[i]),
     comps.reduce((a, c) => a + c.v * c.bw, 0),
     w,
+    path ? w * h * 3 : 0,
   );
   if (!wasm) return undefined;
   const all = wasm.coefs();
@@ -164,18 +201,33 @@ function streamIdct(w: number, comps: FrameComponent[]): [WasmIdct, (my: number)
     n += c.v * c.bw;
     wasm.setQuant(i, Int32Array.from(c.q!)); // latched at this scan, which names every component
   });
-  // an MCU row is v block rows of each component, or one block row in a one-component scan
-  const rows = comps.length === 1 ? [1] : comps.map((c) => c.v);
+  const strides = comps.map((c) => c.wib * 8);
+  const yRows = 8 * rows[0]; // image rows per MCU row
   const onMcuRow = (my: number) => {
     comps.forEach((c, i) => {
       for (let by = 0; by < rows[i]; by++) {
-        const gy = my * rows[i] + by;
-        if (gy < c.hib) wasm.idctInPlace(first[i] + by * c.bw, c.wib, i, i, gy, c.wib * 8);
+        const gy = my * rows[i] + by,
+          b = first[i] + by * c.bw;
+        // the IDCT zeroes the blocks it reads; the entropy decoder also wrote the MCUs' blocks
+        // past the image (columns wib..bw, rows from hib), zeroed here
+        if (gy < c.hib) {
+          wasm.idctInPlace(b, c.wib, i, i, gy % (ring[i] / 8), strides[i]);
+          if (c.bw > c.wib) all.fill(0, (b + c.wib) * 64, (b + c.bw) * 64);
+        } else all.fill(0, b * 64, (b + c.bw) * 64);
       }
     });
-    all.fill(0);
+    if (path === 'full') wasm.fullsizeRows(space, my * yRows, Math.min(h, (my + 1) * yRows), w, strides, ring[0]);
+    else if (path === 'h2v2') {
+      // rows of MCU row my - 1: their far chroma rows reach into row my; the last row at the end
+      const dw = Math.ceil(w / 2),
+        dh = Math.ceil(h / 2);
+      const row420 = (m: number) =>
+        wasm.yccH2v2Rows(m * yRows, Math.min(h, (m + 1) * yRows), w, strides[0], strides[1], dw, dh, ring[0], ring[1]);
+      if (my > 0) row420(my - 1);
+      if (my === mcusY - 1) row420(my);
+    }
   };
-  return [wasm, onMcuRow];
+  return { wasm, onMcuRow, rgbDone: path !== undefined };
 }
 
 /** jdapimin.c default_decompress_parms: gray, YCbCr or RGB. */

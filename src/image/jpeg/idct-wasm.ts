@@ -12,8 +12,8 @@
 import { JPEG_WASM } from './generated/jpeg-wasm.js';
 
 interface JpegExports {
-  idct_islow_row(coef: number, q: number, out: number, stride: number, n: number, scratch: number): void;
-  ycc_h2v2_row(yRow: number, cb: number, cr: number, stride: number, dw: number, dh: number, y: number, w: number, out: number): void;
+  idct_islow_row(coef: number, q: number, out: number, stride: number, n: number, scratch: number, clear: number): void;
+  ycc_h2v2_row(yRow: number, cb0: number, cb1: number, cr0: number, cr1: number, dw: number, w: number, out: number): void;
   ycc_row(y: number, cb: number, cr: number, w: number, out: number): void;
   rgb_row(r: number, g: number, b: number, w: number, out: number): void;
   gray_row(g: number, w: number, out: number): void;
@@ -59,17 +59,37 @@ export interface WasmIdct {
   /** Quant table `slot` (0..3) = q (int32 [64], natural order), for idctInPlace. */
   setQuant(slot: number, q: Int32Array): void;
   /** IDCT the `wib` blocks starting at block `first` of coefs() with quant table `slot` into
-   *  plane i at block row `by` (rows `stride` apart); no copy. */
+   *  plane i at block row `by` (rows `stride` apart), no copy; the blocks are zeroed once read. */
   idctInPlace(first: number, wib: number, slot: number, i: number, by: number, stride: number): void;
   /** Rows 0..h) of a 4:2:0 image from planes 0 (Y), 1 (Cb), 2 (Cr) -> RGB [h, w, 3] into out (color.ts yccH2v2Row's twin). */
   yccH2v2(w: number, h: number, yStride: number, cStride: number, dw: number, dh: number, out: Uint8Array): void;
+  /** Rows y0..y1) of a 4:2:0 image, the planes as rings: image row y of plane 0 is its row
+   *  y % yRing, chroma row k of planes 1 and 2 their row k % cRing -> RGB rows into `out`
+   *  ([h, w, 3]), or with no `out` into rgb(). */
+  yccH2v2Rows(
+    y0: number,
+    y1: number,
+    w: number,
+    yStride: number,
+    cStride: number,
+    dw: number,
+    dh: number,
+    yRing: number,
+    cRing: number,
+    out?: Uint8Array,
+  ): void;
   /** Rows 0..h) of full-size planes (rows strides[i] apart) -> RGB [h, w, 3] into out: 'ycc' planes
    *  0, 1, 2 (color.ts yccToRgbRow's twin), 'rgb' stored as is (rgbRow's), 'gray' plane 0 (grayRow's). */
   fullsize(space: 'gray' | 'ycc' | 'rgb', w: number, h: number, strides: number[], out: Uint8Array): void;
+  /** Rows y0..y1) of full-size planes, image row y at plane row y % ring -> RGB rows into `out`, or with no `out` into rgb(). */
+  fullsizeRows(space: 'gray' | 'ycc' | 'rgb', y0: number, y1: number, w: number, strides: number[], ring: number, out?: Uint8Array): void;
+  /** The RGB output area ([h, w, 3], `rgbBytes` at creation), a view into the instance's memory. */
+  rgb(): Uint8Array;
 }
 
-/** A fresh instance whose memory holds planes of the given sizes and `blocks` coefficient blocks; undefined without SIMD128. */
-export function createWasmIdct(planeBytes: number[], blocks: number, w = 0): WasmIdct | undefined {
+/** A fresh instance whose memory holds planes of the given sizes, `blocks` coefficient blocks
+ *  and an RGB output area of `rgbBytes`; undefined without SIMD128. */
+export function createWasmIdct(planeBytes: number[], blocks: number, w = 0, rgbBytes = 0): WasmIdct | undefined {
   const mod = jpegModule();
   if (!mod) return undefined;
   const offsets: number[] = [];
@@ -80,6 +100,8 @@ export function createWasmIdct(planeBytes: number[], blocks: number, w = 0): Was
     offsets.push(end);
     end += n;
   }
+  const rgbOut = (end + 15) & ~15;
+  end = rgbOut + rgbBytes;
   const pages = Math.ceil(end / 65536) || 1;
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages }); // the module declares a maximum, so must the import
   const k = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as JpegExports;
@@ -87,7 +109,9 @@ export function createWasmIdct(planeBytes: number[], blocks: number, w = 0): Was
   const quant = new Int32Array(buf, QUANT, 64);
   const coefRow = new Int16Array(buf, COEFS, blocks * 64);
   let lastQ: Int32Array | undefined;
-  return {
+  /** Where row y's RGB goes: straight into the output area, or the row buffer (then copied to out). */
+  const dst = (y: number, w: number, out: Uint8Array | undefined) => (out ? rgbRow : rgbOut + y * w * 3);
+  const self: WasmIdct = {
     plane: (i) => new Uint8Array(buf, offsets[i], planeBytes[i]),
     blockRow(coefs, bw, wib, by, q, i, stride) {
       if (q !== lastQ) {
@@ -95,7 +119,7 @@ export function createWasmIdct(planeBytes: number[], blocks: number, w = 0): Was
         lastQ = q;
       }
       coefRow.set(coefs.subarray(by * bw * 64, (by * bw + wib) * 64));
-      k.idct_islow_row(COEFS, QUANT, offsets[i] + by * 8 * stride, stride, wib, SCRATCH);
+      k.idct_islow_row(COEFS, QUANT, offsets[i] + by * 8 * stride, stride, wib, SCRATCH, 0);
     },
     coefs: () => coefRow,
     setQuant(slot, q) {
@@ -103,24 +127,48 @@ export function createWasmIdct(planeBytes: number[], blocks: number, w = 0): Was
       lastQ = undefined; // slot 0 is blockRow's
     },
     idctInPlace(first, wib, slot, i, by, stride) {
-      k.idct_islow_row(COEFS + first * 128, QUANT + 256 * slot, offsets[i] + by * 8 * stride, stride, wib, SCRATCH);
+      k.idct_islow_row(COEFS + first * 128, QUANT + 256 * slot, offsets[i] + by * 8 * stride, stride, wib, SCRATCH, 1);
     },
     yccH2v2(w, h, yStride, cStride, dw, dh, out) {
+      self.yccH2v2Rows(0, h, w, yStride, cStride, dw, dh, h, dh, out);
+    },
+    yccH2v2Rows(y0, y1, w, yStride, cStride, dw, dh, yRing, cRing, out) {
       const row = new Uint8Array(buf, rgbRow, w * 3);
-      for (let y = 0; y < h; y++) {
-        k.ycc_h2v2_row(offsets[0] + y * yStride, offsets[1], offsets[2], cStride, dw, dh, y, w, rgbRow);
-        out.set(row, y * w * 3);
+      for (let y = y0; y < y1; y++) {
+        // the near chroma row k and the far one: color.ts yccH2v2Row
+        const kk = y >> 1,
+          n = y & 1 ? Math.min(kk + 1, dh - 1) : Math.max(kk - 1, 0);
+        const near = (kk % cRing) * cStride,
+          far = (n % cRing) * cStride;
+        const o = dst(y, w, out);
+        k.ycc_h2v2_row(
+          offsets[0] + (y % yRing) * yStride,
+          offsets[1] + near,
+          offsets[1] + far,
+          offsets[2] + near,
+          offsets[2] + far,
+          dw,
+          w,
+          o,
+        );
+        if (out) out.set(row, y * w * 3);
       }
     },
     fullsize(space, w, h, strides, out) {
+      self.fullsizeRows(space, 0, h, w, strides, h, out);
+    },
+    fullsizeRows(space, y0, y1, w, strides, ring, out) {
       const row = new Uint8Array(buf, rgbRow, w * 3);
-      for (let y = 0; y < h; y++) {
-        if (space === 'gray') k.gray_row(offsets[0] + y * strides[0], w, rgbRow);
-        else if (space === 'ycc')
-          k.ycc_row(offsets[0] + y * strides[0], offsets[1] + y * strides[1], offsets[2] + y * strides[2], w, rgbRow);
-        else k.rgb_row(offsets[0] + y * strides[0], offsets[1] + y * strides[1], offsets[2] + y * strides[2], w, rgbRow);
-        out.set(row, y * w * 3);
+      for (let y = y0; y < y1; y++) {
+        const r = y % ring,
+          o = dst(y, w, out);
+        if (space === 'gray') k.gray_row(offsets[0] + r * strides[0], w, o);
+        else if (space === 'ycc') k.ycc_row(offsets[0] + r * strides[0], offsets[1] + r * strides[1], offsets[2] + r * strides[2], w, o);
+        else k.rgb_row(offsets[0] + r * strides[0], offsets[1] + r * strides[1], offsets[2] + r * strides[2], w, o);
+        if (out) out.set(row, y * w * 3);
       }
     },
+    rgb: () => new Uint8Array(buf, rgbOut, rgbBytes),
   };
+  return self;
 }
