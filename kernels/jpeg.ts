@@ -330,3 +330,143 @@ export function gray_row(g: usize, w: i32, out: usize): void {
     store<u8>(o, v); store<u8>(o, v, 1); store<u8>(o, v, 2);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sequential Huffman decoding, the twin of src/image/jpeg/entropy.ts decodeBlockFast (jdhuff.c
+// decode_mcu_fast): the same bit buffer (an i32 holding the last `bits` bits read, topped up a
+// byte at a time to more than 24 bits, a stuffed 0xFF 0x00 taken as 0xFF), the same tables and
+// the same steps, for blocks whose every possible byte lies before the next marker (the caller
+// passes `end`). Same coefficients, DC predictions and bit position bit for bit
+// (test/image/jpeg-idct-wasm.test.ts: every golden through both paths, random scans).
+// A table at t (HUFF_TABLE_BYTES): fast i32 [1024] | lookup u16 [512] | maxcode i32 [18] (at
+// +5120) | valoffset i32 [17] (+5248) | huffval u8 [256] (+5376), as huffman.ts builds them.
+
+export const HUFF_TABLE_BYTES: i32 = 5632;
+const HT_LOOKUP = 4096, HT_MAXCODE = 5120, HT_VALOFF = 5248, HT_HUFFVAL = 5376;
+
+/** A symbol the combined lookup did not resolve: the 9-bit lookup, else code by code to 16 bits
+ *  (a bad code: 17 bits, symbol 0). Bits come from / go back to the state at st. */
+function slowSymbol(st: usize, data: usize, t: usize): i32 {
+  let buf = load<i32>(st), bits = load<i32>(st, 4), pos = load<i32>(st, 8);
+  let sym = 0;
+  const e = <i32>load<u16>(t + HT_LOOKUP + <usize>(((buf >>> (bits - 9)) & 511) << 1));
+  if (e != 0) {
+    bits -= e >> 8;
+    sym = e & 0xff;
+  } else {
+    let l = 10;
+    while (l <= 16 && ((buf >>> (bits - l)) & ((1 << l) - 1)) > load<i32>(t + HT_MAXCODE + <usize>(l << 2))) l++;
+    if (l <= 16) {
+      sym = <i32>load<u8>(t + HT_HUFFVAL + <usize>((((buf >>> (bits - l)) & ((1 << l) - 1)) + load<i32>(t + HT_VALOFF + <usize>(l << 2))) & 0xff));
+      bits -= l;
+    } else {
+      bits -= 16;
+      if (bits < 1)
+        while (bits <= 24) {
+          const c = <i32>load<u8>(data + <usize>pos); pos++;
+          if (c == 0xff) pos++;
+          buf = (buf << 8) | c;
+          bits += 8;
+        }
+      bits -= 1;
+      sym = 0;
+    }
+  }
+  store<i32>(st, buf); store<i32>(st, bits, 4); store<i32>(st, pos, 8);
+  return sym;
+}
+
+/**
+ * Blocks b..total) of an MCU row (block b = MCU b / nb, its block b % nb) while the next block's
+ * bytes lie before `end` (pos + 520 < end); returns the first block not decoded. State at st:
+ * i32 buf, bits, pos (from data), _, DC predictions [4]. Block j of an MCU (desc + 32 j, i32):
+ * component, DC table, AC table, coefficients of MCU 0 (int16 [64], natural order, zeroed), bytes
+ * from one MCU to the next. order: i32 [80], zigzag -> natural (entropy.ts NATURAL_ORDER).
+ */
+export function huff_seq(st: usize, data: usize, end: i32, desc: usize, nb: i32, b: i32, total: i32, order: usize): i32 {
+  let buf = load<i32>(st), bits = load<i32>(st, 4), pos = load<i32>(st, 8);
+  for (; b < total && pos + 520 < end; b++) {
+    const mx = b / nb, d = desc + <usize>((b - mx * nb) << 5);
+    const ci = load<i32>(d), dc = <usize>load<i32>(d, 4), ac = <usize>load<i32>(d, 8);
+    const blk = <usize>load<i32>(d, 12) + <usize>(mx * load<i32>(d, 16));
+    // DC: size category, then the extra bits of the difference (HUFF_EXTEND)
+    if (bits < 16)
+      while (bits <= 24) {
+        const c = <i32>load<u8>(data + <usize>pos); pos++;
+        if (c == 0xff) pos++;
+        buf = (buf << 8) | c;
+        bits += 8;
+      }
+    let f = load<i32>(dc + <usize>(((buf >>> (bits - 10)) & 1023) << 2));
+    let t = 0;
+    if (f != 0) {
+      bits -= f & 0xff;
+      t = f >> 16;
+    } else {
+      store<i32>(st, buf); store<i32>(st, bits, 4); store<i32>(st, pos, 8);
+      const sym = slowSymbol(st, data, dc);
+      buf = load<i32>(st); bits = load<i32>(st, 4); pos = load<i32>(st, 8);
+      if (sym) {
+        if (bits < sym)
+          while (bits <= 24) {
+            const c = <i32>load<u8>(data + <usize>pos); pos++;
+            if (c == 0xff) pos++;
+            buf = (buf << 8) | c;
+            bits += 8;
+          }
+        bits -= sym;
+        const r = (buf >>> bits) & ((1 << sym) - 1);
+        t = r < 1 << (sym - 1) ? r + (-1 << sym) + 1 : r;
+      }
+    }
+    const p = st + 16 + <usize>(ci << 2);
+    const pr = load<i32>(p) + t;
+    store<i32>(p, pr);
+    store<i16>(blk, <i16>pr);
+    // AC: (run, size) symbols in zigzag order until EOB or k = 63
+    for (let k = 1; k < 64; k++) {
+      if (bits < 16)
+        while (bits <= 24) {
+          const c = <i32>load<u8>(data + <usize>pos); pos++;
+          if (c == 0xff) pos++;
+          buf = (buf << 8) | c;
+          bits += 8;
+        }
+      f = load<i32>(ac + <usize>(((buf >>> (bits - 10)) & 1023) << 2));
+      if (f != 0) {
+        bits -= f & 0xff;
+        const v = f >> 16;
+        if (v != 0) {
+          k += (f >> 12) & 15;
+          store<i16>(blk + <usize>(load<i32>(order + <usize>(k << 2)) << 1), <i16>v);
+          continue;
+        }
+        if ((f & 0xf000) != 0xf000) break; // EOB (sz = 0, run != 15)
+        k += 15; // ZRL
+        continue;
+      }
+      store<i32>(st, buf); store<i32>(st, bits, 4); store<i32>(st, pos, 8);
+      const sym = slowSymbol(st, data, ac);
+      buf = load<i32>(st); bits = load<i32>(st, 4); pos = load<i32>(st, 8);
+      const run = sym >> 4, sz = sym & 15;
+      if (sz) {
+        k += run;
+        if (bits < sz)
+          while (bits <= 24) {
+            const c = <i32>load<u8>(data + <usize>pos); pos++;
+            if (c == 0xff) pos++;
+            buf = (buf << 8) | c;
+            bits += 8;
+          }
+        bits -= sz;
+        const r = (buf >>> bits) & ((1 << sz) - 1);
+        store<i16>(blk + <usize>(load<i32>(order + <usize>(k << 2)) << 1), <i16>(r < 1 << (sz - 1) ? r + (-1 << sz) + 1 : r));
+      } else {
+        if (run != 15) break;
+        k += 15;
+      }
+    }
+  }
+  store<i32>(st, buf); store<i32>(st, bits, 4); store<i32>(st, pos, 8);
+  return b;
+}

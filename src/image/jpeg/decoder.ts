@@ -114,19 +114,25 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
       frame.geo.restartInterval = restartInterval;
       const single = scans === 0 && !frame.progressive && scan.comps.length === frame.comps.length;
       let onMcuRow: ((my: number) => void) | undefined;
+      let fastBlocks: Stream['fastBlocks'];
       if (scans === 0) {
         // a one-scan file on WebAssembly decodes each MCU row into the instance's memory and runs
         // the IDCT right after (libjpeg's decompress_onepass); every other file keeps whole-image
         // coefficients for later scans, block smoothing or the TS IDCT
         const s =
           single && idct === 'wasm'
-            ? streamIdct(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), frame.geo.mcusY)
+            ? streamIdct(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), frame.geo.mcusY, {
+                bytes,
+                start: br.pos,
+                scan,
+                restartInterval,
+              })
             : undefined;
-        if (s) ({ wasm: streamed, onMcuRow, rgbDone } = s);
+        if (s) ({ wasm: streamed, onMcuRow, rgbDone, fastBlocks } = s);
         else for (const c of frame.comps) c.coefs = new Int16Array(c.bw * c.bh * 64); // [bh, bw, 64]
       }
       scans++;
-      decodeScan(br, frame.geo, scan, scans, label, onMcuRow);
+      decodeScan(br, frame.geo, scan, scans, label, onMcuRow, fastBlocks);
       if (single) break; // one-scan file: libjpeg outputs without reading on to EOI
     } else if (m === 0xe0) {
       if (seg.length >= 14 && seg[0] === 0x4a && seg[1] === 0x46 && seg[2] === 0x49 && seg[3] === 0x46 && seg[4] === 0) jfif = true;
@@ -168,6 +174,8 @@ interface Stream {
   onMcuRow: (my: number) => void;
   /** The RGB is in wasm.rgb() once the last MCU row is done (a fused path). */
   rgbDone: boolean;
+  /** Sequential Huffman decoding in the instance (decodeScan's fastBlocks), for scans without restarts. */
+  fastBlocks?: (br: BitReader, pred: Int32Array, b: number, total: number, end: number) => number;
 }
 
 /**
@@ -179,17 +187,31 @@ interface Stream {
  * as soon as their samples exist (4:2:0 one MCU row behind), straight into the output area, so
  * no plane is kept whole and the RGB is not copied. Undefined without SIMD128.
  */
-function streamIdct(w: number, h: number, comps: FrameComponent[], space: 'gray' | 'ycc' | 'rgb', mcusY: number): Stream | undefined {
+function streamIdct(
+  w: number,
+  h: number,
+  comps: FrameComponent[],
+  space: 'gray' | 'ycc' | 'rgb',
+  mcusY: number,
+  entropy: { bytes: Uint8Array; start: number; scan: Scan; restartInterval: number },
+): Stream | undefined {
   const path = fusedPath(w, comps, space);
   // an MCU row is v block rows of each component, or one block row in a one-component scan
   const rows = comps.length === 1 ? [1] : comps.map((c) => c.v);
   // plane rows kept: a ring of MCU rows on a fused path, else the whole plane
   const ring = comps.map((c, i) => (path === 'h2v2' ? (i === 0 ? 2 : 3) * 8 * rows[i] : path === 'full' ? 8 * rows[i] : c.hib * 8));
+  // the Huffman decoding runs in the instance too (scans without restarts): the entropy bytes a
+  // scan can take at most (MAX_BLOCK_BYTES per block) are copied in
+  const { bytes, start, scan } = entropy;
+  const huff = entropy.restartInterval === 0;
+  const scanBlocks = comps.reduce((a, c) => a + c.bw * c.bh, 0);
+  const dataBytes = huff ? Math.min(bytes.length - start, scanBlocks * 520 + 64) : 0;
   const wasm = createWasmIdct(
     comps.map((c, i) => c.wib * 8 * ring[i]),
     comps.reduce((a, c) => a + c.v * c.bw, 0),
     w,
     path ? w * h * 3 : 0,
+    dataBytes,
   );
   if (!wasm) return undefined;
   const all = wasm.coefs();
@@ -227,7 +249,24 @@ function streamIdct(w: number, h: number, comps: FrameComponent[], space: 'gray'
       if (my === mcusY - 1) row420(my);
     }
   };
-  return { wasm, onMcuRow, rgbDone: path !== undefined };
+  let fastBlocks: Stream['fastBlocks'];
+  if (huff) {
+    // the blocks of an MCU in decodeScan's order: scan components, then rows, then columns
+    const tables: HuffmanTable[] = [];
+    const slot = (t: HuffmanTable) => (tables.includes(t) ? tables.indexOf(t) : tables.push(t) - 1);
+    const blocks: Array<{ ci: number; dc: number; ac: number; first: number; step: number }> = [];
+    const single = scan.comps.length === 1;
+    scan.comps.forEach((c, ci) => {
+      const fc = first[comps.indexOf(c as FrameComponent)];
+      for (let by = 0; by < (single ? 1 : c.v); by++) {
+        for (let bx = 0; bx < (single ? 1 : c.h); bx++)
+          blocks.push({ ci, dc: slot(scan.dc[ci]!), ac: slot(scan.ac[ci]!), first: fc + by * c.bw + bx, step: single ? 1 : c.h });
+      }
+    });
+    wasm.huffScan(bytes.subarray(start, start + dataBytes), tables, blocks, NATURAL_ORDER);
+    fastBlocks = (br, pred, b, total, end) => wasm.huffRun(br, start, end, pred, b, total);
+  }
+  return { wasm, onMcuRow, rgbDone: path !== undefined, fastBlocks };
 }
 
 /** jdapimin.c default_decompress_parms: gray, YCbCr or RGB. */

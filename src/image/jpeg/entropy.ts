@@ -133,7 +133,10 @@ export interface FrameGeometry {
 /** Decode scan number `scanNumber` (1-based, libjpeg's input_scan_number); on return `br` is at
  *  the end of the scan's data. With `onMcuRow`, each component's `coefs` holds one MCU row only
  *  (its v block rows; one block row in a one-component scan), zeroed, and onMcuRow(my) is called
- *  after MCU row my is decoded (libjpeg's decompress_onepass: the IDCT runs per iMCU row). */
+ *  after MCU row my is decoded (libjpeg's decompress_onepass: the IDCT runs per iMCU row).
+ *  `fastBlocks` (sequential scans without restarts): decodes blocks b..total) of the MCU row
+ *  (MCU b / blocks per MCU, its block b % that) as decodeBlockFast would while the next block's
+ *  bytes lie before `end`, returns the first block not decoded (idct-wasm.ts huffRun). */
 export function decodeScan(
   br: BitReader,
   f: FrameGeometry,
@@ -141,6 +144,7 @@ export function decodeScan(
   scanNumber: number,
   label: string,
   onMcuRow?: (my: number) => void,
+  fastBlocks?: (br: BitReader, pred: Int32Array, b: number, total: number, end: number) => number,
 ): void {
   const comps = s.comps;
   const n = comps.length;
@@ -272,6 +276,56 @@ export function decodeScan(
   const mcusX = single ? comps[0].wib : f.mcusX;
   const mcusY = single ? comps[0].hib : f.mcusY;
   const rowsPerIMcu = single ? comps[0].v : 1;
+  if (kind === 'seq' && !f.restartInterval) {
+    // A sequential scan without restarts (most files): the loop below without its per-MCU
+    // machinery; the blocks of an MCU listed once (component, offset from the MCU's first
+    // block). Same order, same calls, same state as the loop below.
+    const bc: number[] = [],
+      bo: number[] = [];
+    comps.forEach((c, ci) => {
+      for (let by = 0; by < (single ? 1 : c.v); by++) {
+        for (let bx = 0; bx < (single ? 1 : c.h); bx++) {
+          bc.push(ci);
+          bo.push((by * c.bw + bx) * 64);
+        }
+      }
+    });
+    const nb = bc.length,
+      end = safeEnd;
+    const total = mcusX * nb; // blocks in an MCU row
+    for (let my = 0; my < mcusY; my++) {
+      const row = onMcuRow ? 0 : my; // MCU row in `coefs`
+      if (!br.insufficient) f.lastGoodRow = Math.floor(my / rowsPerIMcu);
+      for (let b = 0; b < total; b++) {
+        const mx = Math.floor(b / nb),
+          j = b - mx * nb;
+        if (j === 0 && br.insufficient) break; // checked before each MCU
+        const ci = bc[j],
+          c = comps[ci];
+        if (br.marker === 0 && br.pos + MAX_BLOCK_BYTES < end) {
+          if (fastBlocks) {
+            const next = fastBlocks(br, pred, b, total, end);
+            if (next > b) {
+              b = next - 1;
+              continue;
+            }
+          }
+          decodeBlockFast(
+            br,
+            s.dc[ci]!,
+            s.ac[ci]!,
+            pred,
+            ci,
+            c.coefs,
+            single ? (row * c.bw + mx) * 64 : (row * c.v * c.bw + mx * c.h) * 64 + bo[j],
+          );
+        } else block(ci, c.coefs, single ? (row * c.bw + mx) * 64 : (row * c.v * c.bw + mx * c.h) * 64 + bo[j]);
+      }
+      onMcuRow?.(my);
+    }
+    br.discardBits();
+    return;
+  }
   if (single && (kind === 'acFirst' || kind === 'acRefine') && !f.restartInterval && !onMcuRow) {
     // A progressive AC scan of one component without restarts (most of a progressive file's
     // blocks): the loop below without its per-MCU machinery, blocks inside an EOB run that need

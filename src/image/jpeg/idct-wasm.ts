@@ -17,7 +17,20 @@ interface JpegExports {
   ycc_row(y: number, cb: number, cr: number, w: number, out: number): void;
   rgb_row(r: number, g: number, b: number, w: number, out: number): void;
   gray_row(g: number, w: number, out: number): void;
+  huff_seq(st: number, data: number, end: number, desc: number, nb: number, b: number, total: number, order: number): number;
 }
+
+/** What huffTables copies per table (huffman.ts HuffmanTable's arrays). */
+interface HuffArrays {
+  fast: Int32Array;
+  lookup: Uint16Array;
+  maxcode: Int32Array;
+  valoffset: Int32Array;
+  huffval: Uint8Array;
+}
+/** kernels/jpeg.ts HUFF_TABLE_BYTES and its layout; the Huffman area: state, order, 10 block descriptors, 8 tables, then the data. */
+const HUFF_TABLE = 5632,
+  HUFF_FIXED = 32 + 320 + 320 + 8 * HUFF_TABLE;
 
 let compiled: WebAssembly.Module | null | undefined;
 
@@ -85,11 +98,25 @@ export interface WasmIdct {
   fullsizeRows(space: 'gray' | 'ycc' | 'rgb', y0: number, y1: number, w: number, strides: number[], ring: number, out?: Uint8Array): void;
   /** The RGB output area ([h, w, 3], `rgbBytes` at creation), a view into the instance's memory. */
   rgb(): Uint8Array;
+  /** Sequential Huffman decoding in the instance (kernels/jpeg.ts huff_seq, the twin of
+   *  entropy.ts decodeBlockFast), for one scan: `data` (at most `dataBytes` at creation) = the
+   *  file from the scan's first entropy byte; tables (<= 8); blocks of an MCU (<= 10): component,
+   *  table indices, first block in coefs(), blocks from one MCU to the next; order = NATURAL_ORDER. */
+  huffScan(
+    data: Uint8Array,
+    tables: HuffArrays[],
+    blocks: Array<{ ci: number; dc: number; ac: number; first: number; step: number }>,
+    order: Int32Array,
+  ): void;
+  /** Decode blocks b..total) of an MCU row while the next block's bytes lie before `end` (file
+   *  offsets; `base` = the file offset of huffScan's data[0]); bit state and DC predictions from
+   *  and back to br / pred; returns the first block not decoded. */
+  huffRun(br: { buf: number; bits: number; pos: number }, base: number, end: number, pred: Int32Array, b: number, total: number): number;
 }
 
 /** A fresh instance whose memory holds planes of the given sizes, `blocks` coefficient blocks
  *  and an RGB output area of `rgbBytes`; undefined without SIMD128. */
-export function createWasmIdct(planeBytes: number[], blocks: number, w = 0, rgbBytes = 0): WasmIdct | undefined {
+export function createWasmIdct(planeBytes: number[], blocks: number, w = 0, rgbBytes = 0, dataBytes = 0): WasmIdct | undefined {
   const mod = jpegModule();
   if (!mod) return undefined;
   const offsets: number[] = [];
@@ -102,6 +129,14 @@ export function createWasmIdct(planeBytes: number[], blocks: number, w = 0, rgbB
   }
   const rgbOut = (end + 15) & ~15;
   end = rgbOut + rgbBytes;
+  const huff = (end + 15) & ~15; // state | order | descriptors | tables | data
+  if (dataBytes) end = huff + HUFF_FIXED + dataBytes;
+  const hOrder = huff + 32,
+    hDesc = huff + 352,
+    hTables = huff + 672,
+    hData = huff + HUFF_FIXED;
+  let nb = 0,
+    dataLen = 0;
   const pages = Math.ceil(end / 65536) || 1;
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages }); // the module declares a maximum, so must the import
   const k = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as JpegExports;
@@ -169,6 +204,37 @@ export function createWasmIdct(planeBytes: number[], blocks: number, w = 0, rgbB
       }
     },
     rgb: () => new Uint8Array(buf, rgbOut, rgbBytes),
+    huffScan(data, tables, blocks, order) {
+      dataLen = Math.min(data.length, dataBytes);
+      new Uint8Array(buf, hData, dataLen).set(data.subarray(0, dataLen));
+      tables.forEach((t, i) => {
+        const a = hTables + i * HUFF_TABLE;
+        new Int32Array(buf, a, 1024).set(t.fast);
+        new Uint16Array(buf, a + 4096, 512).set(t.lookup);
+        new Int32Array(buf, a + 5120, 18).set(t.maxcode);
+        new Int32Array(buf, a + 5248, 17).set(t.valoffset);
+        new Uint8Array(buf, a + 5376, 256).set(t.huffval);
+      });
+      const d = new Int32Array(buf, hDesc, 80);
+      blocks.forEach((x, j) =>
+        d.set([x.ci, hTables + x.dc * HUFF_TABLE, hTables + x.ac * HUFF_TABLE, COEFS + x.first * 128, x.step * 128], j * 8),
+      );
+      new Int32Array(buf, hOrder, 80).set(order.subarray(0, 80));
+      nb = blocks.length;
+    },
+    huffRun(br, base, end, pred, b, total) {
+      const st = new Int32Array(buf, huff, 8);
+      st[0] = br.buf;
+      st[1] = br.bits;
+      st[2] = br.pos - base;
+      st.set(pred.subarray(0, 4), 4);
+      const next = k.huff_seq(huff, hData, Math.min(end - base, dataLen), hDesc, nb, b, total, hOrder);
+      br.buf = st[0];
+      br.bits = st[1];
+      br.pos = st[2] + base;
+      pred.set(st.subarray(4, 4 + pred.length));
+      return next;
+    },
   };
   return self;
 }
