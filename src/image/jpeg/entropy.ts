@@ -276,10 +276,10 @@ export function decodeScan(
   const mcusX = single ? comps[0].wib : f.mcusX;
   const mcusY = single ? comps[0].hib : f.mcusY;
   const rowsPerIMcu = single ? comps[0].v : 1;
-  if (kind === 'seq' && !f.restartInterval) {
-    // A sequential scan without restarts (most files): the loop below without its per-MCU
-    // machinery; the blocks of an MCU listed once (component, offset from the MCU's first
-    // block). Same order, same calls, same state as the loop below.
+  if ((kind === 'seq' || kind === 'dcFirst' || kind === 'dcRefine') && !f.restartInterval) {
+    // A sequential or progressive DC scan without restarts (most files): the loop below without
+    // its per-MCU machinery; the blocks of an MCU listed once (component, offset from the MCU's
+    // first block). Same order, same calls, same state as the loop below.
     const bc: number[] = [],
       bo: number[] = [];
     comps.forEach((c, ci) => {
@@ -302,24 +302,16 @@ export function decodeScan(
         if (j === 0 && br.insufficient) break; // checked before each MCU
         const ci = bc[j],
           c = comps[ci];
-        if (br.marker === 0 && br.pos + MAX_BLOCK_BYTES < end) {
-          if (fastBlocks) {
-            const next = fastBlocks(br, pred, b, total, end);
-            if (next > b) {
-              b = next - 1;
-              continue;
-            }
+        const o = single ? (row * c.bw + mx) * 64 : (row * c.v * c.bw + mx * c.h) * 64 + bo[j];
+        if (br.marker === 0 && br.pos + maxBytes < end) {
+          if (kind === 'dcFirst') decodeDcFirstFast(br, s.dc[ci]!, pred, ci, s.al, c.coefs, o);
+          else if (kind === 'dcRefine') decodeDcRefineFast(br, p1, c.coefs, o);
+          else {
+            const next = fastBlocks ? fastBlocks(br, pred, b, total, end) : b;
+            if (next > b) b = next - 1;
+            else decodeBlockFast(br, s.dc[ci]!, s.ac[ci]!, pred, ci, c.coefs, o);
           }
-          decodeBlockFast(
-            br,
-            s.dc[ci]!,
-            s.ac[ci]!,
-            pred,
-            ci,
-            c.coefs,
-            single ? (row * c.bw + mx) * 64 : (row * c.v * c.bw + mx * c.h) * 64 + bo[j],
-          );
-        } else block(ci, c.coefs, single ? (row * c.bw + mx) * 64 : (row * c.v * c.bw + mx * c.h) * 64 + bo[j]);
+        } else block(ci, c.coefs, o);
       }
       onMcuRow?.(my);
     }
