@@ -175,6 +175,47 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
     expect(hash('wasm')).toBe(hash('ts'));
   });
 
+  it('sequential Huffman decoding past the entropy bytes copied into the instance (128 a block): the rest in decodeBlockFast, same bytes', () => {
+    // a 256x256 gray baseline JPEG whose every block is 63 coefficients of size 15 behind a 2-bit
+    // code (~134 bytes a block, past the copy's 128): DHT DC {0: '0'}, AC {0x0F: '00', EOB: '01'}
+    const r = rng(31);
+    const bits: number[] = [];
+    for (let b = 0; b < 32 * 32; b++) {
+      bits.push(0); // DC difference 0
+      for (let k = 1; k < 64; k++) {
+        bits.push(0, 0);
+        for (let i = 0; i < 15; i++) bits.push(r() < 0.5 ? 1 : 0);
+      }
+    }
+    while (bits.length % 8) bits.push(1);
+    const data: number[] = [];
+    for (let i = 0; i < bits.length; i += 8) {
+      const v = bits.slice(i, i + 8).reduce((a, x) => (a << 1) | x, 0);
+      data.push(v);
+      if (v === 0xff) data.push(0);
+    }
+    const seg = (m: number, body: number[]) => [0xff, m, (body.length + 2) >> 8, (body.length + 2) & 255, ...body];
+    const counts = (l: number, n: number) => Array.from({ length: 16 }, (_, i) => (i === l - 1 ? n : 0));
+    const bytes = new Uint8Array([
+      0xff,
+      0xd8,
+      ...seg(0xdb, [0, ...new Array(64).fill(1)]),
+      ...seg(0xc0, [8, 1, 0, 1, 0, 1, 1, 0x11, 0]),
+      ...seg(0xc4, [0x00, ...counts(1, 1), 0x00]),
+      ...seg(0xc4, [0x10, ...counts(2, 2), 0x0f, 0x00]),
+      ...seg(0xda, [1, 1, 0x00, 0, 63, 0]),
+      ...data,
+      0xff,
+      0xd9,
+    ]);
+    expect(data.length).toBeGreaterThan(32 * 32 * 128 + 1024 + 4096); // the copy ends well before the data
+    const hash = (idct: 'ts' | 'wasm') =>
+      createHash('sha256')
+        .update(decodeJpegExact(bytes, 'dense', idct).data)
+        .digest('hex');
+    expect(hash('wasm')).toBe(hash('ts'));
+  });
+
   interface Entry {
     file: string;
     sha256?: string;

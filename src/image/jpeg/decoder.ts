@@ -36,8 +36,10 @@ export function exactDecodeBytes(width: number, height: number, sampling: Array<
   const mcusX = Math.ceil(width / (8 * maxH)),
     mcusY = Math.ceil(height / (8 * maxV));
   const mcuBlocks = sampling.reduce((a, [h, v]) => a + h * v, 0);
-  // + the WebAssembly instance's fixed area and coefficient blocks (one MCU row); a one-scan
-  // file decoded there needs no whole-image coefficients, counted below all the same
+  // + the WebAssembly instance's fixed area (and Huffman tables) and coefficient blocks (one
+  // MCU row); a one-scan file decoded there needs no whole-image coefficients, counted below all
+  // the same: they bound its entropy bytes copied into the instance (128 per block) and its
+  // planes (rings of a few MCU rows there)
   let total = width * height * 3 + wasmIdctOverhead(mcusX * mcuBlocks, width);
   for (const [h, v] of sampling) {
     const wib = Math.ceil((width * h) / (8 * maxH)),
@@ -200,12 +202,14 @@ function streamIdct(
   const rows = comps.length === 1 ? [1] : comps.map((c) => c.v);
   // plane rows kept: a ring of MCU rows on a fused path, else the whole plane
   const ring = comps.map((c, i) => (path === 'h2v2' ? (i === 0 ? 2 : 3) * 8 * rows[i] : path === 'full' ? 8 * rows[i] : c.hib * 8));
-  // the Huffman decoding runs in the instance too (scans without restarts): the entropy bytes a
-  // scan can take at most (MAX_BLOCK_BYTES per block) are copied in
+  // the Huffman decoding runs in the instance too (scans without restarts): the scan's entropy
+  // bytes are copied in, at most 128 per block (the whole-image coefficients' budget, which
+  // exactDecodeBytes counts and a one-scan file no longer allocates); a denser scan (no real
+  // photo is) continues in decodeBlockFast past that point
   const { bytes, start, scan } = entropy;
   const huff = entropy.restartInterval === 0;
   const scanBlocks = comps.reduce((a, c) => a + c.bw * c.bh, 0);
-  const dataBytes = huff ? Math.min(bytes.length - start, scanBlocks * 520 + 64) : 0;
+  const dataBytes = huff ? Math.min(bytes.length - start, scanBlocks * 128 + 1024) : 0;
   const wasm = createWasmIdct(
     comps.map((c, i) => c.wib * 8 * ring[i]),
     comps.reduce((a, c) => a + c.v * c.bw, 0),

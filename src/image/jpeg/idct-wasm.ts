@@ -57,9 +57,9 @@ const SCRATCH = 0,
   QUANT = 768,
   COEFS = 2048;
 
-/** Bytes an instance needs besides the planes: fixed area, `blocks` coefficient blocks, one RGB row of `w` pixels, page rounding. */
+/** Bytes an instance needs besides the planes, the RGB output and the entropy data: fixed area, `blocks` coefficient blocks, one RGB row of `w` pixels, the Huffman area, page rounding. */
 export function wasmIdctOverhead(blocks: number, w: number): number {
-  return COEFS + blocks * 128 + w * 3 + 64 + 65536;
+  return COEFS + blocks * 128 + w * 3 + 64 + HUFF_FIXED + 65536;
 }
 
 export interface WasmIdct {
