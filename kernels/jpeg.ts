@@ -470,3 +470,110 @@ export function huff_seq(st: usize, data: usize, end: i32, desc: usize, nb: i32,
   store<i32>(st, buf); store<i32>(st, bits, 4); store<i32>(st, pos, 8);
   return b;
 }
+
+/** Top up the bit buffer at st (as huff_seq does) when it holds fewer than `need` bits. */
+// @ts-ignore: decorator
+@inline function need(st: usize, data: usize, n: i32): void {
+  let bits = load<i32>(st, 4);
+  if (bits < n) {
+    let buf = load<i32>(st), pos = load<i32>(st, 8);
+    while (bits <= 24) {
+      const c = <i32>load<u8>(data + <usize>pos); pos++;
+      if (c == 0xff) pos++;
+      buf = (buf << 8) | c;
+      bits += 8;
+    }
+    store<i32>(st, buf); store<i32>(st, bits, 4); store<i32>(st, pos, 8);
+  }
+}
+
+/** One bit from the state at st (need(st, data, 1) first). */
+// @ts-ignore: decorator
+@inline function bit(st: usize): i32 {
+  const bits = load<i32>(st, 4) - 1;
+  store<i32>(st, bits, 4);
+  return (load<i32>(st) >>> bits) & 1;
+}
+
+/**
+ * Progressive AC refinement (jdphuff.c decode_mcu_AC_refine), the twin of entropy.ts
+ * decodeAcRefineFast plus decodeScan's skip of EOB-run blocks with no coefficient in the band
+ * (lastNz < Ss): blocks blk + 128 i, i = 0..n) of one component (lastNz: a byte per block), while
+ * each decoded block's bytes lie before `end` (pos + 520 < end). State at st: buf, bits, pos,
+ * EOBRUN. Returns the blocks done. t: the AC table (HUFF_TABLE_BYTES layout).
+ */
+export function huff_ac_refine(st: usize, data: usize, end: i32, t: usize, ss: i32, se: i32, p1: i32, blk: usize, n: i32, lastNz: usize, order: usize): i32 {
+  const m1 = -p1;
+  let i = 0;
+  for (; i < n; i++, blk += 128) {
+    let eobrun = load<i32>(st, 12);
+    let last = <i32>load<u8>(lastNz + <usize>i);
+    if (eobrun > 0 && last < ss) {
+      store<i32>(st, eobrun - 1, 12);
+      continue;
+    }
+    if (load<i32>(st, 8) + 520 >= end) break;
+    let k = ss;
+    if (eobrun == 0) {
+      for (; k <= se; k++) {
+        need(st, data, 16);
+        const buf = load<i32>(st), bits = load<i32>(st, 4);
+        const f = load<i32>(t + <usize>(((buf >>> (bits - 10)) & 1023) << 2));
+        let sym = 0, s = 0;
+        if (f != 0 && (f & 0xe00) == 0) {
+          // size 0 or 1: the combined entry's extra bit is the sign bit
+          store<i32>(st, bits - (f & 0xff), 4);
+          sym = (f >> 8) & 0xff;
+          if (f >> 16) s = f > 0 ? p1 : m1;
+        } else {
+          sym = slowSymbol(st, data, t);
+          if (sym & 15) {
+            // libjpeg warns if the size is not 1, and reads one bit
+            need(st, data, 1);
+            s = bit(st) ? p1 : m1;
+          }
+        }
+        let r = sym >> 4;
+        if (!(sym & 15) && r != 15) {
+          eobrun = 1 << r;
+          if (r) {
+            need(st, data, r);
+            const b2 = load<i32>(st, 4) - r;
+            store<i32>(st, b2, 4);
+            eobrun += (load<i32>(st) >>> b2) & ((1 << r) - 1);
+          }
+          break;
+        }
+        // skip r zero coefficients, correcting the nonzero ones on the way
+        do {
+          const at = blk + <usize>(load<i32>(order + <usize>(k << 2)) << 1);
+          const c = <i32>load<i16>(at);
+          if (c != 0) {
+            need(st, data, 1);
+            if (bit(st) && (c & p1) == 0) store<i16>(at, <i16>(c >= 0 ? c + p1 : c + m1));
+          } else if (--r < 0) break;
+          k++;
+        } while (k <= se);
+        if (s) {
+          store<i16>(blk + <usize>(load<i32>(order + <usize>(k << 2)) << 1), <i16>s);
+          if (k > last) last = k;
+        }
+      }
+      store<u8>(lastNz + <usize>i, <u8>last);
+    }
+    if (eobrun > 0) {
+      // past `last` every coefficient is zero: no correction bits there
+      for (const e = last < se ? last : se; k <= e; k++) {
+        const at = blk + <usize>(load<i32>(order + <usize>(k << 2)) << 1);
+        const c = <i32>load<i16>(at);
+        if (c != 0) {
+          need(st, data, 1);
+          if (bit(st) && (c & p1) == 0) store<i16>(at, <i16>(c >= 0 ? c + p1 : c + m1));
+        }
+      }
+      eobrun--;
+    }
+    store<i32>(st, eobrun, 12);
+  }
+  return i;
+}

@@ -216,6 +216,42 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
     expect(hash('wasm')).toBe(hash('ts'));
   });
 
+  it.each([
+    ['4:2:0 q90', 'reference/fixtures/image/jpeg-exact/pil_320x240_420_q90_prog.jpg', 41],
+    ['4:4:4 q95 optimized', 'reference/fixtures/image/jpeg-exact/pil_320x240_444_q95_prog_opt.jpg', 42],
+  ])(
+    'progressive AC refinement (wasm huff_ac_refine = decodeAcRefineFast): Pillow %s, last scan replaced by random data',
+    (_n, file, seed) => {
+      // the last scan of Pillow's progression is the luma AC refinement (Ah 1, Al 0): random
+      // data there takes new coefficients, correction bits, EOB runs of every length, long and
+      // bad codes, on top of real coefficients from the earlier scans; both paths must agree
+      const src = new Uint8Array(readFileSync(join(ROOT, file)));
+      let p = 2,
+        lastSos = -1;
+      while (p < src.length - 4) {
+        if (src[p] === 0xff && src[p + 1] === 0xda) lastSos = p;
+        if (src[p] === 0xff && src[p + 1] !== 0 && src[p + 1] !== 0xff && (src[p + 1] < 0xd0 || src[p + 1] > 0xd9))
+          p += 2 + ((src[p + 2] << 8) | src[p + 3]);
+        else p++;
+      }
+      expect(src[lastSos + 5 + 2 * src[lastSos + 4]]).toBe(1); // Ss = 1: an AC scan
+      const head = src.subarray(0, lastSos + 2 + ((src[lastSos + 2] << 8) | src[lastSos + 3]));
+      const r = rng(seed);
+      const data: number[] = [];
+      for (let i = 0; i < 100_000; i++) {
+        const b = r() < 0.02 ? 0xff : Math.floor(r() * 256);
+        data.push(b);
+        if (b === 0xff) data.push(0);
+      }
+      const bytes = new Uint8Array([...head, ...data, 0xff, 0xd9]);
+      const hash = (idct: 'ts' | 'wasm') =>
+        createHash('sha256')
+          .update(decodeJpegExact(bytes, file, idct).data)
+          .digest('hex');
+      expect(hash('wasm')).toBe(hash('ts'));
+    },
+  );
+
   interface Entry {
     file: string;
     sha256?: string;

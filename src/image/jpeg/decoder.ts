@@ -44,7 +44,8 @@ export function exactDecodeBytes(width: number, height: number, sampling: Array<
   for (const [h, v] of sampling) {
     const wib = Math.ceil((width * h) / (8 * maxH)),
       hib = Math.ceil((height * v) / (8 * maxV));
-    total += mcusX * h * mcusY * v * (64 * 2 + 1) + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH; // + lastNz (progressive)
+    // + lastNz and the entropy bytes copied into a WebAssembly instance (progressive)
+    total += mcusX * h * mcusY * v * (64 * 2 + 1 + 32) + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH;
   }
   return total;
 }
@@ -66,6 +67,7 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
   let scans = 0;
   let streamed: WasmIdct | undefined; // a one-scan file on WebAssembly: IDCT per MCU row, planes filled
   let rgbDone = false; // ... and the RGB made too (streamIdct)
+  let refiner: ReturnType<typeof progressiveCoefs>; // a progressive file on WebAssembly: AC refinements there
 
   const br = new BitReader(bytes, 2, label);
   const corrupt = (what: string) => new ImageError(`${label}: JPEG ${what}`, 'the file is corrupt');
@@ -131,10 +133,13 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
               })
             : undefined;
         if (s) ({ wasm: streamed, onMcuRow, rgbDone, fastBlocks } = s);
-        else for (const c of frame.comps) c.coefs = new Int16Array(c.bw * c.bh * 64); // [bh, bw, 64]
+        else if (frame.progressive && idct === 'wasm') refiner = progressiveCoefs(frame.comps, bytes, br.pos);
+        if (!s && !refiner) for (const c of frame.comps) c.coefs = new Int16Array(c.bw * c.bh * 64); // [bh, bw, 64]
       }
+      const refineBlocks =
+        refiner && scan.ss !== 0 && scan.ah !== 0 && scan.comps.length === 1 && restartInterval === 0 ? refiner(scan) : undefined;
       scans++;
-      decodeScan(br, frame.geo, scan, scans, label, onMcuRow, fastBlocks);
+      decodeScan(br, frame.geo, scan, scans, label, onMcuRow, fastBlocks, refineBlocks);
       if (single) break; // one-scan file: libjpeg outputs without reading on to EOI
     } else if (m === 0xe0) {
       if (seg.length >= 14 && seg[0] === 0x4a && seg[1] === 0x46 && seg[2] === 0x49 && seg[3] === 0x46 && seg[4] === 0) jfif = true;
@@ -156,6 +161,35 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
   if (scans === 0) for (const c of frame.comps) c.coefs = new Int16Array(c.bw * c.bh * 64); // no scan: libjpeg's all-zero coefficients
   if (streamed && rgbDone) return { width: frame.w, height: frame.h, data: streamed.rgb() }; // a view of the instance's memory
   return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), idct, smooth, streamed);
+}
+
+/**
+ * A progressive file on WebAssembly: the whole-image coefficients and lastNz live in an instance's
+ * memory (each component's `coefs` / `lastNz` a view), with the entropy data from the first scan
+ * (at most 32 bytes a block: a real photo's whole progressive file takes ~5), so its AC
+ * refinement scans run there (kernels/jpeg.ts huff_ac_refine, the twin of decodeAcRefineFast).
+ * Returns, per scan, its refineBlocks for decodeScan; undefined without SIMD128.
+ */
+function progressiveCoefs(comps: FrameComponent[], bytes: Uint8Array, start: number) {
+  const total = comps.reduce((a, c) => a + c.bw * c.bh, 0);
+  const dataBytes = Math.min(bytes.length - start, total * 32 + 1024);
+  const wasm = createWasmIdct([total], total, 0, 0, dataBytes);
+  if (!wasm) return undefined;
+  const first = new Map<Component, number>(); // each component's first block
+  let n = 0;
+  for (const c of comps) {
+    c.coefs = wasm.coefs().subarray(n * 64, (n + c.bw * c.bh) * 64); // [bh, bw, 64]
+    c.lastNz = wasm.plane(0).subarray(n, n + c.bw * c.bh);
+    first.set(c, n);
+    n += c.bw * c.bh;
+  }
+  const data = bytes.subarray(start, start + dataBytes);
+  return (scan: Scan) => {
+    wasm.huffScan(data, [scan.ac[0]!], [], NATURAL_ORDER);
+    const p1 = 1 << scan.al;
+    return (br: BitReader, c: Component, block: number, n: number, end: number, eob: { v: number }) =>
+      wasm.acRefine(br, start, end, scan.ss, scan.se, p1, first.get(c)! + block, n, eob);
+  };
 }
 
 /** The output paths that need no row buffers: 'h2v2' = 4:2:0 YCbCr (h2v2 fancy upsampling fused

@@ -136,7 +136,10 @@ export interface FrameGeometry {
  *  after MCU row my is decoded (libjpeg's decompress_onepass: the IDCT runs per iMCU row).
  *  `fastBlocks` (sequential scans without restarts): decodes blocks b..total) of the MCU row
  *  (MCU b / blocks per MCU, its block b % that) as decodeBlockFast would while the next block's
- *  bytes lie before `end`, returns the first block not decoded (idct-wasm.ts huffRun). */
+ *  bytes lie before `end`, returns the first block not decoded (idct-wasm.ts huffRun).
+ *  `refineBlocks` (one-component AC refinements without restarts): blocks block..block+n) of
+ *  component c as this loop and decodeAcRefineFast would do them while each decoded block's
+ *  bytes lie before `end`; eob.v = EOBRUN in and out; returns the blocks done (idct-wasm.ts acRefine). */
 export function decodeScan(
   br: BitReader,
   f: FrameGeometry,
@@ -145,6 +148,7 @@ export function decodeScan(
   label: string,
   onMcuRow?: (my: number) => void,
   fastBlocks?: (br: BitReader, pred: Int32Array, b: number, total: number, end: number) => number,
+  refineBlocks?: (br: BitReader, c: Component, block: number, n: number, end: number, eob: { v: number }) => number,
 ): void {
   const comps = s.comps;
   const n = comps.length;
@@ -328,13 +332,26 @@ export function decodeScan(
       blk = c.coefs,
       lastNz = c.lastNz;
     const first = kind === 'acFirst';
+    const eob = { v: 0 };
     for (let my = 0; my < mcusY && !br.insufficient; my++) {
       f.lastGoodRow = Math.floor(my / rowsPerIMcu);
       for (let mx = 0, o = my * c.bw * 64; mx < mcusX; mx++, o += 64) {
         if (eobrun > 0 && (first || lastNz[o >> 6] < s.ss)) eobrun--;
         else if (br.marker === 0 && br.pos + MAX_BLOCK_BYTES < safeEnd) {
           if (first) eobrun = decodeAcFirstFast(br, ac, s.ss, s.se, p1, blk, o, lastNz);
-          else eobrun = decodeAcRefineFast(br, ac, s.ss, s.se, p1, m1, blk, o, eobrun, lastNz);
+          else {
+            if (refineBlocks) {
+              eob.v = eobrun;
+              const done = refineBlocks(br, c, o >> 6, mcusX - mx, safeEnd, eob);
+              if (done > 0) {
+                eobrun = eob.v;
+                mx += done - 1;
+                o += (done - 1) * 64;
+                continue;
+              }
+            }
+            eobrun = decodeAcRefineFast(br, ac, s.ss, s.se, p1, m1, blk, o, eobrun, lastNz);
+          }
         } else {
           block(0, blk, o);
           if (br.insufficient) break; // the rest of the scan keeps its coefficients

@@ -18,6 +18,19 @@ interface JpegExports {
   rgb_row(r: number, g: number, b: number, w: number, out: number): void;
   gray_row(g: number, w: number, out: number): void;
   huff_seq(st: number, data: number, end: number, desc: number, nb: number, b: number, total: number, order: number): number;
+  huff_ac_refine(
+    st: number,
+    data: number,
+    end: number,
+    t: number,
+    ss: number,
+    se: number,
+    p1: number,
+    blk: number,
+    n: number,
+    lastNz: number,
+    order: number,
+  ): number;
 }
 
 /** What huffTables copies per table (huffman.ts HuffmanTable's arrays). */
@@ -112,6 +125,21 @@ export interface WasmIdct {
    *  offsets; `base` = the file offset of huffScan's data[0]); bit state and DC predictions from
    *  and back to br / pred; returns the first block not decoded. */
   huffRun(br: { buf: number; bits: number; pos: number }, base: number, end: number, pred: Int32Array, b: number, total: number): number;
+  /** Progressive AC refinement in the instance (kernels/jpeg.ts huff_ac_refine, the twin of
+   *  entropy.ts decodeAcRefineFast): data / table as huffScan's (tables[0] = the scan's AC
+   *  table); blocks first..first+n) of coefs(), their lastNz bytes in plane(0) from the same
+   *  index; eob.v = EOBRUN in and out; returns the blocks done. */
+  acRefine(
+    br: { buf: number; bits: number; pos: number },
+    base: number,
+    end: number,
+    ss: number,
+    se: number,
+    p1: number,
+    first: number,
+    n: number,
+    eob: { v: number },
+  ): number;
 }
 
 /** A fresh instance whose memory holds planes of the given sizes, `blocks` coefficient blocks
@@ -130,7 +158,7 @@ export function createWasmIdct(planeBytes: number[], blocks: number, w = 0, rgbB
   const rgbOut = (end + 15) & ~15;
   end = rgbOut + rgbBytes;
   const huff = (end + 15) & ~15; // state | order | descriptors | tables | data
-  if (dataBytes) end = huff + HUFF_FIXED + dataBytes;
+  end = huff + HUFF_FIXED + dataBytes; // the Huffman area always: a few pages
   const hOrder = huff + 32,
     hDesc = huff + 352,
     hTables = huff + 672,
@@ -221,6 +249,31 @@ export function createWasmIdct(planeBytes: number[], blocks: number, w = 0, rgbB
       );
       new Int32Array(buf, hOrder, 80).set(order.subarray(0, 80));
       nb = blocks.length;
+    },
+    acRefine(br, base, end, ss, se, p1, first, n, eob) {
+      const st = new Int32Array(buf, huff, 8);
+      st[0] = br.buf;
+      st[1] = br.bits;
+      st[2] = br.pos - base;
+      st[3] = eob.v;
+      const done = k.huff_ac_refine(
+        huff,
+        hData,
+        Math.min(end - base, dataLen),
+        hTables,
+        ss,
+        se,
+        p1,
+        COEFS + first * 128,
+        n,
+        offsets[0] + first,
+        hOrder,
+      );
+      br.buf = st[0];
+      br.bits = st[1];
+      br.pos = st[2] + base;
+      eob.v = st[3];
+      return done;
     },
     huffRun(br, base, end, pred, b, total) {
       const st = new Int32Array(buf, huff, 8);
