@@ -577,3 +577,45 @@ export function huff_ac_refine(st: usize, data: usize, end: i32, t: usize, ss: i
   }
   return i;
 }
+
+/**
+ * Progressive DC scans (jdphuff.c decode_mcu_DC_first / DC_refine), the twins of entropy.ts
+ * decodeDcFirstFast and decodeDcRefineFast: blocks b..total) of MCU row `my` (blocks as huff_seq's,
+ * descriptor slot 5 = bytes from one MCU row to the next) while pos + room < end. First scan
+ * (refine = 0): the DC difference, prediction += it, coefficient = prediction << al; refinement:
+ * one bit, coefficient |= 1 << al. Returns the first block not decoded.
+ */
+export function huff_dc(st: usize, data: usize, end: i32, desc: usize, nb: i32, b: i32, total: i32, my: i32, al: i32, refine: i32, room: i32): i32 {
+  for (; b < total && load<i32>(st, 8) + room < end; b++) {
+    const mx = b / nb, d = desc + <usize>((b - mx * nb) << 5);
+    const blk = <usize>load<i32>(d, 12) + <usize>(my * load<i32>(d, 20)) + <usize>(mx * load<i32>(d, 16));
+    if (refine) {
+      need(st, data, 1);
+      if (bit(st)) store<i16>(blk, <i16>(<i32>load<i16>(blk) | (1 << al)));
+      continue;
+    }
+    const ci = load<i32>(d), dc = <usize>load<i32>(d, 4);
+    need(st, data, 16);
+    const buf = load<i32>(st), bits = load<i32>(st, 4);
+    const f = load<i32>(dc + <usize>(((buf >>> (bits - 10)) & 1023) << 2));
+    let t = 0;
+    if (f != 0) {
+      store<i32>(st, bits - (f & 0xff), 4);
+      t = f >> 16;
+    } else {
+      const sz = slowSymbol(st, data, dc);
+      if (sz) {
+        need(st, data, sz);
+        const b2 = load<i32>(st, 4) - sz;
+        store<i32>(st, b2, 4);
+        const r = (load<i32>(st) >>> b2) & ((1 << sz) - 1);
+        t = r < 1 << (sz - 1) ? r + (-1 << sz) + 1 : r;
+      }
+    }
+    const p = st + 16 + <usize>(ci << 2);
+    const pr = load<i32>(p) + t;
+    store<i32>(p, pr);
+    store<i16>(blk, <i16>(pr << al));
+  }
+  return b;
+}

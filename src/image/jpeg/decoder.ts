@@ -137,7 +137,8 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
         if (!s && !refiner) for (const c of frame.comps) c.coefs = new Int16Array(c.bw * c.bh * 64); // [bh, bw, 64]
       }
       const refineBlocks =
-        refiner && scan.ss !== 0 && scan.ah !== 0 && scan.comps.length === 1 && restartInterval === 0 ? refiner(scan) : undefined;
+        refiner && scan.ss !== 0 && scan.ah !== 0 && scan.comps.length === 1 && restartInterval === 0 ? refiner.ac(scan) : undefined;
+      if (refiner && scan.ss === 0 && restartInterval === 0) fastBlocks = refiner.dc(scan);
       scans++;
       decodeScan(br, frame.geo, scan, scans, label, onMcuRow, fastBlocks, refineBlocks);
       if (single) break; // one-scan file: libjpeg outputs without reading on to EOI
@@ -184,11 +185,33 @@ function progressiveCoefs(comps: FrameComponent[], bytes: Uint8Array, start: num
     n += c.bw * c.bh;
   }
   const data = bytes.subarray(start, start + dataBytes);
-  return (scan: Scan) => {
-    wasm.huffScan(data, [scan.ac[0]!], [], NATURAL_ORDER);
-    const p1 = 1 << scan.al;
-    return (br: BitReader, c: Component, block: number, n: number, end: number, eob: { v: number }) =>
-      wasm.acRefine(br, start, end, scan.ss, scan.se, p1, first.get(c)! + block, n, eob);
+  return {
+    /** An AC refinement scan's refineBlocks. */
+    ac(scan: Scan) {
+      wasm.huffScan(data, [scan.ac[0]!], [], NATURAL_ORDER);
+      const p1 = 1 << scan.al;
+      return (br: BitReader, c: Component, block: number, n: number, end: number, eob: { v: number }) =>
+        wasm.acRefine(br, start, end, scan.ss, scan.se, p1, first.get(c)! + block, n, eob);
+    },
+    /** A DC scan's fastBlocks: the blocks of an MCU in decodeScan's order (as streamIdct lists them). */
+    dc(scan: Scan) {
+      const refine = scan.ah !== 0;
+      const tables: HuffmanTable[] = [];
+      const slot = (t: HuffmanTable | undefined) => (!t ? 0 : tables.includes(t) ? tables.indexOf(t) : tables.push(t) - 1);
+      const single = scan.comps.length === 1;
+      const blocks = scan.comps.flatMap((c, ci) =>
+        Array.from({ length: single ? 1 : c.v * c.h }, (_, i) => {
+          const by = single ? 0 : Math.floor(i / c.h),
+            bx = single ? 0 : i % c.h;
+          const f = first.get(c)! + by * c.bw + bx;
+          return { ci, dc: refine ? 0 : slot(scan.dc[ci]), ac: 0, first: f, step: single ? 1 : c.h, row: single ? c.bw : c.v * c.bw };
+        }),
+      );
+      wasm.huffScan(data, tables, blocks, NATURAL_ORDER);
+      const room = refine ? 16 : 24; // decodeScan's bytes a DC block may take
+      return (br: BitReader, pred: Int32Array, b: number, total: number, end: number, my: number) =>
+        wasm.dcRun(br, start, end, pred, b, total, my, scan.al, refine, room);
+    },
   };
 }
 
@@ -211,7 +234,7 @@ interface Stream {
   /** The RGB is in wasm.rgb() once the last MCU row is done (a fused path). */
   rgbDone: boolean;
   /** Sequential Huffman decoding in the instance (decodeScan's fastBlocks), for scans without restarts. */
-  fastBlocks?: (br: BitReader, pred: Int32Array, b: number, total: number, end: number) => number;
+  fastBlocks?: (br: BitReader, pred: Int32Array, b: number, total: number, end: number, my: number) => number;
 }
 
 /**

@@ -134,9 +134,10 @@ export interface FrameGeometry {
  *  the end of the scan's data. With `onMcuRow`, each component's `coefs` holds one MCU row only
  *  (its v block rows; one block row in a one-component scan), zeroed, and onMcuRow(my) is called
  *  after MCU row my is decoded (libjpeg's decompress_onepass: the IDCT runs per iMCU row).
- *  `fastBlocks` (sequential scans without restarts): decodes blocks b..total) of the MCU row
- *  (MCU b / blocks per MCU, its block b % that) as decodeBlockFast would while the next block's
- *  bytes lie before `end`, returns the first block not decoded (idct-wasm.ts huffRun).
+ *  `fastBlocks` (sequential and progressive DC scans without restarts): decodes blocks b..total)
+ *  of MCU row my (MCU b / blocks per MCU, its block b % that) as decodeBlockFast (or
+ *  decodeDcFirstFast / decodeDcRefineFast) would while the next block's bytes lie before `end`,
+ *  returns the first block not decoded (idct-wasm.ts huffRun, dcRun).
  *  `refineBlocks` (one-component AC refinements without restarts): blocks block..block+n) of
  *  component c as this loop and decodeAcRefineFast would do them while each decoded block's
  *  bytes lie before `end`; eob.v = EOBRUN in and out; returns the blocks done (idct-wasm.ts acRefine). */
@@ -147,7 +148,7 @@ export function decodeScan(
   scanNumber: number,
   label: string,
   onMcuRow?: (my: number) => void,
-  fastBlocks?: (br: BitReader, pred: Int32Array, b: number, total: number, end: number) => number,
+  fastBlocks?: (br: BitReader, pred: Int32Array, b: number, total: number, end: number, my: number) => number,
   refineBlocks?: (br: BitReader, c: Component, block: number, n: number, end: number, eob: { v: number }) => number,
 ): void {
   const comps = s.comps;
@@ -308,13 +309,11 @@ export function decodeScan(
           c = comps[ci];
         const o = single ? (row * c.bw + mx) * 64 : (row * c.v * c.bw + mx * c.h) * 64 + bo[j];
         if (br.marker === 0 && br.pos + maxBytes < end) {
-          if (kind === 'dcFirst') decodeDcFirstFast(br, s.dc[ci]!, pred, ci, s.al, c.coefs, o);
+          const next = fastBlocks ? fastBlocks(br, pred, b, total, end, my) : b;
+          if (next > b) b = next - 1;
+          else if (kind === 'dcFirst') decodeDcFirstFast(br, s.dc[ci]!, pred, ci, s.al, c.coefs, o);
           else if (kind === 'dcRefine') decodeDcRefineFast(br, p1, c.coefs, o);
-          else {
-            const next = fastBlocks ? fastBlocks(br, pred, b, total, end) : b;
-            if (next > b) b = next - 1;
-            else decodeBlockFast(br, s.dc[ci]!, s.ac[ci]!, pred, ci, c.coefs, o);
-          }
+          else decodeBlockFast(br, s.dc[ci]!, s.ac[ci]!, pred, ci, c.coefs, o);
         } else block(ci, c.coefs, o);
       }
       onMcuRow?.(my);

@@ -18,6 +18,19 @@ interface JpegExports {
   rgb_row(r: number, g: number, b: number, w: number, out: number): void;
   gray_row(g: number, w: number, out: number): void;
   huff_seq(st: number, data: number, end: number, desc: number, nb: number, b: number, total: number, order: number): number;
+  huff_dc(
+    st: number,
+    data: number,
+    end: number,
+    desc: number,
+    nb: number,
+    b: number,
+    total: number,
+    my: number,
+    al: number,
+    refine: number,
+    room: number,
+  ): number;
   huff_ac_refine(
     st: number,
     data: number,
@@ -118,9 +131,24 @@ export interface WasmIdct {
   huffScan(
     data: Uint8Array,
     tables: HuffArrays[],
-    blocks: Array<{ ci: number; dc: number; ac: number; first: number; step: number }>,
+    blocks: Array<{ ci: number; dc: number; ac: number; first: number; step: number; row?: number }>,
     order: Int32Array,
   ): void;
+  /** Progressive DC scans in the instance (kernels/jpeg.ts huff_dc, the twin of decodeDcFirstFast /
+   *  decodeDcRefineFast): blocks b..total) of MCU row my (huffScan's blocks, `row` blocks from
+   *  one MCU row to the next) while pos + room < end; as huffRun otherwise. */
+  dcRun(
+    br: { buf: number; bits: number; pos: number },
+    base: number,
+    end: number,
+    pred: Int32Array,
+    b: number,
+    total: number,
+    my: number,
+    al: number,
+    refine: boolean,
+    room: number,
+  ): number;
   /** Decode blocks b..total) of an MCU row while the next block's bytes lie before `end` (file
    *  offsets; `base` = the file offset of huffScan's data[0]); bit state and DC predictions from
    *  and back to br / pred; returns the first block not decoded. */
@@ -245,10 +273,26 @@ export function createWasmIdct(planeBytes: number[], blocks: number, w = 0, rgbB
       });
       const d = new Int32Array(buf, hDesc, 80);
       blocks.forEach((x, j) =>
-        d.set([x.ci, hTables + x.dc * HUFF_TABLE, hTables + x.ac * HUFF_TABLE, COEFS + x.first * 128, x.step * 128], j * 8),
+        d.set(
+          [x.ci, hTables + x.dc * HUFF_TABLE, hTables + x.ac * HUFF_TABLE, COEFS + x.first * 128, x.step * 128, (x.row ?? 0) * 128],
+          j * 8,
+        ),
       );
       new Int32Array(buf, hOrder, 80).set(order.subarray(0, 80));
       nb = blocks.length;
+    },
+    dcRun(br, base, end, pred, b, total, my, al, refine, room) {
+      const st = new Int32Array(buf, huff, 8);
+      st[0] = br.buf;
+      st[1] = br.bits;
+      st[2] = br.pos - base;
+      st.set(pred.subarray(0, 4), 4);
+      const next = k.huff_dc(huff, hData, Math.min(end - base, dataLen), hDesc, nb, b, total, my, al, refine ? 1 : 0, room);
+      br.buf = st[0];
+      br.bits = st[1];
+      br.pos = st[2] + base;
+      pred.set(st.subarray(4, 4 + pred.length));
+      return next;
     },
     acRefine(br, base, end, ss, se, p1, first, n, eob) {
       const st = new Int32Array(buf, huff, 8);
