@@ -3,8 +3,10 @@
 // progressive; 1 or 3 components). The stages, one file each:
 //   markers (this file) -> entropy.ts (scans -> coefficients) -> [smooth.ts: progressive files
 //   with incomplete coefficients] -> idct.ts (coefficients -> component planes) -> upsample.ts
-//   (planes -> full-resolution rows) -> color.ts (rows -> RGB). The IDCT runs as idct.ts or as its
-//   WebAssembly SIMD twin (idct-wasm.ts, kernels/jpeg.ts), same bytes.
+//   (planes -> full-resolution rows) -> color.ts (rows -> RGB). The IDCT, the colour conversion
+//   and most Huffman decoding run as the TS definitions or as their WebAssembly SIMD twins
+//   (idct-wasm.ts, kernels/jpeg.ts), same bytes; on WebAssembly a one-scan file streams MCU rows
+//   through all stages (streamIdct), as libjpeg's decompress_onepass does.
 // Legend: W x H image, maxH/maxV largest sampling factors, MCU minimum coded unit,
 // dw x dh a component's real samples (ceil(W h / maxH) x ceil(H v / maxV)).
 
@@ -50,9 +52,10 @@ export function exactDecodeBytes(width: number, height: number, sampling: Array<
   return total;
 }
 
-/** Which kernels run: 'ts' = idct.ts and color.ts (the readable definitions), or 'wasm' = their
- *  WebAssembly SIMD twins (IDCT; 4:2:0 upsampling + colour), the default where the engine has
- *  SIMD128. Both give the same bytes (test/image/jpeg-idct-wasm.test.ts). */
+/** Which kernels run: 'ts' = idct.ts, color.ts and entropy.ts (the readable definitions), or
+ *  'wasm' = their WebAssembly SIMD twins (IDCT; upsampling + colour; sequential and progressive
+ *  DC / AC refinement Huffman decoding), the default where the engine has SIMD128. Both give the
+ *  same bytes (test/image/jpeg-idct-wasm.test.ts). */
 export type JpegIdct = 'ts' | 'wasm';
 export const DEFAULT_JPEG_IDCT: JpegIdct = wasmIdctAvailable() ? 'wasm' : 'ts';
 

@@ -4,10 +4,14 @@
 // outlives the image and no file is read (Node, Deno, Bun, browsers). Where the engine has no
 // SIMD128, wasmIdctAvailable() is false and the decoder uses idctIslow.
 // Memory layout (bytes): [0, 768) kernel scratch | [768, 1792) 4 quant tables, int32 [4, 64] |
-// [2048, 2048 + 128 n) n coefficient blocks, int16 [n, 64] (one block row copied in, or one MCU
-// row the entropy decoder writes straight into: `coefs()`) | one RGB row, [W, 3] | the component planes. With the planes in its memory, the same instance also runs the fused
-// 4:2:0 upsampling + colour conversion (the twin of color.ts yccH2v2Row) and the full-size
-// (4:4:4, RGB, gray) conversions (yccToRgbRow, rgbRow, grayRow).
+// [2048, 2048 + 128 n) n coefficient blocks, int16 [n, 64] (one block row copied in, one MCU
+// row the entropy decoder writes straight into, or a progressive file's whole image: `coefs()`)
+// | one RGB row, [W, 3] | the component planes (or rings of MCU rows) | the RGB output [H, W, 3]
+// when asked for | the Huffman area: bit state, NATURAL_ORDER, block descriptors, 8 tables, the
+// entropy data. With the planes in its memory, the same instance also runs the fused 4:2:0
+// upsampling + colour conversion (the twin of color.ts yccH2v2Row), the full-size (4:4:4, RGB,
+// gray) conversions (yccToRgbRow, rgbRow, grayRow) and the Huffman decoding (entropy.ts
+// decodeBlockFast, decodeDcFirstFast / decodeDcRefineFast, decodeAcRefineFast).
 
 import { JPEG_WASM } from './generated/jpeg-wasm.js';
 
