@@ -74,15 +74,15 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
     const bad: string[] = [];
     for (const w of [5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 21, 31, 32, 33, 34, 35, 36, 37, 38, 49, 50, 51, 52, 53, 64, 101]) {
       for (const h of [1, 2, 3, 7]) {
-        const dw = Math.ceil(w / 2),
-          dh = Math.ceil(h / 2);
-        const yStride = w + 3,
-          cStride = dw + 2; // planes are wider than the image, as in the decoder
+        const dw = Math.ceil(w / 2);
+        const dh = Math.ceil(h / 2);
+        const yStride = w + 3;
+        const cStride = dw + 2; // planes are wider than the image, as in the decoder
         const k = createWasmIdct([yStride * h, cStride * dh, cStride * dh], 1, w)!;
         const [Y, cb, cr] = [k.plane(0), k.plane(1), k.plane(2)];
         for (const p of [Y, cb, cr]) for (let i = 0; i < p.length; i++) p[i] = r() < 0.1 ? (r() < 0.5 ? 0 : 255) : Math.floor(r() * 256);
-        const want = new Uint8Array(w * h * 3),
-          got = new Uint8Array(w * h * 3);
+        const want = new Uint8Array(w * h * 3);
+        const got = new Uint8Array(w * h * 3);
         for (let y = 0; y < h; y++) yccH2v2Row(Y, y * yStride, cb, cr, cStride, dw, dh, y, w, want, y * w * 3);
         k.yccH2v2(w, h, yStride, cStride, dw, dh, got);
         const i = want.findIndex((v, j) => got[j] !== v);
@@ -109,8 +109,8 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
           )!;
           const planes = strides.map((_, i) => k.plane(i));
           for (const p of planes) for (let i = 0; i < p.length; i++) p[i] = r() < 0.1 ? (r() < 0.5 ? 0 : 255) : Math.floor(r() * 256);
-          const want = new Uint8Array(w * h * 3),
-            got = new Uint8Array(w * h * 3);
+          const want = new Uint8Array(w * h * 3);
+          const got = new Uint8Array(w * h * 3);
           for (let y = 0; y < h; y++) {
             const row = (i: number) => planes[i].subarray(y * strides[i]);
             if (space === 'gray') grayRow(row(0), w, want, y * w * 3);
@@ -136,8 +136,8 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
       cb[i] = i >> 8;
       cr[i] = i & 255;
     }
-    const want = new Uint8Array(n * 3),
-      got = new Uint8Array(n * 3);
+    const want = new Uint8Array(n * 3);
+    const got = new Uint8Array(n * 3);
     const bad: string[] = [];
     for (let y = 0; y < 256 && bad.length < 5; y++) {
       Y.fill(y);
@@ -226,8 +226,8 @@ describe('JPEG kernels: WebAssembly SIMD = the TS definitions', () => {
       // data there takes new coefficients, correction bits, EOB runs of every length, long and
       // bad codes, on top of real coefficients from the earlier scans; both paths must agree
       const src = new Uint8Array(readFileSync(join(ROOT, file)));
-      let p = 2,
-        lastSos = -1;
+      let p = 2;
+      let lastSos = -1;
       while (p < src.length - 4) {
         if (src[p] === 0xff && src[p + 1] === 0xda) lastSos = p;
         if (src[p] === 0xff && src[p + 1] !== 0 && src[p + 1] !== 0xff && (src[p + 1] < 0xd0 || src[p + 1] > 0xd9))

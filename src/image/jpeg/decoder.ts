@@ -33,10 +33,10 @@ interface FrameComponent extends Component {
 
 /** Bytes this decoder allocates for a frame (coefficients, planes, RGB output, row buffers). */
 export function exactDecodeBytes(width: number, height: number, sampling: Array<[number, number]>): number {
-  const maxH = Math.max(...sampling.map((s) => s[0])),
-    maxV = Math.max(...sampling.map((s) => s[1]));
-  const mcusX = Math.ceil(width / (8 * maxH)),
-    mcusY = Math.ceil(height / (8 * maxV));
+  const maxH = Math.max(...sampling.map((s) => s[0]));
+  const maxV = Math.max(...sampling.map((s) => s[1]));
+  const mcusX = Math.ceil(width / (8 * maxH));
+  const mcusY = Math.ceil(height / (8 * maxV));
   const mcuBlocks = sampling.reduce((a, [h, v]) => a + h * v, 0);
   // + the WebAssembly instance's fixed area (and Huffman tables) and coefficient blocks (one
   // MCU row); a one-scan file decoded there needs no whole-image coefficients, counted below all
@@ -44,8 +44,8 @@ export function exactDecodeBytes(width: number, height: number, sampling: Array<
   // planes (rings of a few MCU rows there)
   let total = width * height * 3 + wasmIdctOverhead(mcusX * mcuBlocks, width);
   for (const [h, v] of sampling) {
-    const wib = Math.ceil((width * h) / (8 * maxH)),
-      hib = Math.ceil((height * v) / (8 * maxV));
+    const wib = Math.ceil((width * h) / (8 * maxH));
+    const hib = Math.ceil((height * v) / (8 * maxV));
     // + lastNz and the entropy bytes copied into a WebAssembly instance (progressive)
     total += mcusX * h * mcusY * v * (64 * 2 + 1 + 32) + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH;
   }
@@ -204,8 +204,8 @@ function progressiveCoefs(comps: FrameComponent[], bytes: Uint8Array, start: num
       const single = scan.comps.length === 1;
       const blocks = scan.comps.flatMap((c, ci) =>
         Array.from({ length: single ? 1 : c.v * c.h }, (_, i) => {
-          const by = single ? 0 : Math.floor(i / c.h),
-            bx = single ? 0 : i % c.h;
+          const by = single ? 0 : Math.floor(i / c.h);
+          const bx = single ? 0 : i % c.h;
           const f = first.get(c)! + by * c.bw + bx;
           return { ci, dc: refine ? 0 : slot(scan.dc[ci]), ac: 0, first: f, step: single ? 1 : c.h, row: single ? c.bw : c.v * c.bw };
         }),
@@ -222,8 +222,8 @@ function progressiveCoefs(comps: FrameComponent[], bytes: Uint8Array, start: num
  *  with the colour conversion), 'full' = every component full size (4:4:4, RGB, gray); else
  *  undefined (upsampled row by row). */
 function fusedPath(w: number, comps: Component[], space: 'gray' | 'ycc' | 'rgb'): 'h2v2' | 'full' | undefined {
-  const maxH = Math.max(...comps.map((c) => c.h)),
-    maxV = Math.max(...comps.map((c) => c.v));
+  const maxH = Math.max(...comps.map((c) => c.h));
+  const maxV = Math.max(...comps.map((c) => c.v));
   const m = comps.map((c) => upsampleMethod(c.h, c.v, maxH, maxV, Math.ceil((w * c.h) / maxH)));
   if (space === 'ycc' && m[0] === 'fullsize' && m[1] === 'h2v2Fancy' && m[2] === 'h2v2Fancy' && comps[1].wib === comps[2].wib)
     return 'h2v2';
@@ -292,8 +292,8 @@ function streamIdct(
   const onMcuRow = (my: number) => {
     comps.forEach((c, i) => {
       for (let by = 0; by < rows[i]; by++) {
-        const gy = my * rows[i] + by,
-          b = first[i] + by * c.bw;
+        const gy = my * rows[i] + by;
+        const b = first[i] + by * c.bw;
         // the IDCT zeroes the blocks it reads; the entropy decoder also wrote the MCUs' blocks
         // past the image (columns wib..bw, rows from hib), zeroed here
         if (gy < c.hib) {
@@ -305,8 +305,8 @@ function streamIdct(
     if (path === 'full') wasm.fullsizeRows(space, my * yRows, Math.min(h, (my + 1) * yRows), w, strides, ring[0]);
     else if (path === 'h2v2') {
       // rows of MCU row my - 1: their far chroma rows reach into row my; the last row at the end
-      const dw = Math.ceil(w / 2),
-        dh = Math.ceil(h / 2);
+      const dw = Math.ceil(w / 2);
+      const dh = Math.ceil(h / 2);
       const row420 = (m: number) =>
         wasm.yccH2v2Rows(m * yRows, Math.min(h, (m + 1) * yRows), w, strides[0], strides[1], dw, dh, ring[0], ring[1]);
       if (my > 0) row420(my - 1);
@@ -342,10 +342,10 @@ function colorSpace(comps: Component[], jfif: boolean, adobe: number | undefined
 }
 
 function parseFrame(seg: Uint8Array, progressive: boolean, label: string) {
-  const p = seg[0],
-    h = (seg[1] << 8) | seg[2],
-    w = (seg[3] << 8) | seg[4],
-    n = seg[5];
+  const p = seg[0];
+  const h = (seg[1] << 8) | seg[2];
+  const w = (seg[3] << 8) | seg[4];
+  const n = seg[5];
   if (p !== 8) throw new ImageError(`${label}: ${p}-bit JPEG is not supported (8-bit only)`);
   if (w > MAX_DIMENSION || h > MAX_DIMENSION) {
     throw new ImageError(
@@ -361,13 +361,13 @@ function parseFrame(seg: Uint8Array, progressive: boolean, label: string) {
     v: seg[7 + 3 * i] & 15,
     tq: seg[8 + 3 * i],
   }));
-  const maxH = Math.max(...raw.map((c) => c.h)),
-    maxV = Math.max(...raw.map((c) => c.v));
-  const mcusX = Math.ceil(w / (8 * maxH)),
-    mcusY = Math.ceil(h / (8 * maxV));
+  const maxH = Math.max(...raw.map((c) => c.h));
+  const maxV = Math.max(...raw.map((c) => c.v));
+  const mcusX = Math.ceil(w / (8 * maxH));
+  const mcusY = Math.ceil(h / (8 * maxV));
   const comps: FrameComponent[] = raw.map((c) => {
-    const bw = mcusX * c.h,
-      bh = mcusY * c.v;
+    const bw = mcusX * c.h;
+    const bh = mcusY * c.v;
     return {
       ...c,
       bw,
@@ -387,8 +387,8 @@ function parseDht(seg: Uint8Array, dc: Array<HuffmanTable | undefined>, ac: Arra
   let o = 0;
   while (o < seg.length) {
     if (o + 17 > seg.length) throw new ImageError(`${label}: JPEG Huffman table segment is truncated`, 'the file is corrupt');
-    const tc = seg[o] >> 4,
-      th = seg[o] & 15;
+    const tc = seg[o] >> 4;
+    const th = seg[o] & 15;
     const counts = seg.subarray(o + 1, o + 17);
     const total = counts.reduce((a, b) => a + b, 0);
     if (total > 256 || o + 17 + total > seg.length)
@@ -406,8 +406,8 @@ function parseDht(seg: Uint8Array, dc: Array<HuffmanTable | undefined>, ac: Arra
 function parseDqt(seg: Uint8Array, qt: Array<Uint16Array | undefined>, label: string): void {
   let o = 0;
   while (o < seg.length) {
-    const pq = seg[o] >> 4,
-      tq = seg[o] & 15;
+    const pq = seg[o] >> 4;
+    const tq = seg[o] & 15;
     if (tq > 3) throw new ImageError(`${label}: JPEG quantization table slot ${tq} is invalid`, 'the file is corrupt');
     const size = pq ? 128 : 64;
     if (o + 1 + size > seg.length) throw new ImageError(`${label}: JPEG quantization table segment is truncated`, 'the file is corrupt');
@@ -439,9 +439,9 @@ function parseSos(
     al: seg[3 + 2 * n] & 15,
   };
   for (let i = 0; i < n; i++) {
-    const id = seg[1 + 2 * i],
-      td = seg[2 + 2 * i] >> 4,
-      ta = seg[2 + 2 * i] & 15;
+    const id = seg[1 + 2 * i];
+    const td = seg[2 + 2 * i] >> 4;
+    const ta = seg[2 + 2 * i] & 15;
     const c = comps.find((x) => x.id === id);
     if (!c || scan.comps.includes(c))
       throw new ImageError(
@@ -479,8 +479,8 @@ function output(
   smooth?: { scans: number; lastGoodRow: number; iMcuRows: number },
   streamed?: WasmIdct,
 ): RgbImage {
-  const maxH = Math.max(...comps.map((c) => c.h)),
-    maxV = Math.max(...comps.map((c) => c.v));
+  const maxH = Math.max(...comps.map((c) => c.h));
+  const maxV = Math.max(...comps.map((c) => c.v));
   const zeroQ = new Uint16Array(64);
   // the planes live in the WebAssembly IDCT's memory when it runs (not for block smoothing)
   const wasm =
@@ -510,8 +510,8 @@ function output(
           idctIslow(coefs, co, q, data, oo, stride);
       }
     }
-    const dw = Math.ceil((w * c.h) / maxH),
-      dh = Math.ceil((h * c.v) / maxV);
+    const dw = Math.ceil((w * c.h) / maxH);
+    const dh = Math.ceil((h * c.v) / maxV);
     const method = upsampleMethod(c.h, c.v, maxH, maxV, dw);
     if (!method) {
       throw new ImageError(

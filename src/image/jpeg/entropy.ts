@@ -162,8 +162,8 @@ export function decodeScan(
   br.insufficient = false;
 
   const kind = !f.progressive ? 'seq' : s.ss === 0 ? (s.ah === 0 ? 'dcFirst' : 'dcRefine') : s.ah === 0 ? 'acFirst' : 'acRefine';
-  const p1 = 1 << s.al,
-    m1 = -1 << s.al;
+  const p1 = 1 << s.al;
+  const m1 = -1 << s.al;
 
   // jdhuff.c decode_mcu's fast path: a block whose every possible byte lies before the next
   // marker is decoded by decodeBlockFast (sequential) or decodeDcFirstFast / decodeAcFirstFast /
@@ -186,16 +186,16 @@ export function decodeScan(
       return;
     }
     if (kind === 'seq') {
-      const dc = s.dc[ci]!,
-        ac = s.ac[ci]!;
+      const dc = s.dc[ci]!;
+      const ac = s.ac[ci]!;
       let t = decodeHuffman(br, dc);
       if (t) t = extend(br.getBits(t), t);
       pred[ci] = (pred[ci] + t) | 0;
       blk[o] = pred[ci];
       for (let k = 1; k < 64; k++) {
         const rs = decodeHuffman(br, ac);
-        const r = rs >> 4,
-          sz = rs & 15;
+        const r = rs >> 4;
+        const sz = rs & 15;
         if (sz) {
           k += r;
           blk[o + NATURAL_ORDER[k]] = extend(br.getBits(sz), sz);
@@ -285,8 +285,8 @@ export function decodeScan(
     // A sequential or progressive DC scan without restarts (most files): the loop below without
     // its per-MCU machinery; the blocks of an MCU listed once (component, offset from the MCU's
     // first block). Same order, same calls, same state as the loop below.
-    const bc: number[] = [],
-      bo: number[] = [];
+    const bc: number[] = [];
+    const bo: number[] = [];
     comps.forEach((c, ci) => {
       for (let by = 0; by < (single ? 1 : c.v); by++) {
         for (let bx = 0; bx < (single ? 1 : c.h); bx++) {
@@ -295,18 +295,18 @@ export function decodeScan(
         }
       }
     });
-    const nb = bc.length,
-      end = safeEnd;
+    const nb = bc.length;
+    const end = safeEnd;
     const total = mcusX * nb; // blocks in an MCU row
     for (let my = 0; my < mcusY; my++) {
       const row = onMcuRow ? 0 : my; // MCU row in `coefs`
       if (!br.insufficient) f.lastGoodRow = Math.floor(my / rowsPerIMcu);
       for (let b = 0; b < total; b++) {
-        const mx = Math.floor(b / nb),
-          j = b - mx * nb;
+        const mx = Math.floor(b / nb);
+        const j = b - mx * nb;
         if (j === 0 && br.insufficient) break; // checked before each MCU
-        const ci = bc[j],
-          c = comps[ci];
+        const ci = bc[j];
+        const c = comps[ci];
         const o = single ? (row * c.bw + mx) * 64 : (row * c.v * c.bw + mx * c.h) * 64 + bo[j];
         if (br.marker === 0 && br.pos + maxBytes < end) {
           const next = fastBlocks ? fastBlocks(br, pred, b, total, end, my) : b;
@@ -326,10 +326,10 @@ export function decodeScan(
     // blocks): the loop below without its per-MCU machinery, blocks inside an EOB run that need
     // no bits skipped here (an AC first block always; a refinement block whose coefficients in
     // the band are all zero, lastNz < Ss). Same order, same calls, same state as the loop below.
-    const c = comps[0],
-      ac = s.ac[0]!,
-      blk = c.coefs,
-      lastNz = c.lastNz;
+    const c = comps[0];
+    const ac = s.ac[0]!;
+    const blk = c.coefs;
+    const lastNz = c.lastNz;
     const first = kind === 'acFirst';
     const eob = { v: 0 };
     for (let my = 0; my < mcusY && !br.insufficient; my++) {
@@ -418,9 +418,9 @@ function decodeBlockFast(
   o: number,
 ): void {
   const d = br.data;
-  let buf = br.buf,
-    bits = br.bits,
-    pos = br.pos;
+  let buf = br.buf;
+  let bits = br.bits;
+  let pos = br.pos;
   // DC: size category, then the extra bits of the difference (HUFF_EXTEND)
   if (bits < 16)
     while (bits <= 24) {
@@ -431,8 +431,8 @@ function decodeBlockFast(
     }
   // code + extra bits in one lookup when they fit in FAST_BITS (huffman.ts `fast`)
   let f = dc.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
-  let t = 0,
-    sym: number;
+  let t = 0;
+  let sym: number;
   if (f !== 0) {
     bits -= f & 0xff;
     t = f >> 16;
@@ -520,8 +520,8 @@ function decodeBlockFast(
         sym = 0;
       }
     }
-    const run = sym >> 4,
-      sz = sym & 15;
+    const run = sym >> 4;
+    const sz = sym & 15;
     if (sz) {
       k += run;
       if (bits < sz)
@@ -565,8 +565,8 @@ function fastSymbol(br: BitReader, t: HuffmanTable): number {
   bits -= 16;
   if (bits < 1) {
     const d = br.data;
-    let b = buf,
-      pos = br.pos;
+    let b = buf;
+    let pos = br.pos;
     while (bits <= 24) {
       const c = d[pos++];
       if (c === 0xff) pos++;
@@ -583,9 +583,9 @@ function fastSymbol(br: BitReader, t: HuffmanTable): number {
 /** jdphuff.c decode_mcu_DC_first for one block, bit buffer in locals (see decodeBlockFast). */
 function decodeDcFirstFast(br: BitReader, dc: HuffmanTable, pred: Int32Array, ci: number, al: number, blk: Int16Array, o: number): void {
   const d = br.data;
-  let buf = br.buf,
-    bits = br.bits,
-    pos = br.pos;
+  let buf = br.buf;
+  let bits = br.bits;
+  let pos = br.pos;
   if (bits < 16)
     while (bits <= 24) {
       const c = d[pos++];
@@ -630,8 +630,8 @@ function decodeDcRefineFast(br: BitReader, p1: number, blk: Int16Array, o: numbe
   let bits = br.bits;
   if (bits < 1) {
     const d = br.data;
-    let buf = br.buf,
-      pos = br.pos;
+    let buf = br.buf;
+    let pos = br.pos;
     while (bits <= 24) {
       const c = d[pos++];
       if (c === 0xff) pos++;
@@ -659,11 +659,11 @@ function decodeAcFirstFast(
   lastNz: Uint8Array,
 ): number {
   const d = br.data;
-  let buf = br.buf,
-    bits = br.bits,
-    pos = br.pos;
-  let eobrun = 0,
-    last = lastNz[o >> 6];
+  let buf = br.buf;
+  let bits = br.bits;
+  let pos = br.pos;
+  let eobrun = 0;
+  let last = lastNz[o >> 6];
   for (let k = ss; k <= se; k++) {
     if (bits < 16)
       while (bits <= 24) {
@@ -750,11 +750,11 @@ function decodeAcRefineFast(
   lastNz: Uint8Array,
 ): number {
   const d = br.data;
-  let buf = br.buf,
-    bits = br.bits,
-    pos = br.pos;
-  let k = ss,
-    last = lastNz[o >> 6];
+  let buf = br.buf;
+  let bits = br.bits;
+  let pos = br.pos;
+  let k = ss;
+  let last = lastNz[o >> 6];
   if (eobrun === 0) {
     for (; k <= se; k++) {
       if (bits < 16)
@@ -765,8 +765,8 @@ function decodeAcRefineFast(
           bits += 8;
         }
       const f = ac.fast[(buf >>> (bits - FAST_BITS)) & FAST_MASK];
-      let sym: number,
-        s = 0;
+      let sym: number;
+      let s = 0;
       if (f !== 0 && (f & 0xe00) === 0) {
         // size 0 or 1: the combined entry's extra bit is the sign bit
         bits -= f & 0xff;

@@ -59,8 +59,8 @@ interface HuffArrays {
   huffval: Uint8Array;
 }
 /** kernels/jpeg.ts HUFF_TABLE_BYTES and its layout; the Huffman area: state, order, 10 block descriptors, 8 tables, then the data. */
-const HUFF_TABLE = 5632,
-  HUFF_FIXED = 32 + 320 + 320 + 8 * HUFF_TABLE;
+const HUFF_TABLE = 5632;
+const HUFF_FIXED = 32 + 320 + 320 + 8 * HUFF_TABLE;
 
 let compiled: WebAssembly.Module | null | undefined;
 
@@ -83,9 +83,9 @@ export function wasmIdctAvailable(): boolean {
   return jpegModule() !== null;
 }
 
-const SCRATCH = 0,
-  QUANT = 768,
-  COEFS = 2048;
+const SCRATCH = 0;
+const QUANT = 768;
+const COEFS = 2048;
 
 /** Bytes an instance needs besides the planes, the RGB output and the entropy data: fixed area, `blocks` coefficient blocks, one RGB row of `w` pixels, the Huffman area, page rounding. */
 export function wasmIdctOverhead(blocks: number, w: number): number {
@@ -191,12 +191,12 @@ export function createWasmIdct(planeBytes: number[], blocks: number, w = 0, rgbB
   end = rgbOut + rgbBytes;
   const huff = (end + 15) & ~15; // state | order | descriptors | tables | data
   end = huff + HUFF_FIXED + dataBytes; // the Huffman area always: a few pages
-  const hOrder = huff + 32,
-    hDesc = huff + 352,
-    hTables = huff + 672,
-    hData = huff + HUFF_FIXED;
-  let nb = 0,
-    dataLen = 0;
+  const hOrder = huff + 32;
+  const hDesc = huff + 352;
+  const hTables = huff + 672;
+  const hData = huff + HUFF_FIXED;
+  let nb = 0;
+  let dataLen = 0;
   const pages = Math.ceil(end / 65536) || 1;
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages }); // the module declares a maximum, so must the import
   const k = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as JpegExports;
@@ -231,10 +231,10 @@ export function createWasmIdct(planeBytes: number[], blocks: number, w = 0, rgbB
       const row = new Uint8Array(buf, rgbRow, w * 3);
       for (let y = y0; y < y1; y++) {
         // the near chroma row k and the far one: color.ts yccH2v2Row
-        const kk = y >> 1,
-          n = y & 1 ? Math.min(kk + 1, dh - 1) : Math.max(kk - 1, 0);
-        const near = (kk % cRing) * cStride,
-          far = (n % cRing) * cStride;
+        const kk = y >> 1;
+        const n = y & 1 ? Math.min(kk + 1, dh - 1) : Math.max(kk - 1, 0);
+        const near = (kk % cRing) * cStride;
+        const far = (n % cRing) * cStride;
         const o = dst(y, w, out);
         k.ycc_h2v2_row(
           offsets[0] + (y % yRing) * yStride,
@@ -255,8 +255,8 @@ export function createWasmIdct(planeBytes: number[], blocks: number, w = 0, rgbB
     fullsizeRows(space, y0, y1, w, strides, ring, out) {
       const row = new Uint8Array(buf, rgbRow, w * 3);
       for (let y = y0; y < y1; y++) {
-        const r = y % ring,
-          o = dst(y, w, out);
+        const r = y % ring;
+        const o = dst(y, w, out);
         if (space === 'gray') k.gray_row(offsets[0] + r * strides[0], w, o);
         else if (space === 'ycc') k.ycc_row(offsets[0] + r * strides[0], offsets[1] + r * strides[1], offsets[2] + r * strides[2], w, o);
         else k.rgb_row(offsets[0] + r * strides[0], offsets[1] + r * strides[1], offsets[2] + r * strides[2], w, o);
