@@ -18,9 +18,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const W = 4000,
-  H = 3000,
-  MAX_PARTITION = 9;
+const W = 4000;
+const H = 3000;
+const MAX_PARTITION = 9;
 const reps = Number(process.argv[process.argv.indexOf('--reps') + 1]) || 5;
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
@@ -36,11 +36,13 @@ function photoLike(w, h) {
   };
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const u = x / w,
-        v = y / h;
+      const u = x / w;
+      const v = y / h;
       const sky = v < 0.4 + 0.05 * Math.sin(u * 9);
       const disc = (x - 2600) ** 2 + (y - 1400) ** 2 < 500 ** 2;
-      let r, g, b;
+      let r;
+      let g;
+      let b;
       if (disc) {
         r = 200 + 40 * u;
         g = 60 + 50 * v;
@@ -135,8 +137,8 @@ const HUFF = {
 /** Canonical codes: symbol -> (code << 8 | length). */
 function huffCodes({ counts, syms }) {
   const codes = new Int32Array(256);
-  let code = 0,
-    k = 0;
+  let code = 0;
+  let k = 0;
   for (let l = 1; l <= 16; l++, code <<= 1) for (let i = 0; i < counts[l - 1]; i++) codes[syms[k++]] = (code++ << 8) | l;
   return codes;
 }
@@ -146,39 +148,39 @@ function encodeJpeg(rgb, w, h, { sub = '420', quality = 85 } = {}) {
   const scale = quality < 50 ? 5000 / quality : 200 - 2 * quality;
   const qt = [Q_LUMA, Q_CHROMA].map((t) => t.map((v) => Math.min(255, Math.max(1, Math.floor((v * scale + 50) / 100)))));
   const f = sub === '420' ? 2 : 1; // luma factor
-  const mcusX = Math.ceil(w / (8 * f)),
-    mcusY = Math.ceil(h / (8 * f));
+  const mcusX = Math.ceil(w / (8 * f));
+  const mcusY = Math.ceil(h / (8 * f));
   // planes padded to whole MCUs by edge replication; chroma averaged over f x f
-  const pw = mcusX * 8 * f,
-    ph = mcusY * 8 * f,
-    cw = pw / f,
-    ch = ph / f;
-  const Y = new Float32Array(pw * ph),
-    Cb = new Float32Array(cw * ch),
-    Cr = new Float32Array(cw * ch);
+  const pw = mcusX * 8 * f;
+  const ph = mcusY * 8 * f;
+  const cw = pw / f;
+  const ch = ph / f;
+  const Y = new Float32Array(pw * ph);
+  const Cb = new Float32Array(cw * ch);
+  const Cr = new Float32Array(cw * ch);
   for (let y = 0; y < ph; y++) {
     const sy = Math.min(y, h - 1);
     for (let x = 0; x < pw; x++) {
-      const o = (sy * w + Math.min(x, w - 1)) * 3,
-        r = rgb[o],
-        g = rgb[o + 1],
-        b = rgb[o + 2];
+      const o = (sy * w + Math.min(x, w - 1)) * 3;
+      const r = rgb[o];
+      const g = rgb[o + 1];
+      const b = rgb[o + 2];
       Y[y * pw + x] = 0.299 * r + 0.587 * g + 0.114 * b - 128;
-      const c = ((y / f) | 0) * cw + ((x / f) | 0),
-        n = f * f;
+      const c = ((y / f) | 0) * cw + ((x / f) | 0);
+      const n = f * f;
       Cb[c] += (-0.168736 * r - 0.331264 * g + 0.5 * b) / n;
       Cr[c] += (0.5 * r - 0.418688 * g - 0.081312 * b) / n;
     }
   }
   const C8 = Float64Array.from({ length: 64 }, (_, i) => {
-    const k = i >> 3,
-      n = i & 7;
+    const k = i >> 3;
+    const n = i & 7;
     return (k ? 1 : Math.SQRT1_2) * 0.5 * Math.cos(((2 * n + 1) * k * Math.PI) / 16);
   });
-  let out = new Uint8Array(1 << 20),
-    len = 0,
-    acc = 0,
-    nb = 0;
+  let out = new Uint8Array(1 << 20);
+  let len = 0;
+  let acc = 0;
+  let nb = 0;
   const byte = (b) => {
     if (len === out.length) {
       const o = new Uint8Array(out.length * 2);
@@ -199,8 +201,8 @@ function encodeJpeg(rgb, w, h, { sub = '420', quality = 85 } = {}) {
     acc &= (1 << nb) - 1;
   };
   const codes = Object.fromEntries(Object.entries(HUFF).map(([k, t]) => [k, huffCodes(t)]));
-  const tmp = new Float64Array(64),
-    coef = new Int32Array(64);
+  const tmp = new Float64Array(64);
+  const coef = new Int32Array(64);
   const block = (plane, stride, bx, by, q, dc, ac, pred) => {
     for (let u = 0; u < 8; u++) {
       // rows: tmp = C8 · block
@@ -273,11 +275,11 @@ function encodeJpeg(rgb, w, h, { sub = '420', quality = 85 } = {}) {
     ...HUFF.acChroma.syms,
   ]);
   seg(0xda, [3, 1, 0x00, 2, 0x11, 3, 0x11, 0, 63, 0]);
-  const q0 = Float64Array.from(qt[0]),
-    q1 = Float64Array.from(qt[1]);
-  let pY = 0,
-    pCb = 0,
-    pCr = 0;
+  const q0 = Float64Array.from(qt[0]);
+  const q1 = Float64Array.from(qt[1]);
+  let pY = 0;
+  let pCb = 0;
+  let pCr = 0;
   for (let my = 0; my < mcusY; my++) {
     for (let mx = 0; mx < mcusX; mx++) {
       for (let v = 0; v < f; v++) for (let u = 0; u < f; u++) pY = block(Y, pw, mx * f + u, my * f + v, q0, codes.dcLuma, codes.acLuma, pY);
@@ -402,9 +404,9 @@ async function jpegBench(dir, rgb, py) {
   );
   console.log('|---|---:|---:|---:|---:|---:|---|');
   files.forEach((x, i) => {
-    const o = ours?.[i],
-      j = jj?.[i],
-      p = pil?.[i];
+    const o = ours?.[i];
+    const j = jj?.[i];
+    const p = pil?.[i];
     const ratio = o && p ? `${(+o[0] / +p[0]).toFixed(2)}x` : 'n/a';
     const same = o && p ? (o[2] === p[2] ? 'identical' : 'DIFFERENT') : 'n/a';
     console.log(`| ${x.name} | ${x.size} | ${ms(o)} | ${ms(j)} | ${ms(p)} | ${ratio} | ${same} |`);

@@ -3,6 +3,7 @@
 //
 //   node bench/kernels.mjs [--threads 1,2] [--quick] [--only softmax,layerNorm] [--json FILE] [--svg FILE] [--no-native]
 //   node bench/kernels.mjs --sweep [--quick] [--json FILE] [--sweep-svg FILE]
+//   node bench/kernels.mjs --only attention --baseline DIR   (DIR = another build's dist/)
 //
 // Both modes first print the CPU (vendor, model, family/model, L1/L2/L3 as /proc/cpuinfo and
 // /sys report them; 'unknown' elsewhere) and the GEMM blocking the backend chose (kc, mc, nc
@@ -20,13 +21,16 @@
 //   - a native baseline when available: numpy (OpenBLAS) from reference/.venv.
 // "kernel" = time inside the wasm jobs (threads included); "op" = the whole Backend call
 // (also copying activations in/out and allocating the result array).
+// --baseline DIR: the same cases (same data) also on another build, e.g. a copy of main's dist/,
+// each rep running this build then the baseline, so both see the same machine load; prints
+// the baseline's kernel figure and this build's ratio to it (same-run before/after).
 // Timing: wall clock, one warm-up call (V8 tiers wasm up from Liftoff to TurboFan after the
 // first calls), then the median of `reps` calls. On a shared machine the numbers are noisy:
 // the ratios, measured back to back, are the meaningful part.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeCpu } from '../dist/backend/wasm/blocking.js';
 import { relaxedSimdAvailable } from '../dist/backend/wasm/kernels.js';
 import { createWasmBackend } from '../dist/backend/wasm.js';
@@ -45,6 +49,8 @@ const sweep = args.includes('--sweep');
 /** --only k1,k2: rows whose kernel name starts with one of these (e.g. softmax,layerNorm,geluTanh). */
 const only = opt('--only', undefined)?.split(',');
 const native = !args.includes('--no-native') && (!only || only.some((o) => 'linear'.startsWith(o)));
+const baselineDir = opt('--baseline', undefined);
+const baseline = baselineDir ? await import(pathToFileURL(resolve(baselineDir, 'backend', 'wasm.js')).href) : undefined;
 const sweepSvgOut = opt('--sweep-svg', join(root, 'docs', 'img', 'gemm-blocking.svg'));
 const log = (s) => process.stderr.write(s + '\n');
 const cpu = await describeCpu();
@@ -70,8 +76,8 @@ const randF32 = (r, n) => {
 /** bf16 bits of random values in [-0.5, 0.5) without building an f32 copy of huge weights. */
 const randBf16 = (r, n) => {
   const a = new Uint16Array(n);
-  const f = new Float32Array(1),
-    u = new Uint32Array(f.buffer);
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
   for (let i = 0; i < n; i++) {
     f[0] = r() * 0.1;
     a[i] = u[0] >>> 16;
@@ -87,18 +93,27 @@ function median(xs) {
 /** Median op time and median kernel-only time (be.kernelMs: inside the wasm jobs, without
  *  copying activations in/out and allocating the result — which on VMs with costly page
  *  faults can dominate memory-bound ops). */
-function time(be, f, reps) {
+function time(be, f, reps, bb, fb) {
   f(); // warm-up (tier-up)
-  const ts = [],
-    ks = [];
+  fb?.();
+  const ts = [];
+  const ks = [];
+  const bts = [];
+  const bks = [];
   for (let i = 0; i < reps; i++) {
-    const k0 = be.kernelMs,
-      t0 = performance.now();
+    const k0 = be.kernelMs;
+    const t0 = performance.now();
     f();
     ts.push(performance.now() - t0);
     ks.push(be.kernelMs - k0);
+    if (!fb) continue;
+    const b0 = bb.kernelMs;
+    const u0 = performance.now();
+    fb();
+    bts.push(performance.now() - u0);
+    bks.push(bb.kernelMs - b0);
   }
-  return [median(ts) / 1e3, median(ks) / 1e3]; // seconds
+  return [median(ts) / 1e3, median(ks) / 1e3, fb ? median(bts) / 1e3 : undefined, fb ? median(bks) / 1e3 : undefined]; // seconds
 }
 
 /** Cases: unit 'GFLOP/s' (work = flops) or 'GB/s' (work = bytes that must be read). */
@@ -141,8 +156,8 @@ function cases(be, r) {
   }
   if (want('layerNorm')) {
     const ln = t([729, 1152], randF32(r, 729 * 1152));
-    const lw = be.loadWeight('lw', 'BF16', [1152], randBf16(r, 1152)),
-      lb = be.loadWeight('lb', 'BF16', [1152], randBf16(r, 1152));
+    const lw = be.loadWeight('lw', 'BF16', [1152], randBf16(r, 1152));
+    const lb = be.loadWeight('lb', 'BF16', [1152], randBf16(r, 1152));
     out.push({
       kernel: 'layerNorm',
       shape: '729x1152',
@@ -153,8 +168,8 @@ function cases(be, r) {
     });
     // the visual head's LayerNorm over the 65531 visual-vocabulary logits (196 merged tokens)
     const lh = t([196, 65531], randF32(r, 196 * 65531));
-    const hw = be.loadWeight('hw', 'BF16', [65531], randBf16(r, 65531)),
-      hb = be.loadWeight('hb', 'BF16', [65531], randBf16(r, 65531));
+    const hw = be.loadWeight('hw', 'BF16', [65531], randBf16(r, 65531));
+    const hb = be.loadWeight('hb', 'BF16', [65531], randBf16(r, 65531));
     out.push({
       kernel: 'layerNorm',
       shape: '196x65531',
@@ -169,9 +184,9 @@ function cases(be, r) {
     out.push({ kernel: 'geluTanh', shape: '729x4304', unit: 'GB/s', work: 729 * 4304 * 8, run: () => be.geluTanh(g), reps: 7 });
   }
   if (!want('attention')) return out;
-  const q = t([729, 1152], randF32(r, 729 * 1152)),
-    k = t([729, 1152], randF32(r, 729 * 1152)),
-    v = t([729, 1152], randF32(r, 729 * 1152));
+  const q = t([729, 1152], randF32(r, 729 * 1152));
+  const k = t([729, 1152], randF32(r, 729 * 1152));
+  const v = t([729, 1152], randF32(r, 729 * 1152));
   out.push({
     kernel: 'attention',
     shape: 'SigLIP 729x16x72',
@@ -180,22 +195,34 @@ function cases(be, r) {
     run: () => be.attention(q, k, v, { nHeads: 16, nKvHeads: 16, headDim: 72, scale: 72 ** -0.5, causal: false }),
     reps: quick ? 2 : 3,
   });
-  const qd = t([1, 24 * 128], randF32(r, 24 * 128)),
-    kd = t([2048, 8 * 128], randF32(r, 2048 * 1024)),
-    vd = t([2048, 8 * 128], randF32(r, 2048 * 1024));
   // Decode attention does 4 flops per cached f32 (q·k and p·v over G = 3 query heads per kv head)
   // for every 4 bytes it must read once: 1.5 flop/byte, far below the ~3 flop/byte where the
   // mul+add ceiling and the read bandwidth meet. It is bandwidth-bound, so it is measured in
-  // bytes of K and V read, against the read bandwidth.
-  const decode = { nHeads: 24, nKvHeads: 8, headDim: 128, scale: 128 ** -0.5, causal: true, qPos0: 2047 };
-  out.push({
-    kernel: 'attention',
-    shape: 'decode 1x2048 24/8x128',
-    unit: 'GB/s',
-    work: 2 * 2048 * 8 * 128 * 4,
-    run: () => be.attention(qd, kd, vd, decode),
-    reps: 9,
-  });
+  // bytes of K and V read, against the read bandwidth. K and V live in the KV arena, as in the
+  // model (the op reads them in place: "op" is then the kernel plus q/o copies and dispatch).
+  const arena = be.kvArena();
+  const decode = (Tk, Nq, Nkv, Dh, extra = {}, label = '') => {
+    const qd = t([1, Nq * Dh], randF32(r, Nq * Dh));
+    const blk = arena.alloc(2 * Tk * Nkv * Dh); // K rows then V rows, [Tk, Nkv·Dh] each
+    blk.set(randF32(r, blk.length));
+    const kd = t([Tk, Nkv * Dh], blk.subarray(0, Tk * Nkv * Dh));
+    const vd = t([Tk, Nkv * Dh], blk.subarray(Tk * Nkv * Dh));
+    const o = { nHeads: Nq, nKvHeads: Nkv, headDim: Dh, scale: Dh ** -0.5, causal: true, qPos0: Tk - 1, ...extra };
+    out.push({
+      kernel: 'attention',
+      shape: `decode 1x${Tk} ${Nq}/${Nkv}x${Dh}${label}`,
+      unit: 'GB/s',
+      work: 2 * Tk * Nkv * Dh * 4,
+      run: () => be.attention(qd, kd, vd, o),
+      reps: 9,
+    });
+  };
+  // Llama 3.2 3B (24 query / 8 kv heads x 128) at 512, 2048 and 4096 cached tokens
+  if (!quick) decode(512, 24, 8, 128);
+  decode(2048, 24, 8, 128);
+  if (!quick) decode(4096, 24, 8, 128);
+  // Gemma2 9B (16 / 8 x 256): a sliding-window layer with the attention logit softcap
+  decode(4096, 16, 8, 256, { window: 4096, softcap: 50 }, ' softcap+window');
   return out;
 }
 
@@ -240,10 +267,10 @@ async function runSweep() {
   log(`gemm blocking: ${fmtBlocking(chosen)}`);
   for (let i = 0; i < 40; i++) be.measurePeakGflops(2e5);
   const peaks = [be.measurePeakGflops(2e7), be.measurePeakGflops(2e7)];
-  const r = rng(1),
-    M = 729,
-    K = 1152,
-    N = 4304;
+  const r = rng(1);
+  const M = 729;
+  const K = 1152;
+  const N = 4304;
   const x = t([M, K], randF32(r, M * K));
   const W = { F32: be.loadWeight('f', 'F32', [N, K], randF32(r, N * K)), BF16: be.loadWeight('b', 'BF16', [N, K], randBf16(r, N * K)) };
   const flops = 2 * M * N * K;
@@ -303,20 +330,20 @@ async function runSweep() {
   }
   if (sweepSvgOut) {
     // one heat map per (dtype, mc): rows kc, columns nc, colour = GFLOP/s (shared scale)
-    const cell = 62,
-      ch = 30,
-      gap = 40,
-      left = 70,
-      top = 74;
+    const cell = 62;
+    const ch = 30;
+    const gap = 40;
+    const left = 70;
+    const top = 74;
     const panels = [];
     for (const dt of ['f32', 'bf16']) for (const mc of MCS) panels.push({ dt, mc });
-    const pw = NCS.length * cell,
-      ph = KCS.length * ch;
-    const W = left + panels.length * (pw + gap),
-      H = top + ph + 78;
+    const pw = NCS.length * cell;
+    const ph = KCS.length * ch;
+    const W = left + panels.length * (pw + gap);
+    const H = top + ph + 78;
     const vals = grid.flatMap((b) => [b.f32, b.bf16]);
-    const lo = Math.min(...vals),
-      hi = Math.max(...vals);
+    const lo = Math.min(...vals);
+    const hi = Math.max(...vals);
     const colour = (v) => {
       const u = hi > lo ? (v - lo) / (hi - lo) : 1;
       return `hsl(${Math.round(220 - 180 * u)}, 70%, ${Math.round(85 - 35 * u)}%)`;
@@ -381,10 +408,12 @@ for (const threads of threadList) {
   log(
     `ceiling ${peak.toFixed(1)} GFLOP/s (SIMD128 mul+add), read ${readBw.toFixed(1)} GB/s${numpy ? `, numpy GEMM ${numpy.toFixed(1)} GFLOP/s` : ''}`,
   );
-  for (const c of cases(be, rng(1))) {
-    const [s, ks] = time(be, c.run, c.reps);
-    const rate = c.work / ks / 1e9,
-      opRate = c.work / s / 1e9;
+  const bb = baseline ? await baseline.createWasmBackend({ threads }) : undefined;
+  const bcases = bb ? cases(bb, rng(1)) : [];
+  for (const [ci, c] of cases(be, rng(1)).entries()) {
+    const [s, ks, bs, bks] = time(be, c.run, c.reps, bb, bcases[ci]?.run);
+    const rate = c.work / ks / 1e9;
+    const opRate = c.work / s / 1e9;
     const ref = c.unit === 'GFLOP/s' ? peak : readBw;
     const row = {
       kernel: c.kernel,
@@ -397,22 +426,37 @@ for (const threads of threadList) {
       opMs: s * 1e3,
       ratio: rate / ref,
       vsNumpy: c.kernel === 'linear F32' && c.shape === '729x1152x4304' && numpy ? rate / numpy : undefined,
+      ...(bks
+        ? {
+            baseline: {
+              rate: c.work / bks / 1e9,
+              opRate: c.work / bs / 1e9,
+              ms: bks * 1e3,
+              opMs: bs * 1e3,
+              ratio: c.work / bks / 1e9 / ref,
+            },
+          }
+        : {}),
     };
     results.rows.push(row);
+    const vsBase = row.baseline
+      ? ` | baseline kernel ${row.baseline.rate.toFixed(1)} ${c.unit} (${(100 * row.baseline.ratio).toFixed(0)}%), op ${row.baseline.opRate.toFixed(1)}: x${(rate / row.baseline.rate).toFixed(2)}`
+      : '';
     log(
-      `  ${c.kernel.padEnd(12)} ${c.shape.padEnd(24)} kernel ${rate.toFixed(1).padStart(7)} ${c.unit.padEnd(8)} ${row.ms.toFixed(2).padStart(9)} ms ${(100 * row.ratio).toFixed(0).padStart(4)}% of ${c.unit === 'GFLOP/s' ? 'ceiling' : 'read bw'} | op ${opRate.toFixed(1)} ${c.unit} ${s * 1e3 < 10 ? (s * 1e3).toFixed(2) : (s * 1e3).toFixed(0)} ms`,
+      `  ${c.kernel.padEnd(12)} ${c.shape.padEnd(24)} kernel ${rate.toFixed(1).padStart(7)} ${c.unit.padEnd(8)} ${row.ms.toFixed(2).padStart(9)} ms ${(100 * row.ratio).toFixed(0).padStart(4)}% of ${c.unit === 'GFLOP/s' ? 'ceiling' : 'read bw'} | op ${opRate.toFixed(1)} ${c.unit} ${s * 1e3 < 10 ? (s * 1e3).toFixed(2) : (s * 1e3).toFixed(0)} ms${vsBase}`,
     );
   }
+  bb?.dispose();
   be.dispose();
   if (relaxedSimdAvailable()) {
     // the optional relaxed-SIMD build (f32x4.relaxed_madd: FMA where the engine fuses), same GEMM
     const bx = await createWasmBackend({ threads, kernels: 'relaxed' });
-    const r = rng(1),
-      M = 729,
-      K = 1152,
-      N = 4304;
-    const x = t([M, K], randF32(r, M * K)),
-      w = bx.loadWeight('g', 'F32', [N, K], randF32(r, N * K));
+    const r = rng(1);
+    const M = 729;
+    const K = 1152;
+    const N = 4304;
+    const x = t([M, K], randF32(r, M * K));
+    const w = bx.loadWeight('g', 'F32', [N, K], randF32(r, N * K));
     const [s, ks] = time(bx, () => bx.linear(x, w), quick ? 2 : 4);
     const rate = (2 * M * N * K) / ks / 1e9;
     results.rows.push({
@@ -437,6 +481,7 @@ for (const threads of threadList) {
 const keys = [...new Set(results.rows.map((r) => `${r.kernel}|${r.shape}`))];
 const head = ['kernel', 'shape', 'unit', ...threadList.flatMap((n) => [`${n}T kernel`, `${n}T %ref`, `${n}T op`])];
 if (threadList.length > 1) head.push(`${threadList[1]}T/${threadList[0]}T`);
+if (baseline) head.push(...threadList.map((n) => `${n}T baseline (x new)`));
 const lines = [head.join(' | '), head.map(() => '---').join(' | ')];
 for (const key of keys) {
   const rows = threadList.map((n) => results.rows.find((r) => `${r.kernel}|${r.shape}` === key && r.threads === n));
@@ -447,6 +492,12 @@ for (const key of keys) {
     ...rows.flatMap((r) => [r.rate.toFixed(1), `${(100 * r.ratio).toFixed(0)}%`, r.opRate.toFixed(1)]),
   ];
   if (threadList.length > 1) cells.push((rows[1].rate / rows[0].rate).toFixed(2));
+  if (baseline)
+    cells.push(
+      ...rows.map(
+        (r) => `${r.baseline.rate.toFixed(1)} ${(100 * r.baseline.ratio).toFixed(0)}% (x${(r.rate / r.baseline.rate).toFixed(2)})`,
+      ),
+    );
   lines.push(cells.join(' | '));
 }
 const refs = threadList
@@ -467,9 +518,9 @@ console.log(`\nreferences (same run): ${refs}`);
 // about the GEMM, so its scaling is reported against the ceiling's, and the cause is named.
 if (threadList.length > 1) {
   const [n0, n1] = threadList;
-  const p0 = results.threads[n0].peakGflops,
-    p1 = results.threads[n1].peakGflops,
-    ceilScale = p1 / p0;
+  const p0 = results.threads[n0].peakGflops;
+  const p1 = results.threads[n1].peakGflops;
+  const ceilScale = p1 / p0;
   const ideal = n1 / n0;
   const notes = [
     `thread scaling ${n1}T/${n0}T: ceiling ${p0.toFixed(1)} -> ${p1.toFixed(1)} GFLOP/s = ${ceilScale.toFixed(2)}x (ideal ${ideal.toFixed(1)}x)`,
@@ -501,11 +552,11 @@ if (jsonOut) {
 
 // ---- SVG chart: % of the same-run reference per kernel, one bar per thread count ----------
 if (svgOut) {
-  const W = 860,
-    rowH = 26,
-    top = 56,
-    left = 300,
-    barW = 460;
+  const W = 860;
+  const rowH = 26;
+  const top = 56;
+  const left = 300;
+  const barW = 460;
   const H = top + keys.length * rowH + 60;
   const colors = ['#4878a8', '#e08a3c', '#59a14f', '#b07aa1'];
   const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');

@@ -77,8 +77,8 @@ if (showOps) {
     const f = be[m]?.bind(be);
     if (!f) continue;
     be[m] = (...a) => {
-      const k0 = be.kernelMs ?? 0,
-        t0 = performance.now();
+      const k0 = be.kernelMs ?? 0;
+      const t0 = performance.now();
       const r = f(...a);
       // linear/matmul are also split by weight shape ([out, in] / [K, N]) and rows
       const key = m === 'linear' || m === 'matmul' ? `${m} ${a[0].data.length / a[1].shape[m === 'linear' ? 1 : 0]}x[${a[1].shape}]` : m;
@@ -148,8 +148,8 @@ if (parts.includes('decode') || parts.includes('prefill')) {
   if (parts.includes('decode')) {
     const cache = llm.newCache(64 + contextN + decodeN);
     if (contextN > 0) {
-      const D = cache.kvDim,
-        kv = new Float32Array(contextN * D).map(() => r() - 0.5);
+      const D = cache.kvDim;
+      const kv = new Float32Array(contextN * D).map(() => r() - 0.5);
       for (let l = 0; l < cache.numLayers; l++) cache.update(l, { shape: [contextN, D], data: kv }, { shape: [contextN, D], data: kv });
       cache.commit(contextN);
     }

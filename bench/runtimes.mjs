@@ -57,8 +57,8 @@ for (const k of keys) {
   const unit = rate('node', k, 1)?.unit ?? '';
   const cells = [1, 2].flatMap((t) =>
     names.map((n) => {
-      const r = rate(n, k, t),
-        base = rate('node', k, t);
+      const r = rate(n, k, t);
+      const base = rate('node', k, t);
       if (!r || !base) return 'n/a';
       return n === 'node' ? r.rate.toFixed(1) : `${r.rate.toFixed(1)} (${((100 * r.rate) / base.rate).toFixed(0)}%)`;
     }),
@@ -83,12 +83,12 @@ if (jsonOut)
 // ---- SVG: Deno and Bun as % of Node per kernel, 1 and 2 threads ---------------------------
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 const others = names.filter((n) => n !== 'node');
-const rowH = 44,
-  left = 250,
-  width = 420,
-  top = 56,
-  H = top + keys.length * rowH + 50,
-  W = left + width + 150;
+const rowH = 44;
+const left = 250;
+const width = 420;
+const top = 56;
+const H = top + keys.length * rowH + 50;
+const W = left + width + 150;
 const colors = { deno_1: '#4e79a7', deno_2: '#a0cbe8', bun_1: '#f28e2b', bun_2: '#ffbe7d' };
 const x = (pct) => left + (width * Math.min(pct, 150)) / 150;
 const parts = [
@@ -108,11 +108,11 @@ keys.forEach((k, i) => {
   let j = 0;
   for (const n of others)
     for (const t of [1, 2]) {
-      const r = rate(n, k, t),
-        base = rate('node', k, t);
+      const r = rate(n, k, t);
+      const base = rate('node', k, t);
       const pct = r && base ? (100 * r.rate) / base.rate : 0;
-      const h = (rowH - 8) / (others.length * 2),
-        y = y0 + 2 + j++ * h;
+      const h = (rowH - 8) / (others.length * 2);
+      const y = y0 + 2 + j++ * h;
       parts.push(
         `<rect x="${left}" y="${y}" width="${x(pct) - left}" height="${h - 1}" fill="${colors[`${n}_${t}`] ?? '#999'}"/>`,
         `<text x="${x(pct) + 4}" y="${y + h - 2}" font-size="9" fill="#333">${pct.toFixed(0)}%</text>`,

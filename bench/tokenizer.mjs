@@ -55,8 +55,8 @@ for (const [name, dir] of [
     n = 0;
     for (const s of texts) n += ours.encode(s, { addSpecialTokens: false }).length;
   });
-  let refS = { cold: NaN, warm: NaN },
-    refLoad = NaN;
+  let refS = { cold: NaN, warm: NaN };
+  let refLoad = NaN;
   if (PreTrainedTokenizer) {
     t0 = performance.now();
     const ref = new PreTrainedTokenizer(json, cfg);

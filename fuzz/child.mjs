@@ -88,7 +88,8 @@ if (process.argv[2] === '--dump') {
   });
   process.on('message', async (msg) => {
     if (msg.type === 'batch') {
-      let T, state;
+      let T;
+      let state;
       try {
         T = await loadTarget(msg.target);
         state = await T.setup({ lib, root: ROOT });

@@ -1,10 +1,21 @@
 // Shared by the fuzz harness (run.mjs) and its worker (child.mjs): the target registry and the
 // outcome classifier.
 
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * How much longer than on an idle machine an honest case may take right now: on cores shared with
+ * other processes (load average above the core count) a case runs about load/cores times slower
+ * (a tiny-model `ovis run` took 13.5 s wall for 4.8 s of CPU at load 11 on 2 cores). Watchdogs
+ * multiply their budget by this, at most 4x, so a HANG still means a hang, not a busy machine.
+ */
+export function contentionFactor() {
+  return Math.min(4, Math.max(1, loadavg()[0] / availableParallelism()));
+}
 
 /** Target name -> module (fuzz/targets/*.mjs). Each exports name, setup, generate, run. */
 export const TARGET_FILES = {

@@ -117,8 +117,8 @@ export function mutateBytes(rng, b, log, donors = []) {
     case 'splice': {
       if (!donors.length) return out;
       const d = rng.pick(donors);
-      const from = rng.int(d.length),
-        k = Math.min(d.length - from, rng.small(512));
+      const from = rng.int(d.length);
+      const k = Math.min(d.length - from, rng.small(512));
       log.push(`splice ${k} donor bytes at ${at}`);
       return concat([b.subarray(0, at), d.subarray(from, from + k), b.subarray(Math.min(n, at + k))]);
     }

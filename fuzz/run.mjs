@@ -26,7 +26,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classifyError, loadTarget, ROOT, TARGET_FILES } from './common.mjs';
+import { classifyError, contentionFactor, loadTarget, ROOT, TARGET_FILES } from './common.mjs';
 import { rngFor } from './prng.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -155,9 +155,11 @@ function runBatch(target, seed, from, to, budget) {
     let finished = false;
     let timer = setTimeout(() => kill('hang', 'setup'), 180_000);
     const strays = new Map();
+    let caseLimit = budget.timeoutMs;
     const armCase = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => kill('hang'), budget.timeoutMs);
+      caseLimit = Math.round(budget.timeoutMs * contentionFactor());
+      timer = setTimeout(() => kill('hang'), caseLimit);
     };
     const kill = (why) => {
       if (!killedFor) {
@@ -216,7 +218,7 @@ function runBatch(target, seed, from, to, budget) {
       const outcome = killedFor === 'hang' ? 'hang' : killedFor === 'over-budget' || heapOom ? 'over-budget' : 'untyped';
       const message =
         killedFor === 'hang'
-          ? `no result after ${budget.timeoutMs} ms (child killed)`
+          ? `no result after ${caseLimit} ms (child killed)`
           : killedFor === 'over-budget'
             ? `child RSS passed ${budget.rssMB} MB (child killed)`
             : `child died (exit code ${code}, signal ${signal}): ${stderr.trim().split('\n').slice(-3).join(' / ').slice(0, 400)}`;

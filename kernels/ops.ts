@@ -400,28 +400,154 @@ export function rope(x: usize, nHeads: i32, hd: i32, cos: usize, sin: usize, t0:
 }
 
 // ---------------------------------------------------------------------------------------
-// Attention for decode (few queries). One task "row" = (query i, kv head g), r = i·Nkv + g: the
-// G = Nq/Nkv query heads h = g·G .. g·G+G-1 that share kv head g are done together, so each
-// key and value row is brought from memory once per query (not G times) and then reused
-// from L1 by every head of the group. A thread takes rows [r0, r1).
-// q [Tq, Nq·Dh], k/v [Tk, Nkv·Dh], o [Tq, Nq·Dh].
-// Visible keys form one range [jlo, jhi) (qpos = qPos0 + i, kpos = kPos0 + j):
-//   causal: kpos <= qpos;  window W > 0: qpos - kpos < W.
-// Per head: scores s_j = scale·(q·k_j) for the visible j into scratch, softcap c·tanh(s/c)
-// when c > 0, then an exact softmax over the row (max, vexp, Σ in f64, divide) and
-// o = Σ_j p_j·v_j. The whole score row fits in scratch (Tk floats per head), so no online
-// rescaling is needed: this is the "materialise one row" variant of tiled attention — the
-// row is the tile — which keeps the order of operations equal to HF's (scores, softcap,
-// softmax, P·V).
+// Attention for decode (Tq < 16) in passes that each walk the rows of K or V in address
+// order (every kv head of a row, then the next row) — the order the hardware prefetchers
+// follow. The cache rows are Nkv·Dh floats wide; a loop over one kv head at a time reads Dh
+// floats out of each row (512 B of 4 KiB on Llama 3.2 3B), a new page per row, and ran at a
+// third of the read bandwidth; half rows per thread (a kv-head split) still lost a third.
+//   1. attention_decode_scores, tasks = key ranges [j0, j1): s_j = scale·(q·k_j) for every
+//      query i, head h and visible key j, into the shared score rows S[i, h, :].
+//   2. attention_decode_softmax, tasks = score rows (i, h): softcap c·tanh(s/c) when c > 0,
+//      then an exact softmax over the visible range (softmax_rows), p in place of s.
+//   3. attention_decode_pv, tasks = key blocks of ATT_PVB keys [b·PVB, (b+1)·PVB): per block,
+//      query and head the partial sum Σ_j p_j·v_j over the block's visible keys.
+//   4. attention_decode_combine: o = the partials of a row's visible blocks added in block order.
+// q [Tq, Nq·Dh], k/v [Tk, Nkv·Dh], o [Tq, Nq·Dh]; scratch: S [Tq, Nq, srow(Tk)] then the
+// partials [nblocks, Tq, Nq, Dh]. Query head h uses kv head h / G, G = Nq/Nkv. Visible keys
+// form one range [jlo, jhi) (qpos = qPos0 + i, kpos = kPos0 + j): causal kpos <= qpos;
+// window W > 0: qpos - kpos < W. The whole score row fits in scratch, so no online
+// rescaling is needed: the kernels keep HF's order (scores, softcap, softmax, P·V).
 //
-// Numerics (per head, independent of G and of the grouping): q·k_j as in dot() but with
-// 4-lane accumulation (lane l sums d ≡ l mod 4, then (l0+l2)+(l1+l3), tail in order), times
-// scale (one f32 mul); softmax as softmax_rows; P·V accumulated per output element
-// sequentially in j (mul then add). Bounds: scores <= (Dh/4+2)·u·Σ|q·k| + 1 ulp;
+// Numerics (no value depends on the thread count or on how tasks are cut: blocks are fixed
+// by key index): q·k_j with 4-lane accumulation (lane l sums d ≡ l mod 4, mul then add),
+// then (l0+l2)+(l1+l3), tail d in order, times scale (one f32 mul); softmax as softmax_rows;
+// P·V per output element sequentially in j within each block of ATT_PVB keys (mul then add,
+// from 0), the block sums added in block order. Bounds: scores <= (Dh/4+2)·u·Σ|q·k| + 1 ulp;
 // probabilities <= 4 ulp + the score error's effect (|Δp/p| <= 2·max|Δs|); output <=
-// Tk·u·Σ|p·v| + that. 4 keys are processed at a time for instruction-level parallelism;
-// each key's arithmetic is identical to the 1-key path.
+// (min(Tk, PVB) + Tk/PVB)·u·Σ|p·v| + that.
+// Speed: 4 keys at a time; query heads in pairs, so each key (value) vector loaded from L1
+// feeds two heads; the 4 dot products of a head end in one 4x4 transpose-add (hsum4x4: the
+// same sums as four hsum4) and one 4-score store; inner loops two vectors per iteration.
 
+/** Keys per P·V block (the unit of P·V tasks; partial sums of Nq·Dh floats per block and query). */
+export const ATT_PVB: i32 = 256;
+
+/** Floats per score row: Tk rounded up to 4 (rows start 16-byte aligned). */
+// @ts-ignore: decorator
+@inline function att_srow(Tk: i32): i32 { return (Tk + 3) & ~3; }
+
+/** Scratch bytes of attention_decode_*, shared by the threads: the score rows S [Tq, Nq, srow(Tk)]
+ *  and the P·V partials [ceil(Tk / ATT_PVB), Tq, Nq, Dh]. */
+export function attention_decode_scratch_bytes(Tq: i32, Tk: i32, Nq: i32, Dh: i32): i32 {
+  return Tq * Nq * (att_srow(Tk) + (Tk + ATT_PVB - 1) / ATT_PVB * Dh) * 4;
+}
+
+// @ts-ignore: decorator
+@inline function vis_lo(qpos: i32, kPos0: i32, window: i32): i32 { return window > 0 ? max(0, qpos - window - kPos0 + 1) : 0; }
+// @ts-ignore: decorator
+@inline function vis_hi(qpos: i32, kPos0: i32, causal: i32, Tk: i32): i32 { return causal ? min(Tk, qpos - kPos0 + 1) : Tk; }
+
+/** Lane l = (a_l[0] + a_l[2]) + (a_l[1] + a_l[3]): four hsum4 at once, the same bits. */
+// @ts-ignore: decorator
+@inline function hsum4x4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const s01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+  const s23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(s01, s23, 0, 1, 4, 5), v128.shuffle<f32>(s01, s23, 2, 3, 6, 7));
+}
+
+/** t + q[d]·(k0[d], k1[d], k2[d], k3[d]) for the d >= d4 tail (f32 mul then add, as a scalar loop). */
+// @ts-ignore: decorator
+@inline function tail4(t: v128, q: usize, k0: usize, ks: usize, d4: i32, Dh: i32): v128 {
+  for (let d = d4; d < Dh; d++) {
+    const p = <usize>d * 4;
+    let kv = f32x4.splat(load<f32>(k0 + p));
+    kv = f32x4.replace_lane(kv, 1, load<f32>(k0 + ks + p));
+    kv = f32x4.replace_lane(kv, 2, load<f32>(k0 + 2 * ks + p));
+    kv = f32x4.replace_lane(kv, 3, load<f32>(k0 + 3 * ks + p));
+    t = f32x4.add(t, f32x4.mul(f32x4.splat(load<f32>(q + p)), kv));
+  }
+  return t;
+}
+
+/** Scores of keys k0, k0+ks, k0+2ks, k0+3ks for heads qa and qa+Dh -> 4 floats at sa and at sa+sRow. */
+// @ts-ignore: decorator
+@inline function score4x2(qa: usize, k0: usize, ks: usize, Dh: i32, d4: i32, sa: usize, sRow: usize, sv: v128): void {
+  const qb = qa + <usize>Dh * 4;
+  const k1 = k0 + ks, k2 = k1 + ks, k3 = k2 + ks;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  // two vectors per iteration: the second at a constant offset (no extra address arithmetic)
+  let d = 0;
+  for (; d + 8 <= d4; d += 8) {
+    const p = <usize>d * 4;
+    let x = v128.load(qa + p), y = v128.load(qb + p);
+    let kv = v128.load(k0 + p);
+    a0 = madd(x, kv, a0); b0 = madd(y, kv, b0);
+    kv = v128.load(k1 + p);
+    a1 = madd(x, kv, a1); b1 = madd(y, kv, b1);
+    kv = v128.load(k2 + p);
+    a2 = madd(x, kv, a2); b2 = madd(y, kv, b2);
+    kv = v128.load(k3 + p);
+    a3 = madd(x, kv, a3); b3 = madd(y, kv, b3);
+    x = v128.load(qa + p, 16); y = v128.load(qb + p, 16);
+    kv = v128.load(k0 + p, 16);
+    a0 = madd(x, kv, a0); b0 = madd(y, kv, b0);
+    kv = v128.load(k1 + p, 16);
+    a1 = madd(x, kv, a1); b1 = madd(y, kv, b1);
+    kv = v128.load(k2 + p, 16);
+    a2 = madd(x, kv, a2); b2 = madd(y, kv, b2);
+    kv = v128.load(k3 + p, 16);
+    a3 = madd(x, kv, a3); b3 = madd(y, kv, b3);
+  }
+  if (d < d4) {
+    const p = <usize>d * 4;
+    const x = v128.load(qa + p), y = v128.load(qb + p);
+    let kv = v128.load(k0 + p);
+    a0 = madd(x, kv, a0); b0 = madd(y, kv, b0);
+    kv = v128.load(k1 + p);
+    a1 = madd(x, kv, a1); b1 = madd(y, kv, b1);
+    kv = v128.load(k2 + p);
+    a2 = madd(x, kv, a2); b2 = madd(y, kv, b2);
+    kv = v128.load(k3 + p);
+    a3 = madd(x, kv, a3); b3 = madd(y, kv, b3);
+  }
+  const ta = tail4(hsum4x4(a0, a1, a2, a3), qa, k0, ks, d4, Dh);
+  const tb = tail4(hsum4x4(b0, b1, b2, b3), qb, k0, ks, d4, Dh);
+  v128.store(sa, f32x4.mul(ta, sv));
+  v128.store(sa + sRow, f32x4.mul(tb, sv));
+}
+
+/** score4x2 for one head. */
+// @ts-ignore: decorator
+@inline function score4x1(qa: usize, k0: usize, ks: usize, Dh: i32, d4: i32, sa: usize, sv: v128): void {
+  const k1 = k0 + ks, k2 = k1 + ks, k3 = k2 + ks;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let d = 0;
+  for (; d + 8 <= d4; d += 8) {
+    const p = <usize>d * 4;
+    let x = v128.load(qa + p);
+    a0 = madd(x, v128.load(k0 + p), a0);
+    a1 = madd(x, v128.load(k1 + p), a1);
+    a2 = madd(x, v128.load(k2 + p), a2);
+    a3 = madd(x, v128.load(k3 + p), a3);
+    x = v128.load(qa + p, 16);
+    a0 = madd(x, v128.load(k0 + p, 16), a0);
+    a1 = madd(x, v128.load(k1 + p, 16), a1);
+    a2 = madd(x, v128.load(k2 + p, 16), a2);
+    a3 = madd(x, v128.load(k3 + p, 16), a3);
+  }
+  if (d < d4) {
+    const p = <usize>d * 4;
+    const x = v128.load(qa + p);
+    a0 = madd(x, v128.load(k0 + p), a0);
+    a1 = madd(x, v128.load(k1 + p), a1);
+    a2 = madd(x, v128.load(k2 + p), a2);
+    a3 = madd(x, v128.load(k3 + p), a3);
+  }
+  v128.store(sa, f32x4.mul(tail4(hsum4x4(a0, a1, a2, a3), qa, k0, ks, d4, Dh), sv));
+}
+
+/** q·k for one key: the arithmetic of one lane of score4x1. */
 // @ts-ignore: decorator
 @inline function dotq(q: usize, k: usize, Dh: i32, d4: i32): f32 {
   let a = f32x4.splat(0);
@@ -431,126 +557,210 @@ export function rope(x: usize, nHeads: i32, hd: i32, cos: usize, sin: usize, t0:
   return s;
 }
 
-/** Scratch bytes per thread for attention(): G score rows plus G output rows. */
-export function attention_scratch_bytes(Tk: i32, Dh: i32, G: i32): i32 {
-  return G * ((Tk + 4) + (Dh + 4)) * 4;
-}
-
-export function attention(q: usize, k: usize, v: usize, o: usize, Tq: i32, Tk: i32, Nq: i32, Nkv: i32, Dh: i32,
-  scl: f32, causal: i32, qPos0: i32, kPos0: i32, window: i32, cap: f32, r0: i32, r1: i32, scratch: usize): void {
+export function attention_decode_scores(q: usize, k: usize, s: usize, Tq: i32, Tk: i32, Nq: i32, Nkv: i32, Dh: i32,
+  scl: f32, causal: i32, qPos0: i32, kPos0: i32, window: i32, j0: i32, j1: i32): void {
   const G = Nq / Nkv;
   const d4 = Dh & ~3;
-  const qStride = <usize>Nq * <usize>Dh * 4;
-  const kStride = <usize>Nkv * <usize>Dh * 4;
-  const sRow = <usize>(Tk + 4) * 4; // bytes per head's score row
-  const aRow = <usize>(Dh + 4) * 4; // bytes per head's output accumulator
-  const accBase = scratch + <usize>G * sRow;
-  for (let r = r0; r < r1; r++) {
-    const i = r / Nkv, g = r % Nkv;
-    const q0 = q + <usize>i * qStride + <usize>(g * G) * <usize>Dh * 4; // head g·G of query i
-    const o0 = o + <usize>i * qStride + <usize>(g * G) * <usize>Dh * 4;
-    const koff = <usize>g * <usize>Dh * 4;
+  const hB = <usize>Dh * 4; // bytes of one head's vector
+  const kStride = <usize>Nkv * hB;
+  const sRow = <usize>att_srow(Tk) * 4;
+  const sv = f32x4.splat(scl);
+  for (let i = 0; i < Tq; i++) {
     const qpos = qPos0 + i;
-    let jhi = Tk;
-    if (causal) jhi = min(Tk, qpos - kPos0 + 1);
-    let jlo = 0;
-    if (window > 0) jlo = max(0, qpos - window - kPos0 + 1);
-    if (jhi <= jlo) {
-      for (let d = 0; d < G * Dh; d++) store<f32>(o0 + <usize>d * 4, 0);
-      continue;
-    }
-    const n = jhi - jlo;
-    // scores, 4 keys at a time; every head of the group reuses the 4 key rows from L1
-    let j = jlo;
-    for (; j + 4 <= jhi; j += 4) {
-      const k0 = k + <usize>j * kStride + koff;
-      const k1 = k0 + kStride, k2 = k1 + kStride, k3 = k2 + kStride;
-      for (let hh = 0; hh < G; hh++) {
-        const qr = q0 + <usize>hh * <usize>Dh * 4;
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-        for (let d = 0; d < d4; d += 4) {
-          const p = <usize>d * 4;
-          const qv = v128.load(qr + p);
-          a0 = madd(qv, v128.load(k0 + p), a0);
-          a1 = madd(qv, v128.load(k1 + p), a1);
-          a2 = madd(qv, v128.load(k2 + p), a2);
-          a3 = madd(qv, v128.load(k3 + p), a3);
-        }
-        let t0 = hsum4(a0), t1 = hsum4(a1), t2 = hsum4(a2), t3 = hsum4(a3);
-        for (let d = d4; d < Dh; d++) {
-          const p = <usize>d * 4;
-          const qd = load<f32>(qr + p);
-          t0 += qd * load<f32>(k0 + p); t1 += qd * load<f32>(k1 + p);
-          t2 += qd * load<f32>(k2 + p); t3 += qd * load<f32>(k3 + p);
-        }
-        const sp = scratch + <usize>hh * sRow + <usize>(j - jlo) * 4;
-        store<f32>(sp, t0 * scl); store<f32>(sp, t1 * scl, 4); store<f32>(sp, t2 * scl, 8); store<f32>(sp, t3 * scl, 12);
+    const lo = max(j0, vis_lo(qpos, kPos0, window)), hi = min(j1, vis_hi(qpos, kPos0, causal, Tk));
+    const qi = q + <usize>i * <usize>Nq * hB;
+    const si = s + <usize>i * <usize>Nq * sRow;
+    let j = lo;
+    for (; j + 4 <= hi; j += 4) {
+      const kj = k + <usize>j * kStride;
+      for (let g = 0; g < Nkv; g++) {
+        const k0 = kj + <usize>g * hB;
+        const qg = qi + <usize>(g * G) * hB;
+        const sg = si + <usize>(g * G) * sRow + <usize>j * 4;
+        let hh = 0;
+        for (; hh + 2 <= G; hh += 2) score4x2(qg + <usize>hh * hB, k0, kStride, Dh, d4, sg + <usize>hh * sRow, sRow, sv);
+        if (hh < G) score4x1(qg + <usize>hh * hB, k0, kStride, Dh, d4, sg + <usize>hh * sRow, sv);
       }
     }
-    for (; j < jhi; j++) {
-      const kj = k + <usize>j * kStride + koff;
-      for (let hh = 0; hh < G; hh++) {
-        store<f32>(scratch + <usize>hh * sRow + <usize>(j - jlo) * 4, dotq(q0 + <usize>hh * <usize>Dh * 4, kj, Dh, d4) * scl);
+    for (; j < hi; j++) {
+      const kj = k + <usize>j * kStride;
+      for (let h = 0; h < Nq; h++) {
+        store<f32>(si + <usize>h * sRow + <usize>j * 4, dotq(qi + <usize>h * hB, kj + <usize>(h / G) * hB, Dh, d4) * scl);
       }
     }
-    for (let hh = 0; hh < G; hh++) {
-      const s = scratch + <usize>hh * sRow;
-      if (cap > 0) softcap(s, s, cap, 0, n);
-      softmax_rows(s, s, 1, n);
-      const acc = accBase + <usize>hh * aRow;
-      for (let d = 0; d < Dh; d++) store<f32>(acc + <usize>d * 4, 0);
-    }
-    // o = Σ p_j v_j, 4 value rows at a time, reused from L1 by every head
-    j = jlo;
-    for (; j + 4 <= jhi; j += 4) {
-      const v0 = v + <usize>j * kStride + koff;
-      const v1 = v0 + kStride, v2 = v1 + kStride, v3 = v2 + kStride;
-      for (let hh = 0; hh < G; hh++) {
-        const sp = scratch + <usize>hh * sRow + <usize>(j - jlo) * 4;
-        const acc = accBase + <usize>hh * aRow;
-        const p0 = v128.load32_splat(sp), p1 = v128.load32_splat(sp, 4);
-        const p2 = v128.load32_splat(sp, 8), p3 = v128.load32_splat(sp, 12);
-        let d = 0;
-        for (; d < d4; d += 4) {
-          const p = <usize>d * 4;
-          let a = v128.load(acc + p);
-          a = madd(p0, v128.load(v0 + p), a);
-          a = madd(p1, v128.load(v1 + p), a);
-          a = madd(p2, v128.load(v2 + p), a);
-          a = madd(p3, v128.load(v3 + p), a);
-          v128.store(acc + p, a);
+  }
+}
+
+/** oa[d] += Σ over 4 values (rows v0 + r·vs) of p·v, p from the score rows at pa (head a)
+ *  and pa+sRow (head b = a+1, output row ob), sequentially in the 4 keys. */
+// @ts-ignore: decorator
+@inline function pv4x2(v0: usize, vs: usize, Dh: i32, d4: i32, pa: usize, sRow: usize, oa: usize): void {
+  const ob = oa + <usize>Dh * 4, pb = pa + sRow;
+  const v1 = v0 + vs, v2 = v1 + vs, v3 = v2 + vs;
+  const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa, 4), a2 = v128.load32_splat(pa, 8), a3 = v128.load32_splat(pa, 12);
+  const b0 = v128.load32_splat(pb), b1 = v128.load32_splat(pb, 4), b2 = v128.load32_splat(pb, 8), b3 = v128.load32_splat(pb, 12);
+  let d = 0;
+  for (; d + 8 <= d4; d += 8) {
+    const p = <usize>d * 4;
+    let ya = v128.load(oa + p), yb = v128.load(ob + p);
+    let x = v128.load(v0 + p);
+    ya = madd(a0, x, ya); yb = madd(b0, x, yb);
+    x = v128.load(v1 + p);
+    ya = madd(a1, x, ya); yb = madd(b1, x, yb);
+    x = v128.load(v2 + p);
+    ya = madd(a2, x, ya); yb = madd(b2, x, yb);
+    x = v128.load(v3 + p);
+    ya = madd(a3, x, ya); yb = madd(b3, x, yb);
+    v128.store(oa + p, ya); v128.store(ob + p, yb);
+    ya = v128.load(oa + p, 16); yb = v128.load(ob + p, 16);
+    x = v128.load(v0 + p, 16);
+    ya = madd(a0, x, ya); yb = madd(b0, x, yb);
+    x = v128.load(v1 + p, 16);
+    ya = madd(a1, x, ya); yb = madd(b1, x, yb);
+    x = v128.load(v2 + p, 16);
+    ya = madd(a2, x, ya); yb = madd(b2, x, yb);
+    x = v128.load(v3 + p, 16);
+    ya = madd(a3, x, ya); yb = madd(b3, x, yb);
+    v128.store(oa + p, ya, 16); v128.store(ob + p, yb, 16);
+  }
+  for (; d < d4; d += 4) {
+    const p = <usize>d * 4;
+    let ya = v128.load(oa + p), yb = v128.load(ob + p);
+    let x = v128.load(v0 + p);
+    ya = madd(a0, x, ya); yb = madd(b0, x, yb);
+    x = v128.load(v1 + p);
+    ya = madd(a1, x, ya); yb = madd(b1, x, yb);
+    x = v128.load(v2 + p);
+    ya = madd(a2, x, ya); yb = madd(b2, x, yb);
+    x = v128.load(v3 + p);
+    ya = madd(a3, x, ya); yb = madd(b3, x, yb);
+    v128.store(oa + p, ya); v128.store(ob + p, yb);
+  }
+  for (; d < Dh; d++) {
+    pv_tail(v0, vs, d, pa, oa);
+    pv_tail(v0, vs, d, pb, ob);
+  }
+}
+
+/** pv4x2 for one head. */
+// @ts-ignore: decorator
+@inline function pv4x1(v0: usize, vs: usize, Dh: i32, d4: i32, pa: usize, oa: usize): void {
+  const v1 = v0 + vs, v2 = v1 + vs, v3 = v2 + vs;
+  const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa, 4), a2 = v128.load32_splat(pa, 8), a3 = v128.load32_splat(pa, 12);
+  let d = 0;
+  for (; d + 8 <= d4; d += 8) {
+    const p = <usize>d * 4;
+    let ya = v128.load(oa + p), yb = v128.load(oa + p, 16);
+    ya = madd(a0, v128.load(v0 + p), ya); yb = madd(a0, v128.load(v0 + p, 16), yb);
+    ya = madd(a1, v128.load(v1 + p), ya); yb = madd(a1, v128.load(v1 + p, 16), yb);
+    ya = madd(a2, v128.load(v2 + p), ya); yb = madd(a2, v128.load(v2 + p, 16), yb);
+    ya = madd(a3, v128.load(v3 + p), ya); yb = madd(a3, v128.load(v3 + p, 16), yb);
+    v128.store(oa + p, ya); v128.store(oa + p, yb, 16);
+  }
+  for (; d < d4; d += 4) {
+    const p = <usize>d * 4;
+    let ya = v128.load(oa + p);
+    ya = madd(a0, v128.load(v0 + p), ya);
+    ya = madd(a1, v128.load(v1 + p), ya);
+    ya = madd(a2, v128.load(v2 + p), ya);
+    ya = madd(a3, v128.load(v3 + p), ya);
+    v128.store(oa + p, ya);
+  }
+  for (; d < Dh; d++) pv_tail(v0, vs, d, pa, oa);
+}
+
+/** Element d (>= d4) of pv4x1: scalar f32 mul then add, 4 keys in order. */
+// @ts-ignore: decorator
+@inline function pv_tail(v0: usize, vs: usize, d: i32, pa: usize, oa: usize): void {
+  const p = <usize>d * 4;
+  let y = load<f32>(oa + p);
+  y += load<f32>(pa) * load<f32>(v0 + p);
+  y += load<f32>(pa, 4) * load<f32>(v0 + vs + p);
+  y += load<f32>(pa, 8) * load<f32>(v0 + 2 * vs + p);
+  y += load<f32>(pa, 12) * load<f32>(v0 + 3 * vs + p);
+  store<f32>(oa + p, y);
+}
+
+export function attention_decode_softmax(s: usize, Tq: i32, Tk: i32, Nq: i32, causal: i32, qPos0: i32, kPos0: i32, window: i32,
+  cap: f32, r0: i32, r1: i32): void {
+  const sRow = <usize>att_srow(Tk) * 4;
+  for (let r = r0; r < r1; r++) {
+    const qpos = qPos0 + r / Nq;
+    const lo = vis_lo(qpos, kPos0, window), hi = vis_hi(qpos, kPos0, causal, Tk);
+    if (hi <= lo) continue; // (the backend refuses such a row before dispatch)
+    const sr = s + <usize>r * sRow + <usize>lo * 4;
+    if (cap > 0) softcap(sr, sr, cap, 0, hi - lo);
+    softmax_rows(sr, sr, 1, hi - lo);
+  }
+}
+
+export function attention_decode_pv(v: usize, s: usize, Tq: i32, Tk: i32, Nq: i32, Nkv: i32, Dh: i32,
+  causal: i32, qPos0: i32, kPos0: i32, window: i32, b0: i32, b1: i32): void {
+  const G = Nq / Nkv;
+  const d4 = Dh & ~3;
+  const hB = <usize>Dh * 4;
+  const vStride = <usize>Nkv * hB;
+  const sRow = <usize>att_srow(Tk) * 4;
+  const part = s + <usize>Tq * <usize>Nq * sRow; // partials [block, i, h, d]
+  for (let b = b0; b < b1; b++) {
+    for (let i = 0; i < Tq; i++) {
+      const qpos = qPos0 + i;
+      const lo = max(b * ATT_PVB, vis_lo(qpos, kPos0, window)), hi = min((b + 1) * ATT_PVB, vis_hi(qpos, kPos0, causal, Tk));
+      if (hi <= lo) continue; // combine skips the blocks a query does not see
+      const si = s + <usize>i * <usize>Nq * sRow;
+      const oi = part + (<usize>b * <usize>Tq + <usize>i) * <usize>Nq * hB;
+      for (let d = 0; d < Nq * Dh; d++) store<f32>(oi + <usize>d * 4, 0);
+      let j = lo;
+      for (; j + 4 <= hi; j += 4) {
+        const vj = v + <usize>j * vStride;
+        for (let g = 0; g < Nkv; g++) {
+          const v0 = vj + <usize>g * hB;
+          const pg = si + <usize>(g * G) * sRow + <usize>j * 4;
+          const og = oi + <usize>(g * G) * hB;
+          let hh = 0;
+          for (; hh + 2 <= G; hh += 2) pv4x2(v0, vStride, Dh, d4, pg + <usize>hh * sRow, sRow, og + <usize>hh * hB);
+          if (hh < G) pv4x1(v0, vStride, Dh, d4, pg + <usize>hh * sRow, og + <usize>hh * hB);
         }
-        for (; d < Dh; d++) {
-          const p = <usize>d * 4;
-          let a = load<f32>(acc + p);
-          a += f32x4.extract_lane(p0, 0) * load<f32>(v0 + p);
-          a += f32x4.extract_lane(p1, 0) * load<f32>(v1 + p);
-          a += f32x4.extract_lane(p2, 0) * load<f32>(v2 + p);
-          a += f32x4.extract_lane(p3, 0) * load<f32>(v3 + p);
-          store<f32>(acc + p, a);
+      }
+      for (; j < hi; j++) {
+        const vj = v + <usize>j * vStride;
+        for (let h = 0; h < Nq; h++) {
+          const pj = load<f32>(si + <usize>h * sRow + <usize>j * 4);
+          const v0 = vj + <usize>(h / G) * hB, oh = oi + <usize>h * hB;
+          const pv = f32x4.splat(pj);
+          let d = 0;
+          for (; d < d4; d += 4) {
+            const p = <usize>d * 4;
+            v128.store(oh + p, madd(pv, v128.load(v0 + p), v128.load(oh + p)));
+          }
+          for (; d < Dh; d++) {
+            const p = <usize>d * 4;
+            store<f32>(oh + p, load<f32>(oh + p) + pj * load<f32>(v0 + p));
+          }
         }
       }
     }
-    for (; j < jhi; j++) {
-      const v0 = v + <usize>j * kStride + koff;
-      for (let hh = 0; hh < G; hh++) {
-        const pj = load<f32>(scratch + <usize>hh * sRow + <usize>(j - jlo) * 4);
-        const acc = accBase + <usize>hh * aRow;
-        const pv = f32x4.splat(pj);
-        let d = 0;
-        for (; d < d4; d += 4) {
-          const p = <usize>d * 4;
-          v128.store(acc + p, madd(pv, v128.load(v0 + p), v128.load(acc + p)));
-        }
-        for (; d < Dh; d++) {
-          const p = <usize>d * 4;
-          store<f32>(acc + p, load<f32>(acc + p) + pj * load<f32>(v0 + p));
-        }
-      }
-    }
-    for (let hh = 0; hh < G; hh++) {
-      const acc = accBase + <usize>hh * aRow, orow = o0 + <usize>hh * <usize>Dh * 4;
-      for (let d = 0; d < Dh; d++) store<f32>(orow + <usize>d * 4, load<f32>(acc + <usize>d * 4));
+  }
+}
+
+export function attention_decode_combine(s: usize, o: usize, Tq: i32, Tk: i32, Nq: i32, Dh: i32, causal: i32, qPos0: i32, kPos0: i32,
+  window: i32): void {
+  const n = Nq * Dh, n4 = n & ~3;
+  const part = s + <usize>Tq * <usize>Nq * <usize>att_srow(Tk) * 4;
+  const blockB = <usize>Tq * <usize>n * 4;
+  for (let i = 0; i < Tq; i++) {
+    const qpos = qPos0 + i;
+    const lo = vis_lo(qpos, kPos0, window), hi = vis_hi(qpos, kPos0, causal, Tk);
+    const oi = o + <usize>i * <usize>n * 4;
+    if (hi <= lo) { for (let d = 0; d < n; d++) store<f32>(oi + <usize>d * 4, 0); continue; }
+    const bLo = lo / ATT_PVB, bHi = (hi - 1) / ATT_PVB;
+    const first = part + <usize>bLo * blockB + <usize>i * <usize>n * 4;
+    for (let d = 0; d < n; d++) store<f32>(oi + <usize>d * 4, load<f32>(first + <usize>d * 4));
+    for (let b = bLo + 1; b <= bHi; b++) {
+      const pb = part + <usize>b * blockB + <usize>i * <usize>n * 4;
+      let d = 0;
+      for (; d < n4; d += 4) v128.store(oi + <usize>d * 4, f32x4.add(v128.load(oi + <usize>d * 4), v128.load(pb + <usize>d * 4)));
+      for (; d < n; d++) store<f32>(oi + <usize>d * 4, load<f32>(oi + <usize>d * 4) + load<f32>(pb + <usize>d * 4));
     }
   }
 }

@@ -67,11 +67,11 @@ export function importsOf(srcDir) {
 export function violations(srcDir) {
   const bad = [];
   for (const imp of importsOf(srcDir)) {
-    const a = unitOf(imp.from),
-      b = unitOf(imp.to);
+    const a = unitOf(imp.from);
+    const b = unitOf(imp.to);
     if (a === b) continue;
-    const ra = rank.get(a),
-      rb = rank.get(b);
+    const ra = rank.get(a);
+    const rb = rank.get(b);
     if (ra === undefined) bad.push({ ...imp, why: `src/${imp.from} is in no layer (add '${a}' to LAYERS in scripts/check-imports.mjs)` });
     else if (rb === undefined) bad.push({ ...imp, why: `'${b}' is in no layer (add it to LAYERS in scripts/check-imports.mjs)` });
     else if (rb >= ra) bad.push({ ...imp, why: `${a} (layer ${ra}) imports ${b} (layer ${rb}): imports must run to a lower layer` });
@@ -84,8 +84,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--graph')) {
     const edges = new Map();
     for (const imp of importsOf(srcDir)) {
-      const a = unitOf(imp.from),
-        b = unitOf(imp.to);
+      const a = unitOf(imp.from);
+      const b = unitOf(imp.to);
       if (a !== b) edges.set(`${a} -> ${b}`, (edges.get(`${a} -> ${b}`) ?? 0) + 1);
     }
     for (const [e, n] of [...edges].sort()) console.log(`${e}  (${n})`);

@@ -84,9 +84,9 @@ function sectionNumbers(markdown) {
 /** The comments of a JS/TS source, as [line, text] pieces (strings, templates, regexes skipped). */
 export function comments(src) {
   const out = [];
-  let i = 0,
-    line = 1,
-    prev = ''; // prev: last significant code char, to tell a regex from a division
+  let i = 0;
+  let line = 1;
+  let prev = ''; // prev: last significant code char, to tell a regex from a division
   const n = src.length;
   const push = (start, end, startLine) => {
     const text = src.slice(start, end).split('\n');
@@ -127,8 +127,8 @@ export function comments(src) {
         /\b(return|typeof|case|of|in)$/.test(src.slice(Math.max(0, i - 8), i).trimEnd()))
     ) {
       // a regex literal: up to the unescaped / outside a class
-      let k = i + 1,
-        cls = false;
+      let k = i + 1;
+      let cls = false;
       while (k < n && src[k] !== '\n') {
         if (src[k] === '\\') {
           k += 2;

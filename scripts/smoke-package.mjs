@@ -19,8 +19,8 @@ import { root, runtimeCommands } from './runtimes.mjs';
 const MAX_PACKED = 5e6;
 const tmp = mkdtempSync(join(tmpdir(), 'ovis-package-'));
 const proj = join(tmp, 'consumer');
-let passed = 0,
-  failed = 0;
+let passed = 0;
+let failed = 0;
 function check(name, problem, detail = '') {
   if (problem) {
     failed++;
@@ -67,8 +67,8 @@ try {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const api = readme.slice(readme.indexOf('\n## API'));
   const block = /```js\n([\s\S]*?)```/.exec(api)?.[1];
-  const MODEL = "'AIDC-AI/Ovis1.6-Llama3.2-3B'",
-    IMAGE = "'cat.jpg'";
+  const MODEL = "'AIDC-AI/Ovis1.6-Llama3.2-3B'";
+  const IMAGE = "'cat.jpg'";
   if (!block?.includes(MODEL) || !block.includes(IMAGE)) {
     check('README API example', `no \`\`\`js block under "## API" naming ${MODEL} and ${IMAGE}`);
   } else {

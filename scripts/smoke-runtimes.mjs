@@ -61,8 +61,8 @@ const checks = [
   ]),
 ];
 
-let passed = 0,
-  failed = 0;
+let passed = 0;
+let failed = 0;
 const coreByNode = {};
 for (const [label, script, args, check] of checks) {
   // Deno gets exactly the permissions README documents: read files, and the environment (HF_*

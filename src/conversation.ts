@@ -352,10 +352,10 @@ export class Conversations {
       const onAbort = () => stopCtl.abort();
       signal?.addEventListener('abort', onAbort);
       let result: GenerateResult | undefined;
-      let output = '',
-        emitted = 0,
-        stopped = false,
-        tFirst = 0;
+      let output = '';
+      let emitted = 0;
+      let stopped = false;
+      let tFirst = 0;
       const decoder = tokenizer.decodeStream({ skipSpecialTokens: true });
       try {
         const last = { shape: [T - pos, H], data: embeds.data.subarray(pos * H, T * H) };

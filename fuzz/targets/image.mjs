@@ -111,8 +111,8 @@ function mutatePng(rng, b, recipe) {
       recipe.push(`IHDR byte ${k} = ${d[k]}`);
     }
   } else if (op === 'chunks') {
-    const i = rng.int(ch.length),
-      j = rng.int(ch.length);
+    const i = rng.int(ch.length);
+    const j = rng.int(ch.length);
     const k = rng.int(4);
     if (k === 0) {
       recipe.push(`drop chunk ${ch[i].type}`);
@@ -276,8 +276,8 @@ function mutateJpeg(rng, b, recipe) {
   } else if (op === 'sos') {
     const s = find((x) => x.m === 0xda);
     if (!s) return mutateBytes(rng, b, recipe);
-    const p = s.at + 4,
-      n = out[p];
+    const p = s.at + 4;
+    const n = out[p];
     const f = rng.int(5);
     if (f === 0) {
       out[p] = rng.pick([0, 1, 2, 3, 4, 5, 255]);
@@ -328,8 +328,8 @@ function mutateJpeg(rng, b, recipe) {
     const sos = segs.filter((x) => x.m === 0xda);
     if (!sos.length) return mutateBytes(rng, b, recipe);
     const s = rng.pick(sos);
-    const start = s.at + 2 + s.len,
-      stop = b.length - 2;
+    const start = s.at + 2 + s.len;
+    const stop = b.length - 2;
     if (stop <= start) return mutateBytes(rng, b, recipe);
     const at = start + rng.int(stop - start);
     const k = rng.int(3);
@@ -436,9 +436,9 @@ function bmpDataEnd(b) {
   if (b.length < 30) return 0;
   const hsize = u32le(b, 14);
   if (hsize === 12) return b.length; // core header: the stride is checked through the generic rule below
-  const comp = u32le(b, 30),
-    w = Math.abs(u32le(b, 18) | 0),
-    bits = u16le(b, 28);
+  const comp = u32le(b, 30);
+  const w = Math.abs(u32le(b, 18) | 0);
+  const bits = u16le(b, 28);
   if (comp === 1 || comp === 2) return 0; // RLE: Pillow itself accepts a cut RLE stream (checked: rle4_topdown cut at 145 of 156), so no GARBAGE rule
   return b.length - (((w * bits + 31) >>> 5) << 2); // missing more than the last row's stride
 }

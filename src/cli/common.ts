@@ -73,7 +73,9 @@ export function parseOptions<T extends OptionSpecs>(
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    let name: string | undefined, inline: string | undefined, shown: string;
+    let name: string | undefined;
+    let inline: string | undefined;
+    let shown: string;
     if (a.startsWith('--') && a.length > 2) {
       const eq = a.indexOf('=');
       name = eq < 0 ? a.slice(2) : a.slice(2, eq);

@@ -150,8 +150,8 @@ function explain(w: number, h: number, maxPartition: number, threshold: number, 
 
 async function writeCropPngs(dir: string, imageIndex: number, p: Preprocessed): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const S = DEFAULT_IMAGE_SIZE,
-    plane = S * S;
+  const S = DEFAULT_IMAGE_SIZE;
+  const plane = S * S;
   for (let i = 0; i < p.n; i++) {
     const rgba = Buffer.alloc(plane * 4); // [S, S, 4]
     const base = i * 3 * plane;

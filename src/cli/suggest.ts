@@ -8,8 +8,8 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   // a unique abbreviation (`--max-new` for `--max-new-tokens`) is as good as a typo
   const prefixed = candidates.filter((c) => c.toLowerCase().startsWith(w));
   if (core >= 3 && prefixed.length === 1) return prefixed[0];
-  let best: string | undefined,
-    bestD = Infinity;
+  let best: string | undefined;
+  let bestD = Infinity;
   for (const c of candidates) {
     const d = editDistance(w, c.toLowerCase());
     if (d < bestD) {

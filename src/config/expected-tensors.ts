@@ -44,11 +44,11 @@ export function expectedTensors(cfg: OvisConfig): ExpectedTensor[] {
 
   // --- LLM ---------------------------------------------------------------------------------
   const l = cfg.llm_config;
-  const H = l.hidden_size,
-    F = l.intermediate_size,
-    Dh = l.head_dim;
-  const q = l.num_attention_heads * Dh,
-    kv = l.num_key_value_heads * Dh;
+  const H = l.hidden_size;
+  const F = l.intermediate_size;
+  const Dh = l.head_dim;
+  const q = l.num_attention_heads * Dh;
+  const kv = l.num_key_value_heads * Dh;
   // Gemma2 RMSNorm multiplies by (1 + weight): zeros are the identity. Llama/Qwen2 multiply by weight.
   const normInit: Init = l.model_type === 'gemma2' ? 'zeros' : 'ones';
   const attnBias = l.model_type === 'qwen2' ? 'qkv' : l.attention_bias ? 'qkvo' : '';
@@ -83,9 +83,9 @@ export function expectedTensors(cfg: OvisConfig): ExpectedTensor[] {
   // --- Vision tower (SigLIP) ---------------------------------------------------------------
   const vt = cfg.visual_tokenizer_config;
   const v = vt.backbone_config;
-  const D = v.hidden_size,
-    Fv = v.intermediate_size,
-    P = v.patch_size;
+  const D = v.hidden_size;
+  const Fv = v.intermediate_size;
+  const P = v.patch_size;
   const grid = Math.floor(v.image_size / P);
   const vp = VISION_PREFIX;
   add('vision', vp + 'embeddings.patch_embedding.weight', [D, v.num_channels, P, P], 'normal'); // Conv2d (D, 3, P, P)
@@ -125,8 +125,8 @@ export function expectedTensors(cfg: OvisConfig): ExpectedTensor[] {
   }
 
   // --- Visual head: Linear(s*s*D -> V-5, bias=False), LayerNorm(V-5) -----------------------
-  const s = vt.hidden_stride,
-    V = vt.vocab_size;
+  const s = vt.hidden_stride;
+  const V = vt.vocab_size;
   add('visual_head', 'visual_tokenizer.head.0.weight', [V - 5, s * s * D], 'normal'); // (V-5, s*s*D)
   add('visual_head', 'visual_tokenizer.head.1.weight', [V - 5], 'ones');
   add('visual_head', 'visual_tokenizer.head.1.bias', [V - 5], 'zeros');

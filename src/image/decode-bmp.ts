@@ -23,9 +23,9 @@
 import { ImageError } from '../errors.js';
 import { DECODE_SLACK, type RgbImage } from './rgb.js';
 
-const RLE8 = 1,
-  RLE4 = 2,
-  BITFIELDS = 3;
+const RLE8 = 1;
+const RLE4 = 2;
+const BITFIELDS = 3;
 
 /** How a row of stored bytes maps to pixels (Pillow's raw mode names). */
 type RawMode = 'P;1' | 'P;4' | 'P' | '1' | 'L' | 'BGR;15' | 'BGR;16' | 'BGR' | 'BGRX' | 'XBGR' | 'BGXR' | 'ABGR' | 'RGBA' | 'BGRA' | 'BGAR';
@@ -105,13 +105,13 @@ export function readBmpHeader(bytes: Uint8Array, label: string): BmpHeader {
   }
   const hd = 18; // header_data starts here (after the size field)
   let pos = 14 + headerSize;
-  let width: number,
-    height: number,
-    bits: number,
-    compression: number,
-    colors = 0,
-    paletteEntrySize: number,
-    topDown = false;
+  let width: number;
+  let height: number;
+  let bits: number;
+  let compression: number;
+  let colors = 0;
+  let paletteEntrySize: number;
+  let topDown = false;
   let masks: number[] | undefined;
   if (headerSize === 12) {
     width = u16(bytes, hd);

@@ -45,8 +45,8 @@ export function readGifHeader(bytes: Uint8Array, label: string): GifHeader {
   const sig = String.fromCharCode(...bytes.subarray(0, 6));
   if (sig !== 'GIF87a' && sig !== 'GIF89a') fail(`signature is '${sig}', expected 'GIF87a' or 'GIF89a'`);
   if (bytes.length < 13) fail(`truncated inside the screen descriptor (${bytes.length} bytes)`);
-  let width = u16(bytes, 6),
-    height = u16(bytes, 8);
+  let width = u16(bytes, 6);
+  let height = u16(bytes, 8);
   let pos = 13;
   const take = (n: number) => {
     const s = bytes.subarray(pos, Math.min(bytes.length, pos + n));
@@ -89,10 +89,10 @@ export function readGifHeader(bytes: Uint8Array, label: string): GifHeader {
       for (let b = subBlock(); b?.length; b = subBlock());
     } else if (s === 0x2c) {
       if (pos + 9 > bytes.length) fail('truncated inside the image descriptor');
-      const x = u16(bytes, pos),
-        y = u16(bytes, pos + 2),
-        w = u16(bytes, pos + 4),
-        h = u16(bytes, pos + 6);
+      const x = u16(bytes, pos);
+      const y = u16(bytes, pos + 2);
+      const w = u16(bytes, pos + 4);
+      const h = u16(bytes, pos + 6);
       const flags = bytes[pos + 8];
       pos += 9;
       width = Math.max(width, x + w);
@@ -169,28 +169,28 @@ function lzwFrame(bytes: Uint8Array, hd: GifHeader, index: Uint8Array, label: st
   const broken = (why: string): never => {
     throw new ImageError(`${label}: GIF LZW data is broken: ${why}`, 'the file is corrupt (Pillow: "broken data stream")');
   };
-  const GIFTABLE = 4096,
-    GIFBUFFER = 4096,
-    GIFBITS = 12;
-  const clear = 1 << bits,
-    end = clear + 1;
+  const GIFTABLE = 4096;
+  const GIFBUFFER = 4096;
+  const GIFBITS = 12;
+  const clear = 1 << bits;
+  const end = clear + 1;
   let interlace = hd.frame.interlaced ? 1 : 0;
   let step = interlace ? 8 : 1;
-  let x = 0,
-    y = 0;
+  let x = 0;
+  let y = 0;
   let state = 1;
-  let next = 0,
-    codesize = 0,
-    codemask = 0;
-  let lastcode = 0,
-    lastdata = 0;
+  let next = 0;
+  let codesize = 0;
+  let codemask = 0;
+  let lastcode = 0;
+  let lastdata = 0;
   const buffer = new Uint8Array(GIFBUFFER);
   const data = new Uint8Array(GIFTABLE);
   const link = new Uint16Array(GIFTABLE);
   let bufferindex = GIFBUFFER;
-  let bitbuffer = 0,
-    bitcount = 0,
-    blocksize = 0;
+  let bitbuffer = 0;
+  let bitcount = 0;
+  let blocksize = 0;
   let ptr = dataOffset;
   let avail = Math.min(bytes.length, dataOffset + READ_BLOCK);
   const len = bytes.length;

@@ -34,8 +34,8 @@ const u24 = (b: Uint8Array, o: number) => b[o] | (b[o + 1] << 8) | (b[o + 2] << 
 const u32 = (b: Uint8Array, o: number) => (u24(b, o) | (b[o + 3] << 24)) >>> 0;
 const fourcc = (b: Uint8Array, o: number) => String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]);
 const MAX_CHUNK_PAYLOAD = 0xfffffff6; // ~0U - CHUNK_HEADER_SIZE - 1
-const ALPHA_FLAG = 0x10,
-  ANIMATION_FLAG = 0x02;
+const ALPHA_FLAG = 0x10;
+const ANIMATION_FLAG = 0x02;
 
 /** Size from a VP8 / VP8L bitstream header (WebPGetFeatures' checks that matter here). */
 function bitstreamSize(b: Uint8Array, tag: string, o: number, n: number): [number, number] | undefined {
@@ -51,8 +51,8 @@ function bitstreamSize(b: Uint8Array, tag: string, o: number, n: number): [numbe
     b[o + 4] === 0x01 &&
     b[o + 5] === 0x2a
   ) {
-    const w = u16(b, o + 6) & 0x3fff,
-      h = u16(b, o + 8) & 0x3fff;
+    const w = u16(b, o + 6) & 0x3fff;
+    const h = u16(b, o + 8) & 0x3fff;
     return w && h ? [w, h] : undefined;
   }
   if (tag === 'VP8L' && n >= 5 && b[o] === 0x2f && !(b[o + 4] >> 5)) {
@@ -133,8 +133,8 @@ export function readWebpHeader(bytes: Uint8Array, label: string): WebpHeader {
   if (vn < 10) fail(`VP8X chunk is ${vn} bytes, expected 10`);
   const flags = bytes[vp];
   if (flags & ~0x3e) fail(`VP8X flags 0x${flags.toString(16)} set reserved bits`);
-  const width = u24(bytes, vp + 4) + 1,
-    height = u24(bytes, vp + 7) + 1;
+  const width = u24(bytes, vp + 4) + 1;
+  const height = u24(bytes, vp + 7) + 1;
   if (width * height >= 2 ** 32) fail(`canvas ${width}x${height} is too large`);
   const animated = (flags & ANIMATION_FLAG) !== 0;
   type F = { x: number; y: number; st: Stored };
@@ -160,8 +160,8 @@ export function readWebpHeader(bytes: Uint8Array, label: string): WebpHeader {
     if (tag === 'ANMF') {
       if (animChunks === 0) fail(`ANMF chunk at byte ${o} comes before any ANIM chunk`);
       if (n + (n & 1) < 16) fail(`ANMF chunk at byte ${o} is ${n} bytes, expected at least 16`);
-      const x = u24(bytes, p) * 2,
-        y = u24(bytes, p + 3) * 2;
+      const x = u24(bytes, p) * 2;
+      const y = u24(bytes, p + 3) * 2;
       if ((u24(bytes, p + 6) + 1) * (u24(bytes, p + 9) + 1) >= 2 ** 32) fail(`ANMF frame at byte ${o} is too large`);
       const st = storeFrame(p + 16);
       if (st.next > next) fail(`ANMF chunk at byte ${o} is shorter than the frame data it holds`);
@@ -252,9 +252,9 @@ export function moduleWithMaxMemory(maxPages: number): WebAssembly.Module {
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
 
 function leb(b: Uint8Array, o: number): [value: number, length: number] {
-  let v = 0,
-    n = 0,
-    shift = 1;
+  let v = 0;
+  let n = 0;
+  let shift = 1;
   for (;;) {
     const x = b[o + n++];
     v += (x & 0x7f) * shift;
@@ -328,12 +328,12 @@ function decodeStill(file: Uint8Array, maxBytes: number, label: string): [number
     new Uint8Array(wasm.memory.buffer).set(file, inp);
     out = wasm.WebPDecodeRGBA(inp, file.length, dims, dims + 4);
     const dv = new DataView(wasm.memory.buffer);
-    const w = dv.getUint32(dims, true),
-      h = dv.getUint32(dims + 4, true);
+    const w = dv.getUint32(dims, true);
+    const h = dv.getUint32(dims + 4, true);
     if (!out) {
       // NULL is corrupt data, or a malloc refused at the memory maximum: say which is likely
-      const used = wasm.memory.buffer.byteLength,
-        cap = Math.ceil(maxBytes / WASM_PAGE) * WASM_PAGE;
+      const used = wasm.memory.buffer.byteLength;
+      const cap = Math.ceil(maxBytes / WASM_PAGE) * WASM_PAGE;
       throw new Error(
         `WebPDecodeRGBA returned NULL; wasm memory ${mib(used)} of at most ${mib(cap)}` +
           (used + (16 << 20) > cap ? ', nearly all used: the frame needs more memory than its size explains (huge Huffman tables?)' : ''),

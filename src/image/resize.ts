@@ -192,12 +192,12 @@ function horizontalPass(
       const end = kp + count[xx];
       let p = rowA + offs[xx];
       let q = rowB + offs[xx];
-      let a0 = HALF,
-        a1 = HALF,
-        a2 = HALF,
-        b0 = HALF,
-        b1 = HALF,
-        b2 = HALF;
+      let a0 = HALF;
+      let a1 = HALF;
+      let a2 = HALF;
+      let b0 = HALF;
+      let b1 = HALF;
+      let b2 = HALF;
       for (; kp < end; kp++, p += 3, q += 3) {
         const w = kf[kp];
         a0 += src[p] * w;
@@ -244,12 +244,12 @@ function verticalPass(
     const o = yy * rowLen;
     let i = 0;
     for (; i + 6 <= rowLen; i += 6) {
-      let s0 = HALF,
-        s1 = HALF,
-        s2 = HALF,
-        s3 = HALF,
-        s4 = HALF,
-        s5 = HALF;
+      let s0 = HALF;
+      let s1 = HALF;
+      let s2 = HALF;
+      let s3 = HALF;
+      let s4 = HALF;
+      let s5 = HALF;
       let p = rb + i;
       for (let t = 0; t < n; t++, p += stride) {
         const w = kf[kb + t];

@@ -101,9 +101,9 @@ export class WeightLoader {
     const hs = `hidden_size ${c.hidden_size}`;
     const qs = `num_attention_heads ${c.num_attention_heads} x head_dim ${c.head_dim}`;
     const ks = `num_key_value_heads ${c.num_key_value_heads} x head_dim ${c.head_dim}`;
-    const qDim = c.num_attention_heads * c.head_dim,
-      kvDim = c.num_key_value_heads * c.head_dim,
-      H = c.hidden_size;
+    const qDim = c.num_attention_heads * c.head_dim;
+    const kvDim = c.num_key_value_heads * c.head_dim;
+    const H = c.hidden_size;
     return {
       q_proj: await this.linear(`${p}q_proj`, qDim, H, [qs, hs], qkv),
       k_proj: await this.linear(`${p}k_proj`, kvDim, H, [ks, hs], qkv),
@@ -114,10 +114,10 @@ export class WeightLoader {
 
   /** `${p}` = `...layers.{i}.mlp.`: gate/up (F, H), down (H, F). */
   async mlp(p: string, bias: BiasSpec): Promise<MlpWeights> {
-    const H = this.c.hidden_size,
-      F = this.c.intermediate_size;
-    const hs = `hidden_size ${H}`,
-      fs = `intermediate_size ${F}`;
+    const H = this.c.hidden_size;
+    const F = this.c.intermediate_size;
+    const hs = `hidden_size ${H}`;
+    const fs = `intermediate_size ${F}`;
     return {
       gate_proj: await this.linear(`${p}gate_proj`, F, H, [fs, hs], bias),
       up_proj: await this.linear(`${p}up_proj`, F, H, [fs, hs], bias),
@@ -132,8 +132,8 @@ export class WeightLoader {
    * tie_word_embeddings is false, when the checkpoint must carry its own.
    */
   async decoder<L>(prefix: string, layer: (key: string, i: number) => Promise<L>): Promise<DecoderWeights<L>> {
-    const c = this.c,
-      m = `${prefix}model.`;
+    const c = this.c;
+    const m = `${prefix}model.`;
     const vh = `vocab_size ${c.vocab_size}, hidden_size ${c.hidden_size}`;
     const embed_tokens = await this.weight(`${m}embed_tokens.weight`, [c.vocab_size, c.hidden_size], vh);
     const layers: L[] = [];

@@ -130,9 +130,9 @@ export class Gemma2ForCausalLM extends DecoderForCausalLM<Gemma2Config, Gemma2La
   }
 
   protected steps(): DecoderSteps {
-    const b = this.backend,
-      c = this.config,
-      W = this.weights;
+    const b = this.backend;
+    const c = this.config;
+    const W = this.weights;
     return {
       embed: (x) => b.scale(x, gemma2Normalizer(c.hidden_size)), //         Gemma2Model: inputs_embeds * sqrt(H)
       decoderLayer: (x, s) => decoderLayer(b, c, W.layers[s.layer], x, s), // [T, H]

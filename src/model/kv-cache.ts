@@ -102,8 +102,8 @@ class LayerBuffer {
         // Grow geometrically (x2) so a long decode reallocates O(log n) times.
         const newCap = Math.max(need, cap * 2);
         const block = this.arena.alloc(2 * newCap * D);
-        const k2 = block.subarray(0, newCap * D),
-          v2 = block.subarray(newCap * D);
+        const k2 = block.subarray(0, newCap * D);
+        const v2 = block.subarray(newCap * D);
         k2.set(this.k.subarray(this.start * D, this.end * D));
         v2.set(this.v.subarray(this.start * D, this.end * D));
         this.release();

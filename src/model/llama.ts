@@ -125,9 +125,9 @@ export class LlamaForCausalLM extends DecoderForCausalLM<Config, LlamaLayerWeigh
   }
 
   protected steps(): DecoderSteps {
-    const b = this.backend,
-      c = this.config,
-      W = this.weights;
+    const b = this.backend;
+    const c = this.config;
+    const W = this.weights;
     return {
       embed: (x) => x, //                                                  LlamaModel takes inputs_embeds as they are
       decoderLayer: (x, s) => decoderLayer(b, c, W.layers[s.layer], x, s), // [T, H]

@@ -145,9 +145,9 @@ function view(x: Tensor, shape: number[]): Tensor {
  * scale Dh^-0.5 (SiglipAttention.scale, is_causal=False) -> [n·N, D] (after out_proj).
  */
 export function selfAttention(be: Backend, cfg: SiglipVisionConfig, A: SiglipAttentionWeights, h: Tensor, n: number, N: number): Tensor {
-  const D = cfg.hidden_size,
-    Nh = cfg.num_attention_heads,
-    Dh = D / Nh;
+  const D = cfg.hidden_size;
+  const Nh = cfg.num_attention_heads;
+  const Dh = D / Nh;
   const q = be.linear(h, A.q_proj.weight, A.q_proj.bias); //                     [n·N, Nh·Dh]
   const k = be.linear(h, A.k_proj.weight, A.k_proj.bias); //                     [n·N, Nh·Dh]
   const v = be.linear(h, A.v_proj.weight, A.v_proj.bias); //                     [n·N, Nh·Dh]
@@ -197,9 +197,9 @@ export function encoderLayer(
  */
 export function embeddings(be: Backend, cfg: SiglipVisionConfig, E: SiglipWeights['embeddings'], pixelValues: Tensor): Tensor {
   const { hidden_size: D, patch_size: P, image_size: S } = cfg;
-  const n = pixelValues.shape[0],
-    g = Math.floor(S / P),
-    N = g * g;
+  const n = pixelValues.shape[0];
+  const g = Math.floor(S / P);
+  const N = g * g;
   const pe = be.patchEmbed(pixelValues, E.patch_embedding.weight, E.patch_embedding.bias, P); // [n·N, D]
   const pos = be.readWeight(E.position_embedding.weight); //                        [N, D]
   const posTiled = new Float32Array(n * N * D); //                                  [n·N, D]
@@ -213,8 +213,8 @@ export function embeddings(be: Backend, cfg: SiglipVisionConfig, E: SiglipWeight
  * and inside each layer vit.layers.{i}.self_attn / .mlp (the submodule outputs, before the residual add).
  */
 export function siglipForward(be: Backend, tower: SiglipVisionTower, pixelValues: Tensor, tap: Tap = noTap): Tensor {
-  const cfg = tower.config,
-    W = tower.weights;
+  const cfg = tower.config;
+  const W = tower.weights;
   const { hidden_size: D, patch_size: P, num_channels: C, image_size: S } = cfg;
   const ps = pixelValues.shape;
   if (ps.length !== 4 || ps[1] !== C || ps[2] !== S || ps[3] !== S) {
@@ -222,9 +222,9 @@ export function siglipForward(be: Backend, tower: SiglipVisionTower, pixelValues
       `SigLIP: pixel_values ${fmtShape(ps)}, expected [n, ${C}, ${S}, ${S}] (num_channels, image_size from config.json)`,
     );
   }
-  const n = ps[0],
-    g = Math.floor(S / P),
-    N = g * g;
+  const n = ps[0];
+  const g = Math.floor(S / P);
+  const N = g * g;
   let x = embeddings(be, cfg, W.embeddings, pixelValues); //                        [n·N, D]
   x = view(tap('vit.embeddings', view(x, [n, N, D])), [n * N, D]);
   for (let i = 0; i < W.encoder.layers.length; i++) {

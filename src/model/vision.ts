@@ -67,9 +67,9 @@ export function encodeImages(
     return embeds;
   }
   const per = 3 * S * S;
-  let out: Float32Array | undefined,
-    T = 0,
-    H = 0;
+  let out: Float32Array | undefined;
+  let T = 0;
+  let H = 0;
   for (let c = 0; c < n; c++) {
     const e = crops({ shape: [1, 3, S, S], data: pixelValues.data.subarray(c * per, (c + 1) * per) }, noTap);
     [, T, H] = e.shape;

@@ -47,9 +47,9 @@ export async function loadVisualHead(
       `visual_tokenizer_config.tokenize_function: expected "softmax" (inference), got ${JSON.stringify(config.tokenize_function)}`,
     ]);
   }
-  const V = config.vocab_size,
-    s = config.hidden_stride,
-    D = config.backbone_config.hidden_size;
+  const V = config.vocab_size;
+  const s = config.hidden_stride;
+  const D = config.backbone_config.hidden_size;
   const what = 'visual_tokenizer_config.vocab_size - 5';
   return {
     config,
@@ -94,8 +94,8 @@ export function hiddenStrideMerge(x: Tensor, s: number): Tensor {
         const tokenBase = ((b * m + R) * m + Cc) * s * s * D;
         for (let dr = 0; dr < s; dr++) {
           for (let dc = 0; dc < s; dc++) {
-            const row = R * s + dr,
-              col = Cc * s + dc;
+            const row = R * s + dr;
+            const col = Cc * s + dc;
             if (row >= g || col >= g) continue; // zero padding
             const from = ((b * g + row) * g + col) * D;
             out.set(src.subarray(from, from + D), tokenBase + (dr * s + dc) * D);
@@ -109,8 +109,8 @@ export function hiddenStrideMerge(x: Tensor, s: number): Tensor {
 
 /** Append `k` zero columns to the last dim: [R, C] -> [R, C + k] (the indicator slots). */
 export function appendZeroColumns(x: Tensor, k: number): Tensor {
-  const C = x.shape[x.shape.length - 1],
-    R = C === 0 ? 0 : x.data.length / C;
+  const C = x.shape[x.shape.length - 1];
+  const R = C === 0 ? 0 : x.data.length / C;
   const out = new Float32Array(R * (C + k)); // [R, C + k]
   for (let r = 0; r < R; r++) out.set(x.data.subarray(r * C, (r + 1) * C), r * (C + k));
   return { shape: [...x.shape.slice(0, -1), C + k], data: out };
@@ -121,8 +121,8 @@ export function appendZeroColumns(x: Tensor, k: number): Tensor {
  * (probabilities over the visual vocabulary; the 5 indicator columns are 0).
  */
 export function visualTokenize(be: Backend, head: VisualHead, hidden: Tensor, tap: Tap = noTap): Tensor {
-  const s = head.config.hidden_stride,
-    V = head.config.vocab_size;
+  const s = head.config.hidden_stride;
+  const V = head.config.vocab_size;
   const features = tap('vt.features', hiddenStrideMerge(hidden, s)); //            [n, m², s²·D]
   const [n, T, F] = features.shape;
   const x2 = { shape: [n * T, F], data: features.data }; //                         [n·m², s²·D]

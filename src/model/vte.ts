@@ -20,8 +20,8 @@ export interface Vte {
 }
 
 export async function loadVte(config: OvisConfig, src: TensorSource, be: Backend, name = 'vte.weight'): Promise<Vte> {
-  const V = config.visual_tokenizer_config.vocab_size,
-    H = config.hidden_size;
+  const V = config.visual_tokenizer_config.vocab_size;
+  const H = config.hidden_size;
   const weight = await loadWeight(src, be, name, [V, H], 'visual_tokenizer_config.vocab_size and hidden_size');
   return { weight, V, H };
 }

@@ -20,15 +20,15 @@ export function siluScalar(x: number): number {
 }
 
 export function geluTanh(x: Tensor): Tensor {
-  const d = x.data,
-    y = new Float32Array(d.length);
+  const d = x.data;
+  const y = new Float32Array(d.length);
   for (let i = 0; i < d.length; i++) y[i] = geluTanhScalar(d[i]);
   return { shape: [...x.shape], data: y };
 }
 
 export function silu(x: Tensor): Tensor {
-  const d = x.data,
-    y = new Float32Array(d.length);
+  const d = x.data;
+  const y = new Float32Array(d.length);
   for (let i = 0; i < d.length; i++) y[i] = siluScalar(d[i]);
   return { shape: [...x.shape], data: y };
 }
@@ -43,9 +43,9 @@ export function gatedAct(gate: Tensor, up: Tensor, act: 'silu' | 'gelu_tanh'): T
     throw new ShapeError(`gatedAct: gate [${gate.shape}] and up [${up.shape}] differ`);
   }
   const f = act === 'silu' ? siluScalar : geluTanhScalar;
-  const g = gate.data,
-    u = up.data,
-    y = new Float32Array(g.length);
+  const g = gate.data;
+  const u = up.data;
+  const y = new Float32Array(g.length);
   for (let i = 0; i < g.length; i++) y[i] = Math.fround(f(g[i])) * u[i];
   return { shape: [...gate.shape], data: y };
 }
@@ -54,8 +54,8 @@ export function gatedAct(gate: Tensor, up: Tensor, act: 'silu' | 'gelu_tanh'): T
  *  variant, `attn_logit_softcapping` = 50, is applied inside attention). */
 export function softcap(x: Tensor, c: number): Tensor {
   if (!(c > 0)) throw new ShapeError(`softcap: cap must be > 0, got ${c}`);
-  const d = x.data,
-    y = new Float32Array(d.length);
+  const d = x.data;
+  const y = new Float32Array(d.length);
   for (let i = 0; i < d.length; i++) y[i] = c * Math.tanh(d[i] / c);
   return { shape: [...x.shape], data: y };
 }

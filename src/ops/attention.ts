@@ -49,8 +49,8 @@ export function visible(o: AttentionOptions, qPos: number, kPos: number): boolea
 /** Visible key indices [j0, j1) for the query at qPos, keys at kPos0 + j, j < Tk:
  *  causal: kPos <= qPos; window W: kPos > qPos - W. */
 export function visibleRange(o: AttentionOptions, qPos: number, kPos0: number, Tk: number): [number, number] {
-  let j0 = 0,
-    j1 = Tk;
+  let j0 = 0;
+  let j1 = Tk;
   if (o.causal) j1 = Math.min(j1, qPos - kPos0 + 1);
   if (o.window !== undefined) j0 = Math.max(j0, qPos - o.window + 1 - kPos0);
   return [Math.max(0, j0), Math.max(0, Math.min(Tk, j1))];
@@ -61,28 +61,28 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
   if (!(Nq > 0 && Nkv > 0 && Nq % Nkv === 0)) {
     throw new ShapeError(`attention: nHeads ${Nq} must be a positive multiple of nKvHeads ${Nkv}`);
   }
-  const Wq = Nq * Dh,
-    Wk = Nkv * Dh;
-  const Tq = q.data.length / Wq,
-    Tk = k.data.length / Wk;
+  const Wq = Nq * Dh;
+  const Wk = Nkv * Dh;
+  const Tq = q.data.length / Wq;
+  const Tk = k.data.length / Wk;
   if (q.shape[q.shape.length - 1] !== Wq || !Number.isInteger(Tq))
     throw new ShapeError(`attention: q [${q.shape}] is not [Tq, ${Nq}·${Dh}]`);
   if (k.shape[k.shape.length - 1] !== Wk || !Number.isInteger(Tk))
     throw new ShapeError(`attention: k [${k.shape}] is not [Tk, ${Nkv}·${Dh}]`);
   if (v.data.length !== k.data.length) throw new ShapeError(`attention: v [${v.shape}] differs from k [${k.shape}]`);
-  const qPos0 = o.qPos0 ?? 0,
-    kPos0 = o.kPos0 ?? 0,
-    cap = o.softcap;
+  const qPos0 = o.qPos0 ?? 0;
+  const kPos0 = o.kPos0 ?? 0;
+  const cap = o.softcap;
   const group = Nq / Nkv; // query heads per kv head (repeat_kv's n_rep)
-  const qd = q.data,
-    kd = k.data,
-    vd = v.data;
+  const qd = q.data;
+  const kd = k.data;
+  const vd = v.data;
   const out = new Float32Array(Tq * Wq); // [Tq, Nq·Dh]
   const p = new Float64Array(Tk); // scores, then exp(score - max), of one query row
   // Per kv head, K and V transposed to [Dh, Tk] (an exact copy) so that the inner loops run
   // over keys — long and contiguous — instead of over the short head dimension.
-  const kt = new Float32Array(Dh * Tk),
-    vt = new Float32Array(Dh * Tk); // [Dh, Tk]
+  const kt = new Float32Array(Dh * Tk);
+  const vt = new Float32Array(Dh * Tk); // [Dh, Tk]
   const ranges = new Int32Array(2 * Tq);
   for (let i = 0; i < Tq; i++) {
     // The visible keys of a query row are one contiguous range [j0, j1).
@@ -107,14 +107,14 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
     for (let h = kvh * group; h < (kvh + 1) * group; h++) {
       // the query heads reading this kv head
       for (let i = 0; i < Tq; i++) {
-        const j0 = ranges[2 * i],
-          j1 = ranges[2 * i + 1],
-          qo = i * Wq + h * Dh;
+        const j0 = ranges[2 * i];
+        const j1 = ranges[2 * i + 1];
+        const qo = i * Wq + h * Dh;
         // s_j = scale · q·k_j (f64), then the Gemma2 softcap, then max-subtracted softmax.
         p.fill(0, j0, j1);
         for (let d = 0; d < Dh; d++) {
-          const qv = qd[qo + d],
-            ko = d * Tk;
+          const qv = qd[qo + d];
+          const ko = d * Tk;
           for (let j = j0; j < j1; j++) p[j] += qv * kt[ko + j];
         }
         let mx = -Infinity;

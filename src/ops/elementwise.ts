@@ -9,9 +9,9 @@ export function add(a: Tensor, b: Tensor): Tensor {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
     throw new ShapeError(`add: shapes [${a.shape}] and [${b.shape}] differ`);
   }
-  const x = a.data,
-    z = b.data,
-    y = new Float32Array(x.length);
+  const x = a.data;
+  const z = b.data;
+  const y = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) y[i] = x[i] + z[i];
   return { shape: [...a.shape], data: y };
 }
@@ -20,8 +20,8 @@ export function add(a: Tensor, b: Tensor): Tensor {
  *  Gemma2's normaliser sqrt(H) is a model-dtype tensor — 59.866 f32, 59.75 bf16 — the
  *  caller picks which). */
 export function scale(x: Tensor, s: number): Tensor {
-  const d = x.data,
-    y = new Float32Array(d.length);
+  const d = x.data;
+  const y = new Float32Array(d.length);
   for (let i = 0; i < d.length; i++) y[i] = d[i] * s;
   return { shape: [...x.shape], data: y };
 }

@@ -46,14 +46,14 @@ export function linear(x: Tensor, w: HostWeight, b?: HostWeight): Tensor {
       const bn = bias ? bias[n] : 0;
       let m = m0;
       for (; m + 4 <= m1; m += 4) {
-        const o0 = m * K,
-          o1 = o0 + K,
-          o2 = o1 + K,
-          o3 = o2 + K;
-        let s0 = 0,
-          s1 = 0,
-          s2 = 0,
-          s3 = 0;
+        const o0 = m * K;
+        const o1 = o0 + K;
+        const o2 = o1 + K;
+        const o3 = o2 + K;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
         for (let k = 0; k < K; k++) {
           const wk = wr[k];
           s0 += xd[o0 + k] * wk;
@@ -95,10 +95,10 @@ export function matmul(a: Tensor, w: HostWeight): Tensor {
   const ad = a.data;
   const y = new Float32Array(M * N); // [M, N]
   const acc = new Float64Array(MM_M_TILE * N_TILE);
-  const s0 = new Float32Array(N_TILE),
-    s1 = new Float32Array(N_TILE),
-    s2 = new Float32Array(N_TILE),
-    s3 = new Float32Array(N_TILE);
+  const s0 = new Float32Array(N_TILE);
+  const s1 = new Float32Array(N_TILE);
+  const s2 = new Float32Array(N_TILE);
+  const s3 = new Float32Array(N_TILE);
   for (let n0 = 0; n0 < N; n0 += N_TILE) {
     const nt = Math.min(N_TILE, N - n0);
     for (let m0 = 0; m0 < M; m0 += MM_M_TILE) {
@@ -107,16 +107,16 @@ export function matmul(a: Tensor, w: HostWeight): Tensor {
       let k = 0;
       for (; k + 4 <= K; k += 4) {
         // Four rows of W per pass: one read-modify-write of the accumulator per 4 products.
-        const w0 = widenRange(w, k * N + n0, nt, s0),
-          w1 = widenRange(w, (k + 1) * N + n0, nt, s1);
-        const w2 = widenRange(w, (k + 2) * N + n0, nt, s2),
-          w3 = widenRange(w, (k + 3) * N + n0, nt, s3);
+        const w0 = widenRange(w, k * N + n0, nt, s0);
+        const w1 = widenRange(w, (k + 1) * N + n0, nt, s1);
+        const w2 = widenRange(w, (k + 2) * N + n0, nt, s2);
+        const w3 = widenRange(w, (k + 3) * N + n0, nt, s3);
         for (let i = 0; i < mt; i++) {
           const ao = (m0 + i) * K + k;
-          const a0 = ad[ao],
-            a1 = ad[ao + 1],
-            a2 = ad[ao + 2],
-            a3 = ad[ao + 3];
+          const a0 = ad[ao];
+          const a1 = ad[ao + 1];
+          const a2 = ad[ao + 2];
+          const a3 = ad[ao + 3];
           const o = i * N_TILE;
           for (let j = 0; j < nt; j++) acc[o + j] += a0 * w0[j] + a1 * w1[j] + a2 * w2[j] + a3 * w3[j];
         }
@@ -130,8 +130,8 @@ export function matmul(a: Tensor, w: HostWeight): Tensor {
         }
       }
       for (let i = 0; i < mt; i++) {
-        const yo = (m0 + i) * N + n0,
-          o = i * N_TILE;
+        const yo = (m0 + i) * N + n0;
+        const o = i * N_TILE;
         for (let j = 0; j < nt; j++) y[yo + j] = acc[o + j];
       }
     }

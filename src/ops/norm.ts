@@ -28,10 +28,10 @@ function rowsOf(op: string, x: Tensor, w: HostWeight): [number, number] {
 export function layerNorm(x: Tensor, w: HostWeight, b: HostWeight, eps: number): Tensor {
   const [R, C] = rowsOf('layerNorm', x, w);
   if (numel(b.shape) !== C) throw new ShapeError(`layerNorm: bias ${b.name} has ${numel(b.shape)} values, expected ${C}`);
-  const g = widenAll(w),
-    beta = widenAll(b);
-  const xd = x.data,
-    y = new Float32Array(xd.length); // [R, C]
+  const g = widenAll(w);
+  const beta = widenAll(b);
+  const xd = x.data;
+  const y = new Float32Array(xd.length); // [R, C]
   for (let r = 0; r < R; r++) {
     const o = r * C;
     let s = 0;
@@ -62,8 +62,8 @@ export function rmsNorm(x: Tensor, w: HostWeight, eps: number, offset: 0 | 1): T
   const g = widenAll(w);
   // Gemma2: (1 + weight) is an f32 op in torch; g is a Float32Array, so the store rounds it.
   if (offset) for (let c = 0; c < C; c++) g[c] = 1 + g[c];
-  const xd = x.data,
-    y = new Float32Array(xd.length); // [R, C]
+  const xd = x.data;
+  const y = new Float32Array(xd.length); // [R, C]
   for (let r = 0; r < R; r++) {
     const o = r * C;
     let ss = 0;

@@ -15,10 +15,10 @@ export function unfoldPatches(pixels: Tensor, patch: number): Tensor {
     throw new ShapeError(`patchEmbed: pixel_values [${pixels.shape}] is not [n, C, S, S]`);
   }
   const [n, C, S] = pixels.shape;
-  const g = Math.floor(S / patch),
-    L = C * patch * patch;
-  const src = pixels.data,
-    out = new Float32Array(n * g * g * L); // [n·g·g, C·P·P]
+  const g = Math.floor(S / patch);
+  const L = C * patch * patch;
+  const src = pixels.data;
+  const out = new Float32Array(n * g * g * L); // [n·g·g, C·P·P]
   let o = 0;
   for (let b = 0; b < n; b++) {
     for (let gy = 0; gy < g; gy++) {
@@ -42,7 +42,7 @@ export function unfoldPatches(pixels: Tensor, patch: number): Tensor {
 export function patchEmbed(pixels: Tensor, w: HostWeight, b: HostWeight, patch: number): Tensor {
   const cols = unfoldPatches(pixels, patch);
   const y = linear(cols, w.shape.length === 2 ? w : { ...w, shape: [w.shape[0], cols.shape[1]] }, b);
-  const n = pixels.shape[0],
-    gg = n === 0 ? 0 : cols.shape[0] / n;
+  const n = pixels.shape[0];
+  const gg = n === 0 ? 0 : cols.shape[0] / n;
   return { shape: [n, gg, y.shape[1]], data: y.data };
 }

@@ -79,17 +79,17 @@ export function ropeCosSin(
 
 /** cos/sin [T, Dh] from precomputed inverse frequencies [Dh/2]. */
 export function ropeTables(positions: ArrayLike<number>, inv: Float32Array): { cos: Float32Array; sin: Float32Array } {
-  const half = inv.length,
-    D = 2 * half,
-    T = positions.length;
-  const cos = new Float32Array(T * D),
-    sin = new Float32Array(T * D); // [T, Dh]
+  const half = inv.length;
+  const D = 2 * half;
+  const T = positions.length;
+  const cos = new Float32Array(T * D);
+  const sin = new Float32Array(T * D); // [T, Dh]
   for (let t = 0; t < T; t++) {
     const p = f(positions[t]);
     for (let i = 0; i < half; i++) {
       const fr = f(p * inv[i]);
-      const c = Math.cos(fr),
-        s = Math.sin(fr);
+      const c = Math.cos(fr);
+      const s = Math.sin(fr);
       cos[t * D + i] = c;
       cos[t * D + half + i] = c;
       sin[t * D + i] = s;
@@ -115,15 +115,15 @@ export function ropeInPlace(x: Tensor, nHeads: number, headDim: number, cos: Flo
   if (cos.length < T * headDim || sin.length < T * headDim) {
     throw new ShapeError(`rope: cos/sin have ${cos.length}/${sin.length} values, need ${T}·${headDim}`);
   }
-  const d = x.data,
-    half = headDim / 2;
+  const d = x.data;
+  const half = headDim / 2;
   for (let t = 0; t < T; t++) {
     const co = t * headDim;
     for (let h = 0; h < nHeads; h++) {
       const o = t * W + h * headDim;
       for (let i = 0; i < half; i++) {
-        const x1 = d[o + i],
-          x2 = d[o + half + i];
+        const x1 = d[o + i];
+        const x2 = d[o + half + i];
         d[o + i] = f(x1 * cos[co + i]) - f(x2 * sin[co + i]);
         d[o + half + i] = f(x2 * cos[co + half + i]) + f(x1 * sin[co + half + i]);
       }

@@ -54,7 +54,8 @@ export function imageFromDataUrl(url: unknown, param: string): Uint8Array {
 export function checkImageHeader(bytes: Uint8Array, param: string): void {
   const format = sniffFormat(bytes);
   try {
-    let w: number, h: number;
+    let w: number;
+    let h: number;
     if (format === 'png') ({ width: w, height: h } = readPngHeader(bytes, param));
     else if (format === 'jpeg') {
       const hd = readJpegHeader(bytes, param);

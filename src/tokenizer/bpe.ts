@@ -136,7 +136,8 @@ export class BPE {
     let rank = 0;
     for (let i = 0; i < merges.length; i++) {
       const m = merges[i];
-      let a: string, b: string;
+      let a: string;
+      let b: string;
       if (typeof m === 'string') {
         if (i === 0 && m.startsWith('#version')) continue;
         const sp = m.indexOf(' ');

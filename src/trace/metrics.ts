@@ -64,9 +64,9 @@ export function compare(
     nonFinite: 0,
   };
   if (!shapeMatch) return m;
-  const g = got.data,
-    w = want.data,
-    n = w.length;
+  const g = got.data;
+  const w = want.data;
+  const n = w.length;
   m.n = n;
   let maxMag = 0;
   for (let i = 0; i < n; i++) {
@@ -75,13 +75,13 @@ export function compare(
   }
   m.maxMagnitude = maxMag;
   const floor = 1e-6 * maxMag || Number.MIN_VALUE;
-  let dot = 0,
-    gg = 0,
-    ww = 0,
-    se = 0;
+  let dot = 0;
+  let gg = 0;
+  let ww = 0;
+  let se = 0;
   for (let i = 0; i < n; i++) {
-    const gi = g[i],
-      wi = w[i];
+    const gi = g[i];
+    const wi = w[i];
     let err: number;
     if (Number.isFinite(gi) && Number.isFinite(wi)) {
       err = Math.abs(gi - wi);

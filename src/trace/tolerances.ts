@@ -205,8 +205,8 @@ export function stageOrder(name: string): [number, number] {
 
 export function sortStages<T>(items: T[], name: (t: T) => string): T[] {
   return [...items].sort((a, b) => {
-    const [x, i] = stageOrder(name(a)),
-      [y, j] = stageOrder(name(b));
+    const [x, i] = stageOrder(name(a));
+    const [y, j] = stageOrder(name(b));
     return x - y || i - j || name(a).localeCompare(name(b));
   });
 }

@@ -60,12 +60,12 @@ describe('expected tensors match the PyTorch modules (fixture: reference/checkpo
     expect(l.length).toBe(706);
     expect(g.length).toBe(916);
     // Independent arithmetic for Llama 3.2 3B: embed + 28 x (q,o: H*H; k,v: 1024*H; mlp: 3*F*H; 2 norms) + final norm.
-    const H = 3072,
-      F = 8192;
+    const H = 3072;
+    const F = 8192;
     const llm = 128256 * H + 28 * (2 * H * H + 2 * 1024 * H + 3 * F * H + 2 * H) + H;
     // SigLIP so400m: patch conv + pos + 27 x (4 attn (D*D + D) + 2 LN + fc1 + fc2) + post LN + pooling head.
-    const D = 1152,
-      Fv = 4304;
+    const D = 1152;
+    const Fv = 4304;
     const layer = 4 * (D * D + D) + 4 * D + (Fv * D + Fv) + (D * Fv + D);
     const head = D + (3 * D * D + 3 * D) + (D * D + D) + 2 * D + (Fv * D + Fv) + (D * Fv + D);
     const vision = D * 3 * 14 * 14 + D + 729 * D + 27 * layer + 2 * D + head;
@@ -131,14 +131,14 @@ describe('synthetic checkpoints', () => {
     const g = await Checkpoint.open(sharded);
     try {
       const w = await a.readF32('llm.model.layers.0.mlp.gate_proj.weight');
-      let s = 0,
-        s2 = 0;
+      let s = 0;
+      let s2 = 0;
       for (const x of w) {
         s += x;
         s2 += x * x;
       }
-      const mean = s / w.length,
-        std = Math.sqrt(s2 / w.length - mean * mean);
+      const mean = s / w.length;
+      const std = Math.sqrt(s2 / w.length - mean * mean);
       expect(Math.abs(mean)).toBeLessThan(0.002);
       expect(std).toBeGreaterThan(0.019);
       expect(std).toBeLessThan(0.021);

@@ -18,8 +18,8 @@ afterAll(async () => {
 
 /** Run a CLI main, capturing stdout and stderr. */
 async function run(fn: (argv: string[]) => Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '',
-    err = '';
+  let out = '';
+  let err = '';
   const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
     out += String(s);
     return true;

@@ -37,8 +37,8 @@ function statuses(stderr: string): Array<[number, number, string]> {
 /** A child process driven line by line: wait for output, send signals, write more. */
 function live(...args: string[]) {
   const c = spawn(process.execPath, [CLI, 'chat', '--backend', 'ts', ...args], { cwd: ROOT });
-  let out = '',
-    err = '';
+  let out = '';
+  let err = '';
   c.stdout.setEncoding('utf8').on('data', (d: string) => {
     out += d;
   });

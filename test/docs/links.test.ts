@@ -31,8 +31,8 @@ describe('scripts/check-links.mjs', () => {
       writeFileSync(join(dir, path), text);
     };
     // Built from pieces so that this file's own comments cite nothing that does not exist.
-    const src = 'src',
-      docs = 'docs';
+    const src = 'src';
+    const docs = 'docs';
     write('.gitignore', 'dist/\n');
     write(
       `${src}/a.ts`,

@@ -112,9 +112,9 @@ describe('softmax and inverse-CDF draw', () => {
 
 describe('Rng (seeded xoshiro128**)', () => {
   it('is reproducible per seed and differs across seeds', () => {
-    const a = new Rng(42),
-      b = new Rng(42),
-      c = new Rng(43);
+    const a = new Rng(42);
+    const b = new Rng(42);
+    const c = new Rng(43);
     const xa = Array.from({ length: 5 }, () => a.next());
     const xb = Array.from({ length: 5 }, () => b.next());
     const xc = Array.from({ length: 5 }, () => c.next());

@@ -116,9 +116,9 @@ describe('WebP -> RGB vs Pillow (libwebp in wasm; measured)', () => {
   it.each(cs.filter((c) => !c.error).map((c) => [c.file.split('/')[1], c] as const))('%s', (_n, c) => {
     const img = decodeImage(read(c), { label: c.file });
     expect([img.width, img.height]).toEqual([c.width, c.height]);
-    let maxAbs = 0,
-      exact = 0,
-      n = 0;
+    let maxAbs = 0;
+    let exact = 0;
+    let n = 0;
     const cmp = (got: number, want: number) => {
       const d = Math.abs(got - want);
       if (d > maxAbs) maxAbs = d;

@@ -22,8 +22,8 @@ function expected(t: HuffmanTable, isDC: boolean, i: number): number {
   for (let l = 1; l <= FAST_BITS; l++) {
     const code = i >> (FAST_BITS - l);
     if (code <= t.maxcode[l]) {
-      const sym = t.huffval[(code + t.valoffset[l]) & 0xff],
-        sz = isDC ? sym : sym & 15;
+      const sym = t.huffval[(code + t.valoffset[l]) & 0xff];
+      const sz = isDC ? sym : sym & 15;
       if (l + sz > FAST_BITS) return 0;
       const r = (i >> (FAST_BITS - l - sz)) & ((1 << sz) - 1);
       return ((sz ? extend(r, sz) : 0) << 16) | (sym << 8) | (l + sz);
@@ -34,8 +34,8 @@ function expected(t: HuffmanTable, isDC: boolean, i: number): number {
 
 function randomTable(r: () => number, isDC: boolean): HuffmanTable {
   const counts = new Uint8Array(16);
-  let free = 2,
-    total = 0; // codes still available at the current length
+  let free = 2;
+  let total = 0; // codes still available at the current length
   for (let l = 1; l <= 16; l++) {
     const n = Math.min(free - (l < 16 ? 1 : 0), Math.floor(r() * (l < 4 ? 3 : 12)), (isDC ? 12 : 256) - total);
     counts[l - 1] = Math.max(0, n);

@@ -17,8 +17,8 @@ describe('ovis-ts vs Pillow (libjpeg-turbo) decoded pixels', () => {
     const ours = decodeImage(readFixture(d.file), { label: d.file });
     const pil = decodeImage(readFixture(d.pillow_decoded!), { label: d.pillow_decoded });
     expect([ours.width, ours.height]).toEqual([pil.width, pil.height]);
-    const max = [0, 0, 0],
-      sum = [0, 0, 0];
+    const max = [0, 0, 0];
+    const sum = [0, 0, 0];
     let exact = 0;
     for (let i = 0; i < pil.data.length; i++) {
       const diff = Math.abs(ours.data[i] - pil.data[i]);

@@ -69,9 +69,9 @@ describe('Ovis1.6 partitioning', () => {
     let s = 42;
     const rnd = (n: number) => 1 + ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % n);
     for (let k = 0; k < 2000; k++) {
-      const w = k % 3 === 0 ? rnd(400) : rnd(5000),
-        h = k % 5 === 0 ? rnd(400) : rnd(5000),
-        mp = rnd(12);
+      const w = k % 3 === 0 ? rnd(400) : rnd(5000);
+      const h = k % 5 === 0 ? rnd(400) : rnd(5000);
+      const mp = rnd(12);
       expect(chooseGrid(w, h, mp), `${w}x${h} mp=${mp}`).toEqual(ovis(w, h, mp));
     }
   });

@@ -40,8 +40,8 @@ describe('Pillow BICUBIC', () => {
     const out = resizeBicubic(synth(c.seed, c.width, c.height), c.out_width, c.out_height);
     if (c.raw) {
       const want = readFixture(c.raw);
-      let worst = 0,
-        at = -1;
+      let worst = 0;
+      let at = -1;
       for (let i = 0; i < want.length; i++) {
         const d = Math.abs(out.data[i] - want[i]);
         if (d > worst) {

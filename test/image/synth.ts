@@ -3,10 +3,10 @@
 // uint32 arithmetic with wrap-around: Math.imul for products, >>> 0 to stay unsigned.
 import type { RgbImage } from '../../src/image/index.js';
 
-const M1 = 0x9e3779b1,
-  M2 = 0x85ebca77,
-  M3 = 0xc2b2ae3d,
-  M4 = 0x27d4eb2f;
+const M1 = 0x9e3779b1;
+const M2 = 0x85ebca77;
+const M3 = 0xc2b2ae3d;
+const M4 = 0x27d4eb2f;
 
 export function mix(seed: number, a: number, b: number, c: number): number {
   let h = (Math.imul(a, M1) >>> 0) + (Math.imul(b, M2) >>> 0) + (Math.imul(c, M3) >>> 0) + (Math.imul(seed, M4) >>> 0);
@@ -22,9 +22,9 @@ export function mix(seed: number, a: number, b: number, c: number): number {
 /** [h, w, 3]: 8x8 blocks, a quarter of them noise, the rest gradients plus a per-block tint. */
 export function synth(seed: number, w: number, h: number): RgbImage {
   const data = new Uint8Array(w * h * 3);
-  const dw = Math.max(w - 1, 1),
-    dh = Math.max(h - 1, 1),
-    dd = Math.max(w + h - 2, 1);
+  const dw = Math.max(w - 1, 1);
+  const dh = Math.max(h - 1, 1);
+  const dd = Math.max(w + h - 2, 1);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const block = mix(seed, x >>> 3, y >>> 3, 3);

@@ -9,8 +9,8 @@ export const bf16Values = (bits: Uint16Array): Float32Array => new Float32Array(
 /** First index where two arrays differ bit-wise (NaN-aware), -1 if none, -2 if lengths differ. */
 export function firstDiff(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return -2;
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length),
-    ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return i;
   return -1;
 }

@@ -7,6 +7,7 @@
 //    unless a candidate is clearly faster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  blockingForScratch,
   blockingProblems,
   DEFAULT_GEMM_BLOCKING,
   type GemmBlocking,
@@ -80,9 +81,9 @@ describe('GEMM blocking: every blocking gives the same bits (default blocking an
         const failures: string[] = [];
         let checked = 0;
         for (const [M, K, N] of SHAPES) {
-          const x = randF32(r, M * K),
-            wf = randF32(r, N * K),
-            wb = narrowToBf16(wf);
+          const x = randF32(r, M * K);
+          const wf = randF32(r, N * K);
+          const wb = narrowToBf16(wf);
           const twins = { F32: gemmTwin(x, M, K, wf, N), BF16: gemmTwin(x, M, K, bf16Values(wb), N) };
           const W = {
             F32: [be.loadWeight('w', 'F32', [N, K], wf), be.loadWeight('wt', 'F32', [K, N], transpose(wf, N, K) as Float32Array)],
@@ -121,22 +122,22 @@ describe('GEMM blocking: every blocking gives the same bits (default blocking an
   it('SigLIP-sized linear (729x1152x4304 bf16) and patchEmbed: same bits under every probe blocking and odd ones', async () => {
     const be = await createWasmBackend({ threads: 2 });
     const r = rng(187);
-    const M = 729,
-      K = 1152,
-      N = 4304;
-    const x = randF32(r, M * K),
-      W = be.loadWeight('fc1', 'BF16', [N, K], narrowToBf16(randF32(r, N * K, 0.05)));
-    const px = randF32(r, 3 * 56 * 56),
-      pw = be.loadWeight('pw', 'BF16', [40, 588], narrowToBf16(randF32(r, 40 * 588, 0.1)));
+    const M = 729;
+    const K = 1152;
+    const N = 4304;
+    const x = randF32(r, M * K);
+    const W = be.loadWeight('fc1', 'BF16', [N, K], narrowToBf16(randF32(r, N * K, 0.05)));
+    const px = randF32(r, 3 * 56 * 56);
+    const pw = be.loadWeight('pw', 'BF16', [40, 588], narrowToBf16(randF32(r, 40 * 588, 0.1)));
     const pb = be.loadWeight('pb', 'F32', [40], randF32(r, 40));
     be.setGemmBlocking(DEFAULT_GEMM_BLOCKING);
-    const want = be.linear(t([M, K], x), W).data,
-      wantP = be.patchEmbed(t([1, 3, 56, 56], px), pw, pb, 14).data;
+    const want = be.linear(t([M, K], x), W).data;
+    const wantP = be.patchEmbed(t([1, 3, 56, 56], px), pw, pb, 14).data;
     const failures: string[] = [];
     for (const b of [...BLOCKINGS.filter((bb) => bb.kc >= 128), { kc: 5, mc: 4, nc: 8 }]) {
       be.setGemmBlocking(b);
-      const i = firstDiff(be.linear(t([M, K], x), W).data, want),
-        j = firstDiff(be.patchEmbed(t([1, 3, 56, 56], px), pw, pb, 14).data, wantP);
+      const i = firstDiff(be.linear(t([M, K], x), W).data, want);
+      const j = firstDiff(be.patchEmbed(t([1, 3, 56, 56], px), pw, pb, 14).data, wantP);
       if (i !== -1 || j !== -1) failures.push(`kc=${b.kc} mc=${b.mc} nc=${b.nc}: linear ${i}, patchEmbed ${j}`);
     }
     be.dispose();
@@ -200,5 +201,28 @@ describe('GEMM blocking: choice, override, validation', () => {
     const far = probeBlocking((b) => (b.kc === 384 && b.mc === 64 && b.nc === 512 ? 0.009 : 0.01), flops);
     expect([far.kc, far.mc, far.nc]).toEqual([384, 64, 512]);
     expect(far.probe!.candidates.find((c) => c.kc === 384 && c.mc === 64 && c.nc === 512)!.gflops).toBeCloseTo(flops / 0.009 / 1e9);
+  });
+
+  it("a probed blocking whose packing would take over half of a backend's scratch budget falls back to the default", async () => {
+    const probed = { kc: 384, mc: 128, nc: 1024, source: 'probe' as const }; // 1.77 MB of packing per thread
+    expect(blockingForScratch(probed, 2, 512 * 2 ** 20)).toBe(probed);
+    const small = blockingForScratch(probed, 2, 3 << 20);
+    expect([small.kc, small.mc, small.nc, small.source]).toEqual([256, 128, 1024, 'default']);
+    expect(blockingForScratch(probed, 1, 4 << 20)).toBe(probed);
+    // the user's own choice is kept (and a GEMM that cannot fit then says 'raise scratchBytes')
+    const env = { ...probed, source: 'env' as const };
+    expect(blockingForScratch(env, 2, 3 << 20)).toBe(env);
+    // end to end: whatever the process probed, a 3 MiB backend runs a GEMM
+    const be = await createWasmBackend({ threads: 2, scratchBytes: 3 << 20 });
+    try {
+      const x = randF32(rng(5), 40 * 300);
+      const w = randF32(rng(6), 300 * 200);
+      const y = be.linear(t([40, 300], x), be.loadWeight('w', 'F32', [200, 300], w));
+      expect(y.shape).toEqual([40, 200]);
+      const { kc, mc, nc } = be.info().gemmBlocking;
+      expect(2 * kc * (nc + mc) * 4).toBeLessThanOrEqual(3 << 19);
+    } finally {
+      be.dispose();
+    }
   });
 });

@@ -114,13 +114,13 @@ describe('kernel table', () => {
     expect(() => positional('add', { a: 1, b: 2, y: 3, i0: 0, i1: '4' } as never)).toThrow(/argument 'i1' is a string/);
     // a range job: the range spans the whole work and per-thread scratch is thread 0's in the template
     const job = tasks(
-      'attention',
+      'attention_blocked',
       3,
       { q: 1, k: 2, v: 3, o: 4, Tq: 5, Tk: 6, Nq: 7, Nkv: 8, Dh: 9, scl: 0.5, causal: 1, qPos0: 10, kPos0: 11, window: 12, cap: 13 },
       { total: 40, step: 7, scratch: [100, 200] },
     );
     expect(job).toEqual({
-      fn: 'attention',
+      fn: 'attention_blocked',
       mem: 3,
       args: [1, 2, 3, 4, 5, 6, 7, 8, 9, 0.5, 1, 10, 11, 12, 13, 0, 40, 100],
       total: 40,
@@ -135,8 +135,8 @@ describe('kernel table', () => {
   it('wrong kernel calls are type errors (type-checked with the project options)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kernel-table-'));
     try {
-      const jobs = join(root, 'src/backend/wasm/jobs.js'),
-        memory = join(root, 'src/backend/wasm/memory.js');
+      const jobs = join(root, 'src/backend/wasm/jobs.js');
+      const memory = join(root, 'src/backend/wasm/memory.js');
       // each line ending in `// bad` must fail, every other line must pass
       const lines = [
         `import { part, tasks } from ${JSON.stringify(jobs)};`,

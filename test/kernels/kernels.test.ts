@@ -90,17 +90,17 @@ describe('wasm kernels: live build and toolchain', () => {
       const be = await createWasmBackend({ threads: 1, kernels: 'relaxed' });
       expect(be.info().variant).toBe('relaxed');
       // fused or not, each product differs by <= 1/2 ulp: bound K·u·Σ|ab| vs the f64 result
-      const r = rng(3),
-        K = 300,
-        N = 9,
-        M = 5;
-      const a = randF32(r, M * K),
-        w = randF32(r, N * K);
+      const r = rng(3);
+      const K = 300;
+      const N = 9;
+      const M = 5;
+      const a = randF32(r, M * K);
+      const w = randF32(r, N * K);
       const y = be.linear(t([M, K], a), be.loadWeight('w', 'F32', [N, K], w)).data;
       for (let i = 0; i < M; i++)
         for (let n = 0; n < N; n++) {
-          let s = 0,
-            sa = 0;
+          let s = 0;
+          let sa = 0;
           for (let k = 0; k < K; k++) {
             s += a[i * K + k] * w[n * K + k];
             sa += Math.abs(a[i * K + k] * w[n * K + k]);
@@ -120,14 +120,14 @@ describe('wasm kernels: live build and toolchain', () => {
     const mem = (be as unknown as { mems: { get(i: number): KernelMemory } }).mems.get(0);
     const r = rng(7);
     for (const n of [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 72, 128, 1152, 4304]) {
-      const a = randF32(r, n),
-        b = randF32(r, n);
+      const a = randF32(r, n);
+      const b = randF32(r, n);
       mem.resetScratch();
       const got = mem.k.dot(mem.put(a), mem.put(b), n);
       // twin: lanes l (i ≡ l mod 8 for l < 4 -> e, i ≡ 4+l -> o), (s0+s2)+(s1+s3), tail
-      const e = [0, 0, 0, 0],
-        o = [0, 0, 0, 0],
-        n8 = n & ~7;
+      const e = [0, 0, 0, 0];
+      const o = [0, 0, 0, 0];
+      const n8 = n & ~7;
       for (let i = 0; i < n8; i++) {
         const acc = i % 8 < 4 ? e : o;
         acc[i % 4] = f(acc[i % 4] + f(a[i] * b[i]));
@@ -169,16 +169,16 @@ describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
   it(`linear f32 and bf16 weights (${shapes.length} shapes)`, () => {
     const r = rng(11);
     for (const [M, K, N] of shapes) {
-      const x = randF32(r, M * K),
-        wf = randF32(r, N * K);
+      const x = randF32(r, M * K);
+      const wf = randF32(r, N * K);
       const yf = be.linear(t([M, K], x), be.loadWeight('w', 'F32', [N, K], wf)).data;
       expectBitEqual(
         yf,
         gemmTwin(x, M, K, (k, n) => wf[n * K + k], N),
         `linear f32 ${M}x${K}x${N}`,
       );
-      const wb = narrowToBf16(wf),
-        wv = bf16Values(wb);
+      const wb = narrowToBf16(wf);
+      const wv = bf16Values(wb);
       const yb = be.linear(t([M, K], x), be.loadWeight('w', 'BF16', [N, K], wb)).data;
       expectBitEqual(
         yb,
@@ -191,16 +191,16 @@ describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
   it(`matmul (K, N) weights f32 and bf16, M from 1 (${shapes.length + 2} shapes)`, () => {
     const r = rng(12);
     for (const [M, K, N] of [[1, 5, 3], [3, 17, 9], ...shapes] as [number, number, number][]) {
-      const a = randF32(r, M * K),
-        wf = randF32(r, K * N);
+      const a = randF32(r, M * K);
+      const wf = randF32(r, K * N);
       const yf = be.matmul(t([M, K], a), be.loadWeight('v', 'F32', [K, N], wf)).data;
       expectBitEqual(
         yf,
         gemmTwin(a, M, K, (k, n) => wf[k * N + n], N),
         `matmul f32 ${M}x${K}x${N}`,
       );
-      const wb = narrowToBf16(wf),
-        wv = bf16Values(wb);
+      const wb = narrowToBf16(wf);
+      const wv = bf16Values(wb);
       const yb = be.matmul(t([M, K], a), be.loadWeight('v', 'BF16', [K, N], wb)).data;
       expectBitEqual(
         yb,
@@ -214,10 +214,10 @@ describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
     const r = rng(13);
     for (const K of [0, 1, 3, 7, 8, 9, 15, 16, 17, 40, 48, 56, 72, 95, 96, 1152, 3072, 4095, 4096, 4097, 4104, 8192]) {
       for (const N of K > 4096 ? [1, 9, 17, 33] : [1, 3, 4, 5, 8, 9, 13, 17, 129]) {
-        const x = randF32(r, 2 * K),
-          wf = randF32(r, N * K);
-        const wb = narrowToBf16(wf),
-          wv = bf16Values(wb);
+        const x = randF32(r, 2 * K);
+        const wf = randF32(r, N * K);
+        const wb = narrowToBf16(wf);
+        const wv = bf16Values(wb);
         const yb = be.linear(t([2, K], x), be.loadWeight('g', 'BF16', [N, K], wb)).data;
         const yf = be.linear(t([2, K], x), be.loadWeight('g', 'F32', [N, K], wf)).data;
         for (let i = 0; i < 2; i++) {
@@ -243,9 +243,9 @@ describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
 
   it('patchEmbed equals linear on the TS unfold bit for bit (SigLIP size, f32 and bf16)', () => {
     const r = rng(15);
-    const px = randF32(r, 2 * 3 * 384 * 384),
-      wf = randF32(r, 40 * 588, 0.05),
-      b = randF32(r, 40);
+    const px = randF32(r, 2 * 3 * 384 * 384);
+    const wf = randF32(r, 40 * 588, 0.05);
+    const b = randF32(r, 40);
     for (const W of [be.loadWeight('pe', 'F32', [40, 588], wf), be.loadWeight('pe', 'BF16', [40, 588], narrowToBf16(wf))]) {
       const B = be.loadWeight('pb', 'F32', [40], b);
       const y = be.patchEmbed(t([2, 3, 384, 384], px), W, B, 14);
@@ -255,11 +255,11 @@ describe('wasm GEMM / GEMV equal their same-order twins bit for bit', () => {
   });
 
   it('the twin can fail: a different order changes bits', () => {
-    const r = rng(14),
-      K = 1152,
-      N = 8;
-    const x = randF32(r, 4 * K),
-      w = randF32(r, N * K);
+    const r = rng(14);
+    const K = 1152;
+    const N = 8;
+    const x = randF32(r, 4 * K);
+    const w = randF32(r, N * K);
     const y = be.linear(t([4, K], x), be.loadWeight('w', 'F32', [N, K], w)).data;
     const reversed = gemmTwin(
       x.map((_, i) => x[Math.floor(i / K) * K + K - 1 - (i % K)]),
@@ -278,36 +278,42 @@ describe('wasm backend: results independent of threads, chunking and memory plac
       { threads: 1 },
       { threads: 2 },
       { threads: 3 }, // more threads than cores: uneven splits, stolen tasks
+      // small scratch: row chunks; a probed blocking too big for it falls back to the default
       { threads: 2, scratchBytes: 3 << 20, weightBytesPerMemory: 1 << 16 },
     ];
     const r = rng(21);
-    const M = 40,
-      K = 1152,
-      N = 4304,
-      H = 72,
-      T = 97;
-    const x = randF32(r, M * K),
-      wf = randF32(r, N * K, 0.05),
-      b = randF32(r, N);
+    const M = 40;
+    const K = 1152;
+    const N = 4304;
+    const H = 72;
+    const T = 97;
+    const x = randF32(r, M * K);
+    const wf = randF32(r, N * K, 0.05);
+    const b = randF32(r, N);
     const wb = narrowToBf16(wf);
-    const xs = randF32(r, 2 * K),
-      lnw = randF32(r, K),
-      lnb = randF32(r, K);
+    const xs = randF32(r, 2 * K);
+    const lnw = randF32(r, K);
+    const lnb = randF32(r, K);
     const big = randF32(r, 3 * 65531, 20);
-    const q = randF32(r, T * 16 * H),
-      kk = randF32(r, T * 16 * H),
-      v = randF32(r, T * 16 * H);
-    const px = randF32(r, 3 * 3 * 112 * 112),
-      pw = narrowToBf16(randF32(r, 16 * 588, 0.1)),
-      pb = randF32(r, 16); // 3 crops: >= 2 chunks at 3 MiB
+    const q = randF32(r, T * 16 * H);
+    const kk = randF32(r, T * 16 * H);
+    const v = randF32(r, T * 16 * H);
+    const px = randF32(r, 3 * 3 * 112 * 112);
+    const pw = narrowToBf16(randF32(r, 16 * 588, 0.1));
+    const pb = randF32(r, 16); // 3 crops: >= 2 chunks at 3 MiB
+    // decode attention: key-range score tasks and kv-head P·V tasks; the second case's score
+    // rows (5 queries x 16 heads x 12000 keys = 3.7 MiB) go in query groups at 3 MiB of scratch
+    const dq = randF32(r, 5 * 16 * 64);
+    const dk = randF32(r, 12000 * 4 * 64);
+    const dv = randF32(r, 12000 * 4 * 64);
     const outs: Float32Array[][] = [];
     for (const cfg of configs) {
       const be = await createWasmBackend(cfg);
-      const W = be.loadWeight('w', 'BF16', [N, K], wb),
-        Wf = be.loadWeight('wf', 'F32', [N, K], wf);
+      const W = be.loadWeight('w', 'BF16', [N, K], wb);
+      const Wf = be.loadWeight('wf', 'F32', [N, K], wf);
       const B = be.loadWeight('b', 'F32', [N], b);
-      const LW = be.loadWeight('lnw', 'F32', [K], lnw),
-        LB = be.loadWeight('lnb', 'BF16', [K], narrowToBf16(lnb));
+      const LW = be.loadWeight('lnw', 'F32', [K], lnw);
+      const LB = be.loadWeight('lnb', 'BF16', [K], narrowToBf16(lnb));
       if (cfg.weightBytesPerMemory) expect(be.info().memories.length).toBeGreaterThanOrEqual(3);
       outs.push([
         be.linear(t([M, K], x), W, B).data,
@@ -334,6 +340,22 @@ describe('wasm backend: results independent of threads, chunking and memory plac
           window: 30,
           softcap: 5,
         }).data,
+        be.attention(
+          t([1, 24 * 64], dq.subarray(0, 24 * 64)),
+          t([1500, 8 * 64], dk.subarray(0, 1500 * 512)),
+          t([1500, 8 * 64], dv.subarray(0, 1500 * 512)),
+          { nHeads: 24, nKvHeads: 8, headDim: 64, scale: 0.125, causal: true, qPos0: 1499 },
+        ).data,
+        be.attention(t([5, 16 * 64], dq), t([12000, 4 * 64], dk), t([12000, 4 * 64], dv), {
+          nHeads: 16,
+          nKvHeads: 4,
+          headDim: 64,
+          scale: 0.125,
+          causal: true,
+          qPos0: 11995,
+          window: 9000,
+          softcap: 30,
+        }).data,
         be.patchEmbed(t([3, 3, 112, 112], px), be.loadWeight('pw', 'BF16', [16, 588], pw), be.loadWeight('pb', 'F32', [16], pb), 14).data,
       ]);
       be.dispose();
@@ -346,9 +368,9 @@ describe('wasm backend: results independent of threads, chunking and memory plac
   it('loadWeightFrom (bytes written straight into wasm memory) equals loadWeight; a failed fill gives the space back', async () => {
     const be = await createWasmBackend({ threads: 1, weightBytesPerMemory: 1 << 16 });
     const r = rng(31);
-    const wf = randF32(r, 40 * 300),
-      wb = narrowToBf16(wf),
-      x = randF32(r, 5 * 300);
+    const wf = randF32(r, 40 * 300);
+    const wb = narrowToBf16(wf);
+    const x = randF32(r, 5 * 300);
     const viaBytes = (src: Uint16Array | Float32Array) => (dst: Uint8Array) => {
       dst.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
       return Promise.resolve();

@@ -15,17 +15,17 @@ const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer.slice(a.by
 describe('wasm KV arena', () => {
   it('a cache on the arena holds the same rows as a plain cache (growth, sliding compaction)', async () => {
     const be = await createWasmBackend({ threads: 1 });
-    const D = 8,
-      windows = [undefined, 5];
+    const D = 8;
+    const windows = [undefined, 5];
     const r = rng(41);
     const plain = new KVCache({ windows, kvDim: D, reserveTokens: 16 });
     const onArena = new KVCache({ windows, kvDim: D, reserveTokens: 16, arena: be.kvArena() });
     for (const T of [7, 1, 1, 12, ...new Array(40).fill(1), 3]) {
       for (let l = 0; l < 2; l++) {
-        const k = t([T, D], randF32(r, T * D)),
-          v = t([T, D], randF32(r, T * D));
-        const a = plain.update(l, k, v),
-          b = onArena.update(l, k, v);
+        const k = t([T, D], randF32(r, T * D));
+        const v = t([T, D], randF32(r, T * D));
+        const a = plain.update(l, k, v);
+        const b = onArena.update(l, k, v);
         expect(b.kPos0).toBe(a.kPos0);
         expect(Array.from(b.k.data)).toEqual(Array.from(a.k.data));
         expect(Array.from(b.v.data)).toEqual(Array.from(a.v.data));
@@ -46,11 +46,11 @@ describe('wasm KV arena', () => {
     for (const threads of [1, 2]) {
       const be = await createWasmBackend({ threads });
       const r = rng(42 + threads);
-      const Nq = 6,
-        Nkv = 2,
-        Dh = 16,
-        D = Nkv * Dh,
-        Tk = 300;
+      const Nq = 6;
+      const Nkv = 2;
+      const Dh = 16;
+      const D = Nkv * Dh;
+      const Tk = 300;
       const cache = new KVCache({ windows: [undefined], kvDim: D, reserveTokens: 8, arena: be.kvArena() });
       const kv = cache.update(0, t([Tk, D], randF32(r, Tk * D)), t([Tk, D], randF32(r, Tk * D)));
       cache.commit(Tk);
@@ -73,8 +73,8 @@ describe('wasm KV arena', () => {
   it('freed blocks are reused; weights never go to an arena memory', async () => {
     const be = await createWasmBackend({ threads: 1, weightBytesPerMemory: 1 << 20 });
     const arena = be.kvArena();
-    const a = arena.alloc(1000),
-      b = arena.alloc(5000);
+    const a = arena.alloc(1000);
+    const b = arena.alloc(5000);
     arena.free(a);
     const c = arena.alloc(900); // fits a's block
     expect(c.byteOffset).toBe(a.byteOffset);

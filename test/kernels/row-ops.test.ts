@@ -1,5 +1,6 @@
-// softmax_rows, layer_norm_rows and gelu_tanh (kernels/ops.ts) equal scalar twins that follow
-// their `Numerics:` notes step by step, bit for bit: vexp (f32, each step Math.fround) and
+// softmax_rows, layer_norm_rows, gelu_tanh and the decode attention (kernels/ops.ts
+// attention_decode_scores + attention_decode_pv) equal scalar twins that follow their
+// `Numerics:` notes step by step, bit for bit: vexp (f32, each step Math.fround) and
 // vexp64 (f64) as written in kernels/vmath.ts, the f64 sums lane by lane in the kernels'
 // order. These pin the values while the kernels are restructured for speed (unrolling,
 // vexp_nonpos, two rows side by side): a change of order or of a constant shows up here.
@@ -10,8 +11,8 @@ import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
 import { rng, t } from '../ops/helpers.js';
 
 const f = Math.fround;
-const F = new Float32Array(1),
-  I = new Int32Array(F.buffer);
+const F = new Float32Array(1);
+const I = new Int32Array(F.buffer);
 const bitsOf = (x: number) => {
   F[0] = x;
   return I[0];
@@ -21,13 +22,13 @@ const fromBits = (b: number) => {
   return F[0];
 };
 /** f32x4.pmin / pmax: b < a ? b : a / a < b ? b : a (NaN in a passes through). */
-const pmin = (a: number, b: number) => (b < a ? b : a),
-  pmax = (a: number, b: number) => (a < b ? b : a);
+const pmin = (a: number, b: number) => (b < a ? b : a);
+const pmax = (a: number, b: number) => (a < b ? b : a);
 
 /** kernels/vmath.ts vexp, one lane. */
 function vexp(x: number): number {
-  const hi = f(88.7228391),
-    lo = f(-87.3365479);
+  const hi = f(88.7228391);
+  const lo = f(-87.3365479);
   if (Number.isNaN(x)) return x;
   if (x < lo) return 0;
   if (x > hi) return Infinity;
@@ -70,8 +71,8 @@ const gelu = (x: number) => f(x / (1 + vexp64(0.7978845608028654 * (x + 0.044715
 
 /** f64 sum in the kernels' lane order: lane l sums i ≡ l (mod 4), (l0 + l2) + (l1 + l3), tail. */
 function laneSum(n: number, term: (i: number) => number): number {
-  const n4 = n & ~3,
-    l = [0, 0, 0, 0];
+  const n4 = n & ~3;
+  const l = [0, 0, 0, 0];
   for (let i = 0; i < n4; i++) l[i & 3] += term(i);
   let s = l[0] + l[2] + (l[1] + l[3]);
   for (let i = n4; i < n; i++) s += term(i);
@@ -82,8 +83,8 @@ function softmaxTwin(x: Float32Array, rows: number, n: number): Float32Array {
   const y = new Float32Array(rows * n);
   for (let r = 0; r < rows; r++) {
     const xr = x.subarray(r * n, (r + 1) * n);
-    let m = -Infinity,
-      nan = false;
+    let m = -Infinity;
+    let nan = false;
     for (const v of xr) {
       if (Number.isNaN(v)) nan = true;
       else if (v > m) m = v;
@@ -102,11 +103,82 @@ function layerNormTwin(x: Float32Array, rows: number, n: number, w: Float32Array
     const xr = x.subarray(r * n, (r + 1) * n);
     const mean = laneSum(n, (i) => xr[i]) / n;
     const ss = laneSum(n, (i) => (xr[i] - mean) * (xr[i] - mean));
-    const rstd = f(1 / Math.sqrt(ss / n + f(eps))),
-      m32 = f(mean);
+    const rstd = f(1 / Math.sqrt(ss / n + f(eps)));
+    const m32 = f(mean);
     for (let i = 0; i < n; i++) y[r * n + i] = f(f(f(f(xr[i] - m32) * rstd) * w[i]) + b[i]);
   }
   return y;
+}
+
+/** kernels/vmath.ts vtanh64, one lane: sign(z)·(1 - 2/(vexp64(2|z|) + 1)), the sign bit copied. */
+function vtanh64(z: number): number {
+  const az = Math.abs(z);
+  const tt = 1 - 2 / (vexp64(az + az) + 1);
+  return z < 0 || Object.is(z, -0) ? -tt : tt;
+}
+
+/** Keys per P·V block (kernels/ops.ts ATT_PVB). */
+const PVB = 256;
+
+/** Decode attention as its Numerics note says: per score a 4-lane f32 dot (lane l sums
+ *  d ≡ l mod 4, mul then add), (l0+l2)+(l1+l3), tail in order, times f32(scale); softcap
+ *  f32(c·vtanh64(s/c)) in f64; softmaxTwin over the visible range; P·V sequential in j within
+ *  blocks of PVB keys (by key index), the block sums added in block order. */
+function decodeAttentionTwin(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  c: {
+    Tq: number;
+    Tk: number;
+    Nq: number;
+    Nkv: number;
+    Dh: number;
+    scale: number;
+    causal: boolean;
+    qPos0: number;
+    kPos0: number;
+    window?: number;
+    softcap?: number;
+  },
+): Float32Array {
+  const { Tq, Tk, Nq, Nkv, Dh } = c;
+  const G = Nq / Nkv;
+  const d4 = Dh & ~3;
+  const scl = f(c.scale);
+  const o = new Float32Array(Tq * Nq * Dh);
+  for (let i = 0; i < Tq; i++) {
+    const qpos = c.qPos0 + i;
+    const lo = c.window ? Math.max(0, qpos - c.window - c.kPos0 + 1) : 0;
+    const hi = c.causal ? Math.min(Tk, qpos - c.kPos0 + 1) : Tk;
+    for (let h = 0; h < Nq; h++) {
+      const qo = (i * Nq + h) * Dh;
+      const kvo = Math.floor(h / G) * Dh;
+      const s = new Float32Array(hi - lo);
+      for (let j = lo; j < hi; j++) {
+        const ko = j * Nkv * Dh + kvo;
+        const l = [0, 0, 0, 0];
+        for (let d = 0; d < d4; d++) l[d & 3] = f(l[d & 3] + f(q[qo + d] * k[ko + d]));
+        let dot = f(f(l[0] + l[2]) + f(l[1] + l[3]));
+        for (let d = d4; d < Dh; d++) dot = f(dot + f(q[qo + d] * k[ko + d]));
+        let x = f(dot * scl);
+        if (c.softcap) x = f(f(c.softcap) * vtanh64(x / f(c.softcap)));
+        s[j - lo] = x;
+      }
+      const p = softmaxTwin(s, 1, hi - lo);
+      for (let d = 0; d < Dh; d++) {
+        let out = 0;
+        for (let b0 = Math.floor(lo / PVB) * PVB; b0 < hi; b0 += PVB) {
+          // blocks of PVB keys by key index
+          let acc = 0;
+          for (let j = Math.max(lo, b0); j < Math.min(hi, b0 + PVB); j++) acc = f(acc + f(p[j - lo] * v[j * Nkv * Dh + kvo + d]));
+          out = b0 <= lo ? acc : f(out + acc);
+        }
+        o[qo + d] = out;
+      }
+    }
+  }
+  return o;
 }
 
 const SPECIALS = [0, -0, Infinity, -Infinity, NaN, 1e-40, -1e-40, 88.8, -87.4, -103, 1e4, -1e4, 3.4e38, -3.4e38];
@@ -119,11 +191,11 @@ function data(r: () => number, len: number, amp: number, specials: boolean): Flo
 
 /** Collected failures: first k, each with index and both values. */
 function diffs(got: Float32Array, want: Float32Array): string | undefined {
-  const ug = new Uint32Array(got.buffer, got.byteOffset, got.length),
-    uw = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  const ug = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const uw = new Uint32Array(want.buffer, want.byteOffset, want.length);
   if (got.length !== want.length) return `length ${got.length} vs ${want.length}`;
-  let first = -1,
-    count = 0;
+  let first = -1;
+  let count = 0;
   for (let i = 0; i < ug.length; i++)
     if (ug[i] !== uw[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) {
       if (first < 0) first = i;
@@ -142,8 +214,8 @@ describe('row ops bit for bit vs their step-by-step twins (wasm, 1 and 2 threads
   afterAll(() => bes.forEach((b) => b.dispose()));
 
   it('softmax_rows = max, vexp(x - max), lane-ordered f64 sum, one division', () => {
-    const r = rng(181),
-      fails: string[] = [];
+    const r = rng(181);
+    const fails: string[] = [];
     for (const be of bes)
       for (const n of SIZES)
         for (const [amp, sp] of [
@@ -162,25 +234,56 @@ describe('row ops bit for bit vs their step-by-step twins (wasm, 1 and 2 threads
   });
 
   it('layer_norm_rows = lane-ordered f64 mean and Σ(x-mean)², f32 affine (odd and even row counts)', () => {
-    const r = rng(182),
-      fails: string[] = [];
+    const r = rng(182);
+    const fails: string[] = [];
     for (const be of bes)
       for (const n of SIZES.filter((s) => s > 0))
         for (const rows of [1, 2, 3, 6]) {
-          const x = data(r, rows * n, 8, false),
-            w = data(r, n, 2, false),
-            b = data(r, n, 1, false);
-          const W = be.loadWeight('w', 'F32', [n], w),
-            B = be.loadWeight('b', 'F32', [n], b);
+          const x = data(r, rows * n, 8, false);
+          const w = data(r, n, 2, false);
+          const b = data(r, n, 1, false);
+          const W = be.loadWeight('w', 'F32', [n], w);
+          const B = be.loadWeight('b', 'F32', [n], b);
           const d = diffs(be.layerNorm(t([rows, n], x), W, B, 1e-6).data, layerNormTwin(x, rows, n, w, b, 1e-6));
           if (d) fails.push(`T=${be.threads} n=${n} rows=${rows}: ${d}`);
         }
     expect(fails, fails.slice(0, 5).join('\n')).toEqual([]);
   });
 
+  it('decode attention (Tq < 16) = 4-lane dots, scale, softcap, softmax twin, P·V in key order per 256-key block (1 and 2 threads)', () => {
+    const r = rng(184);
+    const fails: string[] = [];
+    // Tq, Tk, Nq, Nkv, Dh, causal, qPos0, kPos0, window, softcap: GQA groups 1-4 (head pairs and
+    // a single head), Dh with and without a tail, sliding windows, long enough to split keys
+    const cases: [number, number, number, number, number, boolean, number, number, number?, number?][] = [
+      [1, 1500, 24, 8, 128, true, 1499, 0], // Llama 3.2 3B decode (6 key blocks)
+      [1, 700, 16, 8, 256, true, 750, 40, 600, 50], // Gemma2 9B sliding layer with softcap (starts mid-block)
+      [3, 257, 32, 8, 64, true, 256, 2], // G = 4
+      [15, 90, 6, 2, 12, true, 80, 0, 20, 3], // G = 3, 15 queries, window
+      [2, 45, 5, 5, 5, false, 0, 0], // MHA, tails in d and in keys
+      [1, 7, 4, 1, 3, true, 6, 0, undefined, 1], // MQA, Dh < 4
+    ];
+    for (const be of bes)
+      for (const [Tq, Tk, Nq, Nkv, Dh, causal, qPos0, kPos0, window, softcap] of cases) {
+        const q = data(r, Tq * Nq * Dh, 4, false);
+        const k = data(r, Tk * Nkv * Dh, 4, false);
+        const v = data(r, Tk * Nkv * Dh, 6, false);
+        const c = { Tq, Tk, Nq, Nkv, Dh, scale: Dh ** -0.5, causal, qPos0, kPos0, window, softcap };
+        const got = be.attention(t([Tq, Nq * Dh], q), t([Tk, Nkv * Dh], k), t([Tk, Nkv * Dh], v), {
+          nHeads: Nq,
+          nKvHeads: Nkv,
+          headDim: Dh,
+          ...c,
+        }).data;
+        const d = diffs(got, decodeAttentionTwin(q, k, v, c));
+        if (d) fails.push(`T=${be.threads} ${JSON.stringify(c)}: ${d}`);
+      }
+    expect(fails, fails.slice(0, 5).join('\n')).toEqual([]);
+  });
+
   it('gelu_tanh = f64 x / (1 + vexp64(-2u)), one f32 rounding, every element through any loop', () => {
-    const r = rng(183),
-      fails: string[] = [];
+    const r = rng(183);
+    const fails: string[] = [];
     for (const be of bes)
       for (const n of [...SIZES, 729 * 4304])
         for (const sp of [false, true]) {

@@ -69,8 +69,8 @@ describe('Gemma2 sliding window', () => {
     const slide = await model('gemma2', { sliding_window: W });
     const wide = await model('gemma2', { sliding_window: 1000 });
     const x = randomEmbeds(8, slide.hiddenSize, 6);
-    const a = fullLogits(slide, x),
-      b = fullLogits(wide, x);
+    const a = fullLogits(slide, x);
+    const b = fullLogits(wide, x);
     const V = slide.vocabSize;
     // Rows 0..W-1 see every key either way: identical computations.
     expect(Array.from(a.subarray(0, W * V))).toEqual(Array.from(b.subarray(0, W * V)));

@@ -85,8 +85,8 @@ export function randomEmbeds(T: number, H: number, seed = 2): { shape: number[];
 
 /** Max |a-b| / max(1, max|b|). */
 export function relErr(a: Float32Array, b: Float32Array): number {
-  let m = 0,
-    s = 1;
+  let m = 0;
+  let s = 1;
   for (let i = 0; i < a.length; i++) {
     m = Math.max(m, Math.abs(a[i] - b[i]));
     s = Math.max(s, Math.abs(b[i]));

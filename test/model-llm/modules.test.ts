@@ -31,8 +31,8 @@ async function model(flavour: 'llama' | 'gemma2', over: Record<string, unknown> 
 
 /** The model file's module functions, bound to the model's backend and config. */
 function modules(lm: Lm) {
-  const b = lm.backend,
-    c = lm.config;
+  const b = lm.backend;
+  const c = lm.config;
   if (c.model_type === 'gemma2') {
     return {
       decoderLayer: (L: AnyLayer, x: Tensor, s: LayerStep) => gemma2.decoderLayer(b, c, L as gemma2.Gemma2LayerWeights, x, s),
@@ -63,8 +63,8 @@ function step(lm: Lm, layer: number, T: number): LayerStep {
 /** f64 reference nn.Linear: x [T, in] -> [T, out]. */
 function linearRef(x: Float64Array, T: number, l: Linear): Float64Array {
   const [O, I] = l.weight.shape;
-  const w = backend.readWeight(l.weight),
-    b = l.bias ? backend.readWeight(l.bias) : undefined;
+  const w = backend.readWeight(l.weight);
+  const b = l.bias ? backend.readWeight(l.bias) : undefined;
   const y = new Float64Array(T * O);
   for (let t = 0; t < T; t++) {
     for (let o = 0; o < O; o++) {
@@ -89,9 +89,9 @@ const cases: [string, 'llama' | 'gemma2', Record<string, unknown>][] = [
 describe.each(cases)('HF modules: %s', (_name, flavour, over) => {
   it('forward = embed -> decoderLayer_i -> norm -> lm_head, bit for bit', async () => {
     const lm = await model(flavour, over);
-    const b = lm.backend,
-      c = lm.config,
-      T = 6;
+    const b = lm.backend;
+    const c = lm.config;
+    const T = 6;
     const x0 = randomEmbeds(T, lm.hiddenSize, 3);
     const taps = new Map<string, Tensor>();
     const r = lm.forward(x0, lm.newCache(), {
@@ -124,15 +124,15 @@ describe.each(cases)('HF modules: %s', (_name, flavour, over) => {
 
   it('mlp = down_proj(act(gate_proj(x)) * up_proj(x)), f64 reference', async () => {
     const lm = await model(flavour, over);
-    const T = 3,
-      H = lm.hiddenSize,
-      F = lm.config.intermediate_size;
+    const T = 3;
+    const H = lm.hiddenSize;
+    const F = lm.config.intermediate_size;
     const x = randomEmbeds(T, H, 4);
     const L = lm.weights.layers[1];
     const act = lm.config.model_type === 'gemma2' ? geluTanhScalar : siluScalar;
     const xd = Float64Array.from(x.data);
-    const g = linearRef(xd, T, L.mlp.gate_proj),
-      u = linearRef(xd, T, L.mlp.up_proj);
+    const g = linearRef(xd, T, L.mlp.gate_proj);
+    const u = linearRef(xd, T, L.mlp.up_proj);
     const gu = g.map((gi, i) => act(gi) * u[i]); // [T, F]
     const want = linearRef(gu, T, L.mlp.down_proj); // [T, H]
     expect(gu.length).toBe(T * F);
@@ -143,20 +143,20 @@ describe.each(cases)('HF modules: %s', (_name, flavour, over) => {
 
   it('selfAttention = o_proj(softmax(softcap(rope(q)·rope(k)ᵀ·scale) + mask)·v), f64 reference', async () => {
     const lm = await model(flavour, over);
-    const c = lm.config,
-      T = 6,
-      H = lm.hiddenSize;
-    const Nq = c.num_attention_heads,
-      Nkv = c.num_key_value_heads,
-      Dh = c.head_dim;
+    const c = lm.config;
+    const T = 6;
+    const H = lm.hiddenSize;
+    const Nq = c.num_attention_heads;
+    const Nkv = c.num_key_value_heads;
+    const Dh = c.head_dim;
     const layer = 0; // gemma2: layer 0 slides (window 3 in the first case)
     const s = step(lm, layer, T);
     const A = lm.weights.layers[layer].self_attn;
     const x = randomEmbeds(T, H, 5);
     const xd = Float64Array.from(x.data);
     // projections in f64, RoPE by the reference op on f32 copies (rope has its own tests)
-    const q = f32(linearRef(xd, T, A.q_proj), [T, Nq * Dh]),
-      k = f32(linearRef(xd, T, A.k_proj), [T, Nkv * Dh]);
+    const q = f32(linearRef(xd, T, A.q_proj), [T, Nq * Dh]);
+    const k = f32(linearRef(xd, T, A.k_proj), [T, Nkv * Dh]);
     const v = linearRef(xd, T, A.v_proj);
     lm.backend.ropeInPlace(q, Nq, Dh, s.cos, s.sin);
     lm.backend.ropeInPlace(k, Nkv, Dh, s.cos, s.sin);
@@ -176,9 +176,9 @@ describe.each(cases)('HF modules: %s', (_name, flavour, over) => {
           const seen = j <= i && (s.window === undefined || i - j < s.window);
           sc.push(seen ? d : -Infinity);
         }
-        const m = Math.max(...sc),
-          p = sc.map((z) => Math.exp(z - m)),
-          Z = p.reduce((u, w) => u + w, 0);
+        const m = Math.max(...sc);
+        const p = sc.map((z) => Math.exp(z - m));
+        const Z = p.reduce((u, w) => u + w, 0);
         for (let e = 0; e < Dh; e++) {
           let o = 0;
           for (let j = 0; j < T; j++) o += (p[j] / Z) * v[j * Nkv * Dh + kh * Dh + e];

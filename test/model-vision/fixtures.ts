@@ -36,8 +36,8 @@ export function listDumps(mode: 'f32' | 'bf16'): DumpCase[] {
     const dir = join(DUMPS, flavour);
     for (const f of readdirSync(dir).sort()) {
       if (!f.endsWith(`__${mode}.json`)) continue;
-      const json = join(dir, f),
-        file = json.replace(/\.json$/, '.safetensors');
+      const json = join(dir, f);
+      const file = json.replace(/\.json$/, '.safetensors');
       if (!existsSync(file)) continue;
       out.push({ flavour, name: f.replace(/\.json$/, ''), json, file, sidecar: JSON.parse(readFileSync(json, 'utf8')) });
     }

@@ -21,8 +21,8 @@ const CROP = 3 * 384 * 384;
 /** FNV-1a over the crop's f32 bits (a cache key, not security). */
 function cropKey(px: Float32Array): string {
   const u = new Uint32Array(px.buffer, px.byteOffset, px.length);
-  let h1 = 0x811c9dc5,
-    h2 = 0x12345678;
+  let h1 = 0x811c9dc5;
+  let h2 = 0x12345678;
   for (let i = 0; i < u.length; i++) {
     h1 = Math.imul(h1 ^ u[i], 16777619);
     h2 = Math.imul(h2 ^ u[u.length - 1 - i], 2246822519);

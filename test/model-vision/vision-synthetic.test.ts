@@ -49,11 +49,11 @@ const VP = 'visual_tokenizer.backbone.vision_model.';
 /** Every tensor the vision half needs, BF16, random (norm weights around 1). */
 function makeSource(seed: number, override: Record<string, number[]> = {}): { src: TensorSource; f64: Map<string, Float64Array> } {
   const r = rng(seed);
-  const D = VC.hidden_size,
-    F = VC.intermediate_size,
-    P = VC.patch_size,
-    g = 3,
-    V = VT.vocab_size;
+  const D = VC.hidden_size;
+  const F = VC.intermediate_size;
+  const P = VC.patch_size;
+  const g = 3;
+  const V = VT.vocab_size;
   const shapes: Record<string, number[]> = {
     [VP + 'embeddings.patch_embedding.weight']: [D, 3, P, P],
     [VP + 'embeddings.patch_embedding.bias']: [D],
@@ -132,8 +132,8 @@ const gelu = (x: number) => x / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (x +
 /** torch-like: element of a contiguous tensor after permute, by strides. */
 function permute(data: A, shape: number[], perm: number[]): { data: A; shape: number[] } {
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  const ns = perm.map((p) => shape[p]),
-    nst = perm.map((p) => strides[p]);
+  const ns = perm.map((p) => shape[p]);
+  const nst = perm.map((p) => strides[p]);
   const out = new Float64Array(data.length);
   const idx = new Array(ns.length).fill(0);
   for (let o = 0; o < out.length; o++) {
@@ -150,14 +150,14 @@ function permute(data: A, shape: number[], perm: number[]): { data: A; shape: nu
 
 function referenceVision(px: Float32Array, n: number, f64: Map<string, Float64Array>): Map<string, { shape: number[]; data: A }> {
   const out = new Map<string, { shape: number[]; data: A }>();
-  const D = VC.hidden_size,
-    P = VC.patch_size,
-    S = VC.image_size,
-    g = 3,
-    N = 9,
-    Nh = 2,
-    Dh = D / Nh,
-    F = VC.intermediate_size;
+  const D = VC.hidden_size;
+  const P = VC.patch_size;
+  const S = VC.image_size;
+  const g = 3;
+  const N = 9;
+  const Nh = 2;
+  const Dh = D / Nh;
+  const F = VC.intermediate_size;
   const W = (k: string) => f64.get(VP + k)!;
   // Conv2d by definition + position embedding.
   let x = new Float64Array(n * N * D);
@@ -192,9 +192,9 @@ function referenceVision(px: Float32Array, n: number, f64: Map<string, Float64Ar
             for (let d = 0; d < Dh; d++) s += q[(b * N + a) * D + hd * Dh + d] * k[(b * N + c) * D + hd * Dh + d];
             sc.push(s / Math.sqrt(Dh));
           }
-          const mx = Math.max(...sc),
-            e = sc.map((s) => Math.exp(s - mx)),
-            z = e.reduce((u, w) => u + w, 0);
+          const mx = Math.max(...sc);
+          const e = sc.map((s) => Math.exp(s - mx));
+          const z = e.reduce((u, w) => u + w, 0);
           for (let d = 0; d < Dh; d++) {
             let s = 0;
             for (let c = 0; c < N; c++) s += (e[c] / z) * v[(b * N + c) * D + hd * Dh + d];
@@ -230,8 +230,8 @@ function referenceVision(px: Float32Array, n: number, f64: Map<string, Float64Ar
   const tok = new Float64Array(n * 4 * V);
   for (let r = 0; r < n * 4; r++) {
     const row = lg.subarray(r * (V - 5), (r + 1) * (V - 5));
-    const mx = Math.max(...row),
-      z = row.reduce((a, u) => a + Math.exp(u - mx), 0);
+    const mx = Math.max(...row);
+    const z = row.reduce((a, u) => a + Math.exp(u - mx), 0);
     for (let c = 0; c < V - 5; c++) tok[r * V + c] = Math.exp(row[c] - mx) / z;
   }
   out.set('vt.tokens', { shape: [n, 4, V], data: tok });

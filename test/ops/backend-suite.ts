@@ -61,12 +61,12 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
             const B = withBias ? makeWeight(be, 'b', dtype, [N], randF32(r, N)) : undefined;
             const y = be.linear(t([M, K], x), W.w, B?.w);
             expect(y.shape).toEqual([M, N]);
-            const want = new Float64Array(M * N),
-              abs = new Float64Array(M * N);
+            const want = new Float64Array(M * N);
+            const abs = new Float64Array(M * N);
             for (let m = 0; m < M; m++)
               for (let n = 0; n < N; n++) {
-                let s = B ? B.values[n] : 0,
-                  a = B ? Math.abs(B.values[n]) : 0;
+                let s = B ? B.values[n] : 0;
+                let a = B ? Math.abs(B.values[n]) : 0;
                 for (let k = 0; k < K; k++) {
                   const p = x[m * K + k] * W.values[n * K + k];
                   s += p;
@@ -102,8 +102,8 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
           const W = makeWeight(be, 'vte.weight', dtype, [K, N], randF32(r, K * N));
           const y = be.matmul(t([M, K], a), W.w);
           expect(y.shape).toEqual([M, N]);
-          const want = new Float64Array(M * N),
-            abs = new Float64Array(M * N);
+          const want = new Float64Array(M * N);
+          const abs = new Float64Array(M * N);
           for (let m = 0; m < M; m++)
             for (let k = 0; k < K; k++) {
               const av = a[m * K + k];
@@ -138,21 +138,21 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
         const r = rng(dtype.length * 31 + 5);
         for (const [n, C, S, P, D] of peCases) {
           const px = randF32(r, n * C * S * S);
-          const L = C * P * P,
-            g = Math.floor(S / P);
+          const L = C * P * P;
+          const g = Math.floor(S / P);
           const W = makeWeight(be, 'patch_embedding.weight', dtype, [D, L], randF32(r, D * L, 0.5));
           const B = makeWeight(be, 'patch_embedding.bias', dtype, [D], randF32(r, D));
           const y = be.patchEmbed(t([n, C, S, S], px), W.w, B.w, P);
           expect(y.shape).toEqual([n * g * g, D]);
-          const want = new Float64Array(n * g * g * D),
-            abs = new Float64Array(n * g * g * D);
+          const want = new Float64Array(n * g * g * D);
+          const abs = new Float64Array(n * g * g * D);
           for (let b = 0; b < n; b++)
             for (let gy = 0; gy < g; gy++)
               for (let gx = 0; gx < g; gx++)
                 for (let d = 0; d < D; d++) {
                   const i = ((b * g + gy) * g + gx) * D + d;
-                  let s = B.values[d],
-                    a = Math.abs(B.values[d]);
+                  let s = B.values[d];
+                  let a = Math.abs(B.values[d]);
                   for (let c = 0; c < C; c++)
                     for (let ky = 0; ky < P; ky++)
                       for (let kx = 0; kx < P; kx++) {
@@ -173,8 +173,8 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
 
     it('patchEmbed rejects pixels that are not [n, C, S, S] and a weight of the wrong width', () => {
       const r = rng(9);
-      const W = makeWeight(be, 'w', 'F32', [4, 12], randF32(r, 48)),
-        B = makeWeight(be, 'b', 'F32', [4], randF32(r, 4));
+      const W = makeWeight(be, 'w', 'F32', [4, 12], randF32(r, 48));
+      const B = makeWeight(be, 'b', 'F32', [4], randF32(r, 4));
       expect(() => be.patchEmbed(t([1, 3, 4, 5], randF32(r, 60)), W.w, B.w, 2)).toThrow(/not \[n, C, S, S\]/);
       expect(() => be.patchEmbed(t([1, 3, 4, 4], randF32(r, 48)), W.w, B.w, 3)).toThrow(/27|C·P·P/);
     });
@@ -212,14 +212,14 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
           const Wt = makeWeight(be, 'layer_norm1.weight', 'BF16', [C], randF32(r, C, 1.5));
           const Bt = makeWeight(be, 'layer_norm1.bias', 'BF16', [C], randF32(r, C, 0.5));
           const y = be.layerNorm(t([R, C], x), Wt.w, Bt.w, eps);
-          const want = new Float64Array(R * C),
-            bnd = new Float64Array(R * C);
+          const want = new Float64Array(R * C);
+          const bnd = new Float64Array(R * C);
           for (let row = 0; row < R; row++) {
             let mean = 0;
             for (let c = 0; c < C; c++) mean += x[row * C + c];
             mean /= C;
-            let v = 0,
-              absMean = 0;
+            let v = 0;
+            let absMean = 0;
             for (let c = 0; c < C; c++) {
               v += (x[row * C + c] - mean) ** 2;
               absMean += Math.abs(x[row * C + c]);
@@ -228,8 +228,8 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
             absMean /= C;
             const rstd = 1 / Math.sqrt(v + eps);
             for (let c = 0; c < C; c++) {
-              const i = row * C + c,
-                xh = (x[i] - mean) * rstd;
+              const i = row * C + c;
+              const xh = (x[i] - mean) * rstd;
               want[i] = xh * Wt.values[c] + Bt.values[c];
               // f32: mean/var sums of C terms perturb (x-mean) by ~C·u·mean|x| and rstd by ~C·u.
               bnd[i] = tight
@@ -256,8 +256,8 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
           const Wt = makeWeight(be, 'input_layernorm.weight', 'BF16', [C], randF32(r, C, 0.5));
           const eps = offset ? 1e-6 : 1e-5;
           const y = be.rmsNorm(t([R, C], x), Wt.w, eps, offset);
-          const want = new Float64Array(R * C),
-            bnd = new Float64Array(R * C);
+          const want = new Float64Array(R * C);
+          const bnd = new Float64Array(R * C);
           for (let row = 0; row < R; row++) {
             let ss = 0;
             for (let c = 0; c < C; c++) ss += x[row * C + c] ** 2;
@@ -282,8 +282,8 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
       // every output by 1 + 2^-25 (a quarter ulp), which changes the f32 rounding of about a
       // quarter of random outputs. An f32 backend rounds rinv differently anyway, so only the
       // f64 backend is held to bit-exactness here.
-      const C = 256,
-        r = rng(33);
+      const C = 256;
+      const r = rng(33);
       const x = randF32(r, C, 3);
       const w = makeWeight(be, 'norm.weight', 'F32', [C], new Float32Array(C).fill(2 ** -25));
       const y = be.rmsNorm(t([1, C], x), w.w, 1e-6, 1);
@@ -308,8 +308,8 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
       const r = rng(41);
       const sig = (z: number) => 1 / (1 + Math.exp(-z));
       for (const n of [...EDGE, 4304, 14336]) {
-        const x = randF32(r, n, 8),
-          u = randF32(r, n, 2);
+        const x = randF32(r, n, 8);
+        const u = randF32(r, n, 2);
         // gelu_tanh = x·σ(2·√(2/π)(x + 0.044715x³)) — the same function, written via σ.
         const g = be.geluTanh(t([n], x));
         const gw = Float64Array.from(x, (v) => v * sig(2 * Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
@@ -353,8 +353,8 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
         const x = randF32(r, R * C, 30);
         x[0] = 1e30; // would overflow exp without the max subtraction
         const y = be.softmax(t([R, C], x));
-        const want = new Float64Array(R * C),
-          bnd = new Float64Array(R * C);
+        const want = new Float64Array(R * C);
+        const bnd = new Float64Array(R * C);
         for (let row = 0; row < R; row++) {
           let mx = -Infinity;
           for (let c = 0; c < C; c++) mx = Math.max(mx, x[row * C + c]);
@@ -385,20 +385,20 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
         [2, 16, 256],
       ]) {
         const x = randF32(r, T * H * D, 2);
-        const cos = randF32(r, T * D),
-          sin = randF32(r, T * D);
+        const cos = randF32(r, T * D);
+        const sin = randF32(r, T * D);
         const y = { shape: [T, H * D], data: x.slice() };
         be.ropeInPlace(y, H, D, cos, sin);
-        const want = new Float64Array(T * H * D),
-          bnd = new Float64Array(T * H * D);
+        const want = new Float64Array(T * H * D);
+        const bnd = new Float64Array(T * H * D);
         for (let tt = 0; tt < T; tt++)
           for (let h = 0; h < H; h++) {
             const base = tt * H * D + h * D;
             const xs = Array.from(x.subarray(base, base + D));
             const rot = [...xs.slice(D / 2).map((v) => -v), ...xs.slice(0, D / 2)]; // rotate_half
             for (let d = 0; d < D; d++) {
-              const a = xs[d] * cos[tt * D + d],
-                b = rot[d] * sin[tt * D + d];
+              const a = xs[d] * cos[tt * D + d];
+              const b = rot[d] * sin[tt * D + d];
               want[base + d] = a + b;
               bnd[base + d] = 2 * U * (Math.abs(a) + Math.abs(b)) + 1e-40;
             }
@@ -439,9 +439,9 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
       const r = rng(71);
       for (const c of attnCases) {
         const { Tq, Tk, Nq, Nkv, Dh } = c;
-        const q = randF32(r, Tq * Nq * Dh, 2),
-          k = randF32(r, Tk * Nkv * Dh, 2),
-          v = randF32(r, Tk * Nkv * Dh, 3);
+        const q = randF32(r, Tq * Nq * Dh, 2);
+        const k = randF32(r, Tk * Nkv * Dh, 2);
+        const v = randF32(r, Tk * Nkv * Dh, 3);
         const o: AttentionOptions = {
           nHeads: Nq,
           nKvHeads: Nkv,
@@ -456,19 +456,19 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
         const y = be.attention(t([Tq, Nq * Dh], q), t([Tk, Nkv * Dh], k), t([Tk, Nkv * Dh], v), o);
         expect(y.shape).toEqual([Tq, Nq * Dh]);
         // Brute force: repeat_kv materialised, full [Tq, Tk] score matrix, additive -inf mask.
-        const want = new Float64Array(Tq * Nq * Dh),
-          bnd = new Float64Array(Tq * Nq * Dh);
+        const want = new Float64Array(Tq * Nq * Dh);
+        const bnd = new Float64Array(Tq * Nq * Dh);
         const rep = Nq / Nkv;
         for (let h = 0; h < Nq; h++) {
           const kvh = Math.floor(h / rep); // repeat_kv: kv head j serves query heads j·rep .. j·rep+rep-1
           for (let i = 0; i < Tq; i++) {
             const qp = (c.qPos0 ?? 0) + i;
-            const s: number[] = [],
-              sAbs: number[] = [];
+            const s: number[] = [];
+            const sAbs: number[] = [];
             for (let j = 0; j < Tk; j++) {
               const kp = (c.kPos0 ?? 0) + j;
-              let dot = 0,
-                dabs = 0;
+              let dot = 0;
+              let dabs = 0;
               for (let d = 0; d < Dh; d++) {
                 const p = q[i * Nq * Dh + h * Dh + d] * k[j * Nkv * Dh + kvh * Dh + d];
                 dot += p;
@@ -485,9 +485,9 @@ export function backendSuite(name: string, create: () => Backend | Promise<Backe
             const z = e.reduce((a, b) => a + b, 0);
             const maxAbsScore = Math.max(...sAbs);
             for (let d = 0; d < Dh; d++) {
-              let acc = 0,
-                accAbs = 0,
-                vmax = 0;
+              let acc = 0;
+              let accAbs = 0;
+              let vmax = 0;
               for (let j = 0; j < Tk; j++) {
                 const vv = v[j * Nkv * Dh + kvh * Dh + d];
                 acc += (e[j] / z) * vv;

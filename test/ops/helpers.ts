@@ -34,8 +34,8 @@ export function t(shape: number[], data: Float32Array): Tensor {
  *  for a test input), and their exact f64 values (widened independently of src/dtype.ts). */
 export function toBf16(v: Float32Array): { bits: Uint16Array; values: Float64Array } {
   const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
-  const bits = new Uint16Array(v.length),
-    values = new Float64Array(v.length);
+  const bits = new Uint16Array(v.length);
+  const values = new Float64Array(v.length);
   const dv = new DataView(new ArrayBuffer(4));
   for (let i = 0; i < v.length; i++) {
     bits[i] = u[i] >>> 16;
@@ -47,12 +47,12 @@ export function toBf16(v: Float32Array): { bits: Uint16Array; values: Float64Arr
 
 /** f16 bits of small test values (normal range only, round toward zero) and exact values. */
 export function toF16(v: Float32Array): { bits: Uint16Array; values: Float64Array } {
-  const bits = new Uint16Array(v.length),
-    values = new Float64Array(v.length);
+  const bits = new Uint16Array(v.length);
+  const values = new Float64Array(v.length);
   for (let i = 0; i < v.length; i++) {
-    const x = v[i],
-      s = x < 0 ? 1 : 0,
-      a = Math.abs(x);
+    const x = v[i];
+    const s = x < 0 ? 1 : 0;
+    const a = Math.abs(x);
     if (a < 2 ** -14) {
       bits[i] = s << 15;
       values[i] = s ? -0 : 0;
@@ -94,14 +94,14 @@ export function check(
   bound: (i: number) => number,
 ): { failures: number; worst?: Failure; first: Failure[] } {
   if (got.length !== want.length) return { failures: -1, first: [] };
-  let failures = 0,
-    worstRatio = 0;
+  let failures = 0;
+  let worstRatio = 0;
   let worst: Failure | undefined;
   const first: Failure[] = [];
   for (let i = 0; i < got.length; i++) {
-    const g = got[i],
-      w = want[i],
-      b = bound(i);
+    const g = got[i];
+    const w = want[i];
+    const b = bound(i);
     const d = Math.abs(g - w);
     const ok = d <= b || (Number.isNaN(g) && Number.isNaN(w)) || g === w;
     if (!ok) {

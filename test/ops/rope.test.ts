@@ -48,8 +48,8 @@ const bits = (a: Float32Array) => Array.from(new Int32Array(a.buffer, a.byteOffs
 
 /** Independent llama3 formula in float64 (Meta's apply_scaling), with the band of each index. */
 function llama3F64(dim: number, theta: number, s: Llama3RopeScaling): { inv: number[]; band: ('high' | 'low' | 'mid')[] } {
-  const inv: number[] = [],
-    band: ('high' | 'low' | 'mid')[] = [];
+  const inv: number[] = [];
+  const band: ('high' | 'low' | 'mid')[] = [];
   for (let i = 0; i < dim / 2; i++) {
     const f = theta ** (-(2 * i) / dim);
     const wl = (2 * Math.PI) / f;
@@ -120,8 +120,8 @@ describe('rope cos/sin tables', () => {
         // HF multiplies in f32 (inv_freq @ position_ids.float()): the angle is rounded to f32,
         // which at position 131071 moves it by up to ~4e-3 rad — reproduced, not "fixed".
         const ang = Math.fround(pos[t] * inv[d % (D / 2)]);
-        const c = cos[t * D + d],
-          s = sin[t * D + d];
+        const c = cos[t * D + d];
+        const s = sin[t * D + d];
         if (Math.abs(c - Math.cos(ang)) > U || Math.abs(s - Math.sin(ang)) > U) {
           expect.fail(`pos ${pos[t]} d ${d}: got (${c}, ${s}), want (${Math.cos(ang)}, ${Math.sin(ang)})`);
         }

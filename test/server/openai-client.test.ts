@@ -32,7 +32,9 @@ beforeAll(async () => {
 });
 
 describe('openai client, in process (node adapter)', () => {
-  let runner: OvisRunner, server: OvisServer, listening: Listening;
+  let runner: OvisRunner;
+  let server: OvisServer;
+  let listening: Listening;
   beforeAll(async () => {
     runner = await OvisRunner.load(MODEL, { maxNewTokens: 64 });
     server = createServer(runner, { model: MODEL });

@@ -17,9 +17,9 @@ describe('compare', () => {
     expect(m.maxMagnitude).toBe(4);
     expect(m.relToMax).toBe(0.125);
     expect(m.maxRelErr).toBe(0.125);
-    const dot = 1 + 4 + 9 + 18,
-      ng = Math.sqrt(1 + 4 + 9 + 20.25),
-      nw = Math.sqrt(30);
+    const dot = 1 + 4 + 9 + 18;
+    const ng = Math.sqrt(1 + 4 + 9 + 20.25);
+    const nw = Math.sqrt(30);
     expect(m.cosine).toBeCloseTo(dot / (ng * nw), 12);
     expect(m.nmse).toBeCloseTo(0.25 / 30, 12);
     expect(unravel(3, [2, 2])).toEqual([1, 1]);

@@ -71,6 +71,18 @@ export function gemmScratchBytes(b: GemmBlocking): number {
   return (b.kc * b.nc + b.kc * b.mc + 32) * 4;
 }
 
+/**
+ * The process-wide probed blocking for one backend: kept when its packing scratch for all
+ * threads takes at most half of the backend's per-op scratch budget, else the default (a
+ * backend made with a small `scratchBytes` — 3 MiB in the thread-independence test — and a
+ * probe that picked kc=384 needed 2 x 1.8 MB of packing and every GEMM refused with 'raise
+ * scratchBytes'). Explicit choices (option, OVIS_GEMM_BLOCKING) are the user's and are kept.
+ */
+export function blockingForScratch(chosen: ChosenGemmBlocking, threads: number, scratchBytes: number): ChosenGemmBlocking {
+  if (chosen.source !== 'probe' || threads * (gemmScratchBytes(chosen) + 64) <= scratchBytes / 2) return chosen;
+  return { ...DEFAULT_GEMM_BLOCKING, source: 'default', ...(chosen.probe ? { probe: chosen.probe } : {}) };
+}
+
 /** Parses `kc,mc,nc` (OVIS_GEMM_BLOCKING). */
 export function parseBlocking(s: string, where = 'OVIS_GEMM_BLOCKING'): GemmBlocking {
   const parts = s.split(',').map((x) => x.trim());
@@ -200,9 +212,9 @@ export async function describeCpu(): Promise<CpuDescription> {
   }
   for (let i = 0; i < 8; i++) {
     const dir = `/sys/devices/system/cpu/cpu0/cache/index${i}`;
-    const level = read(`${dir}/level`),
-      type = read(`${dir}/type`),
-      size = read(`${dir}/size`);
+    const level = read(`${dir}/level`);
+    const type = read(`${dir}/type`);
+    const size = read(`${dir}/size`);
     if (!level || !size) continue;
     if (level === '1' && type === 'Data') out.l1d = size;
     else if (level === '1' && type === 'Instruction') out.l1i = size;

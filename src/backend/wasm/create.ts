@@ -7,9 +7,9 @@
 // (pool.ts) are loaded lazily so Deno and Bun can import it.
 
 import { InputError } from '../../errors.js';
-import { checkBlocking, type GemmBlocking, processBlocking } from './blocking.js';
+import { blockingForScratch, checkBlocking, type GemmBlocking, processBlocking } from './blocking.js';
 import { type KernelVariant, loadKernels } from './kernels.js';
-import { KernelMemory } from './memory.js';
+import { DEFAULT_SCRATCH_BYTES, KernelMemory } from './memory.js';
 import { WasmBackend } from './ops.js';
 import { WorkerPool } from './pool.js';
 import { PROBE_FLOPS } from './probes.js';
@@ -52,6 +52,14 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const pool = await WorkerPool.create(threads - 1, kernels, [mem0.memory]);
   const be = new WasmBackend(kernels, pool, mem0, opts);
   be.warmUp();
-  be.setGemmBlocking(explicit ? { ...explicit, source: 'option' } : processBlocking((b) => be.timeGemmBlocking(b), PROBE_FLOPS));
+  be.setGemmBlocking(
+    explicit
+      ? { ...explicit, source: 'option' }
+      : blockingForScratch(
+          processBlocking((b) => be.timeGemmBlocking(b), PROBE_FLOPS),
+          threads,
+          opts.scratchBytes ?? DEFAULT_SCRATCH_BYTES,
+        ),
+  );
   return be;
 }

@@ -139,17 +139,15 @@ export const KERNELS = {
     range: ['t0', 't1'],
     args: ['x: usize', 'nHeads: i32', 'hd: i32', 'cos: usize', 'sin: usize', 't0: i32', 't1: i32'],
   },
-  attention_scratch_bytes: { group: 'ops', returns: 'i32', args: ['Tk: i32', 'Dh: i32', 'G: i32'] },
-  attention: {
+  attention_decode_scratch_bytes: { group: 'ops', returns: 'i32', args: ['Tq: i32', 'Tk: i32', 'Nq: i32', 'Dh: i32'] },
+  attention_decode_scores: {
     group: 'ops',
     returns: 'void',
-    range: ['r0', 'r1'],
-    perThread: 'scratch',
+    range: ['j0', 'j1'],
     args: [
       'q: usize',
       'k: usize',
-      'v: usize',
-      'o: usize',
+      's: usize',
       'Tq: i32',
       'Tk: i32',
       'Nq: i32',
@@ -160,11 +158,52 @@ export const KERNELS = {
       'qPos0: i32',
       'kPos0: i32',
       'window: i32',
+      'j0: i32',
+      'j1: i32',
+    ],
+  },
+  attention_decode_softmax: {
+    group: 'ops',
+    returns: 'void',
+    range: ['r0', 'r1'],
+    args: [
+      's: usize',
+      'Tq: i32',
+      'Tk: i32',
+      'Nq: i32',
+      'causal: i32',
+      'qPos0: i32',
+      'kPos0: i32',
+      'window: i32',
       'cap: f32',
       'r0: i32',
       'r1: i32',
-      'scratch: usize',
     ],
+  },
+  attention_decode_pv: {
+    group: 'ops',
+    returns: 'void',
+    range: ['b0', 'b1'],
+    args: [
+      'v: usize',
+      's: usize',
+      'Tq: i32',
+      'Tk: i32',
+      'Nq: i32',
+      'Nkv: i32',
+      'Dh: i32',
+      'causal: i32',
+      'qPos0: i32',
+      'kPos0: i32',
+      'window: i32',
+      'b0: i32',
+      'b1: i32',
+    ],
+  },
+  attention_decode_combine: {
+    group: 'ops',
+    returns: 'void',
+    args: ['s: usize', 'o: usize', 'Tq: i32', 'Tk: i32', 'Nq: i32', 'Dh: i32', 'causal: i32', 'qPos0: i32', 'kPos0: i32', 'window: i32'],
   },
   attention_blocked_scratch_bytes: { group: 'ops', returns: 'i32', args: ['Tk: i32'] },
   attention_blocked: {
@@ -196,7 +235,7 @@ export const KERNELS = {
 } as const satisfies Record<string, KernelSpec>;
 
 /** Exported constants the backend reads from a module (kernels.ts, at instantiation). */
-export const KERNEL_GLOBALS = { ATT_QB: 'ops' } as const satisfies Record<string, KernelGroup>;
+export const KERNEL_GLOBALS = { ATT_QB: 'ops', ATT_PVB: 'ops' } as const satisfies Record<string, KernelGroup>;
 
 /** bKind values of gemm / gemm_blocked (kernels/gemm.ts B_*; the test checks they match). */
 export const B_F32_NK = 0,

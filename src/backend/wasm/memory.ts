@@ -17,6 +17,10 @@ import { type KernelArgs, type KernelFns, type KernelGlobals, type KernelName, p
 import { type CompiledKernels, instantiate, MAX_PAGES, PAGE } from './kernels.js';
 import type { WorkerPool } from './pool.js';
 
+/** Scratch budget per op (activations in and out, GEMM packing) unless `scratchBytes` says
+ *  otherwise; larger inputs are processed in row chunks. */
+export const DEFAULT_SCRATCH_BYTES = 512 * 2 ** 20;
+
 const RESERVED = 65536;
 const ALIGN = 64;
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;

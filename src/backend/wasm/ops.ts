@@ -19,7 +19,7 @@ import { Dispatcher, part, split, tasks } from './jobs.js';
 import { B_BF16_KN, B_BF16_NK, B_F32_KN, B_F32_NK } from './kernel-table.js';
 import type { CompiledKernels, KernelInfo } from './kernels.js';
 import { KvArenaAllocator } from './kv-arena.js';
-import { type KernelMemory, Memories } from './memory.js';
+import { DEFAULT_SCRATCH_BYTES, type KernelMemory, Memories } from './memory.js';
 import type { JobPart, WorkerPool } from './pool.js';
 import { measurePeakGflops, measureReadGBps, timeGemmBlocking, warmUp } from './probes.js';
 import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, type WasmWeight, WeightStore } from './weights.js';
@@ -30,6 +30,25 @@ export interface WasmBackendInfo extends KernelInfo {
   gemmBlocking: ChosenGemmBlocking;
   /** kind 'weights': weightBytes of weights; kind 'kv': the KV arena's high-water mark. */
   memories: { index: number; kind: 'weights' | 'kv'; weightBytes: number; byteLength: number }[];
+}
+
+/** attention_decode_* arguments: pointers (q, k, v, o) into one memory, shapes, mask, scale, softcap. */
+interface DecodeAttentionArgs {
+  q: number;
+  k: number;
+  v: number;
+  o: number;
+  Tq: number;
+  Tk: number;
+  Nq: number;
+  Nkv: number;
+  Dh: number;
+  causal: number;
+  qPos0: number;
+  kPos0: number;
+  window: number;
+  scl: number;
+  cap: number;
 }
 
 let backendIds = 0;
@@ -68,7 +87,7 @@ export class WasmBackend implements Backend {
     const weightCap = opts.weightBytesPerMemory ?? DEFAULT_WEIGHT_BYTES_PER_MEMORY;
     this.weights = new WeightStore(this.mems, this.id, weightCap);
     this.kv = new KvArenaAllocator(this.mems, weightCap);
-    this.scratchCap = opts.scratchBytes ?? 512 * 2 ** 20;
+    this.scratchCap = opts.scratchBytes ?? DEFAULT_SCRATCH_BYTES;
   }
 
   /** Which build is live, threads, and the memories of the weight store. */
@@ -298,8 +317,8 @@ export class WasmBackend implements Backend {
   }
 
   patchEmbed(pixels: Tensor, w: Weight, b: Weight, patch: number): Tensor {
-    const W = this.weight(w, 'patchEmbed'),
-      B = this.weight(b, 'patchEmbed bias');
+    const W = this.weight(w, 'patchEmbed');
+    const B = this.weight(b, 'patchEmbed bias');
     const ps = pixels.shape;
     if (ps.length !== 4 || ps[2] !== ps[3] || pixels.data.length !== numel(ps)) {
       throw new ShapeError(
@@ -309,9 +328,9 @@ export class WasmBackend implements Backend {
     }
     if (!(Number.isInteger(patch) && patch >= 1)) throw new InputError(`patchEmbed: patch size must be a positive integer, got ${patch}`);
     const [n, C, S] = ps;
-    const g = Math.floor(S / patch),
-      L = C * patch * patch,
-      gg = g * g;
+    const g = Math.floor(S / patch);
+    const L = C * patch * patch;
+    const gg = g * g;
     if (W.shape.length !== 2 || W.shape[1] !== L) {
       throw new ShapeError(`patchEmbed ${W.name}: weight must be (D, C·P·P) = (D, ${L}), got ${fmtShape(W.shape)}`);
     }
@@ -327,8 +346,8 @@ export class WasmBackend implements Backend {
     const crops = Math.floor(budget / perCrop);
     if (crops < 1) throw new BackendError(`patchEmbed: scratch budget too small for one ${S}x${S} crop`, 'raise scratchBytes');
     for (let c0 = 0; c0 < n; c0 += crops) {
-      const c = Math.min(crops, n - c0),
-        m = c * gg;
+      const c = Math.min(crops, n - c0);
+      const m = c * gg;
       mem.resetScratch();
       const bp = this.operandF32(mem, B);
       const pp = mem.put(pixels.data.subarray(c0 * C * S * S, (c0 + c) * C * S * S));
@@ -379,8 +398,8 @@ export class WasmBackend implements Backend {
   // ---- norms ------------------------------------------------------------------------------
 
   layerNorm(x: Tensor, w: Weight, b: Weight, eps: number): Tensor {
-    const W = this.weight(w, 'layerNorm'),
-      B = this.weight(b, 'layerNorm bias');
+    const W = this.weight(w, 'layerNorm');
+    const B = this.weight(b, 'layerNorm bias');
     const n = W.numel;
     if (B.numel !== n) throw new ShapeError(`layerNorm ${W.name}: bias has ${B.numel} values, weight ${n}`);
     const rows = this.rows(x, n, `layerNorm ${W.name}`);
@@ -510,9 +529,9 @@ export class WasmBackend implements Backend {
     if (T === 0 || width === 0) return;
     const mem = this.mems.get(0);
     mem.resetScratch();
-    const xp = mem.put(x.data),
-      cp = mem.put(cos),
-      sp = mem.put(sin);
+    const xp = mem.put(x.data);
+    const cp = mem.put(cos);
+    const sp = mem.put(sin);
     const parts = x.data.length * 12 >= PAR_MIN_BYTES ? Math.min(this.threads, T) : 1;
     this.jobs.run(split(T, parts, 1).map(([t0, t1]) => part('rope', 0, { x: xp, nHeads, hd: headDim, cos: cp, sin: sp, t0, t1 })));
     x.data.set(mem.f32(xp, x.data.length));
@@ -534,8 +553,8 @@ export class WasmBackend implements Backend {
     if (o.window !== undefined && !(o.window >= 1)) throw new InputError(`attention: window must be >= 1, got ${o.window}`);
     const cap = o.softcap ?? 0;
     if (o.softcap !== undefined && !(o.softcap > 0)) throw new InputError(`attention: softcap must be > 0, got ${o.softcap}`);
-    const qPos0 = o.qPos0 ?? 0,
-      kPos0 = o.kPos0 ?? 0;
+    const qPos0 = o.qPos0 ?? 0;
+    const kPos0 = o.kPos0 ?? 0;
     for (let i = 0; i < Tq; i++) {
       // visible keys form one range [jlo, jhi) (kernels/ops.ts); HF would give NaN for an empty one
       const qPos = qPos0 + i;
@@ -554,24 +573,66 @@ export class WasmBackend implements Backend {
     const mem = kvMem ?? this.mems.get(0);
     mem.resetScratch();
     const qp = mem.put(q.data);
-    const kp = kvMem ? k.data.byteOffset : mem.put(k.data),
-      vp = kvMem ? v.data.byteOffset : mem.put(v.data);
+    const kp = kvMem ? k.data.byteOffset : mem.put(k.data);
+    const vp = kvMem ? v.data.byteOffset : mem.put(v.data);
     const op = mem.scratch(out.length * 4);
-    const flops = Tq * Nq * Tk * Dh * 4;
-    // prefill / vision (Tq >= 16): (query block, head) tasks, two GEMMs per task; decode:
-    // (query, kv head) tasks — the kv head's G query heads together, keys 4 at a time
-    const blocked = Tq >= BLOCKED_ATTENTION_MIN_TQ;
-    const QB = mem.globals.ATT_QB;
-    const ntasks = blocked ? Math.ceil(Tq / QB) * Nq : Tq * Nkv;
-    const parts = flops >= PAR_MIN_FLOPS ? Math.min(this.threads, ntasks) : 1;
-    const sb = blocked ? mem.call('attention_blocked_scratch_bytes', { Tk }) : mem.call('attention_scratch_bytes', { Tk, Dh, G: Nq / Nkv });
-    const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
-    const step = Math.max(1, Math.ceil(ntasks / (parts * 4)));
-    const args = { q: qp, k: kp, v: vp, o: op, Tq, Tk, Nq, Nkv, Dh, scl: o.scale, causal: o.causal ? 1 : 0, qPos0, kPos0, window, cap };
-    const work = { total: ntasks, step, scratch };
-    this.jobs.runTasks(blocked ? tasks('attention_blocked', mem.index, args, work) : tasks('attention', mem.index, args, work), parts);
+    const args = { Tk, Nq, Nkv, Dh, causal: o.causal ? 1 : 0, kPos0, window };
+    if (Tq >= BLOCKED_ATTENTION_MIN_TQ) {
+      // prefill / vision: (query block, head) tasks, two GEMMs per task
+      const ntasks = Math.ceil(Tq / mem.globals.ATT_QB) * Nq;
+      const parts = Tq * Nq * Tk * Dh * 4 >= PAR_MIN_FLOPS ? Math.min(this.threads, ntasks) : 1;
+      const sb = mem.call('attention_blocked_scratch_bytes', { Tk });
+      const scratch = Array.from({ length: parts }, () => mem.scratch(sb));
+      this.jobs.runTasks(
+        tasks(
+          'attention_blocked',
+          mem.index,
+          { ...args, q: qp, k: kp, v: vp, o: op, Tq, scl: o.scale, qPos0, cap },
+          { total: ntasks, step: Math.max(1, Math.ceil(ntasks / (parts * 4))), scratch },
+        ),
+        parts,
+      );
+    } else {
+      this.decodeAttention(mem, { ...args, q: qp, k: kp, v: vp, o: op, Tq, qPos0, scl: o.scale, cap });
+    }
     out.set(mem.f32(op, out.length));
     return { shape: [...q.shape], data: out };
+  }
+
+  /** Decode attention (Tq < 16, kernels/ops.ts attention_decode_*): scores over key ranges,
+   *  softmax over score rows, P·V partials over fixed key blocks (every task streams whole
+   *  cache rows), then the block sums in order; S and the partials in shared scratch. Queries
+   *  go in groups whose scratch fits the budget (each query is independent). */
+  private decodeAttention(mem: KernelMemory, a: DecodeAttentionArgs): void {
+    const { Tq, Tk, Nq, Nkv, Dh, causal, qPos0, kPos0, window } = a;
+    const perQuery = mem.call('attention_decode_scratch_bytes', { Tq: 1, Tk, Nq, Dh });
+    const budget = Math.min(this.scratchCap, mem.scratchFree) - 4096;
+    const qg = Math.min(Tq, Math.floor(budget / perQuery));
+    if (qg < 1) throw new BackendError(`attention: scratch budget too small for ${Nq} score rows of ${Tk} keys`, 'raise scratchBytes');
+    const s = mem.scratch(qg * perQuery); // S [qg, Nq, Tk rounded to 4], then partials [ceil(Tk / ATT_PVB), qg, Nq, Dh]
+    const rowBytes = Nq * Dh * 4;
+    const PVB = mem.globals.ATT_PVB;
+    for (let i0 = 0; i0 < Tq; i0 += qg) {
+      const n = Math.min(qg, Tq - i0);
+      const p0 = qPos0 + i0;
+      // keys seen by some query of the group: [lo of the first, hi of the last)
+      const jlo = window > 0 ? Math.max(0, p0 - window - kPos0 + 1) : 0;
+      const jhi = causal ? Math.min(Tk, p0 + n - 1 - kPos0 + 1) : Tk;
+      const parts = n * Nq * (jhi - jlo) * Dh * 4 >= PAR_MIN_FLOPS ? this.threads : 1;
+      const g = { s, Tq: n, Tk, Nq, Dh, causal, qPos0: p0, kPos0, window };
+      // ~4 key tasks per thread, multiples of 4 keys (the kernel's key block; values do not depend on it)
+      const step = Math.max(64, Math.ceil((jhi - jlo) / (parts * 4) / 4) * 4);
+      this.jobs.runTasks(
+        tasks('attention_decode_scores', mem.index, { ...g, q: a.q + i0 * rowBytes, k: a.k, Nkv, scl: a.scl }, { total: jhi, step }),
+        parts,
+      );
+      this.jobs.runTasks(
+        tasks('attention_decode_softmax', mem.index, { ...g, cap: a.cap }, { total: n * Nq, step: Math.ceil((n * Nq) / parts) }),
+        parts,
+      );
+      this.jobs.runTasks(tasks('attention_decode_pv', mem.index, { ...g, v: a.v, Nkv }, { total: Math.ceil(jhi / PVB), step: 1 }), parts);
+      this.jobs.run([part('attention_decode_combine', mem.index, { ...g, o: a.o + i0 * rowBytes })]);
+    }
   }
 
   // ---- plumbing -----------------------------------------------------------------------------

@@ -39,25 +39,25 @@ import { BackendError } from '../../errors.js';
 import { KERNEL_LIST, KERNEL_NAMES, type KernelName } from './kernel-table.js';
 import type { CompiledKernels } from './kernels.js';
 
-const GEN = 0,
-  PENDING = 1,
-  ATTACHED = 2,
-  FAILED = 3,
-  NTASKS = 4,
-  NEXT = 5,
-  STEP = 6,
-  TOTAL = 7,
-  IA = 8,
-  IB = 9;
-const SLOT0 = 16,
-  SLOT_INTS = 48;
+const GEN = 0;
+const PENDING = 1;
+const ATTACHED = 2;
+const FAILED = 3;
+const NTASKS = 4;
+const NEXT = 5;
+const STEP = 6;
+const TOTAL = 7;
+const IA = 8;
+const IB = 9;
+const SLOT0 = 16;
+const SLOT_INTS = 48;
 /** Most arguments a job can carry (a slot holds them as f64 after its 4 header ints). */
 export const MAX_ARGS = 20;
-const FN_IDLE = -1,
-  FN_YIELD = -2;
-const S_IDLE = 0,
-  S_READY = 1,
-  S_STOLEN = 3; // S_RUNNING = 2 is written by workerMain (literals there)
+const FN_IDLE = -1;
+const FN_YIELD = -2;
+const S_IDLE = 0;
+const S_READY = 1;
+const S_STOLEN = 3; // S_RUNNING = 2 is written by workerMain (literals there)
 
 // The kernels a worker may run are the kernel table's (kernel-table.ts): a job's fn id is the
 // kernel's index in KERNEL_NAMES, and the workers receive KERNEL_LIST ([group, name] per id)
@@ -94,11 +94,11 @@ export function taskRange(job: Pick<TaskJob, 'step' | 'total'>, t: number): [num
 
 /** The worker body. Self-contained (it is serialised with Function.prototype.toString). */
 function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): void }): void {
-  let ctl: Int32Array,
-    args: Float64Array,
-    slot = 0,
-    seen = 0,
-    fns: [string, string][] = [];
+  let ctl: Int32Array;
+  let args: Float64Array;
+  let slot = 0;
+  let seen = 0;
+  let fns: [string, string][] = [];
   const kmods: Record<string, WebAssembly.Module> = {};
   const inst: Record<string, any>[] = [];
   const attach = (memory: WebAssembly.Memory) => {
@@ -128,10 +128,10 @@ function workerMain(port: { on(f: (m: any) => void): void; post(m: unknown): voi
           const f = inst[ctl[base + 1]][grp][name];
           const ntasks = ctl[4];
           if (ntasks > 0) {
-            const step = ctl[6],
-              total = ctl[7],
-              ia = ctl[8],
-              ib = ctl[9];
+            const step = ctl[6];
+            const total = ctl[7];
+            const ia = ctl[8];
+            const ib = ctl[9];
             for (let t = Atomics.add(ctl, 5, 1); t < ntasks; t = Atomics.add(ctl, 5, 1)) {
               a[ia] = t * step;
               a[ib] = Math.min(total, t * step + step);

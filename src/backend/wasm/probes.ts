@@ -12,9 +12,9 @@ import type { JobPart } from './pool.js';
 
 /** The blocking probe's problem: a SigLIP-shaped bf16 linear (K = 1152) of PROBE_M rows and
  *  PROBE_N columns, on the calling thread (~5 ms per candidate at 60 GFLOP/s). */
-const PROBE_M = 128,
-  PROBE_K = 1152,
-  PROBE_N = 1024;
+const PROBE_M = 128;
+const PROBE_K = 1152;
+const PROBE_N = 1024;
 export const PROBE_FLOPS = 2 * PROBE_M * PROBE_K * PROBE_N;
 
 /** Run every kernel a few times on small inputs on every thread. V8 (and JSC) start wasm
@@ -32,11 +32,7 @@ export function warmUp(mem: KernelMemory, jobs: Dispatcher, rounds = 3): void {
   });
   const gs = Array.from({ length: T }, () => mem.scratch(mem.call('gemm_scratch_bytes', {})));
   const { kc, mc, nc } = DEFAULT_GEMM_BLOCKING;
-  const as = Array.from({ length: T }, () =>
-    mem.scratch(
-      Math.max(mem.call('attention_scratch_bytes', { Tk: 64, Dh: 16, G: 2 }), mem.call('attention_blocked_scratch_bytes', { Tk: 64 })),
-    ),
-  );
+  const as = Array.from({ length: T }, () => mem.scratch(mem.call('attention_blocked_scratch_bytes', { Tk: 64 })));
   const m = mem.index;
   const F = n * 4; // byte offset of the second/third... array in a block
   // one part per (block b, thread t)
@@ -76,12 +72,18 @@ export function warmUp(mem: KernelMemory, jobs: Dispatcher, rounds = 3): void {
   calls.push((b) => part('softcap', m, { x: b, y: b + F, c: 30, i0: 0, i1: n }));
   calls.push((b) => part('rope', m, { x: b, nHeads: 4, hd: 64, cos: b + F, sin: b + 2 * F, t0: 0, t1: 16 }));
   const att = (b: number) => ({ q: b, k: b + F, v: b + 2 * F, o: b + 3 * F, Tq: 64, Tk: 64, Nq: 2, Nkv: 1, Dh: 16, scl: 0.25 });
-  calls.push((b, t) =>
-    part('attention', m, { ...att(b), causal: 1, qPos0: 0, kPos0: 0, window: 0, cap: 0, r0: 0, r1: 64, scratch: as[t] }),
-  );
-  calls.push((b, t) =>
-    part('attention', m, { ...att(b), causal: 0, qPos0: 0, kPos0: 0, window: 8, cap: 5, r0: 0, r1: 64, scratch: as[t] }),
-  );
+  // decode: 4 queries, G = 3 (a head pair and a single head); scores and partials at b + 4F
+  // (4·6·(64 + 16) floats)
+  const dec = (b: number) => ({ Tq: 4, Tk: 64, Nq: 6, Dh: 16, qPos0: 60, kPos0: 0, s: b + 4 * F });
+  for (const [causal, window, cap] of [
+    [1, 0, 0],
+    [0, 8, 5],
+  ]) {
+    calls.push((b) => part('attention_decode_scores', m, { ...dec(b), q: b, k: b + F, Nkv: 2, scl: 0.25, causal, window, j0: 0, j1: 64 }));
+    calls.push((b) => part('attention_decode_softmax', m, { ...dec(b), causal, window, cap, r0: 0, r1: 24 }));
+    calls.push((b) => part('attention_decode_pv', m, { ...dec(b), v: b + 2 * F, Nkv: 2, causal, window, b0: 0, b1: 1 }));
+    calls.push((b) => part('attention_decode_combine', m, { ...dec(b), o: b + 3 * F, causal, window }));
+  }
   calls.push((b, t) =>
     part('attention_blocked', m, { ...att(b), causal: 1, qPos0: 0, kPos0: 0, window: 0, cap: 0, t0: 0, t1: 2, scratch: as[t] }),
   );
@@ -100,12 +102,12 @@ export function warmUp(mem: KernelMemory, jobs: Dispatcher, rounds = 3): void {
  *  thread (the blocking probe; operands in `mem`'s scratch, values unused). */
 export function timeGemmBlocking(mem: KernelMemory, b: GemmBlocking): number {
   mem.resetScratch();
-  const M = PROBE_M,
-    K = PROBE_K,
-    N = PROBE_N;
-  const ap = mem.scratch(M * K * 4),
-    wp = mem.scratch(N * K * 2),
-    cp = mem.scratch(M * N * 4);
+  const M = PROBE_M;
+  const K = PROBE_K;
+  const N = PROBE_N;
+  const ap = mem.scratch(M * K * 4);
+  const wp = mem.scratch(N * K * 2);
+  const cp = mem.scratch(M * N * 4);
   const sp = mem.scratch(mem.call('gemm_blocked_scratch_bytes', { KC: b.kc, MC: b.mc, NC: b.nc }));
   mem.f32(ap, M * K).fill(0.5);
   mem.u16(wp, N * K).fill(0x3c00); // bf16 0.0078125

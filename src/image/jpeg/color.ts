@@ -4,14 +4,14 @@
 // each clamped to 0..255. Numerics: the tables are built exactly as C builds them (double
 // multiply, then integer); every value fits in int32.
 
-const SCALEBITS = 16,
-  ONE_HALF = 1 << (SCALEBITS - 1);
+const SCALEBITS = 16;
+const ONE_HALF = 1 << (SCALEBITS - 1);
 const FIX = (x: number) => Math.floor(x * (1 << SCALEBITS) + 0.5);
 
-const CR_R = new Int32Array(256),
-  CB_B = new Int32Array(256),
-  CR_G = new Int32Array(256),
-  CB_G = new Int32Array(256);
+const CR_R = new Int32Array(256);
+const CB_B = new Int32Array(256);
+const CR_G = new Int32Array(256);
+const CB_G = new Int32Array(256);
 for (let i = 0; i < 256; i++) {
   const x = i - 128;
   CR_R[i] = (FIX(1.402) * x + ONE_HALF) >> SCALEBITS;
@@ -37,9 +37,9 @@ export function yccToRgbRow(
   ro = 0,
 ): void {
   for (let x = 0; x < w; x++, o += 3) {
-    const Y = y[yo + x] + 256,
-      b = cb[bo + x],
-      r = cr[ro + x];
+    const Y = y[yo + x] + 256;
+    const b = cb[bo + x];
+    const r = cr[ro + x];
     out[o] = LIMIT[Y + CR_R[r]];
     out[o + 1] = LIMIT[Y + ((CB_G[b] + CR_G[r]) >> SCALEBITS)];
     out[o + 2] = LIMIT[Y + CB_B[b]];
@@ -67,22 +67,22 @@ export function yccH2v2Row(
 ): void {
   // the near chroma row k and the far one (the row above for even y, below for odd y; the
   // edge rows repeat: jdmainct.c context rows); vertical then horizontal 3:1 weights, /16
-  const k = y >> 1,
-    below = y & 1;
+  const k = y >> 1;
+  const below = y & 1;
   const n = below ? Math.min(k + 1, dh - 1) : Math.max(k - 1, 0);
-  const r0 = k * stride,
-    r1 = n * stride;
-  let bLast = cb[r0] * 3 + cb[r1],
-    bCur = bLast;
-  let rLast = cr[r0] * 3 + cr[r1],
-    rCur = rLast;
+  const r0 = k * stride;
+  const r1 = n * stride;
+  let bLast = cb[r0] * 3 + cb[r1];
+  let bCur = bLast;
+  let rLast = cr[r0] * 3 + cr[r1];
+  let rCur = rLast;
   for (let i = 0; i < dw; i++, o += 6) {
     const j = i + 1 < dw ? i + 1 : i; // the last column's right neighbour is itself
-    const bNext = cb[r0 + j] * 3 + cb[r1 + j],
-      rNext = cr[r0 + j] * 3 + cr[r1 + j];
+    const bNext = cb[r0 + j] * 3 + cb[r1 + j];
+    const rNext = cr[r0 + j] * 3 + cr[r1 + j];
     // left output pixel 2i: (3 cur + last + 8) >> 4, right 2i+1: (3 cur + next + 7) >> 4
-    let b = (bCur * 3 + bLast + 8) >> 4,
-      r = (rCur * 3 + rLast + 8) >> 4;
+    let b = (bCur * 3 + bLast + 8) >> 4;
+    let r = (rCur * 3 + rLast + 8) >> 4;
     let Yv = Y[yo + 2 * i] + 256;
     out[o] = LIMIT[Yv + CR_R[r]];
     out[o + 1] = LIMIT[Yv + ((CB_G[b] + CR_G[r]) >> SCALEBITS)];

@@ -36,8 +36,8 @@ export function buildHuffmanTable(counts: Uint8Array, symbols: Uint8Array, isDC:
   const maxcode = new Int32Array(18).fill(-1);
   const valoffset = new Int32Array(17);
   const lookup = new Uint16Array(1 << LOOKAHEAD);
-  let code = 0,
-    k = 0;
+  let code = 0;
+  let k = 0;
   for (let l = 1; l <= 16; l++) {
     const n = counts[l - 1];
     if (n) {
@@ -73,8 +73,8 @@ export function buildHuffmanTable(counts: Uint8Array, symbols: Uint8Array, isDC:
   k = 0;
   for (let l = 1; l <= FAST_BITS; l++) {
     for (let i = 0; i < counts[l - 1]; i++, k++, code++) {
-      const sym = huffval[k],
-        sz = isDC ? sym : sym & 15;
+      const sym = huffval[k];
+      const sz = isDC ? sym : sym & 15;
       if (l + sz > FAST_BITS) continue;
       const shift = FAST_BITS - l - sz;
       for (let r = 0; r < 1 << sz; r++) {

@@ -16,15 +16,15 @@ import type { Component } from './entropy.js';
 import { idctIslow } from './idct.js';
 
 /** Natural-order positions of zigzag coefficients 1..9 (Q01, Q10, Q20, Q11, Q02, Q03, Q12, Q21, Q30). */
-const Q01_POS = 1,
-  Q10_POS = 8,
-  Q20_POS = 16,
-  Q11_POS = 9,
-  Q02_POS = 2,
-  Q03_POS = 3,
-  Q12_POS = 10,
-  Q21_POS = 17,
-  Q30_POS = 24;
+const Q01_POS = 1;
+const Q10_POS = 8;
+const Q20_POS = 16;
+const Q11_POS = 9;
+const Q02_POS = 2;
+const Q03_POS = 3;
+const Q12_POS = 10;
+const Q21_POS = 17;
+const Q30_POS = 24;
 
 export interface SmoothComponent extends Component {
   /** Quantization table latched at the component's first scan, natural order. */
@@ -75,23 +75,23 @@ export function idctSmoothed(
   out: Uint8Array,
   stride: number,
 ): void {
-  const coefs = c.coefs,
-    rowLen = c.bw * 64,
-    v = c.v;
+  const coefs = c.coefs;
+  const rowLen = c.bw * 64;
+  const v = c.v;
   const ws = new Int16Array(64); // libjpeg's coef->workspace: the block being estimated
   // smoothing_ok's latches: coef_bits, and the bits before each component's latest scan
   const bitsNow = Int32Array.from(c.coefBits.subarray(0, 10));
   const bitsPrev = Int32Array.from(c.prevCoefBits.subarray(0, 10), (b) => (scans > 1 ? b : -1));
-  const Q00 = q[0],
-    Q01 = q[Q01_POS],
-    Q10 = q[Q10_POS],
-    Q20 = q[Q20_POS],
-    Q11 = q[Q11_POS],
-    Q02 = q[Q02_POS];
-  const Q03 = q[Q03_POS],
-    Q12 = q[Q12_POS],
-    Q21 = q[Q21_POS],
-    Q30 = q[Q30_POS];
+  const Q00 = q[0];
+  const Q01 = q[Q01_POS];
+  const Q10 = q[Q10_POS];
+  const Q20 = q[Q20_POS];
+  const Q11 = q[Q11_POS];
+  const Q02 = q[Q02_POS];
+  const Q03 = q[Q03_POS];
+  const Q12 = q[Q12_POS];
+  const Q21 = q[Q21_POS];
+  const Q30 = q[Q30_POS];
   const last = c.wib - 1; // last_block_column
   for (let r = 0; r < iMcuRows; r++) {
     // an iMCU row past the last good one (the last scan ran out of data there) uses the older bits
@@ -112,31 +112,31 @@ export function idctSmoothed(
       const next = ibr < imageBlockRows - 1 ? cur + rowLen : cur;
       const next2 = ibr < imageBlockRows - 2 ? cur + 2 * rowLen : next;
       // the 5x5 DC window as a sliding register; all 25 set so narrow images work
-      let DC01 = coefs[prev2],
-        DC02 = DC01,
-        DC03 = DC01,
-        DC04 = DC01,
-        DC05 = DC01;
-      let DC06 = coefs[prev],
-        DC07 = DC06,
-        DC08 = DC06,
-        DC09 = DC06,
-        DC10 = DC06;
-      let DC11 = coefs[cur],
-        DC12 = DC11,
-        DC13 = DC11,
-        DC14 = DC11,
-        DC15 = DC11;
-      let DC16 = coefs[next],
-        DC17 = DC16,
-        DC18 = DC16,
-        DC19 = DC16,
-        DC20 = DC16;
-      let DC21 = coefs[next2],
-        DC22 = DC21,
-        DC23 = DC21,
-        DC24 = DC21,
-        DC25 = DC21;
+      let DC01 = coefs[prev2];
+      let DC02 = DC01;
+      let DC03 = DC01;
+      let DC04 = DC01;
+      let DC05 = DC01;
+      let DC06 = coefs[prev];
+      let DC07 = DC06;
+      let DC08 = DC06;
+      let DC09 = DC06;
+      let DC10 = DC06;
+      let DC11 = coefs[cur];
+      let DC12 = DC11;
+      let DC13 = DC11;
+      let DC14 = DC11;
+      let DC15 = DC11;
+      let DC16 = coefs[next];
+      let DC17 = DC16;
+      let DC18 = DC16;
+      let DC19 = DC16;
+      let DC20 = DC16;
+      let DC21 = coefs[next2];
+      let DC22 = DC21;
+      let DC23 = DC21;
+      let DC24 = DC21;
+      let DC25 = DC21;
       for (let bx = 0; bx <= last; bx++) {
         const o = bx * 64;
         ws.set(coefs.subarray(cur + o, cur + o + 64));

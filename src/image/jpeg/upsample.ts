@@ -43,8 +43,8 @@ export function upsampleRow(p: Plane, y: number, out: Uint8Array): void {
       out.set(data.subarray(y * stride, y * stride + dw));
       return;
     case 'replicate': {
-      const row = Math.floor(y / p.vx) * stride,
-        hx = p.hx;
+      const row = Math.floor(y / p.vx) * stride;
+      const hx = p.hx;
       for (let x = 0, o = 0; x < dw; x++) {
         const s = data[row + x];
         for (let k = 0; k < hx; k++) out[o++] = s;
@@ -69,22 +69,22 @@ export function upsampleRow(p: Plane, y: number, out: Uint8Array): void {
     }
     case 'h1v2Fancy': {
       // 3/4 of the nearer input row + 1/4 of the next nearest; bias 1 above, 2 below
-      const k = y >> 1,
-        below = y & 1;
+      const k = y >> 1;
+      const below = y & 1;
       const n = below ? Math.min(k + 1, dh - 1) : Math.max(k - 1, 0);
-      const r0 = k * stride,
-        r1 = n * stride,
-        bias = below ? 2 : 1;
+      const r0 = k * stride;
+      const r1 = n * stride;
+      const bias = below ? 2 : 1;
       for (let x = 0; x < dw; x++) out[x] = (data[r0 + x] * 3 + data[r1 + x] + bias) >> 2;
       return;
     }
     case 'h2v2Fancy': {
       // column sums 3 * near row + far row, then 3:1 horizontally, /16 with biases 8 and 7
-      const k = y >> 1,
-        below = y & 1;
+      const k = y >> 1;
+      const below = y & 1;
       const n = below ? Math.min(k + 1, dh - 1) : Math.max(k - 1, 0);
-      const r0 = k * stride,
-        r1 = n * stride;
+      const r0 = k * stride;
+      const r1 = n * stride;
       let last: number;
       let cur = data[r0] * 3 + data[r1];
       let next = data[r0 + 1] * 3 + data[r1 + 1];
