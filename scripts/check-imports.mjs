@@ -27,7 +27,7 @@ export const LAYERS = [
   ['conversation'], //                multi-turn state: KV-cache reuse, image cache
   ['runner'],
   ['parity', 'server'], //            parity driver (runs the runner); the HTTP server
-  ['cli', 'index'],
+  ['cli', 'index', 'browser'], //    the entry points: the CLI, the package (Node), the browser build
 ];
 
 const rank = new Map(LAYERS.flatMap((names, i) => names.map((n) => [n, i])));

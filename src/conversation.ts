@@ -13,7 +13,7 @@
 // Positions are compared by key, not by id: every visual position of a crop has the id of the
 // atom placeholder, so the key of a crop's 196 positions is its image's hash and crop index.
 
-import type { ConversationFormatter, Turn } from './chat/index.js';
+import type { ConversationFormatter, Turn } from './chat/formatters.js';
 import { IMAGE_ATOM_ID, IMAGE_TOKEN_ID } from './constants.js';
 import type { ChatEvent, ChatMessage, ChatResult, ContentPart, GenerationOptions, ImageInput, ImageSummary } from './conversation-types.js';
 import { InputError } from './errors.js';

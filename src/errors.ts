@@ -82,12 +82,13 @@ export class FixtureError extends OvisError {
   }
 }
 export class IoError extends OvisError {
+  /** `reason`: the message without the path (a reader that wraps it names the file its own way). */
   constructor(
     readonly path: string,
-    message: string,
+    readonly reason: string,
     hint?: string,
   ) {
-    super('IO', `${path}: ${message}`, hint);
+    super('IO', `${path}: ${reason}`, hint);
   }
 }
 export class UsageError extends OvisError {

@@ -14,9 +14,22 @@ export * from './errors.js';
 export { generate, generateStream } from './generate/generate.js';
 export * from './hub/index.js';
 export type { Preprocessed, PreprocessOptions, RgbImage } from './image/index.js';
-export { buildPlaceholders, chooseGrid, decodeImage, partition, preprocessImage, preprocessImages, resizeBicubic } from './image/index.js';
+export {
+  buildPlaceholders,
+  chooseGrid,
+  decodeImage,
+  decodeImageAsync,
+  partition,
+  preprocessImage,
+  preprocessImages,
+  resizeBicubic,
+} from './image/index.js';
+export { BlobSource, filesFromDirectoryHandle, type NamedBlob } from './io/blob-source.js';
+export { FolderSource } from './io/folder-source.js';
+export { HttpSource, type HttpSourceOptions } from './io/http-source.js';
 export type { TensorEntry, TensorInfo } from './io/safetensors.js';
 export { encodeSafetensors, SafetensorsFile, SafetensorsWriter, writeSafetensors } from './io/safetensors.js';
+export type { ModelSource, Probe } from './io/source.js';
 export { KVCache } from './model/kv-cache.js';
 export { OvisModel } from './model/ovis.js';
 export { loadReference, runParity } from './parity.js';

@@ -9,19 +9,22 @@
 //   OvisModel.embed: SigLIP -> visual tokens -> VTE -> merge -> inputs_embeds [T, H]
 //   generate: prefill + KV-cached decode -> ids -> tokenizer.decode(skip_special_tokens)
 
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+//
+// Shared by every runtime: nothing Node-only is imported at the top. A model given as a path or
+// Hub repo id loads the Hub cache and file helpers on use (Node, Deno, Bun); a ModelSource (a
+// URL with Range requests, files picked in a browser: io/source.ts) needs neither.
+
 import { type BackendName, createBackend } from './backend/index.js';
-import { type ConversationFormatter, createFormatter } from './chat/index.js';
+import { type ConversationFormatter, createFormatter } from './chat/formatters.js'; // not chat/index: its HF-template renderer needs @huggingface/jinja
 import { Checkpoint } from './checkpoint/checkpoint.js';
 import { IMAGE_TOKEN, IMAGE_TOKEN_ID } from './constants.js';
 import { Conversations } from './conversation.js';
 import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions, ImageInput } from './conversation-types.js';
 import { InputError } from './errors.js';
 import { type GenerateResult, generate, generateStream } from './generate/generate.js';
-import { resolveModel } from './hub/cache.js';
 import { decodeImage, preprocessImage, type RgbImage, SUPPORTED_FORMATS, sniffFormat } from './image/index.js';
-import { resolveTokenizerPath } from './io/tokenizer-source.js';
+import { nodeBuiltin } from './io/builtin.js';
+import type { ModelSource } from './io/source.js';
 import type { LogitsRows } from './model/causal-lm.js';
 import { OvisModel } from './model/ovis.js';
 import { throttled } from './progress.js';
@@ -48,8 +51,8 @@ export interface RunnerOptions {
   threads?: number;
   /** wasm kernel build: 'simd' (default) or 'relaxed' (FMA where the engine allows; docs/kernels.md). */
   kernels?: 'simd' | 'relaxed';
-  /** tokenizer.json (or a directory holding one); default: the checkpoint's own. */
-  tokenizer?: string;
+  /** tokenizer.json (or a directory holding one), or a Tokenizer; default: the checkpoint's own. */
+  tokenizer?: string | Tokenizer;
   /** Progress messages (weights loading, crops encoded, prefill, tokens/s). */
   onProgress?: (message: string) => void;
   /** Bound of chat()'s visual-embedding cache in MB (default 512): images reused across turns
@@ -188,17 +191,34 @@ export class OvisRunner {
     readonly options: Readonly<RunnerOptions>,
   ) {}
 
-  /** Open a checkpoint (a folder, or a Hub repo id `org/name[@rev]` already in the Hugging Face
-   *  cache: see src/hub/cache.ts), load its weights into the chosen backend and its tokenizer. */
-  static async load(model: string, opts: RunnerOptions = {}): Promise<OvisRunner> {
+  /** Open a checkpoint — a folder, a Hub repo id `org/name[@rev]` already in the Hugging Face
+   *  cache (src/hub/cache.ts), or a ModelSource (HttpSource, BlobSource) — and load its weights
+   *  into the chosen backend and its tokenizer. */
+  static async load(model: string | ModelSource, opts: RunnerOptions = {}): Promise<OvisRunner> {
     const say = opts.onProgress ?? (() => {});
     const t0 = performance.now();
-    const dir = await resolveModel(model);
-    if (dir !== model) say(`model: ${model} -> ${dir}`);
-    const ckpt = await Checkpoint.open(dir);
-    const tokPath = await resolveTokenizerPath(dir, opts.tokenizer);
-    say(`tokenizer: ${tokPath}`);
-    const tokenizer = await Tokenizer.fromFile(tokPath);
+    let ckpt: Checkpoint;
+    let tokenizer: Tokenizer;
+    if (typeof model === 'string') {
+      const { resolveModel } = await import('./hub/cache.js'); // node-only, loaded on use
+      const dir = await resolveModel(model);
+      if (dir !== model) say(`model: ${model} -> ${dir}`);
+      ckpt = await Checkpoint.open(dir);
+      if (opts.tokenizer instanceof Tokenizer) tokenizer = opts.tokenizer;
+      else {
+        const { resolveTokenizerPath } = await import('./io/tokenizer-source.js');
+        const tokPath = await resolveTokenizerPath(dir, opts.tokenizer);
+        say(`tokenizer: ${tokPath}`);
+        tokenizer = await Tokenizer.fromFile(tokPath);
+      }
+    } else {
+      ckpt = await Checkpoint.open(model);
+      if (opts.tokenizer instanceof Tokenizer) tokenizer = opts.tokenizer;
+      else if (opts.tokenizer !== undefined)
+        throw new InputError('RunnerOptions.tokenizer: with a ModelSource, give a Tokenizer (Tokenizer.fromSource / fromJSON), not a path');
+      else tokenizer = await Tokenizer.fromSource(model);
+    }
+    const dir = ckpt.dir;
     const formatter = createFormatter(ckpt.config.conversation_formatter_class, tokenizer);
     const backend = await createBackend(opts.backend ?? 'wasm', { threads: opts.threads, kernels: opts.kernels });
     say(`backend: ${backend.name}`);
@@ -472,6 +492,8 @@ const imageLabels = new WeakMap<ImageInput, string>();
 export async function readImageFile(path: string): Promise<Uint8Array>;
 export async function readImageFile(path: string, opts: { decode: true }): Promise<RgbImage>;
 export async function readImageFile(path: string, opts: { decode?: boolean } = {}): Promise<ImageInput> {
+  const { readFile, readdir, stat } = await import('node:fs/promises'); // node-only, loaded on use
+  const { join } = await import('node:path');
   let bytes: Uint8Array;
   try {
     // a FIFO or device would block the read (or never end): refuse by kind first
@@ -523,11 +545,14 @@ export async function readImageFile(path: string, opts: { decode?: boolean } = {
 /** A warning when the weights alone approach the machine's RAM: the OS would kill the process
  *  part-way through loading (no catchable error), so say it before reading any weight. */
 async function memoryWarning(ckpt: Checkpoint): Promise<string | undefined> {
+  // synchronous lookup, not import('node:os'): a browser would request 'node:os' as a URL
+  const os = nodeBuiltin<{ totalmem(): number }>('node:os');
+  if (!os) return undefined; // a runtime without node:os (a browser): nothing to compare with
   let total: number;
   try {
-    total = (await import('node:os')).totalmem();
+    total = os.totalmem();
   } catch {
-    return undefined; // a runtime without node:os: nothing to compare with
+    return undefined; // Deno without --allow-sys: not allowed to ask
   }
   return weightsVsRam(storedBytes(ckpt.tensors.values()), total);
 }

@@ -8,9 +8,9 @@
 //     + model-0000k-of-0000n.safetensors
 // Like transformers, a single `model.safetensors` wins over an index when both exist.
 // Opening reads the JSON files and every shard's header — never tensor data.
+// The files come from a ModelSource (io/source.ts): a folder path (Node, Deno, Bun), a URL read
+// with Range requests, or files picked in a browser; the checks and the errors are the same.
 
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { checkTensors, describeCheck, type TensorCheck } from '../config/expected-tensors.js';
 import {
   type GenerationConfig,
@@ -21,9 +21,9 @@ import {
 } from '../config/generation-config.js';
 import { type OvisConfig, parseOvisConfig } from '../config/ovis-config.js';
 import { CheckpointError, ConfigError } from '../errors.js';
-import { describeFsError, fileProblem, pathExists } from '../io/fs.js';
 import { findDuplicateKeys, isPlainObject, jsonKind } from '../io/json.js';
 import { SafetensorsFile, type TensorInfo } from '../io/safetensors.js';
+import { type ModelSource, readSmallText as readSourceText } from '../io/source.js';
 import type { HostTensor } from '../tensor.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -33,29 +33,23 @@ export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
 export const SAFE_WEIGHTS_NAME = 'model.safetensors';
 export const SAFE_WEIGHTS_INDEX_NAME = 'model.safetensors.index.json';
 
-const exists = pathExists;
-
 /** Config and index files are a few KB (the 9B's index ~100 KB); anything near this is not one,
  *  and reading it whole would be unbounded. */
 export const MAX_JSON_FILE_BYTES = 16 << 20;
 
-/** The text of a small JSON file the checkpoint names, refused by kind (directory, FIFO) and by
- *  size before it is read. `fail` builds the caller's typed error. */
-async function readSmallText(path: string, fail: (msg: string) => Error): Promise<string> {
-  const problem = await fileProblem(path);
-  if (problem) throw fail(`cannot read: ${problem}`);
-  const { size } = await stat(path);
-  if (size > MAX_JSON_FILE_BYTES) throw fail(`${size} bytes; a config or index file has at most ${MAX_JSON_FILE_BYTES} (16 MiB)`);
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw fail(`cannot read: ${describeFsError(e)}`);
-  }
+/** A folder path as a source (Node-only module, loaded on use); a source as itself. */
+async function asSource(dir: string | ModelSource): Promise<{ src: ModelSource; owned: boolean }> {
+  if (typeof dir !== 'string') return { src: dir, owned: false };
+  const { FolderSource } = await import('../io/folder-source.js');
+  return { src: new FolderSource(dir), owned: true };
 }
 
-/** Read and JSON.parse a file; a syntax error becomes a ConfigError naming the file. */
-export async function readJsonFile(path: string): Promise<unknown> {
-  const text = await readSmallText(path, (msg) => new ConfigError(path, [msg]));
+const exists = async (src: ModelSource, name: string) => (await src.probe(name)) !== undefined;
+
+/** Read and JSON.parse file `name` of `src`; a syntax error becomes a ConfigError naming the file. */
+async function readJson(src: ModelSource, name: string): Promise<unknown> {
+  const path = src.where(name);
+  const text = await readSourceText(src, name, MAX_JSON_FILE_BYTES, (msg) => new ConfigError(path, [msg]));
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -73,7 +67,11 @@ export interface WeightFiles {
 }
 
 export class Checkpoint {
+  /** The folder path, base URL or picked folder's label (errors name it). */
   readonly dir: string;
+  /** Where the files come from. */
+  readonly source: ModelSource;
+  private readonly ownsSource: boolean;
   readonly config: OvisConfig;
   readonly generationConfig: GenerationConfig;
   readonly preprocessorConfig?: PreprocessorConfig;
@@ -86,7 +84,8 @@ export class Checkpoint {
   private readonly shardOf: Map<string, SafetensorsFile>;
 
   private constructor(init: {
-    dir: string;
+    source: ModelSource;
+    ownsSource: boolean;
     config: OvisConfig;
     generationConfig: GenerationConfig;
     preprocessorConfig?: PreprocessorConfig;
@@ -95,7 +94,9 @@ export class Checkpoint {
     shards: SafetensorsFile[];
     shardOf: Map<string, SafetensorsFile>;
   }) {
-    this.dir = init.dir;
+    this.dir = init.source.label;
+    this.source = init.source;
+    this.ownsSource = init.ownsSource;
     this.config = init.config;
     this.generationConfig = init.generationConfig;
     this.preprocessorConfig = init.preprocessorConfig;
@@ -107,22 +108,35 @@ export class Checkpoint {
     for (const [name, f] of init.shardOf) this.tensors.set(name, f.tensors.get(name)!);
   }
 
-  /** Open a checkpoint directory: parse the configs and every shard header (no weights read). */
-  static async open(dir: string): Promise<Checkpoint> {
-    const configPath = join(dir, CONFIG_FILE);
-    if (!(await exists(configPath))) {
+  /** Open a checkpoint: a folder path (Node, Deno, Bun) or a ModelSource (HttpSource,
+   *  BlobSource). Parses the configs and every shard header (no weights read). */
+  static async open(dir: string | ModelSource): Promise<Checkpoint> {
+    const { src, owned } = await asSource(dir);
+    try {
+      return await Checkpoint.openSource(src, owned);
+    } catch (e) {
+      if (owned) await src.close();
+      throw e;
+    }
+  }
+
+  private static async openSource(src: ModelSource, ownsSource: boolean): Promise<Checkpoint> {
+    if (!(await exists(src, CONFIG_FILE))) {
       throw new CheckpointError(
-        `${dir}: no ${CONFIG_FILE}`,
+        `${src.label}: no ${CONFIG_FILE}`,
         'pass a Hugging Face checkpoint directory (the one containing config.json and the .safetensors files)',
       );
     }
-    const config = parseOvisConfig(await readJsonFile(configPath), configPath);
-    const genPath = join(dir, GENERATION_CONFIG_FILE);
-    const generationConfig = (await exists(genPath))
-      ? parseGenerationConfig(await readJsonFile(genPath), genPath, config.llm_config)
+    const configPath = src.where(CONFIG_FILE);
+    const config = parseOvisConfig(await readJson(src, CONFIG_FILE), configPath);
+    const genPath = src.where(GENERATION_CONFIG_FILE);
+    const generationConfig = (await exists(src, GENERATION_CONFIG_FILE))
+      ? parseGenerationConfig(await readJson(src, GENERATION_CONFIG_FILE), genPath, config.llm_config)
       : generationConfigFromLlm(config.llm_config);
-    const ppPath = join(dir, PREPROCESSOR_CONFIG_FILE);
-    const preprocessorConfig = (await exists(ppPath)) ? parsePreprocessorConfig(await readJsonFile(ppPath), ppPath) : undefined;
+    const ppPath = src.where(PREPROCESSOR_CONFIG_FILE);
+    const preprocessorConfig = (await exists(src, PREPROCESSOR_CONFIG_FILE))
+      ? parsePreprocessorConfig(await readJson(src, PREPROCESSOR_CONFIG_FILE), ppPath)
+      : undefined;
     if (preprocessorConfig) {
       const side = config.visual_tokenizer_config.backbone_config.image_size;
       if (preprocessorConfig.size.height !== side) {
@@ -131,15 +145,25 @@ export class Checkpoint {
         ]);
       }
     }
-    const tcPath = join(dir, TOKENIZER_CONFIG_FILE);
+    const tcPath = src.where(TOKENIZER_CONFIG_FILE);
     let tokenizerConfig: Record<string, unknown> | undefined;
-    if (await exists(tcPath)) {
-      const j = await readJsonFile(tcPath);
+    if (await exists(src, TOKENIZER_CONFIG_FILE)) {
+      const j = await readJson(src, TOKENIZER_CONFIG_FILE);
       if (!isPlainObject(j)) throw new ConfigError(tcPath, [`expected a JSON object, got ${jsonKind(j)}`]);
       tokenizerConfig = j;
     }
-    const { weightFiles, shards, shardOf } = await openWeights(dir);
-    return new Checkpoint({ dir, config, generationConfig, preprocessorConfig, tokenizerConfig, weightFiles, shards, shardOf });
+    const { weightFiles, shards, shardOf } = await openWeights(src);
+    return new Checkpoint({
+      source: src,
+      ownsSource,
+      config,
+      generationConfig,
+      preprocessorConfig,
+      tokenizerConfig,
+      weightFiles,
+      shards,
+      shardOf,
+    });
   }
 
   /** Metadata of one tensor (throws CheckpointError if absent). */
@@ -185,26 +209,32 @@ export class Checkpoint {
 
   async close(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.close()));
+    if (this.ownsSource) await this.source.close();
   }
 }
 
 async function openWeights(
-  dir: string,
+  src: ModelSource,
 ): Promise<{ weightFiles: WeightFiles; shards: SafetensorsFile[]; shardOf: Map<string, SafetensorsFile> }> {
-  const single = join(dir, SAFE_WEIGHTS_NAME);
-  const indexPath = join(dir, SAFE_WEIGHTS_INDEX_NAME);
-  if (await exists(single)) {
-    const f = await SafetensorsFile.open(single);
+  const dir = src.label;
+  const indexPath = src.where(SAFE_WEIGHTS_INDEX_NAME);
+  if (await exists(src, SAFE_WEIGHTS_NAME)) {
+    const f = await SafetensorsFile.fromSource(src, SAFE_WEIGHTS_NAME);
     const shardOf = new Map([...f.tensors.keys()].map((n) => [n, f]));
     return { weightFiles: { kind: 'single', shards: [SAFE_WEIGHTS_NAME] }, shards: [f], shardOf };
   }
-  if (!(await exists(indexPath))) {
+  if (!(await exists(src, SAFE_WEIGHTS_INDEX_NAME))) {
     throw new CheckpointError(
       `${dir}: neither ${SAFE_WEIGHTS_NAME} nor ${SAFE_WEIGHTS_INDEX_NAME} found`,
       'only safetensors checkpoints are supported (no pytorch_model.bin); is the download complete?',
     );
   }
-  const text = await readSmallText(indexPath, (msg) => new CheckpointError(`${indexPath}: ${msg}`));
+  const text = await readSourceText(
+    src,
+    SAFE_WEIGHTS_INDEX_NAME,
+    MAX_JSON_FILE_BYTES,
+    (msg) => new CheckpointError(`${indexPath}: ${msg}`),
+  );
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -247,7 +277,7 @@ async function openWeights(
   const opened: SafetensorsFile[] = [];
   try {
     const absent: string[] = [];
-    for (const s of shardNames) if (!(await exists(join(dir, s)))) absent.push(s);
+    for (const s of shardNames) if (!(await exists(src, s))) absent.push(s);
     if (absent.length) {
       throw new CheckpointError(
         `${dir}: ${absent.length} shard(s) named in ${SAFE_WEIGHTS_INDEX_NAME} do not exist: ${absent.join(', ')}`,
@@ -255,7 +285,7 @@ async function openWeights(
       );
     }
     for (const s of shardNames) {
-      const f = await SafetensorsFile.open(join(dir, s));
+      const f = await SafetensorsFile.fromSource(src, s);
       files.set(s, f);
       opened.push(f);
     }

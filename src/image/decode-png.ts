@@ -1,31 +1,26 @@
 // PNG -> 8-bit RGB as Pillow 11.3 `Image.open(png).convert('RGB')` (PngImagePlugin + Convert.c).
 //
-// We read the chunk stream ourselves first (signature, CRCs, IHDR validity, the pixel guard
-// BEFORE any allocation, truncation), then hand pngjs a normalised stream for inflate / unfilter /
-// Adam7 / bit unpacking, and map its samples to RGB with Pillow's rules (rgb.ts). The rewrite
-// exists because pngjs differs from Pillow in three places:
-//  - tRNS on gray/RGB: pngjs zeroes the matching pixels' RGB, Pillow keeps it -> we drop tRNS
-//    (alpha is dropped anyway; for palettes it only feeds alpha);
-//  - palette indices past the PLTE entries: pngjs throws, Pillow reads black -> we pad PLTE to
-//    256 entries of (0, 0, 0);
-//  - 16-bit: pngjs rescales to 8 bits with rounding; Pillow takes the high byte (or clamps, for
-//    16-bit gray) -> we ask pngjs for raw samples (skipRescale) and apply Pillow's rule.
-// Ancillary chunks are not passed on (Pillow's RGB conversion ignores gAMA, iCCP, ...).
+// We read the chunk stream ourselves (signature, CRCs, IHDR validity, the pixel guard BEFORE any
+// allocation, truncation), inflate the IDAT data with a bound (inflate.ts: node:zlib, or the
+// platform's DecompressionStream in a browser), then unfilter and map samples to RGB with
+// Pillow's rules (png-pixels.ts). Where Pillow differs from a naive decoder:
+//  - tRNS is ignored (alpha is dropped by convert('RGB'); Pillow keeps the RGB of "transparent"
+//    gray/RGB pixels);
+//  - palette indices past the PLTE entries read as black;
+//  - 16-bit: Pillow takes the high byte (or clamps, for 16-bit gray).
+// Ancillary chunks are not read (Pillow's RGB conversion ignores gAMA, iCCP, ...).
+// (Until 2026-12 this file handed a normalised stream to pngjs for the unfiltering; the pixels
+// are the same — test/image goldens — and no CommonJS package or node:zlib import is left.)
 
-import { inflateSync } from 'node:zlib';
-import { PNG } from 'pngjs';
 import { ImageError } from '../errors.js';
-import { DECODE_SLACK, type RgbImage, rgbaSamplesToRgb, type SampleRule } from './rgb.js';
+import { type Inflate, inflateSync } from './inflate.js';
+import { inflatedSize, type PngHeader, pngPixels } from './png-pixels.js';
+import { DECODE_SLACK, type RgbImage } from './rgb.js';
+
+export type { PngHeader } from './png-pixels.js';
+export { inflatedSize } from './png-pixels.js';
 
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
-
-export interface PngHeader {
-  width: number;
-  height: number;
-  bitDepth: number;
-  colorType: number; // 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA
-  interlace: number; // 0 none, 1 Adam7
-}
 
 interface Chunk {
   type: string;
@@ -52,7 +47,6 @@ function crc32(bytes: Uint8Array, start: number, end: number): number {
 const u32 = (b: Uint8Array, o: number) => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 
 const VALID_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
-const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
 /** Parse and validate IHDR only (cheap: first 33 bytes). */
 export function readPngHeader(bytes: Uint8Array, label: string): PngHeader {
@@ -115,7 +109,7 @@ function readChunks(bytes: Uint8Array, label: string): Chunk[] {
 }
 
 /** Adam7 passes: [x0, y0, dx, dy]. */
-const ADAM7 = [
+const ADAM7_PASSES = [
   [0, 0, 8, 8],
   [4, 0, 8, 8],
   [0, 4, 4, 8],
@@ -125,25 +119,11 @@ const ADAM7 = [
   [0, 1, 1, 2],
 ];
 
-/** Bytes of the inflated image data: (filter byte + packed row) per row of each Adam7 pass. */
-function inflatedSize(h: PngHeader): number {
-  const bitsPerPixel = CHANNELS[h.colorType] * h.bitDepth;
-  const rowBytes = (w: number) => Math.ceil((w * bitsPerPixel) / 8) + 1;
-  if (h.interlace === 0) return rowBytes(h.width) * h.height;
-  let total = 0;
-  for (const [x0, y0, dx, dy] of ADAM7) {
-    const pw = Math.ceil((h.width - x0) / dx);
-    const ph = Math.ceil((h.height - y0) / dy);
-    if (pw > 0 && ph > 0) total += rowBytes(pw) * ph;
-  }
-  return total;
-}
-
-/** Rows pngjs unfilters (each becomes its own Buffer): the image's, or every Adam7 pass's. */
+/** Rows pngjs unfiltered (each became its own Buffer): the image's, or every Adam7 pass's. */
 function filteredRows(h: PngHeader): number {
   if (h.interlace === 0) return h.height;
   let rows = 0;
-  for (const [x0, y0, , dy] of ADAM7) if (h.width > x0 && h.height > y0) rows += Math.ceil((h.height - y0) / dy);
+  for (const [x0, y0, , dy] of ADAM7_PASSES) if (h.width > x0 && h.height > y0) rows += Math.ceil((h.height - y0) / dy);
   return rows;
 }
 
@@ -156,7 +136,10 @@ const ROW_OVERHEAD = 250;
 
 /**
  * Upper bound of the bytes decoding this PNG allocates, from IHDR and the file size alone (the
- * IDAT total is at most the file). Summed as if nothing were freed, allocation by allocation
+ * IDAT total is at most the file). It is still the bound of the former pngjs path, kept on
+ * purpose: the decoder now allocates less (the IDAT copy, one inflate, two rows, the RGB
+ * result), so the bound stays an upper bound; tightening it is a separate change (the limits
+ * tests pin today's figures). Summed as if nothing were freed, allocation by allocation
  * (pngjs 7.0.0 lib/parser-sync.js, sync-inflate.js, filter-parse-sync.js, bitmapper.js):
  *  - IDAT concatenations: ours, the stream we hand pngjs, and pngjs's own: 3 x file;
  *  - inflate, twice (our exact-size check, then pngjs), each filling chunk buffers then
@@ -173,17 +156,15 @@ export function pngDecodeBytes(h: PngHeader, fileBytes: number): number {
   );
 }
 
-/** The image data must inflate to exactly what the header implies, checked here for both layouts
- *  before pngjs sees it: pngjs inflates interlaced data without a limit (a "zip bomb" would
- *  allocate without bound), and on non-interlaced data cut short it may return the missing rows
- *  as zeros (or as whatever its buffer held) instead of failing. A function of its own so the
- *  inflated copy is garbage (collectable) before pngjs allocates its buffers. */
-function checkInflatedSize(data: Uint8Array, header: PngHeader, label: string): void {
+/** The image data must inflate to exactly what the header implies: the bound on the output
+ *  stops a "zip bomb" early, and data cut short would otherwise leave rows unset. */
+function inflateExact(data: Uint8Array, header: PngHeader, label: string, inflate: Inflate): Uint8Array {
   const expected = inflatedSize(header);
   let inflated: Uint8Array;
   try {
-    inflated = inflateSync(data, { maxOutputLength: expected + 1 });
+    inflated = inflate(data, expected + 1);
   } catch (e) {
+    if (e === INFLATE_PENDING) throw e;
     throw new ImageError(
       `${label}: PNG image data does not inflate to the ${expected} bytes its header implies (${(e as Error).message})`,
       'the file is truncated or corrupt',
@@ -192,20 +173,16 @@ function checkInflatedSize(data: Uint8Array, header: PngHeader, label: string): 
   if (inflated.length !== expected) {
     throw new ImageError(`${label}: PNG image data is truncated: ${inflated.length} of ${expected} bytes`, 'the file is incomplete');
   }
+  return inflated;
 }
 
-function chunkBytes(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  dv.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
-  return out;
-}
+/** Thrown by an Inflate that has no answer yet (decodeImageAsync: it inflates asynchronously
+ *  after every header check and limit passed, then decodes again with the result). */
+export const INFLATE_PENDING: unique symbol = Symbol('inflate pending');
 
-/** Decode a PNG whose header has already passed the pixel guard. */
-export function decodePng(bytes: Uint8Array, header: PngHeader, label: string): RgbImage {
+/** Decode a PNG whose header has already passed the pixel guard. `inflate` defaults to
+ *  node:zlib's (inflate.ts); decodeImageAsync passes DecompressionStream's result. */
+export function decodePng(bytes: Uint8Array, header: PngHeader, label: string, inflate: Inflate = inflateSync): RgbImage {
   const chunks = readChunks(bytes, label);
   const idat = chunks.filter((c) => c.type === 'IDAT');
   if (idat.length === 0) throw new ImageError(`${label}: PNG has no IDAT chunk (no image data)`, 'the file is corrupt');
@@ -219,45 +196,8 @@ export function decodePng(bytes: Uint8Array, header: PngHeader, label: string): 
     o += c.length;
   }
 
-  checkInflatedSize(data, header, label);
-
-  const parts: Uint8Array[] = [PNG_SIGNATURE, bytes.subarray(8, 33)];
-  if (header.colorType === 3 && plte) {
-    const pal = new Uint8Array(256 * 3); // Pillow reads indices past the palette as black
-    pal.set(bytes.subarray(plte.start, plte.start + Math.min(plte.length, 768)));
-    parts.push(chunkBytes('PLTE', pal));
-  }
-  parts.push(chunkBytes('IDAT', data), chunkBytes('IEND', new Uint8Array(0)));
-  const stream = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  o = 0;
-  for (const p of parts) {
-    stream.set(p, o);
-    o += p.length;
-  }
-
-  let png: { width: number; height: number; data: ArrayLike<number> };
-  try {
-    png = PNG.sync.read(Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength), { skipRescale: true } as never);
-  } catch (e) {
-    throw new ImageError(
-      `${label}: PNG image data is corrupt or truncated (pngjs: ${(e as Error).message})`,
-      'the file is incomplete or damaged',
-    );
-  }
-  if (png.width !== header.width || png.height !== header.height || png.data.length < header.width * header.height * 4) {
-    throw new ImageError(
-      `${label}: PNG decoded to ${png.width}x${png.height} (${png.data.length} samples), header says ${header.width}x${header.height}`,
-    );
-  }
-  return rgbaSamplesToRgb(png.data, header.width, header.height, pillowRule(header));
-}
-
-/** Which Pillow sample rule applies (see rgb.ts). Palettes arrive as 8-bit colours. */
-function pillowRule(h: PngHeader): SampleRule {
-  if (h.colorType === 3) return 'u8';
-  if (h.bitDepth === 16) return h.colorType === 0 ? 'u16-clamp' : 'u16-high-byte';
-  if (h.bitDepth === 8) return 'u8';
-  return h.bitDepth === 1 ? 'scale-1bit' : h.bitDepth === 2 ? 'scale-2bit' : 'scale-4bit';
+  const inflated = inflateExact(data, header, label, inflate);
+  return pngPixels(inflated, header, plte ? bytes.subarray(plte.start, plte.start + plte.length) : undefined, label);
 }
 
 /** The raw eXIf chunk (EXIF without the "Exif\0\0" prefix), if any — for orientation. */

@@ -14,9 +14,8 @@
 // allocates anything, and a fresh wasm instance is used per image (its memory is freed with it
 // and a failed decode cannot leave state behind). Measured difference from Pillow: docs/image.md.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { ImageError } from '../errors.js';
+import { nodeBuiltin } from '../io/builtin.js';
 import { DECODE_SLACK, type RgbImage } from './rgb.js';
 
 export interface WebpHeader {
@@ -221,6 +220,40 @@ export function webpDecodeBytes(h: WebpHeader): number {
 }
 
 let wasmBytes: Uint8Array | undefined;
+const WEBP_WASM = '@cwasm/webp/webp.wasm';
+
+/** True once webp.wasm's bytes are in hand (read from disk or fetched). */
+export function webpWasmLoaded(): boolean {
+  return wasmBytes !== undefined;
+}
+
+/** Fetch webp.wasm in a browser: from `url`, else where an import map puts
+ *  '@cwasm/webp/webp.wasm', else next to this package as the repository lays it out
+ *  (<package>/node_modules/@cwasm/webp/webp.wasm; a Worker has no import map). In Node, Deno
+ *  and Bun it is read from disk on first use instead. */
+export async function loadWebpWasm(url?: string): Promise<void> {
+  if (wasmBytes) return;
+  if (nodeBuiltin('node:fs')) return; // read synchronously on first use
+  let where = url;
+  try {
+    if (!where) {
+      try {
+        where = import.meta.resolve(WEBP_WASM);
+      } catch {
+        /* no import map here */
+      }
+      if (!where || where.startsWith(WEBP_WASM)) where = new URL(`../../node_modules/${WEBP_WASM}`, import.meta.url).href;
+    }
+    const r = await fetch(where);
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    wasmBytes = new Uint8Array(await r.arrayBuffer());
+  } catch (e) {
+    throw new ImageError(
+      `WebP decoder (${where ?? WEBP_WASM}) could not be fetched: ${(e as Error).message}`,
+      `map '${WEBP_WASM}' in the page's import map (examples/browser/index.html does)`,
+    );
+  }
+}
 /** Compiled modules by memory maximum (pages); a few sizes at most in practice. */
 const compiled = new Map<number, WebAssembly.Module>();
 
@@ -234,11 +267,20 @@ export function moduleWithMaxMemory(maxPages: number): WebAssembly.Module {
   let m = compiled.get(maxPages);
   if (m) return m;
   if (!wasmBytes) {
+    // Node, Deno, Bun: read it next to the package (synchronously: decodeImage is synchronous)
+    const fs = nodeBuiltin<typeof import('node:fs')>('node:fs');
+    const mod = nodeBuiltin<typeof import('node:module')>('node:module');
+    if (!fs || !mod) {
+      throw new ImageError(
+        'WebP decoder (@cwasm/webp/webp.wasm) is not loaded: this runtime cannot read it from disk',
+        'in a browser, decode images with `await decodeImageAsync(bytes)`, which fetches it once',
+      );
+    }
     try {
-      wasmBytes = readFileSync(createRequire(import.meta.url).resolve('@cwasm/webp/webp.wasm'));
+      wasmBytes = fs.readFileSync(mod.createRequire(import.meta.url).resolve(WEBP_WASM));
     } catch (e) {
       throw new ImageError(
-        `WebP decoder (@cwasm/webp/webp.wasm) could not be loaded: ${(e as Error).message}`,
+        `WebP decoder (${WEBP_WASM}) could not be loaded: ${(e as Error).message}`,
         'reinstall the package dependencies (npm ci)',
       );
     }

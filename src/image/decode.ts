@@ -8,9 +8,10 @@ import { ImageError } from '../errors.js';
 import { bmpDecodeBytes, decodeBmp, readBmpHeader } from './decode-bmp.js';
 import { decodeGif, gifDecodeBytes, readGifHeader } from './decode-gif.js';
 import { checkJpegSupported, decodeJpeg, jpegDecodeBytes, MAX_JPEG_SCANS, readJpegHeader } from './decode-jpeg.js';
-import { decodePng, pngDecodeBytes, pngExif, readPngHeader } from './decode-png.js';
-import { decodeWebp, readWebpHeader, webpDecodeBytes } from './decode-webp.js';
+import { decodePng, INFLATE_PENDING, pngDecodeBytes, pngExif, readPngHeader } from './decode-png.js';
+import { decodeWebp, loadWebpWasm, readWebpHeader, webpDecodeBytes, webpWasmLoaded } from './decode-webp.js';
 import { applyOrientation, exifOrientation } from './exif.js';
+import { hasInflateSync, type Inflate, inflateAsync } from './inflate.js';
 import type { RgbImage } from './rgb.js';
 
 export { MAX_JPEG_SCANS };
@@ -112,6 +113,41 @@ export function sniffFormat(b: Uint8Array): 'png' | 'jpeg' | 'bmp' | 'gif' | 'we
 }
 
 export function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): RgbImage {
+  return decodeWith(bytes, opts);
+}
+
+/**
+ * decodeImage for every runtime, browsers included: a PNG's image data is inflated by the
+ * platform's DecompressionStream where there is no node:zlib (after every header check and
+ * limit passed, exactly as decodeImage would), and WebP's decoder (webp.wasm) is fetched once
+ * by URL where it cannot be read from disk. The pixels are decodeImage's.
+ */
+export async function decodeImageAsync(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<RgbImage> {
+  const format = bytes instanceof Uint8Array ? sniffFormat(bytes) : 'unknown';
+  if (format === 'webp' && !webpWasmLoaded()) await loadWebpWasm();
+  if (format !== 'png' || hasInflateSync()) return decodeWith(bytes, opts);
+  let pending: { data: Uint8Array; max: number } | undefined;
+  try {
+    return decodeWith(bytes, opts, (data, max) => {
+      pending = { data, max };
+      throw INFLATE_PENDING;
+    });
+  } catch (e) {
+    if (e !== INFLATE_PENDING || !pending) throw e;
+  }
+  let inflated: Uint8Array | Error;
+  try {
+    inflated = await inflateAsync(pending.data, pending.max);
+  } catch (e) {
+    inflated = e as Error;
+  }
+  return decodeWith(bytes, opts, () => {
+    if (inflated instanceof Error) throw inflated;
+    return inflated;
+  });
+}
+
+function decodeWith(bytes: Uint8Array, opts: DecodeOptions, inflate?: Inflate): RgbImage {
   const { label, maxPixels, maxDecodeBytes, maxJpegScans, applyExifOrientation } = checkOptions(opts);
   if (!(bytes instanceof Uint8Array)) {
     throw new ImageError(
@@ -149,7 +185,7 @@ export function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): RgbIma
     guard(h.width, h.height);
     const kind = ['gray', '', 'RGB', 'palette', 'gray+alpha', '', 'RGBA'][h.colorType];
     budget(`${h.width}x${h.height} ${h.bitDepth}-bit ${kind}${h.interlace ? ' interlaced' : ''} PNG`, pngDecodeBytes(h, bytes.length));
-    img = decodePng(bytes, h, label);
+    img = decodePng(bytes, h, label, inflate);
     if (applyExifOrientation) exif = pngExif(bytes);
   } else if (format === 'jpeg') {
     const h = readJpegHeader(bytes, label, maxJpegScans);

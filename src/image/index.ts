@@ -4,6 +4,7 @@
 export {
   type DecodeOptions,
   decodeImage,
+  decodeImageAsync,
   MAX_DECODE_BYTES,
   MAX_IMAGE_PIXELS,
   MAX_JPEG_SCANS,

@@ -28,50 +28,6 @@ export interface RgbImage {
 /** How one decoded sample maps to an 8-bit Pillow value. */
 export type SampleRule = 'u8' | 'u16-high-byte' | 'u16-clamp' | 'scale-1bit' | 'scale-2bit' | 'scale-4bit';
 
-function mapSample(rule: SampleRule): (v: number) => number {
-  switch (rule) {
-    case 'u8':
-      return (v) => v;
-    case 'u16-high-byte':
-      return (v) => v >>> 8;
-    case 'u16-clamp':
-      return (v) => (v > 255 ? 255 : v);
-    case 'scale-1bit':
-      return (v) => v * 255;
-    case 'scale-2bit':
-      return (v) => v * 85;
-    case 'scale-4bit':
-      return (v) => v * 17;
-  }
-}
-
-/**
- * RGBA-interleaved samples (4 per pixel, the layout pngjs produces for every colour type) to
- * RGB, applying `rule` to each colour sample and dropping the 4th.
- */
-export function rgbaSamplesToRgb(samples: ArrayLike<number>, width: number, height: number, rule: SampleRule): RgbImage {
-  const n = width * height;
-  if (samples.length < n * 4) {
-    throw new ImageError(`decoded sample buffer has ${samples.length} values, expected ${n * 4} (${width}x${height} RGBA)`);
-  }
-  const out = new Uint8Array(n * 3); // [H, W, 3]
-  if (rule === 'u8') {
-    for (let i = 0, j = 0; i < n; i++, j += 4) {
-      out[i * 3] = samples[j];
-      out[i * 3 + 1] = samples[j + 1];
-      out[i * 3 + 2] = samples[j + 2];
-    }
-  } else {
-    const f = mapSample(rule);
-    for (let i = 0, j = 0; i < n; i++, j += 4) {
-      out[i * 3] = f(samples[j]);
-      out[i * 3 + 1] = f(samples[j + 1]);
-      out[i * 3 + 2] = f(samples[j + 2]);
-    }
-  }
-  return { width, height, data: out };
-}
-
 /** Validate an RgbImage handed in by a caller (size, integer dims, buffer length). */
 export function checkRgbImage(img: RgbImage, label = 'image'): void {
   const { width, height, data } = img;

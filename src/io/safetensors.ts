@@ -6,15 +6,17 @@
 // tensors are row-major little-endian, and together they tile the data region exactly
 // (no gap, no overlap, nothing after the last tensor).
 //
-// Reading is lazy: `open` reads and validates the header only; `read(name)` does one positional
-// read of exactly that tensor's bytes, so a 5 GB shard is never read whole. `fromBytes` parses
-// an in-memory file and never touches the file system (Deno/Bun/browser, tests). The parser
-// itself uses only TextDecoder/DataView/JSON, so it runs unchanged in Node, Deno and Bun.
+// Reading is lazy: `open` (a path) and `fromSource` (a file of a ModelSource: a folder, a URL,
+// picked files — io/source.ts) read and validate the header only; `read(name)` reads exactly
+// that tensor's bytes (one positional read, or one HTTP Range request), so a 5 GB shard is
+// never read whole. `fromBytes` parses an in-memory file. The parser itself uses only
+// TextDecoder/DataView/JSON: it runs unchanged in Node, Deno, Bun and browsers.
 
 import { DTYPE_BYTES, type DType, widenBf16, widenF16 } from '../dtype.js';
 import { IoError, SafetensorsError } from '../errors.js';
 import type { HostTensor } from '../tensor.js';
 import { findDuplicateKeys, isPlainObject, jsonKind, jsonPreview } from './json.js';
+import type { ModelSource } from './source.js';
 
 /** Default cap on the JSON header: the reference implementation refuses headers > 100 MB. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -257,56 +259,63 @@ type FileHandle = import('node:fs/promises').FileHandle;
 const READ_CHUNK = 1 << 30;
 
 export class SafetensorsFile {
+  /** How errors name the file: a path, a URL. */
   readonly path: string;
   readonly metadata: Record<string, string>;
   /** Insertion order = file order (ascending data offset). */
   readonly tensors: Map<string, TensorInfo>;
   /** Size of the whole file in bytes. */
   readonly fileSize: number;
-  private fh: FileHandle | null;
+  private src: { source: ModelSource; name: string; owned: boolean } | null;
   private bytes: Uint8Array | null;
 
-  private constructor(path: string, header: ParsedHeader, fileSize: number, fh: FileHandle | null, bytes: Uint8Array | null) {
+  private constructor(path: string, header: ParsedHeader, fileSize: number, src: SafetensorsFile['src'], bytes: Uint8Array | null) {
     this.path = path;
     this.metadata = header.metadata;
     this.tensors = header.tensors;
     this.fileSize = fileSize;
-    this.fh = fh;
+    this.src = src;
     this.bytes = bytes;
   }
 
-  /** Open a file and validate its header (reads 8 + N bytes, never the data). */
+  /** Open a file by path (Node, Deno, Bun) and validate its header (reads 8 + N bytes, never the data). */
   static async open(path: string, opts: { maxHeaderBytes?: number } = {}): Promise<SafetensorsFile> {
+    const { fileSource } = await import('./folder-source.js'); // node-only, loaded on use
+    const { source, name } = fileSource(path);
+    try {
+      return await SafetensorsFile.fromSource(source, name, { ...opts, owned: true });
+    } catch (e) {
+      await source.close();
+      throw e;
+    }
+  }
+
+  /** Open file `name` of a ModelSource and validate its header (two small reads, never the
+   *  data). `owned`: close() closes the source too. */
+  static async fromSource(
+    source: ModelSource,
+    name: string,
+    opts: { maxHeaderBytes?: number; owned?: boolean } = {},
+  ): Promise<SafetensorsFile> {
+    const path = source.where(name);
     if (!LITTLE_ENDIAN) throw new SafetensorsError(path, 'big-endian platforms are not supported');
-    const fs = await import('node:fs/promises');
-    const { fileProblem, describeFsError } = await import('./fs.js'); // node-only, loaded on use
-    const problem = await fileProblem(path);
-    if (problem) {
+    const p = await source.probe(name);
+    if (!p || 'problem' in p) {
+      const problem = p ? p.problem : 'no such file or directory (ENOENT)';
       throw new SafetensorsError(
         path,
         `cannot open: ${problem}`,
-        problem.includes('ENOENT') ? 'the file does not exist: check the path (or the shard names in the index)' : undefined,
+        p ? undefined : 'the file does not exist: check the path (or the shard names in the index)',
       );
     }
-    let fh: FileHandle;
-    try {
-      fh = await fs.open(path, 'r');
-    } catch (e) {
-      throw new SafetensorsError(path, `cannot open: ${describeFsError(e)}`);
-    }
-    try {
-      const size = (await fh.stat()).size;
-      const prefix = new Uint8Array(8);
-      if (size >= 8) await readFully(fh, prefix, 0, path);
-      const n = parseHeaderLength(prefix, size, path, opts.maxHeaderBytes);
-      const headerBytes = new Uint8Array(n);
-      await readFully(fh, headerBytes, 8, path);
-      const header = parseHeaderJson(headerBytes, size, path);
-      return new SafetensorsFile(path, header, size, fh, null);
-    } catch (e) {
-      await fh.close();
-      throw e;
-    }
+    const read = (offset: number, dst: Uint8Array) => readOrThrow(source, name, path, offset, dst);
+    const prefix = new Uint8Array(8);
+    if (p.size >= 8) await read(0, prefix);
+    const n = parseHeaderLength(prefix, p.size, path, opts.maxHeaderBytes);
+    const headerBytes = new Uint8Array(n);
+    await read(8, headerBytes);
+    const header = parseHeaderJson(headerBytes, p.size, path);
+    return new SafetensorsFile(path, header, p.size, { source, name, owned: opts.owned ?? false }, null);
   }
 
   /** Parse an in-memory safetensors file (no file-system access). `label` names it in errors. */
@@ -329,7 +338,8 @@ export class SafetensorsFile {
     return t;
   }
 
-  /** Read one tensor's raw bytes into `dst` (exactly `byteLength` bytes) — e.g. straight into wasm memory. */
+  /** Read one tensor's raw bytes into `dst` (exactly `byteLength` bytes) — e.g. straight into
+   *  wasm memory, as they arrive. */
   async readInto(name: string, dst: Uint8Array): Promise<void> {
     const t = this.info(name);
     if (dst.length !== t.byteLength) {
@@ -339,8 +349,8 @@ export class SafetensorsFile {
       dst.set(this.bytes.subarray(t.dataOffset, t.dataOffset + t.byteLength));
       return;
     }
-    if (!this.fh) throw new SafetensorsError(this.path, `read ${name} after close()`);
-    await readFully(this.fh, dst, t.dataOffset, this.path);
+    if (!this.src) throw new SafetensorsError(this.path, `read ${name} after close()`);
+    await readOrThrow(this.src.source, this.src.name, this.path, t.dataOffset, dst);
   }
 
   /** Read one tensor as stored: F32->Float32Array, F64->Float64Array, BF16/F16->Uint16Array (raw bits),
@@ -358,26 +368,20 @@ export class SafetensorsFile {
   }
 
   async close(): Promise<void> {
-    const fh = this.fh;
-    this.fh = null;
+    const src = this.src;
+    this.src = null;
     this.bytes = null;
-    if (fh) await fh.close();
+    if (src?.owned) await src.source.close();
   }
 }
 
-async function readFully(fh: FileHandle, dst: Uint8Array, position: number, file: string): Promise<void> {
-  let done = 0;
-  while (done < dst.length) {
-    const len = Math.min(READ_CHUNK, dst.length - done);
-    const { bytesRead } = await fh.read(dst, done, len, position + done);
-    if (bytesRead === 0) {
-      throw new SafetensorsError(
-        file,
-        `unexpected end of file at byte ${position + done} (wanted ${dst.length - done} more bytes)`,
-        'the file shrank after it was opened, or is truncated',
-      );
-    }
-    done += bytesRead;
+/** A source read whose I/O failure (truncated file, HTTP error) is a SafetensorsError naming the file. */
+async function readOrThrow(source: ModelSource, name: string, path: string, offset: number, dst: Uint8Array): Promise<void> {
+  try {
+    await source.readInto(name, offset, dst);
+  } catch (e) {
+    if (e instanceof IoError) throw new SafetensorsError(path, e.reason, e.hint);
+    throw e;
   }
 }
 

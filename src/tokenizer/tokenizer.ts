@@ -6,6 +6,7 @@
 
 import { TokenizerError } from '../errors.js';
 import { nestedDeeperThan } from '../io/json.js';
+import { type ModelSource, readSmallText } from '../io/source.js';
 import { type AddedToken, AddedTokenMatcher, assignIds, type Piece, parseAddedTokens } from './added-tokens.js';
 import { BPE } from './bpe.js';
 import { buildDecoder, type Decoder } from './decoders.js';
@@ -135,6 +136,26 @@ export class Tokenizer {
     } catch (e) {
       throw new TokenizerError(`${file}: cannot read tokenizer.json (${(e as Error).message})`);
     }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new TokenizerError(`${file}: not valid JSON (${(e as Error).message})`, 'is the file truncated, or a Git LFS pointer?');
+    }
+    return Tokenizer.fromJSON(json, file);
+  }
+
+  /** Read `name` (default tokenizer.json) of a ModelSource: a checkpoint by URL or picked in a
+   *  browser (io/source.ts). Same size limit and errors as fromFile. */
+  static async fromSource(src: ModelSource, name = 'tokenizer.json'): Promise<Tokenizer> {
+    const file = src.where(name);
+    if (!(await src.probe(name))) {
+      throw new TokenizerError(
+        `${src.label}: no ${name}`,
+        "add the model's tokenizer.json (from its Hugging Face repo) next to config.json, or pass a Tokenizer",
+      );
+    }
+    const text = await readSmallText(src, name, MAX_TOKENIZER_BYTES, (msg) => new TokenizerError(`${file}: ${msg}`), 'a tokenizer.json');
     let json: unknown;
     try {
       json = JSON.parse(text);

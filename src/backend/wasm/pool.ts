@@ -225,7 +225,7 @@ export class WorkerPool {
 
   private constructor(
     private readonly workers: AnyWorker[],
-    sab: SharedArrayBuffer,
+    sab: ArrayBufferLike,
   ) {
     this.ctl = new Int32Array(sab);
     this.args = new Float64Array(sab);
@@ -235,7 +235,11 @@ export class WorkerPool {
 
   /** Start `n` workers (threads - 1; the main thread is the other one). */
   static async create(n: number, kernels: CompiledKernels, memories: WebAssembly.Memory[]): Promise<WorkerPool> {
-    const sab = new SharedArrayBuffer((SLOT0 + (n + 1) * SLOT_INTS) * 4);
+    // No worker (one thread): a plain buffer. A page that is not cross-origin isolated has no
+    // SharedArrayBuffer constructor, and with no worker no Atomics.wait is ever reached (PENDING
+    // stays 0); load/store/add/compareExchange work on a non-shared Int32Array.
+    const bytes = (SLOT0 + (n + 1) * SLOT_INTS) * 4;
+    const sab = n === 0 ? new ArrayBuffer(bytes) : new SharedArrayBuffer(bytes);
     const code = workerMain.toString();
     const workers = await Promise.all(Array.from({ length: n }, () => spawn(code)));
     await Promise.all(
