@@ -22,6 +22,9 @@ export const DECODE_SLACK = 32 << 20;
 export interface RgbImage {
   width: number;
   height: number;
+  /** [height, width, 3] bytes. May be a view (byteOffset != 0) into a buffer it does not fill —
+   *  a baseline JPEG's RGB stays in its decoder's WebAssembly.Memory, which cannot be transferred:
+   *  `data.slice()` before a postMessage transfer list. */
   data: Uint8Array;
 }
 

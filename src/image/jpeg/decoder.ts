@@ -3,8 +3,10 @@
 // progressive; 1 or 3 components). The stages, one file each:
 //   markers (this file) -> entropy.ts (scans -> coefficients) -> [smooth.ts: progressive files
 //   with incomplete coefficients] -> idct.ts (coefficients -> component planes) -> upsample.ts
-//   (planes -> full-resolution rows) -> color.ts (rows -> RGB). The IDCT runs as idct.ts or as its
-//   WebAssembly SIMD twin (idct-wasm.ts, kernels/jpeg.ts), same bytes.
+//   (planes -> full-resolution rows) -> color.ts (rows -> RGB). The IDCT, the colour conversion
+//   and most Huffman decoding run as the TS definitions or as their WebAssembly SIMD twins
+//   (idct-wasm.ts, kernels/jpeg.ts), same bytes; on WebAssembly a one-scan file streams MCU rows
+//   through all stages (streamIdct), as libjpeg's decompress_onepass does.
 // Legend: W x H image, maxH/maxV largest sampling factors, MCU minimum coded unit,
 // dw x dh a component's real samples (ceil(W h / maxH) x ceil(H v / maxV)).
 
@@ -15,7 +17,7 @@ import { grayRow, rgbRow, yccH2v2Row, yccToRgbRow } from './color.js';
 import { type Component, decodeScan, type FrameGeometry, NATURAL_ORDER, type Scan } from './entropy.js';
 import { buildHuffmanTable, type HuffmanTable, standardHuffmanTable } from './huffman.js';
 import { idctIslow } from './idct.js';
-import { createWasmIdct, wasmIdctAvailable, wasmIdctOverhead } from './idct-wasm.js';
+import { createWasmIdct, type WasmIdct, wasmIdctAvailable, wasmIdctOverhead } from './idct-wasm.js';
 import { idctSmoothed, smoothingOk } from './smooth.js';
 import { type Plane, upsampleMethod, upsampleRow } from './upsample.js';
 
@@ -35,18 +37,25 @@ export function exactDecodeBytes(width: number, height: number, sampling: Array<
   const maxV = Math.max(...sampling.map((s) => s[1]));
   const mcusX = Math.ceil(width / (8 * maxH));
   const mcusY = Math.ceil(height / (8 * maxV));
-  let total = width * height * 3 + wasmIdctOverhead(mcusX * maxH, width); // + the WebAssembly IDCT's fixed area and coefficient row
+  const mcuBlocks = sampling.reduce((a, [h, v]) => a + h * v, 0);
+  // + the WebAssembly instance's fixed area (and Huffman tables) and coefficient blocks (one
+  // MCU row); a one-scan file decoded there needs no whole-image coefficients, counted below all
+  // the same: they bound its entropy bytes copied into the instance (128 per block) and its
+  // planes (rings of a few MCU rows there)
+  let total = width * height * 3 + wasmIdctOverhead(mcusX * mcuBlocks, width);
   for (const [h, v] of sampling) {
     const wib = Math.ceil((width * h) / (8 * maxH));
     const hib = Math.ceil((height * v) / (8 * maxV));
-    total += mcusX * h * mcusY * v * (64 * 2 + 1) + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH; // + lastNz (progressive)
+    // + lastNz and the entropy bytes copied into a WebAssembly instance (progressive)
+    total += mcusX * h * mcusY * v * (64 * 2 + 1 + 32) + wib * hib * 64 + 2 * (wib * 8 + 8) * maxH;
   }
   return total;
 }
 
-/** Which kernels run: 'ts' = idct.ts and color.ts (the readable definitions), or 'wasm' = their
- *  WebAssembly SIMD twins (IDCT; 4:2:0 upsampling + colour), the default where the engine has
- *  SIMD128. Both give the same bytes (test/image/jpeg-idct-wasm.test.ts). */
+/** Which kernels run: 'ts' = idct.ts, color.ts and entropy.ts (the readable definitions), or
+ *  'wasm' = their WebAssembly SIMD twins (IDCT; upsampling + colour; sequential and progressive
+ *  DC / AC refinement Huffman decoding), the default where the engine has SIMD128. Both give the
+ *  same bytes (test/image/jpeg-idct-wasm.test.ts). */
 export type JpegIdct = 'ts' | 'wasm';
 export const DEFAULT_JPEG_IDCT: JpegIdct = wasmIdctAvailable() ? 'wasm' : 'ts';
 
@@ -59,6 +68,9 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
   let adobeTransform: number | undefined;
   let frame: { w: number; h: number; progressive: boolean; comps: FrameComponent[]; geo: FrameGeometry } | undefined;
   let scans = 0;
+  let streamed: WasmIdct | undefined; // a one-scan file on WebAssembly: IDCT per MCU row, planes filled
+  let rgbDone = false; // ... and the RGB made too (streamIdct)
+  let refiner: ReturnType<typeof progressiveCoefs>; // a progressive file on WebAssembly: AC refinements there
 
   const br = new BitReader(bytes, 2, label);
   const corrupt = (what: string) => new ImageError(`${label}: JPEG ${what}`, 'the file is corrupt');
@@ -108,8 +120,30 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
       }
       frame.geo.restartInterval = restartInterval;
       const single = scans === 0 && !frame.progressive && scan.comps.length === frame.comps.length;
+      let onMcuRow: ((my: number) => void) | undefined;
+      let fastBlocks: Stream['fastBlocks'];
+      if (scans === 0) {
+        // a one-scan file on WebAssembly decodes each MCU row into the instance's memory and runs
+        // the IDCT right after (libjpeg's decompress_onepass); every other file keeps whole-image
+        // coefficients for later scans, block smoothing or the TS IDCT
+        const s =
+          single && idct === 'wasm'
+            ? streamIdct(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), frame.geo.mcusY, {
+                bytes,
+                start: br.pos,
+                scan,
+                restartInterval,
+              })
+            : undefined;
+        if (s) ({ wasm: streamed, onMcuRow, rgbDone, fastBlocks } = s);
+        else if (frame.progressive && idct === 'wasm') refiner = progressiveCoefs(frame.comps, bytes, br.pos);
+        if (!s && !refiner) for (const c of frame.comps) c.coefs = new Int16Array(c.bw * c.bh * 64); // [bh, bw, 64]
+      }
+      const refineBlocks =
+        refiner && scan.ss !== 0 && scan.ah !== 0 && scan.comps.length === 1 && restartInterval === 0 ? refiner.ac(scan) : undefined;
+      if (refiner && scan.ss === 0 && restartInterval === 0) fastBlocks = refiner.dc(scan);
       scans++;
-      decodeScan(br, frame.geo, scan, scans, label);
+      decodeScan(br, frame.geo, scan, scans, label, onMcuRow, fastBlocks, refineBlocks);
       if (single) break; // one-scan file: libjpeg outputs without reading on to EOI
     } else if (m === 0xe0) {
       if (seg.length >= 14 && seg[0] === 0x4a && seg[1] === 0x46 && seg[2] === 0x49 && seg[3] === 0x46 && seg[4] === 0) jfif = true;
@@ -128,7 +162,175 @@ export function decodeJpegExact(bytes: Uint8Array, label: string, idct: JpegIdct
   // jdcoefct.c start_output_pass: smooth if progressive and smoothing_ok
   const smooth =
     frame.progressive && smoothingOk(frame.comps) ? { scans, lastGoodRow: frame.geo.lastGoodRow, iMcuRows: frame.geo.mcusY } : undefined;
-  return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), idct, smooth);
+  if (scans === 0) for (const c of frame.comps) c.coefs = new Int16Array(c.bw * c.bh * 64); // no scan: libjpeg's all-zero coefficients
+  if (streamed && rgbDone) return { width: frame.w, height: frame.h, data: streamed.rgb() }; // a view of the instance's memory
+  return output(frame.w, frame.h, frame.comps, colorSpace(frame.comps, jfif, adobeTransform), idct, smooth, streamed);
+}
+
+/**
+ * A progressive file on WebAssembly: the whole-image coefficients and lastNz live in an instance's
+ * memory (each component's `coefs` / `lastNz` a view), with the entropy data from the first scan
+ * (at most 32 bytes a block: a real photo's whole progressive file takes ~5), so its AC
+ * refinement scans run there (kernels/jpeg.ts huff_ac_refine, the twin of decodeAcRefineFast).
+ * Returns, per scan, its refineBlocks for decodeScan; undefined without SIMD128.
+ */
+function progressiveCoefs(comps: FrameComponent[], bytes: Uint8Array, start: number) {
+  const total = comps.reduce((a, c) => a + c.bw * c.bh, 0);
+  const dataBytes = Math.min(bytes.length - start, total * 32 + 1024);
+  const wasm = createWasmIdct([total], total, 0, 0, dataBytes);
+  if (!wasm) return undefined;
+  const first = new Map<Component, number>(); // each component's first block
+  let n = 0;
+  for (const c of comps) {
+    c.coefs = wasm.coefs().subarray(n * 64, (n + c.bw * c.bh) * 64); // [bh, bw, 64]
+    c.lastNz = wasm.plane(0).subarray(n, n + c.bw * c.bh);
+    first.set(c, n);
+    n += c.bw * c.bh;
+  }
+  const data = bytes.subarray(start, start + dataBytes);
+  return {
+    /** An AC refinement scan's refineBlocks. */
+    ac(scan: Scan) {
+      wasm.huffScan(data, [scan.ac[0]!], [], NATURAL_ORDER);
+      const p1 = 1 << scan.al;
+      return (br: BitReader, c: Component, block: number, n: number, end: number, eob: { v: number }) =>
+        wasm.acRefine(br, start, end, scan.ss, scan.se, p1, first.get(c)! + block, n, eob);
+    },
+    /** A DC scan's fastBlocks: the blocks of an MCU in decodeScan's order (as streamIdct lists them). */
+    dc(scan: Scan) {
+      const refine = scan.ah !== 0;
+      const tables: HuffmanTable[] = [];
+      const slot = (t: HuffmanTable | undefined) => (!t ? 0 : tables.includes(t) ? tables.indexOf(t) : tables.push(t) - 1);
+      const single = scan.comps.length === 1;
+      const blocks = scan.comps.flatMap((c, ci) =>
+        Array.from({ length: single ? 1 : c.v * c.h }, (_, i) => {
+          const by = single ? 0 : Math.floor(i / c.h);
+          const bx = single ? 0 : i % c.h;
+          const f = first.get(c)! + by * c.bw + bx;
+          return { ci, dc: refine ? 0 : slot(scan.dc[ci]), ac: 0, first: f, step: single ? 1 : c.h, row: single ? c.bw : c.v * c.bw };
+        }),
+      );
+      wasm.huffScan(data, tables, blocks, NATURAL_ORDER);
+      const room = refine ? 16 : 24; // decodeScan's bytes a DC block may take
+      return (br: BitReader, pred: Int32Array, b: number, total: number, end: number, my: number) =>
+        wasm.dcRun(br, start, end, pred, b, total, my, scan.al, refine, room);
+    },
+  };
+}
+
+/** The output paths that need no row buffers: 'h2v2' = 4:2:0 YCbCr (h2v2 fancy upsampling fused
+ *  with the colour conversion), 'full' = every component full size (4:4:4, RGB, gray); else
+ *  undefined (upsampled row by row). */
+function fusedPath(w: number, comps: Component[], space: 'gray' | 'ycc' | 'rgb'): 'h2v2' | 'full' | undefined {
+  const maxH = Math.max(...comps.map((c) => c.h));
+  const maxV = Math.max(...comps.map((c) => c.v));
+  const m = comps.map((c) => upsampleMethod(c.h, c.v, maxH, maxV, Math.ceil((w * c.h) / maxH)));
+  if (space === 'ycc' && m[0] === 'fullsize' && m[1] === 'h2v2Fancy' && m[2] === 'h2v2Fancy' && comps[1].wib === comps[2].wib)
+    return 'h2v2';
+  return m.every((x) => x === 'fullsize') ? 'full' : undefined;
+}
+
+interface Stream {
+  wasm: WasmIdct;
+  /** IDCT of MCU row my (and, on a fused path, the RGB rows that are complete). */
+  onMcuRow: (my: number) => void;
+  /** The RGB is in wasm.rgb() once the last MCU row is done (a fused path). */
+  rgbDone: boolean;
+  /** Sequential Huffman decoding in the instance (decodeScan's fastBlocks), for scans without restarts. */
+  fastBlocks?: (br: BitReader, pred: Int32Array, b: number, total: number, end: number, my: number) => number;
+}
+
+/**
+ * A one-scan file on WebAssembly, libjpeg's decompress_onepass: a fresh instance holding one MCU
+ * row of coefficients (each component's `coefs` a view of its part, zeroed after each row), the
+ * component planes and, on a fused output path, the RGB output. onMcuRow(my) runs the IDCT of
+ * MCU row my; on a fused path the planes are rings of a few MCU rows (4:2:0: 2 of Y, 3 of chroma,
+ * the rows above and below that fancy upsampling reads; full size: 1) and the RGB rows are made
+ * as soon as their samples exist (4:2:0 one MCU row behind), straight into the output area, so
+ * no plane is kept whole and the RGB is not copied. Undefined without SIMD128.
+ */
+function streamIdct(
+  w: number,
+  h: number,
+  comps: FrameComponent[],
+  space: 'gray' | 'ycc' | 'rgb',
+  mcusY: number,
+  entropy: { bytes: Uint8Array; start: number; scan: Scan; restartInterval: number },
+): Stream | undefined {
+  const path = fusedPath(w, comps, space);
+  // an MCU row is v block rows of each component, or one block row in a one-component scan
+  const rows = comps.length === 1 ? [1] : comps.map((c) => c.v);
+  // plane rows kept: a ring of MCU rows on a fused path, else the whole plane
+  const ring = comps.map((c, i) => (path === 'h2v2' ? (i === 0 ? 2 : 3) * 8 * rows[i] : path === 'full' ? 8 * rows[i] : c.hib * 8));
+  // the Huffman decoding runs in the instance too (scans without restarts): the scan's entropy
+  // bytes are copied in, at most 128 per block (the whole-image coefficients' budget, which
+  // exactDecodeBytes counts and a one-scan file no longer allocates); a denser scan (no real
+  // photo is) continues in decodeBlockFast past that point
+  const { bytes, start, scan } = entropy;
+  const huff = entropy.restartInterval === 0;
+  const scanBlocks = comps.reduce((a, c) => a + c.bw * c.bh, 0);
+  const dataBytes = huff ? Math.min(bytes.length - start, scanBlocks * 128 + 1024) : 0;
+  const wasm = createWasmIdct(
+    comps.map((c, i) => c.wib * 8 * ring[i]),
+    comps.reduce((a, c) => a + c.v * c.bw, 0),
+    w,
+    path ? w * h * 3 : 0,
+    dataBytes,
+  );
+  if (!wasm) return undefined;
+  const all = wasm.coefs();
+  const first: number[] = []; // block index of each component's part
+  let n = 0;
+  comps.forEach((c, i) => {
+    first.push(n);
+    c.coefs = all.subarray(n * 64, (n + c.v * c.bw) * 64); // [v, bw, 64]
+    n += c.v * c.bw;
+    wasm.setQuant(i, Int32Array.from(c.q!)); // latched at this scan, which names every component
+  });
+  const strides = comps.map((c) => c.wib * 8);
+  const yRows = 8 * rows[0]; // image rows per MCU row
+  const onMcuRow = (my: number) => {
+    comps.forEach((c, i) => {
+      for (let by = 0; by < rows[i]; by++) {
+        const gy = my * rows[i] + by;
+        const b = first[i] + by * c.bw;
+        // the IDCT zeroes the blocks it reads; the entropy decoder also wrote the MCUs' blocks
+        // past the image (columns wib..bw, rows from hib), zeroed here
+        if (gy < c.hib) {
+          wasm.idctInPlace(b, c.wib, i, i, gy % (ring[i] / 8), strides[i]);
+          if (c.bw > c.wib) all.fill(0, (b + c.wib) * 64, (b + c.bw) * 64);
+        } else all.fill(0, b * 64, (b + c.bw) * 64);
+      }
+    });
+    if (path === 'full') wasm.fullsizeRows(space, my * yRows, Math.min(h, (my + 1) * yRows), w, strides, ring[0]);
+    else if (path === 'h2v2') {
+      // rows of MCU row my - 1: their far chroma rows reach into row my; the last row at the end
+      const dw = Math.ceil(w / 2);
+      const dh = Math.ceil(h / 2);
+      const row420 = (m: number) =>
+        wasm.yccH2v2Rows(m * yRows, Math.min(h, (m + 1) * yRows), w, strides[0], strides[1], dw, dh, ring[0], ring[1]);
+      if (my > 0) row420(my - 1);
+      if (my === mcusY - 1) row420(my);
+    }
+  };
+  let fastBlocks: Stream['fastBlocks'];
+  if (huff) {
+    // the blocks of an MCU in decodeScan's order: scan components, then rows, then columns
+    const tables: HuffmanTable[] = [];
+    const slot = (t: HuffmanTable) => (tables.includes(t) ? tables.indexOf(t) : tables.push(t) - 1);
+    const blocks: Array<{ ci: number; dc: number; ac: number; first: number; step: number }> = [];
+    const single = scan.comps.length === 1;
+    scan.comps.forEach((c, ci) => {
+      const fc = first[comps.indexOf(c as FrameComponent)];
+      for (let by = 0; by < (single ? 1 : c.v); by++) {
+        for (let bx = 0; bx < (single ? 1 : c.h); bx++)
+          blocks.push({ ci, dc: slot(scan.dc[ci]!), ac: slot(scan.ac[ci]!), first: fc + by * c.bw + bx, step: single ? 1 : c.h });
+      }
+    });
+    wasm.huffScan(bytes.subarray(start, start + dataBytes), tables, blocks, NATURAL_ORDER);
+    fastBlocks = (br, pred, b, total, end) => wasm.huffRun(br, start, end, pred, b, total);
+  }
+  return { wasm, onMcuRow, rgbDone: path !== undefined, fastBlocks };
 }
 
 /** jdapimin.c default_decompress_parms: gray, YCbCr or RGB. */
@@ -172,7 +374,7 @@ function parseFrame(seg: Uint8Array, progressive: boolean, label: string) {
       bh,
       wib: Math.ceil((w * c.h) / (8 * maxH)),
       hib: Math.ceil((h * c.v) / (8 * maxV)),
-      coefs: new Int16Array(bw * bh * 64), // [bh, bw, 64]
+      coefs: new Int16Array(0), // allocated at the first scan (or never: decodeJpegExact)
       lastNz: new Uint8Array(progressive ? bw * bh : 0),
       coefBits: new Int32Array(64).fill(-1),
       prevCoefBits: new Int32Array(64),
@@ -275,26 +477,30 @@ function output(
   space: 'gray' | 'ycc' | 'rgb',
   idct: JpegIdct,
   smooth?: { scans: number; lastGoodRow: number; iMcuRows: number },
+  streamed?: WasmIdct,
 ): RgbImage {
   const maxH = Math.max(...comps.map((c) => c.h));
   const maxV = Math.max(...comps.map((c) => c.v));
   const zeroQ = new Uint16Array(64);
   // the planes live in the WebAssembly IDCT's memory when it runs (not for block smoothing)
   const wasm =
-    idct === 'wasm' && !smooth
+    streamed ??
+    (idct === 'wasm' && !smooth
       ? createWasmIdct(
           comps.map((c) => c.wib * 8 * c.hib * 8),
           Math.max(...comps.map((c) => c.bw)),
           w,
         )
-      : undefined;
+      : undefined);
   if (idct === 'wasm' && !smooth && !wasm)
     throw new Error('JPEG: the WebAssembly IDCT was requested, but this engine has no WebAssembly SIMD128');
   const planes: Plane[] = comps.map((c, ci) => {
     const stride = c.wib * 8;
     const data = wasm ? wasm.plane(ci) : new Uint8Array(stride * c.hib * 8); // [hib * 8, wib * 8]
     const q = Int32Array.from(c.q ?? zeroQ); // a component no scan reached: libjpeg's all-zero multipliers
-    if (smooth) idctSmoothed(c, q, smooth.iMcuRows, smooth.scans, smooth.lastGoodRow, data, stride);
+    if (streamed) {
+      // done per MCU row while decoding
+    } else if (smooth) idctSmoothed(c, q, smooth.iMcuRows, smooth.scans, smooth.lastGoodRow, data, stride);
     else if (wasm) {
       for (let by = 0; by < c.hib; by++) wasm.blockRow(c.coefs, c.bw, c.wib, by, q, ci, stride);
     } else {

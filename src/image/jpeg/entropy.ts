@@ -131,8 +131,26 @@ export interface FrameGeometry {
 }
 
 /** Decode scan number `scanNumber` (1-based, libjpeg's input_scan_number); on return `br` is at
- *  the end of the scan's data. */
-export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber: number, label: string): void {
+ *  the end of the scan's data. With `onMcuRow`, each component's `coefs` holds one MCU row only
+ *  (its v block rows; one block row in a one-component scan), zeroed, and onMcuRow(my) is called
+ *  after MCU row my is decoded (libjpeg's decompress_onepass: the IDCT runs per iMCU row).
+ *  `fastBlocks` (sequential and progressive DC scans without restarts): decodes blocks b..total)
+ *  of MCU row my (MCU b / blocks per MCU, its block b % that) as decodeBlockFast (or
+ *  decodeDcFirstFast / decodeDcRefineFast) would while the next block's bytes lie before `end`,
+ *  returns the first block not decoded (idct-wasm.ts huffRun, dcRun).
+ *  `refineBlocks` (one-component AC refinements without restarts): blocks block..block+n) of
+ *  component c as this loop and decodeAcRefineFast would do them while each decoded block's
+ *  bytes lie before `end`; eob.v = EOBRUN in and out; returns the blocks done (idct-wasm.ts acRefine). */
+export function decodeScan(
+  br: BitReader,
+  f: FrameGeometry,
+  s: Scan,
+  scanNumber: number,
+  label: string,
+  onMcuRow?: (my: number) => void,
+  fastBlocks?: (br: BitReader, pred: Int32Array, b: number, total: number, end: number, my: number) => number,
+  refineBlocks?: (br: BitReader, c: Component, block: number, n: number, end: number, eob: { v: number }) => number,
+): void {
   const comps = s.comps;
   const n = comps.length;
   if (f.progressive) checkProgression(s, scanNumber, label);
@@ -263,7 +281,87 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
   const mcusX = single ? comps[0].wib : f.mcusX;
   const mcusY = single ? comps[0].hib : f.mcusY;
   const rowsPerIMcu = single ? comps[0].v : 1;
+  if ((kind === 'seq' || kind === 'dcFirst' || kind === 'dcRefine') && !f.restartInterval) {
+    // A sequential or progressive DC scan without restarts (most files): the loop below without
+    // its per-MCU machinery; the blocks of an MCU listed once (component, offset from the MCU's
+    // first block). Same order, same calls, same state as the loop below.
+    const bc: number[] = [];
+    const bo: number[] = [];
+    comps.forEach((c, ci) => {
+      for (let by = 0; by < (single ? 1 : c.v); by++) {
+        for (let bx = 0; bx < (single ? 1 : c.h); bx++) {
+          bc.push(ci);
+          bo.push((by * c.bw + bx) * 64);
+        }
+      }
+    });
+    const nb = bc.length;
+    const end = safeEnd;
+    const total = mcusX * nb; // blocks in an MCU row
+    for (let my = 0; my < mcusY; my++) {
+      const row = onMcuRow ? 0 : my; // MCU row in `coefs`
+      if (!br.insufficient) f.lastGoodRow = Math.floor(my / rowsPerIMcu);
+      for (let b = 0; b < total; b++) {
+        const mx = Math.floor(b / nb);
+        const j = b - mx * nb;
+        if (j === 0 && br.insufficient) break; // checked before each MCU
+        const ci = bc[j];
+        const c = comps[ci];
+        const o = single ? (row * c.bw + mx) * 64 : (row * c.v * c.bw + mx * c.h) * 64 + bo[j];
+        if (br.marker === 0 && br.pos + maxBytes < end) {
+          const next = fastBlocks ? fastBlocks(br, pred, b, total, end, my) : b;
+          if (next > b) b = next - 1;
+          else if (kind === 'dcFirst') decodeDcFirstFast(br, s.dc[ci]!, pred, ci, s.al, c.coefs, o);
+          else if (kind === 'dcRefine') decodeDcRefineFast(br, p1, c.coefs, o);
+          else decodeBlockFast(br, s.dc[ci]!, s.ac[ci]!, pred, ci, c.coefs, o);
+        } else block(ci, c.coefs, o);
+      }
+      onMcuRow?.(my);
+    }
+    br.discardBits();
+    return;
+  }
+  if (single && (kind === 'acFirst' || kind === 'acRefine') && !f.restartInterval && !onMcuRow) {
+    // A progressive AC scan of one component without restarts (most of a progressive file's
+    // blocks): the loop below without its per-MCU machinery, blocks inside an EOB run that need
+    // no bits skipped here (an AC first block always; a refinement block whose coefficients in
+    // the band are all zero, lastNz < Ss). Same order, same calls, same state as the loop below.
+    const c = comps[0];
+    const ac = s.ac[0]!;
+    const blk = c.coefs;
+    const lastNz = c.lastNz;
+    const first = kind === 'acFirst';
+    const eob = { v: 0 };
+    for (let my = 0; my < mcusY && !br.insufficient; my++) {
+      f.lastGoodRow = Math.floor(my / rowsPerIMcu);
+      for (let mx = 0, o = my * c.bw * 64; mx < mcusX; mx++, o += 64) {
+        if (eobrun > 0 && (first || lastNz[o >> 6] < s.ss)) eobrun--;
+        else if (br.marker === 0 && br.pos + MAX_BLOCK_BYTES < safeEnd) {
+          if (first) eobrun = decodeAcFirstFast(br, ac, s.ss, s.se, p1, blk, o, lastNz);
+          else {
+            if (refineBlocks) {
+              eob.v = eobrun;
+              const done = refineBlocks(br, c, o >> 6, mcusX - mx, safeEnd, eob);
+              if (done > 0) {
+                eobrun = eob.v;
+                mx += done - 1;
+                o += (done - 1) * 64;
+                continue;
+              }
+            }
+            eobrun = decodeAcRefineFast(br, ac, s.ss, s.se, p1, m1, blk, o, eobrun, lastNz);
+          }
+        } else {
+          block(0, blk, o);
+          if (br.insufficient) break; // the rest of the scan keeps its coefficients
+        }
+      }
+    }
+    br.discardBits();
+    return;
+  }
   for (let my = 0; my < mcusY; my++) {
+    const row = onMcuRow ? 0 : my; // MCU row in `coefs`
     for (let mx = 0; mx < mcusX; mx++) {
       // jdcoefct.c consume_data/decompress_onepass, before decode_mcu (and so before its restart)
       if (!br.insufficient) f.lastGoodRow = Math.floor(my / rowsPerIMcu);
@@ -284,16 +382,17 @@ export function decodeScan(br: BitReader, f: FrameGeometry, s: Scan, scanNumber:
       if (!br.insufficient) {
         for (let ci = 0; ci < n; ci++) {
           const c = comps[ci];
-          if (single) block(0, c.coefs, (my * c.bw + mx) * 64);
+          if (single) block(0, c.coefs, (row * c.bw + mx) * 64);
           else {
             for (let by = 0; by < c.v; by++) {
-              for (let bx = 0; bx < c.h; bx++) block(ci, c.coefs, ((my * c.v + by) * c.bw + mx * c.h + bx) * 64);
+              for (let bx = 0; bx < c.h; bx++) block(ci, c.coefs, ((row * c.v + by) * c.bw + mx * c.h + bx) * 64);
             }
           }
         }
       }
       if (f.restartInterval) restartsToGo--;
     }
+    onMcuRow?.(my);
   }
   br.discardBits();
 }
