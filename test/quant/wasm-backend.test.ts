@@ -97,6 +97,30 @@ describe("wasm linearQuant: the twins' bits at 1, 2, 3 threads", () => {
     }
   });
 
+  it("quantDot with NaN or inf activations: no trap, the twin's bits (non-finite outputs), other rows unaffected", async () => {
+    const be = await createWasmBackend({ threads: 2, quantDot: true });
+    try {
+      const [bits, K, N, gs] = [4, 512, 264, 128] as const;
+      const d = randomQuant(99, bits, K, N, gs, false, false);
+      const w = be.loadQuantLinear(d);
+      for (const M of [1, 5]) {
+        const x = randF32(rng(M), M * K, 2);
+        x[3] = Number.NaN; // row 0
+        if (M > 1) x[K + 7] = Number.POSITIVE_INFINITY; // row 1
+        const want = linearQuantDotI16(x, M, d);
+        const y = be.linearQuant({ shape: [M, K], data: x }, w);
+        expect(firstDiff(y.data, want)).toBe(-1);
+        expect(y.data.subarray(0, N).every((v) => Number.isNaN(v))).toBe(true);
+        if (M > 1) {
+          expect(y.data.subarray(N, 2 * N).some((v) => !Number.isFinite(v))).toBe(true);
+          expect(y.data.subarray(2 * N).every((v) => Number.isFinite(v))).toBe(true);
+        }
+      }
+    } finally {
+      be.dispose();
+    }
+  });
+
   it('the ts backend: f64 accumulation on the dequantized weight, one rounding', () => {
     const d = randomQuant(3, 4, 256, 64, 32, true, true);
     const W = dequantize(d);
