@@ -9,7 +9,8 @@
 //   load:  open + load a checkpoint by URL (the largest-checkpoint probe): seconds, bytes read,
 //          wasm memory held.
 
-function rng(seed) {
+/** Shared with bench/kernels.mjs: a seeded generator of values in [-0.5, 0.5). */
+export function rng(seed) {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -19,12 +20,13 @@ function rng(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32 - 0.5;
   };
 }
-const randF32 = (r, n) => {
+export const randF32 = (r, n) => {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = r();
   return a;
 };
-const randBf16 = (r, n) => {
+/** bf16 bits of random values in [-0.05, 0.05) without building an f32 copy of huge weights. */
+export const randBf16 = (r, n) => {
   const a = new Uint16Array(n);
   const f = new Float32Array(1);
   const u = new Uint32Array(f.buffer);
@@ -34,7 +36,7 @@ const randBf16 = (r, n) => {
   }
   return a;
 };
-const median = (xs) => {
+export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 };

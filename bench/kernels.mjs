@@ -34,6 +34,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeCpu } from '../dist/backend/wasm/blocking.js';
 import { relaxedSimdAvailable } from '../dist/backend/wasm/kernels.js';
 import { createWasmBackend } from '../dist/backend/wasm.js';
+import { median, randBf16, randF32, rng } from './browser-work.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -58,38 +59,8 @@ const cpuLine = `${cpu.vendor} ${cpu.model} (family ${cpu.family}, model ${cpu.m
 const fmtBlocking = (g) => `kc=${g.kc} mc=${g.mc} nc=${g.nc} (${g.source}${g.probe ? `, probe ${g.probe.ms.toFixed(0)} ms` : ''})`;
 log(`cpu: ${cpuLine}`);
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32 - 0.5;
-  };
-}
-const randF32 = (r, n) => {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = r();
-  return a;
-};
-/** bf16 bits of random values in [-0.5, 0.5) without building an f32 copy of huge weights. */
-const randBf16 = (r, n) => {
-  const a = new Uint16Array(n);
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  for (let i = 0; i < n; i++) {
-    f[0] = r() * 0.1;
-    a[i] = u[0] >>> 16;
-  }
-  return a;
-};
 const t = (shape, data) => ({ shape, data });
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 /** Median op time and median kernel-only time (be.kernelMs: inside the wasm jobs, without
  *  copying activations in/out and allocating the result — which on VMs with costly page
  *  faults can dominate memory-bound ops). */

@@ -14,7 +14,7 @@
 
 import { ImageError } from '../errors.js';
 import { type Inflate, inflateSync } from './inflate.js';
-import { inflatedSize, type PngHeader, pngPixels } from './png-pixels.js';
+import { ADAM7, inflatedSize, type PngHeader, pngPixels } from './png-pixels.js';
 import { DECODE_SLACK, type RgbImage } from './rgb.js';
 
 export type { PngHeader } from './png-pixels.js';
@@ -108,22 +108,11 @@ function readChunks(bytes: Uint8Array, label: string): Chunk[] {
   }
 }
 
-/** Adam7 passes: [x0, y0, dx, dy]. */
-const ADAM7_PASSES = [
-  [0, 0, 8, 8],
-  [4, 0, 8, 8],
-  [0, 4, 4, 8],
-  [2, 0, 4, 4],
-  [0, 2, 2, 4],
-  [1, 0, 2, 2],
-  [0, 1, 1, 2],
-];
-
 /** Rows pngjs unfiltered (each became its own Buffer): the image's, or every Adam7 pass's. */
 function filteredRows(h: PngHeader): number {
   if (h.interlace === 0) return h.height;
   let rows = 0;
-  for (const [x0, y0, , dy] of ADAM7_PASSES) if (h.width > x0 && h.height > y0) rows += Math.ceil((h.height - y0) / dy);
+  for (const [x0, y0, , dy] of ADAM7) if (h.width > x0 && h.height > y0) rows += Math.ceil((h.height - y0) / dy);
   return rows;
 }
 

@@ -17,6 +17,7 @@ import {
   toPanels,
 } from '../../src/quant/gptq.js';
 import { randF32, rng } from '../ops/helpers.js';
+import { randomQuant } from './random.js';
 
 interface QuantExports {
   gemv_q(
@@ -99,30 +100,6 @@ function instantiate(): { e: QuantExports; mem: WebAssembly.Memory } {
   const mem = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: mem } });
   return { e: inst.exports as unknown as QuantExports, mem };
-}
-
-/** Random GPTQ Linear: q uniform in [0, 2^b), zeros in [1, 2^b], fp16-representable scales, optional permutation. */
-function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number, act: boolean): QuantLinearData {
-  const r = rng(seed);
-  const per = 32 / bits;
-  const G = Math.ceil(K / gs);
-  const qweight = new Int32Array((K / per) * N);
-  for (let i = 0; i < qweight.length; i++) qweight[i] = (r() * 2 ** 32) | 0;
-  const scales = new Float32Array(G * N);
-  const zeros = new Float32Array(G * N);
-  for (let i = 0; i < G * N; i++) {
-    scales[i] = Math.fround((1 + Math.floor(r() * 1024) / 1024) * 2 ** (-8 - Math.floor(r() * 4))); // 11-bit mantissa
-    zeros[i] = 1 + Math.floor(r() * 2 ** bits);
-  }
-  let perm: Int32Array | null = null;
-  if (act) {
-    perm = Int32Array.from({ length: K }, (_, i) => i);
-    for (let i = K - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1));
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
-  }
-  return { name: 't', bits, K, N, groupSize: gs, qweight, scales, zeros, perm, bias: null };
 }
 
 function run(

@@ -6,31 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
 import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
-import { dequantize, linearQuantDotI16, linearQuantF32, linearQuantGemvF32, type QuantLinearData } from '../../src/quant/gptq.js';
+import { dequantize, linearQuantDotI16, linearQuantF32, linearQuantGemvF32, } from '../../src/quant/gptq.js';
 import { randF32, rng } from '../ops/helpers.js';
-
-function randomQuant(seed: number, bits: 4 | 8, K: number, N: number, gs: number, act: boolean, bias: boolean): QuantLinearData {
-  const r = rng(seed);
-  const per = 32 / bits;
-  const G = Math.ceil(K / gs);
-  const qweight = new Int32Array((K / per) * N);
-  for (let i = 0; i < qweight.length; i++) qweight[i] = (r() * 2 ** 32) | 0;
-  const scales = new Float32Array(G * N);
-  const zeros = new Float32Array(G * N);
-  for (let i = 0; i < G * N; i++) {
-    scales[i] = Math.fround((1 + Math.floor(r() * 1024) / 1024) * 2 ** (-8 - Math.floor(r() * 4)));
-    zeros[i] = 1 + Math.floor(r() * 2 ** bits);
-  }
-  let perm: Int32Array | null = null;
-  if (act) {
-    perm = Int32Array.from({ length: K }, (_, i) => i);
-    for (let i = K - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1));
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
-  }
-  return { name: `q${seed}`, bits, K, N, groupSize: gs, qweight, scales, zeros, perm, bias: bias ? randF32(r, N, 0.1) : null };
-}
+import { randomQuant } from './random.js';
 
 function firstDiff(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return 0;
