@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
 import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
-import { dequantize, linearQuantDotI16, linearQuantF32, linearQuantGemvF32, } from '../../src/quant/gptq.js';
+import { dequantize, linearQuantDotI16, linearQuantF32, linearQuantGemvF32 } from '../../src/quant/gptq.js';
 import { randF32, rng } from '../ops/helpers.js';
 import { randomQuant } from './random.js';
 
