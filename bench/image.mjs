@@ -374,20 +374,9 @@ async function jpegBench(dir, rgb, py) {
   }
   const run = (impl) => {
     process.stderr.write(`[bench:image] JPEG decode: ${impl}...\n`);
-    const r = spawnSync(
-      process.execPath,
-      [fileURLToPath(import.meta.url), '--jpeg-child', impl, '--reps', String(reps), ...files.map((x) => x.f)],
-      { encoding: 'utf8' },
-    );
-    if (r.status !== 0) {
-      process.stderr.write(`[bench:image] ${impl} failed: ${r.stderr.split('\n').slice(0, 3).join(' ')}\n`);
-      return undefined;
-    }
-    return r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' '));
+    return decodeRuns(impl, files);
   };
+
   const ours = run('ovis-ts');
   let hasJpegJs = true;
   try {

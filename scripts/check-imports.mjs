@@ -28,7 +28,8 @@ export const LAYERS = [
   ['conversation'], //                multi-turn state: KV-cache reuse, image cache
   ['runner'],
   ['parity', 'server'], //            parity driver (runs the runner); the HTTP server
-  ['cli', 'index', 'browser'], //    the entry points: the CLI, the package (Node), the browser build
+  ['browser'], //                     the browser build's API (no node: import in its graph)
+  ['cli', 'index'], //                the entry points: the CLI; the package for Node = browser's API + Node-only parts
 ];
 
 const rank = new Map(LAYERS.flatMap((names, i) => names.map((n) => [n, i])));
