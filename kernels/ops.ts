@@ -7,7 +7,7 @@
 
 import { madd } from './madd';
 import { gemm, gemm_scratch_bytes, B_F32_NK, B_F32_KN } from './gemm';
-import { hi2, join2, lo2, vexp_nonpos, vexp64, vtanh64 } from './vmath';
+import { hi2, join2, lo2, vexp2, vexp_nonpos, vexp64, vtanh64 } from './vmath';
 
 // ---------------------------------------------------------------------------------------
 // Reductions in f64: a f32x4 is split into two f64x2 (promote is exact).
@@ -52,58 +52,105 @@ export function widen_bf16(src: usize, dst: usize, n: i32): void {
 }
 
 // ---------------------------------------------------------------------------------------
+/** Largest non-NaN value of x[0, n) with pmax (its first operand wins when the comparison is
+ *  false, so a NaN x is skipped); -inf for an empty or all-NaN row. Exact, so order-free. */
+// @ts-ignore: decorator
+@inline function row_max(xr: usize, n: i32): f32 {
+  let mv = f32x4.splat(-Infinity);
+  const n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) mv = f32x4.pmax(mv, v128.load(xr + <usize>i * 4));
+  return max_tail(mv, xr, n4, n);
+}
+/** pmax over the lanes of mv and x[i0, n), NaN skipped as in row_max. */
+// @ts-ignore: decorator
+@inline function max_tail(mv: v128, xr: usize, i0: i32, n: i32): f32 {
+  const l0 = f32x4.extract_lane(mv, 0), l1 = f32x4.extract_lane(mv, 1);
+  const l2 = f32x4.extract_lane(mv, 2), l3 = f32x4.extract_lane(mv, 3);
+  const a = l0 < l1 ? l1 : l0, b = l2 < l3 ? l3 : l2;
+  let m = a < b ? b : a;
+  for (let i = i0; i < n; i++) { const v = load<f32>(xr + <usize>i * 4); m = m < v ? v : m; }
+  return m;
+}
+
 /** Softmax over each of `rows` rows of length n (x may equal y).
- *  Numerics: max exact; e = vexp(x - max) (<= 2 ulp); Σe in f64 (exact to 2^-53·n);
- *  y = e / f32(Σe) (one f32 division). Relative error per element <= 4 ulp.
- *  Order of Σe: lane l of s0/s1 (f64) sums e[i] over i ≡ l (mod 4) in increasing i, then
- *  (l0 + l2) + (l1 + l3), then the n mod 4 tail in order (twin: test/kernels/row-ops.test.ts).
- *  Speed: x - max <= 0 (or NaN), so vexp_nonpos (= vexp bit for bit there, fewer steps);
- *  4 vectors per step for instruction-level parallelism (same order into s0/s1). */
+ *  Numerics: m = max x (exact; in a row with a NaN, m may be any value, which does not matter:
+ *  see below); e = vexp_nonpos(x - m) (<= 2 ulp); Σe in
+ *  f64; y = e · f32(1/Σe) (the reciprocal in f64, rounded once, then one f32 mul, as torch's
+ *  CPU softmax multiplies by 1/Σ). Relative error per element <= 4 ulp. A NaN in x, a +inf
+ *  (inf - inf) or a row of -inf makes some x - m NaN, so Σe is NaN and the whole row is NaN,
+ *  as in torch — with no test in the loops.
+ *  Order of Σe: per 16 elements (four vectors e0..e3) the f32 lanes T = (e0 + e1) + (e2 + e3);
+ *  lane l of s0/s1 (f64) sums T[l] over the blocks in order, then the remaining vectors of
+ *  the n mod 16 part one by one, then (l0 + l2) + (l1 + l3), then the n mod 4 tail in order
+ *  (twin: test/kernels/row-ops.test.ts).
+ *  Speed: compute-bound on the exp (~25 vector ops per 4 elements), so the memory-bound max
+ *  of the next row is taken inside this row's exp pass (its loads overlap the arithmetic);
+ *  four vectors per step for independent chains. */
 export function softmax_rows(x: usize, y: usize, rows: i32, n: i32): void {
-  const n4 = n & ~3, n16 = n & ~15;
+  if (rows <= 0) return;
+  const rowBytes = <usize>n * 4;
+  let m = row_max(x, n);
   for (let r = 0; r < rows; r++) {
-    const xr = x + <usize>r * <usize>n * 4;
-    const yr = y + <usize>r * <usize>n * 4;
-    // max with pmax (one instruction) plus a NaN flag: a NaN anywhere poisons the row, as in torch
-    let mv = f32x4.splat(-Infinity), nan = i32x4.splat(0);
-    for (let i = 0; i < n4; i += 4) {
-      const v = v128.load(xr + <usize>i * 4);
-      mv = f32x4.pmax(mv, v);
-      nan = v128.or(nan, f32x4.ne(v, v));
+    const xr = x + <usize>r * rowBytes, yr = y + <usize>r * rowBytes;
+    // exp pass; m becomes the next row's max (taken on the way), sum this row's Σe
+    let sum: f64;
+    if (r + 1 < rows) {
+      const xn = xr + rowBytes;
+      const mv = softmax_exp_pass(xr, yr, n, m, xn, true);
+      sum = exp_sum;
+      m = max_tail(mv, xn, n & ~3, n);
+    } else {
+      softmax_exp_pass(xr, yr, n, m, xr, false);
+      sum = exp_sum;
     }
-    let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
-    for (let i = n4; i < n; i++) m = max(m, load<f32>(xr + <usize>i * 4));
-    if (v128.any_true(nan)) m = NaN;
-    const ms = f32x4.splat(m);
-    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+    const inv = <f32>(1.0 / sum);
+    const sv = f32x4.splat(inv);
+    const n4 = n & ~3;
     let i = 0;
-    for (; i < n16; i += 16) {
-      const p = xr + <usize>i * 4, q = yr + <usize>i * 4;
-      const e0 = vexp_nonpos(f32x4.sub(v128.load(p), ms)), e1 = vexp_nonpos(f32x4.sub(v128.load(p, 16), ms));
-      const e2 = vexp_nonpos(f32x4.sub(v128.load(p, 32), ms)), e3 = vexp_nonpos(f32x4.sub(v128.load(p, 48), ms));
-      v128.store(q, e0); v128.store(q, e1, 16); v128.store(q, e2, 32); v128.store(q, e3, 48);
-      s0 = f64x2.add(s0, lo64(e0)); s1 = f64x2.add(s1, hi64(e0));
-      s0 = f64x2.add(s0, lo64(e1)); s1 = f64x2.add(s1, hi64(e1));
-      s0 = f64x2.add(s0, lo64(e2)); s1 = f64x2.add(s1, hi64(e2));
-      s0 = f64x2.add(s0, lo64(e3)); s1 = f64x2.add(s1, hi64(e3));
-    }
-    for (; i < n4; i += 4) {
-      const e = vexp_nonpos(f32x4.sub(v128.load(xr + <usize>i * 4), ms));
-      v128.store(yr + <usize>i * 4, e);
-      s0 = f64x2.add(s0, lo64(e));
-      s1 = f64x2.add(s1, hi64(e));
-    }
-    let sum = hsum64(s0, s1);
-    for (i = n4; i < n; i++) {
-      const e = f32x4.extract_lane(vexp_nonpos(f32x4.splat(load<f32>(xr + <usize>i * 4) - m)), 0);
-      store<f32>(yr + <usize>i * 4, e);
-      sum += <f64>e;
-    }
-    const sf = <f32>sum;
-    const sv = f32x4.splat(sf);
-    for (i = 0; i < n4; i += 4) v128.store(yr + <usize>i * 4, f32x4.div(v128.load(yr + <usize>i * 4), sv));
-    for (i = n4; i < n; i++) store<f32>(yr + <usize>i * 4, load<f32>(yr + <usize>i * 4) / sf);
+    for (; i < n4; i += 4) v128.store(yr + <usize>i * 4, f32x4.mul(v128.load(yr + <usize>i * 4), sv));
+    for (; i < n; i++) store<f32>(yr + <usize>i * 4, load<f32>(yr + <usize>i * 4) * inv);
   }
+}
+
+/** Σe of the last softmax_exp_pass (a second return value). */
+let exp_sum: f64 = 0;
+
+/** y = vexp_nonpos(x - m) over one row, Σe into exp_sum; with `next`, also the running pmax of
+ *  the row at xn over the first n & ~3 elements (returned; the caller adds the tail). */
+// @ts-ignore: decorator
+@inline function softmax_exp_pass(xr: usize, yr: usize, n: i32, m: f32, xn: usize, next: bool): v128 {
+  const n4 = n & ~3, n16 = n & ~15;
+  const ms = f32x4.splat(m);
+  let mv = f32x4.splat(-Infinity);
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  let i = 0;
+  for (; i < n16; i += 16) {
+    const p = xr + <usize>i * 4, q = yr + <usize>i * 4;
+    const e0 = vexp_nonpos(f32x4.sub(v128.load(p), ms)), e1 = vexp_nonpos(f32x4.sub(v128.load(p, 16), ms));
+    const e2 = vexp_nonpos(f32x4.sub(v128.load(p, 32), ms)), e3 = vexp_nonpos(f32x4.sub(v128.load(p, 48), ms));
+    v128.store(q, e0); v128.store(q, e1, 16); v128.store(q, e2, 32); v128.store(q, e3, 48);
+    const t = f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3));
+    s0 = f64x2.add(s0, lo64(t)); s1 = f64x2.add(s1, hi64(t));
+    if (next) {
+      const pn = xn + <usize>i * 4;
+      const a = f32x4.pmax(v128.load(pn), v128.load(pn, 16)), b = f32x4.pmax(v128.load(pn, 32), v128.load(pn, 48));
+      mv = f32x4.pmax(mv, f32x4.pmax(a, b));
+    }
+  }
+  for (; i < n4; i += 4) {
+    const e = vexp_nonpos(f32x4.sub(v128.load(xr + <usize>i * 4), ms));
+    v128.store(yr + <usize>i * 4, e);
+    s0 = f64x2.add(s0, lo64(e)); s1 = f64x2.add(s1, hi64(e));
+    if (next) mv = f32x4.pmax(mv, v128.load(xn + <usize>i * 4));
+  }
+  let sum = hsum64(s0, s1);
+  for (; i < n; i++) {
+    const e = f32x4.extract_lane(vexp_nonpos(f32x4.splat(load<f32>(xr + <usize>i * 4) - m)), 0);
+    store<f32>(yr + <usize>i * 4, e);
+    sum += <f64>e;
+  }
+  exp_sum = sum;
+  return mv;
 }
 
 /** LayerNorm rows: y = (x - mean)·rstd·w + b (w, b f32 [n]).
@@ -254,22 +301,28 @@ export function rms_norm_rows(x: usize, y: usize, rows: i32, n: i32, w: usize, e
 // ---------------------------------------------------------------------------------------
 // Elementwise. Each processes [i0, i1) so threads can split long arrays.
 
-// Activations in f64 lanes (see vmath.ts): one f32 rounding at the end, like the TS twins.
+// gelu_pytorch_tanh = 0.5·x·(1 + tanh(u)) = x·σ(2u) = x / (1 + e^{-2u}), u = √(2/π)·(x + 0.044715·x³).
+// The σ form has no cancellation for negative x (torch's 1 + tanh(u) loses all bits there).
+// Numerics (f32): w = -2u·log2 e = x·(k1 + k2·x²) with k1 = -2√(2/π)·log2 e, k2 = 0.044715·k1
+// (f32 constants, reference/fit_exp_poly.py): x², k2·x², + k1, ·x, each rounded (k1 and
+// k2·x² have the same sign: no cancellation), so |Δw| <= ~5u·|w|; then y = x / (1 + vexp2(w)).
+// e^{-2u} = 2^w inherits |Δw|·ln2 = ~3.5u·|2u| of relative error, damped by 2^w/(1 + 2^w);
+// with vexp2 (1.5 ulp), the add and the division: |Δy| <= (3 + 3.5·|2u|)·u·|y|. It grows
+// only where y is tiny (|2u| = 20 at x = -5.6, y = -1e-8); torch's own f32 1 + tanh(u) is
+// off by 2^-24/|1 + tanh(u)| relative there (docs/kernels.md compares the two).
+// x = +inf -> inf, x = -inf -> NaN (torch: -inf·0 = NaN too), x << 0 -> -0.
 // @ts-ignore: decorator
-@inline function gelu64(x: v128): v128 {
-  // gelu_pytorch_tanh = 0.5·x·(1 + tanh(u)) = x·σ(2u) = x / (1 + e^{-2u}),
-  // u = √(2/π)·(x + 0.044715·x³). The σ form has no cancellation for negative x.
-  const x3 = f64x2.mul(f64x2.mul(x, x), x);
-  const u = f64x2.mul(f64x2.splat(0.7978845608028654), f64x2.add(x, f64x2.mul(f64x2.splat(0.044715), x3)));
-  return f64x2.div(x, f64x2.add(f64x2.splat(1.0), vexp64(f64x2.mul(u, f64x2.splat(-2.0)))));
+@inline function gelu32(x: v128): v128 {
+  const x2 = f32x4.mul(x, x);
+  const w = f32x4.mul(x, f32x4.add(f32x4.splat(-2.302208185195923), f32x4.mul(x2, f32x4.splat(-0.10294324159622192))));
+  return f32x4.div(x, f32x4.add(f32x4.splat(1.0), vexp2(w)));
 }
+// silu and softcap in f64 lanes (see vmath.ts): one f32 rounding at the end, like the TS twins.
 // @ts-ignore: decorator
 @inline function silu64(x: v128): v128 {
   // x·σ(x) = x / (1 + e^{-x}); e^{-x} saturates at e^700 for x < -700, giving -0 after rounding.
   return f64x2.div(x, f64x2.add(f64x2.splat(1.0), vexp64(f64x2.neg(x))));
 }
-// @ts-ignore: decorator
-@inline function vgelu(x: v128): v128 { return join2(gelu64(lo2(x)), gelu64(hi2(x))); }
 // @ts-ignore: decorator
 @inline function vsilu(x: v128): v128 { return join2(silu64(lo2(x)), silu64(hi2(x))); }
 // @ts-ignore: decorator
@@ -279,23 +332,23 @@ export function rms_norm_rows(x: usize, y: usize, rows: i32, n: i32, w: usize, e
 
 // Apply a v128 -> v128 op to [i0, i1) with a scalar-lane tail (the tail goes through the
 // same vector code with one lane, so every element sees identical arithmetic).
-/** Numerics: f64 evaluation, one f32 rounding: <= 0.5 ulp + 2^-30 relative vs exact.
- *  Speed: 8 elements (four independent f64x2 chains) per step; each element's arithmetic
- *  is the same whichever loop takes it. */
+/** Numerics: gelu32 per element (<= (3 + 3.5·|2u|) ulp).
+ *  Speed: 16 elements (four independent vectors) per step; each element's arithmetic is the
+ *  same whichever loop takes it (the tail goes through lane 0). x may equal y. */
 export function gelu_tanh(x: usize, y: usize, i0: i32, i1: i32): void {
   let i = i0;
-  for (; i + 8 <= i1; i += 8) {
+  for (; i + 16 <= i1; i += 16) {
     const p = <usize>i * 4;
-    const v = v128.load(x + p), w = v128.load(x + p, 16);
-    const a = gelu64(lo2(v)), b = gelu64(hi2(v)), c = gelu64(lo2(w)), d = gelu64(hi2(w));
-    v128.store(y + p, join2(a, b)); v128.store(y + p, join2(c, d), 16);
+    const a = gelu32(v128.load(x + p)), b = gelu32(v128.load(x + p, 16));
+    const c = gelu32(v128.load(x + p, 32)), d = gelu32(v128.load(x + p, 48));
+    v128.store(y + p, a); v128.store(y + p, b, 16); v128.store(y + p, c, 32); v128.store(y + p, d, 48);
   }
-  for (; i + 4 <= i1; i += 4) v128.store(y + <usize>i * 4, vgelu(v128.load(x + <usize>i * 4)));
-  for (; i < i1; i++) store<f32>(y + <usize>i * 4, f32x4.extract_lane(vgelu(f32x4.splat(load<f32>(x + <usize>i * 4))), 0));
+  for (; i + 4 <= i1; i += 4) v128.store(y + <usize>i * 4, gelu32(v128.load(x + <usize>i * 4)));
+  for (; i < i1; i++) store<f32>(y + <usize>i * 4, f32x4.extract_lane(gelu32(f32x4.splat(load<f32>(x + <usize>i * 4))), 0));
 }
 
 /** y = f32(act(g))·u; act 0 = silu, 1 = gelu_tanh (torch rounds act(g) to f32 first).
- *  Numerics: act as above (<= 0.5 ulp + 2^-30), then one f32 mul: <= ~1.5 ulp. */
+ *  Numerics: silu in f64 (<= 0.5 ulp + 2^-30), gelu as gelu_tanh; then one f32 mul (+0.5 ulp). */
 export function gated(g: usize, u: usize, y: usize, act: i32, i0: i32, i1: i32): void {
   let i = i0;
   if (act == 0) {
@@ -310,11 +363,11 @@ export function gated(g: usize, u: usize, y: usize, act: i32, i0: i32, i1: i32):
   } else {
     for (; i + 4 <= i1; i += 4) {
       const p = <usize>i * 4;
-      v128.store(y + p, f32x4.mul(vgelu(v128.load(g + p)), v128.load(u + p)));
+      v128.store(y + p, f32x4.mul(gelu32(v128.load(g + p)), v128.load(u + p)));
     }
     for (; i < i1; i++) {
       const p = <usize>i * 4;
-      store<f32>(y + p, f32x4.extract_lane(vgelu(f32x4.splat(load<f32>(g + p))), 0) * load<f32>(u + p));
+      store<f32>(y + p, f32x4.extract_lane(gelu32(f32x4.splat(load<f32>(g + p))), 0) * load<f32>(u + p));
     }
   }
 }

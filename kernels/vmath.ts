@@ -1,116 +1,80 @@
-// Vector f32 math for the elementwise kernels: exp, sigmoid-style helpers and tanh.
-// WebAssembly has no transcendental instructions; these are range reduction + polynomial.
+// Vector f32 exp for the row and elementwise kernels. WebAssembly has no transcendental
+// instructions: range reduction, a polynomial, and 2^n built from the exponent bits.
+// These loops are compute-bound (a row of 65531 floats sits in L2), so the forms below are
+// chosen for few operations and short dependency chains (see docs/kernels.md, "Row and
+// elementwise kernels vs read bandwidth").
 //
-// Numerics (f32, u = 2^-24 relative rounding):
-//  vexp(x): x = n·ln2 + r with n = nearest(x·log2 e), r = (x - n·C1) - n·C2 (Cody-Waite,
-//    C1 = 0.693359375 exact in 9 bits, C2 = -2.12194440e-4), |r| <= 0.347; e^r by its Taylor
-//    polynomial to degree 7 (truncation < 6e-9 relative) in Horner form; times 2^n built from
-//    the exponent bits. Measured/derived error <= 2 ulp for x in [-87.3, 88.7]; x < -87.33
-//    returns exactly 0 (so exp(-inf) = 0), x > 88.72 returns +inf, NaN stays NaN.
-//  vtanh(y): |y| < 0.5: odd Taylor polynomial to y^15 (truncation < 1e-8 relative);
-//    otherwise sign(y)·(1 - 2/(e^{2|y|} + 1)); error <= 3 ulp of |tanh y| (relative, since
-//    |tanh| >= 0.46 on that branch). Saturates to ±1 for large |y|.
-// Twins: Math.exp / Math.tanh in the ops/ TS implementation; the test bound is stated per
-// op in test/ops/backend-suite.ts (run on the wasm build by test/kernels/backend-suite-wasm.test.ts).
+// Numerics (f32, u = 2^-24):
+//  vexp_nonpos(t), t <= 0 (incl. -0, -inf) or NaN: t = n·ln2 + r with n = nearest(t·log2 e)
+//    (1.5·2^23 trick), r = (t - n·C1) - n·C2 (Cody-Waite: C1 = 0.693359375 has 9 bits, so
+//    n·C1 and t - n·C1 are exact; C2 = ln2 - C1 rounded), |r| <= ln2/2; e^r by expPoly6;
+//    times 2^n from the exponent bits. t is first clamped to -88, where n = -127 gives the
+//    exponent field 0: e = +0 for t < -87.68 (e^t < 2^-126.5; torch gives a subnormal there),
+//    the same clamp sends -inf to 0. Between -87.68 and -87.34 the result is a subnormal,
+//    rounded once. NaN stays NaN. Error <= 2 ulp (test/kernels/row-ops.test.ts measures it
+//    against Math.exp over the whole range).
+//  vexp2(w) = 2^w for any w: n = nearest(w), f = w - n exact (Sterbenz), |f| <= 1/2, 2^f by
+//    pow2Poly6, times 2^n; w is clamped to [-127.4, 128.4], so n = -127 gives +0 and n = 128
+//    gives the exponent field 255: +inf (2^w >= 2^127.5 is reported as inf, 2^w < 2^-126.5
+//    as 0). NaN stays NaN. Error <= 1.5 ulp for the w given (gelu's error comes from w itself,
+//    see gelu32 in ops.ts).
+// Coefficients: degree-6 relative-minimax fits with P(0) = 1, rounded to f32
+// (reference/fit_exp_poly.py): |P/exp - 1| <= 0.29 u in exact arithmetic.
 
-/** exp(r) for the reduced argument |r| <= ln2/2: Taylor 1 + r + r²/2 + ... + r⁷/5040 (Horner,
- *  mul and add rounded separately). Shared by vexp and vexp_nonpos, so they agree bit for bit. */
+/** e^r for |r| <= ln2/2: 1 + r + r²·(b + r²·(c + r²·c6)), b = c2 + c3·r, c = c4 + c5·r — three
+ *  short chains instead of one 12-deep Horner chain (the loops are latency-bound on it). */
 // @ts-ignore: decorator
-@inline function expTaylor7(r: v128): v128 {
-  let p = f32x4.splat(1.0 / 5040.0);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 720.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  return p;
+@inline function expPoly6(r: v128): v128 {
+  const r2 = f32x4.mul(r, r);
+  const a = f32x4.add(f32x4.splat(1.0), r);
+  const b = f32x4.add(f32x4.splat(0.4999999403953552), f32x4.mul(r, f32x4.splat(0.16666431725025177)));
+  const c = f32x4.add(f32x4.splat(0.04166800528764725), f32x4.mul(r, f32x4.splat(0.008374178782105446)));
+  const d = f32x4.add(c, f32x4.mul(r2, f32x4.splat(0.0013843626948073506)));
+  return f32x4.add(a, f32x4.mul(r2, f32x4.add(b, f32x4.mul(r2, d))));
 }
 
+/** 2^f for |f| <= 1/2, the same shape as expPoly6: (1 + c1·f) + f²·(b + f²·(c + f²·c6)). */
 // @ts-ignore: decorator
-@inline export function vexp(x: v128): v128 {
-  const hiLimit = f32x4.splat(88.7228391);
-  const loLimit = f32x4.splat(-87.3365479);
-  // pmin/pmax are single instructions (min/max with NaN semantics are ~8); NaN is handled last
-  const xc = f32x4.pmax(f32x4.pmin(x, hiLimit), loLimit);
-  // n = nearest(x·log2 e) with the 1.5·2^23 trick: the add rounds to an integer and leaves n
-  // in the low mantissa bits (|n| <= 128 << 2^22), so n's int32 value is a subtraction away.
+@inline function pow2Poly6(f: v128): v128 {
+  const f2 = f32x4.mul(f, f);
+  const a = f32x4.add(f32x4.splat(1.0), f32x4.mul(f, f32x4.splat(0.6931471824645996)));
+  const b = f32x4.add(f32x4.splat(0.24022647738456726), f32x4.mul(f, f32x4.splat(0.055503323674201965)));
+  const c = f32x4.add(f32x4.splat(0.00961843691766262), f32x4.mul(f, f32x4.splat(0.0013398875016719103)));
+  const d = f32x4.add(c, f32x4.mul(f2, f32x4.splat(0.00015353361959569156)));
+  return f32x4.add(a, f32x4.mul(f2, f32x4.add(b, f32x4.mul(f2, d))));
+}
+
+/** 2^n as f32 bits from tn = n + 1.5·2^23 (n in the low mantissa bits): (n + 127) << 23 with
+ *  i32 wrap-around; n = -127 -> +0, n = 128 -> +inf. */
+// @ts-ignore: decorator
+@inline function pow2n(tn: v128): v128 {
+  return i32x4.shl(i32x4.sub(tn, i32x4.splat(0x4b400000 - 127)), 23);
+}
+
+/** e^t for t <= 0 or NaN (softmax's x - max). Never call it with a positive t. */
+// @ts-ignore: decorator
+@inline export function vexp_nonpos(t: v128): v128 {
+  const xc = f32x4.pmax(t, f32x4.splat(-88.0)); // pmax keeps a NaN first operand
   const magic = f32x4.splat(12582912.0);
   const tn = f32x4.add(f32x4.mul(xc, f32x4.splat(1.44269504088896341)), magic);
   const n = f32x4.sub(tn, magic);
-  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  const p = expTaylor7(r);
-  // 2^n: n in [-126, 128]; n = 128 (x near the top) is split as 2^127 · 2 to stay finite.
-  const ni = i32x4.sub(tn, i32x4.splat(0x4b400000));
-  const big = i32x4.gt_s(ni, i32x4.splat(127));
-  const n1 = v128.bitselect(i32x4.splat(127), ni, big);
-  const scale = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
-  let res = f32x4.mul(p, scale);
-  res = v128.bitselect(f32x4.mul(res, f32x4.splat(2.0)), res, big);
-  // exact limits: x < lo -> 0, x > hi -> inf, NaN -> NaN
-  res = v128.andnot(res, f32x4.lt(x, loLimit));
-  res = v128.bitselect(f32x4.splat(Infinity), res, f32x4.gt(x, hiLimit));
-  res = v128.bitselect(x, res, f32x4.ne(x, x));
-  return res;
+  // n·C1 and n·C2 are independent: the two subtractions are the only chain
+  const r = f32x4.sub(f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  return f32x4.mul(expPoly6(r), pow2n(tn));
 }
 
-/** vexp for x <= 0 (incl. -0, -inf) or NaN — softmax's x - max — bit for bit the same as
- *  vexp there, with the steps that only matter for x > 0 left out: no upper clamp (x <= 0 <
- *  88.7), no 2^128 split (n <= 0 <= 127) and no +inf case; for NaN lanes both end with the
- *  same `x` bitselect. 2^n: (n + 127) << 23 = (bits(tn) - (0x4b400000 - 127)) << 23 (i32
- *  wrap-around, same bits). Never call it with a positive x (the result would be wrong). */
+/** 2^w for any w (NaN stays NaN). */
 // @ts-ignore: decorator
-@inline export function vexp_nonpos(x: v128): v128 {
-  const loLimit = f32x4.splat(-87.3365479);
-  const xc = f32x4.pmax(x, loLimit);
+@inline export function vexp2(w: v128): v128 {
+  const wc = f32x4.pmax(f32x4.pmin(w, f32x4.splat(128.4)), f32x4.splat(-127.4)); // NaN passes both
   const magic = f32x4.splat(12582912.0);
-  const tn = f32x4.add(f32x4.mul(xc, f32x4.splat(1.44269504088896341)), magic);
-  const n = f32x4.sub(tn, magic);
-  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  const p = expTaylor7(r);
-  const scale = i32x4.shl(i32x4.sub(tn, i32x4.splat(0x4b400000 - 127)), 23);
-  let res = f32x4.mul(p, scale);
-  res = v128.andnot(res, f32x4.lt(x, loLimit));
-  return v128.bitselect(x, res, f32x4.ne(x, x));
-}
-
-// @ts-ignore: decorator
-@inline export function vtanh(y: v128): v128 {
-  const ay = f32x4.abs(y);
-  // small branch: y·(1 + y²·(c3 + y²·(c5 + ...)))
-  const y2 = f32x4.mul(y, y);
-  let p = f32x4.splat(-929569.0 / 638512875.0);
-  p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(21844.0 / 6081075.0));
-  p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(-1382.0 / 155925.0));
-  p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(62.0 / 2835.0));
-  p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(-17.0 / 315.0));
-  p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(2.0 / 15.0));
-  p = f32x4.add(f32x4.mul(p, y2), f32x4.splat(-1.0 / 3.0));
-  const small = f32x4.add(y, f32x4.mul(y, f32x4.mul(p, y2)));
-  // large branch: 1 - 2/(e^{2|y|} + 1), sign restored
-  const e = vexp(f32x4.add(ay, ay));
-  const t = f32x4.sub(f32x4.splat(1.0), f32x4.div(f32x4.splat(2.0), f32x4.add(e, f32x4.splat(1.0))));
-  const signBit = v128.and(y, i32x4.splat(0x80000000));
-  const large = v128.or(t, signBit);
-  return v128.bitselect(small, large, f32x4.lt(ay, f32x4.splat(0.5)));
-}
-
-/** e^x for one f32 (scalar tails use the same polynomial through lane 0). */
-// @ts-ignore: decorator
-@inline export function sexp(x: f32): f32 {
-  return f32x4.extract_lane(vexp(f32x4.splat(x)), 0);
-}
-
-// @ts-ignore: decorator
-@inline export function stanh(x: f32): f32 {
-  return f32x4.extract_lane(vtanh(f32x4.splat(x)), 0);
+  const tn = f32x4.add(wc, magic);
+  const f = f32x4.sub(wc, f32x4.sub(tn, magic));
+  return f32x4.mul(pow2Poly6(f), pow2n(tn));
 }
 
 // ---------------------------------------------------------------------------------------
-// f64x2 versions for the elementwise activations (gelu, silu, softcap), where the result is
+// f64x2 versions for the elementwise activations silu and softcap, where the result is
 // one f32 rounding of a well-conditioned f64 evaluation — the same contract as the TS twins
 // (Math.exp/Math.tanh in f64, one fround), so the two agree to ~1 ulp.
 //

@@ -1,9 +1,10 @@
 // softmax_rows, layer_norm_rows, gelu_tanh and the decode attention (kernels/ops.ts
 // attention_decode_scores + attention_decode_pv) equal scalar twins that follow their
-// `Numerics:` notes step by step, bit for bit: vexp (f32, each step Math.fround) and
-// vexp64 (f64) as written in kernels/vmath.ts, the f64 sums lane by lane in the kernels'
-// order. These pin the values while the kernels are restructured for speed (unrolling,
-// vexp_nonpos, two rows side by side): a change of order or of a constant shows up here.
+// `Numerics:` notes step by step, bit for bit: vexp_nonpos and vexp2 (f32, each step
+// Math.fround), vexp64 (f64) as written in kernels/vmath.ts, the f64 sums lane by lane in the
+// kernels' order. These pin the values while the kernels are restructured for speed
+// (unrolling, fused passes, two rows side by side): a change of order or of a constant shows
+// up here. The f32 exps are also measured against Math.exp over their whole range.
 // Sizes: 0..17 around the vector width and the 16-element unroll, the model's 729, 1152,
 // 4304 and 65531; special values (±0, ±inf, NaN, subnormals, beyond the exp limits).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,28 +26,52 @@ const fromBits = (b: number) => {
 const pmin = (a: number, b: number) => (b < a ? b : a);
 const pmax = (a: number, b: number) => (a < b ? b : a);
 
-/** kernels/vmath.ts vexp, one lane. */
-function vexp(x: number): number {
-  const hi = f(88.7228391);
-  const lo = f(-87.3365479);
-  if (Number.isNaN(x)) return x;
-  if (x < lo) return 0;
-  if (x > hi) return Infinity;
-  const xc = pmax(pmin(x, hi), lo);
+/** f32 a + b·c, each step rounded (the kernels' mul then add). */
+const fma32 = (a: number, b: number, c: number) => f(a + f(b * c));
+
+/** kernels/vmath.ts pow2n: 2^n as (n + 127) << 23 from tn = n + 1.5·2^23 (i32 wrap-around). */
+const pow2n = (tn: number) => fromBits((((bitsOf(tn) - (0x4b400000 - 127)) | 0) << 23) | 0);
+
+/** kernels/vmath.ts expPoly6 / pow2Poly6: (1 + c1·r) + r²·(b + r²·(c + r²·c6)), b = c2 + c3·r,
+ *  c = c4 + c5·r (c1 = 1 in expPoly6: a plain 1 + r). */
+function poly6(r: number, c: readonly number[]): number {
+  const r2 = f(r * r);
+  const a = c[1] === 1 ? f(1 + r) : fma32(1, r, f(c[1]));
+  const b = fma32(f(c[2]), r, f(c[3]));
+  const cc = fma32(f(c[4]), r, f(c[5]));
+  const d = fma32(cc, r2, f(c[6]));
+  return fma32(a, r2, fma32(b, r2, d));
+}
+const EXP6 = [1, 1, 0.4999999403953552, 0.16666431725025177, 0.04166800528764725, 0.008374178782105446, 0.0013843626948073506];
+const POW2_6 = [
+  1, 0.6931471824645996, 0.24022647738456726, 0.055503323674201965, 0.00961843691766262, 0.0013398875016719103, 0.00015353361959569156,
+];
+
+/** kernels/vmath.ts vexp_nonpos, one lane (t <= 0 or NaN). */
+function vexpNonpos(t: number): number {
+  const xc = pmax(t, -88);
   const magic = 12582912;
   // biome-ignore lint/correctness/noPrecisionLoss: the kernel's literal, digit for digit (f32 rounds it)
   // biome-ignore lint/suspicious/noApproximativeNumericConstant: log2(e) as the kernel spells it
   const tn = f(f(xc * f(1.44269504088896341)) + magic);
   const n = f(tn - magic);
-  let r = f(xc - f(n * f(0.693359375)));
-  r = f(r - f(n * f(-2.1219444e-4)));
-  let p = f(1 / 5040);
-  for (const c of [1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1]) p = f(f(p * r) + f(c));
-  const ni = (bitsOf(tn) - 0x4b400000) | 0;
-  const big = ni > 127;
-  let res = f(p * fromBits(((big ? 127 : ni) + 127) << 23));
-  if (big) res = f(res * 2);
-  return res;
+  const r = f(f(xc - f(n * f(0.693359375))) - f(n * f(-2.1219444e-4)));
+  return f(poly6(r, EXP6) * pow2n(tn));
+}
+
+/** kernels/vmath.ts vexp2, one lane. */
+function vexp2(w: number): number {
+  const wc = pmax(pmin(w, f(128.4)), f(-127.4));
+  const magic = 12582912;
+  const tn = f(wc + magic);
+  const fr = f(wc - f(tn - magic));
+  return f(poly6(fr, POW2_6) * pow2n(tn));
+}
+
+/** kernels/ops.ts gelu32, one lane: x / (1 + vexp2(x·(k1 + k2·x²))), every step in f32. */
+function gelu(x: number): number {
+  const w = f(x * fma32(f(-2.302208185195923), f(x * x), f(-0.10294324159622192)));
+  return f(x / f(1 + vexp2(w)));
 }
 
 /** kernels/vmath.ts vexp64, one lane (plain JS doubles are the f64 lanes). */
@@ -66,9 +91,6 @@ function vexp64(a: number): number {
   return p * 2 ** n;
 }
 
-/** gelu_tanh: x / (1 + vexp64(-2u)), u = √(2/π)(x + 0.044715x³), f64, one f32 rounding. */
-const gelu = (x: number) => f(x / (1 + vexp64(0.7978845608028654 * (x + 0.044715 * (x * x * x)) * -2)));
-
 /** f64 sum in the kernels' lane order: lane l sums i ≡ l (mod 4), (l0 + l2) + (l1 + l3), tail. */
 function laneSum(n: number, term: (i: number) => number): number {
   const n4 = n & ~3;
@@ -79,20 +101,27 @@ function laneSum(n: number, term: (i: number) => number): number {
   return s;
 }
 
+/** softmax_rows: m = max; e = vexpNonpos(x - m); Σe in f64 — per 16 elements the f32 lanes
+ *  (e0 + e1) + (e2 + e3) into the f64 lanes, then the remaining vectors one by one, then
+ *  (l0 + l2) + (l1 + l3), then the tail; y = e·f32(1/Σe). A NaN anywhere: the row is NaN. */
 function softmaxTwin(x: Float32Array, rows: number, n: number): Float32Array {
   const y = new Float32Array(rows * n);
+  const n4 = n & ~3;
+  const n16 = n & ~15;
   for (let r = 0; r < rows; r++) {
     const xr = x.subarray(r * n, (r + 1) * n);
     let m = -Infinity;
-    let nan = false;
-    for (const v of xr) {
-      if (Number.isNaN(v)) nan = true;
-      else if (v > m) m = v;
-    }
-    if (nan) m = NaN;
-    const e = xr.map((v) => vexp(f(v - m)));
-    const sf = f(laneSum(n, (i) => e[i]));
-    for (let i = 0; i < n; i++) y[r * n + i] = f(e[i] / sf);
+    for (const v of xr) if (v > m) m = v;
+    const e = xr.map((v) => vexpNonpos(f(v - m)));
+    const l = [0, 0, 0, 0];
+    let i = 0;
+    for (; i < n16; i += 16) for (let k = 0; k < 4; k++) l[k] += f(f(e[i + k] + e[i + 4 + k]) + f(e[i + 8 + k] + e[i + 12 + k]));
+    for (; i < n4; i++) l[i & 3] += e[i];
+    let sum = l[0] + l[2] + (l[1] + l[3]);
+    for (; i < n; i++) sum += e[i];
+    const inv = f(1 / sum);
+    const nan = xr.some((v) => Number.isNaN(v)) || Number.isNaN(sum);
+    for (let j = 0; j < n; j++) y[r * n + j] = nan ? NaN : f(e[j] * inv);
   }
   return y;
 }
@@ -181,6 +210,56 @@ function decodeAttentionTwin(
   return o;
 }
 
+/** Spacing of f32 values at |v| (the ulp of v's binade). */
+const ulpOf = (v: number) => {
+  const a = Math.abs(f(v));
+  return fromBits(bitsOf(a) + 1) - a;
+};
+
+describe('the f32 exps against Math.exp (dense grids over their whole range)', () => {
+  it('vexp_nonpos <= 1.5 ulp on [-87.3, 0]; below: 0 (or a subnormal) as its note says', () => {
+    let worst = 0;
+    for (let k = 0; k <= 400000; k++) {
+      const t = f(-87.3 * (k / 400000) ** 0.5); // denser near 0, where e is large
+      worst = Math.max(worst, Math.abs(vexpNonpos(t) - Math.exp(t)) / ulpOf(Math.exp(t)));
+    }
+    expect(worst).toBeLessThanOrEqual(1.5);
+    expect(worst).toBeGreaterThan(0.5); // the grid reaches the polynomial's worst points
+    expect([vexpNonpos(-88), vexpNonpos(-1000), vexpNonpos(-Infinity), vexpNonpos(-0), vexpNonpos(0)]).toEqual([0, 0, 0, 1, 1]);
+    expect(vexpNonpos(-87.5)).toBeGreaterThan(0); // e^-87.5 is a subnormal: kept, rounded once
+    expect(Number.isNaN(vexpNonpos(NaN))).toBe(true);
+  });
+
+  it('vexp2 <= 1.5 ulp on [-126, 127.4]; 0 below 2^-126.5, inf from 2^127.5', () => {
+    let worst = 0;
+    for (let k = 0; k <= 400000; k++) {
+      const w = f(-126 + 253.4 * (k / 400000));
+      worst = Math.max(worst, Math.abs(vexp2(w) - 2 ** w) / ulpOf(2 ** w));
+    }
+    expect(worst).toBeLessThanOrEqual(1.5);
+    expect([vexp2(-127), vexp2(-Infinity), vexp2(127.5), vexp2(Infinity), vexp2(0), vexp2(-1)]).toEqual([0, 0, Infinity, Infinity, 1, 0.5]);
+  });
+
+  it('gelu_tanh (the kernel) within (3 + 3.5·|2u|)·u·|y| + 2^-126·|x| of x·σ(2u) in f64 (kernels/ops.ts note)', async () => {
+    const sig = (z: number) => 1 / (1 + Math.exp(-z));
+    const xs = Float32Array.from({ length: 600001 }, (_, k) => -30 + 60 * (k / 600000));
+    const be = await createWasmBackend({ threads: 1 });
+    const got = be.geluTanh(t([xs.length], xs)).data;
+    be.dispose();
+    let worst = 0;
+    xs.forEach((x, k) => {
+      const z = 2 * Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3);
+      const want = x * sig(z);
+      const bound = (3 + 3.5 * Math.abs(z)) * 2 ** -24 * Math.abs(want) + 2 ** -126 * Math.abs(x);
+      if (x !== 0) worst = Math.max(worst, Math.abs(got[k] - want) / bound);
+    });
+    expect(worst).toBeLessThanOrEqual(1);
+    expect(worst).toBeGreaterThan(0.5);
+    expect([gelu(Infinity), gelu(0), gelu(-100), gelu(3.4e38)]).toEqual([Infinity, 0, -0, f(3.4e38)]);
+    expect(Number.isNaN(gelu(-Infinity))).toBe(true); // torch: 0.5·(-inf)·(1 + tanh(-inf)) = -inf·0
+  });
+});
+
 const SPECIALS = [0, -0, Infinity, -Infinity, NaN, 1e-40, -1e-40, 88.8, -87.4, -103, 1e4, -1e4, 3.4e38, -3.4e38];
 function data(r: () => number, len: number, amp: number, specials: boolean): Float32Array {
   const a = new Float32Array(len);
@@ -213,7 +292,7 @@ describe('row ops bit for bit vs their step-by-step twins (wasm, 1 and 2 threads
   });
   afterAll(() => bes.forEach((b) => b.dispose()));
 
-  it('softmax_rows = max, vexp(x - max), lane-ordered f64 sum, one division', () => {
+  it('softmax_rows = max, vexp_nonpos(x - max), lane-ordered f64 sum, times f32(1/sum)', () => {
     const r = rng(181);
     const fails: string[] = [];
     for (const be of bes)
@@ -281,7 +360,7 @@ describe('row ops bit for bit vs their step-by-step twins (wasm, 1 and 2 threads
     expect(fails, fails.slice(0, 5).join('\n')).toEqual([]);
   });
 
-  it('gelu_tanh = f64 x / (1 + vexp64(-2u)), one f32 rounding, every element through any loop', () => {
+  it('gelu_tanh = f32 x / (1 + vexp2(x·(k1 + k2·x²))), every element through any loop', () => {
     const r = rng(183);
     const fails: string[] = [];
     for (const be of bes)

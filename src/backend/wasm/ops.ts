@@ -567,11 +567,14 @@ export class WasmBackend implements Backend {
       n,
       () => [],
       (xp, yp, r) => part('softmax_rows', 0, { x: xp, y: yp, rows: r, n }),
+      true,
     );
   }
 
   /** Row-chunked, row-parallel driver for kernels f(x, y, rows, n, ...): `mk` makes the call
-   *  for `rows` rows at xp -> yp, given the pointers `operands` put into the chunk's scratch. */
+   *  for `rows` rows at xp -> yp, given the pointers `operands` put into the chunk's scratch.
+   *  `inPlace`: the kernel accepts y = x, so it writes over the chunk's copy of x — half the
+   *  scratch, and no second stream of fresh cache lines to fetch before they are written. */
   private rowwise(
     mem: KernelMemory,
     x: Tensor,
@@ -579,17 +582,19 @@ export class WasmBackend implements Backend {
     n: number,
     operands: () => number[],
     mk: (xp: number, yp: number, rows: number, ops: number[]) => JobPart,
+    inPlace = false,
   ): Tensor {
     this.alive();
     const y = new Float32Array(rows * n);
     if (rows === 0 || n === 0) return { shape: [...x.shape], data: y };
-    const chunk = Math.max(1, Math.floor((Math.min(this.scratchCap, mem.scratchFree) / 2 - 8 * n) / (n * 8)));
+    const perRow = n * (inPlace ? 4 : 8);
+    const chunk = Math.max(1, Math.floor((Math.min(this.scratchCap, mem.scratchFree) / 2 - 8 * n) / perRow));
     for (let r0 = 0; r0 < rows; r0 += chunk) {
       const r = Math.min(chunk, rows - r0);
       mem.resetScratch();
       const ops = operands();
       const xp = mem.put(x.data.subarray(r0 * n, (r0 + r) * n));
-      const yp = mem.scratch(r * n * 4);
+      const yp = inPlace ? xp : mem.scratch(r * n * 4);
       const parts = r * n * 4 >= PAR_MIN_BYTES ? Math.min(this.threads, r) : 1;
       this.jobs.run(split(r, parts, 1).map(([a, c]) => mk(xp + a * n * 4, yp + a * n * 4, c - a, ops)));
       y.set(mem.f32(yp, r * n), r0 * n);
@@ -626,17 +631,20 @@ export class WasmBackend implements Backend {
 
   /** Chunked, range-parallel driver for elementwise kernels over equally shaped inputs in
    *  memory 0: `mk` makes the call for elements [i0, i1) of the chunk at `ptrs` -> yp. */
+  /** Chunked, thread-split driver for elementwise kernels. Every elementwise kernel reads
+   *  element i of its inputs before it writes element i of y, so y is the chunk's copy of
+   *  the first input: less scratch, and no fresh lines fetched only to be overwritten. */
   private elementwise(xs: Tensor[], mk: (ptrs: number[], yp: number, i0: number, i1: number) => JobPart): Tensor {
     this.alive();
     const mem = this.mems.get(0);
     const n = xs[0].data.length;
     const y = new Float32Array(n);
-    const chunk = Math.max(4, Math.floor(Math.min(this.scratchCap, mem.scratchFree) / (4 * (xs.length + 1)) / 4) * 4);
+    const chunk = Math.max(4, Math.floor(Math.min(this.scratchCap, mem.scratchFree) / (4 * xs.length) / 4) * 4);
     for (let s = 0; s < n; s += chunk) {
       const len = Math.min(chunk, n - s);
       mem.resetScratch();
       const ptrs = xs.map((t) => mem.put(t.data.subarray(s, s + len)));
-      const yp = mem.scratch(len * 4);
+      const yp = ptrs[0];
       const parts = len * 4 * (xs.length + 1) >= PAR_MIN_BYTES ? this.threads : 1;
       this.jobs.run(split(len, parts, 4).map(([i0, i1]) => mk(ptrs, yp, i0, i1)));
       y.set(mem.f32(yp, len), s);
