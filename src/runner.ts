@@ -14,10 +14,12 @@
 // Hub repo id loads the Hub cache and file helpers on use (Node, Deno, Bun); a ModelSource (a
 // URL with Range requests, files picked in a browser: io/source.ts) needs neither.
 
+import type { Backend } from './backend/backend.js';
 import { type BackendName, createBackend } from './backend/index.js';
 import { type ConversationFormatter, createFormatter } from './chat/formatters.js'; // not chat/index: its HF-template renderer needs @huggingface/jinja
 import { Checkpoint } from './checkpoint/checkpoint.js';
 import { expectedTensors } from './config/expected-tensors.js';
+import type { OvisConfig } from './config/ovis-config.js';
 import { IMAGE_TOKEN, IMAGE_TOKEN_ID } from './constants.js';
 import { Conversations } from './conversation.js';
 import type { ChatEvent, ChatMessage, ChatResult, GenerationOptions, ImageInput } from './conversation-types.js';
@@ -26,10 +28,12 @@ import { InputError } from './errors.js';
 import { type GenerateResult, generate, generateStream } from './generate/generate.js';
 import { decodeImage, preprocessImage, type RgbImage, SUPPORTED_FORMATS, sniffFormat } from './image/index.js';
 import { nodeBuiltin } from './io/builtin.js';
+import { releaseMemory, residentSetBytes } from './io/release-memory.js';
 import type { TensorInfo } from './io/safetensors.js';
 import type { ModelSource } from './io/source.js';
 import type { LogitsRows } from './model/causal-lm.js';
 import { OvisModel } from './model/ovis.js';
+import { encodeImages, indicatorEmbeds, loadVision, type OvisVision } from './model/vision.js';
 import { throttled } from './progress.js';
 import type { GptqConfig } from './quant/gptq.js';
 import type { Tensor } from './tensor.js';
@@ -64,6 +68,18 @@ export interface RunnerOptions {
   /** Bound of chat()'s visual-embedding cache in MB (default 512): images reused across turns
    *  and requests are encoded once. */
   cacheMb?: number;
+  /** Keep only one half of the model in memory at a time (`ovis run --low-memory`): load()
+   *  reads no weights; each query loads the vision half into a backend of its own, encodes its
+   *  images, disposes of it and releases its memory, and the first query then loads the LLM
+   *  (kept). The peak is the larger half instead of their sum — the int4 3B at max_partition 9
+   *  fits in ~3.2 GB instead of ~5.5 (docs/quantization.md) — at the cost of reading the vision
+   *  weights again for every query with images. run/ask/stream/streamQuery only: chat() and
+   *  trace() need both halves resident. Also prefills in pieces of prefillChunkTokens (default
+   *  512 here). */
+  lowMemory?: boolean;
+  /** run/ask/stream: prefill a long prompt in forwards of about this many rows (same logits,
+   *  bounded activations; generate.ts). Default: one forward, or 512 with lowMemory. */
+  prefillChunkTokens?: number;
 }
 
 export type { ImageInput } from './conversation-types.js';
@@ -191,11 +207,26 @@ export class OvisRunner {
   private conversations?: Conversations;
 
   private constructor(
-    readonly model: OvisModel,
+    private loaded: OvisModel | undefined,
+    /** The checkpoint's config.json. */
+    readonly config: OvisConfig,
+    /** Where the weights come from (lowMemory reads them again per query). */
+    private readonly source: string | ModelSource,
     readonly tokenizer: Tokenizer,
     readonly formatter: ConversationFormatter,
     readonly options: Readonly<RunnerOptions>,
   ) {}
+
+  /** The loaded model (with lowMemory: the LLM half, once the first query has loaded it). */
+  get model(): OvisModel {
+    if (!this.loaded) {
+      throw new InputError(
+        'OvisRunner: with lowMemory the model is loaded by the first query, and this call needs it loaded',
+        'ask a question first (run/ask/stream), or load without lowMemory',
+      );
+    }
+    return this.loaded;
+  }
 
   /** Open a checkpoint — a folder, a Hub repo id `org/name[@rev]` already in the Hugging Face
    *  cache (src/hub/cache.ts), or a ModelSource (HttpSource, BlobSource) — and load its weights
@@ -226,20 +257,94 @@ export class OvisRunner {
     }
     const dir = ckpt.dir;
     const formatter = createFormatter(ckpt.config.conversation_formatter_class, tokenizer);
-    const memWarning = await memoryWarning(ckpt, model); // refuses (before any weight is read) what cannot fit
+    const memWarning = await memoryWarning(ckpt, model, !!opts.lowMemory); // refuses (before any weight is read) what cannot fit
     if (memWarning) say(memWarning);
+    const source = typeof model === 'string' ? dir : model;
+    if (opts.lowMemory) {
+      ckpt.assertRunnable(); // every tensor listed and shaped, as a full load checks before reading
+      await ckpt.close();
+      say('low memory: the vision half and the LLM are loaded one after the other, per query');
+      return new OvisRunner(undefined, ckpt.config, source, tokenizer, formatter, opts);
+    }
     const backend = await createBackend(opts.backend ?? 'wasm', { threads: opts.threads, kernels: opts.kernels, quantDot: opts.quantDot });
     say(`backend: ${backend.name}`);
     try {
-      const model = await OvisModel.load(ckpt, backend, { onProgress: say });
+      const loaded = await OvisModel.load(ckpt, backend, { onProgress: say });
       say(`loaded ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-      return new OvisRunner(model, tokenizer, formatter, opts);
+      return new OvisRunner(loaded, ckpt.config, source, tokenizer, formatter, opts);
     } catch (e) {
       backend.dispose();
       throw e;
     } finally {
       await ckpt.close();
     }
+  }
+
+  private newBackend(): Promise<Backend> {
+    const o = this.options;
+    return createBackend(o.backend ?? 'wasm', { threads: o.threads, kernels: o.kernels, quantDot: o.quantDot });
+  }
+
+  /** lowMemory: the vision half in a backend of its own for this query's crops, then dropped
+   *  (its memory released before anything else is loaded). -> visual embeds [n, T, H] and the
+   *  indicator rows [5, H], both in JS memory. */
+  private async encodeAlone(p: Prepared): Promise<{ visual: Tensor; indicators: Tensor }> {
+    const say = this.options.onProgress ?? (() => {});
+    const t0 = performance.now();
+    const backend = await this.newBackend();
+    try {
+      const ckpt = await Checkpoint.open(this.source);
+      let vision: OvisVision;
+      try {
+        vision = await loadVision(ckpt.config, ckpt, backend, say);
+      } finally {
+        await ckpt.close();
+      }
+      const S = cropSizeOf(this.config);
+      const tick = throttled(3000, say);
+      const visual = encodeImages(backend, vision, { shape: [p.n, 3, S, S], data: p.pixelValues! }, undefined, (done, n) => {
+        if (done < n) tick(() => `crop ${done}/${n} encoded (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      });
+      const ind = indicatorEmbeds(backend, vision);
+      say(`${p.n} crop(s) encoded in ${((performance.now() - t0) / 1000).toFixed(2)} s (vision weights loaded for this query)`);
+      return { visual, indicators: { shape: ind.shape, data: ind.data.slice() } };
+    } finally {
+      backend.dispose();
+      const released = await releaseMemory();
+      const rss = residentSetBytes();
+      say(
+        (released ? 'vision half released' : 'vision half disposed (this runtime collects it when it will)') +
+          (rss ? ` (resident: ${(rss / 1e9).toFixed(2)} GB)` : ''),
+      );
+    }
+  }
+
+  /** lowMemory: the LLM half, loaded by the first query (after its images are encoded). */
+  private async loadLlmHalf(): Promise<OvisModel> {
+    if (this.loaded) return this.loaded;
+    const say = this.options.onProgress ?? (() => {});
+    const t0 = performance.now();
+    const backend = await this.newBackend();
+    const ckpt = await Checkpoint.open(this.source);
+    try {
+      this.loaded = await OvisModel.load(ckpt, backend, { onProgress: say, textOnly: true });
+      say(`LLM loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      return this.loaded;
+    } catch (e) {
+      backend.dispose();
+      throw e;
+    } finally {
+      await ckpt.close();
+    }
+  }
+
+  /** streamQuery's inputs_embeds: resident model -> embed(); lowMemory -> the two halves in turn. */
+  private async embedQuery(p: Prepared): Promise<Tensor> {
+    if (!this.options.lowMemory) return this.embed(p);
+    const enc = p.pixelValues && p.n ? await this.encodeAlone(p) : undefined;
+    const model = await this.loadLlmHalf();
+    if (!enc) return model.embed(p.inputIds); // text only: the merge is the embedding lookup
+    return model.mergeMultimodal(p.inputIds, enc.visual, enc.indicators);
   }
 
   /** Format the query and preprocess its images (Ovis `preprocess_inputs`). */
@@ -252,7 +357,7 @@ export class OvisRunner {
     }
     const { prompt, inputIds: textIds } = this.formatter.formatQuery(query);
     const maxPartition = opts.maxPartition ?? this.options.maxPartition ?? 9;
-    const S = this.model.cropSize;
+    const S = cropSizeOf(this.config);
     const crops: Float32Array[] = [];
     const grids: Array<[number, number]> = [];
     const inputIds: number[] = [];
@@ -345,7 +450,7 @@ export class OvisRunner {
   async *streamQuery(q: Query): AsyncGenerator<RunnerEvent, void, void> {
     const say = this.options.onProgress ?? (() => {});
     const p = this.prepare(q);
-    const embeds = this.embed(p);
+    const embeds = await this.embedQuery(p);
     yield { type: 'start', prompt: p.prompt, promptTokens: embeds.shape[0] };
     const o = this.options;
     const tick = throttled(3000, say);
@@ -360,6 +465,7 @@ export class OvisRunner {
       topP: o.topP,
       repetitionPenalty: o.repetitionPenalty,
       seed: o.seed,
+      prefillChunkTokens: o.prefillChunkTokens ?? (o.lowMemory ? 512 : undefined),
       onResult: (r) => {
         generation = r;
       },
@@ -392,6 +498,7 @@ export class OvisRunner {
    * whose logits are computed and recorded (the last prompt row is always included).
    */
   trace(q: Query, o: { recorder: Recorder; maxPartition?: number; maxNewTokens: number; logitsRows?: LogitsRows }): TraceResult {
+    this.needResident('trace');
     const tap = makeTap(o.recorder);
     const prepared = this.prepare(q, { maxPartition: o.maxPartition });
     const embeds = this.model.embed(
@@ -427,6 +534,7 @@ export class OvisRunner {
    * cancels within one decode step. One chat at a time per runner. See src/conversation.ts.
    */
   chat(messages: readonly ChatMessage[], options: GenerationOptions = {}): AsyncGenerator<ChatEvent, ChatResult, void> {
+    this.needResident('chat');
     const o = this.options;
     this.conversations ??= new Conversations({
       model: this.model,
@@ -463,10 +571,24 @@ export class OvisRunner {
     if (opts.images) this.conversations?.visual.clear();
   }
 
+  private needResident(what: string): void {
+    if (this.options.lowMemory) {
+      throw new InputError(
+        `OvisRunner.${what}: needs the vision half and the LLM resident together, and this runner was loaded with lowMemory`,
+        'load without lowMemory (ovis run --low-memory answers one question at a time)',
+      );
+    }
+  }
+
   dispose(): void {
     this.conversations?.dispose();
-    this.model.dispose();
+    this.loaded?.dispose();
   }
+}
+
+/** Side of a crop (image_size, 384). */
+function cropSizeOf(config: OvisConfig): number {
+  return config.visual_tokenizer_config.backbone_config.image_size;
 }
 
 export interface TraceResult {
@@ -550,7 +672,7 @@ export async function readImageFile(path: string, opts: { decode?: boolean } = {
 
 /** A warning when the weights alone approach the machine's RAM: the OS would kill the process
  *  part-way through loading (no catchable error), so say it before reading any weight. */
-async function memoryWarning(ckpt: Checkpoint, model: string | ModelSource): Promise<string | undefined> {
+async function memoryWarning(ckpt: Checkpoint, model: string | ModelSource, lowMemory: boolean): Promise<string | undefined> {
   // synchronous lookup, not import('node:os'): a browser would request 'node:os' as a URL
   const os = nodeBuiltin<{ totalmem(): number }>('node:os');
   if (!os) return undefined; // a runtime without node:os (a browser): nothing to compare with
@@ -560,7 +682,13 @@ async function memoryWarning(ckpt: Checkpoint, model: string | ModelSource): Pro
   } catch {
     return undefined; // Deno without --allow-sys: not allowed to ask
   }
-  const bytes = residentWeightBytes(ckpt);
+  // lowMemory holds one half at a time: the LLM, or the vision tower + head + VTE
+  const half = (llm: boolean) =>
+    residentWeightBytes({
+      tensors: new Map([...ckpt.tensors].filter(([n]) => n.startsWith('llm.') === llm)),
+      quantization: ckpt.quantization,
+    });
+  const bytes = lowMemory ? Math.max(half(true), half(false)) : residentWeightBytes(ckpt);
   if (bytes > total) throw weightsExceedRam(bytes, total, ckpt, typeof model === 'string' ? model : model.label);
   return weightsVsRam(bytes, total);
 }

@@ -45,6 +45,10 @@ const OPTIONS = {
   'repetition-penalty': { type: 'string', arg: 'R', default: '1 = off', help: 'HF repetition_penalty (greedy decoding too)' },
   seed: { type: 'string', arg: 'S', default: '0', help: 'seed of the sampling PRNG' },
   json: { type: 'boolean', help: 'print one JSON object at the end (output, ids, token counts, timings)\ninstead of streaming the text' },
+  'low-memory': {
+    type: 'boolean',
+    help: 'hold one half of the model at a time: load the vision half, encode the images,\nrelease it, then load the LLM (peak = the larger half; same answer)',
+  },
   ...ENGINE_OPTIONS,
 } as const satisfies OptionSpecs;
 
@@ -124,7 +128,14 @@ export async function main(argv: string[]): Promise<number> {
   if (!v.model) say(`no --model: using the embedded tiny checkpoint ${dir} (random weights)`);
   if (note) say(note);
   const t0 = performance.now();
-  const runner = await OvisRunner.load(dir, { maxPartition, maxNewTokens, ...sampling, ...engine, onProgress: say });
+  const runner = await OvisRunner.load(dir, {
+    maxPartition,
+    maxNewTokens,
+    ...sampling,
+    ...engine,
+    lowMemory: !!v['low-memory'],
+    onProgress: say,
+  });
   const loadMs = performance.now() - t0;
   let output = '';
   let generation: GenerateResult | undefined;

@@ -30,8 +30,15 @@ export interface GenerateOptions extends SamplingOptions {
   prefillLogitsRows?: LogitsRows;
   /** Checked between tokens; an aborted signal ends generation with stopReason 'aborted'. */
   signal?: AbortSignal;
-  /** Progress of the prefill forward: called after each decoder layer. */
+  /** Progress of the prefill forward: called after each decoder layer (of each chunk). */
   onPrefillLayer?: (done: number, layers: number) => void;
+  /** Prefill at most about this many prompt rows per forward (default: the whole prompt in one).
+   *  The activations of a forward scale with its rows ([T, intermediate] f32 per MLP: 66 MB at
+   *  T = 2001 on the 3B), so chunks bound the peak memory of a long prompt. The logits are the
+   *  same bits: every chunk has >= 16 rows (the blocked attention, as one forward uses), each
+   *  query sees the same keys in the same order, and the GEMMs do not depend on M. Ignored in
+   *  trace mode (`tap`, `prefillLogitsRows`), which records whole stages. */
+  prefillChunkTokens?: number;
   /** Continue this cache instead of a new one (a conversation's earlier positions): the prompt
    *  rows sit after its `length`, and the cache is left to the caller (not disposed); afterwards
    *  it holds the prompt and every generated token but the last. */
@@ -108,10 +115,21 @@ function* run(
   if (extra === 'all') rows = Array.from({ length: T }, (_, i) => i);
   else if (Array.isArray(extra)) rows = [...new Set([...(extra as readonly number[]), T - 1])].sort((a, b) => a - b);
   const t0 = now();
-  const pre = lm.forward(inputsEmbeds, cache, { logitsRows: rows, tap: o.tap, onLayer: o.onPrefillLayer });
+  const pieces = o.tap || extra !== undefined ? [T] : prefillPieces(T, o.prefillChunkTokens);
+  const H = inputsEmbeds.shape[1];
+  let r0 = 0; // first prompt row of the current piece
+  let pre: ReturnType<CausalLM['forward']> | undefined;
+  for (const [i, n] of pieces.entries()) {
+    const last = i === pieces.length - 1;
+    const chunk = pieces.length === 1 ? inputsEmbeds : { shape: [n, H], data: inputsEmbeds.data.subarray(r0 * H, (r0 + n) * H) }; // [n, H]
+    const onLayer = o.onPrefillLayer && ((done: number, layers: number) => o.onPrefillLayer!(i * layers + done, pieces.length * layers));
+    // logits rows are rows of the piece; with several pieces only the prompt's last row
+    pre = lm.forward(chunk, cache, { logitsRows: !last ? 'none' : pieces.length === 1 ? rows : [n - 1], tap: o.tap, onLayer });
+    if (!last) r0 += n;
+  }
   const tPrefill = now();
-  const lastAt = pre.rows.indexOf(T - 1);
-  let logits = pre.logits.data.subarray(lastAt * V, (lastAt + 1) * V); // [V]
+  const lastAt = pre!.rows.indexOf(T - 1 - r0);
+  let logits = pre!.logits.data.subarray(lastAt * V, (lastAt + 1) * V); // [V]
 
   // --- decode
   const ids: number[] = [];
@@ -144,6 +162,16 @@ function* run(
     decodeMs,
     tokensPerSecond: steps1 > 0 && decodeMs > 0 ? (steps1 * 1000) / decodeMs : 0,
   };
+}
+
+/** Row counts of the prefill forwards: T split into ceil(T / chunk) near-equal pieces, each
+ *  >= 16 rows (a forward of fewer rows takes the decode attention kernel, whose summation
+ *  order differs); one piece without a chunk size or when T is small. */
+export function prefillPieces(T: number, chunk: number | undefined): number[] {
+  if (chunk === undefined || !(chunk >= 32) || T <= chunk) return [T];
+  const n = Math.ceil(T / Math.floor(chunk));
+  const base = Math.floor(T / n);
+  return Array.from({ length: n }, (_, i) => base + (i < T - base * n ? 1 : 0));
 }
 
 /** Generate synchronously (onToken is called for each id). */
