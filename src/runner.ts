@@ -72,7 +72,7 @@ export interface RunnerOptions {
    *  reads no weights; each query loads the vision half into a backend of its own, encodes its
    *  images, disposes of it and releases its memory, and the first query then loads the LLM
    *  (kept). The peak is the larger half instead of their sum — the int4 3B at max_partition 9
-   *  fits in ~3.2 GB instead of ~5.5 (docs/quantization.md) — at the cost of reading the vision
+   *  peaks at 3.23 GB instead of 5.44 (docs/quantization.md) — at the cost of reading the vision
    *  weights again for every query with images. run/ask/stream/streamQuery only: chat() and
    *  trace() need both halves resident. Also prefills in pieces of prefillChunkTokens (default
    *  512 here). */
@@ -688,8 +688,10 @@ async function memoryWarning(ckpt: Checkpoint, model: string | ModelSource, lowM
       tensors: new Map([...ckpt.tensors].filter(([n]) => n.startsWith('llm.') === llm)),
       quantization: ckpt.quantization,
     });
-  const bytes = lowMemory ? Math.max(half(true), half(false)) : residentWeightBytes(ckpt);
-  if (bytes > total) throw weightsExceedRam(bytes, total, ckpt, typeof model === 'string' ? model : model.label);
+  const larger = Math.max(half(true), half(false));
+  const bytes = lowMemory ? larger : residentWeightBytes(ckpt);
+  if (bytes > total)
+    throw weightsExceedRam(bytes, total, ckpt, typeof model === 'string' ? model : model.label, lowMemory ? undefined : larger);
   return weightsVsRam(bytes, total);
 }
 
@@ -714,8 +716,17 @@ export function weightsExceedRam(
   total: number,
   ckpt: Pick<Checkpoint, 'config' | 'quantization'>,
   model: string,
+  /** The larger half (LLM, or vision tower + head + VTE) when both were counted: if it fits,
+   *  `ovis run --low-memory` (one half at a time) is the first suggestion. */
+  largerHalf?: number,
 ): InputError {
   const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
+  if (largerHalf !== undefined && largerHalf < 0.9 * total) {
+    return new InputError(
+      `${model}: the weights need about ${gb(bytes)} of RAM with the vision half and the LLM resident together, and this machine has ${gb(total)}`,
+      `ovis run --low-memory holds one half at a time (at most ${gb(largerHalf)} of weights) and gives the same answer; chat and serve need both halves`,
+    );
+  }
   const what = ckpt.quantization ? `${ckpt.quantization.bits}-bit GPTQ` : 'float (bf16)';
   if (ckpt.quantization) {
     return new InputError(

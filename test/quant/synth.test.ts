@@ -105,5 +105,10 @@ describe('Ovis1.6-Gemma2-27B', () => {
     expect(e.message).toMatch(/need about 5\d\.\d GB of RAM .* this machine has 24\.0 GB: refused before loading/);
     expect(e.hint).toMatch(/ovis quantize --model AIDC-AI\/Ovis1.6-Gemma2-27B --to int4/);
     expect(e.hint).toContain(`about ${(int4 / 1e9).toFixed(1)} GB`);
+    // when the larger half fits, --low-memory comes first; when it does not, the int4 advice stays
+    const low = weightsExceedRam(9e9, 8e9, asCheckpoint(null), 'M', 6.5e9);
+    expect(low.message).toMatch(/about 9\.0 GB of RAM with the vision half and the LLM resident together, and this machine has 8\.0 GB/);
+    expect(low.hint).toMatch(/ovis run --low-memory holds one half at a time \(at most 6\.5 GB of weights\)/);
+    expect(weightsExceedRam(bf16, 24e9, asCheckpoint(null), 'M', 50e9).hint).toMatch(/ovis quantize/);
   });
 });
