@@ -26,14 +26,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as api from '../dist/index.js';
 import { startStaticServer } from '../examples/browser/serve.mjs';
+import { opt } from './args.mjs';
 import { gemm, load, memoryCeiling, tiny } from './browser-work.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : def;
-};
 const reps = Number(opt('--reps', '2'));
 const threadList = opt('--threads', '1,2').split(',').map(Number);
 const largest = opt('--largest', undefined);

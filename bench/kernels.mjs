@@ -34,14 +34,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeCpu } from '../dist/backend/wasm/blocking.js';
 import { relaxedSimdAvailable } from '../dist/backend/wasm/kernels.js';
 import { createWasmBackend } from '../dist/backend/wasm.js';
+import { args, opt } from './args.mjs';
 import { median, randBf16, randF32, rng } from './browser-work.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : def;
-};
 const threadList = opt('--threads', '1,2').split(',').map(Number);
 const quick = args.includes('--quick');
 const jsonOut = opt('--json', undefined);

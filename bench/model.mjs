@@ -19,12 +19,8 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { args, opt } from './args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : def;
-};
 // --dist DIR: benchmark another build (e.g. a copy of the previous version) for same-run A/B
 const dist = opt('--dist', undefined);
 const from = (m) => import(dist ? pathToFileURL(resolve(dist, m)).href : new URL(`../dist/${m}`, import.meta.url).href);

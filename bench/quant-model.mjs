@@ -31,12 +31,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { args, opt } from './args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : def;
-};
 const dir = opt('--dir', '/tmp/quant-bench');
 const rounds = Number(opt('--rounds', '3'));
 const threads = opt('--threads', '2');

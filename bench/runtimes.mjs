@@ -9,12 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root, runtimeCommands } from '../scripts/runtimes.mjs';
+import { args, opt } from './args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : def;
-};
 const jsonOut = opt('--json', undefined);
 const svgOut = opt('--svg', join(root, 'docs', 'img', 'runtimes-bench.svg'));
 const quick = args.includes('--quick');
