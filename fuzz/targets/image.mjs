@@ -21,6 +21,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
+import { crc32 as pngCrc32 } from '../../dist/image/decode-png.js';
 import { concat, mutateBytes, put16be, put16le, put32be, put32le, u16le, u32be, u32le } from '../mutate.mjs';
 
 /** The decode budget given to every case, and with it the RSS ceiling in run.mjs. */
@@ -38,21 +39,8 @@ const DIRS = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-// CRC32 (PNG)
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-function crc32(b) {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+// CRC-32 of PNG chunks: the decoder's own (dist/ is built before any fuzz run)
+const crc32 = (b) => pngCrc32(b, 0, b.length);
 
 // ---------------------------------------------------------------------------------------------
 // PNG

@@ -7,7 +7,8 @@ import { crc32, PNG_SIGNATURE } from './decode-png.js';
 /** A zlib (RFC 1950) compressor, e.g. node:zlib's deflateSync. */
 export type Deflate = (data: Uint8Array) => Uint8Array;
 
-function chunk(type: string, data: Uint8Array): Uint8Array {
+/** One PNG chunk: length, 4-letter type, data, CRC-32 of type + data. */
+export function pngChunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length); // length, type, data, CRC of type + data
   const v = new DataView(out.buffer);
   v.setUint32(0, data.length);
@@ -29,7 +30,7 @@ export function encodeRgbPng(width: number, height: number, rgb: Uint8Array, def
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit, truecolour, deflate, adaptive filtering, no interlace
   const raw = new Uint8Array(height * (1 + width * 3)); // each row: filter byte 0 (None), then its samples
   for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * width * 3, (y + 1) * width * 3), y * (1 + width * 3) + 1);
-  const parts = [PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflate(raw)), chunk('IEND', new Uint8Array(0))];
+  const parts = [PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflate(raw)), pngChunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {

@@ -18,6 +18,9 @@ import { deflateSync } from 'node:zlib';
 import type { BrowserContext, Page, Request } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM } from '../../scripts/chromium.mjs';
+import { PNG_SIGNATURE } from '../../src/image/decode-png.js';
+import { pngChunk } from '../../src/image/encode-png.js';
 import { PAGE_HTML } from '../../src/server/page.js';
 
 const ROOT = join(__dirname, '..', '..');
@@ -30,8 +33,6 @@ const LARGE = join(ROOT, 'reference', 'fixtures', 'images', 'large.png');
 const SCREENSHOT = process.env.OVIS_UPDATE_SCREENSHOTS
   ? join(ROOT, 'docs', 'img', 'serve-page.png')
   : join(tmpdir(), `ovis-serve-page-${process.pid}.png`);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 
 describe('the page as a string', () => {
   it('is one self-contained document: no external URL, no framework, a script that parses', () => {
@@ -134,34 +135,17 @@ function indexedPng(rgba: Uint8Array, width: number, height: number): Buffer {
   });
   const raw = Buffer.alloc((width + 1) * height); // per row: filter 0, then the indices
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw[y * (width + 1) + 1 + x] = index[key[y * width + x]];
-  const crcTable = Array.from({ length: 256 }, (_, c) => {
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc32 = (b: Buffer) => {
-    let c = 0xffffffff;
-    for (const x of b) c = crcTable[(c ^ x) & 255] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8;
   ihdr[9] = 3; // 8-bit indexed
   return Buffer.concat([
-    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk('IHDR', ihdr),
-    chunk('PLTE', plte),
-    chunk('IDAT', deflateSync(raw, { level: 9 })),
-    chunk('IEND', Buffer.alloc(0)),
+    PNG_SIGNATURE,
+    pngChunk('IHDR', ihdr),
+    pngChunk('PLTE', plte),
+    pngChunk('IDAT', deflateSync(raw, { level: 9 })),
+    pngChunk('IEND', new Uint8Array(0)),
   ]);
 }
 
@@ -244,16 +228,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
         headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
+        args: CHROMIUM_ARGS,
         viewport: { width: 1200, height: 800 },
         colorScheme: 'light',
         reducedMotion: 'reduce',
