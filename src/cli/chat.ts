@@ -35,8 +35,9 @@ import {
   parseOptions,
   progress,
   REQUEST_OPTIONS,
+  SAMPLING_OPTIONS,
+  samplingValues,
 } from './common.js';
-import { samplingValues } from './run.js';
 import { didYouMean } from './suggest.js';
 
 const OPTIONS = {
@@ -59,20 +60,7 @@ const OPTIONS = {
     default: '512, 24 with the embedded checkpoint',
     help: 'at most K generated tokens per answer',
   },
-  'do-sample': {
-    type: 'boolean',
-    default: 'off (greedy, as Ovis), on with --temperature/--top-k/--top-p',
-    help: 'sample instead of greedy decoding',
-  },
-  temperature: {
-    type: 'string',
-    arg: 'T',
-    default: '1 when sampling',
-    help: 'sampling temperature; giving one turns sampling on, 0 means greedy',
-  },
-  'top-k': { type: 'string', arg: 'K', default: '0 = off', help: 'sample from the K likeliest tokens; turns sampling on' },
-  'top-p': { type: 'string', arg: 'P', default: '1 = off', help: 'sample from the smallest set with probability >= P; turns sampling on' },
-  'repetition-penalty': { type: 'string', arg: 'R', default: '1 = off', help: 'HF repetition_penalty (greedy decoding too)' },
+  ...SAMPLING_OPTIONS,
   seed: { type: 'string', arg: 'S', default: '0', help: 'seed of the sampling PRNG (the same for every answer)' },
   ...ENGINE_OPTIONS,
 } as const satisfies OptionSpecs;

@@ -1,23 +1,23 @@
 // `ovis run` — the main job: answer a question about images. The answer streams to stdout
 // (or, with --json, one JSON object at the end); progress goes to stderr.
 
-import { InputError, UsageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import type { GenerateResult } from '../generate/generate.js';
 import { OvisRunner } from '../runner.js';
 import {
   ENGINE_OPTIONS,
   embeddedCheckpoint,
   engineValues,
-  floatOption,
   formatOptions,
   intOption,
   type OptionSpecs,
-  type OptionValues,
   parseOptions,
   progress,
   promptOption,
   REQUEST_OPTIONS,
   readImages,
+  SAMPLING_OPTIONS,
+  samplingValues,
 } from './common.js';
 
 const OPTIONS = {
@@ -29,21 +29,7 @@ const OPTIONS = {
   },
   ...REQUEST_OPTIONS,
   'max-new-tokens': { type: 'string', arg: 'K', default: '512, 24 with the embedded checkpoint', help: 'at most K generated tokens' },
-  'do-sample': {
-    type: 'boolean',
-    default: 'off (greedy, as Ovis), on with --temperature/--top-k/--top-p',
-    help: 'sample instead of greedy decoding',
-  },
-  temperature: {
-    type: 'string',
-    arg: 'T',
-    default: '1 when sampling',
-    help: 'sampling temperature; giving one turns sampling on, 0 means greedy',
-  },
-  'top-k': { type: 'string', arg: 'K', default: '0 = off', help: 'sample from the K likeliest tokens; turns sampling on' },
-  'top-p': { type: 'string', arg: 'P', default: '1 = off', help: 'sample from the smallest set with probability >= P; turns sampling on' },
-  'repetition-penalty': { type: 'string', arg: 'R', default: '1 = off', help: 'HF repetition_penalty (greedy decoding too)' },
-  seed: { type: 'string', arg: 'S', default: '0', help: 'seed of the sampling PRNG' },
+  ...SAMPLING_OPTIONS,
   json: { type: 'boolean', help: 'print one JSON object at the end (output, ids, token counts, timings)\ninstead of streaming the text' },
   'low-memory': {
     type: 'boolean',
@@ -63,50 +49,6 @@ means greedy, as in the OpenAI API.
 
 options:
 ${formatOptions(OPTIONS)}`;
-
-interface Sampling {
-  doSample: boolean;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  repetitionPenalty?: number;
-  seed?: number;
-  note?: string;
-}
-
-/** The sampling decision above, with every contradiction refused rather than silently resolved. */
-export function samplingValues(v: OptionValues<typeof OPTIONS>): Sampling {
-  const temperature = floatOption('temperature', v.temperature, 0, 100);
-  const topK = intOption('top-k', v['top-k'], undefined, 0, 2 ** 30);
-  const topP = floatOption('top-p', v['top-p'], 0, 1);
-  if (topP === 0) throw new UsageError(`--top-p must be in (0, 1], got '${v['top-p']}'`, '1 keeps every token (off)');
-  const repetitionPenalty = floatOption('repetition-penalty', v['repetition-penalty'], 1e-6, 100);
-  const seed = intOption('seed', v.seed, undefined, 0, 2 ** 31 - 1);
-  const given = (['temperature', 'top-k', 'top-p'] as const).filter((k) => v[k] !== undefined).map((k) => `--${k}`);
-  if (temperature === 0) {
-    const clash = [...(v['do-sample'] ? ['--do-sample'] : []), ...given.filter((k) => k !== '--temperature')];
-    if (clash.length) {
-      throw new UsageError(
-        `--temperature 0 means greedy decoding; ${clash.join(' and ')} asks for sampling`,
-        'to sample, give a temperature > 0; for greedy, drop the sampling options',
-      );
-    }
-    return {
-      doSample: false,
-      repetitionPenalty,
-      seed,
-      note: seed !== undefined ? 'note: --seed has no effect on greedy decoding' : undefined,
-    };
-  }
-  const doSample = !!v['do-sample'] || given.length > 0;
-  const note =
-    !doSample && seed !== undefined
-      ? 'note: --seed has no effect on greedy decoding (add --do-sample or --temperature T)'
-      : doSample && !v['do-sample']
-        ? `sampling on (${given.join(', ')} given; --temperature 0 for greedy)`
-        : undefined;
-  return { doSample, temperature, topK, topP, repetitionPenalty, seed, note };
-}
 
 export async function main(argv: string[]): Promise<number> {
   const { values: v } = parseOptions('run', argv, OPTIONS);

@@ -6,8 +6,17 @@ import { UsageError } from '../errors.js';
 import { OvisRunner } from '../runner.js';
 import { listen } from '../server/adapters.js';
 import { createServer, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_QUEUE } from '../server/handler.js';
-import { ENGINE_OPTIONS, engineValues, floatOption, formatOptions, intOption, type OptionSpecs, parseOptions, progress } from './common.js';
-import { samplingValues } from './run.js';
+import {
+  ENGINE_OPTIONS,
+  engineValues,
+  floatOption,
+  formatOptions,
+  intOption,
+  type OptionSpecs,
+  parseOptions,
+  progress,
+  samplingValues,
+} from './common.js';
 
 const OPTIONS = {
   model: {
