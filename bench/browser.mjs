@@ -26,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as api from '../dist/index.js';
 import { startStaticServer } from '../examples/browser/serve.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium.mjs';
 import { opt } from './args.mjs';
 import { gemm, load, memoryCeiling, tiny } from './browser-work.mjs';
 
@@ -36,7 +37,6 @@ const largest = opt('--largest', undefined);
 /** --only gemm,tiny,ceiling (default: all three; --largest adds its probe). */
 const only = opt('--only', 'gemm,tiny,ceiling').split(',');
 const jsonOut = opt('--json', undefined);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const log = (s) => process.stderr.write(`${s}\n`);
 
 if (!existsSync(CHROMIUM)) {
@@ -53,15 +53,7 @@ const { chromium } = await import('playwright-core');
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
+  args: CHROMIUM_ARGS,
 });
 const version = browser.version();
 const page = await browser.newPage();

@@ -19,6 +19,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryVerdict } from '../../examples/browser/memory.js';
 import { CSP, startStaticServer } from '../../examples/browser/serve.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM } from '../../scripts/chromium.mjs';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
 import { decodeImageAsync } from '../../src/image/index.js';
 import { resolveTokenizerPath } from '../../src/io/tokenizer-source.js';
@@ -26,8 +27,6 @@ import { OvisRunner } from '../../src/runner.js';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'reference', 'fixtures');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 // The committed picture in the docs is rewritten only on request (OVIS_UPDATE_SCREENSHOTS=1, as
 // test/server/browser.test.ts): Chromium's pixels vary run to run; a test run must not dirty the checkout.
 const SCREENSHOT = process.env.OVIS_UPDATE_SCREENSHOTS
@@ -136,16 +135,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
+        args: CHROMIUM_ARGS,
       });
     });
 
