@@ -4,7 +4,7 @@
 //
 //   node bench/model.mjs [--model /tmp/synth3b] [--backend wasm|ts] [--threads 2]
 //                        [--parts decode,crop,prefill] [--prefill 200] [--decode 8] [--context N] [--ops] [--json FILE]
-//                        [--kernels simd|relaxed] [--quant-dot] [--dist DIR]   (DIR = another build's dist/, for A/B runs)
+//                        [--kernels simd|relaxed] [--quant-dot] [--quant-lm-head int8|int4] [--dist DIR]   (DIR = another build's dist/, for A/B runs)
 //
 // Loads only what the asked parts need (crop: SigLIP + visual head + VTE; decode/prefill: the
 // LLM) once, then times:
@@ -49,6 +49,10 @@ const log = (s) => process.stderr.write(s + '\n');
 // --quant-dot: quantized Linears through integer dot products (opt-in, changes numerics)
 const quantDot = args.includes('--quant-dot');
 const be = await createBackend(backendName, { threads, kernels, quantDot });
+// --quant-lm-head int8|int4: lm_head quantized at load (opt-in, changes the logits)
+const lmHeadOpt = opt('--quant-lm-head', undefined);
+const quantLmHead = lmHeadOpt === undefined ? undefined : { int8: 8, int4: 4 }[lmHeadOpt];
+if (lmHeadOpt !== undefined && !quantLmHead) throw new Error(`--quant-lm-head: int8 or int4, got ${lmHeadOpt}`);
 const ckpt = await Checkpoint.open(modelDir);
 const rows = [];
 const metrics = {}; // numbers for --json (bench/quant-model.mjs reads them)
@@ -155,7 +159,7 @@ if (parts.includes('crop')) {
 
 if (parts.includes('decode') || parts.includes('prefill')) {
   let t0 = performance.now();
-  const llm = await loadLlm(ckpt.config.llm_config, ckpt, be);
+  const llm = await loadLlm(ckpt.config.llm_config, ckpt, be, 'llm.', { quantLmHead });
   metrics.llmLoadS = (performance.now() - t0) / 1000;
   log(`LLM loaded in ${sec(performance.now() - t0)} s`);
   const V = llm.vocabSize;

@@ -41,6 +41,9 @@ it would duplicate the 8-13 MB token embeddings. `materialize(variant, dir)` her
 the complete directory (same tensors, same bytes). Dumps: reference/fixtures/dumps-gptq/<variant>/<case>__f32.*,
 dump.py run on the float tensors + the dequantized weights, f32 compute.
 
+--quant-lm-head ground truth (LM_HEAD): the same run with lm_head = the RTN-quantized (symmetric, groups of
+min(128, K)) tied embed_tokens, dequantized, untied -> dumps-gptq/<variant>+lm_head-int<bits>/text_only__f32.*
+
 Usage: python make_gptq.py [--only VARIANT] [--no-dumps]
 """
 import argparse
@@ -76,6 +79,12 @@ CASES = {
     "text_only": ([], "What is the capital of France? Answer in one word, then explain in one sentence.", 9, True),
     "square": ([os.path.join(HERE, "fixtures", "images", "square.png")], "Describe the image in detail.", 9, False),
 }
+# `--quant-lm-head` (src/model/decoder.ts): lm_head RTN-quantized at load, symmetric, groups of
+# min(128, hidden_size), no act order, from the (tied) embed_tokens. Ground truth: the variant's dumps
+# with lm_head replaced by that dequantized weight (untied), text_only only ->
+# dumps-gptq/<variant>+lm_head-int<bits>/.
+LM_HEAD = {"llama-int4-g16": 4, "llama-int8-gall": 8}
+LM_HEAD_GROUP = 128
 LINEARS = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
            "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")
 
@@ -264,9 +273,21 @@ def dump_json(path, obj):
         fh.write("\n")
 
 
-def dumps(variant, floats, deq):
-    """dump.py on the float tensors + dequantized Linear weights (F32 tensors), f32 compute."""
+def lm_head_weight(floats, bits):
+    """--quant-lm-head's lm_head: the tied embed_tokens RTN-quantized, packed and read back, in f32."""
+    W = floats["llm.model.embed_tokens.weight"]
+    N, K = W.shape
+    q, scales, zeros, g_idx = rtn(W.float(), bits, min(LM_HEAD_GROUP, K), True, torch.arange(K))
+    head = dequantize(pack_rows(q, bits), pack_cols(zeros - 1, bits), scales, g_idx, bits)
+    assert head.shape == (N, K) and not torch.equal(head, W.float())
+    return head
+
+
+def dumps(variant, floats, deq, lm_head_bits=None):
+    """dump.py on the float tensors + dequantized Linear weights (F32 tensors), f32 compute; with
+    lm_head_bits, lm_head untied and replaced by lm_head_weight (text_only only)."""
     v = VARIANTS[variant]
+    name = variant if lm_head_bits is None else f"{variant}+lm_head-int{lm_head_bits}"
     tmp = tempfile.mkdtemp(prefix="ovis-gptq-deq-")
     try:
         src = os.path.join(TINY, v["flavour"])
@@ -275,17 +296,32 @@ def dumps(variant, floats, deq):
             shutil.copy(os.path.join(src, f), tmp)
         sd = dict(floats)
         sd.update(deq)
+        cases = CASES
+        if lm_head_bits is not None:
+            sd["llm.lm_head.weight"] = lm_head_weight(floats, lm_head_bits)
+            cfg = json.load(open(os.path.join(src, "config.json")))
+            cfg["llm_config"]["tie_word_embeddings"] = False
+            dump_json(os.path.join(tmp, "config.json"), cfg)
+            cases = {"text_only": CASES["text_only"]}
         save_file(sd, os.path.join(tmp, "model.safetensors"), metadata={"format": "pt"})
         parts = dump.OvisParts(tmp, "f32")
+        if lm_head_bits is not None:
+            assert torch.equal(parts.llm.lm_head.weight, sd["llm.lm_head.weight"])
+            assert not torch.equal(parts.llm.lm_head.weight, parts.llm.model.embed_tokens.weight)
         parts.ckpt = os.path.join("tiny-gptq", variant) + " (dequantized to f32: make_gptq.py)"
-        os.makedirs(os.path.join(DUMPS, variant), exist_ok=True)
-        for case, (images, prompt, mp, keep_logits) in CASES.items():
+        if lm_head_bits is not None:
+            parts.ckpt += f" + lm_head RTN int{lm_head_bits} g{LM_HEAD_GROUP} sym (--quant-lm-head)"
+        os.makedirs(os.path.join(DUMPS, name), exist_ok=True)
+        for case, (images, prompt, mp, keep_logits) in cases.items():
             tensors, side = dump.run(parts, images, prompt, max_partition=mp, max_new_tokens=20, vision="none",
                                      pixels_same_as=None, case=case, keep_logits=keep_logits)
             side["gptq"] = dict(variant=variant, **v, script="reference/make_gptq.py",
                                 weights="float tensors of tiny/" + v["flavour"] + " + every quantized Linear "
                                         "dequantized to f32 (dequantized.safetensors)")
-            prefix = os.path.join(DUMPS, variant, f"{case}__f32")
+            if lm_head_bits is not None:
+                side["gptq"]["lm_head"] = dict(bits=lm_head_bits, group_size=LM_HEAD_GROUP, sym=True,
+                                               source="llm.model.embed_tokens.weight (tied), RTN, dequantized")
+            prefix = os.path.join(DUMPS, name, f"{case}__f32")
             dump.write(prefix, tensors, side)
             dump.log(f"{variant}/{case}: T={side['num_tokens']} ids={side['generated_ids'][:8]}... "
                      f"margin={side['stats']['generation_top2_margin_min']:.4f} "
@@ -313,6 +349,8 @@ def main():
         floats, deq = make(variant)
         if not args.no_dumps:
             dumps(variant, floats, deq)
+            if variant in LM_HEAD:
+                dumps(variant, floats, deq, LM_HEAD[variant])
 
 
 if __name__ == "__main__":

@@ -61,6 +61,9 @@ export interface RunnerOptions {
   kernels?: 'simd' | 'relaxed';
   /** wasm: GPTQ Linears through integer dot products (opt-in; docs/quantization.md). */
   quantDot?: boolean;
+  /** Quantize lm_head at load to 8 or 4 bits (`--quant-lm-head`; changes the logits, opt-in;
+   *  docs/quantization.md). */
+  quantLmHead?: 4 | 8;
   /** tokenizer.json (or a directory holding one), or a Tokenizer; default: the checkpoint's own. */
   tokenizer?: string | Tokenizer;
   /** Progress messages (weights loading, crops encoded, prefill, tokens/s). */
@@ -269,7 +272,7 @@ export class OvisRunner {
     const backend = await createBackend(opts.backend ?? 'wasm', { threads: opts.threads, kernels: opts.kernels, quantDot: opts.quantDot });
     say(`backend: ${backend.name}`);
     try {
-      const loaded = await OvisModel.load(ckpt, backend, { onProgress: say });
+      const loaded = await OvisModel.load(ckpt, backend, { onProgress: say, quantLmHead: opts.quantLmHead });
       say(`loaded ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return new OvisRunner(loaded, ckpt.config, source, tokenizer, formatter, opts);
     } catch (e) {
@@ -327,7 +330,7 @@ export class OvisRunner {
     const backend = await this.newBackend();
     const ckpt = await Checkpoint.open(this.source);
     try {
-      this.loaded = await OvisModel.load(ckpt, backend, { onProgress: say, textOnly: true });
+      this.loaded = await OvisModel.load(ckpt, backend, { onProgress: say, textOnly: true, quantLmHead: this.options.quantLmHead });
       say(`LLM loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return this.loaded;
     } catch (e) {

@@ -209,6 +209,12 @@ export const ENGINE_OPTIONS = {
     type: 'boolean',
     help: 'GPTQ checkpoints on the wasm backend: integer dot products (activations rounded\nto int16 per token; faster, ~3e-5 relative change; docs/quantization.md)',
   },
+  'quant-lm-head': {
+    type: 'string',
+    arg: 'int8|int4',
+    default: 'lm_head as the checkpoint stores it',
+    help: 'quantize lm_head in memory at load (round to nearest, groups of 128): the largest\nGEMV of a decode step; changes the logits (docs/quantization.md)',
+  },
   tokenizer: {
     type: 'string',
     arg: 'PATH',
@@ -274,10 +280,27 @@ export function threadsOption(v: string | undefined): number | undefined {
 }
 
 /** The backend options of a model command, checked. */
-export function engineValues(v: { backend?: string; threads?: string; kernels?: string; tokenizer?: string; 'quant-dot'?: boolean }) {
+/** --quant-lm-head int8|int4 -> bits. */
+export function quantLmHeadOption(v: string | undefined): 4 | 8 | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'int8') return 8;
+  if (v === 'int4') return 4;
+  throw new UsageError(`--quant-lm-head must be 'int8' or 'int4', got '${v}'`);
+}
+
+export function engineValues(v: {
+  backend?: string;
+  threads?: string;
+  kernels?: string;
+  tokenizer?: string;
+  'quant-dot'?: boolean;
+  'quant-lm-head'?: string;
+}) {
   const backend = backendOption(v.backend);
   if (v['quant-dot'] && backend !== 'wasm') throw new UsageError(`--quant-dot applies to the wasm backend, not '${backend}'`);
+  const quantLmHead = quantLmHeadOption(v['quant-lm-head']);
   return {
+    ...(quantLmHead ? { quantLmHead } : {}),
     backend,
     kernels: kernelsOption(v.kernels, backend),
     threads: threadsOption(v.threads),

@@ -16,9 +16,10 @@
 
 import type { Backend } from '../backend/backend.js';
 import type { LlmConfig } from '../config/ovis-config.js';
-import { BackendError } from '../errors.js';
+import { BackendError, CheckpointError, InputError } from '../errors.js';
 import { ropeCosSin } from '../ops/rope.js';
-import { isQuantizedModule, isQuantWeight, prepareGptqLinear, type QuantWeight } from '../quant/gptq.js';
+import { isQuantizedModule, isQuantWeight, prepareGptqLinear, type QuantBits, type QuantWeight } from '../quant/gptq.js';
+import { rtnQuantLinear } from '../quant/rtn.js';
 import type { Tensor, Weight } from '../tensor.js';
 import { noTap } from '../trace/tap.js';
 import { checkEmbeds, type ForwardOptions, type ForwardResult, gatherRows, positionsFrom, resolveRows } from './causal-lm.js';
@@ -52,8 +53,22 @@ export interface DecoderWeights<L> {
   embed_tokens: Weight; // (V, H)  llm.model.embed_tokens.weight
   layers: L[]; //                  llm.model.layers.{i}.
   norm: Weight; //         [H]     llm.model.norm.weight
-  lm_head: Weight; //      (V, H)  llm.lm_head.weight, or embed_tokens when tied
+  lm_head: Linear; //      (V, H)  llm.lm_head.weight, or embed_tokens when tied; quantized with quantLmHead
 }
+
+/** How the LLM half is loaded beyond what the checkpoint says. */
+export interface LlmLoadOptions {
+  /**
+   * Quantize lm_head in memory at load, round to nearest, symmetric, groups of 128 inputs
+   * (`--quant-lm-head`; docs/quantization.md): it is the largest single GEMV of a decode step
+   * (V x H: 128256 x 3072 in the 3B) and no released GPTQ checkpoint quantizes it. Changes the
+   * logits (measured there); a tied embed_tokens stays float for the input embeddings.
+   */
+  quantLmHead?: QuantBits;
+}
+
+/** Group size of --quant-lm-head (or K when the hidden size is smaller, as in the tiny models). */
+export const LM_HEAD_GROUP_SIZE = 128;
 
 /** nn.Linear forward: x [T, in] -> [T, out] (a quantized one through the backend's linearQuant). */
 export function linear(b: Backend, x: Tensor, l: Linear): Tensor {
@@ -76,6 +91,7 @@ export class WeightLoader {
     readonly src: TensorSource,
     readonly backend: Backend,
     readonly c: LlmConfig,
+    readonly opts: LlmLoadOptions = {},
   ) {}
 
   /** A required tensor; `what` names the config keys its expected shape comes from. */
@@ -172,10 +188,36 @@ export class WeightLoader {
     const layers: L[] = [];
     for (let i = 0; i < c.num_hidden_layers; i++) layers.push(await layer(`${m}layers.${i}.`, i));
     const norm = await this.norm(`${m}norm`);
+    const head = c.tie_word_embeddings ? `${m}embed_tokens.weight` : `${prefix}lm_head.weight`;
+    if (this.opts.quantLmHead) return { embed_tokens, layers, norm, lm_head: await this.quantizedHead(prefix, head) };
     const lm_head = c.tie_word_embeddings
       ? embed_tokens
-      : await this.weight(`${prefix}lm_head.weight`, [c.vocab_size, c.hidden_size], `${vh} (tie_word_embeddings false)`);
-    return { embed_tokens, layers, norm, lm_head };
+      : await this.weight(head, [c.vocab_size, c.hidden_size], `${vh} (tie_word_embeddings false)`);
+    return { embed_tokens, layers, norm, lm_head: { weight: lm_head } };
+  }
+
+  /** lm_head quantized from its float tensor `key` (embed_tokens when tied): see LlmLoadOptions. */
+  private async quantizedHead(prefix: string, key: string): Promise<Linear> {
+    const b = this.backend;
+    const c = this.c;
+    const bits = this.opts.quantLmHead!;
+    if (!b.loadQuantLinear || !b.linearQuant) {
+      throw new BackendError(`--quant-lm-head: the ${b.name} backend cannot run quantized Linears`, 'use the wasm or ts backend');
+    }
+    const per = 32 / bits;
+    if (c.vocab_size % per || c.hidden_size % per) {
+      throw new InputError(
+        `--quant-lm-head int${bits}: lm_head (vocab_size ${c.vocab_size}, hidden_size ${c.hidden_size}) cannot be packed at ${bits} bits`,
+        `GPTQ packing needs both to be multiples of ${per}${bits === 4 && c.vocab_size % 4 === 0 && c.hidden_size % 4 === 0 ? '; int8 can pack it' : ''}; leave lm_head float (no --quant-lm-head)`,
+      );
+    }
+    const t = await this.src.read(key);
+    const want = [c.vocab_size, c.hidden_size];
+    if (t.shape.length !== 2 || t.shape[0] !== want[0] || t.shape[1] !== want[1]) {
+      throw new CheckpointError(`tensor ${key}: shape [${t.shape}], expected [${want}] (vocab_size, hidden_size)`);
+    }
+    const gs = Math.min(LM_HEAD_GROUP_SIZE, c.hidden_size);
+    return { weight: b.loadQuantLinear(rtnQuantLinear(`${prefix}lm_head`, t, bits, gs)) };
   }
 }
 

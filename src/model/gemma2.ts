@@ -35,6 +35,7 @@ import {
   type DecoderSteps,
   type DecoderWeights,
   type LayerStep,
+  type LlmLoadOptions,
   linear,
   type MlpWeights,
   WeightLoader,
@@ -110,11 +111,17 @@ export class Gemma2ForCausalLM extends DecoderForCausalLM<Gemma2Config, Gemma2La
   }
 
   /** Load from a checkpoint; `prefix` is where the HF Gemma2ForCausalLM lives (`llm.` in Ovis). */
-  static async load(config: Gemma2Config, src: TensorSource, backend: Backend, prefix = 'llm.'): Promise<Gemma2ForCausalLM> {
+  static async load(
+    config: Gemma2Config,
+    src: TensorSource,
+    backend: Backend,
+    prefix = 'llm.',
+    opts: LlmLoadOptions = {},
+  ): Promise<Gemma2ForCausalLM> {
     const c = config;
     const attnBias = { present: c.attention_bias, what: 'attention_bias' };
     const noMlpBias = { present: false, what: 'Gemma2MLP (bias=False)' };
-    const ld = new WeightLoader(src, backend, c);
+    const ld = new WeightLoader(src, backend, c, opts);
     const weights = await ld.decoder(
       prefix,
       async (L): Promise<Gemma2LayerWeights> => ({
@@ -138,7 +145,7 @@ export class Gemma2ForCausalLM extends DecoderForCausalLM<Gemma2Config, Gemma2La
       decoderLayer: (x, s) => decoderLayer(b, c, W.layers[s.layer], x, s), // [T, H]
       norm: (x) => b.rmsNorm(x, W.norm, c.rms_norm_eps, 1), //              [T, H]
       lmHead: (h) => {
-        const logits = b.linear(h, W.lm_head); //                          [k, V], then c·tanh(l/c)
+        const logits = linear(b, h, W.lm_head); //                          [k, V], then c·tanh(l/c)
         return c.final_logit_softcapping !== null ? b.softcap(logits, c.final_logit_softcapping) : logits;
       },
     };

@@ -24,6 +24,7 @@ import {
   type DecoderSteps,
   type DecoderWeights,
   type LayerStep,
+  type LlmLoadOptions,
   linear,
   type MlpWeights,
   WeightLoader,
@@ -95,7 +96,13 @@ export class LlamaForCausalLM extends DecoderForCausalLM<Config, LlamaLayerWeigh
    * Load the decoder from a checkpoint. `prefix` is where the HF LlamaForCausalLM lives
    * (`llm.` inside an Ovis checkpoint, '' for a bare Llama checkpoint).
    */
-  static async load(config: Config, src: TensorSource, backend: Backend, prefix = 'llm.'): Promise<LlamaForCausalLM> {
+  static async load(
+    config: Config,
+    src: TensorSource,
+    backend: Backend,
+    prefix = 'llm.',
+    opts: LlmLoadOptions = {},
+  ): Promise<LlamaForCausalLM> {
     const c = config;
     if (c.model_type === 'qwen2' && c.use_sliding_window && c.layer_types.some((t) => t === 'sliding_attention')) {
       // Qwen2 with a window is untested against HF here; refuse rather than guess.
@@ -111,7 +118,7 @@ export class LlamaForCausalLM extends DecoderForCausalLM<Config, LlamaLayerWeigh
     const qkvBias = { present: qwen2 ? true : c.attention_bias, what };
     const oBias = { present: qwen2 ? false : c.attention_bias, what };
     const mlpBias = { present: c.model_type === 'llama' ? c.mlp_bias : false, what: 'mlp_bias' };
-    const ld = new WeightLoader(src, backend, c);
+    const ld = new WeightLoader(src, backend, c, opts);
     const weights = await ld.decoder(
       prefix,
       async (L): Promise<LlamaLayerWeights> => ({
@@ -132,7 +139,7 @@ export class LlamaForCausalLM extends DecoderForCausalLM<Config, LlamaLayerWeigh
       embed: (x) => x, //                                                  LlamaModel takes inputs_embeds as they are
       decoderLayer: (x, s) => decoderLayer(b, c, W.layers[s.layer], x, s), // [T, H]
       norm: (x) => b.rmsNorm(x, W.norm, c.rms_norm_eps, 0), //              [T, H]
-      lmHead: (h) => b.linear(h, W.lm_head), //                             [k, V]
+      lmHead: (h) => linear(b, h, W.lm_head), //                             [k, V]
     };
   }
 }

@@ -18,23 +18,31 @@ import { type Gemma2Config, type LlmConfig, type OvisConfig, visualTokensPerCrop
 import { IMAGE_ATOM_ID, IMAGE_INDICATOR_IDS, IMAGE_TOKEN_ID } from '../constants.js';
 import { InputError, ShapeError } from '../errors.js';
 import { throttled } from '../progress.js';
+import type { QuantBits } from '../quant/gptq.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape, storedBytes } from '../tensor.js';
 import { noTap, type Tap } from '../trace/tap.js';
 import type { CausalLM } from './causal-lm.js';
+import { type LlmLoadOptions, LM_HEAD_GROUP_SIZE } from './decoder.js';
 import { Gemma2ForCausalLM } from './gemma2.js';
 import { LlamaForCausalLM } from './llama.js';
 import { encodeImages, indicatorEmbeds, loadVision, type OvisVision } from './vision.js';
 import type { TensorSource } from './weights.js';
 
 /** Load the LLM half of a checkpoint (`llm.*` tensors) for any supported model_type. */
-export async function loadLlm(config: LlmConfig, src: TensorSource, backend: Backend, prefix = 'llm.'): Promise<CausalLM> {
+export async function loadLlm(
+  config: LlmConfig,
+  src: TensorSource,
+  backend: Backend,
+  prefix = 'llm.',
+  opts: LlmLoadOptions = {},
+): Promise<CausalLM> {
   switch (config.model_type) {
     case 'llama':
     case 'qwen2':
-      return LlamaForCausalLM.load(config, src, backend, prefix);
+      return LlamaForCausalLM.load(config, src, backend, prefix, opts);
     case 'gemma2':
-      return Gemma2ForCausalLM.load(config as Gemma2Config, src, backend, prefix);
+      return Gemma2ForCausalLM.load(config as Gemma2Config, src, backend, prefix, opts);
   }
 }
 
@@ -145,6 +153,8 @@ export interface OvisLoadOptions {
   onProgress?: (message: string) => void;
   /** Skip the vision tower, visual head and VTE (text-only use, e.g. LLM parity). Default false. */
   textOnly?: boolean;
+  /** lm_head quantized at load to 8 or 4 bits (decoder.ts LlmLoadOptions; `--quant-lm-head`). */
+  quantLmHead?: QuantBits;
 }
 
 export class OvisModel {
@@ -175,7 +185,8 @@ export class OvisModel {
     const vision = opts.textOnly ? undefined : await loadVision(config, src, backend, say);
     const l = config.llm_config;
     say(`loading ${l.model_type} (${l.num_hidden_layers} layers, hidden ${l.hidden_size}, vocab ${l.vocab_size})`);
-    const llm = await loadLlm(l, src, backend);
+    if (opts.quantLmHead) say(`quantizing lm_head to int${opts.quantLmHead} (round to nearest, groups of ${LM_HEAD_GROUP_SIZE})`);
+    const llm = await loadLlm(l, src, backend, 'llm.', { quantLmHead: opts.quantLmHead });
     return new OvisModel(config, generationConfig, backend, llm, vision);
   }
 

@@ -208,6 +208,6 @@ describe('loading by HF key', () => {
     expect(L.self_attn.o_proj.bias?.name).toBe('llm.model.layers.1.self_attn.o_proj.bias');
     expect(L.mlp.down_proj.weight.name).toBe('llm.model.layers.1.mlp.down_proj.weight');
     expect(L.mlp.down_proj.bias).toBeUndefined();
-    expect(lm.weights.lm_head).toBe(lm.weights.embed_tokens); // tied
+    expect(lm.weights.lm_head.weight).toBe(lm.weights.embed_tokens); // tied
   });
 });
