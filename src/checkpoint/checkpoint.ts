@@ -198,6 +198,10 @@ export class Checkpoint {
     return this.fileOf(name).read(name);
   }
   /** Read one tensor widened to f32. */
+  async readRows(name: string, n0: number, rows: number): Promise<HostTensor> {
+    return this.fileOf(name).readRows(name, n0, rows);
+  }
+
   async readF32(name: string): Promise<Float32Array> {
     return this.fileOf(name).readF32(name);
   }

@@ -353,6 +353,28 @@ export class SafetensorsFile {
     await readOrThrow(this.src.source, this.src.name, this.path, t.dataOffset, dst);
   }
 
+  /** Rows n0 .. n0 + rows − 1 of a tensor (along its first dimension), as stored (see read): a
+   *  slice of a large tensor without holding all of it (--quant-lm-head quantizes the 0.8 GB
+   *  embedding a block at a time). */
+  async readRows(name: string, n0: number, rows: number): Promise<HostTensor> {
+    const t = this.info(name);
+    const R = t.shape[0] ?? 1;
+    if (!(Number.isInteger(n0) && Number.isInteger(rows) && n0 >= 0 && rows >= 0 && n0 + rows <= R)) {
+      throw new SafetensorsError(this.path, `readRows ${name}: rows [${n0}, ${n0 + rows}) outside [0, ${R})`);
+    }
+    const rowBytes = t.byteLength / R;
+    const buf = new ArrayBuffer(rows * rowBytes);
+    const dst = new Uint8Array(buf);
+    const at = t.dataOffset + n0 * rowBytes;
+    if (this.bytes) dst.set(this.bytes.subarray(at, at + dst.length));
+    else {
+      if (!this.src) throw new SafetensorsError(this.path, `read ${name} after close()`);
+      await readOrThrow(this.src.source, this.src.name, this.path, at, dst);
+    }
+    const shape = [rows, ...t.shape.slice(1)];
+    return { dtype: t.dtype, shape, data: typedView(t.dtype, buf, dst.length / DTYPE_BYTES[t.dtype]) };
+  }
+
   /** Read one tensor as stored: F32->Float32Array, F64->Float64Array, BF16/F16->Uint16Array (raw bits),
    *  I64->BigInt64Array, I32->Int32Array, I16->Int16Array, I8->Int8Array, U8/BOOL->Uint8Array. */
   async read(name: string): Promise<HostTensor> {

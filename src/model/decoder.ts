@@ -19,7 +19,7 @@ import type { LlmConfig } from '../config/ovis-config.js';
 import { BackendError, CheckpointError, InputError } from '../errors.js';
 import { ropeCosSin } from '../ops/rope.js';
 import { isQuantizedModule, isQuantWeight, prepareGptqLinear, type QuantBits, type QuantWeight } from '../quant/gptq.js';
-import { rtnQuantLinear } from '../quant/rtn.js';
+import { rowsOf, rtnQuantLinear } from '../quant/rtn.js';
 import type { Tensor, Weight } from '../tensor.js';
 import { noTap } from '../trace/tap.js';
 import { checkEmbeds, type ForwardOptions, type ForwardResult, gatherRows, positionsFrom, resolveRows } from './causal-lm.js';
@@ -211,13 +211,19 @@ export class WeightLoader {
         `GPTQ packing needs both to be multiples of ${per}${bits === 4 && c.vocab_size % 4 === 0 && c.hidden_size % 4 === 0 ? '; int8 can pack it' : ''}; leave lm_head float (no --quant-lm-head)`,
       );
     }
-    const t = await this.src.read(key);
+    const info = this.src.tensors.get(key);
     const want = [c.vocab_size, c.hidden_size];
-    if (t.shape.length !== 2 || t.shape[0] !== want[0] || t.shape[1] !== want[1]) {
-      throw new CheckpointError(`tensor ${key}: shape [${t.shape}], expected [${want}] (vocab_size, hidden_size)`);
+    if (!info || info.shape.length !== 2 || info.shape[0] !== want[0] || info.shape[1] !== want[1]) {
+      throw new CheckpointError(
+        `tensor ${key}: ${info ? `shape [${info.shape}]` : 'missing'}, expected [${want}] (vocab_size, hidden_size)`,
+        'the shards do not match config.json',
+      );
     }
+    // a block of rows at a time when the source can (not the whole 0.8 GB of the 3B's embedding at once)
+    const src = this.src;
+    const read = src.readRows ? (n0: number, rows: number) => src.readRows!(key, n0, rows) : rowsOf(await src.read(key));
     const gs = Math.min(LM_HEAD_GROUP_SIZE, c.hidden_size);
-    return { weight: b.loadQuantLinear(rtnQuantLinear(`${prefix}lm_head`, t, bits, gs)) };
+    return { weight: b.loadQuantLinear(await rtnQuantLinear(`${prefix}lm_head`, want[0], want[1], read, bits, gs)) };
   }
 }
 

@@ -16,6 +16,8 @@ export interface TensorSource {
   /** Raw bytes of one tensor into `dst` (exactly its byte length); lets a backend with
    *  loadWeightFrom take the bytes straight into its memory. */
   readInto?(name: string, dst: Uint8Array): Promise<void>;
+  /** Rows n0 .. n0 + rows − 1 (first dimension) of one tensor, as stored. */
+  readRows?(name: string, n0: number, rows: number): Promise<HostTensor>;
   /** GPTQ quantization of the LLM's Linears (checkpoint/checkpoint.ts reads it); absent or null: float. */
   readonly quantization?: GptqConfig | null;
 }

@@ -177,22 +177,41 @@ function packGroup(
 /** Rows of W widened to f32 per block while quantizing (bounds the f32 copy: 1024 x 3072 = 12 MB). */
 const RTN_BLOCK_ROWS = 1024;
 
+/** Rows n0 .. n0 + rows − 1 of a float weight, as stored (BF16 / F16 bits or F32). */
+export type RowReader = (n0: number, rows: number) => Promise<HostTensor>;
+
+/** A RowReader over a tensor already in memory. */
+export function rowsOf(t: HostTensor): RowReader {
+  const K = t.shape[1];
+  return async (n0, rows) => {
+    const d = t.data as Float32Array | Uint16Array;
+    return { dtype: t.dtype, shape: [rows, K], data: d.subarray(n0 * K, (n0 + rows) * K) };
+  };
+}
+
 /**
- * A whole float weight W (N, K) -> the kernels' QuantLinearData, quantized here in memory with the
- * quantizer above (symmetric, group `gs`, no act order): `--quant-lm-head` (docs/quantization.md).
- * `t` holds the stored values (BF16 / F16 bits or F32), row-major (N, K).
+ * A float weight W (N, K), read a block of rows at a time, -> the kernels' QuantLinearData,
+ * quantized here in memory with the quantizer above (symmetric, group `gs`, no act order):
+ * `--quant-lm-head` (docs/quantization.md).
  */
-export function rtnQuantLinear(name: string, t: HostTensor, bits: QuantBits, gs: number): QuantLinearData {
-  const [N, K] = t.shape;
+export async function rtnQuantLinear(
+  name: string,
+  N: number,
+  K: number,
+  read: RowReader,
+  bits: QuantBits,
+  gs: number,
+): Promise<QuantLinearData> {
   const rq = new RtnQuantizer(N, K, bits, gs, true, name);
   const f32 = new Float32Array(Math.min(N, RTN_BLOCK_ROWS) * K);
   for (let n0 = 0; n0 < N; n0 += RTN_BLOCK_ROWS) {
     const rows = Math.min(RTN_BLOCK_ROWS, N - n0);
+    const t = await read(n0, rows);
     const out = f32.subarray(0, rows * K);
     const d = t.data;
-    if (t.dtype === 'F32') out.set((d as Float32Array).subarray(n0 * K, (n0 + rows) * K));
-    else if (t.dtype === 'BF16') widenBf16((d as Uint16Array).subarray(n0 * K, (n0 + rows) * K), out);
-    else if (t.dtype === 'F16') widenF16((d as Uint16Array).subarray(n0 * K, (n0 + rows) * K), out);
+    if (t.dtype === 'F32') out.set(d as Float32Array);
+    else if (t.dtype === 'BF16') widenBf16(d as Uint16Array, out);
+    else if (t.dtype === 'F16') widenF16(d as Uint16Array, out);
     else throw new InputError(`${name}: dtype ${t.dtype} is not a float weight (expected BF16, F16 or F32)`);
     rq.addRows(n0, out);
   }

@@ -13,7 +13,7 @@ import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
 import { loadLlm } from '../../src/model/ovis.js';
 import { loadReference, runParity } from '../../src/parity.js';
 import { dequantize, isQuantWeight, type QuantLinearData } from '../../src/quant/gptq.js';
-import { RtnQuantizer, rtnQuantLinear } from '../../src/quant/rtn.js';
+import { RtnQuantizer, rowsOf, rtnQuantLinear } from '../../src/quant/rtn.js';
 import { OvisRunner } from '../../src/runner.js';
 import { FIXTURES, materializeGptq } from './fixture.js';
 
@@ -75,7 +75,7 @@ for (const { variant, bits } of CASES) {
 }
 
 describe('rtnQuantLinear', () => {
-  it('is RtnQuantizer (the quantizer `ovis quantize` writes with) on BF16 rows, in the kernels layout', () => {
+  it('is RtnQuantizer (the quantizer `ovis quantize` writes with) on BF16 rows, in the kernels layout', async () => {
     const N = 40;
     const K = 48;
     const bf = new Uint16Array(N * K);
@@ -85,7 +85,7 @@ describe('rtnQuantLinear', () => {
       bf[i] = 0x3c00 + ((s >>> 8) & 0x3ff) + ((s >>> 20) & 1 ? 0x8000 : 0); // |w| in [2^-7, 2^-6)
     }
     for (const bits of [4, 8] as const) {
-      const d: QuantLinearData = rtnQuantLinear('w', { dtype: 'BF16', shape: [N, K], data: bf }, bits, 16);
+      const d: QuantLinearData = await rtnQuantLinear('w', N, K, rowsOf({ dtype: 'BF16', shape: [N, K], data: bf }), bits, 16);
       const rq = new RtnQuantizer(N, K, bits, 16, true, 'w');
       const f = new Float32Array(N * K);
       new Uint32Array(f.buffer).set(Array.from(bf, (b) => b << 16));
@@ -106,12 +106,32 @@ describe('rtnQuantLinear', () => {
   });
 });
 
+describe('Checkpoint.readRows (how the lm_head is read, a block at a time)', () => {
+  it('gives the rows of read(), and refuses a range outside the tensor', async () => {
+    const ck = await Checkpoint.open(join(FIXTURES, 'tiny', 'llama'));
+    try {
+      const name = 'llm.model.embed_tokens.weight';
+      const all = await ck.read(name);
+      const K = all.shape[1];
+      const part = await ck.readRows(name, 1000, 37);
+      expect(part.dtype).toBe(all.dtype);
+      expect(part.shape).toEqual([37, K]);
+      expect(Array.from(part.data as Uint16Array)).toEqual(Array.from((all.data as Uint16Array).subarray(1000 * K, 1037 * K)));
+      await expect(ck.readRows(name, all.shape[0] - 2, 3)).rejects.toThrow(
+        /readRows llm\.model\.embed_tokens\.weight: rows \[128254, 128257\) outside \[0, 128256\)/,
+      );
+    } finally {
+      await ck.close();
+    }
+  });
+});
+
 describe('--quant-lm-head refusals', () => {
-  it('a NaN or inf in the weight is a typed error naming the row (not a quantized garbage row)', () => {
+  it('a NaN or inf in the weight is a typed error naming the row (not a quantized garbage row)', async () => {
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
       const w = new Float32Array(16 * 32).fill(0.5);
       w[5 * 32 + 7] = bad;
-      expect(() => rtnQuantLinear('llm.lm_head', { dtype: 'F32', shape: [16, 32], data: w }, 4, 32)).toThrow(
+      await expect(rtnQuantLinear('llm.lm_head', 16, 32, rowsOf({ dtype: 'F32', shape: [16, 32], data: w }), 4, 32)).rejects.toThrow(
         /llm\.lm_head: row 5 has a non-finite value/,
       );
     }
