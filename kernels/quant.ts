@@ -498,7 +498,10 @@ export function gemv_q_dot(bits: i32, K: i32, N: i32, gs: i32, xr: usize, ax: us
   const panelB = <usize>(K / per) * 32;
   const a = load<f32>(ax);
   const m8 = i16x8.splat(0xff), m4 = i16x8.splat(0xf);
-  for (let n = n0; n < n1; n += 8) {
+  let n = n0;
+  // two full panels per pass: each splat of x serves 16 columns, and no edge test in the loop
+  for (; n + 16 <= n1; n += 16) gemvDot16(bits, K, N, gs, xr, a, bsum, qp + <usize>(n >> 3) * panelB, panelB, scales, zeros, y, n);
+  for (; n < n1; n += 8) {
     const pan = qp + <usize>(n >> 3) * panelB;
     const full = n + 8 <= n1;
     let y0 = f32x4.splat(0), y1 = f32x4.splat(0);
@@ -562,6 +565,90 @@ export function gemv_q_dot(bits: i32, K: i32, N: i32, gs: i32, xr: usize, ax: us
     v128.store(y + <usize>n * 4, f32x4.mul(y0, av));
     if (full) v128.store(y + <usize>n * 4, f32x4.mul(y1, av), 16);
   }
+}
+
+/** gemv_q_dot on the two full panels at `pan` and `pan + panelB` (columns n .. n + 15): the same
+ *  integer block sums D and the same f32 steps per column as the one-panel loop, hence the same bits. */
+// @ts-ignore: decorator
+@inline function gemvDot16(bits: i32, K: i32, N: i32, gs: i32, xr: usize, a: f32, bsum: usize, pan: usize, panelB: usize,
+  scales: usize, zeros: usize, y: usize, n: i32): void {
+  const per = 32 / bits;
+  const m8 = i16x8.splat(0xff), m4 = i16x8.splat(0xf);
+  let y0 = f32x4.splat(0), y1 = f32x4.splat(0), y2 = f32x4.splat(0), y3 = f32x4.splat(0);
+  let b = 0;
+  for (let k0 = 0; k0 < K;) {
+    const g = k0 / gs;
+    const k1 = min(k0 + DOT_KB, min(K, (g + 1) * gs));
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+    let p = pan + <usize>(k0 / per) * 32;
+    const end = pan + <usize>(k1 / per) * 32;
+    let xp = xr + <usize>k0 * 2;
+    if (bits == 8) {
+      while (p < end) {
+        const x02 = v128.load32_splat(xp), x13 = v128.load32_splat(xp, 4);
+        const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p + panelB), v3 = v128.load(p + panelB, 16);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.and(v0, m8), x02));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.and(v1, m8), x02));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.and(v2, m8), x02));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.and(v3, m8), x02));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.shr_u(v0, 8), x13));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.shr_u(v1, 8), x13));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.shr_u(v2, 8), x13));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.shr_u(v3, 8), x13));
+        p += 32;
+        xp += 8;
+      }
+    } else {
+      while (p < end) {
+        const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p + panelB), v3 = v128.load(p + panelB, 16);
+        const x04 = v128.load32_splat(xp), x15 = v128.load32_splat(xp, 4);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.and(v0, m4), x04));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.and(v1, m4), x04));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.and(v2, m4), x04));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.and(v3, m4), x04));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v0, 4), m4), x15));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v1, 4), m4), x15));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v2, 4), m4), x15));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v3, 4), m4), x15));
+        const x26 = v128.load32_splat(xp, 8), x37 = v128.load32_splat(xp, 12);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v0, 8), m4), x26));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v1, 8), m4), x26));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v2, 8), m4), x26));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v3, 8), m4), x26));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.shr_u(v0, 12), x37));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.shr_u(v1, 12), x37));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.shr_u(v2, 12), x37));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.shr_u(v3, 12), x37));
+        p += 32;
+        xp += 16;
+      }
+    }
+    const sx = i32x4.splat(load<i32>(bsum + <usize>b * 4));
+    const gOff = (<usize>g * <usize>N + <usize>n) * 4;
+    const t0 = f32x4.mul(v128.load(scales + gOff), f32x4.convert_i32x4_s(i32x4.sub(a0, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(zeros + gOff)), sx))));
+    const t1 = f32x4.mul(v128.load(scales + gOff, 16), f32x4.convert_i32x4_s(i32x4.sub(a1, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(zeros + gOff, 16)), sx))));
+    const t2 = f32x4.mul(v128.load(scales + gOff, 32), f32x4.convert_i32x4_s(i32x4.sub(a2, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(zeros + gOff, 32)), sx))));
+    const t3 = f32x4.mul(v128.load(scales + gOff, 48), f32x4.convert_i32x4_s(i32x4.sub(a3, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(zeros + gOff, 48)), sx))));
+    if (k0 == 0) {
+      y0 = t0;
+      y1 = t1;
+      y2 = t2;
+      y3 = t3;
+    } else {
+      y0 = f32x4.add(y0, t0);
+      y1 = f32x4.add(y1, t1);
+      y2 = f32x4.add(y2, t2);
+      y3 = f32x4.add(y3, t3);
+    }
+    b++;
+    k0 = k1;
+  }
+  const av = f32x4.splat(a);
+  const yp = y + <usize>n * 4;
+  v128.store(yp, f32x4.mul(y0, av));
+  v128.store(yp, f32x4.mul(y1, av), 16);
+  v128.store(yp, f32x4.mul(y2, av), 32);
+  v128.store(yp, f32x4.mul(y3, av), 48);
 }
 
 /** xr = xq in gemv_q_dot's pair order, per word of 32/b inputs: int8 [x0, x2, x1, x3],
