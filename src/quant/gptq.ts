@@ -531,20 +531,23 @@ export function quantLinearBytes(d: QuantLinearData): number {
  * columns, word (r, n) at ((n >> 3)·R + r)·8 + (n & 7); N padded to a multiple of 8 with zero words.
  * The same words, reordered (no value changes): one panel is one sequential stream for the GEMV.
  */
-export function toPanels(qweight: Int32Array, K: number, N: number, bits: QuantBits): Int32Array {
+export function toPanels(qweight: Int32Array, K: number, N: number, bits: QuantBits, out?: Int32Array): Int32Array {
   const R = (K * bits) / 32;
   const P = Math.ceil(N / 8);
-  const out = new Int32Array(P * R * 8);
+  // `out`: where the panels go (the backend's memory: no second host copy of the weights)
+  if (out && out.length !== P * R * 8) throw new RangeError(`toPanels: out has ${out.length} words, the panels ${P * R * 8}`);
+  const dst = out ?? new Int32Array(P * R * 8);
   let o = 0;
   for (let p = 0; p < P; p++) {
     const n0 = p * 8;
     const w = Math.min(8, N - n0);
     for (let r = 0; r < R; r++, o += 8) {
       const src = r * N + n0;
-      for (let c = 0; c < w; c++) out[o + c] = qweight[src + c];
+      for (let c = 0; c < w; c++) dst[o + c] = qweight[src + c];
+      for (let c = w; c < 8; c++) dst[o + c] = 0; // the padded columns of the last panel
     }
   }
-  return out;
+  return dst;
 }
 
 /** A quantized Linear held by a backend (the packed weights live there). shape = (out N, in K). */

@@ -114,15 +114,15 @@ export class WeightStore {
   /** A quantized Linear: panels, scales, zeros (and bias) copied once into one weight block. */
   loadQuant(d: QuantLinearData): WasmQuantWeight {
     const { K, N } = d;
-    const panels = toPanels(d.qweight, K, N, d.bits);
+    const words = Math.ceil(N / 8) * ((K * d.bits) / 32) * 8; // toPanels' layout
     const G = d.scales.length / N;
     const a16 = (n: number) => Math.ceil(n / 16) * 16;
-    const oS = a16(panels.byteLength);
+    const oS = a16(words * 4);
     const oZ = oS + a16(G * N * 4);
     const oB = oZ + a16(G * N * 4);
     const bytes = oB + (d.bias ? a16(N * 4) : 0);
     const { mem, ptr } = this.place(d.name, bytes);
-    new Int32Array(mem.memory.buffer, ptr, panels.length).set(panels);
+    toPanels(d.qweight, K, N, d.bits, new Int32Array(mem.memory.buffer, ptr, words)); // straight into wasm memory
     mem.f32(ptr + oS, G * N).set(d.scales);
     mem.f32(ptr + oZ, G * N).set(d.zeros);
     if (d.bias) mem.f32(ptr + oB, N).set(d.bias);
