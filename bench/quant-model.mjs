@@ -305,9 +305,7 @@ if (sections.includes('big')) {
         await new Promise((r) => setTimeout(r, 5000));
       }
       if (available() < need) {
-        lines.push(
-          `| ${n}${label(extra)} | not run: ${gb(available())} available (other processes), ${gb(need)} needed | | | | |`,
-        );
+        lines.push(`| ${n}${label(extra)} | not run: ${gb(available())} available (other processes), ${gb(need)} needed | | | | |`);
         continue;
       }
       log(`${n} ${extra.join(' ')}: ${gb(available())} available before loading`);
