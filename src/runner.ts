@@ -331,6 +331,9 @@ export class OvisRunner {
     const ckpt = await Checkpoint.open(this.source);
     try {
       this.loaded = await OvisModel.load(ckpt, backend, { onProgress: say, textOnly: true, quantLmHead: this.options.quantLmHead });
+      // the load's host garbage (--quant-lm-head: the quantizer's 0.2-0.4 GB of packed words) is
+      // collected now, not left to pile up under the prefill's activations
+      if (this.options.quantLmHead) await releaseMemory();
       say(`LLM loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return this.loaded;
     } catch (e) {

@@ -293,5 +293,7 @@ function withReadProgress(src: TensorSource, say: (msg: string) => void): Tensor
           count(name);
         }
       : undefined,
+    // forwarded (a block of rows is not counted: the tensor it belongs to is read once more)
+    readRows: src.readRows ? (name, n0, rows) => src.readRows!(name, n0, rows) : undefined,
   };
 }

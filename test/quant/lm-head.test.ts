@@ -9,8 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackend } from '../../src/backend/index.js';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
-import { loadLlm } from '../../src/model/ovis.js';
+import { loadLlm, OvisModel } from '../../src/model/ovis.js';
+import type { TensorSource } from '../../src/model/weights.js';
 import { loadReference, runParity } from '../../src/parity.js';
 import { dequantize, isQuantWeight, type QuantLinearData } from '../../src/quant/gptq.js';
 import { RtnQuantizer, rowsOf, rtnQuantLinear } from '../../src/quant/rtn.js';
@@ -121,6 +123,43 @@ describe('Checkpoint.readRows (how the lm_head is read, a block at a time)', () 
         /readRows llm\.model\.embed_tokens\.weight: rows \[128254, 128257\) outside \[0, 128256\)/,
       );
     } finally {
+      await ck.close();
+    }
+  });
+});
+
+describe('how the head is read', () => {
+  it('OvisModel reads it a block of rows at a time (readRows through the progress wrapper), never whole', async () => {
+    const ck = await Checkpoint.open(join(FIXTURES, 'tiny', 'llama'));
+    const be = await createBackend('wasm', { threads: 1 });
+    try {
+      const head = 'llm.model.embed_tokens.weight';
+      const whole: string[] = [];
+      const blocks: number[] = [];
+      const src: TensorSource = {
+        tensors: ck.tensors,
+        quantization: ck.quantization,
+        read: (n) => {
+          whole.push(n);
+          return ck.read(n);
+        },
+        readInto: (n, d) => ck.readInto(n, d),
+        readRows: (n, n0, rows) => {
+          if (n === head) blocks.push(rows);
+          return ck.readRows(n, n0, rows);
+        },
+      };
+      const m = await OvisModel.fromSource(ck.config, ck.generationConfig, src, be, {
+        textOnly: true,
+        quantLmHead: 8,
+        onProgress: () => {},
+      });
+      expect(isQuantWeight((m.llm as unknown as { weights: { lm_head: { weight: unknown } } }).weights.lm_head.weight)).toBe(true);
+      expect(whole).not.toContain(head); // the float embedding went straight into wasm memory (readInto)
+      expect(blocks.reduce((a, b) => a + b, 0)).toBe(128256);
+      expect(Math.max(...blocks)).toBe(1024);
+    } finally {
+      be.dispose();
       await ck.close();
     }
   });
