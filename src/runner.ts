@@ -75,7 +75,7 @@ export interface RunnerOptions {
    *  reads no weights; each query loads the vision half into a backend of its own, encodes its
    *  images, disposes of it and releases its memory, and the first query then loads the LLM
    *  (kept). The peak is the larger half instead of their sum — the int4 3B at max_partition 9
-   *  peaks at 3.23 GB instead of 5.44 (docs/quantization.md) — at the cost of reading the vision
+   *  peaks at 3.22 GB instead of 5.46 (docs/quantization.md) — at the cost of reading the vision
    *  weights again for every query with images. run/ask/stream/streamQuery only: chat() and
    *  trace() need both halves resident. Also prefills in pieces of prefillChunkTokens (default
    *  512 here). */
