@@ -13,7 +13,7 @@ import { type ExpectedTensor, expectedTensors } from '../config/expected-tensors
 import { DTYPE_BYTES } from '../dtype.js';
 import { CheckpointError, ConfigError, InputError } from '../errors.js';
 import { isPlainObject } from '../io/json.js';
-import { SafetensorsWriter, type TensorSpec } from '../io/safetensors.js';
+import { SafetensorsWriter, type TensorSpec, toF32 } from '../io/safetensors.js';
 import { gptqConfigJson, isQuantizedModule, QUANTIZE_CONFIG_FILE, type QuantBits } from '../quant/gptq.js';
 import { f32ToF16, RtnQuantizer } from '../quant/rtn.js';
 import { Checkpoint, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from './checkpoint.js';
@@ -145,7 +145,7 @@ export async function quantizeCheckpoint(o: QuantizeOptions): Promise<QuantizeRe
             const rq = new RtnQuantizer(N, K, o.bits, o.groupSize, o.sym, wname);
             for (let n0 = 0; n0 < N; n0 += ROWS_PER_BLOCK) {
               const rows = Math.min(ROWS_PER_BLOCK, N - n0);
-              rq.addRows(n0, await readRowsF32(ck, wname, n0, rows, K));
+              rq.addRows(n0, await readRowsF32(ck, wname, n0, rows));
             }
             bytesIn += info.byteLength;
             const parts: Record<string, ArrayBufferView> = {
@@ -200,27 +200,8 @@ async function copyTensor(ck: Checkpoint, name: string, write: (c: Uint8Array) =
 }
 
 /** Rows n0 .. n0+rows−1 of a 2-D float tensor (N, K) widened to f32. */
-async function readRowsF32(ck: Checkpoint, name: string, n0: number, rows: number, K: number): Promise<Float32Array> {
-  const info = ck.info(name);
-  const eb = DTYPE_BYTES[info.dtype];
-  if (!['BF16', 'F16', 'F32'].includes(info.dtype)) throw new CheckpointError(`${name}: dtype ${info.dtype} is not a float weight`);
-  const raw = new Uint8Array(rows * K * eb);
-  const fh = await open(info.file, 'r');
-  try {
-    const { bytesRead } = await fh.read(raw, 0, raw.length, info.dataOffset + n0 * K * eb);
-    if (bytesRead !== raw.length) throw new CheckpointError(`${info.file}: short read of ${name}`);
-  } finally {
-    await fh.close();
-  }
-  const out = new Float32Array(rows * K);
-  if (info.dtype === 'F32') out.set(new Float32Array(raw.buffer));
-  else if (info.dtype === 'BF16') {
-    const u = new Uint16Array(raw.buffer);
-    const o = new Uint32Array(out.buffer);
-    for (let i = 0; i < u.length; i++) o[i] = u[i] << 16;
-  } else {
-    const { widenF16 } = await import('../dtype.js');
-    widenF16(new Uint16Array(raw.buffer), out);
-  }
-  return out;
+async function readRowsF32(ck: Checkpoint, name: string, n0: number, rows: number): Promise<Float32Array> {
+  const dtype = ck.info(name).dtype;
+  if (!['BF16', 'F16', 'F32'].includes(dtype)) throw new CheckpointError(`${name}: dtype ${dtype} is not a float weight`);
+  return toF32(await ck.readRows(name, n0, rows));
 }

@@ -345,12 +345,17 @@ export class SafetensorsFile {
     if (dst.length !== t.byteLength) {
       throw new SafetensorsError(this.path, `readInto ${name}: destination has ${dst.length} bytes, tensor has ${t.byteLength}`);
     }
+    await this.readAt(name, t.dataOffset, dst);
+  }
+
+  /** dst.length bytes of the file from byte `at` (inside tensor `name`, for messages). */
+  private async readAt(name: string, at: number, dst: Uint8Array): Promise<void> {
     if (this.bytes) {
-      dst.set(this.bytes.subarray(t.dataOffset, t.dataOffset + t.byteLength));
+      dst.set(this.bytes.subarray(at, at + dst.length));
       return;
     }
     if (!this.src) throw new SafetensorsError(this.path, `read ${name} after close()`);
-    await readOrThrow(this.src.source, this.src.name, this.path, t.dataOffset, dst);
+    await readOrThrow(this.src.source, this.src.name, this.path, at, dst);
   }
 
   /** Rows n0 .. n0 + rows − 1 of a tensor (along its first dimension), as stored (see read): a
@@ -365,12 +370,7 @@ export class SafetensorsFile {
     const rowBytes = t.byteLength / R;
     const buf = new ArrayBuffer(rows * rowBytes);
     const dst = new Uint8Array(buf);
-    const at = t.dataOffset + n0 * rowBytes;
-    if (this.bytes) dst.set(this.bytes.subarray(at, at + dst.length));
-    else {
-      if (!this.src) throw new SafetensorsError(this.path, `read ${name} after close()`);
-      await readOrThrow(this.src.source, this.src.name, this.path, at, dst);
-    }
+    await this.readAt(name, t.dataOffset + n0 * rowBytes, dst);
     const shape = [rows, ...t.shape.slice(1)];
     return { dtype: t.dtype, shape, data: typedView(t.dtype, buf, dst.length / DTYPE_BYTES[t.dtype]) };
   }
