@@ -4,7 +4,7 @@
 //
 //   node bench/model.mjs [--model /tmp/synth3b] [--backend wasm|ts] [--threads 2]
 //                        [--parts decode,crop,prefill] [--prefill 200] [--decode 8] [--context N] [--ops] [--json FILE]
-//                        [--kernels simd|relaxed] [--quant-dot] [--quant-lm-head int8|int4] [--dist DIR]   (DIR = another build's dist/, for A/B runs)
+//                        [--kernels simd|relaxed] [--quant-dot] [--quant-dot-activations int16|int8] [--quant-lm-head int8|int4] [--dist DIR]   (DIR = another build's dist/, for A/B runs)
 //
 // Loads only what the asked parts need (crop: SigLIP + visual head + VTE; decode/prefill: the
 // LLM) once, then times:
@@ -46,8 +46,12 @@ const jsonOut = opt('--json', undefined);
 const showOps = args.includes('--ops');
 const log = (s) => process.stderr.write(s + '\n');
 
-// --quant-dot: quantized Linears through integer dot products (opt-in, changes numerics)
-const quantDot = args.includes('--quant-dot');
+// --quant-dot: quantized Linears through integer dot products (opt-in, changes numerics);
+// --quant-dot-activations int16|int8: which (int8: decode's x per 32 inputs; implies --quant-dot)
+const dotAct = opt('--quant-dot-activations', undefined);
+if (dotAct !== undefined && dotAct !== 'int16' && dotAct !== 'int8')
+  throw new Error(`--quant-dot-activations: int16 or int8, got ${dotAct}`);
+const quantDot = dotAct ?? args.includes('--quant-dot');
 const be = await createBackend(backendName, { threads, kernels, quantDot });
 // --quant-lm-head int8|int4: lm_head quantized at load (opt-in, changes the logits)
 const lmHeadOpt = opt('--quant-lm-head', undefined);

@@ -71,8 +71,8 @@ export const GEMV_KB: i32 = 2048;
 @inline function panelRows(bits: i32, i0: i32, i1: i32, x: usize, pan: usize, a: usize, full: bool): void {
   const per = 32 / bits;
   let a0 = v128.load(a), a1 = full ? v128.load(a, 16) : a0;
-  let p = pan + <usize>(i0 / per) * 32;
-  const end = pan + <usize>(i1 / per) * 32;
+  let p = pan + <usize>(i0 * bits); // 32 bytes per word row of 32/b inputs: no division
+  const end = pan + <usize>(i1 * bits);
   let xp = x + <usize>i0 * 4;
   if (bits == 4 && full) {
     // unrolled, two mask constants: nibbles 2m and 2m+1 come from (v >> 8m) & 0xF and & 0xF0
@@ -210,7 +210,7 @@ export function dequant_cols(bits: i32, K: i32, N: i32, gs: i32, qp: usize, scal
       const s0 = v128.load(scales + gOff), z0 = v128.load(zeros + gOff);
       const i1 = min(K, (g + 1) * gs);
       for (let i = g * gs; i < i1; i += per) {
-        const v = v128.load(pan + <usize>(i / per) * 32);
+        const v = v128.load(pan + <usize>(i * bits));
         for (let j = 0; j < per; j++) {
           const w = wq(v, j * bits, mask, z0, s0);
           const o = d + <usize>(i + j) * 4;
@@ -303,9 +303,9 @@ function packBDot(bits: i32, K: i32, N: i32, qp: usize, zrow: usize, k0: i32, kc
     const hasHi = n + 4 < N;
     const zi1 = hasHi ? i32x4.trunc_sat_f32x4_s(v128.load(zrow + <usize>(n + 4) * 4)) : i32x4.splat(0);
     const z1 = i8x16.shuffle(zi1, zi1, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
-    let p = pan + <usize>(k0 / per) * 32;
+    let p = pan + <usize>(k0 * bits);
     let d = dst;
-    const end = pan + <usize>((k0 + kc) / per) * 32;
+    const end = pan + <usize>((k0 + kc) * bits);
     if (bits == 8) {
       // a word = inputs k..k+3 of one column in its bytes: pairs (k, k+1) then (k+2, k+3)
       while (p < end) {
@@ -510,8 +510,8 @@ export function gemv_q_dot(bits: i32, K: i32, N: i32, gs: i32, xr: usize, ax: us
       const g = k0 / gs;
       const k1 = min(k0 + DOT_KB, min(K, (g + 1) * gs));
       let a0 = i32x4.splat(0), a1 = i32x4.splat(0);
-      let p = pan + <usize>(k0 / per) * 32;
-      const end = pan + <usize>(k1 / per) * 32;
+      let p = pan + <usize>(k0 * bits);
+      const end = pan + <usize>(k1 * bits);
       let xp = xr + <usize>k0 * 2;
       if (bits == 8) {
         while (p < end) {
@@ -572,7 +572,6 @@ export function gemv_q_dot(bits: i32, K: i32, N: i32, gs: i32, xr: usize, ax: us
 // @ts-ignore: decorator
 @inline function gemvDot16(bits: i32, K: i32, N: i32, gs: i32, xr: usize, a: f32, bsum: usize, pan: usize, panelB: usize,
   scales: usize, zeros: usize, y: usize, n: i32): void {
-  const per = 32 / bits;
   const m8 = i16x8.splat(0xff), m4 = i16x8.splat(0xf);
   let y0 = f32x4.splat(0), y1 = f32x4.splat(0), y2 = f32x4.splat(0), y3 = f32x4.splat(0);
   let b = 0;
@@ -580,8 +579,8 @@ export function gemv_q_dot(bits: i32, K: i32, N: i32, gs: i32, xr: usize, ax: us
     const g = k0 / gs;
     const k1 = min(k0 + DOT_KB, min(K, (g + 1) * gs));
     let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-    let p = pan + <usize>(k0 / per) * 32;
-    const end = pan + <usize>(k1 / per) * 32;
+    let p = pan + <usize>(k0 * bits);
+    const end = pan + <usize>(k1 * bits);
     let xp = xr + <usize>k0 * 2;
     if (bits == 8) {
       while (p < end) {
@@ -673,5 +672,213 @@ export function dot_block_sums(K: i32, gs: i32, xq: usize, bsum: usize): void {
     store<i32>(bsum + <usize>b * 4, s);
     b++;
     k0 = k1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decode through integer dots with int8 activations (opt-in, quantDot 'int8'; llama.cpp's q8_0
+// scheme for x): per block of at most DOT8_KB = 32 inputs inside a group (blocks start at group
+// starts), the block's own scale — 8 bits per input instead of gemv_q_dot's 16 bits per row.
+//
+//   quant_blocks_i8: per block b, amax = max|x|, axb[b] = fl(amax / 127), inv = fl(127 / amax),
+//     xq_i = nearest_even(fl(x_i · inv)) clamped to ±127 (amax = 0: all 0, axb = 0; NaN: 0);
+//     per group g, xg[g] = sequential f32 sum over its blocks of fl(axb[b] · f32(Σ xq_i)).
+//   gemv_q_dot8: per output n, per group g, per block b in g (ascending):
+//     P = Σ xq_i·q_i exactly (|P| <= 32·127·255 < 2^21), A = fl(axb[b] · f32(P)) for the first
+//     block, else fl(A + fl(axb[b] · f32(P))); then u = fl(scale · fl(A − fl(zero · xg[g]))),
+//     y = u for the first group, else fl(y + u). Twin: linearQuantDotI8 (src/quant/gptq.ts).
+// Every P is an exact integer, so how it is computed does not change a bit: the default build
+// uses i32x4.dot_i16x8_s on xq widened to int16 (xr16, gemv_q_dot's pair order); the relaxed
+// build, for int4 weights, i16x8.relaxed_dot_i8x16_i7x16_s on the bytes (xr8) with the nibbles
+// (0..15, inside the i7 operand's deterministic range) as the second operand: 16 multiply-adds per
+// instruction, summed in int16 for a whole block (each lane adds 4 products per input pair:
+// <= 4·15·128 per step, 4 steps: 30720 < 2^15) and widened to int32 once per block.
+
+/** Inputs per activation block of gemv_q_dot8 (q8_0's block). */
+export const DOT8_KB: i32 = 32;
+
+/** x [K] (permuted) to gemv_q_dot8's operands: xr16 [K] int16 in dot_pair_order's order, xr8 [K]
+ *  bytes (int4: per word [x0, x2, x4, x6, x1, x3, x5, x7]; unused for int8), axb [blocks] f32,
+ *  xg [groups] f32. */
+export function quant_blocks_i8(bits: i32, K: i32, gs: i32, x: usize, xr16: usize, xr8: usize, axb: usize, xg: usize): void {
+  const per = 32 / bits, half = per >> 1;
+  let b = 0;
+  for (let g0 = 0, g = 0; g0 < K; g0 += gs, g++) {
+    const g1 = min(K, g0 + gs);
+    let xs: f32 = 0;
+    for (let k0 = g0; k0 < g1; k0 += DOT8_KB) {
+      const k1 = min(g1, k0 + DOT8_KB);
+      let amax: f32 = 0;
+      for (let i = k0; i < k1; i++) amax = max(amax, abs<f32>(load<f32>(x + <usize>i * 4)));
+      const inv: f32 = amax > 0 ? <f32>127 / amax : 0;
+      const ab: f32 = amax / <f32>127;
+      store<f32>(axb + <usize>b * 4, ab);
+      let s = 0;
+      for (let i = k0; i < k1; i++) {
+        const q = <i32>min<f32>(127, max<f32>(-127, nearest<f32>(load<f32>(x + <usize>i * 4) * inv)));
+        s += q;
+        const w = i & ~(per - 1), j = i & (per - 1); // per = 4 or 8: no division
+        store<i16>(xr16 + <usize>(w + (j < half ? 2 * j : 2 * (j - half) + 1)) * 2, <i16>q);
+        if (bits == 4) store<i8>(xr8 + <usize>(w + (j & 1 ? 4 + (j >> 1) : j >> 1)), <i8>q);
+      }
+      const t: f32 = ab * <f32>s;
+      xs = k0 == g0 ? t : xs + t;
+      b++;
+    }
+    store<f32>(xg + <usize>g * 4, xs);
+  }
+}
+
+/**
+ * gemv_q_dot8 (one row): y[n] for n in [n0, n1) (n0 a multiple of 8, n1 one of 8 or N) from
+ * quant_blocks_i8's operands. Two full panels per pass, then single (or half) panels.
+ */
+export function gemv_q_dot8(bits: i32, K: i32, N: i32, gs: i32, xr16: usize, xr8: usize, axb: usize, xg: usize, qp: usize,
+  scales: usize, zeros: usize, y: usize, n0: i32, n1: i32): void {
+  const panelB = <usize>(K / (32 / bits)) * 32;
+  let n = n0;
+  for (; n + 16 <= n1; n += 16) dot8Pass(16, bits, K, N, gs, xr16, xr8, axb, xg, qp + <usize>(n >> 3) * panelB, panelB, scales, zeros, y, n);
+  for (; n + 8 <= n1; n += 8) dot8Pass(8, bits, K, N, gs, xr16, xr8, axb, xg, qp + <usize>(n >> 3) * panelB, panelB, scales, zeros, y, n);
+  if (n < n1) dot8Pass(4, bits, K, N, gs, xr16, xr8, axb, xg, qp + <usize>(n >> 3) * panelB, panelB, scales, zeros, y, n);
+}
+
+// One pass over `cols` (16: two panels, 8: one, 4: the valid half of the last padded panel)
+// columns; `cols` is a constant at every call site, so each copy keeps only its own lanes.
+// @ts-ignore: decorator
+@inline function dot8Pass(cols: i32, bits: i32, K: i32, N: i32, gs: i32, xr16: usize, xr8: usize, axb: usize, xg: usize,
+  pan: usize, panelB: usize, scales: usize, zeros: usize, y: usize, n: i32): void {
+  const m8 = i16x8.splat(0xff), m4 = i16x8.splat(0xf), n4 = i8x16.splat(0xf);
+  let y0 = f32x4.splat(0), y1 = f32x4.splat(0), y2 = f32x4.splat(0), y3 = f32x4.splat(0);
+  let b = 0;
+  for (let g0 = 0, g = 0; g0 < K; g0 += gs, g++) {
+    const g1 = min(K, g0 + gs);
+    let A0 = f32x4.splat(0), A1 = f32x4.splat(0), A2 = f32x4.splat(0), A3 = f32x4.splat(0);
+    for (let k0 = g0; k0 < g1; k0 += DOT8_KB) {
+      const k1 = min(g1, k0 + DOT8_KB);
+      let p = pan + <usize>(k0 * bits);
+      const end = pan + <usize>(k1 * bits);
+      let P0 = i32x4.splat(0), P1 = i32x4.splat(0), P2 = i32x4.splat(0), P3 = i32x4.splat(0);
+      if (ASC_FEATURE_RELAXED_SIMD && bits == 4) {
+        let h0 = i16x8.splat(0), h1 = i16x8.splat(0), h2 = i16x8.splat(0), h3 = i16x8.splat(0);
+        let xp = xr8 + <usize>k0;
+        while (p < end) {
+          const xe = v128.load32_splat(xp), xo = v128.load32_splat(xp, 4);
+          const v0 = v128.load(p);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xe, v128.and(v0, n4)));
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(xo, v128.and(i16x8.shr_u(v0, 4), n4)));
+          if (cols > 4) {
+            const v1 = v128.load(p, 16);
+            h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xe, v128.and(v1, n4)));
+            h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(xo, v128.and(i16x8.shr_u(v1, 4), n4)));
+          }
+          if (cols > 8) {
+            const v2 = v128.load(p + panelB), v3 = v128.load(p + panelB, 16);
+            h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xe, v128.and(v2, n4)));
+            h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xe, v128.and(v3, n4)));
+            h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(xo, v128.and(i16x8.shr_u(v2, 4), n4)));
+            h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(xo, v128.and(i16x8.shr_u(v3, 4), n4)));
+          }
+          p += 32;
+          xp += 8;
+        }
+        P0 = i32x4.extadd_pairwise_i16x8_s(h0);
+        if (cols > 4) P1 = i32x4.extadd_pairwise_i16x8_s(h1);
+        if (cols > 8) {
+          P2 = i32x4.extadd_pairwise_i16x8_s(h2);
+          P3 = i32x4.extadd_pairwise_i16x8_s(h3);
+        }
+      } else {
+        let xp = xr16 + <usize>k0 * 2;
+        if (bits == 8) {
+          while (p < end) {
+            const x02 = v128.load32_splat(xp), x13 = v128.load32_splat(xp, 4);
+            const v0 = v128.load(p);
+            P0 = i32x4.add(P0, i32x4.dot_i16x8_s(v128.and(v0, m8), x02));
+            P0 = i32x4.add(P0, i32x4.dot_i16x8_s(i16x8.shr_u(v0, 8), x13));
+            if (cols > 4) {
+              const v1 = v128.load(p, 16);
+              P1 = i32x4.add(P1, i32x4.dot_i16x8_s(v128.and(v1, m8), x02));
+              P1 = i32x4.add(P1, i32x4.dot_i16x8_s(i16x8.shr_u(v1, 8), x13));
+            }
+            if (cols > 8) {
+              const v2 = v128.load(p + panelB), v3 = v128.load(p + panelB, 16);
+              P2 = i32x4.add(P2, i32x4.dot_i16x8_s(v128.and(v2, m8), x02));
+              P3 = i32x4.add(P3, i32x4.dot_i16x8_s(v128.and(v3, m8), x02));
+              P2 = i32x4.add(P2, i32x4.dot_i16x8_s(i16x8.shr_u(v2, 8), x13));
+              P3 = i32x4.add(P3, i32x4.dot_i16x8_s(i16x8.shr_u(v3, 8), x13));
+            }
+            p += 32;
+            xp += 8;
+          }
+        } else {
+          while (p < end) {
+            const x04 = v128.load32_splat(xp), x15 = v128.load32_splat(xp, 4);
+            const x26 = v128.load32_splat(xp, 8), x37 = v128.load32_splat(xp, 12);
+            const v0 = v128.load(p);
+            P0 = i32x4.add(P0, i32x4.dot_i16x8_s(v128.and(v0, m4), x04));
+            P0 = i32x4.add(P0, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v0, 4), m4), x15));
+            P0 = i32x4.add(P0, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v0, 8), m4), x26));
+            P0 = i32x4.add(P0, i32x4.dot_i16x8_s(i16x8.shr_u(v0, 12), x37));
+            if (cols > 4) {
+              const v1 = v128.load(p, 16);
+              P1 = i32x4.add(P1, i32x4.dot_i16x8_s(v128.and(v1, m4), x04));
+              P1 = i32x4.add(P1, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v1, 4), m4), x15));
+              P1 = i32x4.add(P1, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v1, 8), m4), x26));
+              P1 = i32x4.add(P1, i32x4.dot_i16x8_s(i16x8.shr_u(v1, 12), x37));
+            }
+            if (cols > 8) {
+              const v2 = v128.load(p + panelB), v3 = v128.load(p + panelB, 16);
+              P2 = i32x4.add(P2, i32x4.dot_i16x8_s(v128.and(v2, m4), x04));
+              P3 = i32x4.add(P3, i32x4.dot_i16x8_s(v128.and(v3, m4), x04));
+              P2 = i32x4.add(P2, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v2, 4), m4), x15));
+              P3 = i32x4.add(P3, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v3, 4), m4), x15));
+              P2 = i32x4.add(P2, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v2, 8), m4), x26));
+              P3 = i32x4.add(P3, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v3, 8), m4), x26));
+              P2 = i32x4.add(P2, i32x4.dot_i16x8_s(i16x8.shr_u(v2, 12), x37));
+              P3 = i32x4.add(P3, i32x4.dot_i16x8_s(i16x8.shr_u(v3, 12), x37));
+            }
+            p += 32;
+            xp += 16;
+          }
+        }
+      }
+      // A = fl(A + fl(axb · f32(P))) (the block's scale; P exact)
+      const av = f32x4.splat(load<f32>(axb + <usize>b * 4));
+      const t0 = f32x4.mul(av, f32x4.convert_i32x4_s(P0));
+      A0 = k0 == g0 ? t0 : f32x4.add(A0, t0);
+      if (cols > 4) {
+        const t1 = f32x4.mul(av, f32x4.convert_i32x4_s(P1));
+        A1 = k0 == g0 ? t1 : f32x4.add(A1, t1);
+      }
+      if (cols > 8) {
+        const t2 = f32x4.mul(av, f32x4.convert_i32x4_s(P2));
+        const t3 = f32x4.mul(av, f32x4.convert_i32x4_s(P3));
+        A2 = k0 == g0 ? t2 : f32x4.add(A2, t2);
+        A3 = k0 == g0 ? t3 : f32x4.add(A3, t3);
+      }
+      b++;
+    }
+    // y = fl(y + fl(scale · fl(A − fl(zero · xg))))
+    const xz = f32x4.splat(load<f32>(xg + <usize>g * 4));
+    const gOff = (<usize>g * <usize>N + <usize>n) * 4;
+    const u0 = f32x4.mul(v128.load(scales + gOff), f32x4.sub(A0, f32x4.mul(v128.load(zeros + gOff), xz)));
+    y0 = g0 == 0 ? u0 : f32x4.add(y0, u0);
+    if (cols > 4) {
+      const u1 = f32x4.mul(v128.load(scales + gOff, 16), f32x4.sub(A1, f32x4.mul(v128.load(zeros + gOff, 16), xz)));
+      y1 = g0 == 0 ? u1 : f32x4.add(y1, u1);
+    }
+    if (cols > 8) {
+      const u2 = f32x4.mul(v128.load(scales + gOff, 32), f32x4.sub(A2, f32x4.mul(v128.load(zeros + gOff, 32), xz)));
+      const u3 = f32x4.mul(v128.load(scales + gOff, 48), f32x4.sub(A3, f32x4.mul(v128.load(zeros + gOff, 48), xz)));
+      y2 = g0 == 0 ? u2 : f32x4.add(y2, u2);
+      y3 = g0 == 0 ? u3 : f32x4.add(y3, u3);
+    }
+  }
+  const yp = y + <usize>n * 4;
+  v128.store(yp, y0);
+  if (cols > 4) v128.store(yp, y1, 16);
+  if (cols > 8) {
+    v128.store(yp, y2, 32);
+    v128.store(yp, y3, 48);
   }
 }

@@ -25,6 +25,12 @@ export interface KVArena {
   free(a: Float32Array): void;
 }
 
+/** The opt-in integer-dot path for quantized Linears (docs/quantization.md): 'int16' rounds x per
+ *  row to int16 (decode and prefill); 'int8' rounds x to int8 per block of 32 inputs in decode
+ *  (<= 3 rows; prefill stays int16), which the relaxed-SIMD build runs on int4 weights with
+ *  i8 dot products. `true` means 'int16'. */
+export type QuantDot = boolean | 'int16' | 'int8';
+
 export interface Backend {
   readonly name: 'ts' | 'wasm';
 

@@ -2,7 +2,7 @@
 // The choice is explicit (API option / --backend flag), never an environment variable.
 
 import { BackendError } from '../errors.js';
-import type { Backend } from './backend.js';
+import type { Backend, QuantDot } from './backend.js';
 
 export type BackendName = 'ts' | 'wasm';
 export interface BackendOptions {
@@ -11,9 +11,10 @@ export interface BackendOptions {
   /** wasm kernel build: 'simd' (default, the parity build) or 'relaxed' (relaxed-SIMD madd,
    *  may fuse to FMA; throws where the engine does not validate it). Ignored by `ts`. */
   kernels?: 'simd' | 'relaxed';
-  /** wasm: quantized Linears through integer dot products (x rounded per row to int16; opt-in,
-   *  changes numerics, docs/quantization.md). Ignored by `ts`. */
-  quantDot?: boolean;
+  /** wasm: quantized Linears through integer dot products (opt-in, changes numerics: true /
+   *  'int16' x rounded per row to int16, 'int8' per 32 inputs in decode; docs/quantization.md).
+   *  Ignored by `ts`. */
+  quantDot?: QuantDot;
 }
 
 export async function createBackend(name: BackendName = 'ts', opts: BackendOptions = {}): Promise<Backend> {

@@ -521,6 +521,81 @@ export function linearQuantDotI16(x: Float32Array, M: number, d: QuantLinearData
   return y;
 }
 
+/** Inputs per activation block of the int8-activation GEMV (kernels/quant.ts DOT8_KB, q8_0's block). */
+export const DOT8_KB = 32;
+
+/**
+ * One row (K inputs, permuted) as int8 per block for the int8-activation GEMV (kernels/quant.ts
+ * quant_blocks_i8): blocks of at most DOT8_KB inputs inside each group of gs; per block
+ * axb = f32(amax / 127), xq_i = round-half-even(f32(x_i · f32(127 / amax))) clamped to ±127
+ * (amax = 0: zeros and axb = 0; NaN: 0); per group xg = the sequential f32 sum over its blocks of
+ * f32(axb · Σ xq).
+ */
+export function quantBlocksI8(x: Float32Array, K: number, gs: number): { xq: Int8Array; axb: Float32Array; xg: Float32Array } {
+  const f = Math.fround;
+  const xq = new Int8Array(K);
+  const axb: number[] = [];
+  const xg = new Float32Array(Math.ceil(K / gs));
+  for (let g0 = 0, g = 0; g0 < K; g0 += gs, g++) {
+    const g1 = Math.min(K, g0 + gs);
+    let xs = 0;
+    for (let k0 = g0; k0 < g1; k0 += DOT8_KB) {
+      const k1 = Math.min(g1, k0 + DOT8_KB);
+      let amax = 0;
+      for (let i = k0; i < k1; i++) amax = Math.max(amax, Math.abs(x[i]));
+      const inv = amax > 0 ? f(127 / amax) : 0;
+      const ab = f(amax / 127);
+      axb.push(ab);
+      let s = 0;
+      for (let i = k0; i < k1; i++) {
+        xq[i] = Math.min(127, Math.max(-127, roundHalfEven(f(x[i] * inv)))); // NaN stores 0
+        s += xq[i];
+      }
+      const t = f(ab * s);
+      xs = k0 === g0 ? t : f(xs + t);
+    }
+    xg[g] = xs;
+  }
+  return { xq, axb: Float32Array.from(axb), xg };
+}
+
+/**
+ * The int8-activation GEMV's result (kernels/quant.ts gemv_q_dot8; opt-in, quantDot 'int8'): per
+ * row, x (in perm order) as int8 per block (quantBlocksI8); per output n, per group g, per block b
+ * in g ascending: P = Σ xq_i·q_i exactly, A = f32(axb · f32(P)) for the first block else
+ * f32(A + f32(axb · f32(P))); u = f32(scale · f32(A − f32(zero · xg))), y = u for the first group
+ * else f32(y + u); then f32(y + b).
+ */
+export function linearQuantDotI8(x: Float32Array, M: number, d: QuantLinearData): Float32Array {
+  const { K, N, groupSize: gs } = d;
+  const f = Math.fround;
+  const y = new Float32Array(M * N);
+  const xp = new Float32Array(K);
+  for (let m = 0; m < M; m++) {
+    for (let i = 0; i < K; i++) xp[i] = x[m * K + (d.perm ? d.perm[i] : i)];
+    const { xq, axb, xg } = quantBlocksI8(xp, K, gs);
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      let b = 0;
+      for (let g0 = 0, g = 0; g0 < K; g0 += gs, g++) {
+        const g1 = Math.min(K, g0 + gs);
+        let A = 0;
+        for (let k0 = g0; k0 < g1; k0 += DOT8_KB, b++) {
+          const k1 = Math.min(g1, k0 + DOT8_KB);
+          let P = 0;
+          for (let i = k0; i < k1; i++) P += xq[i] * qAt(d, i, n);
+          const t = f(axb[b] * P);
+          A = k0 === g0 ? t : f(A + t);
+        }
+        const u = f(d.scales[g * N + n] * f(A - f(d.zeros[g * N + n] * xg[g])));
+        acc = g0 === 0 ? u : f(acc + u);
+      }
+      y[m * N + n] = d.bias ? f(acc + d.bias[n]) : acc;
+    }
+  }
+  return y;
+}
+
 /** Bytes a quantized Linear takes in memory (qweight + f32 scales and zeros + perm). */
 export function quantLinearBytes(d: QuantLinearData): number {
   return d.qweight.byteLength + d.scales.byteLength + d.zeros.byteLength + (d.perm?.byteLength ?? 0) + (d.bias?.byteLength ?? 0);

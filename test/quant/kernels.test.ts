@@ -8,11 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { EMBEDDED_KERNELS } from '../../src/backend/wasm/generated/kernels-wasm.js';
 import {
   DOT_KB,
+  DOT8_KB,
   dequantize,
+  linearQuantDotI8,
   linearQuantDotI16,
   linearQuantF32,
   linearQuantGemvF32,
   type QuantLinearData,
+  quantBlocksI8,
   quantRowI16,
   toPanels,
 } from '../../src/quant/gptq.js';
@@ -91,10 +94,27 @@ interface QuantExports {
     n0: number,
     n1: number,
   ): void;
+  quant_blocks_i8(bits: number, K: number, gs: number, x: number, xr16: number, xr8: number, axb: number, xg: number): void;
+  gemv_q_dot8(
+    bits: number,
+    K: number,
+    N: number,
+    gs: number,
+    xr16: number,
+    xr8: number,
+    axb: number,
+    xg: number,
+    qw: number,
+    s: number,
+    z: number,
+    y: number,
+    n0: number,
+    n1: number,
+  ): void;
 }
 
-function instantiate(): { e: QuantExports; mem: WebAssembly.Memory } {
-  const entry = EMBEDDED_KERNELS.find((k) => k.variant === 'simd' && (k.group as string) === 'quant');
+function instantiate(variant: 'simd' | 'relaxed' = 'simd'): { e: QuantExports; mem: WebAssembly.Memory } {
+  const entry = EMBEDDED_KERNELS.find((k) => k.variant === variant && (k.group as string) === 'quant');
   if (!entry) throw new Error('quant kernels not embedded: run npm run build:kernels');
   const bytes = Uint8Array.from(atob(entry.base64), (c) => c.charCodeAt(0));
   const mem = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
@@ -108,7 +128,7 @@ function run(
   d: QuantLinearData,
   x: Float32Array,
   M: number,
-  how: 'gemv' | 'gemm' | 'dot' | 'gemvdot',
+  how: 'gemv' | 'gemm' | 'dot' | 'gemvdot' | 'gemvdot8',
   splits: number[],
 ): Float32Array {
   const { K, N } = d;
@@ -137,6 +157,8 @@ function run(
   const pax = at(M * 4);
   const pbs = at((K + 128) * 4);
   const pxr = at(ldq * 2);
+  const pr8 = at(K);
+  const pab8 = at((Math.ceil(K / DOT8_KB) + Math.ceil(K / d.groupSize)) * 4);
   const need = Math.ceil(p / 65536) - mem.buffer.byteLength / 65536;
   if (need > 0) mem.grow(need);
   const buf = mem.buffer;
@@ -148,7 +170,12 @@ function run(
   const bounds = [0, ...splits, N];
   for (let t = 0; t + 1 < bounds.length; t++) {
     const [n0, n1] = [bounds[t], bounds[t + 1]];
-    if (how === 'gemvdot') {
+    if (how === 'gemvdot8') {
+      for (let m = 0; m < M; m++) {
+        e.quant_blocks_i8(d.bits, K, d.groupSize, px + m * K * 4, pxr, pr8, pab8, pxs);
+        e.gemv_q_dot8(d.bits, K, N, d.groupSize, pxr, pr8, pab8, pxs, pq, ps, pz, py + m * N * 4, n0, n1);
+      }
+    } else if (how === 'gemvdot') {
       e.quant_rows_i16(M, K, px, pxi, ldq, pax);
       for (let m = 0; m < M; m++) {
         e.dot_block_sums(K, d.groupSize, pxi + m * ldq * 2, pbs);
@@ -291,6 +318,70 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
       }
     });
   }
+
+  // the int8-activation GEMV (quantDot 'int8'): its twin's bits in the default build (int16 dots on
+  // int8 values) and in the relaxed build (i8 dots on int4 weights), for any column split; + shapes
+  // whose groups are not whole blocks of 32 (gs 48: 32 + 16; gs = K = 40: 32 + 8)
+  const relaxed = instantiate('relaxed');
+  for (const [bits, K, N, gs, act] of [...dotShapes, [4, 96, 28, 48, true], [4, 40, 20, 40, false], [8, 144, 36, 48, false]] as const) {
+    it(`gemv_q_dot8 int${bits} K=${K} N=${N} gs=${gs}${act ? ' act-order' : ''}, default and relaxed builds`, () => {
+      const d = randomQuant(K * 41 + N + bits, bits, K, N, gs, act);
+      for (const M of [1, 3]) {
+        const x = randF32(rng(M * 11 + K), M * K, 2);
+        const want = linearQuantDotI8(x, M, d);
+        for (const [name, k] of [
+          ['simd', { e, mem }],
+          ['relaxed', relaxed],
+        ] as const) {
+          expectBits(run(k.e, k.mem, d, x, M, 'gemvdot8', []), want, `${name} M=${M}`);
+          if (N > 8) expectBits(run(k.e, k.mem, d, x, M, 'gemvdot8', [8 * Math.floor(N / 24)]), want, `${name} M=${M} split`);
+        }
+      }
+    });
+  }
+
+  it('the int8-activation twin is x · dequantize(W)ᵀ within the int8 rounding of x per block plus its f32 sums (f64 reference)', () => {
+    for (const [bits, gs] of [
+      [4, 128],
+      [4, 48],
+      [8, 64],
+    ] as const) {
+      const K = 384;
+      const N = 16;
+      const M = 3;
+      const d = randomQuant(21 + bits, bits, K, N, gs, true);
+      const x = randF32(rng(22), M * K, 1);
+      x[5] = 40; // an outlier: only its own block of 32 loses resolution
+      const W = dequantize(d);
+      const y = linearQuantDotI8(x, M, d);
+      const G = Math.ceil(K / gs);
+      const u = 2 ** -24;
+      for (let m = 0; m < M; m++) {
+        // the blocks' scales, in perm order as the twin sees x
+        const xp = new Float32Array(K);
+        for (let i = 0; i < K; i++) xp[i] = x[m * K + (d.perm ? d.perm[i] : i)];
+        const { axb } = quantBlocksI8(xp, K, gs);
+        const blockOf = new Int32Array(K);
+        for (let g0 = 0, b = 0; g0 < K; g0 += gs)
+          for (let k0 = g0; k0 < Math.min(K, g0 + gs); k0 += DOT8_KB, b++) blockOf.fill(b, k0, Math.min(K, g0 + gs, k0 + DOT8_KB));
+        for (let n = 0; n < N; n++) {
+          let s = 0;
+          let rounding = 0; // Σ 0.5·axb·|w|: x rounded to its block's int8 grid
+          let big = 0; // Σ (|x| + axb)·max(q, zero)·scale: what the f32 sums are rounded against
+          for (let i = 0; i < K; i++) {
+            const w = W[n * K + (d.perm ? d.perm[i] : i)];
+            const g = Math.floor(i / gs);
+            s += xp[i] * w;
+            rounding += 0.5 * (1 + 1e-4) * axb[blockOf[i]] * Math.abs(w);
+            big += (Math.abs(xp[i]) + axb[blockOf[i]]) * 2 ** bits * d.scales[g * N + n];
+          }
+          expect(Math.abs(y[m * N + n] - s)).toBeLessThanOrEqual(rounding + (gs / DOT8_KB + G + 6) * u * big);
+        }
+        // and the rounding term is the dominant one: x on a grid of 127 steps per block
+        expect(axb.every((a) => a > 0)).toBe(true);
+      }
+    }
+  });
 
   it('the integer-dot twin is x · dequantize(W)ᵀ within the int16 rounding of x plus its f32 sums (f64 reference)', () => {
     for (const [bits, gs] of [

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
 import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
-import { dequantize, linearQuantDotI16, linearQuantF32, linearQuantGemvF32 } from '../../src/quant/gptq.js';
+import { dequantize, linearQuantDotI8, linearQuantDotI16, linearQuantF32, linearQuantGemvF32 } from '../../src/quant/gptq.js';
 import { randF32, rng } from '../ops/helpers.js';
 import { randomQuant } from './random.js';
 
@@ -66,6 +66,36 @@ describe("wasm linearQuant: the twins' bits at 1, 2, 3 threads", () => {
             if (i >= 0)
               expect.fail(
                 `int${bits} ${N}x${K} M=${M}, ${be.threads} threads: first difference at ${i}: got ${y.data[i]}, twin ${want[i]}`,
+              );
+          }
+        }
+      }
+    } finally {
+      for (const b of dots) b.dispose();
+    }
+  });
+
+  it("quantDot 'int8': gemv_q_dot8 (<= 3 rows) gives linearQuantDotI8's bits at 1, 2, 3 threads in both builds; >= 4 rows stay int16", async () => {
+    const dots: WasmBackend[] = [];
+    for (const kernels of ['simd', 'relaxed'] as const)
+      for (const threads of [1, 2, 3]) dots.push(await createWasmBackend({ threads, kernels, quantDot: 'int8' }));
+    // the relaxed build must be live (vitest.config.ts enables it), or this would test one build twice
+    expect(dots.map((b) => b.info().variant)).toEqual(['simd', 'simd', 'simd', 'relaxed', 'relaxed', 'relaxed']);
+    // + groups of 48 (a block of 32 and one of 16), of 8 (tiny fixtures' g8), N % 8 == 4 (a half panel)
+    const cases: typeof CASES = [...CASES, [4, 960, 1036, 48, true, false], [4, 256, 260, 8, false, true], [8, 384, 516, 48, false, false]];
+    try {
+      for (const [bits, K, N, gs0, act, bias] of cases) {
+        const gs = gs0 === -1 ? K : gs0;
+        const d = randomQuant(K + N + bits, bits, K, N, gs, act, bias);
+        for (const M of [1, 3, 4]) {
+          const x = randF32(rng(M * 7 + K), M * K, 2);
+          const want = M <= 3 ? linearQuantDotI8(x, M, d) : linearQuantDotI16(x, M, d);
+          for (const be of dots) {
+            const y = be.linearQuant({ shape: [M, K], data: x }, be.loadQuantLinear(d));
+            const i = firstDiff(y.data, want);
+            if (i >= 0)
+              expect.fail(
+                `int${bits} ${N}x${K} g${gs} M=${M}, ${be.info().variant} ${be.threads} threads: first difference at ${i}: got ${y.data[i]}, twin ${want[i]}`,
               );
           }
         }

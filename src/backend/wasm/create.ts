@@ -7,6 +7,7 @@
 // (pool.ts) are loaded lazily so Deno and Bun can import it.
 
 import { InputError } from '../../errors.js';
+import type { QuantDot } from '../backend.js';
 import { blockingForScratch, checkBlocking, type GemmBlocking, processBlocking } from './blocking.js';
 import { type KernelVariant, loadKernels } from './kernels.js';
 import { DEFAULT_SCRATCH_BYTES, KernelMemory } from './memory.js';
@@ -29,9 +30,10 @@ export interface WasmBackendOptions {
    *  else a short probe at the first backend of the process (docs/kernels.md "GEMM blocking"). */
   gemmBlocking?: GemmBlocking;
   /** Quantized Linears through integer dot products (opt-in, default false = the f32 parity
-   *  path): x rounded per row to int16, gemv_q_dot / gemm_q_dot; changes outputs by ~3e-5
-   *  relative (~2e-4 with outlier channels), docs/quantization.md. */
-  quantDot?: boolean;
+   *  path): true / 'int16': x rounded per row to int16, gemv_q_dot / gemm_q_dot; changes outputs
+   *  by ~3e-5 relative (~2e-4 with outlier channels). 'int8': decode rounds x to int8 per 32
+   *  inputs (gemv_q_dot8; prefill as 'int16'), ~1e-2 relative; docs/quantization.md. */
+  quantDot?: QuantDot;
 }
 
 async function defaultThreads(): Promise<number> {

@@ -72,8 +72,9 @@ export class WasmBackend implements Backend {
   private readonly id = ++backendIds;
   private disposed = false;
   private readonly scratchCap: number;
-  /** linearQuant through gemv_q_dot / gemm_q_dot (opt-in, WasmBackendOptions.quantDot). */
-  private readonly quantDot: boolean;
+  /** linearQuant through integer dots (opt-in, WasmBackendOptions.quantDot): 'int16' gemv_q_dot /
+   *  gemm_q_dot; 'int8' gemv_q_dot8 in decode, gemm_q_dot in prefill. */
+  private readonly quantDot: false | 'int16' | 'int8';
   private arena?: KVArena;
   /** The GEMM blocking of linear/matmul/patchEmbed (set by createWasmBackend). */
   private blocking: ChosenGemmBlocking = { ...DEFAULT_GEMM_BLOCKING, source: 'default' };
@@ -91,7 +92,11 @@ export class WasmBackend implements Backend {
     this.weights = new WeightStore(this.mems, this.id, weightCap);
     this.kv = new KvArenaAllocator(this.mems, weightCap);
     this.scratchCap = opts.scratchBytes ?? DEFAULT_SCRATCH_BYTES;
-    this.quantDot = opts.quantDot === true;
+    const qd: unknown = opts.quantDot;
+    if (qd !== undefined && qd !== true && qd !== false && qd !== 'int16' && qd !== 'int8') {
+      throw new BackendError(`quantDot must be true, false, 'int16' or 'int8', got ${JSON.stringify(qd)}`);
+    }
+    this.quantDot = qd === true ? 'int16' : (qd ?? false);
   }
 
   /** Which build is live, threads, and the memories of the weight store. */
@@ -257,6 +262,25 @@ export class WasmBackend implements Backend {
     const bits = W.bits;
     const args = { bits, K, N, gs, qp: W.qp, scales: W.scales, zeros: W.zeros };
     const wBytes = (N * K * bits) / 8;
+    if (M <= GEMV_MAX_ROWS && this.quantDot === 'int8') {
+      const parts = wBytes >= PAR_MIN_BYTES ? this.threads : 1;
+      const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), (8 * 2 ** 20) / (K * bits)) / 8) * 8);
+      const blocks = Math.ceil(K / 32) + G; // >= the DOT8_KB blocks inside the groups
+      for (let i = 0; i < M; i++) {
+        mem.resetScratch();
+        const xp = mem.put(xd.subarray(i * K, (i + 1) * K));
+        const xr16 = mem.scratch(K * 2);
+        const xr8 = mem.scratch(K);
+        const axb = mem.scratch(blocks * 4);
+        const xg = mem.scratch(G * 4);
+        const yp = mem.scratch(N * 4);
+        mem.call('quant_blocks_i8', { bits, K, gs, x: xp, xr16, xr8, axb, xg });
+        this.jobs.runTasks(tasks('gemv_q_dot8', mem.index, { ...args, xr16, xr8, axb, xg, y: yp }, { total: N, step }), parts);
+        if (W.bias) mem.call('add_bias', { M: 1, c: yp, ldc: N, b: W.bias, n0: 0, n1: N });
+        y.set(mem.f32(yp, N), i * N);
+      }
+      return { shape: outShape, data: y };
+    }
     if (M <= GEMV_MAX_ROWS && this.quantDot) {
       const parts = wBytes >= PAR_MIN_BYTES ? this.threads : 1;
       const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), (8 * 2 ** 20) / (K * bits)) / 8) * 8);
