@@ -13,14 +13,15 @@
 // same columns). Also the same-run read bandwidth (read_stream over 512 MiB). Timing: one warm-up,
 // minimum of reps calls, the variants of a row interleaved in rounds. Weights are random bits (speed does not depend on the values).
 import { EMBEDDED_KERNELS } from '../dist/backend/wasm/generated/kernels-wasm.js';
-import { dequantize, linearQuantDotI16, linearQuantF32, prepareGptqLinear } from '../dist/quant/gptq.js';
+import { dequantize, linearQuantDotI8, linearQuantDotI16, linearQuantF32, prepareGptqLinear } from '../dist/quant/gptq.js';
 import { RtnQuantizer } from '../dist/quant/rtn.js';
 
 // --error: round-to-nearest (src/quant/rtn.ts) on real-shaped random weights, N(0, 0.02) rounded
 // to bf16 (the synthetic checkpoints' distribution; real weights have heavier tails, so expect
 // somewhat more), against those bf16 weights: relative Frobenius error of W, and of y = x·Wᵀ for
 // x ~ N(0, 1) rows; the bf16 rounding of the same weights from f32 is printed for scale.
-// --dot-error: gemm_q_dot's result (its twin linearQuantDotI16: x rounded per row to int16) against
+// --dot-error: gemm_q_dot's result (its twin linearQuantDotI16: x rounded per row to int16) and
+// gemv_q_dot8's (linearQuantDotI8: x rounded to int8 per block of 32, quantDot 'int8') against
 // the default f32 path (linearQuantF32) on the same int4/int8 g128 weights, relative Frobenius error
 // of y and the largest relative error of one output (to its row's largest |y|), for x ~ N(0, 1) and
 // for x with outlier channels (1 % of the channels x 50, as LLM hidden states have), 16 rows.
@@ -34,7 +35,7 @@ if (process.argv.includes('--dot-error')) {
   const M = 16;
   const K = 3072;
   const N = 1024;
-  process.stdout.write('| weights | x | ‖Δy‖/‖y‖ | max |Δy| / max|y| of the row |\n| --- | --- | ---: | ---: |\n');
+  process.stdout.write('| weights | x | activations | ‖Δy‖/‖y‖ | max |Δy| / max|y| of the row |\n| --- | --- | --- | ---: | ---: |\n');
   for (const bits of [8, 4]) {
     const G = K / 128;
     const per = 32 / bits;
@@ -45,23 +46,27 @@ if (process.argv.includes('--dot-error')) {
     for (const outliers of [false, true]) {
       const x = Float32Array.from({ length: M * K }, (_, i) => gauss() * (outliers && (i % K) % 100 === 7 ? 50 : 1));
       const yf = linearQuantF32(x, M, d);
-      const yd = linearQuantDotI16(x, M, d);
-      let num = 0;
-      let den = 0;
-      let worst = 0;
-      for (let m = 0; m < M; m++) {
-        let ymax = 0;
-        for (let n = 0; n < N; n++) ymax = Math.max(ymax, Math.abs(yf[m * N + n]));
-        for (let n = 0; n < N; n++) {
-          const e = yd[m * N + n] - yf[m * N + n];
-          num += e * e;
-          den += yf[m * N + n] ** 2;
-          worst = Math.max(worst, Math.abs(e) / ymax);
+      for (const [act, yd] of [
+        ['int16 per row', linearQuantDotI16(x, M, d)],
+        ['int8 per 32', linearQuantDotI8(x, M, d)],
+      ]) {
+        let num = 0;
+        let den = 0;
+        let worst = 0;
+        for (let m = 0; m < M; m++) {
+          let ymax = 0;
+          for (let n = 0; n < N; n++) ymax = Math.max(ymax, Math.abs(yf[m * N + n]));
+          for (let n = 0; n < N; n++) {
+            const e = yd[m * N + n] - yf[m * N + n];
+            num += e * e;
+            den += yf[m * N + n] ** 2;
+            worst = Math.max(worst, Math.abs(e) / ymax);
+          }
         }
+        process.stdout.write(
+          `| int${bits} g128 ${N}x${K} | ${outliers ? 'N(0, 1), 1 % channels x50' : 'N(0, 1)'} | ${act} | ${Math.sqrt(num / den).toExponential(2)} | ${worst.toExponential(2)} |\n`,
+        );
       }
-      process.stdout.write(
-        `| int${bits} g128 ${N}x${K} | ${outliers ? 'N(0, 1), 1 % channels x50' : 'N(0, 1)'} | ${Math.sqrt(num / den).toExponential(2)} | ${worst.toExponential(2)} |\n`,
-      );
     }
   }
   process.exit(0);

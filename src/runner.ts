@@ -14,7 +14,7 @@
 // Hub repo id loads the Hub cache and file helpers on use (Node, Deno, Bun); a ModelSource (a
 // URL with Range requests, files picked in a browser: io/source.ts) needs neither.
 
-import type { Backend } from './backend/backend.js';
+import type { Backend, QuantDot } from './backend/backend.js';
 import { type BackendName, createBackend } from './backend/index.js';
 import { type ConversationFormatter, createFormatter } from './chat/formatters.js'; // not chat/index: its HF-template renderer needs @huggingface/jinja
 import { Checkpoint } from './checkpoint/checkpoint.js';
@@ -59,8 +59,9 @@ export interface RunnerOptions {
   threads?: number;
   /** wasm kernel build: 'simd' (default) or 'relaxed' (FMA where the engine allows; docs/kernels.md). */
   kernels?: 'simd' | 'relaxed';
-  /** wasm: GPTQ Linears through integer dot products (opt-in; docs/quantization.md). */
-  quantDot?: boolean;
+  /** wasm: GPTQ Linears through integer dot products (opt-in; true = 'int16'; 'int8': decode's
+   *  activations in 8 bits per 32 inputs; docs/quantization.md). */
+  quantDot?: QuantDot;
   /** Quantize lm_head at load to 8 or 4 bits (`--quant-lm-head`; changes the logits, opt-in;
    *  docs/quantization.md). */
   quantLmHead?: 4 | 8;

@@ -209,6 +209,12 @@ export const ENGINE_OPTIONS = {
     type: 'boolean',
     help: 'GPTQ checkpoints on the wasm backend: integer dot products (activations rounded\nto int16 per token; faster, ~3e-5 relative change; docs/quantization.md)',
   },
+  'quant-dot-activations': {
+    type: 'string',
+    arg: 'int16|int8',
+    default: 'int16',
+    help: 'with --quant-dot (implied): activations per token in 16 bits, or in 8 bits per 32\ninputs in decode (q8_0; ~1e-2 relative change); fastest on int4 weights with\n--kernels relaxed (i8 dot products; docs/quantization.md)',
+  },
   'quant-lm-head': {
     type: 'string',
     arg: 'int8|int4',
@@ -279,7 +285,13 @@ export function threadsOption(v: string | undefined): number | undefined {
   return n;
 }
 
-/** The backend options of a model command, checked. */
+/** --quant-dot / --quant-dot-activations int16|int8 (which implies --quant-dot) -> the backend's quantDot. */
+export function quantDotOption(flag: boolean | undefined, act: string | undefined): 'int16' | 'int8' | undefined {
+  if (act === undefined) return flag ? 'int16' : undefined;
+  if (act !== 'int16' && act !== 'int8') throw new UsageError(`--quant-dot-activations must be 'int16' or 'int8', got '${act}'`);
+  return act;
+}
+
 /** --quant-lm-head int8|int4 -> bits. */
 export function quantLmHeadOption(v: string | undefined): 4 | 8 | undefined {
   if (v === undefined) return undefined;
@@ -288,16 +300,19 @@ export function quantLmHeadOption(v: string | undefined): 4 | 8 | undefined {
   throw new UsageError(`--quant-lm-head must be 'int8' or 'int4', got '${v}'`);
 }
 
+/** The backend options of a model command, checked. */
 export function engineValues(v: {
   backend?: string;
   threads?: string;
   kernels?: string;
   tokenizer?: string;
   'quant-dot'?: boolean;
+  'quant-dot-activations'?: string;
   'quant-lm-head'?: string;
 }) {
   const backend = backendOption(v.backend);
-  if (v['quant-dot'] && backend !== 'wasm') throw new UsageError(`--quant-dot applies to the wasm backend, not '${backend}'`);
+  const quantDot = quantDotOption(v['quant-dot'], v['quant-dot-activations']);
+  if (quantDot && backend !== 'wasm') throw new UsageError(`--quant-dot applies to the wasm backend, not '${backend}'`);
   const quantLmHead = quantLmHeadOption(v['quant-lm-head']);
   return {
     ...(quantLmHead ? { quantLmHead } : {}),
@@ -305,7 +320,7 @@ export function engineValues(v: {
     kernels: kernelsOption(v.kernels, backend),
     threads: threadsOption(v.threads),
     tokenizer: v.tokenizer,
-    ...(v['quant-dot'] ? { quantDot: true } : {}),
+    ...(quantDot ? { quantDot } : {}),
   };
 }
 
