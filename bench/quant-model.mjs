@@ -94,9 +94,13 @@ function ensure(name) {
 function child(name, parts, extra = []) {
   const json = join(dir, `${name}${extra.join('')}.json`);
   rmSync(json, { force: true });
+  // Node < 22 validates relaxed SIMD only behind a V8 flag
+  const relaxedFlag =
+    extra.includes('relaxed') && Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
   const r = spawnSync(
     'node',
     [
+      ...relaxedFlag,
       join(root, 'bench', 'model.mjs'),
       '--model',
       join(dir, name),
@@ -133,6 +137,14 @@ const variants = [
   // lm_head quantized at load as well (--quant-lm-head: the largest single GEMV of a step)
   ['int8 + dot + lm_head int8', '3b-int8', ['--quant-dot', '--quant-lm-head', 'int8']],
   ['int4 + dot + lm_head int4', '3b-int4', ['--quant-dot', '--quant-lm-head', 'int4']],
+  // the relaxed-SIMD build (FMA in the f32 kernels) and, on int4, decode's activations in int8
+  // per 32 inputs through i8 dot products (--quant-dot-activations int8)
+  ['bf16, relaxed build', '3b-bf16', ['--kernels', 'relaxed']],
+  [
+    'int4 + dot, int8 x + lm_head int4, relaxed',
+    '3b-int4',
+    ['--kernels', 'relaxed', '--quant-dot-activations', 'int8', '--quant-lm-head', 'int4'],
+  ],
 ];
 if (sections.includes('3b') || sections.includes('dot') || sections.includes('mp9')) for (const n of small) ensure(n);
 if (sections.includes('3b')) {

@@ -165,16 +165,16 @@ if (process.argv.includes('--error')) {
 const quick = process.argv.includes('--quick');
 const reps = quick ? 3 : 7;
 const mem = new WebAssembly.Memory({ initial: 16384, maximum: 65536, shared: true }); // 1 GiB, grown below (~2.5 GiB in all)
-const inst = (g) =>
-  new WebAssembly.Instance(
-    new WebAssembly.Module(
-      Uint8Array.from(atob(EMBEDDED_KERNELS.find((k) => k.variant === 'simd' && k.group === g).base64), (c) => c.charCodeAt(0)),
-    ),
-    { env: { memory: mem } },
-  ).exports;
+const moduleBytes = (variant, g) =>
+  Uint8Array.from(atob(EMBEDDED_KERNELS.find((k) => k.variant === variant && k.group === g).base64), (c) => c.charCodeAt(0));
+const inst = (g, variant = 'simd') =>
+  new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(variant, g)), { env: { memory: mem } }).exports;
 const gemm = inst('gemm');
 const gemv = inst('gemv');
 const quant = inst('quant');
+// the relaxed build's quant module (int4 gemv_q_dot8 through i8 dots), where the engine validates it
+// (Node < 22: node --experimental-wasm-relaxed-simd bench/quant.mjs)
+const quantRelaxed = WebAssembly.validate(moduleBytes('relaxed', 'quant')) ? inst('quant', 'relaxed') : null;
 
 let top = 1 << 16;
 const alloc = (bytes) => {
@@ -248,8 +248,14 @@ log(
 log(
   'int8/int4 dot = gemv_q_dot (opt-in: x rounded to int16 by quant_rows_i16 + dot_block_sums + dot_pair_order, included; i32x4.dot_i16x8_s)',
 );
-log('| shape (N x K) | bf16 | int8 g128 | int4 g128 | int4 vs bf16 | int8 dot | int4 dot | int8 dot vs bf16 | int4 dot vs bf16 |');
-log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+log(
+  'int4 dot8 = gemv_q_dot8 (opt-in, x rounded to int8 per 32 inputs by quant_blocks_i8, included): default build (i32x4.dot_i16x8_s) and relaxed build (i16x8.relaxed_dot_i8x16_i7x16_s)' +
+    (quantRelaxed ? '' : ' — relaxed SIMD not validated by this engine: n/a'),
+);
+log(
+  '| shape (N x K) | bf16 | int8 g128 | int4 g128 | int4 vs bf16 | int8 dot | int4 dot | int8 dot vs bf16 | int4 dot vs bf16 | int4 dot8 | int4 dot8, relaxed | int4 dot8 relaxed vs bf16 |',
+);
+log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const [N, K, what] of [
   [8192, 3072, 'gate/up_proj'],
   [3072, 8192, 'down_proj'],
@@ -297,7 +303,23 @@ for (const [N, K, what] of [
     quant.dot_pair_order(bits, K, pxi, pxr);
     quant.gemv_q_dot(bits, K, N, GS, pxr, pax, pbs, next(), ps, pz, py, 0, N);
   };
-  const [tb, t8, t4, td8, td4] = timeAll([() => gemv.gemv_bf16(K, px, pxd, wb(), py, 0, N), q(8, q8), q(4, q4), dq(8, q8), dq(4, q4)]);
+  const px16 = alloc(K * 2);
+  const px8 = alloc(K);
+  const paxb = alloc((K / 32 + G) * 4);
+  const pxg = alloc(G * 4);
+  const d8 = (k, next) => () => {
+    k.quant_blocks_i8(4, K, GS, px, px16, px8, paxb, pxg);
+    k.gemv_q_dot8(4, K, N, GS, px16, px8, paxb, pxg, next(), ps, pz, py, 0, N);
+  };
+  const [tb, t8, t4, td8, td4, t48, t48r] = timeAll([
+    () => gemv.gemv_bf16(K, px, pxd, wb(), py, 0, N),
+    q(8, q8),
+    q(4, q4),
+    dq(8, q8),
+    dq(4, q4),
+    d8(quant, q4),
+    quantRelaxed ? d8(quantRelaxed, q4) : () => {},
+  ]);
   const row = [
     [8, t8],
     [4, t4],
@@ -306,7 +328,9 @@ for (const [N, K, what] of [
     `| ${N}x${K} ${what} | ${tb.toFixed(2)} ms (${((N * K * 2) / tb / 1e6).toFixed(1)} GB/s, ${((N * K) / tb / 1e6).toFixed(1)} Gw/s) | ` +
       row.map((r) => `${r.tq.toFixed(2)} ms (${r.gbs.toFixed(1)} GB/s, ${r.gw.toFixed(1)} Gw/s)`).join(' | ') +
       ` | ${(tb / row[1].tq).toFixed(2)}x | ` +
-      `${td8.toFixed(2)} ms (${((N * K) / td8 / 1e6).toFixed(1)} Gw/s) | ${td4.toFixed(2)} ms (${((N * K) / td4 / 1e6).toFixed(1)} Gw/s) | ${(tb / td8).toFixed(2)}x | ${(tb / td4).toFixed(2)}x |`,
+      `${td8.toFixed(2)} ms (${((N * K) / td8 / 1e6).toFixed(1)} Gw/s) | ${td4.toFixed(2)} ms (${((N * K) / td4 / 1e6).toFixed(1)} Gw/s) | ${(tb / td8).toFixed(2)}x | ${(tb / td4).toFixed(2)}x | ` +
+      `${t48.toFixed(2)} ms (${((N * K) / t48 / 1e6).toFixed(1)} Gw/s) | ` +
+      (quantRelaxed ? `${t48r.toFixed(2)} ms (${((N * K) / t48r / 1e6).toFixed(1)} Gw/s) | ${(tb / t48r).toFixed(2)}x |` : 'n/a | n/a |'),
   );
 }
 

@@ -96,7 +96,9 @@ for (const variant of ['llama-int4-g16', 'gemma2-int4-g8-act', 'llama-int8-gall'
 describe('quantDot option checks', () => {
   it('the backend refuses an unknown quantDot value', async () => {
     await expect(createWasmBackend({ threads: 1, quantDot: 'int4' as never })).rejects.toThrow(BackendError);
-    await expect(createWasmBackend({ threads: 1, quantDot: 'int4' as never })).rejects.toThrow(/quantDot must be true, false, 'int16' or 'int8', got "int4"/);
+    await expect(createWasmBackend({ threads: 1, quantDot: 'int4' as never })).rejects.toThrow(
+      /quantDot must be true, false, 'int16' or 'int8', got "int4"/,
+    );
   });
 
   it('CLI: a bad value and the ts backend are usage errors; int8 runs a GPTQ checkpoint', async () => {
