@@ -870,3 +870,189 @@ export function gemv_q_dot8(bits: i32, K: i32, N: i32, gs: i32, xr16: usize, xr8
     v128.store(yp, y3, 48);
   }
 }
+
+/** quant_blocks_i8 over rows [0, M) of x [M, K] into row-major operands (xr16 [Mp, K], xr8
+ *  [Mp, K], axb [Mp, B], xg [Mp, G]); rows [M, Mp) are zero (the 4-row tiles' padding). */
+export function quant_rows_i8(bits: i32, M: i32, Mp: i32, K: i32, gs: i32, B: i32, G: i32, x: usize, xr16: usize, xr8: usize, axb: usize, xg: usize): void {
+  for (let r = 0; r < M; r++) {
+    quant_blocks_i8(bits, K, gs, x + <usize>r * <usize>K * 4, xr16 + <usize>r * <usize>K * 2, xr8 + <usize>r * <usize>K,
+      axb + <usize>r * <usize>B * 4, xg + <usize>r * <usize>G * 4);
+  }
+  if (Mp > M) {
+    memory.fill(xr16 + <usize>M * <usize>K * 2, 0, <usize>(Mp - M) * <usize>K * 2);
+    memory.fill(xr8 + <usize>M * <usize>K, 0, <usize>(Mp - M) * <usize>K);
+    memory.fill(axb + <usize>M * <usize>B * 4, 0, <usize>(Mp - M) * <usize>B * 4);
+    memory.fill(xg + <usize>M * <usize>G * 4, 0, <usize>(Mp - M) * <usize>G * 4);
+  }
+}
+
+/**
+ * Prefill (M >= 4 rows) with int8 activations: y [M, N] for columns [n0, n1) (n0 a multiple of 8,
+ * n1 one of 8 or N) from quant_rows_i8's operands (B blocks and G groups per row). Tiles of 4
+ * rows x one panel (8 columns, or the valid 4 of the last, padded, panel); per output the same
+ * integers P and the same f32 steps in the same order as gemv_q_dot8 (twin linearQuantDotI8), so
+ * prefill and decode give the same bits. The panel (K·bits bytes) stays in L1/L2 while the row
+ * tiles pass over it.
+ */
+export function gemm_q_dot8(bits: i32, M: i32, K: i32, N: i32, gs: i32, B: i32, G: i32, xr16: usize, xr8: usize, axb: usize, xg: usize,
+  qp: usize, scales: usize, zeros: usize, c: usize, n0: i32, n1: i32): void {
+  const panelB = <usize>(K * bits);
+  for (let n = n0; n < n1; n += 8) {
+    const pan = qp + <usize>(n >> 3) * panelB;
+    if (n + 8 <= n1) {
+      for (let m = 0; m < M; m += 4) dot8Tile(8, bits, M, K, N, gs, B, G, xr16, xr8, axb, xg, pan, scales, zeros, c, m, n);
+    } else {
+      for (let m = 0; m < M; m += 4) dot8Tile(4, bits, M, K, N, gs, B, G, xr16, xr8, axb, xg, pan, scales, zeros, c, m, n);
+    }
+  }
+}
+
+// 4 rows (m .. m+3; rows >= M are the zero padding and are not stored) x `cols` columns.
+// Accumulators: P (or h) [row][quad], A [row][quad] (the group's sum), y [row][quad].
+// @ts-ignore: decorator
+@inline function dot8Tile(cols: i32, bits: i32, M: i32, K: i32, N: i32, gs: i32, B: i32, G: i32, xr16: usize, xr8: usize, axb: usize,
+  xg: usize, pan: usize, scales: usize, zeros: usize, c: usize, m: i32, n: i32): void {
+  const m8 = i16x8.splat(0xff), m4 = i16x8.splat(0xf), n4 = i8x16.splat(0xf);
+  const K2 = <usize>K * 2, K1 = <usize>K;
+  const r16 = xr16 + <usize>m * K2, r8 = xr8 + <usize>m * K1;
+  const rb = axb + <usize>m * <usize>B * 4, rg = xg + <usize>m * <usize>G * 4;
+  const Bs = <usize>B * 4, Gs = <usize>G * 4;
+  let y00 = f32x4.splat(0), y01 = f32x4.splat(0), y10 = f32x4.splat(0), y11 = f32x4.splat(0);
+  let y20 = f32x4.splat(0), y21 = f32x4.splat(0), y30 = f32x4.splat(0), y31 = f32x4.splat(0);
+  let b = 0;
+  for (let g0 = 0, g = 0; g0 < K; g0 += gs, g++) {
+    const g1 = min(K, g0 + gs);
+    let A00 = f32x4.splat(0), A01 = f32x4.splat(0), A10 = f32x4.splat(0), A11 = f32x4.splat(0);
+    let A20 = f32x4.splat(0), A21 = f32x4.splat(0), A30 = f32x4.splat(0), A31 = f32x4.splat(0);
+    for (let k0 = g0; k0 < g1; k0 += DOT8_KB) {
+      const k1 = min(g1, k0 + DOT8_KB);
+      let p = pan + <usize>(k0 * bits);
+      const end = pan + <usize>(k1 * bits);
+      let P00 = i32x4.splat(0), P01 = i32x4.splat(0), P10 = i32x4.splat(0), P11 = i32x4.splat(0);
+      let P20 = i32x4.splat(0), P21 = i32x4.splat(0), P30 = i32x4.splat(0), P31 = i32x4.splat(0);
+      if (ASC_FEATURE_RELAXED_SIMD && bits == 4) {
+        let h00 = i16x8.splat(0), h01 = i16x8.splat(0), h10 = i16x8.splat(0), h11 = i16x8.splat(0);
+        let h20 = i16x8.splat(0), h21 = i16x8.splat(0), h30 = i16x8.splat(0), h31 = i16x8.splat(0);
+        let xp = r8 + <usize>k0;
+        while (p < end) {
+          const v0 = v128.load(p);
+          const l0 = v128.and(v0, n4), u0 = v128.and(i16x8.shr_u(v0, 4), n4);
+          let l1 = l0, u1 = u0;
+          if (cols > 4) {
+            const v1 = v128.load(p, 16);
+            l1 = v128.and(v1, n4);
+            u1 = v128.and(i16x8.shr_u(v1, 4), n4);
+          }
+          let xe = v128.load32_splat(xp), xo = v128.load32_splat(xp, 4);
+          h00 = i16x8.add(h00, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, l0), i16x8.relaxed_dot_i8x16_i7x16_s(xo, u0)));
+          if (cols > 4) h01 = i16x8.add(h01, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, l1), i16x8.relaxed_dot_i8x16_i7x16_s(xo, u1)));
+          xe = v128.load32_splat(xp + K1);
+          xo = v128.load32_splat(xp + K1, 4);
+          h10 = i16x8.add(h10, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, l0), i16x8.relaxed_dot_i8x16_i7x16_s(xo, u0)));
+          if (cols > 4) h11 = i16x8.add(h11, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, l1), i16x8.relaxed_dot_i8x16_i7x16_s(xo, u1)));
+          xe = v128.load32_splat(xp + 2 * K1);
+          xo = v128.load32_splat(xp + 2 * K1, 4);
+          h20 = i16x8.add(h20, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, l0), i16x8.relaxed_dot_i8x16_i7x16_s(xo, u0)));
+          if (cols > 4) h21 = i16x8.add(h21, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, l1), i16x8.relaxed_dot_i8x16_i7x16_s(xo, u1)));
+          xe = v128.load32_splat(xp + 3 * K1);
+          xo = v128.load32_splat(xp + 3 * K1, 4);
+          h30 = i16x8.add(h30, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, l0), i16x8.relaxed_dot_i8x16_i7x16_s(xo, u0)));
+          if (cols > 4) h31 = i16x8.add(h31, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xe, l1), i16x8.relaxed_dot_i8x16_i7x16_s(xo, u1)));
+          p += 32;
+          xp += 8;
+        }
+        P00 = i32x4.extadd_pairwise_i16x8_s(h00);
+        P10 = i32x4.extadd_pairwise_i16x8_s(h10);
+        P20 = i32x4.extadd_pairwise_i16x8_s(h20);
+        P30 = i32x4.extadd_pairwise_i16x8_s(h30);
+        if (cols > 4) {
+          P01 = i32x4.extadd_pairwise_i16x8_s(h01);
+          P11 = i32x4.extadd_pairwise_i16x8_s(h11);
+          P21 = i32x4.extadd_pairwise_i16x8_s(h21);
+          P31 = i32x4.extadd_pairwise_i16x8_s(h31);
+        }
+      } else {
+        // int16 lanes: a word's halves give pairs of inputs per column (gemv_q_dot's pair order)
+        let xp = r16 + <usize>k0 * 2;
+        const shifts = bits == 8 ? 2 : 4; // pairs per word
+        while (p < end) {
+          const v0 = v128.load(p);
+          const v1 = cols > 4 ? v128.load(p, 16) : v0;
+          for (let j = 0; j < shifts; j++) {
+            // pair j of each column: int8 (& 0xFF, >> 8), int4 (>> 4j & 0xF, the last >> 12)
+            let q0: v128, q1: v128;
+            if (bits == 8) {
+              q0 = j == 0 ? v128.and(v0, m8) : i16x8.shr_u(v0, 8);
+              q1 = j == 0 ? v128.and(v1, m8) : i16x8.shr_u(v1, 8);
+            } else {
+              q0 = v128.and(i16x8.shr_u(v0, 4 * j), m4);
+              q1 = v128.and(i16x8.shr_u(v1, 4 * j), m4);
+            }
+            const o = <usize>j * 4;
+            let xx = v128.load32_splat(xp + o);
+            P00 = i32x4.add(P00, i32x4.dot_i16x8_s(q0, xx));
+            if (cols > 4) P01 = i32x4.add(P01, i32x4.dot_i16x8_s(q1, xx));
+            xx = v128.load32_splat(xp + K2 + o);
+            P10 = i32x4.add(P10, i32x4.dot_i16x8_s(q0, xx));
+            if (cols > 4) P11 = i32x4.add(P11, i32x4.dot_i16x8_s(q1, xx));
+            xx = v128.load32_splat(xp + 2 * K2 + o);
+            P20 = i32x4.add(P20, i32x4.dot_i16x8_s(q0, xx));
+            if (cols > 4) P21 = i32x4.add(P21, i32x4.dot_i16x8_s(q1, xx));
+            xx = v128.load32_splat(xp + 3 * K2 + o);
+            P30 = i32x4.add(P30, i32x4.dot_i16x8_s(q0, xx));
+            if (cols > 4) P31 = i32x4.add(P31, i32x4.dot_i16x8_s(q1, xx));
+          }
+          p += 32;
+          xp += <usize>shifts * 4;
+        }
+      }
+      // A = fl(A + fl(axb · f32(P))), per row its block scale
+      const bo = <usize>b * 4;
+      let av = f32x4.splat(load<f32>(rb + bo));
+      A00 = f32x4.add(A00, f32x4.mul(av, f32x4.convert_i32x4_s(P00)));
+      if (cols > 4) A01 = f32x4.add(A01, f32x4.mul(av, f32x4.convert_i32x4_s(P01)));
+      av = f32x4.splat(load<f32>(rb + Bs + bo));
+      A10 = f32x4.add(A10, f32x4.mul(av, f32x4.convert_i32x4_s(P10)));
+      if (cols > 4) A11 = f32x4.add(A11, f32x4.mul(av, f32x4.convert_i32x4_s(P11)));
+      av = f32x4.splat(load<f32>(rb + 2 * Bs + bo));
+      A20 = f32x4.add(A20, f32x4.mul(av, f32x4.convert_i32x4_s(P20)));
+      if (cols > 4) A21 = f32x4.add(A21, f32x4.mul(av, f32x4.convert_i32x4_s(P21)));
+      av = f32x4.splat(load<f32>(rb + 3 * Bs + bo));
+      A30 = f32x4.add(A30, f32x4.mul(av, f32x4.convert_i32x4_s(P30)));
+      if (cols > 4) A31 = f32x4.add(A31, f32x4.mul(av, f32x4.convert_i32x4_s(P31)));
+      b++;
+    }
+    // y = fl(y + fl(scale · fl(A − fl(zero · xg))))
+    const gOff = (<usize>g * <usize>N + <usize>n) * 4;
+    const s0 = v128.load(scales + gOff), z0 = v128.load(zeros + gOff);
+    const s1 = cols > 4 ? v128.load(scales + gOff, 16) : s0, z1 = cols > 4 ? v128.load(zeros + gOff, 16) : z0;
+    const go = <usize>g * 4;
+    let xz = f32x4.splat(load<f32>(rg + go));
+    y00 = f32x4.add(y00, f32x4.mul(s0, f32x4.sub(A00, f32x4.mul(z0, xz))));
+    if (cols > 4) y01 = f32x4.add(y01, f32x4.mul(s1, f32x4.sub(A01, f32x4.mul(z1, xz))));
+    xz = f32x4.splat(load<f32>(rg + Gs + go));
+    y10 = f32x4.add(y10, f32x4.mul(s0, f32x4.sub(A10, f32x4.mul(z0, xz))));
+    if (cols > 4) y11 = f32x4.add(y11, f32x4.mul(s1, f32x4.sub(A11, f32x4.mul(z1, xz))));
+    xz = f32x4.splat(load<f32>(rg + 2 * Gs + go));
+    y20 = f32x4.add(y20, f32x4.mul(s0, f32x4.sub(A20, f32x4.mul(z0, xz))));
+    if (cols > 4) y21 = f32x4.add(y21, f32x4.mul(s1, f32x4.sub(A21, f32x4.mul(z1, xz))));
+    xz = f32x4.splat(load<f32>(rg + 3 * Gs + go));
+    y30 = f32x4.add(y30, f32x4.mul(s0, f32x4.sub(A30, f32x4.mul(z0, xz))));
+    if (cols > 4) y31 = f32x4.add(y31, f32x4.mul(s1, f32x4.sub(A31, f32x4.mul(z1, xz))));
+  }
+  const cp = c + (<usize>m * <usize>N + <usize>n) * 4, ldc = <usize>N * 4;
+  v128.store(cp, y00);
+  if (cols > 4) v128.store(cp, y01, 16);
+  if (m + 1 < M) {
+    v128.store(cp + ldc, y10);
+    if (cols > 4) v128.store(cp + ldc, y11, 16);
+  }
+  if (m + 2 < M) {
+    v128.store(cp + 2 * ldc, y20);
+    if (cols > 4) v128.store(cp + 2 * ldc, y21, 16);
+  }
+  if (m + 3 < M) {
+    v128.store(cp + 3 * ldc, y30);
+    if (cols > 4) v128.store(cp + 3 * ldc, y31, 16);
+  }
+}

@@ -1,8 +1,9 @@
 // quantDot 'int8' (`--quant-dot-activations int8`) at model level, on the tiny GPTQ checkpoints:
-// decode steps (T = 1) round x to int8 per block of 32 inputs, prefill stays int16. Teacher-forced
+// every quantized Linear rounds x to int8 per block of 32 inputs (decode's GEMV and prefill's GEMM
+// alike: the same twin, kernels.test.ts). Teacher-forced
 // decode on the same token sequence through three runners — the f32 parity path, quantDot 'int16'
-// and 'int8' (relaxed build: i8 dots on int4 weights) — and the logits of every step compared with
-// the f32 path's: int8 must move them (it is live in decode, and only there), but by no more than
+// and 'int8' (relaxed build: i8 dots on int4 weights) — and the logits of the prefill and of every
+// step compared with the f32 path's: int8 must move them (it is live), but by no more than
 // the int8 rounding allows (docs/quantization.md: ~5e-3 of the outputs of one Linear, 1e-2 with
 // outlier channels; through the layers ~1e-2 of the logits' range). The kernel-level bits are held
 // to the twin in kernels.test.ts / wasm-backend.test.ts; here: wiring and magnitude.
@@ -61,7 +62,7 @@ for (const variant of ['llama-int4-g16', 'gemma2-int4-g8-act', 'llama-int8-gall'
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    it('moves the decode logits by int8 rounding only (prefill untouched), the relaxed build within its FMA differences', async () => {
+    it('moves the prefill and decode logits by int8 rounding only, in the default and the relaxed build', async () => {
       const ids = [1, 17, 5, 99, 23, 7, 64, 3, 250, 11, 42, 8];
       const steps = [5, 77, 19, 3, 140, 2, 66, 31];
       const run = async (opts: Parameters<typeof OvisRunner.load>[1]) => {
@@ -77,17 +78,16 @@ for (const variant of ['llama-int4-g16', 'gemma2-int4-g8-act', 'llama-int8-gall'
       const i8 = await run({ quantDot: 'int8' });
       const i8r = await run({ quantDot: 'int8', kernels: 'relaxed' });
       // (no toEqual on 128k-entry arrays: its diff of a failure would take minutes)
-      // the prefill (12 rows, GEMM) runs int16 in both modes: the same bits
-      expect(sameBits(i8[0], i16[0])).toBe(true);
-      for (let s = 1; s < f32.length; s++) {
+      expect(sameBits(i8[0], i16[0])).toBe(false); // the prefill (12 rows, GEMM) is int8 too
+      for (let s = 0; s < f32.length; s++) {
         const e16 = relToRange(i16[s], f32[s]);
         const e8 = relToRange(i8[s], f32[s]);
         expect(e16, `step ${s}: int16`).toBeLessThan(1e-3);
         expect(e8, `step ${s}: int8 moves the logits`).toBeGreaterThan(e16);
-        expect(e8, `step ${s}: int8 within its rounding`).toBeLessThan(3e-2);
-        // the relaxed build (i8 dots, and FMA in the f32 kernels: not the same bits model-wide)
-        expect(relToRange(i8r[s], f32[s]), `step ${s}: int8, relaxed build`).toBeLessThan(3e-2);
-        expect(relToRange(i8r[s], i8[s]), `step ${s}: relaxed vs default build`).toBeLessThan(1e-3);
+        expect(e8, `step ${s}: int8 within its rounding`).toBeLessThan(5e-2);
+        // the relaxed build: i8 dots (the same integers) but FMA in the f32 kernels, whose last-bit
+        // differences can move an x across an int8 rounding boundary: held to the same bound
+        expect(relToRange(i8r[s], f32[s]), `step ${s}: int8, relaxed build`).toBeLessThan(5e-2);
       }
     });
   });

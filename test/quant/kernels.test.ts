@@ -95,6 +95,39 @@ interface QuantExports {
     n1: number,
   ): void;
   quant_blocks_i8(bits: number, K: number, gs: number, x: number, xr16: number, xr8: number, axb: number, xg: number): void;
+  quant_rows_i8(
+    bits: number,
+    M: number,
+    Mp: number,
+    K: number,
+    gs: number,
+    B: number,
+    G: number,
+    x: number,
+    xr16: number,
+    xr8: number,
+    axb: number,
+    xg: number,
+  ): void;
+  gemm_q_dot8(
+    bits: number,
+    M: number,
+    K: number,
+    N: number,
+    gs: number,
+    B: number,
+    G: number,
+    xr16: number,
+    xr8: number,
+    axb: number,
+    xg: number,
+    qw: number,
+    s: number,
+    z: number,
+    c: number,
+    n0: number,
+    n1: number,
+  ): void;
   gemv_q_dot8(
     bits: number,
     K: number,
@@ -128,7 +161,7 @@ function run(
   d: QuantLinearData,
   x: Float32Array,
   M: number,
-  how: 'gemv' | 'gemm' | 'dot' | 'gemvdot' | 'gemvdot8',
+  how: 'gemv' | 'gemm' | 'dot' | 'gemvdot' | 'gemvdot8' | 'gemmdot8',
   splits: number[],
 ): Float32Array {
   const { K, N } = d;
@@ -159,6 +192,15 @@ function run(
   const pxr = at(ldq * 2);
   const pr8 = at(K);
   const pab8 = at((Math.ceil(K / DOT8_KB) + Math.ceil(K / d.groupSize)) * 4);
+  // gemm_q_dot8's row-major operands, rows padded to a multiple of 4
+  const G8 = Math.ceil(K / d.groupSize);
+  let B8 = 0;
+  for (let g0 = 0; g0 < K; g0 += d.groupSize) B8 += Math.ceil((Math.min(K, g0 + d.groupSize) - g0) / DOT8_KB);
+  const Mp = Math.ceil(M / 4) * 4;
+  const pm16 = at(Mp * K * 2);
+  const pm8 = at(Mp * K);
+  const pmab = at(Mp * B8 * 4);
+  const pmxg = at(Mp * G8 * 4);
   const need = Math.ceil(p / 65536) - mem.buffer.byteLength / 65536;
   if (need > 0) mem.grow(need);
   const buf = mem.buffer;
@@ -170,7 +212,10 @@ function run(
   const bounds = [0, ...splits, N];
   for (let t = 0; t + 1 < bounds.length; t++) {
     const [n0, n1] = [bounds[t], bounds[t + 1]];
-    if (how === 'gemvdot8') {
+    if (how === 'gemmdot8') {
+      e.quant_rows_i8(d.bits, M, Mp, K, d.groupSize, B8, G8, px, pm16, pm8, pmab, pmxg);
+      e.gemm_q_dot8(d.bits, M, K, N, d.groupSize, B8, G8, pm16, pm8, pmab, pmxg, pq, ps, pz, py, n0, n1);
+    } else if (how === 'gemvdot8') {
       for (let m = 0; m < M; m++) {
         e.quant_blocks_i8(d.bits, K, d.groupSize, px + m * K * 4, pxr, pr8, pab8, pxs);
         e.gemv_q_dot8(d.bits, K, N, d.groupSize, pxr, pr8, pab8, pxs, pq, ps, pz, py + m * N * 4, n0, n1);
@@ -324,15 +369,19 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
   // whose groups are not whole blocks of 32 (gs 48: 32 + 16; gs = K = 40: 32 + 8)
   const relaxed = instantiate('relaxed');
   for (const [bits, K, N, gs, act] of [...dotShapes, [4, 96, 28, 48, true], [4, 40, 20, 40, false], [8, 144, 36, 48, false]] as const) {
-    it(`gemv_q_dot8 int${bits} K=${K} N=${N} gs=${gs}${act ? ' act-order' : ''}, default and relaxed builds`, () => {
+    it(`gemv_q_dot8 / gemm_q_dot8 int${bits} K=${K} N=${N} gs=${gs}${act ? ' act-order' : ''}, default and relaxed builds`, () => {
       const d = randomQuant(K * 41 + N + bits, bits, K, N, gs, act);
-      for (const M of [1, 3]) {
+      for (const M of [1, 3, 4, 6, 37]) {
         const x = randF32(rng(M * 11 + K), M * K, 2);
         const want = linearQuantDotI8(x, M, d);
         for (const [name, k] of [
           ['simd', { e, mem }],
           ['relaxed', relaxed],
         ] as const) {
+          // the GEMM (any M, tiles of 4 rows) and, for M <= 3, the GEMV: the same bits
+          expectBits(run(k.e, k.mem, d, x, M, 'gemmdot8', []), want, `${name} gemm M=${M}`);
+          if (N > 8) expectBits(run(k.e, k.mem, d, x, M, 'gemmdot8', [8 * Math.floor(N / 24)]), want, `${name} gemm M=${M} split`);
+          if (M > 3) continue;
           expectBits(run(k.e, k.mem, d, x, M, 'gemvdot8', []), want, `${name} M=${M}`);
           if (N > 8) expectBits(run(k.e, k.mem, d, x, M, 'gemvdot8', [8 * Math.floor(N / 24)]), want, `${name} M=${M} split`);
         }

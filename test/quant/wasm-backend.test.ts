@@ -75,7 +75,7 @@ describe("wasm linearQuant: the twins' bits at 1, 2, 3 threads", () => {
     }
   });
 
-  it("quantDot 'int8': gemv_q_dot8 (<= 3 rows) gives linearQuantDotI8's bits at 1, 2, 3 threads in both builds; >= 4 rows stay int16", async () => {
+  it("quantDot 'int8': gemv_q_dot8 (<= 3 rows) and gemm_q_dot8 (>= 4) give linearQuantDotI8's bits at 1, 2, 3 threads in both builds", async () => {
     const dots: WasmBackend[] = [];
     for (const kernels of ['simd', 'relaxed'] as const)
       for (const threads of [1, 2, 3]) dots.push(await createWasmBackend({ threads, kernels, quantDot: 'int8' }));
@@ -87,9 +87,9 @@ describe("wasm linearQuant: the twins' bits at 1, 2, 3 threads", () => {
       for (const [bits, K, N, gs0, act, bias] of cases) {
         const gs = gs0 === -1 ? K : gs0;
         const d = randomQuant(K + N + bits, bits, K, N, gs, act, bias);
-        for (const M of [1, 3, 4]) {
+        for (const M of [1, 3, 4, 37]) {
           const x = randF32(rng(M * 7 + K), M * K, 2);
-          const want = M <= 3 ? linearQuantDotI8(x, M, d) : linearQuantDotI16(x, M, d);
+          const want = linearQuantDotI8(x, M, d);
           for (const be of dots) {
             const y = be.linearQuant({ shape: [M, K], data: x }, be.loadQuantLinear(d));
             const i = firstDiff(y.data, want);

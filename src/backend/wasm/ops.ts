@@ -321,6 +321,7 @@ export class WasmBackend implements Backend {
       }
       return { shape: outShape, data: y };
     }
+    if (this.quantDot === 'int8') return this.linearQuantDot8(xd, M, W, mem, y, outShape);
     if (this.quantDot) return this.linearQuantDot(xd, M, W, mem, y, outShape);
     const { kc, mc, nc } = this.blocking;
     const qs = mem.call('gemm_q_scratch_bytes', { K, KC: kc, MC: mc, NC: nc });
@@ -340,6 +341,41 @@ export class WasmBackend implements Backend {
         tasks('gemm_q', mem.index, { ...args, M: m, x: xp, c: yp, KC: kc, MC: mc, NC: nc }, { total: N, step, scratch }),
         parts,
       );
+      if (W.bias) mem.call('add_bias', { M: m, c: yp, ldc: N, b: W.bias, n0: 0, n1: N });
+      y.set(mem.f32(yp, m * N), m0 * N);
+    }
+    return { shape: outShape, data: y };
+  }
+
+  /** linearQuant's >= 4-row path with int8 activations (quantDot 'int8'): per row chunk, x
+   *  rounded to int8 per block of 32 (quant_rows_i8, one thread), then gemm_q_dot8 column tasks:
+   *  the GEMV's bits (twin linearQuantDotI8), so prefill and decode round x alike. */
+  private linearQuantDot8(xd: Float32Array, M: number, W: WasmQuantWeight, mem: KernelMemory, y: Float32Array, outShape: number[]): Tensor {
+    const [N, K] = W.shape;
+    const gs = W.groupSize;
+    const G = Math.ceil(K / gs);
+    let B = 0; // the DOT8_KB blocks inside the groups
+    for (let g0 = 0; g0 < K; g0 += gs) B += Math.ceil((Math.min(K, g0 + gs) - g0) / 32);
+    const args = { bits: W.bits, K, N, gs, B, G, qp: W.qp, scales: W.scales, zeros: W.zeros };
+    const parts = M * N * K * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(N / 8)) : 1;
+    const budget = Math.min(this.scratchCap, mem.scratchFree) - 4096;
+    const perRow = K * 4 + K * 3 + (B + G) * 4 + N * 4;
+    if (budget < 8 * perRow) throw new BackendError(`linearQuant: scratch budget too small for K=${K}, N=${N}`, 'raise scratchBytes');
+    const chunk = Math.max(4, Math.floor(budget / perRow / 4) * 4 - 4);
+    // column tasks: ~4 per thread, multiples of 8 columns (a panel)
+    const step = Math.max(8, Math.ceil(N / (parts * 4) / 8) * 8);
+    for (let m0 = 0; m0 < M; m0 += chunk) {
+      const m = Math.min(chunk, M - m0);
+      const Mp = Math.ceil(m / 4) * 4;
+      mem.resetScratch();
+      const xp = mem.put(xd.subarray(m0 * K, (m0 + m) * K));
+      const xr16 = mem.scratch(Mp * K * 2);
+      const xr8 = mem.scratch(Mp * K);
+      const axb = mem.scratch(Mp * B * 4);
+      const xg = mem.scratch(Mp * G * 4);
+      const yp = mem.scratch(m * N * 4);
+      mem.call('quant_rows_i8', { bits: W.bits, M: m, Mp, K, gs, B, G, x: xp, xr16, xr8, axb, xg });
+      this.jobs.runTasks(tasks('gemm_q_dot8', mem.index, { ...args, M: m, xr16, xr8, axb, xg, c: yp }, { total: N, step }), parts);
       if (W.bias) mem.call('add_bias', { M: m, c: yp, ldc: N, b: W.bias, n0: 0, n1: N });
       y.set(mem.f32(yp, m * N), m0 * N);
     }
