@@ -682,12 +682,11 @@ export function dot_block_sums(K: i32, gs: i32, xq: usize, bsum: usize): void {
 //
 //   quant_blocks_i8: per block b, amax = max|x|, axb[b] = fl(amax / 127), inv = fl(127 / amax),
 //     xq_i = nearest_even(fl(x_i · inv)) clamped to ±127 (amax = 0: all 0, axb = 0; NaN: 0);
-//     per group g, xg[g] = sequential f32 sum from +0 over its blocks of fl(axb[b] · f32(Σ xq_i)).
+//     per group g, xg[g] = sequential f32 sum over its blocks of fl(axb[b] · f32(Σ xq_i)).
 //   gemv_q_dot8: per output n, per group g, per block b in g (ascending):
-//     P = Σ xq_i·q_i exactly (|P| <= 32·127·255 < 2^21), A = fl(A + fl(axb[b] · f32(P))) from
-//     A = +0; then y = fl(y + fl(scale · fl(A − fl(zero · xg[g])))) from y = +0 (sums that start
-//     at +0 rather than at their first term: no select in the loop; only a −0 result differs).
-//     Twin: linearQuantDotI8 (src/quant/gptq.ts).
+//     P = Σ xq_i·q_i exactly (|P| <= 32·127·255 < 2^21), A = fl(axb[b] · f32(P)) for the first
+//     block, else fl(A + fl(axb[b] · f32(P))); then u = fl(scale · fl(A − fl(zero · xg[g]))),
+//     y = u for the first group, else fl(y + u). Twin: linearQuantDotI8 (src/quant/gptq.ts).
 // Every P is an exact integer, so how it is computed does not change a bit: the default build
 // uses i32x4.dot_i16x8_s on xq widened to int16 (xr16, gemv_q_dot's pair order); the relaxed
 // build, for int4 weights, i16x8.relaxed_dot_i8x16_i7x16_s on the bytes (xr8) with the nibbles
@@ -722,7 +721,8 @@ export function quant_blocks_i8(bits: i32, K: i32, gs: i32, x: usize, xr16: usiz
         store<i16>(xr16 + <usize>(w + (j < half ? 2 * j : 2 * (j - half) + 1)) * 2, <i16>q);
         if (bits == 4) store<i8>(xr8 + <usize>(w + (j & 1 ? 4 + (j >> 1) : j >> 1)), <i8>q);
       }
-      xs += ab * <f32>s;
+      const t: f32 = ab * <f32>s;
+      xs = k0 == g0 ? t : xs + t;
       b++;
     }
     store<f32>(xg + <usize>g * 4, xs);
@@ -844,22 +844,34 @@ export function gemv_q_dot8(bits: i32, K: i32, N: i32, gs: i32, xr16: usize, xr8
       }
       // A = fl(A + fl(axb · f32(P))) (the block's scale; P exact)
       const av = f32x4.splat(load<f32>(axb + <usize>b * 4));
-      A0 = f32x4.add(A0, f32x4.mul(av, f32x4.convert_i32x4_s(P0)));
-      if (cols > 4) A1 = f32x4.add(A1, f32x4.mul(av, f32x4.convert_i32x4_s(P1)));
+      const t0 = f32x4.mul(av, f32x4.convert_i32x4_s(P0));
+      A0 = k0 == g0 ? t0 : f32x4.add(A0, t0);
+      if (cols > 4) {
+        const t1 = f32x4.mul(av, f32x4.convert_i32x4_s(P1));
+        A1 = k0 == g0 ? t1 : f32x4.add(A1, t1);
+      }
       if (cols > 8) {
-        A2 = f32x4.add(A2, f32x4.mul(av, f32x4.convert_i32x4_s(P2)));
-        A3 = f32x4.add(A3, f32x4.mul(av, f32x4.convert_i32x4_s(P3)));
+        const t2 = f32x4.mul(av, f32x4.convert_i32x4_s(P2));
+        const t3 = f32x4.mul(av, f32x4.convert_i32x4_s(P3));
+        A2 = k0 == g0 ? t2 : f32x4.add(A2, t2);
+        A3 = k0 == g0 ? t3 : f32x4.add(A3, t3);
       }
       b++;
     }
     // y = fl(y + fl(scale · fl(A − fl(zero · xg))))
     const xz = f32x4.splat(load<f32>(xg + <usize>g * 4));
     const gOff = (<usize>g * <usize>N + <usize>n) * 4;
-    y0 = f32x4.add(y0, f32x4.mul(v128.load(scales + gOff), f32x4.sub(A0, f32x4.mul(v128.load(zeros + gOff), xz))));
-    if (cols > 4) y1 = f32x4.add(y1, f32x4.mul(v128.load(scales + gOff, 16), f32x4.sub(A1, f32x4.mul(v128.load(zeros + gOff, 16), xz))));
+    const u0 = f32x4.mul(v128.load(scales + gOff), f32x4.sub(A0, f32x4.mul(v128.load(zeros + gOff), xz)));
+    y0 = g0 == 0 ? u0 : f32x4.add(y0, u0);
+    if (cols > 4) {
+      const u1 = f32x4.mul(v128.load(scales + gOff, 16), f32x4.sub(A1, f32x4.mul(v128.load(zeros + gOff, 16), xz)));
+      y1 = g0 == 0 ? u1 : f32x4.add(y1, u1);
+    }
     if (cols > 8) {
-      y2 = f32x4.add(y2, f32x4.mul(v128.load(scales + gOff, 32), f32x4.sub(A2, f32x4.mul(v128.load(zeros + gOff, 32), xz))));
-      y3 = f32x4.add(y3, f32x4.mul(v128.load(scales + gOff, 48), f32x4.sub(A3, f32x4.mul(v128.load(zeros + gOff, 48), xz))));
+      const u2 = f32x4.mul(v128.load(scales + gOff, 32), f32x4.sub(A2, f32x4.mul(v128.load(zeros + gOff, 32), xz)));
+      const u3 = f32x4.mul(v128.load(scales + gOff, 48), f32x4.sub(A3, f32x4.mul(v128.load(zeros + gOff, 48), xz)));
+      y2 = g0 == 0 ? u2 : f32x4.add(y2, u2);
+      y3 = g0 == 0 ? u3 : f32x4.add(y3, u3);
     }
   }
   const yp = y + <usize>n * 4;

@@ -528,8 +528,8 @@ export const DOT8_KB = 32;
  * One row (K inputs, permuted) as int8 per block for the int8-activation GEMV (kernels/quant.ts
  * quant_blocks_i8): blocks of at most DOT8_KB inputs inside each group of gs; per block
  * axb = f32(amax / 127), xq_i = round-half-even(f32(x_i · f32(127 / amax))) clamped to ±127
- * (amax = 0: zeros and axb = 0; NaN: 0); per group xg = the sequential f32 sum from +0 over its
- * blocks of f32(axb · Σ xq).
+ * (amax = 0: zeros and axb = 0; NaN: 0); per group xg = the sequential f32 sum over its blocks of
+ * f32(axb · Σ xq).
  */
 export function quantBlocksI8(x: Float32Array, K: number, gs: number): { xq: Int8Array; axb: Float32Array; xg: Float32Array } {
   const f = Math.fround;
@@ -551,7 +551,8 @@ export function quantBlocksI8(x: Float32Array, K: number, gs: number): { xq: Int
         xq[i] = Math.min(127, Math.max(-127, roundHalfEven(f(x[i] * inv)))); // NaN stores 0
         s += xq[i];
       }
-      xs = f(xs + f(ab * s)); // from +0, as the kernel (no select)
+      const t = f(ab * s);
+      xs = k0 === g0 ? t : f(xs + t);
     }
     xg[g] = xs;
   }
@@ -561,9 +562,9 @@ export function quantBlocksI8(x: Float32Array, K: number, gs: number): { xq: Int
 /**
  * The int8-activation GEMV's result (kernels/quant.ts gemv_q_dot8; opt-in, quantDot 'int8'): per
  * row, x (in perm order) as int8 per block (quantBlocksI8); per output n, per group g, per block b
- * in g ascending: P = Σ xq_i·q_i exactly, A = f32(A + f32(axb · f32(P))) from A = +0; y =
- * f32(y + f32(scale · f32(A − f32(zero · xg)))) from y = +0 (no first-term special case: the
- * kernel has no select; only a −0 result becomes +0); then f32(y + b).
+ * in g ascending: P = Σ xq_i·q_i exactly, A = f32(axb · f32(P)) for the first block else
+ * f32(A + f32(axb · f32(P))); u = f32(scale · f32(A − f32(zero · xg))), y = u for the first group
+ * else f32(y + u); then f32(y + b).
  */
 export function linearQuantDotI8(x: Float32Array, M: number, d: QuantLinearData): Float32Array {
   const { K, N, groupSize: gs } = d;
@@ -583,9 +584,11 @@ export function linearQuantDotI8(x: Float32Array, M: number, d: QuantLinearData)
           const k1 = Math.min(g1, k0 + DOT8_KB);
           let P = 0;
           for (let i = k0; i < k1; i++) P += xq[i] * qAt(d, i, n);
-          A = f(A + f(axb[b] * P));
+          const t = f(axb[b] * P);
+          A = k0 === g0 ? t : f(A + t);
         }
-        acc = f(acc + f(d.scales[g * N + n] * f(A - f(d.zeros[g * N + n] * xg[g]))));
+        const u = f(d.scales[g * N + n] * f(A - f(d.zeros[g * N + n] * xg[g])));
+        acc = g0 === 0 ? u : f(acc + u);
       }
       y[m * N + n] = d.bias ? f(acc + d.bias[n]) : acc;
     }
