@@ -47,7 +47,7 @@ const showOps = args.includes('--ops');
 const log = (s) => process.stderr.write(s + '\n');
 
 // --quant-dot: quantized Linears through integer dot products (opt-in, changes numerics);
-// --quant-dot-activations int16|int8: which (int8: decode's x per 32 inputs; implies --quant-dot)
+// --quant-dot-activations int16|int8: which (int8: x per 32 inputs; implies --quant-dot)
 const dotAct = opt('--quant-dot-activations', undefined);
 if (dotAct !== undefined && dotAct !== 'int16' && dotAct !== 'int8')
   throw new Error(`--quant-dot-activations: int16 or int8, got ${dotAct}`);

@@ -137,7 +137,7 @@ const variants = [
   // lm_head quantized at load as well (--quant-lm-head: the largest single GEMV of a step)
   ['int8 + dot + lm_head int8', '3b-int8', ['--quant-dot', '--quant-lm-head', 'int8']],
   ['int4 + dot + lm_head int4', '3b-int4', ['--quant-dot', '--quant-lm-head', 'int4']],
-  // the relaxed-SIMD build (FMA in the f32 kernels) and, on int4, decode's activations in int8
+  // the relaxed-SIMD build (FMA in the f32 kernels) and, on int4, the activations in int8
   // per 32 inputs through i8 dot products (--quant-dot-activations int8)
   ['bf16, relaxed build', '3b-bf16', ['--kernels', 'relaxed']],
   [

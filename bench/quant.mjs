@@ -338,8 +338,14 @@ log('\nprefill GEMM, kernel time (kc/mc/nc 256/128/1024):');
 log(
   'int8/int4 dot = gemm_q_dot (opt-in integer dot products: x quantized per row to int16 by quant_rows_i16, included; i32x4.dot_i16x8_s)',
 );
-log('| M x N x K | bf16 gemm_blocked | int4 gemm_q | of which dequant_cols | int8 gemm_q | int8 dot | int4 dot | int8 dot vs bf16 |');
-log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+log(
+  'int4 dot8 = gemm_q_dot8 (opt-in, x rounded to int8 per 32 inputs by quant_rows_i8, included), default and relaxed build' +
+    (quantRelaxed ? '' : ' — relaxed SIMD not validated by this engine: n/a'),
+);
+log(
+  '| M x N x K | bf16 gemm_blocked | int4 gemm_q | of which dequant_cols | int8 gemm_q | int8 dot | int4 dot | int8 dot vs bf16 | int4 dot8 | int4 dot8, relaxed | dot8 relaxed vs bf16 |',
+);
+log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const [M, N, K] of quick
   ? [[229, 3072, 3072]]
   : [
@@ -370,7 +376,17 @@ for (const [M, N, K] of quick
   const pq = { 8: alloc(K * N), 4: alloc((K * N) / 2) };
   fillRandom(pq[8], K * N);
   fillRandom(pq[4], (K * N) / 2);
-  const [tb, t4, t8, tdeq, td8, td4] = timeAll(
+  const Mp = Math.ceil(M / 4) * 4;
+  const B8 = K / 32;
+  const pm16 = alloc(Mp * K * 2);
+  const pm8 = alloc(Mp * K);
+  const pmab = alloc(Mp * B8 * 4);
+  const pmxg = alloc(Mp * G * 4);
+  const g8 = (k) => () => {
+    k.quant_rows_i8(4, M, Mp, K, GS, B8, G, px, pm16, pm8, pmab, pmxg);
+    k.gemm_q_dot8(4, M, K, N, GS, B8, G, pm16, pm8, pmab, pmxg, pq[4], ps, pz, py, 0, N);
+  };
+  const [tb, t4, t8, tdeq, td8, td4, tg8, tg8r] = timeAll(
     [
       () => gemm.gemm_blocked(M, N, K, px, K, 1, pw, K, py, N, 0, N, psc, 256, 128, 1024),
       () => quant.gemm_q(4, M, K, N, GS, px, pq[4], ps, pz, py, 0, N, psc, 256, 128, 1024),
@@ -386,11 +402,15 @@ for (const [M, N, K] of quick
         quant.quant_rows_i16(M, K, px, pxi, K, pax);
         quant.gemm_q_dot(4, M, K, N, GS, pxi, K, pax, pq[4], ps, pz, py, 0, N, psc);
       },
+      g8(quant),
+      quantRelaxed ? g8(quantRelaxed) : () => {},
     ],
     quick || M > 512 ? 2 : 3,
   );
   const res = { 4: t4, 8: t8, deq: tdeq };
   log(
-    `| ${M}x${N}x${K} | ${tb.toFixed(1)} ms (${((gf / tb) * 1e3).toFixed(1)} GFLOP/s) | ${res[4].toFixed(1)} ms (${((gf / res[4]) * 1e3).toFixed(1)}) | ${res.deq.toFixed(1)} ms (${((100 * res.deq) / res[4]).toFixed(0)}%) | ${res[8].toFixed(1)} ms (${((gf / res[8]) * 1e3).toFixed(1)}) | ${td8.toFixed(1)} ms (${((gf / td8) * 1e3).toFixed(1)}) | ${td4.toFixed(1)} ms (${((gf / td4) * 1e3).toFixed(1)}) | ${(tb / td8).toFixed(2)}x |`,
+    `| ${M}x${N}x${K} | ${tb.toFixed(1)} ms (${((gf / tb) * 1e3).toFixed(1)} GFLOP/s) | ${res[4].toFixed(1)} ms (${((gf / res[4]) * 1e3).toFixed(1)}) | ${res.deq.toFixed(1)} ms (${((100 * res.deq) / res[4]).toFixed(0)}%) | ${res[8].toFixed(1)} ms (${((gf / res[8]) * 1e3).toFixed(1)}) | ${td8.toFixed(1)} ms (${((gf / td8) * 1e3).toFixed(1)}) | ${td4.toFixed(1)} ms (${((gf / td4) * 1e3).toFixed(1)}) | ${(tb / td8).toFixed(2)}x | ` +
+      `${tg8.toFixed(1)} ms (${((gf / tg8) * 1e3).toFixed(1)}) | ` +
+      (quantRelaxed ? `${tg8r.toFixed(1)} ms (${((gf / tg8r) * 1e3).toFixed(1)}) | ${(tb / tg8r).toFixed(2)}x |` : 'n/a | n/a |'),
   );
 }

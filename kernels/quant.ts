@@ -1018,39 +1018,39 @@ export function gemm_q_dot8(bits: i32, M: i32, K: i32, N: i32, gs: i32, B: i32, 
           xp += <usize>shifts * 4;
         }
       }
-      // A = fl(A + fl(axb · f32(P))), per row its block scale
+      // A = fl(axb · f32(P)) for the group's first block, else fl(A + ...); per row its block scale
       const bo = <usize>b * 4;
       let av = f32x4.splat(load<f32>(rb + bo));
-      A00 = f32x4.add(A00, f32x4.mul(av, f32x4.convert_i32x4_s(P00)));
-      if (cols > 4) A01 = f32x4.add(A01, f32x4.mul(av, f32x4.convert_i32x4_s(P01)));
+      A00 = k0 == g0 ? f32x4.mul(av, f32x4.convert_i32x4_s(P00)) : f32x4.add(A00, f32x4.mul(av, f32x4.convert_i32x4_s(P00)));
+      if (cols > 4) A01 = k0 == g0 ? f32x4.mul(av, f32x4.convert_i32x4_s(P01)) : f32x4.add(A01, f32x4.mul(av, f32x4.convert_i32x4_s(P01)));
       av = f32x4.splat(load<f32>(rb + Bs + bo));
-      A10 = f32x4.add(A10, f32x4.mul(av, f32x4.convert_i32x4_s(P10)));
-      if (cols > 4) A11 = f32x4.add(A11, f32x4.mul(av, f32x4.convert_i32x4_s(P11)));
+      A10 = k0 == g0 ? f32x4.mul(av, f32x4.convert_i32x4_s(P10)) : f32x4.add(A10, f32x4.mul(av, f32x4.convert_i32x4_s(P10)));
+      if (cols > 4) A11 = k0 == g0 ? f32x4.mul(av, f32x4.convert_i32x4_s(P11)) : f32x4.add(A11, f32x4.mul(av, f32x4.convert_i32x4_s(P11)));
       av = f32x4.splat(load<f32>(rb + 2 * Bs + bo));
-      A20 = f32x4.add(A20, f32x4.mul(av, f32x4.convert_i32x4_s(P20)));
-      if (cols > 4) A21 = f32x4.add(A21, f32x4.mul(av, f32x4.convert_i32x4_s(P21)));
+      A20 = k0 == g0 ? f32x4.mul(av, f32x4.convert_i32x4_s(P20)) : f32x4.add(A20, f32x4.mul(av, f32x4.convert_i32x4_s(P20)));
+      if (cols > 4) A21 = k0 == g0 ? f32x4.mul(av, f32x4.convert_i32x4_s(P21)) : f32x4.add(A21, f32x4.mul(av, f32x4.convert_i32x4_s(P21)));
       av = f32x4.splat(load<f32>(rb + 3 * Bs + bo));
-      A30 = f32x4.add(A30, f32x4.mul(av, f32x4.convert_i32x4_s(P30)));
-      if (cols > 4) A31 = f32x4.add(A31, f32x4.mul(av, f32x4.convert_i32x4_s(P31)));
+      A30 = k0 == g0 ? f32x4.mul(av, f32x4.convert_i32x4_s(P30)) : f32x4.add(A30, f32x4.mul(av, f32x4.convert_i32x4_s(P30)));
+      if (cols > 4) A31 = k0 == g0 ? f32x4.mul(av, f32x4.convert_i32x4_s(P31)) : f32x4.add(A31, f32x4.mul(av, f32x4.convert_i32x4_s(P31)));
       b++;
     }
-    // y = fl(y + fl(scale · fl(A − fl(zero · xg))))
+    // y = fl(scale · fl(A − fl(zero · xg))) for the first group, else fl(y + ...)
     const gOff = (<usize>g * <usize>N + <usize>n) * 4;
     const s0 = v128.load(scales + gOff), z0 = v128.load(zeros + gOff);
     const s1 = cols > 4 ? v128.load(scales + gOff, 16) : s0, z1 = cols > 4 ? v128.load(zeros + gOff, 16) : z0;
     const go = <usize>g * 4;
     let xz = f32x4.splat(load<f32>(rg + go));
-    y00 = f32x4.add(y00, f32x4.mul(s0, f32x4.sub(A00, f32x4.mul(z0, xz))));
-    if (cols > 4) y01 = f32x4.add(y01, f32x4.mul(s1, f32x4.sub(A01, f32x4.mul(z1, xz))));
+    y00 = g0 == 0 ? f32x4.mul(s0, f32x4.sub(A00, f32x4.mul(z0, xz))) : f32x4.add(y00, f32x4.mul(s0, f32x4.sub(A00, f32x4.mul(z0, xz))));
+    if (cols > 4) y01 = g0 == 0 ? f32x4.mul(s1, f32x4.sub(A01, f32x4.mul(z1, xz))) : f32x4.add(y01, f32x4.mul(s1, f32x4.sub(A01, f32x4.mul(z1, xz))));
     xz = f32x4.splat(load<f32>(rg + Gs + go));
-    y10 = f32x4.add(y10, f32x4.mul(s0, f32x4.sub(A10, f32x4.mul(z0, xz))));
-    if (cols > 4) y11 = f32x4.add(y11, f32x4.mul(s1, f32x4.sub(A11, f32x4.mul(z1, xz))));
+    y10 = g0 == 0 ? f32x4.mul(s0, f32x4.sub(A10, f32x4.mul(z0, xz))) : f32x4.add(y10, f32x4.mul(s0, f32x4.sub(A10, f32x4.mul(z0, xz))));
+    if (cols > 4) y11 = g0 == 0 ? f32x4.mul(s1, f32x4.sub(A11, f32x4.mul(z1, xz))) : f32x4.add(y11, f32x4.mul(s1, f32x4.sub(A11, f32x4.mul(z1, xz))));
     xz = f32x4.splat(load<f32>(rg + 2 * Gs + go));
-    y20 = f32x4.add(y20, f32x4.mul(s0, f32x4.sub(A20, f32x4.mul(z0, xz))));
-    if (cols > 4) y21 = f32x4.add(y21, f32x4.mul(s1, f32x4.sub(A21, f32x4.mul(z1, xz))));
+    y20 = g0 == 0 ? f32x4.mul(s0, f32x4.sub(A20, f32x4.mul(z0, xz))) : f32x4.add(y20, f32x4.mul(s0, f32x4.sub(A20, f32x4.mul(z0, xz))));
+    if (cols > 4) y21 = g0 == 0 ? f32x4.mul(s1, f32x4.sub(A21, f32x4.mul(z1, xz))) : f32x4.add(y21, f32x4.mul(s1, f32x4.sub(A21, f32x4.mul(z1, xz))));
     xz = f32x4.splat(load<f32>(rg + 3 * Gs + go));
-    y30 = f32x4.add(y30, f32x4.mul(s0, f32x4.sub(A30, f32x4.mul(z0, xz))));
-    if (cols > 4) y31 = f32x4.add(y31, f32x4.mul(s1, f32x4.sub(A31, f32x4.mul(z1, xz))));
+    y30 = g0 == 0 ? f32x4.mul(s0, f32x4.sub(A30, f32x4.mul(z0, xz))) : f32x4.add(y30, f32x4.mul(s0, f32x4.sub(A30, f32x4.mul(z0, xz))));
+    if (cols > 4) y31 = g0 == 0 ? f32x4.mul(s1, f32x4.sub(A31, f32x4.mul(z1, xz))) : f32x4.add(y31, f32x4.mul(s1, f32x4.sub(A31, f32x4.mul(z1, xz))));
   }
   const cp = c + (<usize>m * <usize>N + <usize>n) * 4, ldc = <usize>N * 4;
   v128.store(cp, y00);

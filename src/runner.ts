@@ -59,7 +59,7 @@ export interface RunnerOptions {
   threads?: number;
   /** wasm kernel build: 'simd' (default) or 'relaxed' (FMA where the engine allows; docs/kernels.md). */
   kernels?: 'simd' | 'relaxed';
-  /** wasm: GPTQ Linears through integer dot products (opt-in; true = 'int16'; 'int8': decode's
+  /** wasm: GPTQ Linears through integer dot products (opt-in; true = 'int16'; 'int8':
    *  activations in 8 bits per 32 inputs; docs/quantization.md). */
   quantDot?: QuantDot;
   /** Quantize lm_head at load to 8 or 4 bits (`--quant-lm-head`; changes the logits, opt-in;

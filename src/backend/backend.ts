@@ -26,9 +26,9 @@ export interface KVArena {
 }
 
 /** The opt-in integer-dot path for quantized Linears (docs/quantization.md): 'int16' rounds x per
- *  row to int16 (decode and prefill); 'int8' rounds x to int8 per block of 32 inputs in decode
- *  (<= 3 rows; prefill stays int16), which the relaxed-SIMD build runs on int4 weights with
- *  i8 dot products. `true` means 'int16'. */
+ *  row to int16; 'int8' rounds x to int8 per block of 32 inputs (llama.cpp's q8_0 scheme), which
+ *  the relaxed-SIMD build runs on int4 weights with i8 dot products. Decode and prefill alike.
+ *  `true` means 'int16'. */
 export type QuantDot = boolean | 'int16' | 'int8';
 
 export interface Backend {

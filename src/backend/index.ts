@@ -12,7 +12,7 @@ export interface BackendOptions {
    *  may fuse to FMA; throws where the engine does not validate it). Ignored by `ts`. */
   kernels?: 'simd' | 'relaxed';
   /** wasm: quantized Linears through integer dot products (opt-in, changes numerics: true /
-   *  'int16' x rounded per row to int16, 'int8' per 32 inputs in decode; docs/quantization.md).
+   *  'int16' x rounded per row to int16, 'int8' per 32 inputs; docs/quantization.md).
    *  Ignored by `ts`. */
   quantDot?: QuantDot;
 }

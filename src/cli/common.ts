@@ -213,7 +213,7 @@ export const ENGINE_OPTIONS = {
     type: 'string',
     arg: 'int16|int8',
     default: 'int16',
-    help: 'with --quant-dot (implied): activations per token in 16 bits, or in 8 bits per 32\ninputs in decode (q8_0; ~1e-2 relative change); fastest on int4 weights with\n--kernels relaxed (i8 dot products; docs/quantization.md)',
+    help: 'with --quant-dot (implied): activations per token in 16 bits, or in 8 bits per 32\ninputs (q8_0; ~1e-2 relative change); fastest on int4 weights with --kernels\nrelaxed (i8 dot products; docs/quantization.md)',
   },
   'quant-lm-head': {
     type: 'string',

@@ -31,8 +31,8 @@ export interface WasmBackendOptions {
   gemmBlocking?: GemmBlocking;
   /** Quantized Linears through integer dot products (opt-in, default false = the f32 parity
    *  path): true / 'int16': x rounded per row to int16, gemv_q_dot / gemm_q_dot; changes outputs
-   *  by ~3e-5 relative (~2e-4 with outlier channels). 'int8': decode rounds x to int8 per 32
-   *  inputs (gemv_q_dot8; prefill as 'int16'), ~1e-2 relative; docs/quantization.md. */
+   *  by ~3e-5 relative (~2e-4 with outlier channels). 'int8': x rounded to int8 per 32 inputs
+   *  (gemv_q_dot8 / gemm_q_dot8), ~5e-3 relative (1e-2 with outliers); docs/quantization.md. */
   quantDot?: QuantDot;
 }
 
