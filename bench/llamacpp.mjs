@@ -38,9 +38,22 @@ if (!nlcDir) {
 const PAIRS = [
   { ours: '3b-bf16', gguf: '3b-f16.gguf', label: 'bf16 vs F16' },
   { ours: '3b-int8', gguf: '3b-q8_0.gguf', label: 'int8 vs Q8_0' },
-  { ours: '3b-int8', dot: true, gguf: '3b-q8_0.gguf', label: 'int8 --quant-dot vs Q8_0' },
+  { ours: '3b-int8', extra: ['--quant-dot'], gguf: '3b-q8_0.gguf', label: 'int8 --quant-dot vs Q8_0' },
+  // llama.cpp's Q8_0 / Q4_0 files quantize the output matrix too: --quant-lm-head is the like-for-like
+  {
+    ours: '3b-int8',
+    extra: ['--quant-dot', '--quant-lm-head', 'int8'],
+    gguf: '3b-q8_0.gguf',
+    label: 'int8 --quant-dot --quant-lm-head int8 vs Q8_0',
+  },
   { ours: '3b-int4', gguf: '3b-q4_0.gguf', label: 'int4 vs Q4_0' },
-  { ours: '3b-int4', dot: true, gguf: '3b-q4_0.gguf', label: 'int4 --quant-dot vs Q4_0' },
+  { ours: '3b-int4', extra: ['--quant-dot'], gguf: '3b-q4_0.gguf', label: 'int4 --quant-dot vs Q4_0' },
+  {
+    ours: '3b-int4',
+    extra: ['--kernels', 'relaxed', '--quant-dot-activations', 'int8', '--quant-lm-head', 'int4'],
+    gguf: '3b-q4_0.gguf',
+    label: 'int4 --kernels relaxed --quant-dot-activations int8 --quant-lm-head int4 vs Q4_0',
+  },
 ];
 for (const p of PAIRS) {
   if (!existsSync(join(dir, p.ours, 'config.json')))
@@ -76,14 +89,18 @@ async function llamaCpp(file) {
 }
 
 /** ovis-ts: bench/model.mjs in a child (decode after a 16-token prefill, prefill of prefillN). */
-function ovisTs(name, dot) {
+function ovisTs(name, extra = []) {
   let best = { prefill: 0, decode: 0 };
+  // Node < 22 validates relaxed SIMD only behind a V8 flag
+  const relaxedFlag =
+    extra.includes('relaxed') && Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
   for (let r = 0; r < rounds; r++) {
-    const json = join(dir, `llamacpp-${name}${dot ? '-dot' : ''}.json`);
+    const json = join(dir, `llamacpp-${name}${extra.join('')}.json`);
     rmSync(json, { force: true });
     const c = spawnSync(
       process.execPath,
       [
+        ...relaxedFlag,
         join(root, 'bench', 'model.mjs'),
         '--model',
         join(dir, name),
@@ -97,7 +114,7 @@ function ovisTs(name, dot) {
         String(threads),
         '--json',
         json,
-        ...(dot ? ['--quant-dot'] : []),
+        ...extra,
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
@@ -111,9 +128,9 @@ function ovisTs(name, dot) {
 const rows = [];
 const cpp = {};
 for (const p of PAIRS) {
-  log(`llama.cpp ${p.gguf} / ovis-ts ${p.ours}${p.dot ? ' --quant-dot' : ''}`);
+  log(`llama.cpp ${p.gguf} / ovis-ts ${p.ours}${p.extra ? ` ${p.extra.join(' ')}` : ''}`);
   cpp[p.gguf] ??= await llamaCpp(p.gguf);
-  const o = ovisTs(p.ours, p.dot);
+  const o = ovisTs(p.ours, p.extra);
   rows.push({ ...p, o, c: cpp[p.gguf] });
 }
 console.log(
