@@ -524,6 +524,13 @@ export function linearQuantDotI16(x: Float32Array, M: number, d: QuantLinearData
 /** Inputs per activation block of the int8-activation GEMV (kernels/quant.ts DOT8_KB, q8_0's block). */
 export const DOT8_KB = 32;
 
+/** The number of DOT8_KB blocks of one row: blocks of <= 32 inputs inside each group of gs. */
+export function dot8BlockCount(K: number, gs: number): number {
+  let B = 0;
+  for (let g0 = 0; g0 < K; g0 += gs) B += Math.ceil((Math.min(K, g0 + gs) - g0) / DOT8_KB);
+  return B;
+}
+
 /**
  * One row (K inputs, permuted) as int8 per block for the int8-activation GEMV (kernels/quant.ts
  * quant_blocks_i8): blocks of at most DOT8_KB inputs inside each group of gs; per block

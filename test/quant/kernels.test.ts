@@ -10,6 +10,7 @@ import {
   DOT_KB,
   DOT8_KB,
   dequantize,
+  dot8BlockCount,
   linearQuantDotI8,
   linearQuantDotI16,
   linearQuantF32,
@@ -194,8 +195,7 @@ function run(
   const pab8 = at((Math.ceil(K / DOT8_KB) + Math.ceil(K / d.groupSize)) * 4);
   // gemm_q_dot8's row-major operands, rows padded to a multiple of 4
   const G8 = Math.ceil(K / d.groupSize);
-  let B8 = 0;
-  for (let g0 = 0; g0 < K; g0 += d.groupSize) B8 += Math.ceil((Math.min(K, g0 + d.groupSize) - g0) / DOT8_KB);
+  const B8 = dot8BlockCount(K, d.groupSize);
   const Mp = Math.ceil(M / 4) * 4;
   const pm16 = at(Mp * K * 2);
   const pm8 = at(Mp * K);

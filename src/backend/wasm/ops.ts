@@ -11,7 +11,7 @@
 // depend on the thread count), copy the result out into a fresh Float32Array.
 
 import { BackendError, InputError, ShapeError } from '../../errors.js';
-import type { QuantLinearData, QuantWeight } from '../../quant/gptq.js';
+import { dot8BlockCount, type QuantLinearData, type QuantWeight } from '../../quant/gptq.js';
 import { fmtShape, numel, type Tensor, type Weight, type WeightDType } from '../../tensor.js';
 import type { AttentionOptions, Backend, KVArena } from '../backend.js';
 import { type ChosenGemmBlocking, checkBlocking, DEFAULT_GEMM_BLOCKING, type GemmBlocking } from './blocking.js';
@@ -73,7 +73,7 @@ export class WasmBackend implements Backend {
   private disposed = false;
   private readonly scratchCap: number;
   /** linearQuant through integer dots (opt-in, WasmBackendOptions.quantDot): 'int16' gemv_q_dot /
-   *  gemm_q_dot; 'int8' gemv_q_dot8 in decode, gemm_q_dot in prefill. */
+   *  gemm_q_dot; 'int8' gemv_q_dot8 / gemm_q_dot8. */
   private readonly quantDot: false | 'int16' | 'int8';
   private arena?: KVArena;
   /** The GEMM blocking of linear/matmul/patchEmbed (set by createWasmBackend). */
@@ -261,11 +261,9 @@ export class WasmBackend implements Backend {
     const G = Math.ceil(K / gs);
     const bits = W.bits;
     const args = { bits, K, N, gs, qp: W.qp, scales: W.scales, zeros: W.zeros };
-    const wBytes = (N * K * bits) / 8;
     if (M <= GEMV_MAX_ROWS && this.quantDot === 'int8') {
-      const parts = wBytes >= PAR_MIN_BYTES ? this.threads : 1;
-      const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), (8 * 2 ** 20) / (K * bits)) / 8) * 8);
-      const blocks = Math.ceil(K / 32) + G; // >= the DOT8_KB blocks inside the groups
+      const { parts, step } = this.gemvSplit(N, K, bits);
+      const blocks = dot8BlockCount(K, gs);
       for (let i = 0; i < M; i++) {
         mem.resetScratch();
         const xp = mem.put(xd.subarray(i * K, (i + 1) * K));
@@ -282,8 +280,7 @@ export class WasmBackend implements Backend {
       return { shape: outShape, data: y };
     }
     if (M <= GEMV_MAX_ROWS && this.quantDot) {
-      const parts = wBytes >= PAR_MIN_BYTES ? this.threads : 1;
-      const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), (8 * 2 ** 20) / (K * bits)) / 8) * 8);
+      const { parts, step } = this.gemvSplit(N, K, bits);
       const ldq = K + (K & 1);
       const blocks = Math.ceil(K / 128) + G; // >= the DOT_KB blocks inside the groups
       for (let i = 0; i < M; i++) {
@@ -304,9 +301,7 @@ export class WasmBackend implements Backend {
       return { shape: outShape, data: y };
     }
     if (M <= GEMV_MAX_ROWS) {
-      const parts = wBytes >= PAR_MIN_BYTES ? this.threads : 1;
-      // tasks of <= ~1 MiB of packed weights, multiples of 8 columns (one panel)
-      const step = Math.max(8, Math.ceil(Math.min(N / (parts * 4), (8 * 2 ** 20) / (K * bits)) / 8) * 8);
+      const { parts, step } = this.gemvSplit(N, K, bits);
       for (let i = 0; i < M; i++) {
         mem.resetScratch();
         const xp = mem.put(xd.subarray(i * K, (i + 1) * K));
@@ -347,6 +342,13 @@ export class WasmBackend implements Backend {
     return { shape: outShape, data: y };
   }
 
+  /** The quantized GEMVs' column split: `parts` threads when the weights are large enough, tasks
+   *  of <= ~1 MiB of packed weights in multiples of 8 columns (one panel). */
+  private gemvSplit(N: number, K: number, bits: number): { parts: number; step: number } {
+    const parts = (N * K * bits) / 8 >= PAR_MIN_BYTES ? this.threads : 1;
+    return { parts, step: Math.max(8, Math.ceil(Math.min(N / (parts * 4), (8 * 2 ** 20) / (K * bits)) / 8) * 8) };
+  }
+
   /** linearQuant's >= 4-row path with int8 activations (quantDot 'int8'): per row chunk, x
    *  rounded to int8 per block of 32 (quant_rows_i8, one thread), then gemm_q_dot8 column tasks:
    *  the GEMV's bits (twin linearQuantDotI8), so prefill and decode round x alike. */
@@ -354,8 +356,7 @@ export class WasmBackend implements Backend {
     const [N, K] = W.shape;
     const gs = W.groupSize;
     const G = Math.ceil(K / gs);
-    let B = 0; // the DOT8_KB blocks inside the groups
-    for (let g0 = 0; g0 < K; g0 += gs) B += Math.ceil((Math.min(K, g0 + gs) - g0) / 32);
+    const B = dot8BlockCount(K, gs);
     const args = { bits: W.bits, K, N, gs, B, G, qp: W.qp, scales: W.scales, zeros: W.zeros };
     const parts = M * N * K * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(N / 8)) : 1;
     const budget = Math.min(this.scratchCap, mem.scratchFree) - 4096;
