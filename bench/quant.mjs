@@ -282,16 +282,15 @@ for (const [N, K, what] of [
   const wb = ring(N * K * 2);
   const q8 = ring(K * N);
   const q4 = ring((K * N) / 2);
-  const ps = alloc(G * N * 4);
-  const pz = alloc(G * N * 4);
-  fillF32(ps, G * N, () => 0.01);
-  fillF32(pz, G * N, () => 8);
+  // scales 0.01 and zeros 8 in the kernels' panel lines (panelScales: 8 scales, then 8 zeros)
+  const ps = alloc(G * N * 8);
+  fillF32(ps, G * N * 2, (i) => (i & 8 ? 8 : 0.01));
   const pxs = alloc(G * 4);
   const pab = alloc(N * 4);
   const pxq = alloc(K * 4);
   const q = (bits, next) => () => {
     quant.group_sums(bits, K, GS, px, pxs, pxq);
-    quant.gemv_q(bits, K, N, GS, pxq, pxs, next(), ps, pz, py, pab, 0, N);
+    quant.gemv_q(bits, K, N, GS, pxq, pxs, next(), ps, py, pab, 0, N);
   };
   const pxi = alloc(K * 2);
   const pxr = alloc(K * 2);
@@ -301,7 +300,7 @@ for (const [N, K, what] of [
     quant.quant_rows_i16(1, K, px, pxi, K, pax);
     quant.dot_block_sums(K, GS, pxi, pbs);
     quant.dot_pair_order(bits, K, pxi, pxr);
-    quant.gemv_q_dot(bits, K, N, GS, pxr, pax, pbs, next(), ps, pz, py, 0, N);
+    quant.gemv_q_dot(bits, K, N, GS, pxr, pax, pbs, next(), ps, py, 0, N);
   };
   const px16 = alloc(K * 2);
   const px8 = alloc(K);
@@ -309,7 +308,7 @@ for (const [N, K, what] of [
   const pxg = alloc(G * 4);
   const d8 = (k, next) => () => {
     k.quant_blocks_i8(4, K, GS, px, px16, px8, paxb, pxg);
-    k.gemv_q_dot8(4, K, N, GS, px16, px8, paxb, pxg, next(), ps, pz, py, 0, N);
+    k.gemv_q_dot8(4, K, N, GS, px16, px8, paxb, pxg, next(), ps, py, 0, N);
   };
   const [tb, t8, t4, td8, td4, t48, t48r] = timeAll([
     () => gemv.gemv_bf16(K, px, pxd, wb(), py, 0, N),
@@ -369,10 +368,9 @@ for (const [M, N, K] of quick
   const pax = alloc(M * 4);
   const gf = (2 * M * N * K) / 1e9;
   const G = K / GS;
-  const ps = alloc(G * N * 4);
-  const pz = alloc(G * N * 4);
-  fillF32(ps, G * N, () => 0.01);
-  fillF32(pz, G * N, () => 8);
+  // scales 0.01 and zeros 8 in the kernels' panel lines (panelScales: 8 scales, then 8 zeros)
+  const ps = alloc(G * N * 8);
+  fillF32(ps, G * N * 2, (i) => (i & 8 ? 8 : 0.01));
   const pq = { 8: alloc(K * N), 4: alloc((K * N) / 2) };
   fillRandom(pq[8], K * N);
   fillRandom(pq[4], (K * N) / 2);
@@ -384,23 +382,23 @@ for (const [M, N, K] of quick
   const pmxg = alloc(Mp * G * 4);
   const g8 = (k) => () => {
     k.quant_rows_i8(4, M, Mp, K, GS, B8, G, px, pm16, pm8, pmab, pmxg);
-    k.gemm_q_dot8(4, M, K, N, GS, B8, G, pm16, pm8, pmab, pmxg, pq[4], ps, pz, py, 0, N);
+    k.gemm_q_dot8(4, M, K, N, GS, B8, G, pm16, pm8, pmab, pmxg, pq[4], ps, py, 0, N);
   };
   const [tb, t4, t8, tdeq, td8, td4, tg8, tg8r] = timeAll(
     [
       () => gemm.gemm_blocked(M, N, K, px, K, 1, pw, K, py, N, 0, N, psc, 256, 128, 1024),
-      () => quant.gemm_q(4, M, K, N, GS, px, pq[4], ps, pz, py, 0, N, psc, 256, 128, 1024),
-      () => quant.gemm_q(8, M, K, N, GS, px, pq[8], ps, pz, py, 0, N, psc, 256, 128, 1024),
+      () => quant.gemm_q(4, M, K, N, GS, px, pq[4], ps, py, 0, N, psc, 256, 128, 1024),
+      () => quant.gemm_q(8, M, K, N, GS, px, pq[8], ps, py, 0, N, psc, 256, 128, 1024),
       () => {
-        for (let b = 0; b < N; b += 64) quant.dequant_cols(4, K, N, GS, pq[4], ps, pz, b, 64, psc);
+        for (let b = 0; b < N; b += 64) quant.dequant_cols(4, K, N, GS, pq[4], ps, b, 64, psc);
       },
       () => {
         quant.quant_rows_i16(M, K, px, pxi, K, pax);
-        quant.gemm_q_dot(8, M, K, N, GS, pxi, K, pax, pq[8], ps, pz, py, 0, N, psc);
+        quant.gemm_q_dot(8, M, K, N, GS, pxi, K, pax, pq[8], ps, py, 0, N, psc);
       },
       () => {
         quant.quant_rows_i16(M, K, px, pxi, K, pax);
-        quant.gemm_q_dot(4, M, K, N, GS, pxi, K, pax, pq[4], ps, pz, py, 0, N, psc);
+        quant.gemm_q_dot(4, M, K, N, GS, pxi, K, pax, pq[4], ps, py, 0, N, psc);
       },
       g8(quant),
       quantRelaxed ? g8(quantRelaxed) : () => {},

@@ -7,8 +7,12 @@
 //            with zero words. One panel is one sequential stream; one v128 load gives 4 columns x
 //            (32/b) inputs, so the columns are the SIMD lanes and no shuffle is needed. (GPTQ's own
 //            row order, 32 bytes every N·4 bytes, ran 2-5x slower: a new cache line and page per load.)
-//   scales   f32 [G, N] (fp16 widened at load), zeros f32 [G, N] (the zero point as a value);
-//            group g covers the permuted inputs [g·gs, min(K, (g+1)·gs)); gs % (32/b) == 0.
+//   sz       the group scales (fp16 widened at load) and zero points (as values), f32, panel-major
+//            like qp (src/quant/gptq.ts panelScales): per 8-column panel, per group, one 64-byte
+//            line — the 8 columns' scales, then their 8 zeros (0 for the padded columns); line
+//            (n >> 3)·G + g. Group g covers the permuted inputs [g·gs, min(K, (g+1)·gs)); gs % (32/b)
+//            == 0. (GPTQ's [G, N] rows put a pass's G scale lines N·4 bytes apart — 2G streams
+//            besides the weights: the GEMVs ran ~12 % slower at 2 threads, bench:quant-kernels.)
 //   x        f32 [M, K] already permuted (x[perm[i]], done by the caller; identity without act order).
 // The weights stay packed in memory; each value is widened in registers:
 //   w = (f32(convert_s((word >> b·j) & mask)) − zero) · scale
@@ -43,6 +47,12 @@ import { madd } from './madd';
 
 /** Columns per dequantized GEMM block. */
 export const QNB: i32 = 64;
+
+/** Address of the scales of columns n .. n+3 (n % 4 == 0) in group g (their zeros: + 32). */
+// @ts-ignore: decorator
+@inline function szAt(sz: usize, G: i32, g: i32, n: i32): usize {
+  return sz + (((<usize>(n >> 3) * <usize>G + <usize>g) << 4) + <usize>(n & 7)) * 4;
+}
 
 // @ts-ignore: decorator
 @inline function wq(v: v128, sh: i32, mask: v128, z: v128, s: v128): v128 {
@@ -157,9 +167,10 @@ export function group_sums(bits: i32, K: i32, gs: i32, x: usize, xs: usize, xq: 
  * from group_sums,
  * ab scratch of N f32 (the group sums between K blocks; this task touches [n0, n1) only).
  */
-export function gemv_q(bits: i32, K: i32, N: i32, gs: i32, x: usize, xs: usize, qp: usize, scales: usize, zeros: usize,
+export function gemv_q(bits: i32, K: i32, N: i32, gs: i32, x: usize, xs: usize, qp: usize, sz: usize,
   y: usize, ab: usize, n0: i32, n1: i32): void {
   const panelB = <usize>(K * bits / 32) * 32; // bytes of one 8-column panel
+  const G = (K + gs - 1) / gs;
   for (let n = n0; n < n1; n++) { store<f32>(y + <usize>n * 4, 0); store<f32>(ab + <usize>n * 4, 0); }
   for (let k0 = 0; k0 < K; k0 += GEMV_KB) {
     const k1 = min(K, k0 + GEMV_KB);
@@ -179,13 +190,13 @@ export function gemv_q(bits: i32, K: i32, N: i32, gs: i32, x: usize, xs: usize, 
         }
         if (i1 == gEnd) {
           // group done: y += scale · (Σ x·q − zero · Σ x), and the group sum restarts at 0
-          const gOff = (<usize>g * <usize>N + <usize>n) * 4;
+          const so = szAt(sz, G, g, n);
           const xsg = v128.load32_splat(xs + <usize>g * 4);
           const yp = y + <usize>n * 4;
-          v128.store(yp, f32x4.add(v128.load(yp), f32x4.mul(v128.load(scales + gOff), f32x4.sub(v128.load(a), f32x4.mul(v128.load(zeros + gOff), xsg)))));
+          v128.store(yp, f32x4.add(v128.load(yp), f32x4.mul(v128.load(so), f32x4.sub(v128.load(a), f32x4.mul(v128.load(so, 32), xsg)))));
           v128.store(a, f32x4.splat(0));
           if (full) {
-            v128.store(yp, f32x4.add(v128.load(yp, 16), f32x4.mul(v128.load(scales + gOff, 16), f32x4.sub(v128.load(a, 16), f32x4.mul(v128.load(zeros + gOff, 16), xsg)))), 16);
+            v128.store(yp, f32x4.add(v128.load(yp, 16), f32x4.mul(v128.load(so, 16), f32x4.sub(v128.load(a, 16), f32x4.mul(v128.load(so, 48), xsg)))), 16);
             v128.store(a, f32x4.splat(0), 16);
           }
         }
@@ -196,7 +207,7 @@ export function gemv_q(bits: i32, K: i32, N: i32, gs: i32, x: usize, xs: usize, 
 }
 
 /** The dequantized columns [n0, n0 + nb) (n0 a multiple of 8, nb of 4) as f32 rows dst[(n − n0)·K + i]. */
-export function dequant_cols(bits: i32, K: i32, N: i32, gs: i32, qp: usize, scales: usize, zeros: usize, n0: i32, nb: i32, dst: usize): void {
+export function dequant_cols(bits: i32, K: i32, N: i32, gs: i32, qp: usize, sz: usize, n0: i32, nb: i32, dst: usize): void {
   const per = 32 / bits;
   const mask = i32x4.splat((1 << bits) - 1);
   const panelB = <usize>(K / per) * 32;
@@ -206,8 +217,8 @@ export function dequant_cols(bits: i32, K: i32, N: i32, gs: i32, qp: usize, scal
     const d = dst + <usize>(n - n0) * dstRow;
     const pan = qp + <usize>(n >> 3) * panelB + <usize>(n & 4) * 4;
     for (let g = 0; g < G; g++) {
-      const gOff = (<usize>g * <usize>N + <usize>n) * 4;
-      const s0 = v128.load(scales + gOff), z0 = v128.load(zeros + gOff);
+      const so = szAt(sz, G, g, n);
+      const s0 = v128.load(so), z0 = v128.load(so, 32);
       const i1 = min(K, (g + 1) * gs);
       for (let i = g * gs; i < i1; i += per) {
         const v = v128.load(pan + <usize>(i * bits));
@@ -234,13 +245,13 @@ export function gemm_q_scratch_bytes(K: i32, KC: i32, MC: i32, NC: i32): i32 {
  * Per QNB-column block: dequantize into scratch, gemm_blocked (kc/mc/nc as gemm's; values do not
  * depend on them).
  */
-export function gemm_q(bits: i32, M: i32, K: i32, N: i32, gs: i32, x: usize, qp: usize, scales: usize, zeros: usize,
+export function gemm_q(bits: i32, M: i32, K: i32, N: i32, gs: i32, x: usize, qp: usize, sz: usize,
   c: usize, n0: i32, n1: i32, scratch: usize, KC: i32, MC: i32, NC: i32): void {
   const dq = scratch;
   const gsc = scratch + <usize>(QNB * K) * 4;
   for (let b0 = n0; b0 < n1; b0 += QNB) {
     const nb = min(QNB, n1 - b0);
-    dequant_cols(bits, K, N, gs, qp, scales, zeros, b0, nb, dq);
+    dequant_cols(bits, K, N, gs, qp, sz, b0, nb, dq);
     gemm_blocked(M, nb, K, x, K, B_F32_NK, dq, K, c + <usize>b0 * 4, N, 0, nb, gsc, KC, MC, NC);
   }
 }
@@ -289,8 +300,8 @@ export function gemm_q_dot_scratch_bytes(): i32 {
 
 // Inputs [k0, k0 + kc) of columns [j0, j0 + nc) (j0 a multiple of 8) as int16 pairs (q − zero):
 // per 8-column panel, per input pair p: 8 columns x (q[k0+2p], q[k0+2p+1]) = 32 bytes, columns
-// 0-3 then 4-7. Columns >= N (the padded half of the last panel) are 0. z: the group's zeros row.
-function packBDot(bits: i32, K: i32, N: i32, qp: usize, zrow: usize, k0: i32, kc: i32, j0: i32, nc: i32, bp: usize): void {
+// 0-3 then 4-7. Columns >= N (the padded half of the last panel) are 0. g: the inputs' group.
+function packBDot(bits: i32, K: i32, N: i32, qp: usize, sz: usize, G: i32, g: i32, k0: i32, kc: i32, j0: i32, nc: i32, bp: usize): void {
   const per = 32 / bits;
   const panelB = <usize>(K / per) * 32;
   for (let jr = 0; jr < nc; jr += 8) {
@@ -298,10 +309,11 @@ function packBDot(bits: i32, K: i32, N: i32, qp: usize, zrow: usize, k0: i32, kc
     const pan = qp + <usize>(n >> 3) * panelB;
     const dst = bp + <usize>(jr * kc) * 2;
     // zeros as int16 pairs [z0, z0, z1, z1, z2, z2, z3, z3]; a missing half (n + 4 >= N) is 0
-    const zi0 = i32x4.trunc_sat_f32x4_s(v128.load(zrow + <usize>n * 4));
+    const zo = szAt(sz, G, g, n) + 32;
+    const zi0 = i32x4.trunc_sat_f32x4_s(v128.load(zo));
     const z0 = i8x16.shuffle(zi0, zi0, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
     const hasHi = n + 4 < N;
-    const zi1 = hasHi ? i32x4.trunc_sat_f32x4_s(v128.load(zrow + <usize>(n + 4) * 4)) : i32x4.splat(0);
+    const zi1 = i32x4.trunc_sat_f32x4_s(v128.load(zo, 16)); // 0 in a padded half
     const z1 = i8x16.shuffle(zi1, zi1, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
     let p = pan + <usize>(k0 * bits);
     let d = dst;
@@ -421,8 +433,9 @@ function packADot(xq: usize, ldq: i32, M: i32, i0: i32, mc: i32, k0: i32, kc: i3
  * gemm_q_dot_scratch_bytes(). Values do not depend on the split of the columns.
  */
 export function gemm_q_dot(bits: i32, M: i32, K: i32, N: i32, gs: i32, xq: usize, ldq: i32, ax: usize, qp: usize,
-  scales: usize, zeros: usize, c: usize, n0: i32, n1: i32, scratch: usize): void {
+  sz: usize, c: usize, n0: i32, n1: i32, scratch: usize): void {
   if (M <= 0 || n1 <= n0) return;
+  const G = (K + gs - 1) / gs;
   const bp = scratch;
   const ap = bp + <usize>(DOT_KB * DOT_NC) * 2;
   const ct = ap + <usize>(DOT_MC * DOT_KB) * 2; // 4x8 f32 tile for edges
@@ -435,8 +448,7 @@ export function gemm_q_dot(bits: i32, M: i32, K: i32, N: i32, gs: i32, xq: usize
       const g = pc / gs;
       const kc = min(DOT_KB, min(K, (g + 1) * gs) - pc);
       const acc = pc > 0 ? 1 : 0;
-      const srow = scales + <usize>g * <usize>N * 4;
-      packBDot(bits, K, N, qp, zeros + <usize>g * <usize>N * 4, pc, kc, jc, ncp, bp);
+      packBDot(bits, K, N, qp, sz, G, g, pc, kc, jc, ncp, bp);
       const np = kc >> 1;
       for (let ic = 0; ic < M; ic += DOT_MC) {
         const mc = min(DOT_MC, M - ic);
@@ -445,13 +457,9 @@ export function gemm_q_dot(bits: i32, M: i32, K: i32, N: i32, gs: i32, xq: usize
           const bpanel = bp + <usize>(jr * kc) * 2;
           const cols = min(8, nc - jr);
           const n = jc + jr;
-          let s0: v128, s1: v128;
-          if (cols == 8) { s0 = v128.load(srow + <usize>n * 4); s1 = v128.load(srow + <usize>n * 4, 16); }
-          else {
-            // only the valid columns' scales are read (the scales row has N entries)
-            for (let q = 0; q < 8; q++) store<f32>(ct + <usize>q * 4, q < cols ? load<f32>(srow + <usize>(n + q) * 4) : 0);
-            s0 = v128.load(ct); s1 = v128.load(ct, 16);
-          }
+          // a padded column's scale is 0 (and its output is not stored)
+          const so = szAt(sz, G, g, n);
+          const s0 = v128.load(so), s1 = v128.load(so, 16);
           for (let ir = 0; ir < mc; ir += 4) {
             const atile = ap + <usize>(ir * np) * 4;
             const rows = min(4, mc - ir);
@@ -493,14 +501,15 @@ export function gemm_q_dot(bits: i32, M: i32, K: i32, N: i32, gs: i32, xq: usize
  * >> 8; int4: j = 0..3 by >> 4j and & 0xF), dotted with the pair (xq[k+j], xq[k+j+per/2]).
  */
 export function gemv_q_dot(bits: i32, K: i32, N: i32, gs: i32, xr: usize, ax: usize, bsum: usize, qp: usize,
-  scales: usize, zeros: usize, y: usize, n0: i32, n1: i32): void {
+  sz: usize, y: usize, n0: i32, n1: i32): void {
+  const G = (K + gs - 1) / gs;
   const per = 32 / bits;
   const panelB = <usize>(K / per) * 32;
   const a = load<f32>(ax);
   const m8 = i16x8.splat(0xff), m4 = i16x8.splat(0xf);
   let n = n0;
   // two full panels per pass: each splat of x serves 16 columns, and no edge test in the loop
-  for (; n + 16 <= n1; n += 16) gemvDot16(bits, K, N, gs, xr, a, bsum, qp + <usize>(n >> 3) * panelB, panelB, scales, zeros, y, n);
+  for (; n + 16 <= n1; n += 16) gemvDot16(bits, K, gs, xr, a, bsum, qp + <usize>(n >> 3) * panelB, panelB, szAt(sz, G, 0, n), <usize>G * 64, y, n);
   for (; n < n1; n += 8) {
     const pan = qp + <usize>(n >> 3) * panelB;
     const full = n + 8 <= n1;
@@ -549,13 +558,13 @@ export function gemv_q_dot(bits: i32, K: i32, N: i32, gs: i32, xr: usize, ax: us
       }
       // D = Σ xq·q − zero·Σ xq (exact: both terms < 2^30), then y += fl(scale · f32(D))
       const sx = i32x4.splat(load<i32>(bsum + <usize>b * 4));
-      const gOff = (<usize>g * <usize>N + <usize>n) * 4;
-      const d0 = i32x4.sub(a0, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(zeros + gOff)), sx));
-      const t0 = f32x4.mul(v128.load(scales + gOff), f32x4.convert_i32x4_s(d0));
+      const so = szAt(sz, G, g, n);
+      const d0 = i32x4.sub(a0, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(so, 32)), sx));
+      const t0 = f32x4.mul(v128.load(so), f32x4.convert_i32x4_s(d0));
       y0 = k0 == 0 ? t0 : f32x4.add(y0, t0);
       if (full) {
-        const d1 = i32x4.sub(a1, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(zeros + gOff, 16)), sx));
-        const t1 = f32x4.mul(v128.load(scales + gOff, 16), f32x4.convert_i32x4_s(d1));
+        const d1 = i32x4.sub(a1, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(so, 48)), sx));
+        const t1 = f32x4.mul(v128.load(so, 16), f32x4.convert_i32x4_s(d1));
         y1 = k0 == 0 ? t1 : f32x4.add(y1, t1);
       }
       b++;
@@ -567,11 +576,12 @@ export function gemv_q_dot(bits: i32, K: i32, N: i32, gs: i32, xr: usize, ax: us
   }
 }
 
-/** gemv_q_dot on the two full panels at `pan` and `pan + panelB` (columns n .. n + 15): the same
- *  integer block sums D and the same f32 steps per column as the one-panel loop, hence the same bits. */
+/** gemv_q_dot on the two full panels at `pan` and `pan + panelB` (columns n .. n + 15), their
+ *  group lines at `sz` and `sz + szB`: the same integer block sums D and the same f32 steps per
+ *  column as the one-panel loop, hence the same bits. */
 // @ts-ignore: decorator
-@inline function gemvDot16(bits: i32, K: i32, N: i32, gs: i32, xr: usize, a: f32, bsum: usize, pan: usize, panelB: usize,
-  scales: usize, zeros: usize, y: usize, n: i32): void {
+@inline function gemvDot16(bits: i32, K: i32, gs: i32, xr: usize, a: f32, bsum: usize, pan: usize, panelB: usize,
+  sz: usize, szB: usize, y: usize, n: i32): void {
   const m8 = i16x8.splat(0xff), m4 = i16x8.splat(0xf);
   let y0 = f32x4.splat(0), y1 = f32x4.splat(0), y2 = f32x4.splat(0), y3 = f32x4.splat(0);
   let b = 0;
@@ -623,11 +633,11 @@ export function gemv_q_dot(bits: i32, K: i32, N: i32, gs: i32, xr: usize, ax: us
       }
     }
     const sx = i32x4.splat(load<i32>(bsum + <usize>b * 4));
-    const gOff = (<usize>g * <usize>N + <usize>n) * 4;
-    const t0 = f32x4.mul(v128.load(scales + gOff), f32x4.convert_i32x4_s(i32x4.sub(a0, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(zeros + gOff)), sx))));
-    const t1 = f32x4.mul(v128.load(scales + gOff, 16), f32x4.convert_i32x4_s(i32x4.sub(a1, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(zeros + gOff, 16)), sx))));
-    const t2 = f32x4.mul(v128.load(scales + gOff, 32), f32x4.convert_i32x4_s(i32x4.sub(a2, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(zeros + gOff, 32)), sx))));
-    const t3 = f32x4.mul(v128.load(scales + gOff, 48), f32x4.convert_i32x4_s(i32x4.sub(a3, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(zeros + gOff, 48)), sx))));
+    const s0 = sz + <usize>g * 64, s1 = s0 + szB;
+    const t0 = f32x4.mul(v128.load(s0), f32x4.convert_i32x4_s(i32x4.sub(a0, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(s0, 32)), sx))));
+    const t1 = f32x4.mul(v128.load(s0, 16), f32x4.convert_i32x4_s(i32x4.sub(a1, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(s0, 48)), sx))));
+    const t2 = f32x4.mul(v128.load(s1), f32x4.convert_i32x4_s(i32x4.sub(a2, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(s1, 32)), sx))));
+    const t3 = f32x4.mul(v128.load(s1, 16), f32x4.convert_i32x4_s(i32x4.sub(a3, i32x4.mul(i32x4.trunc_sat_f32x4_s(v128.load(s1, 48)), sx))));
     if (k0 == 0) {
       y0 = t0;
       y1 = t1;
@@ -734,19 +744,20 @@ export function quant_blocks_i8(bits: i32, K: i32, gs: i32, x: usize, xr16: usiz
  * quant_blocks_i8's operands. Two full panels per pass, then single (or half) panels.
  */
 export function gemv_q_dot8(bits: i32, K: i32, N: i32, gs: i32, xr16: usize, xr8: usize, axb: usize, xg: usize, qp: usize,
-  scales: usize, zeros: usize, y: usize, n0: i32, n1: i32): void {
+  sz: usize, y: usize, n0: i32, n1: i32): void {
   const panelB = <usize>(K / (32 / bits)) * 32;
+  const G = (K + gs - 1) / gs, szB = <usize>G * 64; // one panel's group lines
   let n = n0;
-  for (; n + 16 <= n1; n += 16) dot8Pass(16, bits, K, N, gs, xr16, xr8, axb, xg, qp + <usize>(n >> 3) * panelB, panelB, scales, zeros, y, n);
-  for (; n + 8 <= n1; n += 8) dot8Pass(8, bits, K, N, gs, xr16, xr8, axb, xg, qp + <usize>(n >> 3) * panelB, panelB, scales, zeros, y, n);
-  if (n < n1) dot8Pass(4, bits, K, N, gs, xr16, xr8, axb, xg, qp + <usize>(n >> 3) * panelB, panelB, scales, zeros, y, n);
+  for (; n + 16 <= n1; n += 16) dot8Pass(16, bits, K, gs, xr16, xr8, axb, xg, qp + <usize>(n >> 3) * panelB, panelB, szAt(sz, G, 0, n), szB, y, n);
+  for (; n + 8 <= n1; n += 8) dot8Pass(8, bits, K, gs, xr16, xr8, axb, xg, qp + <usize>(n >> 3) * panelB, panelB, szAt(sz, G, 0, n), szB, y, n);
+  if (n < n1) dot8Pass(4, bits, K, gs, xr16, xr8, axb, xg, qp + <usize>(n >> 3) * panelB, panelB, szAt(sz, G, 0, n), szB, y, n);
 }
 
 // One pass over `cols` (16: two panels, 8: one, 4: the valid half of the last padded panel)
 // columns; `cols` is a constant at every call site, so each copy keeps only its own lanes.
 // @ts-ignore: decorator
-@inline function dot8Pass(cols: i32, bits: i32, K: i32, N: i32, gs: i32, xr16: usize, xr8: usize, axb: usize, xg: usize,
-  pan: usize, panelB: usize, scales: usize, zeros: usize, y: usize, n: i32): void {
+@inline function dot8Pass(cols: i32, bits: i32, K: i32, gs: i32, xr16: usize, xr8: usize, axb: usize, xg: usize,
+  pan: usize, panelB: usize, sz: usize, szB: usize, y: usize, n: i32): void {
   const m8 = i16x8.splat(0xff), m4 = i16x8.splat(0xf), n4 = i8x16.splat(0xf);
   let y0 = f32x4.splat(0), y1 = f32x4.splat(0), y2 = f32x4.splat(0), y3 = f32x4.splat(0);
   let b = 0;
@@ -860,16 +871,16 @@ export function gemv_q_dot8(bits: i32, K: i32, N: i32, gs: i32, xr16: usize, xr8
     }
     // y = fl(y + fl(scale · fl(A − fl(zero · xg))))
     const xz = f32x4.splat(load<f32>(xg + <usize>g * 4));
-    const gOff = (<usize>g * <usize>N + <usize>n) * 4;
-    const u0 = f32x4.mul(v128.load(scales + gOff), f32x4.sub(A0, f32x4.mul(v128.load(zeros + gOff), xz)));
+    const s0 = sz + <usize>g * 64, s1 = s0 + szB;
+    const u0 = f32x4.mul(v128.load(s0), f32x4.sub(A0, f32x4.mul(v128.load(s0, 32), xz)));
     y0 = g0 == 0 ? u0 : f32x4.add(y0, u0);
     if (cols > 4) {
-      const u1 = f32x4.mul(v128.load(scales + gOff, 16), f32x4.sub(A1, f32x4.mul(v128.load(zeros + gOff, 16), xz)));
+      const u1 = f32x4.mul(v128.load(s0, 16), f32x4.sub(A1, f32x4.mul(v128.load(s0, 48), xz)));
       y1 = g0 == 0 ? u1 : f32x4.add(y1, u1);
     }
     if (cols > 8) {
-      const u2 = f32x4.mul(v128.load(scales + gOff, 32), f32x4.sub(A2, f32x4.mul(v128.load(zeros + gOff, 32), xz)));
-      const u3 = f32x4.mul(v128.load(scales + gOff, 48), f32x4.sub(A3, f32x4.mul(v128.load(zeros + gOff, 48), xz)));
+      const u2 = f32x4.mul(v128.load(s1), f32x4.sub(A2, f32x4.mul(v128.load(s1, 32), xz)));
+      const u3 = f32x4.mul(v128.load(s1, 16), f32x4.sub(A3, f32x4.mul(v128.load(s1, 48), xz)));
       y2 = g0 == 0 ? u2 : f32x4.add(y2, u2);
       y3 = g0 == 0 ? u3 : f32x4.add(y3, u3);
     }
@@ -907,14 +918,14 @@ export function quant_rows_i8(bits: i32, M: i32, Mp: i32, K: i32, gs: i32, B: i3
  * tiles pass over it.
  */
 export function gemm_q_dot8(bits: i32, M: i32, K: i32, N: i32, gs: i32, B: i32, G: i32, xr16: usize, xr8: usize, axb: usize, xg: usize,
-  qp: usize, scales: usize, zeros: usize, c: usize, n0: i32, n1: i32): void {
+  qp: usize, sz: usize, c: usize, n0: i32, n1: i32): void {
   const panelB = <usize>(K * bits);
   for (let n = n0; n < n1; n += 8) {
     const pan = qp + <usize>(n >> 3) * panelB;
     if (n + 8 <= n1) {
-      for (let m = 0; m < M; m += 4) dot8Tile(8, bits, M, K, N, gs, B, G, xr16, xr8, axb, xg, pan, scales, zeros, c, m, n);
+      for (let m = 0; m < M; m += 4) dot8Tile(8, bits, M, K, N, gs, B, G, xr16, xr8, axb, xg, pan, szAt(sz, G, 0, n), c, m, n);
     } else {
-      for (let m = 0; m < M; m += 4) dot8Tile(4, bits, M, K, N, gs, B, G, xr16, xr8, axb, xg, pan, scales, zeros, c, m, n);
+      for (let m = 0; m < M; m += 4) dot8Tile(4, bits, M, K, N, gs, B, G, xr16, xr8, axb, xg, pan, szAt(sz, G, 0, n), c, m, n);
     }
   }
 }
@@ -923,7 +934,7 @@ export function gemm_q_dot8(bits: i32, M: i32, K: i32, N: i32, gs: i32, B: i32, 
 // Accumulators: P (or h) [row][quad], A [row][quad] (the group's sum), y [row][quad].
 // @ts-ignore: decorator
 @inline function dot8Tile(cols: i32, bits: i32, M: i32, K: i32, N: i32, gs: i32, B: i32, G: i32, xr16: usize, xr8: usize, axb: usize,
-  xg: usize, pan: usize, scales: usize, zeros: usize, c: usize, m: i32, n: i32): void {
+  xg: usize, pan: usize, sz: usize, c: usize, m: i32, n: i32): void {
   const m8 = i16x8.splat(0xff), m4 = i16x8.splat(0xf), n4 = i8x16.splat(0xf);
   const K2 = <usize>K * 2, K1 = <usize>K;
   const r16 = xr16 + <usize>m * K2, r8 = xr8 + <usize>m * K1;
@@ -1035,9 +1046,9 @@ export function gemm_q_dot8(bits: i32, M: i32, K: i32, N: i32, gs: i32, B: i32, 
       b++;
     }
     // y = fl(scale · fl(A − fl(zero · xg))) for the first group, else fl(y + ...)
-    const gOff = (<usize>g * <usize>N + <usize>n) * 4;
-    const s0 = v128.load(scales + gOff), z0 = v128.load(zeros + gOff);
-    const s1 = cols > 4 ? v128.load(scales + gOff, 16) : s0, z1 = cols > 4 ? v128.load(zeros + gOff, 16) : z0;
+    const so = sz + <usize>g * 64; // the panel's line of group g
+    const s0 = v128.load(so), z0 = v128.load(so, 32);
+    const s1 = cols > 4 ? v128.load(so, 16) : s0, z1 = cols > 4 ? v128.load(so, 48) : z0;
     const go = <usize>g * 4;
     let xz = f32x4.splat(load<f32>(rg + go));
     y00 = g0 == 0 ? f32x4.mul(s0, f32x4.sub(A00, f32x4.mul(z0, xz))) : f32x4.add(y00, f32x4.mul(s0, f32x4.sub(A00, f32x4.mul(z0, xz))));

@@ -632,6 +632,31 @@ export function toPanels(qweight: Int32Array, K: number, N: number, bits: QuantB
   return dst;
 }
 
+/**
+ * The kernels' layout of the group scales and zero points (kernels/quant.ts `sz`): scales and
+ * zeros [G, N] regrouped like the panels — per 8-column panel, per group, one 64-byte line of the 8
+ * columns' scales then their 8 zeros (0 for the padded columns of the last panel). A GEMV pass over
+ * a panel then reads its G lines as one sequential stream next to the panel's weights, not G rows
+ * N·4 bytes apart. `out`: as in toPanels.
+ */
+export function panelScales(scales: Float32Array, zeros: Float32Array, G: number, N: number, out?: Float32Array): Float32Array {
+  const P = Math.ceil(N / 8);
+  if (scales.length !== G * N || zeros.length !== G * N) throw new RangeError(`panelScales: scales/zeros must hold G·N = ${G * N} values`);
+  if (out && out.length !== P * G * 16) throw new RangeError(`panelScales: out has ${out.length} floats, the lines ${P * G * 16}`);
+  const dst = out ?? new Float32Array(P * G * 16);
+  for (let p = 0, o = 0; p < P; p++) {
+    const n0 = p * 8;
+    const w = Math.min(8, N - n0);
+    for (let g = 0; g < G; g++, o += 16) {
+      for (let c = 0; c < 8; c++) {
+        dst[o + c] = c < w ? scales[g * N + n0 + c] : 0;
+        dst[o + 8 + c] = c < w ? zeros[g * N + n0 + c] : 0;
+      }
+    }
+  }
+  return dst;
+}
+
 /** A quantized Linear held by a backend (the packed weights live there). shape = (out N, in K). */
 export interface QuantWeight {
   readonly kind: 'gptq';

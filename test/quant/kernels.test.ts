@@ -15,6 +15,7 @@ import {
   linearQuantDotI16,
   linearQuantF32,
   linearQuantGemvF32,
+  panelScales,
   type QuantLinearData,
   quantBlocksI8,
   quantRowI16,
@@ -178,8 +179,8 @@ function run(
   const qp = toPanels(d.qweight, K, N, d.bits);
   const px = at(xp.byteLength);
   const pq = at(qp.byteLength);
-  const ps = at(d.scales.byteLength);
-  const pz = at(d.zeros.byteLength);
+  const sz = panelScales(d.scales, d.zeros, Math.ceil(K / d.groupSize), N);
+  const ps = at(sz.byteLength);
   const py = at(M * N * 4);
   const pxs = at(M * Math.ceil(K / d.groupSize) * 4);
   const pab = at(N * 4);
@@ -206,36 +207,35 @@ function run(
   const buf = mem.buffer;
   new Float32Array(buf, px, xp.length).set(xp);
   new Int32Array(buf, pq, qp.length).set(qp);
-  new Float32Array(buf, ps, d.scales.length).set(d.scales);
-  new Float32Array(buf, pz, d.zeros.length).set(d.zeros);
+  new Float32Array(buf, ps, sz.length).set(sz);
   new Float32Array(buf, py, M * N).fill(NaN);
   const bounds = [0, ...splits, N];
   for (let t = 0; t + 1 < bounds.length; t++) {
     const [n0, n1] = [bounds[t], bounds[t + 1]];
     if (how === 'gemmdot8') {
       e.quant_rows_i8(d.bits, M, Mp, K, d.groupSize, B8, G8, px, pm16, pm8, pmab, pmxg);
-      e.gemm_q_dot8(d.bits, M, K, N, d.groupSize, B8, G8, pm16, pm8, pmab, pmxg, pq, ps, pz, py, n0, n1);
+      e.gemm_q_dot8(d.bits, M, K, N, d.groupSize, B8, G8, pm16, pm8, pmab, pmxg, pq, ps, py, n0, n1);
     } else if (how === 'gemvdot8') {
       for (let m = 0; m < M; m++) {
         e.quant_blocks_i8(d.bits, K, d.groupSize, px + m * K * 4, pxr, pr8, pab8, pxs);
-        e.gemv_q_dot8(d.bits, K, N, d.groupSize, pxr, pr8, pab8, pxs, pq, ps, pz, py + m * N * 4, n0, n1);
+        e.gemv_q_dot8(d.bits, K, N, d.groupSize, pxr, pr8, pab8, pxs, pq, ps, py + m * N * 4, n0, n1);
       }
     } else if (how === 'gemvdot') {
       e.quant_rows_i16(M, K, px, pxi, ldq, pax);
       for (let m = 0; m < M; m++) {
         e.dot_block_sums(K, d.groupSize, pxi + m * ldq * 2, pbs);
         e.dot_pair_order(d.bits, K, pxi + m * ldq * 2, pxr);
-        e.gemv_q_dot(d.bits, K, N, d.groupSize, pxr, pax + m * 4, pbs, pq, ps, pz, py + m * N * 4, n0, n1);
+        e.gemv_q_dot(d.bits, K, N, d.groupSize, pxr, pax + m * 4, pbs, pq, ps, py + m * N * 4, n0, n1);
       }
     } else if (how === 'dot') {
       e.quant_rows_i16(M, K, px, pxi, ldq, pax);
-      e.gemm_q_dot(d.bits, M, K, N, d.groupSize, pxi, ldq, pax, pq, ps, pz, py, n0, n1, psc);
-    } else if (how === 'gemm') e.gemm_q(d.bits, M, K, N, d.groupSize, px, pq, ps, pz, py, n0, n1, psc, kc, mc, nc);
+      e.gemm_q_dot(d.bits, M, K, N, d.groupSize, pxi, ldq, pax, pq, ps, py, n0, n1, psc);
+    } else if (how === 'gemm') e.gemm_q(d.bits, M, K, N, d.groupSize, px, pq, ps, py, n0, n1, psc, kc, mc, nc);
     else {
       for (let m = 0; m < M; m++) {
         const xs = pxs + m * Math.ceil(K / d.groupSize) * 4;
         e.group_sums(d.bits, K, d.groupSize, px + m * K * 4, xs, pxq);
-        e.gemv_q(d.bits, K, N, d.groupSize, pxq, xs, pq, ps, pz, py + m * N * 4, pab, n0, n1);
+        e.gemv_q(d.bits, K, N, d.groupSize, pxq, xs, pq, ps, py + m * N * 4, pab, n0, n1);
       }
     }
   }

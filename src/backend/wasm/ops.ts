@@ -260,7 +260,7 @@ export class WasmBackend implements Backend {
     const gs = W.groupSize;
     const G = Math.ceil(K / gs);
     const bits = W.bits;
-    const args = { bits, K, N, gs, qp: W.qp, scales: W.scales, zeros: W.zeros };
+    const args = { bits, K, N, gs, qp: W.qp, sz: W.sz };
     if (M <= GEMV_MAX_ROWS && this.quantDot === 'int8') {
       const { parts, step } = this.gemvSplit(N, K, bits);
       const blocks = dot8BlockCount(K, gs);
@@ -357,7 +357,7 @@ export class WasmBackend implements Backend {
     const gs = W.groupSize;
     const G = Math.ceil(K / gs);
     const B = dot8BlockCount(K, gs);
-    const args = { bits: W.bits, K, N, gs, B, G, qp: W.qp, scales: W.scales, zeros: W.zeros };
+    const args = { bits: W.bits, K, N, gs, B, G, qp: W.qp, sz: W.sz };
     const parts = M * N * K * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(N / 8)) : 1;
     const budget = Math.min(this.scratchCap, mem.scratchFree) - 4096;
     const perRow = K * 4 + K * 3 + (B + G) * 4 + N * 4;
@@ -388,7 +388,7 @@ export class WasmBackend implements Backend {
   private linearQuantDot(xd: Float32Array, M: number, W: WasmQuantWeight, mem: KernelMemory, y: Float32Array, outShape: number[]): Tensor {
     const [N, K] = W.shape;
     const ldq = K + (K & 1);
-    const args = { bits: W.bits, K, N, gs: W.groupSize, qp: W.qp, scales: W.scales, zeros: W.zeros, ldq };
+    const args = { bits: W.bits, K, N, gs: W.groupSize, qp: W.qp, sz: W.sz, ldq };
     const qs = mem.call('gemm_q_dot_scratch_bytes', {});
     const parts = M * N * K * 2 >= PAR_MIN_FLOPS ? Math.min(this.threads, Math.ceil(N / 8)) : 1;
     const budget = Math.min(this.scratchCap, mem.scratchFree) - parts * (qs + 64) - 4096;

@@ -7,7 +7,7 @@
 
 import { f16ToF32 } from '../../dtype.js';
 import { BackendError, InputError, ShapeError } from '../../errors.js';
-import { type QuantBits, type QuantLinearData, type QuantWeight, toPanels } from '../../quant/gptq.js';
+import { panelScales, type QuantBits, type QuantLinearData, type QuantWeight, toPanels } from '../../quant/gptq.js';
 import { fmtShape, numel, type Weight, type WeightDType } from '../../tensor.js';
 import type { KernelMemory, Memories } from './memory.js';
 
@@ -34,7 +34,8 @@ export class WasmWeight implements Weight {
 }
 
 /** A GPTQ Linear held by the wasm backend (kernels/quant.ts layout): one block in one memory with
- *  the 8-column panels of qweight, then f32 scales [G, N], f32 zeros [G, N] and the f32 bias [N];
+ *  the 8-column panels of qweight, then the f32 scales and zeros in panel lines (panelScales) and
+ *  the f32 bias [N];
  *  the act-order permutation of the inputs stays on the host (x is permuted before the copy). */
 export class WasmQuantWeight implements QuantWeight {
   readonly kind = 'gptq' as const;
@@ -45,8 +46,8 @@ export class WasmQuantWeight implements QuantWeight {
     readonly groupSize: number,
     readonly mem: number,
     readonly qp: number,
-    readonly scales: number,
-    readonly zeros: number,
+    /** Scales and zeros, panelScales' layout. */
+    readonly sz: number,
     /** 0 without a bias. */
     readonly bias: number,
     readonly perm: Int32Array | null,
@@ -111,34 +112,21 @@ export class WeightStore {
     return new WasmWeight(name, dtype, [...shape], mem.index, ptr, dtype, n, this.owner);
   }
 
-  /** A quantized Linear: panels, scales, zeros (and bias) copied once into one weight block. */
+  /** A quantized Linear: panels, scale/zero lines (and bias) copied once into one weight block. */
   loadQuant(d: QuantLinearData): WasmQuantWeight {
     const { K, N } = d;
     const words = Math.ceil(N / 8) * ((K * d.bits) / 32) * 8; // toPanels' layout
     const G = d.scales.length / N;
     const a16 = (n: number) => Math.ceil(n / 16) * 16;
+    const lines = Math.ceil(N / 8) * G * 16; // panelScales' floats
     const oS = a16(words * 4);
-    const oZ = oS + a16(G * N * 4);
-    const oB = oZ + a16(G * N * 4);
+    const oB = oS + a16(lines * 4);
     const bytes = oB + (d.bias ? a16(N * 4) : 0);
     const { mem, ptr } = this.place(d.name, bytes);
     toPanels(d.qweight, K, N, d.bits, new Int32Array(mem.memory.buffer, ptr, words)); // straight into wasm memory
-    mem.f32(ptr + oS, G * N).set(d.scales);
-    mem.f32(ptr + oZ, G * N).set(d.zeros);
+    panelScales(d.scales, d.zeros, G, N, mem.f32(ptr + oS, lines));
     if (d.bias) mem.f32(ptr + oB, N).set(d.bias);
-    return new WasmQuantWeight(
-      d.name,
-      d.bits,
-      [N, K],
-      d.groupSize,
-      mem.index,
-      ptr,
-      ptr + oS,
-      ptr + oZ,
-      d.bias ? ptr + oB : 0,
-      d.perm,
-      this.owner,
-    );
+    return new WasmQuantWeight(d.name, d.bits, [N, K], d.groupSize, mem.index, ptr, ptr + oS, d.bias ? ptr + oB : 0, d.perm, this.owner);
   }
 
   /** `q` as this store's quantized weight, or a BackendError naming the op. */
