@@ -71,10 +71,12 @@ const sec = (ms) => (ms / 1000).toFixed(2);
 
 // Per-method timing: wrap every Backend method (wall ms and, for wasm, kernel-job ms).
 const opStats = new Map();
+let opDepth = 0;
 if (showOps) {
   for (const m of [
     'linear',
     'linearQuant',
+    'linearQuantMany',
     'matmul',
     'embedding',
     'layerNorm',
@@ -92,14 +94,24 @@ if (showOps) {
     const f = be[m]?.bind(be);
     if (!f) continue;
     be[m] = (...a) => {
+      // a method the backend calls from inside another (linearQuantMany -> linearQuant) counts once
+      if (opDepth > 0) return f(...a);
       const k0 = be.kernelMs ?? 0;
       const t0 = performance.now();
-      const r = f(...a);
+      opDepth++;
+      let r;
+      try {
+        r = f(...a);
+      } finally {
+        opDepth--;
+      }
       // linear/matmul are also split by weight shape ([out, in] / [K, N]) and rows
       const key =
         m === 'linear' || m === 'linearQuant' || m === 'matmul'
           ? `${m} ${a[0].data.length / a[1].shape[m === 'matmul' ? 0 : 1]}x[${a[1].shape}]`
-          : m;
+          : m === 'linearQuantMany'
+            ? `${m} ${a[0].data.length / a[1][0].shape[1]}x${a[1].map((w) => `[${w.shape}]`).join('+')}`
+            : m;
       const s = opStats.get(key) ?? { calls: 0, ms: 0, kernelMs: 0 };
       s.calls++;
       s.ms += performance.now() - t0;

@@ -718,6 +718,14 @@ export function quant_blocks_i8(bits: i32, K: i32, gs: i32, x: usize, xr16: usiz
     let xs: f32 = 0;
     for (let k0 = g0; k0 < g1; k0 += DOT8_KB) {
       const k1 = min(g1, k0 + DOT8_KB);
+      if (k1 - k0 == 32) {
+        // a whole block in vectors: the same values (max is exact and propagates NaN like the
+        // scalar max, min/max/nearest/trunc_sat are the scalar ops lane by lane, the sum is exact)
+        const t = block32(bits, x + <usize>k0 * 4, xr16 + <usize>k0 * 2, xr8 + <usize>k0, axb + <usize>b * 4);
+        xs = k0 == g0 ? t : xs + t;
+        b++;
+        continue;
+      }
       let amax: f32 = 0;
       for (let i = k0; i < k1; i++) amax = max(amax, abs<f32>(load<f32>(x + <usize>i * 4)));
       const inv: f32 = amax > 0 ? <f32>127 / amax : 0;
@@ -737,6 +745,49 @@ export function quant_blocks_i8(bits: i32, K: i32, gs: i32, x: usize, xr16: usiz
     }
     store<f32>(xg + <usize>g * 4, xs);
   }
+}
+
+// One block of 32 inputs of quant_blocks_i8 (x, xr16, xr8 at the block's start): stores the
+// block's scale at `ab`, returns fl(scale · Σ q).
+// @ts-ignore: decorator
+@inline function block32(bits: i32, x: usize, xr16: usize, xr8: usize, ab: usize): f32 {
+  const v0 = v128.load(x), v1 = v128.load(x, 16), v2 = v128.load(x, 32), v3 = v128.load(x, 48);
+  const v4 = v128.load(x, 64), v5 = v128.load(x, 80), v6 = v128.load(x, 96), v7 = v128.load(x, 112);
+  let m = f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3)));
+  m = f32x4.max(m, f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))));
+  const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  const inv = f32x4.splat(amax > 0 ? <f32>127 / amax : 0);
+  const a = amax / <f32>127;
+  store<f32>(ab, a);
+  const q0 = qLanes(v0, inv), q1 = qLanes(v1, inv), q2 = qLanes(v2, inv), q3 = qLanes(v3, inv);
+  const q4 = qLanes(v4, inv), q5 = qLanes(v5, inv), q6 = qLanes(v6, inv), q7 = qLanes(v7, inv);
+  const h0 = i16x8.narrow_i32x4_s(q0, q1), h1 = i16x8.narrow_i32x4_s(q2, q3);
+  const h2 = i16x8.narrow_i32x4_s(q4, q5), h3 = i16x8.narrow_i32x4_s(q6, q7);
+  if (bits == 4) {
+    // xr16 per word of 8: [x0, x4, x1, x5, x2, x6, x3, x7]; xr8 per word: [x0, x2, x4, x6, x1, x3, x5, x7]
+    v128.store(xr16, i8x16.shuffle(h0, h0, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
+    v128.store(xr16, i8x16.shuffle(h1, h1, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15), 16);
+    v128.store(xr16, i8x16.shuffle(h2, h2, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15), 32);
+    v128.store(xr16, i8x16.shuffle(h3, h3, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15), 48);
+    const b0 = i8x16.narrow_i16x8_s(h0, h1), b1 = i8x16.narrow_i16x8_s(h2, h3);
+    v128.store(xr8, i8x16.shuffle(b0, b0, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15));
+    v128.store(xr8, i8x16.shuffle(b1, b1, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15), 16);
+  } else {
+    // xr16 per word of 4: [x0, x2, x1, x3]
+    v128.store(xr16, i8x16.shuffle(h0, h0, 0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15));
+    v128.store(xr16, i8x16.shuffle(h1, h1, 0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15), 16);
+    v128.store(xr16, i8x16.shuffle(h2, h2, 0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15), 32);
+    v128.store(xr16, i8x16.shuffle(h3, h3, 0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15), 48);
+  }
+  const sq = i32x4.add(i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)), i32x4.add(i32x4.add(q4, q5), i32x4.add(q6, q7)));
+  const sum = i32x4.extract_lane(sq, 0) + i32x4.extract_lane(sq, 1) + i32x4.extract_lane(sq, 2) + i32x4.extract_lane(sq, 3);
+  return a * <f32>sum;
+}
+
+// q = trunc_sat(min(127, max(-127, nearest(x · inv)))) per lane (NaN -> 0, as the scalar <i32>)
+// @ts-ignore: decorator
+@inline function qLanes(v: v128, inv: v128): v128 {
+  return i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.splat(127), f32x4.max(f32x4.splat(-127), f32x4.nearest(f32x4.mul(v, inv)))));
 }
 
 /**
@@ -1077,5 +1128,45 @@ export function gemm_q_dot8(bits: i32, M: i32, K: i32, N: i32, gs: i32, B: i32, 
   if (m + 3 < M) {
     v128.store(cp + 3 * ldc, y30);
     if (cols > 4) v128.store(cp + 3 * ldc, y31, 16);
+  }
+}
+
+// ---- several Linears of one x in one job (decode: q/k/v, gate/up) -------------------------------
+// The backend's linearQuantMany: one x rounded once, one range job over the matrices' columns laid
+// end to end — matrix j owns [o_j, o_j + N_j) of the range, o_j a multiple of 8 — so a task covers
+// parts of one or two matrices, and each part is exactly the single-matrix call on those columns
+// (same bits as separate calls). `table`: per matrix 6 words: o, N, qp, sz, y, ab (gemv_q's scratch).
+
+/** Bytes of one linearQuantMany table entry. */
+export const MANY_ENTRY: i32 = 24;
+
+/** gemv_q over the matrices in `table` for the range [n0, n1). */
+export function gemv_q_many(bits: i32, K: i32, gs: i32, x: usize, xs: usize, table: usize, count: i32, n0: i32, n1: i32): void {
+  for (let j = 0; j < count; j++) {
+    const e = table + <usize>(j * MANY_ENTRY);
+    const o = load<i32>(e), N = load<i32>(e, 4);
+    const a = max(n0, o), b = min(n1, o + N);
+    if (a < b) gemv_q(bits, K, N, gs, x, xs, load<u32>(e, 8), load<u32>(e, 12), load<u32>(e, 16), load<u32>(e, 20), a - o, b - o);
+  }
+}
+
+/** gemv_q_dot over the matrices in `table` for the range [n0, n1). */
+export function gemv_q_dot_many(bits: i32, K: i32, gs: i32, xr: usize, ax: usize, bsum: usize, table: usize, count: i32, n0: i32, n1: i32): void {
+  for (let j = 0; j < count; j++) {
+    const e = table + <usize>(j * MANY_ENTRY);
+    const o = load<i32>(e), N = load<i32>(e, 4);
+    const a = max(n0, o), b = min(n1, o + N);
+    if (a < b) gemv_q_dot(bits, K, N, gs, xr, ax, bsum, load<u32>(e, 8), load<u32>(e, 12), load<u32>(e, 16), a - o, b - o);
+  }
+}
+
+/** gemv_q_dot8 over the matrices in `table` for the range [n0, n1). */
+export function gemv_q_dot8_many(bits: i32, K: i32, gs: i32, xr16: usize, xr8: usize, axb: usize, xg: usize, table: usize, count: i32,
+  n0: i32, n1: i32): void {
+  for (let j = 0; j < count; j++) {
+    const e = table + <usize>(j * MANY_ENTRY);
+    const o = load<i32>(e), N = load<i32>(e, 4);
+    const a = max(n0, o), b = min(n1, o + N);
+    if (a < b) gemv_q_dot8(bits, K, N, gs, xr16, xr8, axb, xg, load<u32>(e, 8), load<u32>(e, 12), load<u32>(e, 16), a - o, b - o);
   }
 }

@@ -54,6 +54,9 @@ export interface Backend {
   loadQuantLinear?(d: QuantLinearData): QuantWeight;
   /** y = x · Wᵀ (+ its bias) for a quantized W (N, K): x [M, K] -> [M, N]. */
   linearQuant?(x: Tensor, w: QuantWeight): Tensor;
+  /** linearQuant of several Linears of the same x (q/k/v, gate/up): the same results as one call
+   *  each, which a backend may run as one job. Optional: without it, one linearQuant each. */
+  linearQuantMany?(x: Tensor, ws: readonly QuantWeight[]): Tensor[];
   /** y = a · W. a [M, K], w (K, N) stored row-major (e.g. vte.weight [V, H]) -> [M, N]. */
   matmul(a: Tensor, w: Weight): Tensor;
   /** SigLIP patch embedding, Conv2d(C, D, P, stride P, 'valid') + bias as unfold + linear:

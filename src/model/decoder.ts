@@ -76,6 +76,14 @@ export function linear(b: Backend, x: Tensor, l: Linear): Tensor {
   return b.linear(x, l.weight, l.bias);
 }
 
+/** Several nn.Linear forwards of the same x (q/k/v, gate/up): quantized ones through the
+ *  backend's linearQuantMany when it has one (one job; the same values as `linear` each). */
+export function linears(b: Backend, x: Tensor, ls: readonly Linear[]): Tensor[] {
+  const ws = ls.map((l) => l.weight);
+  if (b.linearQuantMany && ws.every(isQuantWeight)) return b.linearQuantMany(x, ws);
+  return ls.map((l) => linear(b, x, l));
+}
+
 // ------------------------------------------------------------------------------------------
 // Loading by HF key
 

@@ -37,6 +37,7 @@ import {
   type LayerStep,
   type LlmLoadOptions,
   linear,
+  linears,
   type MlpWeights,
   WeightLoader,
 } from './decoder.js';
@@ -62,9 +63,8 @@ export function gemma2Normalizer(hiddenSize: number): number {
 /** Gemma2Attention: x [T, H] (already input_layernorm'd) -> [T, H]. Appends this chunk's
  *  rotated keys and values to the cache (a sliding layer keeps only the last W-1 before it). */
 export function selfAttention(b: Backend, c: Gemma2Config, A: AttentionWeights, x: Tensor, s: LayerStep): Tensor {
-  const q = linear(b, x, A.q_proj); //                      [T, Nq*Dh]
-  const k = linear(b, x, A.k_proj); //                      [T, Nkv*Dh]
-  const v = linear(b, x, A.v_proj); //                      [T, Nkv*Dh]
+  // q [T, Nq*Dh], k and v [T, Nkv*Dh]
+  const [q, k, v] = linears(b, x, [A.q_proj, A.k_proj, A.v_proj]);
   b.ropeInPlace(q, c.num_attention_heads, c.head_dim, s.cos, s.sin); // apply_rotary_pos_emb
   b.ropeInPlace(k, c.num_key_value_heads, c.head_dim, s.cos, s.sin);
   const kv = s.cache.update(s.layer, k, v); //              [Tk, Nkv*Dh]; Tk <= W-1+T on sliding layers
@@ -86,7 +86,8 @@ export function selfAttention(b: Backend, c: Gemma2Config, A: AttentionWeights, 
 
 /** Gemma2MLP (GeGLU): x [T, H] -> down_proj(gelu_tanh(gate_proj(x)) * up_proj(x)) [T, H]. */
 export function mlp(b: Backend, M: MlpWeights, x: Tensor): Tensor {
-  const g = b.gatedAct(linear(b, x, M.gate_proj), linear(b, x, M.up_proj), 'gelu_tanh'); // [T, F]
+  const [gate, up] = linears(b, x, [M.gate_proj, M.up_proj]); // [T, F] each
+  const g = b.gatedAct(gate, up, 'gelu_tanh'); // [T, F]
   return linear(b, g, M.down_proj); //                                                     [T, H]
 }
 

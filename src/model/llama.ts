@@ -26,6 +26,7 @@ import {
   type LayerStep,
   type LlmLoadOptions,
   linear,
+  linears,
   type MlpWeights,
   WeightLoader,
 } from './decoder.js';
@@ -46,9 +47,8 @@ export type LlamaWeights = DecoderWeights<LlamaLayerWeights>;
 /** LlamaAttention: x [T, H] (already input_layernorm'd) -> [T, H]. Appends this chunk's
  *  rotated keys and values to the cache and attends causally over all of them. */
 export function selfAttention(b: Backend, c: Config, A: AttentionWeights, x: Tensor, s: LayerStep): Tensor {
-  const q = linear(b, x, A.q_proj); //                      [T, Nq*Dh]
-  const k = linear(b, x, A.k_proj); //                      [T, Nkv*Dh]
-  const v = linear(b, x, A.v_proj); //                      [T, Nkv*Dh]
+  // q [T, Nq*Dh], k and v [T, Nkv*Dh]
+  const [q, k, v] = linears(b, x, [A.q_proj, A.k_proj, A.v_proj]);
   b.ropeInPlace(q, c.num_attention_heads, c.head_dim, s.cos, s.sin); // apply_rotary_pos_emb
   b.ropeInPlace(k, c.num_key_value_heads, c.head_dim, s.cos, s.sin);
   const kv = s.cache.update(s.layer, k, v); //              [Tk, Nkv*Dh], Tk = P0+T (or window)
@@ -69,7 +69,8 @@ export function selfAttention(b: Backend, c: Config, A: AttentionWeights, x: Ten
 
 /** LlamaMLP (SwiGLU): x [T, H] -> down_proj(silu(gate_proj(x)) * up_proj(x)) [T, H]. */
 export function mlp(b: Backend, M: MlpWeights, x: Tensor): Tensor {
-  const g = b.gatedAct(linear(b, x, M.gate_proj), linear(b, x, M.up_proj), 'silu'); // [T, F]
+  const [gate, up] = linears(b, x, [M.gate_proj, M.up_proj]); // [T, F] each
+  const g = b.gatedAct(gate, up, 'silu'); // [T, F]
   return linear(b, g, M.down_proj); //                                                [T, H]
 }
 

@@ -33,8 +33,7 @@ interface QuantExports {
     x: number,
     xs: number,
     qp: number,
-    s: number,
-    z: number,
+    sz: number,
     y: number,
     ab: number,
     n0: number,
@@ -49,8 +48,7 @@ interface QuantExports {
     gs: number,
     x: number,
     qw: number,
-    s: number,
-    z: number,
+    sz: number,
     c: number,
     n0: number,
     n1: number,
@@ -71,8 +69,7 @@ interface QuantExports {
     ldq: number,
     ax: number,
     qw: number,
-    s: number,
-    z: number,
+    sz: number,
     c: number,
     n0: number,
     n1: number,
@@ -90,8 +87,7 @@ interface QuantExports {
     ax: number,
     bsum: number,
     qw: number,
-    s: number,
-    z: number,
+    sz: number,
     y: number,
     n0: number,
     n1: number,
@@ -124,8 +120,7 @@ interface QuantExports {
     axb: number,
     xg: number,
     qw: number,
-    s: number,
-    z: number,
+    sz: number,
     c: number,
     n0: number,
     n1: number,
@@ -140,8 +135,7 @@ interface QuantExports {
     axb: number,
     xg: number,
     qw: number,
-    s: number,
-    z: number,
+    sz: number,
     y: number,
     n0: number,
     n1: number,
@@ -388,6 +382,54 @@ describe('kernels/quant.ts vs the twin, bit for bit', () => {
       }
     });
   }
+
+  it('quant_blocks_i8 (vector blocks of 32 and scalar tails, both builds) gives quantBlocksI8 on edge values: NaN, ±inf, ±0, ties, subnormals, all-zero blocks', () => {
+    const K = 192;
+    const r = rng(77);
+    const x = new Float32Array(K);
+    for (let i = 0; i < K; i++) x[i] = (r() - 0.5) * 8;
+    x.fill(0, 32, 64); // an all-zero block: scale 0, codes 0
+    x[3] = Number.NaN; // block 0: every code 0, scale NaN
+    x[70] = Number.POSITIVE_INFINITY; // block 2: inv 0, the inf's code 0
+    x[100] = -0;
+    x[101] = -1e-40; // subnormal
+    // block 4 (128..159): exact ties of x·127/amax (amax 127: x·1 = k + 0.5 rounds to even)
+    for (let i = 128; i < 160; i++) x[i] = i === 128 ? 127 : (i % 7) - 3 + 0.5;
+    x[190] = Number.NEGATIVE_INFINITY;
+    for (const variant of ['simd', 'relaxed'] as const) {
+      const { e, mem } = instantiate(variant);
+      for (const [bits, gs] of [
+        [4, 32],
+        [4, 48],
+        [4, 192],
+        [8, 64],
+        [8, 12],
+      ] as const) {
+        const G = Math.ceil(K / gs);
+        const B = dot8BlockCount(K, gs);
+        const [px, p16, p8, pab, pxg] = [1024, 2048, 3072, 4096, 5120];
+        new Float32Array(mem.buffer, px, K).set(x);
+        new Uint8Array(mem.buffer, p16, 4096 + 1024).fill(0xee);
+        e.quant_blocks_i8(bits, K, gs, px, p16, p8, pab, pxg);
+        const want = quantBlocksI8(x, K, gs);
+        const what = `${variant} int${bits} gs=${gs}`;
+        expectBits(new Float32Array(mem.buffer, pab, B).slice(), want.axb, `${what} block scales`);
+        expectBits(new Float32Array(mem.buffer, pxg, G).slice(), want.xg, `${what} group sums`);
+        // xr16 in dot_pair_order's order, xr8 (int4) evens then odds per word
+        const per = 32 / bits;
+        const half = per / 2;
+        const x16 = new Int16Array(mem.buffer, p16, K);
+        const x8 = new Int8Array(mem.buffer, p8, K);
+        for (let i = 0; i < K; i++) {
+          const w = i - (i % per);
+          const j = i % per;
+          const o16 = w + (j < half ? 2 * j : 2 * (j - half) + 1);
+          if (x16[o16] !== want.xq[i]) expect.fail(`${what}: xr16 of input ${i}: got ${x16[o16]}, want ${want.xq[i]}`);
+          if (bits === 4 && x8[w + (j & 1 ? 4 + (j >> 1) : j >> 1)] !== want.xq[i]) expect.fail(`${what}: xr8 of input ${i}`);
+        }
+      }
+    }
+  });
 
   it('the int8-activation twin is x · dequantize(W)ᵀ within the int8 rounding of x per block plus its f32 sums (f64 reference)', () => {
     for (const [bits, gs] of [

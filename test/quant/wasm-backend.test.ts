@@ -6,7 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TsBackend } from '../../src/backend/ts.js';
 import { createWasmBackend, type WasmBackend } from '../../src/backend/wasm.js';
-import { dequantize, linearQuantDotI8, linearQuantDotI16, linearQuantF32, linearQuantGemvF32 } from '../../src/quant/gptq.js';
+import {
+  dequantize,
+  linearQuantDotI8,
+  linearQuantDotI16,
+  linearQuantF32,
+  linearQuantGemvF32,
+  type QuantLinearData,
+} from '../../src/quant/gptq.js';
 import { randF32, rng } from '../ops/helpers.js';
 import { randomQuant } from './random.js';
 
@@ -102,6 +109,54 @@ describe("wasm linearQuant: the twins' bits at 1, 2, 3 threads", () => {
       }
     } finally {
       for (const b of dots) b.dispose();
+    }
+  });
+
+  it("linearQuantMany (q/k/v, gate/up in one job): each output has its twin's bits in every mode, build and thread count; unlike matrices fall back", async () => {
+    const K = 512;
+    const gs = 64;
+    const modes = [
+      {
+        quantDot: false as const,
+        twin: (x: Float32Array, M: number, d: QuantLinearData) => (M <= 3 ? linearQuantGemvF32(x, M, d) : linearQuantF32(x, M, d)),
+      },
+      { quantDot: true as const, twin: linearQuantDotI16 },
+      { quantDot: 'int8' as const, twin: linearQuantDotI8 },
+      { quantDot: 'int8' as const, kernels: 'relaxed' as const, twin: linearQuantDotI8 },
+    ];
+    // three int4 matrices of one x: N % 8 == 4 (a half panel inside the joined range), a bias, one act
+    // order shared by contents (separate arrays, as loaded per tensor)
+    const a = randomQuant(11, 4, K, 1036, gs, true);
+    const b = { ...randomQuant(12, 4, K, 260, gs, false, true), perm: a.perm ? Int32Array.from(a.perm) : null };
+    const c = { ...randomQuant(13, 4, K, 2048, gs, false), perm: a.perm ? Int32Array.from(a.perm) : null };
+    // fall back to one job each: another act order; another bit width
+    const other = randomQuant(14, 4, K, 520, gs, true);
+    const int8 = { ...randomQuant(15, 8, K, 264, gs, false), perm: a.perm ? Int32Array.from(a.perm) : null };
+    for (const mode of modes) {
+      for (const threads of [1, 2, 3]) {
+        const be = await createWasmBackend({ threads, quantDot: mode.quantDot, kernels: mode.kernels });
+        try {
+          for (const set of [[a, b, c], [a, other], [a, int8, c], [b]]) {
+            const ws = set.map((d) => be.loadQuantLinear(d));
+            for (const M of [1, 2, 3, 4]) {
+              const x = randF32(rng(M * 3 + set.length), M * K, 2);
+              const ys = be.linearQuantMany({ shape: [M, K], data: x }, ws);
+              expect(ys.length).toBe(set.length);
+              set.forEach((d, j) => {
+                expect(ys[j].shape).toEqual([M, d.N]);
+                const want = mode.twin(x, M, d);
+                const i = firstDiff(ys[j].data, want);
+                if (i >= 0)
+                  expect.fail(
+                    `${mode.quantDot} ${mode.kernels ?? 'simd'} ${threads} threads, set of ${set.length}, matrix ${j} (N ${d.N}), M=${M}: first difference at ${i}: got ${ys[j].data[i]}, twin ${want[i]}`,
+                  );
+              });
+            }
+          }
+        } finally {
+          be.dispose();
+        }
+      }
     }
   });
 

@@ -330,6 +330,37 @@ export const KERNELS = {
       'n1: i32',
     ],
   },
+  // linearQuantMany: several matrices of one x in one range job (a table of 6-word entries)
+  gemv_q_many: {
+    group: 'quant',
+    returns: 'void',
+    range: ['n0', 'n1'],
+    args: ['bits: i32', 'K: i32', 'gs: i32', 'x: usize', 'xs: usize', 'table: usize', 'count: i32', 'n0: i32', 'n1: i32'],
+  },
+  gemv_q_dot_many: {
+    group: 'quant',
+    returns: 'void',
+    range: ['n0', 'n1'],
+    args: ['bits: i32', 'K: i32', 'gs: i32', 'xr: usize', 'ax: usize', 'bsum: usize', 'table: usize', 'count: i32', 'n0: i32', 'n1: i32'],
+  },
+  gemv_q_dot8_many: {
+    group: 'quant',
+    returns: 'void',
+    range: ['n0', 'n1'],
+    args: [
+      'bits: i32',
+      'K: i32',
+      'gs: i32',
+      'xr16: usize',
+      'xr8: usize',
+      'axb: usize',
+      'xg: usize',
+      'table: usize',
+      'count: i32',
+      'n0: i32',
+      'n1: i32',
+    ],
+  },
   quant_rows_i8: {
     group: 'quant',
     returns: 'void',
@@ -396,7 +427,7 @@ export const KERNELS = {
 } as const satisfies Record<string, KernelSpec>;
 
 /** Exported constants the backend reads from a module (kernels.ts, at instantiation). */
-export const KERNEL_GLOBALS = { ATT_QB: 'ops', ATT_PVB: 'ops' } as const satisfies Record<string, KernelGroup>;
+export const KERNEL_GLOBALS = { ATT_QB: 'ops', ATT_PVB: 'ops', MANY_ENTRY: 'quant' } as const satisfies Record<string, KernelGroup>;
 
 /** bKind values of gemm / gemm_blocked (kernels/gemm.ts B_*; the test checks they match). */
 export const B_F32_NK = 0,

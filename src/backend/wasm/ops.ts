@@ -250,72 +250,15 @@ export class WasmBackend implements Backend {
     const y = new Float32Array(M * N);
     const outShape = [...x.shape.slice(0, -1), N];
     if (M === 0 || N === 0) return { shape: outShape, data: y };
-    let xd = x.data;
-    if (W.perm) {
-      const p = W.perm;
-      xd = new Float32Array(M * K);
-      for (let m = 0; m < M; m++) for (let i = 0; i < K; i++) xd[m * K + i] = x.data[m * K + p[i]];
+    const xd = W.perm ? permuteRows(x.data, M, K, W.perm) : x.data;
+    if (M <= GEMV_MAX_ROWS) {
+      this.gemvQuant(xd, M, [W], [y]);
+      return { shape: outShape, data: y };
     }
     const mem = this.mems.get(W.mem);
     const gs = W.groupSize;
-    const G = Math.ceil(K / gs);
     const bits = W.bits;
     const args = { bits, K, N, gs, qp: W.qp, sz: W.sz };
-    if (M <= GEMV_MAX_ROWS && this.quantDot === 'int8') {
-      const { parts, step } = this.gemvSplit(N, K, bits);
-      const blocks = dot8BlockCount(K, gs);
-      for (let i = 0; i < M; i++) {
-        mem.resetScratch();
-        const xp = mem.put(xd.subarray(i * K, (i + 1) * K));
-        const xr16 = mem.scratch(K * 2);
-        const xr8 = mem.scratch(K);
-        const axb = mem.scratch(blocks * 4);
-        const xg = mem.scratch(G * 4);
-        const yp = mem.scratch(N * 4);
-        mem.call('quant_blocks_i8', { bits, K, gs, x: xp, xr16, xr8, axb, xg });
-        this.jobs.runTasks(tasks('gemv_q_dot8', mem.index, { ...args, xr16, xr8, axb, xg, y: yp }, { total: N, step }), parts);
-        if (W.bias) mem.call('add_bias', { M: 1, c: yp, ldc: N, b: W.bias, n0: 0, n1: N });
-        y.set(mem.f32(yp, N), i * N);
-      }
-      return { shape: outShape, data: y };
-    }
-    if (M <= GEMV_MAX_ROWS && this.quantDot) {
-      const { parts, step } = this.gemvSplit(N, K, bits);
-      const ldq = K + (K & 1);
-      const blocks = Math.ceil(K / 128) + G; // >= the DOT_KB blocks inside the groups
-      for (let i = 0; i < M; i++) {
-        mem.resetScratch();
-        const xp = mem.put(xd.subarray(i * K, (i + 1) * K));
-        const xq = mem.scratch(ldq * 2);
-        const xr = mem.scratch(ldq * 2);
-        const ax = mem.scratch(4);
-        const bsum = mem.scratch(blocks * 4);
-        const yp = mem.scratch(N * 4);
-        mem.call('quant_rows_i16', { M: 1, K, x: xp, xq, ldq, ax });
-        mem.call('dot_block_sums', { K, gs, xq, bsum });
-        mem.call('dot_pair_order', { bits, K, xq, xr });
-        this.jobs.runTasks(tasks('gemv_q_dot', mem.index, { ...args, xr, ax, bsum, y: yp }, { total: N, step }), parts);
-        if (W.bias) mem.call('add_bias', { M: 1, c: yp, ldc: N, b: W.bias, n0: 0, n1: N });
-        y.set(mem.f32(yp, N), i * N);
-      }
-      return { shape: outShape, data: y };
-    }
-    if (M <= GEMV_MAX_ROWS) {
-      const { parts, step } = this.gemvSplit(N, K, bits);
-      for (let i = 0; i < M; i++) {
-        mem.resetScratch();
-        const xp = mem.put(xd.subarray(i * K, (i + 1) * K));
-        const xs = mem.scratch(G * 4);
-        const xq = mem.scratch(K * 4);
-        const yp = mem.scratch(N * 4);
-        const ab = mem.scratch(N * 4);
-        mem.call('group_sums', { bits, K, gs, x: xp, xs, xq });
-        this.jobs.runTasks(tasks('gemv_q', mem.index, { ...args, x: xq, xs, y: yp, ab }, { total: N, step }), parts);
-        if (W.bias) mem.call('add_bias', { M: 1, c: yp, ldc: N, b: W.bias, n0: 0, n1: N });
-        y.set(mem.f32(yp, N), i * N);
-      }
-      return { shape: outShape, data: y };
-    }
     if (this.quantDot === 'int8') return this.linearQuantDot8(xd, M, W, mem, y, outShape);
     if (this.quantDot) return this.linearQuantDot(xd, M, W, mem, y, outShape);
     const { kc, mc, nc } = this.blocking;
@@ -340,6 +283,84 @@ export class WasmBackend implements Backend {
       y.set(mem.f32(yp, m * N), m0 * N);
     }
     return { shape: outShape, data: y };
+  }
+
+  /** Several quantized Linears of the same x (q/k/v, gate/up): in decode (<= GEMV_MAX_ROWS rows)
+   *  with the same K, bits, group size, act order and memory, x is rounded once and one job runs
+   *  them all (gemvQuant); otherwise one linearQuant each. The same bits as separate calls. */
+  linearQuantMany(x: Tensor, ws: readonly QuantWeight[]): Tensor[] {
+    this.alive();
+    const Ws = ws.map((w) => this.weights.ownQuant(w, 'linearQuantMany'));
+    if (Ws.length === 0) return [];
+    const W0 = Ws[0];
+    const K = W0.shape[1];
+    const M = this.rows(x, K, `linearQuantMany ${W0.name}`);
+    const shared = (W: WasmQuantWeight) =>
+      W.shape[1] === K && W.bits === W0.bits && W.groupSize === W0.groupSize && W.mem === W0.mem && samePerm(W.perm, W0.perm);
+    if (Ws.length === 1 || M === 0 || M > GEMV_MAX_ROWS || !Ws.every(shared)) return Ws.map((W) => this.linearQuant(x, W));
+    let xd = x.data;
+    if (W0.perm) xd = permuteRows(x.data, M, K, W0.perm);
+    const ys = Ws.map((W) => new Float32Array(M * W.shape[0]));
+    this.gemvQuant(xd, M, Ws, ys);
+    return Ws.map((W, j) => ({ shape: [...x.shape.slice(0, -1), W.shape[0]], data: ys[j] }));
+  }
+
+  /** The decode GEMVs of one or more quantized Linears sharing x (permuted) [M, K]: per row, x in
+   *  the quantDot mode's form (int8 blocks, int16, or f32 with group sums), then one range job over
+   *  the matrices' columns laid end to end (kernels/quant.ts *_many: matrix j at a multiple of 8). */
+  private gemvQuant(xd: Float32Array, M: number, Ws: readonly WasmQuantWeight[], ys: Float32Array[]): void {
+    const W0 = Ws[0];
+    const K = W0.shape[1];
+    const { bits, groupSize: gs } = W0;
+    const G = Math.ceil(K / gs);
+    const mem = this.mems.get(W0.mem);
+    const offs: number[] = [];
+    let total = 0;
+    for (const W of Ws) {
+      offs.push(total);
+      total += Math.ceil(W.shape[0] / 8) * 8;
+    }
+    const { parts, step } = this.gemvSplit(total, K, bits);
+    const split = { total, step };
+    for (let i = 0; i < M; i++) {
+      mem.resetScratch();
+      const xp = mem.put(xd.subarray(i * K, (i + 1) * K));
+      const entry = mem.globals.MANY_ENTRY / 4; // words per table entry
+      const table = mem.scratch(Ws.length * entry * 4);
+      const yps = Ws.map((W) => mem.scratch(W.shape[0] * 4));
+      const abs = this.quantDot ? null : Ws.map((W) => mem.scratch(W.shape[0] * 4)); // gemv_q's group sums
+      const tv = mem.u32(table, Ws.length * entry);
+      Ws.forEach((W, j) => tv.set([offs[j], W.shape[0], W.qp, W.sz, yps[j], abs ? abs[j] : 0], j * entry));
+      const many = { bits, K, gs, table, count: Ws.length };
+      if (this.quantDot === 'int8') {
+        const xr16 = mem.scratch(K * 2);
+        const xr8 = mem.scratch(K);
+        const axb = mem.scratch(dot8BlockCount(K, gs) * 4);
+        const xg = mem.scratch(G * 4);
+        mem.call('quant_blocks_i8', { bits, K, gs, x: xp, xr16, xr8, axb, xg });
+        this.jobs.runTasks(tasks('gemv_q_dot8_many', mem.index, { ...many, xr16, xr8, axb, xg }, split), parts);
+      } else if (this.quantDot) {
+        const ldq = K + (K & 1);
+        const xq = mem.scratch(ldq * 2);
+        const xr = mem.scratch(ldq * 2);
+        const ax = mem.scratch(4);
+        const bsum = mem.scratch((Math.ceil(K / 128) + G) * 4); // >= the DOT_KB blocks inside the groups
+        mem.call('quant_rows_i16', { M: 1, K, x: xp, xq, ldq, ax });
+        mem.call('dot_block_sums', { K, gs, xq, bsum });
+        mem.call('dot_pair_order', { bits, K, xq, xr });
+        this.jobs.runTasks(tasks('gemv_q_dot_many', mem.index, { ...many, xr, ax, bsum }, split), parts);
+      } else {
+        const xs = mem.scratch(G * 4);
+        const xq = mem.scratch(K * 4);
+        mem.call('group_sums', { bits, K, gs, x: xp, xs, xq });
+        this.jobs.runTasks(tasks('gemv_q_many', mem.index, { ...many, x: xq, xs }, split), parts);
+      }
+      Ws.forEach((W, j) => {
+        const N = W.shape[0];
+        if (W.bias) mem.call('add_bias', { M: 1, c: yps[j], ldc: N, b: W.bias, n0: 0, n1: N });
+        ys[j].set(mem.f32(yps[j], N), i * N);
+      });
+    }
   }
 
   /** The quantized GEMVs' column split: `parts` threads when the weights are large enough, tasks
@@ -870,4 +891,19 @@ export class WasmBackend implements Backend {
   private alive(): void {
     if (this.disposed) throw new BackendError('wasm backend: used after dispose()', 'create a new backend for a new model');
   }
+}
+
+/** x [M, K] with each row's inputs in act order: out[m, i] = x[m, perm[i]]. */
+function permuteRows(x: Float32Array, M: number, K: number, perm: Int32Array): Float32Array {
+  const out = new Float32Array(M * K);
+  for (let m = 0; m < M; m++) for (let i = 0; i < K; i++) out[m * K + i] = x[m * K + perm[i]];
+  return out;
+}
+
+/** Whether two act-order permutations are the same (both none, or equal entries). */
+function samePerm(a: Int32Array | null, b: Int32Array | null): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
