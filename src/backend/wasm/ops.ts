@@ -331,14 +331,16 @@ export class WasmBackend implements Backend {
       const abs = this.quantDot ? null : Ws.map((W) => mem.scratch(W.shape[0] * 4)); // gemv_q's group sums
       const tv = mem.u32(table, Ws.length * entry);
       Ws.forEach((W, j) => tv.set([offs[j], W.shape[0], W.qp, W.sz, yps[j], abs ? abs[j] : 0], j * entry));
-      const many = { bits, K, gs, table, count: Ws.length };
+      const count = Ws.length;
+      // (explicit argument objects, no `{ ...common, more }`: V8 11 takes ~1 µs per property added
+      // after a spread, and decode makes hundreds of these jobs per token)
       if (this.quantDot === 'int8') {
         const xr16 = mem.scratch(K * 2);
         const xr8 = mem.scratch(K);
         const axb = mem.scratch(dot8BlockCount(K, gs) * 4);
         const xg = mem.scratch(G * 4);
         mem.call('quant_blocks_i8', { bits, K, gs, x: xp, xr16, xr8, axb, xg });
-        this.jobs.runTasks(tasks('gemv_q_dot8_many', mem.index, { ...many, xr16, xr8, axb, xg }, split), parts);
+        this.jobs.runTasks(tasks('gemv_q_dot8_many', mem.index, { bits, K, gs, xr16, xr8, axb, xg, table, count }, split), parts);
       } else if (this.quantDot) {
         const ldq = K + (K & 1);
         const xq = mem.scratch(ldq * 2);
@@ -348,12 +350,12 @@ export class WasmBackend implements Backend {
         mem.call('quant_rows_i16', { M: 1, K, x: xp, xq, ldq, ax });
         mem.call('dot_block_sums', { K, gs, xq, bsum });
         mem.call('dot_pair_order', { bits, K, xq, xr });
-        this.jobs.runTasks(tasks('gemv_q_dot_many', mem.index, { ...many, xr, ax, bsum }, split), parts);
+        this.jobs.runTasks(tasks('gemv_q_dot_many', mem.index, { bits, K, gs, xr, ax, bsum, table, count }, split), parts);
       } else {
         const xs = mem.scratch(G * 4);
         const xq = mem.scratch(K * 4);
         mem.call('group_sums', { bits, K, gs, x: xp, xs, xq });
-        this.jobs.runTasks(tasks('gemv_q_many', mem.index, { ...many, x: xq, xs }, split), parts);
+        this.jobs.runTasks(tasks('gemv_q_many', mem.index, { bits, K, gs, x: xq, xs, table, count }, split), parts);
       }
       Ws.forEach((W, j) => {
         const N = W.shape[0];
@@ -794,7 +796,7 @@ export class WasmBackend implements Backend {
     const kp = kvMem ? k.data.byteOffset : mem.put(k.data);
     const vp = kvMem ? v.data.byteOffset : mem.put(v.data);
     const op = mem.scratch(out.length * 4);
-    const args = { Tk, Nq, Nkv, Dh, causal: o.causal ? 1 : 0, kPos0, window };
+    const causal = o.causal ? 1 : 0;
     if (Tq >= BLOCKED_ATTENTION_MIN_TQ) {
       // prefill / vision: (query block, head) tasks, two GEMMs per task
       const ntasks = Math.ceil(Tq / mem.globals.ATT_QB) * Nq;
@@ -805,13 +807,13 @@ export class WasmBackend implements Backend {
         tasks(
           'attention_blocked',
           mem.index,
-          { ...args, q: qp, k: kp, v: vp, o: op, Tq, scl: o.scale, qPos0, cap },
+          { q: qp, k: kp, v: vp, o: op, Tq, Tk, Nq, Nkv, Dh, scl: o.scale, causal, qPos0, kPos0, window, cap },
           { total: ntasks, step: Math.max(1, Math.ceil(ntasks / (parts * 4))), scratch },
         ),
         parts,
       );
     } else {
-      this.decodeAttention(mem, { ...args, q: qp, k: kp, v: vp, o: op, Tq, qPos0, scl: o.scale, cap });
+      this.decodeAttention(mem, { q: qp, k: kp, v: vp, o: op, Tq, Tk, Nq, Nkv, Dh, causal, qPos0, kPos0, window, scl: o.scale, cap });
     }
     out.set(mem.f32(op, out.length));
     return { shape: [...q.shape], data: out };
@@ -837,19 +839,39 @@ export class WasmBackend implements Backend {
       const jlo = window > 0 ? Math.max(0, p0 - window - kPos0 + 1) : 0;
       const jhi = causal ? Math.min(Tk, p0 + n - 1 - kPos0 + 1) : Tk;
       const parts = n * Nq * (jhi - jlo) * Dh * 4 >= PAR_MIN_FLOPS ? this.threads : 1;
-      const g = { s, Tq: n, Tk, Nq, Dh, causal, qPos0: p0, kPos0, window };
+      // (the four argument objects spelt out: see gemvQuant on spreads)
       // ~4 key tasks per thread, multiples of 4 keys (the kernel's key block; values do not depend on it)
       const step = Math.max(64, Math.ceil((jhi - jlo) / (parts * 4) / 4) * 4);
       this.jobs.runTasks(
-        tasks('attention_decode_scores', mem.index, { ...g, q: a.q + i0 * rowBytes, k: a.k, Nkv, scl: a.scl }, { total: jhi, step }),
+        tasks(
+          'attention_decode_scores',
+          mem.index,
+          { s, Tq: n, Tk, Nq, Nkv, Dh, causal, qPos0: p0, kPos0, window, q: a.q + i0 * rowBytes, k: a.k, scl: a.scl },
+          { total: jhi, step },
+        ),
         parts,
       );
       this.jobs.runTasks(
-        tasks('attention_decode_softmax', mem.index, { ...g, cap: a.cap }, { total: n * Nq, step: Math.ceil((n * Nq) / parts) }),
+        tasks(
+          'attention_decode_softmax',
+          mem.index,
+          { s, Tq: n, Tk, Nq, causal, qPos0: p0, kPos0, window, cap: a.cap },
+          { total: n * Nq, step: Math.ceil((n * Nq) / parts) },
+        ),
         parts,
       );
-      this.jobs.runTasks(tasks('attention_decode_pv', mem.index, { ...g, v: a.v, Nkv }, { total: Math.ceil(jhi / PVB), step: 1 }), parts);
-      this.jobs.run([part('attention_decode_combine', mem.index, { ...g, o: a.o + i0 * rowBytes })]);
+      this.jobs.runTasks(
+        tasks(
+          'attention_decode_pv',
+          mem.index,
+          { s, Tq: n, Tk, Nq, Nkv, Dh, causal, qPos0: p0, kPos0, window, v: a.v },
+          { total: Math.ceil(jhi / PVB), step: 1 },
+        ),
+        parts,
+      );
+      this.jobs.run([
+        part('attention_decode_combine', mem.index, { s, Tq: n, Tk, Nq, Dh, causal, qPos0: p0, kPos0, window, o: a.o + i0 * rowBytes }),
+      ]);
     }
   }
 
