@@ -240,8 +240,9 @@ export class WasmBackend implements Backend {
     return this.weights.loadQuant(d);
   }
 
-  /** y = x · Wᵀ (+ bias) for a quantized W: gemv_q for <= GEMV_MAX_ROWS rows, else gemm_q
-   *  (a dequantized 64-column block, then gemm_blocked). x is permuted on the host (act order). */
+  /** y = x · Wᵀ (+ bias) for a quantized W: the GEMVs for <= GEMV_MAX_ROWS rows (gemvQuant), else
+   *  by quantDot mode gemm_q_dot8, gemm_q_dot or gemm_q (a dequantized 64-column block, then
+   *  gemm_blocked). x is permuted on the host (act order). */
   linearQuant(x: Tensor, w: QuantWeight): Tensor {
     this.alive();
     const W = this.weights.ownQuant(w, 'linearQuant');
@@ -298,8 +299,7 @@ export class WasmBackend implements Backend {
     const shared = (W: WasmQuantWeight) =>
       W.shape[1] === K && W.bits === W0.bits && W.groupSize === W0.groupSize && W.mem === W0.mem && samePerm(W.perm, W0.perm);
     if (Ws.length === 1 || M === 0 || M > GEMV_MAX_ROWS || !Ws.every(shared)) return Ws.map((W) => this.linearQuant(x, W));
-    let xd = x.data;
-    if (W0.perm) xd = permuteRows(x.data, M, K, W0.perm);
+    const xd = W0.perm ? permuteRows(x.data, M, K, W0.perm) : x.data;
     const ys = Ws.map((W) => new Float32Array(M * W.shape[0]));
     this.gemvQuant(xd, M, Ws, ys);
     return Ws.map((W, j) => ({ shape: [...x.shape.slice(0, -1), W.shape[0]], data: ys[j] }));
