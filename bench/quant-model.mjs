@@ -24,8 +24,8 @@
 // --low-memory (one half at a time; the ids must be the same).
 // dot: prefill of --dot-prefill tokens (LLM only), bf16 vs int8 and int4 through the default
 // f32 path (gemm_q) vs the opt-in integer dot products (--quant-dot: gemm_q_dot), interleaved rounds.
-// big: the 9B and the 27B in int4 (synth, one child per path — f32, --quant-dot, and
-// --quant-dot --quant-lm-head int4 — with --parts crop,decode so the vision stack is resident too, after waiting for enough MemAvailable; then deleted unless
+// big: the 9B and the 27B in int4 (synth, one child per path — f32, --quant-dot,
+// --quant-dot --quant-lm-head int4, and --kernels relaxed --quant-dot-activations int8 --quant-lm-head int4 — with --parts crop,decode so the vision stack is resident too, after waiting for enough MemAvailable; then deleted unless
 // --keep): decode tok/s and peak RSS.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -305,11 +305,23 @@ if (sections.includes('big')) {
     '\n| model (int4 g128, synthetic) | decode tok/s (wall, 8 steps) | best step tok/s | decode CPU ms/token | peak RSS (vision + LLM resident, one crop, decode) | on disk |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
   ];
-  const label = (extra) => (extra.includes('--quant-lm-head') ? ' + dot + lm_head int4' : extra.length ? ' + dot' : '');
+  const label = (extra) =>
+    extra.includes('relaxed')
+      ? ' + dot, int8 x + lm_head int4, relaxed'
+      : extra.includes('--quant-lm-head')
+        ? ' + dot + lm_head int4'
+        : extra.length
+          ? ' + dot'
+          : '';
   for (const n of ['9b-int4', '27b-int4']) {
     const d = ensure(n);
     const disk = Number(execFileSync('du', ['-sb', d], { encoding: 'utf8' }).split('\t')[0]);
-    for (const extra of [[], ['--quant-dot'], ['--quant-dot', '--quant-lm-head', 'int4']]) {
+    for (const extra of [
+      [],
+      ['--quant-dot'],
+      ['--quant-dot', '--quant-lm-head', 'int4'],
+      ['--kernels', 'relaxed', '--quant-dot-activations', 'int8', '--quant-lm-head', 'int4'],
+    ]) {
       // on a shared machine, wait (up to 10 min) until the model fits in what is available
       const need = n.startsWith('27b') ? 21e9 : 10e9;
       for (let t = 0; available() < need && t < 120; t++) {
