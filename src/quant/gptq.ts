@@ -488,6 +488,15 @@ function roundHalfEven(v: number): number {
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/** x [M, K] with each row's inputs in act order, out[m, i] = x[m, perm[i]] (what every quantized
+ *  kernel reads); x itself without act order. */
+export function permuteInputs(x: Float32Array, M: number, K: number, perm: Int32Array | null): Float32Array {
+  if (!perm) return x;
+  const out = new Float32Array(M * K);
+  for (let m = 0; m < M; m++) for (let i = 0; i < K; i++) out[m * K + i] = x[m * K + perm[i]];
+  return out;
+}
+
 /**
  * The integer-dot GEMM's result (kernels/quant.ts gemm_q_dot; opt-in, it rounds x to 16 bits): per
  * row, x (in perm order) as int16 (quantRowI16); per output, blocks of at most DOT_KB inputs inside
@@ -498,10 +507,9 @@ export function linearQuantDotI16(x: Float32Array, M: number, d: QuantLinearData
   const { K, N, groupSize: gs } = d;
   const f = Math.fround;
   const y = new Float32Array(M * N);
-  const xp = new Float32Array(K);
+  const xa = permuteInputs(x, M, K, d.perm);
   for (let m = 0; m < M; m++) {
-    for (let i = 0; i < K; i++) xp[i] = x[m * K + (d.perm ? d.perm[i] : i)];
-    const { xq, ax } = quantRowI16(xp);
+    const { xq, ax } = quantRowI16(xa.subarray(m * K, (m + 1) * K));
     for (let n = 0; n < N; n++) {
       let acc = 0;
       for (let k0 = 0; k0 < K; ) {
@@ -577,10 +585,9 @@ export function linearQuantDotI8(x: Float32Array, M: number, d: QuantLinearData)
   const { K, N, groupSize: gs } = d;
   const f = Math.fround;
   const y = new Float32Array(M * N);
-  const xp = new Float32Array(K);
+  const xa = permuteInputs(x, M, K, d.perm);
   for (let m = 0; m < M; m++) {
-    for (let i = 0; i < K; i++) xp[i] = x[m * K + (d.perm ? d.perm[i] : i)];
-    const { xq, axb, xg } = quantBlocksI8(xp, K, gs);
+    const { xq, axb, xg } = quantBlocksI8(xa.subarray(m * K, (m + 1) * K), K, gs);
     for (let n = 0; n < N; n++) {
       let acc = 0;
       let b = 0;

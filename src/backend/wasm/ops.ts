@@ -11,7 +11,7 @@
 // depend on the thread count), copy the result out into a fresh Float32Array.
 
 import { BackendError, InputError, ShapeError } from '../../errors.js';
-import { dot8BlockCount, type QuantLinearData, type QuantWeight } from '../../quant/gptq.js';
+import { dot8BlockCount, permuteInputs, type QuantLinearData, type QuantWeight } from '../../quant/gptq.js';
 import { fmtShape, numel, type Tensor, type Weight, type WeightDType } from '../../tensor.js';
 import type { AttentionOptions, Backend, KVArena } from '../backend.js';
 import { type ChosenGemmBlocking, checkBlocking, DEFAULT_GEMM_BLOCKING, type GemmBlocking } from './blocking.js';
@@ -251,7 +251,7 @@ export class WasmBackend implements Backend {
     const y = new Float32Array(M * N);
     const outShape = [...x.shape.slice(0, -1), N];
     if (M === 0 || N === 0) return { shape: outShape, data: y };
-    const xd = W.perm ? permuteRows(x.data, M, K, W.perm) : x.data;
+    const xd = permuteInputs(x.data, M, K, W.perm);
     if (M <= GEMV_MAX_ROWS) {
       this.gemvQuant(xd, M, [W], [y]);
       return { shape: outShape, data: y };
@@ -299,7 +299,7 @@ export class WasmBackend implements Backend {
     const shared = (W: WasmQuantWeight) =>
       W.shape[1] === K && W.bits === W0.bits && W.groupSize === W0.groupSize && W.mem === W0.mem && samePerm(W.perm, W0.perm);
     if (Ws.length === 1 || M === 0 || M > GEMV_MAX_ROWS || !Ws.every(shared)) return Ws.map((W) => this.linearQuant(x, W));
-    const xd = W0.perm ? permuteRows(x.data, M, K, W0.perm) : x.data;
+    const xd = permuteInputs(x.data, M, K, W0.perm);
     const ys = Ws.map((W) => new Float32Array(M * W.shape[0]));
     this.gemvQuant(xd, M, Ws, ys);
     return Ws.map((W, j) => ({ shape: [...x.shape.slice(0, -1), W.shape[0]], data: ys[j] }));
@@ -913,13 +913,6 @@ export class WasmBackend implements Backend {
   private alive(): void {
     if (this.disposed) throw new BackendError('wasm backend: used after dispose()', 'create a new backend for a new model');
   }
-}
-
-/** x [M, K] with each row's inputs in act order: out[m, i] = x[m, perm[i]]. */
-function permuteRows(x: Float32Array, M: number, K: number, perm: Int32Array): Float32Array {
-  const out = new Float32Array(M * K);
-  for (let m = 0; m < M; m++) for (let i = 0; i < K; i++) out[m * K + i] = x[m * K + perm[i]];
-  return out;
 }
 
 /** Whether two act-order permutations are the same (both none, or equal entries). */
